@@ -1,0 +1,37 @@
+/** Exit codes of `rehearse` (see the contract). */
+export const EXIT = {
+  ok: 0,
+  checkFailed: 1,
+  usage: 2,
+  phaseFailed: 3,
+  interrupted: 130,
+} as const;
+
+/** A configuration or usage problem: nothing was touched. Exit 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly exitCode = EXIT.usage;
+  /** One line per problem, each naming the variable and the fix. */
+  readonly problems: string[];
+  constructor(problems: string[] | string) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super(
+      list.length === 1
+        ? `configuration error: ${list[0]}`
+        : `configuration errors (${list.length}):\n${list.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.problems = list;
+  }
+}
+
+/** A copy phase (preflight, dump, restore, mirror) failed. */
+export class PhaseError extends Error {
+  override name = 'PhaseError';
+  constructor(
+    readonly phase: string,
+    message: string,
+    readonly exitCode: number = EXIT.phaseFailed,
+  ) {
+    super(`${phase}: ${message}`);
+  }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Idempotent fresh-machine bootstrap for migration-rehearsal.
+# Installs what `npm run demo` and `npm run test:self` need, and nothing else:
+#   - npm packages (npm ci) when node_modules is missing or older than package-lock.json
+#   - rsync, the PostgreSQL server binaries and their dev headers (Debian packages)
+#   - pgvector, built from Debian's `pgvector` source package (not packaged for Debian 12);
+#     the mirror URI is read from this machine's own apt sources, never hard-coded.
+# A no-op in well under a second when everything is there.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+PG_MAJOR="${PG_MAJOR:-}"
+if [ -z "$PG_MAJOR" ]; then
+  # Prefer the newest installed server; else the client's major; else Debian 12's default.
+  PG_MAJOR=$(ls -1 /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1 || true)
+  if [ -z "$PG_MAJOR" ] && command -v pg_dump >/dev/null; then
+    PG_MAJOR=$(pg_dump --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/')
+  fi
+  PG_MAJOR="${PG_MAJOR:-15}"
+fi
+PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+
+need_npm=0
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  need_npm=1
+fi
+
+apt_pkgs=()
+command -v rsync >/dev/null 2>&1 || apt_pkgs+=(rsync)
+[ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] || apt_pkgs+=("postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR")
+command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
+  || apt_pkgs+=("postgresql-client-$PG_MAJOR")
+need_vector=0
+if [ ! -f "/usr/share/postgresql/$PG_MAJOR/extension/vector.control" ] || [ ! -f "/usr/lib/postgresql/$PG_MAJOR/lib/vector.so" ]; then
+  need_vector=1
+  [ -x "$PG_BIN/pg_config" ] && [ -d "/usr/include/postgresql/$PG_MAJOR/server" ] || apt_pkgs+=("postgresql-server-dev-$PG_MAJOR")
+  command -v make >/dev/null 2>&1 || apt_pkgs+=(make)
+  command -v gcc >/dev/null 2>&1 || apt_pkgs+=(gcc)
+  command -v dpkg-source >/dev/null 2>&1 || apt_pkgs+=(dpkg-dev)
+fi
+
+if [ ${#apt_pkgs[@]} -gt 0 ] || [ $need_vector -eq 1 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing system pieces and not running as root. Install them, then rerun:"
+    [ ${#apt_pkgs[@]} -gt 0 ] && log "  sudo apt-get install -y ${apt_pkgs[*]}"
+    [ $need_vector -eq 1 ] && log "  pgvector for PostgreSQL $PG_MAJOR: rerun this script as root (sudo bash scripts/bootstrap.sh), it builds it from Debian's source package"
+    exit 2
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if [ ${#apt_pkgs[@]} -gt 0 ]; then
+    log "installing: ${apt_pkgs[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+  fi
+fi
+
+if [ $need_vector -eq 1 ]; then
+  # The mirror this machine already uses for the main Debian suite (deb822 or one-line format).
+  uri=""
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk '/^URIs:/{u=$2} /^Suites:/{ if ($0 !~ /security/ && u!="") {print u; exit} }' "$f")
+    [ -n "$uri" ] && break
+  done
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+  fi
+  if [ -z "$uri" ]; then
+    log "cannot find a Debian mirror URI in /etc/apt/sources.list(.d); install pgvector for PostgreSQL $PG_MAJOR by hand"
+    exit 2
+  fi
+  log "building pgvector from Debian's source package (trixie) via this machine's mirror"
+  src_list=/etc/apt/sources.list.d/migration-rehearsal-pgvector-src.list
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  work=$(mktemp -d)
+  cleanup() { rm -f "$src_list"; rm -rf "$work"; }
+  trap cleanup EXIT
+  echo "deb-src [signed-by=$keyring] $uri trixie main" > "$src_list"
+  apt-get update -qq -o Dir::Etc::sourcelist="$src_list" -o Dir::Etc::sourceparts="-" -o APT::Get::List-Cleanup="0"
+  (cd "$work" && apt-get source -qq --only-source pgvector >/dev/null 2>&1 || apt-get source --only-source pgvector)
+  srcdir=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'pgvector-*' | head -n 1)
+  [ -n "$srcdir" ] || { log "apt-get source pgvector produced no source tree"; exit 2; }
+  make -s -C "$srcdir" PG_CONFIG="$PG_BIN/pg_config" OPTFLAGS="" >/dev/null
+  make -s -C "$srcdir" PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
+  log "pgvector installed: $(grep default_version "/usr/share/postgresql/$PG_MAJOR/extension/vector.control")"
+fi
+
+if [ $need_npm -eq 1 ]; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,43 @@
+/**
+ * `npm run test:self`: typecheck, then every test in test/, then one closing line `N passed, N failed, N skipped`.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
+
+console.log('test:self: typecheck (tsc --noEmit)');
+const tsc = spawnSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
+const typecheckOk = tsc.status === 0;
+
+const jsonOut = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'test-self-')), 'results.json');
+const args = ['run', '--project', 'self', '--reporter=default', `--reporter=json`, `--outputFile.json=${jsonOut}`,
+  '--reporter=junit', `--outputFile.junit=${path.join(root, 'reports/self/junit.xml')}`, ...process.argv.slice(2)];
+console.log(`test:self: vitest ${args.join(' ')}`);
+const vt = spawnSync(bin('vitest'), args, { stdio: 'inherit', cwd: root, env: { ...process.env, SELF_REPORTS: '0' } });
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  const r = JSON.parse(fs.readFileSync(jsonOut, 'utf8'));
+  passed = r.numPassedTests ?? 0;
+  failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+} catch {
+  failed += 1; // no results at all is a failure, never a silent green
+}
+if (!typecheckOk) {
+  console.log('test:self: the typecheck failed (counted as one failure)');
+  failed += 1;
+}
+if (vt.status !== 0 && failed === 0) failed = 1;
+if (passed + failed === 0) {
+  console.log('test:self: no test ran');
+  failed = 1;
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);
