@@ -162,3 +162,20 @@ export function junitCases(xml: string): Array<{ name: string; classname: string
 export function unescapeXml(s: string): string {
   return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d))).replace(/&amp;/g, '&');
 }
+
+/**
+ * Copy the scenario's source into its target by hand (raw pg_dump | pg_restore, and a plain file copy of the assets),
+ * independently of the suite's own copy phases: for testing the checks with `--verify-only`.
+ */
+export async function migrateByHand(s: Scenario): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const { libpqEnv, parseDsn } = await import('../../lib/dsn.ts');
+  const dump = path.join(s.tmp, 'by-hand.dump');
+  const base = { PATH: process.env.PATH ?? '' };
+  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], { env: { ...base, ...libpqEnv(parseDsn(s.src.url)) } });
+  execFileSync('pg_restore', ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', `--dbname=${s.dst.name}`, dump], {
+    env: { ...base, ...libpqEnv(parseDsn(s.dst.url)) },
+  });
+  await s.dst.query('ANALYZE');
+  fs.cpSync(s.srcAssets, s.dstAssets, { recursive: true });
+}

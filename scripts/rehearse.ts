@@ -1,0 +1,134 @@
+/**
+ * `npm run rehearse -- [--help | --dry-run | --verify-only | --rerun-failed]` (and `npm test`, which is the same
+ * without flags): the migration rehearsal.
+ *
+ * Exit codes: 0 all checks passed · 1 a check failed · 2 usage/configuration error (nothing was touched) ·
+ * 3 a copy phase failed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { effectiveConfig, helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/config.ts';
+import { describeDsn } from '../lib/dsn.ts';
+import { ConfigError, EXIT } from '../lib/errors.ts';
+import { redact } from '../lib/redact.ts';
+import { blockingPhase, readState } from '../lib/state.ts';
+import { runChecks } from '../lib/vitest-runner.ts';
+
+const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
+
+Rehearse the migration of a PostgreSQL (pgvector) database and its .data asset tree to staging:
+copy phases (preflight, dump, restore, asset mirror), then every check as its own test case,
+then JUnit/HTML/JSON reports and a manifest.
+
+Options:
+  --help           this text
+  --dry-run        plan mode: print every command that would run (redacted) and the checks; write nothing
+  --verify-only    run the checks only, no copy phases (after a migration)
+  --rerun-failed   rerun exactly the checks that failed in the latest run, without copying again
+
+Exit codes: 0 all checks passed, 1 a check failed, 2 usage/configuration error (nothing touched),
+            3 a copy phase failed.
+
+Environment variables (secrets only ever come from here or a server-side .env):
+`;
+
+function out(line = '') {
+  process.stdout.write(redact(line) + '\n');
+}
+function err(line = '') {
+  process.stderr.write(redact(line) + '\n');
+}
+
+interface Args {
+  help: boolean;
+  dryRun: boolean;
+  verifyOnly: boolean;
+  rerunFailed: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { help: false, dryRun: false, verifyOnly: false, rerunFailed: false };
+  for (const arg of argv) {
+    if (arg === '--help' || arg === '-h') a.help = true;
+    else if (arg === '--dry-run') a.dryRun = true;
+    else if (arg === '--verify-only') a.verifyOnly = true;
+    else if (arg === '--rerun-failed') a.rerunFailed = true;
+    else throw new ConfigError(`unknown option "${arg}"; see npm run rehearse -- --help`);
+  }
+  const modes = [a.dryRun && '--dry-run', a.verifyOnly && '--verify-only', a.rerunFailed && '--rerun-failed'].filter(Boolean);
+  if (modes.length > 1) throw new ConfigError(`${modes.join(' and ')} cannot be combined; choose one`);
+  return a;
+}
+
+function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+}
+
+async function main(): Promise<number> {
+  let args: Args;
+  let config: Config;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    if (args.help) {
+      out(USAGE + helpText());
+      return EXIT.ok;
+    }
+    const mode: Mode = args.dryRun ? 'dry-run' : args.verifyOnly || args.rerunFailed ? 'verify-only' : 'full';
+    config = parseConfig(process.env, { mode });
+    registerSecrets(config);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+
+  if (args.dryRun) {
+    out('dry run: nothing will be written (plan mode is not implemented yet)');
+    return EXIT.ok;
+  }
+
+  const runId = newRunId();
+  const runDir = path.join(config.reportsDir, 'runs', runId);
+  const workDir = config.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-work-'));
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.mkdirSync(workDir, { recursive: true });
+  out(`rehearsal ${runId}`);
+  out(`  target:   ${describeDsn(config.dst)}  assets: ${config.dstAssetsDir}`);
+  out(`  WORK_DIR: ${workDir}`);
+  out(`  reports:  ${runDir}`);
+
+  const mode = args.verifyOnly ? 'verify-only' : args.rerunFailed ? 'rerun' : 'full';
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REHEARSAL_RUN_ID: runId,
+    REHEARSAL_RUN_DIR: runDir,
+    REHEARSAL_WORK_DIR: workDir,
+    REHEARSAL_MODE: mode,
+  };
+  const run = await runChecks({ env });
+  const state = readState(workDir);
+  const blocked = state ? blockingPhase(state) : undefined;
+  if (blocked) {
+    err(`phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`);
+    return blocked.rehearseExitCode ?? EXIT.phaseFailed;
+  }
+  if (!state) {
+    err('the rehearsal did not record its state (global setup did not run); see the output above');
+    return EXIT.phaseFailed;
+  }
+  return run.code === 0 ? EXIT.ok : EXIT.checkFailed;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    err(`rehearse: unexpected error: ${(e as Error)?.stack ?? e}`);
+    process.exit(EXIT.phaseFailed);
+  },
+);
+
+export { effectiveConfig };

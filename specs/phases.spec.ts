@@ -1,0 +1,34 @@
+/**
+ * One test case per copy phase, so the audit trail shows what was copied and why a phase failed.
+ */
+import { expect, test } from 'vitest';
+import { rehearsalContext } from '../lib/context.ts';
+import { PHASES } from '../lib/state.ts';
+
+const ctx = rehearsalContext();
+
+for (const name of PHASES) {
+  const result = ctx.phases.find((p) => p.name === name);
+  if (!result || result.status === 'skipped') {
+    test.skip(`phase ${name}${result?.reason ? ` (${result.reason})` : ' (not run)'}`, () => {});
+    continue;
+  }
+  test(`phase ${name}`, async ({ annotate }) => {
+    if (result.durationMs !== undefined) await annotate(`${name}: ${result.status} in ${result.durationMs} ms${result.reason ? ` — ${result.reason}` : ''}`, 'evidence');
+    expect(result.status, `phase ${name} ${result.status}: ${result.reason ?? ''}`).toBe('ok');
+  });
+}
+
+test('check discovery', async ({ annotate }) => {
+  if (ctx.blockedBy) {
+    expect.fail(`not checked: ${ctx.blockedBy}`);
+  }
+  expect(ctx.planError, `could not discover what to check: ${ctx.planError}`).toBeUndefined();
+  const plan = ctx.plan!;
+  await annotate(
+    `tables from ${plan.tablesFrom}: ${plan.tables.length}; relations: ${plan.relations.length}; asset columns: ${plan.assetColumns.length}; sampled paths: ${plan.assetSample.items.length} (seed ${plan.assetSample.seed})`,
+    'evidence',
+  );
+  const nothing = plan.tables.length === 0 && plan.relations.length === 0 && plan.assetSample.items.length === 0;
+  expect(nothing, 'this run found nothing to verify (no tables, no relations, no assets): a rehearsal that checks nothing cannot pass').toBe(false);
+});
