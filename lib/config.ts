@@ -7,8 +7,8 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
-import { type Dsn, describeDsn, parseDsn, sameDatabase } from './dsn.ts';
-import { type TableRef, parseColumnRef, parseTableRef, displayTable, splitIdentifiers } from './ident.ts';
+import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, sameDatabase } from './dsn.ts';
+import { type TableRef, parseColumnRef, parseTableRef, displayTable, splitIdentifiers, splitOutsideQuotes } from './ident.ts';
 import { redactor } from './redact.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -89,10 +89,15 @@ export interface VarSpec {
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+/** Set to something other than white space (an empty `export X=` means "unset", as for every other variable). */
+function isSet(raw: string | undefined): raw is string {
+  return raw !== undefined && raw.trim() !== '';
+}
 
 function bool(name: string, raw: string | undefined, dflt: boolean): boolean | string {
-  if (raw === undefined) return dflt;
+  if (!isSet(raw)) return dflt;
   const v = raw.trim().toLowerCase();
   if (TRUE.has(v)) return true;
   if (FALSE.has(v)) return false;
@@ -104,7 +109,9 @@ function int(name: string, raw: string | undefined, dflt: number, min: number, m
   const v = raw.trim();
   if (!/^-?\d+$/.test(v)) return `${name}="${raw}" is not a whole number`;
   const n = Number(v);
-  if (n < min || n > max) return `${name}=${n} is out of range (${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max})`;
+  if (n < min || n > max) {
+    return `${name}=${v} is out of range: ${max === Number.MAX_SAFE_INTEGER ? `it must be at least ${min}` : `use ${min}..${max}`}`;
+  }
   return n;
 }
 
@@ -123,12 +130,16 @@ export function isRemoteRsyncPath(p: string): boolean {
   return slash < 0 || colon < slash;
 }
 
-function parseList(raw: string, sep: RegExp): string[] {
-  return raw.split(sep).map((s) => s.trim()).filter(Boolean);
+/** Split a list on `sep` outside "quoted identifiers" (a quoted name may contain the separator). */
+function parseList(raw: string, sep: string): string[] {
+  return splitOutsideQuotes(raw, sep).map((s) => s.trim()).filter(Boolean);
 }
 
+/** Largest timeout in ms: PostgreSQL's statement_timeout and Node's setTimeout both stop at 2^31-1. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 export function parseAssetColumns(raw: string): AssetColumn[] {
-  return parseList(raw, /,/).map((item) => {
+  return parseList(raw, ',').map((item) => {
     const m = /^(.*):(file|dir)$/.exec(item);
     if (!m) throw new Error(`"${item}" must be table.column:file or table.column:dir`);
     const ref = parseColumnRef(m[1]);
@@ -137,7 +148,7 @@ export function parseAssetColumns(raw: string): AssetColumn[] {
 }
 
 function parseSide(text: string): { table: TableRef; columns: string[] } {
-  const [first, ...more] = text.split('+');
+  const [first, ...more] = splitOutsideQuotes(text, '+');
   const ref = parseColumnRef(first.trim());
   const columns = [ref.column];
   for (const c of more) {
@@ -149,8 +160,8 @@ function parseSide(text: string): { table: TableRef; columns: string[] } {
 }
 
 export function parseOrphanRelations(raw: string): Relation[] {
-  return parseList(raw, /;/).map((item) => {
-    const arrow = item.split('->');
+  return parseList(raw, ';').map((item) => {
+    const arrow = splitOutsideQuotes(item, '->');
     if (arrow.length !== 2) throw new Error(`"${item}" must be child.col->parent.col (composite: child.a+b->parent.x+y)`);
     const child = parseSide(arrow[0]);
     const parent = parseSide(arrow[1]);
@@ -164,7 +175,7 @@ export function parseOrphanRelations(raw: string): Relation[] {
 function tableList(name: string, raw: string | undefined): TableRef[] | string | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   try {
-    return parseList(raw, /,/).map(parseTableRef);
+    return parseList(raw, ',').map(parseTableRef);
   } catch (e) {
     return `${name}: ${(e as Error).message}`;
   }
@@ -250,7 +261,7 @@ export const VARS: VarSpec[] = [
   {
     name: 'ROWCOUNT_TIMEOUT_MS', group: 'validation', default: '3000',
     doc: 'Server-side statement_timeout for each count(*); on timeout the count falls back to an estimate.',
-    apply(raw, d) { return setOr(d, 'rowcountTimeoutMs', int('ROWCOUNT_TIMEOUT_MS', raw, 3000, 1), isStr); },
+    apply(raw, d) { return setOr(d, 'rowcountTimeoutMs', int('ROWCOUNT_TIMEOUT_MS', raw, 3000, 1, MAX_TIMEOUT_MS), isStr); },
   },
   {
     name: 'ROWCOUNT_MAX_DIFF', group: 'validation', default: '0',
@@ -366,7 +377,7 @@ export const VARS: VarSpec[] = [
   {
     name: 'HEALTH_TIMEOUT_MS', group: 'smoke', default: '5000',
     doc: 'Timeout of the health request.',
-    apply(raw, d) { return setOr(d, 'healthTimeoutMs', int('HEALTH_TIMEOUT_MS', raw, 5000, 1), isStr); },
+    apply(raw, d) { return setOr(d, 'healthTimeoutMs', int('HEALTH_TIMEOUT_MS', raw, 5000, 1, MAX_TIMEOUT_MS), isStr); },
   },
   {
     name: 'WORK_DIR', group: 'output', default: '(a fresh temp dir, printed)',
@@ -381,7 +392,7 @@ export const VARS: VarSpec[] = [
   {
     name: 'CONNECT_TIMEOUT_MS', group: 'tuning', default: '10000',
     doc: 'Timeout of every database connection attempt.',
-    apply(raw, d) { return setOr(d, 'connectTimeoutMs', int('CONNECT_TIMEOUT_MS', raw, 10_000, 100), isStr); },
+    apply(raw, d) { return setOr(d, 'connectTimeoutMs', int('CONNECT_TIMEOUT_MS', raw, 10_000, 100, MAX_TIMEOUT_MS), isStr); },
   },
   {
     name: 'CHECK_CONCURRENCY', group: 'tuning', default: '4',
@@ -409,7 +420,7 @@ export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}):
     problems.push(`DUMP_JOBS=${c.dumpJobs} needs DUMP_FORMAT=directory (pg_dump runs parallel only in directory format)`);
   }
   if (c.restoreJobs > 1) {
-    if (env.RESTORE_SINGLE_TRANSACTION !== undefined && c.restoreSingleTransaction) {
+    if (isSet(env.RESTORE_SINGLE_TRANSACTION) && c.restoreSingleTransaction) {
       problems.push(`RESTORE_JOBS=${c.restoreJobs} conflicts with RESTORE_SINGLE_TRANSACTION=1 (pg_restore cannot do both); unset one`);
     }
     c.restoreSingleTransaction = false;
@@ -421,15 +432,24 @@ export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}):
     );
   }
   if (c.srcAssetsDir && !c.srcAssetsRemote && c.dstAssetsDir) {
-    const rel = path.relative(c.srcAssetsDir, c.dstAssetsDir);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
-      problems.push(`DST_ASSETS_DIR (${c.dstAssetsDir}) is ${rel === '' ? 'the same as' : 'inside'} SRC_ASSETS_DIR; mirror to a separate directory`);
+    const overlap = assetDirsOverlap(c.srcAssetsDir, c.dstAssetsDir);
+    if (overlap === 'same' || overlap === 'dst-inside-src') {
+      problems.push(
+        `DST_ASSETS_DIR (${c.dstAssetsDir}) is ${overlap === 'same' ? 'the same directory as' : 'inside'} SRC_ASSETS_DIR ` +
+          `(${c.srcAssetsDir}); mirror to a separate directory`,
+      );
+    } else if (overlap === 'src-inside-dst') {
+      problems.push(
+        `SRC_ASSETS_DIR (${c.srcAssetsDir}) is inside DST_ASSETS_DIR (${c.dstAssetsDir}); mirroring (with ASSETS_DELETE=1: ` +
+          'deleting) into the target would touch the source; use separate directories',
+      );
     }
   }
-  if (mode === 'full' && !c.dumpPath && !c.src && c.dst) {
+  // Only when SRC_DATABASE_URL is unset: a malformed one already has its own problem line.
+  if (mode === 'full' && !c.dumpPath && !c.src && !isSet(env.SRC_DATABASE_URL) && c.dst) {
     problems.push('nothing to restore: set SRC_DATABASE_URL (the tool dumps it) or SRC_DB_DUMP_PATH (an existing dump), or run with --verify-only');
   }
-  if (c.dumpPath && (env.DUMP_JOBS || env.DUMP_SERIALIZABLE_DEFERRABLE === '1')) {
+  if (c.dumpPath && (isSet(env.DUMP_JOBS) || c.dumpSerializableDeferrable)) {
     problems.push('DUMP_JOBS / DUMP_SERIALIZABLE_DEFERRABLE apply to a dump the tool makes, but SRC_DB_DUMP_PATH names an existing dump; unset one');
   }
   if (problems.length) throw new ConfigError(problems);
@@ -437,18 +457,40 @@ export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}):
 }
 
 function registerSecretsOf(raw: string) {
+  // A refused SQLAlchemy URL still carries a real password: parse it as the postgresql:// it should have been.
+  const text = raw.replace(/^\s*postgres(?:ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://');
   try {
-    const d = parseDsn(raw);
+    const d = parseDsn(text);
     redactor.add(d.password);
+    for (const k of SECRET_PARAMS) redactor.add(d.params[k]);
   } catch {
     // Unparseable: pattern redaction still covers URL userinfo and password= forms.
   }
 }
 
+/**
+ * Where two local directories are relative to each other, lexically (after resolving "." and ".."). Pure: the same
+ * question through symlinks needs the file system and is asked again in preflight (setup/preflight.ts).
+ */
+export function assetDirsOverlap(src: string, dst: string): 'same' | 'dst-inside-src' | 'src-inside-dst' | 'separate' {
+  const s = path.resolve(src);
+  const d = path.resolve(dst);
+  const inside = (parent: string, child: string) => {
+    const rel = path.relative(parent, child);
+    return rel !== '' && rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel);
+  };
+  if (s === d) return 'same';
+  if (inside(s, d)) return 'dst-inside-src';
+  if (inside(d, s)) return 'src-inside-dst';
+  return 'separate';
+}
+
 /** Register every password of a parsed config with the process redactor. */
 export function registerSecrets(c: Pick<Config, 'src' | 'dst'>): void {
-  redactor.add(c.src?.password);
-  redactor.add(c.dst?.password);
+  for (const d of [c.src, c.dst]) {
+    redactor.add(d?.password);
+    for (const k of SECRET_PARAMS) redactor.add(d?.params[k]);
+  }
 }
 
 /** Which copy phases this configuration runs in full mode. */

@@ -38,3 +38,13 @@ export function checkConfig(): Config {
   }
   return cached;
 }
+
+/**
+ * Why a check cannot run in this rehearsal (a copy phase failed, or nothing could be discovered), as the failure
+ * message of the check: `not checked: <reason>`. Undefined when checks can run.
+ */
+export function notCheckedReason(ctx: RehearsalContext): string | undefined {
+  if (ctx.blockedBy) return `not checked: ${ctx.blockedBy}`;
+  if (!ctx.plan) return `not checked: could not discover what to check: ${ctx.planError ?? 'no plan was recorded'}`;
+  return undefined;
+}

@@ -42,16 +42,23 @@ export function parseDsn(input: string, label = 'DSN'): Dsn {
   const sa = SQLALCHEMY.exec(text);
   if (sa) {
     const fixed = text.replace(SQLALCHEMY, 'postgresql://');
-    let shown = fixed;
+    let shown: string;
     try {
       shown = formatUrl(parseUrl(fixed, label), { redact: true });
     } catch {
-      shown = redactUrlUserinfo(fixed);
+      // Unparseable: showing any part of it could show part of the password, so show the shape only.
+      shown = 'postgresql://<user>:<password>@<host>:<port>/<db> (the rest of your DSN unchanged)';
     }
     throw new ConfigError(
       `${label} uses the SQLAlchemy driver scheme "${sa[1]}+${sa[2]}://", which libpq tools (psql, pg_dump, ` +
         `pg_restore) do not understand. Drop the "+${sa[2]}" part: ${shown}`,
     );
+  }
+  if (/^jdbc:/i.test(text)) {
+    throw new ConfigError(`${label} is a JDBC URL; drop the "jdbc:" prefix (and put user/password in the URL): postgresql://<user>:<password>@<host>:<port>/<db>`);
+  }
+  if (/^postgres(?:ql)?:(?!\/\/)/i.test(text)) {
+    throw new ConfigError(`${label} is missing the "//" after the scheme; write postgresql://<user>:<password>@<host>:<port>/<db>`);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return parseUrl(text, label);
   if (/^[A-Za-z_]+\s*=/.test(text)) return parseKeyword(text, label);
@@ -59,10 +66,6 @@ export function parseDsn(input: string, label = 'DSN'): Dsn {
     `${label} is neither a URL DSN (postgresql://<user>:<password>@<host>:<port>/<db>) nor a libpq keyword DSN ` +
       `(host=<host> port=<port> dbname=<db> user=<user> password=<password>)`,
   );
-}
-
-function redactUrlUserinfo(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@]*@/i, '$1:***@');
 }
 
 function decode(part: string, what: string, label: string): string {
@@ -88,11 +91,18 @@ function parseUrl(text: string, label: string): Dsn {
     throw new ConfigError(`${label} has scheme "${scheme}://"; use postgresql:// (or postgres://)`);
   }
   const authority = m[2];
-  if (!authority.includes('@') && /@/.test(text.slice(scheme.length + 3))) {
+  // An "@" after the authority means the userinfo was cut short by a raw "/", "?" or "#" (libpq ends the authority
+  // there). Refuse rather than guess: a guess would put a piece of the password into the host or database name,
+  // where it is printed. The message quotes nothing from the input for the same reason.
+  const afterAuthority = text.slice(m[1].length + 3 + authority.length);
+  if (afterAuthority.includes('@')) {
     throw new ConfigError(
       `${label}: the user name or password contains a "/", "?" or "#" that is not percent-encoded ` +
-        `(write %2F, %3F, %23; or use a keyword DSN)`,
+        `(write %2F, %3F, %23; or use a keyword DSN), or the database name or a parameter contains a raw "@" (write %40)`,
     );
+  }
+  if (m[5] !== undefined) {
+    throw new ConfigError(`${label}: a URL DSN cannot contain a raw "#"; percent-encode it as %23`);
   }
   const at = authority.lastIndexOf('@');
   let userinfo: string | undefined;
@@ -113,7 +123,7 @@ function parseUrl(text: string, label: string): Dsn {
   if (hostport.startsWith('[')) {
     const close = hostport.indexOf(']');
     if (close < 0) throw new ConfigError(`${label}: unterminated IPv6 address "${hostport}"; write [::1]:5432`);
-    host = hostport.slice(1, close);
+    host = decode(hostport.slice(1, close), 'host', label);
     const rest = hostport.slice(close + 1);
     if (rest) {
       if (!rest.startsWith(':')) throw new ConfigError(`${label}: unexpected "${rest}" after the IPv6 address`);
@@ -122,6 +132,9 @@ function parseUrl(text: string, label: string): Dsn {
   } else if (hostport) {
     if (hostport.includes(',')) throw new ConfigError(`${label}: multiple hosts are not supported; name one host`);
     const colon = hostport.lastIndexOf(':');
+    if (hostport.indexOf(':') !== colon) {
+      throw new ConfigError(`${label}: an IPv6 host must be written in brackets, e.g. postgresql://<user>@[::1]:5432/<db>`);
+    }
     if (colon >= 0) {
       host = decode(hostport.slice(0, colon), 'host', label) || undefined;
       port = parsePort(hostport.slice(colon + 1), label);
@@ -132,12 +145,22 @@ function parseUrl(text: string, label: string): Dsn {
   const database = m[3] && m[3] !== '/' ? decode(m[3].slice(1), 'database name', label) : '';
   const params: Record<string, string> = {};
   if (m[4] && m[4].length > 1) {
+    let afterPassword = false;
     for (const pair of m[4].slice(1).split('&')) {
       if (!pair) continue;
       const eq = pair.indexOf('=');
+      // No "+" → space here: libpq does not do that in URIs, and a password may contain "+".
       const k = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'query parameter', label);
-      const v = decode(eq >= 0 ? pair.slice(eq + 1).replace(/\+/g, ' ') : '', 'query parameter', label);
-      if (!KNOWN_KEYWORDS.has(k)) throw new ConfigError(`${label}: unknown connection parameter "${k}"`);
+      const v = decode(eq >= 0 ? pair.slice(eq + 1) : '', 'query parameter', label);
+      if (!KNOWN_KEYWORDS.has(k)) {
+        // Right after password=..., an "unknown parameter" is most likely the tail of a password with a raw "&".
+        throw new ConfigError(
+          afterPassword
+            ? `${label}: unknown connection parameter after "password"; percent-encode "&" in the password as %26`
+            : `${label}: unknown connection parameter "${k}"`,
+        );
+      }
+      afterPassword = k === 'password' || k === 'sslpassword';
       if (k === 'host' || k === 'hostaddr') host = v;
       else if (k === 'port') port = parsePort(v, label);
       else if (k === 'user') user = v;
@@ -157,6 +180,13 @@ function parseUrl(text: string, label: string): Dsn {
 /** libpq's conninfo grammar: key = value, value either bare (no spaces) or single-quoted with \' and \\ escapes. */
 function parseKeyword(text: string, label: string): Dsn {
   const values: Record<string, string> = {};
+  /** The previous keyword was a password: a stray token now is most likely the tail of an unquoted password. */
+  let afterPassword = false;
+  const afterPasswordError = () =>
+    new ConfigError(
+      `${label}: unexpected text after the password value in the keyword DSN; quote a password that has spaces or ` +
+        `quotes: password='...' (escape ' as \\' and \\ as \\\\)`,
+    );
   let i = 0;
   const n = text.length;
   const skipWs = () => {
@@ -168,9 +198,15 @@ function parseKeyword(text: string, label: string): Dsn {
     const keyStart = i;
     while (i < n && /[A-Za-z0-9_]/.test(text[i])) i++;
     const key = text.slice(keyStart, i);
-    if (!key) throw new ConfigError(`${label}: expected a keyword at position ${keyStart + 1} of the keyword DSN`);
+    if (!key) {
+      if (afterPassword) throw afterPasswordError();
+      throw new ConfigError(`${label}: expected a keyword at position ${keyStart + 1} of the keyword DSN`);
+    }
     skipWs();
-    if (text[i] !== '=') throw new ConfigError(`${label}: missing "=" after "${key}" in the keyword DSN`);
+    if (text[i] !== '=') {
+      if (afterPassword) throw afterPasswordError();
+      throw new ConfigError(`${label}: missing "=" after "${key}" in the keyword DSN`);
+    }
     i++;
     skipWs();
     let value = '';
@@ -204,9 +240,13 @@ function parseKeyword(text: string, label: string): Dsn {
         }
       }
     }
-    if (!KNOWN_KEYWORDS.has(key)) throw new ConfigError(`${label}: unknown keyword "${key}" in the keyword DSN`);
+    if (!KNOWN_KEYWORDS.has(key)) {
+      if (afterPassword) throw afterPasswordError();
+      throw new ConfigError(`${label}: unknown keyword "${key}" in the keyword DSN`);
+    }
     if (key in values) throw new ConfigError(`${label}: keyword "${key}" is given twice`);
     values[key] = value;
+    afterPassword = key === 'password' || key === 'sslpassword';
   }
   if (Object.keys(values).length === 0) throw new ConfigError(`${label}: the keyword DSN has no keywords`);
   const params: Record<string, string> = {};
@@ -222,6 +262,9 @@ function parseKeyword(text: string, label: string): Dsn {
     format: 'keyword',
   };
 }
+
+/** Parameters other than `password` that hold a secret (the key of an encrypted client certificate). */
+export const SECRET_PARAMS = new Set(['sslpassword']);
 
 function quoteKeyword(v: string): string {
   return v === '' || /[\s'\\]/.test(v) ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : v;
@@ -239,8 +282,8 @@ export function formatUrl(d: Dsn, opts: { redact?: boolean } = {}): string {
   let host = '';
   const q: string[] = [];
   if (d.host?.startsWith('/')) q.push(`host=${enc(d.host)}`);
-  else if (d.host) host = d.host.includes(':') ? `[${d.host}]` : enc(d.host);
-  for (const [k, v] of Object.entries(d.params)) q.push(`${enc(k)}=${enc(v)}`);
+  else if (d.host) host = d.host.includes(':') ? `[${d.host.replace(/%/g, '%25')}]` : enc(d.host);
+  for (const [k, v] of Object.entries(d.params)) q.push(`${enc(k)}=${opts.redact && SECRET_PARAMS.has(k) ? '***' : enc(v)}`);
   return `postgresql://${auth}${host}:${d.port}/${enc(d.database)}${q.length ? '?' + q.join('&') : ''}`;
 }
 
@@ -251,7 +294,7 @@ export function formatKeyword(d: Dsn, opts: { redact?: boolean } = {}): string {
   parts.push(`port=${d.port}`, `dbname=${quoteKeyword(d.database)}`);
   if (d.user !== undefined) parts.push(`user=${quoteKeyword(d.user)}`);
   if (d.password !== undefined) parts.push(`password=${opts.redact ? '***' : quoteKeyword(d.password)}`);
-  for (const [k, v] of Object.entries(d.params)) parts.push(`${k}=${quoteKeyword(v)}`);
+  for (const [k, v] of Object.entries(d.params)) parts.push(`${k}=${opts.redact && SECRET_PARAMS.has(k) ? '***' : quoteKeyword(v)}`);
   return parts.join(' ');
 }
 
@@ -314,8 +357,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '0:0:0:0:0:0:0:1', 'i
 
 function hostKey(h: string | undefined): string {
   if (!h) return 'local';
-  const lower = h.toLowerCase();
-  if (LOOPBACK.has(lower) || lower.startsWith('127.')) return 'local';
+  const lower = h.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  if (LOOPBACK.has(lower) || lower.startsWith('127.') || lower.startsWith('::ffff:127.')) return 'local';
   if (lower.startsWith('/')) return 'local';
   return lower;
 }

@@ -26,6 +26,39 @@ export function displayIdent(name: string): string {
 }
 
 /**
+ * Fold an unquoted identifier as PostgreSQL does in a UTF-8 database: ASCII A-Z only (downcase_identifier leaves
+ * multibyte characters alone, so an unquoted Äpfel is stored as Äpfel, not äpfel).
+ */
+export function foldIdent(name: string): string {
+  return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+/**
+ * Split a configuration list on `sep` (",", ";", "->", "+") outside double-quoted identifiers, so a quoted name may
+ * contain the separator. An unterminated quote leaves the rest in the last item (splitIdentifiers then refuses it).
+ */
+export function splitOutsideQuotes(text: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; ) {
+    if (text[i] === '"') {
+      quoted = !quoted; // a doubled "" inside a quoted name toggles twice: still quoted
+      cur += '"';
+      i++;
+    } else if (!quoted && text.startsWith(sep, i)) {
+      out.push(cur);
+      cur = '';
+      i += sep.length;
+    } else {
+      cur += text[i++];
+    }
+  }
+  out.push(cur);
+  return out;
+}
+
+/**
  * Split `a.b."C d"` into ['a', 'b', 'C d']. Unquoted parts are folded to lower case, as PostgreSQL does.
  * Throws on anything that is not a plain dotted identifier list (which is what stops injection attempts).
  */
@@ -51,12 +84,13 @@ export function splitIdentifiers(text: string): string[] {
         v += s[j++];
       }
       if (!v) throw new Error(`empty quoted identifier in "${text}"`);
+      if (v.includes('\0')) throw new Error(`a quoted identifier in "${text}" contains a NUL byte`);
       parts.push(v);
       i = j + 1;
     } else {
-      const m = /^[\p{L}_][\p{L}\p{N}_$]*/u.exec(s.slice(i));
+      const m = /^[\p{L}_][\p{L}\p{M}\p{N}_$]*/u.exec(s.slice(i));
       if (!m) throw new Error(`"${text}" is not a valid name (use letters, digits, _ or "double quotes")`);
-      parts.push(m[0].toLowerCase());
+      parts.push(foldIdent(m[0]));
       i += m[0].length;
     }
     if (i < s.length) {

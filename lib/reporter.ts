@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { redact } from './redact.ts';
 
 export interface CheckRecord {
@@ -15,7 +15,19 @@ export interface CheckRecord {
   name: string;
   /** Ancestor suites and name, joined by " > ". */
   fullName: string;
+  /**
+   * Ancestor suite names and the test name. Joined by single spaces this is what vitest's `-t` pattern is matched
+   * against, which is how --rerun-failed selects a check.
+   */
+  namePath?: string[];
   state: 'passed' | 'failed' | 'skipped' | 'pending';
+  /**
+   * False when the run's `-t` pattern excluded the check (a rerun): vitest still reports it, as skipped, but it was
+   * never meant to run. Absent in older files: selected.
+   */
+  selected?: boolean;
+  /** Why a skipped check was skipped, when the spec said. */
+  note?: string;
   durationMs?: number;
   errors: string[];
   annotations: Array<{ type: string; message: string }>;
@@ -25,11 +37,29 @@ export interface ChecksFile {
   runId?: string;
   finishedAt: string;
   reason: string;
+  /** The `-t` pattern of the run (source text), if any. */
+  testNamePattern?: string;
   unhandledErrors: string[];
   checks: CheckRecord[];
 }
 
+export const CHECKS_FILE = 'checks.json';
+
+/** The names vitest matches `-t` against: ancestor suites and the test, outermost first. */
+export function namePathOf(tc: TestCase): string[] {
+  const names = [tc.name];
+  for (let p: TestCase['parent'] | undefined = tc.parent; p && p.type === 'suite'; p = p.parent) names.unshift(p.name);
+  return names;
+}
+
 export default class ChecksReporter implements Reporter {
+  private pattern?: RegExp;
+
+  onInit(vitest: Vitest): void {
+    const p = vitest.config.testNamePattern;
+    this.pattern = p instanceof RegExp ? p : typeof p === 'string' && p ? new RegExp(p) : undefined;
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<{ message?: string }>, reason: string): void {
     const runDir = process.env.REHEARSAL_RUN_DIR;
     if (!runDir) return;
@@ -39,28 +69,35 @@ export default class ChecksReporter implements Reporter {
       const file = path.relative(root, mod.moduleId);
       for (const tc of mod.children.allTests()) {
         const r = tc.result();
+        const namePath = namePathOf(tc);
+        const note = r.state === 'skipped' ? r.note : undefined;
         checks.push({
           file,
-          name: tc.name,
-          fullName: tc.fullName,
+          // A name can carry a secret (a health path with a token): redacted here, matched with a wildcard on rerun.
+          name: redact(tc.name),
+          fullName: redact(tc.fullName),
+          namePath: namePath.map(redact),
           state: r.state,
+          selected: this.pattern ? this.pattern.test(namePath.join(' ')) : true,
+          ...(note ? { note: redact(note) } : {}),
           durationMs: tc.diagnostic()?.duration,
           errors: (r.errors ?? []).map((e) => redact(e.message ?? String(e))),
           annotations: tc.annotations().map((a) => ({ type: a.type, message: redact(a.message) })),
         });
       }
       for (const e of mod.errors()) {
-        checks.push({ file, name: `(module ${file} failed to load)`, fullName: file, state: 'failed', errors: [redact(e.message ?? String(e))], annotations: [] });
+        checks.push({ file, name: `(module ${file} failed to load)`, fullName: file, state: 'failed', selected: true, errors: [redact(e.message ?? String(e))], annotations: [] });
       }
     }
     const out: ChecksFile = {
       runId: process.env.REHEARSAL_RUN_ID,
       finishedAt: new Date().toISOString(),
       reason,
+      ...(this.pattern ? { testNamePattern: redact(this.pattern.source) } : {}),
       unhandledErrors: unhandledErrors.map((e) => redact(e.message ?? String(e))),
       checks,
     };
     fs.mkdirSync(runDir, { recursive: true });
-    fs.writeFileSync(path.join(runDir, 'checks.json'), JSON.stringify(out, null, 2) + '\n');
+    fs.writeFileSync(path.join(runDir, CHECKS_FILE), JSON.stringify(out, null, 2) + '\n');
   }
 }

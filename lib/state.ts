@@ -48,6 +48,8 @@ export interface CheckPlan {
   tablesFrom: 'VALIDATE_TABLES' | 'source' | 'target' | 'none';
   tables: TableRef[];
   relations: Relation[];
+  /** Which catalog the declared relations (and the default table list) were read from. */
+  relationsFrom?: 'source' | 'target';
   assetColumns: AssetColumnPlan[];
   assetSample: { seed: string; perColumn: number; items: AssetSampleItem[] };
   /** Facts for the deeper checks (issue 7); optional so older plans still load. */
@@ -64,7 +66,16 @@ export interface RunState {
   phases: PhaseResult[];
   /** Versions of pg_dump, pg_restore, psql, rsync, node; server and pgvector versions of source and target. */
   tools: Record<string, string>;
-  dump?: { path: string; format: 'custom' | 'directory'; sha256?: string; toc?: Record<string, number>; bytes?: number; provided: boolean };
+  dump?: {
+    path: string; format: 'custom' | 'directory'; sha256?: string; toc?: Record<string, number>; bytes?: number; provided: boolean;
+    /** 'file': sha256 of the archive file; 'file-list': sha256 of the sorted `<sha256>  <path>` listing of a directory dump. */
+    sha256Of?: 'file' | 'file-list';
+    /** Files in the archive (1 for custom format) and TOC entries in total. */
+    files?: number;
+    entries?: number;
+  };
+  /** The effective configuration of the run, redacted (lib/config.ts effectiveConfig). */
+  config?: Record<string, string>;
   plan?: CheckPlan;
   /** Why no plan could be made (e.g. target unreachable). */
   planError?: string;

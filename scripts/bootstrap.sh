@@ -3,6 +3,9 @@
 # Installs what `npm run demo` and `npm run test:self` need, and nothing else:
 #   - npm packages (npm ci) when node_modules is missing or older than package-lock.json
 #   - rsync, the PostgreSQL server binaries and their dev headers (Debian packages)
+#   - redis-server (Debian package), for `npm run sandbox -- up` only: the demo does not need Redis (Redis is not
+#     migrated), but the project's own tests start the sandbox CLI. Installed without starting Debian's own service
+#     on 6379 (a temporary policy-rc.d denies service starts when the machine has none).
 #   - pgvector, built from Debian's `pgvector` source package (not packaged for Debian 12);
 #     the mirror URI is read from this machine's own apt sources, never hard-coded.
 # A no-op in well under a second when everything is there.
@@ -29,6 +32,9 @@ fi
 
 apt_pkgs=()
 command -v rsync >/dev/null 2>&1 || apt_pkgs+=(rsync)
+# Optional: only `npm run sandbox -- up` (and the tests of it) start Redis; a non-root user without it gets a hint.
+optional_pkgs=()
+command -v redis-server >/dev/null 2>&1 || optional_pkgs+=(redis-server)
 [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] || apt_pkgs+=("postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR")
 command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
   || apt_pkgs+=("postgresql-client-$PG_MAJOR")
@@ -39,6 +45,14 @@ if [ ! -f "/usr/share/postgresql/$PG_MAJOR/extension/vector.control" ] || [ ! -f
   command -v make >/dev/null 2>&1 || apt_pkgs+=(make)
   command -v gcc >/dev/null 2>&1 || apt_pkgs+=(gcc)
   command -v dpkg-source >/dev/null 2>&1 || apt_pkgs+=(dpkg-dev)
+fi
+
+if [ ${#optional_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt_pkgs+=("${optional_pkgs[@]}")
+  else
+    log "note: \`npm run sandbox -- up\` needs Redis: sudo apt-get install -y ${optional_pkgs[*]} (the demo does not)"
+  fi
 fi
 
 if [ ${#apt_pkgs[@]} -gt 0 ] || [ $need_vector -eq 1 ]; then
@@ -52,7 +66,16 @@ if [ ${#apt_pkgs[@]} -gt 0 ] || [ $need_vector -eq 1 ]; then
   if [ ${#apt_pkgs[@]} -gt 0 ]; then
     log "installing: ${apt_pkgs[*]}"
     apt-get update -qq
+    # Never let a package start its system service (redis-server would take 6379, which the sandbox must not use).
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\n# migration-rehearsal bootstrap: no service starts during install\nexit 101\n' > "$policy"
+      chmod 755 "$policy"
+      own_policy=1
+    fi
     apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+    if [ $own_policy -eq 1 ]; then rm -f "$policy"; fi
   fi
 fi
 

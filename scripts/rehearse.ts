@@ -9,10 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { effectiveConfig, helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/config.ts';
+import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/config.ts';
 import { describeDsn } from '../lib/dsn.ts';
 import { ConfigError, EXIT } from '../lib/errors.ts';
 import { redact } from '../lib/redact.ts';
+import { buildDryRunPlan } from '../lib/plan.ts';
+import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/run-record.ts';
 import { blockingPhase, readState } from '../lib/state.ts';
 import { runChecks } from '../lib/vitest-runner.ts';
 
@@ -87,21 +89,46 @@ async function main(): Promise<number> {
   }
 
   if (args.dryRun) {
-    out('dry run: nothing will be written (plan mode is not implemented yet)');
+    // Plan mode: read-only connections only; no WORK_DIR, no report folder, no run record.
+    const plan = await buildDryRunPlan(config);
+    for (const line of plan.lines) out(line);
+    if (plan.refused) {
+      err('dry run: the preflight would refuse this configuration (see above); the real run would exit 2');
+      return EXIT.usage;
+    }
     return EXIT.ok;
   }
 
+  let rerun: RerunPlan | undefined;
+  if (args.rerunFailed) {
+    try {
+      rerun = prepareRerun(config);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        err(e.message);
+        return EXIT.usage;
+      }
+      throw e;
+    }
+    if (rerun.kind === 'nothing') {
+      out(rerun.message);
+      return EXIT.ok;
+    }
+  }
+
   const runId = newRunId();
+  const startedAt = new Date().toISOString();
   const runDir = path.join(config.reportsDir, 'runs', runId);
   const workDir = config.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-work-'));
-  fs.mkdirSync(runDir, { recursive: true });
-  fs.mkdirSync(workDir, { recursive: true });
-  out(`rehearsal ${runId}`);
+  const mode: RunInfo['mode'] = args.verifyOnly ? 'verify-only' : rerun ? 'rerun' : 'full';
+  // The redacted target, before anything is written anywhere.
+  out(`rehearsal ${runId} (${mode}${rerun?.kind === 'rerun' ? ` of ${rerun.rerunOf}` : ''})`);
   out(`  target:   ${describeDsn(config.dst)}  assets: ${config.dstAssetsDir}`);
   out(`  WORK_DIR: ${workDir}`);
   out(`  reports:  ${runDir}`);
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.mkdirSync(workDir, { recursive: true });
 
-  const mode = args.verifyOnly ? 'verify-only' : args.rerunFailed ? 'rerun' : 'full';
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REHEARSAL_RUN_ID: runId,
@@ -109,7 +136,15 @@ async function main(): Promise<number> {
     REHEARSAL_WORK_DIR: workDir,
     REHEARSAL_MODE: mode,
   };
-  const run = await runChecks({ env });
+  if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
+  const run = await runChecks({ env, extraArgs: rerun?.kind === 'rerun' ? rerun.vitestArgs : [] });
+  const code = exitCodeOf(workDir, run.code);
+  const info: RunInfo = { runId, runDir, workDir, mode, startedAt, config, rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined };
+  return finalizeRun(info, code);
+}
+
+/** 2/3 when a copy phase refused/failed (recorded in state.json), else 0/1 from the checks. */
+function exitCodeOf(workDir: string, vitestCode: number): number {
   const state = readState(workDir);
   const blocked = state ? blockingPhase(state) : undefined;
   if (blocked) {
@@ -120,7 +155,7 @@ async function main(): Promise<number> {
     err('the rehearsal did not record its state (global setup did not run); see the output above');
     return EXIT.phaseFailed;
   }
-  return run.code === 0 ? EXIT.ok : EXIT.checkFailed;
+  return vitestCode === 0 ? EXIT.ok : EXIT.checkFailed;
 }
 
 main().then(
@@ -131,4 +166,3 @@ main().then(
   },
 );
 
-export { effectiveConfig };

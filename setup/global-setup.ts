@@ -1,6 +1,7 @@
 /**
- * Global setup of the `checks` project: run the copy phases the configuration asks for, in order, then discover what
- * to check, record everything in WORK_DIR/state.json, and provide it to the specs.
+ * Global setup of the `checks` project: run the copy phases the configuration asks for, in order (preflight → dump →
+ * restore → mirror, stopping at the first failure), then discover what to check, record everything in
+ * WORK_DIR/state.json, and provide it to the specs. Each phase is its own module; this file only orchestrates.
  *
  * It never throws for an expected failure (a throwing global setup leaves an empty JUnit report): a failed phase is
  * recorded and surfaces as a failing test case in specs/phases.spec.ts, with the reason.
@@ -9,12 +10,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { parseConfig, registerSecrets, type Config } from '../lib/config.ts';
+import { effectiveConfig, parseConfig, plannedPhases, registerSecrets, type Config } from '../lib/config.ts';
 import type { RehearsalContext } from '../lib/context.ts';
 import { closePools } from '../lib/db.ts';
 import { discoverPlan } from '../lib/discovery.ts';
+import { EXIT } from '../lib/errors.ts';
 import { redact } from '../lib/redact.ts';
-import { blockingPhase, writeState, type CheckPlan, type PhaseResult, type RunState } from '../lib/state.ts';
+import { stopActiveTools } from '../lib/tools.ts';
+import { blockingPhase, writeState, type CheckPlan, type PhaseName, type PhaseResult, type RunState } from '../lib/state.ts';
+import { runDump } from './dump.ts';
+import { runMirror } from './mirror-assets.ts';
+import { runPhase, type PhaseCtx, type PhaseOutcome } from './phase.ts';
+import { runPreflight } from './preflight.ts';
+import { runRestore } from './restore.ts';
+import type { ArchiveInfo } from './dump.ts';
 
 export default async function setup(project: TestProject) {
   const env = process.env;
@@ -27,17 +36,22 @@ export default async function setup(project: TestProject) {
     workDir: env.REHEARSAL_WORK_DIR || env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-work-')),
     runDir: env.REHEARSAL_RUN_DIR,
     phases: [],
-    tools: {},
+    tools: { node: process.version },
   };
   let config: Config | undefined;
   try {
     config = parseConfig(env, { mode: mode === 'full' ? 'full' : 'verify-only' });
     registerSecrets(config);
+    state.config = effectiveConfig(config);
   } catch (e) {
-    state.phases.push({ name: 'preflight', status: 'failed', reason: redact((e as Error).message), rehearseExitCode: 2 });
+    state.phases.push({ name: 'preflight', status: 'failed', reason: redact((e as Error).message), rehearseExitCode: EXIT.usage });
   }
+  writeState(state);
   if (config) {
-    // Copy phases: filled in by setup/preflight.ts, dump.ts, restore.ts, mirror-assets.ts.
+    if (mode === 'full') await copyPhases(config, state);
+    else for (const name of ['preflight', 'dump', 'restore', 'mirror'] as PhaseName[]) {
+      state.phases.push({ name, status: 'skipped', reason: `${mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: no copy phases` });
+    }
     if (!blockingPhase(state)) {
       try {
         state.plan = await loadOrDiscoverPlan(config, state, env);
@@ -61,6 +75,62 @@ export default async function setup(project: TestProject) {
   };
   project.provide('rehearsal', ctx);
   await closePools();
+}
+
+/** preflight → dump → restore → mirror; the first failure stops the rest (recorded as skipped, with the reason). */
+async function copyPhases(config: Config, state: RunState): Promise<void> {
+  const base: Omit<PhaseCtx, 'log' | 'say'> = { config, state, workDir: state.workDir };
+  const planned = plannedPhases(config);
+  let archive: ArchiveInfo | undefined;
+  const steps: Array<[PhaseName, boolean, string, (ctx: PhaseCtx) => Promise<PhaseOutcome>]> = [
+    ['preflight', true, '', async (ctx) => {
+      const r = await runPreflight(config, { log: ctx.log, say: ctx.say });
+      archive = r.archive;
+      return r;
+    }],
+    ['dump', planned.dump || !!config.dumpPath, 'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)', (ctx) => runDump(ctx, archive)],
+    ['restore', planned.restore, 'nothing to restore', runRestore],
+    ['mirror', planned.mirror, 'SRC_ASSETS_DIR is not set: no asset mirror', runMirror],
+  ];
+  // An interrupted copy is recorded (state.json says which phase) and its tools are stopped; then the signal goes on
+  // to its usual handling. A single-transaction restore killed this way is rolled back by the server.
+  let current: PhaseName | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stopActiveTools('SIGTERM');
+    state.interrupted = { signal, phase: current, at: new Date().toISOString() };
+    if (current) state.phases.push({ name: current, status: 'interrupted', reason: `interrupted by ${signal} during phase ${current}`, rehearseExitCode: EXIT.interrupted });
+    writeState(state);
+    process.kill(process.pid, signal);
+  };
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
+  try {
+    for (const [name, wanted, why, fn] of steps) {
+      current = name;
+      await runStep(name, wanted, why, fn);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  async function runStep(name: PhaseName, wanted: boolean, why: string, fn: (ctx: PhaseCtx) => Promise<PhaseOutcome>): Promise<void> {
+    const blocked = blockingPhase(state);
+    let result: PhaseResult;
+    if (blocked) result = { name, status: 'skipped', reason: `not run: phase ${blocked.name} failed` };
+    else if (!wanted) result = { name, status: 'skipped', reason: why };
+    else result = await runPhase(name, base, fn);
+    if (name === 'preflight') {
+      const tools = (result.details?.tools ?? {}) as Record<string, string>;
+      Object.assign(state.tools, tools);
+    }
+    if (state.interrupted) return;
+    state.phases.push(result);
+    // After every phase, so an interrupted or crashed run still leaves its record.
+    writeState(state);
+  }
 }
 
 /** A rerun checks the same plan (same tables, same asset sample) as the run it retries. */

@@ -15,6 +15,10 @@ for (const name of PHASES) {
   }
   test(`phase ${name}`, async ({ annotate }) => {
     if (result.durationMs !== undefined) await annotate(`${name}: ${result.status} in ${result.durationMs} ms${result.reason ? ` — ${result.reason}` : ''}`, 'evidence');
+    // The exact (redacted) commands the phase ran and its log, so the audit trail shows how the copy was made.
+    const commands = [result.details?.command, ...((result.details?.commands as unknown[] | undefined) ?? [])].filter((c): c is string => typeof c === 'string');
+    for (const c of commands) await annotate(`command: ${c}`, 'evidence');
+    if (result.logFile) await annotate(`log: ${result.logFile}`, 'evidence');
     expect(result.status, `phase ${name} ${result.status}: ${result.reason ?? ''}`).toBe('ok');
   });
 }
@@ -26,9 +30,10 @@ test('check discovery', async ({ annotate }) => {
   expect(ctx.planError, `could not discover what to check: ${ctx.planError}`).toBeUndefined();
   const plan = ctx.plan!;
   await annotate(
-    `tables from ${plan.tablesFrom}: ${plan.tables.length}; relations: ${plan.relations.length}; asset columns: ${plan.assetColumns.length}; sampled paths: ${plan.assetSample.items.length} (seed ${plan.assetSample.seed})`,
+    `tables from ${plan.tablesFrom}: ${plan.tables.length}; relations${plan.relationsFrom ? ` from ${plan.relationsFrom}` : ''}: ${plan.relations.length}; asset columns: ${plan.assetColumns.length}; sampled paths: ${plan.assetSample.items.length} (seed ${plan.assetSample.seed})`,
     'evidence',
   );
+  for (const col of plan.assetColumns.filter((c) => !c.exists)) await annotate(`asset column ${col.display} not checked: ${col.reason}`, 'evidence');
   const nothing = plan.tables.length === 0 && plan.relations.length === 0 && plan.assetSample.items.length === 0;
   expect(nothing, 'this run found nothing to verify (no tables, no relations, no assets): a rehearsal that checks nothing cannot pass').toBe(false);
 });

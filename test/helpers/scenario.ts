@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { inject, onTestFinished } from 'vitest';
+import { expect, inject, onTestFinished } from 'vitest';
 import { writeAssetTree } from '../../lib/fixture.ts';
 import { startHealthServer, type HealthServer } from '../../lib/health-server.ts';
 import { withClient } from '../../lib/sandbox.ts';
@@ -179,3 +179,103 @@ export async function migrateByHand(s: Scenario): Promise<void> {
   await s.dst.query('ANALYZE');
   fs.cpSync(s.srcAssets, s.dstAssets, { recursive: true });
 }
+
+/** The junit.xml of the scenario's most recent rehearse run (REPORTS_DIR/runs/<run-id>/junit.xml). */
+export function latestJunit(s: Pick<Scenario, 'reportsDir'>): string {
+  const runs = path.join(s.reportsDir, 'runs');
+  const dirs = fs.existsSync(runs)
+    ? fs.readdirSync(runs).filter((d) => fs.existsSync(path.join(runs, d, 'junit.xml'))).sort((a, b) => fs.statSync(path.join(runs, a)).mtimeMs - fs.statSync(path.join(runs, b)).mtimeMs)
+    : [];
+  if (!dirs.length) throw new Error(`no junit.xml under ${runs}`);
+  return fs.readFileSync(path.join(runs, dirs[dirs.length - 1], 'junit.xml'), 'utf8');
+}
+
+/** The scenario's WORK_DIR/state.json (what global setup recorded), or undefined. */
+export function stateOf(s: Pick<Scenario, 'workDir'>): import('../../lib/state.ts').RunState | undefined {
+  const f = path.join(s.workDir, 'state.json');
+  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : undefined;
+}
+
+/**
+ * A deterministic picture of a database for "exactly as before" comparisons: every schema, relation (with kind),
+ * function, type, extension (with version) and the exact row count of every table outside the system schemas.
+ */
+export async function catalogSnapshot(db: Pick<TestDb, 'query'>): Promise<Record<string, unknown>> {
+  const sys = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
+  const q = async (sql: string) => (await db.query(sql)).rows.map((r) => Object.values(r).join(' '));
+  const tables = (await db.query(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND ${sys} ORDER BY 1`)).rows.map((r) => r.t as string);
+  const counts: Record<string, number> = {};
+  for (const t of tables) counts[t] = Number((await db.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n);
+  return {
+    schemas: await q(`SELECT n.nspname FROM pg_namespace n WHERE ${sys} ORDER BY 1`),
+    relations: await q(`SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${sys} ORDER BY 1, 2`),
+    functions: await q(`SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${sys} ORDER BY 1, 2, 3`),
+    types: await q(`SELECT n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${sys} ORDER BY 1, 2`),
+    extensions: await q(`SELECT e.extname, e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`),
+    counts,
+  };
+}
+
+/** Every file and directory under `dir` (relative path → size, or "dir"), for "unchanged" comparisons. */
+export function treeListing(dir: string): Record<string, number | 'dir'> {
+  const out: Record<string, number | 'dir'> = {};
+  if (!fs.existsSync(dir)) return out;
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) { out[r] = 'dir'; walk(r); } else out[r] = fs.lstatSync(path.join(dir, r)).size;
+    }
+  };
+  walk('');
+  return out;
+}
+
+export type JunitCase = ReturnType<typeof junitCases>[number];
+
+/**
+ * Assert the per-check outcome of a run: exactly the testcases named in `failures` failed, each with a failure message
+ * matching its pattern; every other testcase passed or (only if listed in `skipped`, or a phase in --verify-only)
+ * was skipped. `files` limits the judgement to testcases whose classname (spec file) matches, so other check
+ * families reacting to the same seeded fault do not blur the assertion. Returns the cases in scope.
+ */
+export function expectOutcome(
+  all: JunitCase[], failures: Record<string, RegExp>, opts: { skipped?: Array<string | RegExp>; files?: RegExp } = {},
+): JunitCase[] {
+  const cases = opts.files ? all.filter((c) => opts.files!.test(c.classname)) : all;
+  expect(cases.length, 'testcases in scope').toBeGreaterThan(0);
+  const failed = cases.filter((c) => c.failed).map((c) => c.name).sort();
+  expect(failed, 'the failed testcases').toEqual(Object.keys(failures).sort());
+  for (const [name, re] of Object.entries(failures)) {
+    const c = cases.find((x) => x.name === name)!;
+    expect(unescapeXml(c.body), `failure message of "${name}"`).toMatch(re);
+  }
+  const allowed = [/^phase (preflight|dump|restore|mirror) \(/, ...(opts.skipped ?? [])];
+  const unexpected = cases.filter((c) => c.skipped && !allowed.some((a) => (typeof a === 'string' ? a === c.name : a.test(c.name))));
+  expect(unexpected.map((c) => c.name), 'unexpectedly skipped testcases').toEqual([]);
+  return cases;
+}
+
+/** The evidence annotations of one testcase (JUnit <property> values). */
+export function caseEvidence(cases: JunitCase[], name: string): string[] {
+  const c = cases.find((x) => x.name === name);
+  if (!c) throw new Error(`no testcase named "${name}"; have: ${cases.map((x) => x.name).slice(0, 50).join(' | ')}`);
+  return [...c.body.matchAll(/<property name="[^"]*" value="([^"]*)"/g)].map((m) => unescapeXml(m[1]));
+}
+
+/** The awkward password is in no CLI output and no file under WORK_DIR or REPORTS_DIR (raw or encoded). */
+export async function expectNoSecret(s: Pick<Scenario, 'password' | 'workDir' | 'reportsDir'>, r: CliResult): Promise<void> {
+  const { expect } = await import('vitest');
+  for (const form of [s.password, encodeURIComponent(s.password), JSON.stringify(s.password).slice(1, -1)]) {
+    expect(r.output.includes(form), 'the password (or an encoding of it) appears in the CLI output').toBe(false);
+  }
+  expect(filesContaining([s.workDir, s.reportsDir], s.password), 'files containing the password').toEqual([]);
+}
+
+/** `{ preflight: 'ok', dump: 'failed', ... }` from the scenario's state.json. */
+export function phaseStatuses(s: Pick<Scenario, 'workDir'>): Record<string, string> | undefined {
+  const st = stateOf(s);
+  return st && Object.fromEntries(st.phases.map((p) => [p.name, p.status]));
+}
+
+/** The spec files of the core checks (issue 4) and the phases: the scope of expectOutcome in the check tests. */
+export const CORE_CHECK_FILES = /^specs\/(row-counts|orphans|assets|path-prefix|health|phases)\.spec\.ts$/;

@@ -1,0 +1,280 @@
+/**
+ * The bench's results: figures (median, min, max of the repetitions, or "n/a" with the reason), the ratios against
+ * the raw tools with the issue's targets, and the writers of bench.json and bench.md.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { FAMILIES, familyLabel, type Family } from './suite.ts';
+
+export type Figure =
+  | { kind: 'stat'; unit: 'ms' | 'MB'; median: number; min: number; max: number; samples: number[] }
+  | { kind: 'na'; reason: string };
+
+export interface Target {
+  op: '<=' | '<';
+  value: number;
+  /** What the value is compared with: a ratio, or an absolute figure in `unit`. */
+  of: 'ratio' | 'MB';
+}
+
+export interface Row {
+  /** Rows of the generated database this row was measured at ("all" for cross-scale rows). */
+  scale: number | 'all';
+  label: string;
+  /** Figure keys (see METHOD) of the suite side and of the raw/floor side. */
+  suite: string;
+  base?: string;
+  /** suite median / base median, when both are measured. */
+  ratio: number | null;
+  target?: Target;
+  /** Whether the target is met; null when not judged (missing figure, partial measurement, no target). */
+  met: boolean | null;
+  note?: string;
+}
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  postgres: string;
+  pgvector: string;
+  pgDump: string;
+  rsync: string;
+}
+
+export interface RedRun {
+  run: 'copy' | 'verify' | 'overhead';
+  rep: number;
+  exitCode: number;
+  /** Failed phase or checks, notes, and the log file. */
+  detail: string;
+}
+
+export interface ScaleResult {
+  /** BENCH_ROWS/BENCH_SCALES value asked for. */
+  requestedRows: number;
+  /** Rows actually generated, summed over the tables. */
+  rows: number;
+  rowsPerTable: Record<string, number>;
+  /** Files in the asset tree (each referenced by rows). */
+  files: number;
+  generate: { databaseMs: number; assetsMs: number; databaseBytes: number };
+  figures: Record<string, Figure>;
+  /** Check families seen in the full verification run: checks and failures. */
+  families: Partial<Record<Family, { checks: number; failed: number; files: string[] }>>;
+  /** Suite runs that did not exit 0 (a benchmark of a red run is suspicious). */
+  red: RedRun[];
+  /** The node processes of the suite run with the largest memory peak at this scale. */
+  memoryTop: Array<{ run: string; command: string; peakMb: number }>;
+  /** What the "nothing to do" run still checked (families that ignore VALIDATE_TABLES / ASSET_COLUMNS show here). */
+  overheadChecks?: string;
+  warnings: string[];
+}
+
+export interface BenchResult {
+  version: 1;
+  date: string;
+  machine: MachineInfo;
+  config: { rows: number; files: number; reps: number; scales: number[]; dims: number };
+  /** How each figure is measured, by figure key. */
+  method: Record<string, string>;
+  scales: ScaleResult[];
+  rows: Row[];
+  durationMs: number;
+}
+
+/** How each figure is measured (also printed in bench.md). Keys are the figure keys of ScaleResult.figures. */
+export const METHOD: Record<string, string> = {
+  'copy.suite.phases': 'sum of phases[].durationMs (preflight + dump + restore + mirror) in WORK_DIR/state.json of a full `tsx scripts/rehearse.ts` run into an empty target database and directory; that run checks only the tiny table bench_probe (the checks are measured separately)',
+  'copy.suite.preflight': 'phases[preflight].durationMs of the same run',
+  'copy.suite.dump': 'phases[dump].durationMs of the same run',
+  'copy.suite.restore': 'phases[restore].durationMs of the same run (pg_restore, then ANALYZE of the target)',
+  'copy.suite.mirror': 'phases[mirror].durationMs of the same run (rsync -a with --partial --numeric-ids --itemize-changes --stats, output parsed)',
+  'copy.suite.wall': 'wall time of the whole `tsx scripts/rehearse.ts` process (tsx start, copy, vitest, the bench_probe checks, reports)',
+  'copy.raw.steps': 'the steps of a bash script running `pg_dump --format=custom --no-owner --no-acl`, `pg_restore --no-owner --no-acl --single-transaction --exit-on-error`, `psql -c ANALYZE` (the suite\'s restore phase analyzes too) and `rsync -a` into a fresh empty target database and directory, each step timed with $EPOCHREALTIME',
+  'copy.raw.dump': 'the pg_dump step of the raw script',
+  'copy.raw.restore': 'the pg_restore + ANALYZE steps of the raw script',
+  'copy.raw.rsync': 'the rsync step of the raw script',
+  'copy.raw.wall': 'wall time of the whole raw script (bash start included)',
+  'verify.suite.wall': 'wall time of `tsx scripts/rehearse.ts --verify-only` with the default checks (CHECKSUM=full, HEALTH_CHECK=0) against the target of the last raw copy',
+  'verify.suite.family': 'sum of durationMs of the family\'s checks in REPORTS_DIR/runs/<id>/checks.json of that run (test bodies only; tests that run concurrently are each counted in full, so this is an upper bound of the family\'s share of the wall time)',
+  'verify.suite.rowCounts+orphans+prefix': 'row counts + orphans + path prefix family sums of the same run',
+  'verify.floor.count': 'a bash script running psql -f with one `SELECT count(*)` per user table, on the source and then on the target (connection and psql start included)',
+  'verify.floor.find': '`find DST_ASSETS_DIR -type f | wc -l` in the same script',
+  'verify.floor.wall': 'wall time of that whole script',
+  'overhead.suite.wall': 'wall time of `rehearse --verify-only` with nothing to do: VALIDATE_TABLES=public.bench_probe (1 row), CHECKSUM=off, ASSETS_SAMPLE_N=0, ASSET_COLUMNS=bench_probe.storage_path:file (all NULL), HEALTH_CHECK=0: start-up, discovery, vitest, report writing',
+  'memory.process': 'largest VmHWM (peak RSS) of any node process in the tree of a suite run (rehearse via tsx, vitest, its workers), /proc polled every BENCH_SAMPLE_MS; samples: one per repetition, the max over that repetition\'s copy, verify and overhead runs',
+  'memory.tree': 'largest sum of VmRSS over the node processes of that tree at one poll; same samples',
+};
+
+/** Median, min and max of the samples; n/a (with `why`) when there are none. */
+export function stat(samples: Array<number | undefined>, unit: 'ms' | 'MB', why = 'not measured'): Figure {
+  const xs = samples.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  if (xs.length === 0) return { kind: 'na', reason: why };
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return { kind: 'stat', unit, median: r(median), min: r(s[0]), max: r(s[s.length - 1]), samples: xs.map(r) };
+}
+
+export function na(reason: string): Figure {
+  return { kind: 'na', reason };
+}
+
+function ratioOf(a: Figure | undefined, b: Figure | undefined): number | null {
+  if (a?.kind !== 'stat' || b?.kind !== 'stat' || b.median <= 0) return null;
+  return Math.round((a.median / b.median) * 1000) / 1000;
+}
+
+function judge(value: number | null, t: Target | undefined): boolean | null {
+  if (value === null || !t) return null;
+  return t.op === '<=' ? value <= t.value : value < t.value;
+}
+
+const PARTIAL = /^partial:/;
+
+/** The table rows of one scale. */
+export function scaleRows(s: ScaleResult): Row[] {
+  const f = s.figures;
+  const rows: Row[] = [];
+  const add = (label: string, suite: string, base: string | undefined, target?: Target, note?: string) => {
+    const value = base ? ratioOf(f[suite], f[base]) : target?.of === 'MB' && f[suite]?.kind === 'stat' ? (f[suite] as { max: number }).max : null;
+    const partial = note !== undefined && PARTIAL.test(note);
+    const na = [f[suite], base ? f[base] : undefined].find((x) => x?.kind === 'na') as { reason: string } | undefined;
+    rows.push({ scale: s.rows, label, suite, base, ratio: base ? value : null, target, met: partial ? null : judge(value, target), note: note ?? (na ? `n/a: ${na.reason}` : undefined) });
+  };
+  const ratio = (v: number): Target => ({ op: '<=', value: v, of: 'ratio' });
+  add('copy: all phases (suite: preflight + dump + restore + mirror) vs raw script steps', 'copy.suite.phases', 'copy.raw.steps', ratio(1.05));
+  add('copy: dump', 'copy.suite.dump', 'copy.raw.dump');
+  add('copy: restore + ANALYZE', 'copy.suite.restore', 'copy.raw.restore');
+  add('copy: asset mirror', 'copy.suite.mirror', 'copy.raw.rsync');
+  add('copy: whole command, wall', 'copy.suite.wall', 'copy.raw.wall');
+  const rop = f['verify.suite.rowCounts+orphans+prefix'];
+  const missing = (['rowCounts', 'orphans', 'prefix'] as Family[]).filter((k) => f[`verify.suite.${k}`]?.kind !== 'stat');
+  add('verify: row counts + orphans + prefix vs count(*) floor', 'verify.suite.rowCounts+orphans+prefix', 'verify.floor.count', ratio(1.2),
+    rop?.kind === 'stat' && missing.length ? `partial: without ${missing.join(', ')} (absent)` : undefined);
+  add('verify: full content checksums vs count(*) floor', 'verify.suite.checksums', 'verify.floor.count', ratio(2));
+  add('verify: asset census vs find floor', 'verify.suite.census', 'verify.floor.find', ratio(1.5));
+  const known = FAMILIES.map((x) => x.family);
+  const extra = Object.keys(f).filter((k) => /^verify\.suite\.[\w-]+$/.test(k)).map((k) => k.slice('verify.suite.'.length))
+    .filter((k) => k !== 'wall' && !known.includes(k)).sort();
+  for (const fam of [...known.filter((k) => !['checksums', 'census'].includes(k)), ...extra]) {
+    add(`verify: ${familyLabel(fam)} (family time)`, `verify.suite.${fam}`, undefined);
+  }
+  add('verify: whole command, wall (vs whole floor script)', 'verify.suite.wall', 'verify.floor.wall');
+  add('suite overhead with nothing to do, wall', 'overhead.suite.wall', undefined, undefined, s.overheadChecks);
+  add('peak memory, largest node process', 'memory.process', undefined, { op: '<', value: 300, of: 'MB' });
+  add('peak memory, sum of the node process tree', 'memory.tree', undefined);
+  for (const r of rows) {
+    const kind = r.suite.split('.')[0];
+    const red = s.red.filter((x) => x.run === kind || kind === 'memory');
+    if (red.length) r.note = [r.note, `RED RUN: ${red.map((x) => `${x.run} rep ${x.rep} exit ${x.exitCode}`).join(', ')} (see below)`].filter(Boolean).join(' · ');
+  }
+  return rows;
+}
+
+/** Rows comparing the largest scale with the smallest (memory must stay flat). */
+export function crossScaleRows(scales: ScaleResult[]): Row[] {
+  const target: Target = { op: '<=', value: 1.1, of: 'ratio' };
+  if (scales.length < 2) {
+    return [{ scale: 'all', label: 'peak memory flat with scale (largest process, max scale / min scale)', suite: 'memory.process', ratio: null, target, met: null, note: 'n/a: needs two scales (BENCH_SCALES)' }];
+  }
+  const lo = scales[0];
+  const hi = scales[scales.length - 1];
+  const out: Row[] = [];
+  for (const [key, label, t] of [['memory.process', 'largest process', target], ['memory.tree', 'process tree', undefined]] as const) {
+    const a = hi.figures[key];
+    const b = lo.figures[key];
+    const value = a?.kind === 'stat' && b?.kind === 'stat' && b.max > 0 ? Math.round((a.max / b.max) * 1000) / 1000 : null;
+    out.push({
+      scale: 'all', label: `peak memory flat with scale (${label}, ${hi.rows} / ${lo.rows} rows)`, suite: key, ratio: value, target: t,
+      met: judge(value, t), note: value === null ? 'n/a: peak memory not measured at both scales' : undefined,
+    });
+  }
+  return out;
+}
+
+export function formatFigure(fig: Figure | undefined): string {
+  if (!fig) return '—';
+  if (fig.kind === 'na') return 'n/a';
+  const one = (x: number) => (fig.unit === 'MB' ? `${x.toFixed(1)} MB` : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
+  return fig.samples.length > 1 ? `${one(fig.median)} (${one(fig.min)}–${one(fig.max)})` : one(fig.median);
+}
+
+function formatTarget(t: Target | undefined): string {
+  if (!t) return '—';
+  return t.of === 'MB' ? `${t.op} ${t.value} MB` : `${t.op} ${t.value}`;
+}
+
+function formatMet(r: Row): string {
+  if (r.met === null) return r.target ? 'n/a' : '—';
+  if (r.met) return 'yes';
+  const v = r.ratio ?? undefined;
+  if (r.target && v !== undefined && r.target.of === 'ratio') return `NO (+${Math.round((v / r.target.value - 1) * 100)}%)`;
+  return 'NO';
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The Markdown table of every row. */
+export function markdownTable(result: Pick<BenchResult, 'rows' | 'scales'>): string {
+  const figOf = (scale: Row['scale'], key: string | undefined) => {
+    if (!key) return undefined;
+    if (scale === 'all') return undefined;
+    return result.scales.find((s) => s.rows === scale)?.figures[key];
+  };
+  const lines = [
+    '| scale (rows) | figure | suite | raw / floor | ratio | target | met? | note |',
+    '| ---: | --- | ---: | ---: | ---: | :---: | :---: | --- |',
+  ];
+  for (const r of result.rows) {
+    const suite = r.scale === 'all' ? (r.ratio === null ? 'n/a' : `× ${r.ratio}`) : formatFigure(figOf(r.scale, r.suite));
+    const base = r.base ? formatFigure(figOf(r.scale, r.base)) : '—';
+    lines.push(`| ${r.scale === 'all' ? 'all' : r.scale.toLocaleString('en-US')} | ${cell(r.label)} | ${cell(suite)} | ${cell(base)} | ${r.ratio === null ? (r.base ? 'n/a' : '—') : r.ratio.toFixed(2)} | ${formatTarget(r.target)} | ${formatMet(r)} | ${cell(r.note ?? '')} |`);
+  }
+  return lines.join('\n');
+}
+
+export function markdownReport(result: BenchResult): string {
+  const m = result.machine;
+  const out: string[] = [
+    '# Benchmark: the rehearsal vs the raw tools',
+    '',
+    `Run ${result.date} in ${(result.durationMs / 1000).toFixed(0)} s on ${m.cpuModel} (${m.cores} cores), ${m.memoryGiB} GiB, ${m.os}; ` +
+      `node ${m.node}; ${m.postgres}; pgvector ${m.pgvector}; ${m.pgDump}; ${m.rsync}.`,
+    `Settings: BENCH_ROWS=${result.config.rows} BENCH_FILES=${result.config.files} BENCH_REPS=${result.config.reps} ` +
+      `BENCH_SCALES=${result.config.scales.join(',')} BENCH_DIMS=${result.config.dims}. ` +
+      'Suite and raw runs alternate within each repetition; figures are median (min–max) of the repetitions; ratios compare medians.',
+    '',
+    markdownTable(result),
+    '',
+  ];
+  for (const s of result.scales) {
+    out.push(`Scale ${s.rows.toLocaleString('en-US')} rows (${Object.entries(s.rowsPerTable).map(([t, n]) => `${t} ${n}`).join(', ')}), ${s.files} files; ` +
+      `generated in ${(s.generate.databaseMs / 1000).toFixed(1)} s (database, ${(s.generate.databaseBytes / 2 ** 20).toFixed(0)} MiB) + ${(s.generate.assetsMs / 1000).toFixed(1)} s (files).`);
+    const fams = Object.entries(s.families).map(([k, v]) => `${k} ${v!.checks} checks${v!.failed ? ` (${v!.failed} failed)` : ''}`);
+    out.push(`Check families in the verification run: ${fams.length ? fams.join(', ') : 'none'}.`);
+    for (const w of s.warnings) out.push(`- warning: ${w}`);
+    for (const r of s.red) out.push(`- RED RUN (timings of a failing run are suspicious): ${r.run} rep ${r.rep}, exit ${r.exitCode}: ${r.detail}`);
+    if (s.memoryTop.length) out.push(`Node processes of the suite run with the highest memory peak: ${s.memoryTop.map((p) => `${p.command} ${p.peakMb} MB`).join('; ')} (${s.memoryTop[0].run}).`);
+    out.push('');
+  }
+  out.push('## How each figure is measured', '');
+  for (const [k, v] of Object.entries(result.method)) out.push(`- \`${k}\`: ${v}`);
+  out.push('');
+  return out.join('\n');
+}
+
+export function writeReports(result: BenchResult, outDir: string): { json: string; md: string } {
+  fs.mkdirSync(outDir, { recursive: true });
+  const json = path.join(outDir, 'bench.json');
+  const md = path.join(outDir, 'bench.md');
+  fs.writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(md, markdownReport(result));
+  return { json, md };
+}

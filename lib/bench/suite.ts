@@ -1,0 +1,122 @@
+/**
+ * Runs of the suite itself, as an operator would start it (`tsx scripts/rehearse.ts [--verify-only]` in a child
+ * process, with exactly the environment given), and what the bench reads back from them: the copy phases' timings
+ * (WORK_DIR/state.json) and each check's duration (REPORTS_DIR/runs/<id>/checks.json), grouped by check family.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CheckRecord, ChecksFile } from '../reporter.ts';
+import { readState, type PhaseResult } from '../state.ts';
+import { PROJECT_ROOT } from '../vitest-runner.ts';
+import type { MemoryPeak } from './rss.ts';
+import { measure } from './run.ts';
+
+/** Contract and libpq variables of the caller's shell that must not leak into a measured run. */
+const SCRUB = /^(SRC_|DST_|PG|VALIDATE_|ROWCOUNT_|ASSETS?_|DUMP_|RESTORE_|ORPHAN_|CHECKSUM|STAGING_|HEALTH_|WORK_DIR|REPORTS_DIR|REHEARSAL_|CHECK_CONCURRENCY|CONNECT_TIMEOUT|VITEST|BENCH_|NODE_OPTIONS)/;
+
+export function suiteEnv(vars: Record<string, string | undefined>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) if (!SCRUB.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
+  env.FORCE_COLOR = '0';
+  env.NO_COLOR = '1';
+  return env;
+}
+
+/** A known check family, or the base name of any other spec file (e.g. `sequences` for specs/sequences.spec.ts). */
+export type Family = 'rowCounts' | 'orphans' | 'prefix' | 'checksums' | 'census' | 'assets' | 'health' | 'phases' | (string & {});
+
+export const FAMILIES: Array<{ family: Family; label: string; spec: string }> = [
+  { family: 'rowCounts', label: 'row counts', spec: 'specs/row-counts.spec.ts' },
+  { family: 'orphans', label: 'orphans', spec: 'specs/orphans.spec.ts' },
+  { family: 'prefix', label: 'path prefix', spec: 'specs/path-prefix.spec.ts' },
+  { family: 'checksums', label: 'content checksums', spec: 'a checksum spec (issue 7)' },
+  { family: 'census', label: 'asset census', spec: 'a census spec (issue 7)' },
+  { family: 'assets', label: 'sampled assets', spec: 'specs/assets.spec.ts' },
+  { family: 'health', label: 'health', spec: 'specs/health.spec.ts' },
+  { family: 'phases', label: 'phases + discovery', spec: 'specs/phases.spec.ts' },
+];
+
+export function familyLabel(family: Family): string {
+  return FAMILIES.find((f) => f.family === family)?.label ?? `${family} (specs/${family}.spec.ts)`;
+}
+
+/** The family of one check: by its name for census/checksum checks (they may live in a shared file), else its file. */
+export function familyOf(check: Pick<CheckRecord, 'file' | 'name'>): Family {
+  const name = check.name.toLowerCase();
+  const file = path.basename(check.file).toLowerCase();
+  if (/census/.test(name) || /census/.test(file)) return 'census';
+  if (/checksum/.test(name) || /checksum/.test(file)) return 'checksums';
+  if (/row-?counts?/.test(file)) return 'rowCounts';
+  if (/orphan/.test(file)) return 'orphans';
+  if (/prefix/.test(file)) return 'prefix';
+  if (/asset/.test(file)) return 'assets';
+  if (/health/.test(file)) return 'health';
+  if (/^phases\./.test(file)) return 'phases';
+  return file.replace(/\.(spec|test)\.[cm]?[jt]s$/, '');
+}
+
+export interface FamilyTime {
+  /** Sum of the family's test durations (tests that overlap are each counted in full). */
+  ms: number;
+  checks: number;
+  failed: number;
+  files: string[];
+}
+
+/** Per family: summed test durations, number of checks and failures. Families with no check are absent. */
+export function familyTimes(checks: CheckRecord[]): Record<string, FamilyTime> {
+  const out: Record<string, FamilyTime> = {};
+  for (const c of checks) {
+    const f = familyOf(c);
+    const t = (out[f] ??= { ms: 0, checks: 0, failed: 0, files: [] });
+    t.ms += c.durationMs ?? 0;
+    t.checks++;
+    if (c.state === 'failed') t.failed++;
+    if (!t.files.includes(c.file)) t.files.push(c.file);
+  }
+  for (const t of Object.values(out)) t.ms = Math.round(t.ms * 10) / 10;
+  return out;
+}
+
+export interface SuiteRun {
+  code: number;
+  wallMs: number;
+  memory?: MemoryPeak;
+  /** The copy phases from state.json (absent: no state written). */
+  phases?: PhaseResult[];
+  /** Every check from checks.json (absent: no checks.json). */
+  checks?: CheckRecord[];
+  /** Why phases or checks are missing. */
+  notes: string[];
+  logFile: string;
+}
+
+/** The single run folder under REPORTS_DIR/runs/. */
+function runDirOf(reportsDir: string): string | undefined {
+  const runs = path.join(reportsDir, 'runs');
+  if (!fs.existsSync(runs)) return undefined;
+  const dirs = fs.readdirSync(runs, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  return dirs.length ? path.join(runs, dirs[dirs.length - 1]) : undefined;
+}
+
+/** `tsx scripts/rehearse.ts ...args` with `vars` (WORK_DIR and REPORTS_DIR must be fresh, empty paths). */
+export async function runSuite(args: string[], vars: Record<string, string | undefined> & { WORK_DIR: string; REPORTS_DIR: string }, opts: { logFile: string; sampleMs: number; timeoutMs?: number }): Promise<SuiteRun> {
+  const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+  const r = await measure(tsx, [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts'), ...args], {
+    cwd: PROJECT_ROOT, env: suiteEnv(vars), logFile: opts.logFile, sampleMs: opts.sampleMs, timeoutMs: opts.timeoutMs,
+  });
+  const notes: string[] = [];
+  const state = readState(vars.WORK_DIR);
+  if (!state) notes.push('no state.json in WORK_DIR');
+  let checks: CheckRecord[] | undefined;
+  const runDir = runDirOf(vars.REPORTS_DIR);
+  const checksFile = runDir ? path.join(runDir, 'checks.json') : undefined;
+  if (checksFile && fs.existsSync(checksFile)) {
+    checks = (JSON.parse(fs.readFileSync(checksFile, 'utf8')) as ChecksFile).checks;
+  } else {
+    notes.push('no checks.json under REPORTS_DIR/runs/');
+  }
+  if (r.signal) notes.push(`killed by ${r.signal}`);
+  return { code: r.code, wallMs: r.wallMs, memory: r.memory, phases: state?.phases, checks, notes, logFile: r.logFile };
+}

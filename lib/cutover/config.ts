@@ -1,0 +1,165 @@
+/**
+ * The cutover's configuration: the shared contract (lib/config.ts parseConfig, unchanged) plus the CUTOVER_*
+ * variables, parsed once from an environment passed in, every problem reported at once (exit 2).
+ *
+ * The cutover is stricter than the rehearsal about three shared variables, because it runs once, for real, across
+ * several invocations: WORK_DIR must be a fixed path (the log lives there), SRC_DATABASE_URL is required (the final
+ * dump is made after the freeze) and SRC_DB_DUMP_PATH is refused (an older dump would lose the writes made since),
+ * SRC_ASSETS_DIR is required (the asset tree moves with the database).
+ */
+import { ConfigError } from '../errors.ts';
+import { parseConfig, registerSecrets, type Config, type Env } from '../config.ts';
+
+/** The operator's hooks: application-specific actions, configured as shell commands. */
+export type HookName =
+  | 'maintenanceOn' | 'stopWorkers' | 'drainCheck' | 'switch' | 'switchBack' | 'startWorkers' | 'maintenanceOff' | 'smoke';
+
+export interface HookSpec {
+  name: HookName;
+  variable: string;
+  /** Which phase runs it (for --help and the runbook). */
+  runBy: string;
+  /** A required hook that is not set stops its phase; an optional one is logged as skipped. */
+  required: boolean;
+  doc: string;
+}
+
+export const HOOKS: HookSpec[] = [
+  { name: 'maintenanceOn', variable: 'CUTOVER_HOOK_MAINTENANCE_ON', runBy: 'freeze', required: true, doc: 'Enable maintenance mode (the API stops accepting writes).' },
+  { name: 'stopWorkers', variable: 'CUTOVER_HOOK_STOP_WORKERS', runBy: 'freeze', required: true, doc: 'Stop Celery beat, then the workers (set it to `true` if there are none: say so explicitly).' },
+  { name: 'drainCheck', variable: 'CUTOVER_HOOK_DRAIN_CHECK', runBy: 'freeze-check', required: true, doc: 'Exit 0 only when the queues are empty (no task still to write to the source).' },
+  { name: 'switch', variable: 'CUTOVER_HOOK_SWITCH', runBy: 'switch', required: true, doc: 'Point every service (API, workers, beat, cron, admin tools) at the new DSN and assets volume.' },
+  { name: 'switchBack', variable: 'CUTOVER_HOOK_SWITCH_BACK', runBy: 'rollback (and required before switch runs)', required: true, doc: 'Point every service back at the old DSN and assets volume.' },
+  { name: 'startWorkers', variable: 'CUTOVER_HOOK_START_WORKERS', runBy: 'unfreeze, rollback', required: true, doc: 'Start the workers, then beat.' },
+  { name: 'maintenanceOff', variable: 'CUTOVER_HOOK_MAINTENANCE_OFF', runBy: 'unfreeze, rollback', required: true, doc: 'Disable maintenance mode.' },
+  { name: 'smoke', variable: 'CUTOVER_HOOK_SMOKE', runBy: 'smoke', required: false, doc: 'Optional extra smoke test after the health probe (exit 0 = pass); unset: logged as skipped.' },
+];
+
+export interface CutoverConfig {
+  /** The shared contract, as the rehearsal parses it. */
+  base: Config;
+  /** WORK_DIR: required, a fixed path; holds cutover-log.jsonl, the final dump and the verify reports. */
+  workDir: string;
+  /** CUTOVER_MAX_REHEARSAL_AGE_DAYS: the green rehearsal may be at most this old (default 7). */
+  maxRehearsalAgeDays: number;
+  /** CUTOVER_HOOK_TIMEOUT_MS: every hook is killed after this long (default 300000 = 5 min). */
+  hookTimeoutMs: number;
+  /** CUTOVER_VERIFY_TIMEOUT_MS: the verify check suite is stopped after this long (default 3600000 = 1 h). */
+  verifyTimeoutMs: number;
+  /** CUTOVER_FREEZE_IGNORE_APPS: application_name values of read-only sessions freeze-check tolerates (monitoring). */
+  freezeIgnoreApps: string[];
+  hooks: Partial<Record<HookName, string>>;
+}
+
+type Draft = { -readonly [K in keyof Omit<CutoverConfig, 'base'>]?: CutoverConfig[K] };
+
+export interface CutoverVarSpec {
+  name: string;
+  doc: string;
+  default?: string;
+  apply(raw: string | undefined, draft: Draft): string | void;
+}
+
+function int(name: string, raw: string | undefined, dflt: number, min: number, max: number): number | string {
+  if (raw === undefined || raw.trim() === '') return dflt;
+  const v = raw.trim();
+  if (!/^\d+$/.test(v)) return `${name}="${raw}" is not a whole number`;
+  const n = Number(v);
+  if (n < min || n > max) return `${name}=${v} is out of range: use ${min}..${max}`;
+  return n;
+}
+
+/** Largest timeout Node's setTimeout accepts. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+export const CUTOVER_VARS: CutoverVarSpec[] = [
+  {
+    name: 'CUTOVER_MAX_REHEARSAL_AGE_DAYS', default: '7',
+    doc: 'The green rehearsal manifest may be at most this many days old (measured at the start of the freeze).',
+    apply(raw, d) {
+      const v = int('CUTOVER_MAX_REHEARSAL_AGE_DAYS', raw, 7, 1, 365);
+      if (typeof v === 'string') return v;
+      d.maxRehearsalAgeDays = v;
+    },
+  },
+  {
+    name: 'CUTOVER_HOOK_TIMEOUT_MS', default: '300000',
+    doc: 'Every hook is stopped (SIGTERM, then SIGKILL) after this long; a timed-out hook fails its phase.',
+    apply(raw, d) {
+      const v = int('CUTOVER_HOOK_TIMEOUT_MS', raw, 300_000, 100, MAX_TIMEOUT_MS);
+      if (typeof v === 'string') return v;
+      d.hookTimeoutMs = v;
+    },
+  },
+  {
+    name: 'CUTOVER_VERIFY_TIMEOUT_MS', default: '3600000',
+    doc: 'The verify phase (the whole check suite) is stopped after this long and counts as failed.',
+    apply(raw, d) {
+      const v = int('CUTOVER_VERIFY_TIMEOUT_MS', raw, 3_600_000, 1000, MAX_TIMEOUT_MS);
+      if (typeof v === 'string') return v;
+      d.verifyTimeoutMs = v;
+    },
+  },
+  {
+    name: 'CUTOVER_FREEZE_IGNORE_APPS',
+    doc: 'Comma list of application_name values freeze-check tolerates on the source (read-only monitoring agents).',
+    apply(raw, d) {
+      d.freezeIgnoreApps = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    },
+  },
+  ...HOOKS.map((h): CutoverVarSpec => ({
+    name: h.variable,
+    doc: `${h.required ? 'Hook (required by ' : 'Hook (optional, run by '}${h.runBy}): ${h.doc}`,
+    apply(raw, d) {
+      if (raw === undefined || raw.trim() === '') return;
+      d.hooks = { ...d.hooks, [h.name]: raw.trim() };
+    },
+  })),
+];
+
+/**
+ * Parse the shared contract and the CUTOVER_* variables; throws one ConfigError listing every problem of both.
+ * Registers the DSN passwords with the redactor. Hook commands are shown through the redactor too, which catches URL
+ * passwords and password= values; keep other secrets out of the command text (let the hook script read them).
+ */
+export function parseCutoverConfig(env: Env = process.env): CutoverConfig {
+  const problems: string[] = [];
+  let base: Config | undefined;
+  try {
+    base = parseConfig(env, { mode: 'full' });
+    registerSecrets(base);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    // Our own line says it better for the cutover (no existing dump allowed).
+    problems.push(...e.problems.filter((p) => !p.startsWith('nothing to restore')));
+  }
+  const draft: Draft = { hooks: {} };
+  for (const v of CUTOVER_VARS) {
+    const err = v.apply(env[v.name], draft);
+    if (err) problems.push(err);
+  }
+  if (!env.WORK_DIR?.trim()) {
+    problems.push('WORK_DIR is not set; the cutover needs a fixed path (its log must persist across invocations): export WORK_DIR=/srv/cutover/<date>');
+  }
+  if (!env.SRC_DATABASE_URL?.trim()) {
+    problems.push('SRC_DATABASE_URL is not set; the cutover dumps the frozen source itself: export SRC_DATABASE_URL="postgresql://<user>:<password>@<host>:<port>/<db>"');
+  }
+  if (env.SRC_DB_DUMP_PATH?.trim()) {
+    problems.push('SRC_DB_DUMP_PATH is set, but the cutover makes its own dump after the write freeze (an older dump would lose the writes made since); unset it');
+  }
+  if (!env.SRC_ASSETS_DIR?.trim()) {
+    problems.push('SRC_ASSETS_DIR is not set; the cutover moves the .data asset tree with the database: export SRC_ASSETS_DIR=/path/to/source/.data');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { ...(draft as Omit<CutoverConfig, 'base'>), base: base!, workDir: base!.workDir! };
+}
+
+/** The CUTOVER_* part of --help, from the same table the parser uses. */
+export function cutoverHelpText(): string {
+  const lines = ['Cutover variables (in addition to the rehearsal\'s; WORK_DIR, SRC_DATABASE_URL and SRC_ASSETS_DIR are required):'];
+  for (const v of CUTOVER_VARS) {
+    lines.push(`  ${v.name}${v.default !== undefined ? `  (default: ${v.default})` : ''}`);
+    lines.push(`      ${v.doc}`);
+  }
+  return lines.join('\n') + '\n';
+}

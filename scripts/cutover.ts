@@ -1,0 +1,113 @@
+/**
+ * `npm run cutover -- --plan | --phase <name> [--confirm] | --rollback --confirm | --note "<text>" | --help`:
+ * the production cutover, one phase per invocation, gated by the rehearsal (see deploy/PROD_CUTOVER_RUNBOOK.md).
+ *
+ * Exit codes: 0 ok · 1 a gate is red (freeze-check, verify, smoke) · 2 usage error or refusal (nothing touched) ·
+ * 3 a phase failed.
+ */
+import { helpText } from '../lib/config.ts';
+import { cutoverHelpText, parseCutoverConfig, type CutoverConfig } from '../lib/cutover/config.ts';
+import { readLog } from '../lib/cutover/log.ts';
+import { PHASE_NAMES, isPhase, type CutoverPhase } from '../lib/cutover/phases.ts';
+import { buildCutoverPlan } from '../lib/cutover/plan.ts';
+import { addNote, runCutoverPhase, runRollback } from '../lib/cutover/run.ts';
+import { ConfigError, EXIT } from '../lib/errors.ts';
+import { redact } from '../lib/redact.ts';
+
+const USAGE = `Usage: npm run cutover -- <command> [--confirm]
+
+The production cutover, one phase per invocation, every phase recorded in WORK_DIR/cutover-log.jsonl.
+See deploy/PROD_CUTOVER_RUNBOOK.md.
+
+Commands:
+  --plan                 the phases in order with their commands (redacted), where the cutover stands, the rehearsal
+                         gate and the downtime estimate (rehearsal timings + 50 %); writes nothing
+  --phase <name>         run one phase: ${PHASE_NAMES.join(' | ')}
+  --rollback             the way back for the phases that ran (needs --confirm)
+  --note "<text>"        record a remark or sign-off in the log
+  --confirm              required by every phase that changes something outside WORK_DIR, and by --rollback
+  --help                 this text
+
+Exit codes: 0 ok, 1 a gate is red (freeze-check, verify, smoke), 2 usage error or refusal (nothing touched),
+            3 a phase failed.
+
+`;
+
+function out(line = '') {
+  process.stdout.write(redact(line) + '\n');
+}
+function err(line = '') {
+  process.stderr.write(redact(line) + '\n');
+}
+
+type Command = { kind: 'help' } | { kind: 'plan' } | { kind: 'phase'; phase: CutoverPhase } | { kind: 'rollback' } | { kind: 'note'; text: string };
+
+function parseArgs(argv: string[]): { command: Command; confirm: boolean } {
+  const commands: Command[] = [];
+  let confirm = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (flag: string) => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new ConfigError(`${flag} needs a value; see npm run cutover -- --help`);
+      return v;
+    };
+    if (a === '--help' || a === '-h') commands.push({ kind: 'help' });
+    else if (a === '--plan') commands.push({ kind: 'plan' });
+    else if (a === '--rollback') commands.push({ kind: 'rollback' });
+    else if (a === '--confirm') confirm = true;
+    else if (a === '--phase' || a.startsWith('--phase=')) {
+      const name = value('--phase');
+      if (!isPhase(name)) throw new ConfigError(`unknown phase "${name}"; the phases are ${PHASE_NAMES.join(', ')}`);
+      commands.push({ kind: 'phase', phase: name });
+    } else if (a === '--note' || a.startsWith('--note=')) {
+      const text = value('--note').trim();
+      if (!text) throw new ConfigError('--note needs a text');
+      commands.push({ kind: 'note', text });
+    } else throw new ConfigError(`unknown option "${a}"; see npm run cutover -- --help`);
+  }
+  if (commands.length === 0) throw new ConfigError('say what to do: --plan, --phase <name>, --rollback or --note; see npm run cutover -- --help');
+  if (commands.length > 1) throw new ConfigError(`one command per invocation (got ${commands.map((c) => c.kind).join(', ')}); each phase is its own step in the log`);
+  return { command: commands[0], confirm };
+}
+
+async function main(): Promise<number> {
+  let command: Command;
+  let confirm: boolean;
+  let config: CutoverConfig;
+  try {
+    ({ command, confirm } = parseArgs(process.argv.slice(2)));
+    if (command.kind === 'help') {
+      out(USAGE + cutoverHelpText() + '\nShared variables (as for the rehearsal):\n' + helpText());
+      return EXIT.ok;
+    }
+    config = parseCutoverConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+  switch (command.kind) {
+    case 'plan':
+      for (const line of buildCutoverPlan(config, readLog(config.workDir), new Date())) out(line);
+      return EXIT.ok;
+    case 'phase':
+      return runCutoverPhase(config, command.phase, { confirm });
+    case 'rollback':
+      return runRollback(config, { confirm });
+    case 'note':
+      return addNote(config, command.text);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    err(`cutover: unexpected error: ${(e as Error)?.stack ?? e}`);
+    process.exit(EXIT.phaseFailed);
+  },
+);

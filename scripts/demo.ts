@@ -1,0 +1,255 @@
+/**
+ * `npm run demo -- [--users N] [--break <fault>] [--keep] [--reports-dir DIR]`: the embedded default.
+ *
+ * Builds a realistic local system — a source cluster loaded with the fixture, its asset tree, an empty target
+ * ("staging") cluster, a health endpoint — prints the environment a user would set (redacted), then runs the full
+ * rehearsal exactly as a user would (`tsx scripts/rehearse.ts` as a child process) and prints where the reports are.
+ * With --break, one named fault is seeded first (lib/demo-faults.ts) and the run ends red.
+ *
+ * Exit code: the rehearsal's (0 green, 1 a check failed, 3 a copy phase failed); 2 for a usage error.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { VARS } from '../lib/config.ts';
+import { applyFault, FAULTS, isFault, type AppliedFault, type FaultName } from '../lib/demo-faults.ts';
+import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/dsn.ts';
+import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/fixture.ts';
+import { startHealthServer, type HealthServer } from '../lib/health-server.ts';
+import { redact, redactor } from '../lib/redact.ts';
+import {
+  clusterUrl, createDatabase, findPgBin, PROJECT_ROOT, startSandbox, stopCluster, stopSandbox, withClient, type ClusterInfo, type SandboxState,
+} from '../lib/sandbox.ts';
+
+const DEFAULT_USERS = 50;
+const PREFIX = '/app/.data';
+const DATABASES = { source: 'legacy_app', target: 'staging' };
+/** Marks a kept demo sandbox, so `--cleanup DIR` never deletes anything else. */
+const MARKER = '.migration-rehearsal-demo';
+
+const USAGE = `Usage: npm run demo -- [options]
+
+A complete rehearsal on a local system built for the occasion: a source PostgreSQL (pgvector) loaded with
+demo data, its .data asset tree, an empty staging cluster and a health endpoint; then \`npm run rehearse\`
+against them, ending with the reports.
+
+Options:
+  --users N          demo size (default ${DEFAULT_USERS}, or DEMO_USERS); about 13 rows per user
+  --break FAULT      seed one fault first and see a red run: ${FAULTS.join(', ')}
+  --keep             keep the sandbox running afterwards; prints how to reuse and remove it
+  --reports-dir DIR  where the reports go (default reports/demo, apart from your real runs in reports/)
+  --cleanup DIR      stop and remove a sandbox kept by --keep
+  --help             this text
+`;
+
+interface DemoArgs {
+  users: number;
+  fault?: FaultName;
+  keep: boolean;
+  reportsDir: string;
+  cleanup?: string;
+  help: boolean;
+}
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseDemoArgs(argv: string[], env: Record<string, string | undefined> = process.env): DemoArgs {
+  const a: DemoArgs = { users: DEFAULT_USERS, keep: false, reportsDir: path.join(PROJECT_ROOT, 'reports', 'demo'), help: false };
+  const users = (raw: string | undefined, from: string) => {
+    if (!raw || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1_000_000) throw new UsageError(`${from} must be a whole number from 1 to 1000000 (got "${raw ?? ''}")`);
+    return Number(raw);
+  };
+  if (env.DEMO_USERS?.trim()) a.users = users(env.DEMO_USERS.trim(), 'DEMO_USERS');
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value; see npm run demo -- --help`);
+      return v;
+    };
+    if (flag === '--help' || flag === '-h') a.help = true;
+    else if (flag === '--keep') a.keep = true;
+    else if (flag === '--users') a.users = users(value(), '--users');
+    else if (flag === '--reports-dir') a.reportsDir = path.resolve(value());
+    else if (flag === '--cleanup') a.cleanup = path.resolve(value());
+    else if (flag === '--break') {
+      const f = value();
+      if (!isFault(f)) throw new UsageError(`unknown fault "${f}"; choose one of: ${FAULTS.join(', ')}`);
+      a.fault = f;
+    } else throw new UsageError(`unknown option "${arg}"; see npm run demo -- --help`);
+  }
+  return a;
+}
+
+function say(line = '') {
+  process.stdout.write(redact(line) + '\n');
+}
+
+const shQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+
+/** The rehearsal's environment: the user's, minus every contract and libpq variable, plus the demo's. */
+function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
+  const drop = new Set([...VARS.map((v) => v.name), 'STAGING_API_PORT', ...LIBPQ_ENV_VARS]);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!drop.has(k) && !k.startsWith('REHEARSAL_')) env[k] = v;
+  return { ...env, ...vars };
+}
+
+/** Run the rehearsal as a user would, every line through the redactor. */
+function runRehearsal(env: NodeJS.ProcessEnv): Promise<number> {
+  const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsx, [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const forward = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) =>
+      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (l) => to.write(redact(l) + '\n'));
+    forward(child.stdout, process.stdout);
+    forward(child.stderr, process.stderr);
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+  });
+}
+
+function runDirs(reportsDir: string): Set<string> {
+  const runs = path.join(reportsDir, 'runs');
+  if (!fs.existsSync(runs)) return new Set();
+  return new Set(fs.readdirSync(runs).filter((e) => fs.lstatSync(path.join(runs, e)).isDirectory()));
+}
+
+async function cleanupKept(dir: string): Promise<number> {
+  if (!fs.existsSync(path.join(dir, MARKER))) {
+    throw new UsageError(`${dir} is not a sandbox kept by \`npm run demo -- --keep\` (no ${MARKER} in it); nothing removed`);
+  }
+  const pgBin = findPgBin();
+  const state: SandboxState = { root: dir, password: '', pgBin, clusters: {} };
+  for (const name of ['source', 'target'] as const) {
+    const dataDir = path.join(dir, name, 'data');
+    if (fs.existsSync(dataDir)) {
+      await stopCluster(state, { name, host: '127.0.0.1', port: 0, user: '', password: '', database: '', dataDir, logFile: '' });
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  say(`demo: stopped and removed ${dir}`);
+  return 0;
+}
+
+async function main(): Promise<number> {
+  let args: DemoArgs;
+  try {
+    args = parseDemoArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`demo: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.cleanup) return cleanupKept(args.cleanup);
+
+  const started = Date.now();
+  const rows = Object.values(fixtureRowCounts(args.users)).reduce((a, b) => a + b, 0);
+  say(`demo: starting a sandbox: source + staging PostgreSQL clusters with pgvector (${args.users} users, ${rows} rows)`);
+  const sandbox = await startSandbox();
+  redactor.add(sandbox.password);
+  let health: HealthServer | undefined;
+  let keep = false;
+  const cleanup = async () => {
+    await health?.close().catch(() => {});
+    if (!keep) await stopSandbox(sandbox).catch(() => {});
+  };
+  const onSignal = (sig: NodeJS.Signals) => () => {
+    keep = false;
+    process.stderr.write(`demo: ${sig}: stopping the sandbox\n`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal('SIGINT'));
+  process.once('SIGTERM', onSignal('SIGTERM'));
+
+  try {
+    const src = sandbox.clusters.source as ClusterInfo;
+    const dst = sandbox.clusters.target as ClusterInfo;
+    const srcAssets = path.join(sandbox.root, 'assets', 'source', '.data');
+    const dstAssets = path.join(sandbox.root, 'assets', 'staging', '.data');
+    fs.mkdirSync(srcAssets, { recursive: true });
+    fs.mkdirSync(dstAssets, { recursive: true });
+    await createDatabase(src, DATABASES.source);
+    await createDatabase(dst, DATABASES.target);
+    const files = await withClient(src, DATABASES.source, async (c) => {
+      await loadFixture(c, { users: args.users, prefix: PREFIX });
+      return writeAssetTree(c, srcAssets, { prefix: PREFIX });
+    });
+    say(`demo: loaded ${DATABASES.source} (users, knowledge bases and materials, pgvector embeddings with an HNSW index, UGC assets, galleries) and wrote ${files} asset files`);
+
+    let fault: AppliedFault | undefined;
+    if (args.fault) {
+      fault = await applyFault(args.fault, { source: src, sourceDb: DATABASES.source, sourceAssets: srcAssets, prefix: PREFIX, scratch: sandbox.root });
+      say(`demo: --break ${fault.name}: ${fault.description}`);
+    }
+    if (!fault?.healthDown) health = await startHealthServer({ path: '/health' });
+
+    // The demo checks every asset path (the sample is the whole column) so one broken file is always found;
+    // on a real system you sample (ASSETS_SAMPLE_N, default 50).
+    const vars: Record<string, string> = {
+      SRC_DATABASE_URL: clusterUrl(src, DATABASES.source),
+      DST_DATABASE_URL: clusterUrl(dst, DATABASES.target),
+      SRC_ASSETS_DIR: srcAssets,
+      DST_ASSETS_DIR: dstAssets,
+      ASSETS_SAMPLE_N: String(args.users * 3 + 10),
+      STAGING_API_BASE_URL: health?.url ?? '',
+      WORK_DIR: path.join(sandbox.root, 'work'),
+      REPORTS_DIR: args.reportsDir,
+      ...fault?.env,
+    };
+    say('demo: the environment, as you would set it for your own migration (secrets redacted):');
+    for (const [k, v] of Object.entries(vars)) {
+      const shown = /_DATABASE_URL$/.test(k) ? describeDsn(parseDsn(v)) : v;
+      say(`  export ${k}=${shQuote(shown)}`);
+    }
+    say('demo: running the rehearsal: npm run rehearse (dump → restore → rsync → checks → reports)');
+    say('');
+    const before = runDirs(args.reportsDir);
+    const code = await runRehearsal(childEnv(vars));
+    say('');
+    const fresh = [...runDirs(args.reportsDir)].filter((d) => !before.has(d)).sort();
+    const runDir = fresh.length ? path.join(args.reportsDir, 'runs', fresh[fresh.length - 1]) : undefined;
+    const secs = Math.round((Date.now() - started) / 1000);
+    if (code === 0) say(`demo: the rehearsal is green (${secs} s).`);
+    else if (fault) say(`demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${fault.expect.family} check (${secs} s).`);
+    else say(`demo: the rehearsal failed (exit ${code}) (${secs} s).`);
+    if (runDir) {
+      say(`demo: reports: ${runDir}`);
+      say(`  junit.xml, results.json and manifest.json are there; view the HTML report with: npx vite preview --outDir ${path.join(runDir, 'html')}`);
+    } else {
+      say(`demo: the rehearsal wrote no run folder under ${path.join(args.reportsDir, 'runs')}; see its output above`);
+    }
+    if (args.keep) {
+      keep = true;
+      const envFile = path.join(sandbox.root, 'demo.env');
+      const lines = Object.entries(vars).filter(([k]) => k !== 'STAGING_API_BASE_URL').map(([k, v]) => `export ${k}=${shQuote(v)}`);
+      lines.push('# the demo health endpoint stopped with the demo: point STAGING_API_BASE_URL at yours, or HEALTH_CHECK=0');
+      fs.writeFileSync(envFile, lines.join('\n') + '\n', { mode: 0o600 });
+      fs.writeFileSync(path.join(sandbox.root, MARKER), 'kept by npm run demo -- --keep\n');
+      say(`demo: the sandbox keeps running in ${sandbox.root}`);
+      say(`  reuse it:  source ${envFile}   (a 0600 file: it holds the password)`);
+      say(`  remove it: npm run demo -- --cleanup ${sandbox.root}`);
+    }
+    return code;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(redact(`demo: unexpected error: ${(e as Error)?.stack ?? e}`) + '\n');
+    process.exit(1);
+  },
+);

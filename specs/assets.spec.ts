@@ -1,0 +1,50 @@
+/**
+ * Sampled assets: one test per sampled path (`asset knowledge_materials.storage_path /app/.data/knowledge/7/a.pdf`).
+ * The sample was drawn by discovery (seeded, stored in WORK_DIR/state.json, so a rerun checks the same paths).
+ * A file must exist, be a regular file, be readable (and match the source size when SRC_ASSETS_DIR is local);
+ * a directory must exist and be listable. Nothing outside DST_ASSETS_DIR is ever read.
+ */
+import { test } from 'vitest';
+import { checkAsset } from '../lib/assets.ts';
+import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/context.ts';
+
+const ctx = rehearsalContext();
+const config = checkConfig();
+const opts = {
+  prefix: config.assetsDbPathPrefix,
+  dstRoot: config.dstAssetsDir,
+  srcRoot: config.srcAssetsDir && !config.srcAssetsRemote ? config.srcAssetsDir : undefined,
+};
+
+if (!ctx.plan) {
+  test('assets (not checked)', ({ expect }) => {
+    expect.fail(notCheckedReason(ctx));
+  });
+} else if (ctx.plan.assetColumns.length === 0) {
+  test.skip('assets (no ASSET_COLUMNS configured)', () => {});
+} else {
+  const { seed, perColumn, items } = ctx.plan.assetSample;
+  for (const col of ctx.plan.assetColumns) {
+    const sample = items.filter((i) => i.column === col.display);
+    if (!col.exists) {
+      test.skip(`asset ${col.display} (not checked: ${col.reason})`, () => {});
+      continue;
+    }
+    if (sample.length === 0) {
+      test.skip(`asset ${col.display} (${perColumn > 0 ? 'no non-NULL paths to sample' : 'ASSETS_SAMPLE_N=0'})`, () => {});
+      continue;
+    }
+    for (const item of sample) {
+      test.concurrent(`asset ${item.column} ${item.value}`, async ({ annotate, expect }) => {
+        const blocked = notCheckedReason(ctx);
+        if (blocked) return expect.fail(blocked);
+        const t0 = performance.now();
+        const r = await checkAsset(item.value, item.kind, opts);
+        await annotate(`sample ${sample.indexOf(item) + 1}/${sample.length} of ${col.display} (seed ${seed}); expected a ${item.kind === 'file' ? 'readable regular file' : 'listable directory'}`, 'evidence');
+        for (const fact of r.facts) await annotate(fact, 'evidence');
+        await annotate(`${r.ok ? 'ok' : 'failed'} in ${Math.round(performance.now() - t0)} ms`, 'evidence');
+        if (!r.ok) expect.fail(`asset ${item.column} ${item.value}: ${r.problem}`);
+      });
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Content checksums, one test per compared table: equal row count and equal order-independent checksum on source and
+ * target; on a mismatch, the differing key ranges and keys (lib/checksum.ts).
+ */
+import { afterAll, test } from 'vitest';
+import { compareTable, displayKey, displayRange, locateDifferences, sideRunner } from '../lib/checksum.ts';
+import { closePools, dbErrorMessage } from '../lib/db.ts';
+import { comparedTables, deepContext, fail, sides } from '../lib/deep-checks.ts';
+import { displayTable, type TableRef } from '../lib/ident.ts';
+
+const dc = deepContext();
+afterAll(() => closePools());
+
+const name = (t: TableRef) => `checksum ${displayTable(t)}`;
+
+if (dc.blocked) {
+  const tables = dc.ctx.plan?.tables ?? [];
+  if (!tables.length) test('checksums (not checked)', () => fail(`not checked: ${dc.blocked}`));
+  for (const t of tables) test(name(t), () => fail(`not checked: ${dc.blocked}`));
+} else {
+  const cfg = dc.cfg!;
+  const s = sides(cfg);
+  let subjects: TableRef[] = [];
+  let discoveryError: string | undefined;
+  try {
+    subjects = (await comparedTables(dc, s)).tables;
+  } catch (e) {
+    discoveryError = dbErrorMessage(cfg.src ?? cfg.dst, e);
+  }
+  if (cfg.checksumTables) {
+    const wanted = new Set(cfg.checksumTables.map(displayTable));
+    const known = new Set(subjects.map(displayTable));
+    subjects = [...subjects.filter((t) => wanted.has(displayTable(t))), ...cfg.checksumTables.filter((t) => !known.has(displayTable(t)))];
+  }
+  if (discoveryError) {
+    test('checksums (table discovery)', () => fail(`could not list the tables to checksum: ${discoveryError}`));
+  } else if (cfg.checksum === 'off') {
+    test.skip('checksums (CHECKSUM=off)', () => {});
+  } else if (!s.src) {
+    test.skip('checksums (SRC_DATABASE_URL is not set: nothing to compare the target with)', () => {});
+  } else if (subjects.length === 0) {
+    test.skip('checksums (no tables to compare)', () => {});
+  } else {
+    const pools = { src: s.src, dst: s.dst };
+    for (const t of subjects) {
+      test.concurrent(name(t), async ({ expect, annotate }) => {
+        let r;
+        try {
+          r = await compareTable(pools, t);
+        } catch (e) {
+          fail(`checksum of ${displayTable(t)} could not be computed: ${(e as Error).message}`);
+        }
+        if (r.problem) fail(`checksum ${displayTable(t)}: ${r.problem}`);
+        const evidence =
+          `source: ${r.src!.rows} rows, sum ${r.src!.sum} (${r.ms.src} ms); target: ${r.dst!.rows} rows, sum ${r.dst!.sum} (${r.ms.dst} ms); ` +
+          `method ${r.method}${r.hasKey ? '' : '; no primary key: whole-table checksum only'}`;
+        await annotate(evidence, 'evidence');
+        if (r.equal) return;
+        const head = `checksum ${displayTable(t)} differs (rows: source ${r.src!.rows}, target ${r.dst!.rows})`;
+        if (!r.hasKey) fail(`${head}; the table has no primary key (on both sides), so the difference cannot be narrowed down by key`);
+        const shape = r.shape!;
+        const found = await locateDifferences(sideRunner(pools), t, shape, r.method!, { src: BigInt(r.src!.rows), dst: BigInt(r.dst!.rows) });
+        const ranges = found.ranges.map((x) => displayRange(shape.key, x));
+        const keys = found.keys.map((k) => `${displayKey(shape.key, k.key)} (${k.what})`);
+        await annotate(`bisection: ${found.queries} queries; differing ranges: ${ranges.join('; ') || 'none found'}${found.truncated ? ' (stopped at the query budget)' : ''}`, 'evidence');
+        fail(`${head}: first differing key ranges: ${ranges.join('; ') || '(none isolated)'}; differing keys: ${keys.join(', ') || '(none isolated)'}`);
+      });
+    }
+  }
+}

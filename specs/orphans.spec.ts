@@ -1,0 +1,63 @@
+/**
+ * Orphans: one test per relation (`orphans ugc_assets(user_id) -> users(id)`): every foreign key declared in the source
+ * (else the target) plus ORPHAN_RELATIONS, checked in the target with a NOT EXISTS anti-join (MATCH SIMPLE: a key
+ * with a NULL is not an orphan). This catches foreign keys whose creation failed during the restore.
+ */
+import { afterAll, test } from 'vitest';
+import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/context.ts';
+import { closePools, dbErrorMessage, getPool } from '../lib/db.ts';
+import { relationDisplay } from '../lib/discovery.ts';
+import { displayIdent } from '../lib/ident.ts';
+import { orphanQuery } from '../lib/sql/index.ts';
+
+const ctx = rehearsalContext();
+const config = checkConfig();
+afterAll(closePools);
+
+/** `["2","nope"]` → `(2, nope)`; NULL shows as NULL. */
+function formatKey(json: string): string {
+  const parts = JSON.parse(json) as Array<string | null>;
+  return `(${parts.map((p) => (p === null ? 'NULL' : p)).join(', ')})`;
+}
+
+if (!ctx.plan) {
+  test('orphans (not checked)', ({ expect }) => {
+    expect.fail(notCheckedReason(ctx));
+  });
+} else if (ctx.plan.relations.length === 0) {
+  test.skip(`orphans (no foreign keys declared in the ${ctx.plan.relationsFrom ?? 'database'} and no ORPHAN_RELATIONS)`, () => {});
+} else {
+  for (const rel of ctx.plan.relations) {
+    const name = relationDisplay(rel);
+    test.concurrent(`orphans ${name}`, async ({ annotate, expect }) => {
+      const blocked = notCheckedReason(ctx);
+      if (blocked) return expect.fail(blocked);
+      await annotate(
+        rel.origin === 'declared'
+          ? `declared foreign key ${rel.constraintName ?? ''} (read from the ${ctx.plan!.relationsFrom ?? 'catalog'}), checked in the target`
+          : 'configured in ORPHAN_RELATIONS, checked in the target',
+        'evidence',
+      );
+      const pool = getPool(config.dst, { max: config.checkConcurrency, connectTimeoutMs: config.connectTimeoutMs });
+      const q = orphanQuery(rel);
+      const t0 = performance.now();
+      let row: { orphans: string; examples: string[] | null };
+      try {
+        row = (await pool.query<{ orphans: string; examples: string[] | null }>(q.text, q.values)).rows[0];
+      } catch (e) {
+        return expect.fail(`orphans ${name}: cannot check in the target: ${dbErrorMessage(config.dst, e)}`);
+      }
+      const orphans = Number(row.orphans);
+      const keys = `(${rel.childColumns.map(displayIdent).join(', ')})`;
+      const examples = (row.examples ?? []).map(formatKey);
+      await annotate(`${orphans} orphan row(s) in the target (${Math.round(performance.now() - t0)} ms)`, 'evidence');
+      if (examples.length) await annotate(`example keys ${keys}: ${examples.join('; ')}`, 'evidence');
+      if (orphans > 0) {
+        expect.fail(
+          `orphans ${name}: expected 0 rows of ${rel.child.name} whose key has no ${rel.parent.name} row, found ${orphans}; ` +
+            `example keys ${keys}: ${examples.join('; ')}`,
+        );
+      }
+    });
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Row counts: one test per table (`row count public.users`), source and target counted in parallel, each count(*)
+ * bounded by ROWCOUNT_TIMEOUT_MS on the server and falling back to the planner's estimate.
+ */
+import { afterAll, test } from 'vitest';
+import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/context.ts';
+import { closePools, dbErrorMessage, getPool } from '../lib/db.ts';
+import type { Dsn } from '../lib/dsn.ts';
+import { displayTable, type TableRef } from '../lib/ident.ts';
+import { countRows, judgeRowCount } from '../lib/row-counts.ts';
+
+const ctx = rehearsalContext();
+const config = checkConfig();
+afterAll(closePools);
+
+async function count(side: 'source' | 'target', dsn: Dsn, table: TableRef) {
+  const pool = getPool(dsn, { max: config.checkConcurrency, connectTimeoutMs: config.connectTimeoutMs });
+  try {
+    return await countRows(pool, table, config.rowcountTimeoutMs);
+  } catch (e) {
+    throw new Error(`row count ${displayTable(table)}: cannot count in the ${side}: ${dbErrorMessage(dsn, e)}`);
+  }
+}
+
+if (!ctx.plan) {
+  test('row counts (not checked)', ({ expect }) => {
+    expect.fail(notCheckedReason(ctx));
+  });
+} else if (ctx.plan.tables.length === 0) {
+  test.skip(`row counts (no tables found in the ${ctx.plan.tablesFrom})`, () => {});
+} else {
+  for (const table of ctx.plan.tables) {
+    test.concurrent(`row count ${displayTable(table)}`, async ({ annotate, expect }) => {
+      const blocked = notCheckedReason(ctx);
+      if (blocked) return expect.fail(blocked);
+      const [src, dst] = await Promise.all([
+        config.src ? count('source', config.src, table) : undefined,
+        count('target', config.dst, table),
+      ]);
+      const verdict = judgeRowCount(table, src, dst, { maxDiff: config.rowcountMaxDiff, requireExact: config.rowcountRequireExact });
+      for (const line of verdict.evidence) await annotate(line, 'evidence');
+      if (!verdict.ok) expect.fail(verdict.message);
+    });
+  }
+}

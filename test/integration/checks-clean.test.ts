@@ -1,0 +1,101 @@
+/**
+ * The checks end to end on a correct copy (made by hand, independently of the copy phases): everything green, the
+ * stable test names, and the variants without a source, with a missing asset column and with the health check off.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import type { RunState } from '../../lib/state.ts';
+import { CORE_CHECK_FILES, caseEvidence, expectOutcome, junitCases, latestJunit, migrateByHand, rehearse, scenario } from '../helpers/scenario.ts';
+
+const readState = (workDir: string) => JSON.parse(fs.readFileSync(path.join(workDir, 'state.json'), 'utf8')) as RunState;
+
+test('a clean migration is fully green: every check its own passing testcase, with evidence', async () => {
+  const s = await scenario();
+  await migrateByHand(s);
+  const r = await rehearse(['--verify-only'], s.env);
+  expect(r.code, r.output).toBe(0);
+  const cases = expectOutcome(junitCases(latestJunit(s)), {}, { files: CORE_CHECK_FILES });
+  const names = cases.map((c) => c.name);
+  expect(names.filter((n) => n.startsWith('row count ')).sort()).toEqual(
+    ['galleries', 'gallery_items', 'knowledge_bases', 'knowledge_materials', 'material_embeddings', 'ugc_assets', 'users'].map((t) => `row count public.${t}`),
+  );
+  expect(names.filter((n) => n.startsWith('orphans ')).sort()).toEqual([
+    'orphans galleries(owner_id) -> users(id)',
+    'orphans gallery_items(owner_id, gallery_slug) -> galleries(owner_id, slug)',
+    'orphans knowledge_bases(owner_id) -> users(id)',
+    'orphans knowledge_materials(kb_id) -> knowledge_bases(id)',
+    'orphans material_embeddings(material_id) -> knowledge_materials(id)',
+    'orphans ugc_assets(user_id) -> users(id)',
+  ]);
+  expect(names.filter((n) => n.startsWith('path prefix ')).sort()).toEqual([
+    'path prefix gallery_items.storage_dir', 'path prefix knowledge_materials.storage_path', 'path prefix ugc_assets.storage_path',
+  ]);
+  expect(names).toContain('health GET /health');
+  expect(names).toContain('check discovery');
+  // ASSETS_SAMPLE_N defaults to 50 per column; each sampled path is one testcase.
+  for (const col of ['knowledge_materials.storage_path /app/.data/knowledge/', 'ugc_assets.storage_path /app/.data/ugc/', 'gallery_items.storage_dir /app/.data/gallery/']) {
+    expect(names.filter((n) => n.startsWith(`asset ${col}`)), col).toHaveLength(50);
+  }
+  expect(caseEvidence(cases, 'row count public.users')).toEqual(expect.arrayContaining([expect.stringMatching(/^source: 30 rows, exact/), expect.stringMatching(/^target: 30 rows, exact/), 'exact match']));
+  expect(caseEvidence(cases, 'orphans ugc_assets(user_id) -> users(id)').join('\n')).toMatch(/^0 orphan row\(s\) in the target \(\d+ ms\)$/m);
+  const asset = cases.find((c) => c.name.startsWith('asset knowledge_materials.storage_path '))!;
+  expect(caseEvidence(cases, asset.name).join('\n')).toMatch(/regular file, \d+ bytes, read the first \d+ bytes[\s\S]*source .*: \d+ bytes/);
+
+  // The seed and the sample are recorded in WORK_DIR (a rerun checks the same paths).
+  const plan = readState(s.workDir).plan!;
+  expect(plan.tablesFrom).toBe('source');
+  expect(plan.assetSample.items).toHaveLength(150);
+  expect(plan.assetSample.seed).toBe(readState(s.workDir).runId);
+});
+
+test('without a source, with a missing asset column and HEALTH_CHECK=0: target counts reported, visible skips, all green', async () => {
+  const s = await scenario();
+  await migrateByHand(s);
+  const env = {
+    ...s.env,
+    SRC_DATABASE_URL: undefined,
+    SRC_ASSETS_DIR: undefined,
+    HEALTH_CHECK: '0',
+    ASSETS_SAMPLE_SEED: 'fixed-seed',
+    ASSETS_SAMPLE_N: '3',
+    ASSET_COLUMNS: 'knowledge_materials.storage_path:file,ugc_assets.nosuch:file,nosuch_table.path:dir',
+  };
+  // Judged per check family (the exit code also reflects other families, which have their own no-source rules).
+  const r = await rehearse(['--verify-only'], env);
+  expect(r.output).toMatch(/rehearsal .*verify-only/);
+  const skipped = [
+    'asset ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
+    'path prefix ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
+    'asset nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
+    'path prefix nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
+    'health GET /health (skipped: HEALTH_CHECK=0)',
+  ];
+  const cases = expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
+  for (const name of skipped) expect(cases.find((c) => c.name === name)?.skipped, name).toBe(true);
+  expect(caseEvidence(cases, 'row count public.users')).toEqual(['source: not configured', expect.stringMatching(/^target: 30 rows, exact/), 'no source configured: target count reported, not compared']);
+  const sampled = cases.filter((c) => c.name.startsWith('asset knowledge_materials.storage_path ')).map((c) => c.name);
+  expect(sampled).toHaveLength(3);
+  expect(caseEvidence(cases, sampled[0])).toContain('size not compared (SRC_ASSETS_DIR is not a local path)');
+  const state = readState(s.workDir);
+  expect(state.plan!.tablesFrom).toBe('target');
+  expect(state.plan!.assetSample.seed).toBe('fixed-seed');
+
+  // Same seed, same sample: a second run checks exactly the same paths.
+  const again = await rehearse(['--verify-only'], env);
+  expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
+  expect(readState(s.workDir).plan!.assetSample.items).toEqual(state.plan!.assetSample.items);
+});
+
+test('when a copy phase fails, every check fails fast with "not checked: <reason>"', async () => {
+  const s = await scenario();
+  // Full mode against a target nothing listens on: the first phase (preflight) fails, nothing is discovered.
+  const r = await rehearse([], { ...s.env, DST_DATABASE_URL: s.env.DST_DATABASE_URL.replace(/:(\d+)\//, ':1/'), CONNECT_TIMEOUT_MS: '1000' });
+  expect(r.code, r.output).not.toBe(0);
+  const cases = junitCases(latestJunit(s)).filter((c) => CORE_CHECK_FILES.test(c.classname));
+  for (const name of ['row counts (not checked)', 'orphans (not checked)', 'assets (not checked)', 'path prefix (not checked)', 'health GET /health', 'check discovery']) {
+    const c = cases.find((x) => x.name === name);
+    expect(c?.failed, name).toBe(true);
+    expect(c?.body, name).toMatch(/<failure message="not checked: phase \w+ failed: /);
+  }
+});

@@ -1,0 +1,91 @@
+/**
+ * `npm run demo` end to end, run as a user would (`tsx scripts/demo.ts`, its own sandbox): green by default, and each
+ * `--break <fault>` turns exactly its check red (read from the run's junit.xml). Small sizes keep CI fast.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { FAULT_EXPECTATIONS, FAULTS } from '../../lib/demo-faults.ts';
+import { parseDsn } from '../../lib/dsn.ts';
+import { filesContaining, junitCases, runCli, tempDir, type CliResult } from '../helpers/scenario.ts';
+
+const USERS = '5';
+/** The fixed part of every sandbox password (lib/sandbox.ts#awkwardPassword), raw and percent-encoded. */
+const PASSWORD_SHAPES = [`w/o%rd 20\\x#y?z&k=v;`, 'w%2Fo%25rd%2020%5Cx%23y'];
+
+function reportedRunDir(r: CliResult): string {
+  const m = /^demo: reports: (.+)$/m.exec(r.stdout);
+  expect(m, `the demo must print where the reports are:\n${r.output}`).not.toBeNull();
+  return m![1].trim();
+}
+
+function expectNoPasswordShape(text: string) {
+  for (const shape of PASSWORD_SHAPES) expect(text.includes(shape), `output contains a password fragment "${shape}"`).toBe(false);
+}
+
+describe('npm run demo', () => {
+  test('runs green end to end, prints the redacted environment and the report path, and leaks no password', async () => {
+    const reports = path.join(tempDir('demo-green-'), 'reports');
+    const r = await runCli('demo', ['--users', USERS, '--reports-dir', reports, '--keep'], {});
+    const kept = /^demo: the sandbox keeps running in (.+)$/m.exec(r.stdout)?.[1];
+    if (kept) onTestFinished(async () => void (await runCli('demo', ['--cleanup', kept], {})));
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toMatch(/export DST_DATABASE_URL='postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/staging'/);
+    expect(r.stdout).toMatch(/export SRC_ASSETS_DIR='.*\/assets\/source\/\.data'/);
+    expect(r.stdout).toMatch(/demo: the rehearsal is green/);
+    const runDir = reportedRunDir(r);
+    expect(path.dirname(runDir)).toBe(path.join(reports, 'runs'));
+    const cases = junitCases(fs.readFileSync(path.join(runDir, 'junit.xml'), 'utf8'));
+    expect(cases.length).toBeGreaterThan(20);
+    expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual([]);
+    for (const family of ['row-counts', 'orphans', 'assets', 'path-prefix', 'health']) {
+      expect(cases.some((c) => c.classname === `specs/${family}.spec.ts` && !c.skipped), `no ${family} check ran`).toBe(true);
+    }
+
+    // The real password is only in the kept sandbox's 0600 env file, never in the output or the reports.
+    expect(kept, r.output).toBeDefined();
+    const envFile = path.join(kept!, 'demo.env');
+    expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
+    const sourced = spawnSync('bash', ['-c', 'source "$1" && printf %s "$DST_DATABASE_URL"', '_', envFile], { encoding: 'utf8' });
+    const password = parseDsn(sourced.stdout).password!;
+    expect(password.length).toBeGreaterThan(10);
+    for (const form of [password, encodeURIComponent(password)]) expect(r.output.includes(form)).toBe(false);
+    expectNoPasswordShape(r.output);
+    expect(filesContaining([reports], password)).toEqual([]);
+
+    const cleaned = await runCli('demo', ['--cleanup', kept!], {});
+    expect(cleaned.code, cleaned.output).toBe(0);
+    expect(fs.existsSync(kept!)).toBe(false);
+  });
+
+  describe('--break <fault> turns exactly its check red', () => {
+    for (const fault of FAULTS) {
+      const want = FAULT_EXPECTATIONS[fault];
+      test(`${fault}: ${want.family} goes red${want.alsoBy.length ? ` (also seen by ${want.alsoBy.join(', ')})` : ''}, everything else green, exit 1`, async () => {
+        const reports = path.join(tempDir(`demo-${fault}-`), 'reports');
+        const r = await runCli('demo', ['--users', USERS, '--reports-dir', reports, '--break', fault], {});
+        expect(r.code, r.output).toBe(1);
+        expect(r.stdout).toContain(`--break ${fault}:`);
+        expectNoPasswordShape(r.output);
+        const junit = path.join(reportedRunDir(r), 'junit.xml');
+        expect(fs.existsSync(junit), `no ${junit}; the demo said:\n${r.output.slice(-4000)}`).toBe(true);
+        const cases = junitCases(fs.readFileSync(junit, 'utf8'));
+        const family = (classname: string) => path.basename(classname).replace(/\.spec\.ts$/, '');
+        const red = cases.filter((c) => c.failed).map((c) => ({ family: family(c.classname), name: c.name }));
+        expect(red.some((c) => c.family === want.family && want.culprit.test(c.name)), `no failing ${want.family} check: ${JSON.stringify(red)}`).toBe(true);
+        for (const c of red) {
+          expect([want.family, ...want.alsoBy], `unexpected red check "${c.name}" (${c.family})`).toContain(c.family);
+          expect(c.name, `a red check about something else than the ${fault} culprit`).toMatch(want.culprit);
+        }
+        expect(cases.filter((c) => c.classname.endsWith('phases.spec.ts') && c.failed)).toEqual([]);
+      });
+    }
+  });
+
+  test('refuses an unknown fault with the list of faults (exit 2)', async () => {
+    const r = await runCli('demo', ['--break', 'everything'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`unknown fault "everything"; choose one of: ${FAULTS.join(', ')}`);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * `rehearse --dry-run`: the plan (every command in order, redacted, and the checks), and proof that it writes nothing:
+ * target catalog, target assets, WORK_DIR and REPORTS_DIR all unchanged.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { catalogSnapshot, expectNoSecret, rehearse, scenario, treeListing } from '../helpers/scenario.ts';
+
+test('--dry-run prints the ordered, redacted commands and the checks, and writes nothing anywhere', async () => {
+  const s = await scenario();
+  fs.writeFileSync(path.join(s.dstAssets, 'already-there.txt'), 'x');
+  const catalogBefore = await catalogSnapshot(s.dst);
+  const assetsBefore = treeListing(s.dstAssets);
+  const tmpBefore = treeListing(s.tmp);
+  const r = await rehearse(['--dry-run'], { ...s.env, ASSETS_DELETE: '1', DST_DROP_SCHEMA: '1' });
+  expect(r.code, r.output).toBe(0);
+
+  // Nothing written: no WORK_DIR, no reports, same target catalog and assets, nothing new in the scenario's scratch dir.
+  expect(fs.existsSync(s.workDir)).toBe(false);
+  expect(fs.existsSync(s.reportsDir)).toBe(false);
+  expect(await catalogSnapshot(s.dst)).toEqual(catalogBefore);
+  expect(treeListing(s.dstAssets)).toEqual(assetsBefore);
+  expect(treeListing(s.tmp)).toEqual(tmpBefore);
+
+  // The exact commands, in phase order, with the password redacted.
+  const out = r.stdout;
+  const at = (re: RegExp) => { const i = out.search(re); expect(i, `${re} in\n${out}`).toBeGreaterThanOrEqual(0); return i; };
+  const order = [
+    at(/preflight \(read-only; run now\):\s+would pass/),
+    at(/PGPASSWORD=\*\*\* .*pg_dump --format=custom --no-owner --no-acl --file=\S+\/work\/source\.dump\.partial/),
+    at(/pg_restore --list \S+\/work\/source\.dump/),
+    at(/pg_restore --no-owner --no-acl --file=- \S+source\.dump \| PGHOST=\S+ .*PGPASSWORD=\*\*\* .*psql /),
+    at(/psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --command=ANALYZE/),
+    at(/rsync -a --partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//),
+    at(/Checks that would run/),
+  ];
+  expect([...order].sort((a, b) => a - b)).toEqual(order);
+  expect(out).toMatch(/DROP SCHEMA IF EXISTS public CASCADE;/);
+  expect(out).toMatch(/row count public\.users/);
+  await expectNoSecret(s, r);
+});
+
+test('--dry-run says when the preflight would refuse (exit 2), still writing nothing', async () => {
+  const s = await scenario();
+  await s.dst.query('CREATE TABLE public.users (id int)');
+  const before = await catalogSnapshot(s.dst);
+  const r = await rehearse(['--dry-run'], s.env);
+  expect(r.code, r.output).toBe(2);
+  expect(r.stdout).toMatch(/WOULD REFUSE \(exit 2\): .*refused before any write/);
+  expect(r.stdout).toMatch(/target schema public is not empty/);
+  expect(fs.existsSync(s.workDir)).toBe(false);
+  expect(fs.existsSync(s.reportsDir)).toBe(false);
+  expect(await catalogSnapshot(s.dst)).toEqual(before);
+  await expectNoSecret(s, r);
+});

@@ -1,0 +1,120 @@
+/**
+ * Restore safety, end to end through the real CLI: all-or-nothing restores (a restore failing halfway leaves the
+ * target exactly as before, with and without DST_DROP_SCHEMA), refusals before any write, and damaged dumps.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { libpqEnv, parseDsn } from '../../lib/dsn.ts';
+import { FIXTURE_TABLES } from '../../lib/fixture.ts';
+import { catalogSnapshot, expectNoSecret, phaseStatuses, rehearse, scenario, stateOf, treeListing, type Scenario } from '../helpers/scenario.ts';
+
+/**
+ * A target where the restore gets going and then fails: `vector` is already installed there, but in schema `legacy`,
+ * so the dump's `CREATE EXTENSION IF NOT EXISTS vector` is a no-op and `CREATE TABLE material_embeddings
+ * (embedding public.vector(8))` fails after the extension and the earlier tables were created.
+ */
+async function legacyTarget(s: Scenario, opts: { publicTable?: boolean } = {}) {
+  await s.dst.query(`CREATE SCHEMA legacy; CREATE EXTENSION vector SCHEMA legacy;
+    CREATE TABLE legacy.keep (id int PRIMARY KEY, note text); INSERT INTO legacy.keep SELECT g, 'row ' || g FROM generate_series(1, 3) g;`);
+  if (opts.publicTable) await s.dst.query(`CREATE TABLE public.old_stuff (id int, v legacy.vector(2)); INSERT INTO public.old_stuff VALUES (1, '[1,2]'), (2, '[3,4]');`);
+}
+
+function dumpSource(s: Scenario, file: string) {
+  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${file}`], { env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(s.src.url)) } });
+}
+
+test('a single-transaction restore that fails halfway leaves the target exactly as before (catalog and row counts); exit 3', async () => {
+  const s = await scenario();
+  await legacyTarget(s);
+  const before = await catalogSnapshot(s.dst);
+  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined });
+  expect(r.code, r.output).toBe(3);
+  expect(phaseStatuses(s)).toEqual({ preflight: 'ok', dump: 'ok', restore: 'failed', mirror: 'skipped' });
+  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  expect(restore.rehearseExitCode).toBe(3);
+  expect(restore.exitCode).toBe(1);
+  expect(restore.reason).toMatch(/pg_restore exited with code 1/);
+  expect(restore.reason).toMatch(/ROLLED BACK: the target is exactly as it was before/);
+  expect(restore.reason).toMatch(/type "public\.vector" does not exist/);
+  expect(await catalogSnapshot(s.dst)).toEqual(before);
+  await expectNoSecret(s, r);
+});
+
+test('DST_DROP_SCHEMA=1: the drop and a restore failing halfway are ONE transaction, so the old public survives intact', async () => {
+  const s = await scenario();
+  await legacyTarget(s, { publicTable: true });
+  const before = await catalogSnapshot(s.dst);
+  expect(before.counts).toMatchObject({ 'public.old_stuff': 2 });
+  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: '1' });
+  expect(r.code, r.output).toBe(3);
+  expect(phaseStatuses(s)).toMatchObject({ preflight: 'ok', dump: 'ok', restore: 'failed' });
+  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  expect(restore.reason).toMatch(/psql exited with code 3: an SQL statement failed/);
+  expect(restore.reason).toMatch(/ROLLED BACK/);
+  expect(await catalogSnapshot(s.dst)).toEqual(before);
+  await expectNoSecret(s, r);
+});
+
+test('a non-empty target public schema without DST_DROP_SCHEMA is refused before any write (exit 2)', async () => {
+  const s = await scenario();
+  await s.dst.query(`CREATE TABLE public.users (id int); INSERT INTO public.users VALUES (42);`);
+  const before = await catalogSnapshot(s.dst);
+  const r = await rehearse([], s.env);
+  expect(r.code, r.output).toBe(2);
+  expect(phaseStatuses(s)).toEqual({ preflight: 'failed', dump: 'skipped', restore: 'skipped', mirror: 'skipped' });
+  const pre = stateOf(s)!.phases[0];
+  expect(pre.rehearseExitCode).toBe(2);
+  expect(pre.reason).toMatch(/target schema public is not empty \(1 objects, e\.g\. users\)/);
+  expect(pre.reason).toMatch(/DST_DROP_SCHEMA=1/);
+  expect(await catalogSnapshot(s.dst)).toEqual(before);
+  expect(treeListing(s.dstAssets)).toEqual({});
+  expect(fs.existsSync(path.join(s.workDir, 'source.dump'))).toBe(false);
+  await expectNoSecret(s, r);
+});
+
+test('DST_DROP_SCHEMA=1 replaces a non-empty public with the source (old tables gone)', async () => {
+  const s = await scenario();
+  await s.dst.query(`CREATE TABLE public.old_stuff (id int); INSERT INTO public.old_stuff VALUES (1); CREATE TABLE public.users (id int);`);
+  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: '1' });
+  expect(phaseStatuses(s), r.output).toEqual({ preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'skipped' });
+  expect([0, 1]).toContain(r.code);
+  const old = await s.dst.query(`SELECT to_regclass('public.old_stuff') AS t`);
+  expect(old.rows[0].t).toBeNull();
+  for (const t of FIXTURE_TABLES) {
+    const a = await s.src.query(`SELECT count(*)::int AS n FROM ${t}`);
+    const b = await s.dst.query(`SELECT count(*)::int AS n FROM ${t}`);
+    expect(b.rows[0].n, t).toBe(a.rows[0].n);
+  }
+  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  expect(restore.details).toMatchObject({ mode: 'single-transaction-with-drop', atomic: true });
+  await expectNoSecret(s, r);
+});
+
+test('a truncated SRC_DB_DUMP_PATH is refused in preflight with a clear message; the target is untouched (exit 2)', async () => {
+  const s = await scenario();
+  const good = path.join(s.tmp, 'good.dump');
+  dumpSource(s, good);
+  const bytes = fs.readFileSync(good);
+  const bad = path.join(s.tmp, 'truncated.dump');
+  // The TOC is at the start, so `pg_restore --list` alone would accept this: only reading every byte catches it.
+  fs.writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
+  const before = await catalogSnapshot(s.dst);
+  const r = await rehearse([], { ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: bad });
+  expect(r.code, r.output).toBe(2);
+  expect(phaseStatuses(s)).toEqual({ preflight: 'failed', dump: 'skipped', restore: 'skipped', mirror: 'skipped' });
+  expect(stateOf(s)!.phases[0].reason).toMatch(/truncated\.dump cannot be read to the end \(truncated or corrupt data\); make a new dump/);
+  expect(r.output).toMatch(/truncated or corrupt/);
+  expect(await catalogSnapshot(s.dst)).toEqual(before);
+  expect(treeListing(s.dstAssets)).toEqual({});
+  await expectNoSecret(s, r);
+});
+
+test('a missing SRC_DB_DUMP_PATH is refused with the fix (exit 2)', async () => {
+  const s = await scenario();
+  const r = await rehearse([], { ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: path.join(s.tmp, 'nope.dump') });
+  expect(r.code, r.output).toBe(2);
+  expect(stateOf(s)!.phases[0].reason).toMatch(/SRC_DB_DUMP_PATH=.*nope\.dump does not exist; point it at a pg_dump archive/);
+  expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
+});
