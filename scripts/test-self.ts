@@ -25,7 +25,12 @@ let skipped = 0;
 try {
   const r = JSON.parse(fs.readFileSync(jsonOut, 'utf8'));
   passed = r.numPassedTests ?? 0;
-  failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  failed = r.numFailedTests ?? 0;
+  // A file that failed without a failed test (it did not load, or an afterAll hook failed) counts once.
+  for (const file of r.testResults ?? []) {
+    const anyFailed = (file.assertionResults ?? []).some((a: { status: string }) => a.status === 'failed');
+    if (file.status === 'failed' && !anyFailed) failed += 1;
+  }
   skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 } catch {
   failed += 1; // no results at all is a failure, never a silent green

@@ -20,8 +20,8 @@ import { redactor } from '../../lib/redact.ts';
 import { PhaseLog } from '../../lib/tools.ts';
 
 const ENV = {
-  SRC_DATABASE_URL: 'postgresql://app:s3cret-src@db-old.internal:5432/app',
-  DST_DATABASE_URL: 'postgresql://app:s3cret-dst@db-new.internal:5432/app',
+  SRC_DATABASE_URL: `postgresql://app:${'<password>'}@db-old.example:5432/app`,
+  DST_DATABASE_URL: `postgresql://app:${'<password>'}@db-new.example:5432/app`,
   SRC_ASSETS_DIR: '/srv/old/.data',
   DST_ASSETS_DIR: '/srv/new/.data',
   WORK_DIR: '/srv/cutover/2025-01-01',
@@ -36,7 +36,7 @@ describe('parseCutoverConfig', () => {
     const c = parseCutoverConfig({ ...ENV, CUTOVER_HOOK_SWITCH: 'deploy switch', CUTOVER_HOOK_SMOKE: '  ' });
     expect(c).toMatchObject({ workDir: '/srv/cutover/2025-01-01', maxRehearsalAgeDays: 7, hookTimeoutMs: 300_000, verifyTimeoutMs: 3_600_000, freezeIgnoreApps: [] });
     expect(c.hooks).toEqual({ switch: 'deploy switch' });
-    expect(c.base.src?.host).toBe('db-old.internal');
+    expect(c.base.src?.host).toBe('db-old.example');
   });
 
   test('every problem at once, the shared contract and the cutover\'s own', () => {
@@ -59,7 +59,7 @@ describe('parseCutoverConfig', () => {
   });
 
   test('target == source is refused by the shared contract', () => {
-    expect(() => parseCutoverConfig({ ...ENV, DST_DATABASE_URL: 'host=db-old.internal port=5432 dbname=app user=x password=y' })).toThrow(/name the same database/);
+    expect(() => parseCutoverConfig({ ...ENV, DST_DATABASE_URL: 'host=db-old.example port=5432 dbname=app user=x password=<password>' })).toThrow(/name the same database/);
   });
 });
 
@@ -128,7 +128,7 @@ describe('rollback plan', () => {
 function manifest(over: Partial<Manifest> = {}): Manifest {
   return {
     manifestVersion: 1, runId: '20250101T000000Z-abcd', mode: 'full', startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:10:00.000Z',
-    durationMs: 600_000, exitCode: 0, tools: {}, config: { SRC_DATABASE_URL: 'postgresql://app:***@db-old.internal:5432/app' },
+    durationMs: 600_000, exitCode: 0, tools: {}, config: { SRC_DATABASE_URL: 'postgresql://app:***@db-old.example:5432/app' },
     phases: [
       { name: 'preflight', status: 'ok', durationMs: 5_000 }, { name: 'dump', status: 'ok', durationMs: 120_000 },
       { name: 'restore', status: 'ok', durationMs: 240_000 }, { name: 'mirror', status: 'ok', durationMs: 60_000 },
@@ -144,7 +144,7 @@ describe('rehearsal gate', () => {
   const found = (m: Manifest): FoundManifest => ({ manifest: m, runDir: '/r/runs/x', via: 'latest' });
 
   test('green, same source (whatever the DSN form), recent enough', () => {
-    const v = judgeRehearsal(found(manifest()), parseDsn('host=db-old.internal port=5432 dbname=app user=other password=zzz'), 7, at, '/r');
+    const v = judgeRehearsal(found(manifest()), parseDsn('host=db-old.example port=5432 dbname=app user=other password=<password>'), 7, at, '/r');
     expect(v).toMatchObject({ ok: true, runId: '20250101T000000Z-abcd' });
     expect(v.message).toMatch(/green \(100 checks passed\), same source, 2\.0 days old \(limit 7\)/);
   });
@@ -155,7 +155,7 @@ describe('rehearsal gate', () => {
     expect(red.ok).toBe(false);
     expect(red.message).toContain('it is not green (exit 1, 1 failed check(s), e.g. row count public.users)');
     const other = judgeRehearsal(found(manifest({ config: { SRC_DATABASE_URL: 'postgresql://app:***@db-other.internal:5432/app' } })), src, 7, at, '/r');
-    expect(other.message).toContain('it rehearsed another source (db-other.internal:5432/app), not db-old.internal:5432/app');
+    expect(other.message).toContain('it rehearsed another source (db-other.internal:5432/app), not db-old.example:5432/app');
     const old = judgeRehearsal(found(manifest()), src, 1, at, '/r');
     expect(old.message).toMatch(/it is too old: finished 2025-01-01T00:10:00.000Z, 2\.0 days before .* more than CUTOVER_MAX_REHEARSAL_AGE_DAYS=1/);
   });
