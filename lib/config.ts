@@ -73,6 +73,8 @@ export interface Config {
   assetsUnreferencedFail: boolean;
   connectTimeoutMs: number;
   checkConcurrency: number;
+  /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
+  rsyncTimeoutS: number;
 }
 
 type Draft = { -readonly [K in keyof Config]?: Config[K] };
@@ -395,6 +397,11 @@ export const VARS: VarSpec[] = [
     apply(raw, d) { return setOr(d, 'connectTimeoutMs', int('CONNECT_TIMEOUT_MS', raw, 10_000, 100, MAX_TIMEOUT_MS), isStr); },
   },
   {
+    name: 'RSYNC_TIMEOUT_S', group: 'tuning', default: '300',
+    doc: 'Seconds without any I/O after which the asset mirror gives up (rsync --timeout): a hung or silent remote never blocks the run.',
+    apply(raw, d) { return setOr(d, 'rsyncTimeoutS', int('RSYNC_TIMEOUT_S', raw, 300, 1, 86_400), isStr); },
+  },
+  {
     name: 'CHECK_CONCURRENCY', group: 'tuning', default: '4',
     doc: 'Checks run at once (and connections per database per worker).',
     apply(raw, d) { return setOr(d, 'checkConcurrency', int('CHECK_CONCURRENCY', raw, 4, 1, 64), isStr); },
@@ -533,6 +540,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     REPORTS_DIR: c.reportsDir,
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
+    RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
   };
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, redactor.redact(v)]));
 }

@@ -3,6 +3,7 @@
  */
 import { inject } from 'vitest';
 import { parseConfig, registerSecrets, type Config } from './config.ts';
+import { setPoolCap } from './db.ts';
 import type { CheckPlan, PhaseResult, RunState } from './state.ts';
 
 export interface RehearsalContext {
@@ -15,6 +16,8 @@ export interface RehearsalContext {
   blockedBy?: string;
   plan?: CheckPlan;
   planError?: string;
+  /** Pool size per server for every spec process (lib/db.ts connectionBudget), so parallel spec files fit max_connections. */
+  poolCaps?: Array<{ host?: string; port?: number; max: number }>;
 }
 
 declare module 'vitest' {
@@ -25,7 +28,9 @@ declare module 'vitest' {
 
 /** The context provided by setup/global-setup.ts. */
 export function rehearsalContext(): RehearsalContext {
-  return inject('rehearsal');
+  const ctx = inject('rehearsal');
+  for (const cap of ctx.poolCaps ?? []) setPoolCap(cap, cap.max);
+  return ctx;
 }
 
 let cached: Config | undefined;

@@ -1,11 +1,21 @@
+import os from 'node:os';
+
 /** Exit codes of `rehearse` (see the contract). */
 export const EXIT = {
   ok: 0,
   checkFailed: 1,
   usage: 2,
   phaseFailed: 3,
+  /** Stopped by SIGINT (Ctrl-C): 128 + 2, the shell convention. */
   interrupted: 130,
+  /** Stopped by SIGTERM: 128 + 15. */
+  terminated: 143,
 } as const;
+
+/** The exit code for a run stopped by `signal` (128 + signal number, as a shell reports it). */
+export function signalExitCode(signal: string): number {
+  return 128 + ((os.constants.signals as Record<string, number>)[signal] ?? 2);
+}
 
 /** A configuration or usage problem: nothing was touched. Exit 2. */
 export class ConfigError extends Error {

@@ -108,7 +108,9 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
     lines.push(`          ${path.join(p.reportsDir, 'latest')} → this run; CI copy: ${path.join(p.reportsDir, 'junit.xml')}`);
   }
   lines.push(`          manifest copy: ${path.join(p.workDir, 'manifest.json')}`);
-  lines.push(`view:     ${htmlViewCommand(p.runDir)}   (or: npm run report, for the latest run)`);
+  // `npm run report` serves REPORTS_DIR/latest; say which REPORTS_DIR when it is not the default one.
+  const reportCmd = path.resolve(p.reportsDir) === path.resolve('reports') ? 'npm run report' : `REPORTS_DIR=${p.reportsDir} npm run report`;
+  lines.push(`view:     ${htmlViewCommand(p.runDir)}   (or: ${reportCmd}, for the latest run)`);
   lines.push(closingLine(m));
   return lines;
 }

@@ -293,7 +293,7 @@ export function psqlCommand(config: Config, sql: string): Command {
   };
 }
 
-/** Seconds without I/O after which rsync gives up (a dead peer must not hang the rehearsal). */
+/** Default seconds without I/O after which rsync gives up (RSYNC_TIMEOUT_S; a dead peer must not hang the rehearsal). */
 export const RSYNC_IO_TIMEOUT_S = 300;
 
 /** `src` as rsync must see it so its CONTENTS land at the target root, whatever trailing slash the user gave. */
@@ -304,7 +304,7 @@ export function rsyncSource(src: string): string {
 }
 
 export function rsyncCommand(config: Config): Command {
-  const args = ['-a', '--partial', '--numeric-ids', '--itemize-changes', '--stats', `--timeout=${RSYNC_IO_TIMEOUT_S}`];
+  const args = ['-a', '--partial', '--numeric-ids', '--itemize-changes', '--stats', `--timeout=${config.rsyncTimeoutS ?? RSYNC_IO_TIMEOUT_S}`];
   const env: Record<string, string> = {};
   const src = config.srcAssetsDir!;
   if (config.srcAssetsRemote) {
@@ -336,7 +336,7 @@ const RSYNC_CODES: Record<number, string> = {
   23: 'PARTIAL transfer due to error: some files or attributes were not copied (see the stderr lines above; e.g. a file the source cannot read, or a target directory in the way of a file); the target assets are incomplete',
   24: 'PARTIAL transfer because source files vanished while copying: the source changed during the mirror (is the application still writing?); rerun when the source is quiet',
   25: 'the --max-delete limit stopped deletions',
-  30: `timeout in data send/receive (nothing moved for ${RSYNC_IO_TIMEOUT_S} s)`,
+  30: 'timeout in data send/receive: nothing moved for RSYNC_TIMEOUT_S seconds (a remote that accepts the connection but does not answer, or a stalled network)',
   35: 'timeout waiting for the rsync daemon connection',
   255: 'the remote shell (ssh) failed: host unreachable, authentication refused, or host key unknown (BatchMode never prompts)',
 };

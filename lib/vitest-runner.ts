@@ -12,6 +12,8 @@ export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 export interface VitestRun {
   code: number;
   signal?: NodeJS.Signals;
+  /** The signal this process received (and forwarded to vitest) while vitest ran. */
+  interruptedBy?: NodeJS.Signals;
 }
 
 export function runChecks(opts: { env: NodeJS.ProcessEnv; extraArgs?: string[]; onLine?: (line: string, stream: 'stdout' | 'stderr') => void }): Promise<VitestRun> {
@@ -29,7 +31,12 @@ export function runChecks(opts: { env: NodeJS.ProcessEnv; extraArgs?: string[]; 
     };
     forward(child.stdout, 'stdout');
     forward(child.stderr, 'stderr');
-    const stop = (sig: NodeJS.Signals) => () => child.kill(sig);
+    let interruptedBy: NodeJS.Signals | undefined;
+    // vitest's global setup stops the copy tools it runs and records the interruption; we wait for it to end.
+    const stop = (sig: NodeJS.Signals) => () => {
+      interruptedBy ??= sig;
+      child.kill(sig);
+    };
     const onInt = stop('SIGINT');
     const onTerm = stop('SIGTERM');
     process.on('SIGINT', onInt);
@@ -38,7 +45,7 @@ export function runChecks(opts: { env: NodeJS.ProcessEnv; extraArgs?: string[]; 
     child.on('close', (code, signal) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      resolve({ code: code ?? 1, signal: signal ?? undefined });
+      resolve({ code: code ?? 1, signal: signal ?? undefined, interruptedBy });
     });
   });
 }

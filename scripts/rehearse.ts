@@ -3,7 +3,7 @@
  * without flags): the migration rehearsal.
  *
  * Exit codes: 0 all checks passed · 1 a check failed · 2 usage/configuration error (nothing was touched) ·
- * 3 a copy phase failed.
+ * 3 a copy phase failed · 130 interrupted (SIGINT, Ctrl-C) · 143 terminated (SIGTERM).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,11 +11,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/config.ts';
 import { describeDsn } from '../lib/dsn.ts';
-import { ConfigError, EXIT } from '../lib/errors.ts';
+import { ConfigError, EXIT, signalExitCode } from '../lib/errors.ts';
 import { redact } from '../lib/redact.ts';
 import { buildDryRunPlan } from '../lib/plan.ts';
 import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/run-record.ts';
-import { blockingPhase, readState } from '../lib/state.ts';
+import { blockingPhase, readState, writeState } from '../lib/state.ts';
 import { runChecks } from '../lib/vitest-runner.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
@@ -31,7 +31,7 @@ Options:
   --rerun-failed   rerun exactly the checks that failed in the latest run, without copying again
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 usage/configuration error (nothing touched),
-            3 a copy phase failed.
+            3 a copy phase failed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 
 Environment variables (secrets only ever come from here or a server-side .env):
 `;
@@ -138,9 +138,24 @@ async function main(): Promise<number> {
   };
   if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
   const run = await runChecks({ env, extraArgs: rerun?.kind === 'rerun' ? rerun.vitestArgs : [] });
-  const code = exitCodeOf(workDir, run.code);
+  let code = exitCodeOf(workDir, run.code);
+  if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
   const info: RunInfo = { runId, runDir, workDir, mode, startedAt, config, rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined };
   return finalizeRun(info, code);
+}
+
+/**
+ * A run stopped by SIGINT/SIGTERM exits 130/143 (128 + signal number, as a shell reports it), whatever the checks
+ * did so far. Global setup records an interruption during a copy phase; one during the checks is recorded here.
+ */
+function recordInterruption(workDir: string, signal: NodeJS.Signals): number {
+  const state = readState(workDir);
+  if (state && !state.interrupted) {
+    state.interrupted = { signal, phase: 'checks', at: new Date().toISOString() };
+    writeState(state);
+  }
+  err(`rehearsal interrupted by ${signal}${state?.interrupted?.phase ? ` during ${state.interrupted.phase}` : ''}; child processes were stopped; rerun to start again`);
+  return signalExitCode(signal);
 }
 
 /** 2/3 when a copy phase refused/failed (recorded in state.json), else 0/1 from the checks. */

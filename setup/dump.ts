@@ -160,7 +160,17 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   fs.mkdirSync(ctx.workDir, { recursive: true });
   const cmd = dumpCommand(config, partial);
   ctx.say(`pg_dump (${config.dumpFormat}${config.dumpJobs > 1 ? `, ${config.dumpJobs} jobs` : ''}) → ${out}`);
-  const r = await pgDump(cmd, { phase: 'dump', log: ctx.log });
+  let r: Awaited<ReturnType<typeof pgDump>>;
+  try {
+    r = await pgDump(cmd, { phase: 'dump', log: ctx.log });
+  } catch (e) {
+    // An unfinished dump is never left looking usable (and removing it gives back the space a full disk needs).
+    fs.rmSync(partial, { recursive: true, force: true });
+    if (e instanceof PhaseError && /No space left on device/.test(e.message)) {
+      throw new PhaseError('dump', `no space left in WORK_DIR ${ctx.workDir} (No space left on device): the partial dump was removed; free space there or point WORK_DIR at a bigger disk, then rerun\n  ${e.message.replace(/^dump: /, '')}`);
+    }
+    throw e;
+  }
   // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.
   fs.renameSync(partial, out);
   const info = await inspectArchive(out, { phase: 'dump', log: ctx.log });

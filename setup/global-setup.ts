@@ -12,11 +12,11 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { effectiveConfig, parseConfig, plannedPhases, registerSecrets, type Config } from '../lib/config.ts';
 import type { RehearsalContext } from '../lib/context.ts';
-import { closePools } from '../lib/db.ts';
+import { closePools, connectionBudget, freeConnectionSlots } from '../lib/db.ts';
 import { discoverPlan } from '../lib/discovery.ts';
-import { EXIT } from '../lib/errors.ts';
+import { EXIT, signalExitCode } from '../lib/errors.ts';
 import { redact } from '../lib/redact.ts';
-import { stopActiveTools } from '../lib/tools.ts';
+import { dumpOutputPath, stopActiveTools } from '../lib/tools.ts';
 import { blockingPhase, writeState, type CheckPlan, type PhaseName, type PhaseResult, type RunState } from '../lib/state.ts';
 import { runDump } from './dump.ts';
 import { runMirror } from './mirror-assets.ts';
@@ -46,7 +46,7 @@ export default async function setup(project: TestProject) {
   } catch (e) {
     state.phases.push({ name: 'preflight', status: 'failed', reason: redact((e as Error).message), rehearseExitCode: EXIT.usage });
   }
-  writeState(state);
+  saveState(state);
   if (config) {
     if (mode === 'full') await copyPhases(config, state);
     else for (const name of ['preflight', 'dump', 'restore', 'mirror'] as PhaseName[]) {
@@ -60,8 +60,9 @@ export default async function setup(project: TestProject) {
       }
     }
   }
+  const poolCaps = config && !blockingPhase(state) ? await poolBudget(config, project) : undefined;
   state.finishedAt = new Date().toISOString();
-  writeState(state);
+  saveState(state);
   const blocked = blockingPhase(state);
   const ctx: RehearsalContext = {
     runId: state.runId,
@@ -72,6 +73,7 @@ export default async function setup(project: TestProject) {
     blockedBy: blocked ? `phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`.trim() : undefined,
     plan: state.plan,
     planError: state.planError,
+    poolCaps,
   };
   project.provide('rehearsal', ctx);
   await closePools();
@@ -98,10 +100,17 @@ async function copyPhases(config: Config, state: RunState): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    stopActiveTools('SIGTERM');
+    const stopped = stopActiveTools('SIGTERM');
     state.interrupted = { signal, phase: current, at: new Date().toISOString() };
-    if (current) state.phases.push({ name: current, status: 'interrupted', reason: `interrupted by ${signal} during phase ${current}`, rehearseExitCode: EXIT.interrupted });
-    writeState(state);
+    let reason = `interrupted by ${signal} during phase ${current}; ${stopped} running tool(s) stopped`;
+    if (current === 'dump' && !config.dumpPath) {
+      // An unfinished dump never gets the final name; remove it too, so nothing in WORK_DIR looks like a usable dump.
+      fs.rmSync(`${dumpOutputPath(state.workDir, config.dumpFormat)}.partial`, { recursive: true, force: true });
+      reason += '; the partial dump was removed';
+    }
+    if (current === 'restore') reason += '; a single-transaction restore is rolled back by the server (the target is as before), a parallel one is left partial';
+    if (current) state.phases.push({ name: current, status: 'interrupted', reason, rehearseExitCode: signalExitCode(signal) });
+    saveState(state);
     process.kill(process.pid, signal);
   };
   process.prependListener('SIGINT', onSignal);
@@ -129,7 +138,43 @@ async function copyPhases(config: Config, state: RunState): Promise<void> {
     if (state.interrupted) return;
     state.phases.push(result);
     // After every phase, so an interrupted or crashed run still leaves its record.
+    saveState(state);
+  }
+}
+
+/**
+ * Pool sizes that keep every spec process together under each server's free connection slots: vitest runs up to
+ * maxWorkers spec files at once, each with its own pools. An unreachable server gets no cap (its checks fail anyway).
+ */
+async function poolBudget(config: Config, project: TestProject): Promise<RehearsalContext['poolCaps']> {
+  const workers = project.config.maxWorkers || project.vitest.config.maxWorkers || Math.max(1, os.availableParallelism() - 1);
+  const dsns = [config.dst, ...(config.src ? [config.src] : [])];
+  const servers = new Map<string, { host?: string; port?: number; pools: number; dsn: typeof config.dst }>();
+  for (const d of dsns) {
+    const k = `${d.host}:${d.port}`;
+    const s = servers.get(k);
+    if (s) s.pools++;
+    else servers.set(k, { host: d.host, port: d.port, pools: 1, dsn: d });
+  }
+  const caps: NonNullable<RehearsalContext['poolCaps']> = [];
+  for (const s of servers.values()) {
+    try {
+      const free = await freeConnectionSlots(s.dsn, { connectTimeoutMs: config.connectTimeoutMs });
+      caps.push({ host: s.host, port: s.port, max: connectionBudget(free, Number(workers), s.pools, config.checkConcurrency) });
+    } catch { /* unreachable: the checks say so */ }
+  }
+  return caps;
+}
+
+/**
+ * state.json, never throwing: a full or read-only WORK_DIR must not turn into a crashed global setup (an empty report);
+ * the console says why the record is missing or stale.
+ */
+function saveState(state: RunState): void {
+  try {
     writeState(state);
+  } catch (e) {
+    process.stderr.write(redact(`warning: could not write ${state.workDir}/state.json: ${(e as Error).message}; free space in WORK_DIR`) + '\n');
   }
 }
 

@@ -192,6 +192,7 @@ const INTEGERS: Array<[string, keyof Config, number, number, number]> = [
   ['HEALTH_TIMEOUT_MS', 'healthTimeoutMs', 5000, 1, 2_147_483_647],
   ['CONNECT_TIMEOUT_MS', 'connectTimeoutMs', 10_000, 100, 2_147_483_647],
   ['CHECK_CONCURRENCY', 'checkConcurrency', 4, 1, 64],
+  ['RSYNC_TIMEOUT_S', 'rsyncTimeoutS', 300, 1, 86_400],
 ];
 
 describe.each(INTEGERS)('integer %s', (name, key, dflt, min, max) => {

@@ -1,0 +1,53 @@
+/**
+ * Issue 10, bounded network operations: a database, an HTTP endpoint and an rsync daemon that accept a connection and
+ * never answer (or refuse it) each fail in bounded time with a message naming the timeout.
+ */
+import { expect, test } from 'vitest';
+import { freePort } from '../../lib/sandbox.ts';
+import { blackhole } from '../helpers/hardening.ts';
+import { caseEvidence, junitCases, latestJunit, migrateByHand, phaseStatuses, rehearse, scenario, stateOf } from '../helpers/scenario.ts';
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = Date.now();
+  const v = await fn();
+  return [v, Date.now() - t0];
+}
+
+test('a target database that never answers: refused within CONNECT_TIMEOUT_MS, exit 2', async () => {
+  const s = await scenario();
+  const peer = await blackhole();
+  const [r, ms] = await timed(() => rehearse([], { ...s.env, DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${peer.port}/`), CONNECT_TIMEOUT_MS: '1500' }));
+  expect(r.code, r.output).toBe(2);
+  expect(peer.connections()).toBeGreaterThan(0);
+  expect(stateOf(s)!.phases[0].reason).toMatch(/is not reachable within CONNECT_TIMEOUT_MS=1500: .*timeout/);
+  expect(ms).toBeLessThan(30_000);
+});
+
+test('a health endpoint that never answers fails within HEALTH_TIMEOUT_MS', async () => {
+  const s = await scenario();
+  await migrateByHand(s);
+  const peer = await blackhole();
+  const [r, ms] = await timed(() => rehearse(['--verify-only'], { ...s.env, STAGING_API_BASE_URL: `http://127.0.0.1:${peer.port}`, HEALTH_TIMEOUT_MS: '1000' }));
+  expect(r.code, r.output).toBe(1);
+  const cases = junitCases(latestJunit(s));
+  expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual(['health GET /health']);
+  expect(caseEvidence(cases, 'health GET /health').join('\n')).toMatch(/no answer within HEALTH_TIMEOUT_MS=1000 ms \(timed out\) after \d+ ms/);
+  expect(ms).toBeLessThan(60_000);
+});
+
+test('rsync to a closed port fails at once; to a daemon that never answers, within RSYNC_TIMEOUT_S; both exit 3 saying why', async () => {
+  const s = await scenario();
+  const closed = await freePort();
+  const [a, msA] = await timed(() => rehearse([], { ...s.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${closed}/data/` }));
+  expect(a.code, a.output).toBe(3);
+  expect(phaseStatuses(s)).toMatchObject({ restore: 'ok', mirror: 'failed' });
+  expect(stateOf(s)!.phases.find((p) => p.name === 'mirror')!.reason).toMatch(/rsync exited with code 10: error in socket I\/O .*Connection refused/s);
+  expect(msA).toBeLessThan(60_000);
+
+  const peer = await blackhole();
+  const s2 = await scenario();
+  const [b, msB] = await timed(() => rehearse([], { ...s2.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${peer.port}/data/`, RSYNC_TIMEOUT_S: '2' }));
+  expect(b.code, b.output).toBe(3);
+  expect(stateOf(s2)!.phases.find((p) => p.name === 'mirror')!.reason).toMatch(/rsync exited with code 30: timeout in data send\/receive: nothing moved for RSYNC_TIMEOUT_S seconds/);
+  expect(msB).toBeLessThan(60_000);
+});
