@@ -12,7 +12,7 @@ import type { AssetColumn, Config, Relation } from './config.ts';
 import { dbErrorMessage, withConnection } from './db.ts';
 import type { Dsn } from './dsn.ts';
 import { displayIdent, displayTable, type TableRef } from './ident.ts';
-import { columnExistsQuery, foreignKeysQuery, sampleQuery, userTablesQuery, type Query } from './sql/index.ts';
+import { columnExistsQuery, foreignKeysQuery, sampleDistinctQuery, sampleQuery, userTablesQuery, type Query } from './sql/index.ts';
 import type { AssetColumnPlan, AssetSampleItem, CheckPlan } from './state.ts';
 
 /** A table as shown in orphan and asset check names: `users`, or `app.users` outside the public schema. */
@@ -84,12 +84,11 @@ async function readAssets(
     else if (!row.column_exists) plan.reason = `column ${displayIdent(col.column)} does not exist in table ${displayTable(col.table)} of the target`;
     assetColumns.push(plan);
     if (!plan.exists || perColumn <= 0) continue;
-    const values = new Set<string>();
-    for (const r of await run<{ value: string }>(c, d, sampleQuery(col.table, col.column, seed, perColumn))) {
-      // The same path stored in two rows is one asset (and one test).
-      if (!values.has(r.value)) items.push({ column: display, kind: col.kind, value: r.value });
-      values.add(r.value);
-    }
+    let rows = await run<{ value: string }>(c, d, sampleQuery(col.table, col.column, seed, perColumn));
+    // Fewer distinct paths than asked: either the column has no more, or paths repeat across many rows and crowded
+    // the bounded read; the distinct-value query settles it with the same ordering.
+    if (rows.length < perColumn) rows = await run<{ value: string }>(c, d, sampleDistinctQuery(col.table, col.column, seed, perColumn));
+    for (const r of rows) items.push({ column: display, kind: col.kind, value: r.value });
   }
   return { assetColumns, items };
 }

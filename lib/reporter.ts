@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
+import { countLine, fractionOf, Progress } from './progress.ts';
 import { redact } from './redact.ts';
 
 export interface CheckRecord {
@@ -52,17 +53,49 @@ export function namePathOf(tc: TestCase): string[] {
   return names;
 }
 
+/**
+ * "[checks] progress: 37/120 checks done (30%)" lines, counted against the checks collected so far. Always plain
+ * lines: rehearse reads this process through a pipe, and on a terminal vitest's own live summary owns the screen.
+ */
+export function checksProgress(write: (line: string) => void = (l) => process.stdout.write(redact(l) + '\n'), now?: () => number) {
+  return new Progress<{ done: number; total: number }>({
+    format: (v) => countLine(v.done, v.total || undefined, 'checks done'),
+    fraction: (v) => fractionOf(v.done, v.total),
+    writer: { line: (text) => write(`[checks] progress: ${text}`) },
+    tty: false,
+    now,
+  });
+}
+
 export default class ChecksReporter implements Reporter {
   private pattern?: RegExp;
+  private progress = checksProgress();
+  private collected = 0;
+  private done = 0;
+  private started = false;
 
   onInit(vitest: Vitest): void {
     const p = vitest.config.testNamePattern;
     this.pattern = p instanceof RegExp ? p : typeof p === 'string' && p ? new RegExp(p) : undefined;
   }
 
+  // Collection starts after global setup (the copy phases), so "0/N" follows the phases' own progress.
+  onTestModuleCollected(mod: TestModule): void {
+    for (const _ of mod.children.allTests()) this.collected++;
+    if (!this.started) this.progress.start({ done: this.done, total: this.collected });
+    this.started = true;
+  }
+
+  onTestCaseResult(): void {
+    this.done++;
+    this.progress.update({ done: this.done, total: Math.max(this.collected, this.done) });
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<{ message?: string }>, reason: string): void {
     const runDir = process.env.REHEARSAL_RUN_DIR;
     if (!runDir) return;
+    const all = testModules.flatMap((m) => [...m.children.allTests()]);
+    this.progress.finish({ done: all.filter((t) => t.result().state !== 'pending').length, total: all.length });
     const root = process.cwd();
     const checks: CheckRecord[] = [];
     for (const mod of testModules) {

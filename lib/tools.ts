@@ -16,6 +16,7 @@ import readline from 'node:readline';
 import type { Config } from './config.ts';
 import { LIBPQ_ENV_VARS, libpqEnv, type Dsn } from './dsn.ts';
 import { PhaseError, EXIT } from './errors.ts';
+import { isVerboseInfo } from './progress.ts';
 import { redact } from './redact.ts';
 import type { PhaseName } from './state.ts';
 
@@ -91,6 +92,12 @@ export interface RunOptions {
   captureStdout?: boolean;
   /** Called with every stdout line (redacted). */
   onStdout?: (line: string) => void;
+  /** Called with every stderr line (redacted): progress output of a --verbose tool. */
+  onStderr?: (line: string) => void;
+  /** stdout lines that do not go to the log (rsync's progress updates: one per file would double the log). */
+  notInLog?: (line: string) => boolean;
+  /** stderr lines that stay out of the tail an error quotes (a --verbose tool's informational lines); still logged. */
+  notInTail?: (line: string) => boolean;
   timeoutMs?: number;
   /** Feed the child's stdin from this function (it receives the child). */
   stdin?: (child: ChildProcess) => void;
@@ -141,7 +148,7 @@ export function runCommand(cmd: Command, opts: RunOptions): Promise<ToolResult> 
     out.on('line', (raw) => {
       const line = redact(raw);
       stdoutLines++;
-      opts.log?.line(line);
+      if (!opts.notInLog?.(line)) opts.log?.line(line);
       if (opts.captureStdout) stdout += line + '\n';
       opts.onStdout?.(line);
     });
@@ -149,6 +156,8 @@ export function runCommand(cmd: Command, opts: RunOptions): Promise<ToolResult> 
     errRl.on('line', (raw) => {
       const line = redact(raw);
       opts.log?.line(`stderr: ${line}`);
+      opts.onStderr?.(line);
+      if (opts.notInTail?.(line)) return;
       tail.push(line);
       if (tail.length > TAIL_LINES) tail.shift();
     });
@@ -373,10 +382,25 @@ export function psqlMeaning(code: number): string {
 export interface ToolCtx {
   phase: PhaseName;
   log?: PhaseLog;
+  /**
+   * Progress wanted: pg_dump/pg_restore run with --verbose and every stderr line comes here (its informational lines
+   * still go to the phase log, but not into the stderr tail of an error).
+   */
+  progress?: (line: string) => void;
+}
+
+/** The command with `--verbose` first when progress is wanted (the dry-run plan shows the command without it). */
+function verboseFor(cmd: Command, ctx: ToolCtx): Command {
+  return ctx.progress ? { ...cmd, args: ['--verbose', ...cmd.args] } : cmd;
+}
+
+function progressOptions(ctx: ToolCtx): Pick<RunOptions, 'onStderr' | 'notInTail'> {
+  return ctx.progress ? { onStderr: ctx.progress, notInTail: isVerboseInfo } : {};
 }
 
 export async function pgDump(cmd: Command, ctx: ToolCtx): Promise<ToolResult> {
-  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log });
+  cmd = verboseFor(cmd, ctx);
+  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log, ...progressOptions(ctx) });
   if (r.code !== 0) throw toolFailure(ctx.phase, cmd, r, pgDumpMeaning(), { log: ctx.log });
   return r;
 }
@@ -405,7 +429,8 @@ export async function pgRestoreReadAll(archive: string, ctx: ToolCtx & { exitCod
 }
 
 export async function pgRestore(cmd: Command, mode: RestoreMode, ctx: ToolCtx): Promise<ToolResult> {
-  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log });
+  cmd = verboseFor(cmd, ctx);
+  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log, ...progressOptions(ctx) });
   // Exit 0 with "errors ignored" cannot happen, but a warning count on exit 0 would still be read as a failure.
   if (r.code !== 0 || r.stderrTail.some((l) => /errors ignored on restore/.test(l))) {
     throw toolFailure(ctx.phase, cmd, r, pgRestoreMeaning(r, mode), { log: ctx.log });
@@ -426,6 +451,7 @@ export async function psql(cmd: Command, ctx: ToolCtx): Promise<ToolResult> {
  */
 export function pgRestoreViaPsql(render: Command, apply: Command, preludeSql: string[], mode: RestoreMode, ctx: ToolCtx): Promise<ToolResult> {
   const started = Date.now();
+  render = verboseFor(render, ctx);
   ctx.log?.line(`$ ${displayCommand(render)} | ${displayCommand(apply)}`);
   ctx.log?.line(`  (one transaction: BEGIN; ${preludeSql.join(' ')} <the archive>; COMMIT only if pg_restore succeeded)`);
   const tail: string[] = [];
@@ -433,6 +459,10 @@ export function pgRestoreViaPsql(render: Command, apply: Command, preludeSql: st
     readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (raw) => {
       const line = redact(raw);
       ctx.log?.line(`${prefix}${line}`);
+      if (prefix === 'pg_restore stderr: ' && ctx.progress) {
+        ctx.progress(line);
+        if (isVerboseInfo(line)) return;
+      }
       if (prefix.includes('stderr')) {
         tail.push(`${prefix.replace(/ stderr: $/, '')}: ${line}`);
         if (tail.length > TAIL_LINES) tail.shift();

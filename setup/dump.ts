@@ -5,7 +5,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Config } from '../lib/config.ts';
+import { withConnection } from '../lib/db.ts';
 import { EXIT, PhaseError } from '../lib/errors.ts';
+import { countingProgress, dumpedTable } from '../lib/progress.ts';
+import { tableDataCountQuery } from '../lib/sql/index.ts';
 import type { RunState } from '../lib/state.ts';
 import { displayCommand, dumpCommand, dumpOutputPath, pgDump, pgRestoreList, pgRestoreReadAll, type ToolCtx } from '../lib/tools.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
@@ -143,6 +147,21 @@ function summary(info: ArchiveInfo, digest: { sha256: string; bytes: number }): 
   return `${info.format} archive ${info.path}: ${info.entries} TOC entries (${tables} tables, ${data} table data), ${digest.bytes} bytes, sha256 ${digest.sha256.slice(0, 16)}…`;
 }
 
+/**
+ * The progress total of the dump: tables with data in the source catalog (one cheap query). Unknown (undefined) when
+ * the query fails: progress then counts without a total and pg_dump reports the real problem.
+ */
+async function tablesToDump(config: Config): Promise<number | undefined> {
+  if (!config.src) return undefined;
+  try {
+    // node-postgres honours a per-query client-side timeout: a source that stops answering cannot hold the dump.
+    const q = { ...tableDataCountQuery(), query_timeout: 30_000 };
+    return await withConnection(config.src, async (c) => Number((await c.query(q)).rows[0].n), { connectTimeoutMs: config.connectTimeoutMs });
+  } catch {
+    return undefined;
+  }
+}
+
 /** The dump phase. `existing` is the archive preflight validated (SRC_DB_DUMP_PATH), if any. */
 export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<PhaseOutcome> {
   const { config, state } = ctx;
@@ -160,9 +179,18 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   fs.mkdirSync(ctx.workDir, { recursive: true });
   const cmd = dumpCommand(config, partial);
   ctx.say(`pg_dump (${config.dumpFormat}${config.dumpJobs > 1 ? `, ${config.dumpJobs} jobs` : ''}) → ${out}`);
+  const total = await tablesToDump(config);
+  const progress = countingProgress(ctx.say, '[dump] ', 'tables dumped');
+  let done = 0;
+  progress.start({ done, total });
   let r: Awaited<ReturnType<typeof pgDump>>;
   try {
-    r = await pgDump(cmd, { phase: 'dump', log: ctx.log });
+    r = await pgDump(cmd, {
+      phase: 'dump', log: ctx.log,
+      progress: (line) => {
+        if (dumpedTable(line) !== undefined) progress.update({ done: ++done, total: total === undefined ? undefined : Math.max(total, done) });
+      },
+    });
   } catch (e) {
     // An unfinished dump is never left looking usable (and removing it gives back the space a full disk needs).
     fs.rmSync(partial, { recursive: true, force: true });
@@ -174,6 +202,8 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.
   fs.renameSync(partial, out);
   const info = await inspectArchive(out, { phase: 'dump', log: ctx.log });
+  const data = info.toc['TABLE DATA'] ?? done;
+  progress.finish({ done: data, total: data });
   const digest = await archiveDigest(out, info.format);
   recordDump(state, info, digest, false);
   ctx.log.line(`toc: ${JSON.stringify(info.toc)}`);

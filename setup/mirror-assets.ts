@@ -3,6 +3,8 @@
  * operator uses; every itemized change and the transfer statistics go to the phase log.
  */
 import fs from 'node:fs';
+import { Progress, mirrorLine, parseRsyncProgress2, phaseWriter, stdoutIsTty, type RsyncProgress } from '../lib/progress.ts';
+import { formatBytes } from '../lib/summary.ts';
 import { displayCommand, rsyncCommand, rsyncMeaning, runCommand, toolFailure } from '../lib/tools.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 
@@ -34,17 +36,38 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const statLines: string[] = [];
   let changes = 0;
   let deletions = 0;
-  const r = await runCommand(cmd, {
+  const progress = new Progress<RsyncProgress>({
+    format: (p) => mirrorLine(p, formatBytes),
+    fraction: (p) => p.percent / 100,
+    writer: phaseWriter(ctx.say, '[mirror] '),
+    tty: stdoutIsTty(),
+  });
+  let last: RsyncProgress = { bytes: 0, percent: 0, files: 0 };
+  progress.start(last);
+  // --info=progress2: one running total for the whole transfer (not per file), separated by carriage returns.
+  const run = { ...cmd, args: ['--info=progress2', ...cmd.args] };
+  const r = await runCommand(run, {
     phase: 'mirror',
     log: ctx.log,
+    // Progress updates (and the empty lines their carriage returns leave between two itemized lines) stay out of
+    // the log: one per file would double it.
+    notInLog: (line) => line.trim() === '' || parseRsyncProgress2(line) !== undefined,
     onStdout: (line) => {
-      if (line.startsWith('*deleting')) deletions++;
+      const p = parseRsyncProgress2(line);
+      if (p) {
+        last = p;
+        progress.update(p);
+      } else if (line.startsWith('*deleting')) deletions++;
       else if (/^[<>ch.*][fdLDS][.+?a-zA-Z]{7,}/.test(line)) changes++;
       else statLines.push(line);
     },
   });
   if (r.code !== 0) throw toolFailure('mirror', cmd, r, rsyncMeaning(r.code), { log: ctx.log });
   const stats = parseRsyncStats(statLines);
+  progress.finish({
+    ...last, percent: 100, bytes: stats.transferredBytes ?? last.bytes, files: stats.transferred ?? last.files,
+    ...(stats.files !== undefined ? { checked: stats.files, total: stats.files, totalFinal: true } : {}),
+  });
   return {
     reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}`,
     exitCode: r.code,

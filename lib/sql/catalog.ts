@@ -29,6 +29,22 @@ ORDER BY n.nspname, c.relname`,
 }
 
 /**
+ * How many tables pg_dump will dump the contents of (TABLE DATA entries), for the dump's progress total: every
+ * ordinary table, partitions included (their rows are dumped one by one), outside system schemas and extensions.
+ */
+export function tableDataCountQuery(): Query {
+  return {
+    text: `SELECT count(*)::int AS n
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND ${SYSTEM_SCHEMA_FILTER}
+  AND ${NOT_EXTENSION_MEMBER}`,
+    values: [],
+  };
+}
+
+/**
  * Every declared foreign key, composite keys included (columns in key order). A foreign key a partitioned table
  * declares is cloned onto each partition (conparentid <> 0): only the parent's is listed, so nothing is checked twice.
  */

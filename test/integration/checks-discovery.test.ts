@@ -84,6 +84,22 @@ test('the asset sample is deterministic per seed, ordered by md5(seed || path), 
   ]);
 });
 
+test('a path stored in many rows counts once: the sample still holds ASSETS_SAMPLE_N distinct paths, in the same order', async () => {
+  const s = await scenario();
+  await migrateByHand(s);
+  // 500 rows share each of the 3 paths with the smallest hashes for this seed, crowding the bounded read.
+  const all = (await s.dst.query<{ p: string }>('SELECT storage_path AS p FROM ugc_assets')).rows.map((r) => r.p);
+  const md5 = (v: string) => createHash('md5').update('seed-d' + v).digest('hex');
+  const order = (x: string, y: string) => (md5(x) < md5(y) ? -1 : md5(x) > md5(y) ? 1 : Buffer.compare(Buffer.from(x), Buffer.from(y)));
+  const distinct = [...new Set(all)].sort(order);
+  await s.dst.query(
+    `INSERT INTO ugc_assets (user_id, storage_path) SELECT 1, p FROM unnest($1::text[]) p CROSS JOIN generate_series(1, 500)`,
+    [distinct.slice(0, 3)],
+  );
+  const plan = await discoverPlan(config({ ...s.env, ASSETS_SAMPLE_N: '5', ASSET_COLUMNS: 'ugc_assets.storage_path:file' }), { seed: 'seed-d' });
+  expect(plan.assetSample.items.map((i) => i.value)).toEqual(distinct.slice(0, 5));
+});
+
 test('an unreachable source fails discovery with a message naming the database, never the password', async () => {
   const s = await scenario();
   const url = s.env.SRC_DATABASE_URL.replace(/:(\d+)\//, ':1/');

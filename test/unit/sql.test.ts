@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import type { Relation } from '../../lib/config.ts';
 import {
   DOTDOT_SEGMENT_RE, columnExistsQuery, estimateQuery, foreignKeysQuery, orphanQuery, prefixQuery, prefixWithSlash,
-  rowCountQuery, sampleQuery, statementTimeoutQuery, tableKindQuery, userTablesQuery,
+  rowCountQuery, SAMPLE_OVERREAD, sampleDistinctQuery, sampleQuery, statementTimeoutQuery, tableKindQuery, userTablesQuery,
 } from '../../lib/sql/index.ts';
 
 const users = { schema: 'public', name: 'users' };
@@ -97,14 +97,23 @@ describe('asset columns', () => {
     for (const ok of ['/app/.data/a..b', '/app/.data/.../x', '/app/.data/..hidden', '/app/.data/x../', '/app/.data/.x']) expect(re.test(ok), ok).toBe(false);
   });
 
-  test('sampleQuery: seeded hash order, bounded top-N (LIMIT), NULLs excluded, seed and n as parameters', () => {
+  test('sampleQuery: seeded hash order, bounded top-N over rows (LIMIT n*overread), distinct values, NULLs excluded, parameters', () => {
     const q = sampleQuery({ schema: 'public', name: 'ugc_assets' }, 'storage_path', "s'; --", 50);
-    expect(q.values).toEqual(["s'; --", 50]);
+    expect(q.values).toEqual(["s'; --", 50, 50 * SAMPLE_OVERREAD]);
     expect(squash(q.text)).toBe(
-      'SELECT "storage_path"::text AS value FROM "public"."ugc_assets" WHERE "storage_path" IS NOT NULL ' +
-        'ORDER BY md5($1 || "storage_path"::text), "storage_path"::text COLLATE "C" LIMIT $2',
+      'SELECT value FROM ( SELECT "storage_path"::text AS value, md5($1 || "storage_path"::text) AS h FROM "public"."ugc_assets" ' +
+        'WHERE "storage_path" IS NOT NULL ORDER BY h, "storage_path"::text COLLATE "C" LIMIT $3 ) top GROUP BY h, value ORDER BY h, value COLLATE "C" LIMIT $2',
     );
     expect(sampleQuery(users, 'p', 's', -3).values[1]).toBe(0);
+  });
+
+  test('sampleDistinctQuery: the same order over distinct values', () => {
+    const q = sampleDistinctQuery({ schema: 'public', name: 'ugc_assets' }, 'storage_path', 's', 5);
+    expect(q.values).toEqual(['s', 5]);
+    expect(squash(q.text)).toBe(
+      'SELECT value FROM ( SELECT DISTINCT "storage_path"::text AS value FROM "public"."ugc_assets" WHERE "storage_path" IS NOT NULL ) d ' +
+        'ORDER BY md5($1 || value), value COLLATE "C" LIMIT $2',
+    );
   });
 });
 
