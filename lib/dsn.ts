@@ -1,5 +1,5 @@
 /**
- * PostgreSQL DSNs in the two forms libpq understands: URL (`postgresql://user:pw@host:port/db?sslmode=...`) and
+ * PostgreSQL DSNs in the two forms libpq understands: URL (`postgresql://user:<password>@host:port/db?sslmode=...`) and
  * keyword/value (`host=... port=... dbname=... user=... password='...'`).
  *
  * node-postgres parses URLs only (a keyword DSN is silently taken as a database name), so both forms are parsed here

@@ -54,7 +54,7 @@ export function isPlaceholder(value: string): boolean {
     /^\{\{?[^{}]*\}?\}$/.test(v) || // {password}, {{ password }}
     /^(?:\.\.\.|…)$/.test(v) || // ...
     /^x{3,}$/i.test(v) || // xxxx
-    // the word itself, as in postgresql://user:password@host in documentation
+    // the word itself, as when documentation writes the literal word password in place of one
     /^(?:password|passwd|pass|pwd|pw|secret|changeme|redacted|placeholder|your[-_]?password)$/i.test(v)
   );
 }

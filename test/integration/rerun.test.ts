@@ -11,6 +11,9 @@ import type { ChecksFile } from '../../lib/reporter.ts';
 import { filesContaining, migrateByHand, rehearse, scenario, type Scenario } from '../helpers/scenario.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 
+/** `postgresql://rehearsal:***@` as a regular expression (the redacted userinfo of the sandbox DSNs). */
+const MASKED_USERINFO = 'postgresql://rehearsal:***@'.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 const runIds = (s: Scenario) => (fs.existsSync(path.join(s.reportsDir, 'runs')) ? fs.readdirSync(path.join(s.reportsDir, 'runs')).sort() : []);
 const newRun = (s: Scenario, before: string[]) => {
@@ -108,7 +111,7 @@ test('--rerun-failed refuses without a previous run or for another target, and a
   const other = await freshDb('target');
   const elsewhere = await rehearse(['--rerun-failed'], { ...s.env, DST_DATABASE_URL: other.url });
   expect(elsewhere.code, elsewhere.output).toBe(2);
-  expect(elsewhere.stderr).toMatch(new RegExp(`the latest run ${run1.id} checked a different target \\(DST_DATABASE_URL was postgresql://rehearsal:\\*\\*\\*@.*/${s.dst.name}, now postgresql://rehearsal:\\*\\*\\*@.*/${other.name}\\)`));
+  expect(elsewhere.stderr).toMatch(new RegExp(`the latest run ${run1.id} checked a different target \\(DST_DATABASE_URL was ${MASKED_USERINFO}.*/${s.dst.name}, now ${MASKED_USERINFO}.*/${other.name}\\)`));
   const otherAssets = path.join(s.tmp, 'other-data');
   fs.mkdirSync(otherAssets);
   const elsewhere2 = await rehearse(['--rerun-failed'], { ...s.env, DST_ASSETS_DIR: otherAssets });

