@@ -24,6 +24,7 @@ import { withConnection } from './db.ts';
 import { pinnedSettingsSql } from './deep-checks.ts';
 import { quoteIdent, quoteTable, type TableRef } from './ident.ts';
 import type { Query } from './sql/query.ts';
+import { prefixWithSlash } from './sql/assets.ts';
 
 export interface CensusColumn {
   display: string;
@@ -61,10 +62,8 @@ export const KIND_TEXT: Record<string, string> = {
   '-': 'nothing (missing)',
 };
 
-/** `prefix + '/'`, the start every censused DB path has. */
-export function prefixWithSlash(prefix: string): string {
-  return prefix === '/' ? '/' : `${prefix}/`;
-}
+// `prefix + '/'`, the start every censused DB path has: the same helper as the path-prefix check's.
+export { prefixWithSlash };
 
 /**
  * Per-column census in one scan of the column: counts, up to 5 dangling examples, and (data-modifying CTE) the

@@ -14,8 +14,9 @@ export const MASK = '***';
 /** Known secrets shorter than this are not registered (see the module comment). */
 export const MIN_SECRET_LENGTH = 3;
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Escape `s` for use inside a RegExp (also `/`, so the result can stand in a regex literal or a CLI pattern). */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 const hex2 = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');

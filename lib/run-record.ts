@@ -27,7 +27,7 @@ import {
   type Manifest,
   type RerunOutcome,
 } from './manifest.ts';
-import { MASK, redact, redactDeep } from './redact.ts';
+import { MASK, escapeRegExp, redact, redactDeep } from './redact.ts';
 import { CHECKS_FILE, type CheckRecord, type ChecksFile } from './reporter.ts';
 import { readState, type RunState } from './state.ts';
 import { formatSummary } from './summary.ts';
@@ -74,9 +74,7 @@ function isModuleError(c: CheckRecord): boolean {
   return !c.namePath && /^\(module .* failed to load\)$/.test(c.name);
 }
 
-export function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
+export { escapeRegExp };
 
 /**
  * An anchored `-t` pattern matching exactly these full names (and nothing that merely contains one of them). A name

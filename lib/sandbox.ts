@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { formatKeyword, formatUrl, type Dsn } from './dsn.ts';
+import { quoteIdent } from './ident.ts';
 
 export type ClusterName = 'source' | 'target';
 
@@ -152,15 +153,14 @@ export async function withClient<T>(c: ClusterInfo, database: string, fn: (clien
 
 export async function createDatabase(c: ClusterInfo, name: string, opts: { template?: string } = {}): Promise<void> {
   await withClient(c, c.database, async (cl) => {
-    const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-    await cl.query(`DROP DATABASE IF EXISTS ${q(name)} WITH (FORCE)`);
-    await cl.query(`CREATE DATABASE ${q(name)}${opts.template ? ` TEMPLATE ${q(opts.template)}` : ''}`);
+    await cl.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    await cl.query(`CREATE DATABASE ${quoteIdent(name)}${opts.template ? ` TEMPLATE ${quoteIdent(opts.template)}` : ''}`);
   });
 }
 
 export async function dropDatabase(c: ClusterInfo, name: string): Promise<void> {
   await withClient(c, c.database, async (cl) => {
-    await cl.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+    await cl.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
   });
 }
 
