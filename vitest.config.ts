@@ -2,10 +2,12 @@ import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects:
+ * Three projects:
  * - `checks`: the migration checks in specs/, after the copy phases run by setup/global-setup.ts (this is `npm test`,
  *   normally started by scripts/rehearse.ts, which sets REHEARSAL_RUN_DIR so the reports land in the run's folder);
- * - `self`: the project's own tests in test/ (`npm run test:self`).
+ * - `unit`: the project's own tests of pure functions in test/unit/ (`npm run test:unit`, no cluster);
+ * - `integration`: the project's own tests against real clusters and tools in test/integration/.
+ * `npm run test:self` runs `unit` and `integration`.
  */
 const runDir = process.env.REHEARSAL_RUN_DIR;
 const selfReports = path.resolve(process.env.SELF_REPORTS_DIR ?? 'reports/self');
@@ -13,13 +15,24 @@ const selfReports = path.resolve(process.env.SELF_REPORTS_DIR ?? 'reports/self')
 const reporters: any[] = ['default'];
 if (runDir) {
   reporters.push(
-    ['junit', { outputFile: path.join(runDir, 'junit.xml'), suiteName: 'migration-rehearsal', classnameTemplate: '{filename}', addFileAttribute: true }],
+    [
+      'junit',
+      {
+        outputFile: path.join(runDir, 'junit.xml'),
+        suiteName: 'migration-rehearsal',
+        classnameTemplate: '{filename}',
+        addFileAttribute: true,
+      },
+    ],
     ['json', { outputFile: path.join(runDir, 'results.json') }],
     ['html', { outputFile: path.join(runDir, 'html/index.html') }],
-    './lib/reporter.ts',
+    './lib/audit/reporter.ts',
   );
 } else if (process.env.SELF_REPORTS !== '0') {
-  reporters.push(['junit', { outputFile: path.join(selfReports, 'junit.xml'), suiteName: 'migration-rehearsal self-tests' }]);
+  reporters.push([
+    'junit',
+    { outputFile: path.join(selfReports, 'junit.xml'), suiteName: 'migration-rehearsal self-tests' },
+  ]);
 }
 
 export default defineConfig({
@@ -42,8 +55,17 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'self',
-          include: ['test/**/*.test.ts'],
+          // Pure functions: no cluster, no network, no child process (`npm run test:unit`, seconds).
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          // Real clusters (one source + one target per run), real tools, real files, real HTTP.
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/global-sandbox.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -8,8 +8,8 @@
 import { BENCH_VARS, parseBenchConfig, type BenchConfig } from '../lib/bench/config.ts';
 import { runBench } from '../lib/bench/harness.ts';
 import { markdownTable, writeReports } from '../lib/bench/report.ts';
-import { ConfigError } from '../lib/errors.ts';
-import { redact } from '../lib/redact.ts';
+import { ConfigError } from '../lib/core/errors.ts';
+import { redact } from '../lib/core/redact.ts';
 
 const USAGE = `Usage: npm run bench
 
@@ -45,7 +45,8 @@ async function main(): Promise<number> {
   log('');
   log(markdownTable(result));
   log('');
-  for (const s of result.scales) for (const r of s.red) log(`RED RUN at ${s.rows} rows: ${r.run} rep ${r.rep} exit ${r.exitCode}: ${r.detail}`);
+  for (const s of result.scales)
+    for (const r of s.red) log(`RED RUN at ${s.rows} rows: ${r.run} rep ${r.rep} exit ${r.exitCode}: ${r.detail}`);
   for (const s of result.scales) for (const w of s.warnings) log(`warning at ${s.rows} rows: ${w}`);
   log(`bench: wrote ${files.json} and ${files.md}`);
   return 0;

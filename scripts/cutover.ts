@@ -5,14 +5,14 @@
  * Exit codes: 0 ok · 1 a gate is red (freeze-check, verify, smoke) · 2 usage error or refusal (nothing touched) ·
  * 3 a phase failed.
  */
-import { helpText } from '../lib/config.ts';
+import { helpText } from '../lib/core/config.ts';
 import { cutoverHelpText, parseCutoverConfig, type CutoverConfig } from '../lib/cutover/config.ts';
 import { readLog } from '../lib/cutover/log.ts';
 import { PHASE_NAMES, isPhase, type CutoverPhase } from '../lib/cutover/phases.ts';
 import { buildCutoverPlan } from '../lib/cutover/plan.ts';
 import { addNote, runCutoverPhase, runRollback } from '../lib/cutover/run.ts';
-import { ConfigError, EXIT } from '../lib/errors.ts';
-import { redact } from '../lib/redact.ts';
+import { ConfigError, EXIT } from '../lib/core/errors.ts';
+import { redact } from '../lib/core/redact.ts';
 
 const USAGE = `Usage: npm run cutover -- <command> [--confirm]
 
@@ -40,7 +40,12 @@ function err(line = '') {
   process.stderr.write(redact(line) + '\n');
 }
 
-type Command = { kind: 'help' } | { kind: 'plan' } | { kind: 'phase'; phase: CutoverPhase } | { kind: 'rollback' } | { kind: 'note'; text: string };
+type Command =
+  | { kind: 'help' }
+  | { kind: 'plan' }
+  | { kind: 'phase'; phase: CutoverPhase }
+  | { kind: 'rollback' }
+  | { kind: 'note'; text: string };
 
 function parseArgs(argv: string[]): { command: Command; confirm: boolean } {
   const commands: Command[] = [];
@@ -51,7 +56,8 @@ function parseArgs(argv: string[]): { command: Command; confirm: boolean } {
       const eq = a.indexOf('=');
       if (eq >= 0) return a.slice(eq + 1);
       const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new ConfigError(`${flag} needs a value; see npm run cutover -- --help`);
+      if (v === undefined || v.startsWith('--'))
+        throw new ConfigError(`${flag} needs a value; see npm run cutover -- --help`);
       return v;
     };
     if (a === '--help' || a === '-h') commands.push({ kind: 'help' });
@@ -68,8 +74,14 @@ function parseArgs(argv: string[]): { command: Command; confirm: boolean } {
       commands.push({ kind: 'note', text });
     } else throw new ConfigError(`unknown option "${a}"; see npm run cutover -- --help`);
   }
-  if (commands.length === 0) throw new ConfigError('say what to do: --plan, --phase <name>, --rollback or --note; see npm run cutover -- --help');
-  if (commands.length > 1) throw new ConfigError(`one command per invocation (got ${commands.map((c) => c.kind).join(', ')}); each phase is its own step in the log`);
+  if (commands.length === 0)
+    throw new ConfigError(
+      'say what to do: --plan, --phase <name>, --rollback or --note; see npm run cutover -- --help',
+    );
+  if (commands.length > 1)
+    throw new ConfigError(
+      `one command per invocation (got ${commands.map((c) => c.kind).join(', ')}); each phase is its own step in the log`,
+    );
   return { command: commands[0], confirm };
 }
 

@@ -12,15 +12,24 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { VARS } from '../lib/config.ts';
-import { applyFault, FAULTS, isFault, type AppliedFault, type FaultName } from '../lib/demo-faults.ts';
-import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/dsn.ts';
-import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/fixture.ts';
-import { startHealthServer, type HealthServer } from '../lib/health-server.ts';
-import { redact, redactor } from '../lib/redact.ts';
+import { VARS } from '../lib/core/config.ts';
+import { applyFault, FAULTS, isFault, type AppliedFault, type FaultName } from '../lib/sandbox/demo-faults.ts';
+import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/core/dsn.ts';
+import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/sandbox/fixture.ts';
+import { startHealthServer, type HealthServer } from '../lib/sandbox/health-server.ts';
+import { redact, redactor } from '../lib/core/redact.ts';
 import {
-  clusterUrl, createDatabase, findPgBin, PROJECT_ROOT, startSandbox, stopCluster, stopSandbox, withClient, type ClusterInfo, type SandboxState,
-} from '../lib/sandbox.ts';
+  clusterUrl,
+  createDatabase,
+  findPgBin,
+  PROJECT_ROOT,
+  startSandbox,
+  stopCluster,
+  stopSandbox,
+  withClient,
+  type ClusterInfo,
+  type SandboxState,
+} from '../lib/sandbox/clusters.ts';
 
 const DEFAULT_USERS = 50;
 const PREFIX = '/app/.data';
@@ -57,15 +66,24 @@ class UsageError extends Error {
 }
 
 export function parseDemoArgs(argv: string[], env: Record<string, string | undefined> = process.env): DemoArgs {
-  const a: DemoArgs = { users: DEFAULT_USERS, keep: false, reportsDir: path.join(PROJECT_ROOT, 'reports', 'demo'), help: false };
+  const a: DemoArgs = {
+    users: DEFAULT_USERS,
+    keep: false,
+    reportsDir: path.join(PROJECT_ROOT, 'reports', 'demo'),
+    help: false,
+  };
   const users = (raw: string | undefined, from: string) => {
-    if (!raw || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1_000_000) throw new UsageError(`${from} must be a whole number from 1 to 1000000 (got "${raw ?? ''}")`);
+    if (!raw || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1_000_000)
+      throw new UsageError(`${from} must be a whole number from 1 to 1000000 (got "${raw ?? ''}")`);
     return Number(raw);
   };
   if (env.DEMO_USERS?.trim()) a.users = users(env.DEMO_USERS.trim(), 'DEMO_USERS');
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = () => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new UsageError(`${flag} needs a value; see npm run demo -- --help`);
@@ -103,7 +121,11 @@ function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
 function runRehearsal(env: NodeJS.ProcessEnv): Promise<number> {
   const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(tsx, [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts')], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const forward = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) =>
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (l) => to.write(redact(l) + '\n'));
     forward(child.stdout, process.stdout);
@@ -121,14 +143,25 @@ function runDirs(reportsDir: string): Set<string> {
 
 async function cleanupKept(dir: string): Promise<number> {
   if (!fs.existsSync(path.join(dir, MARKER))) {
-    throw new UsageError(`${dir} is not a sandbox kept by \`npm run demo -- --keep\` (no ${MARKER} in it); nothing removed`);
+    throw new UsageError(
+      `${dir} is not a sandbox kept by \`npm run demo -- --keep\` (no ${MARKER} in it); nothing removed`,
+    );
   }
   const pgBin = findPgBin();
   const state: SandboxState = { root: dir, password: '', pgBin, clusters: {} };
   for (const name of ['source', 'target'] as const) {
     const dataDir = path.join(dir, name, 'data');
     if (fs.existsSync(dataDir)) {
-      await stopCluster(state, { name, host: '127.0.0.1', port: 0, user: '', password: '', database: '', dataDir, logFile: '' });
+      await stopCluster(state, {
+        name,
+        host: '127.0.0.1',
+        port: 0,
+        user: '',
+        password: '',
+        database: '',
+        dataDir,
+        logFile: '',
+      });
     }
   }
   fs.rmSync(dir, { recursive: true, force: true });
@@ -155,7 +188,9 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   const rows = Object.values(fixtureRowCounts(args.users)).reduce((a, b) => a + b, 0);
-  say(`demo: starting a sandbox: source + staging PostgreSQL clusters with pgvector (${args.users} users, ${rows} rows)`);
+  say(
+    `demo: starting a sandbox: source + staging PostgreSQL clusters with pgvector (${args.users} users, ${rows} rows)`,
+  );
   const sandbox = await startSandbox();
   redactor.add(sandbox.password);
   let health: HealthServer | undefined;
@@ -185,11 +220,19 @@ async function main(): Promise<number> {
       await loadFixture(c, { users: args.users, prefix: PREFIX });
       return writeAssetTree(c, srcAssets, { prefix: PREFIX });
     });
-    say(`demo: loaded ${DATABASES.source} (users, knowledge bases and materials, pgvector embeddings with an HNSW index, UGC assets, galleries) and wrote ${files} asset files`);
+    say(
+      `demo: loaded ${DATABASES.source} (users, knowledge bases and materials, pgvector embeddings with an HNSW index, UGC assets, galleries) and wrote ${files} asset files`,
+    );
 
     let fault: AppliedFault | undefined;
     if (args.fault) {
-      fault = await applyFault(args.fault, { source: src, sourceDb: DATABASES.source, sourceAssets: srcAssets, prefix: PREFIX, scratch: sandbox.root });
+      fault = await applyFault(args.fault, {
+        source: src,
+        sourceDb: DATABASES.source,
+        sourceAssets: srcAssets,
+        prefix: PREFIX,
+        scratch: sandbox.root,
+      });
       say(`demo: --break ${fault.name}: ${fault.description}`);
     }
     if (!fault?.healthDown) health = await startHealthServer({ path: '/health' });
@@ -221,19 +264,28 @@ async function main(): Promise<number> {
     const runDir = fresh.length ? path.join(args.reportsDir, 'runs', fresh[fresh.length - 1]) : undefined;
     const secs = Math.round((Date.now() - started) / 1000);
     if (code === 0) say(`demo: the rehearsal is green (${secs} s).`);
-    else if (fault) say(`demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${fault.expect.family} check (${secs} s).`);
+    else if (fault)
+      say(
+        `demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${fault.expect.family} check (${secs} s).`,
+      );
     else say(`demo: the rehearsal failed (exit ${code}) (${secs} s).`);
     if (runDir) {
       say(`demo: reports: ${runDir}`);
-      say(`  junit.xml, results.json and manifest.json are there; view the HTML report with: npx vite preview --outDir ${path.join(runDir, 'html')}`);
+      say(
+        `  junit.xml, results.json and manifest.json are there; view the HTML report with: npx vite preview --outDir ${path.join(runDir, 'html')}`,
+      );
     } else {
       say(`demo: the rehearsal wrote no run folder under ${path.join(args.reportsDir, 'runs')}; see its output above`);
     }
     if (args.keep) {
       keep = true;
       const envFile = path.join(sandbox.root, 'demo.env');
-      const lines = Object.entries(vars).filter(([k]) => k !== 'STAGING_API_BASE_URL').map(([k, v]) => `export ${k}=${shQuote(v)}`);
-      lines.push('# the demo health endpoint stopped with the demo: point STAGING_API_BASE_URL at yours, or HEALTH_CHECK=0');
+      const lines = Object.entries(vars)
+        .filter(([k]) => k !== 'STAGING_API_BASE_URL')
+        .map(([k, v]) => `export ${k}=${shQuote(v)}`);
+      lines.push(
+        '# the demo health endpoint stopped with the demo: point STAGING_API_BASE_URL at yours, or HEALTH_CHECK=0',
+      );
       fs.writeFileSync(envFile, lines.join('\n') + '\n', { mode: 0o600 });
       fs.writeFileSync(path.join(sandbox.root, MARKER), 'kept by npm run demo -- --keep\n');
       say(`demo: the sandbox keeps running in ${sandbox.root}`);

@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/config.ts';
-import { describeDsn } from '../lib/dsn.ts';
-import { ConfigError, EXIT, signalExitCode } from '../lib/errors.ts';
-import { redact } from '../lib/redact.ts';
-import { buildDryRunPlan } from '../lib/plan.ts';
-import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/run-record.ts';
-import { blockingPhase, readState, writeState } from '../lib/state.ts';
-import { runChecks } from '../lib/vitest-runner.ts';
+import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/core/config.ts';
+import { describeDsn } from '../lib/core/dsn.ts';
+import { ConfigError, EXIT, signalExitCode } from '../lib/core/errors.ts';
+import { redact } from '../lib/core/redact.ts';
+import { buildDryRunPlan } from '../lib/cli/dry-run.ts';
+import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
+import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
+import { runChecks } from '../lib/core/vitest-runner.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
 
@@ -59,13 +59,18 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--rerun-failed') a.rerunFailed = true;
     else throw new ConfigError(`unknown option "${arg}"; see npm run rehearse -- --help`);
   }
-  const modes = [a.dryRun && '--dry-run', a.verifyOnly && '--verify-only', a.rerunFailed && '--rerun-failed'].filter(Boolean);
+  const modes = [a.dryRun && '--dry-run', a.verifyOnly && '--verify-only', a.rerunFailed && '--rerun-failed'].filter(
+    Boolean,
+  );
   if (modes.length > 1) throw new ConfigError(`${modes.join(' and ')} cannot be combined; choose one`);
   return a;
 }
 
 function newRunId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+  return `${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }
 
 async function main(): Promise<number> {
@@ -140,7 +145,15 @@ async function main(): Promise<number> {
   const run = await runChecks({ env, extraArgs: rerun?.kind === 'rerun' ? rerun.vitestArgs : [] });
   let code = exitCodeOf(workDir, run.code);
   if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
-  const info: RunInfo = { runId, runDir, workDir, mode, startedAt, config, rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined };
+  const info: RunInfo = {
+    runId,
+    runDir,
+    workDir,
+    mode,
+    startedAt,
+    config,
+    rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
+  };
   return finalizeRun(info, code);
 }
 
@@ -154,7 +167,9 @@ function recordInterruption(workDir: string, signal: NodeJS.Signals): number {
     state.interrupted = { signal, phase: 'checks', at: new Date().toISOString() };
     writeState(state);
   }
-  err(`rehearsal interrupted by ${signal}${state?.interrupted?.phase ? ` during ${state.interrupted.phase}` : ''}; child processes were stopped; rerun to start again`);
+  err(
+    `rehearsal interrupted by ${signal}${state?.interrupted?.phase ? ` during ${state.interrupted.phase}` : ''}; child processes were stopped; rerun to start again`,
+  );
   return signalExitCode(signal);
 }
 
@@ -180,4 +195,3 @@ main().then(
     process.exit(EXIT.phaseFailed);
   },
 );
-

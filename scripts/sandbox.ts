@@ -7,10 +7,18 @@
  * missing binary), nothing left behind.
  */
 import {
-  projectSandboxDown, projectSandboxExports, projectSandboxSettings, projectSandboxStatus, projectSandboxUp,
-  clusterUrl, SandboxError, DEFAULT_DRYRUN_POSTGRES_PORT, DEFAULT_DRYRUN_REDIS_PORT, type ProjectSandbox,
-} from '../lib/sandbox.ts';
-import { formatUrl, parseDsn } from '../lib/dsn.ts';
+  projectSandboxDown,
+  projectSandboxExports,
+  projectSandboxSettings,
+  projectSandboxStatus,
+  projectSandboxUp,
+  clusterUrl,
+  SandboxError,
+  DEFAULT_DRYRUN_POSTGRES_PORT,
+  DEFAULT_DRYRUN_REDIS_PORT,
+  type ProjectSandbox,
+} from '../lib/sandbox/clusters.ts';
+import { formatUrl, parseDsn } from '../lib/core/dsn.ts';
 
 const USAGE = `Usage: npm run sandbox -- <command> [options]
 
@@ -60,8 +68,16 @@ async function main(argv: string[]): Promise<number> {
         else if (a === '--no-redis') redis = false;
         else throw new SandboxError(`unknown option "${a}" for up; see npm run sandbox -- --help`);
       }
-      const { sandbox, already } = await projectSandboxUp(settings, { redis, fixtureUsers, log: (l) => say(`sandbox: ${l}`) });
-      say(already ? `sandbox: already up in ${sandbox.root} (nothing to do; \`down\` removes it)` : `sandbox: up in ${sandbox.root}`);
+      const { sandbox, already } = await projectSandboxUp(settings, {
+        redis,
+        fixtureUsers,
+        log: (l) => say(`sandbox: ${l}`),
+      });
+      say(
+        already
+          ? `sandbox: already up in ${sandbox.root} (nothing to do; \`down\` removes it)`
+          : `sandbox: up in ${sandbox.root}`,
+      );
       for (const l of describe(sandbox)) say(l);
       say('Point a rehearsal at it: eval "$(npm run -s sandbox -- env)"');
       return 0;
@@ -73,8 +89,13 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`sandbox: not up (no ${settings.dir}); start it with \`npm run sandbox -- up\`\n`);
         return 1;
       }
-      process.stdout.write(`sandbox: ${st.up ? 'up' : 'partly down (run `npm run sandbox -- up` to restart it)'} in ${st.sandbox.root}\n`);
-      for (const c of st.components) process.stdout.write(`  ${c.name.padEnd(7)} ${c.running ? 'running' : 'STOPPED'}  port ${c.port}  ${c.detail}\n`);
+      process.stdout.write(
+        `sandbox: ${st.up ? 'up' : 'partly down (run `npm run sandbox -- up` to restart it)'} in ${st.sandbox.root}\n`,
+      );
+      for (const c of st.components)
+        process.stdout.write(
+          `  ${c.name.padEnd(7)} ${c.running ? 'running' : 'STOPPED'}  port ${c.port}  ${c.detail}\n`,
+        );
       return st.up ? 0 : 1;
     }
     case 'env': {

@@ -1,5 +1,6 @@
 /**
- * `npm run test:self`: typecheck, then every test in test/, then one closing line `N passed, N failed, N skipped`.
+ * `npm run test:self`: typecheck, formatting (prettier --check), then every test in test/ (the `unit` and `integration`
+ * projects), then one closing line `N passed, N failed, N skipped`.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,9 +14,24 @@ console.log('test:self: typecheck (tsc --noEmit)');
 const tsc = spawnSync(bin('tsc'), ['--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
 const typecheckOk = tsc.status === 0;
 
+console.log('test:self: formatting (prettier --check)');
+const fmt = spawnSync(bin('prettier'), ['--check', '--log-level=warn', '.'], { stdio: 'inherit', cwd: root });
+const formatOk = fmt.status === 0;
+
 const jsonOut = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'test-self-')), 'results.json');
-const args = ['run', '--project', 'self', '--reporter=default', `--reporter=json`, `--outputFile.json=${jsonOut}`,
-  '--reporter=junit', `--outputFile.junit=${path.join(root, 'reports/self/junit.xml')}`, ...process.argv.slice(2)];
+const args = [
+  'run',
+  '--project',
+  'unit',
+  '--project',
+  'integration',
+  '--reporter=default',
+  `--reporter=json`,
+  `--outputFile.json=${jsonOut}`,
+  '--reporter=junit',
+  `--outputFile.junit=${path.join(root, 'reports/self/junit.xml')}`,
+  ...process.argv.slice(2),
+];
 console.log(`test:self: vitest ${args.join(' ')}`);
 const vt = spawnSync(bin('vitest'), args, { stdio: 'inherit', cwd: root, env: { ...process.env, SELF_REPORTS: '0' } });
 
@@ -34,6 +50,10 @@ try {
   skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 } catch {
   failed += 1; // no results at all is a failure, never a silent green
+}
+if (!formatOk) {
+  console.log('test:self: formatting differs from prettier (counted as one failure; `npm run fmt` fixes it)');
+  failed += 1;
 }
 if (!typecheckOk) {
   console.log('test:self: the typecheck failed (counted as one failure)');

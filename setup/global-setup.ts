@@ -10,20 +10,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { effectiveConfig, parseConfig, plannedPhases, registerSecrets, type Config } from '../lib/config.ts';
-import type { RehearsalContext } from '../lib/context.ts';
-import { closePools, connectionBudget, freeConnectionSlots } from '../lib/db.ts';
-import { discoverPlan } from '../lib/discovery.ts';
-import { EXIT, signalExitCode } from '../lib/errors.ts';
-import { redact } from '../lib/redact.ts';
-import { dumpOutputPath, stopActiveTools } from '../lib/tools.ts';
-import { blockingPhase, writeState, type CheckPlan, type PhaseName, type PhaseResult, type RunState } from '../lib/state.ts';
-import { runDump } from './dump.ts';
-import { runMirror } from './mirror-assets.ts';
-import { runPhase, type PhaseCtx, type PhaseOutcome } from './phase.ts';
-import { runPreflight } from './preflight.ts';
-import { runRestore } from './restore.ts';
-import type { ArchiveInfo } from './dump.ts';
+import { effectiveConfig, parseConfig, plannedPhases, registerSecrets, type Config } from '../lib/core/config.ts';
+import type { RehearsalContext } from '../lib/checks/context.ts';
+import { closePools, connectionBudget, freeConnectionSlots } from '../lib/core/db.ts';
+import { discoverPlan } from '../lib/checks/discovery.ts';
+import { EXIT, signalExitCode } from '../lib/core/errors.ts';
+import { redact } from '../lib/core/redact.ts';
+import { dumpOutputPath, stopActiveTools } from '../lib/core/tools.ts';
+import {
+  blockingPhase,
+  writeState,
+  type CheckPlan,
+  type PhaseName,
+  type PhaseResult,
+  type RunState,
+} from '../lib/core/state.ts';
+import { runDump } from '../lib/phases/dump.ts';
+import { runMirror } from '../lib/phases/mirror-assets.ts';
+import { runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
+import { runPreflight } from '../lib/phases/preflight.ts';
+import { runRestore } from '../lib/phases/restore.ts';
+import type { ArchiveInfo } from '../lib/phases/dump.ts';
 
 export default async function setup(project: TestProject) {
   const env = process.env;
@@ -44,14 +51,24 @@ export default async function setup(project: TestProject) {
     registerSecrets(config);
     state.config = effectiveConfig(config);
   } catch (e) {
-    state.phases.push({ name: 'preflight', status: 'failed', reason: redact((e as Error).message), rehearseExitCode: EXIT.usage });
+    state.phases.push({
+      name: 'preflight',
+      status: 'failed',
+      reason: redact((e as Error).message),
+      rehearseExitCode: EXIT.usage,
+    });
   }
   saveState(state);
   if (config) {
     if (mode === 'full') await copyPhases(config, state);
-    else for (const name of ['preflight', 'dump', 'restore', 'mirror'] as PhaseName[]) {
-      state.phases.push({ name, status: 'skipped', reason: `${mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: no copy phases` });
-    }
+    else
+      for (const name of ['preflight', 'dump', 'restore', 'mirror'] as PhaseName[]) {
+        state.phases.push({
+          name,
+          status: 'skipped',
+          reason: `${mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: no copy phases`,
+        });
+      }
     if (!blockingPhase(state)) {
       try {
         state.plan = await loadOrDiscoverPlan(config, state, env);
@@ -85,12 +102,22 @@ async function copyPhases(config: Config, state: RunState): Promise<void> {
   const planned = plannedPhases(config);
   let archive: ArchiveInfo | undefined;
   const steps: Array<[PhaseName, boolean, string, (ctx: PhaseCtx) => Promise<PhaseOutcome>]> = [
-    ['preflight', true, '', async (ctx) => {
-      const r = await runPreflight(config, { log: ctx.log, say: ctx.say });
-      archive = r.archive;
-      return r;
-    }],
-    ['dump', planned.dump || !!config.dumpPath, 'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)', (ctx) => runDump(ctx, archive)],
+    [
+      'preflight',
+      true,
+      '',
+      async (ctx) => {
+        const r = await runPreflight(config, { log: ctx.log, say: ctx.say });
+        archive = r.archive;
+        return r;
+      },
+    ],
+    [
+      'dump',
+      planned.dump || !!config.dumpPath,
+      'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)',
+      (ctx) => runDump(ctx, archive),
+    ],
     ['restore', planned.restore, 'nothing to restore', runRestore],
     ['mirror', planned.mirror, 'SRC_ASSETS_DIR is not set: no asset mirror', runMirror],
   ];
@@ -108,8 +135,11 @@ async function copyPhases(config: Config, state: RunState): Promise<void> {
       fs.rmSync(`${dumpOutputPath(state.workDir, config.dumpFormat)}.partial`, { recursive: true, force: true });
       reason += '; the partial dump was removed';
     }
-    if (current === 'restore') reason += '; a single-transaction restore is rolled back by the server (the target is as before), a parallel one is left partial';
-    if (current) state.phases.push({ name: current, status: 'interrupted', reason, rehearseExitCode: signalExitCode(signal) });
+    if (current === 'restore')
+      reason +=
+        '; a single-transaction restore is rolled back by the server (the target is as before), a parallel one is left partial';
+    if (current)
+      state.phases.push({ name: current, status: 'interrupted', reason, rehearseExitCode: signalExitCode(signal) });
     saveState(state);
     process.kill(process.pid, signal);
   };
@@ -125,7 +155,12 @@ async function copyPhases(config: Config, state: RunState): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
 
-  async function runStep(name: PhaseName, wanted: boolean, why: string, fn: (ctx: PhaseCtx) => Promise<PhaseOutcome>): Promise<void> {
+  async function runStep(
+    name: PhaseName,
+    wanted: boolean,
+    why: string,
+    fn: (ctx: PhaseCtx) => Promise<PhaseOutcome>,
+  ): Promise<void> {
     const blocked = blockingPhase(state);
     let result: PhaseResult;
     if (blocked) result = { name, status: 'skipped', reason: `not run: phase ${blocked.name} failed` };
@@ -147,7 +182,8 @@ async function copyPhases(config: Config, state: RunState): Promise<void> {
  * maxWorkers spec files at once, each with its own pools. An unreachable server gets no cap (its checks fail anyway).
  */
 async function poolBudget(config: Config, project: TestProject): Promise<RehearsalContext['poolCaps']> {
-  const workers = project.config.maxWorkers || project.vitest.config.maxWorkers || Math.max(1, os.availableParallelism() - 1);
+  const workers =
+    project.config.maxWorkers || project.vitest.config.maxWorkers || Math.max(1, os.availableParallelism() - 1);
   const dsns = [config.dst, ...(config.src ? [config.src] : [])];
   const servers = new Map<string, { host?: string; port?: number; pools: number; dsn: typeof config.dst }>();
   for (const d of dsns) {
@@ -160,8 +196,14 @@ async function poolBudget(config: Config, project: TestProject): Promise<Rehears
   for (const s of servers.values()) {
     try {
       const free = await freeConnectionSlots(s.dsn, { connectTimeoutMs: config.connectTimeoutMs });
-      caps.push({ host: s.host, port: s.port, max: connectionBudget(free, Number(workers), s.pools, config.checkConcurrency) });
-    } catch { /* unreachable: the checks say so */ }
+      caps.push({
+        host: s.host,
+        port: s.port,
+        max: connectionBudget(free, Number(workers), s.pools, config.checkConcurrency),
+      });
+    } catch {
+      /* unreachable: the checks say so */
+    }
   }
   return caps;
 }
@@ -174,7 +216,10 @@ function saveState(state: RunState): void {
   try {
     writeState(state);
   } catch (e) {
-    process.stderr.write(redact(`warning: could not write ${state.workDir}/state.json: ${(e as Error).message}; free space in WORK_DIR`) + '\n');
+    process.stderr.write(
+      redact(`warning: could not write ${state.workDir}/state.json: ${(e as Error).message}; free space in WORK_DIR`) +
+        '\n',
+    );
   }
 }
 

@@ -4,21 +4,23 @@
  * and one comparing size and sha256 of the sampled files between a local SRC_ASSETS_DIR and the target.
  */
 import { afterAll, test } from 'vitest';
-import { compareSampledFiles, runCensus, type CensusColumn, type CensusResult } from '../lib/census.ts';
-import { closePools, dbErrorMessage } from '../lib/db.ts';
-import { catalogRows, deepContext, fail, sides } from '../lib/deep-checks.ts';
-import { displayIdent, displayTable, quoteTable, type TableRef } from '../lib/ident.ts';
+import { compareSampledFiles, runCensus, type CensusColumn, type CensusResult } from '../lib/checks/census.ts';
+import { closePools, dbErrorMessage } from '../lib/core/db.ts';
+import { catalogRows, deepContext, fail, sides } from '../lib/checks/deep-context.ts';
+import { displayIdent, displayTable, quoteTable, type TableRef } from '../lib/core/ident.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
 
 const TREE = 'asset census unreferenced files under DST_ASSETS_DIR';
 const SAMPLE = 'asset census sampled files size and sha256 (source = target)';
-const display = (t: TableRef, column: string) => `${t.schema === 'public' ? displayIdent(t.name) : displayTable(t)}.${displayIdent(column)}`;
+const display = (t: TableRef, column: string) =>
+  `${t.schema === 'public' ? displayIdent(t.name) : displayTable(t)}.${displayIdent(column)}`;
 
 if (dc.blocked) {
   const cols = dc.ctx.plan?.assetColumns ?? [];
-  for (const n of [...cols.map((c) => `asset census ${c.display}`), TREE, SAMPLE]) test(n, () => fail(`not checked: ${dc.blocked}`));
+  for (const n of [...cols.map((c) => `asset census ${c.display}`), TREE, SAMPLE])
+    test(n, () => fail(`not checked: ${dc.blocked}`));
 } else {
   const cfg = dc.cfg!;
   // Asset columns: the plan's (discovery checked them against the target), else the configured ones checked here.
@@ -26,7 +28,14 @@ if (dc.blocked) {
   let error: string | undefined;
   const planned = dc.ctx.plan?.assetColumns ?? [];
   if (planned.length) {
-    columns = planned.map((c) => ({ display: c.display, table: c.table, column: c.column, kind: c.kind, exists: c.exists, reason: c.reason }));
+    columns = planned.map((c) => ({
+      display: c.display,
+      table: c.table,
+      column: c.column,
+      kind: c.kind,
+      exists: c.exists,
+      reason: c.reason,
+    }));
   } else {
     try {
       const s = sides(cfg);
@@ -36,8 +45,19 @@ if (dc.blocked) {
           `SELECT to_regclass($1) IS NOT NULL AS t, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped) AS c`,
           [quoteTable(c.table), c.column],
         );
-        const reason = !r.t ? `table ${displayTable(c.table)} does not exist in the target` : !r.c ? `column ${displayIdent(c.column)} does not exist in the target` : undefined;
-        columns.push({ display: display(c.table, c.column), table: c.table, column: c.column, kind: c.kind, exists: r.c, reason });
+        const reason = !r.t
+          ? `table ${displayTable(c.table)} does not exist in the target`
+          : !r.c
+            ? `column ${displayIdent(c.column)} does not exist in the target`
+            : undefined;
+        columns.push({
+          display: display(c.table, c.column),
+          table: c.table,
+          column: c.column,
+          kind: c.kind,
+          exists: r.c,
+          reason,
+        });
       }
     } catch (e) {
       error = dbErrorMessage(cfg.dst, e);
@@ -62,12 +82,21 @@ if (dc.blocked) {
           `${x.notCensused} not censused (outside ${cfg.assetsDbPathPrefix}/ or with . / .. segments: the path-prefix check's job); ${x.dangling} dangling`,
         'evidence',
       );
-      const ex = x.examples.map((e) => `${e.path} (expected ${c.kind === 'file' ? 'a file' : 'a directory'}, found ${e.found})`).join('; ');
-      expect(x.dangling, `${name}: ${x.dangling} of ${x.censused} paths do not resolve under ${cfg.dstAssetsDir}: ${ex}`).toBe(0);
+      const ex = x.examples
+        .map((e) => `${e.path} (expected ${c.kind === 'file' ? 'a file' : 'a directory'}, found ${e.found})`)
+        .join('; ');
+      expect(
+        x.dangling,
+        `${name}: ${x.dangling} of ${x.censused} paths do not resolve under ${cfg.dstAssetsDir}: ${ex}`,
+      ).toBe(0);
     });
   }
   test(TREE, async ({ expect, annotate }) => {
-    if (!present.length) return void (await annotate('no asset column exists in the target: every file would count as unreferenced; not judged', 'evidence'));
+    if (!present.length)
+      return void (await annotate(
+        'no asset column exists in the target: every file would count as unreferenced; not judged',
+        'evidence',
+      ));
     const r = await getCensus();
     const u = r.unreferenced;
     const what = `${u.count} of ${r.entries.files} files under ${cfg.dstAssetsDir} are referenced by no row of ${present.map((c) => c.display).join(', ')}${u.count ? `: ${u.examples.join(', ')}${u.count > u.examples.length ? ', …' : ''}` : ''}`;
@@ -79,14 +108,32 @@ if (dc.blocked) {
   } else {
     test(SAMPLE, async ({ expect, annotate }) => {
       const items = (dc.ctx.plan?.assetSample.items ?? []).filter((i) => i.kind === 'file').map((i) => i.value);
-      const { compared, skipped } = await compareSampledFiles(cfg.srcAssetsDir!, cfg.dstAssetsDir, cfg.assetsDbPathPrefix, items);
+      const { compared, skipped } = await compareSampledFiles(
+        cfg.srcAssetsDir!,
+        cfg.dstAssetsDir,
+        cfg.assetsDbPathPrefix,
+        items,
+      );
       const bad = compared.filter((x) => x.problem && !x.notCompared);
       const notCompared = compared.filter((x) => x.notCompared);
       await annotate(
-        `${compared.length} sampled files compared (size + sha256), ${bad.length} differ; ${notCompared.length} not compared (source unreadable)${notCompared.length ? `: ${notCompared.slice(0, 5).map((x) => `${x.path} (${x.problem})`).join('; ')}` : ''}; ${skipped.length} skipped (outside the prefix)`,
+        `${compared.length} sampled files compared (size + sha256), ${bad.length} differ; ${notCompared.length} not compared (source unreadable)${
+          notCompared.length
+            ? `: ${notCompared
+                .slice(0, 5)
+                .map((x) => `${x.path} (${x.problem})`)
+                .join('; ')}`
+            : ''
+        }; ${skipped.length} skipped (outside the prefix)`,
         'evidence',
       );
-      expect(bad.length, `${SAMPLE}: ${bad.slice(0, 5).map((x) => `${x.path}: ${x.problem}`).join('; ')}`).toBe(0);
+      expect(
+        bad.length,
+        `${SAMPLE}: ${bad
+          .slice(0, 5)
+          .map((x) => `${x.path}: ${x.problem}`)
+          .join('; ')}`,
+      ).toBe(0);
     });
   }
 }

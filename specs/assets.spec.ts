@@ -5,8 +5,8 @@
  * a directory must exist and be listable. Nothing outside DST_ASSETS_DIR is ever read.
  */
 import { test } from 'vitest';
-import { checkAsset } from '../lib/assets.ts';
-import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/context.ts';
+import { checkAsset } from '../lib/checks/assets.ts';
+import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/context.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -40,7 +40,10 @@ if (!ctx.plan) {
         if (blocked) return expect.fail(blocked);
         const t0 = performance.now();
         const r = await checkAsset(item.value, item.kind, opts);
-        await annotate(`sample ${sample.indexOf(item) + 1}/${sample.length} of ${col.display} (seed ${seed}); expected a ${item.kind === 'file' ? 'readable regular file' : 'listable directory'}`, 'evidence');
+        await annotate(
+          `sample ${sample.indexOf(item) + 1}/${sample.length} of ${col.display} (seed ${seed}); expected a ${item.kind === 'file' ? 'readable regular file' : 'listable directory'}`,
+          'evidence',
+        );
         for (const fact of r.facts) await annotate(fact, 'evidence');
         await annotate(`${r.ok ? 'ok' : 'failed'} in ${Math.round(performance.now() - t0)} ms`, 'evidence');
         if (!r.ok) expect.fail(`asset ${item.column} ${item.value}: ${r.problem}`);

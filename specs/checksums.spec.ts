@@ -3,10 +3,10 @@
  * target; on a mismatch, the differing key ranges and keys (lib/checksum.ts).
  */
 import { afterAll, test } from 'vitest';
-import { compareTable, displayKey, displayRange, locateDifferences, sideRunner } from '../lib/checksum.ts';
-import { closePools, dbErrorMessage } from '../lib/db.ts';
-import { comparedTables, deepContext, fail, sides } from '../lib/deep-checks.ts';
-import { displayTable, type TableRef } from '../lib/ident.ts';
+import { compareTable, displayKey, displayRange, locateDifferences, sideRunner } from '../lib/checks/checksum.ts';
+import { closePools, dbErrorMessage } from '../lib/core/db.ts';
+import { comparedTables, deepContext, fail, sides } from '../lib/checks/deep-context.ts';
+import { displayTable, type TableRef } from '../lib/core/ident.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -30,7 +30,10 @@ if (dc.blocked) {
   if (cfg.checksumTables) {
     const wanted = new Set(cfg.checksumTables.map(displayTable));
     const known = new Set(subjects.map(displayTable));
-    subjects = [...subjects.filter((t) => wanted.has(displayTable(t))), ...cfg.checksumTables.filter((t) => !known.has(displayTable(t)))];
+    subjects = [
+      ...subjects.filter((t) => wanted.has(displayTable(t))),
+      ...cfg.checksumTables.filter((t) => !known.has(displayTable(t))),
+    ];
   }
   if (discoveryError) {
     test('checksums (table discovery)', () => fail(`could not list the tables to checksum: ${discoveryError}`));
@@ -57,13 +60,24 @@ if (dc.blocked) {
         await annotate(evidence, 'evidence');
         if (r.equal) return;
         const head = `checksum ${displayTable(t)} differs (rows: source ${r.src!.rows}, target ${r.dst!.rows})`;
-        if (!r.hasKey) fail(`${head}; the table has no primary key (on both sides), so the difference cannot be narrowed down by key`);
+        if (!r.hasKey)
+          fail(
+            `${head}; the table has no primary key (on both sides), so the difference cannot be narrowed down by key`,
+          );
         const shape = r.shape!;
-        const found = await locateDifferences(sideRunner(pools), t, shape, r.method!, { src: BigInt(r.src!.rows), dst: BigInt(r.dst!.rows) });
+        const found = await locateDifferences(sideRunner(pools), t, shape, r.method!, {
+          src: BigInt(r.src!.rows),
+          dst: BigInt(r.dst!.rows),
+        });
         const ranges = found.ranges.map((x) => displayRange(shape.key, x));
         const keys = found.keys.map((k) => `${displayKey(shape.key, k.key)} (${k.what})`);
-        await annotate(`bisection: ${found.queries} queries; differing ranges: ${ranges.join('; ') || 'none found'}${found.truncated ? ' (stopped at the query budget)' : ''}`, 'evidence');
-        fail(`${head}: first differing key ranges: ${ranges.join('; ') || '(none isolated)'}; differing keys: ${keys.join(', ') || '(none isolated)'}`);
+        await annotate(
+          `bisection: ${found.queries} queries; differing ranges: ${ranges.join('; ') || 'none found'}${found.truncated ? ' (stopped at the query budget)' : ''}`,
+          'evidence',
+        );
+        fail(
+          `${head}: first differing key ranges: ${ranges.join('; ') || '(none isolated)'}; differing keys: ${keys.join(', ') || '(none isolated)'}`,
+        );
       });
     }
   }

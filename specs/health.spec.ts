@@ -4,8 +4,8 @@
  */
 import request from 'supertest';
 import { test } from 'vitest';
-import { checkConfig, rehearsalContext } from '../lib/context.ts';
-import { redact } from '../lib/redact.ts';
+import { checkConfig, rehearsalContext } from '../lib/checks/context.ts';
+import { redact } from '../lib/core/redact.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -15,8 +15,10 @@ const name = `health GET ${config.stagingHealthPath}`;
 function describeFailure(e: unknown, timeoutMs: number): string {
   const err = e as { code?: string; message?: string; timeout?: number };
   const msg = err?.message ?? String(e);
-  if (err?.code === 'ECONNABORTED' || err?.timeout !== undefined || /timeout/i.test(msg)) return `no answer within HEALTH_TIMEOUT_MS=${timeoutMs} ms (timed out)`;
-  if (err?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return 'connection refused (nothing is listening there)';
+  if (err?.code === 'ECONNABORTED' || err?.timeout !== undefined || /timeout/i.test(msg))
+    return `no answer within HEALTH_TIMEOUT_MS=${timeoutMs} ms (timed out)`;
+  if (err?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg))
+    return 'connection refused (nothing is listening there)';
   if (err?.code === 'ENOTFOUND' || /ENOTFOUND/.test(msg)) return 'host not found';
   return `request failed: ${msg}`;
 }

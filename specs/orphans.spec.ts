@@ -4,11 +4,11 @@
  * with a NULL is not an orphan). This catches foreign keys whose creation failed during the restore.
  */
 import { afterAll, test } from 'vitest';
-import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/context.ts';
-import { closePools, dbErrorMessage, getPool } from '../lib/db.ts';
-import { relationDisplay } from '../lib/discovery.ts';
-import { displayIdent } from '../lib/ident.ts';
-import { orphanQuery } from '../lib/sql/index.ts';
+import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/context.ts';
+import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
+import { relationDisplay } from '../lib/checks/discovery.ts';
+import { displayIdent } from '../lib/core/ident.ts';
+import { orphanQuery } from '../lib/checks/sql/index.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();

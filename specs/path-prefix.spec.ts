@@ -3,9 +3,9 @@
  * stored paths that do not start with ASSETS_DB_PATH_PREFIX + '/' or contain a `..` segment.
  */
 import { afterAll, test } from 'vitest';
-import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/context.ts';
-import { closePools, dbErrorMessage, getPool } from '../lib/db.ts';
-import { prefixQuery, prefixWithSlash } from '../lib/sql/index.ts';
+import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/context.ts';
+import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
+import { prefixQuery, prefixWithSlash } from '../lib/checks/sql/index.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -38,7 +38,10 @@ if (!ctx.plan) {
       }
       const bad = Number(row.bad);
       const examples = (row.examples ?? []).map((v) => JSON.stringify(v));
-      await annotate(`${row.total} non-NULL path(s) scanned, ${bad} outside "${head}" or with a ".." segment (${Math.round(performance.now() - t0)} ms)`, 'evidence');
+      await annotate(
+        `${row.total} non-NULL path(s) scanned, ${bad} outside "${head}" or with a ".." segment (${Math.round(performance.now() - t0)} ms)`,
+        'evidence',
+      );
       if (examples.length) await annotate(`examples: ${examples.join(', ')}`, 'evidence');
       if (bad > 0) {
         expect.fail(

@@ -2,13 +2,19 @@
  * pgvector: the extension version (one test) and one test per vector column (lib/pgvector.ts).
  */
 import { afterAll, test } from 'vitest';
-import { closePools, dbErrorMessage } from '../lib/db.ts';
-import { catalogRows, deepContext, fail, sides, withPinned } from '../lib/deep-checks.ts';
-import { displayTable } from '../lib/ident.ts';
+import { closePools, dbErrorMessage } from '../lib/core/db.ts';
+import { catalogRows, deepContext, fail, sides, withPinned } from '../lib/checks/deep-context.ts';
+import { displayTable } from '../lib/core/ident.ts';
 import {
-  EXTENSION_SQL, VECTOR_COLUMNS_SQL, columnStatsQuery, nearestQuery, sampleVectorsQuery, vectorColumnsFromRows,
-  type ColumnStats, type VectorColumn,
-} from '../lib/pgvector.ts';
+  EXTENSION_SQL,
+  VECTOR_COLUMNS_SQL,
+  columnStatsQuery,
+  nearestQuery,
+  sampleVectorsQuery,
+  vectorColumnsFromRows,
+  type ColumnStats,
+  type VectorColumn,
+} from '../lib/checks/pgvector.ts';
 
 /** Exact nearest-neighbour queries sort the whole column; above this many rows they are skipped (said in the evidence). */
 const NN_MAX_ROWS = 200_000;
@@ -25,7 +31,8 @@ if (dc.blocked) {
 } else {
   const cfg = dc.cfg!;
   const s = sides(cfg);
-  const ext = async (which: 'src' | 'dst') => (await catalogRows<{ version: string; schema: string }>(which === 'src' ? s.src! : s.dst, EXTENSION_SQL))[0];
+  const ext = async (which: 'src' | 'dst') =>
+    (await catalogRows<{ version: string; schema: string }>(which === 'src' ? s.src! : s.dst, EXTENSION_SQL))[0];
   let srcExt: { version: string; schema: string } | undefined;
   let dstExt: { version: string; schema: string } | undefined;
   let columns: VectorColumn[] = [];
@@ -47,9 +54,16 @@ if (dc.blocked) {
     test.skip('pgvector (the vector extension is installed on neither side)', () => {});
   } else {
     test('pgvector extension version', async ({ expect, annotate }) => {
-      await annotate(`source: ${s.src ? (srcExt ? `${srcExt.version} in ${srcExt.schema}` : 'not installed') : '(not configured)'}; target: ${dstExt ? `${dstExt.version} in ${dstExt.schema}` : 'not installed'}`, 'evidence');
+      await annotate(
+        `source: ${s.src ? (srcExt ? `${srcExt.version} in ${srcExt.schema}` : 'not installed') : '(not configured)'}; target: ${dstExt ? `${dstExt.version} in ${dstExt.schema}` : 'not installed'}`,
+        'evidence',
+      );
       expect(dstExt, 'pgvector (extension "vector") is not installed on the target').toBeDefined();
-      if (s.src) expect(dstExt!.version, `pgvector version: source ${srcExt?.version ?? 'not installed'}, target ${dstExt!.version}`).toBe(srcExt?.version);
+      if (s.src)
+        expect(
+          dstExt!.version,
+          `pgvector version: source ${srcExt?.version ?? 'not installed'}, target ${dstExt!.version}`,
+        ).toBe(srcExt?.version);
     });
     for (const v of columns) {
       test.concurrent(name(v), async ({ expect, annotate }) => {
@@ -57,23 +71,40 @@ if (dc.blocked) {
         const stats = async (which: 'src' | 'dst', schema: string): Promise<ColumnStats> => {
           const q = columnStatsQuery(v, schema);
           try {
-            return await withPinned(which === 'src' ? s.src! : s.dst, async (c) => (await c.query<ColumnStats>(q.text, q.values)).rows[0]);
+            return await withPinned(
+              which === 'src' ? s.src! : s.dst,
+              async (c) => (await c.query<ColumnStats>(q.text, q.values)).rows[0],
+            );
           } catch (e) {
-            fail(`${name(v)}: reading the ${which === 'src' ? 'source' : 'target'} failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`);
+            fail(
+              `${name(v)}: reading the ${which === 'src' ? 'source' : 'target'} failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`,
+            );
           }
         };
-        const [src, dst] = await Promise.all([s.src && srcExt ? stats('src', srcExt.schema) : Promise.resolve(undefined), stats('dst', dstExt!.schema)]);
+        const [src, dst] = await Promise.all([
+          s.src && srcExt ? stats('src', srcExt.schema) : Promise.resolve(undefined),
+          stats('dst', dstExt!.schema),
+        ]);
         const show = (x: ColumnStats) =>
           `${x.declared}, ${x.non_null} non-null, dims ${x.min_dims ?? '-'}..${x.max_dims ?? '-'}, indexes ${x.indexes.map((i) => `${i.name} (${i.am}${i.valid && i.ready ? '' : ', INVALID'})`).join(', ') || 'none'}`;
-        await annotate(`target: ${show(dst)}${src ? `; source: ${show(src)}` : '; no source: not compared'}`, 'evidence');
+        await annotate(
+          `target: ${show(dst)}${src ? `; source: ${show(src)}` : '; no source: not compared'}`,
+          'evidence',
+        );
         const problems: string[] = [];
         if (dst.declared === null) fail(`${name(v)}: the column is missing on the target`);
-        for (const i of dst.indexes) if (!i.valid || !i.ready) problems.push(`index ${i.name} (${i.am}) is not valid on the target (rebuild it: REINDEX INDEX)`);
+        for (const i of dst.indexes)
+          if (!i.valid || !i.ready)
+            problems.push(`index ${i.name} (${i.am}) is not valid on the target (rebuild it: REINDEX INDEX)`);
         if (src) {
-          if (src.declared !== dst.declared) problems.push(`declared type: source ${src.declared}, target ${dst.declared}`);
-          if (src.non_null !== dst.non_null) problems.push(`non-null vectors: source ${src.non_null}, target ${dst.non_null}`);
+          if (src.declared !== dst.declared)
+            problems.push(`declared type: source ${src.declared}, target ${dst.declared}`);
+          if (src.non_null !== dst.non_null)
+            problems.push(`non-null vectors: source ${src.non_null}, target ${dst.non_null}`);
           if (src.min_dims !== dst.min_dims || src.max_dims !== dst.max_dims) {
-            problems.push(`vector_dims: source ${src.min_dims}..${src.max_dims}, target ${dst.min_dims}..${dst.max_dims}`);
+            problems.push(
+              `vector_dims: source ${src.min_dims}..${src.max_dims}, target ${dst.min_dims}..${dst.max_dims}`,
+            );
           }
           const srcIdx = src.indexes.map((i) => `${i.name} (${i.am})`);
           const dstIdx = new Set(dst.indexes.map((i) => `${i.name} (${i.am})`));
@@ -84,19 +115,41 @@ if (dc.blocked) {
           if (Math.max(src.rows_estimate, dst.rows_estimate) > NN_MAX_ROWS) {
             await annotate(`exact nearest-neighbour check skipped: more than ${NN_MAX_ROWS} rows`, 'evidence');
           } else {
-            const noIndex: Array<[string, string]> = [['enable_indexscan', 'off'], ['enable_bitmapscan', 'off'], ['enable_indexonlyscan', 'off']];
+            const noIndex: Array<[string, string]> = [
+              ['enable_indexscan', 'off'],
+              ['enable_bitmapscan', 'off'],
+              ['enable_indexonlyscan', 'off'],
+            ];
             const sq = sampleVectorsQuery(v, src.pk, NN_SAMPLES);
-            const samples = await withPinned(s.src!, async (c) => (await c.query<{ id: string; vec: string }>(sq.text, sq.values)).rows);
+            const samples = await withPinned(
+              s.src!,
+              async (c) => (await c.query<{ id: string; vec: string }>(sq.text, sq.values)).rows,
+            );
             for (const x of samples) {
               const [a, b] = await Promise.all(
-                ([['src', srcExt!.schema], ['dst', dstExt!.schema]] as const).map(([which, schema]) => {
+                (
+                  [
+                    ['src', srcExt!.schema],
+                    ['dst', dstExt!.schema],
+                  ] as const
+                ).map(([which, schema]) => {
                   const q = nearestQuery(v, src.pk!, schema, x.vec, NN_K);
-                  return withPinned(which === 'src' ? s.src! : s.dst, async (c) => (await c.query<{ id: string }>(q.text, q.values)).rows.map((r) => r.id), noIndex);
+                  return withPinned(
+                    which === 'src' ? s.src! : s.dst,
+                    async (c) => (await c.query<{ id: string }>(q.text, q.values)).rows.map((r) => r.id),
+                    noIndex,
+                  );
                 }),
               );
-              if (a.join() !== b.join()) problems.push(`nearest ${NN_K} neighbours of ${src.pk}=${x.id}: source [${a.join(', ')}], target [${b.join(', ')}]`);
+              if (a.join() !== b.join())
+                problems.push(
+                  `nearest ${NN_K} neighbours of ${src.pk}=${x.id}: source [${a.join(', ')}], target [${b.join(', ')}]`,
+                );
             }
-            await annotate(`exact nearest neighbours (k=${NN_K}) of ${samples.length} sampled vectors compared`, 'evidence');
+            await annotate(
+              `exact nearest neighbours (k=${NN_K}) of ${samples.length} sampled vectors compared`,
+              'evidence',
+            );
           }
         }
         expect(problems.length === 0, `${name(v)}: ${problems.join('; ')}`).toBe(true);

@@ -2,8 +2,8 @@
  * One test case per copy phase, so the audit trail shows what was copied and why a phase failed.
  */
 import { expect, test } from 'vitest';
-import { rehearsalContext } from '../lib/context.ts';
-import { PHASES } from '../lib/state.ts';
+import { rehearsalContext } from '../lib/checks/context.ts';
+import { PHASES } from '../lib/core/state.ts';
 
 const ctx = rehearsalContext();
 
@@ -14,9 +14,15 @@ for (const name of PHASES) {
     continue;
   }
   test(`phase ${name}`, async ({ annotate }) => {
-    if (result.durationMs !== undefined) await annotate(`${name}: ${result.status} in ${result.durationMs} ms${result.reason ? ` — ${result.reason}` : ''}`, 'evidence');
+    if (result.durationMs !== undefined)
+      await annotate(
+        `${name}: ${result.status} in ${result.durationMs} ms${result.reason ? ` — ${result.reason}` : ''}`,
+        'evidence',
+      );
     // The exact (redacted) commands the phase ran and its log, so the audit trail shows how the copy was made.
-    const commands = [result.details?.command, ...((result.details?.commands as unknown[] | undefined) ?? [])].filter((c): c is string => typeof c === 'string');
+    const commands = [result.details?.command, ...((result.details?.commands as unknown[] | undefined) ?? [])].filter(
+      (c): c is string => typeof c === 'string',
+    );
     for (const c of commands) await annotate(`command: ${c}`, 'evidence');
     if (result.logFile) await annotate(`log: ${result.logFile}`, 'evidence');
     expect(result.status, `phase ${name} ${result.status}: ${result.reason ?? ''}`).toBe('ok');
@@ -33,7 +39,11 @@ test('check discovery', async ({ annotate }) => {
     `tables from ${plan.tablesFrom}: ${plan.tables.length}; relations${plan.relationsFrom ? ` from ${plan.relationsFrom}` : ''}: ${plan.relations.length}; asset columns: ${plan.assetColumns.length}; sampled paths: ${plan.assetSample.items.length} (seed ${plan.assetSample.seed})`,
     'evidence',
   );
-  for (const col of plan.assetColumns.filter((c) => !c.exists)) await annotate(`asset column ${col.display} not checked: ${col.reason}`, 'evidence');
+  for (const col of plan.assetColumns.filter((c) => !c.exists))
+    await annotate(`asset column ${col.display} not checked: ${col.reason}`, 'evidence');
   const nothing = plan.tables.length === 0 && plan.relations.length === 0 && plan.assetSample.items.length === 0;
-  expect(nothing, 'this run found nothing to verify (no tables, no relations, no assets): a rehearsal that checks nothing cannot pass').toBe(false);
+  expect(
+    nothing,
+    'this run found nothing to verify (no tables, no relations, no assets): a rehearsal that checks nothing cannot pass',
+  ).toBe(false);
 });

@@ -3,11 +3,11 @@
  * bounded by ROWCOUNT_TIMEOUT_MS on the server and falling back to the planner's estimate.
  */
 import { afterAll, test } from 'vitest';
-import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/context.ts';
-import { closePools, dbErrorMessage, getPool } from '../lib/db.ts';
-import type { Dsn } from '../lib/dsn.ts';
-import { displayTable, type TableRef } from '../lib/ident.ts';
-import { countRows, judgeRowCount } from '../lib/row-counts.ts';
+import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/context.ts';
+import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
+import type { Dsn } from '../lib/core/dsn.ts';
+import { displayTable, type TableRef } from '../lib/core/ident.ts';
+import { countRows, judgeRowCount } from '../lib/checks/row-counts.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -37,7 +37,10 @@ if (!ctx.plan) {
         config.src ? count('source', config.src, table) : undefined,
         count('target', config.dst, table),
       ]);
-      const verdict = judgeRowCount(table, src, dst, { maxDiff: config.rowcountMaxDiff, requireExact: config.rowcountRequireExact });
+      const verdict = judgeRowCount(table, src, dst, {
+        maxDiff: config.rowcountMaxDiff,
+        requireExact: config.rowcountRequireExact,
+      });
       for (const line of verdict.evidence) await annotate(line, 'evidence');
       if (!verdict.ok) expect.fail(verdict.message);
     });

@@ -3,9 +3,9 @@
  * restore can leave wrong on the target (lib/schema-parity.ts).
  */
 import { afterAll, test } from 'vitest';
-import { closePools, dbErrorMessage } from '../lib/db.ts';
-import { catalogRows, deepContext, fail, sides } from '../lib/deep-checks.ts';
-import { KINDS, compareObjects, parityMessage, type SchemaObject } from '../lib/schema-parity.ts';
+import { closePools, dbErrorMessage } from '../lib/core/db.ts';
+import { catalogRows, deepContext, fail, sides } from '../lib/checks/deep-context.ts';
+import { KINDS, compareObjects, parityMessage, type SchemaObject } from '../lib/checks/schema-parity.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -27,7 +27,9 @@ for (const spec of KINDS) {
       try {
         return await catalogRows<SchemaObject>(which === 'src' ? s.src! : s.dst, spec.sql);
       } catch (e) {
-        fail(`${name}: reading the ${which === 'src' ? 'source' : 'target'} catalog failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`);
+        fail(
+          `${name}: reading the ${which === 'src' ? 'source' : 'target'} catalog failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`,
+        );
       }
     };
     const [src, dst] = await Promise.all([s.src ? read('src') : Promise.resolve(undefined), read('dst')]);

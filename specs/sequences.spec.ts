@@ -3,10 +3,18 @@
  * value in the column, and last_value/is_called equal the source's (lib/sequences.ts).
  */
 import { afterAll, test } from 'vitest';
-import { closePools, dbErrorMessage } from '../lib/db.ts';
-import { catalogRows, deepContext, fail, sides, withPinned } from '../lib/deep-checks.ts';
-import { displayTable } from '../lib/ident.ts';
-import { OWNED_SEQUENCES_SQL, collision, nextValue, ownedFromRows, sequenceStateQuery, type OwnedSequence, type SequenceState } from '../lib/sequences.ts';
+import { closePools, dbErrorMessage } from '../lib/core/db.ts';
+import { catalogRows, deepContext, fail, sides, withPinned } from '../lib/checks/deep-context.ts';
+import { displayTable } from '../lib/core/ident.ts';
+import {
+  OWNED_SEQUENCES_SQL,
+  collision,
+  nextValue,
+  ownedFromRows,
+  sequenceStateQuery,
+  type OwnedSequence,
+  type SequenceState,
+} from '../lib/checks/sequences.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -40,19 +48,33 @@ if (dc.blocked) {
       const sql = sequenceStateQuery(q);
       const read = async (which: 'src' | 'dst'): Promise<SequenceState> => {
         try {
-          return await withPinned(which === 'src' ? s.src! : s.dst, async (c) => (await c.query<SequenceState>(sql.text, sql.values)).rows[0]);
+          return await withPinned(
+            which === 'src' ? s.src! : s.dst,
+            async (c) => (await c.query<SequenceState>(sql.text, sql.values)).rows[0],
+          );
         } catch (e) {
-          fail(`${name(q)}: reading it on the ${which === 'src' ? 'source' : 'target'} failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`);
+          fail(
+            `${name(q)}: reading it on the ${which === 'src' ? 'source' : 'target'} failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`,
+          );
         }
       };
       const [src, dst] = await Promise.all([s.src ? read('src') : Promise.resolve(undefined), read('dst')]);
-      const show = (x: SequenceState) => `last_value ${x.last_value}, is_called ${x.is_called}, next ${nextValue(x)}, column max ${x.max_value ?? 'NULL'}`;
-      await annotate(`${q.kind}; target: ${show(dst)}${src ? `; source: ${show(src)}` : '; no source: not compared'}`, 'evidence');
+      const show = (x: SequenceState) =>
+        `last_value ${x.last_value}, is_called ${x.is_called}, next ${nextValue(x)}, column max ${x.max_value ?? 'NULL'}`;
+      await annotate(
+        `${q.kind}; target: ${show(dst)}${src ? `; source: ${show(src)}` : '; no source: not compared'}`,
+        'evidence',
+      );
       const problems: string[] = [];
       const c = collision(dst);
-      if (c) problems.push(`on the target the ${c}: the next insert into ${displayTable(q.table)} collides (setval it past the column's values)`);
+      if (c)
+        problems.push(
+          `on the target the ${c}: the next insert into ${displayTable(q.table)} collides (setval it past the column's values)`,
+        );
       if (src && (src.last_value !== dst.last_value || src.is_called !== dst.is_called)) {
-        problems.push(`target last_value ${dst.last_value} (is_called ${dst.is_called}) differs from the source's ${src.last_value} (is_called ${src.is_called})`);
+        problems.push(
+          `target last_value ${dst.last_value} (is_called ${dst.is_called}) differs from the source's ${src.last_value} (is_called ${src.is_called})`,
+        );
       }
       expect(problems.length === 0, `${name(q)}: ${problems.join('; ')}`).toBe(true);
     });

@@ -3,8 +3,8 @@
  * The bench never reads the rehearsal's contract variables from the caller's shell: it builds each run's environment.
  */
 import path from 'node:path';
-import { ConfigError } from '../errors.ts';
-import { PROJECT_ROOT } from '../vitest-runner.ts';
+import { ConfigError } from '../core/errors.ts';
+import { PROJECT_ROOT } from '../core/vitest-runner.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -31,14 +31,25 @@ export const BENCH_VARS: Array<{ name: string; default: string; doc: string }> =
   { name: 'BENCH_ROWS', default: '1000000', doc: 'rows of the generated source database, summed over its tables' },
   { name: 'BENCH_FILES', default: '20000', doc: 'files in the generated asset tree (every one referenced by rows)' },
   { name: 'BENCH_REPS', default: '3', doc: 'repetitions of each measurement, suite and raw alternating' },
-  { name: 'BENCH_SCALES', default: '1000000,4000000', doc: 'comma list of row counts to measure at (BENCH_ROWS is added)' },
+  {
+    name: 'BENCH_SCALES',
+    default: '1000000,4000000',
+    doc: 'comma list of row counts to measure at (BENCH_ROWS is added)',
+  },
   { name: 'BENCH_DIMS', default: '16', doc: 'dimensions of the embedding vectors' },
   { name: 'BENCH_OUT_DIR', default: 'reports/bench', doc: 'output folder for bench.json and bench.md' },
-  { name: 'BENCH_KEEP', default: '0', doc: '1 keeps the sandbox clusters\' files and the work directory' },
+  { name: 'BENCH_KEEP', default: '0', doc: "1 keeps the sandbox clusters' files and the work directory" },
   { name: 'BENCH_SAMPLE_MS', default: '100', doc: 'RSS polling interval in milliseconds' },
 ];
 
-function int(problems: string[], name: string, raw: string | undefined, dflt: number, min: number, max: number): number {
+function int(
+  problems: string[],
+  name: string,
+  raw: string | undefined,
+  dflt: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw.trim() === '') return dflt;
   const v = raw.trim().replace(/_/g, '');
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
@@ -56,12 +67,16 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
   const dims = int(problems, 'BENCH_DIMS', env.BENCH_DIMS, 16, 1, 16_000);
   const sampleMs = int(problems, 'BENCH_SAMPLE_MS', env.BENCH_SAMPLE_MS, 100, 10, 10_000);
   const scales = new Set<number>([rows]);
-  for (const part of (env.BENCH_SCALES ?? '1000000,4000000').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of (env.BENCH_SCALES ?? '1000000,4000000')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const n = int(problems, 'BENCH_SCALES', part, rows, 13, 1_000_000_000);
     scales.add(n);
   }
   const keepRaw = (env.BENCH_KEEP ?? '0').trim().toLowerCase();
-  if (!['0', '1', 'true', 'false', ''].includes(keepRaw)) problems.push(`BENCH_KEEP="${env.BENCH_KEEP}" must be 1 or 0`);
+  if (!['0', '1', 'true', 'false', ''].includes(keepRaw))
+    problems.push(`BENCH_KEEP="${env.BENCH_KEEP}" must be 1 or 0`);
   if (problems.length) throw new ConfigError(problems);
   return {
     rows,
@@ -69,7 +84,9 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
     reps,
     scales: [...scales].sort((a, b) => a - b),
     dims,
-    outDir: env.BENCH_OUT_DIR?.trim() ? path.resolve(env.BENCH_OUT_DIR.trim()) : path.join(PROJECT_ROOT, 'reports', 'bench'),
+    outDir: env.BENCH_OUT_DIR?.trim()
+      ? path.resolve(env.BENCH_OUT_DIR.trim())
+      : path.join(PROJECT_ROOT, 'reports', 'bench'),
     keep: keepRaw === '1' || keepRaw === 'true',
     sampleMs,
   };

@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { assetBytes, FIXTURE_TABLES, fixtureSchemaSql } from '../fixture.ts';
+import { assetBytes, FIXTURE_TABLES, fixtureSchemaSql } from '../sandbox/fixture.ts';
 
 export const PROBE_TABLE = 'bench_probe';
 export const BENCH_TABLES = [...FIXTURE_TABLES, PROBE_TABLE] as const;
@@ -38,10 +38,22 @@ export interface BenchShape {
 }
 
 /** Rows per user and table (13 in total), as in the demo fixture. */
-const PER_USER = { users: 1, knowledge_bases: 1, knowledge_materials: 3, material_embeddings: 3, ugc_assets: 2, galleries: 1, gallery_items: 2 };
+const PER_USER = {
+  users: 1,
+  knowledge_bases: 1,
+  knowledge_materials: 3,
+  material_embeddings: 3,
+  ugc_assets: 2,
+  galleries: 1,
+  gallery_items: 2,
+};
 
 /** The shape for about `totalRows` rows and `files` files (each column gets at most one file per row). */
-export function benchShape(totalRows: number, files: number, opts: { dims?: number; prefix?: string } = {}): BenchShape {
+export function benchShape(
+  totalRows: number,
+  files: number,
+  opts: { dims?: number; prefix?: string } = {},
+): BenchShape {
   const users = Math.max(1, Math.round(totalRows / 13));
   const rows: Record<string, number> = {};
   for (const [t, k] of Object.entries(PER_USER)) rows[t] = users * k;
@@ -49,7 +61,13 @@ export function benchShape(totalRows: number, files: number, opts: { dims?: numb
   const knowledge = Math.max(1, Math.min(rows.knowledge_materials, Math.floor((files * 3) / 7)));
   const ugc = Math.max(1, Math.min(rows.ugc_assets, Math.floor((files * 2) / 7)));
   const gallery = Math.max(1, Math.min(rows.gallery_items, files - knowledge - ugc));
-  return { users, rows, files: { knowledge, ugc, gallery }, dims: opts.dims ?? 16, prefix: opts.prefix ?? '/app/.data' };
+  return {
+    users,
+    rows,
+    files: { knowledge, ugc, gallery },
+    dims: opts.dims ?? 16,
+    prefix: opts.prefix ?? '/app/.data',
+  };
 }
 
 export function totalFiles(s: BenchShape): number {
@@ -157,13 +175,30 @@ export async function loadBenchDatabase(client: pg.ClientBase, s: BenchShape): P
  * the first f rows of each column, read from the database in keyset pages (so the tree matches what SQL generated).
  * Returns the number of files written.
  */
-export async function writeBenchAssets(client: pg.ClientBase, root: string, s: BenchShape, opts: { pageSize?: number } = {}): Promise<number> {
+export async function writeBenchAssets(
+  client: pg.ClientBase,
+  root: string,
+  s: BenchShape,
+  opts: { pageSize?: number } = {},
+): Promise<number> {
   const pageSize = opts.pageSize ?? 5000;
   const toDisk = (p: string) => path.join(root, p.slice(s.prefix.length));
   const sources = [
-    { sql: 'SELECT id, storage_path AS p, size_bytes AS size FROM knowledge_materials WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2', limit: s.files.knowledge, dir: false },
-    { sql: 'SELECT id, storage_path AS p, NULL AS size FROM ugc_assets WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2', limit: s.files.ugc, dir: false },
-    { sql: 'SELECT id, storage_dir AS p, NULL AS size FROM gallery_items WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2', limit: s.files.gallery, dir: true },
+    {
+      sql: 'SELECT id, storage_path AS p, size_bytes AS size FROM knowledge_materials WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
+      limit: s.files.knowledge,
+      dir: false,
+    },
+    {
+      sql: 'SELECT id, storage_path AS p, NULL AS size FROM ugc_assets WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
+      limit: s.files.ugc,
+      dir: false,
+    },
+    {
+      sql: 'SELECT id, storage_dir AS p, NULL AS size FROM gallery_items WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
+      limit: s.files.gallery,
+      dir: true,
+    },
   ];
   fs.mkdirSync(root, { recursive: true });
   const made = new Set<string>();
@@ -176,7 +211,11 @@ export async function writeBenchAssets(client: pg.ClientBase, root: string, s: B
   for (const src of sources) {
     let last = 0;
     for (;;) {
-      const r = await client.query<{ id: string; p: string; size: string | null }>(src.sql, [last, pageSize, src.limit]);
+      const r = await client.query<{ id: string; p: string; size: string | null }>(src.sql, [
+        last,
+        pageSize,
+        src.limit,
+      ]);
       if (r.rows.length === 0) break;
       for (const row of r.rows) {
         const target = toDisk(row.p);

@@ -8,13 +8,32 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseDsn } from '../dsn.ts';
-import { clusterUrl, createDatabase, dropDatabase, startSandbox, stopSandbox, withClient, type ClusterInfo, type SandboxState } from '../sandbox.ts';
+import { parseDsn } from '../core/dsn.ts';
+import {
+  clusterUrl,
+  createDatabase,
+  dropDatabase,
+  startSandbox,
+  stopSandbox,
+  withClient,
+  type ClusterInfo,
+  type SandboxState,
+} from '../sandbox/clusters.ts';
 import type { BenchConfig } from './config.ts';
 import { benchShape, loadBenchDatabase, PROBE_TABLE, totalFiles, writeBenchAssets } from './generate.ts';
 import { killActive } from './run.ts';
 import { rawCopy, rawFloor, type RawCopyResult, type RawFloorResult, type RawSides } from './raw.ts';
-import { crossScaleRows, METHOD, scaleRows, stat, type BenchResult, type Figure, type MachineInfo, type RedRun, type ScaleResult } from './report.ts';
+import {
+  crossScaleRows,
+  METHOD,
+  scaleRows,
+  stat,
+  type BenchResult,
+  type Figure,
+  type MachineInfo,
+  type RedRun,
+  type ScaleResult,
+} from './report.ts';
 import type { MemoryPeak } from './rss.ts';
 import { FAMILIES, familyLabel, familyOf, familyTimes, runSuite, type Family, type SuiteRun } from './suite.ts';
 
@@ -36,7 +55,9 @@ const SUITE_TIMEOUT_MS = 3 * 3600_000;
 
 function tool(cmd: string, args: string[]): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim();
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')[0]
+      .trim();
   } catch {
     return `${cmd}: not found`;
   }
@@ -46,7 +67,9 @@ export async function machineInfo(c: ClusterInfo): Promise<MachineInfo> {
   const cpus = os.cpus();
   const db = await withClient(c, c.database, async (cl) => {
     const v = await cl.query<{ version: string }>('SELECT version()');
-    const ext = await cl.query<{ default_version: string }>("SELECT default_version FROM pg_available_extensions WHERE name = 'vector'");
+    const ext = await cl.query<{ default_version: string }>(
+      "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'",
+    );
     return { postgres: v.rows[0].version.split(' on ')[0], pgvector: ext.rows[0]?.default_version ?? 'not installed' };
   });
   return {
@@ -80,10 +103,17 @@ function redRun(run: RedRun['run'], rep: number, r: SuiteRun): RedRun {
   const failedPhase = (r.phases ?? []).find((p) => p.status === 'failed');
   const detail = [
     failedPhase ? `phase ${failedPhase.name} failed: ${(failedPhase.reason ?? '').slice(0, 160)}` : '',
-    failed.length ? `${failed.length} failed check(s): ${failed.slice(0, 3).map((c) => c.name).join(', ')}${failed.length > 3 ? ', …' : ''}` : '',
+    failed.length
+      ? `${failed.length} failed check(s): ${failed
+          .slice(0, 3)
+          .map((c) => c.name)
+          .join(', ')}${failed.length > 3 ? ', …' : ''}`
+      : '',
     ...r.notes,
     `log ${r.logFile}`,
-  ].filter(Boolean).join('; ');
+  ]
+    .filter(Boolean)
+    .join('; ');
   return { run, rep, exitCode: r.code, detail };
 }
 
@@ -96,7 +126,10 @@ function memoryTop(runs: ScaleRuns): ScaleResult['memoryTop'] {
   ].filter((x): x is { run: string; m: MemoryPeak } => !!x.m);
   if (!all.length) return [];
   const top = all.reduce((a, b) => (b.m.maxProcessMb > a.m.maxProcessMb ? b : a));
-  return [...top.m.processes].sort((a, b) => b.peakMb - a.peakMb).slice(0, 6).map((p) => ({ run: top.run, command: p.command, peakMb: p.peakMb }));
+  return [...top.m.processes]
+    .sort((a, b) => b.peakMb - a.peakMb)
+    .slice(0, 6)
+    .map((p) => ({ run: top.run, command: p.command, peakMb: p.peakMb }));
 }
 
 /** Figures of one scale from its runs. */
@@ -108,51 +141,117 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
   const phasesWhy = noPhases
     ? 'state.json records no copy phase timings (the copy phases are not implemented yet, or did not run)'
     : 'phase not run or not timed';
-  for (const p of COPY_PHASES) f[`copy.suite.${p}`] = stat(runs.suiteCopy.map((r) => phaseMs(r, p)), 'ms', phasesWhy);
-  f['copy.suite.phases'] = stat(runs.suiteCopy.map((r) => {
-    const xs = COPY_PHASES.map((p) => phaseMs(r, p)).filter((x): x is number => x !== undefined);
-    return xs.length ? xs.reduce((a, b) => a + b, 0) : undefined;
-  }), 'ms', phasesWhy);
-  f['copy.suite.wall'] = stat(runs.suiteCopy.map((r) => r.wallMs), 'ms');
-  f['copy.raw.steps'] = stat(runs.rawCopy.map((r) => r.stepsMs), 'ms');
-  f['copy.raw.dump'] = stat(runs.rawCopy.map((r) => r.dumpMs), 'ms');
-  f['copy.raw.restore'] = stat(runs.rawCopy.map((r) => r.restoreMs + r.analyzeMs), 'ms');
-  f['copy.raw.rsync'] = stat(runs.rawCopy.map((r) => r.rsyncMs), 'ms');
-  f['copy.raw.wall'] = stat(runs.rawCopy.map((r) => r.wallMs), 'ms');
+  for (const p of COPY_PHASES)
+    f[`copy.suite.${p}`] = stat(
+      runs.suiteCopy.map((r) => phaseMs(r, p)),
+      'ms',
+      phasesWhy,
+    );
+  f['copy.suite.phases'] = stat(
+    runs.suiteCopy.map((r) => {
+      const xs = COPY_PHASES.map((p) => phaseMs(r, p)).filter((x): x is number => x !== undefined);
+      return xs.length ? xs.reduce((a, b) => a + b, 0) : undefined;
+    }),
+    'ms',
+    phasesWhy,
+  );
+  f['copy.suite.wall'] = stat(
+    runs.suiteCopy.map((r) => r.wallMs),
+    'ms',
+  );
+  f['copy.raw.steps'] = stat(
+    runs.rawCopy.map((r) => r.stepsMs),
+    'ms',
+  );
+  f['copy.raw.dump'] = stat(
+    runs.rawCopy.map((r) => r.dumpMs),
+    'ms',
+  );
+  f['copy.raw.restore'] = stat(
+    runs.rawCopy.map((r) => r.restoreMs + r.analyzeMs),
+    'ms',
+  );
+  f['copy.raw.rsync'] = stat(
+    runs.rawCopy.map((r) => r.rsyncMs),
+    'ms',
+  );
+  f['copy.raw.wall'] = stat(
+    runs.rawCopy.map((r) => r.wallMs),
+    'ms',
+  );
 
   // Verification: per family from checks.json.
-  f['verify.suite.wall'] = stat(runs.suiteVerify.map((r) => r.wallMs), 'ms');
+  f['verify.suite.wall'] = stat(
+    runs.suiteVerify.map((r) => r.wallMs),
+    'ms',
+  );
   const perRun = runs.suiteVerify.map((r) => (r.checks ? familyTimes(r.checks) : undefined));
   const families: ScaleResult['families'] = {};
-  const extra = [...new Set(perRun.flatMap((t) => Object.keys(t ?? {})))].filter((k) => !FAMILIES.some((x) => x.family === k)).sort();
-  for (const { family, spec } of [...FAMILIES, ...extra.map((family) => ({ family, spec: `specs/${family}.spec.ts` }))]) {
+  const extra = [...new Set(perRun.flatMap((t) => Object.keys(t ?? {})))]
+    .filter((k) => !FAMILIES.some((x) => x.family === k))
+    .sort();
+  for (const { family, spec } of [
+    ...FAMILIES,
+    ...extra.map((family) => ({ family, spec: `specs/${family}.spec.ts` })),
+  ]) {
     const seen = perRun.map((t) => t?.[family]);
     const why = perRun.every((t) => t === undefined)
       ? 'no checks.json was written by the verification runs'
       : `no check of this family ran (expected in ${spec})`;
-    f[`verify.suite.${family}`] = stat(seen.map((t) => t?.ms), 'ms', why);
+    f[`verify.suite.${family}`] = stat(
+      seen.map((t) => t?.ms),
+      'ms',
+      why,
+    );
     const last = seen.filter(Boolean).pop();
     if (last) families[family] = { checks: last.checks, failed: last.failed, files: last.files };
   }
   const trio: Family[] = ['rowCounts', 'orphans', 'prefix'];
-  f['verify.suite.rowCounts+orphans+prefix'] = stat(perRun.map((t) => {
-    const xs = trio.map((k) => t?.[k]?.ms).filter((x): x is number => x !== undefined);
-    return xs.length ? xs.reduce((a, b) => a + b, 0) : undefined;
-  }), 'ms', 'none of row counts, orphans, path prefix ran');
-  f['verify.floor.count'] = stat(runs.floor.map((r) => r.countMs), 'ms');
-  f['verify.floor.find'] = stat(runs.floor.map((r) => r.findMs), 'ms');
-  f['verify.floor.wall'] = stat(runs.floor.map((r) => r.wallMs), 'ms');
+  f['verify.suite.rowCounts+orphans+prefix'] = stat(
+    perRun.map((t) => {
+      const xs = trio.map((k) => t?.[k]?.ms).filter((x): x is number => x !== undefined);
+      return xs.length ? xs.reduce((a, b) => a + b, 0) : undefined;
+    }),
+    'ms',
+    'none of row counts, orphans, path prefix ran',
+  );
+  f['verify.floor.count'] = stat(
+    runs.floor.map((r) => r.countMs),
+    'ms',
+  );
+  f['verify.floor.find'] = stat(
+    runs.floor.map((r) => r.findMs),
+    'ms',
+  );
+  f['verify.floor.wall'] = stat(
+    runs.floor.map((r) => r.wallMs),
+    'ms',
+  );
 
-  f['overhead.suite.wall'] = stat(runs.overhead.map((r) => r.wallMs), 'ms');
+  f['overhead.suite.wall'] = stat(
+    runs.overhead.map((r) => r.wallMs),
+    'ms',
+  );
 
   // Memory: per repetition, the max over that repetition's suite runs.
   const reps = Math.max(runs.suiteCopy.length, runs.suiteVerify.length, runs.overhead.length);
-  const perRep = (pick: (m: MemoryPeak) => number) => Array.from({ length: reps }, (_, i) => {
-    const ms = [runs.suiteCopy[i], runs.suiteVerify[i], runs.overhead[i]].map((r) => r?.memory).filter((m): m is MemoryPeak => !!m && m.processes.length > 0);
-    return ms.length ? Math.max(...ms.map(pick)) : undefined;
-  });
-  f['memory.process'] = stat(perRep((m) => m.maxProcessMb), 'MB', 'no node process was sampled');
-  f['memory.tree'] = stat(perRep((m) => m.maxTreeMb), 'MB', 'no node process was sampled');
+  const perRep = (pick: (m: MemoryPeak) => number) =>
+    Array.from({ length: reps }, (_, i) => {
+      const ms = [runs.suiteCopy[i], runs.suiteVerify[i], runs.overhead[i]]
+        .map((r) => r?.memory)
+        .filter((m): m is MemoryPeak => !!m && m.processes.length > 0);
+      return ms.length ? Math.max(...ms.map(pick)) : undefined;
+    });
+  f['memory.process'] = stat(
+    perRep((m) => m.maxProcessMb),
+    'MB',
+    'no node process was sampled',
+  );
+  f['memory.tree'] = stat(
+    perRep((m) => m.maxTreeMb),
+    'MB',
+    'no node process was sampled',
+  );
   return { figures: f, families };
 }
 
@@ -195,7 +294,9 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
   const warnings: string[] = [];
   const red: RedRun[] = [];
 
-  log(`scale ${requestedRows}: generating ${shape.users} users (${Object.values(shape.rows).reduce((a, b) => a + b, 0)} rows) and ${totalFiles(shape)} files`);
+  log(
+    `scale ${requestedRows}: generating ${shape.users} users (${Object.values(shape.rows).reduce((a, b) => a + b, 0)} rows) and ${totalFiles(shape)} files`,
+  );
   await createDatabase(src, srcDb);
   let t = performance.now();
   await withClient(src, srcDb, (c) => loadBenchDatabase(c, shape));
@@ -205,16 +306,24 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
   const assetsMs = performance.now() - t;
   const { rowsPerTable, bytes } = await withClient(src, srcDb, async (c) => {
     const r: Record<string, number> = {};
-    for (const table of Object.keys(shape.rows)) r[table] = Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+    for (const table of Object.keys(shape.rows))
+      r[table] = Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
     const size = await c.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b');
     return { rowsPerTable: r, bytes: Number(size.rows[0].b) };
   });
   const tables = await userTables(src, srcDb);
-  log(`scale ${requestedRows}: generated in ${(databaseMs / 1000).toFixed(1)} s + ${(assetsMs / 1000).toFixed(1)} s (files)`);
+  log(
+    `scale ${requestedRows}: generated in ${(databaseMs / 1000).toFixed(1)} s + ${(assetsMs / 1000).toFixed(1)} s (files)`,
+  );
 
   const runs: ScaleRuns = { suiteCopy: [], rawCopy: [], suiteVerify: [], floor: [], overhead: [] };
   const srcUrl = clusterUrl(src, srcDb);
-  const sidesFor = (dstDb: string, dstAssets: string): RawSides => ({ src: parseDsn(srcUrl), dst: parseDsn(clusterUrl(dst, dstDb)), srcAssets, dstAssets });
+  const sidesFor = (dstDb: string, dstAssets: string): RawSides => ({
+    src: parseDsn(srcUrl),
+    dst: parseDsn(clusterUrl(dst, dstDb)),
+    srcAssets,
+    dstAssets,
+  });
   const contractEnv = (dstDb: string, dstAssets: string, runDir: string) => ({
     SRC_DATABASE_URL: srcUrl,
     DST_DATABASE_URL: clusterUrl(dst, dstDb),
@@ -237,7 +346,15 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
         const assets = emptyDir(path.join(runDir, 'dst-data'));
         await createDatabase(dst, db);
         if (who === 'suite') {
-          const r = await runSuite([], { ...contractEnv(db, assets, runDir), ...NOTHING_TO_DO }, { logFile: path.join(logs, `copy-suite-${rep}.log`), sampleMs: config.sampleMs, timeoutMs: SUITE_TIMEOUT_MS });
+          const r = await runSuite(
+            [],
+            { ...contractEnv(db, assets, runDir), ...NOTHING_TO_DO },
+            {
+              logFile: path.join(logs, `copy-suite-${rep}.log`),
+              sampleMs: config.sampleMs,
+              timeoutMs: SUITE_TIMEOUT_MS,
+            },
+          );
           runs.suiteCopy.push(r);
           if (r.code !== 0) red.push(redRun('copy', rep, r));
           log(`scale ${requestedRows}: copy rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
@@ -265,15 +382,21 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
       for (const who of order) {
         const runDir = emptyDir(path.join(dir, `verify-${who}-${rep}`));
         if (who === 'suite') {
-          const r = await runSuite(['--verify-only'], contractEnv(target.db, target.assets, runDir), { logFile: path.join(logs, `verify-suite-${rep}.log`), sampleMs: config.sampleMs, timeoutMs: SUITE_TIMEOUT_MS });
+          const r = await runSuite(['--verify-only'], contractEnv(target.db, target.assets, runDir), {
+            logFile: path.join(logs, `verify-suite-${rep}.log`),
+            sampleMs: config.sampleMs,
+            timeoutMs: SUITE_TIMEOUT_MS,
+          });
           runs.suiteVerify.push(r);
           if (r.code !== 0) red.push(redRun('verify', rep, r));
           log(`scale ${requestedRows}: verify rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
         } else {
           const r = await rawFloor(sides, tables, runDir, path.join(logs, `verify-floor-${rep}.log`));
           runs.floor.push(r);
-          if (r.countMismatches.length) warnings.push(`the raw copy differs from the source: ${r.countMismatches.join('; ')}`);
-          if (r.filesFound !== files) warnings.push(`find counted ${r.filesFound} files in the target, ${files} were generated`);
+          if (r.countMismatches.length)
+            warnings.push(`the raw copy differs from the source: ${r.countMismatches.join('; ')}`);
+          if (r.filesFound !== files)
+            warnings.push(`find counted ${r.filesFound} files in the target, ${files} were generated`);
           log(`scale ${requestedRows}: verify rep ${rep} floor ${Math.round(r.wallMs)} ms`);
         }
         if (!config.keep && who === 'suite') fs.rmSync(path.join(runDir, 'work'), { recursive: true, force: true });
@@ -283,7 +406,11 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     // Overhead: the same target, nothing to check.
     for (let rep = 1; rep <= config.reps; rep++) {
       const runDir = emptyDir(path.join(dir, `overhead-${rep}`));
-      const r = await runSuite(['--verify-only'], { ...contractEnv(target.db, target.assets, runDir), ...NOTHING_TO_DO }, { logFile: path.join(logs, `overhead-${rep}.log`), sampleMs: config.sampleMs, timeoutMs: SUITE_TIMEOUT_MS });
+      const r = await runSuite(
+        ['--verify-only'],
+        { ...contractEnv(target.db, target.assets, runDir), ...NOTHING_TO_DO },
+        { logFile: path.join(logs, `overhead-${rep}.log`), sampleMs: config.sampleMs, timeoutMs: SUITE_TIMEOUT_MS },
+      );
       runs.overhead.push(r);
       if (r.code !== 0) red.push(redRun('overhead', rep, r));
       if (r.checks) {
@@ -329,11 +456,10 @@ export async function runBench(config: BenchConfig, log: Log): Promise<BenchResu
   const onSignal = (sig: NodeJS.Signals) => {
     log(`bench: ${sig}: stopping the sandbox`);
     killActive(sig);
-    stopSandbox(sandbox, { keepFiles: config.keep })
-      .finally(() => {
-        if (!config.keep) fs.rmSync(workRoot, { recursive: true, force: true });
-        process.exit(130);
-      });
+    stopSandbox(sandbox, { keepFiles: config.keep }).finally(() => {
+      if (!config.keep) fs.rmSync(workRoot, { recursive: true, force: true });
+      process.exit(130);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -343,8 +469,12 @@ export async function runBench(config: BenchConfig, log: Log): Promise<BenchResu
     for (const rows of config.scales) scales.push(await benchScale({ config, sandbox, workRoot, log }, rows));
     const method = { ...METHOD };
     const families = new Set<string>(FAMILIES.map((f) => f.family));
-    for (const s of scales) for (const k of Object.keys(s.figures)) if (/^verify\.suite\.\w[\w-]*$/.test(k) && k !== 'verify.suite.wall') families.add(k.slice('verify.suite.'.length));
-    for (const family of families) method[`verify.suite.${family}`] = `${familyLabel(family)}: ${METHOD['verify.suite.family']}`;
+    for (const s of scales)
+      for (const k of Object.keys(s.figures))
+        if (/^verify\.suite\.\w[\w-]*$/.test(k) && k !== 'verify.suite.wall')
+          families.add(k.slice('verify.suite.'.length));
+    for (const family of families)
+      method[`verify.suite.${family}`] = `${familyLabel(family)}: ${METHOD['verify.suite.family']}`;
     delete method['verify.suite.family'];
     return {
       version: 1,
@@ -363,4 +493,3 @@ export async function runBench(config: BenchConfig, log: Log): Promise<BenchResu
     if (!config.keep) fs.rmSync(workRoot, { recursive: true, force: true });
   }
 }
-

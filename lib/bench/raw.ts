@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Dsn } from '../dsn.ts';
+import type { Dsn } from '../core/dsn.ts';
 import { logTail, measure } from './run.ts';
 
 export const RAW_COPY_SCRIPT = `#!/usr/bin/env bash
@@ -66,7 +66,10 @@ export function sideEnv(prefix: 'SRC' | 'DST', d: Dsn): Record<string, string> {
 
 /** Parse the `BENCH k=v ...` line a script prints. */
 export function parseBenchLine(text: string): Record<string, number> {
-  const line = text.split('\n').reverse().find((l) => l.startsWith('BENCH '));
+  const line = text
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('BENCH '));
   if (!line) return {};
   const out: Record<string, number> = {};
   for (const m of line.matchAll(/(\w+)=(\d+)/g)) out[m[1]] = Number(m[2]);
@@ -113,7 +116,12 @@ export interface RawSides {
 }
 
 function baseEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', HOME: process.env.HOME ?? '/tmp' };
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    HOME: process.env.HOME ?? '/tmp',
+  };
 }
 
 /** Run the raw copy once (into an empty target database and directory). */
@@ -122,16 +130,25 @@ export async function rawCopy(sides: RawSides, workDir: string, logFile: string)
   const script = writeScript(workDir, 'raw-copy.sh', RAW_COPY_SCRIPT);
   const dump = path.join(workDir, 'raw.dump');
   const env = {
-    ...baseEnv(), ...sideEnv('SRC', sides.src), ...sideEnv('DST', sides.dst),
-    BENCH_DUMP: dump, BENCH_SRC_ASSETS: sides.srcAssets, BENCH_DST_ASSETS: sides.dstAssets,
+    ...baseEnv(),
+    ...sideEnv('SRC', sides.src),
+    ...sideEnv('DST', sides.dst),
+    BENCH_DUMP: dump,
+    BENCH_SRC_ASSETS: sides.srcAssets,
+    BENCH_DST_ASSETS: sides.dstAssets,
   };
   try {
     const r = await measure('bash', [script], { cwd: workDir, env, logFile });
-    if (r.code !== 0) throw new RawToolError(`the raw copy script failed (exit ${r.code}); its output:\n${logTail(logFile)}`);
+    if (r.code !== 0)
+      throw new RawToolError(`the raw copy script failed (exit ${r.code}); its output:\n${logTail(logFile)}`);
     const t = parseBenchLine(fs.readFileSync(logFile, 'utf8'));
     if (t.dump_ms === undefined) throw new RawToolError(`the raw copy script printed no timings; see ${logFile}`);
     return {
-      wallMs: r.wallMs, dumpMs: t.dump_ms, restoreMs: t.restore_ms, analyzeMs: t.analyze_ms, rsyncMs: t.rsync_ms,
+      wallMs: r.wallMs,
+      dumpMs: t.dump_ms,
+      restoreMs: t.restore_ms,
+      analyzeMs: t.analyze_ms,
+      rsyncMs: t.rsync_ms,
       stepsMs: t.dump_ms + t.restore_ms + t.analyze_ms + t.rsync_ms,
     };
   } finally {
@@ -140,23 +157,45 @@ export async function rawCopy(sides: RawSides, workDir: string, logFile: string)
 }
 
 /** Run the floor once against a copied target. */
-export async function rawFloor(sides: RawSides, tables: string[], workDir: string, logFile: string): Promise<RawFloorResult> {
+export async function rawFloor(
+  sides: RawSides,
+  tables: string[],
+  workDir: string,
+  logFile: string,
+): Promise<RawFloorResult> {
   fs.mkdirSync(workDir, { recursive: true });
   const script = writeScript(workDir, 'raw-floor.sh', RAW_FLOOR_SCRIPT);
   const sql = path.join(workDir, 'counts.sql');
   fs.writeFileSync(sql, countSql(tables));
   const env = {
-    ...baseEnv(), ...sideEnv('SRC', sides.src), ...sideEnv('DST', sides.dst),
-    BENCH_COUNT_SQL: sql, BENCH_OUT: workDir, BENCH_DST_ASSETS: sides.dstAssets,
+    ...baseEnv(),
+    ...sideEnv('SRC', sides.src),
+    ...sideEnv('DST', sides.dst),
+    BENCH_COUNT_SQL: sql,
+    BENCH_OUT: workDir,
+    BENCH_DST_ASSETS: sides.dstAssets,
   };
   const r = await measure('bash', [script], { cwd: workDir, env, logFile });
-  if (r.code !== 0) throw new RawToolError(`the raw floor script failed (exit ${r.code}); its output:\n${logTail(logFile)}`);
+  if (r.code !== 0)
+    throw new RawToolError(`the raw floor script failed (exit ${r.code}); its output:\n${logTail(logFile)}`);
   const t = parseBenchLine(fs.readFileSync(logFile, 'utf8'));
   const read = (f: string) => fs.readFileSync(path.join(workDir, f), 'utf8');
-  const parse = (text: string) => new Map(text.trim().split('\n').filter(Boolean).map((l) => { const i = l.lastIndexOf('|'); return [l.slice(0, i), l.slice(i + 1)] as const; }));
+  const parse = (text: string) =>
+    new Map(
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const i = l.lastIndexOf('|');
+          return [l.slice(0, i), l.slice(i + 1)] as const;
+        }),
+    );
   const srcCounts = parse(read('src-counts.txt'));
   const dstCounts = parse(read('dst-counts.txt'));
-  const countMismatches = [...srcCounts].filter(([table, n]) => dstCounts.get(table) !== n).map(([table, n]) => `${table}: source ${n}, target ${dstCounts.get(table) ?? 'missing'}`);
+  const countMismatches = [...srcCounts]
+    .filter(([table, n]) => dstCounts.get(table) !== n)
+    .map(([table, n]) => `${table}: source ${n}, target ${dstCounts.get(table) ?? 'missing'}`);
   return {
     wallMs: r.wallMs,
     countSrcMs: t.count_src_ms,

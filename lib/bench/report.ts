@@ -87,25 +87,34 @@ export interface BenchResult {
 
 /** How each figure is measured (also printed in bench.md). Keys are the figure keys of ScaleResult.figures. */
 export const METHOD: Record<string, string> = {
-  'copy.suite.phases': 'sum of phases[].durationMs (preflight + dump + restore + mirror) in WORK_DIR/state.json of a full `tsx scripts/rehearse.ts` run into an empty target database and directory; that run checks only the tiny table bench_probe (the checks are measured separately)',
+  'copy.suite.phases':
+    'sum of phases[].durationMs (preflight + dump + restore + mirror) in WORK_DIR/state.json of a full `tsx scripts/rehearse.ts` run into an empty target database and directory; that run checks only the tiny table bench_probe (the checks are measured separately)',
   'copy.suite.preflight': 'phases[preflight].durationMs of the same run',
   'copy.suite.dump': 'phases[dump].durationMs of the same run',
   'copy.suite.restore': 'phases[restore].durationMs of the same run (pg_restore, then ANALYZE of the target)',
-  'copy.suite.mirror': 'phases[mirror].durationMs of the same run (rsync -a with --partial --numeric-ids --itemize-changes --stats, output parsed)',
-  'copy.suite.wall': 'wall time of the whole `tsx scripts/rehearse.ts` process (tsx start, copy, vitest, the bench_probe checks, reports)',
-  'copy.raw.steps': 'the steps of a bash script running `pg_dump --format=custom --no-owner --no-acl`, `pg_restore --no-owner --no-acl --single-transaction --exit-on-error`, `psql -c ANALYZE` (the suite\'s restore phase analyzes too) and `rsync -a` into a fresh empty target database and directory, each step timed with $EPOCHREALTIME',
+  'copy.suite.mirror':
+    'phases[mirror].durationMs of the same run (rsync -a with --partial --numeric-ids --itemize-changes --stats, output parsed)',
+  'copy.suite.wall':
+    'wall time of the whole `tsx scripts/rehearse.ts` process (tsx start, copy, vitest, the bench_probe checks, reports)',
+  'copy.raw.steps':
+    "the steps of a bash script running `pg_dump --format=custom --no-owner --no-acl`, `pg_restore --no-owner --no-acl --single-transaction --exit-on-error`, `psql -c ANALYZE` (the suite's restore phase analyzes too) and `rsync -a` into a fresh empty target database and directory, each step timed with $EPOCHREALTIME",
   'copy.raw.dump': 'the pg_dump step of the raw script',
   'copy.raw.restore': 'the pg_restore + ANALYZE steps of the raw script',
   'copy.raw.rsync': 'the rsync step of the raw script',
   'copy.raw.wall': 'wall time of the whole raw script (bash start included)',
-  'verify.suite.wall': 'wall time of `tsx scripts/rehearse.ts --verify-only` with the default checks (CHECKSUM=full, HEALTH_CHECK=0) against the target of the last raw copy',
-  'verify.suite.family': 'sum of durationMs of the family\'s checks in REPORTS_DIR/runs/<id>/checks.json of that run (test bodies only; tests that run concurrently are each counted in full, so this is an upper bound of the family\'s share of the wall time)',
+  'verify.suite.wall':
+    'wall time of `tsx scripts/rehearse.ts --verify-only` with the default checks (CHECKSUM=full, HEALTH_CHECK=0) against the target of the last raw copy',
+  'verify.suite.family':
+    "sum of durationMs of the family's checks in REPORTS_DIR/runs/<id>/checks.json of that run (test bodies only; tests that run concurrently are each counted in full, so this is an upper bound of the family's share of the wall time)",
   'verify.suite.rowCounts+orphans+prefix': 'row counts + orphans + path prefix family sums of the same run',
-  'verify.floor.count': 'a bash script running psql -f with one `SELECT count(*)` per user table, on the source and then on the target (connection and psql start included)',
+  'verify.floor.count':
+    'a bash script running psql -f with one `SELECT count(*)` per user table, on the source and then on the target (connection and psql start included)',
   'verify.floor.find': '`find DST_ASSETS_DIR -type f | wc -l` in the same script',
   'verify.floor.wall': 'wall time of that whole script',
-  'overhead.suite.wall': 'wall time of `rehearse --verify-only` with nothing to do: VALIDATE_TABLES=public.bench_probe (1 row), CHECKSUM=off, ASSETS_SAMPLE_N=0, ASSET_COLUMNS=bench_probe.storage_path:file (all NULL), HEALTH_CHECK=0: start-up, discovery, vitest, report writing',
-  'memory.process': 'largest VmHWM (peak RSS) of any node process in the tree of a suite run (rehearse via tsx, vitest, its workers), /proc polled every BENCH_SAMPLE_MS; samples: one per repetition, the max over that repetition\'s copy, verify and overhead runs',
+  'overhead.suite.wall':
+    'wall time of `rehearse --verify-only` with nothing to do: VALIDATE_TABLES=public.bench_probe (1 row), CHECKSUM=off, ASSETS_SAMPLE_N=0, ASSET_COLUMNS=bench_probe.storage_path:file (all NULL), HEALTH_CHECK=0: start-up, discovery, vitest, report writing',
+  'memory.process':
+    "largest VmHWM (peak RSS) of any node process in the tree of a suite run (rehearse via tsx, vitest, its workers), /proc polled every BENCH_SAMPLE_MS; samples: one per repetition, the max over that repetition's copy, verify and overhead runs",
   'memory.tree': 'largest sum of VmRSS over the node processes of that tree at one poll; same samples',
 };
 
@@ -141,26 +150,54 @@ export function scaleRows(s: ScaleResult): Row[] {
   const f = s.figures;
   const rows: Row[] = [];
   const add = (label: string, suite: string, base: string | undefined, target?: Target, note?: string) => {
-    const value = base ? ratioOf(f[suite], f[base]) : target?.of === 'MB' && f[suite]?.kind === 'stat' ? (f[suite] as { max: number }).max : null;
+    const value = base
+      ? ratioOf(f[suite], f[base])
+      : target?.of === 'MB' && f[suite]?.kind === 'stat'
+        ? (f[suite] as { max: number }).max
+        : null;
     const partial = note !== undefined && PARTIAL.test(note);
     const na = [f[suite], base ? f[base] : undefined].find((x) => x?.kind === 'na') as { reason: string } | undefined;
-    rows.push({ scale: s.rows, label, suite, base, ratio: base ? value : null, target, met: partial ? null : judge(value, target), note: note ?? (na ? `n/a: ${na.reason}` : undefined) });
+    rows.push({
+      scale: s.rows,
+      label,
+      suite,
+      base,
+      ratio: base ? value : null,
+      target,
+      met: partial ? null : judge(value, target),
+      note: note ?? (na ? `n/a: ${na.reason}` : undefined),
+    });
   };
   const ratio = (v: number): Target => ({ op: '<=', value: v, of: 'ratio' });
-  add('copy: all phases (suite: preflight + dump + restore + mirror) vs raw script steps', 'copy.suite.phases', 'copy.raw.steps', ratio(1.05));
+  add(
+    'copy: all phases (suite: preflight + dump + restore + mirror) vs raw script steps',
+    'copy.suite.phases',
+    'copy.raw.steps',
+    ratio(1.05),
+  );
   add('copy: dump', 'copy.suite.dump', 'copy.raw.dump');
   add('copy: restore + ANALYZE', 'copy.suite.restore', 'copy.raw.restore');
   add('copy: asset mirror', 'copy.suite.mirror', 'copy.raw.rsync');
   add('copy: whole command, wall', 'copy.suite.wall', 'copy.raw.wall');
   const rop = f['verify.suite.rowCounts+orphans+prefix'];
-  const missing = (['rowCounts', 'orphans', 'prefix'] as Family[]).filter((k) => f[`verify.suite.${k}`]?.kind !== 'stat');
-  add('verify: row counts + orphans + prefix vs count(*) floor', 'verify.suite.rowCounts+orphans+prefix', 'verify.floor.count', ratio(1.2),
-    rop?.kind === 'stat' && missing.length ? `partial: without ${missing.join(', ')} (absent)` : undefined);
+  const missing = (['rowCounts', 'orphans', 'prefix'] as Family[]).filter(
+    (k) => f[`verify.suite.${k}`]?.kind !== 'stat',
+  );
+  add(
+    'verify: row counts + orphans + prefix vs count(*) floor',
+    'verify.suite.rowCounts+orphans+prefix',
+    'verify.floor.count',
+    ratio(1.2),
+    rop?.kind === 'stat' && missing.length ? `partial: without ${missing.join(', ')} (absent)` : undefined,
+  );
   add('verify: full content checksums vs count(*) floor', 'verify.suite.checksums', 'verify.floor.count', ratio(2));
   add('verify: asset census vs find floor', 'verify.suite.census', 'verify.floor.find', ratio(1.5));
   const known = FAMILIES.map((x) => x.family);
-  const extra = Object.keys(f).filter((k) => /^verify\.suite\.[\w-]+$/.test(k)).map((k) => k.slice('verify.suite.'.length))
-    .filter((k) => k !== 'wall' && !known.includes(k)).sort();
+  const extra = Object.keys(f)
+    .filter((k) => /^verify\.suite\.[\w-]+$/.test(k))
+    .map((k) => k.slice('verify.suite.'.length))
+    .filter((k) => k !== 'wall' && !known.includes(k))
+    .sort();
   for (const fam of [...known.filter((k) => !['checksums', 'census'].includes(k)), ...extra]) {
     add(`verify: ${familyLabel(fam)} (family time)`, `verify.suite.${fam}`, undefined);
   }
@@ -171,7 +208,10 @@ export function scaleRows(s: ScaleResult): Row[] {
   for (const r of rows) {
     const kind = r.suite.split('.')[0];
     const red = s.red.filter((x) => x.run === kind || kind === 'memory');
-    if (red.length) r.note = [r.note, `RED RUN: ${red.map((x) => `${x.run} rep ${x.rep} exit ${x.exitCode}`).join(', ')} (see below)`].filter(Boolean).join(' · ');
+    if (red.length)
+      r.note = [r.note, `RED RUN: ${red.map((x) => `${x.run} rep ${x.rep} exit ${x.exitCode}`).join(', ')} (see below)`]
+        .filter(Boolean)
+        .join(' · ');
   }
   return rows;
 }
@@ -180,18 +220,37 @@ export function scaleRows(s: ScaleResult): Row[] {
 export function crossScaleRows(scales: ScaleResult[]): Row[] {
   const target: Target = { op: '<=', value: 1.1, of: 'ratio' };
   if (scales.length < 2) {
-    return [{ scale: 'all', label: 'peak memory flat with scale (largest process, max scale / min scale)', suite: 'memory.process', ratio: null, target, met: null, note: 'n/a: needs two scales (BENCH_SCALES)' }];
+    return [
+      {
+        scale: 'all',
+        label: 'peak memory flat with scale (largest process, max scale / min scale)',
+        suite: 'memory.process',
+        ratio: null,
+        target,
+        met: null,
+        note: 'n/a: needs two scales (BENCH_SCALES)',
+      },
+    ];
   }
   const lo = scales[0];
   const hi = scales[scales.length - 1];
   const out: Row[] = [];
-  for (const [key, label, t] of [['memory.process', 'largest process', target], ['memory.tree', 'process tree', undefined]] as const) {
+  for (const [key, label, t] of [
+    ['memory.process', 'largest process', target],
+    ['memory.tree', 'process tree', undefined],
+  ] as const) {
     const a = hi.figures[key];
     const b = lo.figures[key];
-    const value = a?.kind === 'stat' && b?.kind === 'stat' && b.max > 0 ? Math.round((a.max / b.max) * 1000) / 1000 : null;
+    const value =
+      a?.kind === 'stat' && b?.kind === 'stat' && b.max > 0 ? Math.round((a.max / b.max) * 1000) / 1000 : null;
     out.push({
-      scale: 'all', label: `peak memory flat with scale (${label}, ${hi.rows} / ${lo.rows} rows)`, suite: key, ratio: value, target: t,
-      met: judge(value, t), note: value === null ? 'n/a: peak memory not measured at both scales' : undefined,
+      scale: 'all',
+      label: `peak memory flat with scale (${label}, ${hi.rows} / ${lo.rows} rows)`,
+      suite: key,
+      ratio: value,
+      target: t,
+      met: judge(value, t),
+      note: value === null ? 'n/a: peak memory not measured at both scales' : undefined,
     });
   }
   return out;
@@ -200,7 +259,14 @@ export function crossScaleRows(scales: ScaleResult[]): Row[] {
 export function formatFigure(fig: Figure | undefined): string {
   if (!fig) return '—';
   if (fig.kind === 'na') return 'n/a';
-  const one = (x: number) => (fig.unit === 'MB' ? `${x.toFixed(1)} MB` : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
+  const one = (x: number) =>
+    fig.unit === 'MB'
+      ? `${x.toFixed(1)} MB`
+      : x >= 10_000
+        ? `${(x / 1000).toFixed(1)} s`
+        : x >= 1000
+          ? `${(x / 1000).toFixed(2)} s`
+          : `${Math.round(x)} ms`;
   return fig.samples.length > 1 ? `${one(fig.median)} (${one(fig.min)}–${one(fig.max)})` : one(fig.median);
 }
 
@@ -213,7 +279,8 @@ function formatMet(r: Row): string {
   if (r.met === null) return r.target ? 'n/a' : '—';
   if (r.met) return 'yes';
   const v = r.ratio ?? undefined;
-  if (r.target && v !== undefined && r.target.of === 'ratio') return `NO (+${Math.round((v / r.target.value - 1) * 100)}%)`;
+  if (r.target && v !== undefined && r.target.of === 'ratio')
+    return `NO (+${Math.round((v / r.target.value - 1) * 100)}%)`;
   return 'NO';
 }
 
@@ -233,9 +300,12 @@ export function markdownTable(result: Pick<BenchResult, 'rows' | 'scales'>): str
     '| ---: | --- | ---: | ---: | ---: | :---: | :---: | --- |',
   ];
   for (const r of result.rows) {
-    const suite = r.scale === 'all' ? (r.ratio === null ? 'n/a' : `× ${r.ratio}`) : formatFigure(figOf(r.scale, r.suite));
+    const suite =
+      r.scale === 'all' ? (r.ratio === null ? 'n/a' : `× ${r.ratio}`) : formatFigure(figOf(r.scale, r.suite));
     const base = r.base ? formatFigure(figOf(r.scale, r.base)) : '—';
-    lines.push(`| ${r.scale === 'all' ? 'all' : r.scale.toLocaleString('en-US')} | ${cell(r.label)} | ${cell(suite)} | ${cell(base)} | ${r.ratio === null ? (r.base ? 'n/a' : '—') : r.ratio.toFixed(2)} | ${formatTarget(r.target)} | ${formatMet(r)} | ${cell(r.note ?? '')} |`);
+    lines.push(
+      `| ${r.scale === 'all' ? 'all' : r.scale.toLocaleString('en-US')} | ${cell(r.label)} | ${cell(suite)} | ${cell(base)} | ${r.ratio === null ? (r.base ? 'n/a' : '—') : r.ratio.toFixed(2)} | ${formatTarget(r.target)} | ${formatMet(r)} | ${cell(r.note ?? '')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -255,13 +325,25 @@ export function markdownReport(result: BenchResult): string {
     '',
   ];
   for (const s of result.scales) {
-    out.push(`Scale ${s.rows.toLocaleString('en-US')} rows (${Object.entries(s.rowsPerTable).map(([t, n]) => `${t} ${n}`).join(', ')}), ${s.files} files; ` +
-      `generated in ${(s.generate.databaseMs / 1000).toFixed(1)} s (database, ${(s.generate.databaseBytes / 2 ** 20).toFixed(0)} MiB) + ${(s.generate.assetsMs / 1000).toFixed(1)} s (files).`);
-    const fams = Object.entries(s.families).map(([k, v]) => `${k} ${v!.checks} checks${v!.failed ? ` (${v!.failed} failed)` : ''}`);
+    out.push(
+      `Scale ${s.rows.toLocaleString('en-US')} rows (${Object.entries(s.rowsPerTable)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}), ${s.files} files; ` +
+        `generated in ${(s.generate.databaseMs / 1000).toFixed(1)} s (database, ${(s.generate.databaseBytes / 2 ** 20).toFixed(0)} MiB) + ${(s.generate.assetsMs / 1000).toFixed(1)} s (files).`,
+    );
+    const fams = Object.entries(s.families).map(
+      ([k, v]) => `${k} ${v!.checks} checks${v!.failed ? ` (${v!.failed} failed)` : ''}`,
+    );
     out.push(`Check families in the verification run: ${fams.length ? fams.join(', ') : 'none'}.`);
     for (const w of s.warnings) out.push(`- warning: ${w}`);
-    for (const r of s.red) out.push(`- RED RUN (timings of a failing run are suspicious): ${r.run} rep ${r.rep}, exit ${r.exitCode}: ${r.detail}`);
-    if (s.memoryTop.length) out.push(`Node processes of the suite run with the highest memory peak: ${s.memoryTop.map((p) => `${p.command} ${p.peakMb} MB`).join('; ')} (${s.memoryTop[0].run}).`);
+    for (const r of s.red)
+      out.push(
+        `- RED RUN (timings of a failing run are suspicious): ${r.run} rep ${r.rep}, exit ${r.exitCode}: ${r.detail}`,
+      );
+    if (s.memoryTop.length)
+      out.push(
+        `Node processes of the suite run with the highest memory peak: ${s.memoryTop.map((p) => `${p.command} ${p.peakMb} MB`).join('; ')} (${s.memoryTop[0].run}).`,
+      );
     out.push('');
   }
   out.push('## How each figure is measured', '');

@@ -69,8 +69,13 @@ function isNode(pid: number): boolean {
 
 function commandOf(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
-      .map((a) => (a.includes('/') ? path.basename(a) : a)).join(' ').slice(0, 120);
+    return fs
+      .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((a) => (a.includes('/') ? path.basename(a) : a))
+      .join(' ')
+      .slice(0, 120);
   } catch {
     return '?';
   }

@@ -52,7 +52,13 @@ export function measure(cmd: string, args: string[], opts: MeasureOptions): Prom
       if (timer) clearTimeout(timer);
       const memory = sampler?.stop();
       fs.closeSync(fd);
-      resolve({ code: code ?? 128, signal: signal ?? undefined, wallMs: Math.round(wallMs * 10) / 10, memory, logFile: opts.logFile });
+      resolve({
+        code: code ?? 128,
+        signal: signal ?? undefined,
+        wallMs: Math.round(wallMs * 10) / 10,
+        memory,
+        logFile: opts.logFile,
+      });
     });
   });
 }

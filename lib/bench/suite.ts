@@ -5,16 +5,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CheckRecord, ChecksFile } from '../reporter.ts';
-import { readState, type PhaseResult } from '../state.ts';
-import { PROJECT_ROOT } from '../vitest-runner.ts';
+import type { CheckRecord, ChecksFile } from '../audit/reporter.ts';
+import { readState, type PhaseResult } from '../core/state.ts';
+import { PROJECT_ROOT } from '../core/vitest-runner.ts';
 import type { MemoryPeak } from './rss.ts';
 import { measure } from './run.ts';
 
 /** Contract and libpq variables of the caller's shell that must not leak into a measured run. */
-const SCRUB = /^(SRC_|DST_|PG|VALIDATE_|ROWCOUNT_|ASSETS?_|DUMP_|RESTORE_|ORPHAN_|CHECKSUM|STAGING_|HEALTH_|WORK_DIR|REPORTS_DIR|REHEARSAL_|CHECK_CONCURRENCY|CONNECT_TIMEOUT|VITEST|BENCH_|NODE_OPTIONS)/;
+const SCRUB =
+  /^(SRC_|DST_|PG|VALIDATE_|ROWCOUNT_|ASSETS?_|DUMP_|RESTORE_|ORPHAN_|CHECKSUM|STAGING_|HEALTH_|WORK_DIR|REPORTS_DIR|REHEARSAL_|CHECK_CONCURRENCY|CONNECT_TIMEOUT|VITEST|BENCH_|NODE_OPTIONS)/;
 
-export function suiteEnv(vars: Record<string, string | undefined>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function suiteEnv(
+  vars: Record<string, string | undefined>,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) if (!SCRUB.test(k)) env[k] = v;
   for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
@@ -24,7 +28,8 @@ export function suiteEnv(vars: Record<string, string | undefined>, base: NodeJS.
 }
 
 /** A known check family, or the base name of any other spec file (e.g. `sequences` for specs/sequences.spec.ts). */
-export type Family = 'rowCounts' | 'orphans' | 'prefix' | 'checksums' | 'census' | 'assets' | 'health' | 'phases' | (string & {});
+export type Family =
+  'rowCounts' | 'orphans' | 'prefix' | 'checksums' | 'census' | 'assets' | 'health' | 'phases' | (string & {});
 
 export const FAMILIES: Array<{ family: Family; label: string; spec: string }> = [
   { family: 'rowCounts', label: 'row counts', spec: 'specs/row-counts.spec.ts' },
@@ -96,15 +101,27 @@ export interface SuiteRun {
 function runDirOf(reportsDir: string): string | undefined {
   const runs = path.join(reportsDir, 'runs');
   if (!fs.existsSync(runs)) return undefined;
-  const dirs = fs.readdirSync(runs, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const dirs = fs
+    .readdirSync(runs, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   return dirs.length ? path.join(runs, dirs[dirs.length - 1]) : undefined;
 }
 
 /** `tsx scripts/rehearse.ts ...args` with `vars` (WORK_DIR and REPORTS_DIR must be fresh, empty paths). */
-export async function runSuite(args: string[], vars: Record<string, string | undefined> & { WORK_DIR: string; REPORTS_DIR: string }, opts: { logFile: string; sampleMs: number; timeoutMs?: number }): Promise<SuiteRun> {
+export async function runSuite(
+  args: string[],
+  vars: Record<string, string | undefined> & { WORK_DIR: string; REPORTS_DIR: string },
+  opts: { logFile: string; sampleMs: number; timeoutMs?: number },
+): Promise<SuiteRun> {
   const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
   const r = await measure(tsx, [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts'), ...args], {
-    cwd: PROJECT_ROOT, env: suiteEnv(vars), logFile: opts.logFile, sampleMs: opts.sampleMs, timeoutMs: opts.timeoutMs,
+    cwd: PROJECT_ROOT,
+    env: suiteEnv(vars),
+    logFile: opts.logFile,
+    sampleMs: opts.sampleMs,
+    timeoutMs: opts.timeoutMs,
   });
   const notes: string[] = [];
   const state = readState(vars.WORK_DIR);

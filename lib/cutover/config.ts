@@ -7,12 +7,19 @@
  * dump is made after the freeze) and SRC_DB_DUMP_PATH is refused (an older dump would lose the writes made since),
  * SRC_ASSETS_DIR is required (the asset tree moves with the database).
  */
-import { ConfigError } from '../errors.ts';
-import { parseConfig, registerSecrets, type Config, type Env } from '../config.ts';
+import { ConfigError } from '../core/errors.ts';
+import { parseConfig, registerSecrets, type Config, type Env } from '../core/config.ts';
 
 /** The operator's hooks: application-specific actions, configured as shell commands. */
 export type HookName =
-  | 'maintenanceOn' | 'stopWorkers' | 'drainCheck' | 'switch' | 'switchBack' | 'startWorkers' | 'maintenanceOff' | 'smoke';
+  | 'maintenanceOn'
+  | 'stopWorkers'
+  | 'drainCheck'
+  | 'switch'
+  | 'switchBack'
+  | 'startWorkers'
+  | 'maintenanceOff'
+  | 'smoke';
 
 export interface HookSpec {
   name: HookName;
@@ -25,14 +32,62 @@ export interface HookSpec {
 }
 
 export const HOOKS: HookSpec[] = [
-  { name: 'maintenanceOn', variable: 'CUTOVER_HOOK_MAINTENANCE_ON', runBy: 'freeze', required: true, doc: 'Enable maintenance mode (the API stops accepting writes).' },
-  { name: 'stopWorkers', variable: 'CUTOVER_HOOK_STOP_WORKERS', runBy: 'freeze', required: true, doc: 'Stop Celery beat, then the workers (set it to `true` if there are none: say so explicitly).' },
-  { name: 'drainCheck', variable: 'CUTOVER_HOOK_DRAIN_CHECK', runBy: 'freeze-check', required: true, doc: 'Exit 0 only when the queues are empty (no task still to write to the source).' },
-  { name: 'switch', variable: 'CUTOVER_HOOK_SWITCH', runBy: 'switch', required: true, doc: 'Point every service (API, workers, beat, cron, admin tools) at the new DSN and assets volume.' },
-  { name: 'switchBack', variable: 'CUTOVER_HOOK_SWITCH_BACK', runBy: 'rollback (and required before switch runs)', required: true, doc: 'Point every service back at the old DSN and assets volume.' },
-  { name: 'startWorkers', variable: 'CUTOVER_HOOK_START_WORKERS', runBy: 'unfreeze, rollback', required: true, doc: 'Start the workers, then beat.' },
-  { name: 'maintenanceOff', variable: 'CUTOVER_HOOK_MAINTENANCE_OFF', runBy: 'unfreeze, rollback', required: true, doc: 'Disable maintenance mode.' },
-  { name: 'smoke', variable: 'CUTOVER_HOOK_SMOKE', runBy: 'smoke', required: false, doc: 'Optional extra smoke test after the health probe (exit 0 = pass); unset: logged as skipped.' },
+  {
+    name: 'maintenanceOn',
+    variable: 'CUTOVER_HOOK_MAINTENANCE_ON',
+    runBy: 'freeze',
+    required: true,
+    doc: 'Enable maintenance mode (the API stops accepting writes).',
+  },
+  {
+    name: 'stopWorkers',
+    variable: 'CUTOVER_HOOK_STOP_WORKERS',
+    runBy: 'freeze',
+    required: true,
+    doc: 'Stop Celery beat, then the workers (set it to `true` if there are none: say so explicitly).',
+  },
+  {
+    name: 'drainCheck',
+    variable: 'CUTOVER_HOOK_DRAIN_CHECK',
+    runBy: 'freeze-check',
+    required: true,
+    doc: 'Exit 0 only when the queues are empty (no task still to write to the source).',
+  },
+  {
+    name: 'switch',
+    variable: 'CUTOVER_HOOK_SWITCH',
+    runBy: 'switch',
+    required: true,
+    doc: 'Point every service (API, workers, beat, cron, admin tools) at the new DSN and assets volume.',
+  },
+  {
+    name: 'switchBack',
+    variable: 'CUTOVER_HOOK_SWITCH_BACK',
+    runBy: 'rollback (and required before switch runs)',
+    required: true,
+    doc: 'Point every service back at the old DSN and assets volume.',
+  },
+  {
+    name: 'startWorkers',
+    variable: 'CUTOVER_HOOK_START_WORKERS',
+    runBy: 'unfreeze, rollback',
+    required: true,
+    doc: 'Start the workers, then beat.',
+  },
+  {
+    name: 'maintenanceOff',
+    variable: 'CUTOVER_HOOK_MAINTENANCE_OFF',
+    runBy: 'unfreeze, rollback',
+    required: true,
+    doc: 'Disable maintenance mode.',
+  },
+  {
+    name: 'smoke',
+    variable: 'CUTOVER_HOOK_SMOKE',
+    runBy: 'smoke',
+    required: false,
+    doc: 'Optional extra smoke test after the health probe (exit 0 = pass); unset: logged as skipped.',
+  },
 ];
 
 export interface CutoverConfig {
@@ -74,7 +129,8 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export const CUTOVER_VARS: CutoverVarSpec[] = [
   {
-    name: 'CUTOVER_MAX_REHEARSAL_AGE_DAYS', default: '7',
+    name: 'CUTOVER_MAX_REHEARSAL_AGE_DAYS',
+    default: '7',
     doc: 'The green rehearsal manifest may be at most this many days old (measured at the start of the freeze).',
     apply(raw, d) {
       const v = int('CUTOVER_MAX_REHEARSAL_AGE_DAYS', raw, 7, 1, 365);
@@ -83,7 +139,8 @@ export const CUTOVER_VARS: CutoverVarSpec[] = [
     },
   },
   {
-    name: 'CUTOVER_HOOK_TIMEOUT_MS', default: '300000',
+    name: 'CUTOVER_HOOK_TIMEOUT_MS',
+    default: '300000',
     doc: 'Every hook is stopped (SIGTERM, then SIGKILL) after this long; a timed-out hook fails its phase.',
     apply(raw, d) {
       const v = int('CUTOVER_HOOK_TIMEOUT_MS', raw, 300_000, 100, MAX_TIMEOUT_MS);
@@ -92,7 +149,8 @@ export const CUTOVER_VARS: CutoverVarSpec[] = [
     },
   },
   {
-    name: 'CUTOVER_VERIFY_TIMEOUT_MS', default: '3600000',
+    name: 'CUTOVER_VERIFY_TIMEOUT_MS',
+    default: '3600000',
     doc: 'The verify phase (the whole check suite) is stopped after this long and counts as failed.',
     apply(raw, d) {
       const v = int('CUTOVER_VERIFY_TIMEOUT_MS', raw, 3_600_000, 1000, MAX_TIMEOUT_MS);
@@ -104,7 +162,10 @@ export const CUTOVER_VARS: CutoverVarSpec[] = [
     name: 'CUTOVER_FREEZE_IGNORE_APPS',
     doc: 'Comma list of application_name values freeze-check tolerates on the source (read-only monitoring agents).',
     apply(raw, d) {
-      d.freezeIgnoreApps = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      d.freezeIgnoreApps = (raw ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     },
   },
   ...HOOKS.map((h): CutoverVarSpec => ({
@@ -139,16 +200,24 @@ export function parseCutoverConfig(env: Env = process.env): CutoverConfig {
     if (err) problems.push(err);
   }
   if (!env.WORK_DIR?.trim()) {
-    problems.push('WORK_DIR is not set; the cutover needs a fixed path (its log must persist across invocations): export WORK_DIR=/srv/cutover/<date>');
+    problems.push(
+      'WORK_DIR is not set; the cutover needs a fixed path (its log must persist across invocations): export WORK_DIR=/srv/cutover/<date>',
+    );
   }
   if (!env.SRC_DATABASE_URL?.trim()) {
-    problems.push('SRC_DATABASE_URL is not set; the cutover dumps the frozen source itself: export SRC_DATABASE_URL="postgresql://<user>:<password>@<host>:<port>/<db>"');
+    problems.push(
+      'SRC_DATABASE_URL is not set; the cutover dumps the frozen source itself: export SRC_DATABASE_URL="postgresql://<user>:<password>@<host>:<port>/<db>"',
+    );
   }
   if (env.SRC_DB_DUMP_PATH?.trim()) {
-    problems.push('SRC_DB_DUMP_PATH is set, but the cutover makes its own dump after the write freeze (an older dump would lose the writes made since); unset it');
+    problems.push(
+      'SRC_DB_DUMP_PATH is set, but the cutover makes its own dump after the write freeze (an older dump would lose the writes made since); unset it',
+    );
   }
   if (!env.SRC_ASSETS_DIR?.trim()) {
-    problems.push('SRC_ASSETS_DIR is not set; the cutover moves the .data asset tree with the database: export SRC_ASSETS_DIR=/path/to/source/.data');
+    problems.push(
+      'SRC_ASSETS_DIR is not set; the cutover moves the .data asset tree with the database: export SRC_ASSETS_DIR=/path/to/source/.data',
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return { ...(draft as Omit<CutoverConfig, 'base'>), base: base!, workDir: base!.workDir! };
@@ -156,7 +225,9 @@ export function parseCutoverConfig(env: Env = process.env): CutoverConfig {
 
 /** The CUTOVER_* part of --help, from the same table the parser uses. */
 export function cutoverHelpText(): string {
-  const lines = ['Cutover variables (in addition to the rehearsal\'s; WORK_DIR, SRC_DATABASE_URL and SRC_ASSETS_DIR are required):'];
+  const lines = [
+    "Cutover variables (in addition to the rehearsal's; WORK_DIR, SRC_DATABASE_URL and SRC_ASSETS_DIR are required):",
+  ];
   for (const v of CUTOVER_VARS) {
     lines.push(`  ${v.name}${v.default !== undefined ? `  (default: ${v.default})` : ''}`);
     lines.push(`      ${v.doc}`);

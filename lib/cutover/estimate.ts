@@ -3,7 +3,8 @@
  * dump, restore, final sync, verify), plus a 50 % buffer. Hooks (maintenance, workers, switch) are the operator's and
  * not measured here; the plan says so.
  */
-import type { Manifest } from '../manifest.ts';
+import type { Manifest } from '../audit/manifest.ts';
+import { formatDuration } from '../core/format.ts';
 
 export const BUFFER = 0.5;
 
@@ -20,20 +21,15 @@ export function downtimeEstimate(m: Pick<Manifest, 'phases' | 'durationMs'>): Es
   const parts = [
     { name: 'dump', ms: ms('dump'), note: 'final pg_dump' },
     { name: 'restore', ms: ms('restore'), note: 'restore + ANALYZE' },
-    { name: 'sync', ms: ms('mirror'), note: 'the rehearsal copied the whole tree; the final sync after presync moves only what changed, so this is an upper bound' },
+    {
+      name: 'sync',
+      ms: ms('mirror'),
+      note: 'the rehearsal copied the whole tree; the final sync after presync moves only what changed, so this is an upper bound',
+    },
     { name: 'verify', ms: checks + ms('preflight'), note: 'the full check suite (with its preflight)' },
   ];
   const totalMs = parts.reduce((a, p) => a + p.ms, 0);
   return { parts, totalMs, bufferedMs: Math.ceil(totalMs * (1 + BUFFER)) };
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${(ms / 1000).toFixed(1)} s`;
-  const h = Math.floor(s / 3600);
-  const min = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h ? `${h} h ${String(min).padStart(2, '0')} min` : `${min} min ${String(sec).padStart(2, '0')} s`;
 }
 
 export function estimateLines(e: Estimate, runId: string): string[] {

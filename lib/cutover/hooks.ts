@@ -5,8 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
-import { redact } from '../redact.ts';
-import type { PhaseLog } from '../tools.ts';
+import { redact } from '../core/redact.ts';
+import type { PhaseLog } from '../core/tools.ts';
 import { HOOKS, type CutoverConfig, type HookName, type HookSpec } from './config.ts';
 import type { HookRecord } from './log.ts';
 
@@ -24,7 +24,10 @@ export function displayHook(config: CutoverConfig, name: HookName): string {
 
 /** The required hooks of `names` that are not configured (their variables), for a refusal before anything runs. */
 export function missingHooks(config: CutoverConfig, names: HookName[]): string[] {
-  return names.map(hookSpec).filter((h) => h.required && !config.hooks[h.name]).map((h) => h.variable);
+  return names
+    .map(hookSpec)
+    .filter((h) => h.required && !config.hooks[h.name])
+    .map((h) => h.variable);
 }
 
 const KILL_GRACE_MS = 5000;
@@ -42,7 +45,9 @@ export function runHook(config: CutoverConfig, name: HookName, opts: HookRunOpti
   const spec = hookSpec(name);
   const cmd = config.hooks[name];
   if (!cmd) {
-    opts.say(`hook ${spec.variable}: not set, skipped${spec.required ? ' (required: this should have been refused)' : ''}`);
+    opts.say(
+      `hook ${spec.variable}: not set, skipped${spec.required ? ' (required: this should have been refused)' : ''}`,
+    );
     return Promise.resolve({ hook: name, variable: spec.variable, status: 'skipped' });
   }
   const command = redact(cmd);
@@ -57,7 +62,9 @@ export function runHook(config: CutoverConfig, name: HookName, opts: HookRunOpti
     const killGroup = (sig: NodeJS.Signals) => {
       try {
         if (child.pid) process.kill(-child.pid, sig);
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
     };
     let timedOut = false;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -67,28 +74,60 @@ export function runHook(config: CutoverConfig, name: HookName, opts: HookRunOpti
       graceTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
     }, config.hookTimeoutMs);
     const unregister = opts.onChild?.(() => killGroup('SIGTERM'));
-    for (const [stream, label] of [[child.stdout!, ''], [child.stderr!, 'stderr: ']] as const) {
-      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => opts.say(`  ${spec.variable} ${label}${redact(line)}`));
+    for (const [stream, label] of [
+      [child.stdout!, ''],
+      [child.stderr!, 'stderr: '],
+    ] as const) {
+      readline
+        .createInterface({ input: stream, crlfDelay: Infinity })
+        .on('line', (line) => opts.say(`  ${spec.variable} ${label}${redact(line)}`));
     }
     const done = (rec: HookRecord) => {
       clearTimeout(timer);
       if (graceTimer) clearTimeout(graceTimer);
       unregister?.();
-      opts.say(`hook ${spec.variable}: ${rec.status}${rec.exitCode !== undefined ? ` (exit ${rec.exitCode})` : ''} in ${rec.durationMs} ms`);
+      opts.say(
+        `hook ${spec.variable}: ${rec.status}${rec.exitCode !== undefined ? ` (exit ${rec.exitCode})` : ''} in ${rec.durationMs} ms`,
+      );
       resolve(rec);
     };
-    child.on('error', (e) => done({ hook: name, variable: spec.variable, status: 'failed', command, durationMs: Date.now() - started, exitCode: 127 }));
+    child.on('error', (e) =>
+      done({
+        hook: name,
+        variable: spec.variable,
+        status: 'failed',
+        command,
+        durationMs: Date.now() - started,
+        exitCode: 127,
+      }),
+    );
     child.on('close', (code, signal) => {
       const durationMs = Date.now() - started;
-      if (timedOut) return done({ hook: name, variable: spec.variable, status: 'timeout', command, durationMs, exitCode: code ?? 128 });
+      if (timedOut)
+        return done({
+          hook: name,
+          variable: spec.variable,
+          status: 'timeout',
+          command,
+          durationMs,
+          exitCode: code ?? 128,
+        });
       const exitCode = code ?? 128 + (signal ? 15 : 0);
-      done({ hook: name, variable: spec.variable, status: exitCode === 0 ? 'ok' : 'failed', command, durationMs, exitCode });
+      done({
+        hook: name,
+        variable: spec.variable,
+        status: exitCode === 0 ? 'ok' : 'failed',
+        command,
+        durationMs,
+        exitCode,
+      });
     });
   });
 }
 
 /** What a failed hook record means, for the phase summary. */
 export function hookFailure(rec: HookRecord, timeoutMs: number): string {
-  if (rec.status === 'timeout') return `hook ${rec.variable} did not finish within CUTOVER_HOOK_TIMEOUT_MS=${timeoutMs} and was stopped`;
+  if (rec.status === 'timeout')
+    return `hook ${rec.variable} did not finish within CUTOVER_HOOK_TIMEOUT_MS=${timeoutMs} and was stopped`;
   return `hook ${rec.variable} exited ${rec.exitCode}`;
 }

@@ -41,9 +41,14 @@ export function acquireLock(workDir: string, what: string): Lock {
       let holder: { pid?: number; what?: string; since?: string } = {};
       try {
         holder = JSON.parse(fs.readFileSync(file, 'utf8'));
-      } catch { /* half-written: treat as stale */ }
+      } catch {
+        /* half-written: treat as stale */
+      }
       if (holder.pid && alive(holder.pid)) {
-        return { ok: false, message: `another cutover invocation is running in this WORK_DIR (pid ${holder.pid}, ${holder.what ?? '?'} since ${holder.since ?? '?'}); wait for it to finish` };
+        return {
+          ok: false,
+          message: `another cutover invocation is running in this WORK_DIR (pid ${holder.pid}, ${holder.what ?? '?'} since ${holder.since ?? '?'}); wait for it to finish`,
+        };
       }
       fs.rmSync(file, { force: true });
     }

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { redactDeep } from '../redact.ts';
+import { redactDeep } from '../core/redact.ts';
 
 export const LOG_FILE = 'cutover-log.jsonl';
 
@@ -55,14 +55,18 @@ export function readLog(workDir: string): LogEntry[] {
   const file = logPath(workDir);
   if (!fs.existsSync(file)) return [];
   const entries: LogEntry[] = [];
-  fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      entries.push(JSON.parse(line) as LogEntry);
-    } catch {
-      throw new Error(`${file} line ${i + 1} is not JSON; the log is append-only and must not be edited — restore it from your copy`);
-    }
-  });
+  fs.readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      try {
+        entries.push(JSON.parse(line) as LogEntry);
+      } catch {
+        throw new Error(
+          `${file} line ${i + 1} is not JSON; the log is append-only and must not be edited — restore it from your copy`,
+        );
+      }
+    });
   return entries;
 }
 

@@ -5,7 +5,18 @@
 import type { HookName } from './config.ts';
 import { closedBy, currentAttempt, lastOf, type LogEntry } from './log.ts';
 
-export const PHASE_NAMES = ['presync', 'freeze', 'freeze-check', 'dump', 'restore', 'sync', 'verify', 'switch', 'smoke', 'unfreeze'] as const;
+export const PHASE_NAMES = [
+  'presync',
+  'freeze',
+  'freeze-check',
+  'dump',
+  'restore',
+  'sync',
+  'verify',
+  'switch',
+  'smoke',
+  'unfreeze',
+] as const;
 export type CutoverPhase = (typeof PHASE_NAMES)[number];
 
 export interface PhaseDef {
@@ -21,16 +32,86 @@ export interface PhaseDef {
 }
 
 export const PHASES: Record<CutoverPhase, PhaseDef> = {
-  presync: { name: 'presync', writes: true, gated: true, requires: [], hooks: [], what: 'copy the asset tree while the application is live (rsync, repeatable)' },
-  freeze: { name: 'freeze', writes: true, gated: true, requires: [], hooks: ['maintenanceOn', 'stopWorkers'], what: 'write freeze: maintenance mode on, stop Celery beat then workers' },
-  'freeze-check': { name: 'freeze-check', writes: false, gated: false, requires: ['freeze'], hooks: ['drainCheck'], what: 'no other session on the source database; queues drained' },
-  dump: { name: 'dump', writes: true, gated: true, requires: ['freeze-check'], hooks: [], what: 'final pg_dump of the frozen source into WORK_DIR (sha256 recorded)' },
-  restore: { name: 'restore', writes: true, gated: true, requires: ['dump'], hooks: [], what: 'pg_restore the final dump into the target, all or nothing; ANALYZE' },
-  sync: { name: 'sync', writes: true, gated: true, requires: ['freeze-check'], hooks: [], what: 'final incremental rsync of the asset tree' },
-  verify: { name: 'verify', writes: false, gated: false, requires: ['restore', 'sync'], hooks: [], what: 'the rehearsal\'s full check suite against the new target (must be green)' },
-  switch: { name: 'switch', writes: true, gated: true, requires: ['verify'], hooks: ['switch'], what: 'point every service at the new DSN and assets volume' },
-  smoke: { name: 'smoke', writes: false, gated: false, requires: ['switch'], hooks: ['smoke'], what: 'health endpoint 2xx (+ the optional smoke hook)' },
-  unfreeze: { name: 'unfreeze', writes: true, gated: false, requires: ['smoke'], hooks: ['startWorkers', 'maintenanceOff'], what: 'start workers then beat; maintenance mode off' },
+  presync: {
+    name: 'presync',
+    writes: true,
+    gated: true,
+    requires: [],
+    hooks: [],
+    what: 'copy the asset tree while the application is live (rsync, repeatable)',
+  },
+  freeze: {
+    name: 'freeze',
+    writes: true,
+    gated: true,
+    requires: [],
+    hooks: ['maintenanceOn', 'stopWorkers'],
+    what: 'write freeze: maintenance mode on, stop Celery beat then workers',
+  },
+  'freeze-check': {
+    name: 'freeze-check',
+    writes: false,
+    gated: false,
+    requires: ['freeze'],
+    hooks: ['drainCheck'],
+    what: 'no other session on the source database; queues drained',
+  },
+  dump: {
+    name: 'dump',
+    writes: true,
+    gated: true,
+    requires: ['freeze-check'],
+    hooks: [],
+    what: 'final pg_dump of the frozen source into WORK_DIR (sha256 recorded)',
+  },
+  restore: {
+    name: 'restore',
+    writes: true,
+    gated: true,
+    requires: ['dump'],
+    hooks: [],
+    what: 'pg_restore the final dump into the target, all or nothing; ANALYZE',
+  },
+  sync: {
+    name: 'sync',
+    writes: true,
+    gated: true,
+    requires: ['freeze-check'],
+    hooks: [],
+    what: 'final incremental rsync of the asset tree',
+  },
+  verify: {
+    name: 'verify',
+    writes: false,
+    gated: false,
+    requires: ['restore', 'sync'],
+    hooks: [],
+    what: "the rehearsal's full check suite against the new target (must be green)",
+  },
+  switch: {
+    name: 'switch',
+    writes: true,
+    gated: true,
+    requires: ['verify'],
+    hooks: ['switch'],
+    what: 'point every service at the new DSN and assets volume',
+  },
+  smoke: {
+    name: 'smoke',
+    writes: false,
+    gated: false,
+    requires: ['switch'],
+    hooks: ['smoke'],
+    what: 'health endpoint 2xx (+ the optional smoke hook)',
+  },
+  unfreeze: {
+    name: 'unfreeze',
+    writes: true,
+    gated: false,
+    requires: ['smoke'],
+    hooks: ['startWorkers', 'maintenanceOff'],
+    what: 'start workers then beat; maintenance mode off',
+  },
 };
 
 export function isPhase(name: string): name is CutoverPhase {
@@ -66,7 +147,8 @@ export function orderProblem(phase: CutoverPhase, entries: LogEntry[]): string |
     const last = lastOf(attempt, q);
     if (!last) {
       const closed = closedBy(entries);
-      const note = closed && q === 'freeze' ? ` (the previous attempt ended with ${closed.phase} at ${when(closed)})` : '';
+      const note =
+        closed && q === 'freeze' ? ` (the previous attempt ended with ${closed.phase} at ${when(closed)})` : '';
       return `${phase} needs ${q} first${note}: run ${phaseCommand(q)}`;
     }
     if (last.entry.status !== 'ok') {
@@ -98,19 +180,36 @@ export function rollbackPlan(entries: LogEntry[]): RollbackPlan {
         message: `the cutover was completed (unfreeze at ${closed.start}); the window is closed and the new system has taken writes since, which a rollback would lose. A way back now is a new migration in the other direction`,
       };
     }
-    return { kind: 'nothing', message: closed ? `nothing to roll back: the last attempt was already rolled back at ${closed.start}` : 'nothing to roll back: no phase has run' };
+    return {
+      kind: 'nothing',
+      message: closed
+        ? `nothing to roll back: the last attempt was already rolled back at ${closed.start}`
+        : 'nothing to roll back: no phase has run',
+    };
   }
   if (lastOf(attempt, 'switch')) {
     return {
-      kind: 'hooks', switched: true, hooks: ['switchBack', 'startWorkers', 'maintenanceOff'],
-      message: 'after the switch: every service back to the old DSN and assets (switch-back hook), then unfreeze (workers, then maintenance off); anything written to the new system since the switch is NOT carried back',
+      kind: 'hooks',
+      switched: true,
+      hooks: ['switchBack', 'startWorkers', 'maintenanceOff'],
+      message:
+        'after the switch: every service back to the old DSN and assets (switch-back hook), then unfreeze (workers, then maintenance off); anything written to the new system since the switch is NOT carried back',
     };
   }
   if (lastOf(attempt, 'freeze')) {
     return {
-      kind: 'hooks', switched: false, hooks: ['startWorkers', 'maintenanceOff'],
-      message: 'before the switch: the source was never written, so unfreezing it is the way back (workers, then maintenance off); the target is left as it is for diagnosis',
+      kind: 'hooks',
+      switched: false,
+      hooks: ['startWorkers', 'maintenanceOff'],
+      message:
+        'before the switch: the source was never written, so unfreezing it is the way back (workers, then maintenance off); the target is left as it is for diagnosis',
     };
   }
-  return { kind: 'hooks', switched: false, hooks: [], message: 'no freeze ran (only phases that touch the target ran); nothing to undo on the production side; the target is left as it is' };
+  return {
+    kind: 'hooks',
+    switched: false,
+    hooks: [],
+    message:
+      'no freeze ran (only phases that touch the target ran); nothing to undo on the production side; the target is left as it is',
+  };
 }

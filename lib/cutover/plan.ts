@@ -4,9 +4,9 @@
  * It writes nothing and connects to nothing.
  */
 import path from 'node:path';
-import { describeDsn } from '../dsn.ts';
-import { phaseCommands } from '../plan.ts';
-import { redact } from '../redact.ts';
+import { describeDsn } from '../core/dsn.ts';
+import { phaseCommands } from '../cli/dry-run.ts';
+import { redact } from '../core/redact.ts';
 import type { CutoverConfig } from './config.ts';
 import { downtimeEstimate, estimateLines } from './estimate.ts';
 import { findRehearsal, judgeRehearsal } from './gate.ts';
@@ -38,13 +38,27 @@ export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now
   const commands: Record<string, string[]> = {
     presync: ['# preflight (assets, read-only)', ...(copy.mirror ?? [])],
     freeze: PHASES.freeze.hooks.map((h) => displayHook(config, h)),
-    'freeze-check': [`# other client sessions on the source database (pg_stat_activity), none allowed${config.freezeIgnoreApps.length ? ` except application_name ${config.freezeIgnoreApps.join(', ')}` : ''}`, displayHook(config, 'drainCheck')],
+    'freeze-check': [
+      `# other client sessions on the source database (pg_stat_activity), none allowed${config.freezeIgnoreApps.length ? ` except application_name ${config.freezeIgnoreApps.join(', ')}` : ''}`,
+      displayHook(config, 'drainCheck'),
+    ],
     dump: ['# preflight (read-only)', ...(copy.dump ?? [])],
-    restore: [`# the archive must still have the sha256 the dump phase recorded (${archive}); preflight (read-only)`, ...(copy.restore ?? [])],
+    restore: [
+      `# the archive must still have the sha256 the dump phase recorded (${archive}); preflight (read-only)`,
+      ...(copy.restore ?? []),
+    ],
     sync: ['# preflight (assets, read-only)', ...(copy.mirror ?? [])],
-    verify: [`REPORTS_DIR=${vd.reportsDir} WORK_DIR=${vd.workDir} tsx scripts/rehearse.ts --verify-only   # the full check suite; must exit 0`],
-    switch: [displayHook(config, 'switch'), '# refused unless the way back is configured too: CUTOVER_HOOK_SWITCH_BACK and the unfreeze hooks'],
-    smoke: [`GET ${base.stagingApiBaseUrl}${base.stagingHealthPath} → 2xx (HEALTH_TIMEOUT_MS=${base.healthTimeoutMs})`, displayHook(config, 'smoke')],
+    verify: [
+      `REPORTS_DIR=${vd.reportsDir} WORK_DIR=${vd.workDir} tsx scripts/rehearse.ts --verify-only   # the full check suite; must exit 0`,
+    ],
+    switch: [
+      displayHook(config, 'switch'),
+      '# refused unless the way back is configured too: CUTOVER_HOOK_SWITCH_BACK and the unfreeze hooks',
+    ],
+    smoke: [
+      `GET ${base.stagingApiBaseUrl}${base.stagingHealthPath} → 2xx (HEALTH_TIMEOUT_MS=${base.healthTimeoutMs})`,
+      displayHook(config, 'smoke'),
+    ],
     unfreeze: PHASES.unfreeze.hooks.map((h) => displayHook(config, h)),
   };
 
@@ -59,12 +73,29 @@ export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now
     lines.push(`      status: ${status}`);
     for (const c of commands[name]) lines.push(`      ${c}`);
   });
-  const next = PHASE_NAMES.find((p) => p !== 'presync' && !(lastOf(attempt, p)?.entry.status === 'ok') && !orderProblem(p, entries));
-  lines.push('', next ? `Next: ${phaseCommand(next)}` : 'Next: nothing (the cutover is complete, or the log says what must be fixed)');
+  const next = PHASE_NAMES.find(
+    (p) => p !== 'presync' && !(lastOf(attempt, p)?.entry.status === 'ok') && !orderProblem(p, entries),
+  );
+  lines.push(
+    '',
+    next
+      ? `Next: ${phaseCommand(next)}`
+      : 'Next: nothing (the cutover is complete, or the log says what must be fixed)',
+  );
 
-  const missing = missingHooks(config, ['maintenanceOn', 'stopWorkers', 'drainCheck', 'switch', 'switchBack', 'startWorkers', 'maintenanceOff']);
+  const missing = missingHooks(config, [
+    'maintenanceOn',
+    'stopWorkers',
+    'drainCheck',
+    'switch',
+    'switchBack',
+    'startWorkers',
+    'maintenanceOff',
+  ]);
   if (missing.length) lines.push(`Hooks not configured (the phases that need them will refuse): ${missing.join(', ')}`);
   const rb = rollbackPlan(entries);
-  lines.push(`Rollback now (npm run cutover -- --rollback --confirm): ${rb.kind === 'hooks' ? `${rb.message}${rb.hooks.length ? ` [${rb.hooks.map((h) => displayHook(config, h)).join('; ')}]` : ''}` : rb.message}`);
+  lines.push(
+    `Rollback now (npm run cutover -- --rollback --confirm): ${rb.kind === 'hooks' ? `${rb.message}${rb.hooks.length ? ` [${rb.hooks.map((h) => displayHook(config, h)).join('; ')}]` : ''}` : rb.message}`,
+  );
   return lines.map(redact);
 }

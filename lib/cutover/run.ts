@@ -10,21 +10,21 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { Config } from '../config.ts';
-import { closePools, withConnection } from '../db.ts';
-import { describeDsn } from '../dsn.ts';
-import { EXIT, PhaseError } from '../errors.ts';
-import { resolveLatest } from '../history.ts';
-import { readManifest } from '../manifest.ts';
-import { redact } from '../redact.ts';
-import type { RunState } from '../state.ts';
-import { PhaseLog, stopActiveTools } from '../tools.ts';
-import { PROJECT_ROOT } from '../vitest-runner.ts';
-import { archiveDigest, runDump } from '../../setup/dump.ts';
-import { runMirror } from '../../setup/mirror-assets.ts';
-import type { PhaseCtx, PhaseOutcome } from '../../setup/phase.ts';
-import { runPreflight } from '../../setup/preflight.ts';
-import { runRestore } from '../../setup/restore.ts';
+import type { Config } from '../core/config.ts';
+import { closePools, withConnection } from '../core/db.ts';
+import { describeDsn } from '../core/dsn.ts';
+import { EXIT, PhaseError } from '../core/errors.ts';
+import { resolveLatest } from '../audit/history.ts';
+import { readManifest } from '../audit/manifest.ts';
+import { redact } from '../core/redact.ts';
+import type { RunState } from '../core/state.ts';
+import { PhaseLog, stopActiveTools } from '../core/tools.ts';
+import { PROJECT_ROOT } from '../core/vitest-runner.ts';
+import { archiveDigest, runDump } from '../phases/dump.ts';
+import { runMirror } from '../phases/mirror-assets.ts';
+import type { PhaseCtx, PhaseOutcome } from '../phases/phase.ts';
+import { runPreflight } from '../phases/preflight.ts';
+import { runRestore } from '../phases/restore.ts';
 import type { CutoverConfig, HookName } from './config.ts';
 import { findRehearsal, judgeRehearsal, type GateVerdict } from './gate.ts';
 import { hookFailure, missingHooks, runHook } from './hooks.ts';
@@ -62,7 +62,13 @@ export function gateTime(entries: LogEntry[], now: Date): Date {
 }
 
 export function rehearsalVerdict(config: CutoverConfig, entries: LogEntry[], now: Date): GateVerdict {
-  return judgeRehearsal(findRehearsal(config.base.reportsDir), config.base.src!, config.maxRehearsalAgeDays, gateTime(entries, now), config.base.reportsDir);
+  return judgeRehearsal(
+    findRehearsal(config.base.reportsDir),
+    config.base.src!,
+    config.maxRehearsalAgeDays,
+    gateTime(entries, now),
+    config.base.reportsDir,
+  );
 }
 
 /** Hooks a phase needs configured before it starts (switch also needs its way back). */
@@ -77,7 +83,15 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
   const start = now();
   const refuse = (message: string, rehearsal?: LogEntry['rehearsal']): number => {
     out(`cutover ${phase}: REFUSED (exit 2, nothing was touched): ${message}`);
-    appendEntry(config.workDir, { phase, start: start.toISOString(), end: now().toISOString(), status: 'refused', exitCode: EXIT.usage, summary: message, ...(rehearsal ? { rehearsal } : {}) });
+    appendEntry(config.workDir, {
+      phase,
+      start: start.toISOString(),
+      end: now().toISOString(),
+      status: 'refused',
+      exitCode: EXIT.usage,
+      summary: message,
+      ...(rehearsal ? { rehearsal } : {}),
+    });
     return EXIT.usage;
   };
   const lock = acquireLock(config.workDir, phase);
@@ -88,13 +102,17 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
   try {
     const entries = readLog(config.workDir);
     if (def.writes && !opts.confirm) {
-      return refuse(`${phase} changes things outside WORK_DIR (${def.what}), so it needs an explicit confirmation: run ${phaseCommand(phase)}`);
+      return refuse(
+        `${phase} changes things outside WORK_DIR (${def.what}), so it needs an explicit confirmation: run ${phaseCommand(phase)}`,
+      );
     }
     const order = orderProblem(phase, entries);
     if (order) return refuse(order);
     const missing = missingHooks(config, neededHooks(phase));
     if (missing.length) {
-      return refuse(`${phase} needs the hook${missing.length > 1 ? 's' : ''} ${missing.join(', ')} configured (a command; see the runbook's "Hooks")${phase === 'switch' ? '; the switch is refused without its way back (switch-back and the unfreeze hooks)' : ''}`);
+      return refuse(
+        `${phase} needs the hook${missing.length > 1 ? 's' : ''} ${missing.join(', ')} configured (a command; see the runbook's "Hooks")${phase === 'switch' ? '; the switch is refused without its way back (switch-back and the unfreeze hooks)' : ''}`,
+      );
     }
     let rehearsal: LogEntry['rehearsal'];
     if (def.gated) {
@@ -119,7 +137,14 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
     const onSignal = (signal: NodeJS.Signals) => {
       stopActiveTools('SIGTERM');
       for (const s of stoppers) s();
-      appendEntry(config.workDir, { phase, start: start.toISOString(), end: now().toISOString(), status: 'interrupted', exitCode: EXIT.interrupted, summary: `interrupted by ${signal}; a single-transaction restore is rolled back by the server; rerun the phase or roll back` });
+      appendEntry(config.workDir, {
+        phase,
+        start: start.toISOString(),
+        end: now().toISOString(),
+        status: 'interrupted',
+        exitCode: EXIT.interrupted,
+        summary: `interrupted by ${signal}; a single-transaction restore is rolled back by the server; rerun the phase or roll back`,
+      });
       lock.release();
       process.exit(EXIT.interrupted);
     };
@@ -127,15 +152,25 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
     process.once('SIGTERM', onSignal);
     try {
       const ctx: ExecCtx = {
-        config, entries, log, say,
-        onChild: (stop) => { stoppers.add(stop); return () => stoppers.delete(stop); },
+        config,
+        entries,
+        log,
+        say,
+        onChild: (stop) => {
+          stoppers.add(stop);
+          return () => stoppers.delete(stop);
+        },
       };
       outcome = await EXECUTORS[phase](ctx);
     } catch (e) {
       const known = e instanceof PhaseError;
       const refused = known && e.exitCode === EXIT.usage;
       const message = redact(known ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`);
-      outcome = { status: refused ? 'refused' : 'failed', exitCode: refused ? EXIT.usage : EXIT.phaseFailed, summary: message };
+      outcome = {
+        status: refused ? 'refused' : 'failed',
+        exitCode: refused ? EXIT.usage : EXIT.phaseFailed,
+        summary: message,
+      };
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -143,7 +178,11 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
       await closePools();
     }
     const entry: LogEntry = {
-      phase, start: start.toISOString(), end: now().toISOString(), status: outcome.status, exitCode: outcome.exitCode,
+      phase,
+      start: start.toISOString(),
+      end: now().toISOString(),
+      status: outcome.status,
+      exitCode: outcome.exitCode,
       ...(outcome.commands?.length ? { commands: outcome.commands } : {}),
       summary: outcome.summary,
       ...(outcome.hooks?.length ? { hooks: outcome.hooks } : {}),
@@ -151,10 +190,19 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
       ...(outcome.details ? { details: outcome.details } : {}),
     };
     appendEntry(config.workDir, entry);
-    const label = { ok: 'ok', red: 'GATE RED', failed: 'FAILED', refused: 'REFUSED (nothing was touched)', interrupted: 'INTERRUPTED', note: 'note' }[outcome.status];
+    const label = {
+      ok: 'ok',
+      red: 'GATE RED',
+      failed: 'FAILED',
+      refused: 'REFUSED (nothing was touched)',
+      interrupted: 'INTERRUPTED',
+      note: 'note',
+    }[outcome.status];
     out(`cutover ${phase}: ${label} (exit ${outcome.exitCode}): ${outcome.summary}`);
     if (outcome.status === 'red' || outcome.status === 'failed') {
-      out(`  next: fix the cause and rerun ${phaseCommand(phase)}, or roll back: npm run cutover -- --rollback --confirm`);
+      out(
+        `  next: fix the cause and rerun ${phaseCommand(phase)}, or roll back: npm run cutover -- --rollback --confirm`,
+      );
     }
     return outcome.exitCode;
   } finally {
@@ -174,7 +222,14 @@ interface ExecCtx {
 }
 
 function emptyState(config: CutoverConfig): RunState {
-  return { runId: `cutover-${Date.now()}`, mode: 'full', startedAt: new Date().toISOString(), workDir: config.workDir, phases: [], tools: {} };
+  return {
+    runId: `cutover-${Date.now()}`,
+    mode: 'full',
+    startedAt: new Date().toISOString(),
+    workDir: config.workDir,
+    phases: [],
+    tools: {},
+  };
 }
 
 function phaseCtx(c: ExecCtx, config: Config, state = emptyState(c.config)): PhaseCtx {
@@ -186,7 +241,11 @@ function assetsOnly(config: Config): Config {
   return { ...config, src: undefined, dumpPath: undefined };
 }
 
-async function runHooks(c: ExecCtx, phase: string, names: HookName[]): Promise<{ records: HookRecord[]; failed?: HookRecord }> {
+async function runHooks(
+  c: ExecCtx,
+  phase: string,
+  names: HookName[],
+): Promise<{ records: HookRecord[]; failed?: HookRecord }> {
   const records: HookRecord[] = [];
   for (const name of names) {
     const rec = await runHook(c.config, name, { phase, log: c.log, say: c.say, onChild: c.onChild });
@@ -196,12 +255,20 @@ async function runHooks(c: ExecCtx, phase: string, names: HookName[]): Promise<{
   return { records };
 }
 
-function hookOutcome(c: ExecCtx, phase: string, r: { records: HookRecord[]; failed?: HookRecord }, okSummary: string): Outcome {
+function hookOutcome(
+  c: ExecCtx,
+  phase: string,
+  r: { records: HookRecord[]; failed?: HookRecord },
+  okSummary: string,
+): Outcome {
   const commands = r.records.filter((h) => h.command).map((h) => `${h.variable}: sh -c ${JSON.stringify(h.command)}`);
   if (r.failed) {
     const notRun = PHASES[phase as CutoverPhase]?.hooks.slice(r.records.length) ?? [];
     return {
-      status: 'failed', exitCode: EXIT.phaseFailed, commands, hooks: r.records,
+      status: 'failed',
+      exitCode: EXIT.phaseFailed,
+      commands,
+      hooks: r.records,
       summary: `${hookFailure(r.failed, c.config.hookTimeoutMs)}${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`,
     };
   }
@@ -212,7 +279,12 @@ async function mirror(c: ExecCtx, what: string): Promise<Outcome> {
   const config = c.config.base;
   await runPreflight(assetsOnly(config), { log: c.log, say: c.say });
   const o = await runMirror(phaseCtx(c, config));
-  return { status: 'ok', exitCode: EXIT.ok, summary: `${what}: ${o.reason}`, commands: [String(o.details?.command ?? '')] };
+  return {
+    status: 'ok',
+    exitCode: EXIT.ok,
+    summary: `${what}: ${o.reason}`,
+    commands: [String(o.details?.command ?? '')],
+  };
 }
 
 /** Other client sessions on the source database: under a freeze, each is a writer we do not control. */
@@ -224,32 +296,82 @@ WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type 
   AND NOT (coalesce(application_name, '') = ANY($1::text[]))
 ORDER BY pid`;
 
-interface SessionRow { pid: number; usename: string; app: string; client: string; state: string; writing: boolean }
+interface SessionRow {
+  pid: number;
+  usename: string;
+  app: string;
+  client: string;
+  state: string;
+  writing: boolean;
+}
 
 async function freezeCheck(c: ExecCtx): Promise<Outcome> {
   const src = c.config.base.src!;
-  const commands = [`SELECT ... FROM pg_stat_activity (other client sessions on ${describeDsn(src)}; tolerated application_name: ${c.config.freezeIgnoreApps.join(', ') || 'none'})`];
+  const commands = [
+    `SELECT ... FROM pg_stat_activity (other client sessions on ${describeDsn(src)}; tolerated application_name: ${c.config.freezeIgnoreApps.join(', ') || 'none'})`,
+  ];
   let sessions: SessionRow[];
   try {
-    sessions = await withConnection(src, async (cl) => (await cl.query<SessionRow>(OTHER_SESSIONS_SQL, [c.config.freezeIgnoreApps])).rows, { connectTimeoutMs: c.config.base.connectTimeoutMs });
+    sessions = await withConnection(
+      src,
+      async (cl) => (await cl.query<SessionRow>(OTHER_SESSIONS_SQL, [c.config.freezeIgnoreApps])).rows,
+      { connectTimeoutMs: c.config.base.connectTimeoutMs },
+    );
   } catch (e) {
-    return { status: 'failed', exitCode: EXIT.phaseFailed, commands, summary: `could not inspect the source's sessions: ${redact((e as Error).message)}` };
+    return {
+      status: 'failed',
+      exitCode: EXIT.phaseFailed,
+      commands,
+      summary: `could not inspect the source's sessions: ${redact((e as Error).message)}`,
+    };
   }
-  for (const s of sessions) c.say(`session pid ${s.pid}: user ${s.usename}, application "${s.app}", from ${s.client}, ${s.state}${s.writing ? ', holding a write transaction' : ''}`);
+  for (const s of sessions)
+    c.say(
+      `session pid ${s.pid}: user ${s.usename}, application "${s.app}", from ${s.client}, ${s.state}${s.writing ? ', holding a write transaction' : ''}`,
+    );
   const hooks = await runHooks(c, 'freeze-check', ['drainCheck']);
   const drain = hooks.records[0];
-  const hookCommands = hooks.records.filter((h) => h.command).map((h) => `${h.variable}: sh -c ${JSON.stringify(h.command)}`);
+  const hookCommands = hooks.records
+    .filter((h) => h.command)
+    .map((h) => `${h.variable}: sh -c ${JSON.stringify(h.command)}`);
   if (drain?.status === 'timeout') {
-    return { status: 'failed', exitCode: EXIT.phaseFailed, commands: [...commands, ...hookCommands], hooks: hooks.records, summary: hookFailure(drain, c.config.hookTimeoutMs) };
+    return {
+      status: 'failed',
+      exitCode: EXIT.phaseFailed,
+      commands: [...commands, ...hookCommands],
+      hooks: hooks.records,
+      summary: hookFailure(drain, c.config.hookTimeoutMs),
+    };
   }
   const red: string[] = [];
   if (sessions.length) {
-    red.push(`${sessions.length} other client session(s) on the source database (${sessions.slice(0, 5).map((s) => `pid ${s.pid} ${s.usename}/"${s.app}" from ${s.client}${s.writing ? ' WRITING' : ''}`).join('; ')}): stop them (or list a read-only monitoring agent in CUTOVER_FREEZE_IGNORE_APPS)`);
+    red.push(
+      `${sessions.length} other client session(s) on the source database (${sessions
+        .slice(0, 5)
+        .map((s) => `pid ${s.pid} ${s.usename}/"${s.app}" from ${s.client}${s.writing ? ' WRITING' : ''}`)
+        .join('; ')}): stop them (or list a read-only monitoring agent in CUTOVER_FREEZE_IGNORE_APPS)`,
+    );
   }
-  if (drain && drain.status !== 'ok') red.push(`the queues are not drained (CUTOVER_HOOK_DRAIN_CHECK exited ${drain.exitCode})`);
+  if (drain && drain.status !== 'ok')
+    red.push(`the queues are not drained (CUTOVER_HOOK_DRAIN_CHECK exited ${drain.exitCode})`);
   const details = { sessions: sessions.length };
-  if (red.length) return { status: 'red', exitCode: EXIT.checkFailed, commands: [...commands, ...hookCommands], hooks: hooks.records, summary: `the freeze does not hold: ${red.join('; ')}`, details };
-  return { status: 'ok', exitCode: EXIT.ok, commands: [...commands, ...hookCommands], hooks: hooks.records, summary: 'no other session on the source database; queues drained', details };
+  if (red.length)
+    return {
+      status: 'red',
+      exitCode: EXIT.checkFailed,
+      commands: [...commands, ...hookCommands],
+      hooks: hooks.records,
+      summary: `the freeze does not hold: ${red.join('; ')}`,
+      details,
+    };
+  return {
+    status: 'ok',
+    exitCode: EXIT.ok,
+    commands: [...commands, ...hookCommands],
+    hooks: hooks.records,
+    summary: 'no other session on the source database; queues drained',
+    details,
+  };
 }
 
 async function dump(c: ExecCtx): Promise<Outcome> {
@@ -259,7 +381,10 @@ async function dump(c: ExecCtx): Promise<Outcome> {
   const o = await runDump(phaseCtx(c, config, state));
   const d = state.dump!;
   return {
-    status: 'ok', exitCode: EXIT.ok, summary: o.reason, commands: [String(o.details?.command ?? '')],
+    status: 'ok',
+    exitCode: EXIT.ok,
+    summary: o.reason,
+    commands: [String(o.details?.command ?? '')],
     details: { archive: d.path, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, entries: d.entries },
   };
 }
@@ -267,25 +392,55 @@ async function dump(c: ExecCtx): Promise<Outcome> {
 async function restore(c: ExecCtx): Promise<Outcome> {
   const attempt = currentAttempt(c.entries);
   const dumped = lastOf(attempt, 'dump')!;
-  const d = dumped.entry.details as { archive: string; format: 'custom' | 'directory'; sha256: string; bytes?: number; toc?: Record<string, number> };
+  const d = dumped.entry.details as {
+    archive: string;
+    format: 'custom' | 'directory';
+    sha256: string;
+    bytes?: number;
+    toc?: Record<string, number>;
+  };
   const previous = lastOf(attempt, 'restore');
-  if (previous && previous.index > dumped.index && previous.entry.status === 'ok' && (previous.entry.details as { sha256?: string })?.sha256 === d.sha256) {
-    return { status: 'ok', exitCode: EXIT.ok, summary: `already restored from this dump (sha256 ${d.sha256.slice(0, 16)}…) at ${previous.entry.start}; not restored again`, details: { sha256: d.sha256, alreadyDone: true } };
+  if (
+    previous &&
+    previous.index > dumped.index &&
+    previous.entry.status === 'ok' &&
+    (previous.entry.details as { sha256?: string })?.sha256 === d.sha256
+  ) {
+    return {
+      status: 'ok',
+      exitCode: EXIT.ok,
+      summary: `already restored from this dump (sha256 ${d.sha256.slice(0, 16)}…) at ${previous.entry.start}; not restored again`,
+      details: { sha256: d.sha256, alreadyDone: true },
+    };
   }
   // The archive is the one the dump phase made, byte for byte (it sat in WORK_DIR between two invocations).
   if (!fs.existsSync(d.archive)) {
-    throw new PhaseError('restore', `the dump ${d.archive} recorded by the dump phase at ${dumped.entry.start} is gone; run ${phaseCommand('dump')} again`, EXIT.usage);
+    throw new PhaseError(
+      'restore',
+      `the dump ${d.archive} recorded by the dump phase at ${dumped.entry.start} is gone; run ${phaseCommand('dump')} again`,
+      EXIT.usage,
+    );
   }
   const digest = await archiveDigest(d.archive, d.format);
   if (digest.sha256 !== d.sha256) {
-    throw new PhaseError('restore', `the dump ${d.archive} changed since the dump phase (sha256 ${digest.sha256.slice(0, 16)}…, recorded ${d.sha256.slice(0, 16)}…); run ${phaseCommand('dump')} again`, EXIT.usage);
+    throw new PhaseError(
+      'restore',
+      `the dump ${d.archive} changed since the dump phase (sha256 ${digest.sha256.slice(0, 16)}…, recorded ${d.sha256.slice(0, 16)}…); run ${phaseCommand('dump')} again`,
+      EXIT.usage,
+    );
   }
   const config = c.config.base;
   await runPreflight(config, { log: c.log, say: c.say });
   const state = emptyState(c.config);
   state.dump = { path: d.archive, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, provided: false };
   const o = await runRestore(phaseCtx(c, config, state));
-  return { status: 'ok', exitCode: EXIT.ok, summary: o.reason, commands: (o.details?.commands as string[]) ?? [], details: { sha256: d.sha256, mode: o.details?.mode } };
+  return {
+    status: 'ok',
+    exitCode: EXIT.ok,
+    summary: o.reason,
+    commands: (o.details?.commands as string[]) ?? [],
+    details: { sha256: d.sha256, mode: o.details?.mode },
+  };
 }
 
 async function verify(c: ExecCtx): Promise<Outcome> {
@@ -299,9 +454,16 @@ async function verify(c: ExecCtx): Promise<Outcome> {
   c.say(`$ ${command}   (the rehearsal's check suite, same environment)`);
   const before = resolveLatest(dirs.reportsDir)?.runId;
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), args, {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGTERM'); }, c.config.verifyTimeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, c.config.verifyTimeoutMs);
     const unregister = c.onChild(() => child.kill('SIGTERM'));
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => c.say(`  ${redact(line)}`));
@@ -310,22 +472,54 @@ async function verify(c: ExecCtx): Promise<Outcome> {
     child.on('close', (code) => {
       clearTimeout(timer);
       unregister();
-      resolve(timedOut ? -1 : code ?? EXIT.phaseFailed);
+      resolve(timedOut ? -1 : (code ?? EXIT.phaseFailed));
     });
   });
   const latest = resolveLatest(dirs.reportsDir);
   const m = latest && latest.runId !== before ? readManifest(latest.runDir) : undefined;
-  const details = m ? { runId: m.runId, runDir: latest!.runDir, totals: m.totals, failures: m.failures.map((f) => f.name) } : undefined;
-  const counts = m ? `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped` : 'no manifest';
-  if (code === -1) return { status: 'failed', exitCode: EXIT.phaseFailed, commands: [command], summary: `the check suite did not finish within CUTOVER_VERIFY_TIMEOUT_MS=${c.config.verifyTimeoutMs} and was stopped`, details };
+  const details = m
+    ? { runId: m.runId, runDir: latest!.runDir, totals: m.totals, failures: m.failures.map((f) => f.name) }
+    : undefined;
+  const counts = m
+    ? `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped`
+    : 'no manifest';
+  if (code === -1)
+    return {
+      status: 'failed',
+      exitCode: EXIT.phaseFailed,
+      commands: [command],
+      summary: `the check suite did not finish within CUTOVER_VERIFY_TIMEOUT_MS=${c.config.verifyTimeoutMs} and was stopped`,
+      details,
+    };
   if (code === EXIT.ok && m && m.exitCode === 0) {
-    return { status: 'ok', exitCode: EXIT.ok, commands: [command], summary: `the check suite is green (${counts}); run ${m.runId}`, details };
+    return {
+      status: 'ok',
+      exitCode: EXIT.ok,
+      commands: [command],
+      summary: `the check suite is green (${counts}); run ${m.runId}`,
+      details,
+    };
   }
   if (code === EXIT.checkFailed) {
-    const names = m?.failures.slice(0, 5).map((f) => f.name).join('; ');
-    return { status: 'red', exitCode: EXIT.checkFailed, commands: [command], summary: `the verification gate is RED (${counts}${names ? `: ${names}` : ''}); the switch is blocked; reports: ${latest?.runDir ?? dirs.reportsDir}`, details };
+    const names = m?.failures
+      .slice(0, 5)
+      .map((f) => f.name)
+      .join('; ');
+    return {
+      status: 'red',
+      exitCode: EXIT.checkFailed,
+      commands: [command],
+      summary: `the verification gate is RED (${counts}${names ? `: ${names}` : ''}); the switch is blocked; reports: ${latest?.runDir ?? dirs.reportsDir}`,
+      details,
+    };
   }
-  return { status: 'failed', exitCode: EXIT.phaseFailed, commands: [command], summary: `the check suite could not run (rehearse exited ${code}, ${counts}); see the output above`, details };
+  return {
+    status: 'failed',
+    exitCode: EXIT.phaseFailed,
+    commands: [command],
+    summary: `the check suite could not run (rehearse exited ${code}, ${counts}); see the output above`,
+    details,
+  };
 }
 
 async function smoke(c: ExecCtx): Promise<Outcome> {
@@ -341,30 +535,67 @@ async function smoke(c: ExecCtx): Promise<Outcome> {
     health = `HTTP ${res.status}; body: ${body || '(empty)'}`;
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    health = err.name === 'TimeoutError' ? `no answer within ${base.healthTimeoutMs} ms` : `request failed: ${err.cause?.code ?? err.message}`;
+    health =
+      err.name === 'TimeoutError'
+        ? `no answer within ${base.healthTimeoutMs} ms`
+        : `request failed: ${err.cause?.code ?? err.message}`;
   }
   c.say(redact(`GET ${url}: ${health}`));
   const hooks = await runHooks(c, 'smoke', ['smoke']);
   const hook = hooks.records[0];
-  commands.push(...hooks.records.filter((h) => h.command).map((h) => `${h.variable}: sh -c ${JSON.stringify(h.command)}`));
+  commands.push(
+    ...hooks.records.filter((h) => h.command).map((h) => `${h.variable}: sh -c ${JSON.stringify(h.command)}`),
+  );
   const red: string[] = [];
   if (!healthOk) red.push(`health ${redact(url)}: expected 2xx, got ${health}`);
-  if (hook && (hook.status === 'failed' || hook.status === 'timeout')) red.push(hookFailure(hook, c.config.hookTimeoutMs));
-  if (red.length) return { status: 'red', exitCode: EXIT.checkFailed, commands, hooks: hooks.records, summary: `smoke RED: ${red.join('; ')}; the window stays frozen: fix and rerun smoke, or roll back` };
-  return { status: 'ok', exitCode: EXIT.ok, commands, hooks: hooks.records, summary: `health ${redact(url)} ${health}${hook?.status === 'skipped' ? '; CUTOVER_HOOK_SMOKE not set (skipped): do the manual smoke list' : '; smoke hook ok'}` };
+  if (hook && (hook.status === 'failed' || hook.status === 'timeout'))
+    red.push(hookFailure(hook, c.config.hookTimeoutMs));
+  if (red.length)
+    return {
+      status: 'red',
+      exitCode: EXIT.checkFailed,
+      commands,
+      hooks: hooks.records,
+      summary: `smoke RED: ${red.join('; ')}; the window stays frozen: fix and rerun smoke, or roll back`,
+    };
+  return {
+    status: 'ok',
+    exitCode: EXIT.ok,
+    commands,
+    hooks: hooks.records,
+    summary: `health ${redact(url)} ${health}${hook?.status === 'skipped' ? '; CUTOVER_HOOK_SMOKE not set (skipped): do the manual smoke list' : '; smoke hook ok'}`,
+  };
 }
 
 const EXECUTORS: Record<CutoverPhase, (c: ExecCtx) => Promise<Outcome>> = {
   presync: (c) => mirror(c, 'pre-sync while live'),
-  freeze: async (c) => hookOutcome(c, 'freeze', await runHooks(c, 'freeze', PHASES.freeze.hooks), 'maintenance mode on; workers and beat stopped'),
+  freeze: async (c) =>
+    hookOutcome(
+      c,
+      'freeze',
+      await runHooks(c, 'freeze', PHASES.freeze.hooks),
+      'maintenance mode on; workers and beat stopped',
+    ),
   'freeze-check': freezeCheck,
   dump,
   restore,
   sync: (c) => mirror(c, 'final sync'),
   verify,
-  switch: async (c) => hookOutcome(c, 'switch', await runHooks(c, 'switch', PHASES.switch.hooks), 'every service now points at the new DSN and assets; next: smoke'),
+  switch: async (c) =>
+    hookOutcome(
+      c,
+      'switch',
+      await runHooks(c, 'switch', PHASES.switch.hooks),
+      'every service now points at the new DSN and assets; next: smoke',
+    ),
   smoke,
-  unfreeze: async (c) => hookOutcome(c, 'unfreeze', await runHooks(c, 'unfreeze', PHASES.unfreeze.hooks), 'workers started; maintenance mode off; the cutover is complete'),
+  unfreeze: async (c) =>
+    hookOutcome(
+      c,
+      'unfreeze',
+      await runHooks(c, 'unfreeze', PHASES.unfreeze.hooks),
+      'workers started; maintenance mode off; the cutover is complete',
+    ),
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -376,7 +607,14 @@ export async function runRollback(config: CutoverConfig, opts: RunOptions): Prom
   const start = now();
   const refuse = (message: string): number => {
     out(`cutover rollback: REFUSED (exit 2, nothing was touched): ${message}`);
-    appendEntry(config.workDir, { phase: 'rollback', start: start.toISOString(), end: now().toISOString(), status: 'refused', exitCode: EXIT.usage, summary: message });
+    appendEntry(config.workDir, {
+      phase: 'rollback',
+      start: start.toISOString(),
+      end: now().toISOString(),
+      status: 'refused',
+      exitCode: EXIT.usage,
+      summary: message,
+    });
     return EXIT.usage;
   };
   const lock = acquireLock(config.workDir, 'rollback');
@@ -385,7 +623,10 @@ export async function runRollback(config: CutoverConfig, opts: RunOptions): Prom
     return EXIT.usage;
   }
   try {
-    if (!opts.confirm) return refuse('the rollback runs the switch-back/unfreeze hooks on production; it needs an explicit confirmation: npm run cutover -- --rollback --confirm');
+    if (!opts.confirm)
+      return refuse(
+        'the rollback runs the switch-back/unfreeze hooks on production; it needs an explicit confirmation: npm run cutover -- --rollback --confirm',
+      );
     const plan = rollbackPlan(readLog(config.workDir));
     if (plan.kind === 'refused') return refuse(plan.message);
     if (plan.kind === 'nothing') {
@@ -421,8 +662,15 @@ export async function runRollback(config: CutoverConfig, opts: RunOptions): Prom
       : `rolled back (${plan.switched ? 'after the switch: switched back, then unfrozen' : plan.hooks.length ? 'before the switch: unfrozen' : 'nothing to undo on the production side'}); the source was not written; the target is left as it is for diagnosis`;
     const exitCode = failed ? EXIT.phaseFailed : EXIT.ok;
     appendEntry(config.workDir, {
-      phase: 'rollback', start: start.toISOString(), end: now().toISOString(), status: failed ? 'failed' : 'ok', exitCode,
-      ...(commands.length ? { commands } : {}), summary, ...(records.length ? { hooks: records } : {}), details: { switched: plan.switched },
+      phase: 'rollback',
+      start: start.toISOString(),
+      end: now().toISOString(),
+      status: failed ? 'failed' : 'ok',
+      exitCode,
+      ...(commands.length ? { commands } : {}),
+      summary,
+      ...(records.length ? { hooks: records } : {}),
+      details: { switched: plan.switched },
     });
     out(`cutover rollback: ${failed ? 'FAILED' : 'ok'} (exit ${exitCode}): ${summary}`);
     return exitCode;

@@ -1,11 +1,17 @@
 /**
- * Global setup of the `self` project: one source and one target cluster for the whole run (about 2 s to start),
+ * Global setup of the `integration` project: one source and one target cluster for the whole run (about 2 s to start),
  * plus a template database holding the fixture, so a test gets a loaded source database in a few milliseconds.
  * Each test creates its own databases (see test/helpers/sandbox.ts), so tests stay independent.
  */
 import type { TestProject } from 'vitest/node';
-import { loadFixture } from '../../lib/fixture.ts';
-import { createDatabase, startSandbox, stopSandbox, withClient, type SandboxState } from '../../lib/sandbox.ts';
+import { loadFixture } from '../../lib/sandbox/fixture.ts';
+import {
+  createDatabase,
+  startSandbox,
+  stopSandbox,
+  withClient,
+  type SandboxState,
+} from '../../lib/sandbox/clusters.ts';
 
 export const FIXTURE_TEMPLATE = 'fixture_template';
 export const FIXTURE_USERS = 30;

@@ -8,10 +8,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
-import { loadFixture } from '../../lib/fixture.ts';
+import { loadFixture } from '../../lib/sandbox/fixture.ts';
 import {
-  clusterKeyword, clusterUrl, createDatabase, startSandbox, stopSandbox, withClient, type ClusterInfo, type SandboxState,
-} from '../../lib/sandbox.ts';
+  clusterKeyword,
+  clusterUrl,
+  createDatabase,
+  startSandbox,
+  stopSandbox,
+  withClient,
+  type ClusterInfo,
+  type SandboxState,
+} from '../../lib/sandbox/clusters.ts';
 import type { TestDb } from './sandbox.ts';
 import { cleanEnv, migrateByHand, ROOT, type CliResult, type Scenario } from './scenario.ts';
 
@@ -26,17 +33,33 @@ export interface RunningCli {
 }
 
 /** `tsx scripts/rehearse.ts <args>` with exactly `env` (like runCli), returning before it finishes. */
-export function startRehearse(args: string[], env: Record<string, string | undefined>, opts: { timeoutMs?: number } = {}): RunningCli {
+export function startRehearse(
+  args: string[],
+  env: Record<string, string | undefined>,
+  opts: { timeoutMs?: number } = {},
+): RunningCli {
   const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/rehearse.ts'), ...args], {
-    cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   let output = '';
   const listeners = new Set<() => void>();
-  const changed = () => { for (const l of [...listeners]) l(); };
-  child.stdout!.on('data', (d) => { stdout += d; output += d; changed(); });
-  child.stderr!.on('data', (d) => { stderr += d; output += d; changed(); });
+  const changed = () => {
+    for (const l of [...listeners]) l();
+  };
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+    output += d;
+    changed();
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    output += d;
+    changed();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 170_000);
   let ended = false;
   const done = new Promise<CliResult & { signal?: NodeJS.Signals }>((resolve, reject) => {
@@ -48,16 +71,31 @@ export function startRehearse(args: string[], env: Record<string, string | undef
       resolve({ code: code ?? 128, signal: signal ?? undefined, stdout, stderr, output });
     });
   });
-  onTestFinished(() => { if (!ended) child.kill('SIGKILL'); });
-  const waitFor = (re: RegExp, timeoutMs = 60_000) => new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (re.test(output)) { cleanup(); resolve(); } else if (ended) { cleanup(); reject(new Error(`rehearse ended before printing ${re}:\n${output}`)); }
-    };
-    const t = setTimeout(() => { cleanup(); reject(new Error(`no ${re} within ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
-    const cleanup = () => { clearTimeout(t); listeners.delete(check); };
-    listeners.add(check);
-    check();
+  onTestFinished(() => {
+    if (!ended) child.kill('SIGKILL');
   });
+  const waitFor = (re: RegExp, timeoutMs = 60_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (re.test(output)) {
+          cleanup();
+          resolve();
+        } else if (ended) {
+          cleanup();
+          reject(new Error(`rehearse ended before printing ${re}:\n${output}`));
+        }
+      };
+      const t = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no ${re} within ${timeoutMs} ms:\n${output}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(t);
+        listeners.delete(check);
+      };
+      listeners.add(check);
+      check();
+    });
   return { child, output: () => output, stdout: () => stdout, waitFor, done };
 }
 
@@ -69,7 +107,7 @@ export interface ProcInfo {
 /** PIDs of this process and its ancestors (never reported as left behind). */
 function ownLineage(): Set<number> {
   const out = new Set<number>();
-  for (let pid = process.pid; pid > 1; ) {
+  for (let pid = process.pid; pid > 1;) {
     out.add(pid);
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -95,9 +133,16 @@ export function processesReferencing(needles: string[]): ProcInfo[] {
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
       const cmdline = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
       let environ = '';
-      try { environ = fs.readFileSync(`/proc/${d}/environ`, 'utf8'); } catch { /* another user's process */ }
-      if (needles.some((n) => cmdline.includes(n) || environ.includes(n))) hits.push({ pid: Number(d), cmdline: cmdline.slice(0, 300) });
-    } catch { /* ended meanwhile */ }
+      try {
+        environ = fs.readFileSync(`/proc/${d}/environ`, 'utf8');
+      } catch {
+        /* another user's process */
+      }
+      if (needles.some((n) => cmdline.includes(n) || environ.includes(n)))
+        hits.push({ pid: Number(d), cmdline: cmdline.slice(0, 300) });
+    } catch {
+      /* ended meanwhile */
+    }
   }
   return hits;
 }
@@ -117,7 +162,12 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000
 export async function blackhole(): Promise<{ port: number; connections: () => number }> {
   const sockets = new Set<net.Socket>();
   let n = 0;
-  const srv = net.createServer((s) => { n++; sockets.add(s); s.on('error', () => {}); s.on('close', () => sockets.delete(s)); });
+  const srv = net.createServer((s) => {
+    n++;
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   onTestFinished(async () => {
     for (const s of sockets) s.destroy();
@@ -127,8 +177,14 @@ export async function blackhole(): Promise<{ port: number; connections: () => nu
 }
 
 /** A private sandbox with only a target cluster (the test may stop it); stopped and removed when the test finishes. */
-export async function privateTarget(opts: { maxConnections?: number; password?: string } = {}): Promise<{ state: SandboxState; cluster: ClusterInfo }> {
-  const state = await startSandbox({ clusters: ['target'], password: opts.password, maxConnections: opts.maxConnections ? { target: opts.maxConnections } : undefined });
+export async function privateTarget(
+  opts: { maxConnections?: number; password?: string } = {},
+): Promise<{ state: SandboxState; cluster: ClusterInfo }> {
+  const state = await startSandbox({
+    clusters: ['target'],
+    password: opts.password,
+    maxConnections: opts.maxConnections ? { target: opts.maxConnections } : undefined,
+  });
   onTestFinished(() => stopSandbox(state));
   return { state, cluster: state.clusters.target! };
 }
@@ -152,18 +208,30 @@ export function sampleConnections(c: ClusterInfo, database: string, everyMs = 10
       }
     }
   })();
-  return { async stop() { running = false; await loop; return max; } };
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return max;
+    },
+  };
 }
 
 /**
  * A migrated scenario on a private sandbox (source and target clusters the test may stop): the fixture in the
  * source, copied by hand to the target (databases `app` on both), asset trees copied too. For `--verify-only` runs.
  */
-export async function privateMigrated(base: Scenario, opts: { maxConnections?: Partial<Record<'source' | 'target', number>> } = {}): Promise<Scenario & { state: SandboxState }> {
+export async function privateMigrated(
+  base: Scenario,
+  opts: { maxConnections?: Partial<Record<'source' | 'target', number>> } = {},
+): Promise<Scenario & { state: SandboxState }> {
   const state = await startSandbox({ password: base.password, maxConnections: opts.maxConnections });
   onTestFinished(() => stopSandbox(state));
   const db = (c: ClusterInfo): TestDb => ({
-    cluster: c, name: 'app', url: clusterUrl(c, 'app'), keyword: clusterKeyword(c, 'app'),
+    cluster: c,
+    name: 'app',
+    url: clusterUrl(c, 'app'),
+    keyword: clusterKeyword(c, 'app'),
     query: (sql, values) => withClient(c, 'app', (cl) => cl.query(sql, values as any[])),
   });
   const src = db(state.clusters.source!);

@@ -5,8 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { inject, onTestFinished } from 'vitest';
 import {
-  clusterKeyword, clusterUrl, createDatabase, dropDatabase, withClient, type ClusterInfo, type SandboxState,
-} from '../../lib/sandbox.ts';
+  clusterKeyword,
+  clusterUrl,
+  createDatabase,
+  dropDatabase,
+  withClient,
+  type ClusterInfo,
+  type SandboxState,
+} from '../../lib/sandbox/clusters.ts';
 import type pg from 'pg';
 
 export function sandbox(): SandboxState {
@@ -32,7 +38,10 @@ export interface TestDb {
 }
 
 /** A fresh database in `which` cluster, dropped when the current test finishes. */
-export async function freshDb(which: 'source' | 'target', opts: { name?: string; template?: string } = {}): Promise<TestDb> {
+export async function freshDb(
+  which: 'source' | 'target',
+  opts: { name?: string; template?: string } = {},
+): Promise<TestDb> {
   const c = cluster(which);
   const name = opts.name ?? uniqueName(which === 'source' ? 'src' : 'dst');
   await createDatabase(c, name, { template: opts.template });

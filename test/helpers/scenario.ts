@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { expect, inject, onTestFinished } from 'vitest';
-import { writeAssetTree } from '../../lib/fixture.ts';
-import { startHealthServer, type HealthServer } from '../../lib/health-server.ts';
-import { withClient } from '../../lib/sandbox.ts';
+import { writeAssetTree } from '../../lib/sandbox/fixture.ts';
+import { startHealthServer, type HealthServer } from '../../lib/sandbox/health-server.ts';
+import { withClient } from '../../lib/sandbox/clusters.ts';
 import { freshDb, sandbox, type TestDb } from './sandbox.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -62,7 +62,14 @@ export async function scenario(opts: ScenarioOptions = {}): Promise<Scenario> {
   const workDir = path.join(tmp, 'work');
   const reportsDir = path.join(tmp, 'reports');
   return {
-    src, dst, srcAssets, dstAssets, workDir, reportsDir, tmp, health,
+    src,
+    dst,
+    srcAssets,
+    dstAssets,
+    workDir,
+    reportsDir,
+    tmp,
+    health,
     password: sandbox().password,
     env: {
       SRC_DATABASE_URL: src.url,
@@ -85,7 +92,8 @@ export interface CliResult {
 }
 
 /** Variables of the contract and libpq that must not leak in from the developer's shell. */
-const SCRUB = /^(SRC_|DST_|PG|CUTOVER_|BENCH_|VALIDATE_|ROWCOUNT_|ASSETS?_|DUMP_|RESTORE_|ORPHAN_|CHECKSUM|STAGING_|HEALTH_|WORK_DIR|REPORTS_DIR|REHEARSAL_|CHECK_CONCURRENCY|CONNECT_TIMEOUT|VITEST)/;
+const SCRUB =
+  /^(SRC_|DST_|PG|CUTOVER_|BENCH_|VALIDATE_|ROWCOUNT_|ASSETS?_|DUMP_|RESTORE_|ORPHAN_|CHECKSUM|STAGING_|HEALTH_|WORK_DIR|REPORTS_DIR|REHEARSAL_|CHECK_CONCURRENCY|CONNECT_TIMEOUT|VITEST)/;
 
 export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -97,18 +105,33 @@ export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.Proc
 }
 
 /** Run one of the project's CLIs (scripts/<name>.ts) as a user would, with exactly `env` (plus PATH etc.). */
-export function runCli(script: string, args: string[], env: Record<string, string | undefined>, opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  opts: { timeoutMs?: number; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts', `${script}.ts`), ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      [path.join(ROOT, 'scripts', `${script}.ts`), ...args],
+      {
+        cwd: opts.cwd ?? ROOT,
+        env: cleanEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     let output = '';
-    child.stdout.on('data', (d) => { stdout += d; output += d; });
-    child.stderr.on('data', (d) => { stderr += d; output += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      output += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 170_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -119,7 +142,11 @@ export function runCli(script: string, args: string[], env: Record<string, strin
 }
 
 /** `npm run rehearse -- <args>` equivalent. */
-export function rehearse(args: string[], env: Record<string, string | undefined>, opts?: { timeoutMs?: number }): Promise<CliResult> {
+export function rehearse(
+  args: string[],
+  env: Record<string, string | undefined>,
+  opts?: { timeoutMs?: number },
+): Promise<CliResult> {
   return runCli('rehearse', args, env, opts);
 }
 
@@ -129,13 +156,21 @@ export function filesContaining(dirs: string[], secret: string): string[] {
   const hits: string[] = [];
   const walk = (p: string) => {
     let st: fs.Stats;
-    try { st = fs.lstatSync(p); } catch { return; }
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      return;
+    }
     if (st.isDirectory()) {
       for (const e of fs.readdirSync(p)) walk(path.join(p, e));
     } else if (st.isFile()) {
       let buf = fs.readFileSync(p);
       if (p.endsWith('.gz')) {
-        try { buf = gunzipSync(buf); } catch { /* not gzip */ }
+        try {
+          buf = gunzipSync(buf);
+        } catch {
+          /* not gzip */
+        }
       }
       if (needles.some((n) => buf.includes(n))) hits.push(p);
     }
@@ -145,22 +180,36 @@ export function filesContaining(dirs: string[], secret: string): string[] {
 }
 
 /** The testcases of a junit.xml: name, classname, and whether each failed or was skipped. */
-export function junitCases(xml: string): Array<{ name: string; classname: string; failed: boolean; skipped: boolean; body: string }> {
+export function junitCases(
+  xml: string,
+): Array<{ name: string; classname: string; failed: boolean; skipped: boolean; body: string }> {
   const cases: Array<{ name: string; classname: string; failed: boolean; skipped: boolean; body: string }> = [];
   const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
   const attr = (a: string, n: string) => {
     const m = new RegExp(`\\b${n}="([^"]*)"`).exec(a);
     return m ? unescapeXml(m[1]) : '';
   };
-  for (let m; (m = re.exec(xml)); ) {
+  for (let m; (m = re.exec(xml));) {
     const body = m[3] ?? '';
-    cases.push({ name: attr(m[1], 'name'), classname: attr(m[1], 'classname'), failed: /<failure\b|<error\b/.test(body), skipped: /<skipped\b/.test(body), body });
+    cases.push({
+      name: attr(m[1], 'name'),
+      classname: attr(m[1], 'classname'),
+      failed: /<failure\b|<error\b/.test(body),
+      skipped: /<skipped\b/.test(body),
+      body,
+    });
   }
   return cases;
 }
 
 export function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d))).replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)))
+    .replace(/&amp;/g, '&');
 }
 
 /**
@@ -169,13 +218,19 @@ export function unescapeXml(s: string): string {
  */
 export async function migrateByHand(s: Scenario): Promise<void> {
   const { execFileSync } = await import('node:child_process');
-  const { libpqEnv, parseDsn } = await import('../../lib/dsn.ts');
+  const { libpqEnv, parseDsn } = await import('../../lib/core/dsn.ts');
   const dump = path.join(s.tmp, 'by-hand.dump');
   const base = { PATH: process.env.PATH ?? '' };
-  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], { env: { ...base, ...libpqEnv(parseDsn(s.src.url)) } });
-  execFileSync('pg_restore', ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', `--dbname=${s.dst.name}`, dump], {
-    env: { ...base, ...libpqEnv(parseDsn(s.dst.url)) },
+  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], {
+    env: { ...base, ...libpqEnv(parseDsn(s.src.url)) },
   });
+  execFileSync(
+    'pg_restore',
+    ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', `--dbname=${s.dst.name}`, dump],
+    {
+      env: { ...base, ...libpqEnv(parseDsn(s.dst.url)) },
+    },
+  );
   await s.dst.query('ANALYZE');
   fs.cpSync(s.srcAssets, s.dstAssets, { recursive: true });
 }
@@ -184,14 +239,17 @@ export async function migrateByHand(s: Scenario): Promise<void> {
 export function latestJunit(s: Pick<Scenario, 'reportsDir'>): string {
   const runs = path.join(s.reportsDir, 'runs');
   const dirs = fs.existsSync(runs)
-    ? fs.readdirSync(runs).filter((d) => fs.existsSync(path.join(runs, d, 'junit.xml'))).sort((a, b) => fs.statSync(path.join(runs, a)).mtimeMs - fs.statSync(path.join(runs, b)).mtimeMs)
+    ? fs
+        .readdirSync(runs)
+        .filter((d) => fs.existsSync(path.join(runs, d, 'junit.xml')))
+        .sort((a, b) => fs.statSync(path.join(runs, a)).mtimeMs - fs.statSync(path.join(runs, b)).mtimeMs)
     : [];
   if (!dirs.length) throw new Error(`no junit.xml under ${runs}`);
   return fs.readFileSync(path.join(runs, dirs[dirs.length - 1], 'junit.xml'), 'utf8');
 }
 
 /** The scenario's WORK_DIR/state.json (what global setup recorded), or undefined. */
-export function stateOf(s: Pick<Scenario, 'workDir'>): import('../../lib/state.ts').RunState | undefined {
+export function stateOf(s: Pick<Scenario, 'workDir'>): import('../../lib/core/state.ts').RunState | undefined {
   const f = path.join(s.workDir, 'state.json');
   return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : undefined;
 }
@@ -203,15 +261,27 @@ export function stateOf(s: Pick<Scenario, 'workDir'>): import('../../lib/state.t
 export async function catalogSnapshot(db: Pick<TestDb, 'query'>): Promise<Record<string, unknown>> {
   const sys = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
   const q = async (sql: string) => (await db.query(sql)).rows.map((r) => Object.values(r).join(' '));
-  const tables = (await db.query(`SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND ${sys} ORDER BY 1`)).rows.map((r) => r.t as string);
+  const tables = (
+    await db.query(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND ${sys} ORDER BY 1`,
+    )
+  ).rows.map((r) => r.t as string);
   const counts: Record<string, number> = {};
   for (const t of tables) counts[t] = Number((await db.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n);
   return {
     schemas: await q(`SELECT n.nspname FROM pg_namespace n WHERE ${sys} ORDER BY 1`),
-    relations: await q(`SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${sys} ORDER BY 1, 2`),
-    functions: await q(`SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${sys} ORDER BY 1, 2, 3`),
-    types: await q(`SELECT n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${sys} ORDER BY 1, 2`),
-    extensions: await q(`SELECT e.extname, e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`),
+    relations: await q(
+      `SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${sys} ORDER BY 1, 2`,
+    ),
+    functions: await q(
+      `SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${sys} ORDER BY 1, 2, 3`,
+    ),
+    types: await q(
+      `SELECT n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${sys} ORDER BY 1, 2`,
+    ),
+    extensions: await q(
+      `SELECT e.extname, e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`,
+    ),
     counts,
   };
 }
@@ -223,7 +293,10 @@ export function treeListing(dir: string): Record<string, number | 'dir'> {
   const walk = (rel: string) => {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) { out[r] = 'dir'; walk(r); } else out[r] = fs.lstatSync(path.join(dir, r)).size;
+      if (e.isDirectory()) {
+        out[r] = 'dir';
+        walk(r);
+      } else out[r] = fs.lstatSync(path.join(dir, r)).size;
     }
   };
   walk('');
@@ -239,31 +312,50 @@ export type JunitCase = ReturnType<typeof junitCases>[number];
  * families reacting to the same seeded fault do not blur the assertion. Returns the cases in scope.
  */
 export function expectOutcome(
-  all: JunitCase[], failures: Record<string, RegExp>, opts: { skipped?: Array<string | RegExp>; files?: RegExp } = {},
+  all: JunitCase[],
+  failures: Record<string, RegExp>,
+  opts: { skipped?: Array<string | RegExp>; files?: RegExp } = {},
 ): JunitCase[] {
   const cases = opts.files ? all.filter((c) => opts.files!.test(c.classname)) : all;
   expect(cases.length, 'testcases in scope').toBeGreaterThan(0);
-  const failed = cases.filter((c) => c.failed).map((c) => c.name).sort();
+  const failed = cases
+    .filter((c) => c.failed)
+    .map((c) => c.name)
+    .sort();
   expect(failed, 'the failed testcases').toEqual(Object.keys(failures).sort());
   for (const [name, re] of Object.entries(failures)) {
     const c = cases.find((x) => x.name === name)!;
     expect(unescapeXml(c.body), `failure message of "${name}"`).toMatch(re);
   }
   const allowed = [/^phase (preflight|dump|restore|mirror) \(/, ...(opts.skipped ?? [])];
-  const unexpected = cases.filter((c) => c.skipped && !allowed.some((a) => (typeof a === 'string' ? a === c.name : a.test(c.name))));
-  expect(unexpected.map((c) => c.name), 'unexpectedly skipped testcases').toEqual([]);
+  const unexpected = cases.filter(
+    (c) => c.skipped && !allowed.some((a) => (typeof a === 'string' ? a === c.name : a.test(c.name))),
+  );
+  expect(
+    unexpected.map((c) => c.name),
+    'unexpectedly skipped testcases',
+  ).toEqual([]);
   return cases;
 }
 
 /** The evidence annotations of one testcase (JUnit <property> values). */
 export function caseEvidence(cases: JunitCase[], name: string): string[] {
   const c = cases.find((x) => x.name === name);
-  if (!c) throw new Error(`no testcase named "${name}"; have: ${cases.map((x) => x.name).slice(0, 50).join(' | ')}`);
+  if (!c)
+    throw new Error(
+      `no testcase named "${name}"; have: ${cases
+        .map((x) => x.name)
+        .slice(0, 50)
+        .join(' | ')}`,
+    );
   return [...c.body.matchAll(/<property name="[^"]*" value="([^"]*)"/g)].map((m) => unescapeXml(m[1]));
 }
 
 /** The awkward password is in no CLI output and no file under WORK_DIR or REPORTS_DIR (raw or encoded). */
-export async function expectNoSecret(s: Pick<Scenario, 'password' | 'workDir' | 'reportsDir'>, r: CliResult): Promise<void> {
+export async function expectNoSecret(
+  s: Pick<Scenario, 'password' | 'workDir' | 'reportsDir'>,
+  r: CliResult,
+): Promise<void> {
   const { expect } = await import('vitest');
   for (const form of [s.password, encodeURIComponent(s.password), JSON.stringify(s.password).slice(1, -1)]) {
     expect(r.output.includes(form), 'the password (or an encoding of it) appears in the CLI output').toBe(false);

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, onTestFinished, test } from 'vitest';
-import { validateJunit } from '../../lib/junit.ts';
-import { TOOL_KEYS, listFiles, type Manifest } from '../../lib/manifest.ts';
-import type { ChecksFile } from '../../lib/reporter.ts';
-import { freePort } from '../../lib/sandbox.ts';
+import { validateJunit } from '../../lib/audit/junit.ts';
+import { TOOL_KEYS, listFiles, type Manifest } from '../../lib/audit/manifest.ts';
+import type { ChecksFile } from '../../lib/audit/reporter.ts';
+import { freePort } from '../../lib/sandbox/clusters.ts';
 import { filesContaining, migrateByHand, rehearse, ROOT, scenario } from '../helpers/scenario.ts';
 
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
@@ -46,7 +46,9 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
   expect(junit.problems).toEqual([]);
   const checks = readJson<ChecksFile>(path.join(run1, 'checks.json'));
   expect(checks.checks.length).toBeGreaterThan(100);
-  expect(junit.cases.map((c) => `${c.classname} › ${c.name}`).sort()).toEqual(checks.checks.map((c) => `${c.file} › ${c.name}`).sort());
+  expect(junit.cases.map((c) => `${c.classname} › ${c.name}`).sort()).toEqual(
+    checks.checks.map((c) => `${c.file} › ${c.name}`).sort(),
+  );
   const health = junit.cases.find((c) => c.name.startsWith('health GET'))!;
   expect(health.name).toBe('health GET /health?token=***');
   expect(health.status).toBe('failed');
@@ -62,29 +64,51 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
   expect(m1.tools['source vector']).toBe(m1.tools['target vector']);
   expect(m1.config.DST_DATABASE_URL).toMatch(/^postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_/);
   expect(m1.config.STAGING_HEALTH_PATH).toBe('/health?token=***');
-  expect(m1.phases.map((p) => `${p.name} ${p.status}`)).toEqual(['preflight skipped', 'dump skipped', 'restore skipped', 'mirror skipped']);
+  expect(m1.phases.map((p) => `${p.name} ${p.status}`)).toEqual([
+    'preflight skipped',
+    'dump skipped',
+    'restore skipped',
+    'mirror skipped',
+  ]);
   const plan = readJson<{ assetSample: { seed: string; items: unknown[] } }>(path.join(run1, 'plan.json'));
   expect(m1.assetSampleSeed).toBe(plan.assetSample.seed);
   expect(m1.plan?.assetSample.items).toBe(plan.assetSample.items.length);
   const count = (st: string) => checks.checks.filter((c) => c.state === st).length;
-  expect(m1.totals).toEqual({ passed: count('passed'), failed: 1, skipped: count('skipped') + count('pending'), notSelected: 0 });
-  expect(m1.failures).toEqual([expect.objectContaining({ file: 'specs/health.spec.ts', name: 'health GET /health?token=***' })]);
+  expect(m1.totals).toEqual({
+    passed: count('passed'),
+    failed: 1,
+    skipped: count('skipped') + count('pending'),
+    notSelected: 0,
+  });
+  expect(m1.failures).toEqual([
+    expect.objectContaining({ file: 'specs/health.spec.ts', name: 'health GET /health?token=***' }),
+  ]);
   expect(m1.auditProblems).toEqual([]);
   expectHashesMatch(run1, m1);
-  expect(['junit.xml', 'results.json', 'checks.json', 'plan.json', 'html/index.html', 'html/html.meta.json.gz'].filter((f) => !m1.reports[f])).toEqual([]);
+  expect(
+    ['junit.xml', 'results.json', 'checks.json', 'plan.json', 'html/index.html', 'html/html.meta.json.gz'].filter(
+      (f) => !m1.reports[f],
+    ),
+  ).toEqual([]);
   // The WORK_DIR copy.
   expect(readJson(path.join(s.workDir, 'manifest.json'))).toEqual(m1);
 
   // History pointers and the CI copy.
   expect(fs.readlinkSync(path.join(s.reportsDir, 'latest'))).toBe(`runs/${id1}`);
-  expect(readJson(path.join(s.reportsDir, 'latest.json'))).toMatchObject({ runId: id1, dir: `runs/${id1}`, exitCode: 1 });
+  expect(readJson(path.join(s.reportsDir, 'latest.json'))).toMatchObject({
+    runId: id1,
+    dir: `runs/${id1}`,
+    exitCode: 1,
+  });
   expect(fs.readFileSync(path.join(s.reportsDir, 'junit.xml'), 'utf8')).toBe(junitXml);
 
   // The summary.
   const lines = r1.stdout.trimEnd().split('\n');
   expect(r1.stdout).toContain(`rehearsal ${id1}: verify-only`);
   expect(r1.stdout).toMatch(new RegExp(`checks: +${m1.totals.passed} passed, 1 failed, ${m1.totals.skipped} skipped`));
-  expect(r1.stdout).toMatch(/✗ health GET \/health\?token=\*\*\* {2}\(specs\/health\.spec\.ts\) — health GET .*expected a 2xx status, got HTTP 500/);
+  expect(r1.stdout).toMatch(
+    /✗ health GET \/health\?token=\*\*\* {2}\(specs\/health\.spec\.ts\) — health GET .*expected a 2xx status, got HTTP 500/,
+  );
   expect(r1.stdout).toContain(`reports:  ${run1}`);
   expect(r1.stdout).toContain(`view:     npx vite preview --outDir ${path.join(run1, 'html')}`);
   expect(lines[lines.length - 1]).toBe(`${m1.totals.passed} passed, 1 failed, ${m1.totals.skipped} skipped`);

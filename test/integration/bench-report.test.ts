@@ -14,7 +14,14 @@ import { familyOf, familyTimes } from '../../lib/bench/suite.ts';
 describe('bench settings', () => {
   test('defaults: 1M rows, 20k files, 3 repetitions, scales 1M and 4M', () => {
     const c = parseBenchConfig({});
-    expect(c).toMatchObject({ rows: 1_000_000, files: 20_000, reps: 3, scales: [1_000_000, 4_000_000], dims: 16, keep: false });
+    expect(c).toMatchObject({
+      rows: 1_000_000,
+      files: 20_000,
+      reps: 3,
+      scales: [1_000_000, 4_000_000],
+      dims: 16,
+      keep: false,
+    });
     expect(c.outDir).toMatch(/reports[/\\]bench$/);
   });
   test('BENCH_ROWS is always one of the scales', () => {
@@ -22,7 +29,9 @@ describe('bench settings', () => {
     expect(parseBenchConfig({ BENCH_ROWS: '2000', BENCH_SCALES: '2000' }).scales).toEqual([2000]);
   });
   test('every bad setting is reported at once', () => {
-    expect(() => parseBenchConfig({ BENCH_ROWS: 'many', BENCH_REPS: '0', BENCH_FILES: '-1' })).toThrow(/BENCH_ROWS[\s\S]*BENCH_FILES[\s\S]*BENCH_REPS/);
+    expect(() => parseBenchConfig({ BENCH_ROWS: 'many', BENCH_REPS: '0', BENCH_FILES: '-1' })).toThrow(
+      /BENCH_ROWS[\s\S]*BENCH_FILES[\s\S]*BENCH_REPS/,
+    );
   });
 });
 
@@ -42,25 +51,49 @@ describe('generated shape', () => {
 
 describe('statistics and rows', () => {
   test('median, min, max; n/a says why', () => {
-    expect(stat([30, 10, 20], 'ms')).toEqual({ kind: 'stat', unit: 'ms', median: 20, min: 10, max: 30, samples: [30, 10, 20] });
+    expect(stat([30, 10, 20], 'ms')).toEqual({
+      kind: 'stat',
+      unit: 'ms',
+      median: 20,
+      min: 10,
+      max: 30,
+      samples: [30, 10, 20],
+    });
     expect(stat([10, 20, undefined, NaN, 40, 30], 'ms')).toMatchObject({ median: 25, min: 10, max: 40 });
     expect(stat([undefined], 'ms', 'phase not run')).toEqual({ kind: 'na', reason: 'phase not run' });
   });
 
   const base = (figures: ScaleResult['figures'], extra: Partial<ScaleResult> = {}): ScaleResult => ({
-    requestedRows: 1000, rows: 1001, rowsPerTable: {}, files: 10, generate: { databaseMs: 1, assetsMs: 1, databaseBytes: 1 },
-    figures, families: {}, red: [], warnings: [], memoryTop: [], ...extra,
+    requestedRows: 1000,
+    rows: 1001,
+    rowsPerTable: {},
+    files: 10,
+    generate: { databaseMs: 1, assetsMs: 1, databaseBytes: 1 },
+    figures,
+    families: {},
+    red: [],
+    warnings: [],
+    memoryTop: [],
+    ...extra,
   });
   const ms = (x: number) => stat([x], 'ms');
 
   test('ratios are judged against the targets; an absent family is n/a, a partial sum is not judged', () => {
-    const rows = scaleRows(base({
-      'copy.suite.phases': ms(105), 'copy.raw.steps': ms(100),
-      'verify.suite.rowCounts': ms(50), 'verify.suite.orphans': ms(50), 'verify.suite.prefix': stat([], 'ms', 'no check of this family ran'),
-      'verify.suite.rowCounts+orphans+prefix': ms(100), 'verify.floor.count': ms(50),
-      'verify.suite.checksums': ms(90), 'verify.suite.census': stat([], 'ms', 'no census spec'), 'verify.floor.find': ms(10),
-      'memory.process': stat([310], 'MB'),
-    }));
+    const rows = scaleRows(
+      base({
+        'copy.suite.phases': ms(105),
+        'copy.raw.steps': ms(100),
+        'verify.suite.rowCounts': ms(50),
+        'verify.suite.orphans': ms(50),
+        'verify.suite.prefix': stat([], 'ms', 'no check of this family ran'),
+        'verify.suite.rowCounts+orphans+prefix': ms(100),
+        'verify.floor.count': ms(50),
+        'verify.suite.checksums': ms(90),
+        'verify.suite.census': stat([], 'ms', 'no census spec'),
+        'verify.floor.find': ms(10),
+        'memory.process': stat([310], 'MB'),
+      }),
+    );
     const row = (label: RegExp) => rows.find((r) => label.test(r.label))!;
     expect(row(/^copy: all phases/)).toMatchObject({ ratio: 1.05, met: true });
     expect(row(/row counts \+ orphans/)).toMatchObject({ ratio: 2, met: null });
@@ -73,7 +106,12 @@ describe('statistics and rows', () => {
   });
 
   test('a red run flags the rows of its kind', () => {
-    const rows = scaleRows(base({ 'copy.suite.phases': ms(1), 'copy.raw.steps': ms(1) }, { red: [{ run: 'verify', rep: 2, exitCode: 1, detail: 'x' }] }));
+    const rows = scaleRows(
+      base(
+        { 'copy.suite.phases': ms(1), 'copy.raw.steps': ms(1) },
+        { red: [{ run: 'verify', rep: 2, exitCode: 1, detail: 'x' }] },
+      ),
+    );
     expect(rows.find((r) => r.suite === 'copy.suite.phases')!.note ?? '').not.toMatch(/RED/);
     expect(rows.find((r) => r.suite === 'verify.suite.wall')!.note).toMatch(/RED RUN: verify rep 2 exit 1/);
     expect(rows.find((r) => r.suite === 'memory.process')!.note).toMatch(/RED RUN/);
@@ -92,12 +130,32 @@ describe('statistics and rows', () => {
 describe('check families', () => {
   test('grouped by spec file, census and checksum checks by name', () => {
     expect(familyOf({ file: 'specs/row-counts.spec.ts', name: 'row count public.users' })).toBe('rowCounts');
-    expect(familyOf({ file: 'specs/assets.spec.ts', name: 'asset census knowledge_materials.storage_path' })).toBe('census');
-    expect(familyOf({ file: 'specs/assets.spec.ts', name: 'asset ugc_assets.storage_path /app/.data/ugc/1.jpg' })).toBe('assets');
+    expect(familyOf({ file: 'specs/assets.spec.ts', name: 'asset census knowledge_materials.storage_path' })).toBe(
+      'census',
+    );
+    expect(familyOf({ file: 'specs/assets.spec.ts', name: 'asset ugc_assets.storage_path /app/.data/ugc/1.jpg' })).toBe(
+      'assets',
+    );
     expect(familyOf({ file: 'specs/sequences.spec.ts', name: 'sequence users_id_seq' })).toBe('sequences');
     const t = familyTimes([
-      { file: 'specs/orphans.spec.ts', name: 'a', fullName: 'a', state: 'passed', durationMs: 10.04, errors: [], annotations: [] },
-      { file: 'specs/orphans.spec.ts', name: 'b', fullName: 'b', state: 'failed', durationMs: 5, errors: [], annotations: [] },
+      {
+        file: 'specs/orphans.spec.ts',
+        name: 'a',
+        fullName: 'a',
+        state: 'passed',
+        durationMs: 10.04,
+        errors: [],
+        annotations: [],
+      },
+      {
+        file: 'specs/orphans.spec.ts',
+        name: 'b',
+        fullName: 'b',
+        state: 'failed',
+        durationMs: 5,
+        errors: [],
+        annotations: [],
+      },
     ]);
     expect(t.orphans).toEqual({ ms: 15, checks: 2, failed: 1, files: ['specs/orphans.spec.ts'] });
   });
@@ -105,12 +163,21 @@ describe('check families', () => {
 
 describe('raw scripts and sampling', () => {
   test('count script and timing line', () => {
-    expect(countSql(['public.users', `public."it's"`])).toBe(`SELECT 'public.users', count(*) FROM public.users;\nSELECT 'public."it''s"', count(*) FROM public."it's";\n`);
-    expect(parseBenchLine('noise\nBENCH dump_ms=12 restore_ms=3 rsync_ms=0\n')).toEqual({ dump_ms: 12, restore_ms: 3, rsync_ms: 0 });
+    expect(countSql(['public.users', `public."it's"`])).toBe(
+      `SELECT 'public.users', count(*) FROM public.users;\nSELECT 'public."it''s"', count(*) FROM public."it's";\n`,
+    );
+    expect(parseBenchLine('noise\nBENCH dump_ms=12 restore_ms=3 rsync_ms=0\n')).toEqual({
+      dump_ms: 12,
+      restore_ms: 3,
+      rsync_ms: 0,
+    });
   });
 
   test('the sampler sees a node child of the tree and its peak', async () => {
-    const child = spawn(process.execPath, ['-e', 'const b = Buffer.alloc(64 * 1024 * 1024, 1); setTimeout(() => {}, 600)']);
+    const child = spawn(process.execPath, [
+      '-e',
+      'const b = Buffer.alloc(64 * 1024 * 1024, 1); setTimeout(() => {}, 600)',
+    ]);
     const sampler = sampleTree(process.pid, 50);
     await new Promise((r) => child.on('exit', r));
     const peak = sampler.stop();

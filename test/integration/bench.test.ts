@@ -13,9 +13,19 @@ const TINY = { BENCH_ROWS: '2000', BENCH_FILES: '50', BENCH_REPS: '1', BENCH_SCA
 
 /** Figures the harness measures itself, whatever the state of the suite's checks: never "n/a". */
 const ALWAYS_MEASURED = [
-  'copy.suite.wall', 'copy.raw.steps', 'copy.raw.dump', 'copy.raw.restore', 'copy.raw.rsync', 'copy.raw.wall',
-  'verify.suite.wall', 'verify.floor.count', 'verify.floor.find', 'verify.floor.wall',
-  'overhead.suite.wall', 'memory.process', 'memory.tree',
+  'copy.suite.wall',
+  'copy.raw.steps',
+  'copy.raw.dump',
+  'copy.raw.restore',
+  'copy.raw.rsync',
+  'copy.raw.wall',
+  'verify.suite.wall',
+  'verify.floor.count',
+  'verify.floor.find',
+  'verify.floor.wall',
+  'overhead.suite.wall',
+  'memory.process',
+  'memory.tree',
 ];
 
 function expectWellFormed(key: string, f: Figure) {
@@ -24,7 +34,8 @@ function expectWellFormed(key: string, f: Figure) {
     return;
   }
   expect(f.kind, key).toBe('stat');
-  for (const x of [f.median, f.min, f.max, ...f.samples]) expect(Number.isFinite(x), `${key}: ${x} is a finite number`).toBe(true);
+  for (const x of [f.median, f.min, f.max, ...f.samples])
+    expect(Number.isFinite(x), `${key}: ${x} is a finite number`).toBe(true);
   expect(f.min, key).toBeLessThanOrEqual(f.median);
   expect(f.median, key).toBeLessThanOrEqual(f.max);
   expect(f.samples.length, `${key}: one sample per repetition`).toBe(1);
@@ -40,7 +51,8 @@ test('tiny bench mode writes a complete bench.json and the markdown table', { ti
   expect(Number.isNaN(Date.parse(result.date))).toBe(false);
   expect(result.machine.cores).toBeGreaterThan(0);
   expect(result.machine.memoryGiB).toBeGreaterThan(0);
-  for (const k of ['cpuModel', 'node', 'postgres', 'pgvector', 'pgDump', 'rsync'] as const) expect(result.machine[k], k).toMatch(/\w/);
+  for (const k of ['cpuModel', 'node', 'postgres', 'pgvector', 'pgDump', 'rsync'] as const)
+    expect(result.machine[k], k).toMatch(/\w/);
   expect(result.machine.postgres).toMatch(/PostgreSQL \d+/);
   expect(result.config).toMatchObject({ rows: 2000, files: 50, reps: 1, scales: [2000] });
 
@@ -60,7 +72,12 @@ test('tiny bench mode writes a complete bench.json and the markdown table', { ti
     expect(result.method[key]?.length ?? 0, `${key}: the output says how it is measured`).toBeGreaterThan(20);
   }
   // The families the issue's targets name are always reported, measured or n/a with a reason.
-  for (const key of ['copy.suite.phases', 'verify.suite.rowCounts+orphans+prefix', 'verify.suite.checksums', 'verify.suite.census']) {
+  for (const key of [
+    'copy.suite.phases',
+    'verify.suite.rowCounts+orphans+prefix',
+    'verify.suite.checksums',
+    'verify.suite.census',
+  ]) {
     expect(s.figures[key], key).toBeDefined();
   }
 
@@ -70,10 +87,12 @@ test('tiny bench mode writes a complete bench.json and the markdown table', { ti
     if (row.ratio !== null) expect(Number.isFinite(row.ratio), row.label).toBe(true);
     if (row.met !== null) expect(typeof row.met, row.label).toBe('boolean');
     if (row.scale !== 'all') expect(s.figures[row.suite], `${row.label}: figure ${row.suite} exists`).toBeDefined();
-    if (row.met === null && row.target) expect(row.note, `${row.label}: an unjudged target says why`).toMatch(/n\/a|partial/);
+    if (row.met === null && row.target)
+      expect(row.note, `${row.label}: an unjudged target says why`).toMatch(/n\/a|partial/);
   }
   // A red suite run is flagged, never hidden.
-  for (const red of s.red) expect(result.rows.some((row) => row.note?.includes(`${red.run} rep ${red.rep}`))).toBe(true);
+  for (const red of s.red)
+    expect(result.rows.some((row) => row.note?.includes(`${red.run} rep ${red.rep}`))).toBe(true);
 
   const md = fs.readFileSync(path.join(out, 'bench.md'), 'utf8');
   const header = '| scale (rows) | figure | suite | raw / floor | ratio | target | met? | note |';
@@ -84,7 +103,9 @@ test('tiny bench mode writes a complete bench.json and the markdown table', { ti
   for (const l of tableLines) expect(l.split(' | ').length, l).toBe(8);
   expect(r.stdout, 'the table is printed').toContain(header);
   // The sandbox's awkward password (lib/sandbox.ts) never reaches the output.
-  const logs = fs.readdirSync(path.join(out, 'logs'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+  const logs = fs
+    .readdirSync(path.join(out, 'logs'), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile());
   expect(logs.length, 'every measured run keeps its log next to the reports').toBeGreaterThanOrEqual(5);
   const logText = logs.map((d) => fs.readFileSync(path.join(d.parentPath, d.name), 'utf8'));
   for (const text of [r.output, md, JSON.stringify(result), ...logText]) {

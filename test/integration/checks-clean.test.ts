@@ -5,10 +5,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import type { RunState } from '../../lib/state.ts';
-import { CORE_CHECK_FILES, caseEvidence, expectOutcome, junitCases, latestJunit, migrateByHand, rehearse, scenario } from '../helpers/scenario.ts';
+import type { RunState } from '../../lib/core/state.ts';
+import {
+  CORE_CHECK_FILES,
+  caseEvidence,
+  expectOutcome,
+  junitCases,
+  latestJunit,
+  migrateByHand,
+  rehearse,
+  scenario,
+} from '../helpers/scenario.ts';
 
-const readState = (workDir: string) => JSON.parse(fs.readFileSync(path.join(workDir, 'state.json'), 'utf8')) as RunState;
+const readState = (workDir: string) =>
+  JSON.parse(fs.readFileSync(path.join(workDir, 'state.json'), 'utf8')) as RunState;
 
 test('a clean migration is fully green: every check its own passing testcase, with evidence', async () => {
   const s = await scenario();
@@ -18,7 +28,15 @@ test('a clean migration is fully green: every check its own passing testcase, wi
   const cases = expectOutcome(junitCases(latestJunit(s)), {}, { files: CORE_CHECK_FILES });
   const names = cases.map((c) => c.name);
   expect(names.filter((n) => n.startsWith('row count ')).sort()).toEqual(
-    ['galleries', 'gallery_items', 'knowledge_bases', 'knowledge_materials', 'material_embeddings', 'ugc_assets', 'users'].map((t) => `row count public.${t}`),
+    [
+      'galleries',
+      'gallery_items',
+      'knowledge_bases',
+      'knowledge_materials',
+      'material_embeddings',
+      'ugc_assets',
+      'users',
+    ].map((t) => `row count public.${t}`),
   );
   expect(names.filter((n) => n.startsWith('orphans ')).sort()).toEqual([
     'orphans galleries(owner_id) -> users(id)',
@@ -29,18 +47,37 @@ test('a clean migration is fully green: every check its own passing testcase, wi
     'orphans ugc_assets(user_id) -> users(id)',
   ]);
   expect(names.filter((n) => n.startsWith('path prefix ')).sort()).toEqual([
-    'path prefix gallery_items.storage_dir', 'path prefix knowledge_materials.storage_path', 'path prefix ugc_assets.storage_path',
+    'path prefix gallery_items.storage_dir',
+    'path prefix knowledge_materials.storage_path',
+    'path prefix ugc_assets.storage_path',
   ]);
   expect(names).toContain('health GET /health');
   expect(names).toContain('check discovery');
   // ASSETS_SAMPLE_N defaults to 50 per column; each sampled path is one testcase.
-  for (const col of ['knowledge_materials.storage_path /app/.data/knowledge/', 'ugc_assets.storage_path /app/.data/ugc/', 'gallery_items.storage_dir /app/.data/gallery/']) {
-    expect(names.filter((n) => n.startsWith(`asset ${col}`)), col).toHaveLength(50);
+  for (const col of [
+    'knowledge_materials.storage_path /app/.data/knowledge/',
+    'ugc_assets.storage_path /app/.data/ugc/',
+    'gallery_items.storage_dir /app/.data/gallery/',
+  ]) {
+    expect(
+      names.filter((n) => n.startsWith(`asset ${col}`)),
+      col,
+    ).toHaveLength(50);
   }
-  expect(caseEvidence(cases, 'row count public.users')).toEqual(expect.arrayContaining([expect.stringMatching(/^source: 30 rows, exact/), expect.stringMatching(/^target: 30 rows, exact/), 'exact match']));
-  expect(caseEvidence(cases, 'orphans ugc_assets(user_id) -> users(id)').join('\n')).toMatch(/^0 orphan row\(s\) in the target \(\d+ ms\)$/m);
+  expect(caseEvidence(cases, 'row count public.users')).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^source: 30 rows, exact/),
+      expect.stringMatching(/^target: 30 rows, exact/),
+      'exact match',
+    ]),
+  );
+  expect(caseEvidence(cases, 'orphans ugc_assets(user_id) -> users(id)').join('\n')).toMatch(
+    /^0 orphan row\(s\) in the target \(\d+ ms\)$/m,
+  );
   const asset = cases.find((c) => c.name.startsWith('asset knowledge_materials.storage_path '))!;
-  expect(caseEvidence(cases, asset.name).join('\n')).toMatch(/regular file, \d+ bytes, read the first \d+ bytes[\s\S]*source .*: \d+ bytes/);
+  expect(caseEvidence(cases, asset.name).join('\n')).toMatch(
+    /regular file, \d+ bytes, read the first \d+ bytes[\s\S]*source .*: \d+ bytes/,
+  );
 
   // The seed and the sample are recorded in WORK_DIR (a rerun checks the same paths).
   const plan = readState(s.workDir).plan!;
@@ -73,7 +110,11 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: target c
   ];
   const cases = expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
   for (const name of skipped) expect(cases.find((c) => c.name === name)?.skipped, name).toBe(true);
-  expect(caseEvidence(cases, 'row count public.users')).toEqual(['source: not configured', expect.stringMatching(/^target: 30 rows, exact/), 'no source configured: target count reported, not compared']);
+  expect(caseEvidence(cases, 'row count public.users')).toEqual([
+    'source: not configured',
+    expect.stringMatching(/^target: 30 rows, exact/),
+    'no source configured: target count reported, not compared',
+  ]);
   const sampled = cases.filter((c) => c.name.startsWith('asset knowledge_materials.storage_path ')).map((c) => c.name);
   expect(sampled).toHaveLength(3);
   expect(caseEvidence(cases, sampled[0])).toContain('size not compared (SRC_ASSETS_DIR is not a local path)');
@@ -90,10 +131,21 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: target c
 test('when a copy phase fails, every check fails fast with "not checked: <reason>"', async () => {
   const s = await scenario();
   // Full mode against a target nothing listens on: the first phase (preflight) fails, nothing is discovered.
-  const r = await rehearse([], { ...s.env, DST_DATABASE_URL: s.env.DST_DATABASE_URL.replace(/:(\d+)\//, ':1/'), CONNECT_TIMEOUT_MS: '1000' });
+  const r = await rehearse([], {
+    ...s.env,
+    DST_DATABASE_URL: s.env.DST_DATABASE_URL.replace(/:(\d+)\//, ':1/'),
+    CONNECT_TIMEOUT_MS: '1000',
+  });
   expect(r.code, r.output).not.toBe(0);
   const cases = junitCases(latestJunit(s)).filter((c) => CORE_CHECK_FILES.test(c.classname));
-  for (const name of ['row counts (not checked)', 'orphans (not checked)', 'assets (not checked)', 'path prefix (not checked)', 'health GET /health', 'check discovery']) {
+  for (const name of [
+    'row counts (not checked)',
+    'orphans (not checked)',
+    'assets (not checked)',
+    'path prefix (not checked)',
+    'health GET /health',
+    'check discovery',
+  ]) {
     const c = cases.find((x) => x.name === name);
     expect(c?.failed, name).toBe(true);
     expect(c?.body, name).toMatch(/<failure message="not checked: phase \w+ failed: /);

@@ -4,7 +4,16 @@
  * compared; red under ROWCOUNT_REQUIRE_EXACT=1.
  */
 import { expect, test } from 'vitest';
-import { CORE_CHECK_FILES, caseEvidence, expectOutcome, junitCases, latestJunit, migrateByHand, rehearse, scenario } from '../helpers/scenario.ts';
+import {
+  CORE_CHECK_FILES,
+  caseEvidence,
+  expectOutcome,
+  junitCases,
+  latestJunit,
+  migrateByHand,
+  rehearse,
+  scenario,
+} from '../helpers/scenario.ts';
 
 test('ROWCOUNT_MAX_DIFF tolerates a difference up to it and fails beyond; a 500 health endpoint fails', async () => {
   const s = await scenario();
@@ -16,12 +25,19 @@ test('ROWCOUNT_MAX_DIFF tolerates a difference up to it and fails beyond; a 500 
   s.health.setStatus(500);
   const r = await rehearse(['--verify-only'], { ...s.env, ROWCOUNT_MAX_DIFF: '1' });
   expect(r.code, r.output).toBe(1);
-  const cases = expectOutcome(junitCases(latestJunit(s)), {
-    'row count public.gallery_items': /expected the target to have 60 rows like the source \(ROWCOUNT_MAX_DIFF 1\), it has 58 \(difference -2\)/,
-    'health GET /health': /expected a 2xx status, got HTTP 500; body: \{"status":"error"\}/,
-  }, { files: CORE_CHECK_FILES });
+  const cases = expectOutcome(
+    junitCases(latestJunit(s)),
+    {
+      'row count public.gallery_items':
+        /expected the target to have 60 rows like the source \(ROWCOUNT_MAX_DIFF 1\), it has 58 \(difference -2\)/,
+      'health GET /health': /expected a 2xx status, got HTTP 500; body: \{"status":"error"\}/,
+    },
+    { files: CORE_CHECK_FILES },
+  );
   expect(caseEvidence(cases, 'row count public.material_embeddings')).toEqual([
-    expect.stringMatching(/^source: 90 rows, exact/), expect.stringMatching(/^target: 89 rows, exact/), 'difference -1 within ROWCOUNT_MAX_DIFF 1',
+    expect.stringMatching(/^source: 90 rows, exact/),
+    expect.stringMatching(/^target: 89 rows, exact/),
+    'difference -1 within ROWCOUNT_MAX_DIFF 1',
   ]);
 });
 
@@ -36,7 +52,9 @@ test('a count(*) that times out falls back to the estimate ("estimate, not compa
   const r = await rehearse(['--verify-only'], env);
   expect(r.output).toMatch(/rehearsal .*verify-only/);
   let cases = expectOutcome(junitCases(latestJunit(s)), {}, { files: CORE_CHECK_FILES });
-  expect(cases.filter((c) => c.name.startsWith('row count ')).map((c) => c.name)).toEqual(['row count public.big_events']);
+  expect(cases.filter((c) => c.name.startsWith('row count ')).map((c) => c.name)).toEqual([
+    'row count public.big_events',
+  ]);
   expect(caseEvidence(cases, 'row count public.big_events')).toEqual([
     expect.stringMatching(/^source: ~\d+ rows, estimate — count\(\*\) exceeded ROWCOUNT_TIMEOUT_MS/),
     expect.stringMatching(/^target: ~\d+ rows, estimate — count\(\*\) exceeded ROWCOUNT_TIMEOUT_MS/),
@@ -45,7 +63,12 @@ test('a count(*) that times out falls back to the estimate ("estimate, not compa
 
   const strict = await rehearse(['--verify-only'], { ...env, ROWCOUNT_REQUIRE_EXACT: '1' });
   expect(strict.code, strict.output).toBe(1);
-  cases = expectOutcome(junitCases(latestJunit(s)), {
-    'row count public.big_events': /ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the source and target counts timed out and are only estimates/,
-  }, { files: CORE_CHECK_FILES });
+  cases = expectOutcome(
+    junitCases(latestJunit(s)),
+    {
+      'row count public.big_events':
+        /ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the source and target counts timed out and are only estimates/,
+    },
+    { files: CORE_CHECK_FILES },
+  );
 });

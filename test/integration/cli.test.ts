@@ -3,8 +3,16 @@
  * phases, target untouched).
  */
 import { expect, test } from 'vitest';
-import { VARS } from '../../lib/config.ts';
-import { catalogSnapshot, expectNoSecret, migrateByHand, phaseStatuses, rehearse, scenario, treeListing } from '../helpers/scenario.ts';
+import { VARS } from '../../lib/core/config.ts';
+import {
+  catalogSnapshot,
+  expectNoSecret,
+  migrateByHand,
+  phaseStatuses,
+  rehearse,
+  scenario,
+  treeListing,
+} from '../helpers/scenario.ts';
 
 test('--help lists every option, every environment variable with its default, and the exit codes (exit 0, no env needed)', async () => {
   const r = await rehearse(['--help'], {});
@@ -14,7 +22,9 @@ test('--help lists every option, every environment variable with its default, an
     expect(r.stdout, v.name).toContain(v.name);
     if (v.default) expect(r.stdout, `${v.name} default`).toContain(v.default);
   }
-  expect(r.stdout).toMatch(/0 all checks passed, 1 a check failed, 2 usage\/configuration error.*\n.*3 a copy phase failed/);
+  expect(r.stdout).toMatch(
+    /0 all checks passed, 1 a check failed, 2 usage\/configuration error.*\n.*3 a copy phase failed/,
+  );
 });
 
 test('usage errors exit 2 before anything is touched: unknown option, two modes, a SQLAlchemy DSN', async () => {
@@ -25,7 +35,10 @@ test('usage errors exit 2 before anything is touched: unknown option, two modes,
   const two = await rehearse(['--dry-run', '--verify-only'], s.env);
   expect(two.code).toBe(2);
   expect(two.stderr).toMatch(/--dry-run and --verify-only cannot be combined/);
-  const sqlalchemy = await rehearse([], { ...s.env, DST_DATABASE_URL: s.dst.url.replace('postgresql://', 'postgresql+psycopg://') });
+  const sqlalchemy = await rehearse([], {
+    ...s.env,
+    DST_DATABASE_URL: s.dst.url.replace('postgresql://', 'postgresql+psycopg://'),
+  });
   expect(sqlalchemy.code).toBe(2);
   expect(sqlalchemy.stderr).toMatch(/postgresql:\/\/rehearsal:\*\*\*@/);
   for (const r of [unknown, two, sqlalchemy]) await expectNoSecret(s, r);

@@ -9,10 +9,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { expect, test } from 'vitest';
-import { parseDsn, toPgConfig } from '../../lib/dsn.ts';
+import { parseDsn, toPgConfig } from '../../lib/core/dsn.ts';
 import type { LogEntry } from '../../lib/cutover/log.ts';
 import {
-  ROOT, catalogSnapshot, filesContaining, rehearse, runCli, scenario, treeListing, type CliResult, type Scenario,
+  ROOT,
+  catalogSnapshot,
+  filesContaining,
+  rehearse,
+  runCli,
+  scenario,
+  treeListing,
+  type CliResult,
+  type Scenario,
 } from '../helpers/scenario.ts';
 
 /** Every compose file of the repository, with its sha256, at import time. */
@@ -23,7 +31,8 @@ function composeHashes(): Record<string, string> {
       if (e.name === 'node_modules' || e.name === '.git' || e.name === '.sandbox' || e.name === 'reports') continue;
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/compose.*\.ya?ml$/.test(e.name)) out[path.relative(ROOT, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+      else if (/compose.*\.ya?ml$/.test(e.name))
+        out[path.relative(ROOT, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
     }
   };
   walk(ROOT);
@@ -54,7 +63,14 @@ function hooksRun(marks: string): string[] {
 
 function readCutoverLog(workDir: string): LogEntry[] {
   const f = path.join(workDir, 'cutover-log.jsonl');
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEntry) : [];
+  return fs.existsSync(f)
+    ? fs
+        .readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LogEntry)
+    : [];
 }
 
 /** The cutover's environment for a scenario: its own fixed WORK_DIR, the target replaced (the rehearsal filled it). */
@@ -90,7 +106,18 @@ test('a full cutover between the sandbox clusters: green rehearsal → every pha
   expect(plan.stdout).toMatch(/Rehearsal gate: PASSES/);
   expect(plan.stdout).toMatch(/ESTIMATE\s+\S+ s/);
   expect(plan.stdout).toMatch(/dump\s+.*final pg_dump/);
-  for (const p of ['presync', 'freeze', 'freeze-check', 'dump', 'restore', 'sync', 'verify', 'switch', 'smoke', 'unfreeze']) {
+  for (const p of [
+    'presync',
+    'freeze',
+    'freeze-check',
+    'dump',
+    'restore',
+    'sync',
+    'verify',
+    'switch',
+    'smoke',
+    'unfreeze',
+  ]) {
     expect(plan.stdout).toContain(`--phase ${p}`);
   }
   expect(plan.stdout).toMatch(/PGPASSWORD=\*\*\* .*pg_dump --format=custom/);
@@ -108,33 +135,62 @@ test('a full cutover between the sandbox clusters: green rehearsal → every pha
   expect(hooksRun(marks)).toEqual([]);
 
   const steps: Array<[string, boolean]> = [
-    ['presync', true], ['freeze', true], ['freeze-check', false], ['dump', true], ['restore', true], ['restore', true],
-    ['sync', true], ['verify', false], ['switch', true], ['smoke', false], ['unfreeze', true],
+    ['presync', true],
+    ['freeze', true],
+    ['freeze-check', false],
+    ['dump', true],
+    ['restore', true],
+    ['restore', true],
+    ['sync', true],
+    ['verify', false],
+    ['switch', true],
+    ['smoke', false],
+    ['unfreeze', true],
   ];
   for (const [phase, confirm] of steps) {
     const r = await cutover('--phase', phase, ...(confirm ? ['--confirm'] : []));
     expect(r.code, `${phase}: ${r.output}`).toBe(0);
   }
-  expect(hooksRun(marks)).toEqual(['maintenance_on', 'stop_workers', 'drain_check', 'switch', 'start_workers', 'maintenance_off']);
+  expect(hooksRun(marks)).toEqual([
+    'maintenance_on',
+    'stop_workers',
+    'drain_check',
+    'switch',
+    'start_workers',
+    'maintenance_off',
+  ]);
 
   // The log is the timeline: refusals, then each phase with its timings, status, exit code and redacted commands.
   const log = readCutoverLog(workDir);
   expect(log.map((e) => `${e.phase}:${e.status}:${e.exitCode}`)).toEqual([
-    'freeze:refused:2', 'switch:refused:2',
-    'presync:ok:0', 'freeze:ok:0', 'freeze-check:ok:0', 'dump:ok:0', 'restore:ok:0', 'restore:ok:0', 'sync:ok:0',
-    'verify:ok:0', 'switch:ok:0', 'smoke:ok:0', 'unfreeze:ok:0',
+    'freeze:refused:2',
+    'switch:refused:2',
+    'presync:ok:0',
+    'freeze:ok:0',
+    'freeze-check:ok:0',
+    'dump:ok:0',
+    'restore:ok:0',
+    'restore:ok:0',
+    'sync:ok:0',
+    'verify:ok:0',
+    'switch:ok:0',
+    'smoke:ok:0',
+    'unfreeze:ok:0',
   ]);
   for (const e of log) {
     expect(Date.parse(e.end)).toBeGreaterThanOrEqual(Date.parse(e.start));
     expect(e.summary).toBeTruthy();
   }
   const byPhase = (p: string) => log.filter((e) => e.phase === p && e.status === 'ok');
-  expect(byPhase('dump')[0].commands?.[0]).toMatch(/^PGHOST=\S+ PGPORT=\d+ PGDATABASE=\S+ PGUSER=\S+ PGPASSWORD=\*\*\* .*pg_dump /);
+  expect(byPhase('dump')[0].commands?.[0]).toMatch(
+    /^PGHOST=\S+ PGPORT=\d+ PGDATABASE=\S+ PGUSER=\S+ PGPASSWORD=\*\*\* .*pg_dump /,
+  );
   expect(byPhase('dump')[0].details?.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(byPhase('restore')[1].summary).toMatch(/already restored from this dump/);
   expect(byPhase('verify')[0].summary).toMatch(/green \(\d+ passed, 0 failed/);
   expect(byPhase('freeze')[0].hooks?.map((h) => `${h.variable}:${h.status}:${h.exitCode}`)).toEqual([
-    'CUTOVER_HOOK_MAINTENANCE_ON:ok:0', 'CUTOVER_HOOK_STOP_WORKERS:ok:0',
+    'CUTOVER_HOOK_MAINTENANCE_ON:ok:0',
+    'CUTOVER_HOOK_STOP_WORKERS:ok:0',
   ]);
   expect(byPhase('smoke')[0].summary).toMatch(/CUTOVER_HOOK_SMOKE not set \(skipped\)/);
   expect(byPhase('presync')[0].rehearsal?.runId).toBeTruthy();
@@ -181,7 +237,9 @@ test('refusals and the way back: no rehearsal → refused; a red freeze-check; a
   for (const phase of ['presync', 'freeze']) {
     const r = await cutover('--phase', phase, '--confirm');
     expect(r.code, r.output).toBe(2);
-    expect(r.stdout).toContain(`cutover ${phase}: REFUSED (exit 2, nothing was touched): no rehearsal manifest in REPORTS_DIR`);
+    expect(r.stdout).toContain(
+      `cutover ${phase}: REFUSED (exit 2, nothing was touched): no rehearsal manifest in REPORTS_DIR`,
+    );
   }
   expect(hooksRun(marks)).toEqual([]);
   expect(treeListing(s.dstAssets)).toEqual({});
@@ -198,7 +256,9 @@ test('refusals and the way back: no rehearsal → refused; a red freeze-check; a
   try {
     const red = await cutover('--phase', 'freeze-check');
     expect(red.code, red.output).toBe(1);
-    expect(red.stdout).toMatch(/the freeze does not hold: 1 other client session\(s\) on the source database \(pid \d+ \S+\/"legacy-api"/);
+    expect(red.stdout).toMatch(
+      /the freeze does not hold: 1 other client session\(s\) on the source database \(pid \d+ \S+\/"legacy-api"/,
+    );
   } finally {
     await writer.end();
   }
@@ -227,7 +287,14 @@ test('refusals and the way back: no rehearsal → refused; a red freeze-check; a
   const back1 = await cutover('--rollback', '--confirm');
   expect(back1.code, back1.output).toBe(0);
   expect(back1.stdout).toContain('before the switch: the source was never written');
-  expect(hooksRun(marks)).toEqual(['maintenance_on', 'stop_workers', 'drain_check', 'drain_check', 'start_workers', 'maintenance_off']);
+  expect(hooksRun(marks)).toEqual([
+    'maintenance_on',
+    'stop_workers',
+    'drain_check',
+    'drain_check',
+    'start_workers',
+    'maintenance_off',
+  ]);
   expect(await catalogSnapshot(s.src)).toEqual(sourceBefore);
 
   // Attempt 2 starts from the freeze again: the rolled-back attempt's dump does not count.
@@ -235,17 +302,29 @@ test('refusals and the way back: no rehearsal → refused; a red freeze-check; a
   expect(stale.code).toBe(2);
   expect(stale.stdout).toContain('restore needs dump first');
   await s.dst.query('DROP EVENT TRIGGER no_ddl; DROP SCHEMA trap CASCADE');
-  for (const [phase, confirm] of [['freeze', true], ['freeze-check', false], ['dump', true], ['restore', true], ['sync', true]] as const) {
+  for (const [phase, confirm] of [
+    ['freeze', true],
+    ['freeze-check', false],
+    ['dump', true],
+    ['restore', true],
+    ['sync', true],
+  ] as const) {
     const r = await cutover('--phase', phase, ...(confirm ? ['--confirm'] : []));
     expect(r.code, `${phase}: ${r.output}`).toBe(0);
   }
   // A fault seeded after the restore: the gate is red and the switch is refused, naming what must come first.
   // (A changed value rather than an extra row: an insert would also move the target's sequence, a second fault.)
-  const victim = (await s.dst.query<{ id: string; display_name: string | null }>('SELECT id, display_name FROM users ORDER BY id LIMIT 1')).rows[0];
+  const victim = (
+    await s.dst.query<{ id: string; display_name: string | null }>(
+      'SELECT id, display_name FROM users ORDER BY id LIMIT 1',
+    )
+  ).rows[0];
   await s.dst.query("UPDATE users SET display_name = 'changed after the dump' WHERE id = $1", [victim.id]);
   const redVerify = await cutover('--phase', 'verify');
   expect(redVerify.code, redVerify.output).toBe(1);
-  expect(redVerify.stdout).toMatch(/cutover verify: GATE RED \(exit 1\): the verification gate is RED \(\d+ passed, [1-9]\d* failed.*checksum public\.users/);
+  expect(redVerify.stdout).toMatch(
+    /cutover verify: GATE RED \(exit 1\): the verification gate is RED \(\d+ passed, [1-9]\d* failed.*checksum public\.users/,
+  );
   const refusedSwitch = await cutover('--phase', 'switch', '--confirm');
   expect(refusedSwitch.code, refusedSwitch.output).toBe(2);
   expect(refusedSwitch.stdout).toMatch(/switch needs a successful verify first; the last verify \(at .*\) was red/);
@@ -272,8 +351,14 @@ test('refusals and the way back: no rehearsal → refused; a red freeze-check; a
   expect(await catalogSnapshot(s.src)).toEqual(sourceBefore);
 
   const log = readCutoverLog(workDir);
-  expect(log.filter((e) => e.phase === 'rollback').map((e) => `${e.status}:${e.exitCode}`)).toEqual(['refused:2', 'ok:0', 'ok:0']);
-  expect(log.filter((e) => e.phase === 'verify' && e.status !== 'refused').map((e) => `${e.status}:${e.exitCode}`)).toEqual(['red:1', 'ok:0']);
+  expect(log.filter((e) => e.phase === 'rollback').map((e) => `${e.status}:${e.exitCode}`)).toEqual([
+    'refused:2',
+    'ok:0',
+    'ok:0',
+  ]);
+  expect(
+    log.filter((e) => e.phase === 'verify' && e.status !== 'refused').map((e) => `${e.status}:${e.exitCode}`),
+  ).toEqual(['red:1', 'ok:0']);
   expect(log.find((e) => e.phase === 'restore' && e.status === 'failed')?.exitCode).toBe(3);
   for (const r of outputs) expect(r.output.includes(s.password), 'password in CLI output').toBe(false);
   expect(filesContaining([workDir, s.workDir, s.reportsDir], s.password)).toEqual([]);

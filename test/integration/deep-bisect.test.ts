@@ -3,19 +3,32 @@
  * text keys, every hash method green on identical tables under different server defaults.
  */
 import { afterAll, expect, test } from 'vitest';
-import { compareTable, displayKey, displayRange, locateDifferences, sideRunner, type HashMethod } from '../../lib/checksum.ts';
-import { closePools, getPool } from '../../lib/db.ts';
-import { parseDsn } from '../../lib/dsn.ts';
+import {
+  compareTable,
+  displayKey,
+  displayRange,
+  locateDifferences,
+  sideRunner,
+  type HashMethod,
+} from '../../lib/checks/checksum.ts';
+import { closePools, getPool } from '../../lib/core/db.ts';
+import { parseDsn } from '../../lib/core/dsn.ts';
 import { freshDb, type TestDb } from '../helpers/sandbox.ts';
 
 afterAll(() => closePools());
 
-async function pair(setup: string): Promise<{ src: TestDb; dst: TestDb; pools: { src: ReturnType<typeof getPool>; dst: ReturnType<typeof getPool> } }> {
+async function pair(
+  setup: string,
+): Promise<{ src: TestDb; dst: TestDb; pools: { src: ReturnType<typeof getPool>; dst: ReturnType<typeof getPool> } }> {
   const src = await freshDb('source');
   const dst = await freshDb('target');
   await src.query(setup);
   await dst.query(setup);
-  return { src, dst, pools: { src: getPool(parseDsn(src.url), { max: 2 }), dst: getPool(parseDsn(dst.url), { max: 2 }) } };
+  return {
+    src,
+    dst,
+    pools: { src: getPool(parseDsn(src.url), { max: 2 }), dst: getPool(parseDsn(dst.url), { max: 2 }) },
+  };
 }
 
 test('bisection over a composite (int, text) key narrows 5000 rows down to the changed, missing and extra keys', async () => {
@@ -30,7 +43,14 @@ test('bisection over a composite (int, text) key narrows 5000 rows down to the c
   const r = await compareTable(pools, t);
   expect(r.equal).toBe(false);
   expect(r.hasKey).toBe(true);
-  const found = await locateDifferences(sideRunner(pools), t, r.shape!, r.method!, { src: BigInt(r.src!.rows), dst: BigInt(r.dst!.rows) }, { leafRows: 64 });
+  const found = await locateDifferences(
+    sideRunner(pools),
+    t,
+    r.shape!,
+    r.method!,
+    { src: BigInt(r.src!.rows), dst: BigInt(r.dst!.rows) },
+    { leafRows: 64 },
+  );
   const keys = found.keys.map((k) => `${displayKey(r.shape!.key, k.key)} ${k.what}`).sort();
   expect(keys).toEqual([
     '(tenant, code)=(2, code-2) changed',
@@ -39,7 +59,9 @@ test('bisection over a composite (int, text) key narrows 5000 rows down to the c
     '(tenant, code)=(7, code-1207) changed',
   ]);
   expect(found.queries).toBeGreaterThan(2); // it really bisected, not one big leaf
-  expect(found.ranges.map((x) => displayRange(r.shape!.key, x))).toContain('(tenant, code) in [(7, code-1207), (7, code-1207)]');
+  expect(found.ranges.map((x) => displayRange(r.shape!.key, x))).toContain(
+    '(tenant, code) in [(7, code-1207), (7, code-1207)]',
+  );
 });
 
 test('bisection over an integer key with gaps finds a changed row among 20000', async () => {
@@ -53,22 +75,25 @@ test('bisection over an integer key with gaps finds a changed row among 20000', 
   expect(found.queries).toBeLessThan(10);
 });
 
-test.each<HashMethod>(['record', 'text', 'md5'])('method %s: identical float/timestamp/jsonb/bytea/NULL/unicode rows are equal although the target defaults differ', async (method) => {
-  const { dst, pools } = await pair(`
+test.each<HashMethod>(['record', 'text', 'md5'])(
+  'method %s: identical float/timestamp/jsonb/bytea/NULL/unicode rows are equal although the target defaults differ',
+  async (method) => {
+    const { dst, pools } = await pair(`
     CREATE TABLE edge (id int PRIMARY KEY, f4 float4, f8 float8, ts timestamptz, iv interval, j jsonb, b bytea, t text, n numeric, d date, m money);
     INSERT INTO edge VALUES (1, 'NaN', '-0', '2024-02-29 23:59:59.999999+14', '1 year -3 days 04:05:06.7', '{"b": [1, 2.50], "a": "é"}', '\\x00ff', 'Zoë 🚀 用户', 1.10, '2024-01-31', 1.5),
       (2, 1.17549435e-38, 2.2250738585072014e-308, '-infinity', '-178000000 years', '[]', '', '', 'NaN', 'infinity', -0.01),
       (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);`);
-  await dst.query(`ALTER DATABASE "${dst.name}" SET TimeZone = 'America/St_Johns'; ALTER DATABASE "${dst.name}" SET DateStyle = 'German';
+    await dst.query(`ALTER DATABASE "${dst.name}" SET TimeZone = 'America/St_Johns'; ALTER DATABASE "${dst.name}" SET DateStyle = 'German';
     ALTER DATABASE "${dst.name}" SET extra_float_digits = -15; ALTER DATABASE "${dst.name}" SET bytea_output = 'escape';
     ALTER DATABASE "${dst.name}" SET IntervalStyle = 'iso_8601'; ALTER DATABASE "${dst.name}" SET lc_monetary = 'C'`);
-  // The pools have not connected yet: their sessions start with the target's altered defaults.
-  const t = { schema: 'public', name: 'edge' };
-  const r = await compareTable(pools, t, { method });
-  expect(r.method).toBe(method);
-  expect(r.src, JSON.stringify(r)).toEqual(r.dst);
-  expect(r.equal).toBe(true);
-  // And a real difference in the same table is still seen with this method.
-  await dst.query(`UPDATE edge SET f8 = 2.2250738585072009e-308 WHERE id = 2`);
-  expect((await compareTable(pools, t, { method })).equal).toBe(false);
-});
+    // The pools have not connected yet: their sessions start with the target's altered defaults.
+    const t = { schema: 'public', name: 'edge' };
+    const r = await compareTable(pools, t, { method });
+    expect(r.method).toBe(method);
+    expect(r.src, JSON.stringify(r)).toEqual(r.dst);
+    expect(r.equal).toBe(true);
+    // And a real difference in the same table is still seen with this method.
+    await dst.query(`UPDATE edge SET f8 = 2.2250738585072009e-308 WHERE id = 2`);
+    expect((await compareTable(pools, t, { method })).equal).toBe(false);
+  },
+);

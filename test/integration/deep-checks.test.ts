@@ -12,10 +12,18 @@ type Case = ReturnType<typeof junitCases>[number];
 
 const MINE = /^(checksum|schema |sequence |pgvector|asset census)/;
 
-async function run(s: Scenario, env: Record<string, string | undefined> = {}): Promise<{ cases: Case[]; output: string; code: number }> {
+async function run(
+  s: Scenario,
+  env: Record<string, string | undefined> = {},
+): Promise<{ cases: Case[]; output: string; code: number }> {
   const r = await rehearse(['--verify-only'], { ...s.env, ...env });
   const runs = path.join(s.reportsDir, 'runs');
-  const dirs = fs.existsSync(runs) ? fs.readdirSync(runs).filter((d) => fs.existsSync(path.join(runs, d, 'junit.xml'))).sort() : [];
+  const dirs = fs.existsSync(runs)
+    ? fs
+        .readdirSync(runs)
+        .filter((d) => fs.existsSync(path.join(runs, d, 'junit.xml')))
+        .sort()
+    : [];
   expect(dirs.length, r.output).toBeGreaterThan(0);
   const xml = fs.readFileSync(path.join(runs, dirs[dirs.length - 1], 'junit.xml'), 'utf8');
   return { cases: junitCases(xml), output: r.output, code: r.code };
@@ -27,7 +35,11 @@ const find = (cases: Case[], name: string) => {
   if (!c) throw new Error(`no testcase "${name}" in: ${cases.map((x) => x.name).join(' | ')}`);
   return c;
 };
-const failedMine = (cases: Case[]) => mine(cases).filter((c) => c.failed).map((c) => c.name).sort();
+const failedMine = (cases: Case[]) =>
+  mine(cases)
+    .filter((c) => c.failed)
+    .map((c) => c.name)
+    .sort();
 
 /** A table of values whose text forms depend on session settings, identical on both sides. */
 const EDGE_TABLE = `
@@ -57,11 +69,26 @@ test('clean copy: every deep check is green, including a float/timestamp/jsonb/v
   const r = await run(s);
   const cases = mine(r.cases);
   expect(failedMine(r.cases), r.output).toEqual([]);
-  for (const n of ['checksum public.edge_values', 'checksum public.users', 'checksum public.gallery_items', 'schema indexes', 'schema constraints',
-    'schema triggers', 'schema views and materialized views', 'schema functions', 'schema extensions', 'schema sequences', 'schema tables and columns',
-    'sequence public.users_id_seq (public.users.id)', 'pgvector extension version', 'pgvector public.material_embeddings.embedding',
-    'asset census knowledge_materials.storage_path', 'asset census gallery_items.storage_dir', 'asset census unreferenced files under DST_ASSETS_DIR',
-    'asset census sampled files size and sha256 (source = target)']) {
+  for (const n of [
+    'checksum public.edge_values',
+    'checksum public.users',
+    'checksum public.gallery_items',
+    'schema indexes',
+    'schema constraints',
+    'schema triggers',
+    'schema views and materialized views',
+    'schema functions',
+    'schema extensions',
+    'schema sequences',
+    'schema tables and columns',
+    'sequence public.users_id_seq (public.users.id)',
+    'pgvector extension version',
+    'pgvector public.material_embeddings.embedding',
+    'asset census knowledge_materials.storage_path',
+    'asset census gallery_items.storage_dir',
+    'asset census unreferenced files under DST_ASSETS_DIR',
+    'asset census sampled files size and sha256 (source = target)',
+  ]) {
     const c = find(cases, n);
     expect(c.skipped, n).toBe(false);
   }
@@ -103,10 +130,18 @@ test('seeded faults, one per check: changed value, dropped index, NOT VALID cons
   expect(find(r.cases, 'checksum public.knowledge_bases').body).toMatch(/first differing key ranges: id in \[7, 7\]/);
   expect(find(r.cases, 'checksum public.loose_vectors').body).toMatch(/id=2 \(changed\)/);
   expect(find(r.cases, 'schema indexes').body).toMatch(/missing on target \(1\): public\.ugc_assets_user_id_idx/);
-  expect(find(r.cases, 'schema constraints').body).toMatch(/public\.knowledge_materials\.knowledge_materials_kb_id_fkey NOT VALID on the target but validated on the source/);
-  expect(find(r.cases, 'schema triggers').body).toMatch(/public\.users\.users_touch disabled on the target but enabled on the source/);
-  expect(find(r.cases, 'schema views and materialized views').body).toMatch(/public\.user_asset_counts not populated on the target but populated on the source/);
-  expect(find(r.cases, 'sequence public.knowledge_bases_id_seq (public.knowledge_bases.id)').body).toMatch(/next value 1 &lt;= max\(column\) 30|next value 1 <= max\(column\) 30/);
+  expect(find(r.cases, 'schema constraints').body).toMatch(
+    /public\.knowledge_materials\.knowledge_materials_kb_id_fkey NOT VALID on the target but validated on the source/,
+  );
+  expect(find(r.cases, 'schema triggers').body).toMatch(
+    /public\.users\.users_touch disabled on the target but enabled on the source/,
+  );
+  expect(find(r.cases, 'schema views and materialized views').body).toMatch(
+    /public\.user_asset_counts not populated on the target but populated on the source/,
+  );
+  expect(find(r.cases, 'sequence public.knowledge_bases_id_seq (public.knowledge_bases.id)').body).toMatch(
+    /next value 1 &lt;= max\(column\) 30|next value 1 <= max\(column\) 30/,
+  );
   expect(find(r.cases, 'pgvector public.loose_vectors.v').body).toMatch(/vector_dims: source 3\.\.3, target 2\.\.3/);
   const tree = find(r.cases, 'asset census unreferenced files under DST_ASSETS_DIR');
   expect(tree.failed).toBe(false);
@@ -131,8 +166,15 @@ test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside th
     }
   }
   // A concurrent unique index build that hits duplicates leaves an invalid index behind.
-  await expect(s.dst.query('CREATE UNIQUE INDEX CONCURRENTLY ugc_assets_user_uq ON ugc_assets (user_id)')).rejects.toThrow(/could not create unique index/);
-  const r = await run(s, { ASSETS_SAMPLE_N: '1', ASSETS_SAMPLE_SEED: 'deep-checks', ASSETS_UNREFERENCED_FAIL: '1', CHECKSUM: 'off' });
+  await expect(
+    s.dst.query('CREATE UNIQUE INDEX CONCURRENTLY ugc_assets_user_uq ON ugc_assets (user_id)'),
+  ).rejects.toThrow(/could not create unique index/);
+  const r = await run(s, {
+    ASSETS_SAMPLE_N: '1',
+    ASSETS_SAMPLE_SEED: 'deep-checks',
+    ASSETS_UNREFERENCED_FAIL: '1',
+    CHECKSUM: 'off',
+  });
   expect(r.code, r.output).toBe(1);
   expect(failedMine(r.cases)).toEqual([
     'asset census knowledge_materials.storage_path',
@@ -146,9 +188,15 @@ test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside th
   const state = JSON.parse(fs.readFileSync(path.join(s.workDir, 'state.json'), 'utf8'));
   const sampled = new Set<string>(state.plan.assetSample.items.map((i: { value: string }) => i.value));
   expect(gone.some((g) => !sampled.has(`/app/.data/${g}`))).toBe(true);
-  expect(find(r.cases, 'asset census unreferenced files under DST_ASSETS_DIR').body).toMatch(/1 of \d+ files .*knowledge\/left-over\.tmp/);
-  expect(find(r.cases, 'asset census sampled files size and sha256 (source = target)').body).toMatch(/\/app\/\.data\/ugc\/.*same size \(\d+ B\) but different bytes/);
-  expect(find(r.cases, 'schema indexes').body).toMatch(/extra on target \(1\): public\.ugc_assets_user_uq.*public\.ugc_assets_user_uq invalid on the target/);
+  expect(find(r.cases, 'asset census unreferenced files under DST_ASSETS_DIR').body).toMatch(
+    /1 of \d+ files .*knowledge\/left-over\.tmp/,
+  );
+  expect(find(r.cases, 'asset census sampled files size and sha256 (source = target)').body).toMatch(
+    /\/app\/\.data\/ugc\/.*same size \(\d+ B\) but different bytes/,
+  );
+  expect(find(r.cases, 'schema indexes').body).toMatch(
+    /extra on target \(1\): public\.ugc_assets_user_uq.*public\.ugc_assets_user_uq invalid on the target/,
+  );
   expect(find(r.cases, 'checksums (CHECKSUM=off)').skipped).toBe(true);
 });
 
@@ -158,9 +206,20 @@ test('without a source: comparisons are skipped visibly, target-only judgements 
   await s.dst.query(`SELECT setval('users_id_seq', 1, false)`);
   const r = await run(s, { SRC_DATABASE_URL: undefined, SRC_ASSETS_DIR: undefined });
   expect(failedMine(r.cases), r.output).toEqual(['sequence public.users_id_seq (public.users.id)']);
-  expect(find(r.cases, 'checksums (SRC_DATABASE_URL is not set: nothing to compare the target with)').skipped).toBe(true);
-  expect(find(r.cases, 'schema functions (SRC_DATABASE_URL is not set: nothing to compare the target with)').skipped).toBe(true);
+  expect(find(r.cases, 'checksums (SRC_DATABASE_URL is not set: nothing to compare the target with)').skipped).toBe(
+    true,
+  );
+  expect(
+    find(r.cases, 'schema functions (SRC_DATABASE_URL is not set: nothing to compare the target with)').skipped,
+  ).toBe(true);
   expect(find(r.cases, 'schema indexes').body).toMatch(/source \(not configured: not compared\)/);
-  expect(find(r.cases, 'asset census sampled files size and sha256 (source = target) (SRC_ASSETS_DIR is not set: no local source to compare with)').skipped).toBe(true);
-  expect(find(r.cases, 'sequence public.users_id_seq (public.users.id)').body).toMatch(/next value 1 &lt;= max\(column\) 30|next value 1 <= max\(column\) 30/);
+  expect(
+    find(
+      r.cases,
+      'asset census sampled files size and sha256 (source = target) (SRC_ASSETS_DIR is not set: no local source to compare with)',
+    ).skipped,
+  ).toBe(true);
+  expect(find(r.cases, 'sequence public.users_id_seq (public.users.id)').body).toMatch(
+    /next value 1 &lt;= max\(column\) 30|next value 1 <= max\(column\) 30/,
+  );
 });

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { FAULT_EXPECTATIONS, FAULTS } from '../../lib/demo-faults.ts';
-import { parseDsn } from '../../lib/dsn.ts';
+import { FAULT_EXPECTATIONS, FAULTS } from '../../lib/sandbox/demo-faults.ts';
+import { parseDsn } from '../../lib/core/dsn.ts';
 import { filesContaining, junitCases, runCli, tempDir, type CliResult } from '../helpers/scenario.ts';
 
 const USERS = '5';
@@ -21,7 +21,8 @@ function reportedRunDir(r: CliResult): string {
 }
 
 function expectNoPasswordShape(text: string) {
-  for (const shape of PASSWORD_SHAPES) expect(text.includes(shape), `output contains a password fragment "${shape}"`).toBe(false);
+  for (const shape of PASSWORD_SHAPES)
+    expect(text.includes(shape), `output contains a password fragment "${shape}"`).toBe(false);
 }
 
 describe('npm run demo', () => {
@@ -40,14 +41,19 @@ describe('npm run demo', () => {
     expect(cases.length).toBeGreaterThan(20);
     expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual([]);
     for (const family of ['row-counts', 'orphans', 'assets', 'path-prefix', 'health']) {
-      expect(cases.some((c) => c.classname === `specs/${family}.spec.ts` && !c.skipped), `no ${family} check ran`).toBe(true);
+      expect(
+        cases.some((c) => c.classname === `specs/${family}.spec.ts` && !c.skipped),
+        `no ${family} check ran`,
+      ).toBe(true);
     }
 
     // The real password is only in the kept sandbox's 0600 env file, never in the output or the reports.
     expect(kept, r.output).toBeDefined();
     const envFile = path.join(kept!, 'demo.env');
     expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
-    const sourced = spawnSync('bash', ['-c', 'source "$1" && printf %s "$DST_DATABASE_URL"', '_', envFile], { encoding: 'utf8' });
+    const sourced = spawnSync('bash', ['-c', 'source "$1" && printf %s "$DST_DATABASE_URL"', '_', envFile], {
+      encoding: 'utf8',
+    });
     const password = parseDsn(sourced.stdout).password!;
     expect(password.length).toBeGreaterThan(10);
     for (const form of [password, encodeURIComponent(password)]) expect(r.output.includes(form)).toBe(false);
@@ -73,7 +79,10 @@ describe('npm run demo', () => {
         const cases = junitCases(fs.readFileSync(junit, 'utf8'));
         const family = (classname: string) => path.basename(classname).replace(/\.spec\.ts$/, '');
         const red = cases.filter((c) => c.failed).map((c) => ({ family: family(c.classname), name: c.name }));
-        expect(red.some((c) => c.family === want.family && want.culprit.test(c.name)), `no failing ${want.family} check: ${JSON.stringify(red)}`).toBe(true);
+        expect(
+          red.some((c) => c.family === want.family && want.culprit.test(c.name)),
+          `no failing ${want.family} check: ${JSON.stringify(red)}`,
+        ).toBe(true);
         for (const c of red) {
           expect([want.family, ...want.alsoBy], `unexpected red check "${c.name}" (${c.family})`).toContain(c.family);
           expect(c.name, `a red check about something else than the ${fault} culprit`).toMatch(want.culprit);

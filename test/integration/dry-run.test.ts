@@ -25,7 +25,11 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
 
   // The exact commands, in phase order, with the password redacted.
   const out = r.stdout;
-  const at = (re: RegExp) => { const i = out.search(re); expect(i, `${re} in\n${out}`).toBeGreaterThanOrEqual(0); return i; };
+  const at = (re: RegExp) => {
+    const i = out.search(re);
+    expect(i, `${re} in\n${out}`).toBeGreaterThanOrEqual(0);
+    return i;
+  };
   const order = [
     at(/preflight \(read-only; run now\):\s+would pass/),
     at(/PGPASSWORD=\*\*\* .*pg_dump --format=custom --no-owner --no-acl --file=\S+\/work\/source\.dump\.partial/),

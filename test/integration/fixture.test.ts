@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { FIXTURE_TABLES, fixtureRowCounts } from '../../lib/fixture.ts';
+import { FIXTURE_TABLES, fixtureRowCounts } from '../../lib/sandbox/fixture.ts';
 import { inject } from 'vitest';
 import { scenario } from '../helpers/scenario.ts';
 

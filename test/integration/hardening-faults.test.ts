@@ -7,11 +7,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { expect, test } from 'vitest';
-import { connect, stopCluster } from '../../lib/sandbox.ts';
+import { connect, stopCluster } from '../../lib/sandbox/clusters.ts';
 import { eventually, privateMigrated, sampleConnections, startRehearse } from '../helpers/hardening.ts';
-import { junitCases, latestJunit, phaseStatuses, rehearse, scenario, stateOf, tempDir, unescapeXml } from '../helpers/scenario.ts';
+import {
+  junitCases,
+  latestJunit,
+  phaseStatuses,
+  rehearse,
+  scenario,
+  stateOf,
+  tempDir,
+  unescapeXml,
+} from '../helpers/scenario.ts';
 
-const LOST = /connection to postgresql:\/\/\S+ lost or refused|Connection terminated|terminating connection|ECONNREFUSED|ECONNRESET|server closed the connection/;
+const LOST =
+  /connection to postgresql:\/\/\S+ lost or refused|Connection terminated|terminating connection|ECONNREFUSED|ECONNRESET|server closed the connection/;
 
 async function lockTable(c: pg.Client, table: string) {
   c.on('error', () => {});
@@ -27,8 +37,20 @@ for (const side of ['target', 'source'] as const) {
     // The counts of users wait for this lock (ROWCOUNT_TIMEOUT_MS is long), so checks are in flight when the server stops.
     await lockTable(lock, 'users');
     const t0 = Date.now();
-    const run = startRehearse(['--verify-only'], { ...s.env, ROWCOUNT_TIMEOUT_MS: '120000', CONNECT_TIMEOUT_MS: '3000' });
-    await eventually(async () => (await (side === 'target' ? s.dst : s.src).query(`SELECT 1 FROM pg_stat_activity WHERE datname = 'app' AND wait_event_type = 'Lock'`)).rowCount === 0, 60_000);
+    const run = startRehearse(['--verify-only'], {
+      ...s.env,
+      ROWCOUNT_TIMEOUT_MS: '120000',
+      CONNECT_TIMEOUT_MS: '3000',
+    });
+    await eventually(
+      async () =>
+        (
+          await (side === 'target' ? s.dst : s.src).query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = 'app' AND wait_event_type = 'Lock'`,
+          )
+        ).rowCount === 0,
+      60_000,
+    );
     await stopCluster(s.state, c, 'immediate');
     const r = await run.done;
     const elapsed = Date.now() - t0;
@@ -42,7 +64,10 @@ for (const side of ['target', 'source'] as const) {
     // Nothing that needs the stopped server passes after it stopped; whatever failed says why.
     const failed = cases.filter((x) => x.failed);
     expect(failed.length).toBeGreaterThan(1);
-    for (const f of failed) expect(unescapeXml(f.body), f.name).toMatch(new RegExp(`${LOST.source}|timeout exceeded when trying to connect|not checked`));
+    for (const f of failed)
+      expect(unescapeXml(f.body), f.name).toMatch(
+        new RegExp(`${LOST.source}|timeout exceeded when trying to connect|not checked`),
+      );
     await lock.end().catch(() => {});
   });
 }
@@ -52,10 +77,15 @@ test('a target with max_connections=10: a full rehearsal with 4 parallel spec wo
   const s = await privateMigrated(base, { maxConnections: { target: 10 } });
   // An empty target database for the full copy.
   await s.dst.query('SELECT 1');
-  const { createDatabase, clusterUrl } = await import('../../lib/sandbox.ts');
+  const { createDatabase, clusterUrl } = await import('../../lib/sandbox/clusters.ts');
   await createDatabase(s.dst.cluster, 'fresh');
   const sampler = sampleConnections(s.dst.cluster, 'fresh', 50);
-  const r = await rehearse([], { ...s.env, DST_DATABASE_URL: clusterUrl(s.dst.cluster, 'fresh'), VITEST_MAX_WORKERS: '4', CHECK_CONCURRENCY: '8' });
+  const r = await rehearse([], {
+    ...s.env,
+    DST_DATABASE_URL: clusterUrl(s.dst.cluster, 'fresh'),
+    VITEST_MAX_WORKERS: '4',
+    CHECK_CONCURRENCY: '8',
+  });
   const peak = await sampler.stop();
   expect(r.output).not.toMatch(/too many clients/);
   expect(r.code, r.output.slice(-4000)).toBe(0);
@@ -66,7 +96,9 @@ test('a target with max_connections=10: a full rehearsal with 4 parallel spec wo
 test('disk full in WORK_DIR during the dump: a phase error saying no space left, the partial dump removed, exit 3', async () => {
   const s = await scenario();
   // A big enough source that its dump cannot fit in 1 MiB.
-  await s.src.query(`CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS pad FROM generate_series(1, 60000) g`);
+  await s.src.query(
+    `CREATE TABLE filler AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS pad FROM generate_series(1, 60000) g`,
+  );
   const mnt = tempDir('rehearsal-tmpfs-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
   try {

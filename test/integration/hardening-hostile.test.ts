@@ -9,7 +9,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { freshDb } from '../helpers/sandbox.ts';
-import { caseEvidence, junitCases, latestJunit, rehearse, scenario, tempDir, unescapeXml } from '../helpers/scenario.ts';
+import {
+  caseEvidence,
+  junitCases,
+  latestJunit,
+  rehearse,
+  scenario,
+  tempDir,
+  unescapeXml,
+} from '../helpers/scenario.ts';
 
 const SCHEMA = 'Ünïcode "Schema"';
 const ACCOUNTS = 'User Accounts';
@@ -35,15 +43,21 @@ test('hostile identifiers end to end: a full rehearsal is green, a seeded fault 
   const cases = junitCases(latestJunit(s));
   const names = cases.map((c) => c.name);
   expect(names).toContain(`row count "Ünïcode ""Schema"""."User Accounts"`);
-  expect(names).toContain(`orphans "Ünïcode ""Schema""".order("Account Id") -> "Ünïcode ""Schema"""."User Accounts"("Id")`);
+  expect(names).toContain(
+    `orphans "Ünïcode ""Schema""".order("Account Id") -> "Ünïcode ""Schema"""."User Accounts"("Id")`,
+  );
   expect(names).toContain(`asset "Ünïcode ""Schema"""."Fïles"."Storage ""Path""" /app/.data/files/f 3.bin`);
   expect(names).toContain(`path prefix "Ünïcode ""Schema"""."Fïles"."Storage ""Path"""`);
 
   // A seeded fault: an order row (and the file row pointing to it) lost in the target.
-  await s.dst.query(`DELETE FROM ${q(SCHEMA)}.${q(FILES)} WHERE id = 5; DELETE FROM ${q(SCHEMA)}.${q(ORDER)} WHERE id = 5`);
+  await s.dst.query(
+    `DELETE FROM ${q(SCHEMA)}.${q(FILES)} WHERE id = 5; DELETE FROM ${q(SCHEMA)}.${q(ORDER)} WHERE id = 5`,
+  );
   const v = await rehearse(['--verify-only'], env);
   expect(v.code, v.output.slice(-3000)).toBe(1);
-  const failed = junitCases(latestJunit(s)).filter((c) => c.failed).map((c) => c.name);
+  const failed = junitCases(latestJunit(s))
+    .filter((c) => c.failed)
+    .map((c) => c.name);
   expect(failed).toContain(`row count "Ünïcode ""Schema""".order`);
   expect(failed).toContain(`row count "Ünïcode ""Schema"""."Fïles"`);
   expect(failed.filter((n) => n.startsWith('row count')).length).toBe(2);
@@ -59,7 +73,10 @@ test('hostile paths: reported, never followed outside DST_ASSETS_DIR, the run ne
   const files = ['with space.bin', 'new\nline.bin', long];
   for (const f of files) fs.writeFileSync(path.join(src, 'k', f), 'ok');
   // Non-UTF-8 bytes in a file name (only on disk: PostgreSQL text is UTF-8): an unreferenced file for the census.
-  fs.writeFileSync(Buffer.concat([Buffer.from(path.join(src, 'k') + '/'), Buffer.from([0x66, 0xff, 0xfe, 0x2e, 0x62, 0x69, 0x6e])]), 'latin');
+  fs.writeFileSync(
+    Buffer.concat([Buffer.from(path.join(src, 'k') + '/'), Buffer.from([0x66, 0xff, 0xfe, 0x2e, 0x62, 0x69, 0x6e])]),
+    'latin',
+  );
   fs.symlinkSync('loop-b', path.join(src, 'k', 'loop-a'));
   fs.symlinkSync('loop-a', path.join(src, 'k', 'loop-b'));
   fs.symlinkSync('.', path.join(src, 'k', 'self-dir'));
@@ -68,8 +85,12 @@ test('hostile paths: reported, never followed outside DST_ASSETS_DIR, the run ne
   await s.src.query(`CREATE TABLE knowledge_materials (id serial PRIMARY KEY, storage_path text)`);
   const stored = [
     ...files.map((f) => `/app/.data/k/${f}`),
-    '/app/.data/k/../../../etc/passwd', `${outside}/secret.txt`, '/app/.data/k/loop-a', '/app/.data/k/escape.bin',
-    '/app/.data/k/escape-dir/secret.txt', '/app/.data/k/self-dir/self-dir/with space.bin',
+    '/app/.data/k/../../../etc/passwd',
+    `${outside}/secret.txt`,
+    '/app/.data/k/loop-a',
+    '/app/.data/k/escape.bin',
+    '/app/.data/k/escape-dir/secret.txt',
+    '/app/.data/k/self-dir/self-dir/with space.bin',
   ];
   for (const p of stored) await s.src.query(`INSERT INTO knowledge_materials (storage_path) VALUES ($1)`, [p]);
   const env = { ...s.env, ASSET_COLUMNS: 'knowledge_materials.storage_path:file', ASSETS_SAMPLE_N: '50' };
@@ -81,7 +102,9 @@ test('hostile paths: reported, never followed outside DST_ASSETS_DIR, the run ne
   const cases = junitCases(latestJunit(s));
   const byName = (p: string) => cases.find((c) => c.name === `asset knowledge_materials.storage_path ${p}`);
   for (const f of ['with space.bin', long]) expect(byName(`/app/.data/k/${f}`)?.failed, f).toBe(false);
-  expect(cases.find((c) => c.name.startsWith('asset knowledge_materials.storage_path /app/.data/k/new') )?.failed).toBe(false);
+  expect(cases.find((c) => c.name.startsWith('asset knowledge_materials.storage_path /app/.data/k/new'))?.failed).toBe(
+    false,
+  );
   expect(unescapeXml(byName('/app/.data/k/../../../etc/passwd')?.body ?? '')).toMatch(/\.\." segment; not read/);
   expect(unescapeXml(byName(`${outside}/secret.txt`)?.body ?? '')).toMatch(/outside ASSETS_DB_PATH_PREFIX/);
   expect(unescapeXml(byName('/app/.data/k/loop-a')?.body ?? '')).toMatch(/symlink loop/);

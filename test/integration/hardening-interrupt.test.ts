@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { expect, test } from 'vitest';
-import { connect } from '../../lib/sandbox.ts';
+import { connect } from '../../lib/sandbox/clusters.ts';
 import { blackhole, eventually, processesReferencing, startRehearse } from '../helpers/hardening.ts';
 import { catalogSnapshot, phaseStatuses, rehearse, scenario, stateOf, type Scenario } from '../helpers/scenario.ts';
 
@@ -22,7 +22,13 @@ async function holder(c: pg.Client, sql: string): Promise<number> {
 
 /** Processes still referencing the run (its WORK_DIR, or the databases), other than the test's own backend(s). */
 async function leftovers(s: Scenario, ignorePids: number[]) {
-  return eventually(() => processesReferencing([s.workDir, `${s.src.name} `, `${s.dst.name} `, `--dbname=${s.dst.name}`]).filter((p) => !ignorePids.includes(p.pid)), 10_000);
+  return eventually(
+    () =>
+      processesReferencing([s.workDir, `${s.src.name} `, `${s.dst.name} `, `--dbname=${s.dst.name}`]).filter(
+        (p) => !ignorePids.includes(p.pid),
+      ),
+    10_000,
+  );
 }
 
 test('SIGINT during the dump: pg_dump stopped, partial dump removed, exit 130, state.json says so; the next run starts cleanly', async () => {
@@ -33,7 +39,15 @@ test('SIGINT during the dump: pg_dump stopped, partial dump removed, exit 130, s
     const pid = await holder(lock, 'LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
     const run = startRehearse([], s.env);
     await run.waitFor(/\[dump\] pg_dump/);
-    await eventually(async () => (await s.src.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [s.src.name])).rowCount === 0, 10_000);
+    await eventually(
+      async () =>
+        (
+          await s.src.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [
+            s.src.name,
+          ])
+        ).rowCount === 0,
+      10_000,
+    );
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.code, r.output).toBe(130);
@@ -41,7 +55,9 @@ test('SIGINT during the dump: pg_dump stopped, partial dump removed, exit 130, s
     expect(phaseStatuses(s)).toMatchObject({ preflight: 'ok', dump: 'interrupted' });
     const st = stateOf(s)!;
     expect(st.interrupted).toMatchObject({ signal: 'SIGINT', phase: 'dump' });
-    expect(st.phases.find((p) => p.name === 'dump')!.reason).toMatch(/1 running tool\(s\) stopped; the partial dump was removed/);
+    expect(st.phases.find((p) => p.name === 'dump')!.reason).toMatch(
+      /1 running tool\(s\) stopped; the partial dump was removed/,
+    );
     expect(fs.readdirSync(s.workDir).filter((f) => f.startsWith('source.dump'))).toEqual([]);
     expect(await leftovers(s, [pid])).toEqual([]);
   } finally {
@@ -65,7 +81,15 @@ test('SIGTERM during a single-transaction restore: pg_restore stopped, the targe
     pid = await holder(blocker, 'CREATE EXTENSION vector');
     const run = startRehearse([], { ...s.env, SRC_ASSETS_DIR: undefined });
     await run.waitFor(/\[restore\] pg_restore/);
-    await eventually(async () => (await s.dst.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [s.dst.name])).rowCount === 0, 10_000);
+    await eventually(
+      async () =>
+        (
+          await s.dst.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [
+            s.dst.name,
+          ])
+        ).rowCount === 0,
+      10_000,
+    );
     run.child.kill('SIGTERM');
     const r = await run.done;
     expect(r.code, r.output).toBe(143);
@@ -80,7 +104,14 @@ test('SIGTERM during a single-transaction restore: pg_restore stopped, the targe
   }
   await new Promise((r) => setTimeout(r, 1000));
   expect(await catalogSnapshot(s.dst)).toEqual(before);
-  expect((await s.dst.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [s.dst.name])).rows[0].n).toBe(0);
+  expect(
+    (
+      await s.dst.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [s.dst.name],
+      )
+    ).rows[0].n,
+  ).toBe(0);
 });
 
 test('SIGINT during the asset mirror (a remote that never answers): rsync stopped, exit 130, mirror recorded as interrupted', async () => {

@@ -3,9 +3,18 @@
  * never answer (or refuse it) each fail in bounded time with a message naming the timeout.
  */
 import { expect, test } from 'vitest';
-import { freePort } from '../../lib/sandbox.ts';
+import { freePort } from '../../lib/sandbox/clusters.ts';
 import { blackhole } from '../helpers/hardening.ts';
-import { caseEvidence, junitCases, latestJunit, migrateByHand, phaseStatuses, rehearse, scenario, stateOf } from '../helpers/scenario.ts';
+import {
+  caseEvidence,
+  junitCases,
+  latestJunit,
+  migrateByHand,
+  phaseStatuses,
+  rehearse,
+  scenario,
+  stateOf,
+} from '../helpers/scenario.ts';
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = Date.now();
@@ -16,7 +25,13 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 test('a target database that never answers: refused within CONNECT_TIMEOUT_MS, exit 2', async () => {
   const s = await scenario();
   const peer = await blackhole();
-  const [r, ms] = await timed(() => rehearse([], { ...s.env, DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${peer.port}/`), CONNECT_TIMEOUT_MS: '1500' }));
+  const [r, ms] = await timed(() =>
+    rehearse([], {
+      ...s.env,
+      DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${peer.port}/`),
+      CONNECT_TIMEOUT_MS: '1500',
+    }),
+  );
   expect(r.code, r.output).toBe(2);
   expect(peer.connections()).toBeGreaterThan(0);
   expect(stateOf(s)!.phases[0].reason).toMatch(/is not reachable within CONNECT_TIMEOUT_MS=1500: .*timeout/);
@@ -27,11 +42,19 @@ test('a health endpoint that never answers fails within HEALTH_TIMEOUT_MS', asyn
   const s = await scenario();
   await migrateByHand(s);
   const peer = await blackhole();
-  const [r, ms] = await timed(() => rehearse(['--verify-only'], { ...s.env, STAGING_API_BASE_URL: `http://127.0.0.1:${peer.port}`, HEALTH_TIMEOUT_MS: '1000' }));
+  const [r, ms] = await timed(() =>
+    rehearse(['--verify-only'], {
+      ...s.env,
+      STAGING_API_BASE_URL: `http://127.0.0.1:${peer.port}`,
+      HEALTH_TIMEOUT_MS: '1000',
+    }),
+  );
   expect(r.code, r.output).toBe(1);
   const cases = junitCases(latestJunit(s));
   expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual(['health GET /health']);
-  expect(caseEvidence(cases, 'health GET /health').join('\n')).toMatch(/no answer within HEALTH_TIMEOUT_MS=1000 ms \(timed out\) after \d+ ms/);
+  expect(caseEvidence(cases, 'health GET /health').join('\n')).toMatch(
+    /no answer within HEALTH_TIMEOUT_MS=1000 ms \(timed out\) after \d+ ms/,
+  );
   expect(ms).toBeLessThan(60_000);
 });
 
@@ -41,13 +64,19 @@ test('rsync to a closed port fails at once; to a daemon that never answers, with
   const [a, msA] = await timed(() => rehearse([], { ...s.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${closed}/data/` }));
   expect(a.code, a.output).toBe(3);
   expect(phaseStatuses(s)).toMatchObject({ restore: 'ok', mirror: 'failed' });
-  expect(stateOf(s)!.phases.find((p) => p.name === 'mirror')!.reason).toMatch(/rsync exited with code 10: error in socket I\/O .*Connection refused/s);
+  expect(stateOf(s)!.phases.find((p) => p.name === 'mirror')!.reason).toMatch(
+    /rsync exited with code 10: error in socket I\/O .*Connection refused/s,
+  );
   expect(msA).toBeLessThan(60_000);
 
   const peer = await blackhole();
   const s2 = await scenario();
-  const [b, msB] = await timed(() => rehearse([], { ...s2.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${peer.port}/data/`, RSYNC_TIMEOUT_S: '2' }));
+  const [b, msB] = await timed(() =>
+    rehearse([], { ...s2.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${peer.port}/data/`, RSYNC_TIMEOUT_S: '2' }),
+  );
   expect(b.code, b.output).toBe(3);
-  expect(stateOf(s2)!.phases.find((p) => p.name === 'mirror')!.reason).toMatch(/rsync exited with code 30: timeout in data send\/receive: nothing moved for RSYNC_TIMEOUT_S seconds/);
+  expect(stateOf(s2)!.phases.find((p) => p.name === 'mirror')!.reason).toMatch(
+    /rsync exited with code 30: timeout in data send\/receive: nothing moved for RSYNC_TIMEOUT_S seconds/,
+  );
   expect(msB).toBeLessThan(60_000);
 });

@@ -6,14 +6,23 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { parseConfig } from '../../lib/config.ts';
-import { libpqEnv, parseDsn } from '../../lib/dsn.ts';
-import { FIXTURE_TABLES } from '../../lib/fixture.ts';
-import { redactor } from '../../lib/redact.ts';
+import { parseConfig } from '../../lib/core/config.ts';
+import { libpqEnv, parseDsn } from '../../lib/core/dsn.ts';
+import { FIXTURE_TABLES } from '../../lib/sandbox/fixture.ts';
+import { redactor } from '../../lib/core/redact.ts';
 import {
-  dbnameArg, displayCommand, dumpCommand, psqlCommand, restoreCommand, restoreMode, restorePipeline, rsyncCommand, rsyncMeaning, rsyncSource,
-} from '../../lib/tools.ts';
-import { archiveDigest, detectArchive, inspectArchive, parseToc } from '../../setup/dump.ts';
+  dbnameArg,
+  displayCommand,
+  dumpCommand,
+  psqlCommand,
+  restoreCommand,
+  restoreMode,
+  restorePipeline,
+  rsyncCommand,
+  rsyncMeaning,
+  rsyncSource,
+} from '../../lib/core/tools.ts';
+import { archiveDigest, detectArchive, inspectArchive, parseToc } from '../../lib/phases/dump.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 import { tempDir } from '../helpers/scenario.ts';
 
@@ -27,7 +36,13 @@ const base = {
 
 test('no command carries the password in argv; the displayed form shows PGPASSWORD=*** and the libpq settings', () => {
   const c = parseConfig({ ...base, DST_DROP_SCHEMA: '1' });
-  const cmds = [dumpCommand(c, '/w/source.dump'), restoreCommand(c, '/w/source.dump'), psqlCommand(c, 'ANALYZE'), restorePipeline(c, '/w/x').apply, rsyncCommand(c)];
+  const cmds = [
+    dumpCommand(c, '/w/source.dump'),
+    restoreCommand(c, '/w/source.dump'),
+    psqlCommand(c, 'ANALYZE'),
+    restorePipeline(c, '/w/x').apply,
+    rsyncCommand(c),
+  ];
   for (const cmd of cmds) {
     expect(cmd.args.join(' ')).not.toContain('s@s:w');
     const shown = redactor.redact(displayCommand(cmd));
@@ -35,21 +50,36 @@ test('no command carries the password in argv; the displayed form shows PGPASSWO
     expect(shown).toBe(displayCommand(cmd));
   }
   expect(dumpCommand(c, '/w/source.dump').env.PGPASSWORD).toBe(PW);
-  expect(displayCommand(dumpCommand(c, '/w/d'))).toMatch(/^PGHOST=db\.prod PGPORT=5432 PGDATABASE=app PGUSER=app PGPASSWORD=\*\*\* PGCONNECT_TIMEOUT=10 pg_dump /);
-  expect(displayCommand(restoreCommand(parseConfig(base), '/w/d'))).toMatch(/PGHOST=db\.staging .* pg_restore --no-owner --no-acl --single-transaction --exit-on-error --dbname=app \/w\/d$/);
+  expect(displayCommand(dumpCommand(c, '/w/d'))).toMatch(
+    /^PGHOST=db\.prod PGPORT=5432 PGDATABASE=app PGUSER=app PGPASSWORD=\*\*\* PGCONNECT_TIMEOUT=10 pg_dump /,
+  );
+  expect(displayCommand(restoreCommand(parseConfig(base), '/w/d'))).toMatch(
+    /PGHOST=db\.staging .* pg_restore --no-owner --no-acl --single-transaction --exit-on-error --dbname=app \/w\/d$/,
+  );
 });
 
 test('restore modes follow RESTORE_JOBS, RESTORE_SINGLE_TRANSACTION and DST_DROP_SCHEMA', () => {
   expect(restoreMode(parseConfig(base))).toBe('single-transaction');
   expect(restoreMode(parseConfig({ ...base, DST_DROP_SCHEMA: '1' }))).toBe('single-transaction-with-drop');
   expect(restoreMode(parseConfig({ ...base, RESTORE_JOBS: '4' }))).toBe('parallel');
-  expect(restoreCommand(parseConfig({ ...base, RESTORE_JOBS: '4' }), '/a').args).toEqual(['--no-owner', '--no-acl', '--jobs=4', '--exit-on-error', '--dbname=app', '/a']);
+  expect(restoreCommand(parseConfig({ ...base, RESTORE_JOBS: '4' }), '/a').args).toEqual([
+    '--no-owner',
+    '--no-acl',
+    '--jobs=4',
+    '--exit-on-error',
+    '--dbname=app',
+    '/a',
+  ]);
   expect(restoreMode(parseConfig({ ...base, RESTORE_SINGLE_TRANSACTION: '0' }))).toBe('plain');
-  expect(dumpCommand(parseConfig({ ...base, DUMP_FORMAT: 'directory', DUMP_JOBS: '3', DUMP_SERIALIZABLE_DEFERRABLE: '1' }), '/o').args)
-    .toEqual(['--format=directory', '--no-owner', '--no-acl', '--jobs=3', '--serializable-deferrable', '--file=/o']);
+  expect(
+    dumpCommand(
+      parseConfig({ ...base, DUMP_FORMAT: 'directory', DUMP_JOBS: '3', DUMP_SERIALIZABLE_DEFERRABLE: '1' }),
+      '/o',
+    ).args,
+  ).toEqual(['--format=directory', '--no-owner', '--no-acl', '--jobs=3', '--serializable-deferrable', '--file=/o']);
 });
 
-test('a database name libpq would read as a connection string is passed as dbname=\'...\'', () => {
+test("a database name libpq would read as a connection string is passed as dbname='...'", () => {
   expect(dbnameArg(parseDsn('postgresql://u@h/plain'))).toBe('--dbname=plain');
   expect(dbnameArg(parseDsn("host=h dbname='a=b'"))).toBe("--dbname=dbname='a=b'");
 });
@@ -60,8 +90,24 @@ test('rsync: contents land at the target root whatever slash was given; remotes 
   expect(rsyncSource('deploy@old-host:/srv/.data')).toBe('deploy@old-host:/srv/.data/');
   expect(rsyncSource('old-host:')).toBe('old-host:./');
   const local = rsyncCommand(parseConfig(base));
-  expect(local.args).toEqual(['-a', '--partial', '--numeric-ids', '--itemize-changes', '--stats', '--timeout=300', '/srv/prod/.data/', '/srv/staging/.data/']);
-  const ssh = rsyncCommand(parseConfig({ ...base, SRC_ASSETS_DIR: 'deploy@old-host:/srv/.data', ASSETS_DELETE: '1', CONNECT_TIMEOUT_MS: '5000' }));
+  expect(local.args).toEqual([
+    '-a',
+    '--partial',
+    '--numeric-ids',
+    '--itemize-changes',
+    '--stats',
+    '--timeout=300',
+    '/srv/prod/.data/',
+    '/srv/staging/.data/',
+  ]);
+  const ssh = rsyncCommand(
+    parseConfig({
+      ...base,
+      SRC_ASSETS_DIR: 'deploy@old-host:/srv/.data',
+      ASSETS_DELETE: '1',
+      CONNECT_TIMEOUT_MS: '5000',
+    }),
+  );
   expect(ssh.args).toContain('--rsh=ssh -o BatchMode=yes -o ConnectTimeout=5');
   expect(ssh.args).toContain('--delete');
   expect(ssh.args.slice(-2)).toEqual(['deploy@old-host:/srv/.data/', '/srv/staging/.data/']);
@@ -102,20 +148,32 @@ test('archives: custom file and directory detected, TOC summarised, directory di
   // A damaged TOC: pg_restore --list itself fails, and the message says what to do.
   const broken = path.join(dir, 'broken.dump');
   fs.writeFileSync(broken, Buffer.concat([fs.readFileSync(custom).subarray(0, 40), Buffer.alloc(200, 0xff)]));
-  await expect(inspectArchive(broken, { phase: 'preflight' })).rejects.toThrow(/not a readable pg_dump archive .*make a new dump/);
+  await expect(inspectArchive(broken, { phase: 'preflight' })).rejects.toThrow(
+    /not a readable pg_dump archive .*make a new dump/,
+  );
 });
 
 test('parseToc counts multi-word entry types and collects schemas and extensions', () => {
-  const toc = parseToc([
-    ';', '; Archive created at 2024-01-01',
-    '2; 3079 16385 EXTENSION - vector',
-    '215; 1259 16390 TABLE public users rehearsal',
-    '3363; 0 16390 TABLE DATA public users rehearsal',
-    '6; 2615 2200 SCHEMA - app rehearsal',
-    '3200; 2606 16400 FK CONSTRAINT app orders orders_user_fkey rehearsal',
-    '3201; 0 16401 MATERIALIZED VIEW DATA public user_asset_counts rehearsal',
-  ].join('\n'));
-  expect(toc.toc).toEqual({ EXTENSION: 1, TABLE: 1, 'TABLE DATA': 1, SCHEMA: 1, 'FK CONSTRAINT': 1, 'MATERIALIZED VIEW DATA': 1 });
+  const toc = parseToc(
+    [
+      ';',
+      '; Archive created at 2024-01-01',
+      '2; 3079 16385 EXTENSION - vector',
+      '215; 1259 16390 TABLE public users rehearsal',
+      '3363; 0 16390 TABLE DATA public users rehearsal',
+      '6; 2615 2200 SCHEMA - app rehearsal',
+      '3200; 2606 16400 FK CONSTRAINT app orders orders_user_fkey rehearsal',
+      '3201; 0 16401 MATERIALIZED VIEW DATA public user_asset_counts rehearsal',
+    ].join('\n'),
+  );
+  expect(toc.toc).toEqual({
+    EXTENSION: 1,
+    TABLE: 1,
+    'TABLE DATA': 1,
+    SCHEMA: 1,
+    'FK CONSTRAINT': 1,
+    'MATERIALIZED VIEW DATA': 1,
+  });
   expect(toc.entries).toBe(6);
   expect(toc.schemas).toEqual(['app', 'public']);
   expect(toc.extensions).toEqual(['vector']);

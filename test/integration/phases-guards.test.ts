@@ -6,8 +6,16 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { freePort } from '../../lib/sandbox.ts';
-import { catalogSnapshot, expectNoSecret, phaseStatuses, rehearse, scenario, stateOf, treeListing } from '../helpers/scenario.ts';
+import { freePort } from '../../lib/sandbox/clusters.ts';
+import {
+  catalogSnapshot,
+  expectNoSecret,
+  phaseStatuses,
+  rehearse,
+  scenario,
+  stateOf,
+  treeListing,
+} from '../helpers/scenario.ts';
 
 test('source == target is refused even when one DSN is a URL and the other the keyword form (exit 2, nothing touched)', async () => {
   const s = await scenario();
@@ -37,9 +45,15 @@ test('an unreachable target is refused within the connect timeout (exit 2)', asy
   const s = await scenario();
   const port = await freePort();
   const started = Date.now();
-  const r = await rehearse([], { ...s.env, DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${port}/`), CONNECT_TIMEOUT_MS: '2000' });
+  const r = await rehearse([], {
+    ...s.env,
+    DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${port}/`),
+    CONNECT_TIMEOUT_MS: '2000',
+  });
   expect(r.code, r.output).toBe(2);
-  expect(stateOf(s)!.phases[0].reason).toMatch(/the target postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_\w+ is not reachable within CONNECT_TIMEOUT_MS=2000/);
+  expect(stateOf(s)!.phases[0].reason).toMatch(
+    /the target postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_\w+ is not reachable within CONNECT_TIMEOUT_MS=2000/,
+  );
   expect(Date.now() - started).toBeLessThan(60_000);
   await expectNoSecret(s, r);
 });

@@ -6,9 +6,18 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { libpqEnv, parseDsn } from '../../lib/dsn.ts';
-import { FIXTURE_TABLES } from '../../lib/fixture.ts';
-import { catalogSnapshot, expectNoSecret, phaseStatuses, rehearse, scenario, stateOf, treeListing, type Scenario } from '../helpers/scenario.ts';
+import { libpqEnv, parseDsn } from '../../lib/core/dsn.ts';
+import { FIXTURE_TABLES } from '../../lib/sandbox/fixture.ts';
+import {
+  catalogSnapshot,
+  expectNoSecret,
+  phaseStatuses,
+  rehearse,
+  scenario,
+  stateOf,
+  treeListing,
+  type Scenario,
+} from '../helpers/scenario.ts';
 
 /**
  * A target where the restore gets going and then fails: `vector` is already installed there, but in schema `legacy`,
@@ -18,11 +27,16 @@ import { catalogSnapshot, expectNoSecret, phaseStatuses, rehearse, scenario, sta
 async function legacyTarget(s: Scenario, opts: { publicTable?: boolean } = {}) {
   await s.dst.query(`CREATE SCHEMA legacy; CREATE EXTENSION vector SCHEMA legacy;
     CREATE TABLE legacy.keep (id int PRIMARY KEY, note text); INSERT INTO legacy.keep SELECT g, 'row ' || g FROM generate_series(1, 3) g;`);
-  if (opts.publicTable) await s.dst.query(`CREATE TABLE public.old_stuff (id int, v legacy.vector(2)); INSERT INTO public.old_stuff VALUES (1, '[1,2]'), (2, '[3,4]');`);
+  if (opts.publicTable)
+    await s.dst.query(
+      `CREATE TABLE public.old_stuff (id int, v legacy.vector(2)); INSERT INTO public.old_stuff VALUES (1, '[1,2]'), (2, '[3,4]');`,
+    );
 }
 
 function dumpSource(s: Scenario, file: string) {
-  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${file}`], { env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(s.src.url)) } });
+  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${file}`], {
+    env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(s.src.url)) },
+  });
 }
 
 test('a single-transaction restore that fails halfway leaves the target exactly as before (catalog and row counts); exit 3', async () => {
@@ -76,7 +90,9 @@ test('a non-empty target public schema without DST_DROP_SCHEMA is refused before
 
 test('DST_DROP_SCHEMA=1 replaces a non-empty public with the source (old tables gone)', async () => {
   const s = await scenario();
-  await s.dst.query(`CREATE TABLE public.old_stuff (id int); INSERT INTO public.old_stuff VALUES (1); CREATE TABLE public.users (id int);`);
+  await s.dst.query(
+    `CREATE TABLE public.old_stuff (id int); INSERT INTO public.old_stuff VALUES (1); CREATE TABLE public.users (id int);`,
+  );
   const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: '1' });
   expect(phaseStatuses(s), r.output).toEqual({ preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'skipped' });
   expect([0, 1]).toContain(r.code);
@@ -104,7 +120,9 @@ test('a truncated SRC_DB_DUMP_PATH is refused in preflight with a clear message;
   const r = await rehearse([], { ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: bad });
   expect(r.code, r.output).toBe(2);
   expect(phaseStatuses(s)).toEqual({ preflight: 'failed', dump: 'skipped', restore: 'skipped', mirror: 'skipped' });
-  expect(stateOf(s)!.phases[0].reason).toMatch(/truncated\.dump cannot be read to the end \(truncated or corrupt data\); make a new dump/);
+  expect(stateOf(s)!.phases[0].reason).toMatch(
+    /truncated\.dump cannot be read to the end \(truncated or corrupt data\); make a new dump/,
+  );
   expect(r.output).toMatch(/truncated or corrupt/);
   expect(await catalogSnapshot(s.dst)).toEqual(before);
   expect(treeListing(s.dstAssets)).toEqual({});
@@ -113,8 +131,14 @@ test('a truncated SRC_DB_DUMP_PATH is refused in preflight with a clear message;
 
 test('a missing SRC_DB_DUMP_PATH is refused with the fix (exit 2)', async () => {
   const s = await scenario();
-  const r = await rehearse([], { ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: path.join(s.tmp, 'nope.dump') });
+  const r = await rehearse([], {
+    ...s.env,
+    SRC_DATABASE_URL: undefined,
+    SRC_DB_DUMP_PATH: path.join(s.tmp, 'nope.dump'),
+  });
   expect(r.code, r.output).toBe(2);
-  expect(stateOf(s)!.phases[0].reason).toMatch(/SRC_DB_DUMP_PATH=.*nope\.dump does not exist; point it at a pg_dump archive/);
+  expect(stateOf(s)!.phases[0].reason).toMatch(
+    /SRC_DB_DUMP_PATH=.*nope\.dump does not exist; point it at a pg_dump archive/,
+  );
   expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
 });

@@ -6,20 +6,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect, test } from 'vitest';
-import { libpqEnv, parseDsn } from '../../lib/dsn.ts';
-import { FIXTURE_TABLES } from '../../lib/fixture.ts';
+import { libpqEnv, parseDsn } from '../../lib/core/dsn.ts';
+import { FIXTURE_TABLES } from '../../lib/sandbox/fixture.ts';
 import type { CliResult, Scenario } from '../helpers/scenario.ts';
-import { expectNoSecret, junitCases, latestJunit, rehearse, scenario, stateOf, treeListing } from '../helpers/scenario.ts';
+import {
+  expectNoSecret,
+  junitCases,
+  latestJunit,
+  rehearse,
+  scenario,
+  stateOf,
+  treeListing,
+} from '../helpers/scenario.ts';
 
 /** Copy phases all ok; the exit code is 0, or 1 only while some check (not a phase) fails. */
-function expectPhasesOk(s: Scenario, r: CliResult, expected: Record<string, 'ok' | 'skipped'> = { preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'ok' }) {
+function expectPhasesOk(
+  s: Scenario,
+  r: CliResult,
+  expected: Record<string, 'ok' | 'skipped'> = { preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'ok' },
+) {
   const state = stateOf(s);
   expect(state, r.output).toBeDefined();
   const got = Object.fromEntries(state!.phases.map((p) => [p.name, p.status]));
   expect(got, r.output).toEqual(expected);
   expect([0, 1], r.output).toContain(r.code);
   const cases = junitCases(latestJunit(s)).filter((c) => /^phase /.test(c.name));
-  expect(cases.filter((c) => c.failed), r.output).toEqual([]);
+  expect(
+    cases.filter((c) => c.failed),
+    r.output,
+  ).toEqual([]);
   return state!;
 }
 
@@ -48,18 +63,31 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
   expect(state.dump!.toc!['TABLE']).toBe(FIXTURE_TABLES.length);
   expect(state.dump!.toc!['TABLE DATA']).toBeGreaterThanOrEqual(FIXTURE_TABLES.length);
   expect(state.dump!.toc!['EXTENSION']).toBe(1);
-  expect(state.tools).toMatchObject({ pg_dump: expect.stringMatching(/^\d+\.\d+/), pg_restore: expect.any(String), psql: expect.any(String), rsync: expect.any(String), 'source server': expect.any(String), 'target server': expect.any(String), 'source vector': expect.any(String) });
+  expect(state.tools).toMatchObject({
+    pg_dump: expect.stringMatching(/^\d+\.\d+/),
+    pg_restore: expect.any(String),
+    psql: expect.any(String),
+    rsync: expect.any(String),
+    'source server': expect.any(String),
+    'target server': expect.any(String),
+    'source vector': expect.any(String),
+  });
   expect(state.config?.DST_DATABASE_URL).toMatch(/:\*\*\*@/);
 
   const restore = state.phases.find((p) => p.name === 'restore')!;
   expect(restore.details).toMatchObject({ mode: 'single-transaction', atomic: true });
-  expect(JSON.stringify(restore.details)).toMatch(/pg_restore --no-owner --no-acl --single-transaction --exit-on-error/);
+  expect(JSON.stringify(restore.details)).toMatch(
+    /pg_restore --no-owner --no-acl --single-transaction --exit-on-error/,
+  );
   expect(JSON.stringify(restore.details)).toMatch(/PGPASSWORD=\*\*\*/);
   // ANALYZE ran: no table is left at reltuples = -1 ("never analyzed").
-  const never = await s.dst.query(`SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND reltuples < 0`);
+  const never = await s.dst.query(
+    `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND reltuples < 0`,
+  );
   expect(never.rows).toEqual([]);
 
-  for (const phase of ['preflight', 'dump', 'restore', 'mirror']) expect(fs.existsSync(path.join(s.workDir, 'logs', `${phase}.log`)), phase).toBe(true);
+  for (const phase of ['preflight', 'dump', 'restore', 'mirror'])
+    expect(fs.existsSync(path.join(s.workDir, 'logs', `${phase}.log`)), phase).toBe(true);
   const mirrorLog = fs.readFileSync(path.join(s.workDir, 'logs', 'mirror.log'), 'utf8');
   expect(mirrorLog).toMatch(/--itemize-changes/);
   expect(mirrorLog).toMatch(/Number of regular files transferred/);
@@ -76,7 +104,14 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
 test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be NOT atomic); ASSETS_DELETE=1 removes extra target files', async () => {
   const s = await scenario();
   fs.writeFileSync(path.join(s.dstAssets, 'stale-on-target.txt'), 'delete me');
-  const r = await rehearse([], { ...s.env, DUMP_FORMAT: 'directory', DUMP_JOBS: '2', RESTORE_JOBS: '2', ASSETS_DELETE: '1', SRC_ASSETS_DIR: s.srcAssets + '/' });
+  const r = await rehearse([], {
+    ...s.env,
+    DUMP_FORMAT: 'directory',
+    DUMP_JOBS: '2',
+    RESTORE_JOBS: '2',
+    ASSETS_DELETE: '1',
+    SRC_ASSETS_DIR: s.srcAssets + '/',
+  });
   const state = expectPhasesOk(s, r);
   await expectNoSecret(s, r);
   await expectSameRows(s);
@@ -98,7 +133,9 @@ test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be
 test('SRC_DB_DUMP_PATH: an existing custom-format dump is validated and restored, not dumped again', async () => {
   const s = await scenario();
   const dump = path.join(s.tmp, 'existing.dump');
-  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], { env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(s.src.url)) } });
+  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], {
+    env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(s.src.url)) },
+  });
   // No source DSN at all: the dump is the only input (the checks then read the target only).
   const r = await rehearse([], { ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: dump });
   const state = expectPhasesOk(s, r);

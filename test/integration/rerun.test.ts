@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { validateJunit, type JunitCase } from '../../lib/junit.ts';
-import type { Manifest } from '../../lib/manifest.ts';
-import type { ChecksFile } from '../../lib/reporter.ts';
+import { validateJunit, type JunitCase } from '../../lib/audit/junit.ts';
+import type { Manifest } from '../../lib/audit/manifest.ts';
+import type { ChecksFile } from '../../lib/audit/reporter.ts';
 import { filesContaining, migrateByHand, rehearse, scenario, type Scenario } from '../helpers/scenario.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 
@@ -15,7 +15,8 @@ import { freshDb } from '../helpers/sandbox.ts';
 const MASKED_USERINFO = 'postgresql://rehearsal:***@'.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-const runIds = (s: Scenario) => (fs.existsSync(path.join(s.reportsDir, 'runs')) ? fs.readdirSync(path.join(s.reportsDir, 'runs')).sort() : []);
+const runIds = (s: Scenario) =>
+  fs.existsSync(path.join(s.reportsDir, 'runs')) ? fs.readdirSync(path.join(s.reportsDir, 'runs')).sort() : [];
 const newRun = (s: Scenario, before: string[]) => {
   const ids = runIds(s).filter((i) => !before.includes(i));
   expect(ids).toHaveLength(1);
@@ -36,7 +37,9 @@ test('two faults → fix one → the rerun runs exactly those two checks (exit 1
   const s = await scenario();
   // A user nothing refers to, so removing it from the target breaks the row count and nothing else (no orphans, no
   // sequence behind, no asset).
-  const lone = await s.src.query<{ id: string }>("INSERT INTO users (email, display_name) VALUES ('lone@example.invalid', 'lone') RETURNING id");
+  const lone = await s.src.query<{ id: string }>(
+    "INSERT INTO users (email, display_name) VALUES ('lone@example.invalid', 'lone') RETURNING id",
+  );
   const loneId = lone.rows[0].id;
   await migrateByHand(s);
   const env = { ...s.env, CHECKSUM: 'off' };
@@ -47,7 +50,9 @@ test('two faults → fix one → the rerun runs exactly those two checks (exit 1
   const r1 = await rehearse(['--verify-only'], env);
   expect(r1.code, r1.output).toBe(1);
   const run1 = newRun(s, []);
-  const failed1 = readJson<ChecksFile>(path.join(run1.dir, 'checks.json')).checks.filter((c) => c.state === 'failed').map((c) => c.name);
+  const failed1 = readJson<ChecksFile>(path.join(run1.dir, 'checks.json'))
+    .checks.filter((c) => c.state === 'failed')
+    .map((c) => c.name);
   expect(failed1.sort()).toEqual([HEALTH, ROWS]);
 
   // Fix the API only.
@@ -58,10 +63,18 @@ test('two faults → fix one → the rerun runs exactly those two checks (exit 1
   const ran2 = executed(run2.dir);
   expect(ran2.map((c) => `${c.name}: ${c.status}`).sort()).toEqual([`${HEALTH}: passed`, `${ROWS}: failed`]);
   const m2 = readJson<Manifest>(path.join(run2.dir, 'manifest.json'));
-  expect(m2).toMatchObject({ mode: 'rerun', rerunOf: run1.id, exitCode: 1, totals: { passed: 1, failed: 1, skipped: 0 } });
+  expect(m2).toMatchObject({
+    mode: 'rerun',
+    rerunOf: run1.id,
+    exitCode: 1,
+    totals: { passed: 1, failed: 1, skipped: 0 },
+  });
   expect(m2.rerun).toEqual({
     of: run1.id,
-    previouslyFailed: expect.arrayContaining([`specs/health.spec.ts › ${HEALTH}`, `specs/row-counts.spec.ts › ${ROWS}`]),
+    previouslyFailed: expect.arrayContaining([
+      `specs/health.spec.ts › ${HEALTH}`,
+      `specs/row-counts.spec.ts › ${ROWS}`,
+    ]),
     nowPassing: [`specs/health.spec.ts › ${HEALTH}`],
     stillFailing: [`specs/row-counts.spec.ts › ${ROWS}`],
     notRun: [],
@@ -69,14 +82,18 @@ test('two faults → fix one → the rerun runs exactly those two checks (exit 1
   // No copy phase ran, and the same plan (same asset sample) was checked.
   expect(m2.phases.every((p) => p.status === 'skipped')).toBe(true);
   expect(ran2.some((c) => c.classname === 'specs/phases.spec.ts')).toBe(false);
-  expect(fs.readFileSync(path.join(run2.dir, 'plan.json'), 'utf8')).toBe(fs.readFileSync(path.join(run1.dir, 'plan.json'), 'utf8'));
+  expect(fs.readFileSync(path.join(run2.dir, 'plan.json'), 'utf8')).toBe(
+    fs.readFileSync(path.join(run1.dir, 'plan.json'), 'utf8'),
+  );
   expect(r2.stdout).toContain(`rerun of ${run1.id}`);
   expect(r2.stdout).toContain(`rerun:    1 of 2 previously failed check(s) now pass (run ${run1.id})`);
   expect(r2.stdout).toContain(`still failing: specs/row-counts.spec.ts › ${ROWS}`);
   expect(r2.stdout.trimEnd().split('\n').pop()).toBe('1 passed, 1 failed, 0 skipped');
 
   // Fix the row: the next rerun retries what still failed in the rerun.
-  await s.dst.query("INSERT INTO users (id, email, display_name) VALUES ($1, 'lone@example.invalid', 'lone')", [loneId]);
+  await s.dst.query("INSERT INTO users (id, email, display_name) VALUES ($1, 'lone@example.invalid', 'lone')", [
+    loneId,
+  ]);
   const r3 = await rehearse(['--rerun-failed'], env);
   expect(r3.code, r3.output).toBe(0);
   const run3 = newRun(s, [run1.id, run2.id]);
@@ -111,7 +128,11 @@ test('--rerun-failed refuses without a previous run or for another target, and a
   const other = await freshDb('target');
   const elsewhere = await rehearse(['--rerun-failed'], { ...s.env, DST_DATABASE_URL: other.url });
   expect(elsewhere.code, elsewhere.output).toBe(2);
-  expect(elsewhere.stderr).toMatch(new RegExp(`the latest run ${run1.id} checked a different target \\(DST_DATABASE_URL was ${MASKED_USERINFO}.*/${s.dst.name}, now ${MASKED_USERINFO}.*/${other.name}\\)`));
+  expect(elsewhere.stderr).toMatch(
+    new RegExp(
+      `the latest run ${run1.id} checked a different target \\(DST_DATABASE_URL was ${MASKED_USERINFO}.*/${s.dst.name}, now ${MASKED_USERINFO}.*/${other.name}\\)`,
+    ),
+  );
   const otherAssets = path.join(s.tmp, 'other-data');
   fs.mkdirSync(otherAssets);
   const elsewhere2 = await rehearse(['--rerun-failed'], { ...s.env, DST_ASSETS_DIR: otherAssets });
@@ -129,8 +150,14 @@ test('--rerun-failed refuses without a previous run or for another target, and a
   fs.writeFileSync(checksFile, JSON.stringify(checks));
   const nothing = await rehearse(['--rerun-failed'], s.env);
   expect(nothing.code, nothing.output).toBe(2);
-  expect(nothing.stdout).toContain(`the rerun filter matched no check: none of the 1 check(s) that failed in run ${run1.id} exists under that name any more`);
+  expect(nothing.stdout).toContain(
+    `the rerun filter matched no check: none of the 1 check(s) that failed in run ${run1.id} exists under that name any more`,
+  );
   const run2 = newRun(s, [run1.id]);
-  expect(readJson<Manifest>(path.join(run2.dir, 'manifest.json'))).toMatchObject({ exitCode: 2, rerunOf: run1.id, totals: { passed: 0, failed: 0 } });
+  expect(readJson<Manifest>(path.join(run2.dir, 'manifest.json'))).toMatchObject({
+    exitCode: 2,
+    rerunOf: run1.id,
+    totals: { passed: 0, failed: 0 },
+  });
   expect(filesContaining([s.reportsDir, s.workDir], s.password)).toEqual([]);
 });

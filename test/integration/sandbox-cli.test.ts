@@ -8,15 +8,26 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { libpqEnv, parseDsn, toPgConfig } from '../../lib/dsn.ts';
-import { freePort, portIsFree, projectSandboxSettings, readProjectSandbox, redisPing, stopCluster } from '../../lib/sandbox.ts';
+import { libpqEnv, parseDsn, toPgConfig } from '../../lib/core/dsn.ts';
+import {
+  freePort,
+  portIsFree,
+  projectSandboxSettings,
+  readProjectSandbox,
+  redisPing,
+  stopCluster,
+} from '../../lib/sandbox/clusters.ts';
 import { runCli, tempDir } from '../helpers/scenario.ts';
 
 async function sandboxEnv(): Promise<Record<string, string>> {
   const parent = tempDir('sandbox-cli-');
   fs.chmodSync(parent, 0o755); // the clusters run as the postgres OS user when the tests run as root
   const dir = path.join(parent, 'sb');
-  const env = { SANDBOX_DIR: dir, DRYRUN_POSTGRES_PORT: String(await freePort()), DRYRUN_REDIS_PORT: String(await freePort()) };
+  const env = {
+    SANDBOX_DIR: dir,
+    DRYRUN_POSTGRES_PORT: String(await freePort()),
+    DRYRUN_REDIS_PORT: String(await freePort()),
+  };
   onTestFinished(async () => {
     await runCli('sandbox', ['down'], env);
   });
@@ -25,7 +36,11 @@ async function sandboxEnv(): Promise<Record<string, string>> {
 
 /** Evaluate export lines in bash exactly as `eval "$(npm run -s sandbox -- env)"` would; return the variables. */
 function evalExports(lines: string, names: string[]): Record<string, string> {
-  const r = spawnSync('bash', ['-c', `eval "$1"; for n in ${names.join(' ')}; do printf '%s=%s\\0' "$n" "\${!n}"; done`, '_', lines], { encoding: 'utf8' });
+  const r = spawnSync(
+    'bash',
+    ['-c', `eval "$1"; for n in ${names.join(' ')}; do printf '%s=%s\\0' "$n" "\${!n}"; done`, '_', lines],
+    { encoding: 'utf8' },
+  );
   expect(r.status, r.stderr).toBe(0);
   const out: Record<string, string> = {};
   for (const item of r.stdout.split('\0').filter(Boolean)) {
@@ -76,9 +91,24 @@ describe('npm run sandbox', () => {
 
     const out = await runCli('sandbox', ['env'], env);
     expect(out.code, out.output).toBe(0);
-    const names = ['SRC_DATABASE_URL', 'DST_DATABASE_URL', 'SRC_ASSETS_DIR', 'DST_ASSETS_DIR', 'DRYRUN_POSTGRES_PORT', 'DRYRUN_REDIS_PORT', 'CELERY_BROKER_URL'];
+    const names = [
+      'SRC_DATABASE_URL',
+      'DST_DATABASE_URL',
+      'SRC_ASSETS_DIR',
+      'DST_ASSETS_DIR',
+      'DRYRUN_POSTGRES_PORT',
+      'DRYRUN_REDIS_PORT',
+      'CELERY_BROKER_URL',
+    ];
     const url = evalExports(out.stdout, names);
-    const keyword = evalExports(out.stdout.split('\n').filter((l) => l.startsWith('# keyword form: ')).map((l) => l.slice('# keyword form: '.length)).join('\n'), ['SRC_DATABASE_URL', 'DST_DATABASE_URL']);
+    const keyword = evalExports(
+      out.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('# keyword form: '))
+        .map((l) => l.slice('# keyword form: '.length))
+        .join('\n'),
+      ['SRC_DATABASE_URL', 'DST_DATABASE_URL'],
+    );
     expect(url.SRC_DATABASE_URL).toMatch(/^postgresql:\/\//);
     expect(keyword.DST_DATABASE_URL).toMatch(/^host=127\.0\.0\.1 port=\d+ dbname=staging user=rehearsal password='/);
     expect(parseDsn(url.DST_DATABASE_URL).port).toBe(Number(env.DRYRUN_POSTGRES_PORT));
@@ -88,7 +118,10 @@ describe('npm run sandbox', () => {
       expect(await login(forms.DST_DATABASE_URL)).toBe('staging');
     }
     // libpq tools through the keyword form, password in env only.
-    const users = execFileSync('psql', ['-XAtc', 'SELECT count(*) FROM users'], { env: { PATH: process.env.PATH, ...libpqEnv(parseDsn(keyword.SRC_DATABASE_URL)) }, encoding: 'utf8' });
+    const users = execFileSync('psql', ['-XAtc', 'SELECT count(*) FROM users'], {
+      env: { PATH: process.env.PATH, ...libpqEnv(parseDsn(keyword.SRC_DATABASE_URL)) },
+      encoding: 'utf8',
+    });
     expect(users.trim()).toBe('5');
     expect(fs.readdirSync(path.join(url.SRC_ASSETS_DIR, 'ugc')).length).toBe(5);
     expect(fs.existsSync(url.DST_ASSETS_DIR)).toBe(true);

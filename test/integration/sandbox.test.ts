@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { parseDsn, toPgConfig } from '../../lib/dsn.ts';
+import { parseDsn, toPgConfig } from '../../lib/core/dsn.ts';
 import { freshDb, sandbox } from '../helpers/sandbox.ts';
 
 describe('sandbox clusters', () => {
@@ -34,7 +34,7 @@ describe('sandbox clusters', () => {
 
     test(`${which}: psql logs in through the keyword DSN given as env (no password in argv)`, async () => {
       const db = await freshDb(which);
-      const { libpqEnv } = await import('../../lib/dsn.ts');
+      const { libpqEnv } = await import('../../lib/core/dsn.ts');
       const out = execFileSync('psql', ['-XAtc', 'SELECT current_database()'], {
         env: { PATH: process.env.PATH, ...libpqEnv(parseDsn(db.keyword)) },
         encoding: 'utf8',

@@ -1,0 +1,90 @@
+/**
+ * The run history under REPORTS_DIR:
+ *
+ *   runs/<run-id>/   one folder per run, never overwritten (run ids are timestamps plus a random suffix)
+ *   latest           symlink → runs/<newest run-id>
+ *   latest.json      the same pointer as a file, for platforms and tools without symlinks
+ *   junit.xml        a copy of the newest run's junit.xml, for CI systems that read a fixed path
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeAtomic } from './manifest.ts';
+
+export const LATEST_LINK = 'latest';
+export const LATEST_POINTER = 'latest.json';
+export const FIXED_JUNIT = 'junit.xml';
+
+export interface LatestPointer {
+  runId: string;
+  /** The run folder relative to REPORTS_DIR. */
+  dir: string;
+  finishedAt: string;
+  exitCode: number;
+}
+
+export function runDirOf(reportsDir: string, runId: string): string {
+  return path.join(reportsDir, 'runs', runId);
+}
+
+/** The newest run, from latest.json (or, failing that, the `latest` symlink); undefined when there is none. */
+export function resolveLatest(reportsDir: string): { runId: string; runDir: string } | undefined {
+  const pointer = path.join(reportsDir, LATEST_POINTER);
+  if (fs.existsSync(pointer)) {
+    try {
+      const p = JSON.parse(fs.readFileSync(pointer, 'utf8')) as LatestPointer;
+      const runDir = path.resolve(reportsDir, p.dir);
+      if (p.runId && fs.existsSync(runDir)) return { runId: p.runId, runDir };
+    } catch {
+      // fall through to the symlink
+    }
+  }
+  const link = path.join(reportsDir, LATEST_LINK);
+  try {
+    const target = fs.readlinkSync(link);
+    const runDir = path.resolve(reportsDir, target);
+    if (fs.existsSync(runDir)) return { runId: path.basename(runDir), runDir };
+  } catch {
+    // no symlink
+  }
+  return undefined;
+}
+
+/**
+ * Point `latest` (symlink + latest.json) at this run and copy its junit.xml to the fixed path, unless a newer run
+ * already finished (two rehearsals at once: the newest run id wins). Returns problems worth telling the user about.
+ */
+export function updateLatest(reportsDir: string, p: LatestPointer): string[] {
+  const problems: string[] = [];
+  const current = resolveLatest(reportsDir);
+  if (current && current.runId > p.runId) {
+    return [`latest stays at the newer run ${current.runId}`];
+  }
+  writeAtomic(path.join(reportsDir, LATEST_POINTER), JSON.stringify(p, null, 2) + '\n');
+
+  const link = path.join(reportsDir, LATEST_LINK);
+  let existing: fs.Stats | undefined;
+  try {
+    existing = fs.lstatSync(link);
+  } catch {
+    existing = undefined;
+  }
+  if (existing && !existing.isSymbolicLink()) {
+    problems.push(`${link} exists and is not a symlink; left alone (latest.json points at ${p.dir})`);
+  } else {
+    const tmp = `${link}.${process.pid}.tmp`;
+    try {
+      fs.rmSync(tmp, { force: true });
+      fs.symlinkSync(p.dir, tmp, 'dir');
+      fs.renameSync(tmp, link); // atomic replacement of the old link
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      problems.push(
+        `could not create the ${LATEST_LINK} symlink (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); use ${LATEST_POINTER}`,
+      );
+    }
+  }
+
+  const junit = path.join(reportsDir, p.dir, 'junit.xml');
+  if (fs.existsSync(junit)) writeAtomic(path.join(reportsDir, FIXED_JUNIT), fs.readFileSync(junit));
+  return problems;
+}

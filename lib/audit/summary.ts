@@ -1,0 +1,113 @@
+/**
+ * The human summary printed at the end of every run: what was copied and how long it took, what was checked, the
+ * failures by name, where the reports are and how to look at them. Built from the manifest, so what the operator
+ * reads on the terminal is what the audit trail records.
+ */
+import path from 'node:path';
+import { formatBytes, formatDuration } from '../core/format.ts';
+import type { Manifest } from './manifest.ts';
+
+export interface SummaryPaths {
+  runDir: string;
+  reportsDir: string;
+  workDir: string;
+  /** Whether the `latest` pointer now names this run. */
+  isLatest: boolean;
+}
+
+/** The command that serves a run's HTML report (it cannot be opened as a file:// page). */
+export function htmlViewCommand(runDir: string): string {
+  const rel = path.relative(process.cwd(), path.join(runDir, 'html'));
+  const shown = rel && !rel.startsWith('..') ? rel : path.join(runDir, 'html');
+  return `npx vite preview --outDir ${shown.includes(' ') ? JSON.stringify(shown) : shown}`;
+}
+
+/** The closing line CI log parsers recognise: `N passed, N failed, N skipped`. */
+export function closingLine(m: Pick<Manifest, 'totals'>): string {
+  return `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped`;
+}
+
+export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []): string[] {
+  const lines: string[] = [];
+  const title = `rehearsal ${m.runId}: ${m.mode}${m.rerunOf ? ` (rerun of ${m.rerunOf})` : ''}, ${formatDuration(m.durationMs)}, exit ${m.exitCode}`;
+  lines.push('', `── summary ${'─'.repeat(Math.max(0, Math.min(100, title.length) - 11))}`, title);
+
+  // What was copied.
+  const ran = m.phases.filter((ph) => ph.status !== 'skipped');
+  if (m.mode !== 'full') {
+    lines.push(`copy:     none (${m.mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: checks only)`);
+  } else if (!m.phases.length) {
+    lines.push('copy:     no phase recorded (global setup did not run; see the output above)');
+  } else if (!ran.length) {
+    lines.push('copy:     every phase was skipped');
+  }
+  if (m.phases.length && (m.mode === 'full' || ran.length)) {
+    lines.push('phases:');
+    const w = Math.max(...m.phases.map((ph) => ph.name.length));
+    for (const ph of m.phases) {
+      const d = formatDuration(ph.durationMs);
+      lines.push(
+        `  ${ph.name.padEnd(w)}  ${ph.status.padEnd(11)} ${d.padStart(9)}${ph.reason ? `  ${ph.reason}` : ''}`,
+      );
+    }
+  }
+  if (m.dump) {
+    const toc = m.dump.toc
+      ? Object.entries(m.dump.toc)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')
+      : '';
+    lines.push(
+      `dump:     ${m.dump.provided ? 'provided ' : ''}${m.dump.format}${m.dump.bytes !== undefined ? `, ${formatBytes(m.dump.bytes)}` : ''}` +
+        `${m.dump.sha256 ? `, sha256 ${m.dump.sha256.slice(0, 16)}…` : ''}${toc ? `; TOC: ${toc}` : ''}`,
+    );
+  }
+  if (m.plan) {
+    lines.push(
+      `checked:  ${m.plan.tables} table(s) (from ${m.plan.tablesFrom}), ${m.plan.relations} relation(s), ` +
+        `${m.plan.assetSample.items} sampled asset path(s) (seed ${m.plan.assetSample.seed})`,
+    );
+  } else if (m.planError) {
+    lines.push(`checked:  no plan: ${m.planError}`);
+  }
+
+  // Outcome.
+  const t = m.totals;
+  lines.push(
+    `checks:   ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
+  );
+  if (m.failures.length) {
+    lines.push('failed:');
+    for (const f of m.failures.slice(0, 50)) {
+      const why = f.error ? ` — ${f.error.split('\n')[0].slice(0, 200)}` : '';
+      lines.push(`  ✗ ${f.name}  (${f.file})${why}`);
+    }
+    if (m.failures.length > 50) lines.push(`  … and ${m.failures.length - 50} more (see junit.xml)`);
+  }
+  if (m.rerun) {
+    const r = m.rerun;
+    lines.push(
+      `rerun:    ${r.nowPassing.length} of ${r.previouslyFailed.length} previously failed check(s) now pass (run ${r.of})`,
+    );
+    for (const n of r.stillFailing) lines.push(`  still failing: ${n}`);
+    for (const n of r.notRun) lines.push(`  not run (no check by that name any more): ${n}`);
+  }
+  for (const n of notes) lines.push(`note:     ${n}`);
+
+  // Where it all is.
+  lines.push(`reports:  ${p.runDir}  (junit.xml, results.json, checks.json, html/, manifest.json)`);
+  if (p.isLatest) {
+    lines.push(
+      `          ${path.join(p.reportsDir, 'latest')} → this run; CI copy: ${path.join(p.reportsDir, 'junit.xml')}`,
+    );
+  }
+  lines.push(`          manifest copy: ${path.join(p.workDir, 'manifest.json')}`);
+  // `npm run report` serves REPORTS_DIR/latest; say which REPORTS_DIR when it is not the default one.
+  const reportCmd =
+    path.resolve(p.reportsDir) === path.resolve('reports')
+      ? 'npm run report'
+      : `REPORTS_DIR=${p.reportsDir} npm run report`;
+  lines.push(`view:     ${htmlViewCommand(p.runDir)}   (or: ${reportCmd}, for the latest run)`);
+  lines.push(closingLine(m));
+  return lines;
+}

@@ -1,0 +1,431 @@
+/**
+ * Content checksums: an order-independent checksum of every row, computed inside PostgreSQL with the same SQL on both
+ * sides (count + the exact numeric sum of a 64-bit hash per row; a sum, not an xor, so duplicate rows do not cancel),
+ * and, on a mismatch, a bisection by primary-key ranges (as data-diff does) down to small segments whose per-key
+ * hashes are compared, to name the differing keys.
+ *
+ * Row hash: on PostgreSQL 14+ `hash_record_extended(ROW(...), 0)`, which hashes each value with its type's own hash
+ * function (no text conversion: about twice as fast, and independent of TimeZone/DateStyle/float output). Columns
+ * whose type has no hash function (json, xml, arrays, geometric types, vector...) and numeric (whose hash ignores
+ * the display scale: 1.0 and 1.00 hash alike) are hashed through their text form, under the pinned settings of
+ * lib/deep-checks.ts. Collatable values are hashed with COLLATE "C" (bytes, whatever the column's collation).
+ * Before 14: `hashtextextended(ROW(...)::text, 0)` (11+), else md5. The method is chosen from the lower of the two
+ * server versions, so both sides always run the same SQL. (Hash functions are those of hash partitioning, stable
+ * across versions; they differ between little- and big-endian machines, which no migration here crosses.)
+ */
+import type pg from 'pg';
+import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
+import type { Query } from '../core/query.ts';
+import { withPinned } from './deep-context.ts';
+
+export interface ColumnShape {
+  name: string;
+  /** format_type() under the pinned search_path: schema-qualified where needed, usable in a cast. */
+  type: string;
+  collatable: boolean;
+  /** The type has an extended hash function (and is not numeric): hashed as a value, not as text. */
+  hashable: boolean;
+  /** Position in the primary key (1-based), or null. */
+  pkOrd: number | null;
+  integer: boolean;
+}
+
+export interface TableShape {
+  exists: boolean;
+  columns: ColumnShape[];
+  /** Primary-key columns in key order (empty: no primary key). */
+  key: ColumnShape[];
+  version: number;
+}
+
+export type HashMethod = 'record' | 'text' | 'md5';
+
+export function shapeQuery(t: TableRef): Query {
+  return {
+    text: `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+  a.attcollation <> 0 AS collatable,
+  (bt.typtype IN ('b', 'e') AND bt.typcategory <> 'A' AND bt.typname <> 'numeric' AND EXISTS (
+    SELECT 1 FROM pg_opclass oc
+    JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+    JOIN pg_amproc ap ON ap.amprocfamily = oc.opcfamily AND ap.amprocnum = 2
+    WHERE oc.opcdefault AND (oc.opcintype = bt.oid OR (bt.typtype = 'e' AND oc.opcintype = 'anyenum'::regtype))
+  )) AS hashable,
+  (SELECT k.ord::int FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+    WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum) AS pk_ord,
+  bt.typname IN ('int2', 'int4', 'int8') AS integer,
+  current_setting('server_version_num')::int AS version
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`,
+    values: [quoteTable(t)],
+  };
+}
+
+interface ShapeRow {
+  name: string;
+  type: string;
+  collatable: boolean;
+  hashable: boolean;
+  pk_ord: number | null;
+  integer: boolean;
+  version: number;
+}
+
+export function shapeFromRows(rows: ShapeRow[]): TableShape {
+  const columns = rows.map<ColumnShape>((r) => ({
+    name: r.name,
+    type: r.type,
+    collatable: r.collatable,
+    hashable: r.hashable,
+    pkOrd: r.pk_ord,
+    integer: r.integer,
+  }));
+  const key = columns.filter((c) => c.pkOrd !== null).sort((a, b) => a.pkOrd! - b.pkOrd!);
+  return { exists: rows.length > 0, columns, key, version: rows[0]?.version ?? 0 };
+}
+
+export function hashMethod(minVersion: number): HashMethod {
+  if (minVersion >= 140000) return 'record';
+  if (minVersion >= 110000) return 'text';
+  return 'md5';
+}
+
+/** The 64-bit hash of one row of alias `t`. */
+export function rowHashExpr(columns: ColumnShape[], method: HashMethod): string {
+  const ref = (c: ColumnShape) => `t.${quoteIdent(c.name)}`;
+  if (method === 'record') {
+    const parts = columns.map((c) =>
+      c.hashable ? (c.collatable ? `${ref(c)} COLLATE "C"` : ref(c)) : `(${ref(c)})::text COLLATE "C"`,
+    );
+    return `hash_record_extended(ROW(${parts.join(', ')}), 0)`;
+  }
+  const text = `ROW(${columns.map(ref).join(', ')})::text`;
+  if (method === 'text') return `hashtextextended(${text}, 0)`;
+  return `('x' || substr(md5(${text}), 1, 16))::bit(64)::bigint`;
+}
+
+/** Whole-table checksum: one scan. */
+export function checksumQuery(t: TableRef, columns: ColumnShape[], method: HashMethod): Query {
+  return {
+    text: `SELECT count(*)::text AS n, coalesce(sum(h), 0)::text AS s FROM (SELECT ${rowHashExpr(columns, method)} AS h FROM ${quoteTable(t)} t) x`,
+    values: [],
+  };
+}
+
+/** A range of primary-key values: lo inclusive, hi exclusive, each a key tuple as text (undefined: unbounded). */
+export interface KeyRange {
+  lo?: string[];
+  hi?: string[];
+  /** Reported ranges only: the last differing key, inclusive (a leaf's differing keys span [lo, last]). */
+  last?: string[];
+}
+
+function keyTuple(key: ColumnShape[], alias = 't'): string {
+  const parts = key.map((k) => `${alias}.${quoteIdent(k.name)}${k.collatable ? ' COLLATE "C"' : ''}`);
+  return parts.length === 1 ? parts[0] : `(${parts.join(', ')})`;
+}
+
+/** A key tuple as parameters from `values`, cast to the key types. */
+function paramTuple(key: ColumnShape[], tuple: string[], values: unknown[]): string {
+  const parts = key.map((k, i) => {
+    values.push(tuple[i]);
+    return `$${values.length}::${k.type}${k.collatable ? ' COLLATE "C"' : ''}`;
+  });
+  return parts.length === 1 ? parts[0] : `(${parts.join(', ')})`;
+}
+
+function rangeWhere(key: ColumnShape[], r: KeyRange, values: unknown[]): string {
+  const conds: string[] = [];
+  if (r.lo) conds.push(`${keyTuple(key)} >= ${paramTuple(key, r.lo, values)}`);
+  if (r.hi) conds.push(`${keyTuple(key)} < ${paramTuple(key, r.hi, values)}`);
+  return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+}
+
+function keyText(key: ColumnShape[], alias: string): string {
+  return `ARRAY[${key.map((k) => `(${alias}.${quoteIdent(k.name)})::text`).join(', ')}]`;
+}
+
+function orderBy(key: ColumnShape[], alias = 't'): string {
+  return key.map((k) => `${alias}.${quoteIdent(k.name)}${k.collatable ? ' COLLATE "C"' : ''}`).join(', ');
+}
+
+/** Per-segment count and hash sum of a range split at `bounds` (segment i holds keys in [bounds[i-1], bounds[i])). */
+export function segmentQuery(
+  t: TableRef,
+  shape: TableShape,
+  method: HashMethod,
+  r: KeyRange,
+  bounds: string[][],
+): Query {
+  const values: unknown[] = [];
+  const where = rangeWhere(shape.key, r, values);
+  const whens = bounds
+    .map((b, i) => `WHEN ${keyTuple(shape.key)} < ${paramTuple(shape.key, b, values)} THEN ${i}`)
+    .join(' ');
+  const seg = bounds.length ? `CASE ${whens} ELSE ${bounds.length} END` : '0';
+  return {
+    text: `SELECT seg, count(*)::text AS n, sum(h)::text AS s FROM (SELECT ${seg} AS seg, ${rowHashExpr(shape.columns, method)} AS h FROM ${quoteTable(t)} t ${where}) x GROUP BY seg`,
+    values,
+  };
+}
+
+/** Split points for a generic key: every `step`-th key of the range in key order (at most `limit`). */
+export function boundsQuery(t: TableRef, shape: TableShape, r: KeyRange, step: number, limit: number): Query {
+  const values: unknown[] = [];
+  const where = rangeWhere(shape.key, r, values);
+  values.push(step, limit);
+  const cols = shape.key.map((k) => `t.${quoteIdent(k.name)}`).join(', ');
+  return {
+    text: `SELECT ${keyText(shape.key, 's')} AS k FROM (SELECT ${cols}, row_number() OVER (ORDER BY ${orderBy(shape.key)}) AS rn FROM ${quoteTable(t)} t ${where}) s WHERE s.rn % $${values.length - 1} = 0 ORDER BY s.rn LIMIT $${values.length}`,
+    values,
+  };
+}
+
+/** Smallest and largest key of a range (single integer key). */
+export function minMaxQuery(t: TableRef, shape: TableShape, r: KeyRange): Query {
+  const values: unknown[] = [];
+  const where = rangeWhere(shape.key, r, values);
+  const k = `t.${quoteIdent(shape.key[0].name)}`;
+  return {
+    text: `SELECT min(${k})::text AS lo, max(${k})::text AS hi, count(*)::text AS n FROM ${quoteTable(t)} t ${where}`,
+    values,
+  };
+}
+
+/** Per-key hashes of a (small) range. */
+export function leafQuery(t: TableRef, shape: TableShape, method: HashMethod, r: KeyRange): Query {
+  const values: unknown[] = [];
+  const where = rangeWhere(shape.key, r, values);
+  return {
+    text: `SELECT ${keyText(shape.key, 't')} AS k, (${rowHashExpr(shape.columns, method)})::text AS h FROM ${quoteTable(t)} t ${where} ORDER BY ${orderBy(shape.key)}`,
+    values,
+  };
+}
+
+/** Integer split points of [lo, hi] into at most `fanout` parts. */
+export function integerBounds(lo: bigint, hi: bigint, fanout: number): string[][] {
+  const width = hi - lo + 1n;
+  const out: string[][] = [];
+  let last = lo;
+  for (let i = 1; i < fanout; i++) {
+    const b = lo + (width * BigInt(i)) / BigInt(fanout);
+    if (b > last && b <= hi) {
+      out.push([b.toString()]);
+      last = b;
+    }
+  }
+  return out;
+}
+
+export function displayKey(key: ColumnShape[], tuple: string[]): string {
+  if (key.length === 1) return `${key[0].name}=${tuple[0]}`;
+  return `(${key.map((k) => k.name).join(', ')})=(${tuple.join(', ')})`;
+}
+
+export function displayRange(key: ColumnShape[], r: KeyRange): string {
+  const names = key.length === 1 ? key[0].name : `(${key.map((k) => k.name).join(', ')})`;
+  const v = (t: string[]) => (t.length === 1 ? t[0] : `(${t.join(', ')})`);
+  if (r.lo && r.last) return `${names} in [${v(r.lo)}, ${v(r.last)}]`;
+  if (r.lo && r.hi) return `${names} in [${v(r.lo)}, ${v(r.hi)})`;
+  if (r.lo) return `${names} >= ${v(r.lo)}`;
+  if (r.hi) return `${names} < ${v(r.hi)}`;
+  return 'whole table';
+}
+
+export interface Checksum {
+  rows: string;
+  sum: string;
+}
+
+export interface KeyDiff {
+  key: string[];
+  what: 'missing on target' | 'extra on target' | 'changed';
+}
+
+export interface Located {
+  /** The smallest differing key ranges found, in key order. */
+  ranges: KeyRange[];
+  keys: KeyDiff[];
+  queries: number;
+  /** The search stopped at its budget before looking at every differing range. */
+  truncated: boolean;
+}
+
+export interface BisectOptions {
+  fanout?: number;
+  /** A range with at most this many rows on either side is compared key by key. */
+  leafRows?: number;
+  maxKeys?: number;
+  maxRanges?: number;
+  /** Most segment queries (per side) one bisection may run. */
+  budget?: number;
+}
+
+type Run = <T extends pg.QueryResultRow>(side: 'src' | 'dst', q: Query) => Promise<T[]>;
+
+/** Narrow a checksum mismatch down to key ranges and keys (needs a primary key). */
+export async function locateDifferences(
+  run: Run,
+  t: TableRef,
+  shape: TableShape,
+  method: HashMethod,
+  totals: { src: bigint; dst: bigint },
+  o: BisectOptions = {},
+): Promise<Located> {
+  const fanout = o.fanout ?? 16;
+  const leafRows = o.leafRows ?? 256;
+  const maxKeys = o.maxKeys ?? 5;
+  const maxRanges = o.maxRanges ?? 5;
+  let budget = o.budget ?? 200;
+  const out: Located = { ranges: [], keys: [], queries: 0, truncated: false };
+  const both = async <T extends pg.QueryResultRow>(q: Query) => {
+    out.queries++;
+    return Promise.all([run<T>('src', q), run<T>('dst', q)]);
+  };
+  const done = () => out.keys.length >= maxKeys || out.ranges.length >= maxRanges;
+
+  const leaf = async (r: KeyRange) => {
+    const [a, b] = await both<{ k: string[]; h: string }>(leafQuery(t, shape, method, r));
+    const src = new Map(a.map((x) => [JSON.stringify(x.k), x]));
+    const dst = new Map(b.map((x) => [JSON.stringify(x.k), x]));
+    const diffs: KeyDiff[] = [];
+    for (const [k, x] of src) {
+      const y = dst.get(k);
+      if (!y) diffs.push({ key: x.k, what: 'missing on target' });
+      else if (y.h !== x.h) diffs.push({ key: x.k, what: 'changed' });
+    }
+    for (const [k, y] of dst) if (!src.has(k)) diffs.push({ key: y.k, what: 'extra on target' });
+    // Report the span of the differing keys within the leaf (key order), not the whole leaf.
+    if (diffs.length) {
+      const order = [...new Set([...a.map((x) => JSON.stringify(x.k)), ...b.map((x) => JSON.stringify(x.k))])];
+      const pos = new Map(order.map((k, i) => [k, i]));
+      const sorted = diffs.map((d) => d.key).sort((x, y) => pos.get(JSON.stringify(x))! - pos.get(JSON.stringify(y))!);
+      out.ranges.push({ lo: sorted[0], last: sorted[sorted.length - 1] });
+    }
+    // Keys in key order as PostgreSQL returned them (src order first, extra keys after).
+    for (const d of diffs) if (out.keys.length < maxKeys) out.keys.push(d);
+  };
+
+  const bounds = async (r: KeyRange, n: bigint): Promise<string[][]> => {
+    if (shape.key.length === 1 && shape.key[0].integer) {
+      const [a, b] = await both<{ lo: string | null; hi: string | null }>(minMaxQuery(t, shape, r));
+      const los = [a[0].lo, b[0].lo].filter((x): x is string => x !== null).map(BigInt);
+      const his = [a[0].hi, b[0].hi].filter((x): x is string => x !== null).map(BigInt);
+      if (!los.length) return [];
+      const lo = los.reduce((x, y) => (y < x ? y : x));
+      const hi = his.reduce((x, y) => (y > x ? y : x));
+      return integerBounds(lo, hi, fanout);
+    }
+    const step = Number((n + BigInt(fanout) - 1n) / BigInt(fanout));
+    const side = 'src';
+    out.queries++;
+    const rows = await run<{ k: string[] }>(side, boundsQuery(t, shape, r, Math.max(1, step), fanout - 1));
+    return rows.map((x) => x.k);
+  };
+
+  const visit = async (r: KeyRange, n: bigint): Promise<void> => {
+    if (done()) return;
+    if (n <= BigInt(leafRows)) return leaf(r);
+    if (budget-- <= 0) {
+      out.truncated = true;
+      out.ranges.push(r);
+      return;
+    }
+    let b = await bounds(r, n);
+    if (!b.length) return leaf(r);
+    const [a, c] = await both<{ seg: number; n: string; s: string }>(segmentQuery(t, shape, method, r, b));
+    const src = new Map(a.map((x) => [Number(x.seg), x]));
+    const dst = new Map(c.map((x) => [Number(x.seg), x]));
+    for (let i = 0; i <= b.length; i++) {
+      if (done()) return;
+      const x = src.get(i);
+      const y = dst.get(i);
+      if ((x?.n ?? '0') === (y?.n ?? '0') && (x?.s ?? null) === (y?.s ?? null)) continue;
+      const sub: KeyRange = { lo: i === 0 ? r.lo : b[i - 1], hi: i === b.length ? r.hi : b[i] };
+      const rows = [x?.n, y?.n].map((v) => BigInt(v ?? '0')).reduce((p, q) => (q > p ? q : p));
+      await visit(sub, rows);
+    }
+  };
+
+  await visit({}, totals.src > totals.dst ? totals.src : totals.dst);
+  return out;
+}
+
+export interface TableChecksumResult {
+  /** Why the table could not be checksummed (missing on a side; columns differ). */
+  problem?: string;
+  method?: HashMethod;
+  src?: Checksum;
+  dst?: Checksum;
+  equal?: boolean;
+  hasKey?: boolean;
+  shape?: TableShape;
+  ms: { src?: number; dst?: number };
+}
+
+/** Read the table's shape on both sides and compare columns; null problem when the checksum can run. */
+export async function compareTable(
+  pools: { src: pg.Pool; dst: pg.Pool },
+  t: TableRef,
+  o: { method?: HashMethod } = {},
+): Promise<TableChecksumResult> {
+  const [sRows, dRows] = await Promise.all([
+    withPinned(pools.src, async (c) => (await c.query<ShapeRow>(shapeQuery(t).text, shapeQuery(t).values)).rows),
+    withPinned(pools.dst, async (c) => (await c.query<ShapeRow>(shapeQuery(t).text, shapeQuery(t).values)).rows),
+  ]);
+  const src = shapeFromRows(sRows);
+  const dst = shapeFromRows(dRows);
+  const ms: TableChecksumResult['ms'] = {};
+  if (!src.exists && !dst.exists) return { problem: 'the table exists on neither side', ms };
+  if (!dst.exists) return { problem: 'the table is missing on the target', ms };
+  if (!src.exists) return { problem: 'the table is missing on the source', ms };
+  const sig = (c: ColumnShape) => `${c.name} ${c.type}`;
+  const sCols = src.columns.map(sig);
+  const dCols = dst.columns.map(sig);
+  if (sCols.join('\n') !== dCols.join('\n')) {
+    const missing = sCols.filter((x) => !dCols.includes(x));
+    const extra = dCols.filter((x) => !sCols.includes(x));
+    const parts = [
+      missing.length ? `missing or different on target: ${missing.join(', ')}` : '',
+      extra.length ? `extra or different on target: ${extra.join(', ')}` : '',
+      !missing.length && !extra.length
+        ? `column order differs: source (${src.columns.map((c) => c.name).join(', ')}), target (${dst.columns.map((c) => c.name).join(', ')})`
+        : '',
+    ].filter(Boolean);
+    return { problem: `columns differ (${parts.join('; ')})`, ms };
+  }
+  // The same SQL on both sides: a column is hashed as a value only when it is hashable on both.
+  const columns = src.columns.map((c, i) => ({ ...c, hashable: c.hashable && dst.columns[i].hashable }));
+  const shape: TableShape = {
+    ...src,
+    columns,
+    key: columns.filter((c) => c.pkOrd !== null).sort((a, b) => a.pkOrd! - b.pkOrd!),
+  };
+  const method = o.method ?? hashMethod(Math.min(src.version, dst.version));
+  const q = checksumQuery(t, columns, method);
+  const timed = async (pool: pg.Pool, side: 'src' | 'dst') => {
+    const t0 = performance.now();
+    const r = await withPinned(pool, async (c) => (await c.query<{ n: string; s: string }>(q.text, q.values)).rows[0]);
+    ms[side] = Math.round(performance.now() - t0);
+    return { rows: r.n, sum: r.s };
+  };
+  const [a, b] = await Promise.all([timed(pools.src, 'src'), timed(pools.dst, 'dst')]);
+  const sameKey = src.key.map((k) => k.name).join() === dst.key.map((k) => k.name).join();
+  return {
+    method,
+    src: a,
+    dst: b,
+    equal: a.rows === b.rows && a.sum === b.sum,
+    hasKey: shape.key.length > 0 && sameKey,
+    shape,
+    ms,
+  };
+}
+
+/** Run a query on one side inside the pinned session. */
+export function sideRunner(pools: { src: pg.Pool; dst: pg.Pool }): Run {
+  return async <T extends pg.QueryResultRow>(side: 'src' | 'dst', q: Query) =>
+    withPinned(pools[side], async (c) => (await c.query<T>(q.text, q.values as unknown[])).rows);
+}

@@ -1,0 +1,55 @@
+/**
+ * What global setup hands to the specs (through vitest provide/inject), and the helpers specs use to read it.
+ */
+import { inject } from 'vitest';
+import { parseConfig, registerSecrets, type Config } from '../core/config.ts';
+import { setPoolCap } from '../core/db.ts';
+import type { CheckPlan, PhaseResult, RunState } from '../core/state.ts';
+
+export interface RehearsalContext {
+  runId: string;
+  mode: RunState['mode'];
+  workDir: string;
+  runDir?: string;
+  phases: PhaseResult[];
+  /** Set when a copy phase failed: checks that depend on the copy fail with this reason instead of running. */
+  blockedBy?: string;
+  plan?: CheckPlan;
+  planError?: string;
+  /** Pool size per server for every spec process (lib/db.ts connectionBudget), so parallel spec files fit max_connections. */
+  poolCaps?: Array<{ host?: string; port?: number; max: number }>;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    rehearsal: RehearsalContext;
+  }
+}
+
+/** The context provided by setup/global-setup.ts. */
+export function rehearsalContext(): RehearsalContext {
+  const ctx = inject('rehearsal');
+  for (const cap of ctx.poolCaps ?? []) setPoolCap(cap, cap.max);
+  return ctx;
+}
+
+let cached: Config | undefined;
+
+/** The configuration, parsed from the environment the rehearsal was started with. */
+export function checkConfig(): Config {
+  if (!cached) {
+    cached = parseConfig(process.env, { mode: 'verify-only' });
+    registerSecrets(cached);
+  }
+  return cached;
+}
+
+/**
+ * Why a check cannot run in this rehearsal (a copy phase failed, or nothing could be discovered), as the failure
+ * message of the check: `not checked: <reason>`. Undefined when checks can run.
+ */
+export function notCheckedReason(ctx: RehearsalContext): string | undefined {
+  if (ctx.blockedBy) return `not checked: ${ctx.blockedBy}`;
+  if (!ctx.plan) return `not checked: could not discover what to check: ${ctx.planError ?? 'no plan was recorded'}`;
+  return undefined;
+}

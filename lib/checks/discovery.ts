@@ -1,0 +1,155 @@
+/**
+ * Discovery: what to check, read from the catalogs — the tables to count, the relations to check for orphans, the
+ * asset columns and the deterministic asset sample. The result (a CheckPlan) is stored in WORK_DIR/state.json, so a
+ * rerun checks exactly the same subjects.
+ *
+ * Tables and relations come from the source when one is configured (a foreign key whose creation failed during the
+ * restore is then still checked), else from the target. Asset columns and the sample come from the target: that is
+ * where the paths must resolve.
+ */
+import type pg from 'pg';
+import type { AssetColumn, Config, Relation } from '../core/config.ts';
+import { dbErrorMessage, withConnection } from '../core/db.ts';
+import type { Dsn } from '../core/dsn.ts';
+import { displayIdent, displayTable, type TableRef } from '../core/ident.ts';
+import {
+  columnExistsQuery,
+  foreignKeysQuery,
+  sampleDistinctQuery,
+  sampleQuery,
+  userTablesQuery,
+  type Query,
+} from './sql/index.ts';
+import type { AssetColumnPlan, AssetSampleItem, CheckPlan } from '../core/state.ts';
+
+/** A table as shown in orphan and asset check names: `users`, or `app.users` outside the public schema. */
+export function shortTable(t: TableRef): string {
+  return t.schema === 'public' ? displayIdent(t.name) : displayTable(t);
+}
+
+/** `knowledge_materials.storage_path` (schema-qualified outside public). */
+export function columnDisplay(table: TableRef, column: string): string {
+  return `${shortTable(table)}.${displayIdent(column)}`;
+}
+
+/** `ugc_assets(user_id) -> users(id)`; composite: `gallery_items(owner_id, gallery_slug) -> galleries(owner_id, slug)`. */
+export function relationDisplay(rel: Relation): string {
+  const side = (t: TableRef, cols: string[]) => `${shortTable(t)}(${cols.map(displayIdent).join(', ')})`;
+  return `${side(rel.child, rel.childColumns)} -> ${side(rel.parent, rel.parentColumns)}`;
+}
+
+function relationKey(rel: Relation): string {
+  return JSON.stringify([rel.child, rel.childColumns, rel.parent, rel.parentColumns]);
+}
+
+async function run<T extends pg.QueryResultRow>(c: pg.Client, d: Dsn, q: Query): Promise<T[]> {
+  try {
+    return (await c.query<T>(q.text, q.values as unknown[])).rows;
+  } catch (e) {
+    throw new Error(`discovery: ${dbErrorMessage(d, e)}`);
+  }
+}
+
+interface FkRow {
+  name: string;
+  child_schema: string;
+  child_table: string;
+  child_columns: string[];
+  parent_schema: string;
+  parent_table: string;
+  parent_columns: string[];
+}
+
+/** Tables and declared relations from one database's catalog. */
+async function readCatalog(
+  c: pg.Client,
+  d: Dsn,
+  wantTables: boolean,
+): Promise<{ tables: TableRef[]; relations: Relation[] }> {
+  const tables = wantTables
+    ? (await run<{ schema: string; name: string }>(c, d, userTablesQuery())).map((r) => ({
+        schema: r.schema,
+        name: r.name,
+      }))
+    : [];
+  const relations = (await run<FkRow>(c, d, foreignKeysQuery())).map<Relation>((r) => ({
+    child: { schema: r.child_schema, name: r.child_table },
+    childColumns: r.child_columns,
+    parent: { schema: r.parent_schema, name: r.parent_table },
+    parentColumns: r.parent_columns,
+    origin: 'declared',
+    constraintName: r.name,
+  }));
+  return { tables, relations };
+}
+
+/** Which configured asset columns exist in the target, and the seeded sample of each. */
+async function readAssets(
+  c: pg.Client,
+  d: Dsn,
+  columns: AssetColumn[],
+  seed: string,
+  perColumn: number,
+): Promise<{ assetColumns: AssetColumnPlan[]; items: AssetSampleItem[] }> {
+  const assetColumns: AssetColumnPlan[] = [];
+  const items: AssetSampleItem[] = [];
+  const seen = new Set<string>();
+  for (const col of columns) {
+    const display = columnDisplay(col.table, col.column);
+    if (seen.has(display)) continue;
+    seen.add(display);
+    const [row] = await run<{ table_exists: boolean; column_exists: boolean }>(
+      c,
+      d,
+      columnExistsQuery(col.table, col.column),
+    );
+    const plan: AssetColumnPlan = { ...col, display, exists: !!row?.column_exists };
+    if (!row?.table_exists) plan.reason = `table ${displayTable(col.table)} does not exist in the target`;
+    else if (!row.column_exists)
+      plan.reason = `column ${displayIdent(col.column)} does not exist in table ${displayTable(col.table)} of the target`;
+    assetColumns.push(plan);
+    if (!plan.exists || perColumn <= 0) continue;
+    let rows = await run<{ value: string }>(c, d, sampleQuery(col.table, col.column, seed, perColumn));
+    // Fewer distinct paths than asked: either the column has no more, or paths repeat across many rows and crowded
+    // the bounded read; the distinct-value query settles it with the same ordering.
+    if (rows.length < perColumn)
+      rows = await run<{ value: string }>(c, d, sampleDistinctQuery(col.table, col.column, seed, perColumn));
+    for (const r of rows) items.push({ column: display, kind: col.kind, value: r.value });
+  }
+  return { assetColumns, items };
+}
+
+function dedupeTables(tables: TableRef[]): TableRef[] {
+  const seen = new Set<string>();
+  return tables.filter((t) => {
+    const k = JSON.stringify(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export async function discoverPlan(config: Config, opts: { seed: string }): Promise<CheckPlan> {
+  const connect = { connectTimeoutMs: config.connectTimeoutMs };
+  const catalogDsn = config.src ?? config.dst;
+  const catalogSide: 'source' | 'target' = config.src ? 'source' : 'target';
+  const wantTables = !config.validateTables;
+  const [catalog, assets] = await Promise.all([
+    withConnection(catalogDsn, (c) => readCatalog(c, catalogDsn, wantTables), connect),
+    withConnection(
+      config.dst,
+      (c) => readAssets(c, config.dst, config.assetColumns, opts.seed, config.assetsSampleN),
+      connect,
+    ),
+  ]);
+  const declared = new Set(catalog.relations.map(relationKey));
+  const configured = config.orphanRelations.filter((r) => !declared.has(relationKey(r)));
+  return {
+    tablesFrom: config.validateTables ? 'VALIDATE_TABLES' : catalogSide,
+    tables: config.validateTables ? dedupeTables(config.validateTables) : catalog.tables,
+    relations: [...catalog.relations, ...configured],
+    relationsFrom: catalogSide,
+    assetColumns: assets.assetColumns,
+    assetSample: { seed: opts.seed, perColumn: config.assetsSampleN, items: assets.items },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Orphans: child rows whose key has no parent row.
+ */
+import { quoteIdent, quoteTable } from '../../core/ident.ts';
+import type { Relation } from '../../core/config.ts';
+import type { Query } from '../../core/query.ts';
+
+export const ORPHAN_EXAMPLES = 5;
+
+/**
+ * Count the orphans of `rel` and return up to 5 example keys (as text arrays, in key-column order).
+ *
+ * MATCH SIMPLE semantics, as PostgreSQL enforces by default: a row with a NULL in any key column references nothing
+ * and is not an orphan. The anti-join is `NOT EXISTS`, which the planner runs as a hash or merge anti-join; the
+ * examples are only looked for when there is something to show.
+ */
+export function orphanQuery(rel: Relation): Query {
+  if (rel.childColumns.length === 0 || rel.childColumns.length !== rel.parentColumns.length) {
+    throw new Error(
+      `relation needs the same number (>0) of child and parent columns, got ${rel.childColumns.length} and ${rel.parentColumns.length}`,
+    );
+  }
+  const ch = rel.childColumns.map((c) => `ch.${quoteIdent(c)}`);
+  const notNull = ch.map((c) => `${c} IS NOT NULL`).join(' AND ');
+  const join = rel.parentColumns.map((p, i) => `pa.${quoteIdent(p)} = ${ch[i]}`).join(' AND ');
+  const orphans = `FROM ${quoteTable(rel.child)} AS ch
+  WHERE ${notNull}
+    AND NOT EXISTS (SELECT 1 FROM ${quoteTable(rel.parent)} AS pa WHERE ${join})`;
+  return {
+    text: `SELECT s.orphans::text AS orphans,
+  CASE WHEN s.orphans > 0 THEN ARRAY(
+    SELECT to_json(ARRAY[${ch.map((c) => `${c}::text`).join(', ')}])::text
+  ${orphans}
+  LIMIT ${ORPHAN_EXAMPLES}) END AS examples
+FROM (SELECT count(*) AS orphans
+  ${orphans}) AS s`,
+    values: [],
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The dry-run plan (`rehearse --dry-run`): in order, the exact commands the copy phases would run (the same builders
+ * the phases use, redacted), the preflight verdict (read-only), and the checks that would run (read-only discovery).
+ * It writes nothing: no WORK_DIR, no report folder, no database write, no file transfer.
+ */
+import { plannedPhases, type Config } from '../core/config.ts';
+import { closePools } from '../core/db.ts';
+import { discoverPlan, relationDisplay } from '../checks/discovery.ts';
+import { describeDsn } from '../core/dsn.ts';
+import { displayTable } from '../core/ident.ts';
+import { redact } from '../core/redact.ts';
+import type { CheckPlan } from '../core/state.ts';
+import {
+  DROP_PUBLIC_SQL,
+  displayCommand,
+  dumpCommand,
+  dumpOutputPath,
+  listCommand,
+  psqlCommand,
+  restoreCommand,
+  restoreMode,
+  restorePipeline,
+  rsyncCommand,
+} from '../core/tools.ts';
+import { runPreflight } from '../phases/preflight.ts';
+import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
+
+export interface DryRunPlan {
+  lines: string[];
+  /** The preflight would refuse this configuration (the real run would exit 2). */
+  refused: boolean;
+}
+
+/** The copy-phase commands, in order, as they would run. */
+export function phaseCommands(config: Config, workDir: string): Array<{ phase: string; lines: string[] }> {
+  const planned = plannedPhases(config);
+  const out: Array<{ phase: string; lines: string[] }> = [];
+  const archive = config.dumpPath ?? dumpOutputPath(workDir, config.dumpFormat);
+  if (planned.dump) {
+    out.push({
+      phase: 'dump',
+      lines: [
+        displayCommand(dumpCommand(config, `${archive}.partial`)),
+        `mv ${archive}.partial ${archive}`,
+        displayCommand(listCommand(archive)) + '   # TOC summary; sha256 of the archive',
+      ],
+    });
+  } else if (config.dumpPath) {
+    out.push({
+      phase: 'dump',
+      lines: [
+        `# existing dump SRC_DB_DUMP_PATH, validated read-only in preflight (TOC, then every byte), not dumped again`,
+        displayCommand(listCommand(archive)),
+        `pg_restore --file=/dev/null ${archive}`,
+      ],
+    });
+  }
+  if (planned.restore) {
+    const mode = restoreMode(config);
+    const lines: string[] = [];
+    if (mode === 'parallel' || mode === 'plain') lines.push(`# ${NOT_ATOMIC_WARNING}`);
+    if (mode === 'single-transaction-with-drop') {
+      const { render, apply } = restorePipeline(config, archive);
+      lines.push(
+        `# one transaction: BEGIN; ${DROP_PUBLIC_SQL.join(' ')} <archive as SQL>; COMMIT only if pg_restore succeeded`,
+      );
+      lines.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
+    } else {
+      if (config.dstDropSchema) lines.push(displayCommand(psqlCommand(config, DROP_PUBLIC_SQL.join(' '))));
+      lines.push(displayCommand(restoreCommand(config, archive)));
+    }
+    lines.push(displayCommand(psqlCommand(config, 'ANALYZE')));
+    out.push({ phase: 'restore', lines });
+  }
+  if (planned.mirror)
+    out.push({ phase: 'mirror', lines: [`mkdir -p ${config.dstAssetsDir}`, displayCommand(rsyncCommand(config))] });
+  return out;
+}
+
+/** The check list as the specs name them, from a discovered plan. */
+export function checkLines(config: Config, plan: CheckPlan, opts: { restoring: boolean }): string[] {
+  const lines: string[] = [];
+  lines.push(`  row counts (${plan.tables.length} tables, from ${plan.tablesFrom}):`);
+  for (const t of plan.tables) lines.push(`    row count ${displayTable(t)}`);
+  lines.push(`  orphan checks (${plan.relations.length} relations):`);
+  for (const r of plan.relations) lines.push(`    orphans ${relationDisplay(r)}`);
+  lines.push(
+    `  asset checks (${config.assetsSampleN} sampled paths per column; the sample is drawn from the target after the restore):`,
+  );
+  const restoring = opts.restoring;
+  for (const c of plan.assetColumns) {
+    const note = c.exists
+      ? ''
+      : restoring
+        ? ' (not in the target yet: the restore creates it)'
+        : ` (${c.reason ?? 'not in the target'}: would be reported as skipped)`;
+    lines.push(`    assets ${c.display}${note}`);
+  }
+  lines.push(`  path prefix: every asset path starts with ${config.assetsDbPathPrefix}`);
+  lines.push(
+    config.healthCheck
+      ? `  health: GET ${config.stagingApiBaseUrl}${config.stagingHealthPath}`
+      : '  health: skipped (HEALTH_CHECK=0)',
+  );
+  return lines;
+}
+
+export async function buildDryRunPlan(
+  config: Config,
+  opts: { mode: 'full' | 'verify-only' } = { mode: 'full' },
+): Promise<DryRunPlan> {
+  const workDir = config.workDir ?? '$WORK_DIR';
+  const lines: string[] = [
+    'DRY RUN (plan mode): nothing is written — no WORK_DIR files, no reports, no database writes, no file transfer.',
+    `target:   ${describeDsn(config.dst)}   assets: ${config.dstAssetsDir}`,
+    `source:   ${config.src ? describeDsn(config.src) : '(no SRC_DATABASE_URL)'}   assets: ${config.srcAssetsDir ?? '(no SRC_ASSETS_DIR: no mirror)'}`,
+    `WORK_DIR: ${config.workDir ?? '(unset: a fresh temp dir would be created and printed; shown as $WORK_DIR)'}`,
+    '',
+  ];
+  let refused = false;
+  if (opts.mode === 'full') {
+    lines.push(
+      'Copy phases, in order (commands exactly as they would run; the password goes through PGPASSWORD, shown as ***):',
+    );
+    lines.push('  1. preflight (read-only; run now):');
+    try {
+      const r = await runPreflight(config);
+      lines.push(`     would pass: ${r.reason}`);
+    } catch (e) {
+      refused = true;
+      lines.push(`     WOULD REFUSE (exit 2): ${redact((e as Error).message).replace(/^preflight: /, '')}`);
+    }
+    let n = 2;
+    for (const p of phaseCommands(config, workDir)) {
+      lines.push(`  ${n++}. ${p.phase}:`);
+      for (const l of p.lines) lines.push(`     ${l}`);
+    }
+    if (!plannedPhases(config).mirror) lines.push(`  ${n}. mirror: skipped (SRC_ASSETS_DIR is not set)`);
+  } else {
+    lines.push('Copy phases: none (--verify-only)');
+  }
+  lines.push('', 'Checks that would run (discovered read-only, now):');
+  try {
+    const plan = await discoverPlan(config, { seed: config.assetsSampleSeed ?? '(the run id)' });
+    lines.push(...checkLines(config, plan, { restoring: opts.mode === 'full' && plannedPhases(config).restore }));
+  } catch (e) {
+    lines.push(`  could not discover the checks: ${redact((e as Error).message)}`);
+    lines.push('  (the real run would report this as the failing test "check discovery")');
+  } finally {
+    await closePools();
+  }
+  return { lines: lines.map(redact), refused };
+}

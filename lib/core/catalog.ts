@@ -1,0 +1,85 @@
+/**
+ * Catalog queries used by discovery (lib/discovery.ts): user tables, declared foreign keys, column existence.
+ */
+import type { TableRef } from './ident.ts';
+import { SYSTEM_SCHEMA_FILTER, type Query } from './query.ts';
+
+/** Members of an extension (e.g. PostGIS's spatial_ref_sys) are the extension's, not the application's. */
+const NOT_EXTENSION_MEMBER = `NOT EXISTS (
+    SELECT 1 FROM pg_depend d
+    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  )`;
+
+/**
+ * Every user table: ordinary tables and partitioned parents, never a partition (its rows are counted through its
+ * parent), nothing in a system schema, nothing owned by an extension.
+ */
+export function userTablesQuery(): Query {
+  return {
+    text: `SELECT n.nspname AS schema, c.relname AS name
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND ${SYSTEM_SCHEMA_FILTER}
+  AND ${NOT_EXTENSION_MEMBER}
+ORDER BY n.nspname, c.relname`,
+    values: [],
+  };
+}
+
+/**
+ * How many tables pg_dump will dump the contents of (TABLE DATA entries), for the dump's progress total: every
+ * ordinary table, partitions included (their rows are dumped one by one), outside system schemas and extensions.
+ */
+export function tableDataCountQuery(): Query {
+  return {
+    text: `SELECT count(*)::int AS n
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND ${SYSTEM_SCHEMA_FILTER}
+  AND ${NOT_EXTENSION_MEMBER}`,
+    values: [],
+  };
+}
+
+/**
+ * Every declared foreign key, composite keys included (columns in key order). A foreign key a partitioned table
+ * declares is cloned onto each partition (conparentid <> 0): only the parent's is listed, so nothing is checked twice.
+ */
+export function foreignKeysQuery(): Query {
+  const cols = (keys: string, rel: string) => `ARRAY(
+    SELECT a.attname::text FROM unnest(con.${keys}) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = con.${rel} AND a.attnum = k.attnum
+    ORDER BY k.ord)`;
+  return {
+    text: `SELECT con.conname::text AS name,
+  n.nspname::text AS child_schema, c.relname::text AS child_table, ${cols('conkey', 'conrelid')} AS child_columns,
+  pn.nspname::text AS parent_schema, p.relname::text AS parent_table, ${cols('confkey', 'confrelid')} AS parent_columns
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class p ON p.oid = con.confrelid
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE con.contype = 'f'
+  AND con.conparentid = 0
+  AND NOT c.relispartition
+  AND ${SYSTEM_SCHEMA_FILTER}
+  AND ${NOT_EXTENSION_MEMBER}
+ORDER BY n.nspname, c.relname, con.conname`,
+    values: [],
+  };
+}
+
+/** Whether a table (any relation with columns) exists, and whether it has `column`: one row, two booleans. */
+export function columnExistsQuery(table: TableRef, column: string): Query {
+  return {
+    text: `SELECT c.oid IS NOT NULL AS table_exists,
+  EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped) AS column_exists
+FROM (SELECT NULL) AS one
+LEFT JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $1)
+  ON c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+    values: [table.schema, table.name, column],
+  };
+}

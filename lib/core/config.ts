@@ -1,0 +1,757 @@
+/**
+ * The configuration contract: every environment variable the tool reads, parsed once into a typed object.
+ *
+ * Nothing else in the project reads process.env for configuration. Problems are collected and reported together,
+ * one line each naming the variable and the fix. The same table generates `--help` and the redacted
+ * "effective configuration" printout.
+ */
+import path from 'node:path';
+import { ConfigError } from './errors.ts';
+import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, sameDatabase } from './dsn.ts';
+import {
+  type TableRef,
+  parseColumnRef,
+  parseTableRef,
+  displayTable,
+  splitIdentifiers,
+  splitOutsideQuotes,
+} from './ident.ts';
+import { redactor } from './redact.ts';
+
+export type Env = Record<string, string | undefined>;
+
+export interface AssetColumn {
+  table: TableRef;
+  column: string;
+  kind: 'file' | 'dir';
+}
+
+export interface Relation {
+  child: TableRef;
+  childColumns: string[];
+  parent: TableRef;
+  parentColumns: string[];
+  /** 'declared' comes from pg_constraint; 'configured' from ORPHAN_RELATIONS. */
+  origin: 'declared' | 'configured';
+  constraintName?: string;
+}
+
+export interface Config {
+  /** DST_DATABASE_URL: target staging database (restore + checks). */
+  dst: Dsn;
+  /** DST_ASSETS_DIR: target `.data` root. */
+  dstAssetsDir: string;
+  /** SRC_DATABASE_URL: source database (dump + comparisons). */
+  src?: Dsn;
+  /** SRC_ASSETS_DIR: rsync source; a local path or rsync remote syntax. */
+  srcAssetsDir?: string;
+  /** True when SRC_ASSETS_DIR uses rsync remote syntax (host:path, rsync://). */
+  srcAssetsRemote: boolean;
+  /** SRC_DB_DUMP_PATH: an existing dump (custom = file, directory = directory). */
+  dumpPath?: string;
+  /** VALIDATE_TABLES: tables to count; default every user table. */
+  validateTables?: TableRef[];
+  rowcountTimeoutMs: number;
+  rowcountMaxDiff: number;
+  rowcountRequireExact: boolean;
+  assetsSampleN: number;
+  /** ASSETS_SAMPLE_SEED: seed of the deterministic asset sample; default derived from the run. */
+  assetsSampleSeed?: string;
+  assetsDbPathPrefix: string;
+  dstDropSchema: boolean;
+  assetsDelete: boolean;
+  /** The health URL base (STAGING_API_BASE_URL, else from STAGING_API_PORT, else the default). */
+  stagingApiBaseUrl: string;
+  stagingHealthPath: string;
+  /** HEALTH_CHECK=0 skips the health check, visibly. */
+  healthCheck: boolean;
+  healthTimeoutMs: number;
+  workDir?: string;
+  dumpFormat: 'custom' | 'directory';
+  dumpJobs: number;
+  restoreJobs: number;
+  restoreSingleTransaction: boolean;
+  dumpSerializableDeferrable: boolean;
+  assetColumns: AssetColumn[];
+  orphanRelations: Relation[];
+  reportsDir: string;
+  checksum: 'full' | 'off';
+  checksumTables?: TableRef[];
+  assetsUnreferencedFail: boolean;
+  connectTimeoutMs: number;
+  checkConcurrency: number;
+  /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
+  rsyncTimeoutS: number;
+}
+
+type Draft = { -readonly [K in keyof Config]?: Config[K] };
+
+export interface VarSpec {
+  name: string;
+  group: 'required' | 'source' | 'dump' | 'validation' | 'assets' | 'dangerous' | 'smoke' | 'output' | 'tuning';
+  /** Shown in --help. */
+  doc: string;
+  default?: string;
+  secret?: boolean;
+  /** Parse `raw` (undefined when unset) into the draft; return an error text or nothing. */
+  apply(raw: string | undefined, draft: Draft, env: Env): string | void;
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+/** Set to something other than white space (an empty `export X=` means "unset", as for every other variable). */
+function isSet(raw: string | undefined): raw is string {
+  return raw !== undefined && raw.trim() !== '';
+}
+
+function bool(name: string, raw: string | undefined, dflt: boolean): boolean | string {
+  if (!isSet(raw)) return dflt;
+  const v = raw.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  return `${name}="${raw}" is not a boolean; use 1 or 0 (true/false)`;
+}
+
+function int(
+  name: string,
+  raw: string | undefined,
+  dflt: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | string {
+  if (raw === undefined || raw.trim() === '') return dflt;
+  const v = raw.trim();
+  if (!/^-?\d+$/.test(v)) return `${name}="${raw}" is not a whole number`;
+  const n = Number(v);
+  if (n < min || n > max) {
+    return `${name}=${v} is out of range: ${max === Number.MAX_SAFE_INTEGER ? `it must be at least ${min}` : `use ${min}..${max}`}`;
+  }
+  return n;
+}
+
+function setOr<K extends keyof Config>(
+  draft: Draft,
+  key: K,
+  v: Config[K] | string,
+  isErr: (v: unknown) => v is string,
+): string | void {
+  if (isErr(v)) return v;
+  draft[key] = v as Config[K];
+}
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** rsync remote syntax: host:path, user@host:path, host::module, rsync://... (a local path with a colon needs ./). */
+export function isRemoteRsyncPath(p: string): boolean {
+  if (/^rsync:\/\//.test(p)) return true;
+  const colon = p.indexOf(':');
+  if (colon <= 0) return false;
+  const slash = p.indexOf('/');
+  return slash < 0 || colon < slash;
+}
+
+/** Split a list on `sep` outside "quoted identifiers" (a quoted name may contain the separator). */
+function parseList(raw: string, sep: string): string[] {
+  return splitOutsideQuotes(raw, sep)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Largest timeout in ms: PostgreSQL's statement_timeout and Node's setTimeout both stop at 2^31-1. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+export function parseAssetColumns(raw: string): AssetColumn[] {
+  return parseList(raw, ',').map((item) => {
+    const m = /^(.*):(file|dir)$/.exec(item);
+    if (!m) throw new Error(`"${item}" must be table.column:file or table.column:dir`);
+    const ref = parseColumnRef(m[1]);
+    return { table: ref.table, column: ref.column, kind: m[2] as 'file' | 'dir' };
+  });
+}
+
+function parseSide(text: string): { table: TableRef; columns: string[] } {
+  const [first, ...more] = splitOutsideQuotes(text, '+');
+  const ref = parseColumnRef(first.trim());
+  const columns = [ref.column];
+  for (const c of more) {
+    const parts = splitIdentifiers(c.trim());
+    if (parts.length !== 1) throw new Error(`"${c}" after "+" must be a plain column name`);
+    columns.push(parts[0]);
+  }
+  return { table: ref.table, columns };
+}
+
+export function parseOrphanRelations(raw: string): Relation[] {
+  return parseList(raw, ';').map((item) => {
+    const arrow = splitOutsideQuotes(item, '->');
+    if (arrow.length !== 2)
+      throw new Error(`"${item}" must be child.col->parent.col (composite: child.a+b->parent.x+y)`);
+    const child = parseSide(arrow[0]);
+    const parent = parseSide(arrow[1]);
+    if (child.columns.length !== parent.columns.length) {
+      throw new Error(
+        `"${item}": ${child.columns.length} child column(s) but ${parent.columns.length} parent column(s)`,
+      );
+    }
+    return {
+      child: child.table,
+      childColumns: child.columns,
+      parent: parent.table,
+      parentColumns: parent.columns,
+      origin: 'configured',
+    };
+  });
+}
+
+function tableList(name: string, raw: string | undefined): TableRef[] | string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    return parseList(raw, ',').map(parseTableRef);
+  } catch (e) {
+    return `${name}: ${(e as Error).message}`;
+  }
+}
+
+export const DEFAULT_ASSET_COLUMNS =
+  'knowledge_materials.storage_path:file,ugc_assets.storage_path:file,gallery_items.storage_dir:dir';
+
+export const VARS: VarSpec[] = [
+  {
+    name: 'DST_DATABASE_URL',
+    group: 'required',
+    secret: true,
+    doc: 'Target staging PostgreSQL DSN (libpq URL or keyword form); restore target and what the checks read.',
+    apply(raw, d) {
+      if (!raw)
+        return 'DST_DATABASE_URL is not set; export DST_DATABASE_URL="postgresql://<user>:<password>@<host>:<port>/<db>"';
+      try {
+        d.dst = parseDsn(raw, 'DST_DATABASE_URL');
+      } catch (e) {
+        return (e as Error).message.replace(/^configuration error: /, '');
+      }
+    },
+  },
+  {
+    name: 'DST_ASSETS_DIR',
+    group: 'required',
+    doc: 'Target staging `.data` root (host path, or the container path /app/.data).',
+    apply(raw, d) {
+      if (!raw) return 'DST_ASSETS_DIR is not set; export DST_ASSETS_DIR=/path/to/staging/.data';
+      if (isRemoteRsyncPath(raw))
+        return `DST_ASSETS_DIR="${raw}" looks like an rsync remote; the target must be a local path`;
+      d.dstAssetsDir = path.resolve(raw);
+    },
+  },
+  {
+    name: 'SRC_DATABASE_URL',
+    group: 'source',
+    secret: true,
+    doc: 'Source PostgreSQL DSN: dumped (unless SRC_DB_DUMP_PATH is set) and compared against the target.',
+    apply(raw, d) {
+      if (!raw) return;
+      try {
+        d.src = parseDsn(raw, 'SRC_DATABASE_URL');
+      } catch (e) {
+        return (e as Error).message.replace(/^configuration error: /, '');
+      }
+    },
+  },
+  {
+    name: 'SRC_ASSETS_DIR',
+    group: 'source',
+    doc: 'Source `.data` root for rsync; local path or rsync remote syntax (user@host:/path). Unset: no asset mirror.',
+    apply(raw, d) {
+      if (!raw) {
+        d.srcAssetsRemote = false;
+        return;
+      }
+      d.srcAssetsRemote = isRemoteRsyncPath(raw);
+      d.srcAssetsDir = d.srcAssetsRemote ? raw : path.resolve(raw);
+    },
+  },
+  {
+    name: 'SRC_DB_DUMP_PATH',
+    group: 'dump',
+    doc: 'An existing dump to restore instead of dumping (custom format: a file; directory format: a directory).',
+    apply(raw, d) {
+      if (raw) d.dumpPath = path.resolve(raw);
+    },
+  },
+  {
+    name: 'DUMP_FORMAT',
+    group: 'dump',
+    default: 'custom',
+    doc: 'pg_dump archive format: custom (one file) or directory (needed for DUMP_JOBS).',
+    apply(raw, d) {
+      const v = (raw ?? 'custom').trim() || 'custom';
+      if (v !== 'custom' && v !== 'directory') return `DUMP_FORMAT="${raw}" must be custom or directory`;
+      d.dumpFormat = v;
+    },
+  },
+  {
+    name: 'DUMP_JOBS',
+    group: 'dump',
+    default: '1',
+    doc: 'Parallel pg_dump workers (synchronized snapshot); >1 needs DUMP_FORMAT=directory.',
+    apply(raw, d) {
+      return setOr(d, 'dumpJobs', int('DUMP_JOBS', raw, 1, 1, 64), isStr);
+    },
+  },
+  {
+    name: 'RESTORE_JOBS',
+    group: 'dump',
+    default: '1',
+    doc: 'Parallel pg_restore workers; >1 is faster but NOT atomic (no --single-transaction).',
+    apply(raw, d) {
+      return setOr(d, 'restoreJobs', int('RESTORE_JOBS', raw, 1, 1, 64), isStr);
+    },
+  },
+  {
+    name: 'RESTORE_SINGLE_TRANSACTION',
+    group: 'dump',
+    default: '1 (0 when RESTORE_JOBS>1)',
+    doc: 'Restore all-or-nothing with pg_restore --single-transaction; cannot be combined with RESTORE_JOBS>1.',
+    apply(raw, d) {
+      return setOr(d, 'restoreSingleTransaction', bool('RESTORE_SINGLE_TRANSACTION', raw, true), isStr);
+    },
+  },
+  {
+    name: 'DUMP_SERIALIZABLE_DEFERRABLE',
+    group: 'dump',
+    default: '0',
+    doc: 'Add pg_dump --serializable-deferrable (stronger snapshot; may wait for a safe moment).',
+    apply(raw, d) {
+      return setOr(d, 'dumpSerializableDeferrable', bool('DUMP_SERIALIZABLE_DEFERRABLE', raw, false), isStr);
+    },
+  },
+  {
+    name: 'VALIDATE_TABLES',
+    group: 'validation',
+    doc: 'Comma list of tables ([schema.]table) to count; default every user table of the source (else the target).',
+    apply(raw, d) {
+      const v = tableList('VALIDATE_TABLES', raw);
+      if (typeof v === 'string') return v;
+      d.validateTables = v;
+    },
+  },
+  {
+    name: 'ROWCOUNT_TIMEOUT_MS',
+    group: 'validation',
+    default: '3000',
+    doc: 'Server-side statement_timeout for each count(*); on timeout the count falls back to an estimate.',
+    apply(raw, d) {
+      return setOr(d, 'rowcountTimeoutMs', int('ROWCOUNT_TIMEOUT_MS', raw, 3000, 1, MAX_TIMEOUT_MS), isStr);
+    },
+  },
+  {
+    name: 'ROWCOUNT_MAX_DIFF',
+    group: 'validation',
+    default: '0',
+    doc: 'Largest accepted |source - target| row difference; applies only when both counts are exact.',
+    apply(raw, d) {
+      return setOr(d, 'rowcountMaxDiff', int('ROWCOUNT_MAX_DIFF', raw, 0, 0), isStr);
+    },
+  },
+  {
+    name: 'ROWCOUNT_REQUIRE_EXACT',
+    group: 'validation',
+    default: '0',
+    doc: 'Fail a row count that had to fall back to an estimate.',
+    apply(raw, d) {
+      return setOr(d, 'rowcountRequireExact', bool('ROWCOUNT_REQUIRE_EXACT', raw, false), isStr);
+    },
+  },
+  {
+    name: 'ORPHAN_RELATIONS',
+    group: 'validation',
+    doc: 'Undeclared relations to check for orphans, ";"-separated: child.col->parent.col (composite: a+b->x+y).',
+    apply(raw, d) {
+      if (!raw?.trim()) {
+        d.orphanRelations = [];
+        return;
+      }
+      try {
+        d.orphanRelations = parseOrphanRelations(raw);
+      } catch (e) {
+        return `ORPHAN_RELATIONS: ${(e as Error).message}`;
+      }
+    },
+  },
+  {
+    name: 'CHECKSUM',
+    group: 'validation',
+    default: 'full',
+    doc: 'Content checksums of every row on both sides: full or off.',
+    apply(raw, d) {
+      const v = (raw ?? 'full').trim() || 'full';
+      if (v !== 'full' && v !== 'off') return `CHECKSUM="${raw}" must be full or off`;
+      d.checksum = v;
+    },
+  },
+  {
+    name: 'CHECKSUM_TABLES',
+    group: 'validation',
+    doc: 'Comma list of tables to checksum; default every compared table.',
+    apply(raw, d) {
+      const v = tableList('CHECKSUM_TABLES', raw);
+      if (typeof v === 'string') return v;
+      d.checksumTables = v;
+    },
+  },
+  {
+    name: 'ASSET_COLUMNS',
+    group: 'assets',
+    default: DEFAULT_ASSET_COLUMNS,
+    doc: 'Columns holding asset paths, as table.column:file|dir, comma-separated.',
+    apply(raw, d) {
+      try {
+        d.assetColumns = parseAssetColumns(raw ?? DEFAULT_ASSET_COLUMNS);
+      } catch (e) {
+        return `ASSET_COLUMNS: ${(e as Error).message}`;
+      }
+    },
+  },
+  {
+    name: 'ASSETS_SAMPLE_N',
+    group: 'assets',
+    default: '50',
+    doc: 'Paths sampled per asset column and checked on disk (0 = none).',
+    apply(raw, d) {
+      return setOr(d, 'assetsSampleN', int('ASSETS_SAMPLE_N', raw, 50, 0, 100_000), isStr);
+    },
+  },
+  {
+    name: 'ASSETS_SAMPLE_SEED',
+    group: 'assets',
+    default: '(the run id)',
+    doc: 'Seed of the deterministic asset sample; the seed used is stored in WORK_DIR and the manifest.',
+    apply(raw, d) {
+      if (raw?.trim()) d.assetsSampleSeed = raw.trim();
+    },
+  },
+  {
+    name: 'ASSETS_DB_PATH_PREFIX',
+    group: 'assets',
+    default: '/app/.data',
+    doc: 'Prefix every DB asset path must have; it maps to DST_ASSETS_DIR on disk.',
+    apply(raw, d) {
+      const v = (raw ?? '/app/.data').trim() || '/app/.data';
+      if (!v.startsWith('/')) return `ASSETS_DB_PATH_PREFIX="${raw}" must be an absolute path such as /app/.data`;
+      if (v.split('/').includes('..')) return `ASSETS_DB_PATH_PREFIX="${raw}" must not contain ".."`;
+      d.assetsDbPathPrefix = v.length > 1 ? v.replace(/\/+$/, '') : v;
+    },
+  },
+  {
+    name: 'ASSETS_UNREFERENCED_FAIL',
+    group: 'assets',
+    default: '0',
+    doc: 'Fail (instead of warn) when files under DST_ASSETS_DIR are referenced by no row.',
+    apply(raw, d) {
+      return setOr(d, 'assetsUnreferencedFail', bool('ASSETS_UNREFERENCED_FAIL', raw, false), isStr);
+    },
+  },
+  {
+    name: 'DST_DROP_SCHEMA',
+    group: 'dangerous',
+    default: '0',
+    doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring.',
+    apply(raw, d) {
+      return setOr(d, 'dstDropSchema', bool('DST_DROP_SCHEMA', raw, false), isStr);
+    },
+  },
+  {
+    name: 'ASSETS_DELETE',
+    group: 'dangerous',
+    default: '0',
+    doc: 'STAGING ONLY: rsync --delete (remove target files that are not in the source).',
+    apply(raw, d) {
+      return setOr(d, 'assetsDelete', bool('ASSETS_DELETE', raw, false), isStr);
+    },
+  },
+  {
+    name: 'STAGING_API_BASE_URL',
+    group: 'smoke',
+    default: 'http://127.0.0.1:18080',
+    doc: 'Base URL of the staging API for the health check (wins over STAGING_API_PORT).',
+    apply(raw, d, env) {
+      const port = env.STAGING_API_PORT?.trim();
+      if (raw?.trim()) {
+        let u: URL;
+        try {
+          u = new URL(raw.trim());
+        } catch {
+          return `STAGING_API_BASE_URL="${raw}" is not a URL; e.g. http://127.0.0.1:18080`;
+        }
+        if (u.protocol !== 'http:' && u.protocol !== 'https:')
+          return `STAGING_API_BASE_URL must be http:// or https://`;
+        d.stagingApiBaseUrl = raw.trim().replace(/\/+$/, '');
+      } else if (port) {
+        const p = int('STAGING_API_PORT', port, 0, 1, 65535);
+        if (typeof p === 'string') return p;
+        d.stagingApiBaseUrl = `http://127.0.0.1:${p}`;
+      } else {
+        d.stagingApiBaseUrl = 'http://127.0.0.1:18080';
+      }
+    },
+  },
+  {
+    name: 'STAGING_API_PORT',
+    group: 'smoke',
+    doc: 'Port of the staging API on 127.0.0.1 (used when STAGING_API_BASE_URL is unset).',
+    apply() {
+      /* read by STAGING_API_BASE_URL */
+    },
+  },
+  {
+    name: 'STAGING_HEALTH_PATH',
+    group: 'smoke',
+    default: '/health',
+    doc: 'Path of the health endpoint; a 2xx answer passes.',
+    apply(raw, d) {
+      const v = (raw ?? '/health').trim() || '/health';
+      d.stagingHealthPath = v.startsWith('/') ? v : `/${v}`;
+    },
+  },
+  {
+    name: 'HEALTH_CHECK',
+    group: 'smoke',
+    default: '1',
+    doc: 'Set to 0 to skip the health check (reported as skipped, never silently).',
+    apply(raw, d) {
+      return setOr(d, 'healthCheck', bool('HEALTH_CHECK', raw, true), isStr);
+    },
+  },
+  {
+    name: 'HEALTH_TIMEOUT_MS',
+    group: 'smoke',
+    default: '5000',
+    doc: 'Timeout of the health request.',
+    apply(raw, d) {
+      return setOr(d, 'healthTimeoutMs', int('HEALTH_TIMEOUT_MS', raw, 5000, 1, MAX_TIMEOUT_MS), isStr);
+    },
+  },
+  {
+    name: 'WORK_DIR',
+    group: 'output',
+    default: '(a fresh temp dir, printed)',
+    doc: 'Dumps, phase logs and state.json; set a fixed path for auditability.',
+    apply(raw, d) {
+      if (raw?.trim()) d.workDir = path.resolve(raw.trim());
+    },
+  },
+  {
+    name: 'REPORTS_DIR',
+    group: 'output',
+    default: 'reports',
+    doc: 'Where junit.xml, the HTML report, results.json and manifest.json of every run are kept.',
+    apply(raw, d) {
+      d.reportsDir = path.resolve(raw?.trim() || 'reports');
+    },
+  },
+  {
+    name: 'CONNECT_TIMEOUT_MS',
+    group: 'tuning',
+    default: '10000',
+    doc: 'Timeout of every database connection attempt.',
+    apply(raw, d) {
+      return setOr(d, 'connectTimeoutMs', int('CONNECT_TIMEOUT_MS', raw, 10_000, 100, MAX_TIMEOUT_MS), isStr);
+    },
+  },
+  {
+    name: 'RSYNC_TIMEOUT_S',
+    group: 'tuning',
+    default: '300',
+    doc: 'Seconds without any I/O after which the asset mirror gives up (rsync --timeout): a hung or silent remote never blocks the run.',
+    apply(raw, d) {
+      return setOr(d, 'rsyncTimeoutS', int('RSYNC_TIMEOUT_S', raw, 300, 1, 86_400), isStr);
+    },
+  },
+  {
+    name: 'CHECK_CONCURRENCY',
+    group: 'tuning',
+    default: '4',
+    doc: 'Checks run at once (and connections per database per worker).',
+    apply(raw, d) {
+      return setOr(d, 'checkConcurrency', int('CHECK_CONCURRENCY', raw, 4, 1, 64), isStr);
+    },
+  },
+];
+
+export type Mode = 'full' | 'verify-only' | 'dry-run';
+
+/** Parse and cross-check the whole configuration; throws one ConfigError listing every problem. */
+export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}): Config {
+  const mode = opts.mode ?? 'full';
+  const draft: Draft = {};
+  const problems: string[] = [];
+  for (const v of VARS) {
+    const raw = env[v.name];
+    if (v.secret && raw) registerSecretsOf(raw);
+    const err = v.apply(raw, draft, env);
+    if (err) problems.push(err);
+  }
+  const c = draft as Config;
+  // Cross-variable rules.
+  if (c.dumpJobs > 1 && c.dumpFormat !== 'directory') {
+    problems.push(
+      `DUMP_JOBS=${c.dumpJobs} needs DUMP_FORMAT=directory (pg_dump runs parallel only in directory format)`,
+    );
+  }
+  if (c.restoreJobs > 1) {
+    if (isSet(env.RESTORE_SINGLE_TRANSACTION) && c.restoreSingleTransaction) {
+      problems.push(
+        `RESTORE_JOBS=${c.restoreJobs} conflicts with RESTORE_SINGLE_TRANSACTION=1 (pg_restore cannot do both); unset one`,
+      );
+    }
+    c.restoreSingleTransaction = false;
+  }
+  if (c.src && c.dst && sameDatabase(c.src, c.dst)) {
+    problems.push(
+      `SRC_DATABASE_URL and DST_DATABASE_URL name the same database (${describeDsn(c.dst)}); ` +
+        'the target must be a different, staging database',
+    );
+  }
+  if (c.srcAssetsDir && !c.srcAssetsRemote && c.dstAssetsDir) {
+    const overlap = assetDirsOverlap(c.srcAssetsDir, c.dstAssetsDir);
+    if (overlap === 'same' || overlap === 'dst-inside-src') {
+      problems.push(
+        `DST_ASSETS_DIR (${c.dstAssetsDir}) is ${overlap === 'same' ? 'the same directory as' : 'inside'} SRC_ASSETS_DIR ` +
+          `(${c.srcAssetsDir}); mirror to a separate directory`,
+      );
+    } else if (overlap === 'src-inside-dst') {
+      problems.push(
+        `SRC_ASSETS_DIR (${c.srcAssetsDir}) is inside DST_ASSETS_DIR (${c.dstAssetsDir}); mirroring (with ASSETS_DELETE=1: ` +
+          'deleting) into the target would touch the source; use separate directories',
+      );
+    }
+  }
+  // Only when SRC_DATABASE_URL is unset: a malformed one already has its own problem line.
+  if (mode === 'full' && !c.dumpPath && !c.src && !isSet(env.SRC_DATABASE_URL) && c.dst) {
+    problems.push(
+      'nothing to restore: set SRC_DATABASE_URL (the tool dumps it) or SRC_DB_DUMP_PATH (an existing dump), or run with --verify-only',
+    );
+  }
+  if (c.dumpPath && (isSet(env.DUMP_JOBS) || c.dumpSerializableDeferrable)) {
+    problems.push(
+      'DUMP_JOBS / DUMP_SERIALIZABLE_DEFERRABLE apply to a dump the tool makes, but SRC_DB_DUMP_PATH names an existing dump; unset one',
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return c;
+}
+
+function registerSecretsOf(raw: string) {
+  // A refused SQLAlchemy URL still carries a real password: parse it as the postgresql:// it should have been.
+  const text = raw.replace(/^\s*postgres(?:ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://');
+  try {
+    const d = parseDsn(text);
+    redactor.add(d.password);
+    for (const k of SECRET_PARAMS) redactor.add(d.params[k]);
+  } catch {
+    // Unparseable: pattern redaction still covers URL userinfo and password= forms.
+  }
+}
+
+/**
+ * Where two local directories are relative to each other, lexically (after resolving "." and ".."). Pure: the same
+ * question through symlinks needs the file system and is asked again in preflight (setup/preflight.ts).
+ */
+export function assetDirsOverlap(src: string, dst: string): 'same' | 'dst-inside-src' | 'src-inside-dst' | 'separate' {
+  const s = path.resolve(src);
+  const d = path.resolve(dst);
+  const inside = (parent: string, child: string) => {
+    const rel = path.relative(parent, child);
+    return rel !== '' && rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel);
+  };
+  if (s === d) return 'same';
+  if (inside(s, d)) return 'dst-inside-src';
+  if (inside(d, s)) return 'src-inside-dst';
+  return 'separate';
+}
+
+/** Register every password of a parsed config with the process redactor. */
+export function registerSecrets(c: Pick<Config, 'src' | 'dst'>): void {
+  for (const d of [c.src, c.dst]) {
+    redactor.add(d?.password);
+    for (const k of SECRET_PARAMS) redactor.add(d?.params[k]);
+  }
+}
+
+/** Which copy phases this configuration runs in full mode. */
+export function plannedPhases(c: Config): { dump: boolean; restore: boolean; mirror: boolean } {
+  return { dump: !c.dumpPath && !!c.src, restore: !!c.dumpPath || !!c.src, mirror: !!c.srcAssetsDir };
+}
+
+/** The effective configuration as printable name/value pairs, secrets redacted. */
+export function effectiveConfig(c: Config): Record<string, string> {
+  const out: Record<string, string> = {
+    DST_DATABASE_URL: describeDsn(c.dst),
+    DST_ASSETS_DIR: c.dstAssetsDir,
+    SRC_DATABASE_URL: c.src ? describeDsn(c.src) : '(unset)',
+    SRC_ASSETS_DIR: c.srcAssetsDir ?? '(unset: no asset mirror)',
+    SRC_DB_DUMP_PATH: c.dumpPath ?? '(unset)',
+    DUMP_FORMAT: c.dumpFormat,
+    DUMP_JOBS: String(c.dumpJobs),
+    RESTORE_JOBS: String(c.restoreJobs),
+    RESTORE_SINGLE_TRANSACTION: c.restoreSingleTransaction ? '1' : '0',
+    DUMP_SERIALIZABLE_DEFERRABLE: c.dumpSerializableDeferrable ? '1' : '0',
+    VALIDATE_TABLES: c.validateTables ? c.validateTables.map(displayTable).join(',') : '(all user tables)',
+    ROWCOUNT_TIMEOUT_MS: String(c.rowcountTimeoutMs),
+    ROWCOUNT_MAX_DIFF: String(c.rowcountMaxDiff),
+    ROWCOUNT_REQUIRE_EXACT: c.rowcountRequireExact ? '1' : '0',
+    ORPHAN_RELATIONS: c.orphanRelations.length
+      ? c.orphanRelations.map(formatRelation).join(';')
+      : '(declared foreign keys only)',
+    CHECKSUM: c.checksum,
+    CHECKSUM_TABLES: c.checksumTables ? c.checksumTables.map(displayTable).join(',') : '(all compared tables)',
+    ASSET_COLUMNS: c.assetColumns.map((a) => `${displayTable(a.table)}.${a.column}:${a.kind}`).join(','),
+    ASSETS_SAMPLE_N: String(c.assetsSampleN),
+    ASSETS_SAMPLE_SEED: c.assetsSampleSeed ?? '(the run id)',
+    ASSETS_DB_PATH_PREFIX: c.assetsDbPathPrefix,
+    ASSETS_UNREFERENCED_FAIL: c.assetsUnreferencedFail ? '1' : '0',
+    DST_DROP_SCHEMA: c.dstDropSchema ? '1' : '0',
+    ASSETS_DELETE: c.assetsDelete ? '1' : '0',
+    STAGING_API_BASE_URL: c.stagingApiBaseUrl,
+    STAGING_HEALTH_PATH: c.stagingHealthPath,
+    HEALTH_CHECK: c.healthCheck ? '1' : '0',
+    HEALTH_TIMEOUT_MS: String(c.healthTimeoutMs),
+    WORK_DIR: c.workDir ?? '(fresh temp dir)',
+    REPORTS_DIR: c.reportsDir,
+    CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
+    CHECK_CONCURRENCY: String(c.checkConcurrency),
+    RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
+  };
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, redactor.redact(v)]));
+}
+
+export function formatRelation(r: Relation): string {
+  return `${displayTable(r.child)}.${r.childColumns.join('+')}->${displayTable(r.parent)}.${r.parentColumns.join('+')}`;
+}
+
+const GROUP_TITLES: Record<VarSpec['group'], string> = {
+  required: 'Required',
+  source: 'Source (recommended)',
+  dump: 'Dump and restore',
+  validation: 'Validation',
+  assets: 'Assets',
+  dangerous: 'Dangerous (staging only)',
+  smoke: 'Smoke',
+  output: 'Output',
+  tuning: 'Tuning',
+};
+
+/** The environment-variable part of --help, from the same table the parser uses. */
+export function helpText(): string {
+  const lines: string[] = [];
+  for (const group of Object.keys(GROUP_TITLES) as VarSpec['group'][]) {
+    const vars = VARS.filter((v) => v.group === group);
+    if (!vars.length) continue;
+    lines.push(`${GROUP_TITLES[group]}:`);
+    for (const v of vars) {
+      lines.push(`  ${v.name}${v.default !== undefined ? `  (default: ${v.default})` : ''}`);
+      lines.push(`      ${v.doc}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,183 @@
+/**
+ * Database access: one bounded pool per DSN per process, helpers that always release what they take, and
+ * error messages that say which database (redacted) and what happened.
+ */
+import pg from 'pg';
+import { describeDsn, toPgConfig, type Dsn } from './dsn.ts';
+import { redact } from './redact.ts';
+
+// int8 and numeric as strings (row counts can exceed 2^53); we convert where we know it is safe.
+pg.types.setTypeParser(20, (v) => v);
+
+const pools = new Map<string, pg.Pool>();
+
+/**
+ * Per-server cap on the size of every pool of this process (`host:port` → connections). Global setup derives it from
+ * the server's free connection slots and the number of vitest worker processes (see connectionBudget), so all spec
+ * files running in parallel stay under max_connections together.
+ */
+const poolCaps = new Map<string, number>();
+
+const serverKey = (d: { host?: string; port?: number }) => `${d.host ?? ''}:${d.port ?? ''}`;
+
+export function setPoolCap(d: { host?: string; port?: number }, max: number): void {
+  poolCaps.set(serverKey(d), Math.max(1, Math.floor(max)));
+}
+
+export function poolCap(d: { host?: string; port?: number }): number | undefined {
+  return poolCaps.get(serverKey(d));
+}
+
+export interface PoolOptions {
+  max?: number;
+  connectTimeoutMs?: number;
+  /** Server-side statement_timeout for every statement of this pool (0 = none). */
+  statementTimeoutMs?: number;
+}
+
+function key(d: Dsn, o: PoolOptions): string {
+  return JSON.stringify([d.host, d.port, d.database, d.user, o.max, o.statementTimeoutMs]);
+}
+
+/** The process-wide pool for this DSN (created on first use; bounded by `max`). */
+export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
+  const k = key(d, o);
+  let pool = pools.get(k);
+  if (!pool) {
+    const base = toPgConfig(d, { connectTimeoutMs: o.connectTimeoutMs });
+    const connectMs = base.connectionTimeoutMillis;
+    pool = new pg.Pool({
+      ...base,
+      max: Math.min(o.max ?? 4, poolCap(d) ?? Infinity),
+      idleTimeoutMillis: 10_000,
+      statement_timeout: o.statementTimeoutMs || undefined,
+      // A check waits for a free pooled connection as long as it needs (the per-test timeout bounds that), while
+      // opening a connection is bounded by CONNECT_TIMEOUT_MS: pg-pool uses one option for both, so the pool gets
+      // none and each client its own.
+      connectionTimeoutMillis: 0,
+      Client: class extends pg.Client {
+        constructor(c?: pg.ClientConfig) {
+          // pg-pool keeps the password as a non-enumerable property: name it, a spread would drop it.
+          super({ ...c, password: c?.password, connectionTimeoutMillis: connectMs });
+        }
+      },
+      // A server that vanishes without closing the connection is noticed by TCP keepalive probes, not only by the
+      // per-test timeout.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    // An idle client losing its server emits 'error' on the pool; without a listener that would crash the process.
+    pool.on('error', () => {});
+    pools.set(k, pool);
+  }
+  return pool;
+}
+
+export async function closePools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.end().catch(() => {})));
+}
+
+/** Borrow a client, always give it back (destroyed when it failed, so a broken connection is not reused). */
+export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await fn(client);
+  } catch (e) {
+    broken = e as Error;
+    throw e;
+  } finally {
+    client.release(broken && isConnectionError(broken) ? broken : undefined);
+  }
+}
+
+/** Run `fn` inside BEGIN ... COMMIT (ROLLBACK on error). */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (c: pg.PoolClient) => Promise<T>,
+  opts: { readOnly?: boolean } = {},
+): Promise<T> {
+  return withClient(pool, async (c) => {
+    await c.query(opts.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+    try {
+      const r = await fn(c);
+      await c.query('COMMIT');
+      return r;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  });
+}
+
+/** One short-lived client (for preflight and one-off statements). */
+export async function withConnection<T>(
+  d: Dsn,
+  fn: (c: pg.Client) => Promise<T>,
+  o: { connectTimeoutMs?: number } = {},
+): Promise<T> {
+  const client = new pg.Client(toPgConfig(d, { connectTimeoutMs: o.connectTimeoutMs }));
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new Error(`cannot connect to ${describeDsn(d)}: ${redact((e as Error).message)}`);
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+/** Lost or refused connection (as opposed to an SQL error). */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  if (err?.code && CONNECTION_CODES.has(err.code)) return true;
+  if (err?.code && /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH)$/.test(err.code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|terminating connection/i.test(
+    err?.message ?? '',
+  );
+}
+
+/** A message for an error from database `d`: what and where, never the password. */
+export function dbErrorMessage(d: Dsn, e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const what = isConnectionError(e)
+    ? `connection to ${describeDsn(d)} lost or refused`
+    : `query on ${describeDsn(d)} failed`;
+  return redact(`${what}: ${err?.message ?? String(e)}${err?.code ? ` (SQLSTATE ${err.code})` : ''}`);
+}
+
+/**
+ * Connection slots `d`'s server has free for us now: max_connections minus the client backends already connected,
+ * minus the slots reserved for superusers when we are not one.
+ */
+export async function freeConnectionSlots(d: Dsn, o: { connectTimeoutMs?: number } = {}): Promise<number> {
+  return withConnection(
+    d,
+    async (c) => {
+      const r = await c.query<{ free: number }>(`SELECT current_setting('max_connections')::int
+        - (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend')
+        - CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN 0
+               ELSE current_setting('superuser_reserved_connections')::int END AS free`);
+      // This connection ends before the checks start: its slot is free again.
+      return r.rows[0].free + 1;
+    },
+    o,
+  );
+}
+
+/**
+ * How many connections each pool of each vitest worker process may open on a server with `free` slots, when
+ * `workers` processes each hold up to `poolsPerWorker` pools there plus one short-lived connection (the census):
+ * at least 1, at most `wanted` (CHECK_CONCURRENCY).
+ */
+export function connectionBudget(free: number, workers: number, poolsPerWorker: number, wanted: number): number {
+  const perWorker = Math.floor(free / Math.max(1, workers)) - 1;
+  return Math.max(1, Math.min(wanted, Math.floor(perWorker / Math.max(1, poolsPerWorker))));
+}

@@ -1,0 +1,435 @@
+/**
+ * PostgreSQL DSNs in the two forms libpq understands: URL (`postgresql://user:<password>@host:port/db?sslmode=...`) and
+ * keyword/value (`host=... port=... dbname=... user=... password='...'`).
+ *
+ * node-postgres parses URLs only (a keyword DSN is silently taken as a database name), so both forms are parsed here
+ * into one shape, from which we derive a node-postgres config and the PG* environment for libpq tools. A password
+ * never goes on a command line.
+ */
+import type { ClientConfig } from 'pg';
+import { ConfigError } from './errors.ts';
+
+export interface Dsn {
+  /** Host name, IP address, or a unix-socket directory (starts with `/`). Undefined: libpq's default. */
+  host?: string;
+  port: number;
+  database: string;
+  user?: string;
+  password?: string;
+  /** Other libpq parameters (sslmode, connect_timeout, application_name, ...). */
+  params: Record<string, string>;
+  format: 'url' | 'keyword';
+}
+
+/** libpq keywords we map onto fields; everything else goes to `params`. */
+const FIELD_KEYWORDS = new Set(['host', 'hostaddr', 'port', 'dbname', 'user', 'password']);
+/** Keywords libpq accepts; an unknown keyword is almost always a typo. */
+const KNOWN_KEYWORDS = new Set([
+  ...FIELD_KEYWORDS,
+  'passfile',
+  'channel_binding',
+  'connect_timeout',
+  'client_encoding',
+  'options',
+  'application_name',
+  'fallback_application_name',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+  'replication',
+  'gssencmode',
+  'sslmode',
+  'requiressl',
+  'sslcompression',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+  'requirepeer',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'krbsrvname',
+  'gsslib',
+  'service',
+  'target_session_attrs',
+  'load_balance_hosts',
+]);
+
+const SQLALCHEMY = /^\s*(postgres(?:ql)?)\+([a-z0-9_]+):\/\//i;
+
+/** Parse a URL or keyword DSN. `label` (an env var name) goes into every error message. */
+export function parseDsn(input: string, label = 'DSN'): Dsn {
+  const text = input.trim();
+  if (!text) throw new ConfigError(`${label} is empty; set it to postgresql://<user>:<password>@<host>:<port>/<db>`);
+  const sa = SQLALCHEMY.exec(text);
+  if (sa) {
+    const fixed = text.replace(SQLALCHEMY, 'postgresql://');
+    let shown: string;
+    try {
+      shown = formatUrl(parseUrl(fixed, label), { redact: true });
+    } catch {
+      // Unparseable: showing any part of it could show part of the password, so show the shape only.
+      shown = 'postgresql://<user>:<password>@<host>:<port>/<db> (the rest of your DSN unchanged)';
+    }
+    throw new ConfigError(
+      `${label} uses the SQLAlchemy driver scheme "${sa[1]}+${sa[2]}://", which libpq tools (psql, pg_dump, ` +
+        `pg_restore) do not understand. Drop the "+${sa[2]}" part: ${shown}`,
+    );
+  }
+  if (/^jdbc:/i.test(text)) {
+    throw new ConfigError(
+      `${label} is a JDBC URL; drop the "jdbc:" prefix (and put user/password in the URL): postgresql://<user>:<password>@<host>:<port>/<db>`,
+    );
+  }
+  if (/^postgres(?:ql)?:(?!\/\/)/i.test(text)) {
+    throw new ConfigError(
+      `${label} is missing the "//" after the scheme; write postgresql://<user>:<password>@<host>:<port>/<db>`,
+    );
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return parseUrl(text, label);
+  if (/^[A-Za-z_]+\s*=/.test(text)) return parseKeyword(text, label);
+  throw new ConfigError(
+    `${label} is neither a URL DSN (postgresql://<user>:<password>@<host>:<port>/<db>) nor a libpq keyword DSN ` +
+      `(host=<host> port=<port> dbname=<db> user=<user> password=<password>)`,
+  );
+}
+
+function decode(part: string, what: string, label: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ConfigError(`${label}: the ${what} has an invalid percent-encoding; encode "%" as %25`);
+  }
+}
+
+function parsePort(raw: string, label: string): number {
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${label}: port "${raw}" is not a number`);
+  const port = Number(raw);
+  if (port < 1 || port > 65535) throw new ConfigError(`${label}: port ${port} is out of range 1-65535`);
+  return port;
+}
+
+function parseUrl(text: string, label: string): Dsn {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(text);
+  if (!m)
+    throw new ConfigError(
+      `${label} is not a valid URL DSN; expected postgresql://<user>:<password>@<host>:<port>/<db>`,
+    );
+  const scheme = m[1].toLowerCase();
+  if (scheme !== 'postgresql' && scheme !== 'postgres') {
+    throw new ConfigError(`${label} has scheme "${scheme}://"; use postgresql:// (or postgres://)`);
+  }
+  const authority = m[2];
+  // An "@" after the authority means the userinfo was cut short by a raw "/", "?" or "#" (libpq ends the authority
+  // there). Refuse rather than guess: a guess would put a piece of the password into the host or database name,
+  // where it is printed. The message quotes nothing from the input for the same reason.
+  const afterAuthority = text.slice(m[1].length + 3 + authority.length);
+  if (afterAuthority.includes('@')) {
+    throw new ConfigError(
+      `${label}: the user name or password contains a "/", "?" or "#" that is not percent-encoded ` +
+        `(write %2F, %3F, %23; or use a keyword DSN), or the database name or a parameter contains a raw "@" (write %40)`,
+    );
+  }
+  if (m[5] !== undefined) {
+    throw new ConfigError(`${label}: a URL DSN cannot contain a raw "#"; percent-encode it as %23`);
+  }
+  const at = authority.lastIndexOf('@');
+  let userinfo: string | undefined;
+  let hostport = authority;
+  if (at >= 0) {
+    userinfo = authority.slice(0, at);
+    hostport = authority.slice(at + 1);
+  }
+  let user: string | undefined;
+  let password: string | undefined;
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':');
+    user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user name', label) || undefined;
+    if (colon >= 0) password = decode(userinfo.slice(colon + 1), 'password', label);
+  }
+  let host: string | undefined;
+  let port = 5432;
+  if (hostport.startsWith('[')) {
+    const close = hostport.indexOf(']');
+    if (close < 0) throw new ConfigError(`${label}: unterminated IPv6 address "${hostport}"; write [::1]:5432`);
+    host = decode(hostport.slice(1, close), 'host', label);
+    const rest = hostport.slice(close + 1);
+    if (rest) {
+      if (!rest.startsWith(':')) throw new ConfigError(`${label}: unexpected "${rest}" after the IPv6 address`);
+      port = parsePort(rest.slice(1), label);
+    }
+  } else if (hostport) {
+    if (hostport.includes(',')) throw new ConfigError(`${label}: multiple hosts are not supported; name one host`);
+    const colon = hostport.lastIndexOf(':');
+    if (hostport.indexOf(':') !== colon) {
+      throw new ConfigError(
+        `${label}: an IPv6 host must be written in brackets, e.g. postgresql://<user>@[::1]:5432/<db>`,
+      );
+    }
+    if (colon >= 0) {
+      host = decode(hostport.slice(0, colon), 'host', label) || undefined;
+      port = parsePort(hostport.slice(colon + 1), label);
+    } else {
+      host = decode(hostport, 'host', label);
+    }
+  }
+  const database = m[3] && m[3] !== '/' ? decode(m[3].slice(1), 'database name', label) : '';
+  const params: Record<string, string> = {};
+  if (m[4] && m[4].length > 1) {
+    let afterPassword = false;
+    for (const pair of m[4].slice(1).split('&')) {
+      if (!pair) continue;
+      const eq = pair.indexOf('=');
+      // No "+" → space here: libpq does not do that in URIs, and a password may contain "+".
+      const k = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'query parameter', label);
+      const v = decode(eq >= 0 ? pair.slice(eq + 1) : '', 'query parameter', label);
+      if (!KNOWN_KEYWORDS.has(k)) {
+        // Right after password=..., an "unknown parameter" is most likely the tail of a password with a raw "&".
+        throw new ConfigError(
+          afterPassword
+            ? `${label}: unknown connection parameter after "password"; percent-encode "&" in the password as %26`
+            : `${label}: unknown connection parameter "${k}"`,
+        );
+      }
+      afterPassword = k === 'password' || k === 'sslpassword';
+      if (k === 'host' || k === 'hostaddr') host = v;
+      else if (k === 'port') port = parsePort(v, label);
+      else if (k === 'user') user = v;
+      else if (k === 'password') password = v;
+      else if (k === 'dbname') params.__dbname = v;
+      else params[k] = v;
+    }
+  }
+  let db = database;
+  if (params.__dbname !== undefined) {
+    db = params.__dbname;
+    delete params.__dbname;
+  }
+  return { host, port, database: db || user || '', user, password, params, format: 'url' };
+}
+
+/** libpq's conninfo grammar: key = value, value either bare (no spaces) or single-quoted with \' and \\ escapes. */
+function parseKeyword(text: string, label: string): Dsn {
+  const values: Record<string, string> = {};
+  /** The previous keyword was a password: a stray token now is most likely the tail of an unquoted password. */
+  let afterPassword = false;
+  const afterPasswordError = () =>
+    new ConfigError(
+      `${label}: unexpected text after the password value in the keyword DSN; quote a password that has spaces or ` +
+        `quotes: password='...' (escape ' as \\' and \\ as \\\\)`,
+    );
+  let i = 0;
+  const n = text.length;
+  const skipWs = () => {
+    while (i < n && /\s/.test(text[i])) i++;
+  };
+  while (true) {
+    skipWs();
+    if (i >= n) break;
+    const keyStart = i;
+    while (i < n && /[A-Za-z0-9_]/.test(text[i])) i++;
+    const key = text.slice(keyStart, i);
+    if (!key) {
+      if (afterPassword) throw afterPasswordError();
+      throw new ConfigError(`${label}: expected a keyword at position ${keyStart + 1} of the keyword DSN`);
+    }
+    skipWs();
+    if (text[i] !== '=') {
+      if (afterPassword) throw afterPasswordError();
+      throw new ConfigError(`${label}: missing "=" after "${key}" in the keyword DSN`);
+    }
+    i++;
+    skipWs();
+    let value = '';
+    if (text[i] === "'") {
+      i++;
+      let closed = false;
+      while (i < n) {
+        const c = text[i];
+        if (c === '\\' && i + 1 < n) {
+          value += text[i + 1];
+          i += 2;
+        } else if (c === "'") {
+          closed = true;
+          i++;
+          break;
+        } else {
+          value += c;
+          i++;
+        }
+      }
+      if (!closed) throw new ConfigError(`${label}: unterminated quoted value for "${key}" (escape a quote as \\')`);
+      if (i < n && !/\s/.test(text[i]))
+        throw new ConfigError(`${label}: expected a space after the quoted value of "${key}"`);
+    } else {
+      while (i < n && !/\s/.test(text[i])) {
+        if (text[i] === '\\' && i + 1 < n) {
+          value += text[i + 1];
+          i += 2;
+        } else {
+          value += text[i];
+          i++;
+        }
+      }
+    }
+    if (!KNOWN_KEYWORDS.has(key)) {
+      if (afterPassword) throw afterPasswordError();
+      throw new ConfigError(`${label}: unknown keyword "${key}" in the keyword DSN`);
+    }
+    if (key in values) throw new ConfigError(`${label}: keyword "${key}" is given twice`);
+    values[key] = value;
+    afterPassword = key === 'password' || key === 'sslpassword';
+  }
+  if (Object.keys(values).length === 0) throw new ConfigError(`${label}: the keyword DSN has no keywords`);
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (!FIELD_KEYWORDS.has(k)) params[k] = v;
+  const user = values.user || undefined;
+  return {
+    host: values.host || values.hostaddr || undefined,
+    port: values.port !== undefined ? parsePort(values.port, label) : 5432,
+    database: values.dbname || user || '',
+    user,
+    password: values.password,
+    params,
+    format: 'keyword',
+  };
+}
+
+/** Parameters other than `password` that hold a secret (the key of an encrypted client certificate). */
+export const SECRET_PARAMS = new Set(['sslpassword']);
+
+function quoteKeyword(v: string): string {
+  return v === '' || /[\s'\\]/.test(v) ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : v;
+}
+
+/** URL form. With `redact`, the password (if any) is shown as `***`. */
+export function formatUrl(d: Dsn, opts: { redact?: boolean } = {}): string {
+  const enc = encodeURIComponent;
+  let auth = '';
+  if (d.user !== undefined || d.password !== undefined) {
+    auth = enc(d.user ?? '');
+    if (d.password !== undefined) auth += ':' + (opts.redact ? '***' : enc(d.password));
+    auth += '@';
+  }
+  let host = '';
+  const q: string[] = [];
+  if (d.host?.startsWith('/')) q.push(`host=${enc(d.host)}`);
+  else if (d.host) host = d.host.includes(':') ? `[${d.host.replace(/%/g, '%25')}]` : enc(d.host);
+  for (const [k, v] of Object.entries(d.params))
+    q.push(`${enc(k)}=${opts.redact && SECRET_PARAMS.has(k) ? '***' : enc(v)}`);
+  return `postgresql://${auth}${host}:${d.port}/${enc(d.database)}${q.length ? '?' + q.join('&') : ''}`;
+}
+
+/** libpq keyword form. With `redact`, the password (if any) is shown as `***`. */
+export function formatKeyword(d: Dsn, opts: { redact?: boolean } = {}): string {
+  const parts: string[] = [];
+  if (d.host) parts.push(`host=${quoteKeyword(d.host)}`);
+  parts.push(`port=${d.port}`, `dbname=${quoteKeyword(d.database)}`);
+  if (d.user !== undefined) parts.push(`user=${quoteKeyword(d.user)}`);
+  if (d.password !== undefined) parts.push(`password=${opts.redact ? '***' : quoteKeyword(d.password)}`);
+  for (const [k, v] of Object.entries(d.params))
+    parts.push(`${k}=${opts.redact && SECRET_PARAMS.has(k) ? '***' : quoteKeyword(v)}`);
+  return parts.join(' ');
+}
+
+/** The redacted one-line description used in every message. */
+export function describeDsn(d: Dsn): string {
+  return formatUrl(d, { redact: true });
+}
+
+/** A node-postgres client config. `connectTimeoutMs` bounds the connect. */
+export function toPgConfig(d: Dsn, opts: { connectTimeoutMs?: number; applicationName?: string } = {}): ClientConfig {
+  const cfg: ClientConfig = {
+    host: d.host,
+    port: d.port,
+    database: d.database,
+    user: d.user,
+    password: d.password,
+    connectionTimeoutMillis:
+      opts.connectTimeoutMs ?? (d.params.connect_timeout ? Number(d.params.connect_timeout) * 1000 : 10_000),
+    application_name: d.params.application_name ?? opts.applicationName ?? 'migration-rehearsal',
+  };
+  const mode = d.params.sslmode;
+  if (mode === 'require' || mode === 'prefer' || mode === 'allow') {
+    // libpq's require/prefer do not verify the certificate; node-postgres needs that said explicitly.
+    cfg.ssl = mode === 'require' ? { rejectUnauthorized: false } : undefined;
+  } else if (mode === 'verify-ca' || mode === 'verify-full') {
+    cfg.ssl = { rejectUnauthorized: true };
+  }
+  return cfg;
+}
+
+const ENV_FOR_PARAM: Record<string, string> = {
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  sslcrl: 'PGSSLCRL',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  application_name: 'PGAPPNAME',
+  options: 'PGOPTIONS',
+  target_session_attrs: 'PGTARGETSESSIONATTRS',
+  client_encoding: 'PGCLIENTENCODING',
+  passfile: 'PGPASSFILE',
+  channel_binding: 'PGCHANNELBINDING',
+  gssencmode: 'PGGSSENCMODE',
+  service: 'PGSERVICE',
+  krbsrvname: 'PGKRBSRVNAME',
+};
+
+/**
+ * Environment for psql/pg_dump/pg_restore: every connection parameter as a PG* variable, so the command line carries
+ * none of them (and never the password).
+ */
+export function libpqEnv(d: Dsn): Record<string, string> {
+  const env: Record<string, string> = { PGPORT: String(d.port), PGDATABASE: d.database, PGCONNECT_TIMEOUT: '10' };
+  if (d.host) env.PGHOST = d.host;
+  if (d.user !== undefined) env.PGUSER = d.user;
+  if (d.password !== undefined) env.PGPASSWORD = d.password;
+  for (const [k, v] of Object.entries(d.params)) {
+    const name = ENV_FOR_PARAM[k];
+    if (name) env[name] = v;
+  }
+  return env;
+}
+
+/** Variables that would override what libpqEnv sets; strip them from an inherited environment. */
+export const LIBPQ_ENV_VARS = [
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGDATABASE',
+  'PGUSER',
+  'PGPASSWORD',
+  'PGPASSFILE',
+  'PGSERVICE',
+  'PGSERVICEFILE',
+  'PGOPTIONS',
+  'PGSSLMODE',
+  'PGAPPNAME',
+  'PGCONNECT_TIMEOUT',
+  'PGTARGETSESSIONATTRS',
+];
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '0:0:0:0:0:0:0:1', 'ip6-localhost']);
+
+function hostKey(h: string | undefined): string {
+  if (!h) return 'local';
+  const lower = h
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
+  if (LOOPBACK.has(lower) || lower.startsWith('127.') || lower.startsWith('::ffff:127.')) return 'local';
+  if (lower.startsWith('/')) return 'local';
+  return lower;
+}
+
+/** True when two DSNs name the same database, whatever their form (URL vs keyword, localhost vs 127.0.0.1). */
+export function sameDatabase(a: Dsn, b: Dsn): boolean {
+  return hostKey(a.host) === hostKey(b.host) && a.port === b.port && a.database === b.database;
+}

@@ -1,0 +1,35 @@
+/**
+ * Human-readable quantities for console lines and reports. One home for each, so a duration or a size reads the same
+ * in the progress lines, the run summary, the cutover estimate and the report.
+ */
+
+/**
+ * A duration for people: `850 ms`, `12.3 s`, `15 min 00 s`, `1 h 30 min`.
+ * @param ms milliseconds; `undefined` gives `''` (nothing measured, nothing shown).
+ */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const min = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h ? `${h} h ${String(min).padStart(2, '0')} min` : `${min} min ${String(sec).padStart(2, '0')} s`;
+}
+
+/**
+ * A size in binary units: `512 B`, `1.5 KiB`, `183.2 MiB`.
+ * @param n bytes; `undefined` gives `''`.
+ */
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}

@@ -1,0 +1,610 @@
+/**
+ * One wrapper per external tool (pg_dump, pg_restore, psql, rsync): each runs the tool once, with connection
+ * parameters and the password in the environment (never in argv), streams its output line by line (redacted) into
+ * the phase's log, and turns a non-zero exit into a PhaseError that says which phase, what the exit code means and
+ * the redacted stderr tail.
+ *
+ * The command builders live here too, so the copy phases and the dry-run plan print exactly the same commands.
+ *
+ * Plain child_process rather than zx/execa: we need line-by-line streaming into a redacted log with bounded memory
+ * (rsync's itemized list can be millions of lines), and execa would put the argv into its error messages.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Config } from './config.ts';
+import { LIBPQ_ENV_VARS, libpqEnv, type Dsn } from './dsn.ts';
+import { PhaseError, EXIT } from './errors.ts';
+import { isVerboseInfo } from './progress.ts';
+import { redact } from './redact.ts';
+import type { PhaseName } from './state.ts';
+
+/** A command as it will run: tool name, arguments (never a secret), extra environment (may hold PGPASSWORD). */
+export interface Command {
+  tool: 'pg_dump' | 'pg_restore' | 'psql' | 'rsync';
+  args: string[];
+  env: Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Display
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const ENV_ORDER = ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD'];
+const envRank = (k: string) => (ENV_ORDER.includes(k) ? ENV_ORDER.indexOf(k) : ENV_ORDER.length);
+
+/** The command as a shell line, connection settings as PG* variables, the password shown as ***. */
+export function displayCommand(c: Command): string {
+  const env = Object.entries(c.env)
+    .filter(([k]) => k.startsWith('PG'))
+    .sort(([a], [b]) => envRank(a) - envRank(b) || a.localeCompare(b))
+    .map(([k, v]) => `${k}=${k === 'PGPASSWORD' ? '***' : shellQuote(v)}`);
+  return redact([...env, c.tool, ...c.args.map(shellQuote)].join(' '));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Phase logs
+
+/** The redacted log of one phase in WORK_DIR/logs/<phase>.log; without a file (dry run) it keeps nothing. */
+export class PhaseLog {
+  private fd: number | undefined;
+  constructor(readonly file?: string) {
+    if (file) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      this.fd = fs.openSync(file, 'a');
+    }
+  }
+  static forPhase(workDir: string | undefined, phase: PhaseName): PhaseLog {
+    return new PhaseLog(workDir ? path.join(workDir, 'logs', `${phase}.log`) : undefined);
+  }
+  line(text: string): void {
+    if (this.fd !== undefined) fs.writeSync(this.fd, redact(text) + '\n');
+  }
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running
+
+export interface ToolResult {
+  code: number;
+  signal?: string;
+  durationMs: number;
+  /** Last lines of stderr, redacted. */
+  stderrTail: string[];
+  /** Whole stdout, redacted, only when asked for (small outputs such as pg_restore --list). */
+  stdout?: string;
+  /** Count of stdout lines (itemized changes, TOC entries). */
+  stdoutLines: number;
+}
+
+export interface RunOptions {
+  phase: PhaseName;
+  log?: PhaseLog;
+  /** Keep stdout in memory (for small outputs that we parse). */
+  captureStdout?: boolean;
+  /** Called with every stdout line (redacted). */
+  onStdout?: (line: string) => void;
+  /** Called with every stderr line (redacted): progress output of a --verbose tool. */
+  onStderr?: (line: string) => void;
+  /** stdout lines that do not go to the log (rsync's progress updates: one per file would double the log). */
+  notInLog?: (line: string) => boolean;
+  /** stderr lines that stay out of the tail an error quotes (a --verbose tool's informational lines); still logged. */
+  notInTail?: (line: string) => boolean;
+  timeoutMs?: number;
+  /** Feed the child's stdin from this function (it receives the child). */
+  stdin?: (child: ChildProcess) => void;
+}
+
+const TAIL_LINES = 15;
+
+/** Children running right now, so an interrupted rehearsal can stop them instead of leaving them orphaned. */
+const active = new Set<ChildProcess>();
+
+function track(child: ChildProcess): void {
+  active.add(child);
+  child.on('close', () => active.delete(child));
+}
+
+/** Stop every running tool (on SIGINT/SIGTERM): an orphaned pg_restore would keep writing to the target. */
+export function stopActiveTools(signal: NodeJS.Signals = 'SIGTERM'): number {
+  const n = active.size;
+  for (const c of active) c.kill(signal);
+  return n;
+}
+
+/** Environment of a tool: ours minus any inherited libpq settings, plus the command's, with English messages. */
+export function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!LIBPQ_ENV_VARS.includes(k) && k !== 'LANGUAGE') env[k] = v;
+  // C.UTF-8: untranslated messages (we match "errors ignored on restore") while UTF-8 file names stay readable.
+  env.LC_ALL = 'C.UTF-8';
+  return { ...env, ...extra };
+}
+
+/** Spawn once; stream stdout/stderr (redacted) into the log; resolve with the exit code (never rejects on exit != 0). */
+export function runCommand(cmd: Command, opts: RunOptions): Promise<ToolResult> {
+  const started = Date.now();
+  opts.log?.line(`$ ${displayCommand(cmd)}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd.tool, cmd.args, {
+      env: toolEnv(cmd.env),
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    track(child);
+    const tail: string[] = [];
+    let stdout = '';
+    let stdoutLines = 0;
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGTERM');
+        }, opts.timeoutMs)
+      : undefined;
+    const out = readline.createInterface({ input: child.stdout!, crlfDelay: Infinity });
+    out.on('line', (raw) => {
+      const line = redact(raw);
+      stdoutLines++;
+      if (!opts.notInLog?.(line)) opts.log?.line(line);
+      if (opts.captureStdout) stdout += line + '\n';
+      opts.onStdout?.(line);
+    });
+    const errRl = readline.createInterface({ input: child.stderr!, crlfDelay: Infinity });
+    errRl.on('line', (raw) => {
+      const line = redact(raw);
+      opts.log?.line(`stderr: ${line}`);
+      opts.onStderr?.(line);
+      if (opts.notInTail?.(line)) return;
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+    });
+    if (opts.stdin) opts.stdin(child);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer);
+      if (e.code === 'ENOENT') {
+        reject(
+          new PhaseError(
+            opts.phase,
+            `${cmd.tool} is not installed (not found on PATH); install the PostgreSQL client tools / rsync and rerun`,
+            EXIT.usage,
+          ),
+        );
+      } else reject(new PhaseError(opts.phase, `could not start ${cmd.tool}: ${redact(e.message)}`));
+    });
+    // 'close' fires after both streams ended, so the tail is complete.
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const durationMs = Date.now() - started;
+      if (timedOut) tail.push(`(stopped after ${opts.timeoutMs} ms)`);
+      const result: ToolResult = {
+        code: code ?? 128,
+        signal: signal ?? undefined,
+        durationMs,
+        stderrTail: tail,
+        stdoutLines,
+        stdout: opts.captureStdout ? stdout : undefined,
+      };
+      opts.log?.line(`exit ${code ?? signal} in ${durationMs} ms`);
+      resolve(result);
+    });
+  });
+}
+
+/** The PhaseError for a failed tool run: phase, tool, exit code, what the code means, next step, stderr tail, log. */
+export function toolFailure(
+  phase: PhaseName,
+  cmd: Command,
+  r: ToolResult,
+  meaning: string,
+  opts: { log?: PhaseLog; exitCode?: number } = {},
+): PhaseError {
+  const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`;
+  const tail = r.stderrTail.length ? `\n  stderr (last lines):\n    ${r.stderrTail.join('\n    ')}` : '';
+  const log = opts.log?.file ? `\n  full log: ${opts.log.file}` : '';
+  const err = new PhaseError(phase, `${cmd.tool} ${how}: ${meaning}${tail}${log}`, opts.exitCode ?? EXIT.phaseFailed);
+  (err as PhaseError & { toolExitCode?: number }).toolExitCode = r.code;
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Versions
+
+export interface ToolVersion {
+  /** e.g. "15.20" or "3.2.7". */
+  version: string;
+  major: number;
+  /** The first line of `--version`. */
+  line: string;
+}
+
+/** `tool --version`, or undefined when the tool is missing. */
+export async function toolVersion(tool: Command['tool']): Promise<ToolVersion | undefined> {
+  try {
+    const r = await runCommand(
+      { tool, args: ['--version'], env: {} },
+      { phase: 'preflight', captureStdout: true, timeoutMs: 10_000 },
+    );
+    if (r.code !== 0) return undefined;
+    const line = (r.stdout ?? '').split('\n')[0].trim();
+    const m = /(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(line.replace(/^\S+\s+/, '').replace(/protocol version \d+/, ''));
+    if (!m) return { version: '?', major: 0, line };
+    return { version: m[0], major: Number(m[1]), line };
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connection environment
+
+/** PG* variables for `d`; the connect timeout from CONNECT_TIMEOUT_MS unless the DSN sets connect_timeout. */
+export function pgEnv(d: Dsn, config: Pick<Config, 'connectTimeoutMs'>): Record<string, string> {
+  const env = libpqEnv(d);
+  if (d.params.connect_timeout === undefined)
+    env.PGCONNECT_TIMEOUT = String(Math.max(2, Math.ceil(config.connectTimeoutMs / 1000)));
+  return env;
+}
+
+/**
+ * `--dbname` for pg_restore/psql: the database NAME only (host, user and password come from the environment). A name
+ * containing "=" or a URI prefix would be read by libpq as a connection string, so it is wrapped as `dbname='...'`.
+ */
+export function dbnameArg(d: Dsn): string {
+  const name = d.database;
+  if (/=|^postgres(ql)?:\/\//.test(name))
+    return `--dbname=dbname='${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `--dbname=${name}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Command builders (shared by the phases and the dry-run plan)
+
+/** Where the dump of this run goes inside WORK_DIR. */
+export function dumpOutputPath(workDir: string, format: Config['dumpFormat']): string {
+  return path.join(workDir, format === 'custom' ? 'source.dump' : 'source.dump.d');
+}
+
+export function dumpCommand(config: Config, outPath: string): Command {
+  const args = [`--format=${config.dumpFormat}`, '--no-owner', '--no-acl'];
+  if (config.dumpFormat === 'directory' && config.dumpJobs > 1) args.push(`--jobs=${config.dumpJobs}`);
+  if (config.dumpSerializableDeferrable) args.push('--serializable-deferrable');
+  args.push(`--file=${outPath}`);
+  return { tool: 'pg_dump', args, env: pgEnv(config.src!, config) };
+}
+
+export function listCommand(archive: string): Command {
+  return { tool: 'pg_restore', args: ['--list', archive], env: {} };
+}
+
+/** How the restore runs: all-or-nothing (default), all-or-nothing including the schema drop, or parallel. */
+export type RestoreMode = 'single-transaction' | 'single-transaction-with-drop' | 'parallel' | 'plain';
+
+export function restoreMode(config: Config): RestoreMode {
+  if (config.restoreJobs > 1) return 'parallel';
+  if (!config.restoreSingleTransaction) return 'plain';
+  return config.dstDropSchema ? 'single-transaction-with-drop' : 'single-transaction';
+}
+
+/** pg_restore straight into the target (every mode except single-transaction-with-drop). */
+export function restoreCommand(config: Config, archive: string): Command {
+  const args = ['--no-owner', '--no-acl'];
+  const mode = restoreMode(config);
+  if (mode === 'single-transaction') args.push('--single-transaction', '--exit-on-error');
+  else if (mode === 'parallel') args.push(`--jobs=${config.restoreJobs}`, '--exit-on-error');
+  else args.push('--exit-on-error');
+  args.push(dbnameArg(config.dst), archive);
+  return { tool: 'pg_restore', args, env: pgEnv(config.dst, config) };
+}
+
+/** The SQL that empties `public` (PostgreSQL 15 defaults: usable, not creatable, by everyone). */
+export const DROP_PUBLIC_SQL = [
+  'DROP SCHEMA IF EXISTS public CASCADE;',
+  'CREATE SCHEMA public;',
+  'GRANT USAGE ON SCHEMA public TO PUBLIC;',
+];
+
+/**
+ * For DST_DROP_SCHEMA=1 under single-transaction: pg_restore renders the archive as SQL, psql runs the drop and the
+ * whole script in ONE transaction that we commit only when pg_restore finished cleanly, so a failure anywhere leaves
+ * the target exactly as it was, including the old `public`.
+ */
+export function restorePipeline(config: Config, archive: string): { render: Command; apply: Command } {
+  return {
+    render: { tool: 'pg_restore', args: ['--no-owner', '--no-acl', '--file=-', archive], env: {} },
+    apply: {
+      tool: 'psql',
+      args: ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', dbnameArg(config.dst)],
+      env: pgEnv(config.dst, config),
+    },
+  };
+}
+
+/** psql running one SQL text (the schema drop before a parallel restore; ANALYZE). */
+export function psqlCommand(config: Config, sql: string): Command {
+  return {
+    tool: 'psql',
+    args: ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--command=${sql}`, dbnameArg(config.dst)],
+    env: pgEnv(config.dst, config),
+  };
+}
+
+/** Default seconds without I/O after which rsync gives up (RSYNC_TIMEOUT_S; a dead peer must not hang the rehearsal). */
+export const RSYNC_IO_TIMEOUT_S = 300;
+
+/** `src` as rsync must see it so its CONTENTS land at the target root, whatever trailing slash the user gave. */
+export function rsyncSource(src: string): string {
+  if (src.endsWith('/')) return src;
+  if (/:$/.test(src)) return `${src}./`; // `host:` is the remote home directory
+  return `${src}/`;
+}
+
+export function rsyncCommand(config: Config): Command {
+  const args = [
+    '-a',
+    '--partial',
+    '--numeric-ids',
+    '--itemize-changes',
+    '--stats',
+    `--timeout=${config.rsyncTimeoutS ?? RSYNC_IO_TIMEOUT_S}`,
+  ];
+  const env: Record<string, string> = {};
+  const src = config.srcAssetsDir!;
+  if (config.srcAssetsRemote) {
+    const seconds = Math.max(2, Math.ceil(config.connectTimeoutMs / 1000));
+    if (/^rsync:\/\//.test(src) || /^[^/]*::/.test(src)) args.push(`--contimeout=${seconds}`);
+    // ssh transport: never prompt (a prompt would hang an unattended run), bounded connect.
+    else args.push(`--rsh=ssh -o BatchMode=yes -o ConnectTimeout=${seconds}`);
+  }
+  if (config.assetsDelete) args.push('--delete');
+  args.push(rsyncSource(src), config.dstAssetsDir.replace(/\/*$/, '/'));
+  return { tool: 'rsync', args, env };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Exit-code meanings
+
+const RSYNC_CODES: Record<number, string> = {
+  1: 'syntax or usage error (an option this rsync does not know?)',
+  2: 'protocol incompatibility between the two rsync versions',
+  3: 'errors selecting input/output files or directories (does SRC_ASSETS_DIR exist? is DST_ASSETS_DIR writable?)',
+  4: 'requested action not supported by this rsync',
+  5: 'error starting the client-server protocol (remote login or rsync daemon refused)',
+  10: 'error in socket I/O (network)',
+  11: 'error in file I/O (disk full? permissions on the target?)',
+  12: 'error in the rsync protocol data stream (the connection broke, or the remote shell printed text)',
+  14: 'error in IPC code',
+  20: 'rsync was interrupted (SIGUSR1 or SIGINT)',
+  22: 'out of memory',
+  23: 'PARTIAL transfer due to error: some files or attributes were not copied (see the stderr lines above; e.g. a file the source cannot read, or a target directory in the way of a file); the target assets are incomplete',
+  24: 'PARTIAL transfer because source files vanished while copying: the source changed during the mirror (is the application still writing?); rerun when the source is quiet',
+  25: 'the --max-delete limit stopped deletions',
+  30: 'timeout in data send/receive: nothing moved for RSYNC_TIMEOUT_S seconds (a remote that accepts the connection but does not answer, or a stalled network)',
+  35: 'timeout waiting for the rsync daemon connection',
+  255: 'the remote shell (ssh) failed: host unreachable, authentication refused, or host key unknown (BatchMode never prompts)',
+};
+
+export function rsyncMeaning(code: number): string {
+  return RSYNC_CODES[code] ?? 'rsync failed (see its stderr below)';
+}
+
+/** pg_restore exits 1 for every problem; its last line tells a real error from "errors ignored". */
+export function pgRestoreMeaning(r: ToolResult, mode: RestoreMode): string {
+  const ignored = r.stderrTail.map((l) => /errors ignored on restore: (\d+)/.exec(l)).find(Boolean);
+  const atomic = mode === 'single-transaction' || mode === 'single-transaction-with-drop';
+  const state = atomic
+    ? 'the restore ran in one transaction and was ROLLED BACK: the target is exactly as it was before'
+    : 'the restore was NOT atomic (RESTORE_JOBS>1 or RESTORE_SINGLE_TRANSACTION=0): the target is PARTIALLY restored; rerun with DST_DROP_SCHEMA=1 after fixing the cause';
+  if (ignored)
+    return `${ignored[1]} error(s) during the restore ("errors ignored on restore" is a failed restore, never a warning); ${state}`;
+  return `the restore failed; ${state}`;
+}
+
+export function pgDumpMeaning(): string {
+  return 'the dump failed (source unreachable, permission denied on a table, or WORK_DIR not writable); nothing was written to the target';
+}
+
+export function psqlMeaning(code: number): string {
+  if (code === 1) return 'psql failed (could not read its input, or out of memory)';
+  if (code === 2) return 'the connection to the target was lost or refused';
+  if (code === 3) return 'an SQL statement failed (ON_ERROR_STOP)';
+  return 'psql failed';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tool wrappers
+
+export interface ToolCtx {
+  phase: PhaseName;
+  log?: PhaseLog;
+  /**
+   * Progress wanted: pg_dump/pg_restore run with --verbose and every stderr line comes here (its informational lines
+   * still go to the phase log, but not into the stderr tail of an error).
+   */
+  progress?: (line: string) => void;
+}
+
+/** The command with `--verbose` first when progress is wanted (the dry-run plan shows the command without it). */
+function verboseFor(cmd: Command, ctx: ToolCtx): Command {
+  return ctx.progress ? { ...cmd, args: ['--verbose', ...cmd.args] } : cmd;
+}
+
+function progressOptions(ctx: ToolCtx): Pick<RunOptions, 'onStderr' | 'notInTail'> {
+  return ctx.progress ? { onStderr: ctx.progress, notInTail: isVerboseInfo } : {};
+}
+
+export async function pgDump(cmd: Command, ctx: ToolCtx): Promise<ToolResult> {
+  cmd = verboseFor(cmd, ctx);
+  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log, ...progressOptions(ctx) });
+  if (r.code !== 0) throw toolFailure(ctx.phase, cmd, r, pgDumpMeaning(), { log: ctx.log });
+  return r;
+}
+
+/** `pg_restore --list`: the archive's table of contents; a failure means the archive is missing or damaged. */
+export async function pgRestoreList(
+  archive: string,
+  ctx: ToolCtx & { exitCode?: number },
+): Promise<{ toc: string; result: ToolResult }> {
+  const cmd = listCommand(archive);
+  const r = await runCommand(cmd, { phase: ctx.phase, captureStdout: true });
+  ctx.log?.line(`$ ${displayCommand(cmd)}  (exit ${r.code}, ${r.stdoutLines} lines)`);
+  if (r.code !== 0) {
+    throw toolFailure(
+      ctx.phase,
+      cmd,
+      r,
+      `${archive} is not a readable pg_dump archive (custom-format file or directory-format directory); it may be truncated or corrupt; make a new dump`,
+      {
+        log: ctx.log,
+        exitCode: ctx.exitCode,
+      },
+    );
+  }
+  return { toc: r.stdout ?? '', result: r };
+}
+
+/** `pg_restore --file=/dev/null`: read and decode the whole archive without a database (catches truncated data). */
+export async function pgRestoreReadAll(archive: string, ctx: ToolCtx & { exitCode?: number }): Promise<ToolResult> {
+  const cmd: Command = { tool: 'pg_restore', args: ['--file=/dev/null', archive], env: {} };
+  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log });
+  if (r.code !== 0) {
+    throw toolFailure(
+      ctx.phase,
+      cmd,
+      r,
+      `${archive} cannot be read to the end (truncated or corrupt data); make a new dump`,
+      { log: ctx.log, exitCode: ctx.exitCode },
+    );
+  }
+  return r;
+}
+
+export async function pgRestore(cmd: Command, mode: RestoreMode, ctx: ToolCtx): Promise<ToolResult> {
+  cmd = verboseFor(cmd, ctx);
+  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log, ...progressOptions(ctx) });
+  // Exit 0 with "errors ignored" cannot happen, but a warning count on exit 0 would still be read as a failure.
+  if (r.code !== 0 || r.stderrTail.some((l) => /errors ignored on restore/.test(l))) {
+    throw toolFailure(ctx.phase, cmd, r, pgRestoreMeaning(r, mode), { log: ctx.log });
+  }
+  return r;
+}
+
+export async function psql(cmd: Command, ctx: ToolCtx): Promise<ToolResult> {
+  const r = await runCommand(cmd, { phase: ctx.phase, log: ctx.log });
+  if (r.code !== 0) throw toolFailure(ctx.phase, cmd, r, psqlMeaning(r.code), { log: ctx.log });
+  return r;
+}
+
+/**
+ * `pg_restore --file=- | psql`, wrapped in BEGIN ... COMMIT with `preludeSql` first; COMMIT is sent only when
+ * pg_restore exited 0 and psql is still running cleanly. Otherwise psql is killed mid-transaction and the server rolls
+ * everything back (an open transaction never commits on disconnect).
+ */
+export function pgRestoreViaPsql(
+  render: Command,
+  apply: Command,
+  preludeSql: string[],
+  mode: RestoreMode,
+  ctx: ToolCtx,
+): Promise<ToolResult> {
+  const started = Date.now();
+  render = verboseFor(render, ctx);
+  ctx.log?.line(`$ ${displayCommand(render)} | ${displayCommand(apply)}`);
+  ctx.log?.line(
+    `  (one transaction: BEGIN; ${preludeSql.join(' ')} <the archive>; COMMIT only if pg_restore succeeded)`,
+  );
+  const tail: string[] = [];
+  const collect = (stream: NodeJS.ReadableStream, prefix: string) => {
+    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (raw) => {
+      const line = redact(raw);
+      ctx.log?.line(`${prefix}${line}`);
+      if (prefix === 'pg_restore stderr: ' && ctx.progress) {
+        ctx.progress(line);
+        if (isVerboseInfo(line)) return;
+      }
+      if (prefix.includes('stderr')) {
+        tail.push(`${prefix.replace(/ stderr: $/, '')}: ${line}`);
+        if (tail.length > TAIL_LINES) tail.shift();
+      }
+    });
+  };
+  return new Promise((resolve, reject) => {
+    const psqlChild = spawn(apply.tool, apply.args, { env: toolEnv(apply.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const renderChild = spawn(render.tool, render.args, {
+      env: toolEnv(render.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    track(psqlChild);
+    track(renderChild);
+    let failedToStart: Error | undefined;
+    const onSpawnError = (tool: string) => (e: NodeJS.ErrnoException) => {
+      failedToStart ??=
+        e.code === 'ENOENT'
+          ? new PhaseError(
+              ctx.phase,
+              `${tool} is not installed (not found on PATH); install the PostgreSQL client tools`,
+              EXIT.usage,
+            )
+          : new PhaseError(ctx.phase, `could not start ${tool}: ${redact(e.message)}`);
+      psqlChild.kill('SIGKILL');
+      renderChild.kill('SIGKILL');
+    };
+    psqlChild.on('error', onSpawnError('psql'));
+    renderChild.on('error', onSpawnError('pg_restore'));
+    psqlChild.stdin.on('error', () => {
+      /* EPIPE when psql stopped at an error: its exit code tells */
+    });
+    collect(psqlChild.stdout, 'psql: ');
+    collect(psqlChild.stderr, 'psql stderr: ');
+    collect(renderChild.stderr, 'pg_restore stderr: ');
+    psqlChild.stdin.write(['BEGIN;', ...preludeSql, ''].join('\n'));
+    renderChild.stdout.pipe(psqlChild.stdin, { end: false });
+
+    let psqlExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let renderExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const finish = () => {
+      if (!psqlExit || !renderExit) return;
+      const durationMs = Date.now() - started;
+      ctx.log?.line(
+        `pg_restore exit ${renderExit.code ?? renderExit.signal}, psql exit ${psqlExit.code ?? psqlExit.signal} in ${durationMs} ms`,
+      );
+      if (failedToStart) return reject(failedToStart);
+      const rc = renderExit.code ?? 128;
+      const pc = psqlExit.code ?? 128;
+      const result: ToolResult = { code: pc !== 0 ? pc : rc, durationMs, stderrTail: tail, stdoutLines: 0 };
+      if (rc === 0 && pc === 0) return resolve(result);
+      // psql stopping first makes pg_restore die of EPIPE: then psql's error is the cause.
+      const cause =
+        pc !== 0 && !(psqlExit.signal === 'SIGKILL')
+          ? { cmd: apply, code: pc, meaning: psqlMeaning(pc) }
+          : { cmd: render, code: rc, meaning: 'pg_restore could not read the archive to the end' };
+      reject(
+        toolFailure(
+          ctx.phase,
+          cause.cmd,
+          { ...result, code: cause.code, signal: undefined },
+          `${cause.meaning}; ${pgRestoreMeaning({ ...result, stderrTail: [] }, mode).replace(/^the restore failed; /, '')}`,
+          { log: ctx.log },
+        ),
+      );
+    };
+    renderChild.on('close', (code, signal) => {
+      renderExit = { code, signal };
+      if (code === 0 && psqlExit === undefined) psqlChild.stdin.end('COMMIT;\n');
+      else if (psqlExit === undefined) psqlChild.kill('SIGKILL');
+      finish();
+    });
+    psqlChild.on('close', (code, signal) => {
+      psqlExit = { code, signal };
+      if (renderExit === undefined) renderChild.kill('SIGTERM');
+      finish();
+    });
+  });
+}

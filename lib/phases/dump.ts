@@ -1,0 +1,300 @@
+/**
+ * Dump phase: pg_dump the source into WORK_DIR (or take the existing SRC_DB_DUMP_PATH, already validated by
+ * preflight), then record what the archive is: format, size, sha256 and its table of contents by entry type.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../core/config.ts';
+import { withConnection } from '../core/db.ts';
+import { EXIT, PhaseError } from '../core/errors.ts';
+import { countingProgress, dumpedTable } from '../core/progress.ts';
+import { tableDataCountQuery } from '../core/catalog.ts';
+import type { RunState } from '../core/state.ts';
+import {
+  displayCommand,
+  dumpCommand,
+  dumpOutputPath,
+  pgDump,
+  pgRestoreList,
+  pgRestoreReadAll,
+  type ToolCtx,
+} from '../core/tools.ts';
+import type { PhaseCtx, PhaseOutcome } from './phase.ts';
+
+export type ArchiveFormat = 'custom' | 'directory';
+
+export interface ArchiveInfo {
+  path: string;
+  format: ArchiveFormat;
+  /** TOC entries by type (`TABLE`, `TABLE DATA`, `INDEX`, `EXTENSION`, ...). */
+  toc: Record<string, number>;
+  entries: number;
+  /** Schemas the archive creates or fills. */
+  schemas: string[];
+  /** Extensions the archive creates. */
+  extensions: string[];
+}
+
+// Multi-word TOC entry types, longest first so "TABLE DATA" wins over "TABLE".
+const TOC_TYPES = [
+  'MATERIALIZED VIEW DATA',
+  'PUBLICATION TABLES IN SCHEMA',
+  'TEXT SEARCH CONFIGURATION',
+  'TEXT SEARCH DICTIONARY',
+  'TEXT SEARCH TEMPLATE',
+  'TEXT SEARCH PARSER',
+  'FOREIGN DATA WRAPPER',
+  'DATABASE PROPERTIES',
+  'PROCEDURAL LANGUAGE',
+  'PUBLICATION TABLES',
+  'SEQUENCE OWNED BY',
+  'MATERIALIZED VIEW',
+  'CHECK CONSTRAINT',
+  'OPERATOR FAMILY',
+  'OPERATOR CLASS',
+  'FOREIGN SERVER',
+  'FOREIGN TABLE',
+  'SECURITY LABEL',
+  'BLOB METADATA',
+  'EVENT TRIGGER',
+  'FK CONSTRAINT',
+  'ACCESS METHOD',
+  'LARGE OBJECT',
+  'SEQUENCE SET',
+  'INDEX ATTACH',
+  'TABLE ATTACH',
+  'USER MAPPING',
+  'ROW SECURITY',
+  'DEFAULT ACL',
+  'SHELL TYPE',
+  'TABLE DATA',
+  'SEARCH PATH',
+];
+
+/**
+ * Parse `pg_restore --list`. An entry line is `<dumpId>; <catalogOid> <oid> <TYPE...> <schema|-> <name> <owner>`;
+ * lines starting with `;` are the header.
+ */
+export function parseToc(text: string): Omit<ArchiveInfo, 'path' | 'format'> {
+  const toc: Record<string, number> = {};
+  const schemas = new Set<string>();
+  const extensions = new Set<string>();
+  let entries = 0;
+  for (const line of text.split('\n')) {
+    const m = /^\s*\d+;\s+\d+\s+\d+\s+(.*)$/.exec(line);
+    if (!m) continue;
+    entries++;
+    const rest = m[1];
+    const type = TOC_TYPES.find((t) => rest.startsWith(t + ' ')) ?? rest.split(' ')[0];
+    toc[type] = (toc[type] ?? 0) + 1;
+    const fields = rest.slice(type.length).trim().split(/\s+/);
+    const schema = fields[0];
+    if (type === 'SCHEMA' && fields[1]) schemas.add(fields[1]);
+    else if (schema && schema !== '-' && type !== 'COMMENT' && type !== 'ACL') schemas.add(schema);
+    if (type === 'EXTENSION' && fields[1]) extensions.add(fields[1]);
+  }
+  return { toc, entries, schemas: [...schemas].sort(), extensions: [...extensions].sort() };
+}
+
+/** Is `p` a custom-format file or a directory-format dump? Throws PhaseError with the fix when it is neither. */
+export function detectArchive(p: string, phase: 'preflight' | 'dump'): ArchiveFormat {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    throw new PhaseError(
+      phase,
+      `SRC_DB_DUMP_PATH=${p} does not exist; point it at a pg_dump archive (custom format: a file; directory format: a directory) or unset it to dump SRC_DATABASE_URL`,
+      EXIT.usage,
+    );
+  }
+  if (st.isDirectory()) {
+    if (!fs.existsSync(path.join(p, 'toc.dat'))) {
+      throw new PhaseError(
+        phase,
+        `SRC_DB_DUMP_PATH=${p} is a directory without toc.dat, so not a directory-format pg_dump archive; make one with pg_dump --format=directory`,
+        EXIT.usage,
+      );
+    }
+    return 'directory';
+  }
+  const head = Buffer.alloc(5);
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.readSync(fd, head, 0, 5, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (head.toString('latin1') !== 'PGDMP') {
+    const plain = head.toString('latin1').startsWith('--');
+    throw new PhaseError(
+      phase,
+      plain
+        ? `SRC_DB_DUMP_PATH=${p} is a plain SQL dump; the rehearsal restores archives only: make one with pg_dump --format=custom (or directory)`
+        : `SRC_DB_DUMP_PATH=${p} is not a custom-format pg_dump archive (no PGDMP header; truncated or corrupt?); make a new dump with pg_dump --format=custom`,
+      EXIT.usage,
+    );
+  }
+  return 'custom';
+}
+
+/**
+ * Format check + `pg_restore --list`. With `deep`, also `pg_restore --file=/dev/null`: the TOC sits at the start of a
+ * custom-format file, so a dump truncated in its data passes --list; rendering it reads every byte (no database
+ * involved), so a damaged archive is refused before the target is touched.
+ */
+export async function inspectArchive(
+  p: string,
+  ctx: ToolCtx & { phase: 'preflight' | 'dump'; deep?: boolean },
+): Promise<ArchiveInfo> {
+  const format = detectArchive(p, ctx.phase);
+  const exitCode = ctx.phase === 'preflight' ? EXIT.usage : EXIT.phaseFailed;
+  const { toc } = await pgRestoreList(p, { ...ctx, exitCode });
+  if (ctx.deep) await pgRestoreReadAll(p, { ...ctx, exitCode });
+  return { path: p, format, ...parseToc(toc) };
+}
+
+async function sha256File(p: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(p)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function listFiles(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+/**
+ * sha256 of an archive. For a directory: the sha256 of its `sha256sum`-style listing (`<hash>  <relative path>` per
+ * file, sorted by path), so the value is stable and can be recomputed with `sha256sum $(find . -type f | sort)`.
+ */
+export async function archiveDigest(
+  p: string,
+  format: ArchiveFormat,
+): Promise<{ sha256: string; bytes: number; files: number }> {
+  if (format === 'custom') return { sha256: await sha256File(p), bytes: fs.statSync(p).size, files: 1 };
+  const files = listFiles(p).sort();
+  let bytes = 0;
+  let listing = '';
+  for (const f of files) {
+    bytes += fs.statSync(path.join(p, f)).size;
+    listing += `${await sha256File(path.join(p, f))}  ${f}\n`;
+  }
+  return { sha256: createHash('sha256').update(listing).digest('hex'), bytes, files: files.length };
+}
+
+function recordDump(
+  state: RunState,
+  info: ArchiveInfo,
+  digest: { sha256: string; bytes: number; files: number },
+  provided: boolean,
+) {
+  state.dump = {
+    path: info.path,
+    format: info.format,
+    sha256: digest.sha256,
+    toc: info.toc,
+    bytes: digest.bytes,
+    provided,
+    sha256Of: info.format === 'custom' ? 'file' : 'file-list',
+    files: digest.files,
+    entries: info.entries,
+  };
+}
+
+function summary(info: ArchiveInfo, digest: { sha256: string; bytes: number }): string {
+  const tables = info.toc['TABLE'] ?? 0;
+  const data = info.toc['TABLE DATA'] ?? 0;
+  return `${info.format} archive ${info.path}: ${info.entries} TOC entries (${tables} tables, ${data} table data), ${digest.bytes} bytes, sha256 ${digest.sha256.slice(0, 16)}…`;
+}
+
+/**
+ * The progress total of the dump: tables with data in the source catalog (one cheap query). Unknown (undefined) when
+ * the query fails: progress then counts without a total and pg_dump reports the real problem.
+ */
+async function tablesToDump(config: Config): Promise<number | undefined> {
+  if (!config.src) return undefined;
+  try {
+    // node-postgres honours a per-query client-side timeout: a source that stops answering cannot hold the dump.
+    const q = { ...tableDataCountQuery(), query_timeout: 30_000 };
+    return await withConnection(config.src, async (c) => Number((await c.query(q)).rows[0].n), {
+      connectTimeoutMs: config.connectTimeoutMs,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The dump phase. `existing` is the archive preflight validated (SRC_DB_DUMP_PATH), if any. */
+export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<PhaseOutcome> {
+  const { config, state } = ctx;
+  if (config.dumpPath) {
+    const info = existing ?? (await inspectArchive(config.dumpPath, { phase: 'dump', log: ctx.log }));
+    const digest = await archiveDigest(info.path, info.format);
+    recordDump(state, info, digest, true);
+    return {
+      reason: `existing dump (SRC_DB_DUMP_PATH), not dumped again: ${summary(info, digest)}`,
+      details: { provided: true, toc: info.toc },
+    };
+  }
+  const out = dumpOutputPath(ctx.workDir, config.dumpFormat);
+  const partial = `${out}.partial`;
+  // Our own files from an earlier run with the same fixed WORK_DIR; pg_dump --format=directory refuses an existing dir.
+  fs.rmSync(partial, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(ctx.workDir, { recursive: true });
+  const cmd = dumpCommand(config, partial);
+  ctx.say(`pg_dump (${config.dumpFormat}${config.dumpJobs > 1 ? `, ${config.dumpJobs} jobs` : ''}) → ${out}`);
+  const total = await tablesToDump(config);
+  const progress = countingProgress(ctx.say, '[dump] ', 'tables dumped');
+  let done = 0;
+  progress.start({ done, total });
+  let r: Awaited<ReturnType<typeof pgDump>>;
+  try {
+    r = await pgDump(cmd, {
+      phase: 'dump',
+      log: ctx.log,
+      progress: (line) => {
+        if (dumpedTable(line) !== undefined)
+          progress.update({ done: ++done, total: total === undefined ? undefined : Math.max(total, done) });
+      },
+    });
+  } catch (e) {
+    // An unfinished dump is never left looking usable (and removing it gives back the space a full disk needs).
+    fs.rmSync(partial, { recursive: true, force: true });
+    if (e instanceof PhaseError && /No space left on device/.test(e.message)) {
+      throw new PhaseError(
+        'dump',
+        `no space left in WORK_DIR ${ctx.workDir} (No space left on device): the partial dump was removed; free space there or point WORK_DIR at a bigger disk, then rerun\n  ${e.message.replace(/^dump: /, '')}`,
+      );
+    }
+    throw e;
+  }
+  // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.
+  fs.renameSync(partial, out);
+  const info = await inspectArchive(out, { phase: 'dump', log: ctx.log });
+  const data = info.toc['TABLE DATA'] ?? done;
+  progress.finish({ done: data, total: data });
+  const digest = await archiveDigest(out, info.format);
+  recordDump(state, info, digest, false);
+  ctx.log.line(`toc: ${JSON.stringify(info.toc)}`);
+  ctx.log.line(`sha256 (${info.format === 'custom' ? 'file' : 'sorted file list'}): ${digest.sha256}`);
+  return {
+    reason: summary(info, digest),
+    exitCode: r.code,
+    details: {
+      command: displayCommand(cmd),
+      renamedTo: out,
+      toc: info.toc,
+      sha256: digest.sha256,
+      bytes: digest.bytes,
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Asset mirror phase: rsync SRC_ASSETS_DIR/ into DST_ASSETS_DIR/ (contents at the root), with the flags a careful
+ * operator uses; every itemized change and the transfer statistics go to the phase log.
+ */
+import fs from 'node:fs';
+import {
+  Progress,
+  mirrorLine,
+  parseRsyncProgress2,
+  phaseWriter,
+  stdoutIsTty,
+  type RsyncProgress,
+} from '../core/progress.ts';
+import { formatBytes } from '../core/format.ts';
+import { displayCommand, rsyncCommand, rsyncMeaning, runCommand, toolFailure } from '../core/tools.ts';
+import type { PhaseCtx, PhaseOutcome } from './phase.ts';
+
+/** rsync --stats lines we keep as facts ("Number of regular files transferred: 1,234" → 1234). */
+const STATS: Record<string, string> = {
+  'Number of files': 'files',
+  'Number of created files': 'created',
+  'Number of deleted files': 'deleted',
+  'Number of regular files transferred': 'transferred',
+  'Total file size': 'totalBytes',
+  'Total transferred file size': 'transferredBytes',
+};
+
+export function parseRsyncStats(lines: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of lines) {
+    const m = /^([A-Za-z ]+):\s+([\d,.]+)/.exec(line);
+    if (m && STATS[m[1]]) out[STATS[m[1]]] = Number(m[2].replace(/,/g, ''));
+  }
+  return out;
+}
+
+export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
+  const { config } = ctx;
+  // rsync creates the last path component only; the target root's parents may not exist on a fresh staging host.
+  fs.mkdirSync(config.dstAssetsDir, { recursive: true });
+  const cmd = rsyncCommand(config);
+  ctx.say(
+    `${displayCommand(cmd)}${config.assetsDelete ? '   (ASSETS_DELETE=1: target files missing from the source are deleted)' : ''}`,
+  );
+  const statLines: string[] = [];
+  let changes = 0;
+  let deletions = 0;
+  const progress = new Progress<RsyncProgress>({
+    format: (p) => mirrorLine(p, formatBytes),
+    fraction: (p) => p.percent / 100,
+    writer: phaseWriter(ctx.say, '[mirror] '),
+    tty: stdoutIsTty(),
+  });
+  let last: RsyncProgress = { bytes: 0, percent: 0, files: 0 };
+  progress.start(last);
+  // --info=progress2: one running total for the whole transfer (not per file), separated by carriage returns.
+  const run = { ...cmd, args: ['--info=progress2', ...cmd.args] };
+  const r = await runCommand(run, {
+    phase: 'mirror',
+    log: ctx.log,
+    // Progress updates (and the empty lines their carriage returns leave between two itemized lines) stay out of
+    // the log: one per file would double it.
+    notInLog: (line) => line.trim() === '' || parseRsyncProgress2(line) !== undefined,
+    onStdout: (line) => {
+      const p = parseRsyncProgress2(line);
+      if (p) {
+        last = p;
+        progress.update(p);
+      } else if (line.startsWith('*deleting')) deletions++;
+      else if (/^[<>ch.*][fdLDS][.+?a-zA-Z]{7,}/.test(line)) changes++;
+      else statLines.push(line);
+    },
+  });
+  if (r.code !== 0) throw toolFailure('mirror', cmd, r, rsyncMeaning(r.code), { log: ctx.log });
+  const stats = parseRsyncStats(statLines);
+  progress.finish({
+    ...last,
+    percent: 100,
+    bytes: stats.transferredBytes ?? last.bytes,
+    files: stats.transferred ?? last.files,
+    ...(stats.files !== undefined ? { checked: stats.files, total: stats.files, totalFinal: true } : {}),
+  });
+  return {
+    reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}`,
+    exitCode: r.code,
+    details: { command: displayCommand(cmd), itemizedChanges: changes, deletions, stats },
+  };
+}

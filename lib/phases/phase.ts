@@ -1,0 +1,78 @@
+/**
+ * What every copy phase gets and gives back, and the runner that times a phase, records its result and turns its
+ * failure into a PhaseResult (never an exception: global setup must not throw for an expected failure).
+ */
+import type { Config } from '../core/config.ts';
+import { EXIT, PhaseError } from '../core/errors.ts';
+import { redact } from '../core/redact.ts';
+import type { PhaseName, PhaseResult, RunState } from '../core/state.ts';
+import { PhaseLog } from '../core/tools.ts';
+
+export interface PhaseCtx {
+  config: Config;
+  state: RunState;
+  workDir: string;
+  log: PhaseLog;
+  /** A progress line for the console (redacted); also written to the phase log. */
+  say(line: string): void;
+}
+
+export interface PhaseOutcome {
+  /** One-line summary (shown in the phase's test case). */
+  reason: string;
+  exitCode?: number;
+  details?: Record<string, unknown>;
+}
+
+export function consoleSay(log: PhaseLog, phase: PhaseName) {
+  return (line: string) => {
+    log.line(line);
+    process.stdout.write(redact(`[${phase}] ${line}`) + '\n');
+  };
+}
+
+/** Run one phase; its result (ok or failed, with timings, exit codes and the redacted reason) is returned. */
+export async function runPhase(
+  name: PhaseName,
+  base: Omit<PhaseCtx, 'log' | 'say'>,
+  fn: (ctx: PhaseCtx) => Promise<PhaseOutcome>,
+): Promise<PhaseResult> {
+  const startedAt = new Date();
+  const log = PhaseLog.forPhase(base.workDir, name);
+  const say = consoleSay(log, name);
+  log.line(`# phase ${name}, started ${startedAt.toISOString()}`);
+  try {
+    const out = await fn({ ...base, log, say });
+    say(`ok: ${out.reason}`);
+    return {
+      name,
+      status: 'ok',
+      reason: redact(out.reason),
+      startedAt: startedAt.toISOString(),
+      durationMs: Date.now() - startedAt.getTime(),
+      exitCode: out.exitCode,
+      details: out.details,
+      logFile: log.file,
+    };
+  } catch (e) {
+    const known = e instanceof PhaseError;
+    // A preflight never writes anything, so whatever stops it is a refusal (exit 2); later phases may have written.
+    const rehearseExitCode =
+      name === 'preflight' ? EXIT.usage : known ? Math.max(e.exitCode, EXIT.phaseFailed) : EXIT.phaseFailed;
+    const message = known ? e.message : `${name}: unexpected error: ${(e as Error)?.stack ?? e}`;
+    say(`FAILED: ${message}`);
+    return {
+      name,
+      status: 'failed',
+      reason: redact(message),
+      startedAt: startedAt.toISOString(),
+      durationMs: Date.now() - startedAt.getTime(),
+      exitCode: (e as { toolExitCode?: number }).toolExitCode,
+      rehearseExitCode,
+      details: (e as { details?: Record<string, unknown> }).details,
+      logFile: log.file,
+    };
+  } finally {
+    log.close();
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * Preflight: everything that can be known before the first write, checked read-only. Every problem is collected and
+ * reported at once; any problem refuses the run (exit 2) with the target untouched.
+ *
+ * Also used by the dry-run plan, without a log file, to say whether the run would be refused.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { plannedPhases, type Config } from '../core/config.ts';
+import { withConnection } from '../core/db.ts';
+import { describeDsn, type Dsn } from '../core/dsn.ts';
+import { EXIT, PhaseError } from '../core/errors.ts';
+import { redact } from '../core/redact.ts';
+import { toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
+import { inspectArchive, type ArchiveInfo } from './dump.ts';
+import type { PhaseOutcome } from './phase.ts';
+
+export interface PreflightResult extends PhaseOutcome {
+  /** Versions of tools and servers, for state.tools. */
+  tools: Record<string, string>;
+  /** The existing dump (SRC_DB_DUMP_PATH), validated. */
+  archive?: ArchiveInfo;
+}
+
+interface ServerFacts {
+  versionNum: number;
+  version: string;
+  database: string;
+  systemId?: string;
+  /** Installed version of `vector` in this database, and its schema. */
+  vector?: { version: string; schema: string };
+  /** Default version of `vector` offered by the server (pg_available_extensions). */
+  vectorAvailable?: string;
+  /** Non-system schemas (not created by an extension). */
+  schemas: string[];
+}
+
+const SERVER_FACTS_SQL = `
+SELECT current_setting('server_version_num')::int AS version_num,
+       current_setting('server_version') AS version,
+       current_database() AS database,
+       (SELECT e.extversion || ' ' || n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector') AS vector,
+       (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS vector_available,
+       ARRAY(SELECT n.nspname::text FROM pg_namespace n
+             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+             ORDER BY 1) AS schemas`;
+
+async function serverFacts(c: pg.Client): Promise<ServerFacts> {
+  const r = (await c.query(SERVER_FACTS_SQL)).rows[0];
+  let systemId: string | undefined;
+  try {
+    // Identifies the cluster whatever host name or port alias reached it (default: executable by everyone).
+    systemId = String((await c.query('SELECT system_identifier::text AS id FROM pg_control_system()')).rows[0].id);
+  } catch {
+    /* revoked: fall back to the static DSN comparison done by config */
+  }
+  const [vv, vs] = r.vector ? String(r.vector).split(' ') : [];
+  return {
+    versionNum: Number(r.version_num),
+    version: r.version,
+    database: r.database,
+    systemId,
+    vector: r.vector ? { version: vv, schema: vs } : undefined,
+    vectorAvailable: r.vector_available ?? undefined,
+    schemas: r.schemas,
+  };
+}
+
+/**
+ * User objects in `schema` of the target, extension members excluded (a pre-installed `vector` is not "data").
+ * Returns up to `limit` names and the total.
+ */
+const SCHEMA_OBJECTS_SQL = `
+WITH objs AS (
+  SELECT 'pg_class'::regclass AS cls, c.oid, c.relname::text AS name, c.relnamespace AS ns FROM pg_class c
+  UNION ALL SELECT 'pg_proc'::regclass, p.oid, p.proname::text || '()', p.pronamespace FROM pg_proc p
+  UNION ALL SELECT 'pg_type'::regclass, t.oid, 'type ' || t.typname::text, t.typnamespace FROM pg_type t
+    WHERE t.typrelid = 0 AND t.typelem = 0 OR (t.typtype = 'd')
+)
+SELECT count(*)::int AS n, (array_agg(name ORDER BY name))[1:5] AS sample
+FROM objs o JOIN pg_namespace n ON n.oid = o.ns
+WHERE n.nspname = $1
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')`;
+
+function cmpVersion(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return Math.sign(d);
+  }
+  return 0;
+}
+export { cmpVersion as compareVersions };
+
+/** The nearest existing ancestor's real path joined with the rest (DST_ASSETS_DIR may not exist yet). */
+function realPathLoose(p: string): string {
+  const rest: string[] = [];
+  let cur = path.resolve(p);
+  while (!fs.existsSync(cur)) {
+    rest.unshift(path.basename(cur));
+    const up = path.dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+  return path.join(fs.realpathSync(cur), ...rest);
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+async function connectFacts(
+  d: Dsn,
+  label: string,
+  config: Config,
+  problems: string[],
+): Promise<ServerFacts | undefined> {
+  try {
+    return await withConnection(d, serverFacts, { connectTimeoutMs: config.connectTimeoutMs });
+  } catch (e) {
+    problems.push(
+      `${label} is not reachable within CONNECT_TIMEOUT_MS=${config.connectTimeoutMs}: ${redact((e as Error).message)}; check the DSN, the network and that the server is up`,
+    );
+    return undefined;
+  }
+}
+
+export interface PreflightOptions {
+  log?: PhaseLog;
+  say?: (line: string) => void;
+}
+
+/** Run every preflight check; throws one PhaseError (exit 2) listing every problem. */
+export async function runPreflight(config: Config, opts: PreflightOptions = {}): Promise<PreflightResult> {
+  const say = opts.say ?? (() => {});
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const tools: Record<string, string> = { node: process.version };
+  const planned = plannedPhases(config);
+
+  // 1. Tools.
+  const needed: Command['tool'][] = [];
+  if (planned.dump) needed.push('pg_dump');
+  if (planned.restore) needed.push('pg_restore', 'psql');
+  if (planned.mirror) needed.push('rsync');
+  const versions: Partial<Record<Command['tool'], { version: string; major: number }>> = {};
+  for (const tool of needed) {
+    const v = await toolVersion(tool);
+    if (!v) {
+      problems.push(
+        `${tool} is not installed or not on PATH; install ${tool === 'rsync' ? 'rsync' : 'the PostgreSQL client tools (postgresql-client, same or newer major as the source server)'}`,
+      );
+      continue;
+    }
+    versions[tool] = v;
+    tools[tool] = v.version;
+  }
+
+  // 2. Asset directories (the static same/inside check is in config; here through symlinks too).
+  if (planned.mirror && !config.srcAssetsRemote) {
+    const src = config.srcAssetsDir!;
+    if (!fs.existsSync(src) || !fs.statSync(src).isDirectory()) {
+      problems.push(`SRC_ASSETS_DIR=${src} is not an existing directory; point it at the source .data root`);
+    } else if (isInside(realPathLoose(config.dstAssetsDir), fs.realpathSync(src))) {
+      problems.push(
+        `DST_ASSETS_DIR (${config.dstAssetsDir}) resolves to ${realPathLoose(config.dstAssetsDir)}, which is the same as or inside SRC_ASSETS_DIR (${fs.realpathSync(src)}); mirror to a separate directory`,
+      );
+    }
+  }
+  if (planned.mirror && fs.existsSync(config.dstAssetsDir) && !fs.statSync(config.dstAssetsDir).isDirectory()) {
+    problems.push(`DST_ASSETS_DIR=${config.dstAssetsDir} exists but is not a directory`);
+  }
+
+  // 3. The existing dump, validated before anything touches the target.
+  let archive: ArchiveInfo | undefined;
+  if (config.dumpPath) {
+    try {
+      archive = await inspectArchive(config.dumpPath, { phase: 'preflight', log: opts.log, deep: true });
+      notes.push(`existing dump ${config.dumpPath}: ${archive.format}, ${archive.entries} TOC entries`);
+    } catch (e) {
+      problems.push((e as Error).message.replace(/^preflight: /, ''));
+    }
+  }
+
+  // 4. Servers.
+  const src = config.src
+    ? await connectFacts(config.src, `the source ${describeDsn(config.src)}`, config, problems)
+    : undefined;
+  const dst = await connectFacts(config.dst, `the target ${describeDsn(config.dst)}`, config, problems);
+  if (src) {
+    tools['source server'] = src.version;
+    if (src.vector) tools['source vector'] = src.vector.version;
+    const dumpMajor = versions.pg_dump?.major;
+    if (planned.dump && dumpMajor !== undefined && dumpMajor < Math.floor(src.versionNum / 10000)) {
+      problems.push(
+        `pg_dump ${versions.pg_dump!.version} is older than the source server (${src.version}); pg_dump refuses older majors: install postgresql-client-${Math.floor(src.versionNum / 10000)} or newer`,
+      );
+    }
+  }
+  if (dst) {
+    tools['target server'] = dst.version;
+    if (dst.vectorAvailable) tools['target vector available'] = dst.vectorAvailable;
+    if (dst.vector) tools['target vector'] = dst.vector.version;
+    say(
+      `target: ${describeDsn(config.dst)} (PostgreSQL ${dst.version}, database "${dst.database}"); assets: ${config.dstAssetsDir}`,
+    );
+  }
+  if (src && dst && src.systemId && src.systemId === dst.systemId && src.database === dst.database) {
+    problems.push(
+      `SRC_DATABASE_URL and DST_DATABASE_URL reach the same database ("${dst.database}" on the server with system identifier ${dst.systemId}) under different names; the target must be a different, staging database`,
+    );
+  }
+
+  // 5. pgvector: the dump's CREATE EXTENSION vector needs it on the target, at least at the source's version.
+  const usesVector = !!src?.vector || !!archive?.extensions.includes('vector');
+  if (dst && planned.restore) {
+    if (!dst.vectorAvailable) {
+      if (usesVector)
+        problems.push(
+          `the target server has no "vector" extension available (pg_available_extensions), but the source uses it; install pgvector on the staging server first`,
+        );
+      else notes.push('the target has no pgvector; the source does not use it');
+    } else if (src?.vector && cmpVersion(dst.vectorAvailable, src.vector.version) < 0) {
+      problems.push(
+        `the target offers vector ${dst.vectorAvailable}, older than the source's installed ${src.vector.version}; upgrade pgvector on the staging server`,
+      );
+    } else if (
+      src?.vector &&
+      dst.vector &&
+      cmpVersion(dst.vector.version, src.vector.version) < 0 &&
+      !(config.dstDropSchema && dst.vector.schema === 'public')
+    ) {
+      problems.push(
+        `the target database already has vector ${dst.vector.version} installed, older than the source's ${src.vector.version}; run ALTER EXTENSION vector UPDATE on the target`,
+      );
+    }
+  }
+
+  // 6. The target must be empty where the restore writes: `public` (unless DST_DROP_SCHEMA=1) and every other schema
+  //    the dump creates (CREATE SCHEMA fails on an existing one, and DST_DROP_SCHEMA only drops public).
+  if (dst && planned.restore) {
+    const toRestore = new Set(archive ? archive.schemas : src ? src.schemas : ['public']);
+    toRestore.add('public');
+    await withConnection(
+      config.dst,
+      async (c) => {
+        for (const schema of [...toRestore].sort()) {
+          if (schema === 'public') {
+            const r = (await c.query(SCHEMA_OBJECTS_SQL, [schema])).rows[0];
+            if (r.n > 0 && !config.dstDropSchema) {
+              problems.push(
+                `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=1 (STAGING ONLY: drops and recreates public)`,
+              );
+            } else if (r.n > 0) {
+              notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA=1 drops them`);
+            }
+          } else if (dst.schemas.includes(schema)) {
+            problems.push(
+              `the target already has schema ${schema}, which the dump creates (the restore would fail); drop it on the staging database or use a fresh one (DST_DROP_SCHEMA only drops public)`,
+            );
+          }
+        }
+      },
+      { connectTimeoutMs: config.connectTimeoutMs },
+    ).catch((e) => problems.push(`could not inspect the target's schemas: ${redact((e as Error).message)}`));
+  }
+
+  for (const [k, v] of Object.entries(tools)) opts.log?.line(`version ${k}: ${v}`);
+  for (const n of notes) opts.log?.line(`note: ${n}`);
+  if (problems.length) {
+    const err = new PhaseError(
+      'preflight',
+      `refused before any write (the target is untouched):\n  - ${problems.join('\n  - ')}`,
+      EXIT.usage,
+    );
+    (err as PhaseError & { details?: unknown }).details = { tools, problems };
+    throw err;
+  }
+  const reason = [
+    needed.length ? `tools ${needed.map((t) => `${t} ${tools[t]}`).join(', ')}` : 'no tools needed',
+    src
+      ? `source PostgreSQL ${src.version}${src.vector ? ` (vector ${src.vector.version})` : ''}`
+      : 'no source database',
+    dst
+      ? `target PostgreSQL ${dst.version}${dst.vectorAvailable ? ` (vector ${dst.vectorAvailable} available)` : ''}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return { reason, tools, archive, details: { tools, notes } };
+}

@@ -1,0 +1,81 @@
+/**
+ * Restore phase: pg_restore the archive into the target, all-or-nothing by default, then ANALYZE so the row-count
+ * estimates the checks may fall back to are meaningful (since PG14 reltuples = -1 means "never analyzed").
+ *
+ * Modes (lib/tools.ts restoreMode):
+ * - single-transaction: pg_restore --single-transaction --exit-on-error; a failure rolls everything back.
+ * - single-transaction-with-drop (DST_DROP_SCHEMA=1): the schema drop and the restore run in ONE transaction
+ *   (pg_restore renders SQL, psql applies it), so even a failure after the drop leaves the old `public` in place.
+ * - parallel (RESTORE_JOBS>1) / plain (RESTORE_SINGLE_TRANSACTION=0): faster, NOT atomic; said loudly.
+ */
+import {
+  displayCommand,
+  DROP_PUBLIC_SQL,
+  pgRestore,
+  pgRestoreViaPsql,
+  psql,
+  psqlCommand,
+  restoreCommand,
+  restoreMode,
+  restorePipeline,
+} from '../core/tools.ts';
+import { PhaseError } from '../core/errors.ts';
+import { countingProgress, restoredTable } from '../core/progress.ts';
+import type { PhaseCtx, PhaseOutcome } from './phase.ts';
+
+export const NOT_ATOMIC_WARNING =
+  'WARNING: this restore is NOT atomic (RESTORE_JOBS>1 or RESTORE_SINGLE_TRANSACTION=0): if it fails, the target is left PARTIALLY restored';
+
+export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
+  const { config, state } = ctx;
+  const archive = state.dump?.path;
+  if (!archive)
+    throw new PhaseError('restore', 'no archive to restore (the dump phase recorded none); see the dump phase');
+  const mode = restoreMode(config);
+  const commands: string[] = [];
+  // The total is the archive's TABLE DATA entries, counted by the dump phase (or preflight, for SRC_DB_DUMP_PATH).
+  const total = state.dump?.toc?.['TABLE DATA'];
+  const progress = countingProgress(ctx.say, '[restore] ', 'tables restored');
+  let done = 0;
+  const tool = {
+    phase: 'restore' as const,
+    log: ctx.log,
+    progress: (line: string) => {
+      if (restoredTable(line) !== undefined)
+        progress.update({ done: ++done, total: total === undefined ? undefined : Math.max(total, done) });
+    },
+  };
+  const analyzeTool = { phase: 'restore' as const, log: ctx.log };
+  let exitCode: number;
+  if (mode === 'parallel' || mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
+
+  if (mode === 'single-transaction-with-drop') {
+    const { render, apply } = restorePipeline(config, archive);
+    commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
+    ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
+    progress.start({ done, total });
+    exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool)).code;
+  } else {
+    if (config.dstDropSchema) {
+      const drop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
+      commands.push(displayCommand(drop));
+      ctx.say('DST_DROP_SCHEMA=1: dropping and recreating public (a separate step: this restore mode is not atomic)');
+      await psql(drop, analyzeTool);
+    }
+    const cmd = restoreCommand(config, archive);
+    commands.push(displayCommand(cmd));
+    ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
+    progress.start({ done, total });
+    exitCode = (await pgRestore(cmd, mode, tool)).code;
+  }
+
+  progress.finish({ done, total: Math.max(total ?? 0, done) });
+  const analyze = psqlCommand(config, 'ANALYZE');
+  commands.push(displayCommand(analyze));
+  await psql(analyze, analyzeTool);
+  return {
+    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}) and analyzed the target`,
+    exitCode,
+    details: { mode, commands, atomic: mode.startsWith('single-transaction') },
+  };
+}

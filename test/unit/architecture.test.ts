@@ -1,0 +1,53 @@
+/**
+ * The tree's promise (docs/architecture.md): each folder of lib/ imports only from the layers below it, and nothing
+ * under lib/ imports from setup/ (vitest glue) or scripts/ (thin CLIs). Read from the source text, so a new import that
+ * breaks the layering fails here with the file and the import named.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** What each folder of lib/ may import from (besides itself). */
+const ALLOWED: Record<string, string[]> = {
+  core: [],
+  phases: ['core'],
+  checks: ['core'],
+  audit: ['core', 'checks'],
+  sandbox: ['core'],
+  cli: ['core', 'phases', 'checks', 'audit'],
+  cutover: ['core', 'phases', 'checks', 'audit', 'cli'],
+  bench: ['core', 'checks', 'audit', 'sandbox'],
+};
+
+function tsFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? tsFiles(p) : e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+test('every folder of lib/ is a known layer', () => {
+  const folders = fs
+    .readdirSync(path.join(ROOT, 'lib'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  expect(folders.sort()).toEqual(Object.keys(ALLOWED).sort());
+  expect(fs.readdirSync(path.join(ROOT, 'lib')).filter((f) => f.endsWith('.ts'))).toEqual([]);
+});
+
+test('nothing under lib/ imports upward, from setup/ or from scripts/', () => {
+  const bad: string[] = [];
+  for (const file of tsFiles(path.join(ROOT, 'lib'))) {
+    const layer = path.relative(path.join(ROOT, 'lib'), file).split(path.sep)[0];
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = path.relative(ROOT, path.resolve(path.dirname(file), m[1]));
+      const [top, sub] = target.split(path.sep);
+      const ok = top === 'lib' && (sub === layer || ALLOWED[layer]?.includes(sub));
+      if (!ok) bad.push(`${path.relative(ROOT, file)} imports ${target}`);
+    }
+  }
+  expect(bad).toEqual([]);
+});

@@ -1,0 +1,76 @@
+/**
+ * The row-count rules (judgeRowCount), without a database.
+ */
+import { describe, expect, test } from 'vitest';
+import { judgeRowCount, type Count } from '../../../lib/checks/row-counts.ts';
+
+const t = { schema: 'public', name: 'users' };
+const exact = (n: number): Count => ({ kind: 'exact', n, ms: 3 });
+const estimate = (n: number): Count => ({ kind: 'estimate', n, ms: 5 });
+const missing: Count = { kind: 'missing', ms: 1 };
+const rules = { maxDiff: 0, requireExact: false };
+
+describe('judgeRowCount', () => {
+  test('exact/exact: pass iff |src - dst| <= ROWCOUNT_MAX_DIFF, the message naming both counts', () => {
+    expect(judgeRowCount(t, exact(30), exact(30), rules)).toMatchObject({
+      ok: true,
+      evidence: ['source: 30 rows, exact (3 ms)', 'target: 30 rows, exact (3 ms)', 'exact match'],
+    });
+    expect(judgeRowCount(t, exact(30), exact(29), rules)).toMatchObject({
+      ok: false,
+      message:
+        'table public.users: expected the target to have 30 rows like the source (ROWCOUNT_MAX_DIFF 0), it has 29 (difference -1)',
+    });
+    expect(judgeRowCount(t, exact(30), exact(31), { ...rules, maxDiff: 1 })).toMatchObject({
+      ok: true,
+      evidence: expect.arrayContaining(['difference 1 within ROWCOUNT_MAX_DIFF 1']),
+    });
+    expect(judgeRowCount(t, exact(30), exact(28), { ...rules, maxDiff: 1 }).ok).toBe(false);
+  });
+
+  test('an estimate on either side is not compared, unless ROWCOUNT_REQUIRE_EXACT=1', () => {
+    const v = judgeRowCount(t, exact(30), estimate(1000), rules);
+    expect(v.ok).toBe(true);
+    expect(v.evidence).toEqual([
+      'source: 30 rows, exact (3 ms)',
+      'target: ~1000 rows, estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms)',
+      'estimate, not compared',
+    ]);
+    expect(judgeRowCount(t, estimate(-1), exact(3), rules).evidence[0]).toBe(
+      'source: unknown, estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms)',
+    );
+    expect(judgeRowCount(t, estimate(5), estimate(5), { ...rules, requireExact: true })).toMatchObject({
+      ok: false,
+      message:
+        'table public.users: ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the source and target counts timed out and are only estimates',
+    });
+  });
+
+  test('a table missing in the target fails; missing in the source fails (nothing to compare)', () => {
+    expect(judgeRowCount(t, exact(3), missing, rules)).toMatchObject({
+      ok: false,
+      message: 'table public.users: expected it in the target, it is missing',
+    });
+    expect(judgeRowCount(t, missing, exact(3), rules)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/expected it in the source, it is missing/),
+    });
+  });
+
+  test('no source configured: the target count is reported, and only a missing table fails', () => {
+    expect(judgeRowCount(t, undefined, exact(3), rules)).toMatchObject({
+      ok: true,
+      evidence: [
+        'source: not configured',
+        'target: 3 rows, exact (3 ms)',
+        'no source configured: target count reported, not compared',
+      ],
+    });
+    expect(judgeRowCount(t, undefined, estimate(3), rules)).toMatchObject({
+      ok: true,
+      evidence: expect.arrayContaining(['estimate (no source configured)']),
+    });
+    expect(judgeRowCount(t, undefined, missing, rules).ok).toBe(false);
+    expect(judgeRowCount(t, undefined, estimate(3), { ...rules, requireExact: true }).ok).toBe(false);
+  });
+});
