@@ -1,0 +1,25 @@
+/**
+ * The shapes every spec uses for what is not a plain pass: one idiom for "not checked" and one for warnings, so the
+ * reporters (lib/audit/) can count them without knowing any family.
+ *
+ * - A check that could not compare anything fails with `not checked: <reason>` (never a pass: a check that compared
+ *   nothing proves nothing).
+ * - A warning is a passed test carrying one or more annotations of type `warning`; the audit trail counts such a test
+ *   as a warning (a third state beside pass and fail), with each warning's text.
+ */
+
+/** The annotation type that marks a warning on a passing test. */
+export const WARNING = 'warning';
+
+/** The failure text of a check that could not run: `not checked: <reason>`. */
+export function notChecked(reason: string): string {
+  return reason.startsWith('not checked: ') ? reason : `not checked: ${reason}`;
+}
+
+/** The `annotate` function of a vitest test context. */
+export type Annotate = (message: string, type?: string) => Promise<unknown>;
+
+/** Record a warning on the running test (it still passes): `await warn(annotate, 'one pre-existing orphan ...')`. */
+export function warn(annotate: Annotate, message: string): Promise<unknown> {
+  return annotate(message, WARNING);
+}
