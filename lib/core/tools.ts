@@ -293,9 +293,13 @@ export function restoreMode(config: Config): RestoreMode {
   return config.dstDropSchema ? 'single-transaction-with-drop' : 'single-transaction';
 }
 
-/** pg_restore straight into the target (every mode except single-transaction-with-drop). */
-export function restoreCommand(config: Config, archive: string): Command {
+/**
+ * pg_restore straight into the target (every mode except single-transaction-with-drop).
+ * @param useList a `--use-list` file (lib/phases/toc-filter.ts) when some TOC entries are left out.
+ */
+export function restoreCommand(config: Config, archive: string, useList?: string): Command {
   const args = ['--no-owner', '--no-acl'];
+  if (useList) args.push(`--use-list=${useList}`);
   const mode = restoreMode(config);
   if (mode === 'single-transaction') args.push('--single-transaction', '--exit-on-error');
   else if (mode === 'parallel') args.push(`--jobs=${config.restoreJobs}`, '--exit-on-error');
@@ -316,9 +320,17 @@ export const DROP_PUBLIC_SQL = [
  * whole script in ONE transaction that we commit only when pg_restore finished cleanly, so a failure anywhere leaves
  * the target exactly as it was, including the old `public`.
  */
-export function restorePipeline(config: Config, archive: string): { render: Command; apply: Command } {
+export function restorePipeline(
+  config: Config,
+  archive: string,
+  useList?: string,
+): { render: Command; apply: Command } {
   return {
-    render: { tool: 'pg_restore', args: ['--no-owner', '--no-acl', '--file=-', archive], env: {} },
+    render: {
+      tool: 'pg_restore',
+      args: ['--no-owner', '--no-acl', ...(useList ? [`--use-list=${useList}`] : []), '--file=-', archive],
+      env: {},
+    },
     apply: {
       tool: 'psql',
       args: ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', dbnameArg(config.dst)],

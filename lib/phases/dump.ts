@@ -21,6 +21,7 @@ import {
   type ToolCtx,
 } from '../core/tools.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
+import { TOC_TYPES } from './toc-filter.ts';
 
 export type ArchiveFormat = 'custom' | 'directory';
 
@@ -35,42 +36,6 @@ export interface ArchiveInfo {
   /** Extensions the archive creates. */
   extensions: string[];
 }
-
-// Multi-word TOC entry types, longest first so "TABLE DATA" wins over "TABLE".
-const TOC_TYPES = [
-  'MATERIALIZED VIEW DATA',
-  'PUBLICATION TABLES IN SCHEMA',
-  'TEXT SEARCH CONFIGURATION',
-  'TEXT SEARCH DICTIONARY',
-  'TEXT SEARCH TEMPLATE',
-  'TEXT SEARCH PARSER',
-  'FOREIGN DATA WRAPPER',
-  'DATABASE PROPERTIES',
-  'PROCEDURAL LANGUAGE',
-  'PUBLICATION TABLES',
-  'SEQUENCE OWNED BY',
-  'MATERIALIZED VIEW',
-  'CHECK CONSTRAINT',
-  'OPERATOR FAMILY',
-  'OPERATOR CLASS',
-  'FOREIGN SERVER',
-  'FOREIGN TABLE',
-  'SECURITY LABEL',
-  'BLOB METADATA',
-  'EVENT TRIGGER',
-  'FK CONSTRAINT',
-  'ACCESS METHOD',
-  'LARGE OBJECT',
-  'SEQUENCE SET',
-  'INDEX ATTACH',
-  'TABLE ATTACH',
-  'USER MAPPING',
-  'ROW SECURITY',
-  'DEFAULT ACL',
-  'SHELL TYPE',
-  'TABLE DATA',
-  'SEARCH PATH',
-];
 
 /**
  * Parse `pg_restore --list`. An entry line is `<dumpId>; <catalogOid> <oid> <TYPE...> <schema|-> <name> <owner>`;

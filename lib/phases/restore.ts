@@ -8,10 +8,13 @@
  *   (pg_restore renders SQL, psql applies it), so even a failure after the drop leaves the old `public` in place.
  * - parallel (RESTORE_JOBS>1) / plain (RESTORE_SINGLE_TRANSACTION=0): faster, NOT atomic; said loudly.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   displayCommand,
   DROP_PUBLIC_SQL,
   pgRestore,
+  pgRestoreList,
   pgRestoreViaPsql,
   psql,
   psqlCommand,
@@ -22,6 +25,35 @@ import {
 import { PhaseError } from '../core/errors.ts';
 import { countingProgress, restoredTable } from '../core/progress.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
+import { exclusionLines, filterToc, parseTocEntries, useListText, type TocRule } from './toc-filter.ts';
+
+/**
+ * The rules that leave TOC entries out of this restore (lib/phases/toc-filter.ts), decided from the configuration and
+ * what preflight found on the target. Empty: everything in the archive is restored.
+ */
+export function restoreTocRules(_ctx: PhaseCtx): TocRule[] {
+  return [];
+}
+
+/**
+ * Decide the TOC entries to leave out; when there are any, write the `--use-list` file into WORK_DIR (0600) and
+ * return its path with the lines that say what was left out and why. Nothing is left out: no file, no lines.
+ */
+export async function prepareUseList(
+  ctx: PhaseCtx,
+  archive: string,
+): Promise<{ useList?: string; excluded: string[] }> {
+  const rules = restoreTocRules(ctx);
+  if (rules.length === 0) return { excluded: [] };
+  const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log });
+  const excluded = filterToc(parseTocEntries(toc), rules);
+  if (excluded.length === 0) return { excluded: [] };
+  const useList = path.join(ctx.workDir, 'restore.use-list');
+  fs.writeFileSync(useList, useListText(toc, excluded), { mode: 0o600 });
+  const lines = exclusionLines(excluded);
+  for (const line of lines) ctx.say(line);
+  return { useList, excluded: lines };
+}
 
 export const NOT_ATOMIC_WARNING =
   'WARNING: this restore is NOT atomic (RESTORE_JOBS>1 or RESTORE_SINGLE_TRANSACTION=0): if it fails, the target is left PARTIALLY restored';
@@ -48,9 +80,10 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const analyzeTool = { phase: 'restore' as const, log: ctx.log };
   let exitCode: number;
   if (mode === 'parallel' || mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
+  const { useList, excluded } = await prepareUseList(ctx, archive);
 
   if (mode === 'single-transaction-with-drop') {
-    const { render, apply } = restorePipeline(config, archive);
+    const { render, apply } = restorePipeline(config, archive, useList);
     commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
     ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
     progress.start({ done, total });
@@ -62,7 +95,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       ctx.say('DST_DROP_SCHEMA=1: dropping and recreating public (a separate step: this restore mode is not atomic)');
       await psql(drop, analyzeTool);
     }
-    const cmd = restoreCommand(config, archive);
+    const cmd = restoreCommand(config, archive, useList);
     commands.push(displayCommand(cmd));
     ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
     progress.start({ done, total });
@@ -76,6 +109,6 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   return {
     reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}) and analyzed the target`,
     exitCode,
-    details: { mode, commands, atomic: mode.startsWith('single-transaction') },
+    details: { mode, commands, atomic: mode.startsWith('single-transaction'), excluded },
   };
 }
