@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { checkConfig, rehearsalContext, type RehearsalContext } from './context.ts';
 import type { Config } from '../core/config.ts';
+import { userTablesQuery } from '../core/catalog.ts';
 import { getPool, withTransaction } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
 import { displayTable, type TableRef } from '../core/ident.ts';
@@ -31,8 +32,6 @@ export function pinnedSettingsSql(settings = PINNED_SETTINGS): string {
   return settings.map(([k, v]) => `SET LOCAL ${k} = '${v.replace(/'/g, "''")}'`).join('; ');
 }
 
-/** Schemas that never hold application objects (system, toast, other sessions' temp schemas). */
-export const USER_SCHEMA_FILTER = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
 /** A read-only transaction with the pinned settings; `extra` adds settings for this use (e.g. enable_indexscan). */
 export function withPinned<T>(
@@ -79,11 +78,6 @@ export function deepContext(): DeepContext {
   }
 }
 
-const USER_TABLES_SQL = `SELECT n.nspname AS schema, c.relname AS name
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${USER_SCHEMA_FILTER}
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2`;
 
 /** Run one catalog query on a side, pinned (so deparsed text is comparable). */
 export async function catalogRows<T extends pg.QueryResultRow>(
@@ -103,7 +97,7 @@ export async function comparedTables(dc: DeepContext, s: Sides): Promise<{ table
   if (plan && plan.tables.length > 0) return { tables: plan.tables, from: `plan (${plan.tablesFrom})` };
   if (dc.cfg?.validateTables) return { tables: dc.cfg.validateTables, from: 'VALIDATE_TABLES' };
   const pool = s.src ?? s.dst;
-  const rows = await catalogRows<{ schema: string; name: string }>(pool, USER_TABLES_SQL);
+  const rows = await catalogRows<{ schema: string; name: string }>(pool, userTablesQuery().text);
   return {
     tables: rows.map((r) => ({ schema: r.schema, name: r.name })),
     from: s.src ? 'source catalog' : 'target catalog',

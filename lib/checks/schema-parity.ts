@@ -7,7 +7,7 @@
  * application's and are left out. Definitions are deparsed under the pinned session (search_path=pg_catalog), so
  * both sides print names the same way.
  */
-import { USER_SCHEMA_FILTER } from './deep-context.ts';
+import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
 
 /** One schema object as read from a catalog. */
 export interface SchemaObject {
@@ -26,11 +26,9 @@ export interface KindSpec {
   stateProblem?(dst: SchemaObject, src?: SchemaObject): string | undefined;
 }
 
-/** Not owned by an extension: `classid` catalog and `oid` of the object. */
-const notExt = (classid: string, oid: string) =>
-  `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+const notExt = notExtensionMember;
 
-const REL_OK = `${USER_SCHEMA_FILTER} AND ${notExt('pg_class', 'c.oid')}`;
+const REL_OK = `${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_class', 'c.oid')}`;
 
 export const KINDS: KindSpec[] = [
   {
@@ -120,7 +118,7 @@ WHERE c.relkind IN ('v', 'm') AND ${REL_OK}`,
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
-WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_proc', 'p.oid')}`,
+WHERE ${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_proc', 'p.oid')}`,
   },
   {
     kind: 'extensions',

@@ -5,7 +5,7 @@
  */
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
-import { USER_SCHEMA_FILTER } from './deep-context.ts';
+import { SYSTEM_SCHEMA_FILTER } from '../core/catalog.ts';
 
 export interface OwnedSequence {
   sequence: TableRef;
@@ -25,7 +25,7 @@ JOIN pg_namespace tn ON tn.oid = t.relnamespace
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
-  AND ${USER_SCHEMA_FILTER}
+  AND ${SYSTEM_SCHEMA_FILTER}
 ORDER BY 1, 2`;
 
 export function ownedFromRows(rows: Array<Record<string, string>>): OwnedSequence[] {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { plannedPhases, type Config } from '../core/config.ts';
+import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
 import { withConnection } from '../core/db.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
@@ -43,8 +44,8 @@ SELECT current_setting('server_version_num')::int AS version_num,
        (SELECT e.extversion || ' ' || n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector') AS vector,
        (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS vector_available,
        ARRAY(SELECT n.nspname::text FROM pg_namespace n
-             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+             WHERE ${SYSTEM_SCHEMA_FILTER}
+               AND ${notExtensionMember('pg_namespace', 'n.oid')}
              ORDER BY 1) AS schemas`;
 
 async function serverFacts(c: pg.Client): Promise<ServerFacts> {
