@@ -18,11 +18,11 @@ import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/core/dsn.ts';
 import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/sandbox/fixture.ts';
 import { startHealthServer, type HealthServer } from '../lib/sandbox/health-server.ts';
 import { redact, redactor } from '../lib/core/redact.ts';
+import { DEFAULT_DB_PATH_PREFIX, PROJECT_ROOT } from '../lib/core/paths.ts';
 import {
   clusterUrl,
   createDatabase,
   findPgBin,
-  PROJECT_ROOT,
   startSandbox,
   stopCluster,
   stopSandbox,
@@ -32,7 +32,7 @@ import {
 } from '../lib/sandbox/clusters.ts';
 
 const DEFAULT_USERS = 50;
-const PREFIX = '/app/.data';
+const PREFIX = DEFAULT_DB_PATH_PREFIX;
 const DATABASES = { source: 'legacy_app', target: 'staging' };
 /** Marks a kept demo sandbox, so `--cleanup DIR` never deletes anything else. */
 const MARKER = '.migration-rehearsal-demo';

@@ -25,6 +25,7 @@ import { pinnedSettingsSql } from './deep-context.ts';
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
 import { prefixWithSlash } from './sql/assets.ts';
+import { isInside } from '../core/paths.ts';
 
 export interface CensusColumn {
   display: string;
@@ -114,8 +115,7 @@ async function entryKind(root: string, rel: string, dirent: fs.Dirent): Promise<
   if (!dirent.isSymbolicLink()) return 'o';
   try {
     const real = await fs.promises.realpath(path.join(root, rel));
-    const inside = path.relative(root, real);
-    if (inside.startsWith('..') || path.isAbsolute(inside)) return 'l';
+    if (!isInside(root, real)) return 'l';
     const st = await fs.promises.stat(real);
     return st.isFile() ? 'f' : st.isDirectory() ? 'd' : 'o';
   } catch {
@@ -246,8 +246,7 @@ async function fileFacts(root: string, rel: string): Promise<{ size: number; sha
   } catch {
     return 'missing';
   }
-  const inside = path.relative(realRoot, real);
-  if (inside.startsWith('..') || path.isAbsolute(inside)) return 'resolves outside the assets dir (not read)';
+  if (!isInside(realRoot, real)) return 'resolves outside the assets dir (not read)';
   const st = await fs.promises.stat(real);
   if (!st.isFile()) return 'not a regular file';
   const h = createHash('sha256');

@@ -43,7 +43,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /**
  * Parse `argv` against `options` (util.parseArgs, strict, no positionals unless `allowPositionals`). An unknown option
  * or a missing/extra value throws a ConfigError (exit 2 in every CLI) naming the option, the closest known one
- * (`unknown option "--dryrun"; did you mean --dry-run?`) and where to look (`hint`, e.g. `npm run rehearse -- --help`).
+ * (`unknown option "--dryrun" (did you mean --dry-run?); see npm run rehearse -- --help`) and where to look (`hint`, e.g. `npm run rehearse -- --help`).
  */
 export function parseCliArgs<O extends OptionSpec>(
   argv: string[],
@@ -60,13 +60,13 @@ export function parseCliArgs<O extends OptionSpec>(
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && m) {
       const opt = m[1];
       const guess = opt.startsWith('--') ? didYouMean(opt.split('=')[0], names) : undefined;
-      throw new ConfigError(`unknown option "${opt}"${guess ? `; did you mean ${guess}?` : ''} See ${hint}`);
+      throw new ConfigError(`unknown option "${opt}"${guess ? ` (did you mean ${guess}?)` : ''}; see ${hint}`);
     }
     if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       const p = /'([^']*)'/.exec(err.message)?.[1] ?? '';
-      throw new ConfigError(`unknown option "${p}"; options start with --. See ${hint}`);
+      throw new ConfigError(`unknown option "${p}" (options start with --); see ${hint}`);
     }
-    throw new ConfigError(`${err.message.replace(/\. To specify .*$/s, '')}. See ${hint}`);
+    throw new ConfigError(`${err.message.replace(/\. To specify .*$/s, '').replace(/\.$/, '')}; see ${hint}`);
   }
 }
 
@@ -106,9 +106,7 @@ export function unknownEnvWarnings(env: Record<string, string | undefined>, know
     if (env[name] === undefined || knownSet.has(name)) continue;
     if (!CONTRACT_PREFIXES.some((p) => name.startsWith(p))) continue;
     const guess = didYouMean(name, known);
-    out.push(
-      `warning: ${name} is not a variable this tool reads (ignored)${guess ? `; did you mean ${guess}?` : ''}`,
-    );
+    out.push(`warning: ${name} is not a variable this tool reads (ignored)${guess ? `; did you mean ${guess}?` : ''}`);
   }
   return out;
 }

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_DB_PATH_PREFIX, isInside } from './paths.ts';
 import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, sameDatabase } from './dsn.ts';
 import {
   type TableRef,
@@ -432,10 +433,10 @@ export const VARS: VarSpec[] = [
   {
     name: 'ASSETS_DB_PATH_PREFIX',
     group: 'assets',
-    default: '/app/.data',
+    default: DEFAULT_DB_PATH_PREFIX,
     doc: 'Prefix every DB asset path must have; it maps to DST_ASSETS_DIR on disk.',
     apply(raw, d) {
-      const v = (raw ?? '/app/.data').trim() || '/app/.data';
+      const v = (raw ?? DEFAULT_DB_PATH_PREFIX).trim() || DEFAULT_DB_PATH_PREFIX;
       if (!v.startsWith('/')) return `ASSETS_DB_PATH_PREFIX="${raw}" must be an absolute path such as /app/.data`;
       if (v.split('/').includes('..')) return `ASSETS_DB_PATH_PREFIX="${raw}" must not contain ".."`;
       d.assetsDbPathPrefix = v.length > 1 ? v.replace(/\/+$/, '') : v;
@@ -659,10 +660,7 @@ function registerSecretsOf(raw: string) {
 export function assetDirsOverlap(src: string, dst: string): 'same' | 'dst-inside-src' | 'src-inside-dst' | 'separate' {
   const s = path.resolve(src);
   const d = path.resolve(dst);
-  const inside = (parent: string, child: string) => {
-    const rel = path.relative(parent, child);
-    return rel !== '' && rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel);
-  };
+  const inside = (parent: string, child: string) => isInside(parent, child, { allowSame: false });
   if (s === d) return 'same';
   if (inside(s, d)) return 'dst-inside-src';
   if (inside(d, s)) return 'src-inside-dst';

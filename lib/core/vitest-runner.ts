@@ -5,9 +5,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { PROJECT_ROOT } from './paths.ts';
 import { redact } from './redact.ts';
-
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 
 export interface VitestRun {
   code: number;

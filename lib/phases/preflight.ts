@@ -9,6 +9,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { plannedPhases, type Config } from '../core/config.ts';
 import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
+import { isInside } from '../core/paths.ts';
 import { withConnection } from '../core/db.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
@@ -109,11 +110,6 @@ function realPathLoose(p: string): string {
   return path.join(fs.realpathSync(cur), ...rest);
 }
 
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 async function connectFacts(
   d: Dsn,
   label: string,
@@ -166,7 +162,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     const src = config.srcAssetsDir!;
     if (!fs.existsSync(src) || !fs.statSync(src).isDirectory()) {
       problems.push(`SRC_ASSETS_DIR=${src} is not an existing directory; point it at the source .data root`);
-    } else if (isInside(realPathLoose(config.dstAssetsDir), fs.realpathSync(src))) {
+    } else if (isInside(fs.realpathSync(src), realPathLoose(config.dstAssetsDir))) {
       problems.push(
         `DST_ASSETS_DIR (${config.dstAssetsDir}) resolves to ${realPathLoose(config.dstAssetsDir)}, which is the same as or inside SRC_ASSETS_DIR (${fs.realpathSync(src)}); mirror to a separate directory`,
       );
