@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { effectiveConfig, parseConfig, registerSecrets, type Config } from '../lib/core/config.ts';
+import { effectiveConfig, parseConfig, phaseSchedule, registerSecrets, type Config } from '../lib/core/config.ts';
 import type { RehearsalContext } from '../lib/checks/context.ts';
 import { closePools, connectionBudget, freeConnectionSlots } from '../lib/core/db.ts';
 import { discoverPlan } from '../lib/checks/discovery.ts';
@@ -27,7 +27,7 @@ import {
 } from '../lib/core/state.ts';
 import { runDump } from '../lib/phases/dump.ts';
 import { runMirror } from '../lib/phases/mirror-assets.ts';
-import { phaseSchedule, runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
+import { runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
 import { runPreflight } from '../lib/phases/preflight.ts';
 import { runRestore } from '../lib/phases/restore.ts';
 import type { ArchiveInfo } from '../lib/phases/dump.ts';

@@ -680,6 +680,29 @@ export function plannedPhases(c: Config): { dump: boolean; restore: boolean; mir
   return { dump: !c.dumpPath && !!c.src, restore: !!c.dumpPath || !!c.src, mirror: !!c.srcAssetsDir };
 }
 
+/** Whether a full run would run each copy phase, in order, and the reason shown when it would not. */
+export interface ScheduledPhase {
+  name: 'preflight' | 'dump' | 'restore' | 'mirror';
+  wanted: boolean;
+  /** Why the phase is skipped (the skipped test's name and state.json say this); empty when wanted. */
+  whyNot: string;
+}
+
+/**
+ * The copy phases of a full run, in order (preflight → dump → restore → mirror), with what the configuration asks for
+ * (lib/core/config.ts plannedPhases): the one table global setup runs, `--list` shows and the dry-run explains.
+ */
+export function phaseSchedule(config: Config): ScheduledPhase[] {
+  const planned = plannedPhases(config);
+  const wanted: Record<'preflight' | 'dump' | 'restore' | 'mirror', [boolean, string]> = {
+    preflight: [true, ''],
+    dump: [planned.dump || !!config.dumpPath, 'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)'],
+    restore: [planned.restore, 'nothing to restore'],
+    mirror: [planned.mirror, 'SRC_ASSETS_DIR is not set: no asset mirror'],
+  };
+  return (['preflight', 'dump', 'restore', 'mirror'] as const).map((name) => ({ name, wanted: wanted[name][0], whyNot: wanted[name][0] ? '' : wanted[name][1] }));
+}
+
 /** The effective configuration as printable name/value pairs, secrets redacted. */
 export function effectiveConfig(c: Config): Record<string, string> {
   const out: Record<string, string> = {

@@ -2,10 +2,10 @@
  * What every copy phase gets and gives back, and the runner that times a phase, records its result and turns its
  * failure into a PhaseResult (never an exception: global setup must not throw for an expected failure).
  */
-import { plannedPhases, type Config } from '../core/config.ts';
+import type { Config } from '../core/config.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { redact } from '../core/redact.ts';
-import { PHASES, type PhaseName, type PhaseResult, type RunState } from '../core/state.ts';
+import type { PhaseName, PhaseResult, RunState } from '../core/state.ts';
 import { PhaseLog } from '../core/tools.ts';
 
 export interface PhaseCtx {
@@ -22,29 +22,6 @@ export interface PhaseOutcome {
   reason: string;
   exitCode?: number;
   details?: Record<string, unknown>;
-}
-
-/** Whether a full run would run each copy phase, in order, and the reason shown when it would not. */
-export interface ScheduledPhase {
-  name: PhaseName;
-  wanted: boolean;
-  /** Why the phase is skipped (the skipped test's name and state.json say this); empty when wanted. */
-  whyNot: string;
-}
-
-/**
- * The copy phases of a full run, in order (preflight → dump → restore → mirror), with what the configuration asks for
- * (lib/core/config.ts plannedPhases): the one table global setup runs, `--list` shows and the dry-run explains.
- */
-export function phaseSchedule(config: Config): ScheduledPhase[] {
-  const planned = plannedPhases(config);
-  const wanted: Record<PhaseName, [boolean, string]> = {
-    preflight: [true, ''],
-    dump: [planned.dump || !!config.dumpPath, 'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)'],
-    restore: [planned.restore, 'nothing to restore'],
-    mirror: [planned.mirror, 'SRC_ASSETS_DIR is not set: no asset mirror'],
-  };
-  return PHASES.map((name) => ({ name, wanted: wanted[name][0], whyNot: wanted[name][0] ? '' : wanted[name][1] }));
 }
 
 export function consoleSay(log: PhaseLog, phase: PhaseName) {
