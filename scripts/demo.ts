@@ -18,6 +18,7 @@ import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/core/dsn.ts';
 import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/sandbox/fixture.ts';
 import { startHealthServer, type HealthServer } from '../lib/sandbox/health-server.ts';
 import { redact, redactor } from '../lib/core/redact.ts';
+import { familyById } from '../lib/checks/registry.ts';
 import { DEFAULT_DB_PATH_PREFIX, PROJECT_ROOT } from '../lib/core/paths.ts';
 import {
   clusterUrl,
@@ -266,7 +267,7 @@ async function main(): Promise<number> {
     if (code === 0) say(`demo: the rehearsal is green (${secs} s).`);
     else if (fault)
       say(
-        `demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${fault.expect.family} check (${secs} s).`,
+        `demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${familyById(fault.expect.family).label} check (${secs} s).`,
       );
     else say(`demo: the rehearsal failed (exit ${code}) (${secs} s).`);
     if (runDir) {

@@ -208,8 +208,8 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     const last = seen.filter(Boolean).pop();
     if (last) families[family] = { checks: last.checks, failed: last.failed, files: last.files };
   }
-  const trio: Family[] = ['rowCounts', 'orphans', 'prefix'];
-  f['verify.suite.rowCounts+orphans+prefix'] = stat(
+  const trio: Family[] = ['row-counts', 'orphans', 'path-prefix'];
+  f['verify.suite.row-counts+orphans+path-prefix'] = stat(
     perRun.map((t) => {
       const xs = trio.map((k) => t?.[k]?.ms).filter((x): x is number => x !== undefined);
       return xs.length ? xs.reduce((a, b) => a + b, 0) : undefined;
