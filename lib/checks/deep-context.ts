@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the deeper checks (issue 7: checksums, schema parity, sequences, pgvector, asset census):
+ * Shared pieces of the deeper checks (checksums, schema parity, sequences, pgvector, asset census):
  * the pinned session every comparison runs in, the bounded pools of both sides, and how a spec finds its subjects
  * at the top level (the plan when global setup made one, else the catalogs, read-only).
  */
@@ -31,7 +31,6 @@ export const PINNED_SETTINGS: ReadonlyArray<readonly [string, string]> = [
 export function pinnedSettingsSql(settings = PINNED_SETTINGS): string {
   return settings.map(([k, v]) => `SET LOCAL ${k} = '${v.replace(/'/g, "''")}'`).join('; ');
 }
-
 
 /** A read-only transaction with the pinned settings; `extra` adds settings for this use (e.g. enable_indexscan). */
 export function withPinned<T>(
@@ -78,7 +77,6 @@ export function deepContext(): DeepContext {
   }
 }
 
-
 /** Run one catalog query on a side, pinned (so deparsed text is comparable). */
 export async function catalogRows<T extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -114,12 +112,3 @@ export function sideName(which: 'src' | 'dst'): string {
 }
 
 export type { Dsn };
-
-/** A check's verdict with its reason (typed `never`, unlike expect.fail, so control flow narrows after it). */
-export class CheckFailure extends Error {
-  override name = 'CheckFailure';
-}
-
-export function fail(message: string): never {
-  throw new CheckFailure(message);
-}
