@@ -20,6 +20,7 @@ import { startHealthServer, type HealthServer } from '../lib/sandbox/health-serv
 import { redact, redactor } from '../lib/core/redact.ts';
 import { familyById } from '../lib/checks/registry.ts';
 import { DEFAULT_DB_PATH_PREFIX, PROJECT_ROOT } from '../lib/core/paths.ts';
+import { shellQuote } from '../lib/core/shell.ts';
 import {
   clusterUrl,
   createDatabase,
@@ -108,7 +109,7 @@ function say(line = '') {
   process.stdout.write(redact(line) + '\n');
 }
 
-const shQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+const shQuote = shellQuote;
 
 /** The rehearsal's environment: the user's, minus every contract and libpq variable, plus the demo's. */
 function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {

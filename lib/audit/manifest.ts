@@ -14,6 +14,7 @@ import { redact, redactDeep } from '../core/redact.ts';
 import type { ChecksFile } from './reporter.ts';
 import type { CheckPlan, RunState } from '../core/state.ts';
 import { toolVersion } from '../core/tools.ts';
+import { listFiles, sha256FileSync } from '../core/files.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** The retried run's plan, kept in the run folder so a later --rerun-failed checks the same subjects. */
@@ -93,23 +94,7 @@ export interface Manifest {
 // ---------------------------------------------------------------------------------------------------------------
 // Report files
 
-/** Every regular file under `dir`, as paths relative to it (sorted, `/`-separated). */
-export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out.push(r);
-    }
-  };
-  if (fs.existsSync(dir)) walk('');
-  return out.sort();
-}
-
-export function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
+export { listFiles };
 
 /** Text we can pass through the redactor without damaging it: valid UTF-8 with no NUL byte. */
 function asText(buf: Buffer): string | undefined {
@@ -168,7 +153,7 @@ export function hashReports(runDir: string): Manifest['reports'] {
   for (const rel of listFiles(runDir)) {
     if (rel === MANIFEST_FILE) continue;
     const file = path.join(runDir, rel);
-    out[rel] = { sha256: sha256File(file), bytes: fs.statSync(file).size };
+    out[rel] = { sha256: sha256FileSync(file), bytes: fs.statSync(file).size };
   }
   return out;
 }

@@ -26,6 +26,7 @@ import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
 import { prefixWithSlash } from './sql/assets.ts';
 import { isInside } from '../core/paths.ts';
+import { sha256File } from '../core/files.ts';
 
 export interface CensusColumn {
   display: string;
@@ -249,9 +250,7 @@ async function fileFacts(root: string, rel: string): Promise<{ size: number; sha
   if (!isInside(realRoot, real)) return 'resolves outside the assets dir (not read)';
   const st = await fs.promises.stat(real);
   if (!st.isFile()) return 'not a regular file';
-  const h = createHash('sha256');
-  await pipeline(fs.createReadStream(real), h);
-  return { size: st.size, sha256: h.digest('hex') };
+  return { size: st.size, sha256: await sha256File(real) };
 }
 
 /**
