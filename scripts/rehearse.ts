@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { VARS, helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/core/config.ts';
+import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/core/config.ts';
 import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
-import { CUTOVER_VARS } from '../lib/cutover/config.ts';
-import { BENCH_VARS } from '../lib/bench/config.ts';
+import { KNOWN_VARS } from './known-vars.ts';
 import { listChecks, listLines } from '../lib/cli/list.ts';
 import { versionLines } from '../lib/cli/version.ts';
 import { describeDsn } from '../lib/core/dsn.ts';
@@ -88,9 +87,6 @@ function parseArgs(argv: string[]): Args {
   if (modes.length > 1) throw new ConfigError(`${modes.join(' and ')} cannot be combined; choose one`);
   return a;
 }
-
-/** Every variable some part of the tool reads (rehearsal, cutover, bench): the others with a contract prefix are typos. */
-const KNOWN_VARS = [...VARS.map((v) => v.name), ...CUTOVER_VARS.map((v) => v.name), ...BENCH_VARS.map((v) => v.name)];
 
 function newRunId(): string {
   return `${new Date()
