@@ -14,6 +14,7 @@ export interface XmlElement {
   text: string;
 }
 
+/** XML that is not well-formed; the message says what and on which line. */
 export class XmlSyntaxError extends Error {
   override name = 'XmlSyntaxError';
 }

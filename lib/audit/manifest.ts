@@ -140,6 +140,7 @@ export function redactReportFiles(runDir: string, redactText: (s: string) => str
   return changed;
 }
 
+/** Write `file` through a temp file and a rename (readers never see half a file); creates the parent folder. */
 export function writeAtomic(file: string, data: string | Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
@@ -276,6 +277,13 @@ export interface ManifestInput {
   reports: Manifest['reports'];
 }
 
+/**
+ * The manifest.json of a run (manifestVersion 1), from what finalizeRun gathered: identity and timing (durationMs =
+ * finishedAt - startedAt, never negative), exit code, tool and server versions (numbers only), the redacted effective
+ * configuration, each phase's status/timing/exit code/reason, the dump's sha256 and TOC when one was made, the plan's
+ * sample seed, totals, failures, the rerun outcome and the sha256 + size of every other report file. Pure; every
+ * string is redacted (redactDeep) before it is returned.
+ */
 export function buildManifest(i: ManifestInput): Manifest {
   const s = i.state;
   const plan = s?.plan;
@@ -336,12 +344,14 @@ export function buildManifest(i: ManifestInput): Manifest {
   return redactDeep(m);
 }
 
+/** The manifest.json of a run folder, or undefined when there is none. Throws on a file that is not JSON. */
 export function readManifest(runDir: string): Manifest | undefined {
   const file = path.join(runDir, MANIFEST_FILE);
   if (!fs.existsSync(file)) return undefined;
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
 }
 
+/** Write `m` as `dir`/manifest.json (atomically, 2-space JSON); returns the file's path. */
 export function writeManifest(dir: string, m: Manifest): string {
   const file = path.join(dir, MANIFEST_FILE);
   writeAtomic(file, JSON.stringify(m, null, 2) + '\n');

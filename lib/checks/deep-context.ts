@@ -28,6 +28,7 @@ export const PINNED_SETTINGS: ReadonlyArray<readonly [string, string]> = [
   ['search_path', 'pg_catalog'],
 ];
 
+/** `SET LOCAL k = 'v'; ...` for `settings` (values quoted); run inside a transaction (see withPinned). */
 export function pinnedSettingsSql(settings = PINNED_SETTINGS): string {
   return settings.map(([k, v]) => `SET LOCAL ${k} = '${v.replace(/'/g, "''")}'`).join('; ');
 }
@@ -67,6 +68,12 @@ export interface DeepContext {
   blocked?: string;
 }
 
+/**
+ * What a deeper spec (checksums, schema parity, sequences, pgvector, asset census) starts from, at its top level: the
+ * provided rehearsal context and the parsed configuration, or `blocked` = the reason nothing may be checked (the
+ * first failed copy phase, or a configuration that does not parse; the spec then fails its tests with
+ * `failNotChecked(blocked)`). Never throws. Must be called inside a vitest worker (it uses `inject`).
+ */
 export function deepContext(): DeepContext {
   const ctx = rehearsalContext();
   if (ctx.blockedBy) return { ctx, blocked: ctx.blockedBy };
@@ -102,6 +109,7 @@ export async function comparedTables(dc: DeepContext, s: Sides): Promise<{ table
   };
 }
 
+/** A table's key in maps and sets: its display form (`public.users`). */
 export function tableKey(t: TableRef): string {
   return displayTable(t);
 }

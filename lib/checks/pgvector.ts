@@ -26,6 +26,7 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vector'
 WHERE a.attnum > 0 AND NOT a.attisdropped AND t.typname IN ('vector', 'halfvec') AND ${SYSTEM_SCHEMA_FILTER}
 ORDER BY 1, 2, 3`;
 
+/** The rows of VECTOR_COLUMNS_SQL as VectorColumns (`{ table: {schema, name}, column, type }`), in query order. */
 export function vectorColumnsFromRows(rows: Array<Record<string, string>>): VectorColumn[] {
   return rows.map((r) => ({ table: { schema: r.schema, name: r.table_name }, column: r.column_name, type: r.type }));
 }

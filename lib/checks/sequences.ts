@@ -28,6 +28,7 @@ WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass A
   AND ${SYSTEM_SCHEMA_FILTER}
 ORDER BY 1, 2`;
 
+/** The rows of OWNED_SEQUENCES_SQL as OwnedSequences (sequence, owning table and column, serial or identity). */
 export function ownedFromRows(rows: Array<Record<string, string>>): OwnedSequence[] {
   return rows.map((r) => ({
     sequence: { schema: r.seq_schema, name: r.seq_name },
