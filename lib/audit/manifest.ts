@@ -162,6 +162,10 @@ export function hashReports(runDir: string): Manifest['reports'] {
 // ---------------------------------------------------------------------------------------------------------------
 // Totals
 
+/**
+ * Counts of a run's checks: passed, failed, skipped, and `notSelected` (left out by a rerun's filter, never counted as
+ * skipped). No checks.json → all zero.
+ */
 export function totalsOf(checks: ChecksFile | undefined): RunTotals {
   const t: RunTotals = { passed: 0, failed: 0, skipped: 0, notSelected: 0 };
   for (const c of checks?.checks ?? []) {
@@ -177,7 +181,7 @@ export function totalsOf(checks: ChecksFile | undefined): RunTotals {
 // Tool versions
 
 /**
- * The version entries every manifest has, named as setup/preflight.ts records them in state.json's `tools` (which may
+ * The version entries every manifest has, named as lib/phases/preflight.ts records them in state.json's `tools` (which may
  * add more, e.g. `target vector available`).
  */
 export const TOOL_KEYS = [
