@@ -9,7 +9,7 @@ import type { Config } from '../core/config.ts';
 import { userTablesQuery } from '../core/catalog.ts';
 import { getPool, withTransaction } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
-import { displayTable, type TableRef } from '../core/ident.ts';
+import { displayTable, quoteLiteral, type TableRef } from '../core/ident.ts';
 
 /**
  * Session settings that make text forms identical on both servers, whatever their defaults are.
@@ -30,7 +30,7 @@ export const PINNED_SETTINGS: ReadonlyArray<readonly [string, string]> = [
 
 /** `SET LOCAL k = 'v'; ...` for `settings` (values quoted); run inside a transaction (see withPinned). */
 export function pinnedSettingsSql(settings = PINNED_SETTINGS): string {
-  return settings.map(([k, v]) => `SET LOCAL ${k} = '${v.replace(/'/g, "''")}'`).join('; ');
+  return settings.map(([k, v]) => `SET LOCAL ${k} = ${quoteLiteral(v)}`).join('; ');
 }
 
 /** A read-only transaction with the pinned settings; `extra` adds settings for this use (e.g. enable_indexscan). */
