@@ -3,7 +3,6 @@
  * made of: redacting the report files in place (vitest writes them; secrets can reach them through error messages),
  * hashing them, and recording the versions of the tools and servers involved.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';

@@ -13,10 +13,8 @@
  * The temporary tables live in the census session only (ON COMMIT DROP, in one transaction that is never committed
  * with anything else), so the target's own schema is untouched.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import fg from 'fast-glob';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
