@@ -17,9 +17,10 @@ import { applyFault, FAULTS, isFault, type AppliedFault, type FaultName } from '
 import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/core/dsn.ts';
 import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/sandbox/fixture.ts';
 import { startHealthServer, type HealthServer } from '../lib/sandbox/health-server.ts';
+import { PROJECT_ROOT } from '../lib/core/project.ts';
 import { redact, redactor } from '../lib/core/redact.ts';
 import { familyById } from '../lib/checks/registry.ts';
-import { DEFAULT_DB_PATH_PREFIX, PROJECT_ROOT } from '../lib/core/paths.ts';
+import { DEFAULT_DB_PATH_PREFIX } from '../lib/core/paths.ts';
 import { shellQuote } from '../lib/core/shell.ts';
 import { parseCliArgs } from '../lib/core/cli-args.ts';
 import { ConfigError } from '../lib/core/errors.ts';

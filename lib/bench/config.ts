@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { envBool, envInt, isSet, showDefault, type Env, type IntRule } from '../core/env.ts';
-import { PROJECT_ROOT } from '../core/paths.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 
 export type { Env };
 

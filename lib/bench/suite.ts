@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { CheckRecord, ChecksFile } from '../audit/reporter.ts';
 import { FAMILIES as CHECK_FAMILIES, familyOfTest } from '../checks/registry.ts';
 import { readState, type PhaseResult } from '../core/state.ts';
-import { PROJECT_ROOT } from '../core/paths.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 import type { MemoryPeak } from './rss.ts';
 import { measure } from './run.ts';
 

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { FAMILIES, familyOfTest, type CheckFamily } from '../checks/registry.ts';
 import { redact } from '../core/redact.ts';
-import { PROJECT_ROOT } from '../core/paths.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 
 /** One check as `vitest list --json` reports it. */
 export interface ListedCheck {

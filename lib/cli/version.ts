@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { toolVersion } from '../core/tools.ts';
-import { PROJECT_ROOT } from '../core/paths.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 
 /** The npm packages whose versions `--version` reports, in this order. */
 export const REPORTED_PACKAGES = ['vitest', 'pg', 'zx', 'execa', 'fast-glob', 'fast-xml-parser', 'supertest'] as const;

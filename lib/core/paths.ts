@@ -1,12 +1,9 @@
 /**
- * Paths every part of the tool agrees on: the project root, the container path the application stores asset paths
+ * Paths every part of the tool agrees on (the project root is lib/core/project.ts): the container path the application stores asset paths
  * under, and the one "is this path inside that root" rule (lexical; callers that must not follow symlinks out of a
  * tree resolve both sides with fs.realpath first).
  */
 import path from 'node:path';
-
-/** The project's root directory (where package.json, node_modules/ and specs/ are). */
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /**
  * The container path the application stores asset paths under (`/app/.data/knowledge/7/a.pdf`): the default of

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { PROJECT_ROOT } from './paths.ts';
+import { PROJECT_ROOT } from './project.ts';
 import { redact } from './redact.ts';
 
 export interface VitestRun {

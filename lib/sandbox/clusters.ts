@@ -13,7 +13,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { formatKeyword, formatUrl, type Dsn } from '../core/dsn.ts';
 import { quoteIdent } from '../core/ident.ts';
-import { PROJECT_ROOT } from '../core/paths.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 import { shellQuote } from '../core/shell.ts';
 import { withConnection } from '../core/db.ts';
 

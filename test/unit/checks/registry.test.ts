@@ -9,7 +9,7 @@ import { expect, test } from 'vitest';
 import { FAMILIES, familyById, familyOfTest } from '../../../lib/checks/registry.ts';
 import { parseConfig } from '../../../lib/core/config.ts';
 import { VARS } from '../../../lib/core/config.ts';
-import { PROJECT_ROOT } from '../../../lib/core/paths.ts';
+import { PROJECT_ROOT } from '../../../lib/core/project.ts';
 
 /** Rows of the "Check names" table of docs/architecture.md: family id → the example names (in backticks). */
 function docsTable(): Map<string, string[]> {

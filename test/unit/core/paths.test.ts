@@ -1,7 +1,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { expect, test } from 'vitest';
-import { DEFAULT_DB_PATH_PREFIX, PROJECT_ROOT, isInside } from '../../../lib/core/paths.ts';
+import { DEFAULT_DB_PATH_PREFIX, isInside } from '../../../lib/core/paths.ts';
+import { PROJECT_ROOT } from '../../../lib/core/project.ts';
 import { assetDirsOverlap } from '../../../lib/core/config.ts';
 import { isWithin } from '../../../lib/checks/assets.ts';
 
