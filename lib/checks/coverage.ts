@@ -61,7 +61,7 @@ export const TOC_COVERAGE: Readonly<Record<string, Coverage>> = {
   'BLOB METADATA': by('large objects', 'OID set (PostgreSQL 17+)'),
   'LARGE OBJECT': by('large objects', 'OID set, size and md5 of each object'),
   // Not compared.
-  COMMENT: not('comments are not compared'),
+  COMMENT: by('schema comments', 'the text of every comment on an object created after initdb'),
   ACL: not('privileges are not compared (a rehearsal usually restores with --no-acl)'),
   'DEFAULT ACL': not('default privileges are not compared'),
   'SECURITY LABEL': not('security labels are not compared'),

@@ -204,6 +204,13 @@ SELECT 'table ' || n.nspname || '.' || c.relname || ' row security' AS name,
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND ${REL_OK}`,
   },
+  {
+    kind: 'comments',
+    // COMMENT ON anything created after initdb (OID >= 16384: the application's objects, extensions and their
+    // members, large objects), by the object's description; the text compared by md5.
+    sql: `SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) AS name, 'md5 ' || md5(d.description) AS def
+FROM pg_description d WHERE d.objoid >= 16384`,
+  },
   { kind: 'database properties', sql: DATABASE_PROPERTIES_SQL },
 ];
 

@@ -26,7 +26,18 @@ const c = (name: string, type: string, value: string, changed: string): MatrixCo
 });
 
 /** Extensions the matrix needs (all in PostgreSQL 15's contrib, plus pgvector). */
-export const MATRIX_EXTENSIONS = ['citext', 'hstore', 'ltree', 'cube', 'seg', 'isn', 'lo', 'pg_trgm', 'uuid-ossp', 'vector'];
+export const MATRIX_EXTENSIONS = [
+  'citext',
+  'hstore',
+  'ltree',
+  'cube',
+  'seg',
+  'isn',
+  'lo',
+  'pg_trgm',
+  'uuid-ossp',
+  'vector',
+];
 
 export const MATRIX_COLUMNS: MatrixColumn[] = [
   // boolean, character, numeric families
@@ -87,7 +98,12 @@ export const MATRIX_COLUMNS: MatrixColumn[] = [
   c('c_float_arr', 'double precision[]', '{-0,1}', '{0,1}'),
   c('c_int4range', 'int4range', '[1,5)', '[1,6)'),
   c('c_numrange', 'numrange', '[1.0,2)', '[1.00,2)'),
-  c('c_tstzrange', 'tstzrange', '[2024-01-01 00:00+00,2024-02-01 00:00+00)', '[2024-01-01 00:00+00,2024-02-02 00:00+00)'),
+  c(
+    'c_tstzrange',
+    'tstzrange',
+    '[2024-01-01 00:00+00,2024-02-01 00:00+00)',
+    '[2024-01-01 00:00+00,2024-02-02 00:00+00)',
+  ),
   c('c_daterange', 'daterange', '[2024-01-01,2024-02-01)', 'empty'),
   c('c_multirange', 'int4multirange', '{[1,3),[5,7)}', '{[1,3),[5,8)}'),
   // reg* (an OID the restore reassigns; the dump carries the name)
