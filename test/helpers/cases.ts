@@ -4,7 +4,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { ROOT, junitCases, latestJunit, rehearse, scenario, type JunitCase, type Scenario } from './scenario.ts';
+import {
+  ROOT,
+  junitCases,
+  latestJunit,
+  rehearse,
+  scenario,
+  type JunitCase,
+  type Scenario,
+  unescapeXml,
+} from './scenario.ts';
 import type { TestDb } from './sandbox.ts';
 
 /** The shared cases directory, beside the project root. */
@@ -44,11 +53,11 @@ export async function runCase(s: Scenario, args: string[], env: Record<string, s
   };
 }
 
-/** A testcase by name (throws listing the names when absent). */
+/** A testcase by name, its body XML-unescaped (throws listing the names when absent). */
 export function caseNamed(run: CaseRun, name: string): JunitCase {
   const c = run.cases.find((x) => x.name === name);
   if (!c) throw new Error(`no testcase "${name}" in: ${run.cases.map((x) => x.name).join(' | ')}`);
-  return c;
+  return { ...c, body: unescapeXml(c.body) };
 }
 
 /**
