@@ -206,10 +206,44 @@ WHERE c.relkind IN ('r', 'p') AND ${REL_OK}`,
   },
   {
     kind: 'comments',
-    // COMMENT ON anything created after initdb (OID >= 16384: the application's objects, extensions and their
-    // members, large objects), by the object's description; the text compared by md5.
+    // COMMENT ON anything created after initdb (OID >= 16384: the application's objects, extensions, large objects;
+    // not an extension's members, whose comments come with the extension's version), by the object's description;
+    // the text compared by md5.
     sql: `SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) AS name, 'md5 ' || md5(d.description) AS def
-FROM pg_description d WHERE d.objoid >= 16384`,
+FROM pg_description d WHERE d.objoid >= 16384
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')`,
+  },
+  {
+    kind: 'rules',
+    sql: `SELECT n.nspname || '.' || c.relname || '.' || r.rulename AS name, 'md5 ' || md5(pg_get_ruledef(r.oid)) AS def,
+  CASE r.ev_enabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'enabled on replica only' WHEN 'A' THEN 'enabled always' END AS state
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND ${REL_OK}`,
+    stateProblem: (d, s) =>
+      s && s.state !== d.state ? `${d.state} on the target but ${s.state} on the source` : undefined,
+  },
+  {
+    kind: 'extended statistics',
+    sql: `SELECT n.nspname || '.' || x.stxname AS name, pg_get_statisticsobjdef(x.oid) AS def
+FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_statistic_ext', 'x.oid')}`,
+  },
+  {
+    kind: 'collations',
+    sql: `SELECT n.nspname || '.' || co.collname AS name,
+  'provider ' || co.collprovider::text || ' deterministic ' || co.collisdeterministic::text
+    || coalesce(' collate ' || co.collcollate, '') || coalesce(' ctype ' || co.collctype, '')
+    || coalesce(' locale ' || (to_jsonb(co) ->> 'colllocale'), ' locale ' || (to_jsonb(co) ->> 'colliculocale'), '') AS def
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_collation', 'co.oid')}`,
+  },
+  {
+    kind: 'event triggers',
+    sql: `SELECT e.evtname AS name, e.evtevent || ' ' || e.evtfoid::regproc::text || coalesce(' tags ' || array_to_string(e.evttags, ','), '') AS def,
+  CASE e.evtenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'enabled on replica only' WHEN 'A' THEN 'enabled always' END AS state
+FROM pg_event_trigger e WHERE ${notExt('pg_event_trigger', 'e.oid')}`,
+    stateProblem: (d, s) =>
+      s && s.state !== d.state ? `${d.state} on the target but ${s.state} on the source` : undefined,
   },
   { kind: 'database properties', sql: DATABASE_PROPERTIES_SQL },
 ];
