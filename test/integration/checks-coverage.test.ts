@@ -17,6 +17,9 @@ INSERT INTO billing.invoices SELECT g, 'open', g * 100 FROM generate_series(1, 2
 COMMENT ON TABLE billing.invoices IS 'one row per invoice';
 CREATE SCHEMA reporting;
 CREATE TEXT SEARCH CONFIGURATION public.docs_ts (COPY = english);
+CREATE TABLE billing.audit (id int);
+CREATE RULE invoices_audit AS ON DELETE TO billing.invoices DO ALSO INSERT INTO billing.audit VALUES (OLD.id);
+CREATE STATISTICS billing.invoices_stats ON state, total FROM billing.invoices;
 `;
 
 test('database properties: a target database with another collation and locale provider is red, saying what differs', async () => {
@@ -50,9 +53,11 @@ test('schema coverage: a full rehearsal lists each archive entry type with its c
   expect(r.failed, r.output).toEqual([]);
   const c = caseNamed(r, 'schema coverage');
   expect(c.skipped).toBe(false);
-  expect(c.body).toMatch(/TABLE DATA \(1\) by checksum/);
+  expect(c.body).toMatch(/TABLE DATA \(2\) by checksum/);
   expect(c.body).toMatch(/COMMENT \(1\) by schema comments/);
   expect(c.body).toMatch(/TYPE \(1\) by schema types and domains/);
+  expect(c.body).toMatch(/RULE \(1\) by schema rules/);
+  expect(c.body).toMatch(/STATISTICS \(1\) by schema extended statistics/);
   expect(c.body).toMatch(
     /<property name="warning" value="in the archive but compared by no check: TEXT SEARCH CONFIGURATION \(1: text search configurations are not compared\)/,
   );
@@ -62,9 +67,23 @@ test('schema coverage: a full rehearsal lists each archive entry type with its c
     ALTER TYPE billing.state ADD VALUE 'void';
     COMMENT ON TABLE billing.invoices IS 'changed';
     DROP SCHEMA reporting;
-    ALTER DOMAIN billing.cents DROP CONSTRAINT cents_check;`);
+    ALTER DOMAIN billing.cents DROP CONSTRAINT cents_check;
+    ALTER TABLE billing.invoices DISABLE RULE invoices_audit;
+    DROP STATISTICS billing.invoices_stats;`);
   const after = await runCase(s, ['--verify-only']);
-  expect(after.failed, after.output).toEqual(['schema comments', 'schema schemas', 'schema types and domains']);
+  expect(after.failed, after.output).toEqual([
+    'schema comments',
+    'schema extended statistics',
+    'schema rules',
+    'schema schemas',
+    'schema types and domains',
+  ]);
+  expect(caseNamed(after, 'schema rules').body).toMatch(
+    /billing\.invoices\.invoices_audit disabled on the target but enabled on the source/,
+  );
+  expect(caseNamed(after, 'schema extended statistics').body).toMatch(
+    /missing on target \(1\): billing\.invoices_stats/,
+  );
   expect(caseNamed(after, 'schema schemas').body).toMatch(/missing on target \(1\): reporting/);
   expect(caseNamed(after, 'schema comments').body).toMatch(/different \(1\): table billing\.invoices \[source: md5/);
   const types = caseNamed(after, 'schema types and domains').body;
