@@ -27,6 +27,20 @@ ORDER BY m.oid`,
   };
 }
 
+/**
+ * One row for the whole set: count, total bytes and an order-independent sum of each object's md5 (first 64 bits, with
+ * its OID folded in), so equal sets are proven without sending one row per object; the per-object list is read only
+ * when these differ.
+ */
+export function largeObjectsSummaryQuery(): Query {
+  return {
+    text: `SELECT count(*)::text AS n, coalesce(sum(octet_length(x.b)), 0)::text AS bytes,
+  coalesce(sum(('x' || substr(md5(m.oid::text || ':' || md5(x.b)), 1, 16))::bit(64)::bigint::numeric), 0)::text AS s
+FROM pg_largeobject_metadata m, LATERAL (SELECT lo_get(m.oid) AS b) x`,
+    values: [],
+  };
+}
+
 export interface LargeObjectReport {
   source: number;
   target: number;
