@@ -155,6 +155,11 @@ ${cols}
 CREATE INDEX type_matrix_trgm ON type_matrix USING gin (c_text gin_trgm_ops);
 INSERT INTO type_matrix VALUES (1, ${vals});
 INSERT INTO type_matrix (id) VALUES (2);
+-- An enum as partition key and primary-key column: checksummed through the parent, bisected by (m, id).
+CREATE TABLE mood_parts (m mood, id int, v text, PRIMARY KEY (m, id)) PARTITION BY LIST (m);
+CREATE TABLE mood_parts_sad PARTITION OF mood_parts FOR VALUES IN ('sad');
+CREATE TABLE mood_parts_rest PARTITION OF mood_parts FOR VALUES IN ('ok', 'happy');
+INSERT INTO mood_parts SELECT (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood, g, 'v' || g FROM generate_series(1, 300) g;
 INSERT INTO type_matrix (id, c_text, c_enum, c_float4, c_xml) SELECT g, 'row ' || g, 'sad', g / 3.0, ('<n>' || g || '</n>')::xml FROM generate_series(3, 40) g;
 `;
 }

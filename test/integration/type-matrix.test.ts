@@ -59,6 +59,18 @@ test('type matrix: a pg_dump/pg_restore copy checksums equal; a one-value change
     expect((await compareTable(pools, T, { method })).equal, `${method}: equal again after every revert`).toBe(true);
   }
 
+  // An enum partition key and key column: green through the parent, a changed row named by its (enum, int) key.
+  const P = { schema: 'public', name: 'mood_parts' };
+  expect((await compareTable(pools, P)).equal, 'mood_parts after the copy').toBe(true);
+  await s.dst.query(`UPDATE mood_parts SET v = 'changed' WHERE m = 'ok' AND id = 7`);
+  const pr = await compareTable(pools, P);
+  expect(pr.equal).toBe(false);
+  const pf = await locateDifferences(sideRunner(pools), P, pr.shape!, pr.method!, {
+    src: BigInt(pr.src!.rows),
+    dst: BigInt(pr.dst!.rows),
+  });
+  expect(pf.keys.map((k) => `${displayKey(pr.shape!.key, k.key)} (${k.what})`)).toEqual(['(m, id)=(ok, 7) (changed)']);
+
   // Through the CLI: the copy is green; one changed enum value is red naming table and key.
   const env = { ...s.env, HEALTH_CHECK: '0', CHECKSUM_TABLES: 'public.type_matrix' };
   const green = await rehearse(['--verify-only'], env);
