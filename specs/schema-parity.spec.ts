@@ -42,7 +42,8 @@ for (const spec of KINDS) {
         `missing ${r.missing.length}, extra ${r.extra.length}, different ${r.different.length}, state problems ${r.states.length}`,
       'evidence',
     );
-    const msg = parityMessage(spec.kind, r);
+    const diff = parityMessage(spec.kind, r);
+    const msg = diff && spec.hint ? `${diff}; ${spec.hint}` : diff;
     expect(msg === '', msg).toBe(true);
   });
 }

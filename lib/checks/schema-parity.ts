@@ -22,6 +22,8 @@ export interface KindSpec {
   /** Test name suffix: `schema <kind>`. */
   kind: string;
   sql: string;
+  /** The next step, appended to a failure message of this kind. */
+  hint?: string;
   /** A problem with a target object's state; `src` is undefined without a source (or when missing there). */
   stateProblem?(dst: SchemaObject, src?: SchemaObject): string | undefined;
 }
@@ -245,7 +247,13 @@ FROM pg_event_trigger e WHERE ${notExt('pg_event_trigger', 'e.oid')}`,
     stateProblem: (d, s) =>
       s && s.state !== d.state ? `${d.state} on the target but ${s.state} on the source` : undefined,
   },
-  { kind: 'database properties', sql: DATABASE_PROPERTIES_SQL },
+  {
+    kind: 'database properties',
+    sql: DATABASE_PROPERTIES_SQL,
+    hint:
+      "the restore cannot change them: create the target database with the source's values " +
+      '(CREATE DATABASE … TEMPLATE template0 ENCODING … LOCALE_PROVIDER … LC_COLLATE … LC_CTYPE …) and restore again',
+  },
 ];
 
 export interface ParityReport {

@@ -42,6 +42,7 @@ test('database properties: a target database with another collation and locale p
   expect(src.datlocprovider).toBe('c');
   expect(body).toMatch(/locale provider \[source: libc \| target: icu\]/);
   expect(body).toMatch(/provider locale \(ICU locale \/ datlocale\) \[source: none \| target: und\]/);
+  expect(body).toMatch(/the restore cannot change them: create the target database with the source's values/);
   if (src.datcollate !== 'C')
     expect(body).toMatch(new RegExp(`LC_COLLATE \\[source: ${src.datcollate} \\| target: C\\]`));
 });
