@@ -109,6 +109,13 @@ export const MATRIX_COLUMNS: MatrixColumn[] = [
   // reg* (an OID the restore reassigns; the dump carries the name)
   c('c_regclass', 'regclass', 'public.matrix_ref', 'public.matrix_ref2'),
   c('c_regtype', 'regtype', 'public.mood', 'public.pair'),
+  c('c_regprocedure', 'regprocedure', 'public.matrix_fn(integer)', 'now()'),
+  c('c_regnamespace', 'regnamespace', 'public', 'pg_catalog'),
+  // transaction ids, snapshots, tuple ids, vectors of oids
+  c('c_xid8', 'xid8', '123', '124'),
+  c('c_snapshot', 'pg_snapshot', '10:20:10,14,15', '10:20:10,14'),
+  c('c_tid', 'tid', '(0,1)', '(0,2)'),
+  c('c_oidvector', 'oidvector', '1 2', '1 3'),
   // user-defined: enum and everything built on it, domains, composites
   c('c_enum', 'public.mood', 'ok', 'happy'),
   c('c_enum_domain', 'public.mood_d', 'ok', 'sad'),
@@ -147,6 +154,7 @@ CREATE DOMAIN posint AS int CHECK (VALUE > 0);
 CREATE DOMAIN posint_small AS posint CHECK (VALUE < 100);
 CREATE DOMAIN xml_d AS xml;
 CREATE TABLE matrix_ref (id int);
+CREATE FUNCTION matrix_fn(int) RETURNS int LANGUAGE sql AS 'SELECT $1';
 CREATE TABLE matrix_ref2 (id int);
 CREATE TABLE type_matrix (
   id int PRIMARY KEY,
