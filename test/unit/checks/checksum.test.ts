@@ -19,7 +19,7 @@ import {
 } from '../../../lib/checks/checksum.ts';
 import { pinnedSettingsSql } from '../../../lib/checks/deep-context.ts';
 import { KINDS, compareObjects, parityMessage } from '../../../lib/checks/schema-parity.ts';
-import { collision, nextValue } from '../../../lib/checks/sequences.ts';
+import { UNOWNED_SEQUENCES_SQL, collision, nextValue, unownedStateQuery } from '../../../lib/checks/sequences.ts';
 import { columnCensusQuery, prefixWithSlash } from '../../../lib/checks/census.ts';
 
 const col = (name: string, o: Partial<ColumnShape> = {}): ColumnShape => ({
@@ -203,5 +203,29 @@ describe('per-column hash expression (what a migration carries)', () => {
     expect(q.values).toEqual(['"public"."people"', VALUE_HASHED_TYPES]);
     expect(q.text).toMatch(/WITH RECURSIVE d\(oid, base, depth\)/);
     expect(q.text).toMatch(/castmethod <> 'i'/);
+  });
+});
+
+describe('sequences owned by no column', () => {
+  test('the state query takes the extremes over every column whose default calls it', () => {
+    const q = unownedStateQuery({
+      sequence: { schema: 'public', name: 'order_no_seq' },
+      users: [
+        { table: { schema: 'public', name: 'orders' }, column: 'order_no' },
+        { table: { schema: 'app', name: 'Returns' }, column: 'no' },
+      ],
+    });
+    expect(q.text).toContain(
+      'GREATEST((SELECT ceil(max("order_no")::numeric) FROM "public"."orders"), (SELECT ceil(max("no")::numeric) FROM "app"."Returns"))::text AS max_value',
+    );
+    expect(q.values).toEqual(['"public"."order_no_seq"']);
+  });
+  test('without users only the sequence itself is read', () => {
+    const q = unownedStateQuery({ sequence: { schema: 'public', name: 's' }, users: [] });
+    expect(q.text).toContain('NULL::text AS max_value');
+  });
+  test('discovery leaves out column-owned and extension-owned sequences', () => {
+    expect(UNOWNED_SEQUENCES_SQL).toMatch(/d\.deptype IN \('a', 'i'\)/);
+    expect(UNOWNED_SEQUENCES_SQL).toMatch(/d\.deptype = 'e'/);
   });
 });
