@@ -74,6 +74,14 @@ export async function sourceNeeds(c: pg.Client): Promise<{ extensions: NeededExt
   };
 }
 
+// Reserved words a bare role or database name cannot be (the ones likely as names; anything else odd is quoted).
+const RESERVED = new Set(['all', 'user', 'public', 'default', 'role', 'group', 'table', 'select', 'order', 'grant', 'to']);
+
+/** An identifier as a DBA would type it: bare when that is unambiguous, else double-quoted (quoteIdent). */
+function sqlName(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !RESERVED.has(name) ? name : quoteIdent(name);
+}
+
 // Role names the SQL may use that are not roles.
 const PSEUDO_ROLES = new Set(['public', 'current_user', 'session_user', 'current_role']);
 
@@ -212,8 +220,8 @@ export function judgePrivileges(input: {
   const problems: string[] = [];
   const notes: string[] = [];
   const extensionsPresent: string[] = [];
-  const role = quoteIdent(p.role);
-  const db = quoteIdent(input.database);
+  const role = sqlName(p.role);
+  const db = sqlName(input.database);
   notes.push(
     `target role ${p.role}: ${p.superuser ? 'superuser' : 'not a superuser'}; ${p.ownsDb ? 'owns' : `does not own (owner: ${p.dbOwner})`} database ${input.database}; ${p.ownsPublic ? 'owns' : `does not own (owner: ${p.publicOwner ?? 'none'})`} schema public`,
   );
@@ -237,7 +245,7 @@ export function judgePrivileges(input: {
   }
   for (const need of input.extensions) {
     const t = input.targetExtensions.get(need.name);
-    const q = quoteIdent(need.name);
+    const q = sqlName(need.name);
     if (!t?.available) {
       problems.push(
         `the target server has no "${need.name}" extension available (pg_available_extensions), but the ${need.version ? `source uses it (version ${need.version})` : 'archive creates it'}; install ${need.name === 'vector' ? 'pgvector' : `the package providing ${need.name}`} on the staging server first`,
@@ -275,7 +283,7 @@ export function judgePrivileges(input: {
   const missing = input.neededRoles.filter((r) => !input.existingRoles.has(r.name));
   if (missing.length) {
     problems.push(
-      `the dump names role(s) the target cluster lacks: ${missing.map((r) => `${r.name} (${r.why})`).join(', ')}; a DBA runs: ${missing.map((r) => `CREATE ROLE ${quoteIdent(r.name)} NOLOGIN;`).join(' ')}`,
+      `the dump names role(s) the target cluster lacks: ${missing.map((r) => `${r.name} (${r.why})`).join(', ')}; a DBA runs: ${missing.map((r) => `CREATE ROLE ${sqlName(r.name)} NOLOGIN;`).join(' ')}`,
     );
   }
   return { problems, notes, extensionsPresent };
