@@ -19,12 +19,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
+import { MAJORS_CACHE_DIR } from '../core/majors-cache.ts';
 import { setToolBinary, toolVersion, type Command } from '../core/tools.ts';
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
-
-/** Where client tools built by scripts/bootstrap-majors.sh live (`<dir>/client/<major>/bin`). */
-export const MAJORS_CACHE_DIR = '/var/cache/migration-rehearsal';
 
 /** One directory holding PostgreSQL client tools, with the major of its pg_dump (or pg_restore). */
 export interface ClientDir {
@@ -150,7 +148,9 @@ export async function chooseClientTools(
     const dir = srcDir ?? picked.dump?.dir;
     const setting = config.srcPgBinDir ? 'SRC_PG_BIN_DIR' : config.pgBinDir ? 'PG_BIN_DIR' : undefined;
     const t = dir ? await describeDir(dir, 'pg_dump') : undefined;
-    if (!t) {
+    if (!t && want.srcMajor === undefined && !setting) {
+      // The source was not reachable (its own problem line says so): no major to choose a pg_dump for.
+    } else if (!t) {
       problems.push(
         setting
           ? `${setting}=${dir} holds no working pg_dump; point it at a PostgreSQL client bin directory (e.g. /usr/lib/postgresql/${want.srcMajor ?? 'N'}/bin)`

@@ -233,7 +233,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   let privileges: PrivilegeVerdict | undefined;
   if (dst && planned.restore) {
     try {
-      privileges = await checkPrivileges(config, archive, opts.log);
+      privileges = await checkPrivileges(config, archive, src?.schemas ?? [], opts.log);
       problems.push(...privileges.problems);
       notes.push(...privileges.notes);
     } catch (e) {
@@ -304,7 +304,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
  * What the restore will need (from the source catalog when the tool dumps, else from the archive) against what the
  * target role can do; see lib/phases/privileges.ts.
  */
-async function checkPrivileges(config: Config, archive: ArchiveInfo | undefined, log?: PhaseLog) {
+async function checkPrivileges(config: Config, archive: ArchiveInfo | undefined, srcSchemas: string[], log?: PhaseLog) {
   let extensions: NeededExtension[] = [];
   let roles: NeededRole[] = [];
   let schemas: string[] = [];
@@ -316,8 +316,7 @@ async function checkPrivileges(config: Config, archive: ArchiveInfo | undefined,
     const needs = await withConnection(config.src, sourceNeeds, { connectTimeoutMs: config.connectTimeoutMs });
     extensions = needs.extensions;
     roles = needs.roles;
-    const facts = await withConnection(config.src, serverFacts, { connectTimeoutMs: config.connectTimeoutMs });
-    schemas = facts.schemas;
+    schemas = srcSchemas;
   }
   return withConnection(
     config.dst,

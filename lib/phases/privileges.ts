@@ -75,7 +75,19 @@ export async function sourceNeeds(c: pg.Client): Promise<{ extensions: NeededExt
 }
 
 // Reserved words a bare role or database name cannot be (the ones likely as names; anything else odd is quoted).
-const RESERVED = new Set(['all', 'user', 'public', 'default', 'role', 'group', 'table', 'select', 'order', 'grant', 'to']);
+const RESERVED = new Set([
+  'all',
+  'user',
+  'public',
+  'default',
+  'role',
+  'group',
+  'table',
+  'select',
+  'order',
+  'grant',
+  'to',
+]);
 
 /** An identifier as a DBA would type it: bare when that is unambiguous, else double-quoted (quoteIdent). */
 function sqlName(name: string): string {

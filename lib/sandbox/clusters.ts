@@ -13,6 +13,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { formatKeyword, formatUrl, type Dsn } from '../core/dsn.ts';
 import { quoteIdent } from '../core/ident.ts';
+import { MAJORS_CACHE_DIR } from '../core/majors-cache.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
 
 export type ClusterName = 'source' | 'target';
@@ -61,9 +62,6 @@ export function findPgBin(): string {
     'no PostgreSQL server binaries found under /usr/lib/postgresql; run `npm run bootstrap` (as root) first',
   );
 }
-
-/** Where scripts/bootstrap-majors.sh caches servers of other majors (`server/<major>/…/native/bin`). */
-export const MAJORS_CACHE_DIR = '/var/cache/migration-rehearsal';
 
 /**
  * The server bin directory (initdb, pg_ctl, postgres) of PostgreSQL `major`: Debian's /usr/lib/postgresql/<major>/bin

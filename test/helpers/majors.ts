@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, onTestFinished } from 'vitest';
+import { MAJORS_CACHE_DIR } from '../../lib/core/majors-cache.ts';
 import { loadFixture, writeAssetTree } from '../../lib/sandbox/fixture.ts';
 import {
   clusterKeyword,
@@ -139,7 +140,7 @@ export async function crossScenario(
 
 /** The client tools built by scripts/bootstrap-majors.sh for `major` (its bin directory), or an Error with the fix. */
 export function cachedClientBin(major: number): string {
-  const bin = path.join('/var/cache/migration-rehearsal/client', String(major), 'bin');
+  const bin = path.join(MAJORS_CACHE_DIR, 'client', String(major), 'bin');
   if (!fs.existsSync(path.join(bin, 'pg_restore')))
     throw new Error(`PostgreSQL ${major} client tools are not built; ${BOOTSTRAP_HINT}`);
   return bin;
