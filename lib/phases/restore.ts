@@ -67,7 +67,8 @@ export async function prepareUseList(
 export function versionHint(message: string, tools: Record<string, string>): string | undefined {
   if (!/unrecognized parameter "[^"]*"/.test(message)) return undefined;
   const dump = tools.pg_dump ? `pg_dump ${tools.pg_dump}` : 'pg_dump';
-  const src = tools['source server'] ? ` against a ${tools['source server']} source` : '';
+  const srcVersion = /\d+(?:\.\d+)+/.exec(tools['source server'] ?? '')?.[0];
+  const src = srcVersion ? ` against a ${srcVersion} source` : '';
   return `hint: the archive sets an option the target does not know; ${dump}${src} is probably an older release than the source server and dumped an option it should not have: dump with client tools of the source's own major and latest minor (SRC_PG_BIN_DIR=/usr/lib/postgresql/<source major>/bin)`;
 }
 

@@ -131,3 +131,19 @@ describe('refused by preflight (exit 2, before the dump, the target untouched)',
     );
   });
 });
+
+test('a restore failing on ALTER COLUMN … SET (<unknown parameter>) says pg_dump is an older release than the source', async () => {
+  // This machine's 15.20 carries a per-column option that pg_dump 17.11 (released before 15.20) dumps and 17 rejects.
+  const bin17 = cachedClientBin(17);
+  const s = await crossScenario(await major(15, 'source'), await major(17, 'target'), { vector: true, users: 3 });
+  const r = await rehearse([], { ...s.env, PG_BIN_DIR: bin17 });
+  expect(r.code, r.output).toBe(3);
+  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  expect(restore.reason).toMatch(/unrecognized parameter "pg_attver"/);
+  expect(restore.reason).toMatch(
+    /hint: the archive sets an option the target does not know; pg_dump 17\.11 against a 15\.\d+ source is probably an older release than the source server/,
+  );
+  expect(r.output).toMatch(/hint: the archive sets an option the target does not know/);
+  // Atomic: nothing of the failed restore stays on the target.
+  expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
+});
