@@ -46,6 +46,34 @@ started=$(date +%s)
 mkdir -p "$CACHE"
 chmod 755 "$CACHE"
 
+# Debian 12 packages the builds need: compilers; dpkg-source for `apt-get source`; since PostgreSQL 17 the source
+# tarball no longer carries generated parsers (bison, flex); zlib and OpenSSL headers so the client reads compressed
+# archives and speaks TLS.
+sys_pkgs=()
+command -v make >/dev/null || sys_pkgs+=(make)
+command -v gcc >/dev/null || sys_pkgs+=(gcc)
+command -v dpkg-source >/dev/null || sys_pkgs+=(dpkg-dev)
+if [ ! -x "$CACHE/client/$CLIENT_MAJOR/bin/pg_restore" ]; then
+  command -v bison >/dev/null || sys_pkgs+=(bison)
+  command -v flex >/dev/null || sys_pkgs+=(flex)
+  dpkg -s zlib1g-dev >/dev/null 2>&1 || sys_pkgs+=(zlib1g-dev)
+  dpkg -s libssl-dev >/dev/null 2>&1 || sys_pkgs+=(libssl-dev)
+fi
+if [ ${#sys_pkgs[@]} -gt 0 ]; then
+  log "installing ${sys_pkgs[*]} (Debian 12)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 \
+    "${sys_pkgs[@]}" >/dev/null
+fi
+
+# Download one file (curl when present, else Node's fetch: Node is there, curl may not be).
+fetch_file() {
+  if command -v curl >/dev/null; then
+    curl -fsS -o "$2" "$1"
+  else
+    node -e 'fetch(process.argv[1]).then(async (r) => { if (!r.ok) { console.error(`${r.status} ${process.argv[1]}`); process.exit(1); } require("fs").writeFileSync(process.argv[2], Buffer.from(await r.arrayBuffer())); })' "$1" "$2"
+  fi
+}
+
 # --- servers -------------------------------------------------------------------------------------------------------
 for m in $(printf '%s\n' "${!EMBEDDED[@]}" | sort -n); do
   [ -x "$(native_dir "$m")/bin/postgres" ] && continue
@@ -111,7 +139,6 @@ pgvector_src() {
 for m in "${VECTOR_MAJORS[@]}"; do
   native=$(native_dir "$m")
   [ -f "$native/share/postgresql/extension/vector.control" ] && continue
-  command -v make >/dev/null && command -v gcc >/dev/null || { log "pgvector for $m needs make and gcc (apt-get install make gcc)"; exit 2; }
   apt_setup
   dev="$CACHE/dev/$m"
   if [ ! -d "$dev/usr/include/postgresql/$m/server" ]; then
@@ -149,19 +176,6 @@ done
 
 # --- client tools of another major -----------------------------------------------------------------------------------
 if [ ! -x "$CACHE/client/$CLIENT_MAJOR/bin/pg_restore" ]; then
-  command -v make >/dev/null && command -v gcc >/dev/null || { log "client $CLIENT_MAJOR needs make and gcc"; exit 2; }
-  # Since PostgreSQL 17 the source tarball no longer carries the generated parsers: bison and flex (Debian 12's own);
-  # zlib and OpenSSL headers so the client reads compressed archives and speaks TLS.
-  build_pkgs=()
-  command -v bison >/dev/null || build_pkgs+=(bison)
-  command -v flex >/dev/null || build_pkgs+=(flex)
-  dpkg -s zlib1g-dev >/dev/null 2>&1 || build_pkgs+=(zlib1g-dev)
-  dpkg -s libssl-dev >/dev/null 2>&1 || build_pkgs+=(libssl-dev)
-  if [ ${#build_pkgs[@]} -gt 0 ]; then
-    log "installing ${build_pkgs[*]} (Debian 12) to build the client tools"
-    env -u APT_CONFIG DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      -o DPkg::Lock::Timeout=600 "${build_pkgs[@]}" >/dev/null
-  fi
   apt_setup
   d="$CACHE/src/postgresql-$CLIENT_MAJOR"
   mkdir -p "$d"
@@ -171,7 +185,7 @@ if [ ! -x "$CACHE/client/$CLIENT_MAJOR/bin/pg_restore" ]; then
     if ! (cd "$d" && apt-get source -qq --download-only --only-source "postgresql-$CLIENT_MAJOR" >/dev/null 2>&1); then
       f="postgresql-${CLIENT_MAJOR}_${CLIENT_FALLBACK_VERSION}.orig.tar.bz2"
       log "the mirror did not serve the indexed source; falling back to $f (sha256-pinned)"
-      curl -fsS -o "$d/$f.part" "$MIRROR/pool/main/p/postgresql-$CLIENT_MAJOR/$f"
+      fetch_file "$MIRROR/pool/main/p/postgresql-$CLIENT_MAJOR/$f" "$d/$f.part"
       echo "$CLIENT_FALLBACK_SHA256  $d/$f.part" | sha256sum -c --quiet - || { rm -f "$d/$f.part"; log "sha256 mismatch for $f"; exit 2; }
       mv "$d/$f.part" "$d/$f"
     fi
