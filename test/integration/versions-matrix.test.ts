@@ -68,7 +68,7 @@ async function greenThenFault(s: CrossScenario, vector: boolean) {
 }
 
 describe('supported pairs: a full rehearsal is green, a seeded fault is red', () => {
-  test('PostgreSQL 13 → 15 with pgvector', async () => {
+  test('PostgreSQL 13 → 15 with pgvector', { timeout: 420_000 }, async () => {
     expect(majorHasVector(13), 'pgvector for PostgreSQL 13 (scripts/bootstrap-majors.sh)').toBe(true);
     const s = await crossScenario(await major(13, 'source'), await major(15, 'target'), { vector: true });
     const { cases, state: st, manifest: m } = await greenThenFault(s, true);
@@ -83,7 +83,7 @@ describe('supported pairs: a full rehearsal is green, a seeded fault is red', ()
     expect(st.tools['pg_restore path']).toMatch(/\/pg_restore$/);
   });
 
-  test('PostgreSQL 15 → 17 with pgvector', async () => {
+  test('PostgreSQL 15 → 17 with pgvector', { timeout: 420_000 }, async () => {
     expect(majorHasVector(17), 'pgvector for PostgreSQL 17 (scripts/bootstrap-majors.sh)').toBe(true);
     const s = await crossScenario(await major(15, 'source'), await major(17, 'target'), { vector: true });
     const { state } = await greenThenFault(s, true);
@@ -91,7 +91,7 @@ describe('supported pairs: a full rehearsal is green, a seeded fault is red', ()
     expect(state.tools.pg_restore).toMatch(/^15\.\d+$/);
   });
 
-  test('PostgreSQL 14 → 16 without pgvector', async () => {
+  test('PostgreSQL 14 → 16 without pgvector', { timeout: 420_000 }, async () => {
     const s = await crossScenario(await major(14, 'source'), await major(16, 'target'), { vector: false });
     const { cases } = await greenThenFault(s, false);
     expect(cases.map((c) => c.name)).not.toContain('pgvector extension version');
