@@ -197,7 +197,7 @@ if [ ! -x "$CACHE/client/$CLIENT_MAJOR/bin/pg_restore" ]; then
     rm -rf "$b" && mkdir -p "$b"
     tar -xjf "$tarball" -C "$b" --strip-components=1
   fi
-  log "PostgreSQL $CLIENT_MAJOR client tools: building $(basename "$tarball") (2-4 min on 2 cores)"
+  log "PostgreSQL $CLIENT_MAJOR client tools: building $(basename "$tarball") (minutes: about 1.5 min of CPU, longer on a busy machine)"
   (
     cd "$b"
     [ -f config.status ] || ./configure -q --prefix="$CACHE/client/$CLIENT_MAJOR" --without-icu --without-readline \
