@@ -51,27 +51,28 @@ export interface TargetExtension {
   trusted: boolean;
 }
 
-const SOURCE_NEEDS_SQL = `
-SELECT ARRAY(SELECT e.extname || ' ' || e.extversion FROM pg_extension e WHERE e.extname <> 'plpgsql' ORDER BY 1) AS extensions,
-       ARRAY(SELECT DISTINCT r.rolname || ' ' || 'policy ' || p.polname || ' on ' || n.nspname || '.' || c.relname
-             FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-             JOIN pg_roles r ON r.oid = ANY (p.polroles)
-             ORDER BY 1) AS roles`;
+const SOURCE_EXTENSIONS_SQL = `SELECT e.extname AS name, e.extversion AS version FROM pg_extension e
+WHERE e.extname <> 'plpgsql' ORDER BY 1`;
 
-/** What a dump of the source will need on the target: its extensions (with versions) and the roles its policies name. */
+const SOURCE_ROLES_SQL = `
+SELECT r.rolname AS name, 'policy ' || p.polname || ' on ' || n.nspname || '.' || c.relname AS why
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_roles r ON r.oid = ANY (p.polroles)
+UNION ALL
+SELECT um.usename, 'user mapping on server ' || um.srvname FROM pg_user_mappings um WHERE um.umuser <> 0
+ORDER BY 1, 2`;
+
+/**
+ * What a dump of the source will need on the target: its extensions (with versions) and the roles its policies and
+ * user mappings name (the same roles rolesNamedBySql finds in the archive's SQL), each role once with the first place
+ * that names it. A rule that leaves user mappings out of the restore should drop the roles whose `why` starts with
+ * "user mapping".
+ */
 export async function sourceNeeds(c: pg.Client): Promise<{ extensions: NeededExtension[]; roles: NeededRole[] }> {
-  const r = (await c.query(SOURCE_NEEDS_SQL)).rows[0];
-  const split = (s: string) => [s.slice(0, s.indexOf(' ')), s.slice(s.indexOf(' ') + 1)];
-  return {
-    extensions: (r.extensions as string[]).map((s) => {
-      const [name, version] = split(s);
-      return { name, version };
-    }),
-    roles: (r.roles as string[]).map((s) => {
-      const [name, why] = split(s);
-      return { name, why };
-    }),
-  };
+  const extensions = (await c.query<NeededExtension>(SOURCE_EXTENSIONS_SQL)).rows;
+  const roles = new Map<string, string>();
+  for (const r of (await c.query<NeededRole>(SOURCE_ROLES_SQL)).rows) if (!roles.has(r.name)) roles.set(r.name, r.why);
+  return { extensions, roles: [...roles].map(([name, why]) => ({ name, why })) };
 }
 
 // Reserved words a bare role or database name cannot be (the ones likely as names; anything else odd is quoted).
