@@ -213,6 +213,19 @@ export const FAMILIES: readonly CheckFamily[] = [
     }),
   },
   {
+    id: 'large-objects',
+    label: 'large objects',
+    spec: 'specs/large-objects.spec.ts',
+    prefixes: ['large objects'],
+    needsSource: true,
+    reads: [],
+    passesWhen: 'the same large objects (by OID) on both sides, each with the same size and md5',
+    planLines: ({ config }) =>
+      config.src
+        ? { head: 'one check of every large object (OID, size, md5), source vs target', checks: ['large objects'] }
+        : { head: noSource, checks: [] },
+  },
+  {
     id: 'asset-census',
     label: 'asset census',
     spec: 'specs/asset-census.spec.ts',
