@@ -182,7 +182,12 @@ export const FAMILIES: readonly CheckFamily[] = [
       const kinds = KINDS.filter((k) => config.src || k.stateProblem);
       return {
         head: config.src ? `${kinds.length} object kinds, source vs target` : `target states only ${noSource}`,
-        checks: kinds.map((k) => `schema ${k.kind}`),
+        checks: [
+          ...kinds.map((k) => `schema ${k.kind}`),
+          phaseSchedule(config).find((p) => p.name === 'dump')?.wanted
+            ? 'schema coverage'
+            : 'schema coverage (skipped: no archive in this run: nothing to read object types from)',
+        ],
       };
     },
   },
