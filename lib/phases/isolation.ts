@@ -1,0 +1,244 @@
+/**
+ * Staging isolation at restore time: the archive's objects that can reach outside the target — foreign servers (and
+ * the user mappings that carry their credentials) and subscriptions — read from the archive itself, classified by
+ * where they point (the target's own server, the SOURCE, or elsewhere), and neutralised unless ISOLATION=keep:
+ *
+ * - a user mapping of a server pointing away from the target is left out of the restore (TOC filter): production
+ *   credentials never land on staging, and postgres_fdw / dblink refuse to connect without a mapping;
+ * - the foreign server itself is restored (foreign tables and the views over them depend on it) and then pointed
+ *   nowhere: `ALTER SERVER … OPTIONS (SET host 'rehearsal-isolated.invalid')` (`.invalid` never resolves, RFC 6761);
+ * - a subscription pointing away from the target is left out (pg_dump writes it with `connect = false` and the
+ *   source's slot name: enabling it on staging would consume the production subscriber's slot).
+ *
+ * Publications reach nothing (others subscribe to them): they are counted and listed, not touched.
+ * The check family (lib/checks/isolation.ts) lists what the target holds after the restore and judges it.
+ */
+import type { Config } from '../core/config.ts';
+import { parseDsn, type Dsn } from '../core/dsn.ts';
+import { quoteIdent } from '../core/ident.ts';
+import { redactor } from '../core/redact.ts';
+import type { TocEntry, TocRule } from './toc-filter.ts';
+
+/** Where a connection goes. */
+export interface Endpoint {
+  /** Host names, addresses or socket directories (libpq allows a comma list); empty: the server's local socket. */
+  hosts: string[];
+  /** Undefined: libpq's default (5432). */
+  port?: number;
+  dbname?: string;
+}
+
+/** `target`: the target's own server; `source`: the source server; `elsewhere`: any other server. */
+export type Where = 'target' | 'source' | 'elsewhere';
+
+/** An archive object that connects somewhere, with where it points. */
+export interface OutwardLink {
+  kind: 'foreign server' | 'user mapping' | 'subscription';
+  /** Server or subscription name; for a user mapping `<user> SERVER <server>` (the TOC tag without the type). */
+  name: string;
+  /** The foreign server a user mapping belongs to. */
+  server?: string;
+  /** The foreign-data wrapper of a server (postgres_fdw, dblink_fdw, ...). */
+  wrapper?: string;
+  endpoint?: Endpoint;
+  where: Where;
+  /** The server's options have a `host` (SET) or not (ADD); whether `hostaddr` must be dropped. */
+  hasHost?: boolean;
+  hasHostaddr?: boolean;
+}
+
+/** The host a detached foreign server is pointed at: the `.invalid` TLD is guaranteed never to resolve (RFC 6761). */
+export const ISOLATED_HOST = 'rehearsal-isolated.invalid';
+
+const LOCAL = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/i;
+
+function isLocal(h: string | undefined): boolean {
+  return !h || h.startsWith('/') || h.startsWith('@') || LOCAL.test(h);
+}
+
+/**
+ * Where `e` points, seen from the target server (a foreign server or subscription connects FROM the target server).
+ * A local host (none, a socket directory, localhost, 127.x, ::1) is the target server's own machine. Same machine and
+ * port as the target (or same host name and port) → `target`; same as the source → `source`; anything else →
+ * `elsewhere`. Every host of a multi-host list must be the target for the link to count as `target`.
+ */
+export function classifyEndpoint(e: Endpoint, target: Pick<Dsn, 'host' | 'port'>, source?: Pick<Dsn, 'host' | 'port'>): Where {
+  const hosts = e.hosts.length ? e.hosts : [''];
+  const port = e.port ?? 5432;
+  const same = (h: string, d: Pick<Dsn, 'host' | 'port'>) =>
+    port === (d.port ?? 5432) &&
+    ((isLocal(h) && isLocal(d.host)) || (!!d.host && h.toLowerCase() === d.host.toLowerCase()));
+  if (hosts.every((h) => same(h, target))) return 'target';
+  if (source && hosts.some((h) => same(h, source))) return 'source';
+  // A local host on the target's machine but another port: another cluster there, not the target.
+  return 'elsewhere';
+}
+
+export function describeEndpoint(e: Endpoint | undefined): string {
+  if (!e) return 'an unknown server (its connection string could not be read)';
+  const hosts = e.hosts.length ? e.hosts.join(',') : '(local socket)';
+  return `${hosts}:${e.port ?? 5432}${e.dbname ? `/${e.dbname}` : ''}`;
+}
+
+export function describeWhere(w: Where): string {
+  return w === 'source' ? 'the SOURCE' : w === 'target' ? 'the target itself' : 'a server other than the target';
+}
+
+/** Endpoint of a libpq connection string (keyword or URL form); undefined when it cannot be parsed. */
+export function conninfoEndpoint(conninfo: string): Endpoint | undefined {
+  try {
+    const d = parseDsn(conninfo, 'connection string');
+    redactor.add(d.password);
+    const host = d.params.hostaddr ?? d.host;
+    return { hosts: host ? host.split(',') : [], port: d.port, dbname: d.database || undefined };
+  } catch {
+    const kw = (k: string) => new RegExp(`(?:^|\\s)${k}\\s*=\\s*('(?:[^'\\\\]|\\\\.)*'|\\S+)`).exec(conninfo)?.[1];
+    const host = kw('hostaddr') ?? kw('host');
+    if (!host) return undefined;
+    const port = Number(kw('port'));
+    return { hosts: host.replace(/^'|'$/g, '').split(','), port: Number.isFinite(port) && port > 0 ? port : undefined };
+  }
+}
+
+/** Endpoint from foreign-server options (postgres_fdw / dblink_fdw take libpq keywords as options). */
+export function optionsEndpoint(o: Record<string, string>): Endpoint {
+  const host = o.hostaddr ?? o.host;
+  const port = Number(o.port);
+  return {
+    hosts: host ? host.split(',') : [],
+    port: Number.isFinite(port) && port > 0 ? port : undefined,
+    dbname: o.dbname,
+  };
+}
+
+/** `key 'value', "key" 'value'` (pg_dump's OPTIONS list) → map. */
+export function parseOptionList(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s+'((?:[^']|'')*)'/g)) {
+    const key = m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1];
+    out[key] = m[2].replace(/''/g, "'");
+  }
+  return out;
+}
+
+const IDENT = `("(?:[^"]|"")+"|[^\\s(]+)`;
+const unq = (s: string) => (s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s);
+
+/**
+ * The outward links in SQL rendered by `pg_restore --file=-` for the archive's SERVER, USER MAPPING and SUBSCRIPTION
+ * entries. Passwords found are registered with the redactor (they must never be printed). Pure apart from that.
+ */
+export function linksFromSql(sql: string, target: Pick<Dsn, 'host' | 'port'>, source?: Pick<Dsn, 'host' | 'port'>): OutwardLink[] {
+  const links: OutwardLink[] = [];
+  const servers = new Map<string, OutwardLink>();
+  for (const m of sql.matchAll(
+    new RegExp(`CREATE SERVER ${IDENT}(?:\\s+TYPE\\s+'(?:[^']|'')*')?(?:\\s+VERSION\\s+'(?:[^']|'')*')?\\s+FOREIGN DATA WRAPPER ${IDENT}(\\s+OPTIONS\\s*\\(([\\s\\S]*?)\\n?\\))?;`, 'g'),
+  )) {
+    const opts = parseOptionList(m[4] ?? '');
+    const endpoint = optionsEndpoint(opts);
+    const link: OutwardLink = {
+      kind: 'foreign server',
+      name: unq(m[1]),
+      wrapper: unq(m[2]),
+      endpoint,
+      where: classifyEndpoint(endpoint, target, source),
+      hasHost: 'host' in opts,
+      hasHostaddr: 'hostaddr' in opts,
+    };
+    servers.set(link.name, link);
+    links.push(link);
+  }
+  for (const m of sql.matchAll(new RegExp(`CREATE USER MAPPING FOR ${IDENT} SERVER ${IDENT}(\\s+OPTIONS\\s*\\(([\\s\\S]*?)\\n?\\))?;`, 'g'))) {
+    const opts = parseOptionList(m[4] ?? '');
+    redactor.add(opts.password);
+    const server = unq(m[2]);
+    const s = servers.get(server);
+    links.push({
+      kind: 'user mapping',
+      name: `${unq(m[1])} SERVER ${server}`,
+      server,
+      wrapper: s?.wrapper,
+      endpoint: s?.endpoint,
+      where: s?.where ?? 'elsewhere',
+    });
+  }
+  for (const m of sql.matchAll(new RegExp(`CREATE SUBSCRIPTION ${IDENT} CONNECTION '((?:[^']|'')*)'`, 'g'))) {
+    const endpoint = conninfoEndpoint(m[2].replace(/''/g, "'"));
+    links.push({
+      kind: 'subscription',
+      name: unq(m[1]),
+      endpoint,
+      where: endpoint ? classifyEndpoint(endpoint, target, source) : 'elsewhere',
+    });
+  }
+  return links;
+}
+
+/** The TOC entries whose SQL holds an outward link (what is rendered to find them). */
+export function isOutwardEntry(e: TocEntry): boolean {
+  return e.type === 'SERVER' || e.type === 'FOREIGN SERVER' || e.type === 'USER MAPPING' || e.type === 'SUBSCRIPTION';
+}
+
+/** Links that point away from the target (and so are neutralised unless ISOLATION=keep). */
+export function pointsAway(l: OutwardLink): boolean {
+  return l.where !== 'target';
+}
+
+/**
+ * TOC rules that neutralise the links pointing away from the target (none with ISOLATION=keep): user mappings of such
+ * servers, and such subscriptions with their comments and security labels, are left out of the restore.
+ */
+export function isolationTocRules(config: Pick<Config, 'isolation'>, links: readonly OutwardLink[]): TocRule[] {
+  if (config.isolation === 'keep') return [];
+  const away = links.filter(pointsAway);
+  const mapping = new Map(away.filter((l) => l.kind === 'user mapping').map((l) => [l.name, l]));
+  const subs = new Map(away.filter((l) => l.kind === 'subscription').map((l) => [l.name, l]));
+  const because = (l: OutwardLink) =>
+    `points at ${describeWhere(l.where)} (${describeEndpoint(l.endpoint)}); ISOLATION=keep restores it`;
+  return [
+    {
+      id: 'isolation-user-mapping',
+      exclude(e) {
+        if (e.type !== 'USER MAPPING') return undefined;
+        const l = mapping.get(e.tag.replace(/^USER MAPPING /, ''));
+        return l ? `the credentials of foreign server ${l.server}, which ${because(l)}` : undefined;
+      },
+    },
+    {
+      id: 'isolation-subscription',
+      exclude(e) {
+        const name =
+          e.type === 'SUBSCRIPTION'
+            ? e.tag
+            : (e.type === 'COMMENT' || e.type === 'SECURITY LABEL') && e.tag.startsWith('SUBSCRIPTION ')
+              ? e.tag.slice('SUBSCRIPTION '.length)
+              : undefined;
+        const l = name !== undefined ? subs.get(name) : undefined;
+        return l ? `subscription ${l.name} ${because(l)}: enabled on staging it would consume the source's replication slot` : undefined;
+      },
+    },
+  ];
+}
+
+/** The SQL that points each foreign server that leads away from the target at ISOLATED_HOST (nothing with ISOLATION=keep). */
+export function detachServersSql(config: Pick<Config, 'isolation'>, links: readonly OutwardLink[]): string[] {
+  if (config.isolation === 'keep') return [];
+  return links
+    .filter((l) => l.kind === 'foreign server' && pointsAway(l))
+    .map(
+      (l) =>
+        `ALTER SERVER ${quoteIdent(l.name)} OPTIONS (${l.hasHostaddr ? 'DROP hostaddr, ' : ''}${l.hasHost ? 'SET' : 'ADD'} host '${ISOLATED_HOST}');`,
+    );
+}
+
+/** One line per link for the console, the restore log and the phase evidence: what it is, where it points, what was done. */
+export function isolationLines(config: Pick<Config, 'isolation'>, links: readonly OutwardLink[]): string[] {
+  const keep = config.isolation === 'keep';
+  return links.map((l) => {
+    const what = `${l.kind} ${l.name}${l.wrapper && l.kind === 'foreign server' ? ` (${l.wrapper})` : ''} → ${describeEndpoint(l.endpoint)}, ${describeWhere(l.where)}`;
+    if (!pointsAway(l)) return `ISOLATION: ${what}: restored as is`;
+    if (keep) return `ISOLATION: ${what}: RESTORED AS IS (ISOLATION=keep): staging is wired to it`;
+    if (l.kind === 'foreign server') return `ISOLATION: ${what}: restored, then pointed at ${ISOLATED_HOST} (detached)`;
+    return `ISOLATION: ${what}: LEFT OUT of the restore (detached)`;
+  });
+}
