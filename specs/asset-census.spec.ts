@@ -108,17 +108,21 @@ if (dc.blocked) {
   });
   const everyFile = EVERY_FILE(cfg.assetsVerify === 'sha256');
   if (!cfg.srcAssetsDir || cfg.srcAssetsRemote) {
-    test.skip(
-      `${everyFile} (${cfg.srcAssetsDir ? 'SRC_ASSETS_DIR is remote: only the mirror compared content (rsync --checksum, ASSETS_MIRROR_CHECKSUM)' : 'SRC_ASSETS_DIR is not set'})`,
-      () => {},
-    );
+    test.skip(`${everyFile} (${cfg.srcAssetsDir ? 'SRC_ASSETS_DIR is remote: only the mirror compared content (rsync --checksum, ASSETS_MIRROR_CHECKSUM)' : 'SRC_ASSETS_DIR is not set'})`, () => {});
   } else {
     // Every file, not a sample: a repeat rehearsal must see a file the mirror left stale (size + mtime always; the
     // bytes too with ASSETS_VERIFY=sha256, which reads both trees in full).
     test(everyFile, async ({ expect, annotate }) => {
       const r = await compareTrees(cfg.srcAssetsDir!, cfg.dstAssetsDir, { content: cfg.assetsVerify === 'sha256' });
       await annotate(
-        `${r.files} source files compared (size, mtime${cfg.assetsVerify === 'sha256' ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes not compared: ASSETS_VERIFY=sha256 compares them'}) in ${r.ms} ms; ${r.differing} differ; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${r.unreadable.length ? `: ${r.unreadable.slice(0, 5).map((x) => `${x.path} (${x.problem})`).join('; ')}` : ''}`,
+        `${r.files} source files compared (size, mtime${cfg.assetsVerify === 'sha256' ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes not compared: ASSETS_VERIFY=sha256 compares them'}) in ${r.ms} ms; ${r.differing} differ; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${
+          r.unreadable.length
+            ? `: ${r.unreadable
+                .slice(0, 5)
+                .map((x) => `${x.path} (${x.problem})`)
+                .join('; ')}`
+            : ''
+        }`,
         'evidence',
       );
       expect(

@@ -85,7 +85,11 @@ export function resolveAppUser(
 }
 
 /** Whether `who` has `bit` (4 read, 2 write, 1 search/execute) on an inode with this mode, owner and group. */
-export function allows(st: Pick<fs.Stats, 'mode' | 'uid' | 'gid'>, who: Pick<AppUser, 'uid' | 'gids'>, bit: 4 | 1): boolean {
+export function allows(
+  st: Pick<fs.Stats, 'mode' | 'uid' | 'gid'>,
+  who: Pick<AppUser, 'uid' | 'gids'>,
+  bit: 4 | 1,
+): boolean {
   if (who.uid === 0) return true;
   if (st.uid === who.uid) return ((st.mode >> 6) & bit) !== 0;
   if (who.gids.includes(st.gid)) return ((st.mode >> 3) & bit) !== 0;

@@ -56,7 +56,8 @@ async function compareOne(
   } catch {
     return 'missing on the target';
   }
-  if (!dst.isFile()) return `the target has ${dst.isDirectory() ? 'a directory' : dst.isSymbolicLink() ? 'a symlink' : 'something else'} there`;
+  if (!dst.isFile())
+    return `the target has ${dst.isDirectory() ? 'a directory' : dst.isSymbolicLink() ? 'a symlink' : 'something else'} there`;
   if (dst.size !== src.size) return `size differs: source ${src.size} B, target ${dst.size} B`;
   const sm = Math.floor(src.mtimeMs / 1000);
   const dm = Math.floor(dst.mtimeMs / 1000);
@@ -83,7 +84,15 @@ export async function compareTrees(
 ): Promise<TreeComparison> {
   const t0 = performance.now();
   const limit = opts.limit ?? 20;
-  const out: TreeComparison = { files: 0, notFiles: 0, differing: 0, examples: [], unreadable: [], bytesHashed: 0, ms: 0 };
+  const out: TreeComparison = {
+    files: 0,
+    notFiles: 0,
+    differing: 0,
+    examples: [],
+    unreadable: [],
+    bytesHashed: 0,
+    ms: 0,
+  };
   const acc = { bytes: 0 };
   const inflight = new Set<Promise<void>>();
   const stream = fg.stream('**', {

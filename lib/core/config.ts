@@ -487,7 +487,7 @@ export const VARS: VarSpec[] = [
   {
     name: 'ASSETS_APP_USER',
     group: 'assets',
-    doc: 'The staging application\'s user (name, uid or uid:gid): sampled files and their directories must be readable by it.',
+    doc: "The staging application's user (name, uid or uid:gid): sampled files and their directories must be readable by it.",
     apply(raw, d) {
       if (!raw?.trim()) return;
       const v = raw.trim();
@@ -511,7 +511,7 @@ export const VARS: VarSpec[] = [
     name: 'RESTORE_NO_TABLESPACES',
     group: 'dump',
     default: '0',
-    doc: 'pg_restore --no-tablespaces: every object goes to the target\'s default tablespace (when the target lacks the source\'s).',
+    doc: "pg_restore --no-tablespaces: every object goes to the target's default tablespace (when the target lacks the source's).",
     apply(raw, d) {
       return setOr(d, 'restoreNoTablespaces', bool('RESTORE_NO_TABLESPACES', raw, false), isStr);
     },

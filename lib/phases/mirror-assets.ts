@@ -48,7 +48,10 @@ export function mirrorChecksum(
 ): { checksum: boolean; why: string } {
   if (setting === 'on') return { checksum: true, why: 'ASSETS_MIRROR_CHECKSUM=1' };
   if (setting === 'off')
-    return { checksum: false, why: 'ASSETS_MIRROR_CHECKSUM=0: size + mtime quick check only (same-size, same-mtime changes are NOT copied)' };
+    return {
+      checksum: false,
+      why: 'ASSETS_MIRROR_CHECKSUM=0: size + mtime quick check only (same-size, same-mtime changes are NOT copied)',
+    };
   let empty = true;
   try {
     const d = fs.opendirSync(dstRoot);
@@ -62,7 +65,10 @@ export function mirrorChecksum(
   }
   return empty
     ? { checksum: false, why: 'DST_ASSETS_DIR is empty: every file is copied, no content comparison needed' }
-    : { checksum: true, why: 'DST_ASSETS_DIR is not empty: content compared (rsync --checksum), not just size + mtime' };
+    : {
+        checksum: true,
+        why: 'DST_ASSETS_DIR is not empty: content compared (rsync --checksum), not just size + mtime',
+      };
 }
 
 export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {

@@ -26,14 +26,7 @@ import {
 import { PhaseError } from '../core/errors.ts';
 import { countingProgress, restoredTable } from '../core/progress.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
-import {
-  exclusionLines,
-  filterToc,
-  parseTocEntries,
-  useListText,
-  type TocEntry,
-  type TocRule,
-} from './toc-filter.ts';
+import { exclusionLines, filterToc, parseTocEntries, useListText, type TocEntry, type TocRule } from './toc-filter.ts';
 import {
   detachServersSql,
   isOutwardEntry,
