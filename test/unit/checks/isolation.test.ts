@@ -51,13 +51,13 @@ test('subscriptions: live and pointing away fails; detached (disabled, no slot) 
 });
 
 test('connection strings in code: the source fails, elsewhere warns, the target passes', () => {
-  expect(conninfosIn(`SELECT * FROM dblink('host=10.1.2.3 port=6000 dbname=x user=u', 'select 1')`)).toEqual([
-    { hosts: ['10.1.2.3'], port: 6000, dbname: 'x' },
+  expect(conninfosIn(`SELECT * FROM dblink('host=192.0.2.3 port=6000 dbname=x user=u', 'select 1')`)).toEqual([
+    { hosts: ['192.0.2.3'], port: 6000, dbname: 'x' },
   ]);
   const v = judgeCode(
     [
       { object: 'function public.f()', text: `dblink('host=127.0.0.1 port=5432 dbname=app', q)` },
-      { object: 'view public.v', text: `'postgresql://u@10.0.0.9:5432/x'` },
+      { object: 'view public.v', text: `'postgresql://u@198.51.100.9:5432/x'` },
       { object: 'function public.g()', text: `'host=localhost port=5433'` },
     ],
     ends,

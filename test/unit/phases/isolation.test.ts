@@ -24,7 +24,7 @@ CREATE SERVER loopback FOREIGN DATA WRAPPER postgres_fdw OPTIONS (
     port '5433'
 );
 CREATE SERVER "Other Srv" FOREIGN DATA WRAPPER dblink_fdw OPTIONS (
-    hostaddr '10.9.8.7'
+    hostaddr '203.0.113.7'
 );
 CREATE USER MAPPING FOR rehearsal SERVER legacy_srv OPTIONS (
     password 'fdw-unit-pw',
@@ -33,7 +33,7 @@ CREATE USER MAPPING FOR rehearsal SERVER legacy_srv OPTIONS (
 CREATE USER MAPPING FOR rehearsal SERVER loopback OPTIONS (
     "user" 'x'
 );
-CREATE SUBSCRIPTION feed_sub CONNECTION 'host=127.0.0.1 port=5432 dbname=postgres user=postgres password=sub-unit-pw' PUBLICATION upstream_pub WITH (connect = false, slot_name = 'feed_sub');
+CREATE SUBSCRIPTION feed_sub CONNECTION 'host=127.0.0.1 port=5432 dbname=postgres user=postgres password=sub-unit-pw' PUBLICATION upstream_pub WITH (connect = false, slot_name = 'feed_sub'); -- secret-scan:allow (made-up fixture password)
 `;
 
 const LIST = `;
