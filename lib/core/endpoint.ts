@@ -71,7 +71,12 @@ export function conninfoEndpoint(conninfo: string): Endpoint | undefined {
     const host = kw('hostaddr') ?? kw('host');
     if (!host) return undefined;
     const port = Number(kw('port'));
-    return { hosts: host.replace(/^'|'$/g, '').split(','), port: Number.isFinite(port) && port > 0 ? port : undefined };
+    const dbname = kw('dbname')?.replace(/^'|'$/g, '');
+    return {
+      hosts: host.replace(/^'|'$/g, '').split(','),
+      port: Number.isFinite(port) && port > 0 ? port : undefined,
+      ...(dbname ? { dbname } : {}),
+    };
   }
 }
 

@@ -108,7 +108,11 @@ export function linksFromSql(
       where: s?.where ?? 'elsewhere',
     });
   }
-  for (const m of sql.matchAll(new RegExp(`CREATE SUBSCRIPTION ${IDENT} CONNECTION '((?:[^']|'')*)'`, 'g'))) {
+  // pg_dump writes ` PUBLICATION ` right after the connection literal; a redacted password may have taken the closing
+  // quote with it (`password=*** PUBLICATION …`), so the literal ends at the quote or at that keyword.
+  for (const m of sql.matchAll(
+    new RegExp(`CREATE SUBSCRIPTION ${IDENT} CONNECTION '((?:[^']|'')*?)'?\\s+PUBLICATION\\s`, 'g'),
+  )) {
     const endpoint = conninfoEndpoint(m[2].replace(/''/g, "'"));
     links.push({
       kind: 'subscription',
@@ -139,15 +143,16 @@ export function isolationTocRules(config: Pick<Config, 'isolation'>, links: read
   const away = links.filter(pointsAway);
   const mapping = new Map(away.filter((l) => l.kind === 'user mapping').map((l) => [l.name, l]));
   const subs = new Map(away.filter((l) => l.kind === 'subscription').map((l) => [l.name, l]));
-  const because = (l: OutwardLink) =>
-    `points at ${describeWhere(l.where)} (${describeEndpoint(l.endpoint)}); ISOLATION=keep restores it`;
+  const because = (l: OutwardLink) => `points at ${describeWhere(l.where)} (${describeEndpoint(l.endpoint)})`;
   return [
     {
       id: 'isolation-user-mapping',
       exclude(e) {
         if (e.type !== 'USER MAPPING') return undefined;
         const l = mapping.get(e.tag.replace(/^USER MAPPING /, ''));
-        return l ? `the credentials of foreign server ${l.server}, which ${because(l)}` : undefined;
+        return l
+          ? `the credentials of foreign server ${l.server}, which ${because(l)}; ISOLATION=keep restores it`
+          : undefined;
       },
     },
     {
@@ -161,7 +166,7 @@ export function isolationTocRules(config: Pick<Config, 'isolation'>, links: read
               : undefined;
         const l = name !== undefined ? subs.get(name) : undefined;
         return l
-          ? `subscription ${l.name} ${because(l)}: enabled on staging it would consume the source's replication slot`
+          ? `subscription ${l.name} ${because(l)}: enabled on staging it would consume that server's replication slot; ISOLATION=keep restores it`
           : undefined;
       },
     },

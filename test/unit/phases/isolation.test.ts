@@ -68,6 +68,14 @@ describe('archive links', () => {
     expect(redactor.redact('x fdw-unit-pw y sub-unit-pw')).not.toMatch(/unit-pw/);
   });
 
+  test('a subscription whose password was redacted together with the closing quote is still read', () => {
+    const sql = `CREATE SUBSCRIPTION s CONNECTION 'host=192.0.2.1 port=5 dbname=d password=*** PUBLICATION p WITH (connect = false);`;
+    expect(linksFromSql(sql, target, source)[0]).toMatchObject({
+      name: 's',
+      endpoint: { hosts: ['192.0.2.1'], port: 5, dbname: 'd' },
+    });
+  });
+
   test('TOC rules leave out the mappings of servers pointing away and such subscriptions with their comments', () => {
     const links = linksFromSql(RENDERED, target, source);
     const out = filterToc(parseTocEntries(LIST), isolationTocRules({ isolation: 'detach' }, links));
