@@ -139,6 +139,10 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   let exitCode: number;
   if (mode === 'parallel' || mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
   const { useList, excluded, links } = await prepareUseList(ctx, archive);
+  if (config.restoreNoTablespaces)
+    ctx.say(
+      "RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object goes to the target's default tablespace)",
+    );
 
   if (mode === 'single-transaction-with-drop') {
     const { render, apply } = restorePipeline(config, archive, useList);
