@@ -115,7 +115,7 @@ if (dc.blocked) {
     test(everyFile, async ({ expect, annotate }) => {
       const r = await compareTrees(cfg.srcAssetsDir!, cfg.dstAssetsDir, { content: cfg.assetsVerify === 'sha256' });
       await annotate(
-        `${r.files} source files compared (size, mtime${cfg.assetsVerify === 'sha256' ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes not compared: ASSETS_VERIFY=sha256 compares them'}) in ${r.ms} ms; ${r.differing} differ; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${
+        `${r.files} source files compared (size, mtime${cfg.assetsVerify === 'sha256' ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes only where the mtime differs: ASSETS_VERIFY=sha256 compares every file'}) in ${r.ms} ms; ${r.differing} differ; ${r.mtimeOnly} with another mtime but the same bytes; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${
           r.unreadable.length
             ? `: ${r.unreadable
                 .slice(0, 5)

@@ -74,7 +74,7 @@ ORDER BY 1, 2`;
  * Settings whose value changes what the database DOES (not just how values print): a difference in one of these
  * fails. E.g. session_replication_role = replica silences every foreign key and ordinary trigger;
  * default_transaction_read_only turns every write into an error; search_path changes which objects names resolve to.
- * Display settings (TimeZone, DateStyle, extra_float_digits, …) are reported as warnings.
+ * Display settings (TimeZone, DateStyle, IntervalStyle, extra_float_digits, bytea_output, …) are reported as warnings.
  */
 export const BEHAVIOUR_SETTINGS = new Set(
   [
@@ -100,7 +100,6 @@ export const BEHAVIOUR_SETTINGS = new Set(
     'local_preload_libraries',
     'default_table_access_method',
     'xmloption',
-    'bytea_output',
     'client_encoding',
     'role',
     'session_authorization',

@@ -1,7 +1,7 @@
 /**
  * Every file of a local source tree against the target tree: size and mtime (whole seconds, what rsync -a keeps and
- * its quick check compares) of EVERY regular file, and with `sha256` also the bytes of every file (both trees are
- * read in full). The sampled comparison (lib/checks/census.ts compareSampledFiles) hashes only the sample; this one
+ * its quick check compares) of EVERY regular file; a file whose mtime differs is decided by its bytes (sha256 of
+ * both), and with `content` (ASSETS_VERIFY=sha256) every file's bytes are compared (both trees read in full). The sampled comparison (lib/checks/census.ts compareSampledFiles) hashes only the sample; this one
  * is what makes a repeat rehearsal see a file the mirror left stale.
  *
  * The source tree is streamed (fast-glob, no symlink followed); the target side is one lstat per file (bounded
@@ -32,8 +32,12 @@ export interface TreeComparison {
   /** Source files that could not be read or stat'ed (reported, not a failure of the target). */
   unreadable: TreeDifference[];
   bytesHashed: number;
+  /** Files whose mtime differs but whose bytes are equal (hashed because of the mtime): not a difference. */
+  mtimeOnly: number;
   ms: number;
 }
+
+const iso = (s: number) => new Date(s * 1000).toISOString();
 
 async function sha256(p: string): Promise<string> {
   const h = createHash('sha256');
@@ -48,7 +52,7 @@ async function compareOne(
   rel: string,
   src: fs.Stats,
   content: boolean,
-  acc: { bytes: number },
+  acc: { bytes: number; mtimeOnly: number },
 ): Promise<string | undefined> {
   let dst: fs.Stats;
   try {
@@ -61,13 +65,16 @@ async function compareOne(
   if (dst.size !== src.size) return `size differs: source ${src.size} B, target ${dst.size} B`;
   const sm = Math.floor(src.mtimeMs / 1000);
   const dm = Math.floor(dst.mtimeMs / 1000);
-  if (sm !== dm)
-    return `mtime differs: source ${new Date(sm * 1000).toISOString()}, target ${new Date(dm * 1000).toISOString()}`;
-  if (content) {
+  // Same size and mtime: what rsync's quick check trusts; the bytes are read only when asked (ASSETS_VERIFY=sha256).
+  // Another mtime (a copy made without -p/-t, a touched file): the bytes decide, so a stale file is never passed.
+  if (content || sm !== dm) {
     const [a, b] = await Promise.all([sha256(path.join(srcRoot, rel)), sha256(path.join(dstRoot, rel))]);
     acc.bytes += src.size * 2;
     if (a !== b)
-      return `same size (${src.size} B) and mtime but different bytes: sha256 source ${a.slice(0, 16)}…, target ${b.slice(0, 16)}…`;
+      return sm === dm
+        ? `same size (${src.size} B) and mtime but different bytes: sha256 source ${a.slice(0, 16)}…, target ${b.slice(0, 16)}…`
+        : `same size (${src.size} B), other mtime (source ${iso(sm)}, target ${iso(dm)}) and different bytes: sha256 source ${a.slice(0, 16)}…, target ${b.slice(0, 16)}…`;
+    if (sm !== dm) acc.mtimeOnly++;
   }
   return undefined;
 }
@@ -91,9 +98,10 @@ export async function compareTrees(
     examples: [],
     unreadable: [],
     bytesHashed: 0,
+    mtimeOnly: 0,
     ms: 0,
   };
-  const acc = { bytes: 0 };
+  const acc = { bytes: 0, mtimeOnly: 0 };
   const inflight = new Set<Promise<void>>();
   const stream = fg.stream('**', {
     cwd: srcRoot,
@@ -129,6 +137,7 @@ export async function compareTrees(
   await Promise.all(inflight);
   out.examples.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   out.bytesHashed = acc.bytes;
+  out.mtimeOnly = acc.mtimeOnly;
   out.ms = Math.round(performance.now() - t0);
   return out;
 }

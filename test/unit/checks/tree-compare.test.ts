@@ -32,6 +32,9 @@ test('every file: size and mtime always, bytes only with content; missing files 
     { path: 'ugc/3.jpg', problem: 'size differs: source 10 B, target 18 B' },
     { path: 'ugc/4.jpg', problem: 'missing on the target' },
   ]);
+  // another mtime, same bytes: decided by the bytes, not a difference
+  fs.utimesSync(path.join(dst, 'ugc/2.jpg'), new Date(), new Date());
+  expect((await compareTrees(src, dst)).mtimeOnly).toBe(1);
   const full = await compareTrees(src, dst, { content: true });
   expect(full.differing).toBe(3);
   expect(full.examples[0]).toMatchObject({
