@@ -195,3 +195,16 @@ export function isolationLines(config: Pick<Config, 'isolation'>, links: readonl
     return `ISOLATION: ${what}: LEFT OUT of the restore (detached)`;
   });
 }
+
+/**
+ * The restore phase's one-line summary of isolation (it reaches the console summary, the phase test and the
+ * manifest): empty when the archive has no link pointing away from the target.
+ */
+export function isolationSummary(config: Pick<Config, 'isolation'>, links: readonly OutwardLink[]): string {
+  const away = links.filter(pointsAway);
+  if (!away.length) return '';
+  const names = away.map((l) => `${l.kind} ${l.name}`).join(', ');
+  return config.isolation === 'keep'
+    ? `; ISOLATION=keep: ${away.length} object(s) still point away from the target (${names})`
+    : `; ISOLATION: ${away.length} object(s) pointing away from the target neutralised (${names})`;
+}

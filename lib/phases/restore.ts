@@ -31,6 +31,7 @@ import {
   detachServersSql,
   isOutwardEntry,
   isolationLines,
+  isolationSummary,
   isolationTocRules,
   linksFromSql,
   type OutwardLink,
@@ -177,7 +178,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   commands.push(displayCommand(analyze));
   await psql(analyze, analyzeTool);
   return {
-    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}) and analyzed the target`,
+    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
     exitCode,
     details: {
       mode,

@@ -69,6 +69,10 @@ test('rw17: the foreign server pointing at the source is detached by default, lo
   expect(r.output).toMatch(
     /left out of the restore: USER MAPPING USER MAPPING rehearsal SERVER legacy_srv \(isolation-user-mapping: the credentials of foreign server legacy_srv, which points at the SOURCE/,
   );
+  // the console summary (the restore phase's one line, also in the manifest and the phase test)
+  expect(r.output).toMatch(
+    /ISOLATION: 2 object\(s\) pointing away from the target neutralised \(foreign server legacy_srv, user mapping rehearsal SERVER legacy_srv\)/,
+  );
   // phase evidence
   const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
   expect((restore.details!.isolation as string[]).join('\n')).toMatch(
