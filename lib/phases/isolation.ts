@@ -28,8 +28,6 @@ import {
 import { quoteIdent } from '../core/ident.ts';
 import { redactor } from '../core/redact.ts';
 
-export { classifyEndpoint, conninfoEndpoint, describeEndpoint, describeWhere, ISOLATED_HOST, optionsEndpoint };
-export type { Endpoint, Where };
 import type { TocEntry, TocRule } from './toc-filter.ts';
 
 /** An archive object that connects somewhere, with where it points. */
