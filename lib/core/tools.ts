@@ -530,7 +530,8 @@ function showNotices(): Transform {
       const i = head.indexOf('\nSET client_min_messages = warning;');
       if (i < 0 && head.length < 65_536) return cb();
       done = true;
-      const out = i < 0 ? head : head.replace('\nSET client_min_messages = warning;', '\nSET client_min_messages = notice;');
+      const out =
+        i < 0 ? head : head.replace('\nSET client_min_messages = warning;', '\nSET client_min_messages = notice;');
       head = '';
       cb(null, Buffer.from(out, 'latin1'));
     },

@@ -92,7 +92,10 @@ async function restoreSettings(ctx: PhaseCtx): Promise<RestoreSettings> {
   try {
     return chooseRestoreSettings(await readTargetFacts(ctx), ctx.config);
   } catch (e) {
-    return { settings: [], why: [`session settings not tuned: could not read the target's settings (${(e as Error).message})`] };
+    return {
+      settings: [],
+      why: [`session settings not tuned: could not read the target's settings (${(e as Error).message})`],
+    };
   }
 }
 
@@ -113,7 +116,9 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const tuning = await restoreSettings(ctx);
   for (const line of tuning.why) ctx.log.line(`restore session: ${line}`);
   if (tuning.settings.length)
-    ctx.say(`restore session: ${tuning.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (PGOPTIONS of the restore only)`);
+    ctx.say(
+      `restore session: ${tuning.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (PGOPTIONS of the restore only)`,
+    );
   const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
     const opts = pgOptions(tuning.settings, c.env.PGOPTIONS);
     return opts ? { ...c, env: { ...c.env, PGOPTIONS: opts } } : c;
@@ -155,7 +160,10 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   }
 
   progress.finish({ done, total: Math.max(total ?? 0, done) });
-  for (const m of messages.all) ctx.log.line(`server ${m.severity}: ${m.message}${m.detail ? ` DETAIL: ${m.detail}` : ''}${m.hint ? ` HINT: ${m.hint}` : ''}`);
+  for (const m of messages.all)
+    ctx.log.line(
+      `server ${m.severity}: ${m.message}${m.detail ? ` DETAIL: ${m.detail}` : ''}${m.hint ? ` HINT: ${m.hint}` : ''}`,
+    );
   const serverHints = messages.hints();
   for (const h of serverHints) ctx.say(`server said: ${h}`);
   const analyze = psqlCommand(config, 'ANALYZE');
