@@ -81,6 +81,8 @@ export interface Config {
   reportsDir: string;
   checksum: 'full' | 'off';
   checksumTables?: TableRef[];
+  /** CHECKSUM_SPLIT_MB: a table larger than this (heap MB) is checksummed in CHECK_CONCURRENCY block ranges at once. */
+  checksumSplitMb: number;
   assetsUnreferencedFail: boolean;
   connectTimeoutMs: number;
   checkConcurrency: number;
@@ -596,6 +598,15 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'CHECKSUM_SPLIT_MB',
+    group: 'tuning',
+    default: '64',
+    doc: 'A table whose heap is larger than this many MB is checksummed as CHECK_CONCURRENCY block ranges on as many connections at once (PostgreSQL 14+); 0 splits every table.',
+    apply(raw, d) {
+      return setOr(d, 'checksumSplitMb', int('CHECKSUM_SPLIT_MB', raw, 64, 0, 1_048_576), isStr);
+    },
+  },
+  {
     name: 'CHECK_CONCURRENCY',
     group: 'tuning',
     default: '4',
@@ -753,6 +764,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     REPORTS_DIR: c.reportsDir,
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
+    CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
   };
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, redactor.redact(v)]));
