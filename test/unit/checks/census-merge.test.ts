@@ -41,7 +41,7 @@ test('the merge: dangling references of the wrong kind, files under a referenced
     { display: 'm.p', table: { schema: 'public', name: 'm' }, column: 'p', kind: 'file' },
     { display: 'g.d', table: { schema: 'public', name: 'g' }, column: 'd', kind: 'dir' },
   ];
-  const tree: TreeEntry[] = [
+  const tree = ([
     { path: 'g', kind: 'd' },
     { path: 'g/1', kind: 'd' },
     { path: 'g/1/a.jpg', kind: 'f' },
@@ -50,7 +50,7 @@ test('the merge: dangling references of the wrong kind, files under a referenced
     { path: 'k/1.pdf', kind: 'f' },
     { path: 'k/2.pdf', kind: 'd' },
     { path: 'k/3.pdf', kind: 'f' },
-  ].sort((a, b) => byteCompare(a.path, b.path));
+  ] as TreeEntry[]).sort((a, b) => byteCompare(a.path, b.path));
   const db = [
     { c: 1, rel: 'g/1', raw: '/app/.data/g/1/' },
     { c: 0, rel: 'k/1.pdf', raw: '/app/.data/k/1.pdf' },
