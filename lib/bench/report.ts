@@ -130,7 +130,7 @@ export const METHOD: Record<string, string> = {
     "floor (b): the suite's own checksum SQL (count + sum of the 64-bit row hashes, lib/checks/table-scan.ts scanQuery) for every user table, one psql -f per side, source and target at once, in the same script",
   'verify.floor.census':
     'floor (c): `find DST -printf` of every file and directory and `psql COPY` of every stored path of the three asset columns, each piped into `LC_ALL=C sort`, at once, then `comm` both ways (dangling, unreferenced), in the same script',
-  'verify.suite.fusedScans':
+  'verify.fused.scans':
     'from the first start to the last end of the fused table scans (row count + checksum + path prefix, one per table and side; WORK_DIR/scans/<run id>/*.json, each recording its start and duration) of the same verification run: the time the three families take together, without double counting the tests that wait for a shared scan',
   'verify.seqScans.fused':
     'max over tables and sides of the pg_stat_user_tables.seq_scan delta of `vitest run --project checks specs/row-counts.spec.ts specs/checksums.spec.ts specs/path-prefix.spec.ts` (--verify-only environment), minus the delta of the same command with a test-name filter that matches nothing (global setup and discovery alone); statistics read once they stop changing. A table split into block ranges is read by TID Range Scans, which seq_scan does not count: it still reads each block once',
@@ -242,7 +242,7 @@ export function scaleRows(s: ScaleResult): Row[] {
   );
   add(
     'verify: row counts + path prefix + checksums (the fused scans, first start to last end) vs floor (b): the suite’s checksum SQL by psql, both sides at once',
-    'verify.suite.fusedScans',
+    'verify.fused.scans',
     'verify.floor.hash',
     ratio(1.3),
   );
