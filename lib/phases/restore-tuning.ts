@@ -177,8 +177,8 @@ export interface ServerMessage {
   hint?: string;
 }
 
-const HEAD = /^(?:(?:pg_restore|psql)(?::[^:]*)?:\s*)?(NOTICE|WARNING):\s+(.*)$/;
-const MORE = /^(?:(?:pg_restore|psql)(?::[^:]*)?:\s*)?(DETAIL|HINT|CONTEXT):\s+(.*)$/;
+const HEAD = /^(?:(?:pg_restore|psql)(?::[^:\s]*)*:\s*)?(NOTICE|WARNING):\s+(.*)$/;
+const MORE = /^(?:(?:pg_restore|psql)(?::[^:\s]*)*:\s*)?(DETAIL|HINT|CONTEXT):\s+(.*)$/;
 
 /**
  * Collects NOTICE / WARNING messages (with their DETAIL and HINT lines) from a tool's stderr lines, as libpq formats
