@@ -72,8 +72,9 @@ function relExpr(): string {
 }
 
 /**
- * Every non-NULL stored path of every column (one scan each), as (column index, censused relative path or NULL, raw
- * value), sorted by the relative path's bytes (NULLs, the paths not censused, last): the database side of the merge.
+ * Every distinct censused path of every column (one scan each), as (column index, relative path or NULL, rows that
+ * store it, the smallest raw value storing it), sorted by the relative path's bytes (NULL, the paths not censused,
+ * last): the database side of the merge. Grouping first sends each path once, however many rows repeat it.
  */
 export function censusStreamQuery(columns: CensusColumn[], prefix: string): Query {
   const pfx = prefixWithSlash(prefix);
@@ -82,7 +83,7 @@ export function censusStreamQuery(columns: CensusColumn[], prefix: string): Quer
     return `SELECT ${i} AS c, ${relExpr()} AS rel, raw FROM (SELECT ${col}::text AS raw FROM ${quoteTable(c.table)} WHERE ${col} IS NOT NULL) v${i}`;
   });
   return {
-    text: `SELECT c, rel, raw FROM (\n${parts.join('\nUNION ALL\n')}\n) x ORDER BY rel COLLATE "C" NULLS LAST`,
+    text: `SELECT c, rel, count(*)::int AS n, min(raw COLLATE "C") AS raw FROM (\n${parts.join('\nUNION ALL\n')}\n) x GROUP BY c, rel ORDER BY rel COLLATE "C" NULLS LAST, c`,
     values: [pfx.length, pfx],
   };
 }
@@ -145,10 +146,12 @@ export async function* sortedTree(root: string, rel = ''): AsyncGenerator<TreeEn
   }
 }
 
-/** The database side: (column index, relative path or null, raw value) rows in byte order of the path. */
-interface DbPath {
+/** The database side: (column index, relative path or null, rows storing it, smallest raw value) in byte order. */
+export interface DbPath {
   c: number;
   rel: string | null;
+  /** Rows of the column that store this path (1 when absent). */
+  n?: number;
   raw: string;
 }
 
@@ -185,7 +188,7 @@ export async function mergeCensus(
     const dbKey = !d.done && d.value.rel !== null ? d.value.rel : undefined;
     if (!d.done && d.value.rel === null) {
       // Paths not censused come last: counted only.
-      stats[d.value.c].total++;
+      stats[d.value.c].total += d.value.n ?? 1;
       d = await dbIt.next();
       continue;
     }
@@ -203,11 +206,12 @@ export async function mergeCensus(
     while (!d.done && d.value.rel === k) {
       const col = columns[d.value.c];
       const s = stats[d.value.c];
-      s.total++;
-      s.censused++;
+      const n = d.value.n ?? 1;
+      s.total += n;
+      s.censused += n;
       const want = col.kind === 'file' ? 'f' : 'd';
       if (here?.kind !== want) {
-        s.dangling++;
+        s.dangling += n;
         example(s.examples, { raw: d.value.raw, found: here?.kind ?? '-' });
       }
       if (col.kind === 'file') fileRef = true;

@@ -41,31 +41,32 @@ test('the merge: dangling references of the wrong kind, files under a referenced
     { display: 'm.p', table: { schema: 'public', name: 'm' }, column: 'p', kind: 'file' },
     { display: 'g.d', table: { schema: 'public', name: 'g' }, column: 'd', kind: 'dir' },
   ];
-  const tree = ([
-    { path: 'g', kind: 'd' },
-    { path: 'g/1', kind: 'd' },
-    { path: 'g/1/a.jpg', kind: 'f' },
-    { path: 'g/1.jpg', kind: 'f' },
-    { path: 'k', kind: 'd' },
-    { path: 'k/1.pdf', kind: 'f' },
-    { path: 'k/2.pdf', kind: 'd' },
-    { path: 'k/3.pdf', kind: 'f' },
-  ] as TreeEntry[]).sort((a, b) => byteCompare(a.path, b.path));
+  const tree = (
+    [
+      { path: 'g', kind: 'd' },
+      { path: 'g/1', kind: 'd' },
+      { path: 'g/1/a.jpg', kind: 'f' },
+      { path: 'g/1.jpg', kind: 'f' },
+      { path: 'k', kind: 'd' },
+      { path: 'k/1.pdf', kind: 'f' },
+      { path: 'k/2.pdf', kind: 'd' },
+      { path: 'k/3.pdf', kind: 'f' },
+    ] as TreeEntry[]
+  ).sort((a, b) => byteCompare(a.path, b.path));
   const db = [
     { c: 1, rel: 'g/1', raw: '/app/.data/g/1/' },
-    { c: 0, rel: 'k/1.pdf', raw: '/app/.data/k/1.pdf' },
-    { c: 0, rel: 'k/1.pdf', raw: '/app/.data//k/1.pdf' },
+    { c: 0, rel: 'k/1.pdf', raw: '/app/.data//k/1.pdf', n: 2 },
     { c: 0, rel: 'k/2.pdf', raw: '/app/.data/k/2.pdf' },
-    { c: 0, rel: 'k/9.pdf', raw: '/app/.data/k/9.pdf' },
+    { c: 0, rel: 'k/9.pdf', raw: '/app/.data/k/9.pdf', n: 3 },
     { c: 0, rel: null, raw: '/elsewhere/x' },
   ].sort((a, b) => (a.rel === null ? 1 : b.rel === null ? -1 : byteCompare(a.rel, b.rel)));
   const r = await mergeCensus(cols, list(db), list(tree));
   expect(r.entries).toEqual({ files: 4, dirs: 4, other: 0 });
   expect(r.columns.get('m.p')).toEqual({
-    total: 5,
-    censused: 4,
+    total: 7,
+    censused: 6,
     notCensused: 1,
-    dangling: 2,
+    dangling: 4,
     examples: [
       { path: '/app/.data/k/2.pdf', found: 'a directory' },
       { path: '/app/.data/k/9.pdf', found: 'nothing (missing)' },
