@@ -24,7 +24,7 @@ import { pinnedSettingsSql } from '../checks/deep-context.ts';
 import { runScan, scanQuery } from '../checks/table-scan.ts';
 import { getPool } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
-import { PROJECT_ROOT } from '../core/vitest-runner.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 import { measure } from './run.ts';
 import { suiteEnv } from './suite.ts';
 
