@@ -274,6 +274,20 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     runs.floor.map((r) => r.censusMs),
     'ms',
   );
+  // The census's own time (its evidence: "walked in N ms", the tree walk merged with the stored paths' stream), without
+  // the sampled files' sha256 that the census family also holds.
+  f['verify.census.merge'] = stat(
+    runs.suiteVerify.map((r) => {
+      for (const c of r.checks ?? [])
+        for (const a of c.annotations ?? []) {
+          const m = /walked in (\d+) ms/.exec(a.message);
+          if (c.name.startsWith('asset census ') && m) return Number(m[1]);
+        }
+      return undefined;
+    }),
+    'ms',
+    'no census evidence ("walked in N ms") in checks.json',
+  );
   f['verify.fused.scans'] = stat(runs.fusedScanMs, 'ms', 'the verification runs left no scan files in WORK_DIR/scans');
   if (runs.seqScans && !('error' in runs.seqScans)) {
     const all = (['src', 'dst'] as const).flatMap((side) =>

@@ -130,6 +130,8 @@ export const METHOD: Record<string, string> = {
     "floor (b): the suite's own checksum SQL (count + sum of the 64-bit row hashes, lib/checks/table-scan.ts scanQuery) for every user table, one psql -f per side, source and target at once, in the same script",
   'verify.floor.census':
     'floor (c): `find DST -printf` of every file and directory and `psql COPY` of every stored path of the three asset columns, each piped into `LC_ALL=C sort`, at once, then `comm` both ways (dangling, unreferenced), in the same script',
+  'verify.census.merge':
+    "the census's own duration from its evidence in checks.json (\"walked in N ms\": from the cursor's DECLARE to the end of the merge of the byte-ordered tree walk with the grouped, sorted stored paths), without the sampled files' sha256 comparison the census family also runs",
   'verify.fused.scans':
     'from the first start to the last end of the fused table scans (row count + checksum + path prefix, one per table and side; WORK_DIR/scans/<run id>/*.json, each recording its start and duration) of the same verification run: the time the three families take together, without double counting the tests that wait for a shared scan',
   'verify.seqScans.fused':
@@ -247,8 +249,13 @@ export function scaleRows(s: ScaleResult): Row[] {
     ratio(1.3),
   );
   add(
-    'verify: asset census vs floor (c): find + COPY + sort + comm',
+    'verify: asset census family time (+ sampled files sha256) vs floor (c)',
     'verify.suite.census',
+    'verify.floor.census',
+  );
+  add(
+    'verify: asset census (its merge: tree walk + stored paths) vs floor (c): find + COPY + sort + comm',
+    'verify.census.merge',
     'verify.floor.census',
     ratio(2),
   );
