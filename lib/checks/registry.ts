@@ -249,6 +249,26 @@ export const FAMILIES: readonly CheckFamily[] = [
       ],
     }),
   },
+  {
+    id: 'isolation',
+    label: 'staging isolation',
+    spec: 'specs/isolation.spec.ts',
+    prefixes: ['isolation'],
+    needsSource: false,
+    reads: ['ISOLATION'],
+    passesWhen:
+      "nothing on the target reaches the source or another server (foreign servers, user mappings, subscriptions, connection strings in code) unless detached or ISOLATION=keep; behaviour settings (pg_db_role_setting) equal the source's",
+    planLines: () => ({
+      head: 'what on the target could reach another server, and the behaviour settings',
+      checks: [
+        'isolation foreign servers and user mappings',
+        'isolation subscriptions',
+        'isolation publications',
+        'isolation connection strings in functions and views',
+        'isolation database and role settings (pg_db_role_setting)',
+      ],
+    }),
+  },
 ];
 
 /** The family a test name belongs to (longest matching prefix), or undefined for a name no family claims. */

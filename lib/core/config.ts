@@ -73,17 +73,33 @@ export interface Config {
   dumpJobs: number;
   restoreJobs: number;
   restoreSingleTransaction: boolean;
+  /** RESTORE_MAINTENANCE_WORK_MEM: the restore session's maintenance_work_mem in bytes, or auto / off (lib/phases/restore-tuning.ts). */
+  restoreMaintenanceWorkMem: number | 'auto' | 'off';
+  /** RESTORE_MAINTENANCE_WORKERS: the restore session's max_parallel_maintenance_workers, or auto. */
+  restoreMaintenanceWorkers: number | 'auto';
   dumpSerializableDeferrable: boolean;
   assetColumns: AssetColumn[];
   orphanRelations: Relation[];
   reportsDir: string;
   checksum: 'full' | 'off';
   checksumTables?: TableRef[];
+  /** CHECKSUM_SPLIT_MB: a table larger than this (heap MB) is checksummed in CHECK_CONCURRENCY block ranges at once. */
+  checksumSplitMb: number;
   assetsUnreferencedFail: boolean;
   connectTimeoutMs: number;
   checkConcurrency: number;
   /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
   rsyncTimeoutS: number;
+  /** ISOLATION: detach (default: links from staging to other servers are left out or pointed nowhere) or keep. */
+  isolation: 'detach' | 'keep';
+  /** ASSETS_MIRROR_CHECKSUM: rsync --checksum: auto (when the target tree is not empty), always (1) or never (0). */
+  assetsMirrorChecksum: 'auto' | 'on' | 'off';
+  /** ASSETS_VERIFY: what the census compares for EVERY file against a local source: size-mtime (default) or sha256 (also content). */
+  assetsVerify: 'size-mtime' | 'sha256';
+  /** ASSETS_APP_USER: the staging application's user (name, uid or uid:gid) whose read permission is checked. */
+  assetsAppUser?: string;
+  /** RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object in the target's default tablespace). */
+  restoreNoTablespaces: boolean;
   /** PG_BIN_DIR: directory of pg_dump, pg_restore and psql for both sides; unset: chosen by major. */
   pgBinDir?: string;
   /** SRC_PG_BIN_DIR: directory of the pg_dump that dumps the source (overrides PG_BIN_DIR). */
@@ -117,6 +133,11 @@ function setOr<K extends keyof Config>(
   draft[key] = v as Config[K];
 }
 const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** lib/core/env.ts's rules under the table's short names: `int(name, raw, default, min, max?)`, `bool(name, raw, default)`. */
+const int = (name: string, raw: string | undefined, dflt: number, min: number, max?: number) =>
+  envInt(name, raw, { default: dflt, min, max });
+const bool = envBool;
 
 type KeysOf<T> = { [K in keyof Config]-?: Config[K] extends T ? K : never }[keyof Config];
 
@@ -348,20 +369,49 @@ export const VARS: VarSpec[] = [
       d[key] = dir;
     },
   })),
-  boolVar(
-    'EXTENSION_VERSIONS_EQUAL',
-    'validation',
-    'extensionVersionsEqual',
-    false,
-    "Require every extension (pgvector too) at exactly the source's version on the target; default: a newer target version that preflight accepted passes, with the versions as evidence.",
-  ),
-  boolVar(
-    'DUMP_SERIALIZABLE_DEFERRABLE',
-    'dump',
-    'dumpSerializableDeferrable',
-    false,
-    'Add pg_dump --serializable-deferrable (stronger snapshot; may wait for a safe moment).',
-  ),
+  {
+    name: 'EXTENSION_VERSIONS_EQUAL',
+    group: 'validation',
+    default: '0',
+    doc: "Require every extension (pgvector too) at exactly the source's version on the target; default: a newer target version that preflight accepted passes, with the versions as evidence.",
+    apply(raw, d) {
+      return setOr(d, 'extensionVersionsEqual', bool('EXTENSION_VERSIONS_EQUAL', raw, false), isStr);
+    },
+  },
+  {
+    name: 'RESTORE_MAINTENANCE_WORK_MEM',
+    group: 'dump',
+    default: 'auto',
+    doc: 'maintenance_work_mem of the restore session (index builds): auto (a quarter of the memory the target can spare, at most 1GB, never below its own value), a size such as 512MB, or off (no session settings).',
+    apply(raw, d) {
+      const v = isSet(raw) ? raw.trim() : 'auto';
+      if (v === 'auto' || v === 'off') return void (d.restoreMaintenanceWorkMem = v);
+      const m = /^(\d+)\s*(kB|MB|GB)?$/i.exec(v);
+      const bytes = m ? Number(m[1]) * { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'kB').toLowerCase()]! : NaN;
+      if (!m || bytes < 1024 ** 2 || bytes > 2 * 1024 ** 4)
+        return `RESTORE_MAINTENANCE_WORK_MEM="${raw}" must be auto, off or a size from 1MB to 2TB (e.g. 512MB, 1GB)`;
+      d.restoreMaintenanceWorkMem = bytes;
+    },
+  },
+  {
+    name: 'RESTORE_MAINTENANCE_WORKERS',
+    group: 'dump',
+    default: 'auto',
+    doc: 'max_parallel_maintenance_workers of the restore session: auto (cores − 1 for a target on this machine, else the target’s own value) or a number.',
+    apply(raw, d) {
+      if (!isSet(raw) || raw.trim() === 'auto') return void (d.restoreMaintenanceWorkers = 'auto');
+      return setOr(d, 'restoreMaintenanceWorkers', int('RESTORE_MAINTENANCE_WORKERS', raw, 0, 0, 1024), isStr);
+    },
+  },
+  {
+    name: 'DUMP_SERIALIZABLE_DEFERRABLE',
+    group: 'dump',
+    default: '0',
+    doc: 'Add pg_dump --serializable-deferrable (stronger snapshot; may wait for a safe moment).',
+    apply(raw, d) {
+      return setOr(d, 'dumpSerializableDeferrable', bool('DUMP_SERIALIZABLE_DEFERRABLE', raw, false), isStr);
+    },
+  },
   {
     name: 'VALIDATE_TABLES',
     group: 'validation',
@@ -467,27 +517,91 @@ export const VARS: VarSpec[] = [
       d.assetsDbPathPrefix = v.length > 1 ? v.replace(/\/+$/, '') : v;
     },
   },
-  boolVar(
-    'ASSETS_UNREFERENCED_FAIL',
-    'assets',
-    'assetsUnreferencedFail',
-    false,
-    'Fail (instead of warn) when files under DST_ASSETS_DIR are referenced by no row.',
-  ),
-  boolVar(
-    'DST_DROP_SCHEMA',
-    'dangerous',
-    'dstDropSchema',
-    false,
-    'STAGING ONLY: drop and recreate the target `public` schema before restoring.',
-  ),
-  boolVar(
-    'ASSETS_DELETE',
-    'dangerous',
-    'assetsDelete',
-    false,
-    'STAGING ONLY: rsync --delete (remove target files that are not in the source).',
-  ),
+  {
+    name: 'ASSETS_UNREFERENCED_FAIL',
+    group: 'assets',
+    default: '0',
+    doc: 'Fail (instead of warn) when files under DST_ASSETS_DIR are referenced by no row.',
+    apply(raw, d) {
+      return setOr(d, 'assetsUnreferencedFail', bool('ASSETS_UNREFERENCED_FAIL', raw, false), isStr);
+    },
+  },
+  {
+    name: 'ASSETS_MIRROR_CHECKSUM',
+    group: 'assets',
+    default: 'auto',
+    doc: 'rsync --checksum (compare content, not size+mtime): auto = when DST_ASSETS_DIR is not empty; 1 = always; 0 = never.',
+    apply(raw, d) {
+      const v = (raw ?? 'auto').trim().toLowerCase() || 'auto';
+      if (v === 'auto') d.assetsMirrorChecksum = 'auto';
+      else {
+        const b = envBool('ASSETS_MIRROR_CHECKSUM', v, false);
+        if (typeof b === 'string') return `ASSETS_MIRROR_CHECKSUM="${raw}" must be auto, 1 or 0`;
+        d.assetsMirrorChecksum = b ? 'on' : 'off';
+      }
+    },
+  },
+  {
+    name: 'ASSETS_VERIFY',
+    group: 'assets',
+    default: 'size-mtime',
+    doc: 'Census of EVERY file against a local SRC_ASSETS_DIR: size-mtime (size and mtime) or sha256 (also the bytes; reads both trees).',
+    apply(raw, d) {
+      const v = (raw ?? 'size-mtime').trim().toLowerCase() || 'size-mtime';
+      if (v !== 'size-mtime' && v !== 'sha256') return `ASSETS_VERIFY="${raw}" must be size-mtime or sha256`;
+      d.assetsVerify = v;
+    },
+  },
+  {
+    name: 'ASSETS_APP_USER',
+    group: 'assets',
+    doc: "The staging application's user (name, uid or uid:gid): sampled files and their directories must be readable by it.",
+    apply(raw, d) {
+      if (!raw?.trim()) return;
+      const v = raw.trim();
+      if (!/^(\d+(:\d+)?|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/.test(v))
+        return `ASSETS_APP_USER="${raw}" must be a user name, a uid or uid:gid (e.g. www-data or 1000:1000)`;
+      d.assetsAppUser = v;
+    },
+  },
+  {
+    name: 'ISOLATION',
+    group: 'dangerous',
+    default: 'detach',
+    doc: 'detach: foreign servers, user mappings and subscriptions pointing away from the target are left out or pointed nowhere, loudly; keep: restore them as they are (a wired staging).',
+    apply(raw, d) {
+      const v = (raw ?? 'detach').trim().toLowerCase() || 'detach';
+      if (v !== 'detach' && v !== 'keep') return `ISOLATION="${raw}" must be detach or keep`;
+      d.isolation = v;
+    },
+  },
+  {
+    name: 'RESTORE_NO_TABLESPACES',
+    group: 'dump',
+    default: '0',
+    doc: "pg_restore --no-tablespaces: every object goes to the target's default tablespace (when the target lacks the source's).",
+    apply(raw, d) {
+      return setOr(d, 'restoreNoTablespaces', bool('RESTORE_NO_TABLESPACES', raw, false), isStr);
+    },
+  },
+  {
+    name: 'DST_DROP_SCHEMA',
+    group: 'dangerous',
+    default: '0',
+    doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring.',
+    apply(raw, d) {
+      return setOr(d, 'dstDropSchema', bool('DST_DROP_SCHEMA', raw, false), isStr);
+    },
+  },
+  {
+    name: 'ASSETS_DELETE',
+    group: 'dangerous',
+    default: '0',
+    doc: 'STAGING ONLY: rsync --delete (remove target files that are not in the source).',
+    apply(raw, d) {
+      return setOr(d, 'assetsDelete', bool('ASSETS_DELETE', raw, false), isStr);
+    },
+  },
   {
     name: 'STAGING_API_BASE_URL',
     group: 'smoke',
@@ -561,7 +675,16 @@ export const VARS: VarSpec[] = [
     default: DEFAULT_REPORTS_DIR,
     doc: 'Where junit.xml, the HTML report, results.json and manifest.json of every run are kept.',
     apply(raw, d) {
-      d.reportsDir = path.resolve(raw?.trim() || DEFAULT_REPORTS_DIR);
+      d.reportsDir = path.resolve(raw?.trim() || 'reports');
+    },
+  },
+  {
+    name: 'CHECKSUM_SPLIT_MB',
+    group: 'tuning',
+    default: '64',
+    doc: 'A table whose heap is larger than this many MB is checksummed as CHECK_CONCURRENCY block ranges on as many connections at once (PostgreSQL 14+); 0 splits every table.',
+    apply(raw, d) {
+      return setOr(d, 'checksumSplitMb', int('CHECKSUM_SPLIT_MB', raw, 64, 0, 1_048_576), isStr);
     },
   },
   intVar(
@@ -728,6 +851,11 @@ export function effectiveConfig(c: Config): Record<string, string> {
     DUMP_JOBS: String(c.dumpJobs),
     RESTORE_JOBS: String(c.restoreJobs),
     RESTORE_SINGLE_TRANSACTION: c.restoreSingleTransaction ? '1' : '0',
+    RESTORE_MAINTENANCE_WORK_MEM:
+      typeof c.restoreMaintenanceWorkMem === 'number'
+        ? `${Math.floor(c.restoreMaintenanceWorkMem / 1024 ** 2)}MB`
+        : c.restoreMaintenanceWorkMem,
+    RESTORE_MAINTENANCE_WORKERS: String(c.restoreMaintenanceWorkers),
     DUMP_SERIALIZABLE_DEFERRABLE: c.dumpSerializableDeferrable ? '1' : '0',
     VALIDATE_TABLES: c.validateTables ? c.validateTables.map(displayTable).join(',') : '(all user tables)',
     ROWCOUNT_TIMEOUT_MS: String(c.rowcountTimeoutMs),
@@ -753,7 +881,13 @@ export function effectiveConfig(c: Config): Record<string, string> {
     REPORTS_DIR: c.reportsDir,
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
+    CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
+    ISOLATION: c.isolation,
+    ASSETS_MIRROR_CHECKSUM: c.assetsMirrorChecksum === 'on' ? '1' : c.assetsMirrorChecksum === 'off' ? '0' : 'auto',
+    ASSETS_VERIFY: c.assetsVerify,
+    ASSETS_APP_USER: c.assetsAppUser ?? '(unset: files not readable by others are warnings)',
+    RESTORE_NO_TABLESPACES: c.restoreNoTablespaces ? '1' : '0',
     PG_BIN_DIR: c.pgBinDir ?? '(chosen by major)',
     SRC_PG_BIN_DIR: c.srcPgBinDir ?? '(PG_BIN_DIR)',
     DST_PG_BIN_DIR: c.dstPgBinDir ?? '(PG_BIN_DIR)',

@@ -202,6 +202,7 @@ const BOOLEANS: Array<[string, keyof Config, boolean]> = [
   ['DST_DROP_SCHEMA', 'dstDropSchema', false],
   ['ASSETS_DELETE', 'assetsDelete', false],
   ['HEALTH_CHECK', 'healthCheck', true],
+  ['RESTORE_NO_TABLESPACES', 'restoreNoTablespaces', false],
   ['EXTENSION_VERSIONS_EQUAL', 'extensionVersionsEqual', false],
 ];
 
@@ -240,7 +241,27 @@ const INTEGERS: Array<[string, keyof Config, number, number, number]> = [
   ['CONNECT_TIMEOUT_MS', 'connectTimeoutMs', 10_000, 100, 2_147_483_647],
   ['CHECK_CONCURRENCY', 'checkConcurrency', 4, 1, 64],
   ['RSYNC_TIMEOUT_S', 'rsyncTimeoutS', 300, 1, 86_400],
+  ['CHECKSUM_SPLIT_MB', 'checksumSplitMb', 64, 0, 1_048_576],
 ];
+
+describe('restore session settings', () => {
+  test('RESTORE_MAINTENANCE_WORK_MEM: auto by default, off, or a size from 1MB (plain numbers are kB, as in PostgreSQL)', () => {
+    expect(parse().restoreMaintenanceWorkMem).toBe('auto');
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: 'off' }).restoreMaintenanceWorkMem).toBe('off');
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: '512MB' }).restoreMaintenanceWorkMem).toBe(512 * 2 ** 20);
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: '1GB' }).restoreMaintenanceWorkMem).toBe(2 ** 30);
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: '65536' }).restoreMaintenanceWorkMem).toBe(64 * 2 ** 20);
+    expect(problem({ RESTORE_MAINTENANCE_WORK_MEM: '10kB' })).toMatch(
+      /^RESTORE_MAINTENANCE_WORK_MEM="10kB" must be auto, off or a size/,
+    );
+    expect(problem({ RESTORE_MAINTENANCE_WORK_MEM: 'lots' })).toMatch(/RESTORE_MAINTENANCE_WORK_MEM/);
+  });
+  test('RESTORE_MAINTENANCE_WORKERS: auto by default, or a number', () => {
+    expect(parse().restoreMaintenanceWorkers).toBe('auto');
+    expect(parse({ RESTORE_MAINTENANCE_WORKERS: '3' }).restoreMaintenanceWorkers).toBe(3);
+    expect(problem({ RESTORE_MAINTENANCE_WORKERS: '-1' })).toMatch(/RESTORE_MAINTENANCE_WORKERS/);
+  });
+});
 
 describe.each(INTEGERS)('integer %s', (name, key, dflt, min, max) => {
   // DUMP_JOBS > 1 needs the directory format; RESTORE_JOBS > 1 turns single-transaction off.
@@ -595,6 +616,33 @@ describe('--help and the effective configuration', () => {
       'postgresql://rehearsal:***@127.0.0.1:55432/staging?sslpassword=***&sslmode=require',
     );
     expect(eff.SRC_DATABASE_URL).toBe('postgresql://rehearsal:***@127.0.0.1:55432/legacy');
+  });
+});
+
+describe('isolation and asset truth settings', () => {
+  test('ISOLATION: detach by default, keep on request, anything else refused', () => {
+    expect(parse().isolation).toBe('detach');
+    expect(parse({ ISOLATION: ' KEEP ' }).isolation).toBe('keep');
+    expect(problem({ ISOLATION: 'off' }, 'verify-only')).toBe('ISOLATION="off" must be detach or keep');
+  });
+  test('ASSETS_MIRROR_CHECKSUM: auto by default; booleans; else refused', () => {
+    expect(parse().assetsMirrorChecksum).toBe('auto');
+    expect(parse({ ASSETS_MIRROR_CHECKSUM: '1' }).assetsMirrorChecksum).toBe('on');
+    expect(parse({ ASSETS_MIRROR_CHECKSUM: 'off' }).assetsMirrorChecksum).toBe('off');
+    expect(problem({ ASSETS_MIRROR_CHECKSUM: 'sometimes' }, 'verify-only')).toBe(
+      'ASSETS_MIRROR_CHECKSUM="sometimes" must be auto, 1 or 0',
+    );
+  });
+  test('ASSETS_VERIFY: size-mtime by default, sha256 on request', () => {
+    expect(parse().assetsVerify).toBe('size-mtime');
+    expect(parse({ ASSETS_VERIFY: 'SHA256' }).assetsVerify).toBe('sha256');
+    expect(problem({ ASSETS_VERIFY: 'md5' }, 'verify-only')).toBe('ASSETS_VERIFY="md5" must be size-mtime or sha256');
+  });
+  test('ASSETS_APP_USER: a name, a uid or uid:gid', () => {
+    expect(parse().assetsAppUser).toBeUndefined();
+    for (const v of ['www-data', '1000', '1000:1000', 'app_user'])
+      expect(parse({ ASSETS_APP_USER: v }).assetsAppUser).toBe(v);
+    expect(problem({ ASSETS_APP_USER: '10:x' }, 'verify-only')).toMatch(/^ASSETS_APP_USER="10:x" must be a user name/);
   });
 });
 
