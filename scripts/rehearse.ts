@@ -14,9 +14,11 @@ import { describeDsn } from '../lib/core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
 import { buildDryRunPlan } from '../lib/cli/dry-run.ts';
-import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
+import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
+import { preflightGate } from '../lib/phases/preflight-gate.ts';
+import { selectionSpecs, type Selection } from '../lib/audit/selection.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
 
@@ -29,6 +31,8 @@ Options:
   --dry-run        plan mode: print every command that would run (redacted) and the checks; write nothing
   --verify-only    run the checks only, no copy phases (after a migration)
   --rerun-failed   rerun exactly the checks that failed in the latest run, without copying again
+  --select <ids>   run only these check families (comma-separated registry ids, e.g. orphans,row-counts)
+  --exclude <ids>  run every family but these (the copy phases always run and report)
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 usage/configuration error (nothing touched),
             3 a copy phase failed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
@@ -48,12 +52,26 @@ interface Args {
   dryRun: boolean;
   verifyOnly: boolean;
   rerunFailed: boolean;
+  select?: string[];
+  exclude?: string[];
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { help: false, dryRun: false, verifyOnly: false, rerunFailed: false };
-  for (const arg of argv) {
-    if (arg === '--help' || arg === '-h') a.help = true;
+  const list = (v: string | undefined, opt: string): string[] => {
+    if (!v || v.startsWith('--')) throw new ConfigError(`${opt} needs a comma-separated list of check families`);
+    return v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = /^--(select|exclude)=(.*)$/.exec(arg);
+    if (eq) a[eq[1] as 'select' | 'exclude'] = list(eq[2], `--${eq[1]}`);
+    else if (arg === '--select' || arg === '--exclude')
+      a[arg === '--select' ? 'select' : 'exclude'] = list(argv[++i], arg);
+    else if (arg === '--help' || arg === '-h') a.help = true;
     else if (arg === '--dry-run') a.dryRun = true;
     else if (arg === '--verify-only') a.verifyOnly = true;
     else if (arg === '--rerun-failed') a.rerunFailed = true;
@@ -104,6 +122,17 @@ async function main(): Promise<number> {
     return EXIT.ok;
   }
 
+  let selection: Selection | undefined;
+  try {
+    selection = selectionSpecs(args.select, args.exclude);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+
   let rerun: RerunPlan | undefined;
   if (args.rerunFailed) {
     try {
@@ -142,7 +171,18 @@ async function main(): Promise<number> {
     REHEARSAL_MODE: mode,
   };
   if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
-  const run = await runChecks({ env, extraArgs: rerun?.kind === 'rerun' ? rerun.vitestArgs : [] });
+  if (rerun?.kind === 'rerun') env.REHEARSAL_RERUN_OF = rerun.rerunOf;
+  if (selection) env.REHEARSAL_SELECTION = JSON.stringify(selection);
+  // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
+  const gate = await preflightGate(config, { runId, workDir, mode });
+  env.REHEARSAL_PREFLIGHT_FILE = gate.file;
+  let extraArgs = rerun?.kind === 'rerun' ? rerun.vitestArgs : [];
+  if (selection) extraArgs = selection.apply(extraArgs);
+  if (gate.record.result.status !== 'ok') {
+    extraArgs = [PHASES_SPEC];
+    env.REHEARSAL_ONLY_PHASES = '1';
+  }
+  const run = await runChecks({ env, extraArgs });
   let code = exitCodeOf(workDir, run.code);
   if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
   const info: RunInfo = {
@@ -153,6 +193,7 @@ async function main(): Promise<number> {
     startedAt,
     config,
     rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
+    selection: selection ? { select: selection.select, exclude: selection.exclude } : undefined,
   };
   return finalizeRun(info, code);
 }

@@ -41,6 +41,8 @@ export interface RunInfo {
   config: Config;
   /** The run id this run retried (rerun mode). */
   rerunOf?: string;
+  /** --select / --exclude (registry ids), when given. */
+  selection?: { select: string[]; exclude: string[] };
 }
 
 /** The spec file holding the copy-phase test cases (`phase <name>`); a rerun never repeats those. */

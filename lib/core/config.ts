@@ -73,6 +73,8 @@ export interface Config {
   restoreSingleTransaction: boolean;
   dumpSerializableDeferrable: boolean;
   assetColumns: AssetColumn[];
+  /** True when ASSET_COLUMNS was set (not the default): preflight then insists that every named column exists. */
+  assetColumnsConfigured: boolean;
   orphanRelations: Relation[];
   reportsDir: string;
   checksum: 'full' | 'off';
@@ -82,6 +84,8 @@ export interface Config {
   checkConcurrency: number;
   /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
   rsyncTimeoutS: number;
+  /** FULL_LIST_MAX: most items a check writes to its full list (failures/<check>.txt); default 100000. */
+  fullListMax: number;
 }
 
 type Draft = { -readonly [K in keyof Config]?: Config[K] };
@@ -406,6 +410,7 @@ export const VARS: VarSpec[] = [
     apply(raw, d) {
       try {
         d.assetColumns = parseAssetColumns(raw ?? DEFAULT_ASSET_COLUMNS);
+        d.assetColumnsConfigured = isSet(raw);
       } catch (e) {
         return `ASSET_COLUMNS: ${(e as Error).message}`;
       }
@@ -567,6 +572,15 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'FULL_LIST_MAX',
+    group: 'output',
+    default: '100000',
+    doc: 'Most keys/paths a failing check writes to its full list (failures/<check>.txt beside report.html); the file says how many were left out.',
+    apply(raw, d) {
+      return setOr(d, 'fullListMax', int('FULL_LIST_MAX', raw, 100_000, 1), isStr);
+    },
+  },
+  {
     name: 'CHECK_CONCURRENCY',
     group: 'tuning',
     default: '4',
@@ -720,6 +734,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
+    FULL_LIST_MAX: String(c.fullListMax),
   };
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, redactor.redact(v)]));
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { redact } from './redact.ts';
 
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
 export interface VitestRun {
   code: number;

@@ -36,8 +36,12 @@ export function parseRsyncStats(lines: string[]): Record<string, number> {
 
 export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { config } = ctx;
-  // rsync creates the last path component only; the target root's parents may not exist on a fresh staging host.
-  fs.mkdirSync(config.dstAssetsDir, { recursive: true });
+  // Only the last component is ever created (preflight refused a missing parent: a misspelled DST_ASSETS_DIR must not
+  // become a fresh tree that the checks then call complete), and it is said.
+  if (!fs.existsSync(config.dstAssetsDir)) {
+    fs.mkdirSync(config.dstAssetsDir);
+    ctx.say(`created DST_ASSETS_DIR ${config.dstAssetsDir} (its parent existed; nothing else was created)`);
+  }
   const cmd = rsyncCommand(config);
   ctx.say(
     `${displayCommand(cmd)}${config.assetsDelete ? '   (ASSETS_DELETE=1: target files missing from the source are deleted)' : ''}`,
