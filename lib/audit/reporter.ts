@@ -8,6 +8,9 @@ import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, Progress } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
+import { familyOfTest } from '../checks/registry.ts';
+import { WARNING } from '../checks/verdict.ts';
+import { wrapText } from './text.ts';
 
 export interface CheckRecord {
   /** Spec file relative to the project root, e.g. specs/row-counts.spec.ts. */
@@ -32,6 +35,10 @@ export interface CheckRecord {
   durationMs?: number;
   errors: string[];
   annotations: Array<{ type: string; message: string }>;
+  /** Registry id of the check's family (lib/checks/registry.ts), when a family claims the name. */
+  family?: string;
+  /** A passed check carrying `warning` annotations: the third state beside pass and fail. */
+  warning?: boolean;
 }
 
 export interface ChecksFile {
@@ -41,6 +48,8 @@ export interface ChecksFile {
   /** The `-t` pattern of the run (source text), if any. */
   testNamePattern?: string;
   unhandledErrors: string[];
+  /** passed / failed / skipped as vitest saw them, and warnings (passed checks with a warning annotation). */
+  totals?: { passed: number; failed: number; skipped: number; warnings: number };
   checks: CheckRecord[];
 }
 
@@ -82,16 +91,35 @@ export default class ChecksReporter implements Reporter {
     this.pattern = p instanceof RegExp ? p : typeof p === 'string' && p ? new RegExp(p) : undefined;
   }
 
-  // Collection starts after global setup (the copy phases), so "0/N" follows the phases' own progress.
-  onTestModuleCollected(mod: TestModule): void {
-    for (const _ of mod.children.allTests()) this.collected++;
-    if (!this.started) this.progress.start({ done: this.done, total: this.collected });
-    this.started = true;
+  // The total is the plan's (every spec file collected, which happens after global setup), so the first line is
+  // already "0/N" with the right N.
+  private pendingModules = 0;
+  onTestRunStart(specs: ReadonlyArray<unknown>): void {
+    this.pendingModules = specs.length;
   }
 
-  onTestCaseResult(): void {
+  onTestModuleCollected(mod: TestModule): void {
+    for (const _ of mod.children.allTests()) this.collected++;
+    this.pendingModules--;
+    if (!this.started && this.pendingModules <= 0) {
+      this.progress.start({ done: this.done, total: this.collected });
+      this.started = true;
+    }
+  }
+
+  onTestCaseResult(tc: TestCase): void {
     this.done++;
+    if (!this.started) {
+      this.progress.start({ done: 0, total: this.collected });
+      this.started = true;
+    }
     this.progress.update({ done: this.done, total: Math.max(this.collected, this.done) });
+    // The quiet console: a failed check is printed once, as a finding (message and evidence, wrapped; no stack or
+    // code frame); passes are only counted.
+    const r = tc.result();
+    if (r.state === 'failed' && process.env.REHEARSAL_RUN_DIR) {
+      for (const line of failureLines(tc)) process.stdout.write(redact(line) + '\n');
+    }
   }
 
   onTestRunEnd(
@@ -123,9 +151,14 @@ export default class ChecksReporter implements Reporter {
           durationMs: tc.diagnostic()?.duration,
           errors: (r.errors ?? []).map((e) => redact(e.message ?? String(e))),
           annotations: tc.annotations().map((a) => ({ type: a.type, message: redact(a.message) })),
+          ...(familyOfTest(tc.name) ? { family: familyOfTest(tc.name)!.id } : {}),
+          ...(r.state === 'passed' && tc.annotations().some((a) => a.type === WARNING) ? { warning: true } : {}),
         });
       }
       for (const e of mod.errors()) {
+        process.stderr.write(
+          redact(`✗ ${file} failed to load: ${(e as { stack?: string }).stack ?? e.message ?? String(e)}`) + '\n',
+        );
         checks.push({
           file,
           name: `(module ${file} failed to load)`,
@@ -143,9 +176,42 @@ export default class ChecksReporter implements Reporter {
       reason,
       ...(this.pattern ? { testNamePattern: redact(this.pattern.source) } : {}),
       unhandledErrors: unhandledErrors.map((e) => redact(e.message ?? String(e))),
+      totals: {
+        passed: checks.filter((c) => c.state === 'passed').length,
+        failed: checks.filter((c) => c.state === 'failed').length,
+        skipped: checks.filter((c) => c.state !== 'passed' && c.state !== 'failed').length,
+        warnings: checks.filter((c) => c.warning).length,
+      },
       checks,
     };
+    // Real crashes keep their stack: they are bugs, not findings.
+    for (const e of unhandledErrors as ReadonlyArray<{ message?: string; stack?: string }>)
+      process.stderr.write(redact(`unhandled error: ${e.stack ?? e.message ?? String(e)}`) + '\n');
     fs.mkdirSync(runDir, { recursive: true });
     fs.writeFileSync(path.join(runDir, CHECKS_FILE), JSON.stringify(out, null, 2) + '\n');
   }
+}
+
+/** Console width for wrapping: the terminal's, else 120 (logs). */
+function width(): number {
+  return Math.max(60, Math.min(160, process.stdout.columns || 120));
+}
+
+/**
+ * How the quiet console shows a failed check: `✗ <name>  [family]`, the message and the evidence, each wrapped at
+ * word boundaries (never cut mid-word), without vitest's diff, stack or code frame.
+ */
+export function failureLines(tc: TestCase, w = width()): string[] {
+  const r = tc.result();
+  const family = familyOfTest(tc.name)?.id ?? 'other';
+  const out = [`✗ ${tc.name}  [${family}]`];
+  for (const e of r.errors ?? []) {
+    const msg = (e.message ?? String(e)).replace(/\n\s*\n[\s\S]*$/, '').replace(/: expected .* to (be|equal) [\s\S]*$/, '');
+    out.push(...wrapText(msg, w, '    '));
+  }
+  for (const a of tc.annotations()) {
+    if (a.type === 'evidence' || a.type === 'full-list' || a.type === WARNING)
+      out.push(...wrapText(`${a.type === 'evidence' ? '' : `${a.type}: `}${a.message}`, w, '    · ', '      '));
+  }
+  return out;
 }

@@ -40,7 +40,7 @@ export interface ColumnCensus {
   censused: number;
   notCensused: number;
   dangling: number;
-  /** Up to 5: the DB path and what the tree has there. */
+  /** Up to `examples` (default 5): the DB path and what the tree has there. */
   examples: Array<{ path: string; found: string }>;
 }
 
@@ -69,7 +69,8 @@ export { prefixWithSlash };
  * Per-column census in one scan of the column: counts, up to 5 dangling examples, and (data-modifying CTE) the
  * column's relative paths recorded in census_ref for the unreferenced-files pass.
  */
-export function columnCensusQuery(c: CensusColumn, prefix: string): Query {
+export function columnCensusQuery(c: CensusColumn, prefix: string, examples = 5): Query {
+  const cap = Math.max(1, Math.floor(examples));
   const pfx = prefixWithSlash(prefix);
   const col = quoteIdent(c.column);
   return {
@@ -87,7 +88,7 @@ export function columnCensusQuery(c: CensusColumn, prefix: string): Query {
 SELECT count(*)::int AS total, count(n.rel)::int AS censused,
   (count(*) FILTER (WHERE n.rel IS NOT NULL AND f.kind IS DISTINCT FROM $3::"char"))::int AS dangling,
   (array_agg(n.raw || E'\\t' || coalesce(f.kind::text, '-') ORDER BY n.raw)
-     FILTER (WHERE n.rel IS NOT NULL AND f.kind IS DISTINCT FROM $3::"char"))[1:5] AS examples
+     FILTER (WHERE n.rel IS NOT NULL AND f.kind IS DISTINCT FROM $3::"char"))[1:${cap}] AS examples
 FROM n LEFT JOIN census_fs f ON f.path = n.rel`,
     values: [pfx.length, pfx, c.kind === 'file' ? 'f' : 'd'],
   };
@@ -101,11 +102,15 @@ WHERE d.kind = 'd' AND EXISTS (
   JOIN census_ref r ON r.kind = 'd' AND r.path = array_to_string((string_to_array(d.path, '/'))[1:i], '/')
 )`;
 
-export const UNREFERENCED_SQL = `SELECT count(*)::int AS n, (array_agg(f.path ORDER BY f.path))[1:5] AS examples
+/** Unreferenced files: their count and up to `examples` of them (sorted). */
+export function unreferencedSql(examples = 5): string {
+  return `SELECT count(*)::int AS n, (array_agg(f.path ORDER BY f.path))[1:${Math.max(1, Math.floor(examples))}] AS examples
 FROM census_fs f
 WHERE f.kind = 'f'
   AND NOT EXISTS (SELECT 1 FROM census_ref r WHERE r.path = f.path AND r.kind = 'f')
   AND NOT EXISTS (SELECT 1 FROM census_covered c WHERE c.path = f.dir)`;
+}
+export const UNREFERENCED_SQL = unreferencedSql(5);
 
 /** Kind of one tree entry; a symlink counts as its target only when the target is inside `root`. */
 async function entryKind(root: string, rel: string, dirent: fs.Dirent): Promise<EntryKind> {
@@ -169,7 +174,7 @@ async function loadTree(c: pg.ClientBase, root: string, batchSize: number): Prom
 export async function runCensus(
   cfg: Config,
   columns: CensusColumn[],
-  o: { batchSize?: number } = {},
+  o: { batchSize?: number; examples?: number } = {},
 ): Promise<CensusResult> {
   if (!fs.existsSync(cfg.dstAssetsDir) || !fs.statSync(cfg.dstAssetsDir).isDirectory()) {
     throw new Error(`DST_ASSETS_DIR ${cfg.dstAssetsDir} does not exist or is not a directory`);
@@ -197,7 +202,7 @@ export async function runCensus(
           ms: { walk: Math.round(t1 - t0), compare: 0 },
         };
         for (const col of columns) {
-          const q = columnCensusQuery(col, cfg.assetsDbPathPrefix);
+          const q = columnCensusQuery(col, cfg.assetsDbPathPrefix, o.examples);
           const r = (
             await c.query<{ total: number; censused: number; dangling: number; examples: string[] | null }>(
               q.text,
@@ -217,7 +222,7 @@ export async function runCensus(
         }
         await c.query('CREATE INDEX ON census_ref (path); ANALYZE census_ref');
         await c.query(COVERED_DIRS_SQL);
-        const u = (await c.query<{ n: number; examples: string[] | null }>(UNREFERENCED_SQL)).rows[0];
+        const u = (await c.query<{ n: number; examples: string[] | null }>(unreferencedSql(o.examples))).rows[0];
         result.unreferenced = { count: u.n, examples: u.examples ?? [] };
         result.ms.compare = Math.round(performance.now() - t1);
         return result;
