@@ -12,9 +12,9 @@ export function wrapText(text: string, width: number, first = '', rest = ' '.rep
   let prefix = first;
   for (const para of text.split('\n')) {
     let line = '';
-    for (const word of para.split(/ +/)) {
+    for (const word of para.split(' ')) {
       const room = width - prefix.length;
-      if (!line) line = word;
+      if (!line && line !== word) line = word;
       else if (line.length + 1 + word.length <= room) line += ` ${word}`;
       else {
         out.push(prefix + line);
