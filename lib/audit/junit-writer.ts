@@ -8,6 +8,7 @@
  * - a skipped check's reason in `<skipped message>`.
  */
 import type { CheckRecord } from './reporter.ts';
+import { findingMessage } from './text.ts';
 
 export interface JunitRun {
   suiteName: string;
@@ -68,7 +69,7 @@ export function junitXml(run: JunitRun): string {
       body.push('      </properties>');
     }
     if (c.state === 'failed') {
-      const msg = c.errors[0] ?? 'failed';
+      const msg = findingMessage(c.errors[0] ?? 'failed');
       body.push(
         `      <failure message="${xmlEscape(msg.split('\n')[0])}" type="CheckFailed">${xmlEscape(c.errors.join('\n\n'))}</failure>`,
       );

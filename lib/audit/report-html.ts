@@ -16,6 +16,7 @@ import { FAMILIES } from '../checks/registry.ts';
 import type { EffectiveView } from './effective.ts';
 import type { Manifest } from './manifest.ts';
 import type { CheckRecord } from './reporter.ts';
+import { findingMessage } from './text.ts';
 
 export const REPORT_HTML = 'report.html';
 export const SUMMARY_MD = 'summary.md';
@@ -103,7 +104,7 @@ function failureCard(c: CheckRecord, runDir: string): string {
   return `<div class="card failure" data-check="${esc(c.name)}">
 <h3>✗ ${esc(c.name)}</h3>
 <div class="small">${esc(familyLabel(c.family))} · ${esc(c.file)}${'fromRun' in c ? ` · result of run ${esc((c as { fromRun?: string }).fromRun)}` : ''}</div>
-${c.errors.map((e) => `<pre class="message">${esc(e)}</pre>`).join('\n')}
+${c.errors.map((e) => `<pre class="message">${esc(findingMessage(e))}</pre>`).join('\n')}
 ${ev.length ? `<ul class="ev">${ev.map((a) => `<li>${a.type === 'evidence' ? '' : `<b>${esc(a.type)}:</b> `}${esc(a.message)}</li>`).join('')}</ul>` : ''}
 ${list ? listInline(runDir, list) : ''}
 </div>`;
@@ -293,7 +294,7 @@ export function renderSummaryMd(i: ReportInput): string {
     out.push('### Failures', '', '| check | family | why | full list |', '| --- | --- | --- | --- |');
     for (const c of failed)
       out.push(
-        `| ${cell(c.name)} | ${c.family ?? 'other'} | ${cell((c.errors[0] ?? '').slice(0, 300))} | ${fullListPath(c) ?? ''} |`,
+        `| ${cell(c.name)} | ${c.family ?? 'other'} | ${cell(findingMessage(c.errors[0] ?? ''))} | ${fullListPath(c) ?? ''} |`,
       );
     out.push('');
   }

@@ -10,7 +10,7 @@ import { countLine, fractionOf, Progress } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/verdict.ts';
-import { wrapText } from './text.ts';
+import { findingMessage, wrapText } from './text.ts';
 
 export interface CheckRecord {
   /** Spec file relative to the project root, e.g. specs/row-counts.spec.ts. */
@@ -109,11 +109,8 @@ export default class ChecksReporter implements Reporter {
 
   onTestCaseResult(tc: TestCase): void {
     this.done++;
-    if (!this.started) {
-      this.progress.start({ done: 0, total: this.collected });
-      this.started = true;
-    }
-    this.progress.update({ done: this.done, total: Math.max(this.collected, this.done) });
+    // Until every spec file is collected the total is not known: count silently, then print against the plan's total.
+    if (this.started) this.progress.update({ done: this.done, total: Math.max(this.collected, this.done) });
     // The quiet console: a failed check is printed once, as a finding (message and evidence, wrapped; no stack or
     // code frame); passes are only counted.
     const r = tc.result();

@@ -33,3 +33,15 @@ export function wrapText(text: string, width: number, first = '', rest = ' '.rep
   }
   return out;
 }
+
+/**
+ * A check failure's message as a finding: vitest's matcher tail (`: expected 1 to be +0 // Object.is equality`, the
+ * diff after a blank line) is dropped — the check's own message already says expected and found.
+ */
+export function findingMessage(message: string): string {
+  const text = message.replace(/\n\s*\n[\s\S]*$/, '');
+  const at = text.lastIndexOf(': expected ');
+  if (at >= 0 && / to (?:be|equal|deeply equal|strictly equal|match|contain) /.test(text.slice(at)))
+    return text.slice(0, at);
+  return text.trimEnd();
+}
