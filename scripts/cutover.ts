@@ -1,6 +1,6 @@
 /**
  * `npm run cutover -- --plan | --phase <name> [--confirm] | --rollback --confirm | --note "<text>" | --help`:
- * the production cutover, one phase per invocation, gated by the rehearsal (see deploy/PROD_CUTOVER_RUNBOOK.md).
+ * the production cutover, one phase per invocation, gated by the rehearsal (see deploy/prod/migration/PROD_CUTOVER_RUNBOOK.md).
  *
  * Exit codes: 0 ok · 1 a gate is red (freeze-check, verify, smoke) · 2 usage error or refusal (nothing touched) ·
  * 3 a phase failed.
@@ -17,7 +17,7 @@ import { redact } from '../lib/core/redact.ts';
 const USAGE = `Usage: npm run cutover -- <command> [--confirm]
 
 The production cutover, one phase per invocation, every phase recorded in WORK_DIR/cutover-log.jsonl.
-See deploy/PROD_CUTOVER_RUNBOOK.md.
+See deploy/prod/migration/PROD_CUTOVER_RUNBOOK.md.
 
 Commands:
   --plan                 the phases in order with their commands (redacted), where the cutover stands, the rehearsal
