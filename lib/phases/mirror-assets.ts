@@ -9,6 +9,7 @@ import {
   parseRsyncProgress2,
   phaseWriter,
   stdoutIsTty,
+  timing,
   type RsyncProgress,
 } from '../core/progress.ts';
 import { formatBytes } from '../core/format.ts';
@@ -49,8 +50,13 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const statLines: string[] = [];
   let changes = 0;
   let deletions = 0;
+  const t0 = Date.now();
   const progress = new Progress<RsyncProgress>({
-    format: (p) => mirrorLine(p, formatBytes),
+    // rsync's bytes and percentage, with our rate, elapsed time and ETA over the whole transfer.
+    format: (p) => {
+      const ms = Date.now() - t0;
+      return `${mirrorLine(p, formatBytes)}, ${formatBytes(Math.round(ms > 0 ? (p.bytes * 1000) / ms : 0))}/s, ${timing(p.percent / 100, ms)}`;
+    },
     fraction: (p) => p.percent / 100,
     writer: phaseWriter(ctx.say, '[mirror] '),
     tty: stdoutIsTty(),

@@ -149,6 +149,14 @@ test("the seed's entry points: dry_run.sh --help / --dry-run / (full run), cutov
   const full = sh([], { ...s.env, HEALTH_CHECK: '0' });
   expect(full.status, full.stdout + full.stderr).toBe(0);
   expect(full.stdout).toMatch(/rehearsal \S+ \(full\)/);
+  // Byte-level progress: the dump against the source tables' size, the mirror with rate, elapsed and ETA; the checks
+  // counter's total is the plan's from its first line.
+  expect(full.stdout).toMatch(/\[dump\] progress: \S+ \S+ of \S+ \S+ source table data \(\d+%\), \S+ \S+\/s, elapsed /);
+  expect(full.stdout).toMatch(/\[mirror\] progress: .* transferred, .*\/s, elapsed .*, (ETA|done)/);
+  expect(full.stdout).toMatch(/\[restore\] progress: .*tables restored.*, elapsed /);
+  const totals = [...full.stdout.matchAll(/\[checks\] progress: \d+\/(\d+) checks done/g)].map((m) => m[1]);
+  expect(totals.length).toBeGreaterThan(0);
+  expect(new Set(totals).size, `checks counter totals: ${totals.join(', ')}`).toBe(1);
   expect(fs.existsSync(path.join(latestDir(s), 'report.html'))).toBe(true);
 
   const cut = spawnSync('bash', [path.join(ROOT, 'deploy/prod/migration/cutover.sh'), '--help'], {
