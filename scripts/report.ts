@@ -4,7 +4,7 @@
  *
  * Which run: the latest under REPORTS_DIR when it is set; otherwise the newest of `reports/` (your runs) and
  * `reports/demo/` (`npm run demo`). No run anywhere is exit 2 with what to run first — never an empty 404.
- * `--print` prints the paths and exits without serving.
+ * `--print` prints the paths and exits without serving; other options (`--port N`, `--strictPort`) go to vite preview.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,7 +38,9 @@ if (process.argv.includes('--print') || !fs.existsSync(path.join(html, 'index.ht
   process.exit(fs.existsSync(report) ? 0 : 2);
 }
 process.stdout.write(`vitest view (developer): serving ${html}\n`);
-const child = spawn(path.join(PROJECT_ROOT, 'node_modules/.bin/vite'), ['preview', '--outDir', html], {
+// Other options (--port, --strictPort, --host) go to vite preview.
+const passOn = process.argv.slice(2).filter((a) => a !== '--print');
+const child = spawn(path.join(PROJECT_ROOT, 'node_modules/.bin/vite'), ['preview', '--outDir', html, ...passOn], {
   stdio: 'inherit',
 });
 child.on('close', (code) => process.exit(code ?? 0));

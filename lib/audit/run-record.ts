@@ -152,6 +152,7 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     }),
   );
   writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(effective, null, 2) + '\n');
+  const refused = state?.phases.some((p) => p.name === 'preflight' && p.status === 'failed') ?? false;
   const junitFile = path.join(info.runDir, 'junit.xml');
   if (checks) {
     const target = describeDsn(info.config.dst);
@@ -177,7 +178,8 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
               ? ([['exclude', info.selection.exclude.join(',')]] as Array<[string, string]>)
               : []),
           ],
-          checks: info.mode === 'rerun' ? effective.checks : checks.checks,
+          // A refused rerun is its one failing preflight, not the retried run's picture.
+          checks: info.mode === 'rerun' && !refused ? effective.checks : checks.checks,
         }),
       ),
     );
@@ -244,14 +246,16 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
       ),
       target: { database: describeDsn(info.config.dst), assetsDir: info.config.dstAssetsDir },
       ...(info.selection ? { selection: info.selection } : {}),
-      ...(effective.runs.length > 1 ? { effective: { runs: effective.runs, totals: effective.totals } } : {}),
+      ...(effective.runs.length > 1 && !refused
+        ? { effective: { runs: effective.runs, totals: effective.totals } }
+        : {}),
     },
   });
   // report.html and summary.md from the same facts; their hashes join the others in the manifest.
   const reportInput = {
     manifest,
     checks: checks?.checks ?? [],
-    effective: effective.runs.length > 1 ? effective : undefined,
+    effective: effective.runs.length > 1 && !refused ? effective : undefined,
     runDir: info.runDir,
   };
   writeAtomic(path.join(info.runDir, SUMMARY_MD), redact(renderSummaryMd(reportInput)));

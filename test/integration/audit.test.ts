@@ -66,7 +66,7 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
   expect(m1.config.DST_DATABASE_URL).toMatch(/^postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_/);
   expect(m1.config.STAGING_HEALTH_PATH).toBe('/health?token=***');
   expect(m1.phases.map((p) => `${p.name} ${p.status}`)).toEqual([
-    'preflight skipped',
+    'preflight ok', // the read-only preflight runs in every mode
     'dump skipped',
     'restore skipped',
     'mirror skipped',
