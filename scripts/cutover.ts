@@ -10,6 +10,7 @@ import { cutoverHelpText, parseCutoverConfig, type CutoverConfig } from '../lib/
 import { readLog } from '../lib/cutover/log.ts';
 import { PHASE_NAMES, isPhase, type CutoverPhase } from '../lib/cutover/phases.ts';
 import { buildCutoverPlan } from '../lib/cutover/plan.ts';
+import { targetReadiness } from '../lib/cutover/readiness.ts';
 import { addNote, runCutoverPhase, runRollback } from '../lib/cutover/run.ts';
 import { ConfigError, EXIT } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
@@ -106,6 +107,8 @@ async function main(): Promise<number> {
   switch (command.kind) {
     case 'plan':
       for (const line of buildCutoverPlan(config, readLog(config.workDir), new Date())) out(line);
+      out('');
+      for (const line of await targetReadiness(config)) out(line);
       return EXIT.ok;
     case 'phase':
       return runCutoverPhase(config, command.phase, { confirm });

@@ -185,3 +185,17 @@ test("the seed's entry points: dry_run.sh --help / --dry-run / (full run), cutov
   expect(none.stderr).toMatch(/no rehearsal run found.*run one first/);
   void execFileSync;
 });
+
+test('cutover --plan runs the read-only target checks and says what the window will need', async () => {
+  const s = await scenario();
+  await migrateByHand(s); // the new target is not empty
+  const env = { ...s.env, WORK_DIR: path.join(s.tmp, 'cutover') };
+  const plan = await runCli('cutover', ['--plan'], env);
+  expect(plan.code, plan.output).toBe(0);
+  expect(plan.stdout).toMatch(/Target readiness \(read-only checks, run now\): 1 thing\(s\) the window will need/);
+  expect(plan.stdout).toMatch(/restore phase needs DST_DROP_SCHEMA=1 in the cutover environment/);
+  expect(plan.stdout).not.toMatch(/STAGING ONLY/);
+  const ready = await runCli('cutover', ['--plan'], { ...env, DST_DROP_SCHEMA: '1' });
+  expect(ready.code, ready.output).toBe(0);
+  expect(ready.stdout).toMatch(/Target readiness \(read-only checks, run now\): nothing to prepare before the window/);
+});
