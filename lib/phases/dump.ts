@@ -199,7 +199,7 @@ async function tablesToDump(config: Config): Promise<number | undefined> {
 }
 
 /** Sizes of the tables pg_dump dumps, by `schema.table`; undefined when the source cannot say (progress then counts). */
-async function tableSizes(config: Config): Promise<Map<string, number> | undefined> {
+export async function tableSizes(config: Config): Promise<Map<string, number> | undefined> {
   if (!config.src) return undefined;
   try {
     const q = { ...tableDataSizesQuery(), query_timeout: 30_000 };

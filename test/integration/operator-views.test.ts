@@ -153,7 +153,7 @@ test("the seed's entry points: dry_run.sh --help / --dry-run / (full run), cutov
   // counter's total is the plan's from its first line.
   expect(full.stdout).toMatch(/\[dump\] progress: \S+ \S+ of \S+ \S+ source table data \(\d+%\), \S+ \S+\/s, elapsed /);
   expect(full.stdout).toMatch(/\[mirror\] progress: .* transferred, .*\/s, elapsed .*, (ETA|done)/);
-  expect(full.stdout).toMatch(/\[restore\] progress: .*tables restored.*, elapsed /);
+  expect(full.stdout).toMatch(/\[restore\] progress: .* of .* source table data \(\d+%\), .*elapsed .*tables restored/);
   const totals = [...full.stdout.matchAll(/\[checks\] progress: \d+\/(\d+) checks done/g)].map((m) => m[1]);
   expect(totals.length).toBeGreaterThan(0);
   expect(new Set(totals).size, `checks counter totals: ${totals.join(', ')}`).toBe(1);

@@ -37,3 +37,13 @@ test("dump progress: table data by the source tables' sizes, tables, and the arc
     '1 tables, elapsed 10 ms; archive 0 B written',
   );
 });
+
+test("restore progress: by the source tables' sizes when known, else the table count with elapsed and ETA", async () => {
+  const { restoreProgressLine } = await import('../../../lib/phases/restore.ts');
+  expect(restoreProgressLine({ done: 2, total: 4, doneBytes: 1024, totalBytes: 4096, elapsedMs: 1000 })).toBe(
+    '1.0 KiB of 4.0 KiB source table data (25%), 1.0 KiB/s, elapsed 1.0 s, ETA 3.0 s; 2/4 tables restored (50%)',
+  );
+  expect(restoreProgressLine({ done: 2, total: 4, doneBytes: 0, elapsedMs: 1000 })).toBe(
+    '2/4 tables restored (50%), elapsed 1.0 s, ETA 1.0 s',
+  );
+});
