@@ -80,6 +80,7 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
     failed: 1,
     skipped: count('skipped') + count('pending'),
     notSelected: 0,
+    warnings: checks.checks.filter((c) => c.warning).length,
   });
   expect(m1.failures).toEqual([
     expect.objectContaining({ file: 'specs/health.spec.ts', name: 'health GET /health?token=***' }),

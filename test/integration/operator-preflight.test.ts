@@ -27,11 +27,12 @@ function expectOneRefusal(s: Scenario, r: { code: number; output: string }, caus
 }
 
 /** A previous run with a failed check, so that --rerun-failed has something to retry. */
-async function previousRun(s: Scenario): Promise<void> {
+async function previousRun(s: Scenario, extra: Record<string, string> = {}): Promise<void> {
   const r = await rehearse(['--verify-only', '--select', 'row-counts'], {
     ...s.env,
     CHECKSUM: 'off',
     HEALTH_CHECK: '0',
+    ...extra,
   });
   expect(r.code, r.output).toBe(1);
 }
@@ -60,13 +61,17 @@ test('a wrong password is "authentication failed", exit 2 with one failing test,
 
 test('a missing DST_ASSETS_DIR (and a missing parent) is refused in every mode, never created', async () => {
   const s = await scenario();
-  await previousRun(s);
-  const typo = path.join(s.tmp, 'no-such-parent', 'data');
-  const env = { ...s.env, HEALTH_CHECK: '0', DST_ASSETS_DIR: typo };
+  // The target tree was there for the previous run, then its mount went away (or the path was mistyped).
+  const mount = path.join(s.tmp, 'mnt');
+  const gone = path.join(mount, 'data');
+  fs.mkdirSync(gone, { recursive: true });
+  await previousRun(s, { DST_ASSETS_DIR: gone });
+  fs.rmSync(mount, { recursive: true });
+  const env = { ...s.env, HEALTH_CHECK: '0', DST_ASSETS_DIR: gone };
   for (const [, args] of MODES) {
     const r = await rehearse(args, env);
-    expectOneRefusal(s, r, /DST_ASSETS_DIR=.*no-such-parent\/data does not exist/);
-    expect(fs.existsSync(path.dirname(typo))).toBe(false);
+    expectOneRefusal(s, r, /DST_ASSETS_DIR=.*mnt\/data does not exist/);
+    expect(fs.existsSync(mount)).toBe(false);
   }
 });
 
