@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
-import { countLine, fractionOf, Progress } from '../core/progress.ts';
+import { countLine, fractionOf, Progress, timing } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/verdict.ts';
@@ -70,8 +70,11 @@ export function checksProgress(
   write: (line: string) => void = (l) => process.stdout.write(redact(l) + '\n'),
   now?: () => number,
 ) {
+  const clock = now ?? Date.now;
+  const t0 = clock();
   return new Progress<{ done: number; total: number }>({
-    format: (v) => countLine(v.done, v.total || undefined, 'checks done'),
+    format: (v) =>
+      `${countLine(v.done, v.total || undefined, 'checks done')}, ${timing(fractionOf(v.done, v.total), clock() - t0)}`,
     fraction: (v) => fractionOf(v.done, v.total),
     writer: { line: (text) => write(`[checks] progress: ${text}`) },
     tty: false,

@@ -17,8 +17,13 @@ test('a full rehearsal in a pipe prints plain progress lines for dump, restore, 
   const lines = r.output.split('\n');
   const progress = (re: RegExp) => lines.filter((l) => re.test(l));
   // Start and end are always printed, so even an instant phase shows "0/N" and "N/N".
-  const dump = progress(/^\[dump\] progress: \d+\/\d+ tables dumped \(\d+%\)$/);
-  const restore = progress(/^\[restore\] progress: \d+\/\d+ tables restored \(\d+%\)$/);
+  // Bytes against the source tables' size, rate, elapsed, ETA; then the table count (and the archive written).
+  const dump = progress(
+    /^\[dump\] progress: .* source table data \(\d+%\), .*elapsed .*; \d+\/\d+ tables; archive .* written$/,
+  );
+  const restore = progress(
+    /^\[restore\] progress: .* source table data \(\d+%\), .*elapsed .*; \d+\/\d+ tables restored \(\d+%\)$/,
+  );
   const mirror = progress(/^\[mirror\] progress: .* transferred, \d+ files/);
   const checks = progress(/^\[checks\] progress: \d+(\/\d+)? checks done/);
   for (const [phase, got] of Object.entries({ dump, restore, mirror, checks })) {
