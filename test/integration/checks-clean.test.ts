@@ -86,7 +86,7 @@ test('a clean migration is fully green: every check its own passing testcase, wi
   expect(plan.assetSample.seed).toBe(readState(s.workDir).runId);
 });
 
-test('without a source, with a missing asset column and HEALTH_CHECK=0: target counts reported, visible skips, all green', async () => {
+test('without a source, with a missing asset column and HEALTH_CHECK=0: the preflight names the columns; then target counts reported, visible skips, all green', async () => {
   const s = await scenario();
   await migrateByHand(s);
   const env = {
@@ -98,16 +98,16 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: target c
     ASSETS_SAMPLE_N: '3',
     ASSET_COLUMNS: 'knowledge_materials.storage_path:file,ugc_assets.nosuch:file,nosuch_table.path:dir',
   };
+  // A configured column that does not exist checks nothing: the read-only preflight refuses, naming each one.
+  const refused = await rehearse(['--verify-only'], env);
+  expect(refused.code, refused.output).toBe(2);
+  expect(refused.output).toMatch(/ASSET_COLUMNS names column nosuch of public\.ugc_assets, which does not exist/);
+  expect(refused.output).toMatch(/ASSET_COLUMNS names table public\.nosuch_table, which does not exist/);
+  env.ASSET_COLUMNS = 'knowledge_materials.storage_path:file';
   // Judged per check family (the exit code also reflects other families, which have their own no-source rules).
   const r = await rehearse(['--verify-only'], env);
   expect(r.output).toMatch(/rehearsal .*verify-only/);
-  const skipped = [
-    'asset ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
-    'path prefix ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
-    'asset nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
-    'path prefix nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
-    'health GET /health (skipped: HEALTH_CHECK=0)',
-  ];
+  const skipped = ['health GET /health (skipped: HEALTH_CHECK=0)'];
   const cases = expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
   for (const name of skipped) expect(cases.find((c) => c.name === name)?.skipped, name).toBe(true);
   expect(caseEvidence(cases, 'row count public.users')).toEqual([
