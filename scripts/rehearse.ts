@@ -219,7 +219,8 @@ function exitCodeOf(workDir: string, vitestCode: number): number {
   const state = readState(workDir);
   const blocked = state ? blockingPhase(state) : undefined;
   if (blocked) {
-    err(`phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`);
+    // The preflight's own FAILED line and the summary's phases table say why; later phases are named here too.
+    if (blocked.name !== 'preflight') err(`phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`);
     return blocked.rehearseExitCode ?? EXIT.phaseFailed;
   }
   if (!state) {

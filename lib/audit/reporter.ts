@@ -117,7 +117,8 @@ export default class ChecksReporter implements Reporter {
     // The quiet console: a failed check is printed once, as a finding (message and evidence, wrapped; no stack or
     // code frame); passes are only counted.
     const r = tc.result();
-    if (r.state === 'failed' && process.env.REHEARSAL_RUN_DIR) {
+    // A failed copy phase already said FAILED on its own console lines: its test is not repeated here.
+    if (r.state === 'failed' && process.env.REHEARSAL_RUN_DIR && !/^phase /.test(tc.name)) {
       for (const line of failureLines(tc)) process.stdout.write(redact(line) + '\n');
     }
   }

@@ -92,7 +92,8 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   if (m.failures.length) {
     lines.push('failed:');
     for (const f of m.failures.slice(0, 50)) {
-      const why = f.error ? ` — ${f.error.split('\n')[0]}` : '';
+      // A failed phase's reason is in the phases table just above.
+      const why = f.error && !/^phase /.test(f.name) ? ` — ${f.error.split('\n')[0]}` : '';
       const list = m.fullLists?.[f.name];
       lines.push(
         ...wrapText(`${f.name}  (${f.file})${why}${list ? ` [full list: ${list}]` : ''}`, 118, '  ✗ ', '    '),
