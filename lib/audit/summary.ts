@@ -96,7 +96,8 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
       const why = f.error && !/^phase /.test(f.name) ? ` — ${f.error.split('\n')[0]}` : '';
       const list = m.fullLists?.[f.name];
       lines.push(
-        ...wrapText(`${f.name}  (${f.file})${why}${list ? ` [full list: ${list}]` : ''}`, 118, '  ✗ ', '    '),
+        // One line per failure, never cut (a terminal or log viewer wraps it; grep finds it whole).
+        `  ✗ ${f.name}  (${f.file})${why}${list ? ` [full list: ${list}]` : ''}`,
       );
     }
     if (m.failures.length > 50) lines.push(`  … and ${m.failures.length - 50} more (see junit.xml)`);
