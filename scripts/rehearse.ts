@@ -18,6 +18,7 @@ import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } 
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
 import { preflightGate } from '../lib/phases/preflight-gate.ts';
+import { stopActiveTools } from '../lib/core/tools.ts';
 import { selectionSpecs, type Selection } from '../lib/audit/selection.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
@@ -174,7 +175,20 @@ async function main(): Promise<number> {
   if (rerun?.kind === 'rerun') env.REHEARSAL_RERUN_OF = rerun.rerunOf;
   if (selection) env.REHEARSAL_SELECTION = JSON.stringify(selection);
   // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
-  const gate = await preflightGate(config, { runId, workDir, mode });
+  // Ctrl-C during the preflight (a remote probe can take CONNECT_TIMEOUT_MS): its tools are stopped, exit 130/143.
+  const onSignal = (signal: NodeJS.Signals) => {
+    const stopped = stopActiveTools('SIGTERM');
+    err(
+      `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
+    );
+    process.exit(signalExitCode(signal));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const gate = await preflightGate(config, { runId, workDir, mode }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   env.REHEARSAL_PREFLIGHT_FILE = gate.file;
   let extraArgs = rerun?.kind === 'rerun' ? rerun.vitestArgs : [];
   if (selection) extraArgs = selection.apply(extraArgs);

@@ -128,26 +128,27 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: the pref
   expect(readState(s.workDir).plan!.assetSample.items).toEqual(state.plan!.assetSample.items);
 });
 
-test('when a copy phase fails, every check fails fast with "not checked: <reason>"', async () => {
+test('when the preflight refuses, one test fails (phase preflight) and every family is listed as not run, with the reason', async () => {
   const s = await scenario();
-  // Full mode against a target nothing listens on: the first phase (preflight) fails, nothing is discovered.
+  // Full mode against a target nothing listens on: the preflight refuses, nothing is discovered or checked.
   const r = await rehearse([], {
     ...s.env,
     DST_DATABASE_URL: s.env.DST_DATABASE_URL.replace(/:(\d+)\//, ':1/'),
     CONNECT_TIMEOUT_MS: '1000',
   });
-  expect(r.code, r.output).not.toBe(0);
-  const cases = junitCases(latestJunit(s)).filter((c) => CORE_CHECK_FILES.test(c.classname));
+  expect(r.code, r.output).toBe(2);
+  const cases = junitCases(latestJunit(s));
+  expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual(['phase preflight']);
   for (const name of [
-    'row counts (not checked)',
-    'orphans (not checked)',
-    'assets (not checked)',
-    'path prefix (not checked)',
-    'health GET /health',
-    'check discovery',
+    'row count (not run: the preflight refused the run)',
+    'orphans (not run: the preflight refused the run)',
+    'asset (not run: the preflight refused the run)',
+    'path prefix (not run: the preflight refused the run)',
+    'health (not run: the preflight refused the run)',
+    'check discovery (not run: the preflight refused the run)',
   ]) {
     const c = cases.find((x) => x.name === name);
-    expect(c?.failed, name).toBe(true);
-    expect(c?.body, name).toMatch(/<failure message="not checked: phase \w+ failed: /);
+    expect(c?.skipped, name).toBe(true);
+    expect(c?.body, name).toMatch(/<skipped message="not run: the preflight refused the run"/);
   }
 });
