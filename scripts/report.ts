@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveLatest } from '../lib/audit/history.ts';
-import { PROJECT_ROOT } from '../lib/core/vitest-runner.ts';
+import { PROJECT_ROOT } from '../lib/core/project.ts';
 
 function latestRun(): { runId: string; runDir: string } | undefined {
   const dirs = process.env.REPORTS_DIR ? [process.env.REPORTS_DIR] : ['reports', path.join('reports', 'demo')];
