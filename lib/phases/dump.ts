@@ -205,8 +205,11 @@ export async function tableSizes(config: Config): Promise<Map<string, number> | 
     const q = { ...tableDataSizesQuery(), query_timeout: 30_000 };
     return await withConnection(
       config.src,
-      async (c) =>
-        new Map((await c.query<{ name: string; bytes: string }>(q)).rows.map((r) => [r.name, Number(r.bytes)])),
+      async (c) => {
+        // pg_table_size takes a share lock: never queue behind an application's lock (progress then counts tables).
+        await c.query("SET lock_timeout = '500ms'");
+        return new Map((await c.query<{ name: string; bytes: string }>(q)).rows.map((r) => [r.name, Number(r.bytes)]));
+      },
       { connectTimeoutMs: config.connectTimeoutMs },
     );
   } catch {

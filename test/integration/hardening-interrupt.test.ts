@@ -124,8 +124,10 @@ test('a remote SRC_ASSETS_DIR that never answers is found by the preflight, befo
   expect(refused.output).toMatch(/remote SRC_ASSETS_DIR rsync:\/\/127\.0\.0\.1:\d+\/data\/ does not answer/);
   expect(refused.output).not.toMatch(/\[dump\]/);
   // Interrupted while the probe waits: the probe is stopped too.
+  const before = peer.connections();
   const run = startRehearse([], { ...env, CONNECT_TIMEOUT_MS: '20000' });
-  await eventually(() => peer.connections() > 1, 20_000);
+  await run.waitFor(/reports: /);
+  await eventually(() => peer.connections() > before, 20_000);
   run.child.kill('SIGINT');
   const r = await run.done;
   expect(r.code, r.output).toBe(130);

@@ -34,7 +34,7 @@ test('a full rehearsal in a pipe prints plain progress lines for dump, restore, 
   expect(dumped, 'the dump ends at N/N').toBe(dumpTotal);
   expect(Number(dumpTotal)).toBeGreaterThan(0);
   expect(final(restore).slice(1), 'the restore ends at the same N/N as the dump').toEqual([dumped, dumpTotal]);
-  expect(mirror[mirror.length - 1]).toMatch(/, (\d+)\/\1 entries checked \(100%\)$/);
+  expect(mirror[mirror.length - 1]).toMatch(/, (\d+)\/\1 entries checked \(100%\), .*\/s, elapsed .*, done$/);
   const [, checked, checkTotal] = final(checks);
   expect(checked).toBe(checkTotal);
   // The default reporter prints the same total at the end.
