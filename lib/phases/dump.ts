@@ -268,11 +268,12 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(ctx.workDir, { recursive: true });
   const cmd = dumpCommand(config, partial);
-  ctx.say(`pg_dump (${config.dumpFormat}${config.dumpJobs > 1 ? `, ${config.dumpJobs} jobs` : ''}) → ${out}`);
   const total = await tablesToDump(config);
   // Byte progress: the source tables' sizes are the total; a table counts as done when pg_dump moves to the next one;
   // the archive's growing size shows movement inside a big table.
   const sizes = await tableSizes(config);
+  // Announced once the catalog reads are done: what follows is pg_dump itself.
+  ctx.say(`pg_dump (${config.dumpFormat}${config.dumpJobs > 1 ? `, ${config.dumpJobs} jobs` : ''}) → ${out}`);
   const totalBytes = sizes ? [...sizes.values()].reduce((a, b) => a + b, 0) : undefined;
   const t0 = Date.now();
   let done = 0;
