@@ -7,6 +7,7 @@
  * application's and are left out. Definitions are deparsed under the pinned session (search_path=pg_catalog), so
  * both sides print names the same way.
  */
+import { compareVersions } from '../core/format.ts';
 import { USER_SCHEMA_FILTER } from './deep-context.ts';
 
 /** One schema object as read from a catalog. */
@@ -22,8 +23,39 @@ export interface KindSpec {
   /** Test name suffix: `schema <kind>`. */
   kind: string;
   sql: string;
+  /** The next step, appended to a failure message of this kind. */
+  hint?: string;
   /** A problem with a target object's state; `src` is undefined without a source (or when missing there). */
   stateProblem?(dst: SchemaObject, src?: SchemaObject): string | undefined;
+  /**
+   * A definition difference a cross-version copy is allowed to have: the evidence to show instead of a failure
+   * (e.g. "source 0.8.0, target 0.8.1: newer, accepted"), or undefined when it is a real difference.
+   */
+  acceptDifference?(src: SchemaObject, dst: SchemaObject, opts: ParityOptions): string | undefined;
+}
+
+export interface ParityOptions {
+  /** EXTENSION_VERSIONS_EQUAL=1: a newer extension on the target is a difference. */
+  extensionVersionsEqual?: boolean;
+}
+
+/**
+ * An extension's versions judged: equal passes; newer on the target passes as evidence (preflight accepted it: the
+ * target offered at least the source's version) unless `requireEqual`; older fails. Pure.
+ */
+export function judgeExtensionVersion(
+  name: string,
+  src: string,
+  dst: string,
+  requireEqual = false,
+): { ok: boolean; evidence: string } {
+  const c = compareVersions(dst, src);
+  if (c === 0) return { ok: true, evidence: `${name}: source ${src}, target ${dst}: equal` };
+  if (c > 0 && !requireEqual) return { ok: true, evidence: `${name}: source ${src}, target ${dst}: newer, accepted` };
+  return {
+    ok: false,
+    evidence: `${name}: source ${src}, target ${dst}: ${c > 0 ? 'newer, and EXTENSION_VERSIONS_EQUAL=1 requires the same version' : 'OLDER on the target (ALTER EXTENSION … UPDATE)'}`,
+  };
 }
 
 /** Not owned by an extension: `classid` catalog and `oid` of the object. */
@@ -31,6 +63,25 @@ const notExt = (classid: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 
 const REL_OK = `${USER_SCHEMA_FILTER} AND ${notExt('pg_class', 'c.oid')}`;
+
+/**
+ * Database-level properties that a dump without `--create` does not carry (the target database keeps its own):
+ * encoding, LC_COLLATE, LC_CTYPE, the locale provider and its locale (ICU locale on 15-16, `datlocale` on 17+), ICU
+ * rules (16+). Read through to_jsonb(pg_database) so one query runs on every version; a column a version lacks reads
+ * as its meaning there (before 15 every database is libc). A difference changes sort order, `upper()`/`ILIKE`, index
+ * order of text columns, and which characters can be stored at all.
+ */
+export const DATABASE_PROPERTIES_SQL = `SELECT k.name, k.def FROM (
+  SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS j
+  FROM pg_database d WHERE d.datname = current_database()
+) x, LATERAL (VALUES
+  ('encoding', x.j ->> 'encoding_name'),
+  ('LC_COLLATE', x.j ->> 'datcollate'),
+  ('LC_CTYPE', x.j ->> 'datctype'),
+  ('locale provider', CASE coalesce(x.j ->> 'datlocprovider', 'c') WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE x.j ->> 'datlocprovider' END),
+  ('provider locale (ICU locale / datlocale)', coalesce(x.j ->> 'datlocale', x.j ->> 'daticulocale', 'none')),
+  ('ICU rules', coalesce(x.j ->> 'daticurules', 'none'))
+) k(name, def)`;
 
 export const KINDS: KindSpec[] = [
   {
@@ -74,11 +125,13 @@ WHERE ${REL_OK}`,
   CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check'
     WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger' ELSE con.contype::text END
     || ': ' || regexp_replace(pg_get_constraintdef(con.oid), ' NOT VALID$', '') AS def,
+  -- NOT NULL is compared as nullability (tables and columns: attnotnull); PostgreSQL 18 also records it as
+  -- pg_constraint rows (contype 'n') that older majors do not have, so those rows are no difference across majors.
   CASE WHEN con.convalidated THEN 'validated' ELSE 'not validated' END AS state
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE con.conrelid <> 0 AND ${REL_OK}`,
+WHERE con.conrelid <> 0 AND con.contype <> 'n' AND ${REL_OK}`,
     stateProblem: (d, s) =>
       d.state === 'not validated' && (!s || s.state === 'validated')
         ? `NOT VALID on the target${s ? ' but validated on the source' : ''} (VALIDATE CONSTRAINT it)`
@@ -126,6 +179,14 @@ WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_proc', 'p.oid')}`,
     kind: 'extensions',
     sql: `SELECT e.extname AS name, 'version ' || e.extversion || ' in schema ' || n.nspname AS def
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace`,
+    acceptDifference(src, dst, opts) {
+      const parse = (def: string) => /^version (\S+) in schema (.*)$/.exec(def);
+      const s = parse(src.def);
+      const d = parse(dst.def);
+      if (!s || !d || s[2] !== d[2]) return undefined;
+      const j = judgeExtensionVersion(src.name, s[1], d[1], opts.extensionVersionsEqual);
+      return j.ok ? j.evidence : undefined;
+    },
   },
   {
     kind: 'sequences',
@@ -143,10 +204,102 @@ JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ${REL_OK}`,
   },
+  {
+    kind: 'schemas',
+    sql: `SELECT n.nspname AS name, 'schema' AS def FROM pg_namespace n WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_namespace', 'n.oid')}`,
+  },
+  {
+    kind: 'types and domains',
+    // Enums with their labels in order, domains with base type / NOT NULL / default / constraints, composites with
+    // their attributes, ranges with their subtype. Array types and tables' row types come with their owners.
+    sql: `SELECT n.nspname || '.' || t.typname AS name,
+  CASE t.typtype
+    WHEN 'e' THEN 'enum (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
+    WHEN 'd' THEN 'domain over ' || format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+      || coalesce(' default ' || t.typdefault, '')
+      || coalesce(' ' || (SELECT string_agg(c.conname || ' ' || pg_get_constraintdef(c.oid), ', ' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype <> 'n'), '')
+    WHEN 'c' THEN 'composite (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
+    WHEN 'r' THEN 'range of ' || (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
+    WHEN 'm' THEN 'multirange'
+    ELSE 'base type'
+  END AS def
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_type', 't.oid')} AND t.typcategory <> 'A'
+  AND (t.typrelid = 0 OR (SELECT rc.relkind FROM pg_class rc WHERE rc.oid = t.typrelid) = 'c')`,
+  },
+  {
+    kind: 'row-level security',
+    // Policies (command, permissive/restrictive, roles, USING and WITH CHECK) and every table's row-security flags:
+    // a table whose RLS is off on staging serves every tenant's rows.
+    sql: `SELECT 'policy ' || n.nspname || '.' || c.relname || '.' || p.polname AS name,
+  'for ' || CASE p.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update' WHEN 'd' THEN 'delete' ELSE 'all' END
+    || CASE WHEN p.polpermissive THEN ' permissive' ELSE ' restrictive' END
+    || ' to ' || coalesce((SELECT string_agg(CASE WHEN pr.oid = 0 THEN 'public' ELSE coalesce(quote_ident(r.rolname), pr.oid::text) END, ', ' ORDER BY r.rolname)
+        FROM unnest(p.polroles) pr(oid) LEFT JOIN pg_roles r ON r.oid = pr.oid), '')
+    || coalesce(' using (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
+    || coalesce(' with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '') AS def
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ${REL_OK}
+UNION ALL
+SELECT 'table ' || n.nspname || '.' || c.relname || ' row security' AS name,
+  CASE WHEN c.relrowsecurity THEN 'enabled' ELSE 'disabled' END || CASE WHEN c.relforcerowsecurity THEN ', forced' ELSE ', not forced' END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND ${REL_OK}`,
+  },
+  {
+    kind: 'comments',
+    // COMMENT ON anything created after initdb (OID >= 16384: the application's objects, extensions, large objects;
+    // not an extension's members, whose comments come with the extension's version), by the object's description;
+    // the text compared by md5.
+    sql: `SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) AS name, 'md5 ' || md5(d.description) AS def
+FROM pg_description d WHERE d.objoid >= 16384
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')`,
+  },
+  {
+    kind: 'rules',
+    sql: `SELECT n.nspname || '.' || c.relname || '.' || r.rulename AS name, 'md5 ' || md5(pg_get_ruledef(r.oid)) AS def,
+  CASE r.ev_enabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'enabled on replica only' WHEN 'A' THEN 'enabled always' END AS state
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND ${REL_OK}`,
+    stateProblem: (d, s) =>
+      s && s.state !== d.state ? `${d.state} on the target but ${s.state} on the source` : undefined,
+  },
+  {
+    kind: 'extended statistics',
+    sql: `SELECT n.nspname || '.' || x.stxname AS name, pg_get_statisticsobjdef(x.oid) AS def
+FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_statistic_ext', 'x.oid')}`,
+  },
+  {
+    kind: 'collations',
+    sql: `SELECT n.nspname || '.' || co.collname AS name,
+  'provider ' || co.collprovider::text || ' deterministic ' || co.collisdeterministic::text
+    || coalesce(' collate ' || co.collcollate, '') || coalesce(' ctype ' || co.collctype, '')
+    || coalesce(' locale ' || (to_jsonb(co) ->> 'colllocale'), ' locale ' || (to_jsonb(co) ->> 'colliculocale'), '') AS def
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_collation', 'co.oid')}`,
+  },
+  {
+    kind: 'event triggers',
+    sql: `SELECT e.evtname AS name, e.evtevent || ' ' || e.evtfoid::regproc::text || coalesce(' tags ' || array_to_string(e.evttags, ','), '') AS def,
+  CASE e.evtenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'enabled on replica only' WHEN 'A' THEN 'enabled always' END AS state
+FROM pg_event_trigger e WHERE ${notExt('pg_event_trigger', 'e.oid')}`,
+    stateProblem: (d, s) =>
+      s && s.state !== d.state ? `${d.state} on the target but ${s.state} on the source` : undefined,
+  },
+  {
+    kind: 'database properties',
+    sql: DATABASE_PROPERTIES_SQL,
+    hint:
+      "the restore cannot change them: create the target database with the source's values " +
+      '(CREATE DATABASE … TEMPLATE template0 ENCODING … LOCALE_PROVIDER … LC_COLLATE … LC_CTYPE …) and restore again',
+  },
 ];
 
 export interface ParityReport {
   compared: number;
+  /** Differences a cross-version copy may have, with the evidence (not failures). */
+  accepted: string[];
   missing: string[];
   extra: string[];
   different: Array<{ name: string; src: string; dst: string }>;
@@ -154,15 +307,24 @@ export interface ParityReport {
 }
 
 /** Compare the objects of one kind; without `src`, only the target's states are judged. */
-export function compareObjects(spec: KindSpec, dst: SchemaObject[], src?: SchemaObject[]): ParityReport {
+export function compareObjects(
+  spec: KindSpec,
+  dst: SchemaObject[],
+  src?: SchemaObject[],
+  opts: ParityOptions = {},
+): ParityReport {
   const d = new Map(dst.map((o) => [o.name, o]));
   const s = src ? new Map(src.map((o) => [o.name, o])) : undefined;
-  const r: ParityReport = { compared: dst.length, missing: [], extra: [], different: [], states: [] };
+  const r: ParityReport = { compared: dst.length, accepted: [], missing: [], extra: [], different: [], states: [] };
   if (s) {
     for (const [name, o] of s) {
       const t = d.get(name);
       if (!t) r.missing.push(name);
-      else if (t.def !== o.def) r.different.push({ name, src: o.def, dst: t.def });
+      else if (t.def !== o.def) {
+        const accepted = spec.acceptDifference?.(o, t, opts);
+        if (accepted) r.accepted.push(accepted);
+        else r.different.push({ name, src: o.def, dst: t.def });
+      }
     }
     for (const name of d.keys()) if (!s.has(name)) r.extra.push(name);
   }
