@@ -8,6 +8,7 @@ import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
 import type { Dsn } from '../lib/core/dsn.ts';
 import { displayTable, type TableRef } from '../lib/core/ident.ts';
 import { countRows, judgeRowCount } from '../lib/checks/row-counts.ts';
+import { warn } from '../lib/checks/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -40,8 +41,10 @@ if (!ctx.plan) {
       const verdict = judgeRowCount(table, src, dst, {
         maxDiff: config.rowcountMaxDiff,
         requireExact: config.rowcountRequireExact,
+        tolerancePct: config.rowcountEstimateTolerance,
       });
       for (const line of verdict.evidence) await annotate(line, 'evidence');
+      for (const w of verdict.warnings) await warn(annotate, w);
       if (!verdict.ok) expect.fail(verdict.message);
     });
   }
