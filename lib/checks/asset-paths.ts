@@ -25,7 +25,10 @@ export function prefixWithSlash(prefix: string): string {
 }
 
 export type StoredPath =
-  | { ok: true; /** Normalised, relative to the prefix / the root, POSIX separators, no leading or trailing '/'. */ rel: string }
+  | {
+      ok: true;
+      /** Normalised, relative to the prefix / the root, POSIX separators, no leading or trailing '/'. */ rel: string;
+    }
   | { ok: false; reason: string };
 
 /**
@@ -152,7 +155,13 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
     const c = code(e);
     const link = await fs.promises.lstat(diskPath).catch(() => undefined);
     if (c === 'ELOOP')
-      return { status: 'missing', rel, diskPath, code: c, problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}` };
+      return {
+        status: 'missing',
+        rel,
+        diskPath,
+        code: c,
+        problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}`,
+      };
     if (link?.isSymbolicLink()) {
       const target = await fs.promises.readlink(diskPath).catch(() => '?');
       const dest = path.resolve(path.dirname(diskPath), target);
@@ -199,7 +208,13 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
   try {
     stat = await fs.promises.stat(real);
   } catch (e) {
-    return { status: 'missing', rel, diskPath, code: code(e), problem: `cannot stat ${diskPath}: ${(e as Error).message}` };
+    return {
+      status: 'missing',
+      rel,
+      diskPath,
+      code: code(e),
+      problem: `cannot stat ${diskPath}: ${(e as Error).message}`,
+    };
   }
   return { status: 'found', rel, diskPath, real, stat };
 }
@@ -242,7 +257,10 @@ export function nearTwinCandidates(rel: string): Array<{ rel: string; how: strin
   if (decoded)
     for (const form of ['NFC', 'NFD'] as const)
       add(decoded.normalize(form), `differs in percent-encoding and Unicode normalization (${form} on disk)`);
-  add(percentEncoded(rel), 'differs only in percent-encoding (the file name is percent-encoded, the stored path is not)');
+  add(
+    percentEncoded(rel),
+    'differs only in percent-encoding (the file name is percent-encoded, the stored path is not)',
+  );
   return [...out].map(([r, how]) => ({ rel: r, how }));
 }
 
@@ -278,7 +296,10 @@ export interface WalkProblem {
  * Entries are yielded one by one; memory holds one open directory per level of depth. Directories that cannot be
  * opened or read are passed to `onProblem` (EACCES, ENAMETOOLONG for paths beyond PATH_MAX, …) and the walk goes on.
  */
-export async function* walkTree(root: string, onProblem: (p: WalkProblem) => void = () => {}): AsyncGenerator<TreeEntry> {
+export async function* walkTree(
+  root: string,
+  onProblem: (p: WalkProblem) => void = () => {},
+): AsyncGenerator<TreeEntry> {
   // Buffers all the way down: a name that is not valid UTF-8 can still be opened and descended into.
   const rootBuf = Buffer.from(root);
   async function* walk(dirBuf: Buffer, relBuf: Buffer | undefined): AsyncGenerator<TreeEntry> {

@@ -29,7 +29,11 @@ export { isWithin };
 export type AssetKind = 'file' | 'dir';
 
 export type PathMapping =
-  | { ok: true; /** Relative to the prefix / the assets root, normalised (see resolveStoredPath). */ rel: string; diskPath: string }
+  | {
+      ok: true;
+      /** Relative to the prefix / the assets root, normalised (see resolveStoredPath). */ rel: string;
+      diskPath: string;
+    }
   | { ok: false; reason: string };
 
 /** Map a stored path to the target tree, refusing anything that could leave it. Pure (no file system access). */

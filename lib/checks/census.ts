@@ -32,7 +32,15 @@ import { pinnedSettingsSql } from './deep-context.ts';
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
 import { prefixWithSlash } from './sql/assets.ts';
-import { findNearTwin, locateAsset, locateRel, resolveStoredPath, walkTree, type EntryType, type WalkProblem } from './asset-paths.ts';
+import {
+  findNearTwin,
+  locateAsset,
+  locateRel,
+  resolveStoredPath,
+  walkTree,
+  type EntryType,
+  type WalkProblem,
+} from './asset-paths.ts';
 
 export interface CensusColumn {
   display: string;

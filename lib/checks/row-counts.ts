@@ -99,7 +99,12 @@ export function relativeDiffPct(a: number, b: number): number {
  *   rests on estimates;
  * - no source configured: the target count is reported (an estimate with a warning), only a missing table fails.
  */
-export function judgeRowCount(table: TableRef, src: Count | undefined, dst: Count, opts: RowCountRules): RowCountVerdict {
+export function judgeRowCount(
+  table: TableRef,
+  src: Count | undefined,
+  dst: Count,
+  opts: RowCountRules,
+): RowCountVerdict {
   const name = displayTable(table);
   const tol = opts.tolerancePct ?? 10;
   const evidence = [describeCount('source', src), describeCount('target', dst)];
@@ -129,9 +134,12 @@ export function judgeRowCount(table: TableRef, src: Count | undefined, dst: Coun
         message: `table ${name}: ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the ${what}`,
       };
     }
-    const unknown = ([['source', src], ['target', dst]] as const).filter(
-      ([, c]) => c?.kind === 'estimate' && c.n < 0,
-    );
+    const unknown = (
+      [
+        ['source', src],
+        ['target', dst],
+      ] as const
+    ).filter(([, c]) => c?.kind === 'estimate' && c.n < 0);
     if (unknown.length) {
       const sides = unknown.map(([s]) => s).join(' and ');
       return {

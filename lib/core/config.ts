@@ -371,7 +371,7 @@ export const VARS: VarSpec[] = [
     name: 'ROWCOUNT_ESTIMATE_TOLERANCE',
     group: 'validation',
     default: '10',
-    doc: 'Percent by which a timed-out count\'s estimate may differ from the other side; an unknown estimate never passes.',
+    doc: "Percent by which a timed-out count's estimate may differ from the other side; an unknown estimate never passes.",
     apply(raw, d) {
       return setOr(d, 'rowcountEstimateTolerance', int('ROWCOUNT_ESTIMATE_TOLERANCE', raw, 10, 0, 100), isStr);
     },

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { plannedPhases, type Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
+import { missingConfiguredSubjects } from '../core/configured-subjects.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { redact } from '../core/redact.ts';
@@ -209,6 +210,15 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
       `target: ${describeDsn(config.dst)} (PostgreSQL ${dst.version}, database "${dst.database}"); assets: ${config.dstAssetsDir}`,
     );
   }
+  // Configured tables/columns/relations must exist in the source: a misspelt name would silently check nothing.
+  if (src && config.src)
+    await withConnection(config.src, (c) => missingConfiguredSubjects(c, config, 'source'), {
+      connectTimeoutMs: config.connectTimeoutMs,
+    })
+      .then((p) => problems.push(...p))
+      .catch((e) =>
+        problems.push(`could not check the configured tables in the source: ${redact((e as Error).message)}`),
+      );
   if (src && dst && src.systemId && src.systemId === dst.systemId && src.database === dst.database) {
     problems.push(
       `SRC_DATABASE_URL and DST_DATABASE_URL reach the same database ("${dst.database}" on the server with system identifier ${dst.systemId}) under different names; the target must be a different, staging database`,

@@ -55,8 +55,12 @@ describe('judgeRowCount', () => {
   test('an unknown estimate (never analyzed) is no evidence: not checked, never a pass', () => {
     const v = judgeRowCount(t, estimate(-1), estimate(1_000_000), rules);
     expect(v.ok).toBe(false);
-    expect(v.evidence[0]).toBe('source: unknown (never analyzed), estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms)');
-    expect(v.message).toMatch(/^not checked: table public\.users: the source count\(\*\) did not finish .* estimate is unknown \(never analyzed\): no evidence/);
+    expect(v.evidence[0]).toBe(
+      'source: unknown (never analyzed), estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms)',
+    );
+    expect(v.message).toMatch(
+      /^not checked: table public\.users: the source count\(\*\) did not finish .* estimate is unknown \(never analyzed\): no evidence/,
+    );
     expect(judgeRowCount(t, exact(3), estimate(-1), rules).message).toMatch(/the target estimate is unknown/);
     expect(judgeRowCount(t, undefined, estimate(-1), rules).ok).toBe(false);
   });
