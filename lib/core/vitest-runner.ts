@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { redact } from './redact.ts';
-
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+import { PROJECT_ROOT } from './project.ts';
 
 export interface VitestRun {
   code: number;
