@@ -36,7 +36,9 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     at(/pg_restore --list \S+\/work\/source\.dump/),
     at(/pg_restore --no-owner --no-acl --file=- \S+source\.dump \| PGHOST=\S+ .*PGPASSWORD=\*\*\* .*psql /),
     at(/psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --command=ANALYZE/),
-    at(/rsync -a --partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//),
+    at(
+      /rsync -a --sparse --hard-links --partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
+    ),
     at(/Checks that would run/),
   ];
   expect([...order].sort((a, b) => a - b)).toEqual(order);
