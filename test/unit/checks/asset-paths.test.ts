@@ -19,7 +19,9 @@ import {
 
 function scratch(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'asset-paths-'));
-  onTestFinished(() => execFileSync('rm', ['-rf', d]));
+  onTestFinished(() => {
+    execFileSync('rm', ['-rf', d]);
+  });
   return d;
 }
 
