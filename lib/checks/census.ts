@@ -381,6 +381,8 @@ export async function compareSampledFiles(
       ]);
       if (typeof a === 'string' && typeof b === 'string' && a === 'missing' && b === 'missing')
         compared[i] = { path: p, problem: 'missing in source and target', notCompared: true, preexisting: true };
+      // A target entry that escapes the tree (or is not a regular file) fails whatever the source has.
+      else if (typeof b === 'string' && b !== 'missing') compared[i] = { path: p, problem: `target file ${b}` };
       else if (typeof a === 'string')
         compared[i] = { path: p, problem: `source file ${a}: not compared`, notCompared: true };
       else if (typeof b === 'string') compared[i] = { path: p, problem: `target file ${b}` };
