@@ -86,7 +86,7 @@ test('a clean migration is fully green: every check its own passing testcase, wi
   expect(plan.assetSample.seed).toBe(readState(s.workDir).runId);
 });
 
-test('without a source, with a missing asset column and HEALTH_CHECK=0: target counts reported, visible skips, all green', async () => {
+test('without a source, with missing asset columns listed in ASSET_COLUMNS and HEALTH_CHECK=0: target counts reported, the missing columns fail naming them', async () => {
   const s = await scenario();
   await migrateByHand(s);
   const env = {
@@ -101,14 +101,19 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: target c
   // Judged per check family (the exit code also reflects other families, which have their own no-source rules).
   const r = await rehearse(['--verify-only'], env);
   expect(r.output).toMatch(/rehearsal .*verify-only/);
-  const skipped = [
-    'asset ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
-    'path prefix ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
-    'asset nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
-    'path prefix nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
-    'health GET /health (skipped: HEALTH_CHECK=0)',
-  ];
-  const cases = expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
+  const skipped = ['health GET /health (skipped: HEALTH_CHECK=0)'];
+  // Listed in ASSET_COLUMNS but not in the database: a configuration error, never a silent skip.
+  const misconfigured = {
+    'asset ugc_assets.nosuch':
+      /ASSET_COLUMNS names this column, but column nosuch does not exist in table public\.ugc_assets of the target/,
+    'path prefix ugc_assets.nosuch':
+      /ASSET_COLUMNS names this column, but column nosuch does not exist in table public\.ugc_assets of the target/,
+    'asset nosuch_table.path':
+      /ASSET_COLUMNS names this column, but table public\.nosuch_table does not exist in the target/,
+    'path prefix nosuch_table.path':
+      /ASSET_COLUMNS names this column, but table public\.nosuch_table does not exist in the target/,
+  };
+  const cases = expectOutcome(junitCases(latestJunit(s)), misconfigured, { skipped, files: CORE_CHECK_FILES });
   for (const name of skipped) expect(cases.find((c) => c.name === name)?.skipped, name).toBe(true);
   expect(caseEvidence(cases, 'row count public.users')).toEqual([
     'source: not configured',
@@ -124,7 +129,7 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: target c
 
   // Same seed, same sample: a second run checks exactly the same paths.
   const again = await rehearse(['--verify-only'], env);
-  expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
+  expectOutcome(junitCases(latestJunit(s)), misconfigured, { skipped, files: CORE_CHECK_FILES });
   expect(readState(s.workDir).plan!.assetSample.items).toEqual(state.plan!.assetSample.items);
 });
 
