@@ -141,7 +141,7 @@ if (dc.blocked) {
     test(TREE, async ({ expect, annotate }) => {
       const r = await getCensus();
       const u = r.unreferenced;
-      const what = `${u.count} of ${r.entries.files} files under ${cfg.dstAssetsDir} are referenced by no row of ${present.map((c) => c.display).join(', ')}${u.count ? `: ${u.examples.map((e) => JSON.stringify(e)).join(', ')}${u.count > u.examples.length ? ', …' : ''}` : ''}`;
+      const what = `${u.count} of ${r.entries.files} files under ${cfg.dstAssetsDir} are referenced by no row of ${present.map((c) => c.display).join(', ')}${u.count ? `: ${u.examples.map((e) => (/[\x00-\x1f]/.test(e) ? JSON.stringify(e) : e)).join(', ')}${u.count > u.examples.length ? ', …' : ''}` : ''}`;
       if (u.count) await warn(annotate, what);
       else await annotate(what, 'evidence');
       if (r.entries.notUtf8)
