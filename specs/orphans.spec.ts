@@ -9,9 +9,10 @@
  */
 import { afterAll, test } from 'vitest';
 import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/context.ts';
-import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
+import { closePools, dbErrorMessage, getPool, withClient } from '../lib/core/db.ts';
+import { whyMissing } from '../lib/core/configured-subjects.ts';
 import { relationDisplay } from '../lib/checks/discovery.ts';
-import { displayIdent } from '../lib/core/ident.ts';
+import { displayIdent, displayTable } from '../lib/core/ident.ts';
 import { newOrphansQuery, orphanKeysQuery } from '../lib/checks/sql/index.ts';
 import { withPinned } from '../lib/checks/deep-context.ts';
 import { warn } from '../lib/checks/verdict.ts';
@@ -44,6 +45,25 @@ if (!ctx.plan) {
           : 'configured in ORPHAN_RELATIONS, checked in the target',
         'evidence',
       );
+      // A relation from ORPHAN_RELATIONS that does not exist is a configuration error, named as such.
+      if (rel.origin === 'configured') {
+        const dstPool = getPool(config.dst, {
+          max: config.checkConcurrency,
+          connectTimeoutMs: config.connectTimeoutMs,
+        });
+        const why = await withClient(dstPool, async (c) => {
+          for (const [t, cols] of [
+            [rel.child, rel.childColumns],
+            [rel.parent, rel.parentColumns],
+          ] as const)
+            for (const col of cols) {
+              const w = await whyMissing(c, t, col, 'target');
+              if (w) return `ORPHAN_RELATIONS names ${displayTable(t)}.${displayIdent(col)}, but ${w}`;
+            }
+          return undefined;
+        }).catch(() => undefined);
+        if (why) return expect.fail(`orphans ${name}: ${why}; fix ORPHAN_RELATIONS`);
+      }
       // The source's orphans first (same rule, same key text form): what the target has beyond them is new.
       let known: string[] | undefined;
       let srcOrphans = 0;

@@ -41,6 +41,13 @@ test('rw16: an orphan the source already has is a warning (in source 1, in targe
     /1 orphan row\(s\) already in the source, e\.g\. keys \(user_id\): \(999\); failing because PREEXISTING_DEFECTS_FAIL=1/,
   );
 
+  // A misspelt relation is a configuration error that names the culprit, never a raw server error or a skip.
+  const typo = await rehearseCase(s, ['--verify-only'], { ORPHAN_RELATIONS: 'ugc_assets.user_id->user.id' });
+  expect(typo.code, typo.output).toBe(1);
+  expect(failureText(caseNamed(typo.cases, 'orphans ugc_assets(user_id) -> user(id)'))).toMatch(
+    /ORPHAN_RELATIONS names public\.user\.id, but table public\.user does not exist in the target \(did you mean users\?\); fix ORPHAN_RELATIONS/,
+  );
+
   // A new orphan on the target fails by default, told apart from the old one.
   await s.dst.query('INSERT INTO ugc_assets VALUES (12, 777, NULL)');
   const fresh = await rehearseCase(s, ['--verify-only'], env);
