@@ -25,6 +25,22 @@ export interface Command {
   tool: 'pg_dump' | 'pg_restore' | 'psql' | 'rsync';
   args: string[];
   env: Record<string, string>;
+  /** The executable to run; default the one preflight chose for `tool` (setToolBinary), else `tool` on PATH. */
+  bin?: string;
+}
+
+/** Which executable runs for each tool (full paths chosen by preflight from PG_BIN_DIR & co.); unset: PATH. */
+const toolBinaries: Partial<Record<Command['tool'], string>> = {};
+
+/** Choose the executable for `tool` in this process (undefined: back to the name on PATH). */
+export function setToolBinary(tool: Command['tool'], file: string | undefined): void {
+  if (file) toolBinaries[tool] = file;
+  else delete toolBinaries[tool];
+}
+
+/** The executable that runs for `cmd`. */
+export function toolBinary(cmd: Pick<Command, 'tool' | 'bin'>): string {
+  return cmd.bin ?? toolBinaries[cmd.tool] ?? cmd.tool;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -134,7 +150,7 @@ export function runCommand(cmd: Command, opts: RunOptions): Promise<ToolResult> 
   const started = Date.now();
   opts.log?.line(`$ ${displayCommand(cmd)}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd.tool, cmd.args, {
+    const child = spawn(toolBinary(cmd), cmd.args, {
       env: toolEnv(cmd.env),
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
@@ -225,11 +241,11 @@ export interface ToolVersion {
   line: string;
 }
 
-/** `tool --version`, or undefined when the tool is missing. */
-export async function toolVersion(tool: Command['tool']): Promise<ToolVersion | undefined> {
+/** `tool --version` (of `bin` when given), or undefined when the tool is missing. */
+export async function toolVersion(tool: Command['tool'], bin?: string): Promise<ToolVersion | undefined> {
   try {
     const r = await runCommand(
-      { tool, args: ['--version'], env: {} },
+      { tool, args: ['--version'], env: {}, bin },
       { phase: 'preflight', captureStdout: true, timeoutMs: 10_000 },
     );
     if (r.code !== 0) return undefined;
@@ -552,8 +568,11 @@ export function pgRestoreViaPsql(
     });
   };
   return new Promise((resolve, reject) => {
-    const psqlChild = spawn(apply.tool, apply.args, { env: toolEnv(apply.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    const renderChild = spawn(render.tool, render.args, {
+    const psqlChild = spawn(toolBinary(apply), apply.args, {
+      env: toolEnv(apply.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const renderChild = spawn(toolBinary(render), render.args, {
       env: toolEnv(render.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
