@@ -136,6 +136,15 @@ export const FAMILIES: readonly CheckFamily[] = [
       'vector/halfvec/sparsevec/bit: extension version, counts per dimension, HNSW/IVFFlat indexes alike and valid, exact nearest neighbours agree (per dimension group)',
   },
   {
+    id: 'large-objects',
+    label: 'large objects',
+    spec: 'specs/large-objects.spec.ts',
+    prefixes: ['large objects'],
+    needsSource: true,
+    reads: [],
+    passesWhen: 'the same large objects (by OID) on both sides, each with the same size and md5',
+  },
+  {
     id: 'asset-census',
     label: 'asset census',
     spec: 'specs/asset-census.spec.ts',
