@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Transform } from 'node:stream';
 import type { Config } from './config.ts';
 import { LIBPQ_ENV_VARS, libpqEnv, type Dsn } from './dsn.ts';
 import { PhaseError, EXIT } from './errors.ts';
@@ -535,6 +536,32 @@ export async function psql(cmd: Command, ctx: ToolCtx): Promise<ToolResult> {
 }
 
 /**
+ * The rendered script's `SET client_min_messages = warning;` (pg_restore writes it first, whatever the archive) made
+ * `notice`, so the server's NOTICEs of the restore (e.g. pgvector's "hnsw graph no longer fits into
+ * maintenance_work_mem" with its HINT) reach psql's stderr and the phase log. Only the script's first 64 kB are looked at.
+ */
+function showNotices(): Transform {
+  let head = '';
+  let done = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (done) return cb(null, chunk);
+      head += chunk.toString('latin1');
+      const i = head.indexOf('\nSET client_min_messages = warning;');
+      if (i < 0 && head.length < 65_536) return cb();
+      done = true;
+      const out =
+        i < 0 ? head : head.replace('\nSET client_min_messages = warning;', '\nSET client_min_messages = notice;');
+      head = '';
+      cb(null, Buffer.from(out, 'latin1'));
+    },
+    flush(cb) {
+      cb(null, head ? Buffer.from(head, 'latin1') : undefined);
+    },
+  });
+}
+
+/**
  * `pg_restore --file=- | psql`, wrapped in BEGIN ... COMMIT with `preludeSql` first; COMMIT is sent only when
  * pg_restore exited 0 and psql is still running cleanly. Otherwise psql is killed mid-transaction and the server rolls
  * everything back (an open transaction never commits on disconnect).
@@ -557,6 +584,8 @@ export function pgRestoreViaPsql(
     readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (raw) => {
       const line = redact(raw);
       ctx.log?.line(`${prefix}${line}`);
+      // psql's stderr carries the server's NOTICE/WARNING lines: the caller collects them too.
+      if (prefix === 'psql stderr: ') ctx.progress?.(line);
       if (prefix === 'pg_restore stderr: ' && ctx.progress) {
         ctx.progress(line);
         if (isVerboseInfo(line)) return;
@@ -600,7 +629,7 @@ export function pgRestoreViaPsql(
     collect(psqlChild.stderr, 'psql stderr: ');
     collect(renderChild.stderr, 'pg_restore stderr: ');
     psqlChild.stdin.write(['BEGIN;', ...preludeSql, ''].join('\n'));
-    renderChild.stdout.pipe(psqlChild.stdin, { end: false });
+    renderChild.stdout.pipe(showNotices()).pipe(psqlChild.stdin, { end: false });
 
     let psqlExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let renderExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
