@@ -316,6 +316,7 @@ export function restoreMode(config: Config): RestoreMode {
  */
 export function restoreCommand(config: Config, archive: string, useList?: string): Command {
   const args = ['--no-owner', '--no-acl'];
+  if (config.restoreNoTablespaces) args.push('--no-tablespaces');
   if (useList) args.push(`--use-list=${useList}`);
   const mode = restoreMode(config);
   if (mode === 'single-transaction') args.push('--single-transaction', '--exit-on-error');
@@ -345,7 +346,14 @@ export function restorePipeline(
   return {
     render: {
       tool: 'pg_restore',
-      args: ['--no-owner', '--no-acl', ...(useList ? [`--use-list=${useList}`] : []), '--file=-', archive],
+      args: [
+        '--no-owner',
+        '--no-acl',
+        ...(config.restoreNoTablespaces ? ['--no-tablespaces'] : []),
+        ...(useList ? [`--use-list=${useList}`] : []),
+        '--file=-',
+        archive,
+      ],
       env: {},
     },
     apply: {
@@ -375,13 +383,18 @@ export function rsyncSource(src: string): string {
   return `${src}/`;
 }
 
-export function rsyncCommand(config: Config): Command {
+/**
+ * The asset mirror's rsync. `checksum`: compare file content (rsync --checksum) instead of size + mtime, so a file
+ * changed at the same size and mtime is copied too (lib/phases/mirror-assets.ts decides: ASSETS_MIRROR_CHECKSUM).
+ */
+export function rsyncCommand(config: Config, opts: { checksum?: boolean } = {}): Command {
   const args = [
     '-a',
     // Holes stay holes and hard links stay links: a sparse 200 MiB file or a file linked twice must not multiply the
     // target's disk use.
     '--sparse',
     '--hard-links',
+    ...(opts.checksum ? ['--checksum'] : []),
     '--partial',
     '--numeric-ids',
     '--itemize-changes',
