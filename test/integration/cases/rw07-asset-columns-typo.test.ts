@@ -46,6 +46,8 @@ test('rw07: a misspelt ASSET_COLUMNS table is a configuration error (exit 2 in p
       'asset census ugc_asset.storage_path',
       tree,
       sample,
+      // the two files deleted on the target, seen by the whole-tree comparison with the source
+      'asset census every file size, mtime (source = target)',
     ].sort(),
   );
   for (const n of [
@@ -67,6 +69,7 @@ test('rw07: a misspelt ASSET_COLUMNS table is a configuration error (exit 2 in p
   expect(failedNames(fixed.cases)).toEqual(
     [
       'asset census sampled files size and sha256 (source = target)',
+      'asset census every file size, mtime (source = target)',
       'asset census ugc_assets.storage_path',
       'asset ugc_assets.storage_path /app/.data/ugc/2/f.jpg',
       'asset ugc_assets.storage_path /app/.data/ugc/4/f.jpg',
