@@ -10,7 +10,7 @@
  */
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
-import { USER_SCHEMA_FILTER } from './deep-context.ts';
+import { SYSTEM_SCHEMA_FILTER } from '../core/catalog.ts';
 
 export const EXTENSION_SQL = `SELECT e.extversion AS version, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'`;
 
@@ -33,7 +33,7 @@ FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
-WHERE a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA_FILTER}
+WHERE a.attnum > 0 AND NOT a.attisdropped AND ${SYSTEM_SCHEMA_FILTER}
   AND ((t.typname IN ('vector', 'halfvec', 'sparsevec') AND EXISTS (
         SELECT 1 FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vector'
         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))
@@ -41,6 +41,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND ${USER_SCHEMA_FILTER}
         AND EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname = 'vector')))
 ORDER BY 1, 2, 3`;
 
+/** The rows of VECTOR_COLUMNS_SQL as VectorColumns (`{ table: {schema, name}, column, type }`), in query order. */
 export function vectorColumnsFromRows(rows: Array<Record<string, string>>): VectorColumn[] {
   return rows.map((r) => ({
     table: { schema: r.schema, name: r.table_name },

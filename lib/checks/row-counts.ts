@@ -73,6 +73,7 @@ export async function countFromScan(
   return { kind: 'estimate', n: n === null || n === undefined || n < 0 ? -1 : Math.round(n), ms: r.ms };
 }
 
+/** One evidence line for a side's count: exact, estimate (count(*) exceeded ROWCOUNT_TIMEOUT_MS), missing, or not configured. */
 export function describeCount(side: string, c: Count | undefined): string {
   if (!c) return `${side}: not configured`;
   if (c.kind === 'missing') return `${side}: table missing (${c.ms} ms)`;

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { redact } from './redact.ts';
 import { PROJECT_ROOT } from './project.ts';
+import { redact } from './redact.ts';
 
 export interface VitestRun {
   code: number;
