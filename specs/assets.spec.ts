@@ -30,7 +30,12 @@ if (!ctx.plan) {
   for (const col of ctx.plan.assetColumns) {
     const sample = items.filter((i) => i.column === col.display);
     if (!col.exists) {
-      test.skip(`asset ${col.display} (not checked: ${col.reason})`, () => {});
+      // A column listed in ASSET_COLUMNS that does not exist is a configuration error: never a silent skip.
+      if (col.configured)
+        test(`asset ${col.display}`, ({ expect }) => {
+          expect.fail(`asset ${col.display}: ASSET_COLUMNS names this column, but ${col.reason}; fix ASSET_COLUMNS`);
+        });
+      else test.skip(`asset ${col.display} (not checked: ${col.reason})`, () => {});
       continue;
     }
     if (sample.length === 0) {
@@ -51,7 +56,18 @@ if (!ctx.plan) {
         for (const fact of r.facts) await annotate(fact, 'evidence');
         for (const w of r.warnings ?? []) await warn(annotate, w);
         await annotate(`${r.ok ? 'ok' : 'failed'} in ${Math.round(performance.now() - t0)} ms`, 'evidence');
-        if (!r.ok) expect.fail(`asset ${item.column} ${item.value}: ${r.problem}`);
+        if (!r.ok && r.preexisting && !config.preexistingDefectsFail) {
+          // Missing in the source tree too: a defect the source already has, not one the migration made.
+          await warn(
+            annotate,
+            `asset ${item.column} ${item.value}: already missing in the source (SRC_ASSETS_DIR), so not a migration failure: ${r.problem} (PREEXISTING_DEFECTS_FAIL=1 makes it fail)`,
+          );
+          return;
+        }
+        if (!r.ok)
+          expect.fail(
+            `asset ${item.column} ${item.value}: ${r.problem}${r.preexisting ? ' (already missing in the source; failing because PREEXISTING_DEFECTS_FAIL=1)' : ''}`,
+          );
       });
     }
   }

@@ -22,7 +22,13 @@ if (!ctx.plan) {
   const sc = scanContext(ctx, config);
   for (const col of ctx.plan.assetColumns) {
     if (!col.exists) {
-      test.skip(`path prefix ${col.display} (not checked: ${col.reason})`, () => {});
+      if (col.configured)
+        test(`path prefix ${col.display}`, ({ expect }) => {
+          expect.fail(
+            `path prefix ${col.display}: ASSET_COLUMNS names this column, but ${col.reason}; fix ASSET_COLUMNS`,
+          );
+        });
+      else test.skip(`path prefix ${col.display} (not checked: ${col.reason})`, () => {});
       continue;
     }
     test.concurrent(`path prefix ${col.display}`, async ({ annotate, expect }) => {

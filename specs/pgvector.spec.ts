@@ -1,5 +1,6 @@
 /**
- * pgvector: the extension version (one test) and one test per vector column (lib/pgvector.ts).
+ * pgvector: the extension version (one test) and one test per embedding column (vector, halfvec, sparsevec,
+ * bit/varbit) (lib/checks/pgvector.ts). Columns mixing dimensions are compared per dimension group.
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
@@ -10,6 +11,7 @@ import {
   EXTENSION_SQL,
   VECTOR_COLUMNS_SQL,
   columnStatsQuery,
+  describeGroups,
   nearestQuery,
   sampleVectorsQuery,
   vectorColumnsFromRows,
@@ -22,6 +24,8 @@ import { judgeExtensionVersion } from '../lib/checks/schema-parity.ts';
 const NN_MAX_ROWS = 200_000;
 const NN_SAMPLES = 3;
 const NN_K = 5;
+/** Dimension groups whose nearest neighbours are compared (the largest groups first); the rest are named as skipped. */
+const NN_MAX_GROUPS = 5;
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -91,7 +95,7 @@ if (dc.blocked) {
           stats('dst', dstExt!.schema),
         ]);
         const show = (x: ColumnStats) =>
-          `${x.declared}, ${x.non_null} non-null, dims ${x.min_dims ?? '-'}..${x.max_dims ?? '-'}, indexes ${x.indexes.map((i) => `${i.name} (${i.am}${i.valid && i.ready ? '' : ', INVALID'})`).join(', ') || 'none'}`;
+          `${x.declared}, ${x.non_null} non-null, dims ${x.min_dims ?? '-'}..${x.max_dims ?? '-'} (per dimension: ${describeGroups(x.groups, x.groups_total)}), indexes ${x.indexes.map((i) => `${i.name} (${i.am}${i.valid && i.ready ? '' : ', INVALID'})`).join(', ') || 'none'}`;
         await annotate(
           `target: ${show(dst)}${src ? `; source: ${show(src)}` : '; no source: not compared'}`,
           'evidence',
@@ -110,12 +114,24 @@ if (dc.blocked) {
             problems.push(
               `vector_dims: source ${src.min_dims}..${src.max_dims}, target ${dst.min_dims}..${dst.max_dims}`,
             );
+          } else if (describeGroups(src.groups, src.groups_total) !== describeGroups(dst.groups, dst.groups_total)) {
+            problems.push(
+              `vectors per dimension: source ${describeGroups(src.groups, src.groups_total)}, target ${describeGroups(dst.groups, dst.groups_total)}`,
+            );
           }
-          const srcIdx = src.indexes.map((i) => `${i.name} (${i.am})`);
-          const dstIdx = new Set(dst.indexes.map((i) => `${i.name} (${i.am})`));
-          for (const i of srcIdx) if (!dstIdx.has(i)) problems.push(`vector index ${i} is missing on the target`);
+          for (const i of src.indexes) {
+            const d = dst.indexes.find((x) => x.name === i.name && x.am === i.am);
+            if (!d) problems.push(`vector index ${i.name} (${i.am}) is missing on the target`);
+            else if (d.def !== i.def)
+              problems.push(`vector index ${i.name} (${i.am}) differs: source ${i.def}; target ${d.def}`);
+          }
         }
         // Exact nearest neighbours: only when everything above agrees (different dims would make the query fail).
+        if (src && !problems.length && !(src.pk && src.pk === dst.pk))
+          await annotate(
+            `exact nearest-neighbour check skipped: ${src.pk ? `the primary key differs (source ${src.pk}, target ${dst.pk ?? 'none'})` : 'the table has no single-column primary key to name neighbours by'}`,
+            'evidence',
+          );
         if (src && !problems.length && src.pk && src.pk === dst.pk) {
           if (Math.max(src.rows_estimate, dst.rows_estimate) > NN_MAX_ROWS) {
             await annotate(`exact nearest-neighbour check skipped: more than ${NN_MAX_ROWS} rows`, 'evidence');
@@ -125,32 +141,48 @@ if (dc.blocked) {
               ['enable_bitmapscan', 'off'],
               ['enable_indexonlyscan', 'off'],
             ];
-            const sq = sampleVectorsQuery(v, src.pk, NN_SAMPLES);
-            const samples = await withPinned(
-              s.src!,
-              async (c) => (await c.query<{ id: string; vec: string }>(sq.text, sq.values)).rows,
-            );
-            for (const x of samples) {
-              const [a, b] = await Promise.all(
-                (
-                  [
-                    ['src', srcExt!.schema],
-                    ['dst', dstExt!.schema],
-                  ] as const
-                ).map(([which, schema]) => {
-                  const q = nearestQuery(v, src.pk!, schema, x.vec, NN_K);
-                  return withPinned(
-                    which === 'src' ? s.src! : s.dst,
-                    async (c) => (await c.query<{ id: string }>(q.text, q.values)).rows.map((r) => r.id),
-                    noIndex,
-                  );
-                }),
+            // Distances exist only between vectors of one dimension: compare within each dimension group.
+            const groups = [...src.groups].sort((a, b) => Number(b.n) - Number(a.n) || a.dims - b.dims);
+            const compared = groups.slice(0, NN_MAX_GROUPS);
+            const mixed = src.groups_total > 1;
+            let samples: Array<{ id: string; vec: string }> = [];
+            for (const g of compared) {
+              const sq = sampleVectorsQuery(v, src.pk, NN_SAMPLES, srcExt!.schema, mixed ? g.dims : undefined);
+              const groupSamples = await withPinned(
+                s.src!,
+                async (c) => (await c.query<{ id: string; vec: string }>(sq.text, sq.values)).rows,
               );
-              if (a.join() !== b.join())
-                problems.push(
-                  `nearest ${NN_K} neighbours of ${src.pk}=${x.id}: source [${a.join(', ')}], target [${b.join(', ')}]`,
+              samples = samples.concat(groupSamples);
+              for (const x of groupSamples) {
+                const [a, b] = await Promise.all(
+                  (
+                    [
+                      ['src', srcExt!.schema],
+                      ['dst', dstExt!.schema],
+                    ] as const
+                  ).map(([which, schema]) => {
+                    const q = nearestQuery(v, src.pk!, schema, x.vec, NN_K, mixed ? g.dims : undefined);
+                    return withPinned(
+                      which === 'src' ? s.src! : s.dst,
+                      async (c) => (await c.query<{ id: string }>(q.text, q.values)).rows.map((r) => r.id),
+                      noIndex,
+                    );
+                  }),
                 );
+                if (a.join() !== b.join())
+                  problems.push(
+                    `nearest ${NN_K} neighbours of ${src.pk}=${x.id}${mixed ? ` (among ${g.dims}-dimensional vectors)` : ''}: source [${a.join(', ')}], target [${b.join(', ')}]`,
+                  );
+              }
             }
+            if (mixed)
+              await annotate(
+                `mixed dimensions in one column (${describeGroups(src.groups, src.groups_total)}): distances exist only within one dimension, so nearest neighbours were compared per dimension group` +
+                  (src.groups_total > compared.length
+                    ? `; ${compared.length} largest groups compared, ${src.groups_total - compared.length} not (skipped: more than ${NN_MAX_GROUPS} dimension groups)`
+                    : ` (all ${compared.length} groups)`),
+                'evidence',
+              );
             await annotate(
               `exact nearest neighbours (k=${NN_K}) of ${samples.length} sampled vectors compared`,
               'evidence',

@@ -10,6 +10,7 @@ import type { Dsn } from '../lib/core/dsn.ts';
 import { displayTable, type TableRef } from '../lib/core/ident.ts';
 import { countFromScan, judgeRowCount } from '../lib/checks/row-counts.ts';
 import { scanContext, tableScan } from '../lib/checks/shared-scan.ts';
+import { warn } from '../lib/checks/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -45,8 +46,10 @@ if (!ctx.plan) {
       const verdict = judgeRowCount(table, src, dst, {
         maxDiff: config.rowcountMaxDiff,
         requireExact: config.rowcountRequireExact,
+        tolerancePct: config.rowcountEstimateTolerance,
       });
       for (const line of verdict.evidence) await annotate(line, 'evidence');
+      for (const w of verdict.warnings) await warn(annotate, w);
       if (!verdict.ok) expect.fail(verdict.message);
     });
   }

@@ -108,7 +108,7 @@ export const METHOD: Record<string, string> = {
   'copy.suite.dump': 'phases[dump].durationMs of the same run',
   'copy.suite.restore': 'phases[restore].durationMs of the same run (pg_restore, then ANALYZE of the target)',
   'copy.suite.mirror':
-    'phases[mirror].durationMs of the same run (rsync -a with --partial --numeric-ids --itemize-changes --stats, output parsed)',
+    'phases[mirror].durationMs of the same run (rsync -a with --sparse --hard-links --partial --numeric-ids --itemize-changes --stats, output parsed)',
   'copy.suite.wall':
     'wall time of the whole `tsx scripts/rehearse.ts` process (tsx start, copy, vitest, the bench_probe checks, reports)',
   'copy.raw.steps':

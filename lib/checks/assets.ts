@@ -1,37 +1,51 @@
 /**
- * Asset paths on disk: map a path stored in the database (`/app/.data/knowledge/7/a.pdf`) to the target tree
- * (`DST_ASSETS_DIR/knowledge/7/a.pdf`) and check it without ever touching anything outside DST_ASSETS_DIR.
+ * Sampled assets on disk: a path stored in the database (`/app/.data/knowledge/7/a.pdf`) is resolved with the one
+ * path resolver (lib/checks/asset-paths.ts: the census uses the same) to the target tree
+ * (`DST_ASSETS_DIR/knowledge/7/a.pdf`) and checked without ever touching anything outside DST_ASSETS_DIR.
  *
  * A stored path outside ASSETS_DB_PATH_PREFIX, with a `..` segment, or resolving (through symlinks, at any level)
  * outside DST_ASSETS_DIR is a failure and is never opened or stat'ed beyond the resolution itself.
+ *
+ * A missing path is looked up again in the source tree (SRC_ASSETS_DIR, when local): missing there too, it is a
+ * defect the source already has (`preexisting`), which the spec reports as a warning unless PREEXISTING_DEFECTS_FAIL=1.
+ * A missing path with a near twin (same name in another Unicode normalization, or percent-decoded) says so and is
+ * never counted as pre-existing: the source's platform may serve it, the target does not.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { prefixWithSlash } from './sql/assets.ts';
-import { isInside } from '../core/paths.ts';
+import {
+  describeEntryType,
+  entryType,
+  findNearTwin,
+  isWithin,
+  locateAsset,
+  locateRel,
+  realRootOf,
+  resolveStoredPath,
+  type Location,
+} from './asset-paths.ts';
+
+export { isWithin };
 import { permissionFindings, type AppUser } from './permissions.ts';
 
 export type AssetKind = 'file' | 'dir';
 
 export type PathMapping =
-  | { ok: true; /** Relative to the prefix / the assets root, POSIX separators. */ rel: string; diskPath: string }
+  | {
+      ok: true;
+      /** Relative to the prefix / the assets root, normalised (see resolveStoredPath). */ rel: string;
+      diskPath: string;
+    }
   | { ok: false; reason: string };
 
 /** Map a stored path to the target tree, refusing anything that could leave it. Pure (no file system access). */
 export function mapDbPath(value: string, prefix: string, root: string): PathMapping {
-  const head = prefixWithSlash(prefix);
-  if (value.includes('\0')) return { ok: false, reason: 'path contains a NUL byte' };
-  if (!value.startsWith(head))
-    return { ok: false, reason: `path is outside ASSETS_DB_PATH_PREFIX (expected it to start with "${head}")` };
-  const rel = value.slice(head.length);
-  if (rel.split('/').includes('..')) return { ok: false, reason: 'path contains a ".." segment' };
-  const diskPath = path.join(root, rel);
+  const r = resolveStoredPath(value, prefix);
+  if (!r.ok) return r;
+  const diskPath = path.join(root, r.rel);
   if (!isWithin(root, diskPath)) return { ok: false, reason: `path maps outside DST_ASSETS_DIR (${diskPath})` };
-  return { ok: true, rel, diskPath };
+  return { ok: true, rel: r.rel, diskPath };
 }
-
-/** `p` is `root` or below it (lib/core/paths.ts isInside; kept under this name for the asset checks). */
-export const isWithin = (root: string, p: string): boolean => isInside(root, p);
 
 export interface AssetCheckOptions {
   /** ASSETS_DB_PATH_PREFIX. */
@@ -56,6 +70,10 @@ export interface AssetResult {
   diskPath?: string;
   /** Evidence for the report: type, size, bytes read, source size. */
   facts: string[];
+  /** The path is missing in the target AND in the (local) source tree: a defect the source already has. */
+  preexisting?: boolean;
+  /** A near twin exists in the target (another Unicode normalization, percent-decoded/encoded). */
+  twin?: { rel: string; how: string };
   /** Passing, but worth a warning (e.g. not readable by "others" when ASSETS_APP_USER is unset). */
   warnings?: string[];
 }
@@ -69,99 +87,63 @@ async function withPermissions(r: AssetResult, real: string, realRoot: string, o
 }
 
 function describeType(st: fs.Stats): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSymbolicLink()) return 'a symlink';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'an unknown file type';
+  return describeEntryType(entryType(st));
 }
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException)?.code;
 
-/** The deepest existing ancestor of `p`, resolved; used to tell "missing" from "escapes through a symlinked directory". */
-async function realAncestor(p: string): Promise<string | undefined> {
-  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
-    try {
-      return await fs.promises.realpath(dir);
-    } catch {
-      if (dir === path.dirname(dir)) return undefined;
-    }
-  }
-}
-
 /**
- * Resolve `diskPath` inside `realRoot`: the real path when it exists and stays inside, else a problem
- * (missing, dangling symlink, symlink loop, or escaping).
+ * A missing or escaping location as a failed result: with the near twin when there is one, and, for a plain
+ * missing path, whether the source tree lacks it too (pre-existing).
  */
-async function resolveInside(
-  diskPath: string,
-  rel: string,
-  realRoot: string,
-): Promise<{ real: string } | { problem: string }> {
-  let real: string;
-  try {
-    real = await fs.promises.realpath(diskPath);
-  } catch (e) {
-    const link = await fs.promises.lstat(diskPath).catch(() => undefined);
-    if (code(e) === 'ELOOP') return { problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}` };
-    if (link?.isSymbolicLink()) {
-      const target = await fs.promises.readlink(diskPath).catch(() => '?');
-      const dest = path.resolve(path.dirname(diskPath), target);
-      const destParent = await realAncestor(dest);
-      if (!isWithin(realRoot, dest) || (destParent && !isWithin(realRoot, destParent))) {
-        return { problem: `symlink escapes DST_ASSETS_DIR: ${diskPath} -> ${target} (not followed)` };
-      }
-      return { problem: `dangling symlink: ${diskPath} -> ${target}, which does not exist` };
-    }
-    const parent = await realAncestor(diskPath);
-    if (parent && !isWithin(realRoot, parent)) {
-      return {
-        problem: `path resolves outside DST_ASSETS_DIR through a symlinked directory (${parent}); not followed`,
-      };
-    }
-    return { problem: `missing: expected ${diskPath} to exist, found nothing (${code(e) ?? 'error'})` };
+async function notFound(
+  loc: Exclude<Location, { status: 'found' | 'refused' }>,
+  value: string,
+  kind: AssetKind,
+  opts: AssetCheckOptions,
+  facts: string[],
+): Promise<AssetResult> {
+  const r: AssetResult = { ok: false, diskPath: loc.diskPath, problem: loc.problem, facts };
+  if (loc.status !== 'missing') return r;
+  const twin = await findNearTwin(loc.rel, opts.dstRoot);
+  if (twin) {
+    r.twin = twin;
+    r.problem += `; a file whose name ${twin.how} exists: ${path.join(opts.dstRoot, twin.rel)}`;
+    return r;
   }
-  if (!isWithin(realRoot, real))
-    return { problem: `symlink escapes DST_ASSETS_DIR: ${diskPath} resolves to ${real} (not read)` };
-  return { real };
+  if (opts.srcRoot) {
+    const src = await locateAsset(value, kind, opts.prefix, opts.srcRoot, 'SRC_ASSETS_DIR').catch(() => undefined);
+    if (src?.status === 'missing' && !(await findNearTwin(src.rel, opts.srcRoot))) {
+      r.preexisting = true;
+      facts.push(`already missing in the source: ${src.diskPath}`);
+    } else if (src?.status === 'found') facts.push(`present in the source: ${src.diskPath}`);
+  }
+  return r;
 }
 
 /** Check one sampled asset on the target tree. Never throws for a file-system problem: it becomes the result. */
 export async function checkAsset(value: string, kind: AssetKind, opts: AssetCheckOptions): Promise<AssetResult> {
   const facts: string[] = [];
-  const mapped = mapDbPath(value, opts.prefix, opts.dstRoot);
-  if (!mapped.ok) return { ok: false, problem: `${mapped.reason}; not read`, facts };
-  const { rel } = mapped;
-  if (kind === 'file' && rel.endsWith('/'))
-    return { ok: false, problem: `expected a file path, the stored path ends with "/"; not read`, facts };
-  // A directory may be stored with a trailing slash (`/app/.data/gallery/4/`); resolve it without, so a regular
-  // file there is reported as such rather than as ENOTDIR.
-  const diskPath = rel.endsWith('/') ? mapped.diskPath.replace(/\/+$/, '') : mapped.diskPath;
-  facts.push(`disk path: ${diskPath}`);
-  let realRoot: string;
+  let loc: Location;
   try {
-    realRoot = await fs.promises.realpath(opts.dstRoot);
+    loc = await locateAsset(value, kind, opts.prefix, opts.dstRoot, 'DST_ASSETS_DIR');
   } catch (e) {
+    const diskPath = mapDbPath(value, opts.prefix, opts.dstRoot);
     return {
       ok: false,
-      diskPath,
-      problem: `DST_ASSETS_DIR ${opts.dstRoot} is not accessible (${code(e) ?? (e as Error).message})`,
+      diskPath: diskPath.ok ? diskPath.diskPath : undefined,
+      problem: (e as Error).message,
       facts,
     };
   }
-  const resolved = await resolveInside(diskPath, rel, realRoot);
-  if ('problem' in resolved) return { ok: false, diskPath, problem: resolved.problem, facts };
-  const { real } = resolved;
+  if (loc.status === 'refused') return { ok: false, problem: `${loc.reason}; not read`, facts };
+  const diskPath = loc.diskPath;
+  facts.push(`disk path: ${diskPath}`);
+  if (loc.status !== 'found') return notFound(loc, value, kind, opts, facts);
+  const { real, rel } = loc;
+  const realRoot = await realRootOf(opts.dstRoot);
   if (real !== diskPath) facts.push(`resolves to ${real}`);
-  let st: fs.Stats;
-  try {
-    st = await fs.promises.stat(real);
-  } catch (e) {
-    return { ok: false, diskPath, problem: `cannot stat ${diskPath}: ${(e as Error).message}`, facts };
-  }
+  const st = loc.stat;
   if (kind === 'dir') {
     if (!st.isDirectory())
       return { ok: false, diskPath, problem: `expected a directory at ${diskPath}, found ${describeType(st)}`, facts };
@@ -205,7 +187,7 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
   facts.push(`regular file, ${size} bytes, read the first ${read} bytes`);
   if (opts.srcRoot) {
     const srcPath = path.join(opts.srcRoot, rel);
-    const src = await sourceSize(srcPath, opts.srcRoot);
+    const src = await sourceSize(rel, opts.srcRoot);
     if (typeof src === 'string') facts.push(`source size not compared: ${src}`);
     else {
       facts.push(`source ${srcPath}: ${src} bytes`);
@@ -224,13 +206,14 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
 }
 
 /** The source file's size, or why it is not compared (the source tree is held to the same containment rule). */
-async function sourceSize(srcPath: string, srcRoot: string): Promise<number | string> {
+async function sourceSize(rel: string, srcRoot: string): Promise<number | string> {
+  const srcPath = path.join(srcRoot, rel);
   try {
-    const [real, realRoot] = await Promise.all([fs.promises.realpath(srcPath), fs.promises.realpath(srcRoot)]);
-    if (!isWithin(realRoot, real)) return `${srcPath} resolves outside SRC_ASSETS_DIR`;
-    const st = await fs.promises.stat(real);
-    if (!st.isFile()) return `${srcPath} is ${describeType(st)}`;
-    return st.size;
+    const loc = await locateRel(rel, srcRoot, 'SRC_ASSETS_DIR');
+    if (loc.status === 'escapes') return `${srcPath} resolves outside SRC_ASSETS_DIR`;
+    if (loc.status !== 'found') return `${srcPath} is not there (${loc.status === 'missing' ? loc.code : loc.reason})`;
+    if (!loc.stat.isFile()) return `${srcPath} is ${describeType(loc.stat)}`;
+    return loc.stat.size;
   } catch (e) {
     return `${srcPath} is not there (${code(e) ?? (e as Error).message})`;
   }

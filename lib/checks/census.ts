@@ -23,6 +23,7 @@ import { pinnedSettingsSql } from './deep-context.ts';
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
 import { prefixWithSlash } from './sql/assets.ts';
+import { findNearTwin, locateAsset, locateRel, resolveStoredPath, type WalkProblem } from './asset-paths.ts';
 import { isInside } from '../core/paths.ts';
 import { sha256File } from '../core/files.ts';
 
@@ -33,19 +34,44 @@ export interface CensusColumn {
   kind: 'file' | 'dir';
 }
 
+/** How many dangling candidates per column are looked up again one by one (reason, near twin, source tree). */
+export const DANGLING_VERIFY_MAX = 1000;
+
+export interface DanglingPath {
+  /** The stored path. */
+  path: string;
+  /** What is there instead, and why it does not resolve (the resolver's words). */
+  found: string;
+  /** A name differing only in Unicode normalization / percent-encoding exists, and how. */
+  twin?: string;
+  /** Missing in the source tree too: a defect the source already has. */
+  preexisting?: boolean;
+}
+
 export interface ColumnCensus {
   /** Non-null values. */
   total: number;
-  /** Values under the prefix, without `.`/`..` segments: the ones looked up in the tree. */
+  /** Values under the prefix, without `..` segments: the ones looked up in the tree. */
   censused: number;
   notCensused: number;
+  /** Censused values that do not resolve to an entry of the right kind (confirmed by the path resolver). */
   dangling: number;
-  /** Up to 5: the DB path and what the tree has there. */
-  examples: Array<{ path: string; found: string }>;
+  /** Of `dangling`: missing in the (local) source tree as well. 0 when no local source was given. */
+  preexisting: number;
+  /** Dangling candidates beyond DANGLING_VERIFY_MAX: counted as dangling and new, not looked at one by one. */
+  unverified: number;
+  /** Whether a local source tree was consulted for pre-existing defects. */
+  sourceCompared: boolean;
+  /** The new dangling paths (not pre-existing) that were looked up: up to max(DANGLING_VERIFY_MAX, `examples`). */
+  examples: DanglingPath[];
+  /** Up to 5 pre-existing dangling paths. */
+  preexistingExamples: DanglingPath[];
 }
 
 export interface CensusResult {
-  entries: { files: number; dirs: number; other: number };
+  entries: { files: number; dirs: number; other: number; notUtf8: number };
+  /** Directories the walk could not open or read (their contents are not in the census). */
+  walkProblems: { count: number; examples: WalkProblem[] };
   columns: Map<string, ColumnCensus>;
   unreferenced: { count: number; examples: string[] };
   ms: { walk: number; compare: number };
@@ -65,12 +91,19 @@ export const KIND_TEXT: Record<string, string> = {
 // `prefix + '/'`, the start every censused DB path has: the same helper as the path-prefix check's.
 export { prefixWithSlash };
 
-/** The censused form of one stored path (`raw`): relative to `$2` (of length `$1`), slashes collapsed; else NULL. */
-function relExpr(): string {
-  return `CASE WHEN left(raw, $1) = $2 AND raw !~ '(^|/)\\.\\.?(/|$)'
-    THEN CASE WHEN strpos(raw, '//') = 0 AND right(raw, 1) <> '/' THEN nullif(substr(raw, $1 + 1), '')
-      -- only paths with repeated or trailing slashes pay for the regular expression (about a third of the scan)
-      ELSE nullif(rtrim(regexp_replace(substr(raw, $1 + 1), '/+', '/', 'g'), '/'), '') END END`;
+/**
+ * The censused form of one stored path (`raw`): relative to `$2` (of length `$1`), normalised exactly as
+ * resolveStoredPath (lib/checks/asset-paths.ts) does — empty and `.` segments dropped, a `..` segment not censused —
+ * else NULL. A `file` path stored with a trailing '/' keeps it, so it matches nothing (the resolver refuses it).
+ */
+function relExpr(kind: 'file' | 'dir' = 'dir'): string {
+  const keepSlash = kind === 'file' ? `|| CASE WHEN right(raw, 1) = '/' THEN '/' ELSE '' END` : '';
+  return `CASE WHEN left(raw, $1) = $2 AND raw !~ '(^|/)\\.\\.(/|$)'
+    THEN CASE WHEN strpos(raw, '//') = 0 AND strpos(raw, '/./') = 0 AND right(raw, 1) <> '/' AND right(raw, 2) <> '/.'
+      THEN nullif(substr(raw, $1 + 1), '')
+      -- only paths with '//', '/./' or a trailing '/' pay for the normalisation
+      ELSE nullif(array_to_string(array_remove(array_remove(string_to_array(substr(raw, $1 + 1), '/'), ''), '.'), '/'), '')
+        ${keepSlash} END END`;
 }
 
 /**
@@ -82,7 +115,7 @@ export function censusStreamQuery(columns: CensusColumn[], prefix: string): Quer
   const pfx = prefixWithSlash(prefix);
   const parts = columns.map((c, i) => {
     const col = quoteIdent(c.column);
-    return `SELECT ${i} AS c, ${relExpr()} AS rel, raw FROM (SELECT ${col}::text AS raw FROM ${quoteTable(c.table)} WHERE ${col} IS NOT NULL) v${i}`;
+    return `SELECT ${i} AS c, ${relExpr(c.kind)} AS rel, raw FROM (SELECT ${col}::text AS raw FROM ${quoteTable(c.table)} WHERE ${col} IS NOT NULL) v${i}`;
   });
   return {
     text: `SELECT c, rel, count(*)::int AS n, min(raw COLLATE "C") AS raw FROM (\n${parts.join('\nUNION ALL\n')}\n) x GROUP BY c, rel ORDER BY rel COLLATE "C" NULLS LAST, c`,
@@ -127,11 +160,17 @@ export interface TreeEntry {
  * entry at "name" but its subtree at "name/" (so `a.txt` comes between `a` and `a/x`). Symlinks are not followed.
  * Memory: one directory listing per level of the current path.
  */
-export async function* sortedTree(root: string, rel = ''): AsyncGenerator<TreeEntry> {
+export async function* sortedTree(
+  root: string,
+  rel = '',
+  onProblem: (p: WalkProblem) => void = () => {},
+): AsyncGenerator<TreeEntry> {
   let dirents: fs.Dirent[];
   try {
     dirents = await fs.promises.readdir(rel ? path.join(root, rel) : root, { withFileTypes: true });
-  } catch {
+  } catch (e) {
+    // EACCES, ENAMETOOLONG (deeper than PATH_MAX), …: reported, the walk goes on.
+    onProblem({ rel: rel || '.', code: (e as NodeJS.ErrnoException).code ?? 'error' });
     return;
   }
   const items: Array<{ key: string; name: string; descend: boolean; dirent: fs.Dirent }> = [];
@@ -142,7 +181,7 @@ export async function* sortedTree(root: string, rel = ''): AsyncGenerator<TreeEn
   items.sort((a, b) => byteCompare(a.key, b.key));
   for (const it of items) {
     const p = rel ? `${rel}/${it.name}` : it.name;
-    if (it.descend) yield* sortedTree(root, p);
+    if (it.descend) yield* sortedTree(root, p, onProblem);
     else yield { path: p, kind: await entryKind(root, p, it.dirent) };
   }
 }
@@ -156,14 +195,29 @@ export interface DbPath {
   raw: string;
 }
 
+/** What the merge alone finds per column: dangling *candidates*, before the path resolver looks at each. */
+export interface MergedColumn {
+  total: number;
+  censused: number;
+  notCensused: number;
+  dangling: number;
+  /** Up to DANGLING_VERIFY_MAX candidates: the stored path and what the tree has there. */
+  examples: Array<{ path: string; found: string }>;
+}
+
+export interface MergedCensus {
+  entries: { files: number; dirs: number; other: number };
+  columns: Map<string, MergedColumn>;
+  unreferenced: { count: number; examples: string[] };
+}
+
 /** Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). */
 export async function mergeCensus(
   columns: CensusColumn[],
   db: AsyncIterable<DbPath>,
   tree: AsyncIterable<TreeEntry>,
-  /** How many dangling / unreferenced paths to keep per list (5 for messages; FULL_LIST_MAX for the full lists). */
-  maxExamples = 5,
-): Promise<Omit<CensusResult, 'ms'>> {
+  maxExamples = DANGLING_VERIFY_MAX,
+): Promise<MergedCensus> {
   const entries = { files: 0, dirs: 0, other: 0 };
   const stats = columns.map(() => ({
     total: 0,
@@ -182,8 +236,8 @@ export async function mergeCensus(
     covering = covering.filter((r) => p.startsWith(`${r}/`) || byteCompare(p, `${r}/`) < 0);
     return covering.some((r) => p.startsWith(`${r}/`));
   };
+  // The stream is in byte order of the normalised path: the first candidates are kept, each looked up again later.
   const example = (list: Array<{ raw: string; found: string }>, x: { raw: string; found: string }) => {
-    // The merge meets paths in byte order of their censused form: the first `maxExamples` are kept (sorted below).
     if (list.length < maxExamples) list.push(x);
   };
   while (!d.done || !t.done) {
@@ -231,7 +285,7 @@ export async function mergeCensus(
       t = await treeIt.next();
     }
   }
-  const out = new Map<string, ColumnCensus>();
+  const out = new Map<string, MergedColumn>();
   columns.forEach((c, i) => {
     const s = stats[i];
     out.set(c.display, {
@@ -245,6 +299,44 @@ export async function mergeCensus(
     });
   });
   return { entries, columns: out, unreferenced };
+}
+
+/**
+ * Look every dangling candidate of a column up again with the path resolver (the sampled check's): drops the ones it
+ * finds (a path the SQL normalisation could not see through, e.g. a symlinked directory inside the tree), gives each
+ * remaining one its reason and near twin, and, with a local source tree, marks the ones missing there too.
+ */
+export async function verifyDangling(
+  candidates: Array<{ path: string; found: string }>,
+  kind: 'file' | 'dir',
+  o: { prefix: string; dstRoot: string; srcRoot?: string },
+): Promise<DanglingPath[]> {
+  const out: DanglingPath[] = [];
+  for (const cand of candidates) {
+    const loc = await locateAsset(cand.path, kind, o.prefix, o.dstRoot, 'DST_ASSETS_DIR');
+    if (loc.status === 'found') {
+      if (kind === 'file' ? loc.stat.isFile() : loc.stat.isDirectory()) continue;
+      out.push({ path: cand.path, found: cand.found });
+      continue;
+    }
+    if (loc.status === 'refused') {
+      out.push({ path: cand.path, found: `nothing: ${loc.reason}` });
+      continue;
+    }
+    if (loc.status === 'escapes') {
+      out.push({ path: cand.path, found: `${loc.problem}` });
+      continue;
+    }
+    const d: DanglingPath = { path: cand.path, found: cand.found };
+    const twin = await findNearTwin(loc.rel, o.dstRoot);
+    if (twin) d.twin = `a file whose name ${twin.how} exists: ${twin.rel}`;
+    else if (o.srcRoot) {
+      const src = await locateAsset(cand.path, kind, o.prefix, o.srcRoot, 'SRC_ASSETS_DIR').catch(() => undefined);
+      if (src?.status === 'missing' && !(await findNearTwin(src.rel, o.srcRoot))) d.preexisting = true;
+    }
+    out.push(d);
+  }
+  return out;
 }
 
 /** Rows of a query through a cursor, `batch` at a time (the connection must be inside a transaction). */
@@ -287,9 +379,48 @@ export async function runCensus(
             yield r;
           }
         })();
-        const merged = await mergeCensus(columns, db, sortedTree(realRoot), o.examples);
+        const walkProblems: CensusResult['walkProblems'] = { count: 0, examples: [] };
+        const merged = await mergeCensus(
+          columns,
+          db,
+          sortedTree(realRoot, '', (p) => {
+            walkProblems.count++;
+            if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
+          }),
+          Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0),
+        );
         const end = performance.now();
-        return { ...merged, ms: { walk: Math.round(end - t0), compare: Math.round((first ?? end) - t0) } };
+        // Every dangling candidate is looked up again with the sampled check's resolver.
+        const srcRoot = cfg.srcAssetsDir && !cfg.srcAssetsRemote ? cfg.srcAssetsDir : undefined;
+        const out = new Map<string, ColumnCensus>();
+        for (const col of columns) {
+          const m = merged.columns.get(col.display)!;
+          const verified = await verifyDangling(m.examples, col.kind, {
+            prefix: cfg.assetsDbPathPrefix,
+            dstRoot: cfg.dstAssetsDir,
+            srcRoot,
+          });
+          const unverified = Math.max(0, m.dangling - m.examples.length);
+          const preexisting = verified.filter((d) => d.preexisting);
+          out.set(col.display, {
+            total: m.total,
+            censused: m.censused,
+            notCensused: m.notCensused,
+            dangling: verified.length + unverified,
+            preexisting: preexisting.length,
+            unverified,
+            sourceCompared: !!srcRoot,
+            examples: verified.filter((d) => !d.preexisting),
+            preexistingExamples: preexisting.slice(0, 5),
+          });
+        }
+        return {
+          entries: { ...merged.entries, notUtf8: 0 },
+          walkProblems,
+          columns: out,
+          unreferenced: merged.unreferenced,
+          ms: { walk: Math.round(end - t0), compare: Math.round((first ?? end) - t0) },
+        };
       } finally {
         await c.query('ROLLBACK').catch(() => {});
       }
@@ -303,27 +434,24 @@ export interface SampleComparison {
   problem?: string;
   /** True when the source side could not be read: reported, not a failure of the target. */
   notCompared?: boolean;
+  /** Missing in both trees: a defect the source already has. */
+  preexisting?: boolean;
   size?: number;
   sha256?: string;
 }
 
-async function fileFacts(root: string, rel: string): Promise<{ size: number; sha256: string } | string> {
-  const realRoot = await fs.promises.realpath(root);
-  let real: string;
-  try {
-    real = await fs.promises.realpath(path.join(realRoot, rel));
-  } catch {
-    return 'missing';
-  }
-  if (!isInside(realRoot, real)) return 'resolves outside the assets dir (not read)';
-  const st = await fs.promises.stat(real);
-  if (!st.isFile()) return 'not a regular file';
-  return { size: st.size, sha256: await sha256File(real) };
+async function fileFacts(root: string, rel: string, label: string): Promise<{ size: number; sha256: string } | string> {
+  const loc = await locateRel(rel, root, label);
+  if (loc.status === 'escapes') return `resolves outside ${label} (not read)`;
+  if (loc.status !== 'found') return 'missing';
+  if (!loc.stat.isFile()) return 'not a regular file';
+  return { size: loc.stat.size, sha256: await sha256File(loc.real) };
 }
 
 /**
- * Size and sha256 of each sampled file in source and target trees (bounded concurrency, streamed hashing).
- * Paths outside the prefix or with `.`/`..` segments are skipped (the path-prefix check reports them).
+ * Size and sha256 of each sampled file in source and target trees (bounded concurrency, streamed hashing), resolved
+ * with the one path resolver. Paths the resolver refuses (outside the prefix, `..`) are skipped (the path-prefix
+ * check reports them). A path missing on both sides is `preexisting` (a defect the source already has).
  */
 export async function compareSampledFiles(
   srcRoot: string,
@@ -332,22 +460,28 @@ export async function compareSampledFiles(
   items: string[],
   concurrency = 4,
 ): Promise<{ compared: SampleComparison[]; skipped: string[] }> {
-  const pfx = prefixWithSlash(prefix);
   const skipped: string[] = [];
-  const todo: string[] = [];
+  const todo: Array<{ path: string; rel: string }> = [];
   for (const p of items) {
-    if (!p.startsWith(pfx) || /(^|\/)\.\.?(\/|$)/.test(p.slice(pfx.length))) skipped.push(p);
-    else todo.push(p);
+    const r = resolveStoredPath(p, prefix);
+    if (!r.ok || p.endsWith('/')) skipped.push(p);
+    else todo.push({ path: p, rel: r.rel });
   }
   const compared: SampleComparison[] = new Array(todo.length);
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
       const i = next++;
-      const p = todo[i];
-      const rel = p.slice(pfx.length);
-      const [a, b] = await Promise.all([fileFacts(srcRoot, rel), fileFacts(dstRoot, rel)]);
-      if (typeof a === 'string')
+      const { path: p, rel } = todo[i];
+      const [a, b] = await Promise.all([
+        fileFacts(srcRoot, rel, 'SRC_ASSETS_DIR'),
+        fileFacts(dstRoot, rel, 'DST_ASSETS_DIR'),
+      ]);
+      if (typeof a === 'string' && typeof b === 'string' && a === 'missing' && b === 'missing')
+        compared[i] = { path: p, problem: 'missing in source and target', notCompared: true, preexisting: true };
+      // A target entry that escapes the tree (or is not a regular file) fails whatever the source has.
+      else if (typeof b === 'string' && b !== 'missing') compared[i] = { path: p, problem: `target file ${b}` };
+      else if (typeof a === 'string')
         compared[i] = { path: p, problem: `source file ${a}: not compared`, notCompared: true };
       else if (typeof b === 'string') compared[i] = { path: p, problem: `target file ${b}` };
       else if (a.size !== b.size)

@@ -12,6 +12,7 @@ import type { AssetColumn, Config, Relation } from '../core/config.ts';
 import { dbErrorMessage, withConnection } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
 import { displayIdent, displayTable, type TableRef } from '../core/ident.ts';
+import { whyMissing } from '../core/configured-subjects.ts';
 import {
   columnExistsQuery,
   foreignKeysQuery,
@@ -90,6 +91,7 @@ async function readAssets(
   columns: AssetColumn[],
   seed: string,
   perColumn: number,
+  configured: boolean,
 ): Promise<{ assetColumns: AssetColumnPlan[]; items: AssetSampleItem[] }> {
   const assetColumns: AssetColumnPlan[] = [];
   const items: AssetSampleItem[] = [];
@@ -103,10 +105,14 @@ async function readAssets(
       d,
       columnExistsQuery(col.table, col.column),
     );
-    const plan: AssetColumnPlan = { ...col, display, exists: !!row?.column_exists };
-    if (!row?.table_exists) plan.reason = `table ${displayTable(col.table)} does not exist in the target`;
-    else if (!row.column_exists)
-      plan.reason = `column ${displayIdent(col.column)} does not exist in table ${displayTable(col.table)} of the target`;
+    const plan: AssetColumnPlan = { ...col, display, exists: !!row?.column_exists, configured };
+    if (!plan.exists) {
+      try {
+        plan.reason = await whyMissing(c, col.table, col.column, 'target');
+      } catch (e) {
+        throw new Error(`discovery: ${dbErrorMessage(d, e)}`);
+      }
+    }
     assetColumns.push(plan);
     if (!plan.exists || perColumn <= 0) continue;
     let rows = await run<{ value: string }>(c, d, sampleQuery(col.table, col.column, seed, perColumn));
@@ -151,7 +157,15 @@ export async function discoverPlan(config: Config, opts: { seed: string }): Prom
     withConnection(catalogDsn, (c) => readCatalog(c, catalogDsn, wantTables), connect),
     withConnection(
       config.dst,
-      (c) => readAssets(c, config.dst, config.assetColumns, opts.seed, config.assetsSampleN),
+      (c) =>
+        readAssets(
+          c,
+          config.dst,
+          config.assetColumns,
+          opts.seed,
+          config.assetsSampleN,
+          !!config.assetColumnsConfigured,
+        ),
       connect,
     ),
   ]);

@@ -87,8 +87,15 @@ export const FAMILIES: readonly CheckFamily[] = [
     spec: 'specs/row-counts.spec.ts',
     prefixes: ['row count', 'row counts'],
     needsSource: true,
-    reads: ['VALIDATE_TABLES', 'ROWCOUNT_TIMEOUT_MS', 'ROWCOUNT_MAX_DIFF', 'ROWCOUNT_REQUIRE_EXACT'],
-    passesWhen: 'exact counts differ by at most ROWCOUNT_MAX_DIFF',
+    reads: [
+      'VALIDATE_TABLES',
+      'ROWCOUNT_TIMEOUT_MS',
+      'ROWCOUNT_MAX_DIFF',
+      'ROWCOUNT_REQUIRE_EXACT',
+      'ROWCOUNT_ESTIMATE_TOLERANCE',
+    ],
+    passesWhen:
+      'exact counts differ by at most ROWCOUNT_MAX_DIFF; estimates by at most ROWCOUNT_ESTIMATE_TOLERANCE % (with a warning); an unknown estimate is not checked',
     planLines: ({ plan }) => ({
       head: `${plan.tables.length} tables, from ${plan.tablesFrom}`,
       checks: plan.tables.map((t) => `row count ${displayTable(t)}`),
@@ -100,8 +107,9 @@ export const FAMILIES: readonly CheckFamily[] = [
     spec: 'specs/orphans.spec.ts',
     prefixes: ['orphans'],
     needsSource: false,
-    reads: ['ORPHAN_RELATIONS'],
-    passesWhen: 'no child row without its parent (declared FKs, composite keys, ORPHAN_RELATIONS)',
+    reads: ['ORPHAN_RELATIONS', 'PREEXISTING_DEFECTS_FAIL'],
+    passesWhen:
+      'no new child row without its parent (declared FKs, composite keys, ORPHAN_RELATIONS); orphans the source already has warn',
     planLines: ({ plan }) => ({
       head: `${plan.relations.length} relations${plan.relationsFrom ? `, declared in the ${plan.relationsFrom}` : ''} and ORPHAN_RELATIONS`,
       checks: plan.relations.map((r) => `orphans ${relationDisplay(r)}`),
@@ -113,8 +121,16 @@ export const FAMILIES: readonly CheckFamily[] = [
     spec: 'specs/assets.spec.ts',
     prefixes: ['asset', 'assets'],
     needsSource: false,
-    reads: ['ASSET_COLUMNS', 'ASSETS_SAMPLE_N', 'ASSETS_SAMPLE_SEED', 'ASSETS_DB_PATH_PREFIX', 'DST_ASSETS_DIR'],
-    passesWhen: 'the sampled path exists in DST_ASSETS_DIR, is of the right kind, readable, same size as the source',
+    reads: [
+      'ASSET_COLUMNS',
+      'ASSETS_SAMPLE_N',
+      'ASSETS_SAMPLE_SEED',
+      'ASSETS_DB_PATH_PREFIX',
+      'DST_ASSETS_DIR',
+      'PREEXISTING_DEFECTS_FAIL',
+    ],
+    passesWhen:
+      'the sampled path exists in DST_ASSETS_DIR, is of the right kind, readable, same size as the source (near twins named; missing in the source too: a warning)',
     planLines: ({ config, plan, restoring }) => ({
       head: `${config.assetsSampleN} sampled paths per column; the sample is drawn from the target after the restore`,
       checks: plan.assetColumns.map((c) => `asset ${c.display} <sampled path>${assetColumnNote(c, restoring)}`),
@@ -211,7 +227,8 @@ export const FAMILIES: readonly CheckFamily[] = [
     prefixes: ['pgvector'],
     needsSource: false,
     reads: [],
-    passesWhen: 'extension version, non-null counts, dims, vector indexes valid, exact nearest neighbours agree',
+    passesWhen:
+      'vector/halfvec/sparsevec/bit: extension version, counts per dimension, HNSW/IVFFlat indexes alike and valid, exact nearest neighbours agree (per dimension group)',
     planLines: () => ({
       head: 'the extension version, then one per vector column of the compared tables (read from the catalogs when the checks run)',
       checks: ['pgvector extension version', '(pgvector <schema.table>.<column>; exact names: rehearse --list)'],
@@ -236,8 +253,16 @@ export const FAMILIES: readonly CheckFamily[] = [
     spec: 'specs/asset-census.spec.ts',
     prefixes: ['asset census'],
     needsSource: false,
-    reads: ['ASSET_COLUMNS', 'ASSETS_DB_PATH_PREFIX', 'DST_ASSETS_DIR', 'SRC_ASSETS_DIR', 'ASSETS_UNREFERENCED_FAIL'],
-    passesWhen: 'every stored path (not just the sample) resolves; unreferenced files warned about',
+    reads: [
+      'ASSET_COLUMNS',
+      'ASSETS_DB_PATH_PREFIX',
+      'DST_ASSETS_DIR',
+      'SRC_ASSETS_DIR',
+      'ASSETS_UNREFERENCED_FAIL',
+      'PREEXISTING_DEFECTS_FAIL',
+    ],
+    passesWhen:
+      'every stored path (not just the sample) resolves with the same resolver as the sampled check; dangling in the source too: a warning; unreferenced files warned about',
     planLines: ({ config, plan, restoring }) => ({
       head: 'every stored path of each asset column against the whole tree, not just the sample',
       checks: [

@@ -4,17 +4,25 @@
 import type pg from 'pg';
 import { withClient } from '../core/db.ts';
 import { displayTable, type TableRef } from '../core/ident.ts';
+import { notChecked } from './verdict.ts';
 import { estimateQuery, rowCountQuery, statementTimeoutQuery, tableKindQuery } from './sql/index.ts';
 
 export type Count =
   | { kind: 'exact'; n: number; ms: number }
-  /** The count timed out; `n` is pg_class.reltuples (-1 = unknown, never analyzed). */
-  | { kind: 'estimate'; n: number; ms: number }
+  /**
+   * The count did not finish within ROWCOUNT_TIMEOUT_MS (`cause` 'timeout'), or waited that long for a lock ('lock');
+   * `n` is pg_class.reltuples (-1 = unknown, never analyzed).
+   */
+  | { kind: 'estimate'; n: number; ms: number; cause?: 'timeout' | 'lock' }
   | { kind: 'missing'; ms: number };
 
 const QUERY_CANCELED = '57014';
+const LOCK_NOT_AVAILABLE = '55P03';
 
-/** Count the rows of `table` with count(*) under SET LOCAL statement_timeout; on timeout, the planner's estimate. */
+/**
+ * Count the rows of `table` with count(*) under SET LOCAL statement_timeout (ROWCOUNT_TIMEOUT_MS) and lock_timeout
+ * (90% of it); on either timeout, the planner's estimate, marked with its cause.
+ */
 export async function countRows(pool: pg.Pool, table: TableRef, timeoutMs: number): Promise<Count> {
   const t0 = performance.now();
   const ms = () => Math.round(performance.now() - t0);
@@ -22,21 +30,27 @@ export async function countRows(pool: pg.Pool, table: TableRef, timeoutMs: numbe
     const lookup = tableKindQuery(table);
     const kind = await c.query(lookup.text, lookup.values as unknown[]);
     if (kind.rowCount === 0) return { kind: 'missing', ms: ms() };
+    let cause: 'timeout' | 'lock' = 'timeout';
     await c.query('BEGIN READ ONLY');
     try {
       const timeout = statementTimeoutQuery(timeoutMs);
       await c.query(timeout.text, timeout.values as unknown[]);
+      // A little shorter than the statement timeout, so a count stuck behind a lock says so (55P03).
+      const lock = statementTimeoutQuery(Math.max(1, Math.floor(timeoutMs * 0.9)));
+      await c.query(lock.text.replace("'statement_timeout'", "'lock_timeout'"), lock.values as unknown[]);
       const r = await c.query<{ n: string }>(rowCountQuery(table).text);
       await c.query('COMMIT');
       return { kind: 'exact', n: Number(r.rows[0].n), ms: ms() };
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
-      if ((e as { code?: string }).code !== QUERY_CANCELED) throw e;
+      const code = (e as { code?: string }).code;
+      if (code !== QUERY_CANCELED && code !== LOCK_NOT_AVAILABLE) throw e;
+      cause = code === LOCK_NOT_AVAILABLE ? 'lock' : 'timeout';
     }
     const est = estimateQuery(table);
     const r = await c.query<{ n: number | null }>(est.text, est.values as unknown[]);
     const n = r.rows[0]?.n;
-    return { kind: 'estimate', n: n === null || n === undefined || n < 0 ? -1 : Math.round(n), ms: ms() };
+    return { kind: 'estimate', n: n === null || n === undefined || n < 0 ? -1 : Math.round(n), ms: ms(), cause };
   });
 }
 
@@ -64,7 +78,11 @@ export function describeCount(side: string, c: Count | undefined): string {
   if (!c) return `${side}: not configured`;
   if (c.kind === 'missing') return `${side}: table missing (${c.ms} ms)`;
   if (c.kind === 'exact') return `${side}: ${c.n} rows, exact (${c.ms} ms)`;
-  return `${side}: ${c.n < 0 ? 'unknown' : `~${c.n} rows`}, estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (${c.ms} ms)`;
+  const why =
+    c.cause === 'lock'
+      ? 'count(*) waited for a lock longer than ROWCOUNT_TIMEOUT_MS'
+      : 'count(*) exceeded ROWCOUNT_TIMEOUT_MS';
+  return `${side}: ${c.n < 0 ? 'unknown (never analyzed)' : `~${c.n} rows`}, estimate — ${why} (${c.ms} ms)`;
 }
 
 export interface RowCountVerdict {
@@ -73,28 +91,51 @@ export interface RowCountVerdict {
   message?: string;
   /** Evidence lines (one annotation each). */
   evidence: string[];
+  /** Warnings on a passing verdict (one `warning` annotation each): a pass that rests on estimates. */
+  warnings: string[];
+}
+
+export interface RowCountRules {
+  /** ROWCOUNT_MAX_DIFF: applies when both counts are exact. */
+  maxDiff: number;
+  /** ROWCOUNT_REQUIRE_EXACT: any estimate fails. */
+  requireExact: boolean;
+  /** ROWCOUNT_ESTIMATE_TOLERANCE, percent (default 10): how far estimates may differ. */
+  tolerancePct?: number;
+}
+
+/** |a - b| as a percentage of the larger (0 when both are 0). */
+export function relativeDiffPct(a: number, b: number): number {
+  const m = Math.max(Math.abs(a), Math.abs(b));
+  return m === 0 ? 0 : (Math.abs(a - b) / m) * 100;
 }
 
 /**
- * The rules of the row-count check, as a pure function (from the product contract): both sides exact → pass when
- * |source - target| <= ROWCOUNT_MAX_DIFF; an estimate on either side (count(*) exceeded ROWCOUNT_TIMEOUT_MS) → passes
- * uncompared (said in the evidence) unless ROWCOUNT_REQUIRE_EXACT=1, which fails it; a table missing on either side
- * fails; without a source the target's count is evidence only. Returns `{ ok, message?, evidence }`; never throws.
+ * The rules of the row-count check, as a pure function. Nothing unverified passes:
+ * - both exact: pass iff |source - target| <= ROWCOUNT_MAX_DIFF;
+ * - an estimate on either side (count(*) timed out or waited for a lock): fails under ROWCOUNT_REQUIRE_EXACT; an
+ *   unknown estimate (never analyzed, reltuples = -1) is no evidence and fails as `not checked`; otherwise the two
+ *   numbers must differ by at most ROWCOUNT_ESTIMATE_TOLERANCE percent, and a pass carries a warning saying it
+ *   rests on estimates;
+ * - no source configured: the target count is reported (an estimate with a warning), only a missing table fails.
  */
 export function judgeRowCount(
   table: TableRef,
   src: Count | undefined,
   dst: Count,
-  opts: { maxDiff: number; requireExact: boolean },
+  opts: RowCountRules,
 ): RowCountVerdict {
   const name = displayTable(table);
+  const tol = opts.tolerancePct ?? 10;
   const evidence = [describeCount('source', src), describeCount('target', dst)];
+  const warnings: string[] = [];
   if (dst.kind === 'missing')
-    return { ok: false, evidence, message: `table ${name}: expected it in the target, it is missing` };
+    return { ok: false, evidence, warnings, message: `table ${name}: expected it in the target, it is missing` };
   if (src?.kind === 'missing')
     return {
       ok: false,
       evidence,
+      warnings,
       message: `table ${name}: expected it in the source, it is missing (nothing to compare with)`,
     };
   const estimated = [src?.kind === 'estimate' && 'source', dst.kind === 'estimate' && 'target'].filter(
@@ -109,15 +150,50 @@ export function judgeRowCount(
       return {
         ok: false,
         evidence,
+        warnings,
         message: `table ${name}: ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the ${what}`,
       };
     }
-    evidence.push(src ? 'estimate, not compared' : 'estimate (no source configured)');
-    return { ok: true, evidence };
+    const unknown = (
+      [
+        ['source', src],
+        ['target', dst],
+      ] as const
+    ).filter(([, c]) => c?.kind === 'estimate' && c.n < 0);
+    if (unknown.length) {
+      const sides = unknown.map(([s]) => s).join(' and ');
+      return {
+        ok: false,
+        evidence,
+        warnings,
+        message: notChecked(
+          `table ${name}: the ${sides} count(*) did not finish within ROWCOUNT_TIMEOUT_MS and the ${sides} estimate is unknown (never analyzed): no evidence; run ANALYZE on the ${sides}, or raise ROWCOUNT_TIMEOUT_MS`,
+        ),
+      };
+    }
+    if (!src) {
+      evidence.push('estimate (no source configured)');
+      warnings.push(`row count ${name}: the target count is only an estimate (~${dst.n}) and no source is configured`);
+      return { ok: true, evidence, warnings };
+    }
+    const pct = relativeDiffPct(src.n, (dst as { n: number }).n);
+    const shown = `source ${src.kind === 'exact' ? `${src.n} exact` : `~${src.n} estimated`}, target ${dst.kind === 'exact' ? `${dst.n} exact` : `~${dst.n} estimated`}`;
+    if (pct > tol)
+      return {
+        ok: false,
+        evidence,
+        warnings,
+        message: `table ${name}: only estimates could be compared (${shown}): they differ by ${pct.toFixed(1)}%, more than ROWCOUNT_ESTIMATE_TOLERANCE ${tol}%`,
+      };
+    evidence.push(`estimates compared: ${shown}, ${pct.toFixed(1)}% apart, within ROWCOUNT_ESTIMATE_TOLERANCE ${tol}%`);
+    warnings.push(
+      `row count ${name}: passed on estimates only (${shown}, within ${tol}%), not an exact count; raise ROWCOUNT_TIMEOUT_MS or set ROWCOUNT_REQUIRE_EXACT=1 for proof`,
+    );
+    return { ok: true, evidence, warnings };
   }
   if (!src) {
     evidence.push('no source configured: target count reported, not compared');
-    return { ok: true, evidence };
+    return { ok: true, evidence, warnings };
   }
   const s = src as Extract<Count, { kind: 'exact' }>;
   const d = dst as Extract<Count, { kind: 'exact' }>;
@@ -126,9 +202,10 @@ export function judgeRowCount(
     return {
       ok: false,
       evidence,
+      warnings,
       message: `table ${name}: expected the target to have ${s.n} rows like the source (ROWCOUNT_MAX_DIFF ${opts.maxDiff}), it has ${d.n} (difference ${d.n - s.n})`,
     };
   }
   evidence.push(diff === 0 ? 'exact match' : `difference ${d.n - s.n} within ROWCOUNT_MAX_DIFF ${opts.maxDiff}`);
-  return { ok: true, evidence };
+  return { ok: true, evidence, warnings };
 }

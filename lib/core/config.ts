@@ -56,6 +56,10 @@ export interface Config {
   rowcountTimeoutMs: number;
   rowcountMaxDiff: number;
   rowcountRequireExact: boolean;
+  /** ROWCOUNT_ESTIMATE_TOLERANCE: largest accepted relative difference (percent) when a count is only an estimate. */
+  rowcountEstimateTolerance: number;
+  /** PREEXISTING_DEFECTS_FAIL: orphans / dangling asset paths the source has too fail instead of warning. */
+  preexistingDefectsFail: boolean;
   assetsSampleN: number;
   /** ASSETS_SAMPLE_SEED: seed of the deterministic asset sample; default derived from the run. */
   assetsSampleSeed?: string;
@@ -448,6 +452,24 @@ export const VARS: VarSpec[] = [
     'Fail a row count that had to fall back to an estimate.',
   ),
   {
+    name: 'ROWCOUNT_ESTIMATE_TOLERANCE',
+    group: 'validation',
+    default: '10',
+    doc: "Percent by which a timed-out count's estimate may differ from the other side; an unknown estimate never passes.",
+    apply(raw, d) {
+      return setOr(d, 'rowcountEstimateTolerance', int('ROWCOUNT_ESTIMATE_TOLERANCE', raw, 10, 0, 100), isStr);
+    },
+  },
+  {
+    name: 'PREEXISTING_DEFECTS_FAIL',
+    group: 'validation',
+    default: '0',
+    doc: 'Fail (instead of warn) on orphans and dangling asset paths that the source already has.',
+    apply(raw, d) {
+      return setOr(d, 'preexistingDefectsFail', bool('PREEXISTING_DEFECTS_FAIL', raw, false), isStr);
+    },
+  },
+  {
     name: 'ORPHAN_RELATIONS',
     group: 'validation',
     doc: 'Undeclared relations to check for orphans, ";"-separated: child.col->parent.col (composite: a+b->x+y).',
@@ -486,9 +508,9 @@ export const VARS: VarSpec[] = [
     default: DEFAULT_ASSET_COLUMNS,
     doc: 'Columns holding asset paths, as table.column:file|dir, comma-separated.',
     apply(raw, d) {
+      d.assetColumnsConfigured = isSet(raw);
       try {
         d.assetColumns = parseAssetColumns(raw ?? DEFAULT_ASSET_COLUMNS);
-        d.assetColumnsConfigured = isSet(raw);
       } catch (e) {
         return `ASSET_COLUMNS: ${(e as Error).message}`;
       }
@@ -873,6 +895,8 @@ export function effectiveConfig(c: Config): Record<string, string> {
     ROWCOUNT_TIMEOUT_MS: String(c.rowcountTimeoutMs),
     ROWCOUNT_MAX_DIFF: String(c.rowcountMaxDiff),
     ROWCOUNT_REQUIRE_EXACT: c.rowcountRequireExact ? '1' : '0',
+    ROWCOUNT_ESTIMATE_TOLERANCE: `${c.rowcountEstimateTolerance}%`,
+    PREEXISTING_DEFECTS_FAIL: c.preexistingDefectsFail ? '1' : '0',
     ORPHAN_RELATIONS: c.orphanRelations.length
       ? c.orphanRelations.map(formatRelation).join(';')
       : '(declared foreign keys only)',

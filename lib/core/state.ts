@@ -30,9 +30,14 @@ export interface PhaseResult {
 export interface AssetColumnPlan extends AssetColumn {
   /** `table.column` as shown in test names. */
   display: string;
-  /** False when the table or column does not exist in the target (a visible skipped test). */
+  /**
+   * False when the table or column does not exist in the target: a failing test naming it when ASSET_COLUMNS was
+   * set (`configured`), a visible skip when it came from the default list.
+   */
   exists: boolean;
   reason?: string;
+  /** True when the column was listed in ASSET_COLUMNS (not the default). */
+  configured?: boolean;
 }
 
 export interface AssetSampleItem {

@@ -390,6 +390,10 @@ export function rsyncSource(src: string): string {
 export function rsyncCommand(config: Config, opts: { checksum?: boolean } = {}): Command {
   const args = [
     '-a',
+    // Holes stay holes and hard links stay links: a sparse 200 MiB file or a file linked twice must not multiply the
+    // target's disk use.
+    '--sparse',
+    '--hard-links',
     ...(opts.checksum ? ['--checksum'] : []),
     '--partial',
     '--numeric-ids',

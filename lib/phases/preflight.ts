@@ -11,6 +11,7 @@ import { plannedPhases, type Config } from '../core/config.ts';
 import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
 import { isInside } from '../core/paths.ts';
 import { connectFailure, withConnection } from '../core/db.ts';
+import { missingConfiguredSubjects } from '../core/configured-subjects.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { compareVersions } from '../core/format.ts';
@@ -324,11 +325,10 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
       ? { dsn: config.dst, facts: dst, name: 'target' }
       : undefined;
   if (side) {
-    const missing = await missingConfiguredObjects(config, side.dsn).catch((e) => [
-      `could not look up the configured tables in the ${side.name}: ${redact((e as Error).message)}`,
-    ]);
-    for (const m of missing)
-      problems.push(`${m} in the ${side.name} database; fix the setting (a typo checks nothing)`);
+    const missing = await withConnection(side.dsn, (c) => missingConfiguredSubjects(c, config, side.name), {
+      connectTimeoutMs: config.connectTimeoutMs,
+    }).catch((e) => [`could not look up the configured tables in the ${side.name}: ${redact((e as Error).message)}`]);
+    problems.push(...missing);
   }
 
   // 7. Tablespaces: pg_restore sets default_tablespace per object, and fails on one the target lacks. Read from the
@@ -456,49 +456,4 @@ async function probeRemoteAssets(config: Config, log?: PhaseLog): Promise<string
     .slice(-3)
     .join(' | ');
   return `the remote SRC_ASSETS_DIR ${config.srcAssetsDir} does not answer (rsync --list-only exit ${r.code}${tail ? `: ${tail}` : ''}); check the host, the ssh key (BatchMode: no password prompt) and the path`;
-}
-
-/**
- * The configured names (VALIDATE_TABLES, CHECKSUM_TABLES, ORPHAN_RELATIONS, and ASSET_COLUMNS when set explicitly)
- * that do not exist in the database `d`, one line each.
- */
-async function missingConfiguredObjects(config: Config, d: Dsn): Promise<string[]> {
-  const tables: Array<{ t: TableRef; what: string }> = [];
-  const columns: Array<{ t: TableRef; c: string; what: string }> = [];
-  for (const t of config.validateTables ?? []) tables.push({ t, what: 'VALIDATE_TABLES' });
-  for (const t of config.checksumTables ?? []) tables.push({ t, what: 'CHECKSUM_TABLES' });
-  for (const r of config.orphanRelations) {
-    for (const c of r.childColumns) columns.push({ t: r.child, c, what: 'ORPHAN_RELATIONS' });
-    for (const c of r.parentColumns) columns.push({ t: r.parent, c, what: 'ORPHAN_RELATIONS' });
-  }
-  if (config.assetColumnsConfigured)
-    for (const a of config.assetColumns) columns.push({ t: a.table, c: a.column, what: 'ASSET_COLUMNS' });
-  if (!tables.length && !columns.length) return [];
-  return withConnection(
-    d,
-    async (c) => {
-      const out: string[] = [];
-      const seen = new Set<string>();
-      for (const x of [...tables, ...columns.map((y) => ({ t: y.t, what: y.what }))]) {
-        const key = `${x.what} ${displayTable(x.t)}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const r = await c.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [quoteTable(x.t)]);
-        if (!r.rows[0].ok) out.push(`${x.what} names table ${displayTable(x.t)}, which does not exist`);
-      }
-      for (const y of columns) {
-        const key = `${y.what} ${displayTable(y.t)}.${y.c}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const r = await c.query<{ t: boolean; ok: boolean }>(
-          `SELECT to_regclass($1) IS NOT NULL AS t, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped) AS ok`,
-          [quoteTable(y.t), y.c],
-        );
-        if (r.rows[0].t && !r.rows[0].ok)
-          out.push(`${y.what} names column ${displayIdent(y.c)} of ${displayTable(y.t)}, which does not exist`);
-      }
-      return out;
-    },
-    { connectTimeoutMs: config.connectTimeoutMs },
-  );
 }

@@ -7,6 +7,8 @@
  * - missing-file: a row references a file that is not in the source tree (lost upload); rsync cannot bring it.
  * - orphan: the legacy database lacks a foreign key and holds a row whose parent is gone; the operator declares the
  *   relation in ORPHAN_RELATIONS (as for any undeclared relation), and the orphan check finds the row on the target.
+ *   These two are defects the source already has, which the checks report as warnings by default; the demo sets
+ *   PREEXISTING_DEFECTS_FAIL=1, as an operator who wants them to block would.
  * - row-loss: the operator restores an existing dump (SRC_DB_DUMP_PATH) and the source takes writes after that dump
  *   was made (no write freeze), so the target lacks the newer rows; the row count comparison catches it.
  * - bad-prefix: a row stores the host path instead of the container path (`/root/dockers/para/data/server/.data/...`
@@ -107,8 +109,8 @@ export async function applyFault(name: FaultName, ctx: FaultContext): Promise<Ap
       return {
         name,
         healthDown: false,
-        env: {},
-        description: `deleted ${asset.path} from the source asset tree (ugc_assets id ${asset.id} still references it)`,
+        env: { PREEXISTING_DEFECTS_FAIL: '1' },
+        description: `deleted ${asset.path} from the source asset tree (ugc_assets id ${asset.id} still references it); PREEXISTING_DEFECTS_FAIL=1 makes this defect of the source fail`,
         expect: FAULT_EXPECTATIONS[name],
       };
     }
@@ -129,8 +131,8 @@ export async function applyFault(name: FaultName, ctx: FaultContext): Promise<Ap
       return {
         name,
         healthDown: false,
-        env: { ORPHAN_RELATIONS: 'ugc_assets.user_id->users.id' },
-        description: `dropped the foreign key ugc_assets(user_id) → users(id) in the source and inserted a ugc_assets row for user ${parentless.user}, who does not exist; the relation is declared in ORPHAN_RELATIONS`,
+        env: { ORPHAN_RELATIONS: 'ugc_assets.user_id->users.id', PREEXISTING_DEFECTS_FAIL: '1' },
+        description: `dropped the foreign key ugc_assets(user_id) → users(id) in the source and inserted a ugc_assets row for user ${parentless.user}, who does not exist; the relation is declared in ORPHAN_RELATIONS, and PREEXISTING_DEFECTS_FAIL=1 makes this defect of the source fail`,
         expect: FAULT_EXPECTATIONS[name],
       };
     }

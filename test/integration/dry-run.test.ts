@@ -40,7 +40,7 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     // DST_ASSETS_DIR already holds a file: the mirror compares content (ASSETS_MIRROR_CHECKSUM=auto)
     at(/# content check: DST_ASSETS_DIR is not empty: content compared \(rsync --checksum\)/),
     at(
-      /rsync -a --checksum --partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
+      /rsync -a --sparse --hard-links --checksum --partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
     ),
     at(/Checks that would run/),
   ];

@@ -92,6 +92,8 @@ test('rsync: contents land at the target root whatever slash was given; remotes 
   const local = rsyncCommand(parseConfig(base));
   expect(local.args).toEqual([
     '-a',
+    '--sparse',
+    '--hard-links',
     '--partial',
     '--numeric-ids',
     '--itemize-changes',

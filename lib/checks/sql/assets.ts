@@ -9,10 +9,9 @@ export const PREFIX_EXAMPLES = 5;
 /** A `..` path segment anywhere in the value (a POSIX regular expression, passed as a parameter). */
 export const DOTDOT_SEGMENT_RE = '(^|/)\\.\\.(/|$)';
 
-/** `prefix` + '/', the form every stored path must start with ('/' stays '/'). */
-export function prefixWithSlash(prefix: string): string {
-  return prefix.endsWith('/') ? prefix : `${prefix}/`;
-}
+// `prefix` + '/': one definition, beside the path resolver that every asset check uses.
+import { prefixWithSlash } from '../asset-paths.ts';
+export { prefixWithSlash };
 
 /**
  * One full scan in PostgreSQL: how many non-NULL values there are, how many do not start with `prefix/` or contain a

@@ -22,7 +22,8 @@ describe('mapDbPath', () => {
       ok: true,
       diskPath: '/srv/staging/.data/ugc/3/5 photo é.png',
     });
-    expect(mapDbPath('/app/.data/gallery/4/', '/app/.data', root)).toMatchObject({ ok: true, rel: 'gallery/4/' });
+    expect(mapDbPath('/app/.data/gallery/4/', '/app/.data', root)).toMatchObject({ ok: true, rel: 'gallery/4' });
+    expect(mapDbPath('/app/.data//ugc/5/./x.jpg', '/app/.data', root)).toMatchObject({ ok: true, rel: 'ugc/5/x.jpg' });
     expect(mapDbPath('/app/.data/a/.../b', '/app/.data', root)).toMatchObject({ ok: true });
     expect(mapDbPath('/data/x', '/', root)).toMatchObject({ ok: true, diskPath: '/srv/staging/.data/data/x' });
   });

@@ -1,0 +1,59 @@
+/**
+ * rw16 (../shared/cases): a legacy source that already holds an orphan (ugc_assets.user_id = 999, no users row, no
+ * FK declared; the relation comes from ORPHAN_RELATIONS). Expected: green, the orphan reported as already present in
+ * the source (1 in source, 1 in target, 0 new) as a warning; PREEXISTING_DEFECTS_FAIL=1 makes it fail. A new orphan
+ * made on the target fails whatever the setting.
+ */
+import { expect, test } from 'vitest';
+import {
+  annotations,
+  caseNamed,
+  caseScenario,
+  failedNames,
+  failureText,
+  loadCaseSql,
+  rehearseCase,
+} from '../../helpers/real-world-case.ts';
+
+const ORPHANS = 'orphans ugc_assets(user_id) -> users(id)';
+
+test('rw16: an orphan the source already has is a warning (in source 1, in target 1, new 0), not a failure', async () => {
+  const s = await caseScenario();
+  await loadCaseSql(s, 'rw16-preexisting-orphan.sql');
+  const env = { ORPHAN_RELATIONS: 'ugc_assets.user_id->users.id' };
+
+  const r = await rehearseCase(s, [], env);
+  expect(r.code, r.output).toBe(0);
+  expect(failedNames(r.cases)).toEqual([]);
+  const notes = annotations(caseNamed(r.cases, ORPHANS));
+  expect(notes).toContain('evidence: orphans: in source 1, in target 1, new 0');
+  expect(notes).toContainEqual(
+    expect.stringMatching(
+      /^warning: orphans ugc_assets\(user_id\) -> users\(id\): 1 orphan row\(s\) already in the source, e\.g\. keys \(user_id\): \(999\): not a migration failure/,
+    ),
+  );
+
+  // Operators who want pre-existing defects to block: PREEXISTING_DEFECTS_FAIL=1.
+  const strict = await rehearseCase(s, ['--verify-only'], { ...env, PREEXISTING_DEFECTS_FAIL: '1' });
+  expect(strict.code, strict.output).toBe(1);
+  expect(failedNames(strict.cases)).toEqual([ORPHANS]);
+  expect(failureText(caseNamed(strict.cases, ORPHANS))).toMatch(
+    /1 orphan row\(s\) already in the source, e\.g\. keys \(user_id\): \(999\); failing because PREEXISTING_DEFECTS_FAIL=1/,
+  );
+
+  // A misspelt relation is a configuration error that names the culprit, never a raw server error or a skip.
+  const typo = await rehearseCase(s, ['--verify-only'], { ORPHAN_RELATIONS: 'ugc_assets.user_id->user.id' });
+  expect(typo.code, typo.output).toBe(1);
+  expect(failureText(caseNamed(typo.cases, 'orphans ugc_assets(user_id) -> user(id)'))).toMatch(
+    /ORPHAN_RELATIONS names public\.user\.id, but table public\.user does not exist in the target \(did you mean users\?\); fix ORPHAN_RELATIONS/,
+  );
+
+  // A new orphan on the target fails by default, told apart from the old one.
+  await s.dst.query('INSERT INTO ugc_assets VALUES (12, 777, NULL)');
+  const fresh = await rehearseCase(s, ['--verify-only'], env);
+  expect(fresh.code, fresh.output).toBe(1);
+  expect(failedNames(fresh.cases)).toEqual(expect.arrayContaining([ORPHANS]));
+  const c = caseNamed(fresh.cases, ORPHANS);
+  expect(failureText(c)).toMatch(/found 1 new \(besides 1 already in the source\); example keys \(user_id\): \(777\)/);
+  expect(annotations(c)).toContain('evidence: orphans: in source 1, in target 2, new 1');
+});
