@@ -72,7 +72,9 @@ export function failedNames(cases: JunitCase[]): string[] {
 
 /** The annotations (JUnit properties) of a testcase as `type: value` lines. */
 export function annotations(c: JunitCase): string[] {
-  return [...c.body.matchAll(/<property name="([^"]*)" value="([^"]*)"/g)].map((m) => `${m[1]}: ${unescapeXml(m[2])}`);
+  return [...c.body.matchAll(/<property name="([^"]*)" value="([^"]*)"/g)].map(
+    (m) => `${m[1].replace(/\.\d+$/, '')}: ${unescapeXml(m[2])}`,
+  );
 }
 
 /** The failure text of a testcase (unescaped). */

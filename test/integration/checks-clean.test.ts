@@ -101,8 +101,10 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: the pref
   // A configured column that does not exist checks nothing: the read-only preflight refuses, naming each one.
   const refused = await rehearse(['--verify-only'], env);
   expect(refused.code, refused.output).toBe(2);
-  expect(refused.output).toMatch(/ASSET_COLUMNS names column nosuch of public\.ugc_assets, which does not exist/);
-  expect(refused.output).toMatch(/ASSET_COLUMNS names table public\.nosuch_table, which does not exist/);
+  expect(refused.output).toMatch(/ASSET_COLUMNS names public\.ugc_assets\.nosuch, but column nosuch does not exist/);
+  expect(refused.output).toMatch(
+    /ASSET_COLUMNS names public\.nosuch_table\.path, but table public\.nosuch_table does not exist/,
+  );
   env.ASSET_COLUMNS = 'knowledge_materials.storage_path:file';
   // Judged per check family (the exit code also reflects other families, which have their own no-source rules).
   const r = await rehearse(['--verify-only'], env);
