@@ -34,14 +34,29 @@ export class ConfigError extends Error {
   }
 }
 
+/** Facts a PhaseError may carry besides its message. */
+export interface PhaseErrorFacts {
+  /** Exit code of the external tool that failed (pg_dump, pg_restore, psql, rsync), when one did. */
+  toolExitCode?: number;
+  /** Structured details recorded in state.json with the failed phase (e.g. preflight's tool versions and problems). */
+  details?: Record<string, unknown>;
+}
+
 /** A copy phase (preflight, dump, restore, mirror) failed. */
 export class PhaseError extends Error {
   override name = 'PhaseError';
+  /** Exit code of the external tool that failed, when the failure is a tool's (see lib/core/tools.ts toolFailure). */
+  readonly toolExitCode?: number;
+  /** Structured details for state.json (preflight: `{ tools, problems }`). */
+  readonly details?: Record<string, unknown>;
   constructor(
     readonly phase: string,
     message: string,
     readonly exitCode: number = EXIT.phaseFailed,
+    facts: PhaseErrorFacts = {},
   ) {
     super(`${phase}: ${message}`);
+    this.toolExitCode = facts.toolExitCode;
+    this.details = facts.details;
   }
 }

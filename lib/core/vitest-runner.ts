@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { redact } from './redact.ts';
+import { onStopSignal } from './signals.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -37,18 +38,17 @@ export function runChecks(opts: {
     forward(child.stderr, 'stderr');
     let interruptedBy: NodeJS.Signals | undefined;
     // vitest's global setup stops the copy tools it runs and records the interruption; we wait for it to end.
-    const stop = (sig: NodeJS.Signals) => () => {
-      interruptedBy ??= sig;
-      child.kill(sig);
-    };
-    const onInt = stop('SIGINT');
-    const onTerm = stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    // Every signal is forwarded (a second Ctrl-C too), the first one is what the run records.
+    const offSignal = onStopSignal(
+      (sig) => {
+        interruptedBy ??= sig;
+        child.kill(sig);
+      },
+      { once: false },
+    );
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      offSignal();
       resolve({ code: code ?? 1, signal: signal ?? undefined, interruptedBy });
     });
   });

@@ -272,13 +272,12 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   for (const [k, v] of Object.entries(tools)) opts.log?.line(`version ${k}: ${v}`);
   for (const n of notes) opts.log?.line(`note: ${n}`);
   if (problems.length) {
-    const err = new PhaseError(
+    throw new PhaseError(
       'preflight',
       `refused before any write (the target is untouched):\n  - ${problems.join('\n  - ')}`,
       EXIT.usage,
+      { details: { tools, problems } },
     );
-    (err as PhaseError & { details?: unknown }).details = { tools, problems };
-    throw err;
   }
   const reason = [
     needed.length ? `tools ${needed.map((t) => `${t} ${tools[t]}`).join(', ')}` : 'no tools needed',

@@ -1,0 +1,41 @@
+/**
+ * The one place that listens for the signals a user or a supervisor sends to stop a run (SIGINT = Ctrl-C, SIGTERM =
+ * Docker/Kubernetes/systemd stop). Every long-running entry point (the rehearsal CLI's vitest child, global setup's
+ * copy phases, a cutover phase, the bench) registers its "stop what you are doing" handler here.
+ */
+
+/** The signals that mean "stop the run". */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+export interface StopSignalOptions {
+  /**
+   * Run the handler before listeners registered earlier (global setup records an interruption before vitest's own
+   * handler ends the process). Default false.
+   */
+  prepend?: boolean;
+  /** Handle the first stop signal only (both listeners are removed when it arrives). Default true. */
+  once?: boolean;
+}
+
+/**
+ * Call `handler(signal)` when SIGINT or SIGTERM arrives. Returns the function that unregisters it (idempotent; call it
+ * in a `finally`). With `once` (the default) the handler runs at most once, whichever signal comes first.
+ */
+export function onStopSignal(handler: (signal: NodeJS.Signals) => void, opts: StopSignalOptions = {}): () => void {
+  const once = opts.once ?? true;
+  let registered = true;
+  const listener = (signal: NodeJS.Signals) => {
+    if (once) off();
+    handler(signal);
+  };
+  const off = () => {
+    if (!registered) return;
+    registered = false;
+    for (const s of STOP_SIGNALS) process.off(s, listener);
+  };
+  for (const s of STOP_SIGNALS) {
+    if (opts.prepend) process.prependListener(s, listener);
+    else process.on(s, listener);
+  }
+  return off;
+}
