@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
-import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, sameDatabase } from './dsn.ts';
+import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, resolveDsn, sameDatabase } from './dsn.ts';
 import {
   type TableRef,
   parseColumnRef,
@@ -591,6 +591,19 @@ export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}):
     if (err) problems.push(err);
   }
   const c = draft as Config;
+  // One resolution of each DSN for the checks and the tools alike (service files, sockets, passfiles: lib/core/dsn.ts).
+  for (const [key, name] of [
+    ['src', 'SRC_DATABASE_URL'],
+    ['dst', 'DST_DATABASE_URL'],
+  ] as const) {
+    const d = c[key];
+    if (!d) continue;
+    try {
+      c[key] = resolveDsn(d, env, name);
+    } catch (e) {
+      problems.push((e as Error).message.replace(/^configuration error: /, ''));
+    }
+  }
   // Cross-variable rules.
   if (c.dumpJobs > 1 && c.dumpFormat !== 'directory') {
     problems.push(

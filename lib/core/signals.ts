@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 /**
  * The one place that listens for the signals a user or a supervisor sends to stop a run (SIGINT = Ctrl-C, SIGTERM =
  * Docker/Kubernetes/systemd stop). Every long-running entry point (the rehearsal CLI's vitest child, global setup's
@@ -38,4 +41,34 @@ export function onStopSignal(handler: (signal: NodeJS.Signals) => void, opts: St
     else process.on(s, listener);
   }
   return off;
+}
+
+let setprivPath: string | null | undefined;
+
+/** util-linux's setpriv on PATH (it is on every Debian: util-linux is essential), looked up once; null if absent. */
+export function setprivBinary(): string | null {
+  if (setprivPath === undefined) {
+    setprivPath = null;
+    for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+      const p = path.join(dir || '.', 'setpriv');
+      if (fs.existsSync(p)) {
+        setprivPath = p;
+        break;
+      }
+    }
+  }
+  return setprivPath;
+}
+
+/**
+ * `[file, args]` wrapped so the kernel sends `signal` to the child when this process dies, whatever killed it (even
+ * `kill -9`): `setpriv --pdeathsig <signal> -- file args…`. Without setpriv the command is returned unchanged.
+ */
+export function withParentDeathSignal(
+  file: string,
+  args: readonly string[],
+  signal: 'KILL' | 'TERM' = 'KILL',
+): [string, string[]] {
+  const sp = setprivBinary();
+  return sp ? [sp, ['--pdeathsig', signal, '--', file, ...args]] : [file, [...args]];
 }

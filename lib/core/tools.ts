@@ -27,6 +27,7 @@ import { libpqEnv, type Dsn } from './dsn.ts';
 import { PhaseError, EXIT } from './errors.ts';
 import { isVerboseInfo } from './progress.ts';
 import { redact } from './redact.ts';
+import { withParentDeathSignal } from './signals.ts';
 import type { PhaseName } from './state.ts';
 
 /** A command as it will run: tool name, arguments (never a secret), extra environment (may hold PGPASSWORD). */
@@ -63,8 +64,9 @@ export class PhaseLog {
   private fd: number | undefined;
   constructor(readonly file?: string) {
     if (file) {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      this.fd = fs.openSync(file, 'a');
+      // Private: a log may quote table contents in an error message.
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      this.fd = fs.openSync(file, 'a', 0o600);
     }
   }
   static forPhase(workDir: string | undefined, phase: PhaseName): PhaseLog {
@@ -154,22 +156,6 @@ export function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Is util-linux's setpriv on PATH (it is on every Debian: util-linux is essential)? Looked up once. */
-let setprivPath: string | null | undefined;
-function setpriv(): string | null {
-  if (setprivPath === undefined) {
-    setprivPath = null;
-    for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-      const p = path.join(dir || '.', 'setpriv');
-      if (fs.existsSync(p)) {
-        setprivPath = p;
-        break;
-      }
-    }
-  }
-  return setprivPath;
-}
-
 /** zx keeps every output chunk for ProcessOutput unless given a store; this one keeps nothing (bounded memory). */
 const discard = {
   length: 0,
@@ -194,7 +180,6 @@ const noRcShell = ((cmd: string, _args: readonly string[], opts: object) =>
  * (parent-death signal), nothing printed and nothing kept by zx. The caller reads `p.stdout` / `p.stderr`.
  */
 export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): ProcessPromise {
-  const guard = setpriv() ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];
   const p = $({
     quiet: true,
     verbose: false,
@@ -205,7 +190,7 @@ export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): Process
     store: keepNothing,
     env: toolEnv(cmd.env),
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  })`${guard} ${cmd.tool} ${cmd.args}`;
+  })`${withParentDeathSignal(cmd.tool, cmd.args)}`;
   track(p.child);
   return p;
 }

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { redact } from './redact.ts';
-import { onStopSignal } from './signals.ts';
+import { onStopSignal, withParentDeathSignal } from './signals.ts';
 
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 export interface VitestRun {
   code: number;
@@ -25,7 +25,10 @@ export function runChecks(opts: {
   const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'vitest');
   const args = ['run', '--project', 'checks', ...(opts.extraArgs ?? [])];
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd: PROJECT_ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // vitest (and through it every copy tool) stops when this process dies, even by kill -9: TERM lets global setup
+    // record the interruption and stop its tools, which die with vitest in any case (lib/core/tools.ts).
+    const [file, argv] = withParentDeathSignal(bin, args, 'TERM');
+    const child = spawn(file, argv, { cwd: PROJECT_ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const forward = (stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr') => {
       const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
       rl.on('line', (line) => {
