@@ -59,7 +59,11 @@ export interface Config {
   assetsSampleSeed?: string;
   assetsDbPathPrefix: string;
   dstDropSchema: boolean;
+  /** DST_DROP_SCHEMA=<dbname>: the target database's name, given as the confirmation (see lib/phases/guards.ts). */
+  dstDropSchemaConfirm?: string;
   assetsDelete: boolean;
+  /** ASSETS_DELETE=<path>: DST_ASSETS_DIR, given as the confirmation (see lib/phases/guards.ts). */
+  assetsDeleteConfirm?: string;
   /** The health URL base (STAGING_API_BASE_URL, else from STAGING_API_PORT, else the default). */
   stagingApiBaseUrl: string;
   stagingHealthPath: string;
@@ -140,6 +144,47 @@ function setOr<K extends keyof Config>(
   draft[key] = v as Config[K];
 }
 const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** Directories no asset mirror may write into (or delete from), whatever else is configured. */
+const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+];
+const SYSTEM_ROOTS = ['/home', '/media', '/mnt', '/opt', '/root', '/srv', '/tmp', '/var', '/var/lib', '/var/tmp'];
+
+/**
+ * Why `dir` (resolved, absolute) can never be DST_ASSETS_DIR, or undefined: `/`, a system directory or anything inside
+ * one, a top-level root such as /home or /var, the home directory or one of its ancestors. A mirror writes there and
+ * ASSETS_DELETE deletes there; a typo must not reach `.ssh/authorized_keys`.
+ */
+export function refusedAssetsDir(dir: string, env: Env): string | undefined {
+  const norm = dir.replace(/\/+$/, '') || '/';
+  const home = (env.HOME || '').replace(/\/+$/, '');
+  const why =
+    norm === '/'
+      ? 'the root directory'
+      : SYSTEM_DIRS.some((s) => norm === s || norm.startsWith(s + '/'))
+        ? 'a system directory'
+        : SYSTEM_ROOTS.includes(norm)
+          ? 'a top-level system directory'
+          : home && (norm === home || home.startsWith(norm + '/'))
+            ? 'the home directory (or one of its parents)'
+            : undefined;
+  return why
+    ? `DST_ASSETS_DIR=${JSON.stringify(dir)} is ${why}: the mirror writes there (and ASSETS_DELETE deletes there); point it at the staging .data directory itself`
+    : undefined;
+}
 
 /** rsync remote syntax: host:path, user@host:path, host::module, rsync://... (a local path with a colon needs ./). */
 export function isRemoteRsyncPath(p: string): boolean {
@@ -235,10 +280,12 @@ export const VARS: VarSpec[] = [
     name: 'DST_ASSETS_DIR',
     group: 'required',
     doc: 'Target staging `.data` root (host path, or the container path /app/.data).',
-    apply(raw, d) {
+    apply(raw, d, env) {
       if (!raw) return 'DST_ASSETS_DIR is not set; export DST_ASSETS_DIR=/path/to/staging/.data';
       if (isRemoteRsyncPath(raw))
         return `DST_ASSETS_DIR="${raw}" looks like an rsync remote; the target must be a local path`;
+      const refused = refusedAssetsDir(path.resolve(raw), env);
+      if (refused) return refused;
       d.dstAssetsDir = path.resolve(raw);
     },
   },
@@ -454,18 +501,32 @@ export const VARS: VarSpec[] = [
     name: 'DST_DROP_SCHEMA',
     group: 'dangerous',
     default: '0',
-    doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring.',
+    doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring. `1` only for a target this tool restored before; otherwise the target database name (`DST_DROP_SCHEMA=<dbname>`).',
     apply(raw, d) {
-      return setOr(d, 'dstDropSchema', bool('DST_DROP_SCHEMA', raw, false), isStr);
+      const v = bool('DST_DROP_SCHEMA', raw, false);
+      if (typeof v === 'string') {
+        d.dstDropSchema = true;
+        d.dstDropSchemaConfirm = raw!.trim();
+        return;
+      }
+      d.dstDropSchema = v;
     },
   },
   {
     name: 'ASSETS_DELETE',
     group: 'dangerous',
     default: '0',
-    doc: 'STAGING ONLY: rsync --delete (remove target files that are not in the source).',
+    doc: 'STAGING ONLY: rsync --delete (remove target files that are not in the source). `1` only for a directory this tool mirrored before; otherwise the DST_ASSETS_DIR path (`ASSETS_DELETE=<path>`).',
     apply(raw, d) {
-      return setOr(d, 'assetsDelete', bool('ASSETS_DELETE', raw, false), isStr);
+      const v = bool('ASSETS_DELETE', raw, false);
+      if (typeof v === 'string') {
+        if (!raw!.trim().startsWith('/'))
+          return `ASSETS_DELETE=${JSON.stringify(raw)} is neither 1/0 nor an absolute path; to confirm deleting, give the DST_ASSETS_DIR path`;
+        d.assetsDelete = true;
+        d.assetsDeleteConfirm = path.resolve(raw!.trim());
+        return;
+      }
+      d.assetsDelete = v;
     },
   },
   {

@@ -17,6 +17,11 @@ export function signalExitCode(signal: string): number {
   return 128 + ((os.constants.signals as Record<string, number>)[signal] ?? 2);
 }
 
+/** Control characters (newline, carriage return, escape, ...) written as visible escapes (`\n`, `\u001b`). */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 /** A configuration or usage problem: nothing was touched. Exit 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -24,7 +29,8 @@ export class ConfigError extends Error {
   /** One line per problem, each naming the variable and the fix. */
   readonly problems: string[];
   constructor(problems: string[] | string) {
-    const list = Array.isArray(problems) ? problems : [problems];
+    // One line per problem: a rejected value echoed with a raw newline could forge a log line of its own.
+    const list = (Array.isArray(problems) ? problems : [problems]).map(escapeControls);
     super(
       list.length === 1
         ? `configuration error: ${list[0]}`

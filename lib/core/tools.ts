@@ -190,7 +190,7 @@ export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): Process
     store: keepNothing,
     env: toolEnv(cmd.env),
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  })`${withParentDeathSignal(cmd.tool, cmd.args)}`;
+  })`${withParentDeathSignal(cmd.tool, cmd.args).flat()}`;
   track(p.child);
   return p;
 }
@@ -428,6 +428,9 @@ export function psqlCommand(config: Config, sql: string): Command {
 /** Default seconds without I/O after which rsync gives up (RSYNC_TIMEOUT_S; a dead peer must not hang the rehearsal). */
 export const RSYNC_IO_TIMEOUT_S = 300;
 
+/** Where rsync keeps an interrupted file (inside the file's directory; rsync protects it from --delete). */
+export const RSYNC_PARTIAL_DIR = '.rsync-partial';
+
 /** `src` as rsync must see it so its CONTENTS land at the target root, whatever trailing slash the user gave. */
 export function rsyncSource(src: string): string {
   if (src.endsWith('/')) return src;
@@ -438,7 +441,8 @@ export function rsyncSource(src: string): string {
 export function rsyncCommand(config: Config): Command {
   const args = [
     '-a',
-    '--partial',
+    // An interrupted file waits in a hidden partial dir, never under its final name as a truncated file.
+    `--partial-dir=${RSYNC_PARTIAL_DIR}`,
     '--numeric-ids',
     '--itemize-changes',
     '--stats',

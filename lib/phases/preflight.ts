@@ -14,6 +14,7 @@ import { EXIT, PhaseError } from '../core/errors.ts';
 import { redact } from '../core/redact.ts';
 import { toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
+import { checkDestructive } from './guards.ts';
 import type { PhaseOutcome } from './phase.ts';
 
 export interface PreflightResult extends PhaseOutcome {
@@ -21,6 +22,8 @@ export interface PreflightResult extends PhaseOutcome {
   tools: Record<string, string>;
   /** The existing dump (SRC_DB_DUMP_PATH), validated. */
   archive?: ArchiveInfo;
+  /** What DST_DROP_SCHEMA / ASSETS_DELETE would drop or delete (lib/phases/guards.ts), one line each. */
+  destructive?: string[];
 }
 
 interface ServerFacts {
@@ -253,10 +256,10 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
             const r = (await c.query(SCHEMA_OBJECTS_SQL, [schema])).rows[0];
             if (r.n > 0 && !config.dstDropSchema) {
               problems.push(
-                `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=1 (STAGING ONLY: drops and recreates public)`,
+                `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=<the target database name> (STAGING ONLY: drops and recreates public; DST_DROP_SCHEMA=1 is enough for a target this tool restored before)`,
               );
             } else if (r.n > 0) {
-              notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA=1 drops them`);
+              notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA drops them`);
             }
           } else if (dst.schemas.includes(schema)) {
             problems.push(
@@ -269,6 +272,15 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     ).catch((e) => problems.push(`could not inspect the target's schemas: ${redact((e as Error).message)}`));
   }
 
+  // 7. Identity of source and target, and the confirmations of destructive steps (lib/phases/guards.ts).
+  let destructive: string[] = [];
+  if (dst) {
+    const verdict = await checkDestructive(config, planned, { log: opts.log });
+    problems.push(...verdict.problems);
+    destructive = verdict.lines;
+    for (const l of destructive) say(l);
+  }
+
   for (const [k, v] of Object.entries(tools)) opts.log?.line(`version ${k}: ${v}`);
   for (const n of notes) opts.log?.line(`note: ${n}`);
   if (problems.length) {
@@ -276,7 +288,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
       'preflight',
       `refused before any write (the target is untouched):\n  - ${problems.join('\n  - ')}`,
       EXIT.usage,
-      { details: { tools, problems } },
+      { details: { tools, problems, destructive } },
     );
   }
   const reason = [
@@ -290,5 +302,5 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   ]
     .filter(Boolean)
     .join('; ');
-  return { reason, tools, archive, details: { tools, notes } };
+  return { reason, tools, archive, destructive, details: { tools, notes, destructive } };
 }

@@ -26,6 +26,7 @@ import { PhaseError } from '../core/errors.ts';
 import { countingProgress, restoredTable } from '../core/progress.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { exclusionLines, filterToc, parseTocEntries, useListText, type TocRule } from './toc-filter.ts';
+import { leaveMarker, MARKER_RESTORED } from './guards.ts';
 
 /**
  * The rules that leave TOC entries out of this restore (lib/phases/toc-filter.ts), decided from the configuration and
@@ -106,6 +107,8 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const analyze = psqlCommand(config, 'ANALYZE');
   commands.push(displayCommand(analyze));
   await psql(analyze, analyzeTool);
+  // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
+  ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, state.runId, config));
   return {
     reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}) and analyzed the target`,
     exitCode,

@@ -13,7 +13,7 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
   const catalogBefore = await catalogSnapshot(s.dst);
   const assetsBefore = treeListing(s.dstAssets);
   const tmpBefore = treeListing(s.tmp);
-  const r = await rehearse(['--dry-run'], { ...s.env, ASSETS_DELETE: '1', DST_DROP_SCHEMA: '1' });
+  const r = await rehearse(['--dry-run'], { ...s.env, ASSETS_DELETE: s.dstAssets, DST_DROP_SCHEMA: '1' });
   expect(r.code, r.output).toBe(0);
 
   // Nothing written: no WORK_DIR, no reports, same target catalog and assets, nothing new in the scenario's scratch dir.
@@ -36,11 +36,18 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     at(/pg_restore --list \S+\/work\/source\.dump/),
     at(/pg_restore --no-owner --no-acl --file=- \S+source\.dump \| PGHOST=\S+ .*PGPASSWORD=\*\*\* .*psql /),
     at(/psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --command=ANALYZE/),
-    at(/rsync -a --partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//),
+    at(
+      /rsync -a --partial-dir=.rsync-partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
+    ),
     at(/Checks that would run/),
   ];
   expect([...order].sort((a, b) => a - b)).toEqual(order);
   expect(out).toMatch(/DROP SCHEMA IF EXISTS public CASCADE;/);
+  // What the destructive switches would remove, listed before anything runs.
+  expect(out).toMatch(
+    /ASSETS_DELETE would delete 1 file\(s\) in \S+dst-data \(rsync --dry-run\), e\.g\. already-there\.txt/,
+  );
+  expect(out).toMatch(/DST_DROP_SCHEMA: public of "\w+" holds no table/);
   expect(out).toMatch(/row count public\.users/);
   await expectNoSecret(s, r);
 });

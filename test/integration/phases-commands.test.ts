@@ -92,7 +92,7 @@ test('rsync: contents land at the target root whatever slash was given; remotes 
   const local = rsyncCommand(parseConfig(base));
   expect(local.args).toEqual([
     '-a',
-    '--partial',
+    '--partial-dir=.rsync-partial',
     '--numeric-ids',
     '--itemize-changes',
     '--stats',
