@@ -17,6 +17,7 @@ import { buildDryRunPlan } from '../lib/cli/dry-run.ts';
 import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
+import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
 
@@ -131,30 +132,62 @@ async function main(): Promise<number> {
   out(`  target:   ${describeDsn(config.dst)}  assets: ${config.dstAssetsDir}`);
   out(`  WORK_DIR: ${workDir}`);
   out(`  reports:  ${runDir}`);
-  fs.mkdirSync(runDir, { recursive: true });
-  fs.mkdirSync(workDir, { recursive: true });
+  // One run per WORK_DIR and per target database, before anything is written (exit 2 names the holder).
+  const workLock = lockWorkDir(workDir, runId);
+  if (!workLock.ok) {
+    err(`refused: ${workLock.message}`);
+    return EXIT.usage;
+  }
+  try {
+    // WORK_DIR holds the dump (production data): private whatever the umask of the caller.
+    fs.chmodSync(workDir, 0o700);
+  } catch {
+    /* not ours to change: the dump files themselves are still 0600 (the tools run with umask 077) */
+  }
+  const targetLock =
+    mode === 'full' ? await lockTarget(config.dst, runId, { connectTimeoutMs: config.connectTimeoutMs }) : undefined;
+  if (targetLock && !targetLock.ok) {
+    workLock.release();
+    err(`refused: ${targetLock.message}`);
+    return EXIT.usage;
+  }
+  try {
+    return await runLocked();
+  } finally {
+    await targetLock?.release?.();
+    workLock.release();
+  }
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    REHEARSAL_RUN_ID: runId,
-    REHEARSAL_RUN_DIR: runDir,
-    REHEARSAL_WORK_DIR: workDir,
-    REHEARSAL_MODE: mode,
-  };
-  if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
-  const run = await runChecks({ env, extraArgs: rerun?.kind === 'rerun' ? rerun.vitestArgs : [] });
-  let code = exitCodeOf(workDir, run.code);
-  if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
-  const info: RunInfo = {
-    runId,
-    runDir,
-    workDir,
-    mode,
-    startedAt,
-    config,
-    rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
-  };
-  return finalizeRun(info, code);
+  async function runLocked(): Promise<number> {
+    fs.mkdirSync(runDir, { recursive: true });
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      REHEARSAL_RUN_ID: runId,
+      REHEARSAL_RUN_DIR: runDir,
+      REHEARSAL_WORK_DIR: workDir,
+      REHEARSAL_MODE: mode,
+    };
+    if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
+    const run = await runChecks({ env, extraArgs: rerun?.kind === 'rerun' ? rerun.vitestArgs : [] });
+    let code = exitCodeOf(workDir, run.code);
+    if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
+    else if (run.signal && code < EXIT.phaseFailed) {
+      // vitest itself was killed (OOM killer, a kill from outside): no verdict exists, so this is not "a check failed".
+      err(`the check runner (vitest) was killed by ${run.signal}; no verdict was reached; rerun`);
+      code = EXIT.phaseFailed;
+    }
+    const info: RunInfo = {
+      runId,
+      runDir,
+      workDir,
+      mode,
+      startedAt,
+      config,
+      rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
+    };
+    return finalizeRun(info, code);
+  }
 }
 
 /**

@@ -26,6 +26,9 @@ export async function countRows(pool: pg.Pool, table: TableRef, timeoutMs: numbe
     try {
       const timeout = statementTimeoutQuery(timeoutMs);
       await c.query(timeout.text, timeout.values as unknown[]);
+      // A lock wait must end as a lock error (naming the holder), never as a "slow count" that falls back to an
+      // estimate: an estimate because the table is locked verifies nothing.
+      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.floor(timeoutMs / 2))}ms`]);
       const r = await c.query<{ n: string }>(rowCountQuery(table).text);
       await c.query('COMMIT');
       return { kind: 'exact', n: Number(r.rows[0].n), ms: ms() };

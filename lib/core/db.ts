@@ -28,6 +28,14 @@ export function poolCap(d: { host?: string; port?: number }): number | undefined
   return poolCaps.get(serverKey(d));
 }
 
+/**
+ * Every check connection waits at most this long for a lock (a table locked by another session must not hang the
+ * run; the error names the holder, see withClient).
+ */
+export const CHECK_LOCK_TIMEOUT_MS = 10_000;
+/** Statement bound for check connections that set none of their own (queries never outlive an interrupted run). */
+export const CHECK_STATEMENT_TIMEOUT_MS = 30 * 60_000;
+
 export interface PoolOptions {
   max?: number;
   connectTimeoutMs?: number;
@@ -50,7 +58,10 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
       ...base,
       max: Math.min(o.max ?? 4, poolCap(d) ?? Infinity),
       idleTimeoutMillis: 10_000,
-      statement_timeout: o.statementTimeoutMs || undefined,
+      statement_timeout: o.statementTimeoutMs || CHECK_STATEMENT_TIMEOUT_MS,
+      lock_timeout: CHECK_LOCK_TIMEOUT_MS,
+      // A role's idle_in_transaction_session_timeout must not end a check that pauses inside a transaction.
+      idle_in_transaction_session_timeout: 0,
       // A check waits for a free pooled connection as long as it needs (the per-test timeout bounds that), while
       // opening a connection is bounded by CONNECT_TIMEOUT_MS: pg-pool uses one option for both, so the pool gets
       // none and each client its own.
@@ -87,9 +98,32 @@ export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Pro
     return await fn(client);
   } catch (e) {
     broken = e as Error;
+    if ((e as { code?: string }).code === '55P03') (e as Error).message += await lockHolders(pool);
     throw e;
   } finally {
     client.release(broken && isConnectionError(broken) ? broken : undefined);
+  }
+}
+
+/**
+ * After a lock_timeout (SQLSTATE 55P03): who holds strong locks in this database right now, as a message suffix
+ * (`; locks held by pid 1234 (AccessExclusiveLock on public.users), ...`). pg_locks is readable by every role.
+ */
+export async function lockHolders(pool: pg.Pool): Promise<string> {
+  try {
+    const r = await pool.query(`
+      SELECT DISTINCT l.pid, l.mode, l.relation::regclass::text AS rel
+      FROM pg_locks l
+      WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+      ORDER BY 1 LIMIT 5`);
+    if (!r.rows.length) return '; the lock holder is gone';
+    return `; waited ${CHECK_LOCK_TIMEOUT_MS} ms (lock_timeout) for locks held by ${r.rows
+      .map((x) => `pid ${x.pid} (${x.mode} on ${x.rel})`)
+      .join(', ')}`;
+  } catch {
+    return '';
   }
 }
 
