@@ -186,6 +186,23 @@ export function refusedAssetsDir(dir: string, env: Env): string | undefined {
     : undefined;
 }
 
+/**
+ * Why a DSN's password cannot be redacted without rewriting evidence, or undefined. Every output is redacted by
+ * masking the password wherever it appears; a password that is a plain word (`public`, `postgres`, `users`) or that
+ * equals the DSN's own user, database or host would also mask table names, DSN schemes and user names in the audit
+ * trail. Such a password is refused rather than allowed to corrupt the evidence.
+ */
+export function evidenceLikePassword(d: Dsn): string | undefined {
+  const p = d.password;
+  if (!p || [...p].length < 3) return undefined;
+  const same = [d.user, d.database, d.host].find((x) => x && x.toLowerCase() === p.toLowerCase());
+  if (same !== undefined)
+    return "the password equals the DSN's own user, database or host name; masking it in every output would also mask that name in the evidence: use a different password";
+  if (/^[A-Za-z_]+$/.test(p))
+    return 'the password is a plain word (letters only); masking it in every output would also rewrite table names and DSNs that contain the word (e.g. public, postgres): use a password with digits or symbols';
+  return undefined;
+}
+
 /** rsync remote syntax: host:path, user@host:path, host::module, rsync://... (a local path with a colon needs ./). */
 export function isRemoteRsyncPath(p: string): boolean {
   if (/^rsync:\/\//.test(p)) return true;
@@ -210,6 +227,10 @@ export function parseAssetColumns(raw: string): AssetColumn[] {
     const m = /^(.*):(file|dir)$/.exec(item);
     if (!m) throw new Error(`"${item}" must be table.column:file or table.column:dir`);
     const ref = parseColumnRef(m[1]);
+    const schema = ref.table.schema ?? 'public';
+    // The system catalogs hold no assets, but they do hold secrets (pg_authid.rolpassword): never read them as paths.
+    if (/^pg_/i.test(schema) || schema.toLowerCase() === 'information_schema')
+      throw new Error(`"${item}" names the system schema ${schema}; asset columns live in user tables`);
     return { table: ref.table, column: ref.column, kind: m[2] as 'file' | 'dir' };
   });
 }
@@ -664,6 +685,8 @@ export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}):
     } catch (e) {
       problems.push((e as Error).message.replace(/^configuration error: /, ''));
     }
+    const weak = evidenceLikePassword(c[key]!);
+    if (weak) problems.push(`${name}: ${weak}`);
   }
   // Cross-variable rules.
   if (c.dumpJobs > 1 && c.dumpFormat !== 'directory') {
