@@ -18,6 +18,7 @@ import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
 import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
+import { watchLaunchers } from '../lib/core/signals.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
 
@@ -73,6 +74,15 @@ function newRunId(): string {
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }
+
+/**
+ * A launcher that dies (npm exits at once on SIGTERM; a `kill -9` of tsx's wrapper) stops the run as SIGTERM would:
+ * nothing of the run outlives the command the supervisor started.
+ */
+watchLaunchers((pid) => {
+  err(`rehearse: launcher process ${pid} is gone; stopping as for SIGTERM`);
+  process.kill(process.pid, 'SIGTERM');
+});
 
 async function main(): Promise<number> {
   let args: Args;

@@ -72,3 +72,55 @@ export function withParentDeathSignal(
   const sp = setprivBinary();
   return sp ? [sp, ['--pdeathsig', signal, '--', file, ...args]] : [file, [...args]];
 }
+
+/** Launcher processes between a supervisor and the rehearsal (`npm run` → `sh -c` → `tsx` → node). */
+const LAUNCHER = /^(node|npm|npx|tsx|sh|dash)\b/;
+
+function procStat(pid: number): { ppid: number; comm: string } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return { ppid, comm };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Call `onDeath()` once when one of this process's launchers dies: the chain of `npm`/`sh`/`tsx`/`node` ancestors
+ * above it (up to the first other process, e.g. the shell, systemd or the container's init). npm exits at once on
+ * SIGTERM and a `kill -9` of tsx's wrapper leaves its child running; this turns both into a normal stop. Polls
+ * /proc every `intervalMs` (Linux only; elsewhere it watches nothing). Returns the function that stops watching.
+ */
+export function watchLaunchers(onDeath: (launcherPid: number) => void, intervalMs = 1000): () => void {
+  const watched: Array<{ pid: number; start: string }> = [];
+  let pid = process.ppid;
+  for (let depth = 0; depth < 4 && pid > 1; depth++) {
+    const st = procStat(pid);
+    if (!st || !LAUNCHER.test(st.comm)) break;
+    watched.push({ pid, start: startTime(pid) });
+    pid = st.ppid;
+  }
+  if (!watched.length) return () => {};
+  const timer = setInterval(() => {
+    const dead = watched.find((w) => startTime(w.pid) !== w.start);
+    if (dead) {
+      clearInterval(timer);
+      onDeath(dead.pid);
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** A process's start time (field 22 of /proc/pid/stat), '' when it is gone: tells a reused pid from the original. */
+function startTime(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return '';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
