@@ -177,17 +177,19 @@ export async function runCensus(
   return withConnection(
     cfg.dst,
     async (c) => {
+      // The tree is walked OUTSIDE any transaction (each batch insert commits into a session temp table): a role's
+      // idle_in_transaction_session_timeout cannot end the census while the file system is read, and no snapshot is
+      // held open for the length of the walk. Only the comparison runs in one transaction.
+      await c.query(
+        `CREATE TEMP TABLE census_fs (path text COLLATE "C" NOT NULL, kind "char" NOT NULL, dir text COLLATE "C" NOT NULL)`,
+      );
+      await c.query(`CREATE TEMP TABLE census_ref (path text COLLATE "C" NOT NULL, kind "char" NOT NULL)`);
+      const t0 = performance.now();
+      const entries = await loadTree(c, cfg.dstAssetsDir, o.batchSize ?? 5000);
       await c.query('BEGIN');
       try {
         await c.query(pinnedSettingsSql());
-        await c.query(
-          `CREATE TEMP TABLE census_fs (path text COLLATE "C" NOT NULL, kind "char" NOT NULL, dir text COLLATE "C" NOT NULL) ON COMMIT DROP`,
-        );
-        await c.query(
-          `CREATE TEMP TABLE census_ref (path text COLLATE "C" NOT NULL, kind "char" NOT NULL) ON COMMIT DROP`,
-        );
-        const t0 = performance.now();
-        const entries = await loadTree(c, cfg.dstAssetsDir, o.batchSize ?? 5000);
+        await c.query("SET LOCAL lock_timeout = '10s'");
         await c.query('CREATE INDEX ON census_fs (path); ANALYZE census_fs');
         const t1 = performance.now();
         const result: CensusResult = {

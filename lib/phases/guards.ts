@@ -91,7 +91,7 @@ export interface DropPreview {
 }
 
 const TABLES_SQL = `
-SELECT c.oid::regclass::text AS name, c.reltuples::bigint AS estimate
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, c.reltuples::bigint AS estimate
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
@@ -204,7 +204,7 @@ export function deleteRefusal(
   }
   if (preview.count === 0) return undefined;
   if (assetsMarker && assetsMarker === realOr(config.dstAssetsDir)) return undefined;
-  return `ASSETS_DELETE=1 only deletes in a directory this tool mirrored before; ${config.dstAssetsDir} is not recorded as one and ${preview.count} file(s) would be deleted. If that is intended, confirm with ASSETS_DELETE=${config.dstAssetsDir}`;
+  return `ASSETS_DELETE=1 only deletes in a directory this tool mirrored before; ${config.dstAssetsDir} is not recorded as one and ${preview.count} entries would be deleted. If that is intended, confirm with ASSETS_DELETE=${config.dstAssetsDir}`;
 }
 
 function realOr(p: string): string {
@@ -299,7 +299,7 @@ export async function checkDestructive(
       lines.push(
         del.count === 0
           ? `ASSETS_DELETE: rsync --dry-run finds nothing to delete in ${config.dstAssetsDir}`
-          : `ASSETS_DELETE would delete ${del.count} file(s) in ${config.dstAssetsDir} (rsync --dry-run), e.g. ${del.sample.join(', ')}`,
+          : `ASSETS_DELETE would delete ${del.count} entries (files and directories) in ${config.dstAssetsDir} (rsync --dry-run), e.g. ${del.sample.join(', ')}`,
       );
     const why = deleteRefusal(config, del, preview?.assetsMarker, identity);
     if (why && !(identity?.kind === 'same')) problems.push(why);

@@ -45,7 +45,7 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
   expect(out).toMatch(/DROP SCHEMA IF EXISTS public CASCADE;/);
   // What the destructive switches would remove, listed before anything runs.
   expect(out).toMatch(
-    /ASSETS_DELETE would delete 1 file\(s\) in \S+dst-data \(rsync --dry-run\), e\.g\. already-there\.txt/,
+    /ASSETS_DELETE would delete 1 entries \(files and directories\) in \S+dst-data \(rsync --dry-run\), e\.g\. already-there\.txt/,
   );
   expect(out).toMatch(/DST_DROP_SCHEMA: public of "\w+" holds no table/);
   expect(out).toMatch(/row count public\.users/);

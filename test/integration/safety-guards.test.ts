@@ -105,7 +105,9 @@ test('ASSETS_DELETE=1 into a directory the tool never mirrored (holding .ssh/aut
   const env = { ...s.env, ASSETS_DELETE: '1' };
   const dry = await rehearse(['--dry-run'], env);
   expect(dry.code, dry.output).toBe(2);
-  expect(dry.stdout).toMatch(/ASSETS_DELETE would delete 3 file\(s\) in \S+ \(rsync --dry-run\)/);
+  expect(dry.stdout).toMatch(
+    /ASSETS_DELETE would delete 2 entries \(files and directories\) in \S+ \(rsync --dry-run\)/,
+  );
   expect(dry.stdout).toMatch(/ASSETS_DELETE=1 only deletes in a directory this tool mirrored before/);
   const r = await rehearse([], env);
   expect(r.code, r.output).toBe(2);
@@ -140,6 +142,6 @@ test('after a run restored and mirrored the target, DST_DROP_SCHEMA=1 and ASSETS
   const second = await rehearse([], { ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
   expect(second.code, second.output).toBe(0);
   expect(second.output).toMatch(/DST_DROP_SCHEMA would drop \d+ table\(s\) of public/);
-  expect(second.output).toMatch(/ASSETS_DELETE would delete 1 file\(s\)/);
+  expect(second.output).toMatch(/ASSETS_DELETE would delete 1 entries \(files and directories\)/);
   expect(fs.existsSync(path.join(s.dstAssets, 'stale.txt'))).toBe(false);
 });
