@@ -195,12 +195,17 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);
   }
 
-  const latestProblems = updateLatest(info.config.reportsDir, {
-    runId: info.runId,
-    dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
-    finishedAt,
-    exitCode: code,
-  });
+  // An interrupted run whose JUnit report is missing or empty does not become `latest`: CI would read an empty report.
+  const junitEmpty = !fs.existsSync(junitFile) || fs.statSync(junitFile).size === 0;
+  const latestProblems =
+    code >= 128 && junitEmpty
+      ? ['latest stays at the previous run: this run was interrupted before its JUnit report was written']
+      : updateLatest(info.config.reportsDir, {
+          runId: info.runId,
+          dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
+          finishedAt,
+          exitCode: code,
+        });
   notes.push(...latestProblems);
 
   const lines = formatSummary(

@@ -306,3 +306,68 @@ export async function checkDestructive(
   }
   return { problems, lines };
 }
+
+/** TOC entry types whose restore takes a lock held until the end of a single-transaction restore. */
+export const LOCKING_TOC_TYPES = ['TABLE', 'INDEX', 'SEQUENCE', 'VIEW', 'MATERIALIZED VIEW', 'FOREIGN TABLE'];
+
+/**
+ * A single-transaction restore holds one lock per relation it creates until COMMIT; the server's shared lock table
+ * has room for max_locks_per_transaction × (max_connections + max_prepared_transactions) of them (PostgreSQL docs,
+ * "Lock Management"). Returns a refusal when `relations` does not fit, a warning when it uses more than half, else
+ * undefined. `relations` counts tables, indexes, sequences, views and materialized views of the archive or source.
+ */
+export function lockBudget(
+  relations: number,
+  s: { maxLocksPerTransaction: number; maxConnections: number; maxPreparedTransactions: number },
+): { level: 'refuse' | 'warn'; message: string } | undefined {
+  const slots = s.maxConnections + s.maxPreparedTransactions;
+  const capacity = s.maxLocksPerTransaction * slots;
+  if (relations <= capacity / 2) return undefined;
+  const need = Math.ceil((relations * 1.5) / slots / 64) * 64;
+  const fix = `raise max_locks_per_transaction on the target to at least ${need} (ALTER SYSTEM SET max_locks_per_transaction = ${need}; needs a restart), or restore with RESTORE_JOBS>1 (not atomic)`;
+  if (relations > capacity)
+    return {
+      level: 'refuse',
+      message: `a single-transaction restore locks ${relations} relations, more than the target's lock table holds (max_locks_per_transaction ${s.maxLocksPerTransaction} × ${slots} connection slots = ${capacity}): it would fail with "out of shared memory" after minutes of work; ${fix}`,
+    };
+  return {
+    level: 'warn',
+    message: `a single-transaction restore locks ${relations} relations, more than half of the target's lock table (${capacity}); concurrent sessions could run it out; ${fix}`,
+  };
+}
+
+/** Relations a restore of this configuration creates: from the archive's TOC, else from the source catalog. */
+export async function relationsToRestore(
+  config: Config,
+  toc: Record<string, number> | undefined,
+): Promise<number | undefined> {
+  if (toc) return LOCKING_TOC_TYPES.reduce((n, t) => n + (toc[t] ?? 0), 0);
+  if (!config.src) return undefined;
+  return withConnection(
+    config.src,
+    async (c: pg.Client) =>
+      Number(
+        (
+          await c.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r','p','i','I','S','v','m','f') AND n.nspname NOT IN ('pg_catalog','information_schema')
+               AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`)
+        ).rows[0].n,
+      ),
+    { connectTimeoutMs: config.connectTimeoutMs },
+  );
+}
+
+/** The target's lock-table settings. */
+export async function lockSettings(dst: Dsn, connectTimeoutMs: number) {
+  return withConnection(
+    dst,
+    async (c: pg.Client) => {
+      const r = (
+        await c.query(`SELECT current_setting('max_locks_per_transaction')::int AS l, current_setting('max_connections')::int AS c,
+                              current_setting('max_prepared_transactions')::int AS p`)
+      ).rows[0];
+      return { maxLocksPerTransaction: r.l, maxConnections: r.c, maxPreparedTransactions: r.p };
+    },
+    { connectTimeoutMs },
+  );
+}

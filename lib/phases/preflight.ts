@@ -12,9 +12,9 @@ import { withConnection } from '../core/db.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { redact } from '../core/redact.ts';
-import { toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
+import { restoreMode, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
-import { checkDestructive } from './guards.ts';
+import { checkDestructive, lockBudget, lockSettings, relationsToRestore } from './guards.ts';
 import type { PhaseOutcome } from './phase.ts';
 
 export interface PreflightResult extends PhaseOutcome {
@@ -279,6 +279,23 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     problems.push(...verdict.problems);
     destructive = verdict.lines;
     for (const l of destructive) say(l);
+  }
+
+  // 8. A single-transaction restore must fit the target's lock table (lib/phases/guards.ts lockBudget).
+  if (dst && planned.restore && restoreMode(config).startsWith('single-transaction')) {
+    try {
+      const n = await relationsToRestore(config, archive?.toc);
+      if (n !== undefined) {
+        const verdict = lockBudget(n, await lockSettings(config.dst, config.connectTimeoutMs));
+        if (verdict?.level === 'refuse') problems.push(verdict.message);
+        else if (verdict) {
+          notes.push(verdict.message);
+          say(`warning: ${verdict.message}`);
+        }
+      }
+    } catch (e) {
+      notes.push(`could not check the lock budget of the restore: ${redact((e as Error).message)}`);
+    }
   }
 
   for (const [k, v] of Object.entries(tools)) opts.log?.line(`version ${k}: ${v}`);
