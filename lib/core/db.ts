@@ -198,7 +198,12 @@ export async function freeConnectionSlots(d: Dsn, o: { connectTimeoutMs?: number
       const r = await c.query<{ free: number }>(`SELECT current_setting('max_connections')::int
         - (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend')
         - CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN 0
-               ELSE current_setting('superuser_reserved_connections')::int END AS free`);
+               ELSE current_setting('superuser_reserved_connections')::int
+                    -- PostgreSQL 16+: slots reserved for pg_use_reserved_connections, not usable by an ordinary role
+                    + CASE WHEN NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'pg_use_reserved_connections'
+                                             AND pg_has_role(current_user, r.oid, 'MEMBER'))
+                           THEN coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) ELSE 0 END
+          END AS free`);
       // This connection ends before the checks start: its slot is free again.
       return r.rows[0].free + 1;
     },
