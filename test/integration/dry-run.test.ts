@@ -31,7 +31,7 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     return i;
   };
   const order = [
-    at(/preflight \(read-only; run now\):\s+would pass/),
+    at(/preflight \(read-only; run now\):[\s\S]*?would pass/),
     at(/PGPASSWORD=\*\*\* .*pg_dump --format=custom --no-owner --no-acl --file=\S+\/work\/source\.dump\.partial/),
     at(/pg_restore --list \S+\/work\/source\.dump/),
     at(/pg_restore --no-owner --no-acl --file=- \S+source\.dump \| PGHOST=\S+ .*PGPASSWORD=\*\*\* .*psql /),
