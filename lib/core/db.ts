@@ -36,6 +36,10 @@ export const CHECK_LOCK_TIMEOUT_MS = 10_000;
 /** Statement bound for check connections that set none of their own (queries never outlive an interrupted run). */
 export const CHECK_STATEMENT_TIMEOUT_MS = 30 * 60_000;
 
+/** Enables client_connection_check_interval where the server has it (the WHERE keeps PostgreSQL 13 from erroring). */
+const CLIENT_CHECK_SQL = `SELECT set_config('client_connection_check_interval', '2000', false)
+  WHERE current_setting('server_version_num')::int >= 140000`;
+
 export interface PoolOptions {
   max?: number;
   connectTimeoutMs?: number;
@@ -79,6 +83,11 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
     });
     // An idle client losing its server emits 'error' on the pool; without a listener that would crash the process.
     pool.on('error', () => {});
+    // PostgreSQL 14+: the backend checks every 2 s that its client is still there, so a query of a check that timed
+    // out or of an interrupted run is cancelled instead of running on to its end. (Queued before the first query.)
+    pool.on('connect', (client) => {
+      client.query(CLIENT_CHECK_SQL).catch(() => {});
+    });
     pools.set(k, pool);
   }
   return pool;

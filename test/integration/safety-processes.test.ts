@@ -61,6 +61,32 @@ test('SIGKILL of the process running a tool: the tool dies with it (parent-death
   expect(left).toEqual([]);
 });
 
+test('a check process killed mid-query: the server cancels the query within seconds (client_connection_check_interval)', async () => {
+  const s = await scenario({ fixture: false, assets: false });
+  const tag = `check_probe_${process.pid}`;
+  const script = path.join(s.tmp, 'run-check.mts');
+  fs.writeFileSync(
+    script,
+    `import { getPool } from ${JSON.stringify(path.join(ROOT, 'lib/core/db.ts'))};
+     import { parseDsn } from ${JSON.stringify(path.join(ROOT, 'lib/core/dsn.ts'))};
+     await getPool(parseDsn(process.env.T_DSN)).query('SELECT pg_sleep(300) /* ${tag} */');`,
+  );
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [script], {
+    cwd: ROOT,
+    env: cleanEnv({ T_DSN: s.dst.url }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onTestFinished(() => {
+    child.kill('SIGKILL');
+  });
+  const running = () =>
+    s.dst.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE '%${tag}%' AND pid <> pg_backend_pid()`);
+  await eventually(async () => (await running()).rowCount === 0, 60_000);
+  for (const p of processesReferencing([script])) process.kill(p.pid, 'SIGKILL');
+  const stillThere = await eventually(async () => ((await running()).rowCount ?? 0) > 0, 20_000);
+  expect(stillThere).toBe(false);
+});
+
 test('two runs on one WORK_DIR: the second is refused with exit 2 naming the holder pid and run id', async () => {
   const s = await scenario({ fixture: false, assets: false });
   fs.mkdirSync(s.workDir, { recursive: true });
