@@ -18,12 +18,12 @@ import { applyFault, FAULTS, isFault, type AppliedFault, type FaultName } from '
 import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/core/dsn.ts';
 import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/sandbox/fixture.ts';
 import { startHealthServer, type HealthServer } from '../lib/sandbox/health-server.ts';
+import { PROJECT_ROOT } from '../lib/core/project.ts';
 import { redact, redactor } from '../lib/core/redact.ts';
 import {
   clusterUrl,
   createDatabase,
   findPgBin,
-  PROJECT_ROOT,
   startSandbox,
   stopCluster,
   stopSandbox,

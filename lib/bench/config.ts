@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
-import { PROJECT_ROOT } from '../core/vitest-runner.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 
 export type Env = Record<string, string | undefined>;
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CheckRecord, ChecksFile } from '../audit/reporter.ts';
 import { readState, type PhaseResult } from '../core/state.ts';
-import { PROJECT_ROOT } from '../core/vitest-runner.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 import type { MemoryPeak } from './rss.ts';
 import { measure } from './run.ts';
 

@@ -7,8 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { redact } from './redact.ts';
 import { onStopSignal, withParentDeathSignal } from './signals.ts';
-
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+import { PROJECT_ROOT } from './project.ts';
 
 export interface VitestRun {
   code: number;

@@ -20,7 +20,7 @@ import { readManifest } from '../audit/manifest.ts';
 import { redact } from '../core/redact.ts';
 import type { RunState } from '../core/state.ts';
 import { PhaseLog, stopActiveTools } from '../core/tools.ts';
-import { PROJECT_ROOT } from '../core/vitest-runner.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 import { archiveDigest, runDump } from '../phases/dump.ts';
 import { runMirror } from '../phases/mirror-assets.ts';
 import type { PhaseCtx, PhaseOutcome } from '../phases/phase.ts';

@@ -13,6 +13,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { formatKeyword, formatUrl, type Dsn } from '../core/dsn.ts';
 import { quoteIdent } from '../core/ident.ts';
+import { PROJECT_ROOT } from '../core/project.ts';
 
 export type ClusterName = 'source' | 'target';
 
@@ -377,7 +378,6 @@ export function sandboxExports(state: SandboxState, databases: Partial<Record<Cl
 // directory (default `<project>/.sandbox`, git-ignored): state.json (no secret) and the password in a 0600 file.
 // ---------------------------------------------------------------------------------------------------------------
 
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const DEFAULT_DRYRUN_POSTGRES_PORT = 55432;
 export const DEFAULT_DRYRUN_REDIS_PORT = 56379;
 /** The ports a developer's own (or production's) PostgreSQL and Redis use: the sandbox never takes them. */
