@@ -45,11 +45,11 @@ describe('one DSN resolution for the checks and the tools', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   test('host= with hostaddr=: both sides connect to hostaddr (it was silently dropped)', () => {
-    const d = parseDsn(`host=db.example hostaddr=10.1.2.3 dbname=app user=u password=${PW}`);
+    const d = parseDsn(`host=db.example hostaddr=192.0.2.10 dbname=app user=u password=${PW}`);
     expect(d.host).toBe('db.example');
-    expect(toPgConfig(d).host).toBe('10.1.2.3');
-    expect(libpqEnv(d)).toMatchObject({ PGHOST: 'db.example', PGHOSTADDR: '10.1.2.3' });
-    expect(toPgConfig(parseDsn(`postgresql://u@db.example/app?hostaddr=10.1.2.3`)).host).toBe('10.1.2.3');
+    expect(toPgConfig(d).host).toBe('192.0.2.10');
+    expect(libpqEnv(d)).toMatchObject({ PGHOST: 'db.example', PGHOSTADDR: '192.0.2.10' });
+    expect(toPgConfig(parseDsn(`postgresql://u@db.example/app?hostaddr=192.0.2.10`)).host).toBe('192.0.2.10');
   });
 });
 
@@ -96,7 +96,16 @@ describe('evidence is never rewritten by redaction', () => {
     },
   );
   test('a password equal to the user or database name is refused; a strong one is accepted', () => {
-    expect(evidenceLikePassword(parseDsn('postgresql://app:app1@h/app1'))).toMatch(/equals the DSN's own/);
+    const sameAsDb = {
+      host: 'h',
+      port: 5432,
+      database: 'app1',
+      user: 'app',
+      password: 'app1',
+      params: {},
+      format: 'url' as const,
+    };
+    expect(evidenceLikePassword(sameAsDb)).toMatch(/equals the DSN's own/);
     expect(evidenceLikePassword(parseDsn(`postgresql://app:${encodeURIComponent(PW)}@h/db`))).toBeUndefined();
   });
   test('ASSET_COLUMNS naming a catalog schema is refused', () => {
