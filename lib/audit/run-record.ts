@@ -166,6 +166,11 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
   } else if (code === EXIT.ok && executed === 0) {
     code = EXIT.checkFailed;
     notes.push('no check ran: a rehearsal that checks nothing cannot pass');
+  } else if (code === EXIT.checkFailed && executed === 0) {
+    // vitest failed before reporting any check (a crash in its setup, a broken spec file): no check failed, nothing
+    // was verified; that is a failure of the run (3), not "a check failed" (1).
+    code = EXIT.phaseFailed;
+    notes.push('no check ran: the check runner failed before any check reported (see the output above); exit 3');
   }
   if (code === EXIT.ok && totals.failed > 0) code = EXIT.checkFailed;
   for (const p of auditProblems) notes.push(`audit trail: ${p}`);

@@ -13,7 +13,7 @@ import { parseDsn } from '../../lib/core/dsn.ts';
 import { countRows } from '../../lib/checks/row-counts.ts';
 import { TARGET_LOCK_KEY } from '../../lib/core/run-lock.ts';
 import { connect } from '../../lib/sandbox/clusters.ts';
-import { eventually, processesReferencing } from '../helpers/hardening.ts';
+import { eventually, processesReferencing, startRehearse } from '../helpers/hardening.ts';
 import { ROOT, cleanEnv, rehearse, scenario } from '../helpers/scenario.ts';
 
 test('SIGKILL of the process running a tool: the tool dies with it (parent-death signal); its query does not go on', async () => {
@@ -85,6 +85,32 @@ test('a check process killed mid-query: the server cancels the query within seco
   for (const p of processesReferencing([script])) process.kill(p.pid, 'SIGKILL');
   const stillThere = await eventually(async () => ((await running()).rowCount ?? 0) > 0, 20_000);
   expect(stillThere).toBe(false);
+});
+
+test('vitest SIGKILLed during the DST_DROP_SCHEMA pipeline: exit 3 (not "a check failed"), psql dies with it, nothing commits', async () => {
+  const s = await scenario({ assets: false });
+  await s.dst.query('CREATE TABLE public.old_data (id int)');
+  const lock = await connect(s.dst.cluster, s.dst.name);
+  onTestFinished(() => lock.end().catch(() => {}));
+  await lock.query('BEGIN');
+  // psql's DROP SCHEMA public CASCADE waits for this lock, so the kill always lands inside the pipeline.
+  await lock.query('LOCK TABLE public.old_data IN ACCESS EXCLUSIVE MODE');
+  const run = startRehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
+  await run.waitFor(/\[restore\] DST_DROP_SCHEMA=1: dropping and recreating public/, 120_000);
+  const psqlRunning = () =>
+    s.dst.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()`);
+  await eventually(async () => (await psqlRunning()).rowCount === 0, 30_000);
+  const vitest = processesReferencing([s.workDir]).filter((p) => /vitest/.test(p.cmdline) && / run /.test(p.cmdline));
+  expect(vitest.length, JSON.stringify(processesReferencing([s.workDir]))).toBeGreaterThan(0);
+  for (const p of vitest) process.kill(p.pid, 'SIGKILL');
+  const r = await run.done;
+  expect(r.code, r.output).toBe(3);
+  expect(r.output).toMatch(/the check runner \(vitest\) was killed by SIGKILL; no verdict was reached/);
+  // The tools died with vitest: no psql session is left to send a COMMIT once the lock is gone.
+  expect(await eventually(() => processesReferencing([`--dbname=${s.dst.name}`]), 15_000)).toEqual([]);
+  await lock.query('COMMIT');
+  await new Promise((res) => setTimeout(res, 2000));
+  expect((await s.dst.query(`SELECT to_regclass('public.old_data') IS NOT NULL AS kept`)).rows[0].kept).toBe(true);
 });
 
 test('two runs on one WORK_DIR: the second is refused with exit 2 naming the holder pid and run id', async () => {
