@@ -91,6 +91,12 @@ async function resolveInside(
   try {
     real = await fs.promises.realpath(diskPath);
   } catch (e) {
+    // Longer than the system's path limit: no call on this path can succeed, and walking up its ancestors one
+    // realpath at a time would stall for a deep tree. Say so at once instead of calling it "missing".
+    if (code(e) === 'ENAMETOOLONG')
+      return {
+        problem: `path too long to check: ${diskPath.length} characters exceed the system's path limit (ENAMETOOLONG); the file was not checked`,
+      };
     const link = await fs.promises.lstat(diskPath).catch(() => undefined);
     if (code(e) === 'ELOOP') return { problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}` };
     if (link?.isSymbolicLink()) {
