@@ -113,6 +113,34 @@ test('vitest SIGKILLed during the DST_DROP_SCHEMA pipeline: exit 3 (not "a check
   expect((await s.dst.query(`SELECT to_regclass('public.old_data') IS NOT NULL AS kept`)).rows[0].kept).toBe(true);
 });
 
+test('SIGTERM to `npm run rehearse` (what a supervisor sends): npm exits at once, and the run still stops within seconds, recorded as SIGTERM', async () => {
+  const s = await scenario({ assets: false });
+  const lock = await connect(s.src.cluster, s.src.name);
+  onTestFinished(() => lock.end().catch(() => {}));
+  await lock.query('BEGIN');
+  // pg_dump waits for this lock, so the run is inside its dump phase when npm is stopped.
+  await lock.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+  const npm = spawn('npm', ['run', '--silent', 'rehearse'], {
+    cwd: ROOT,
+    env: cleanEnv({ ...s.env, SRC_ASSETS_DIR: undefined }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onTestFinished(() => {
+    npm.kill('SIGKILL');
+  });
+  let output = '';
+  npm.stdout!.on('data', (d) => (output += d));
+  npm.stderr!.on('data', (d) => (output += d));
+  const waitDump = await eventually(() => !/\[dump\] pg_dump/.test(output), 120_000);
+  expect(waitDump, output).toBe(false);
+  npm.kill('SIGTERM');
+  // Nothing of the run is left: the rehearsal noticed its launcher's exit and stopped as for SIGTERM.
+  const left = await eventually(() => processesReferencing([s.workDir]), 30_000);
+  expect(left, output).toEqual([]);
+  const state = JSON.parse(fs.readFileSync(path.join(s.workDir, 'state.json'), 'utf8'));
+  expect(state.interrupted?.signal, JSON.stringify(state)).toBe('SIGTERM');
+});
+
 test('two runs on one WORK_DIR: the second is refused with exit 2 naming the holder pid and run id', async () => {
   const s = await scenario({ fixture: false, assets: false });
   fs.mkdirSync(s.workDir, { recursive: true });
