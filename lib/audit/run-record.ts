@@ -127,11 +127,24 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
   fs.mkdirSync(info.runDir, { recursive: true });
 
   const state = ownState(info);
+  // A full (or read-only) REPORTS_DIR must not end the bookkeeping: every write below is attempted, the failures are
+  // said in one clear line, and the manifest still goes to WORK_DIR.
+  const reportsWriteErrors: string[] = [];
+  const attempt = <T>(what: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (e) {
+      reportsWriteErrors.push(`${what}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim());
+      return undefined;
+    }
+  };
   if (state?.plan)
-    writeAtomic(path.join(info.runDir, PLAN_FILE), JSON.stringify(redactDeep(state.plan), null, 2) + '\n');
+    attempt(PLAN_FILE, () =>
+      writeAtomic(path.join(info.runDir, PLAN_FILE), JSON.stringify(redactDeep(state.plan), null, 2) + '\n'),
+    );
 
   // Reporters write what the checks said; a DSN in an error message must not survive into the audit trail.
-  const redacted = redactReportFiles(info.runDir);
+  const redacted = attempt('redacting the reports', () => redactReportFiles(info.runDir)) ?? [];
   if (redacted.length) notes.push(`secrets were redacted from ${redacted.join(', ')}`);
 
   const checks = readChecks(info.runDir);
@@ -192,7 +205,13 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     auditProblems,
     reports: hashReports(info.runDir),
   });
-  writeManifest(info.runDir, manifest);
+  attempt(MANIFEST_FILE, () => writeManifest(info.runDir, manifest));
+  if (reportsWriteErrors.length) {
+    notes.push(
+      `REPORTS_DIR ${info.config.reportsDir} could not be written (${reportsWriteErrors.join('; ')}); is the disk full? ` +
+        `The reports of this run are incomplete; the manifest is in WORK_DIR`,
+    );
+  }
   try {
     fs.mkdirSync(info.workDir, { recursive: true });
     writeManifest(info.workDir, manifest);
@@ -205,12 +224,14 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
   const latestProblems =
     code >= 128 && junitEmpty
       ? ['latest stays at the previous run: this run was interrupted before its JUnit report was written']
-      : updateLatest(info.config.reportsDir, {
-          runId: info.runId,
-          dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
-          finishedAt,
-          exitCode: code,
-        });
+      : (attempt('latest', () =>
+          updateLatest(info.config.reportsDir, {
+            runId: info.runId,
+            dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
+            finishedAt,
+            exitCode: code,
+          }),
+        ) ?? ['latest stays at the previous run: REPORTS_DIR could not be written']);
   notes.push(...latestProblems);
 
   const lines = formatSummary(
