@@ -8,8 +8,8 @@
  * - quiet, never verbose, nothrow: zx prints nothing (no command line, no stderr) and never throws on exit != 0; the
  *   exit code is interpreted here.
  * - a store that keeps nothing: zx would otherwise keep every output chunk for ProcessOutput.stdout, and rsync's
- *   itemized list can be millions of lines. Lines are consumed as they come (`for await (const line of p)` for
- *   stdout, a line reader for stderr) and only a bounded stderr tail is kept.
+ *   itemized list can be millions of lines. Lines of stdout and stderr are consumed as they come (node's line
+ *   reader: it decodes UTF-8 across chunk boundaries and splits on \r too) and only a bounded stderr tail is kept.
  * - `bash --norc --noprofile -c 'umask 077; exec setpriv --pdeathsig KILL -- tool args…'`: no rc file runs (Debian's
  *   bash sources ~/.bashrc when its stdin is a socket, which node's pipes are), files the tool creates are private
  *   (0600/0700), the shell is replaced by the tool (a signal reaches the tool itself), and the kernel kills the tool
@@ -246,19 +246,17 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<ToolRe
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
   });
-  try {
-    for await (const raw of p) {
-      const line = redact(raw);
-      stdoutLines++;
-      if (!opts.notInLog?.(line)) opts.log?.line(line);
-      if (opts.captureStdout) stdout += line + '\n';
-      opts.onStdout?.(line);
-    }
-  } catch {
-    /* the stream errored: the exit code below tells */
-  }
+  // readline rather than zx's `for await (const line of p)`: zx decodes each chunk on its own (a UTF-8 file name
+  // split across two chunks would come out as U+FFFD) and splits on \n only (rsync's progress2 updates end in \r).
+  const outDone = eachLine(p.stdout, (raw) => {
+    const line = redact(raw);
+    stdoutLines++;
+    if (!opts.notInLog?.(line)) opts.log?.line(line);
+    if (opts.captureStdout) stdout += line + '\n';
+    opts.onStdout?.(line);
+  });
   const out = await p;
-  await errDone;
+  await Promise.all([outDone, errDone]);
   if (timer) clearTimeout(timer);
   const code = out.exitCode ?? 128;
   const durationMs = Date.now() - started;
