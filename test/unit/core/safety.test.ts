@@ -132,3 +132,22 @@ test('PhaseError carries its facts as declared fields', () => {
   expect(e.details).toEqual({ a: 1 });
   expect(new PhaseError('dump', 'x').toolExitCode).toBeUndefined();
 });
+
+test('tool output: UTF-8 names are never split across chunks, carriage returns end lines, memory stays bounded', async () => {
+  const { runCommand } = await import('../../../lib/core/tools.ts');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'utf8-lines-'));
+  try {
+    for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(dir, `файл-данные-${i}-数据.txt`), '');
+    const lines: string[] = [];
+    const r = await runCommand(
+      { tool: 'rsync', args: ['--list-only', '-r', `${dir}/`], env: {} },
+      { phase: 'mirror', onStdout: (l) => lines.push(l) },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBeUndefined(); // nothing kept unless asked for
+    expect(lines.filter((l) => l.includes('数据')).length).toBe(3000);
+    expect(lines.some((l) => l.includes('\uFFFD'))).toBe(false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
