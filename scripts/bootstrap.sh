@@ -114,3 +114,11 @@ if [ $need_npm -eq 1 ]; then
   log "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# Other PostgreSQL majors for the cross-version tests of `npm run test:self` (servers 13-18, pgvector for 13 and 17,
+# client tools 17), cached outside the clone (MR_CACHE_DIR, default /var/cache/migration-rehearsal): minutes the
+# first time on a fresh machine, a no-op afterwards. MR_MAJORS=0 skips it (the demo and the bench do not need it).
+# A failure here does not stop the demo: the version tests then fail, naming what is missing.
+if [ "${MR_MAJORS:-1}" != "0" ]; then
+  bash scripts/bootstrap-majors.sh || log "other PostgreSQL majors are not installed (see above); the version tests of test:self will fail until scripts/bootstrap-majors.sh succeeds"
+fi

@@ -80,6 +80,8 @@ export interface Manifest {
   };
   /** Seed of the deterministic asset sample (also in plan.assetSample). */
   assetSampleSeed?: string;
+  /** Archive entries the restore left out, each with the rule and the reason (lib/phases/toc-filter.ts). */
+  restoreExcluded?: string[];
   planError?: string;
   totals: RunTotals;
   failures: Array<{ file: string; name: string; error?: string }>;
@@ -206,9 +208,12 @@ export const TOOL_KEYS = [
   'target vector',
 ] as const;
 
-/** The first dotted version number in a banner: "15.20 (Debian 15.20-0+deb12u1)" → "15.20". */
+/**
+ * The first dotted version number in a banner: "15.20 (Debian 15.20-0+deb12u1)" → "15.20", "v20.20.2" → "20.20.2"
+ * (a number starts after a non-digit, non-dot character or at the start, so a leading "v" does not cut it).
+ */
 export function versionNumber(banner: string): string | undefined {
-  return /\b(\d+(?:\.\d+)+)\b/.exec(banner)?.[1];
+  return /(?:^|[^\d.])(\d+(?:\.\d+)+)/.exec(banner)?.[1];
 }
 
 async function serverVersions(
@@ -266,7 +271,8 @@ export async function collectToolVersions(
   // Numbers only ("15.20 (Debian 15.20-0+deb12u1)" → "15.20"): the same versions on two hosts read the same.
   return Object.fromEntries(
     Object.entries(tools)
-      .map(([k, v]) => [k, versionNumber(v) ?? v] as const)
+      // Executables' paths (`pg_dump path`) are kept as they are.
+      .map(([k, v]) => [k, k.endsWith(' path') ? v : (versionNumber(v) ?? v)] as const)
       .sort(([a], [b]) => a.localeCompare(b)),
   );
 }
@@ -342,6 +348,7 @@ export function buildManifest(i: ManifestInput): Manifest {
         }
       : {}),
     ...(s?.planError ? { planError: s.planError } : {}),
+    ...restoreExcluded(s),
     totals: i.totals,
     failures: i.failures,
     ...(i.rerun ? { rerun: i.rerun } : {}),
@@ -349,6 +356,12 @@ export function buildManifest(i: ManifestInput): Manifest {
     reports: i.reports,
   };
   return redactDeep(m);
+}
+
+function restoreExcluded(s: RunState | undefined): { restoreExcluded?: string[] } {
+  const r = s?.phases.find((p) => p.name === 'restore');
+  const excluded = (r?.details as { excluded?: string[] } | undefined)?.excluded;
+  return excluded?.length ? { restoreExcluded: excluded } : {};
 }
 
 export function readManifest(runDir: string): Manifest | undefined {

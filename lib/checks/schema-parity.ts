@@ -7,6 +7,7 @@
  * application's and are left out. Definitions are deparsed under the pinned session (search_path=pg_catalog), so
  * both sides print names the same way.
  */
+import { compareVersions } from '../core/format.ts';
 import { USER_SCHEMA_FILTER } from './deep-context.ts';
 
 /** One schema object as read from a catalog. */
@@ -24,6 +25,35 @@ export interface KindSpec {
   sql: string;
   /** A problem with a target object's state; `src` is undefined without a source (or when missing there). */
   stateProblem?(dst: SchemaObject, src?: SchemaObject): string | undefined;
+  /**
+   * A definition difference a cross-version copy is allowed to have: the evidence to show instead of a failure
+   * (e.g. "source 0.8.0, target 0.8.1: newer, accepted"), or undefined when it is a real difference.
+   */
+  acceptDifference?(src: SchemaObject, dst: SchemaObject, opts: ParityOptions): string | undefined;
+}
+
+export interface ParityOptions {
+  /** EXTENSION_VERSIONS_EQUAL=1: a newer extension on the target is a difference. */
+  extensionVersionsEqual?: boolean;
+}
+
+/**
+ * An extension's versions judged: equal passes; newer on the target passes as evidence (preflight accepted it: the
+ * target offered at least the source's version) unless `requireEqual`; older fails. Pure.
+ */
+export function judgeExtensionVersion(
+  name: string,
+  src: string,
+  dst: string,
+  requireEqual = false,
+): { ok: boolean; evidence: string } {
+  const c = compareVersions(dst, src);
+  if (c === 0) return { ok: true, evidence: `${name}: source ${src}, target ${dst}: equal` };
+  if (c > 0 && !requireEqual) return { ok: true, evidence: `${name}: source ${src}, target ${dst}: newer, accepted` };
+  return {
+    ok: false,
+    evidence: `${name}: source ${src}, target ${dst}: ${c > 0 ? 'newer, and EXTENSION_VERSIONS_EQUAL=1 requires the same version' : 'OLDER on the target (ALTER EXTENSION … UPDATE)'}`,
+  };
 }
 
 /** Not owned by an extension: `classid` catalog and `oid` of the object. */
@@ -74,11 +104,13 @@ WHERE ${REL_OK}`,
   CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check'
     WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger' ELSE con.contype::text END
     || ': ' || regexp_replace(pg_get_constraintdef(con.oid), ' NOT VALID$', '') AS def,
+  -- NOT NULL is compared as nullability (tables and columns: attnotnull); PostgreSQL 18 also records it as
+  -- pg_constraint rows (contype 'n') that older majors do not have, so those rows are no difference across majors.
   CASE WHEN con.convalidated THEN 'validated' ELSE 'not validated' END AS state
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE con.conrelid <> 0 AND ${REL_OK}`,
+WHERE con.conrelid <> 0 AND con.contype <> 'n' AND ${REL_OK}`,
     stateProblem: (d, s) =>
       d.state === 'not validated' && (!s || s.state === 'validated')
         ? `NOT VALID on the target${s ? ' but validated on the source' : ''} (VALIDATE CONSTRAINT it)`
@@ -126,6 +158,14 @@ WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_proc', 'p.oid')}`,
     kind: 'extensions',
     sql: `SELECT e.extname AS name, 'version ' || e.extversion || ' in schema ' || n.nspname AS def
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace`,
+    acceptDifference(src, dst, opts) {
+      const parse = (def: string) => /^version (\S+) in schema (.*)$/.exec(def);
+      const s = parse(src.def);
+      const d = parse(dst.def);
+      if (!s || !d || s[2] !== d[2]) return undefined;
+      const j = judgeExtensionVersion(src.name, s[1], d[1], opts.extensionVersionsEqual);
+      return j.ok ? j.evidence : undefined;
+    },
   },
   {
     kind: 'sequences',
@@ -147,6 +187,8 @@ WHERE ${REL_OK}`,
 
 export interface ParityReport {
   compared: number;
+  /** Differences a cross-version copy may have, with the evidence (not failures). */
+  accepted: string[];
   missing: string[];
   extra: string[];
   different: Array<{ name: string; src: string; dst: string }>;
@@ -154,15 +196,24 @@ export interface ParityReport {
 }
 
 /** Compare the objects of one kind; without `src`, only the target's states are judged. */
-export function compareObjects(spec: KindSpec, dst: SchemaObject[], src?: SchemaObject[]): ParityReport {
+export function compareObjects(
+  spec: KindSpec,
+  dst: SchemaObject[],
+  src?: SchemaObject[],
+  opts: ParityOptions = {},
+): ParityReport {
   const d = new Map(dst.map((o) => [o.name, o]));
   const s = src ? new Map(src.map((o) => [o.name, o])) : undefined;
-  const r: ParityReport = { compared: dst.length, missing: [], extra: [], different: [], states: [] };
+  const r: ParityReport = { compared: dst.length, accepted: [], missing: [], extra: [], different: [], states: [] };
   if (s) {
     for (const [name, o] of s) {
       const t = d.get(name);
       if (!t) r.missing.push(name);
-      else if (t.def !== o.def) r.different.push({ name, src: o.def, dst: t.def });
+      else if (t.def !== o.def) {
+        const accepted = spec.acceptDifference?.(o, t, opts);
+        if (accepted) r.accepted.push(accepted);
+        else r.different.push({ name, src: o.def, dst: t.def });
+      }
     }
     for (const name of d.keys()) if (!s.has(name)) r.extra.push(name);
   }

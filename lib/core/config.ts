@@ -86,6 +86,14 @@ export interface Config {
   checkConcurrency: number;
   /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
   rsyncTimeoutS: number;
+  /** PG_BIN_DIR: directory of pg_dump, pg_restore and psql for both sides; unset: chosen by major. */
+  pgBinDir?: string;
+  /** SRC_PG_BIN_DIR: directory of the pg_dump that dumps the source (overrides PG_BIN_DIR). */
+  srcPgBinDir?: string;
+  /** DST_PG_BIN_DIR: directory of the pg_restore and psql that restore into the target (overrides PG_BIN_DIR). */
+  dstPgBinDir?: string;
+  /** EXTENSION_VERSIONS_EQUAL=1: an extension newer on the target than on the source is a failure, not evidence. */
+  extensionVersionsEqual: boolean;
 }
 
 type Draft = { -readonly [K in keyof Config]?: Config[K] };
@@ -381,6 +389,32 @@ export const VARS: VarSpec[] = [
     doc: 'Restore all-or-nothing with pg_restore --single-transaction; cannot be combined with RESTORE_JOBS>1.',
     apply(raw, d) {
       return setOr(d, 'restoreSingleTransaction', bool('RESTORE_SINGLE_TRANSACTION', raw, true), isStr);
+    },
+  },
+  ...(['PG_BIN_DIR', 'SRC_PG_BIN_DIR', 'DST_PG_BIN_DIR'] as const).map((name): VarSpec => ({
+    name,
+    group: 'dump',
+    default: name === 'PG_BIN_DIR' ? "(chosen by the servers' majors)" : '(PG_BIN_DIR)',
+    doc:
+      name === 'PG_BIN_DIR'
+        ? "Directory of the PostgreSQL client tools for both sides; unset: the installed pg_dump of the source's major (or newer) and a pg_restore/psql not newer than the target."
+        : name === 'SRC_PG_BIN_DIR'
+          ? "Directory of the pg_dump that dumps the source (its major must be the source's or newer)."
+          : 'Directory of the pg_restore and psql that restore into the target (major not newer than the target).',
+    apply(raw, d) {
+      if (!isSet(raw)) return;
+      const dir = path.resolve(raw.trim());
+      const key = name === 'PG_BIN_DIR' ? 'pgBinDir' : name === 'SRC_PG_BIN_DIR' ? 'srcPgBinDir' : 'dstPgBinDir';
+      d[key] = dir;
+    },
+  })),
+  {
+    name: 'EXTENSION_VERSIONS_EQUAL',
+    group: 'validation',
+    default: '0',
+    doc: "Require every extension (pgvector too) at exactly the source's version on the target; default: a newer target version that preflight accepted passes, with the versions as evidence.",
+    apply(raw, d) {
+      return setOr(d, 'extensionVersionsEqual', bool('EXTENSION_VERSIONS_EQUAL', raw, false), isStr);
     },
   },
   {
@@ -817,6 +851,10 @@ export function effectiveConfig(c: Config): Record<string, string> {
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
+    PG_BIN_DIR: c.pgBinDir ?? '(chosen by major)',
+    SRC_PG_BIN_DIR: c.srcPgBinDir ?? '(PG_BIN_DIR)',
+    DST_PG_BIN_DIR: c.dstPgBinDir ?? '(PG_BIN_DIR)',
+    EXTENSION_VERSIONS_EQUAL: c.extensionVersionsEqual ? '1' : '0',
   };
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, redactor.redact(v)]));
 }

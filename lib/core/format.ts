@@ -33,3 +33,17 @@ export function formatBytes(n: number | undefined): string {
   }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
+
+/**
+ * Compare dotted versions numerically, component by component ("0.8.10" > "0.8.9"; "1.0" = "1.0.0"; a non-numeric
+ * tail such as "-beta" counts as 0). Negative when a < b, 0 when equal, positive when a > b.
+ */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return Math.sign(d);
+  }
+  return 0;
+}

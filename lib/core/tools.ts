@@ -35,6 +35,22 @@ export interface Command {
   tool: 'pg_dump' | 'pg_restore' | 'psql' | 'rsync';
   args: string[];
   env: Record<string, string>;
+  /** The executable to run; default the one preflight chose for `tool` (setToolBinary), else `tool` on PATH. */
+  bin?: string;
+}
+
+/** Which executable runs for each tool (full paths chosen by preflight from PG_BIN_DIR & co.); unset: PATH. */
+const toolBinaries: Partial<Record<Command['tool'], string>> = {};
+
+/** Choose the executable for `tool` in this process (undefined: back to the name on PATH). */
+export function setToolBinary(tool: Command['tool'], file: string | undefined): void {
+  if (file) toolBinaries[tool] = file;
+  else delete toolBinaries[tool];
+}
+
+/** The executable that runs for `cmd`. */
+export function toolBinary(cmd: Pick<Command, 'tool' | 'bin'>): string {
+  return cmd.bin ?? toolBinaries[cmd.tool] ?? cmd.tool;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -190,7 +206,7 @@ export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): Process
     store: keepNothing,
     env: toolEnv(cmd.env),
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  })`${withParentDeathSignal(cmd.tool, cmd.args).flat()}`;
+  })`${withParentDeathSignal(toolBinary(cmd), cmd.args).flat()}`;
   track(p.child);
   return p;
 }
@@ -300,11 +316,11 @@ export interface ToolVersion {
   line: string;
 }
 
-/** `tool --version`, or undefined when the tool is missing. */
-export async function toolVersion(tool: Command['tool']): Promise<ToolVersion | undefined> {
+/** `tool --version` (of `bin` when given), or undefined when the tool is missing. */
+export async function toolVersion(tool: Command['tool'], bin?: string): Promise<ToolVersion | undefined> {
   try {
     const r = await runCommand(
-      { tool, args: ['--version'], env: {} },
+      { tool, args: ['--version'], env: {}, bin },
       { phase: 'preflight', captureStdout: true, timeoutMs: 10_000 },
     );
     if (r.code !== 0) return undefined;

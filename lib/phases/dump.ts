@@ -35,6 +35,10 @@ export interface ArchiveInfo {
   schemas: string[];
   /** Extensions the archive creates. */
   extensions: string[];
+  /** The header's "Dumped from database version" (e.g. "13.23"), when present. */
+  dumpedFrom?: string;
+  /** The header's "Dumped by pg_dump version" (e.g. "15.20"), when present. */
+  dumpedBy?: string;
 }
 
 /**
@@ -59,7 +63,15 @@ export function parseToc(text: string): Omit<ArchiveInfo, 'path' | 'format'> {
     else if (schema && schema !== '-' && type !== 'COMMENT' && type !== 'ACL') schemas.add(schema);
     if (type === 'EXTENSION' && fields[1]) extensions.add(fields[1]);
   }
-  return { toc, entries, schemas: [...schemas].sort(), extensions: [...extensions].sort() };
+  const header = (label: string) => new RegExp(`^;\\s+${label}:\\s*(\\d+(?:\\.\\d+)*)`, 'm').exec(text)?.[1];
+  return {
+    toc,
+    entries,
+    schemas: [...schemas].sort(),
+    extensions: [...extensions].sort(),
+    dumpedFrom: header('Dumped from database version'),
+    dumpedBy: header('Dumped by pg_dump version'),
+  };
 }
 
 /** Is `p` a custom-format file or a directory-format dump? Throws PhaseError with the fix when it is neither. */

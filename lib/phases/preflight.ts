@@ -11,10 +11,24 @@ import { plannedPhases, type Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
+import { compareVersions } from '../core/format.ts';
 import { redact } from '../core/redact.ts';
 import { restoreMode, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
 import { checkDestructive, lockBudget, lockSettings, relationsToRestore } from './guards.ts';
+import { chooseClientTools, serverMajor, type PgTool } from './client-tools.ts';
+import {
+  archiveSchemaSql,
+  existingRoles,
+  judgePrivileges,
+  rolePowers,
+  rolesNamedBySql,
+  sourceNeeds,
+  targetExtensions,
+  type NeededExtension,
+  type NeededRole,
+  type PrivilegeVerdict,
+} from './privileges.ts';
 import type { PhaseOutcome } from './phase.ts';
 
 export interface PreflightResult extends PhaseOutcome {
@@ -87,16 +101,8 @@ FROM objs o JOIN pg_namespace n ON n.oid = o.ns
 WHERE n.nspname = $1
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')`;
 
-function cmpVersion(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d) return Math.sign(d);
-  }
-  return 0;
-}
-export { cmpVersion as compareVersions };
+const cmpVersion = compareVersions;
+export { compareVersions };
 
 /** The nearest existing ancestor's real path joined with the rest (DST_ASSETS_DIR may not exist yet). */
 function realPathLoose(p: string): string {
@@ -145,22 +151,15 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   const tools: Record<string, string> = { node: process.version };
   const planned = plannedPhases(config);
 
-  // 1. Tools.
+  // 1. Tools. rsync here; pg_dump/pg_restore/psql once the servers' majors are known (lib/phases/client-tools.ts).
   const needed: Command['tool'][] = [];
   if (planned.dump) needed.push('pg_dump');
   if (planned.restore) needed.push('pg_restore', 'psql');
   if (planned.mirror) needed.push('rsync');
-  const versions: Partial<Record<Command['tool'], { version: string; major: number }>> = {};
-  for (const tool of needed) {
-    const v = await toolVersion(tool);
-    if (!v) {
-      problems.push(
-        `${tool} is not installed or not on PATH; install ${tool === 'rsync' ? 'rsync' : 'the PostgreSQL client tools (postgresql-client, same or newer major as the source server)'}`,
-      );
-      continue;
-    }
-    versions[tool] = v;
-    tools[tool] = v.version;
+  if (planned.mirror) {
+    const v = await toolVersion('rsync');
+    if (!v) problems.push('rsync is not installed or not on PATH; install rsync');
+    else tools.rsync = v.version;
   }
 
   // 2. Asset directories (the static same/inside check is in config; here through symlinks too).
@@ -197,12 +196,6 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   if (src) {
     tools['source server'] = src.version;
     if (src.vector) tools['source vector'] = src.vector.version;
-    const dumpMajor = versions.pg_dump?.major;
-    if (planned.dump && dumpMajor !== undefined && dumpMajor < Math.floor(src.versionNum / 10000)) {
-      problems.push(
-        `pg_dump ${versions.pg_dump!.version} is older than the source server (${src.version}); pg_dump refuses older majors: install postgresql-client-${Math.floor(src.versionNum / 10000)} or newer`,
-      );
-    }
   }
   if (dst) {
     tools['target server'] = dst.version;
@@ -218,28 +211,36 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     );
   }
 
-  // 5. pgvector: the dump's CREATE EXTENSION vector needs it on the target, at least at the source's version.
-  const usesVector = !!src?.vector || !!archive?.extensions.includes('vector');
+  // 5. Client tools against both majors; the target role's powers against what the archive needs (extensions,
+  //    roles, schemas). Both read before the dump, so a refusal costs nothing.
+  const pgNeeded = needed.filter((t): t is PgTool => t !== 'rsync');
+  if (pgNeeded.length) {
+    const choice = await chooseClientTools(config, {
+      // Without a source connection, the archive's header says which major it was dumped from.
+      srcMajor: src
+        ? serverMajor(src.versionNum)
+        : archive?.dumpedFrom
+          ? Number.parseInt(archive.dumpedFrom, 10)
+          : undefined,
+      dstMajor: dst ? serverMajor(dst.versionNum) : undefined,
+      archiveMajor: archive?.dumpedBy ? Number.parseInt(archive.dumpedBy, 10) : undefined,
+      needed: pgNeeded,
+    });
+    problems.push(...choice.problems);
+    notes.push(...choice.notes);
+    for (const t of Object.values(choice.tools)) {
+      tools[t.tool] = t.version;
+      tools[`${t.tool} path`] = t.file;
+    }
+  }
+  let privileges: PrivilegeVerdict | undefined;
   if (dst && planned.restore) {
-    if (!dst.vectorAvailable) {
-      if (usesVector)
-        problems.push(
-          `the target server has no "vector" extension available (pg_available_extensions), but the source uses it; install pgvector on the staging server first`,
-        );
-      else notes.push('the target has no pgvector; the source does not use it');
-    } else if (src?.vector && cmpVersion(dst.vectorAvailable, src.vector.version) < 0) {
-      problems.push(
-        `the target offers vector ${dst.vectorAvailable}, older than the source's installed ${src.vector.version}; upgrade pgvector on the staging server`,
-      );
-    } else if (
-      src?.vector &&
-      dst.vector &&
-      cmpVersion(dst.vector.version, src.vector.version) < 0 &&
-      !(config.dstDropSchema && dst.vector.schema === 'public')
-    ) {
-      problems.push(
-        `the target database already has vector ${dst.vector.version} installed, older than the source's ${src.vector.version}; run ALTER EXTENSION vector UPDATE on the target`,
-      );
+    try {
+      privileges = await checkPrivileges(config, archive, src?.schemas ?? [], opts.log);
+      problems.push(...privileges.problems);
+      notes.push(...privileges.notes);
+    } catch (e) {
+      problems.push(`could not read the target role's powers: ${redact((e as Error).message)}`);
     }
   }
 
@@ -319,5 +320,53 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   ]
     .filter(Boolean)
     .join('; ');
-  return { reason, tools, archive, destructive, details: { tools, notes, destructive } };
+  return {
+    reason,
+    tools,
+    archive,
+    destructive,
+    details: { tools, notes, destructive, extensionsPresent: privileges?.extensionsPresent ?? [] },
+  };
+}
+
+/**
+ * What the restore will need (from the source catalog when the tool dumps, else from the archive) against what the
+ * target role can do; see lib/phases/privileges.ts.
+ */
+async function checkPrivileges(config: Config, archive: ArchiveInfo | undefined, srcSchemas: string[], log?: PhaseLog) {
+  let extensions: NeededExtension[] = [];
+  let roles: NeededRole[] = [];
+  let schemas: string[] = [];
+  if (archive) {
+    extensions = archive.extensions.filter((e) => e !== 'plpgsql').map((name) => ({ name }));
+    roles = rolesNamedBySql(await archiveSchemaSql(archive.path, log));
+    schemas = archive.schemas;
+  } else if (config.src) {
+    const needs = await withConnection(config.src, sourceNeeds, { connectTimeoutMs: config.connectTimeoutMs });
+    extensions = needs.extensions;
+    roles = needs.roles;
+    schemas = srcSchemas;
+  }
+  return withConnection(
+    config.dst,
+    async (c) =>
+      judgePrivileges({
+        powers: await rolePowers(c),
+        database: (await c.query('SELECT current_database() AS d')).rows[0].d,
+        extensions,
+        targetExtensions: await targetExtensions(
+          c,
+          extensions.map((e) => e.name),
+        ),
+        neededRoles: roles,
+        existingRoles: await existingRoles(
+          c,
+          roles.map((r) => r.name),
+        ),
+        otherSchemas: schemas.filter((x) => x !== 'public'),
+        dropPublic: config.dstDropSchema,
+        cmp: cmpVersion,
+      }),
+    { connectTimeoutMs: config.connectTimeoutMs },
+  );
 }

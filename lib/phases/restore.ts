@@ -25,15 +25,19 @@ import {
 import { PhaseError } from '../core/errors.ts';
 import { countingProgress, restoredTable } from '../core/progress.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
+import { privilegeTocRules } from './privileges.ts';
 import { exclusionLines, filterToc, parseTocEntries, useListText, type TocRule } from './toc-filter.ts';
 import { leaveMarker, MARKER_RESTORED } from './guards.ts';
 
 /**
  * The rules that leave TOC entries out of this restore (lib/phases/toc-filter.ts), decided from the configuration and
- * what preflight found on the target. Empty: everything in the archive is restored.
+ * what preflight found on the target, one list per concern concatenated. Empty: everything in the archive is restored.
  */
-export function restoreTocRules(_ctx: PhaseCtx): TocRule[] {
-  return [];
+export function restoreTocRules(ctx: PhaseCtx): TocRule[] {
+  return [
+    // superuser-only entries whose effect preflight found already there (lib/phases/privileges.ts)
+    ...privilegeTocRules(ctx.state),
+  ];
 }
 
 /**
@@ -54,6 +58,30 @@ export async function prepareUseList(
   const lines = exclusionLines(excluded);
   for (const line of lines) ctx.say(line);
   return { useList, excluded: lines };
+}
+
+/**
+ * A restore that fails on `ALTER … SET (<option>)` with "unrecognized parameter" ran SQL that a pg_dump wrote for an
+ * option this target does not know: typically a pg_dump older (as a release) than the source server, dumping a
+ * per-column option it should not have (seen: pg_dump 17.11 against a 15.20 source). Say so, with the versions.
+ */
+export function versionHint(message: string, tools: Record<string, string>): string | undefined {
+  if (!/unrecognized parameter "[^"]*"/.test(message)) return undefined;
+  const dump = tools.pg_dump ? `pg_dump ${tools.pg_dump}` : 'pg_dump';
+  const srcVersion = /\d+(?:\.\d+)+/.exec(tools['source server'] ?? '')?.[0];
+  const src = srcVersion ? ` against a ${srcVersion} source` : '';
+  return `hint: the archive sets an option the target does not know; ${dump}${src} is probably an older release than the source server and dumped an option it should not have: dump with client tools of the source's own major and latest minor (SRC_PG_BIN_DIR=/usr/lib/postgresql/<source major>/bin)`;
+}
+
+function withVersionHint(ctx: PhaseCtx) {
+  return (e: unknown): never => {
+    const hint = e instanceof Error ? versionHint(e.message, ctx.state.tools) : undefined;
+    if (hint && e instanceof Error) {
+      ctx.say(hint);
+      e.message += `\n  ${hint}`;
+    }
+    throw e;
+  };
 }
 
 export const NOT_ATOMIC_WARNING =
@@ -88,7 +116,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
     ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
     progress.start({ done, total });
-    exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool)).code;
+    exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
   } else {
     if (config.dstDropSchema) {
       const drop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
@@ -100,7 +128,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     commands.push(displayCommand(cmd));
     ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
     progress.start({ done, total });
-    exitCode = (await pgRestore(cmd, mode, tool)).code;
+    exitCode = (await pgRestore(cmd, mode, tool).catch(withVersionHint(ctx))).code;
   }
 
   progress.finish({ done, total: Math.max(total ?? 0, done) });

