@@ -92,6 +92,7 @@ export default async function setup(project: TestProject) {
     plan: state.plan,
     planError: state.planError,
     poolCaps,
+    toc: state.dump?.toc,
   };
   project.provide('rehearsal', ctx);
   await closePools();

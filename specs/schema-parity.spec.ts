@@ -1,11 +1,14 @@
 /**
  * Schema parity, one test per object kind: source vs target by name (missing / extra / different), plus the states a
- * restore can leave wrong on the target (lib/schema-parity.ts).
+ * restore can leave wrong on the target (lib/checks/schema-parity.ts); and `schema coverage`, the archive's object
+ * types each mapped to the check that compares them (lib/checks/coverage.ts).
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
 import { catalogRows, deepContext, fail, sides } from '../lib/checks/deep-context.ts';
 import { KINDS, compareObjects, parityMessage, type SchemaObject } from '../lib/checks/schema-parity.ts';
+import { coverageOf } from '../lib/checks/coverage.ts';
+import { warn } from '../lib/checks/verdict.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -40,7 +43,34 @@ for (const spec of KINDS) {
       'evidence',
     );
     for (const a of r.accepted) await annotate(a, 'evidence');
-    const msg = parityMessage(spec.kind, r);
+    const diff = parityMessage(spec.kind, r);
+    const msg = diff && spec.hint ? `${diff}; ${spec.hint}` : diff;
     expect(msg === '', msg).toBe(true);
+  });
+}
+
+// The archive's TOC as the checklist: every object type the dump holds is compared by a named check, or is listed
+// here, as a warning, as compared by none (lib/checks/coverage.ts; docs/checks.md).
+const coverage = 'schema coverage';
+const toc = dc.ctx.toc;
+if (!toc) {
+  test.skip(`${coverage} (no archive in this run: nothing to read object types from)`, () => {});
+} else {
+  test(coverage, async ({ annotate }) => {
+    const r = coverageOf(toc);
+    await annotate(
+      `archive entry types: ${r.covered.map((c) => `${c.type} (${c.entries}) by ${c.check}`).join('; ') || 'none covered'}`,
+      'evidence',
+    );
+    if (r.uncovered.length)
+      await warn(
+        annotate,
+        `in the archive but compared by no check: ${r.uncovered.map((u) => `${u.type} (${u.entries}: ${u.note})`).join('; ')}`,
+      );
+    if (r.unknown.length)
+      await warn(
+        annotate,
+        `in the archive with a type no check knows (not compared): ${r.unknown.map((u) => `${u.type} (${u.entries})`).join('; ')}`,
+      );
   });
 }

@@ -4,14 +4,16 @@
  * and, on a mismatch, a bisection by primary-key ranges (as data-diff does) down to small segments whose per-key
  * hashes are compared, to name the differing keys.
  *
- * Row hash: on PostgreSQL 14+ `hash_record_extended(ROW(...), 0)`, which hashes each value with its type's own hash
- * function (no text conversion: about twice as fast, and independent of TimeZone/DateStyle/float output). Columns
- * whose type has no hash function (json, xml, arrays, geometric types, vector...) and numeric (whose hash ignores
- * the display scale: 1.0 and 1.00 hash alike) are hashed through their text form, under the pinned settings of
- * lib/deep-checks.ts. Collatable values are hashed with COLLATE "C" (bytes, whatever the column's collation).
- * Before 14: `hashtextextended(ROW(...)::text, 0)` (11+), else md5. The method is chosen from the lower of the two
- * server versions, so both sides always run the same SQL. (Hash functions are those of hash partitioning, stable
- * across versions; they differ between little- and big-endian machines, which no migration here crosses.)
+ * Row hash: on PostgreSQL 14+ `hash_record_extended(ROW(...), 0)` over one expression per column, chosen by
+ * `columnHashExpr` (the per-type rules are in `VALUE_HASHED_TYPES` below). The rule: a checksum hashes what a
+ * migration carries, never an internal identity or a folded value. pg_dump carries every value as its type's output
+ * text (COPY), so a column is hashed as a value only when its type's hash function is injective on that text (ints,
+ * text in COLLATE "C", uuid, timestamps...); every other type is hashed through its output text, under the pinned
+ * settings of lib/checks/deep-context.ts. Before 14: `hashtextextended(ROW(...)::text, 0)` (11+), else md5, both over
+ * the row's output text (record_out calls each column's output function, so the same rules hold). The method is
+ * chosen from the lower of the two server versions, so both sides always run the same SQL. (Hash functions are those
+ * of hash partitioning, stable across versions; they differ between little- and big-endian machines, which no
+ * migration here crosses.)
  */
 import type pg from 'pg';
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
@@ -23,8 +25,17 @@ export interface ColumnShape {
   /** format_type() under the pinned search_path: schema-qualified where needed, usable in a cast. */
   type: string;
   collatable: boolean;
-  /** The type has an extended hash function (and is not numeric): hashed as a value, not as text. */
+  /**
+   * Hashed as a value (its base type is in `VALUE_HASHED_TYPES`), not through its output text. Computed per side; the
+   * comparison ANDs both sides so both run the same SQL.
+   */
   hashable: boolean;
+  /**
+   * The base type's output function (regproc text, e.g. `xml_out`) when its cast to text is NOT the output function
+   * (a binary or function cast: xml, bpchar, inet...), so the text form must call it explicitly; null when `::text`
+   * already is the output text.
+   */
+  outputFn?: string | null;
   /** Position in the primary key (1-based), or null. */
   pkOrd: number | null;
   integer: boolean;
@@ -40,26 +51,70 @@ export interface TableShape {
 
 export type HashMethod = 'record' | 'text' | 'md5';
 
+/**
+ * Built-in types (pg_catalog) hashed as values: each one's hash function distinguishes exactly the values its output
+ * text distinguishes, so hashing the value equals hashing what pg_dump carries (and is about twice as fast). Every
+ * other type is hashed through its output text. Why the usual suspects are NOT here:
+ * - enum: hashenum hashes the pg_enum OID, which the restore reassigns (hashed by label, also inside domains, arrays,
+ *   composites and ranges, which all go through their output text);
+ * - reg* (regclass, regtype, regproc...): the value is an OID the restore reassigns; the text is the object's name;
+ * - numeric: hash ignores the display scale (1.0 = 1.00); jsonb: hashes numbers as numeric, same folding;
+ * - float4/float8: hash folds -0 into 0 (and every NaN together); the text keeps -0;
+ * - interval: hash folds '1 day' = '24 hours' = '1 mon' vs '30 days'; the text keeps them apart;
+ * - bpchar: hash and cast to text drop trailing blanks; citext (contrib): hash folds case;
+ * - arrays: hash ignores the lower bound ('[0:1]={1,2}' = '{1,2}'); tsvector, xml, json, geometric, money, range,
+ *   multirange, composite, hstore, ltree, pgvector types... have no hash or one not proven injective: text;
+ * - xml: its cast to text is binary (the stored text, with any `<?xml …?>` declaration) while pg_dump writes
+ *   xml_out's text, which drops a plain declaration: hashed through xml_out (see `outputFn`).
+ * Collatable values are hashed with COLLATE "C": bytes, whatever the column's (possibly nondeterministic) collation.
+ */
+export const VALUE_HASHED_TYPES: readonly string[] = [
+  'bool',
+  'char',
+  'int2',
+  'int4',
+  'int8',
+  'oid',
+  'bytea',
+  'text',
+  'varchar',
+  'name',
+  'uuid',
+  'date',
+  'time',
+  'timetz',
+  'timestamp',
+  'timestamptz',
+  'macaddr',
+  'macaddr8',
+  'inet',
+  'cidr',
+  'pg_lsn',
+];
+
 export function shapeQuery(t: TableRef): Query {
   return {
     text: `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
   a.attcollation <> 0 AS collatable,
-  (bt.typtype IN ('b', 'e') AND bt.typcategory <> 'A' AND bt.typname <> 'numeric' AND EXISTS (
-    SELECT 1 FROM pg_opclass oc
-    JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
-    JOIN pg_amproc ap ON ap.amprocfamily = oc.opcfamily AND ap.amprocnum = 2
-    WHERE oc.opcdefault AND (oc.opcintype = bt.oid OR (bt.typtype = 'e' AND oc.opcintype = 'anyenum'::regtype))
-  )) AS hashable,
+  (bt.typnamespace = 'pg_catalog'::regnamespace AND bt.typname = ANY($2::text[])) AS hashable,
+  CASE WHEN EXISTS (SELECT 1 FROM pg_cast pc WHERE pc.castsource = bt.oid AND pc.casttarget = 'text'::regtype AND pc.castmethod <> 'i')
+    THEN bt.typoutput::regproc::text END AS output_fn,
   (SELECT k.ord::int FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
     WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum) AS pk_ord,
   bt.typname IN ('int2', 'int4', 'int8') AS integer,
   current_setting('server_version_num')::int AS version
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
-JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+JOIN LATERAL (
+  WITH RECURSIVE d(oid, base, depth) AS (
+    SELECT t.oid, t.typbasetype, 0 UNION ALL
+    SELECT dt.oid, dt.typbasetype, d.depth + 1 FROM d JOIN pg_type dt ON dt.oid = d.base WHERE d.base <> 0
+  ) SELECT oid FROM d ORDER BY depth DESC LIMIT 1
+) base ON true
+JOIN pg_type bt ON bt.oid = base.oid
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`,
-    values: [quoteTable(t)],
+    values: [quoteTable(t), VALUE_HASHED_TYPES],
   };
 }
 
@@ -68,6 +123,7 @@ interface ShapeRow {
   type: string;
   collatable: boolean;
   hashable: boolean;
+  output_fn: string | null;
   pk_ord: number | null;
   integer: boolean;
   version: number;
@@ -79,6 +135,7 @@ export function shapeFromRows(rows: ShapeRow[]): TableShape {
     type: r.type,
     collatable: r.collatable,
     hashable: r.hashable,
+    outputFn: r.output_fn,
     pkOrd: r.pk_ord,
     integer: r.integer,
   }));
@@ -92,15 +149,27 @@ export function hashMethod(minVersion: number): HashMethod {
   return 'md5';
 }
 
-/** The 64-bit hash of one row of alias `t`. */
+/**
+ * The SQL expression one column of alias `t` is hashed as, inside `hash_record_extended(ROW(...))`: the value itself
+ * for a type in `VALUE_HASHED_TYPES` (collatable ones with COLLATE "C"), else its output text — `(t.c)::text`, or
+ * `textin(<outputFn>(t.c))` when the type's cast to text is not its output function (xml, bpchar) — in COLLATE "C".
+ * Pure: the decision is the column's `hashable`/`outputFn`, read from the catalog by `shapeQuery`.
+ */
+export function columnHashExpr(c: Pick<ColumnShape, 'name' | 'collatable' | 'hashable' | 'outputFn'>): string {
+  const ref = `t.${quoteIdent(c.name)}`;
+  if (c.hashable) return c.collatable ? `${ref} COLLATE "C"` : ref;
+  if (c.outputFn) return `textin(${c.outputFn}(${ref})) COLLATE "C"`;
+  return `(${ref})::text COLLATE "C"`;
+}
+
+/**
+ * The 64-bit hash of one row of alias `t`. `record`: one `columnHashExpr` per column. `text`/`md5` (servers before
+ * 14): the row's output text, `ROW(...)::text`, whose record_out calls each column's output function — the text pg_dump
+ * writes, so enums by label and xml without a plain declaration there too.
+ */
 export function rowHashExpr(columns: ColumnShape[], method: HashMethod): string {
   const ref = (c: ColumnShape) => `t.${quoteIdent(c.name)}`;
-  if (method === 'record') {
-    const parts = columns.map((c) =>
-      c.hashable ? (c.collatable ? `${ref(c)} COLLATE "C"` : ref(c)) : `(${ref(c)})::text COLLATE "C"`,
-    );
-    return `hash_record_extended(ROW(${parts.join(', ')}), 0)`;
-  }
+  if (method === 'record') return `hash_record_extended(ROW(${columns.map(columnHashExpr).join(', ')}), 0)`;
   const text = `ROW(${columns.map(ref).join(', ')})::text`;
   if (method === 'text') return `hashtextextended(${text}, 0)`;
   return `('x' || substr(md5(${text}), 1, 16))::bit(64)::bigint`;
@@ -397,7 +466,11 @@ export async function compareTable(
     return { problem: `columns differ (${parts.join('; ')})`, ms };
   }
   // The same SQL on both sides: a column is hashed as a value only when it is hashable on both.
-  const columns = src.columns.map((c, i) => ({ ...c, hashable: c.hashable && dst.columns[i].hashable }));
+  const columns = src.columns.map((c, i) => ({
+    ...c,
+    hashable: c.hashable && dst.columns[i].hashable,
+    outputFn: c.outputFn ?? dst.columns[i].outputFn,
+  }));
   const shape: TableShape = {
     ...src,
     columns,

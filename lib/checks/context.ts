@@ -18,6 +18,8 @@ export interface RehearsalContext {
   planError?: string;
   /** Pool size per server for every spec process (lib/db.ts connectionBudget), so parallel spec files fit max_connections. */
   poolCaps?: Array<{ host?: string; port?: number; max: number }>;
+  /** The archive's TOC entries by type (state.dump.toc), when this run dumped or was given an archive. */
+  toc?: Record<string, number>;
 }
 
 declare module 'vitest' {

@@ -119,6 +119,15 @@ export const FAMILIES: readonly CheckFamily[] = [
     passesWhen: 'extension version, non-null counts, dims, vector indexes valid, exact nearest neighbours agree',
   },
   {
+    id: 'large-objects',
+    label: 'large objects',
+    spec: 'specs/large-objects.spec.ts',
+    prefixes: ['large objects'],
+    needsSource: true,
+    reads: [],
+    passesWhen: 'the same large objects (by OID) on both sides, each with the same size and md5',
+  },
+  {
     id: 'asset-census',
     label: 'asset census',
     spec: 'specs/asset-census.spec.ts',

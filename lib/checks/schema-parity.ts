@@ -23,6 +23,8 @@ export interface KindSpec {
   /** Test name suffix: `schema <kind>`. */
   kind: string;
   sql: string;
+  /** The next step, appended to a failure message of this kind. */
+  hint?: string;
   /** A problem with a target object's state; `src` is undefined without a source (or when missing there). */
   stateProblem?(dst: SchemaObject, src?: SchemaObject): string | undefined;
   /**
@@ -61,6 +63,25 @@ const notExt = (classid: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 
 const REL_OK = `${USER_SCHEMA_FILTER} AND ${notExt('pg_class', 'c.oid')}`;
+
+/**
+ * Database-level properties that a dump without `--create` does not carry (the target database keeps its own):
+ * encoding, LC_COLLATE, LC_CTYPE, the locale provider and its locale (ICU locale on 15-16, `datlocale` on 17+), ICU
+ * rules (16+). Read through to_jsonb(pg_database) so one query runs on every version; a column a version lacks reads
+ * as its meaning there (before 15 every database is libc). A difference changes sort order, `upper()`/`ILIKE`, index
+ * order of text columns, and which characters can be stored at all.
+ */
+export const DATABASE_PROPERTIES_SQL = `SELECT k.name, k.def FROM (
+  SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS j
+  FROM pg_database d WHERE d.datname = current_database()
+) x, LATERAL (VALUES
+  ('encoding', x.j ->> 'encoding_name'),
+  ('LC_COLLATE', x.j ->> 'datcollate'),
+  ('LC_CTYPE', x.j ->> 'datctype'),
+  ('locale provider', CASE coalesce(x.j ->> 'datlocprovider', 'c') WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE x.j ->> 'datlocprovider' END),
+  ('provider locale (ICU locale / datlocale)', coalesce(x.j ->> 'datlocale', x.j ->> 'daticulocale', 'none')),
+  ('ICU rules', coalesce(x.j ->> 'daticurules', 'none'))
+) k(name, def)`;
 
 export const KINDS: KindSpec[] = [
   {
@@ -182,6 +203,96 @@ FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ${REL_OK}`,
+  },
+  {
+    kind: 'schemas',
+    sql: `SELECT n.nspname AS name, 'schema' AS def FROM pg_namespace n WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_namespace', 'n.oid')}`,
+  },
+  {
+    kind: 'types and domains',
+    // Enums with their labels in order, domains with base type / NOT NULL / default / constraints, composites with
+    // their attributes, ranges with their subtype. Array types and tables' row types come with their owners.
+    sql: `SELECT n.nspname || '.' || t.typname AS name,
+  CASE t.typtype
+    WHEN 'e' THEN 'enum (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
+    WHEN 'd' THEN 'domain over ' || format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+      || coalesce(' default ' || t.typdefault, '')
+      || coalesce(' ' || (SELECT string_agg(c.conname || ' ' || pg_get_constraintdef(c.oid), ', ' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype <> 'n'), '')
+    WHEN 'c' THEN 'composite (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
+    WHEN 'r' THEN 'range of ' || (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid)
+    WHEN 'm' THEN 'multirange'
+    ELSE 'base type'
+  END AS def
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_type', 't.oid')} AND t.typcategory <> 'A'
+  AND (t.typrelid = 0 OR (SELECT rc.relkind FROM pg_class rc WHERE rc.oid = t.typrelid) = 'c')`,
+  },
+  {
+    kind: 'row-level security',
+    // Policies (command, permissive/restrictive, roles, USING and WITH CHECK) and every table's row-security flags:
+    // a table whose RLS is off on staging serves every tenant's rows.
+    sql: `SELECT 'policy ' || n.nspname || '.' || c.relname || '.' || p.polname AS name,
+  'for ' || CASE p.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update' WHEN 'd' THEN 'delete' ELSE 'all' END
+    || CASE WHEN p.polpermissive THEN ' permissive' ELSE ' restrictive' END
+    || ' to ' || coalesce((SELECT string_agg(CASE WHEN pr.oid = 0 THEN 'public' ELSE coalesce(quote_ident(r.rolname), pr.oid::text) END, ', ' ORDER BY r.rolname)
+        FROM unnest(p.polroles) pr(oid) LEFT JOIN pg_roles r ON r.oid = pr.oid), '')
+    || coalesce(' using (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
+    || coalesce(' with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '') AS def
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ${REL_OK}
+UNION ALL
+SELECT 'table ' || n.nspname || '.' || c.relname || ' row security' AS name,
+  CASE WHEN c.relrowsecurity THEN 'enabled' ELSE 'disabled' END || CASE WHEN c.relforcerowsecurity THEN ', forced' ELSE ', not forced' END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND ${REL_OK}`,
+  },
+  {
+    kind: 'comments',
+    // COMMENT ON anything created after initdb (OID >= 16384: the application's objects, extensions, large objects;
+    // not an extension's members, whose comments come with the extension's version), by the object's description;
+    // the text compared by md5.
+    sql: `SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) AS name, 'md5 ' || md5(d.description) AS def
+FROM pg_description d WHERE d.objoid >= 16384
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')`,
+  },
+  {
+    kind: 'rules',
+    sql: `SELECT n.nspname || '.' || c.relname || '.' || r.rulename AS name, 'md5 ' || md5(pg_get_ruledef(r.oid)) AS def,
+  CASE r.ev_enabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'enabled on replica only' WHEN 'A' THEN 'enabled always' END AS state
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND ${REL_OK}`,
+    stateProblem: (d, s) =>
+      s && s.state !== d.state ? `${d.state} on the target but ${s.state} on the source` : undefined,
+  },
+  {
+    kind: 'extended statistics',
+    sql: `SELECT n.nspname || '.' || x.stxname AS name, pg_get_statisticsobjdef(x.oid) AS def
+FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_statistic_ext', 'x.oid')}`,
+  },
+  {
+    kind: 'collations',
+    sql: `SELECT n.nspname || '.' || co.collname AS name,
+  'provider ' || co.collprovider::text || ' deterministic ' || co.collisdeterministic::text
+    || coalesce(' collate ' || co.collcollate, '') || coalesce(' ctype ' || co.collctype, '')
+    || coalesce(' locale ' || (to_jsonb(co) ->> 'colllocale'), ' locale ' || (to_jsonb(co) ->> 'colliculocale'), '') AS def
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_collation', 'co.oid')}`,
+  },
+  {
+    kind: 'event triggers',
+    sql: `SELECT e.evtname AS name, e.evtevent || ' ' || e.evtfoid::regproc::text || coalesce(' tags ' || array_to_string(e.evttags, ','), '') AS def,
+  CASE e.evtenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'enabled on replica only' WHEN 'A' THEN 'enabled always' END AS state
+FROM pg_event_trigger e WHERE ${notExt('pg_event_trigger', 'e.oid')}`,
+    stateProblem: (d, s) =>
+      s && s.state !== d.state ? `${d.state} on the target but ${s.state} on the source` : undefined,
+  },
+  {
+    kind: 'database properties',
+    sql: DATABASE_PROPERTIES_SQL,
+    hint:
+      "the restore cannot change them: create the target database with the source's values " +
+      '(CREATE DATABASE … TEMPLATE template0 ENCODING … LOCALE_PROVIDER … LC_COLLATE … LC_CTYPE …) and restore again',
   },
 ];
 

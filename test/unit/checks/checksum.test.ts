@@ -3,7 +3,9 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
+  VALUE_HASHED_TYPES,
   checksumQuery,
+  columnHashExpr,
   displayKey,
   displayRange,
   hashMethod,
@@ -11,12 +13,13 @@ import {
   leafQuery,
   rowHashExpr,
   segmentQuery,
+  shapeQuery,
   type ColumnShape,
   type TableShape,
 } from '../../../lib/checks/checksum.ts';
 import { pinnedSettingsSql } from '../../../lib/checks/deep-context.ts';
 import { KINDS, compareObjects, parityMessage } from '../../../lib/checks/schema-parity.ts';
-import { collision, nextValue } from '../../../lib/checks/sequences.ts';
+import { UNOWNED_SEQUENCES_SQL, collision, nextValue, unownedStateQuery } from '../../../lib/checks/sequences.ts';
 import { columnCensusQuery, prefixWithSlash } from '../../../lib/checks/census.ts';
 
 const col = (name: string, o: Partial<ColumnShape> = {}): ColumnShape => ({
@@ -174,5 +177,55 @@ describe('asset census SQL', () => {
     );
     expect(q.values).toEqual([11, '/app/.data/', 'd']);
     expect(q.text).toContain(`raw !~ '(^|/)\\.\\.?(/|$)'`);
+  });
+});
+
+describe('per-column hash expression (what a migration carries)', () => {
+  test('a value-hashed type is hashed as itself, collatable ones in C', () => {
+    expect(columnHashExpr({ name: 'id', collatable: false, hashable: true })).toBe('t."id"');
+    expect(columnHashExpr({ name: 'Title', collatable: true, hashable: true })).toBe('t."Title" COLLATE "C"');
+  });
+  test('everything else through its output text; through the output function when the cast to text is not it', () => {
+    expect(columnHashExpr({ name: 'm', collatable: false, hashable: false, outputFn: null })).toBe(
+      '(t."m")::text COLLATE "C"',
+    );
+    expect(columnHashExpr({ name: 'x', collatable: false, hashable: false, outputFn: 'xml_out' })).toBe(
+      'textin(xml_out(t."x")) COLLATE "C"',
+    );
+  });
+  test('the value-hashed list leaves out every type whose hash is an OID or folds what the text keeps', () => {
+    for (const t of ['numeric', 'float4', 'float8', 'interval', 'jsonb', 'bpchar', 'regclass', 'regtype', 'anyenum'])
+      expect(VALUE_HASHED_TYPES, t).not.toContain(t);
+    for (const t of ['int4', 'int8', 'text', 'uuid', 'timestamptz', 'bytea']) expect(VALUE_HASHED_TYPES).toContain(t);
+  });
+  test('the shape query passes the list as a parameter and resolves domains to their base type', () => {
+    const q = shapeQuery({ schema: 'public', name: 'people' });
+    expect(q.values).toEqual(['"public"."people"', VALUE_HASHED_TYPES]);
+    expect(q.text).toMatch(/WITH RECURSIVE d\(oid, base, depth\)/);
+    expect(q.text).toMatch(/castmethod <> 'i'/);
+  });
+});
+
+describe('sequences owned by no column', () => {
+  test('the state query takes the extremes over every column whose default calls it', () => {
+    const q = unownedStateQuery({
+      sequence: { schema: 'public', name: 'order_no_seq' },
+      users: [
+        { table: { schema: 'public', name: 'orders' }, column: 'order_no' },
+        { table: { schema: 'app', name: 'Returns' }, column: 'no' },
+      ],
+    });
+    expect(q.text).toContain(
+      'GREATEST((SELECT ceil(max("order_no")::numeric) FROM "public"."orders"), (SELECT ceil(max("no")::numeric) FROM "app"."Returns"))::text AS max_value',
+    );
+    expect(q.values).toEqual(['"public"."order_no_seq"']);
+  });
+  test('without users only the sequence itself is read', () => {
+    const q = unownedStateQuery({ sequence: { schema: 'public', name: 's' }, users: [] });
+    expect(q.text).toContain('NULL::text AS max_value');
+  });
+  test('discovery leaves out column-owned and extension-owned sequences', () => {
+    expect(UNOWNED_SEQUENCES_SQL).toMatch(/d\.deptype IN \('a', 'i'\)/);
+    expect(UNOWNED_SEQUENCES_SQL).toMatch(/d\.deptype = 'e'/);
   });
 });

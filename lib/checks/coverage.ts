@@ -1,0 +1,124 @@
+/**
+ * The archive's table of contents as the checklist: every object type `pg_restore --list` can show (pg_dump's entry
+ * descriptions, PostgreSQL 10–18), mapped to the check that compares such objects after the restore, or to the
+ * reason it is not compared. The `schema coverage` test warns about every type present in the archive that no check
+ * covers (and about any type this table does not know). docs/checks.md prints the same table.
+ */
+
+/** How one TOC entry type is covered. */
+export interface Coverage {
+  /** The test (or test-name prefix) that compares these objects; absent: not compared. */
+  check?: string;
+  /** What is compared, or why nothing is. */
+  note: string;
+}
+
+const not = (note: string): Coverage => ({ note });
+const by = (check: string, note: string): Coverage => ({ check, note });
+
+export const TOC_COVERAGE: Readonly<Record<string, Coverage>> = {
+  // Restore-session settings and the database itself: not objects of the copy.
+  ENCODING: by('phase restore', 'a setting of the restore session (client_encoding), not an object'),
+  STDSTRINGS: by('phase restore', 'a setting of the restore session (standard_conforming_strings), not an object'),
+  SEARCHPATH: by('phase restore', 'a setting of the restore session (search_path), not an object'),
+  'SEARCH PATH': by('phase restore', 'a setting of the restore session (search_path), not an object'),
+  DATABASE: by(
+    'schema database properties',
+    'only with --create; encoding, LC_COLLATE, LC_CTYPE, locale provider and locale of the target are compared',
+  ),
+  'DATABASE PROPERTIES': by('schema database properties', 'only with --create; properties compared as above'),
+  // Schema objects.
+  SCHEMA: by('schema schemas', 'by name'),
+  EXTENSION: by('schema extensions', 'name, version, schema'),
+  TYPE: by('schema types and domains', 'enum labels in order, composite attributes, range subtype'),
+  'SHELL TYPE': by('schema types and domains', 'completed by its TYPE entry'),
+  DOMAIN: by('schema types and domains', 'base type, NOT NULL, default, constraints'),
+  TABLE: by('schema tables and columns', 'tables, columns, types, NOT NULL, identity, generated, collation'),
+  'TABLE ATTACH': by('schema tables and columns', 'partition of'),
+  'FOREIGN TABLE': by('schema tables and columns', 'as a table (foreign servers are not compared)'),
+  DEFAULT: by('schema tables and columns', 'column defaults'),
+  CONSTRAINT: by('schema constraints', 'definition and validated state'),
+  'CHECK CONSTRAINT': by('schema constraints', 'definition and validated state'),
+  'FK CONSTRAINT': by('schema constraints', 'definition and validated state'),
+  INDEX: by('schema indexes', 'definition, valid and ready'),
+  'INDEX ATTACH': by('schema indexes', 'the partition index itself'),
+  TRIGGER: by('schema triggers', 'definition and enabled state'),
+  VIEW: by('schema views and materialized views', 'definition'),
+  'MATERIALIZED VIEW': by('schema views and materialized views', 'definition'),
+  'MATERIALIZED VIEW DATA': by('schema views and materialized views', 'populated state (not the rows)'),
+  FUNCTION: by('schema functions', 'signature, language, result, volatility, security, body md5'),
+  PROCEDURE: by('schema functions', 'as functions'),
+  AGGREGATE: by('schema functions', 'signature (not the support functions)'),
+  SEQUENCE: by('schema sequences', 'type, start, increment, bounds, cache, cycle, owner column'),
+  'SEQUENCE OWNED BY': by('schema sequences', 'owner column'),
+  'ROW SECURITY': by('schema row-level security', "each table's relrowsecurity / relforcerowsecurity"),
+  POLICY: by('schema row-level security', 'command, permissive, roles, USING, WITH CHECK'),
+  // Data.
+  'TABLE DATA': by('checksum', 'row counts (row count …) and content checksums (checksum …)'),
+  'SEQUENCE SET': by('sequence', 'last_value / is_called of every sequence, owned or not'),
+  BLOB: by('large objects', 'OID set, size and md5 of each object (PostgreSQL before 17)'),
+  BLOBS: by('large objects', 'the objects\u2019 contents'),
+  'BLOB METADATA': by('large objects', 'OID set (PostgreSQL 17+)'),
+  'LARGE OBJECT': by('large objects', 'OID set, size and md5 of each object'),
+  // Not compared.
+  COMMENT: by('schema comments', 'the text of every comment on an object created after initdb'),
+  ACL: not('privileges are not compared (a rehearsal usually restores with --no-acl)'),
+  'DEFAULT ACL': not('default privileges are not compared'),
+  'SECURITY LABEL': not('security labels are not compared'),
+  RULE: by('schema rules', 'definition md5 and enabled state'),
+  STATISTICS: by('schema extended statistics', 'definition'),
+  'STATISTICS DATA': not('planner statistics (pg_dump 18) are not compared; ANALYZE after the restore'),
+  'EVENT TRIGGER': by('schema event triggers', 'event, function, tags, enabled state'),
+  CAST: not('casts are not compared'),
+  COLLATION: by('schema collations', 'provider, deterministic, collate, ctype, locale'),
+  CONVERSION: not('encoding conversions are not compared'),
+  OPERATOR: not('operators are not compared'),
+  'OPERATOR CLASS': not('operator classes are not compared (indexes using them are)'),
+  'OPERATOR FAMILY': not('operator families are not compared'),
+  'ACCESS METHOD': not('access methods are not compared'),
+  'PROCEDURAL LANGUAGE': not('procedural languages are not compared (extensions are)'),
+  TRANSFORM: not('transforms are not compared'),
+  'TEXT SEARCH CONFIGURATION': not('text search configurations are not compared'),
+  'TEXT SEARCH DICTIONARY': not('text search dictionaries are not compared'),
+  'TEXT SEARCH PARSER': not('text search parsers are not compared'),
+  'TEXT SEARCH TEMPLATE': not('text search templates are not compared'),
+  'FOREIGN DATA WRAPPER': not('foreign-data wrappers are not compared'),
+  'FOREIGN SERVER': not('foreign servers are not compared'),
+  SERVER: not('foreign servers are not compared'),
+  'USER MAPPING': not('user mappings are not compared'),
+  PUBLICATION: not('publications are not compared'),
+  'PUBLICATION TABLE': not('publication memberships are not compared'),
+  'PUBLICATION TABLES': not('publication memberships are not compared'),
+  'PUBLICATION TABLES IN SCHEMA': not('publication memberships are not compared'),
+  SUBSCRIPTION: not('subscriptions are not compared'),
+  'SUBSCRIPTION TABLE': not('subscription table states (pg_dump 17+ binary upgrade) are not compared'),
+};
+
+export interface CoverageReport {
+  /** Types present in the archive and covered by a check: type → [check, entries]. */
+  covered: Array<{ type: string; check: string; entries: number }>;
+  /** Types present in the archive that no check compares (known types), with the reason. */
+  uncovered: Array<{ type: string; entries: number; note: string }>;
+  /** Types this table does not know (a newer pg_dump, or a parse of an unusual line). */
+  unknown: Array<{ type: string; entries: number }>;
+}
+
+/** Sort the archive's types (`state.dump.toc`: type → number of entries) by how they are covered. */
+export function coverageOf(toc: Record<string, number>): CoverageReport {
+  const r: CoverageReport = { covered: [], uncovered: [], unknown: [] };
+  for (const [type, entries] of Object.entries(toc).sort(([a], [b]) => a.localeCompare(b))) {
+    const c = TOC_COVERAGE[type];
+    if (!c) r.unknown.push({ type, entries });
+    else if (c.check) r.covered.push({ type, check: c.check, entries });
+    else r.uncovered.push({ type, entries, note: c.note });
+  }
+  return r;
+}
+
+/** The markdown table of docs/checks.md, generated from `TOC_COVERAGE` (a unit test keeps the doc in step). */
+export function coverageTableMarkdown(): string {
+  const rows = Object.entries(TOC_COVERAGE).map(
+    ([type, c]) => `| \`${type}\` | ${c.check ? `\`${c.check}\`` : '**not compared**'} | ${c.note} |`,
+  );
+  return ['| archive entry type | check | what is compared |', '| --- | --- | --- |', ...rows].join('\n');
+}

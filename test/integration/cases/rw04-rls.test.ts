@@ -1,0 +1,20 @@
+/**
+ * rw04: row-level security with a tenant-isolation policy. After a green rehearsal, the policy dropped and RLS
+ * disabled on the target: `--verify-only` is red in `schema row-level security` only, naming the policy and the
+ * table's row-security flag.
+ */
+import { expect, test } from 'vitest';
+import { afterTheCopy, caseNamed, runCase } from '../../helpers/cases.ts';
+
+test('rw04 RLS: a dropped policy and a disabled row-security flag are red in schema parity, both named', async () => {
+  const { s } = await afterTheCopy('rw04-rls.sql', ['schema row-level security']);
+  await s.dst.query(`DROP POLICY tenant_isolation ON notes; ALTER TABLE notes DISABLE ROW LEVEL SECURITY;`);
+  const r = await runCase(s, ['--verify-only']);
+  expect(r.code, r.output).toBe(1);
+  expect(r.failed).toEqual(['schema row-level security']);
+  const body = caseNamed(r, 'schema row-level security').body;
+  expect(body).toMatch(/missing on target \(1\): policy public\.notes\.tenant_isolation/);
+  expect(body).toMatch(
+    /table public\.notes row security \[source: enabled, not forced \| target: disabled, not forced\]/,
+  );
+});
