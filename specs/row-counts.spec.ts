@@ -7,16 +7,22 @@ import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/c
 import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
 import type { Dsn } from '../lib/core/dsn.ts';
 import { displayTable, type TableRef } from '../lib/core/ident.ts';
-import { countRows, judgeRowCount } from '../lib/checks/row-counts.ts';
+import { countFromScan, judgeRowCount } from '../lib/checks/row-counts.ts';
+import { scanContext, tableScan } from '../lib/checks/shared-scan.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
 afterAll(closePools);
+const sc = ctx.plan ? scanContext(ctx, config) : undefined;
 
+/**
+ * The count of one side from the run's fused scan of the table (lib/checks/shared-scan.ts): one pass shared with the
+ * checksum and path-prefix checks; a count-only scan is bounded by ROWCOUNT_TIMEOUT_MS and falls back to the estimate.
+ */
 async function count(side: 'source' | 'target', dsn: Dsn, table: TableRef) {
   const pool = getPool(dsn, { max: config.checkConcurrency, connectTimeoutMs: config.connectTimeoutMs });
   try {
-    return await countRows(pool, table, config.rowcountTimeoutMs);
+    return await countFromScan(pool, table, () => tableScan(sc!, side === 'source' ? 'src' : 'dst', table));
   } catch (e) {
     throw new Error(`row count ${displayTable(table)}: cannot count in the ${side}: ${dbErrorMessage(dsn, e)}`);
   }

@@ -62,6 +62,8 @@ export interface Manifest {
     durationMs?: number;
     exitCode?: number;
     reason?: string;
+    /** Server messages with a HINT that the phase's tools printed (e.g. the restore's index builds). */
+    serverHints?: string[];
   }>;
   dump?: {
     file: string;
@@ -318,6 +320,9 @@ export function buildManifest(i: ManifestInput): Manifest {
       ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}),
       ...(p.exitCode !== undefined ? { exitCode: p.exitCode } : {}),
       ...(p.reason ? { reason: p.reason } : {}),
+      ...(Array.isArray(p.details?.serverHints) && p.details.serverHints.length
+        ? { serverHints: p.details.serverHints as string[] }
+        : {}),
     })),
     ...(s?.dump
       ? {

@@ -49,6 +49,7 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
       lines.push(
         `  ${ph.name.padEnd(w)}  ${ph.status.padEnd(11)} ${d.padStart(9)}${ph.reason ? `  ${ph.reason}` : ''}`,
       );
+      for (const h of ph.serverHints ?? []) lines.push(`  ${' '.repeat(w)}  server said: ${h}`);
     }
   }
   if (m.dump) {

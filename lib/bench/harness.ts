@@ -23,13 +23,37 @@ import {
 import type { BenchConfig } from './config.ts';
 import { benchShape, loadBenchDatabase, PROBE_TABLE, totalFiles, writeBenchAssets } from './generate.ts';
 import { killActive } from './run.ts';
-import { rawCopy, rawFloor, type RawCopyResult, type RawFloorResult, type RawSides } from './raw.ts';
+import {
+  censusFloorSql,
+  countSql,
+  rawCopy,
+  rawFloor,
+  type FloorSql,
+  type RawCopyResult,
+  type RawFloorResult,
+  type RawSides,
+} from './raw.ts';
+import {
+  FUSED_SPECS,
+  hashFloorSql,
+  runFusedSpecs,
+  runPeer,
+  scanDelta,
+  seqScans,
+  suiteChecksum,
+  type PeerRun,
+  type SeqScans,
+} from './peer.ts';
+import { readScans } from '../checks/shared-scan.ts';
+import { chooseRestoreSettings, memAvailable, pgOptions, TARGET_FACTS_SQL } from '../phases/restore-tuning.ts';
+import { closePools, getPool } from '../core/db.ts';
 import {
   crossScaleRows,
   METHOD,
   scaleRows,
   stat,
   type BenchResult,
+  na,
   type Figure,
   type MachineInfo,
   type RedRun,
@@ -89,8 +113,26 @@ interface ScaleRuns {
   suiteCopy: SuiteRun[];
   rawCopy: RawCopyResult[];
   suiteVerify: SuiteRun[];
+  /** Per verification run: the span (ms) from the first fused table scan's start to the last one's end. */
+  fusedScanMs: Array<number | undefined>;
   floor: RawFloorResult[];
   overhead: SuiteRun[];
+  /** seq_scan deltas per table and side of the row-count + checksum + path-prefix spec files (discovery subtracted). */
+  seqScans?: { fused: Record<'src' | 'dst', SeqScans>; discovery: Record<'src' | 'dst', SeqScans> } | { error: string };
+  peer: PeerRun[];
+  peerError?: string;
+}
+
+/** From the first start to the last end of a run's fused scans (WORK_DIR/scans/<run id>/). */
+function fusedSpan(workDir: string): number | undefined {
+  const root = path.join(workDir, 'scans');
+  if (!fs.existsSync(root)) return undefined;
+  const scans = fs.readdirSync(root).flatMap((d) => readScans(path.join(root, d)));
+  const xs = scans.map((x) => x.value).filter((v): v is NonNullable<typeof v> => !!v && !v.missing);
+  if (!xs.length) return undefined;
+  const start = Math.min(...xs.map((v) => v.startedAt));
+  const end = Math.max(...xs.map((v) => v.startedAt + v.ms));
+  return end - start;
 }
 
 function emptyDir(d: string): string {
@@ -180,6 +222,11 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     runs.rawCopy.map((r) => r.wallMs),
     'ms',
   );
+  f['copy.raw.restoreTuned'] = stat(
+    runs.rawCopy.map((r) => (r.restoreTunedMs === undefined ? undefined : r.restoreTunedMs + r.analyzeMs)),
+    'ms',
+    'the tuned raw restore did not run',
+  );
 
   // Verification: per family from checks.json.
   f['verify.suite.wall'] = stat(
@@ -220,6 +267,59 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     runs.floor.map((r) => r.countMs),
     'ms',
   );
+  f['verify.floor.hash'] = stat(
+    runs.floor.map((r) => r.hashMs),
+    'ms',
+  );
+  f['verify.floor.census'] = stat(
+    runs.floor.map((r) => r.censusMs),
+    'ms',
+  );
+  // The census's own time (its evidence: "walked in N ms", the tree walk merged with the stored paths' stream), without
+  // the sampled files' sha256 that the census family also holds.
+  f['verify.census.merge'] = stat(
+    runs.suiteVerify.map((r) => {
+      for (const c of r.checks ?? [])
+        for (const a of c.annotations ?? []) {
+          const m = /walked in (\d+) ms/.exec(a.message);
+          if (c.name.startsWith('asset census ') && m) return Number(m[1]);
+        }
+      return undefined;
+    }),
+    'ms',
+    'no census evidence ("walked in N ms") in checks.json',
+  );
+  f['verify.fused.scans'] = stat(runs.fusedScanMs, 'ms', 'the verification runs left no scan files in WORK_DIR/scans');
+  if (runs.seqScans && !('error' in runs.seqScans)) {
+    const all = (['src', 'dst'] as const).flatMap((side) =>
+      Object.values(runs.seqScans && !('error' in runs.seqScans) ? runs.seqScans.fused[side] : {}),
+    );
+    f['verify.seqScans.fused'] = all.length ? stat([Math.max(...all)], 'n') : na('no user table was scanned');
+  } else {
+    f['verify.seqScans.fused'] = na(runs.seqScans && 'error' in runs.seqScans ? runs.seqScans.error : 'not measured');
+  }
+  for (const kind of ['clean', 'changed'] as const) {
+    const peer = runs.peer.filter((p) => (kind === 'clean' ? p.changed === 0 : p.changed > 0));
+    const why = runs.peerError ?? 'pg_comparator did not run';
+    // Per repetition: the sum over the compared tables.
+    const reps = [...new Set(peer.map((p) => (p as PeerRun & { rep?: number }).rep ?? 1))];
+    const sum = (pick: (p: PeerRun) => number) =>
+      reps.map((rep) =>
+        peer.filter((p) => ((p as PeerRun & { rep?: number }).rep ?? 1) === rep).reduce((a, p) => a + pick(p), 0),
+      );
+    f[`peer.suite.${kind}`] = peer.length
+      ? stat(
+          sum((p) => p.suiteMs),
+          'ms',
+        )
+      : na(why);
+    f[`peer.pgComparator.${kind}`] = peer.length
+      ? stat(
+          sum((p) => p.peerMs),
+          'ms',
+        )
+      : na(why);
+  }
   f['verify.floor.find'] = stat(
     runs.floor.map((r) => r.findMs),
     'ms',
@@ -317,7 +417,39 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     `scale ${requestedRows}: generated in ${(databaseMs / 1000).toFixed(1)} s + ${(assetsMs / 1000).toFixed(1)} s (files)`,
   );
 
-  const runs: ScaleRuns = { suiteCopy: [], rawCopy: [], suiteVerify: [], floor: [], overhead: [] };
+  const runs: ScaleRuns = {
+    suiteCopy: [],
+    rawCopy: [],
+    suiteVerify: [],
+    fusedScanMs: [],
+    floor: [],
+    overhead: [],
+    peer: [],
+  };
+  const tableRefs = tables.map((q) => {
+    const [schema, name] = q.split('.').map((x) => x.replace(/^"|"$/g, ''));
+    return { schema, name };
+  });
+  const floorSql: FloorSql = {
+    count: countSql(tables),
+    hash: await withClient(src, srcDb, (c) => hashFloorSql(c, tableRefs)),
+    census: censusFloorSql(BENCH_ASSET_COLUMNS, shape.prefix),
+  };
+  // The session settings the suite's restore phase chooses for this target, for the tuned raw restore.
+  const facts = await withClient(dst, dst.database, async (c) => (await c.query(TARGET_FACTS_SQL)).rows[0]);
+  const tuned = chooseRestoreSettings(
+    {
+      maintenanceWorkMem: Number(facts.mwm),
+      effectiveCacheSize: Number(facts.ecs),
+      maxParallelMaintenanceWorkers: facts.mpmw,
+      maxParallelWorkers: facts.mpw,
+      local: true,
+      memAvailable: memAvailable(),
+      cores: os.cpus().length,
+    },
+    { restoreMaintenanceWorkMem: 'auto', restoreMaintenanceWorkers: 'auto' },
+  );
+  const tunedOptions = pgOptions(tuned.settings) ?? '';
   const srcUrl = clusterUrl(src, srcDb);
   const sidesFor = (dstDb: string, dstAssets: string): RawSides => ({
     src: parseDsn(srcUrl),
@@ -362,7 +494,12 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
           await dropDatabase(dst, db);
           if (!config.keep) fs.rmSync(runDir, { recursive: true, force: true });
         } else {
-          const r = await rawCopy(sidesFor(db, assets), runDir, path.join(logs, `copy-raw-${rep}.log`));
+          const tunedDb = `bench_dst_rawtuned_${rep}`;
+          await createDatabase(dst, tunedDb);
+          const r = await rawCopy(sidesFor(db, assets), runDir, path.join(logs, `copy-raw-${rep}.log`), {
+            db: tunedDb,
+            pgOptions: tunedOptions,
+          }).finally(() => dropDatabase(dst, tunedDb).catch(() => {}));
           runs.rawCopy.push(r);
           log(`scale ${requestedRows}: copy rep ${rep} raw ${Math.round(r.wallMs)} ms`);
           // The last raw copy becomes the verification target; the others go.
@@ -389,13 +526,16 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
             timeoutMs: SUITE_TIMEOUT_MS,
           });
           runs.suiteVerify.push(r);
+          runs.fusedScanMs.push(fusedSpan(path.join(runDir, 'work')));
           if (r.code !== 0) red.push(redRun('verify', rep, r));
           log(`scale ${requestedRows}: verify rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
         } else {
-          const r = await rawFloor(sides, tables, runDir, path.join(logs, `verify-floor-${rep}.log`));
+          const r = await rawFloor(sides, floorSql, runDir, path.join(logs, `verify-floor-${rep}.log`));
           runs.floor.push(r);
           if (r.countMismatches.length)
             warnings.push(`the raw copy differs from the source: ${r.countMismatches.join('; ')}`);
+          if (r.hashMismatches.length)
+            warnings.push(`the raw copy's checksums differ from the source's: ${r.hashMismatches.join('; ')}`);
           if (r.filesFound !== files)
             warnings.push(`find counted ${r.filesFound} files in the target, ${files} were generated`);
           log(`scale ${requestedRows}: verify rep ${rep} floor ${Math.round(r.wallMs)} ms`);
@@ -421,6 +561,25 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
       }
       log(`scale ${requestedRows}: overhead rep ${rep} ${Math.round(r.wallMs)} ms (exit ${r.code})`);
     }
+
+    // Seq scans of the fused families: the three spec files, minus global setup + collection alone.
+    runs.seqScans = await probeSeqScans(
+      contractEnv(target.db, target.assets, emptyDir(path.join(dir, 'seqscans'))),
+      sides,
+      path.join(dir, 'seqscans'),
+      logs,
+    );
+    if ('error' in runs.seqScans) warnings.push(`seq-scan counts not measured: ${runs.seqScans.error}`);
+    else log(`scale ${requestedRows}: seq scans of ${FUSED_SPECS.length} fused spec files measured`);
+
+    // The peer, last: it changes rows of the target.
+    try {
+      runs.peer = await peerRuns(sides, rowsPerTable, config, path.join(logs, 'peer.log'), log);
+    } catch (e) {
+      // Reported as n/a with the reason in the peer figures (test:self machines need not have the peer installed).
+      runs.peerError = (e as Error).message;
+      log(`scale ${requestedRows}: pg_comparator not measured: ${runs.peerError}`);
+    }
   } finally {
     if (!config.keep) {
       if (verifyTarget) await dropDatabase(dst, verifyTarget.db).catch(() => {});
@@ -429,6 +588,7 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
   }
 
   const { figures, families } = scaleFigures(runs);
+  const seq = runs.seqScans && !('error' in runs.seqScans) ? runs.seqScans : undefined;
   return {
     requestedRows,
     rows: Object.values(rowsPerTable).reduce((a, b) => a + b, 0),
@@ -440,8 +600,117 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     red,
     memoryTop: memoryTop(runs),
     overheadChecks,
+    seqScans: seq,
+    peer: runs.peer,
     warnings: [...new Set(warnings)],
   };
+}
+
+/** The asset columns of the bench database (the fixture's defaults). */
+const BENCH_ASSET_COLUMNS: Array<{ table: string; column: string; kind: 'file' | 'dir' }> = [
+  { table: 'knowledge_materials', column: 'storage_path', kind: 'file' },
+  { table: 'ugc_assets', column: 'storage_path', kind: 'file' },
+  { table: 'gallery_items', column: 'storage_dir', kind: 'dir' },
+];
+
+async function probeSeqScans(
+  vars: Record<string, string>,
+  sides: RawSides,
+  dir: string,
+  logs: string,
+): Promise<NonNullable<ScaleRuns['seqScans']>> {
+  const pools = { src: getPool(sides.src, { max: 1 }), dst: getPool(sides.dst, { max: 1 }) };
+  try {
+    const snap = async () => ({ src: await seqScans(pools.src), dst: await seqScans(pools.dst) });
+    const s0 = await snap();
+    const base = await runFusedSpecs(
+      vars,
+      path.join(dir, 'work-base'),
+      path.join(logs, 'seqscans-discovery.log'),
+      true,
+    );
+    const s1 = await snap();
+    const run = await runFusedSpecs(vars, path.join(dir, 'work-fused'), path.join(logs, 'seqscans-fused.log'), false);
+    const s2 = await snap();
+    if (run.code !== 0 || base.code !== 0)
+      return { error: `the vitest run of the fused spec files exited ${run.code} / ${base.code}; see ${logs}` };
+    // Both runs pay global setup (discovery, the asset sample): the fused families' own scans are the difference.
+    const discovery = { src: scanDelta(s1.src, s0.src), dst: scanDelta(s1.dst, s0.dst) };
+    const own = (side: 'src' | 'dst') => scanDelta(scanDelta(s2[side], s1[side]), discovery[side]);
+    return { discovery, fused: { src: own('src'), dst: own('dst') } };
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    await closePools();
+  }
+}
+
+/** The two largest tables with a single-column primary key, clean then with 3 changed rows, BENCH_REPS times each. */
+async function peerRuns(
+  sides: RawSides,
+  rowsPerTable: Record<string, number>,
+  config: BenchConfig,
+  logFile: string,
+  log: Log,
+): Promise<PeerRun[]> {
+  const which = (() => {
+    try {
+      return execFileSync('sh', ['-c', 'command -v pg_comparator'], { encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  })();
+  if (!which) throw new Error('pg_comparator is not installed (`npm run bench` installs postgresql-comparator first)');
+  const pool = { src: getPool(sides.src, { max: 1 }), dst: getPool(sides.dst, { max: 1 }) };
+  const out: PeerRun[] = [];
+  try {
+    for (const p of [pool.src, pool.dst]) await p.query('CREATE EXTENSION IF NOT EXISTS pgcmp');
+    const keyed: Array<{ table: string; key: string; col: string; rows: number }> = [];
+    for (const [table, rows] of Object.entries(rowsPerTable).sort((a, b) => b[1] - a[1])) {
+      const r = await pool.src.query<{ key: string[]; col: string | null }>(
+        `SELECT array_agg(a.attname::text) AS key,
+           (SELECT c.attname FROM pg_attribute c WHERE c.attrelid = i.indrelid AND c.attnum > 0 AND NOT c.attisdropped
+              AND c.atttypid IN ('text'::regtype, 'varchar'::regtype) ORDER BY c.attnum LIMIT 1) AS col
+         FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+         WHERE i.indrelid = to_regclass($1) AND i.indisprimary GROUP BY i.indrelid`,
+        [table],
+      );
+      const row = r.rows[0];
+      if (row && row.key.length === 1 && row.col) keyed.push({ table, key: row.key[0], col: row.col, rows });
+      if (keyed.length === 2) break;
+    }
+    const dstPass = { ...sides };
+    for (const phase of ['clean', 'changed'] as const) {
+      if (phase === 'changed')
+        for (const k of keyed)
+          await pool.dst.query(
+            `UPDATE ${k.table} SET ${k.col} = ${k.col} || ' (changed)' WHERE ${k.key} IN (SELECT ${k.key} FROM ${k.table} ORDER BY ${k.key} OFFSET $1 LIMIT 3)`,
+            [Math.floor(k.rows / 2)],
+          );
+      for (let rep = 1; rep <= config.reps; rep++) {
+        for (const k of keyed) {
+          const peer = await runPeer(dstPass.src, dstPass.dst, `public.${k.table}`, k.key, logFile);
+          const suite = await suiteChecksum(sides.src, sides.dst, { schema: 'public', name: k.table }, 4, 64 * 2 ** 20);
+          out.push({
+            table: k.table,
+            changed: phase === 'changed' ? 3 : 0,
+            peerMs: peer.ms,
+            peerFound: peer.found,
+            peerExit: peer.code,
+            suiteMs: suite.ms,
+            suiteFound: suite.found,
+            rep,
+          } as PeerRun & { rep: number });
+          log(
+            `peer ${phase} ${k.table} rep ${rep}: pg_comparator ${peer.ms} ms (${peer.found} found, exit ${peer.code}), suite ${suite.ms} ms (${suite.found} found)`,
+          );
+        }
+      }
+    }
+  } finally {
+    await closePools();
+  }
+  return out;
 }
 
 /** The whole bench: a sandbox, every scale, the result. */

@@ -26,23 +26,46 @@ dst psql -X -q -v ON_ERROR_STOP=1 -c ANALYZE
 t3=$(now)
 rsync -a "$BENCH_SRC_ASSETS/" "$BENCH_DST_ASSETS/"
 t4=$(now)
-echo "BENCH dump_ms=$((t1 - t0)) restore_ms=$((t2 - t1)) analyze_ms=$((t3 - t2)) rsync_ms=$((t4 - t3))"
+tuned=0
+if [ -n "\${BENCH_DST_DB_TUNED:-}" ]; then
+  # The same restore with the session settings the suite's restore phase would choose (PGOPTIONS), into a second
+  # empty database: what pg_restore itself can do when told to.
+  dst env PGOPTIONS="$BENCH_TUNED_PGOPTIONS" PGDATABASE="$BENCH_DST_DB_TUNED" pg_restore --no-owner --no-acl --single-transaction --exit-on-error --dbname="$BENCH_DST_DB_TUNED" "$BENCH_DUMP"
+  t5=$(now)
+  tuned=$((t5 - t4))
+fi
+echo "BENCH dump_ms=$((t1 - t0)) restore_ms=$((t2 - t1)) analyze_ms=$((t3 - t2)) rsync_ms=$((t4 - t3)) restore_tuned_ms=$tuned"
 `;
 
 export const RAW_FLOOR_SCRIPT = `#!/usr/bin/env bash
-# The physical floor of verification: one count(*) per table on each side, and a file count of the target tree.
+# The floors of verification, each step both sides at once:
+# (a) one count(*) per table (psql -f), source and target at once;
+# (b) the cheapest full-content hash: the suite's own checksum SQL for every table (psql -f), source and target at once;
+# (c) a shell census: every file and directory of the target tree (find) and every stored path (COPY), both sorted in
+#     byte order, compared with comm (dangling references, unreferenced entries);
+# and a plain file count of the target tree (find | wc -l, the old floor of the census).
 set -euo pipefail
 now() { local t=\${EPOCHREALTIME/./}; echo \$((t / 1000)); }
 src() { PGHOST="$BENCH_SRC_HOST" PGPORT="$BENCH_SRC_PORT" PGUSER="$BENCH_SRC_USER" PGPASSWORD="$BENCH_SRC_PASSWORD" PGDATABASE="$BENCH_SRC_DB" "$@"; }
 dst() { PGHOST="$BENCH_DST_HOST" PGPORT="$BENCH_DST_PORT" PGUSER="$BENCH_DST_USER" PGPASSWORD="$BENCH_DST_PASSWORD" PGDATABASE="$BENCH_DST_DB" "$@"; }
 t0=$(now)
-src psql -X -q -A -t -v ON_ERROR_STOP=1 -f "$BENCH_COUNT_SQL" > "$BENCH_OUT/src-counts.txt"
+src psql -X -q -A -t -v ON_ERROR_STOP=1 -f "$BENCH_COUNT_SQL" > "$BENCH_OUT/src-counts.txt" & a=$!
+dst psql -X -q -A -t -v ON_ERROR_STOP=1 -f "$BENCH_COUNT_SQL" > "$BENCH_OUT/dst-counts.txt" & b=$!
+wait $a; wait $b
 t1=$(now)
-dst psql -X -q -A -t -v ON_ERROR_STOP=1 -f "$BENCH_COUNT_SQL" > "$BENCH_OUT/dst-counts.txt"
-t2=$(now)
 find "$BENCH_DST_ASSETS" -type f | wc -l > "$BENCH_OUT/find-count.txt"
+t2=$(now)
+src psql -X -q -A -t -v ON_ERROR_STOP=1 -f "$BENCH_HASH_SQL" > "$BENCH_OUT/src-hashes.txt" & a=$!
+dst psql -X -q -A -t -v ON_ERROR_STOP=1 -f "$BENCH_HASH_SQL" > "$BENCH_OUT/dst-hashes.txt" & b=$!
+wait $a; wait $b
 t3=$(now)
-echo "BENCH count_src_ms=$((t1 - t0)) count_dst_ms=$((t2 - t1)) find_ms=$((t3 - t2))"
+( cd "$BENCH_DST_ASSETS" && find . -mindepth 1 \\( -type f -printf 'f %P\\n' \\) -o \\( -type d -printf 'd %P\\n' \\) | LC_ALL=C sort > "$BENCH_OUT/tree.txt" ) & a=$!
+dst psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_CENSUS_SQL" | LC_ALL=C sort -u > "$BENCH_OUT/db.txt" & b=$!
+wait $a; wait $b
+LC_ALL=C comm -13 "$BENCH_OUT/tree.txt" "$BENCH_OUT/db.txt" | wc -l > "$BENCH_OUT/dangling.txt"
+LC_ALL=C comm -23 "$BENCH_OUT/tree.txt" "$BENCH_OUT/db.txt" | { grep -c '^f ' || true; } > "$BENCH_OUT/unreferenced.txt"
+t4=$(now)
+echo "BENCH count_ms=$((t1 - t0)) find_ms=$((t2 - t1)) hash_ms=$((t3 - t2)) census_ms=$((t4 - t3))"
 `;
 
 /** One count(*) per table; `tables` are already-quoted qualified names. */
@@ -84,18 +107,27 @@ export interface RawCopyResult {
   rsyncMs: number;
   /** dump + restore + analyze + rsync, without bash's own start. */
   stepsMs: number;
+  /** The same pg_restore with the tuned session settings (PGOPTIONS), when asked for. */
+  restoreTunedMs?: number;
 }
 
 export interface RawFloorResult {
   wallMs: number;
-  countSrcMs: number;
-  countDstMs: number;
-  /** count(*) of every table on both sides. */
+  /** (a) count(*) of every table, both sides at once. */
   countMs: number;
+  /** (b) the suite's checksum SQL for every table, both sides at once. */
+  hashMs: number;
+  /** `find DST -type f | wc -l`. */
   findMs: number;
+  /** (c) find + COPY of every stored path + sort + comm. */
+  censusMs: number;
   /** Tables whose source and target counts differ (a sanity check of the copy). */
   countMismatches: string[];
+  /** Tables whose source and target checksums differ (the same sanity check, by content). */
+  hashMismatches: string[];
   filesFound: number;
+  /** What the shell census found: stored paths with no entry, files no stored path names (dir coverage ignored). */
+  census: { dangling: number; unreferenced: number };
 }
 
 export class RawToolError extends Error {
@@ -124,8 +156,13 @@ function baseEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/** Run the raw copy once (into an empty target database and directory). */
-export async function rawCopy(sides: RawSides, workDir: string, logFile: string): Promise<RawCopyResult> {
+/** Run the raw copy once (into an empty target database and directory; `tuned`: a second restore with PGOPTIONS). */
+export async function rawCopy(
+  sides: RawSides,
+  workDir: string,
+  logFile: string,
+  tuned?: { db: string; pgOptions: string },
+): Promise<RawCopyResult> {
   fs.mkdirSync(workDir, { recursive: true });
   const script = writeScript(workDir, 'raw-copy.sh', RAW_COPY_SCRIPT);
   const dump = path.join(workDir, 'raw.dump');
@@ -136,6 +173,7 @@ export async function rawCopy(sides: RawSides, workDir: string, logFile: string)
     BENCH_DUMP: dump,
     BENCH_SRC_ASSETS: sides.srcAssets,
     BENCH_DST_ASSETS: sides.dstAssets,
+    ...(tuned ? { BENCH_DST_DB_TUNED: tuned.db, BENCH_TUNED_PGOPTIONS: tuned.pgOptions } : {}),
   };
   try {
     const r = await measure('bash', [script], { cwd: workDir, env, logFile });
@@ -150,28 +188,38 @@ export async function rawCopy(sides: RawSides, workDir: string, logFile: string)
       analyzeMs: t.analyze_ms,
       rsyncMs: t.rsync_ms,
       stepsMs: t.dump_ms + t.restore_ms + t.analyze_ms + t.rsync_ms,
+      restoreTunedMs: tuned ? t.restore_tuned_ms : undefined,
     };
   } finally {
     fs.rmSync(dump, { force: true });
   }
 }
 
+/** The SQL files of the floor: counts, the suite's checksum per table, the stored paths for the shell census. */
+export interface FloorSql {
+  count: string;
+  hash: string;
+  census: string;
+}
+
 /** Run the floor once against a copied target. */
 export async function rawFloor(
   sides: RawSides,
-  tables: string[],
+  sql: FloorSql,
   workDir: string,
   logFile: string,
 ): Promise<RawFloorResult> {
   fs.mkdirSync(workDir, { recursive: true });
   const script = writeScript(workDir, 'raw-floor.sh', RAW_FLOOR_SCRIPT);
-  const sql = path.join(workDir, 'counts.sql');
-  fs.writeFileSync(sql, countSql(tables));
+  const files = { count: 'counts.sql', hash: 'hashes.sql', census: 'census.sql' };
+  for (const [k, f] of Object.entries(files)) fs.writeFileSync(path.join(workDir, f), sql[k as keyof FloorSql]);
   const env = {
     ...baseEnv(),
     ...sideEnv('SRC', sides.src),
     ...sideEnv('DST', sides.dst),
-    BENCH_COUNT_SQL: sql,
+    BENCH_COUNT_SQL: path.join(workDir, files.count),
+    BENCH_HASH_SQL: path.join(workDir, files.hash),
+    BENCH_CENSUS_SQL: path.join(workDir, files.census),
     BENCH_OUT: workDir,
     BENCH_DST_ASSETS: sides.dstAssets,
   };
@@ -187,22 +235,39 @@ export async function rawFloor(
         .split('\n')
         .filter(Boolean)
         .map((l) => {
-          const i = l.lastIndexOf('|');
+          const i = l.indexOf('|');
           return [l.slice(0, i), l.slice(i + 1)] as const;
         }),
     );
-  const srcCounts = parse(read('src-counts.txt'));
-  const dstCounts = parse(read('dst-counts.txt'));
-  const countMismatches = [...srcCounts]
-    .filter(([table, n]) => dstCounts.get(table) !== n)
-    .map(([table, n]) => `${table}: source ${n}, target ${dstCounts.get(table) ?? 'missing'}`);
+  const differ = (a: Map<string, string>, b: Map<string, string>) =>
+    [...a]
+      .filter(([table, n]) => b.get(table) !== n)
+      .map(([table, n]) => `${table}: source ${n}, target ${b.get(table) ?? 'missing'}`);
   return {
     wallMs: r.wallMs,
-    countSrcMs: t.count_src_ms,
-    countDstMs: t.count_dst_ms,
-    countMs: t.count_src_ms + t.count_dst_ms,
+    countMs: t.count_ms,
+    hashMs: t.hash_ms,
     findMs: t.find_ms,
-    countMismatches,
+    censusMs: t.census_ms,
+    countMismatches: differ(parse(read('src-counts.txt')), parse(read('dst-counts.txt'))),
+    hashMismatches: differ(parse(read('src-hashes.txt')), parse(read('dst-hashes.txt'))),
     filesFound: Number(read('find-count.txt').trim()),
+    census: {
+      dangling: Number(read('dangling.txt').trim()),
+      unreferenced: Number(read('unreferenced.txt').trim() || 0),
+    },
   };
+}
+
+/** The census floor's COPY of every stored path, as `f <relative path>` / `d <relative path>` lines. */
+export function censusFloorSql(
+  columns: Array<{ table: string; column: string; kind: 'file' | 'dir' }>,
+  prefix: string,
+): string {
+  const pfx = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const parts = columns.map(
+    (c) =>
+      `SELECT '${c.kind === 'file' ? 'f' : 'd'} ' || rtrim(substr(${c.column}, ${pfx.length + 1}), '/') FROM ${c.table} WHERE ${c.column} IS NOT NULL`,
+  );
+  return `COPY (${parts.join(' UNION ALL ')}) TO STDOUT;\n`;
 }

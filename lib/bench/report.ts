@@ -7,14 +7,14 @@ import path from 'node:path';
 import { FAMILIES, familyLabel, type Family } from './suite.ts';
 
 export type Figure =
-  | { kind: 'stat'; unit: 'ms' | 'MB'; median: number; min: number; max: number; samples: number[] }
+  | { kind: 'stat'; unit: 'ms' | 'MB' | 'n'; median: number; min: number; max: number; samples: number[] }
   | { kind: 'na'; reason: string };
 
 export interface Target {
   op: '<=' | '<';
   value: number;
-  /** What the value is compared with: a ratio, or an absolute figure in `unit`. */
-  of: 'ratio' | 'MB';
+  /** What the value is compared with: a ratio, or an absolute figure (MB: the max; ms and count: the median). */
+  of: 'ratio' | 'MB' | 'ms' | 'count';
 }
 
 export interface Row {
@@ -70,6 +70,21 @@ export interface ScaleResult {
   memoryTop: Array<{ run: string; command: string; peakMb: number }>;
   /** What the "nothing to do" run still checked (families that ignore VALIDATE_TABLES / ASSET_COLUMNS show here). */
   overheadChecks?: string;
+  /** seq_scan deltas per table and side: the row-count + checksum + path-prefix spec files, and discovery alone. */
+  seqScans?: {
+    fused: Record<'src' | 'dst', Record<string, number>>;
+    discovery: Record<'src' | 'dst', Record<string, number>>;
+  };
+  /** pg_comparator against the suite's checksum + bisection, per table and repetition. */
+  peer?: Array<{
+    table: string;
+    changed: number;
+    peerMs: number;
+    peerFound: number;
+    peerExit: number;
+    suiteMs: number;
+    suiteFound: number;
+  }>;
   warnings: string[];
 }
 
@@ -108,9 +123,27 @@ export const METHOD: Record<string, string> = {
     "sum of durationMs of the family's checks in REPORTS_DIR/runs/<id>/checks.json of that run (test bodies only; tests that run concurrently are each counted in full, so this is an upper bound of the family's share of the wall time)",
   'verify.suite.rowCounts+orphans+prefix': 'row counts + orphans + path prefix family sums of the same run',
   'verify.floor.count':
-    'a bash script running psql -f with one `SELECT count(*)` per user table, on the source and then on the target (connection and psql start included)',
+    'floor (a): a bash script running psql -f with one `SELECT count(*)` per user table, on the source and the target at once (connection and psql start included)',
   'verify.floor.find': '`find DST_ASSETS_DIR -type f | wc -l` in the same script',
   'verify.floor.wall': 'wall time of that whole script',
+  'verify.floor.hash':
+    "floor (b): the suite's own checksum SQL (count + sum of the 64-bit row hashes, lib/checks/table-scan.ts scanQuery) for every user table, one psql -f per side, source and target at once, in the same script",
+  'verify.floor.census':
+    'floor (c): `find DST -printf` of every file and directory and `psql COPY` of every stored path of the three asset columns, each piped into `LC_ALL=C sort`, at once, then `comm` both ways (dangling, unreferenced), in the same script',
+  'verify.census.merge':
+    "the census's own duration from its evidence in checks.json (\"walked in N ms\": from the cursor's DECLARE to the end of the merge of the byte-ordered tree walk with the grouped, sorted stored paths), without the sampled files' sha256 comparison the census family also runs",
+  'verify.fused.scans':
+    'from the first start to the last end of the fused table scans (row count + checksum + path prefix, one per table and side; WORK_DIR/scans/<run id>/*.json, each recording its start and duration) of the same verification run: the time the three families take together, without double counting the tests that wait for a shared scan',
+  'verify.seqScans.fused':
+    'max over tables and sides of the pg_stat_user_tables.seq_scan delta of `vitest run --project checks specs/row-counts.spec.ts specs/checksums.spec.ts specs/path-prefix.spec.ts` (--verify-only environment), minus the delta of the same command with a test-name filter that matches nothing (global setup and discovery alone); statistics read once they stop changing. A table split into block ranges is read by TID Range Scans, which seq_scan does not count: it still reads each block once',
+  'copy.raw.restoreTuned':
+    "the raw script's second pg_restore --single-transaction of the same dump into another empty database with PGOPTIONS set to the session settings the suite's restore phase chooses for this target (lib/phases/restore-tuning.ts), + the ANALYZE time of the default run",
+  'peer.suite.clean':
+    "the suite's checksum of each of the 2 largest tables with a one-column primary key (shapes, the fused checksum scan of both sides at once, split into CHECK_CONCURRENCY=4 block ranges above 64 MB) and, when they differ, the key bisection to every differing key; summed over the tables, per repetition",
+  'peer.suite.changed': 'the same after 3 rows per table were changed on the target',
+  'peer.pgComparator.clean':
+    "pg_comparator (Debian's postgresql-comparator, pgcmp checksum functions, --no-lock, password through --env-pass) on the same tables, same order, summed per repetition",
+  'peer.pgComparator.changed': 'the same after 3 rows per table were changed on the target',
   'overhead.suite.wall':
     'wall time of `rehearse --verify-only` with nothing to do: VALIDATE_TABLES=public.bench_probe (1 row), CHECKSUM=off, ASSETS_SAMPLE_N=0, ASSET_COLUMNS=bench_probe.storage_path:file (all NULL), HEALTH_CHECK=0: start-up, discovery, vitest, report writing',
   'memory.process':
@@ -119,7 +152,7 @@ export const METHOD: Record<string, string> = {
 };
 
 /** Median, min and max of the samples; n/a (with `why`) when there are none. */
-export function stat(samples: Array<number | undefined>, unit: 'ms' | 'MB', why = 'not measured'): Figure {
+export function stat(samples: Array<number | undefined>, unit: 'ms' | 'MB' | 'n', why = 'not measured'): Figure {
   const xs = samples.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   if (xs.length === 0) return { kind: 'na', reason: why };
   const s = [...xs].sort((a, b) => a - b);
@@ -150,11 +183,14 @@ export function scaleRows(s: ScaleResult): Row[] {
   const f = s.figures;
   const rows: Row[] = [];
   const add = (label: string, suite: string, base: string | undefined, target?: Target, note?: string) => {
+    const fig = f[suite];
     const value = base
       ? ratioOf(f[suite], f[base])
-      : target?.of === 'MB' && f[suite]?.kind === 'stat'
-        ? (f[suite] as { max: number }).max
-        : null;
+      : target?.of === 'MB' && fig?.kind === 'stat'
+        ? fig.max
+        : (target?.of === 'ms' || target?.of === 'count') && fig?.kind === 'stat'
+          ? fig.median
+          : null;
     const partial = note !== undefined && PARTIAL.test(note);
     const na = [f[suite], base ? f[base] : undefined].find((x) => x?.kind === 'na') as { reason: string } | undefined;
     rows.push({
@@ -176,7 +212,23 @@ export function scaleRows(s: ScaleResult): Row[] {
     ratio(1.05),
   );
   add('copy: dump', 'copy.suite.dump', 'copy.raw.dump');
-  add('copy: restore + ANALYZE', 'copy.suite.restore', 'copy.raw.restore');
+  add(
+    'copy: restore + ANALYZE vs raw pg_restore --single-transaction with default settings (+ ANALYZE)',
+    'copy.suite.restore',
+    'copy.raw.restore',
+    ratio(0.6),
+  );
+  add(
+    'copy: restore + ANALYZE vs raw pg_restore with the tuned session settings (PGOPTIONS) (+ ANALYZE)',
+    'copy.suite.restore',
+    'copy.raw.restoreTuned',
+    ratio(1),
+  );
+  add(
+    'copy: raw pg_restore tuned vs default (what the session settings alone give)',
+    'copy.raw.restoreTuned',
+    'copy.raw.restore',
+  );
   add('copy: asset mirror', 'copy.suite.mirror', 'copy.raw.rsync');
   add('copy: whole command, wall', 'copy.suite.wall', 'copy.raw.wall');
   const rop = f['verify.suite.rowCounts+orphans+prefix'];
@@ -190,8 +242,48 @@ export function scaleRows(s: ScaleResult): Row[] {
     ratio(1.2),
     rop?.kind === 'stat' && missing.length ? `partial: without ${missing.join(', ')} (absent)` : undefined,
   );
-  add('verify: full content checksums vs count(*) floor', 'verify.suite.checksums', 'verify.floor.count', ratio(2));
-  add('verify: asset census vs find floor', 'verify.suite.census', 'verify.floor.find', ratio(1.5));
+  add(
+    'verify: row counts + path prefix + checksum together (the fused scans, first start to last end) vs floor (b): the suite’s checksum SQL by psql, both sides at once',
+    'verify.fused.scans',
+    'verify.floor.hash',
+    ratio(1.3),
+  );
+  add(
+    'verify: asset census family time (+ sampled files sha256) vs floor (c)',
+    'verify.suite.census',
+    'verify.floor.census',
+  );
+  add(
+    'verify: asset census (its merge: tree walk + stored paths) vs floor (c): find + COPY + sort + comm',
+    'verify.census.merge',
+    'verify.floor.census',
+    ratio(2),
+  );
+  add(
+    'verify: seq scans per table per side of the fused families (row count, checksum, path prefix; max over tables; pg_stat_user_tables deltas)',
+    'verify.seqScans.fused',
+    undefined,
+    { op: '<=', value: 1, of: 'count' },
+  );
+  add(
+    'peer: checksum + bisection vs pg_comparator, clean (2 largest tables)',
+    'peer.suite.clean',
+    'peer.pgComparator.clean',
+    ratio(0.7),
+  );
+  add(
+    'peer: checksum + bisection vs pg_comparator, 3 changed rows per table',
+    'peer.suite.changed',
+    'peer.pgComparator.changed',
+    ratio(0.7),
+  );
+  add(
+    'verify (old floor): full content checksums vs count(*) floor',
+    'verify.suite.checksums',
+    'verify.floor.count',
+    ratio(2),
+  );
+  add('verify (old floor): asset census vs find floor', 'verify.suite.census', 'verify.floor.find', ratio(1.5));
   const known = FAMILIES.map((x) => x.family);
   const extra = Object.keys(f)
     .filter((k) => /^verify\.suite\.[\w-]+$/.test(k))
@@ -202,7 +294,13 @@ export function scaleRows(s: ScaleResult): Row[] {
     add(`verify: ${familyLabel(fam)} (family time)`, `verify.suite.${fam}`, undefined);
   }
   add('verify: whole command, wall (vs whole floor script)', 'verify.suite.wall', 'verify.floor.wall');
-  add('suite overhead with nothing to do, wall', 'overhead.suite.wall', undefined, undefined, s.overheadChecks);
+  add(
+    'suite overhead with nothing to do, wall',
+    'overhead.suite.wall',
+    undefined,
+    { op: '<=', value: 1500, of: 'ms' },
+    s.overheadChecks,
+  );
   add('peak memory, largest node process', 'memory.process', undefined, { op: '<', value: 300, of: 'MB' });
   add('peak memory, sum of the node process tree', 'memory.tree', undefined);
   for (const r of rows) {
@@ -253,6 +351,22 @@ export function crossScaleRows(scales: ScaleResult[]): Row[] {
       note: value === null ? 'n/a: peak memory not measured at both scales' : undefined,
     });
   }
+  const va = hi.figures['verify.suite.wall'];
+  const vb = lo.figures['verify.suite.wall'];
+  const growth =
+    va?.kind === 'stat' && vb?.kind === 'stat' && vb.median > 0
+      ? Math.round((va.median / vb.median) * 1000) / 1000
+      : null;
+  const linear: Target = { op: '<=', value: Math.round((hi.rows / lo.rows) * 1.1 * 10) / 10, of: 'ratio' };
+  out.push({
+    scale: 'all',
+    label: `verification time grows at most linearly (verify wall, ${hi.rows} / ${lo.rows} rows; target ${linear.value} = 1.1 × the row ratio)`,
+    suite: 'verify.suite.wall',
+    ratio: growth,
+    target: linear,
+    met: judge(growth, linear),
+    note: growth === null ? 'n/a: verification not measured at both scales' : undefined,
+  });
   return out;
 }
 
@@ -262,17 +376,19 @@ export function formatFigure(fig: Figure | undefined): string {
   const one = (x: number) =>
     fig.unit === 'MB'
       ? `${x.toFixed(1)} MB`
-      : x >= 10_000
-        ? `${(x / 1000).toFixed(1)} s`
-        : x >= 1000
-          ? `${(x / 1000).toFixed(2)} s`
-          : `${Math.round(x)} ms`;
+      : fig.unit === 'n'
+        ? String(x)
+        : x >= 10_000
+          ? `${(x / 1000).toFixed(1)} s`
+          : x >= 1000
+            ? `${(x / 1000).toFixed(2)} s`
+            : `${Math.round(x)} ms`;
   return fig.samples.length > 1 ? `${one(fig.median)} (${one(fig.min)}–${one(fig.max)})` : one(fig.median);
 }
 
 function formatTarget(t: Target | undefined): string {
   if (!t) return '—';
-  return t.of === 'MB' ? `${t.op} ${t.value} MB` : `${t.op} ${t.value}`;
+  return t.of === 'MB' ? `${t.op} ${t.value} MB` : t.of === 'ms' ? `${t.op} ${t.value} ms` : `${t.op} ${t.value}`;
 }
 
 function formatMet(r: Row): string {

@@ -1,23 +1,21 @@
 /**
- * Asset census: every path of every asset column against the whole target tree, both ways.
+ * Asset census: every path of every asset column against the whole target tree, both ways, without writing anything
+ * anywhere (no temporary table: it runs on a read-only target or a hot standby).
  *
- * The tree under DST_ASSETS_DIR is streamed with fast-glob (no symlink is followed; a symlink is resolved once and
- * counts only when it stays inside the tree) into a temporary table of the target database, in batches of
- * `batchSize` rows: Node holds one batch, never the tree, and never the column's paths. The comparison is then two
- * hash anti-joins inside PostgreSQL, one scan of each asset column:
- * - dangling references: a censused path (under ASSETS_DB_PATH_PREFIX, no `.`/`..` segment) with no entry of the
- *   right kind (file / directory) in the tree;
+ * A sorted merge, as `sort | comm` does it: PostgreSQL streams the censused paths of every asset column (one scan of
+ * each column, normalised relative to ASSETS_DB_PATH_PREFIX, sorted by their bytes, read through a cursor in batches)
+ * and the tree under DST_ASSETS_DIR is walked in the same byte order (each directory's entries sorted, a directory's
+ * subtree visited at the position of "name/"), so Node holds one batch and one directory listing, never the tree nor
+ * a column. No symlink is followed; a symlink counts as its target only when that stays inside the tree.
+ * - dangling references: a censused path (under the prefix, no `.`/`..` segment) with no entry of the right kind
+ *   (file / directory) in the tree;
  * - unreferenced files: a file that no `file` column names and that lies under no directory a `dir` column names.
  * Paths outside the prefix are the path-prefix check's job: counted here as "not censused", never followed.
- *
- * The temporary tables live in the census session only (ON COMMIT DROP, in one transaction that is never committed
- * with anything else), so the target's own schema is untouched.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import fg from 'fast-glob';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
@@ -65,47 +63,41 @@ export const KIND_TEXT: Record<string, string> = {
 // `prefix + '/'`, the start every censused DB path has: the same helper as the path-prefix check's.
 export { prefixWithSlash };
 
-/**
- * Per-column census in one scan of the column: counts, up to 5 dangling examples, and (data-modifying CTE) the
- * column's relative paths recorded in census_ref for the unreferenced-files pass.
- */
-export function columnCensusQuery(c: CensusColumn, prefix: string): Query {
-  const pfx = prefixWithSlash(prefix);
-  const col = quoteIdent(c.column);
-  return {
-    text: `WITH v AS (
-  SELECT ${col}::text AS raw FROM ${quoteTable(c.table)} WHERE ${col} IS NOT NULL
-), n AS MATERIALIZED (
-  SELECT raw, CASE WHEN left(raw, $1) = $2 AND raw !~ '(^|/)\\.\\.?(/|$)'
+/** The censused form of one stored path (`raw`): relative to `$2` (of length `$1`), slashes collapsed; else NULL. */
+function relExpr(): string {
+  return `CASE WHEN left(raw, $1) = $2 AND raw !~ '(^|/)\\.\\.?(/|$)'
     THEN CASE WHEN strpos(raw, '//') = 0 AND right(raw, 1) <> '/' THEN nullif(substr(raw, $1 + 1), '')
       -- only paths with repeated or trailing slashes pay for the regular expression (about a third of the scan)
-      ELSE nullif(rtrim(regexp_replace(substr(raw, $1 + 1), '/+', '/', 'g'), '/'), '') END END AS rel
-  FROM v
-), ins AS (
-  INSERT INTO census_ref (path, kind) SELECT DISTINCT rel, $3::"char" FROM n WHERE rel IS NOT NULL
-)
-SELECT count(*)::int AS total, count(n.rel)::int AS censused,
-  (count(*) FILTER (WHERE n.rel IS NOT NULL AND f.kind IS DISTINCT FROM $3::"char"))::int AS dangling,
-  (array_agg(n.raw || E'\\t' || coalesce(f.kind::text, '-') ORDER BY n.raw)
-     FILTER (WHERE n.rel IS NOT NULL AND f.kind IS DISTINCT FROM $3::"char"))[1:5] AS examples
-FROM n LEFT JOIN census_fs f ON f.path = n.rel`,
-    values: [pfx.length, pfx, c.kind === 'file' ? 'f' : 'd'],
+      ELSE nullif(rtrim(regexp_replace(substr(raw, $1 + 1), '/+', '/', 'g'), '/'), '') END END`;
+}
+
+/**
+ * Every distinct censused path of every column (one scan each), as (column index, relative path or NULL, rows that
+ * store it, the smallest raw value storing it), sorted by the relative path's bytes (NULL, the paths not censused,
+ * last): the database side of the merge. Grouping first sends each path once, however many rows repeat it.
+ */
+export function censusStreamQuery(columns: CensusColumn[], prefix: string): Query {
+  const pfx = prefixWithSlash(prefix);
+  const parts = columns.map((c, i) => {
+    const col = quoteIdent(c.column);
+    return `SELECT ${i} AS c, ${relExpr()} AS rel, raw FROM (SELECT ${col}::text AS raw FROM ${quoteTable(c.table)} WHERE ${col} IS NOT NULL) v${i}`;
+  });
+  return {
+    text: `SELECT c, rel, count(*)::int AS n, min(raw COLLATE "C") AS raw FROM (\n${parts.join('\nUNION ALL\n')}\n) x GROUP BY c, rel ORDER BY rel COLLATE "C" NULLS LAST, c`,
+    values: [pfx.length, pfx],
   };
 }
 
-/** Directories covered by a `dir` reference (the directory itself or one of its ancestors is referenced). */
-export const COVERED_DIRS_SQL = `CREATE TEMP TABLE census_covered ON COMMIT DROP AS
-SELECT d.path FROM census_fs d
-WHERE d.kind = 'd' AND EXISTS (
-  SELECT 1 FROM generate_series(1, array_length(string_to_array(d.path, '/'), 1)) AS i
-  JOIN census_ref r ON r.kind = 'd' AND r.path = array_to_string((string_to_array(d.path, '/'))[1:i], '/')
-)`;
+/** One column's stream query (the census of a single column). */
+export function columnCensusQuery(c: CensusColumn, prefix: string): Query {
+  return censusStreamQuery([c], prefix);
+}
 
-export const UNREFERENCED_SQL = `SELECT count(*)::int AS n, (array_agg(f.path ORDER BY f.path))[1:5] AS examples
-FROM census_fs f
-WHERE f.kind = 'f'
-  AND NOT EXISTS (SELECT 1 FROM census_ref r WHERE r.path = f.path AND r.kind = 'f')
-  AND NOT EXISTS (SELECT 1 FROM census_covered c WHERE c.path = f.dir)`;
+/** Byte order of UTF-8 strings (PostgreSQL's COLLATE "C"); UTF-16 order agrees except around surrogates. */
+export function byteCompare(a: string, b: string): number {
+  if (/[\uD800-\uDFFF]/.test(a) || /[\uD800-\uDFFF]/.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Kind of one tree entry; a symlink counts as its target only when the target is inside `root`. */
 async function entryKind(root: string, rel: string, dirent: fs.Dirent): Promise<EntryKind> {
@@ -123,49 +115,149 @@ async function entryKind(root: string, rel: string, dirent: fs.Dirent): Promise<
   }
 }
 
-/** Stream the tree into census_fs in batches; returns the entry counts. */
-async function loadTree(c: pg.ClientBase, root: string, batchSize: number): Promise<CensusResult['entries']> {
-  const counts = { files: 0, dirs: 0, other: 0 };
-  const realRoot = await fs.promises.realpath(root);
-  let paths: string[] = [];
-  let kinds: string[] = [];
-  let dirs: string[] = [];
-  const flush = async () => {
-    if (!paths.length) return;
-    await c.query(
-      `INSERT INTO census_fs (path, kind, dir) SELECT p, k::"char", d FROM unnest($1::text[], $2::text[], $3::text[]) AS u(p, k, d)`,
-      [paths, kinds, dirs],
-    );
-    paths = [];
-    kinds = [];
-    dirs = [];
-  };
-  const stream = fg.stream('**', {
-    cwd: realRoot,
-    dot: true,
-    onlyFiles: false,
-    followSymbolicLinks: false,
-    objectMode: true,
-    suppressErrors: true,
-    unique: false,
-  });
-  for await (const e of stream as AsyncIterable<{ path: string; dirent: fs.Dirent }>) {
-    const kind = await entryKind(realRoot, e.path, e.dirent);
-    if (kind === 'f') counts.files++;
-    else if (kind === 'd') counts.dirs++;
-    else counts.other++;
-    const rel = e.path.replace(/\/+$/, '');
-    const slash = rel.lastIndexOf('/');
-    paths.push(rel);
-    kinds.push(kind);
-    dirs.push(slash < 0 ? '' : rel.slice(0, slash));
-    if (paths.length >= batchSize) await flush();
-  }
-  await flush();
-  return counts;
+/** One tree entry: its path relative to the root (no trailing slash) and its kind. */
+export interface TreeEntry {
+  path: string;
+  kind: EntryKind;
 }
 
-/** Run the census of `columns` against the tree under cfg.dstAssetsDir. */
+/**
+ * The tree under `root` in byte order of the relative paths: each directory's entries sorted, and a directory's own
+ * entry at "name" but its subtree at "name/" (so `a.txt` comes between `a` and `a/x`). Symlinks are not followed.
+ * Memory: one directory listing per level of the current path.
+ */
+export async function* sortedTree(root: string, rel = ''): AsyncGenerator<TreeEntry> {
+  let dirents: fs.Dirent[];
+  try {
+    dirents = await fs.promises.readdir(rel ? path.join(root, rel) : root, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  const items: Array<{ key: string; name: string; descend: boolean; dirent: fs.Dirent }> = [];
+  for (const d of dirents) {
+    items.push({ key: d.name, name: d.name, descend: false, dirent: d });
+    if (d.isDirectory()) items.push({ key: `${d.name}/`, name: d.name, descend: true, dirent: d });
+  }
+  items.sort((a, b) => byteCompare(a.key, b.key));
+  for (const it of items) {
+    const p = rel ? `${rel}/${it.name}` : it.name;
+    if (it.descend) yield* sortedTree(root, p);
+    else yield { path: p, kind: await entryKind(root, p, it.dirent) };
+  }
+}
+
+/** The database side: (column index, relative path or null, rows storing it, smallest raw value) in byte order. */
+export interface DbPath {
+  c: number;
+  rel: string | null;
+  /** Rows of the column that store this path (1 when absent). */
+  n?: number;
+  raw: string;
+}
+
+/** Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). */
+export async function mergeCensus(
+  columns: CensusColumn[],
+  db: AsyncIterable<DbPath>,
+  tree: AsyncIterable<TreeEntry>,
+): Promise<Omit<CensusResult, 'ms'>> {
+  const entries = { files: 0, dirs: 0, other: 0 };
+  const stats = columns.map(() => ({
+    total: 0,
+    censused: 0,
+    dangling: 0,
+    examples: [] as Array<{ raw: string; found: string }>,
+  }));
+  const unreferenced = { count: 0, examples: [] as string[] };
+  const dbIt = db[Symbol.asyncIterator]();
+  const treeIt = tree[Symbol.asyncIterator]();
+  let d = await dbIt.next();
+  let t = await treeIt.next();
+  // Directories named by a `dir` column whose subtree the merge has not passed yet.
+  let covering: string[] = [];
+  const covered = (p: string) => {
+    covering = covering.filter((r) => p.startsWith(`${r}/`) || byteCompare(p, `${r}/`) < 0);
+    return covering.some((r) => p.startsWith(`${r}/`));
+  };
+  const example = (list: Array<{ raw: string; found: string }>, x: { raw: string; found: string }) => {
+    list.push(x);
+    list.sort((a, b) => byteCompare(a.raw, b.raw));
+    if (list.length > 5) list.pop();
+  };
+  while (!d.done || !t.done) {
+    const dbKey = !d.done && d.value.rel !== null ? d.value.rel : undefined;
+    if (!d.done && d.value.rel === null) {
+      // Paths not censused come last: counted only.
+      stats[d.value.c].total += d.value.n ?? 1;
+      d = await dbIt.next();
+      continue;
+    }
+    const treeKey = t.done ? undefined : t.value.path;
+    const k =
+      dbKey === undefined
+        ? treeKey!
+        : treeKey === undefined
+          ? dbKey
+          : byteCompare(dbKey, treeKey) <= 0
+            ? dbKey
+            : treeKey;
+    const here = treeKey !== undefined && treeKey === k ? t.value! : undefined;
+    let fileRef = false;
+    while (!d.done && d.value.rel === k) {
+      const col = columns[d.value.c];
+      const s = stats[d.value.c];
+      const n = d.value.n ?? 1;
+      s.total += n;
+      s.censused += n;
+      const want = col.kind === 'file' ? 'f' : 'd';
+      if (here?.kind !== want) {
+        s.dangling += n;
+        example(s.examples, { raw: d.value.raw, found: here?.kind ?? '-' });
+      }
+      if (col.kind === 'file') fileRef = true;
+      else if (!covering.includes(k)) covering.push(k);
+      d = await dbIt.next();
+    }
+    if (here) {
+      if (here.kind === 'f') entries.files++;
+      else if (here.kind === 'd') entries.dirs++;
+      else entries.other++;
+      if (here.kind === 'f' && !fileRef && !covered(k)) {
+        unreferenced.count++;
+        if (unreferenced.examples.length < 5) unreferenced.examples.push(k);
+      }
+      t = await treeIt.next();
+    }
+  }
+  const out = new Map<string, ColumnCensus>();
+  columns.forEach((c, i) => {
+    const s = stats[i];
+    out.set(c.display, {
+      total: s.total,
+      censused: s.censused,
+      notCensused: s.total - s.censused,
+      dangling: s.dangling,
+      examples: s.examples.map((x) => ({ path: x.raw, found: KIND_TEXT[x.found] ?? x.found })),
+    });
+  });
+  return { entries, columns: out, unreferenced };
+}
+
+/** Rows of a query through a cursor, `batch` at a time (the connection must be inside a transaction). */
+async function* cursorRows<T>(c: pg.ClientBase, q: Query, batch: number): AsyncGenerator<T> {
+  await c.query(`DECLARE census_paths NO SCROLL CURSOR FOR ${q.text}`, q.values as unknown[]);
+  for (;;) {
+    const r = await c.query(`FETCH ${batch} FROM census_paths`);
+    for (const row of r.rows) yield row as T;
+    if (r.rows.length < batch) return;
+  }
+}
+
+/**
+ * Run the census of `columns` against the tree under cfg.dstAssetsDir: one read-only transaction on the target, no
+ * object created. `ms.walk` is the time until the merge ended (the walk and the stream overlap), `ms.compare` the time
+ * PostgreSQL took to deliver the first batch (its scans and sort).
+ */
 export async function runCensus(
   cfg: Config,
   columns: CensusColumn[],
@@ -174,55 +266,29 @@ export async function runCensus(
   if (!fs.existsSync(cfg.dstAssetsDir) || !fs.statSync(cfg.dstAssetsDir).isDirectory()) {
     throw new Error(`DST_ASSETS_DIR ${cfg.dstAssetsDir} does not exist or is not a directory`);
   }
+  const realRoot = await fs.promises.realpath(cfg.dstAssetsDir);
   return withConnection(
     cfg.dst,
     async (c) => {
-      // The tree is walked OUTSIDE any transaction (each batch insert commits into a session temp table): a role's
-      // idle_in_transaction_session_timeout cannot end the census while the file system is read, and no snapshot is
-      // held open for the length of the walk. Only the comparison runs in one transaction.
-      await c.query(
-        `CREATE TEMP TABLE census_fs (path text COLLATE "C" NOT NULL, kind "char" NOT NULL, dir text COLLATE "C" NOT NULL)`,
-      );
-      await c.query(`CREATE TEMP TABLE census_ref (path text COLLATE "C" NOT NULL, kind "char" NOT NULL)`);
-      const t0 = performance.now();
-      const entries = await loadTree(c, cfg.dstAssetsDir, o.batchSize ?? 5000);
-      await c.query('BEGIN');
+      await c.query('BEGIN READ ONLY');
       try {
         await c.query(pinnedSettingsSql());
-        await c.query("SET LOCAL lock_timeout = '10s'");
-        await c.query('CREATE INDEX ON census_fs (path); ANALYZE census_fs');
-        const t1 = performance.now();
-        const result: CensusResult = {
-          entries,
-          columns: new Map(),
-          unreferenced: { count: 0, examples: [] },
-          ms: { walk: Math.round(t1 - t0), compare: 0 },
-        };
-        for (const col of columns) {
-          const q = columnCensusQuery(col, cfg.assetsDbPathPrefix);
-          const r = (
-            await c.query<{ total: number; censused: number; dangling: number; examples: string[] | null }>(
-              q.text,
-              q.values,
-            )
-          ).rows[0];
-          result.columns.set(col.display, {
-            total: r.total,
-            censused: r.censused,
-            notCensused: r.total - r.censused,
-            dangling: r.dangling,
-            examples: (r.examples ?? []).map((x) => {
-              const tab = x.lastIndexOf('\t');
-              return { path: x.slice(0, tab), found: KIND_TEXT[x.slice(tab + 1)] ?? x.slice(tab + 1) };
-            }),
-          });
-        }
-        await c.query('CREATE INDEX ON census_ref (path); ANALYZE census_ref');
-        await c.query(COVERED_DIRS_SQL);
-        const u = (await c.query<{ n: number; examples: string[] | null }>(UNREFERENCED_SQL)).rows[0];
-        result.unreferenced = { count: u.n, examples: u.examples ?? [] };
-        result.ms.compare = Math.round(performance.now() - t1);
-        return result;
+        // The cursor is read while the tree is walked, so the transaction is idle between fetches: a role's
+        // idle_in_transaction_session_timeout must not end it; a lock must not hold it forever either.
+        await c.query("SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = '10s'");
+        const t0 = performance.now();
+        let first: number | undefined;
+        const q = censusStreamQuery(columns, cfg.assetsDbPathPrefix);
+        const rows = cursorRows<DbPath>(c, q, o.batchSize ?? 10_000);
+        const db = (async function* () {
+          for await (const r of rows) {
+            first ??= performance.now();
+            yield r;
+          }
+        })();
+        const merged = await mergeCensus(columns, db, sortedTree(realRoot));
+        const end = performance.now();
+        return { ...merged, ms: { walk: Math.round(end - t0), compare: Math.round((first ?? end) - t0) } };
       } finally {
         await c.query('ROLLBACK').catch(() => {});
       }

@@ -118,7 +118,7 @@ ORDER BY a.attnum`,
   };
 }
 
-interface ShapeRow {
+export interface ShapeRow {
   name: string;
   type: string;
   collatable: boolean;
@@ -444,12 +444,44 @@ export async function compareTable(
     withPinned(pools.src, async (c) => (await c.query<ShapeRow>(shapeQuery(t).text, shapeQuery(t).values)).rows),
     withPinned(pools.dst, async (c) => (await c.query<ShapeRow>(shapeQuery(t).text, shapeQuery(t).values)).rows),
   ]);
-  const src = shapeFromRows(sRows);
-  const dst = shapeFromRows(dRows);
+  const cmp = compareShapes(shapeFromRows(sRows), shapeFromRows(dRows), o.method);
   const ms: TableChecksumResult['ms'] = {};
-  if (!src.exists && !dst.exists) return { problem: 'the table exists on neither side', ms };
-  if (!dst.exists) return { problem: 'the table is missing on the target', ms };
-  if (!src.exists) return { problem: 'the table is missing on the source', ms };
+  if (cmp.problem !== undefined) return { problem: cmp.problem, ms };
+  const { shape, method } = cmp;
+  const columns = shape.columns;
+  const q = checksumQuery(t, columns, method);
+  const timed = async (pool: pg.Pool, side: 'src' | 'dst') => {
+    const t0 = performance.now();
+    const r = await withPinned(pool, async (c) => (await c.query<{ n: string; s: string }>(q.text, q.values)).rows[0]);
+    ms[side] = Math.round(performance.now() - t0);
+    return { rows: r.n, sum: r.s };
+  };
+  const [a, b] = await Promise.all([timed(pools.src, 'src'), timed(pools.dst, 'dst')]);
+  return {
+    method,
+    src: a,
+    dst: b,
+    equal: a.rows === b.rows && a.sum === b.sum,
+    hasKey: cmp.hasKey,
+    shape,
+    ms,
+  };
+}
+
+/** The outcome of comparing a table's shapes: why it cannot be checksummed, or the shape and method both sides use. */
+export type ShapeComparison =
+  | { problem: string; shape?: undefined; method?: undefined; hasKey?: undefined }
+  | { problem?: undefined; shape: TableShape; method: HashMethod; hasKey: boolean };
+
+/**
+ * Compare the shapes of one table on both sides (pure): a problem when it is missing on a side or its columns differ;
+ * else the shape to hash with (a column is hashed as a value only when it is hashable on both sides), the method
+ * (from the lower server version) and whether both sides have the same primary key (bisection needs one).
+ */
+export function compareShapes(src: TableShape, dst: TableShape, forced?: HashMethod): ShapeComparison {
+  if (!src.exists && !dst.exists) return { problem: 'the table exists on neither side' };
+  if (!dst.exists) return { problem: 'the table is missing on the target' };
+  if (!src.exists) return { problem: 'the table is missing on the source' };
   const sig = (c: ColumnShape) => `${c.name} ${c.type}`;
   const sCols = src.columns.map(sig);
   const dCols = dst.columns.map(sig);
@@ -463,7 +495,7 @@ export async function compareTable(
         ? `column order differs: source (${src.columns.map((c) => c.name).join(', ')}), target (${dst.columns.map((c) => c.name).join(', ')})`
         : '',
     ].filter(Boolean);
-    return { problem: `columns differ (${parts.join('; ')})`, ms };
+    return { problem: `columns differ (${parts.join('; ')})` };
   }
   // The same SQL on both sides: a column is hashed as a value only when it is hashable on both.
   const columns = src.columns.map((c, i) => ({
@@ -476,25 +508,9 @@ export async function compareTable(
     columns,
     key: columns.filter((c) => c.pkOrd !== null).sort((a, b) => a.pkOrd! - b.pkOrd!),
   };
-  const method = o.method ?? hashMethod(Math.min(src.version, dst.version));
-  const q = checksumQuery(t, columns, method);
-  const timed = async (pool: pg.Pool, side: 'src' | 'dst') => {
-    const t0 = performance.now();
-    const r = await withPinned(pool, async (c) => (await c.query<{ n: string; s: string }>(q.text, q.values)).rows[0]);
-    ms[side] = Math.round(performance.now() - t0);
-    return { rows: r.n, sum: r.s };
-  };
-  const [a, b] = await Promise.all([timed(pools.src, 'src'), timed(pools.dst, 'dst')]);
+  const method = forced ?? hashMethod(Math.min(src.version, dst.version));
   const sameKey = src.key.map((k) => k.name).join() === dst.key.map((k) => k.name).join();
-  return {
-    method,
-    src: a,
-    dst: b,
-    equal: a.rows === b.rows && a.sum === b.sum,
-    hasKey: shape.key.length > 0 && sameKey,
-    shape,
-    ms,
-  };
+  return { shape, method, hasKey: shape.key.length > 0 && sameKey };
 }
 
 /** Run a query on one side inside the pinned session. */

@@ -43,6 +43,25 @@ export async function countRows(pool: pg.Pool, table: TableRef, timeoutMs: numbe
   });
 }
 
+/**
+ * A side's Count from its fused table scan (lib/checks/table-scan.ts): exact when the scan read the table; `missing`
+ * when the table does not exist; when a count-only scan exceeded ROWCOUNT_TIMEOUT_MS, the planner's estimate.
+ * `ms` is the scan's own duration (the checks that share it do not add to it).
+ */
+export async function countFromScan(
+  pool: pg.Pool,
+  table: TableRef,
+  scan: () => Promise<{ missing?: boolean; timedOut?: boolean; rows?: string; ms: number }>,
+): Promise<Count> {
+  const r = await scan();
+  if (r.missing) return { kind: 'missing', ms: r.ms };
+  if (!r.timedOut) return { kind: 'exact', n: Number(r.rows), ms: r.ms };
+  const est = estimateQuery(table);
+  const e = await pool.query<{ n: number | null }>(est.text, est.values as unknown[]);
+  const n = e.rows[0]?.n;
+  return { kind: 'estimate', n: n === null || n === undefined || n < 0 ? -1 : Math.round(n), ms: r.ms };
+}
+
 export function describeCount(side: string, c: Count | undefined): string {
   if (!c) return `${side}: not configured`;
   if (c.kind === 'missing') return `${side}: table missing (${c.ms} ms)`;

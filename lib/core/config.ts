@@ -75,12 +75,18 @@ export interface Config {
   dumpJobs: number;
   restoreJobs: number;
   restoreSingleTransaction: boolean;
+  /** RESTORE_MAINTENANCE_WORK_MEM: the restore session's maintenance_work_mem in bytes, or auto / off (lib/phases/restore-tuning.ts). */
+  restoreMaintenanceWorkMem: number | 'auto' | 'off';
+  /** RESTORE_MAINTENANCE_WORKERS: the restore session's max_parallel_maintenance_workers, or auto. */
+  restoreMaintenanceWorkers: number | 'auto';
   dumpSerializableDeferrable: boolean;
   assetColumns: AssetColumn[];
   orphanRelations: Relation[];
   reportsDir: string;
   checksum: 'full' | 'off';
   checksumTables?: TableRef[];
+  /** CHECKSUM_SPLIT_MB: a table larger than this (heap MB) is checksummed in CHECK_CONCURRENCY block ranges at once. */
+  checksumSplitMb: number;
   assetsUnreferencedFail: boolean;
   connectTimeoutMs: number;
   checkConcurrency: number;
@@ -418,6 +424,31 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'RESTORE_MAINTENANCE_WORK_MEM',
+    group: 'dump',
+    default: 'auto',
+    doc: 'maintenance_work_mem of the restore session (index builds): auto (a quarter of the memory the target can spare, at most 1GB, never below its own value), a size such as 512MB, or off (no session settings).',
+    apply(raw, d) {
+      const v = isSet(raw) ? raw.trim() : 'auto';
+      if (v === 'auto' || v === 'off') return void (d.restoreMaintenanceWorkMem = v);
+      const m = /^(\d+)\s*(kB|MB|GB)?$/i.exec(v);
+      const bytes = m ? Number(m[1]) * { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'kB').toLowerCase()]! : NaN;
+      if (!m || bytes < 1024 ** 2 || bytes > 2 * 1024 ** 4)
+        return `RESTORE_MAINTENANCE_WORK_MEM="${raw}" must be auto, off or a size from 1MB to 2TB (e.g. 512MB, 1GB)`;
+      d.restoreMaintenanceWorkMem = bytes;
+    },
+  },
+  {
+    name: 'RESTORE_MAINTENANCE_WORKERS',
+    group: 'dump',
+    default: 'auto',
+    doc: 'max_parallel_maintenance_workers of the restore session: auto (cores − 1 for a target on this machine, else the target’s own value) or a number.',
+    apply(raw, d) {
+      if (!isSet(raw) || raw.trim() === 'auto') return void (d.restoreMaintenanceWorkers = 'auto');
+      return setOr(d, 'restoreMaintenanceWorkers', int('RESTORE_MAINTENANCE_WORKERS', raw, 0, 0, 1024), isStr);
+    },
+  },
+  {
     name: 'DUMP_SERIALIZABLE_DEFERRABLE',
     group: 'dump',
     default: '0',
@@ -683,6 +714,15 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'CHECKSUM_SPLIT_MB',
+    group: 'tuning',
+    default: '64',
+    doc: 'A table whose heap is larger than this many MB is checksummed as CHECK_CONCURRENCY block ranges on as many connections at once (PostgreSQL 14+); 0 splits every table.',
+    apply(raw, d) {
+      return setOr(d, 'checksumSplitMb', int('CHECKSUM_SPLIT_MB', raw, 64, 0, 1_048_576), isStr);
+    },
+  },
+  {
     name: 'CHECK_CONCURRENCY',
     group: 'tuning',
     default: '4',
@@ -825,6 +865,11 @@ export function effectiveConfig(c: Config): Record<string, string> {
     DUMP_JOBS: String(c.dumpJobs),
     RESTORE_JOBS: String(c.restoreJobs),
     RESTORE_SINGLE_TRANSACTION: c.restoreSingleTransaction ? '1' : '0',
+    RESTORE_MAINTENANCE_WORK_MEM:
+      typeof c.restoreMaintenanceWorkMem === 'number'
+        ? `${Math.floor(c.restoreMaintenanceWorkMem / 1024 ** 2)}MB`
+        : c.restoreMaintenanceWorkMem,
+    RESTORE_MAINTENANCE_WORKERS: String(c.restoreMaintenanceWorkers),
     DUMP_SERIALIZABLE_DEFERRABLE: c.dumpSerializableDeferrable ? '1' : '0',
     VALIDATE_TABLES: c.validateTables ? c.validateTables.map(displayTable).join(',') : '(all user tables)',
     ROWCOUNT_TIMEOUT_MS: String(c.rowcountTimeoutMs),
@@ -850,6 +895,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     REPORTS_DIR: c.reportsDir,
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
+    CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
     PG_BIN_DIR: c.pgBinDir ?? '(chosen by major)',
     SRC_PG_BIN_DIR: c.srcPgBinDir ?? '(PG_BIN_DIR)',

@@ -21,6 +21,7 @@ import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Transform } from 'node:stream';
 import { $, type ProcessPromise } from 'zx';
 import type { Config } from './config.ts';
 import { libpqEnv, type Dsn } from './dsn.ts';
@@ -610,6 +611,32 @@ export async function psql(cmd: Command, ctx: ToolCtx): Promise<ToolResult> {
 }
 
 /**
+ * The rendered script's `SET client_min_messages = warning;` (pg_restore writes it first, whatever the archive) made
+ * `notice`, so the server's NOTICEs of the restore (e.g. pgvector's "hnsw graph no longer fits into
+ * maintenance_work_mem" with its HINT) reach psql's stderr and the phase log. Only the script's first 64 kB are looked at.
+ */
+function showNotices(): Transform {
+  let head = '';
+  let done = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (done) return cb(null, chunk);
+      head += chunk.toString('latin1');
+      const i = head.indexOf('\nSET client_min_messages = warning;');
+      if (i < 0 && head.length < 65_536) return cb();
+      done = true;
+      const out =
+        i < 0 ? head : head.replace('\nSET client_min_messages = warning;', '\nSET client_min_messages = notice;');
+      head = '';
+      cb(null, Buffer.from(out, 'latin1'));
+    },
+    flush(cb) {
+      cb(null, head ? Buffer.from(head, 'latin1') : undefined);
+    },
+  });
+}
+
+/**
  * `pg_restore --file=- | psql`, wrapped in BEGIN ... COMMIT with `preludeSql` first. COMMIT is sent only when
  * pg_restore exited 0, psql is still running cleanly AND psql confirmed it executed the whole script (it echoes a
  * random marker written after the script; ON_ERROR_STOP makes it stop before the marker at the first error).
@@ -636,6 +663,8 @@ export async function pgRestoreViaPsql(
     const line = redact(raw);
     ctx.log?.line(`${prefix}${line}`);
     if (early.length < 4) early.push(line);
+    // psql's stderr carries the server's NOTICE/WARNING lines: the caller collects them too.
+    if (prefix === 'psql stderr: ') ctx.progress?.(line);
     if (prefix === 'pg_restore stderr: ' && ctx.progress) {
       ctx.progress(line);
       if (isVerboseInfo(line)) return;
@@ -669,7 +698,7 @@ export async function pgRestoreViaPsql(
   const psqlErr = eachLine(psqlChild.stderr, collect('psql stderr: '));
   const renderErr = eachLine(renderChild.stderr, collect('pg_restore stderr: '));
   stdin.write(['BEGIN;', ...preludeSql, ''].join('\n'));
-  renderChild.stdout!.pipe(stdin, { end: false });
+  renderChild.stdout!.pipe(showNotices()).pipe(stdin, { end: false });
 
   const renderDone = renderP.then((o) => {
     if (o.exitCode === 0 && !psqlExited) {

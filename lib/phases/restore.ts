@@ -23,6 +23,18 @@ import {
   restorePipeline,
 } from '../core/tools.ts';
 import { PhaseError } from '../core/errors.ts';
+import { withConnection } from '../core/db.ts';
+import {
+  chooseRestoreSettings,
+  isLocalHost,
+  memAvailable,
+  pgOptions,
+  ServerMessages,
+  TARGET_FACTS_SQL,
+  type RestoreSettings,
+  type TargetFacts,
+} from './restore-tuning.ts';
+import os from 'node:os';
 import { countingProgress, restoredTable } from '../core/progress.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { privilegeTocRules } from './privileges.ts';
@@ -58,6 +70,38 @@ export async function prepareUseList(
   const lines = exclusionLines(excluded);
   for (const line of lines) ctx.say(line);
   return { useList, excluded: lines };
+}
+
+/** Read the target's TargetFacts with the restore's own credentials (database and role settings apply). */
+export async function readTargetFacts(ctx: PhaseCtx): Promise<TargetFacts> {
+  const { config } = ctx;
+  const r = await withConnection(
+    config.dst,
+    async (c) => (await c.query<{ mwm: string; ecs: string; mpmw: number; mpw: number }>(TARGET_FACTS_SQL)).rows[0],
+    { connectTimeoutMs: config.connectTimeoutMs },
+  );
+  const local = isLocalHost(config.dst);
+  return {
+    maintenanceWorkMem: Number(r.mwm),
+    effectiveCacheSize: Number(r.ecs),
+    maxParallelMaintenanceWorkers: r.mpmw,
+    maxParallelWorkers: r.mpw,
+    local,
+    ...(local ? { memAvailable: memAvailable(), cores: os.cpus().length } : {}),
+  };
+}
+
+/** The restore session's settings; when the target cannot be asked, none (the raw behaviour), said in the log. */
+async function restoreSettings(ctx: PhaseCtx): Promise<RestoreSettings> {
+  if (ctx.config.restoreMaintenanceWorkMem === 'off') return chooseRestoreSettings({} as TargetFacts, ctx.config);
+  try {
+    return chooseRestoreSettings(await readTargetFacts(ctx), ctx.config);
+  } catch (e) {
+    return {
+      settings: [],
+      why: [`session settings not tuned: could not read the target's settings (${(e as Error).message})`],
+    };
+  }
 }
 
 /**
@@ -98,10 +142,22 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const total = state.dump?.toc?.['TABLE DATA'];
   const progress = countingProgress(ctx.say, '[restore] ', 'tables restored');
   let done = 0;
+  const tuning = await restoreSettings(ctx);
+  for (const line of tuning.why) ctx.log.line(`restore session: ${line}`);
+  if (tuning.settings.length)
+    ctx.say(
+      `restore session: ${tuning.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (PGOPTIONS of the restore only)`,
+    );
+  const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
+    const opts = pgOptions(tuning.settings, c.env.PGOPTIONS);
+    return opts ? { ...c, env: { ...c.env, PGOPTIONS: opts } } : c;
+  };
+  const messages = new ServerMessages();
   const tool = {
     phase: 'restore' as const,
     log: ctx.log,
     progress: (line: string) => {
+      messages.line(line);
       if (restoredTable(line) !== undefined)
         progress.update({ done: ++done, total: total === undefined ? undefined : Math.max(total, done) });
     },
@@ -112,7 +168,8 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { useList, excluded } = await prepareUseList(ctx, archive);
 
   if (mode === 'single-transaction-with-drop') {
-    const { render, apply } = restorePipeline(config, archive, useList);
+    const { render, apply: plainApply } = restorePipeline(config, archive, useList);
+    const apply = withSettings(plainApply);
     commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
     ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
     progress.start({ done, total });
@@ -124,7 +181,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       ctx.say('DST_DROP_SCHEMA=1: dropping and recreating public (a separate step: this restore mode is not atomic)');
       await psql(drop, analyzeTool);
     }
-    const cmd = restoreCommand(config, archive, useList);
+    const cmd = withSettings(restoreCommand(config, archive, useList));
     commands.push(displayCommand(cmd));
     ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
     progress.start({ done, total });
@@ -132,6 +189,12 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   }
 
   progress.finish({ done, total: Math.max(total ?? 0, done) });
+  for (const m of messages.all)
+    ctx.log.line(
+      `server ${m.severity}: ${m.message}${m.detail ? ` DETAIL: ${m.detail}` : ''}${m.hint ? ` HINT: ${m.hint}` : ''}`,
+    );
+  const serverHints = messages.hints();
+  for (const h of serverHints) ctx.say(`server said: ${h}`);
   const analyze = psqlCommand(config, 'ANALYZE');
   commands.push(displayCommand(analyze));
   await psql(analyze, analyzeTool);
@@ -140,6 +203,15 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   return {
     reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}) and analyzed the target`,
     exitCode,
-    details: { mode, commands, atomic: mode.startsWith('single-transaction'), excluded },
+    details: {
+      mode,
+      commands,
+      atomic: mode.startsWith('single-transaction'),
+      excluded,
+      sessionSettings: Object.fromEntries(tuning.settings),
+      sessionSettingsWhy: tuning.why,
+      serverMessages: messages.all.length,
+      serverHints,
+    },
   };
 }

@@ -283,7 +283,27 @@ const INTEGERS: Array<[string, keyof Config, number, number, number]> = [
   ['CONNECT_TIMEOUT_MS', 'connectTimeoutMs', 10_000, 100, 2_147_483_647],
   ['CHECK_CONCURRENCY', 'checkConcurrency', 4, 1, 64],
   ['RSYNC_TIMEOUT_S', 'rsyncTimeoutS', 300, 1, 86_400],
+  ['CHECKSUM_SPLIT_MB', 'checksumSplitMb', 64, 0, 1_048_576],
 ];
+
+describe('restore session settings', () => {
+  test('RESTORE_MAINTENANCE_WORK_MEM: auto by default, off, or a size from 1MB (plain numbers are kB, as in PostgreSQL)', () => {
+    expect(parse().restoreMaintenanceWorkMem).toBe('auto');
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: 'off' }).restoreMaintenanceWorkMem).toBe('off');
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: '512MB' }).restoreMaintenanceWorkMem).toBe(512 * 2 ** 20);
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: '1GB' }).restoreMaintenanceWorkMem).toBe(2 ** 30);
+    expect(parse({ RESTORE_MAINTENANCE_WORK_MEM: '65536' }).restoreMaintenanceWorkMem).toBe(64 * 2 ** 20);
+    expect(problem({ RESTORE_MAINTENANCE_WORK_MEM: '10kB' })).toMatch(
+      /^RESTORE_MAINTENANCE_WORK_MEM="10kB" must be auto, off or a size/,
+    );
+    expect(problem({ RESTORE_MAINTENANCE_WORK_MEM: 'lots' })).toMatch(/RESTORE_MAINTENANCE_WORK_MEM/);
+  });
+  test('RESTORE_MAINTENANCE_WORKERS: auto by default, or a number', () => {
+    expect(parse().restoreMaintenanceWorkers).toBe('auto');
+    expect(parse({ RESTORE_MAINTENANCE_WORKERS: '3' }).restoreMaintenanceWorkers).toBe(3);
+    expect(problem({ RESTORE_MAINTENANCE_WORKERS: '-1' })).toMatch(/RESTORE_MAINTENANCE_WORKERS/);
+  });
+});
 
 describe.each(INTEGERS)('integer %s', (name, key, dflt, min, max) => {
   // DUMP_JOBS > 1 needs the directory format; RESTORE_JOBS > 1 turns single-transaction off.

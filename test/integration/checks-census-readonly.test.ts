@@ -1,0 +1,27 @@
+/**
+ * The asset census writes nothing (no temporary table): it runs on a target whose every transaction is read-only, as
+ * a hot standby's are, and still finds a dangling reference there.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { expectOutcome, junitCases, latestJunit, migrateByHand, rehearse, scenario } from '../helpers/scenario.ts';
+
+test('the census runs on a read-only target (default_transaction_read_only = on) and names a dangling reference', async () => {
+  const s = await scenario();
+  await migrateByHand(s);
+  const [{ p }] = (await s.dst.query(`SELECT storage_path AS p FROM knowledge_materials ORDER BY id LIMIT 1`)).rows;
+  fs.rmSync(path.join(s.dstAssets, p.replace('/app/.data/', '')));
+  await s.dst.query(`ALTER DATABASE ${s.dst.name} SET default_transaction_read_only = on`);
+  const r = await rehearse(['--verify-only'], { ...s.env, ASSETS_SAMPLE_N: '0', HEALTH_CHECK: '0' });
+  expect(r.output).not.toMatch(/read-only transaction/);
+  expectOutcome(
+    junitCases(latestJunit(s)),
+    {
+      'asset census knowledge_materials.storage_path': new RegExp(
+        `1 of \\d+ paths do not resolve under .*: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(expected a file, found nothing \\(missing\\)\\)`,
+      ),
+    },
+    { files: /^specs\/asset-census\.spec\.ts$/, skipped: [/sampled files size and sha256/] },
+  );
+});
