@@ -6,6 +6,7 @@
 import { afterAll, test } from 'vitest';
 import { compareSampledFiles, runCensus, type CensusColumn, type CensusResult } from '../lib/checks/census.ts';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
+import { compareTrees } from '../lib/checks/tree-compare.ts';
 import { catalogRows, deepContext, fail, sides } from '../lib/checks/deep-context.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../lib/core/ident.ts';
 
@@ -14,12 +15,14 @@ afterAll(() => closePools());
 
 const TREE = 'asset census unreferenced files under DST_ASSETS_DIR';
 const SAMPLE = 'asset census sampled files size and sha256 (source = target)';
+const EVERY_FILE = (content: boolean) =>
+  `asset census every file size, mtime${content ? ' and sha256' : ''} (source = target)`;
 const display = (t: TableRef, column: string) =>
   `${t.schema === 'public' ? displayIdent(t.name) : displayTable(t)}.${displayIdent(column)}`;
 
 if (dc.blocked) {
   const cols = dc.ctx.plan?.assetColumns ?? [];
-  for (const n of [...cols.map((c) => `asset census ${c.display}`), TREE, SAMPLE])
+  for (const n of [...cols.map((c) => `asset census ${c.display}`), TREE, SAMPLE, EVERY_FILE(false)])
     test(n, () => fail(`not checked: ${dc.blocked}`));
 } else {
   const cfg = dc.cfg!;
@@ -103,6 +106,31 @@ if (dc.blocked) {
     await annotate(what, u.count ? 'warning' : 'evidence');
     if (cfg.assetsUnreferencedFail) expect(u.count, `${TREE}: ${what} (ASSETS_UNREFERENCED_FAIL=1)`).toBe(0);
   });
+  const everyFile = EVERY_FILE(cfg.assetsVerify === 'sha256');
+  if (!cfg.srcAssetsDir || cfg.srcAssetsRemote) {
+    test.skip(`${everyFile} (${cfg.srcAssetsDir ? 'SRC_ASSETS_DIR is remote: only the mirror compared content (rsync --checksum, ASSETS_MIRROR_CHECKSUM)' : 'SRC_ASSETS_DIR is not set'})`, () => {});
+  } else {
+    // Every file, not a sample: a repeat rehearsal must see a file the mirror left stale (size + mtime always; the
+    // bytes too with ASSETS_VERIFY=sha256, which reads both trees in full).
+    test(everyFile, async ({ expect, annotate }) => {
+      const r = await compareTrees(cfg.srcAssetsDir!, cfg.dstAssetsDir, { content: cfg.assetsVerify === 'sha256' });
+      await annotate(
+        `${r.files} source files compared (size, mtime${cfg.assetsVerify === 'sha256' ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes only where the mtime differs: ASSETS_VERIFY=sha256 compares every file'}) in ${r.ms} ms; ${r.differing} differ; ${r.mtimeOnly} with another mtime but the same bytes; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${
+          r.unreadable.length
+            ? `: ${r.unreadable
+                .slice(0, 5)
+                .map((x) => `${x.path} (${x.problem})`)
+                .join('; ')}`
+            : ''
+        }`,
+        'evidence',
+      );
+      expect(
+        r.differing,
+        `${everyFile}: ${r.differing} of ${r.files} files differ between ${cfg.srcAssetsDir} and ${cfg.dstAssetsDir}: ${r.examples.map((x) => `${x.path}: ${x.problem}`).join('; ')}${r.differing > r.examples.length ? '; …' : ''}`,
+      ).toBe(0);
+    });
+  }
   if (!cfg.srcAssetsDir || cfg.srcAssetsRemote) {
     test.skip(`${SAMPLE} (${cfg.srcAssetsDir ? 'SRC_ASSETS_DIR is remote' : 'SRC_ASSETS_DIR is not set'}: no local source to compare with)`, () => {});
   } else {

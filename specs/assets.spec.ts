@@ -7,13 +7,18 @@
 import { test } from 'vitest';
 import { checkAsset } from '../lib/checks/assets.ts';
 import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/context.ts';
+import { resolveAppUser } from '../lib/checks/permissions.ts';
+import { warn } from '../lib/checks/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
+// Whose read permission counts: the staging application's user (ASSETS_APP_USER), never the tool's own (root).
+const appUser = config.assetsAppUser ? resolveAppUser(config.assetsAppUser) : undefined;
 const opts = {
   prefix: config.assetsDbPathPrefix,
   dstRoot: config.dstAssetsDir,
   srcRoot: config.srcAssetsDir && !config.srcAssetsRemote ? config.srcAssetsDir : undefined,
+  appUser: appUser && !('error' in appUser) ? appUser : undefined,
 };
 
 if (!ctx.plan) {
@@ -38,6 +43,7 @@ if (!ctx.plan) {
       test.concurrent(`asset ${item.column} ${item.value}`, async ({ annotate, expect }) => {
         const blocked = notCheckedReason(ctx);
         if (blocked) return expect.fail(blocked);
+        if (appUser && 'error' in appUser) return expect.fail(appUser.error);
         const t0 = performance.now();
         const r = await checkAsset(item.value, item.kind, opts);
         await annotate(
@@ -45,6 +51,7 @@ if (!ctx.plan) {
           'evidence',
         );
         for (const fact of r.facts) await annotate(fact, 'evidence');
+        for (const w of r.warnings ?? []) await warn(annotate, w);
         await annotate(`${r.ok ? 'ok' : 'failed'} in ${Math.round(performance.now() - t0)} ms`, 'evidence');
         if (!r.ok) expect.fail(`asset ${item.column} ${item.value}: ${r.problem}`);
       });

@@ -24,6 +24,12 @@ for (const name of PHASES) {
       (c): c is string => typeof c === 'string',
     );
     for (const c of commands) await annotate(`command: ${c}`, 'evidence');
+    // What the restore neutralised or left out (staging isolation, TOC rules): in the audit trail, not only the log.
+    for (const l of [
+      ...((result.details?.isolation as string[] | undefined) ?? []),
+      ...((result.details?.excluded as string[] | undefined) ?? []),
+    ])
+      await annotate(l, 'evidence');
     if (result.logFile) await annotate(`log: ${result.logFile}`, 'evidence');
     expect(result.status, `phase ${name} ${result.status}: ${result.reason ?? ''}`).toBe('ok');
   });

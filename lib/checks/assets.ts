@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { prefixWithSlash } from './sql/assets.ts';
+import { permissionFindings, type AppUser } from './permissions.ts';
 
 export type AssetKind = 'file' | 'dir';
 
@@ -43,6 +44,11 @@ export interface AssetCheckOptions {
   srcRoot?: string;
   /** Bytes read from a file to prove it is readable (default 64). */
   readBytes?: number;
+  /**
+   * Whose read permission counts (ASSETS_APP_USER, resolved; lib/checks/permissions.ts): the tool usually runs as
+   * root, for whom nothing is unreadable. Unset: files and directories "others" cannot read are warnings.
+   */
+  appUser?: AppUser;
 }
 
 export interface AssetResult {
@@ -52,6 +58,16 @@ export interface AssetResult {
   diskPath?: string;
   /** Evidence for the report: type, size, bytes read, source size. */
   facts: string[];
+  /** Passing, but worth a warning (e.g. not readable by "others" when ASSETS_APP_USER is unset). */
+  warnings?: string[];
+}
+
+/** The permission verdict for the application's user (or "others"), folded into a passing result. */
+async function withPermissions(r: AssetResult, real: string, realRoot: string, opts: AssetCheckOptions) {
+  const p = await permissionFindings(real, realRoot, opts.appUser);
+  r.facts.push(...p.facts);
+  if (p.problems.length) return { ...r, ok: false, problem: p.problems.join('; ') };
+  return p.warnings.length ? { ...r, warnings: p.warnings } : r;
 }
 
 function describeType(st: fs.Stats): string {
@@ -167,7 +183,7 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
     } finally {
       await dir?.close().catch(() => {});
     }
-    return { ok: true, diskPath, facts };
+    return withPermissions({ ok: true, diskPath, facts }, real, realRoot, opts);
   }
   // Never open anything that is not a regular file (opening a FIFO would block).
   if (!st.isFile())
@@ -212,7 +228,7 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
   } else {
     facts.push('size not compared (SRC_ASSETS_DIR is not a local path)');
   }
-  return { ok: true, diskPath, facts };
+  return withPermissions({ ok: true, diskPath, facts }, real, realRoot, opts);
 }
 
 /** The source file's size, or why it is not compared (the source tree is held to the same containment rule). */

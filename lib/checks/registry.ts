@@ -136,6 +136,16 @@ export const FAMILIES: readonly CheckFamily[] = [
     reads: ['ASSET_COLUMNS', 'ASSETS_DB_PATH_PREFIX', 'DST_ASSETS_DIR', 'SRC_ASSETS_DIR', 'ASSETS_UNREFERENCED_FAIL'],
     passesWhen: 'every stored path (not just the sample) resolves; unreferenced files warned about',
   },
+  {
+    id: 'isolation',
+    label: 'staging isolation',
+    spec: 'specs/isolation.spec.ts',
+    prefixes: ['isolation'],
+    needsSource: false,
+    reads: ['ISOLATION'],
+    passesWhen:
+      "nothing on the target reaches the source or another server (foreign servers, user mappings, subscriptions, connection strings in code) unless detached or ISOLATION=keep; behaviour settings (pg_db_role_setting) equal the source's",
+  },
 ];
 
 /** The family a test name belongs to (longest matching prefix), or undefined for a name no family claims. */

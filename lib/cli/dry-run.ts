@@ -6,6 +6,7 @@
 import { plannedPhases, type Config } from '../core/config.ts';
 import { closePools } from '../core/db.ts';
 import { discoverPlan, relationDisplay } from '../checks/discovery.ts';
+import { mirrorChecksum } from '../phases/mirror-assets.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { displayTable } from '../core/ident.ts';
 import { redact } from '../core/redact.ts';
@@ -70,10 +71,24 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
       lines.push(displayCommand(restoreCommand(config, archive)));
     }
     lines.push(displayCommand(psqlCommand(config, 'ANALYZE')));
+    lines.push(
+      config.isolation === 'keep'
+        ? '# ISOLATION=keep: foreign servers, user mappings and subscriptions are restored as they are, even those pointing at the source'
+        : '# ISOLATION=detach: user mappings and subscriptions pointing away from the target are left out (--use-list), such foreign servers pointed at rehearsal-isolated.invalid',
+    );
     out.push({ phase: 'restore', lines });
   }
-  if (planned.mirror)
-    out.push({ phase: 'mirror', lines: [`mkdir -p ${config.dstAssetsDir}`, displayCommand(rsyncCommand(config))] });
+  if (planned.mirror) {
+    const content = mirrorChecksum(config.assetsMirrorChecksum, config.dstAssetsDir);
+    out.push({
+      phase: 'mirror',
+      lines: [
+        `mkdir -p ${config.dstAssetsDir}`,
+        `# content check: ${content.why}`,
+        displayCommand(rsyncCommand(config, { checksum: content.checksum })),
+      ],
+    });
+  }
   return out;
 }
 

@@ -92,6 +92,16 @@ export interface Config {
   checkConcurrency: number;
   /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
   rsyncTimeoutS: number;
+  /** ISOLATION: detach (default: links from staging to other servers are left out or pointed nowhere) or keep. */
+  isolation: 'detach' | 'keep';
+  /** ASSETS_MIRROR_CHECKSUM: rsync --checksum: auto (when the target tree is not empty), always (1) or never (0). */
+  assetsMirrorChecksum: 'auto' | 'on' | 'off';
+  /** ASSETS_VERIFY: what the census compares for EVERY file against a local source: size-mtime (default) or sha256 (also content). */
+  assetsVerify: 'size-mtime' | 'sha256';
+  /** ASSETS_APP_USER: the staging application's user (name, uid or uid:gid) whose read permission is checked. */
+  assetsAppUser?: string;
+  /** RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object in the target's default tablespace). */
+  restoreNoTablespaces: boolean;
   /** PG_BIN_DIR: directory of pg_dump, pg_restore and psql for both sides; unset: chosen by major. */
   pgBinDir?: string;
   /** SRC_PG_BIN_DIR: directory of the pg_dump that dumps the source (overrides PG_BIN_DIR). */
@@ -584,6 +594,62 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'ASSETS_MIRROR_CHECKSUM',
+    group: 'assets',
+    default: 'auto',
+    doc: 'rsync --checksum (compare content, not size+mtime): auto = when DST_ASSETS_DIR is not empty; 1 = always; 0 = never.',
+    apply(raw, d) {
+      const v = (raw ?? 'auto').trim().toLowerCase() || 'auto';
+      if (v === 'auto') d.assetsMirrorChecksum = 'auto';
+      else if (TRUE.has(v)) d.assetsMirrorChecksum = 'on';
+      else if (FALSE.has(v)) d.assetsMirrorChecksum = 'off';
+      else return `ASSETS_MIRROR_CHECKSUM="${raw}" must be auto, 1 or 0`;
+    },
+  },
+  {
+    name: 'ASSETS_VERIFY',
+    group: 'assets',
+    default: 'size-mtime',
+    doc: 'Census of EVERY file against a local SRC_ASSETS_DIR: size-mtime (size and mtime) or sha256 (also the bytes; reads both trees).',
+    apply(raw, d) {
+      const v = (raw ?? 'size-mtime').trim().toLowerCase() || 'size-mtime';
+      if (v !== 'size-mtime' && v !== 'sha256') return `ASSETS_VERIFY="${raw}" must be size-mtime or sha256`;
+      d.assetsVerify = v;
+    },
+  },
+  {
+    name: 'ASSETS_APP_USER',
+    group: 'assets',
+    doc: "The staging application's user (name, uid or uid:gid): sampled files and their directories must be readable by it.",
+    apply(raw, d) {
+      if (!raw?.trim()) return;
+      const v = raw.trim();
+      if (!/^(\d+(:\d+)?|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/.test(v))
+        return `ASSETS_APP_USER="${raw}" must be a user name, a uid or uid:gid (e.g. www-data or 1000:1000)`;
+      d.assetsAppUser = v;
+    },
+  },
+  {
+    name: 'ISOLATION',
+    group: 'dangerous',
+    default: 'detach',
+    doc: 'detach: foreign servers, user mappings and subscriptions pointing away from the target are left out or pointed nowhere, loudly; keep: restore them as they are (a wired staging).',
+    apply(raw, d) {
+      const v = (raw ?? 'detach').trim().toLowerCase() || 'detach';
+      if (v !== 'detach' && v !== 'keep') return `ISOLATION="${raw}" must be detach or keep`;
+      d.isolation = v;
+    },
+  },
+  {
+    name: 'RESTORE_NO_TABLESPACES',
+    group: 'dump',
+    default: '0',
+    doc: "pg_restore --no-tablespaces: every object goes to the target's default tablespace (when the target lacks the source's).",
+    apply(raw, d) {
+      return setOr(d, 'restoreNoTablespaces', bool('RESTORE_NO_TABLESPACES', raw, false), isStr);
+    },
+  },
+  {
     name: 'DST_DROP_SCHEMA',
     group: 'dangerous',
     default: '0',
@@ -897,6 +963,11 @@ export function effectiveConfig(c: Config): Record<string, string> {
     CHECK_CONCURRENCY: String(c.checkConcurrency),
     CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
+    ISOLATION: c.isolation,
+    ASSETS_MIRROR_CHECKSUM: c.assetsMirrorChecksum === 'on' ? '1' : c.assetsMirrorChecksum === 'off' ? '0' : 'auto',
+    ASSETS_VERIFY: c.assetsVerify,
+    ASSETS_APP_USER: c.assetsAppUser ?? '(unset: files not readable by others are warnings)',
+    RESTORE_NO_TABLESPACES: c.restoreNoTablespaces ? '1' : '0',
     PG_BIN_DIR: c.pgBinDir ?? '(chosen by major)',
     SRC_PG_BIN_DIR: c.srcPgBinDir ?? '(PG_BIN_DIR)',
     DST_PG_BIN_DIR: c.dstPgBinDir ?? '(PG_BIN_DIR)',

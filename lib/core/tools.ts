@@ -391,6 +391,7 @@ export function restoreMode(config: Config): RestoreMode {
  */
 export function restoreCommand(config: Config, archive: string, useList?: string): Command {
   const args = ['--no-owner', '--no-acl'];
+  if (config.restoreNoTablespaces) args.push('--no-tablespaces');
   if (useList) args.push(`--use-list=${useList}`);
   const mode = restoreMode(config);
   if (mode === 'single-transaction') args.push('--single-transaction', '--exit-on-error');
@@ -420,7 +421,14 @@ export function restorePipeline(
   return {
     render: {
       tool: 'pg_restore',
-      args: ['--no-owner', '--no-acl', ...(useList ? [`--use-list=${useList}`] : []), '--file=-', archive],
+      args: [
+        '--no-owner',
+        '--no-acl',
+        ...(config.restoreNoTablespaces ? ['--no-tablespaces'] : []),
+        ...(useList ? [`--use-list=${useList}`] : []),
+        '--file=-',
+        archive,
+      ],
       env: {},
     },
     apply: {
@@ -453,9 +461,14 @@ export function rsyncSource(src: string): string {
   return `${src}/`;
 }
 
-export function rsyncCommand(config: Config): Command {
+/**
+ * The asset mirror's rsync. `checksum`: compare file content (rsync --checksum) instead of size + mtime, so a file
+ * changed at the same size and mtime is copied too (lib/phases/mirror-assets.ts decides: ASSETS_MIRROR_CHECKSUM).
+ */
+export function rsyncCommand(config: Config, opts: { checksum?: boolean } = {}): Command {
   const args = [
     '-a',
+    ...(opts.checksum ? ['--checksum'] : []),
     // An interrupted file waits in a hidden partial dir, never under its final name as a truncated file.
     `--partial-dir=${RSYNC_PARTIAL_DIR}`,
     '--numeric-ids',

@@ -189,7 +189,9 @@ function recordDump(
 function summary(info: ArchiveInfo, digest: { sha256: string; bytes: number }): string {
   const tables = info.toc['TABLE'] ?? 0;
   const data = info.toc['TABLE DATA'] ?? 0;
-  return `${info.format} archive ${info.path}: ${info.entries} TOC entries (${tables} tables, ${data} table data), ${digest.bytes} bytes, sha256 ${digest.sha256.slice(0, 16)}…`;
+  // Objects that connect staging to other servers (or let others connect) are counted where everyone reads them.
+  const links = `${info.toc['PUBLICATION'] ?? 0} publications, ${info.toc['SUBSCRIPTION'] ?? 0} subscriptions, ${(info.toc['SERVER'] ?? 0) + (info.toc['FOREIGN SERVER'] ?? 0)} foreign servers, ${info.toc['USER MAPPING'] ?? 0} user mappings`;
+  return `${info.format} archive ${info.path}: ${info.entries} TOC entries (${tables} tables, ${data} table data; ${links}), ${digest.bytes} bytes, sha256 ${digest.sha256.slice(0, 16)}…`;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   stdoutIsTty,
   type RsyncProgress,
 } from '../core/progress.ts';
+import type { Config } from '../core/config.ts';
 import { formatBytes } from '../core/format.ts';
 import { displayCommand, rsyncCommand, rsyncMeaning, runCommand, toolFailure } from '../core/tools.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
@@ -35,11 +36,49 @@ export function parseRsyncStats(lines: string[]): Record<string, number> {
   return out;
 }
 
+/**
+ * Whether the mirror compares content (rsync --checksum) and why. rsync's default quick check skips a file whose size
+ * and mtime match, so a file rewritten at the same size with its mtime kept (restored from a backup, `touch -r`, a
+ * clock step) stays stale on a repeat run. --checksum reads every file of both trees whose sizes match: that costs a
+ * full read of both trees, but only when something is already there — into an empty target everything is copied
+ * anyway, so `auto` (the default) turns it on only for a non-empty DST_ASSETS_DIR.
+ */
+export function mirrorChecksum(
+  setting: Config['assetsMirrorChecksum'],
+  dstRoot: string,
+): { checksum: boolean; why: string } {
+  if (setting === 'on') return { checksum: true, why: 'ASSETS_MIRROR_CHECKSUM=1' };
+  if (setting === 'off')
+    return {
+      checksum: false,
+      why: 'ASSETS_MIRROR_CHECKSUM=0: size + mtime quick check only (same-size, same-mtime changes are NOT copied)',
+    };
+  let empty = true;
+  try {
+    const d = fs.opendirSync(dstRoot);
+    try {
+      empty = d.readSync() === null;
+    } finally {
+      d.closeSync();
+    }
+  } catch {
+    empty = true;
+  }
+  return empty
+    ? { checksum: false, why: 'DST_ASSETS_DIR is empty: every file is copied, no content comparison needed' }
+    : {
+        checksum: true,
+        why: 'DST_ASSETS_DIR is not empty: content compared (rsync --checksum), not just size + mtime',
+      };
+}
+
 export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { config } = ctx;
   // rsync creates the last path component only; the target root's parents may not exist on a fresh staging host.
   fs.mkdirSync(config.dstAssetsDir, { recursive: true });
-  const cmd = rsyncCommand(config);
+  const content = mirrorChecksum(config.assetsMirrorChecksum ?? 'auto', config.dstAssetsDir);
+  const cmd = rsyncCommand(config, { checksum: content.checksum });
+  ctx.say(`content check: ${content.why}`);
   ctx.say(
     `${displayCommand(cmd)}${config.assetsDelete ? '   (ASSETS_DELETE=1: target files missing from the source are deleted)' : ''}`,
   );
@@ -84,8 +123,15 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   // Record on the target database which directory this tool mirrored (ASSETS_DELETE=1 is accepted there next time).
   ctx.log.line(await leaveMarker(config.dst, MARKER_ASSETS_DIR, assetsMarkerValue(config), config));
   return {
-    reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}`,
+    reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}`,
     exitCode: r.code,
-    details: { command: displayCommand(cmd), itemizedChanges: changes, deletions, stats },
+    details: {
+      command: displayCommand(cmd),
+      itemizedChanges: changes,
+      deletions,
+      stats,
+      checksum: content.checksum,
+      contentCheck: content.why,
+    },
   };
 }

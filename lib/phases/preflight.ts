@@ -101,6 +101,23 @@ FROM objs o JOIN pg_namespace n ON n.oid = o.ns
 WHERE n.nspname = $1
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')`;
 
+/**
+ * Tablespaces that objects of the connected database live in explicitly (pg_class.reltablespace <> 0: tables, indexes,
+ * materialized views), by name, sorted. The database's own default tablespace is not in a dump made without --create.
+ */
+export const USED_TABLESPACES_SQL = `SELECT DISTINCT t.spcname AS n FROM pg_class c JOIN pg_tablespace t ON t.oid = c.reltablespace
+WHERE c.reltablespace <> 0 AND t.spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1`;
+
+async function usedTablespaces(c: pg.Client): Promise<string[]> {
+  return (await c.query<{ n: string }>(USED_TABLESPACES_SQL)).rows.map((r) => r.n);
+}
+
+/** The names in `need` that are not in `have` (sorted, unique). */
+export function missingTablespaces(need: readonly string[], have: readonly string[]): string[] {
+  const h = new Set(have);
+  return [...new Set(need.filter((n) => !h.has(n)))].sort();
+}
+
 const cmpVersion = compareVersions;
 export { compareVersions };
 
@@ -273,7 +290,30 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     ).catch((e) => problems.push(`could not inspect the target's schemas: ${redact((e as Error).message)}`));
   }
 
-  // 7. Identity of source and target, and the confirmations of destructive steps (lib/phases/guards.ts).
+  // 7. Tablespaces: pg_restore sets default_tablespace per object, and fails on one the target lacks. Read from the
+  //    source catalog (so before the dump); RESTORE_NO_TABLESPACES=1 restores everything into the default instead.
+  if (src && dst && planned.restore && !config.restoreNoTablespaces) {
+    try {
+      const need = await withConnection(config.src!, (c) => usedTablespaces(c), {
+        connectTimeoutMs: config.connectTimeoutMs,
+      });
+      const have = await withConnection(
+        config.dst,
+        async (c) => (await c.query<{ n: string }>('SELECT spcname AS n FROM pg_tablespace')).rows.map((r) => r.n),
+        { connectTimeoutMs: config.connectTimeoutMs },
+      );
+      const missing = missingTablespaces(need, have);
+      if (missing.length)
+        problems.push(
+          `the dump puts objects in tablespace${missing.length > 1 ? 's' : ''} ${missing.map((t) => `"${t}"`).join(', ')}, which the target server lacks (the restore would fail on SET default_tablespace); create ${missing.length > 1 ? 'them' : 'it'} on the staging server (CREATE TABLESPACE ... LOCATION '...', a directory owned by the postgres OS user), or set RESTORE_NO_TABLESPACES=1 to restore every object into the target's default tablespace`,
+        );
+      else if (need.length) notes.push(`tablespaces used by the source (${need.join(', ')}) exist on the target`);
+    } catch (e) {
+      notes.push(`could not compare tablespaces: ${redact((e as Error).message)}`);
+    }
+  }
+
+  // 8. Identity of source and target, and the confirmations of destructive steps (lib/phases/guards.ts).
   let destructive: string[] = [];
   if (dst) {
     const verdict = await checkDestructive(config, planned, { log: opts.log });
@@ -282,7 +322,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     for (const l of destructive) say(l);
   }
 
-  // 8. A single-transaction restore must fit the target's lock table (lib/phases/guards.ts lockBudget).
+  // 9. A single-transaction restore must fit the target's lock table (lib/phases/guards.ts lockBudget).
   if (dst && planned.restore && restoreMode(config).startsWith('single-transaction')) {
     try {
       const n = await relationsToRestore(config, archive?.toc);

@@ -19,6 +19,7 @@ import {
   psql,
   psqlCommand,
   restoreCommand,
+  runCommand,
   restoreMode,
   restorePipeline,
 } from '../core/tools.ts';
@@ -38,38 +39,98 @@ import os from 'node:os';
 import { countingProgress, restoredTable } from '../core/progress.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { privilegeTocRules } from './privileges.ts';
-import { exclusionLines, filterToc, parseTocEntries, useListText, type TocRule } from './toc-filter.ts';
+import { exclusionLines, filterToc, parseTocEntries, useListText, type TocEntry, type TocRule } from './toc-filter.ts';
+import {
+  detachServersSql,
+  isOutwardEntry,
+  isolationLines,
+  isolationSummary,
+  isolationTocRules,
+  linksFromSql,
+  type OutwardLink,
+} from './isolation.ts';
 import { leaveMarker, MARKER_RESTORED } from './guards.ts';
+
+/** What the restore knows about the archive before deciding the rules. */
+export interface RestoreFacts {
+  /** Foreign servers, user mappings and subscriptions of the archive, with where they point (lib/phases/isolation.ts). */
+  links?: OutwardLink[];
+}
 
 /**
  * The rules that leave TOC entries out of this restore (lib/phases/toc-filter.ts), decided from the configuration and
- * what preflight found on the target, one list per concern concatenated. Empty: everything in the archive is restored.
+ * what is known about the archive and the target. Empty: everything in the archive is restored.
  */
-export function restoreTocRules(ctx: PhaseCtx): TocRule[] {
+export function restoreTocRules(ctx: PhaseCtx, facts: RestoreFacts = {}): TocRule[] {
   return [
     // superuser-only entries whose effect preflight found already there (lib/phases/privileges.ts)
     ...privilegeTocRules(ctx.state),
+    // staging isolation: links that point away from the target (lib/phases/isolation.ts)
+    ...isolationTocRules(ctx.config, facts.links ?? []),
   ];
+}
+
+/**
+ * The archive's outward links: its SERVER / USER MAPPING / SUBSCRIPTION entries rendered as SQL (`pg_restore
+ * --use-list=<only those> --file=-`, a few lines whatever the archive's size) and parsed. The rendered SQL holds
+ * passwords: it is never logged, and every password found is registered with the redactor.
+ */
+export async function archiveLinks(
+  ctx: PhaseCtx,
+  archive: string,
+  listText: string,
+  entries: readonly TocEntry[],
+): Promise<OutwardLink[]> {
+  const ids = new Set(entries.filter(isOutwardEntry).map((e) => e.dumpId));
+  if (ids.size === 0) return [];
+  const only = path.join(ctx.workDir, 'restore.links.list');
+  fs.writeFileSync(
+    only,
+    listText
+      .split('\n')
+      .filter((l) => {
+        const m = /^\s*(\d+);/.exec(l);
+        return m && ids.has(Number(m[1]));
+      })
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
+  let sql = '';
+  const r = await runCommand(
+    { tool: 'pg_restore', args: [`--use-list=${only}`, '--file=-', archive], env: {} },
+    { phase: 'restore', log: ctx.log, notInLog: () => true, onStdout: (line) => (sql += line + '\n') },
+  );
+  fs.rmSync(only, { force: true });
+  if (r.code !== 0)
+    throw new PhaseError(
+      'restore',
+      `could not read the archive's foreign servers / subscriptions (pg_restore exit ${r.code}): ${r.stderrTail.join(' | ')}`,
+    );
+  return linksFromSql(sql, ctx.config.dst, ctx.config.src);
 }
 
 /**
  * Decide the TOC entries to leave out; when there are any, write the `--use-list` file into WORK_DIR (0600) and
  * return its path with the lines that say what was left out and why. Nothing is left out: no file, no lines.
+ * Also returns the archive's outward links (lib/phases/isolation.ts), which the restore neutralises.
  */
 export async function prepareUseList(
   ctx: PhaseCtx,
   archive: string,
-): Promise<{ useList?: string; excluded: string[] }> {
-  const rules = restoreTocRules(ctx);
-  if (rules.length === 0) return { excluded: [] };
+): Promise<{ useList?: string; excluded: string[]; links: OutwardLink[] }> {
   const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log });
-  const excluded = filterToc(parseTocEntries(toc), rules);
-  if (excluded.length === 0) return { excluded: [] };
+  const entries = parseTocEntries(toc);
+  const links = await archiveLinks(ctx, archive, toc, entries);
+  for (const line of isolationLines(ctx.config, links)) ctx.say(line);
+  const rules = restoreTocRules(ctx, { links });
+  if (rules.length === 0) return { excluded: [], links };
+  const excluded = filterToc(entries, rules);
+  if (excluded.length === 0) return { excluded: [], links };
   const useList = path.join(ctx.workDir, 'restore.use-list');
   fs.writeFileSync(useList, useListText(toc, excluded), { mode: 0o600 });
   const lines = exclusionLines(excluded);
   for (const line of lines) ctx.say(line);
-  return { useList, excluded: lines };
+  return { useList, excluded: lines, links };
 }
 
 /** Read the target's TargetFacts with the restore's own credentials (database and role settings apply). */
@@ -165,7 +226,11 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const analyzeTool = { phase: 'restore' as const, log: ctx.log };
   let exitCode: number;
   if (mode === 'parallel' || mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
-  const { useList, excluded } = await prepareUseList(ctx, archive);
+  const { useList, excluded, links } = await prepareUseList(ctx, archive);
+  if (config.restoreNoTablespaces)
+    ctx.say(
+      "RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object goes to the target's default tablespace)",
+    );
 
   if (mode === 'single-transaction-with-drop') {
     const { render, apply: plainApply } = restorePipeline(config, archive, useList);
@@ -189,6 +254,14 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   }
 
   progress.finish({ done, total: Math.max(total ?? 0, done) });
+  // Foreign servers leading away from the target are restored (foreign tables depend on them), then pointed nowhere.
+  const detach = detachServersSql(config, links);
+  if (detach.length) {
+    const cmd = psqlCommand(config, detach.join(' '));
+    commands.push(displayCommand(cmd));
+    ctx.say(`ISOLATION: ${detach.join(' ')}`);
+    await psql(cmd, analyzeTool);
+  }
   for (const m of messages.all)
     ctx.log.line(
       `server ${m.severity}: ${m.message}${m.detail ? ` DETAIL: ${m.detail}` : ''}${m.hint ? ` HINT: ${m.hint}` : ''}`,
@@ -201,13 +274,15 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
   ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, state.runId, config));
   return {
-    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}) and analyzed the target`,
+    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
     exitCode,
     details: {
       mode,
       commands,
       atomic: mode.startsWith('single-transaction'),
       excluded,
+      isolation: isolationLines(config, links),
+      noTablespaces: config.restoreNoTablespaces || undefined,
       sessionSettings: Object.fromEntries(tuning.settings),
       sessionSettingsWhy: tuning.why,
       serverMessages: messages.all.length,

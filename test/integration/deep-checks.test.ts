@@ -177,11 +177,16 @@ test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside th
   });
   expect(r.code, r.output).toBe(1);
   expect(failedMine(r.cases)).toEqual([
+    'asset census every file size, mtime (source = target)',
     'asset census knowledge_materials.storage_path',
     'asset census sampled files size and sha256 (source = target)',
     'asset census unreferenced files under DST_ASSETS_DIR',
     'schema indexes',
   ]);
+  // every file, not just the sample: the deleted files and the flipped bytes (the copy's mtimes differ, so bytes decide)
+  const every = find(r.cases, 'asset census every file size, mtime (source = target)').body;
+  for (const g of gone) expect(every).toContain(`${g}: missing on the target`);
+  expect(every).toMatch(/ugc\/\S+: same size \(\d+ B\), other mtime .* and different bytes/);
   const census = find(r.cases, 'asset census knowledge_materials.storage_path').body;
   expect(census).toMatch(/2 of 82 paths do not resolve/);
   for (const g of gone) expect(census).toContain(`/app/.data/${g} (expected a file, found nothing (missing))`);

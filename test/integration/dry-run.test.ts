@@ -36,8 +36,10 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     at(/pg_restore --list \S+\/work\/source\.dump/),
     at(/pg_restore --no-owner --no-acl --file=- \S+source\.dump \| PGHOST=\S+ .*PGPASSWORD=\*\*\* .*psql /),
     at(/psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --command=ANALYZE/),
+    // DST_ASSETS_DIR already holds a file: the mirror compares content (ASSETS_MIRROR_CHECKSUM=auto)
+    at(/# content check: DST_ASSETS_DIR is not empty: content compared \(rsync --checksum\)/),
     at(
-      /rsync -a --partial-dir=.rsync-partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
+      /rsync -a --checksum --partial-dir=.rsync-partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
     ),
     at(/Checks that would run/),
   ];

@@ -80,6 +80,7 @@ describe('checkAsset', () => {
       `disk path: ${path.join(dst, 'k/1/a.pdf')}`,
       'regular file, 12 bytes, read the first 12 bytes',
       `source ${path.join(src, 'k/1/a.pdf')}: 12 bytes`,
+      expect.stringMatching(/^mode 0\d{3}, owner \d+:\d+; readable by others \(ASSETS_APP_USER is not set\)$/),
     ]);
   });
 

@@ -202,6 +202,7 @@ const BOOLEANS: Array<[string, keyof Config, boolean]> = [
   ['DST_DROP_SCHEMA', 'dstDropSchema', false],
   ['ASSETS_DELETE', 'assetsDelete', false],
   ['HEALTH_CHECK', 'healthCheck', true],
+  ['RESTORE_NO_TABLESPACES', 'restoreNoTablespaces', false],
   ['EXTENSION_VERSIONS_EQUAL', 'extensionVersionsEqual', false],
 ];
 
@@ -658,6 +659,33 @@ describe('--help and the effective configuration', () => {
       'postgresql://rehearsal:***@127.0.0.1:55432/staging?sslpassword=***&sslmode=require',
     );
     expect(eff.SRC_DATABASE_URL).toBe('postgresql://rehearsal:***@127.0.0.1:55432/legacy');
+  });
+});
+
+describe('isolation and asset truth settings', () => {
+  test('ISOLATION: detach by default, keep on request, anything else refused', () => {
+    expect(parse().isolation).toBe('detach');
+    expect(parse({ ISOLATION: ' KEEP ' }).isolation).toBe('keep');
+    expect(problem({ ISOLATION: 'off' }, 'verify-only')).toBe('ISOLATION="off" must be detach or keep');
+  });
+  test('ASSETS_MIRROR_CHECKSUM: auto by default; booleans; else refused', () => {
+    expect(parse().assetsMirrorChecksum).toBe('auto');
+    expect(parse({ ASSETS_MIRROR_CHECKSUM: '1' }).assetsMirrorChecksum).toBe('on');
+    expect(parse({ ASSETS_MIRROR_CHECKSUM: 'off' }).assetsMirrorChecksum).toBe('off');
+    expect(problem({ ASSETS_MIRROR_CHECKSUM: 'sometimes' }, 'verify-only')).toBe(
+      'ASSETS_MIRROR_CHECKSUM="sometimes" must be auto, 1 or 0',
+    );
+  });
+  test('ASSETS_VERIFY: size-mtime by default, sha256 on request', () => {
+    expect(parse().assetsVerify).toBe('size-mtime');
+    expect(parse({ ASSETS_VERIFY: 'SHA256' }).assetsVerify).toBe('sha256');
+    expect(problem({ ASSETS_VERIFY: 'md5' }, 'verify-only')).toBe('ASSETS_VERIFY="md5" must be size-mtime or sha256');
+  });
+  test('ASSETS_APP_USER: a name, a uid or uid:gid', () => {
+    expect(parse().assetsAppUser).toBeUndefined();
+    for (const v of ['www-data', '1000', '1000:1000', 'app_user'])
+      expect(parse({ ASSETS_APP_USER: v }).assetsAppUser).toBe(v);
+    expect(problem({ ASSETS_APP_USER: '10:x' }, 'verify-only')).toMatch(/^ASSETS_APP_USER="10:x" must be a user name/);
   });
 });
 

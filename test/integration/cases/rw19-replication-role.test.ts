@@ -1,0 +1,39 @@
+/**
+ * rw19: the target database was left with `session_replication_role = replica` (per-database setting): no foreign key
+ * or trigger fires there. Expected: red, naming the setting; a target with only display settings (rw09's kind) stays
+ * green with a warning.
+ */
+import { expect, test } from 'vitest';
+import { junitCases, latestJunit, rehearse, scenario, unescapeXml } from '../../helpers/scenario.ts';
+import { loadCaseSql, warningsOf } from '../../helpers/case-files.ts';
+
+const SETTINGS = 'isolation database and role settings (pg_db_role_setting)';
+
+test('rw19: ALTER DATABASE … SET session_replication_role = replica on the target is red, naming it', async () => {
+  const s = await scenario({ fixture: false });
+  loadCaseSql(s.src, 'rw19-replication-role.sql');
+  await s.dst.query(`ALTER DATABASE ${s.dst.name} SET session_replication_role = replica`);
+  const r = await rehearse([], { ...s.env, HEALTH_CHECK: '0', ASSET_COLUMNS: '' });
+  expect(r.code, r.output).toBe(1);
+  const cases = junitCases(latestJunit(s));
+  expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual([SETTINGS]);
+  const c = cases.find((x) => x.name === SETTINGS)!;
+  expect(unescapeXml(c.body)).toMatch(
+    /settings that change the database's behaviour differ from the source's: database: session_replication_role source \(not set\), target replica \(no foreign key or ordinary trigger fires on the target\)/,
+  );
+}, 400_000);
+
+test('rw19 (the other way): display settings that differ are a warning, not a failure; equal behaviour settings pass', async () => {
+  const s = await scenario({ fixture: false });
+  loadCaseSql(s.src, 'rw19-replication-role.sql');
+  await s.src.query(`ALTER DATABASE ${s.src.name} SET search_path = public, pg_catalog`);
+  await s.dst.query(`ALTER DATABASE ${s.dst.name} SET search_path = public, pg_catalog`);
+  await s.dst.query(`ALTER DATABASE ${s.dst.name} SET timezone = 'Asia/Kathmandu'`);
+  const r = await rehearse([], { ...s.env, HEALTH_CHECK: '0', ASSET_COLUMNS: '' });
+  expect(r.code, r.output).toBe(0);
+  const c = junitCases(latestJunit(s)).find((x) => x.name === SETTINGS)!;
+  expect(c.failed).toBe(false);
+  expect(warningsOf(c.body)).toEqual([
+    'setting differs (display only, not judged): database: timezone source (not set), target Asia/Kathmandu',
+  ]);
+}, 400_000);
