@@ -9,6 +9,8 @@ import { BENCH_VARS, parseBenchConfig, type BenchConfig } from '../lib/bench/con
 import { runBench } from '../lib/bench/harness.ts';
 import { markdownTable, writeReports } from '../lib/bench/report.ts';
 import { ConfigError } from '../lib/core/errors.ts';
+import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
+import { KNOWN_VARS } from './known-vars.ts';
 import { redact } from '../lib/core/redact.ts';
 
 const USAGE = `Usage: npm run bench
@@ -24,12 +26,16 @@ Tiny mode (seconds): BENCH_ROWS=2000 BENCH_FILES=50 BENCH_REPS=1 BENCH_SCALES=20
 `;
 
 async function main(): Promise<number> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   let config: BenchConfig;
   try {
+    if (
+      parseCliArgs(process.argv.slice(2), { help: { type: 'boolean', short: 'h' } }, 'npm run bench -- --help').values
+        .help
+    ) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    for (const w of unknownEnvWarnings(process.env, KNOWN_VARS)) process.stderr.write(`bench: ${w}\n`);
     config = parseBenchConfig(process.env);
   } catch (e) {
     if (e instanceof ConfigError) {

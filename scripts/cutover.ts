@@ -12,6 +12,8 @@ import { PHASE_NAMES, isPhase, type CutoverPhase } from '../lib/cutover/phases.t
 import { buildCutoverPlan } from '../lib/cutover/plan.ts';
 import { addNote, runCutoverPhase, runRollback } from '../lib/cutover/run.ts';
 import { ConfigError, EXIT } from '../lib/core/errors.ts';
+import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
+import { KNOWN_VARS } from './known-vars.ts';
 import { redact } from '../lib/core/redact.ts';
 
 const USAGE = `Usage: npm run cutover -- <command> [--confirm]
@@ -47,33 +49,32 @@ type Command =
   | { kind: 'rollback' }
   | { kind: 'note'; text: string };
 
+/** The cutover's options (util.parseArgs): an unknown one is a usage error naming the closest known option. */
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  plan: { type: 'boolean' },
+  rollback: { type: 'boolean' },
+  confirm: { type: 'boolean' },
+  phase: { type: 'string', multiple: true },
+  note: { type: 'string', multiple: true },
+} as const;
+
 function parseArgs(argv: string[]): { command: Command; confirm: boolean } {
+  const { values: v } = parseCliArgs(argv, OPTIONS, 'npm run cutover -- --help');
   const commands: Command[] = [];
-  let confirm = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (flag: string) => {
-      const eq = a.indexOf('=');
-      if (eq >= 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--'))
-        throw new ConfigError(`${flag} needs a value; see npm run cutover -- --help`);
-      return v;
-    };
-    if (a === '--help' || a === '-h') commands.push({ kind: 'help' });
-    else if (a === '--plan') commands.push({ kind: 'plan' });
-    else if (a === '--rollback') commands.push({ kind: 'rollback' });
-    else if (a === '--confirm') confirm = true;
-    else if (a === '--phase' || a.startsWith('--phase=')) {
-      const name = value('--phase');
-      if (!isPhase(name)) throw new ConfigError(`unknown phase "${name}"; the phases are ${PHASE_NAMES.join(', ')}`);
-      commands.push({ kind: 'phase', phase: name });
-    } else if (a === '--note' || a.startsWith('--note=')) {
-      const text = value('--note').trim();
-      if (!text) throw new ConfigError('--note needs a text');
-      commands.push({ kind: 'note', text });
-    } else throw new ConfigError(`unknown option "${a}"; see npm run cutover -- --help`);
+  if (v.help) commands.push({ kind: 'help' });
+  if (v.plan) commands.push({ kind: 'plan' });
+  if (v.rollback) commands.push({ kind: 'rollback' });
+  for (const name of v.phase ?? []) {
+    if (!isPhase(name)) throw new ConfigError(`unknown phase "${name}"; the phases are ${PHASE_NAMES.join(', ')}`);
+    commands.push({ kind: 'phase', phase: name });
   }
+  for (const raw of v.note ?? []) {
+    const text = raw.trim();
+    if (!text) throw new ConfigError('--note needs a text');
+    commands.push({ kind: 'note', text });
+  }
+  const confirm = !!v.confirm;
   if (commands.length === 0)
     throw new ConfigError(
       'say what to do: --plan, --phase <name>, --rollback or --note; see npm run cutover -- --help',
@@ -95,6 +96,7 @@ async function main(): Promise<number> {
       out(USAGE + cutoverHelpText() + '\nShared variables (as for the rehearsal):\n' + helpText());
       return EXIT.ok;
     }
+    for (const w of unknownEnvWarnings(process.env, KNOWN_VARS)) err(w);
     config = parseCutoverConfig(process.env);
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -20,6 +20,11 @@ import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/sandbox/fi
 import { startHealthServer, type HealthServer } from '../lib/sandbox/health-server.ts';
 import { PROJECT_ROOT } from '../lib/core/project.ts';
 import { redact, redactor } from '../lib/core/redact.ts';
+import { familyById } from '../lib/checks/registry.ts';
+import { DEFAULT_DB_PATH_PREFIX } from '../lib/core/paths.ts';
+import { shellQuote } from '../lib/core/shell.ts';
+import { parseCliArgs } from '../lib/core/cli-args.ts';
+import { ConfigError } from '../lib/core/errors.ts';
 import {
   clusterUrl,
   createDatabase,
@@ -33,7 +38,7 @@ import {
 } from '../lib/sandbox/clusters.ts';
 
 const DEFAULT_USERS = 50;
-const PREFIX = '/app/.data';
+const PREFIX = DEFAULT_DB_PATH_PREFIX;
 const DATABASES = { source: 'legacy_app', target: 'staging' };
 /** Marks a kept demo sandbox, so `--cleanup DIR` never deletes anything else. */
 const MARKER = '.migration-rehearsal-demo';
@@ -66,6 +71,16 @@ class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The demo's options (util.parseArgs): an unknown one is a usage error naming the closest known option. */
+const DEMO_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  keep: { type: 'boolean' },
+  users: { type: 'string' },
+  'reports-dir': { type: 'string' },
+  cleanup: { type: 'string' },
+  break: { type: 'string' },
+} as const;
+
 export function parseDemoArgs(argv: string[], env: Record<string, string | undefined> = process.env): DemoArgs {
   const a: DemoArgs = {
     users: DEFAULT_USERS,
@@ -79,27 +94,21 @@ export function parseDemoArgs(argv: string[], env: Record<string, string | undef
     return Number(raw);
   };
   if (env.DEMO_USERS?.trim()) a.users = users(env.DEMO_USERS.trim(), 'DEMO_USERS');
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] =
-      arg.startsWith('--') && arg.includes('=')
-        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-        : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value; see npm run demo -- --help`);
-      return v;
-    };
-    if (flag === '--help' || flag === '-h') a.help = true;
-    else if (flag === '--keep') a.keep = true;
-    else if (flag === '--users') a.users = users(value(), '--users');
-    else if (flag === '--reports-dir') a.reportsDir = path.resolve(value());
-    else if (flag === '--cleanup') a.cleanup = path.resolve(value());
-    else if (flag === '--break') {
-      const f = value();
-      if (!isFault(f)) throw new UsageError(`unknown fault "${f}"; choose one of: ${FAULTS.join(', ')}`);
-      a.fault = f;
-    } else throw new UsageError(`unknown option "${arg}"; see npm run demo -- --help`);
+  let v: ReturnType<typeof parseCliArgs<typeof DEMO_OPTIONS>>['values'];
+  try {
+    v = parseCliArgs(argv, DEMO_OPTIONS, 'npm run demo -- --help').values;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.problems.join('; '));
+    throw e;
+  }
+  a.help = !!v.help;
+  a.keep = !!v.keep;
+  if (v.users !== undefined) a.users = users(v.users, '--users');
+  if (v['reports-dir'] !== undefined) a.reportsDir = path.resolve(v['reports-dir']);
+  if (v.cleanup !== undefined) a.cleanup = path.resolve(v.cleanup);
+  if (v.break !== undefined) {
+    if (!isFault(v.break)) throw new UsageError(`unknown fault "${v.break}"; choose one of: ${FAULTS.join(', ')}`);
+    a.fault = v.break;
   }
   return a;
 }
@@ -108,7 +117,7 @@ function say(line = '') {
   process.stdout.write(redact(line) + '\n');
 }
 
-const shQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+const shQuote = shellQuote;
 
 /** The rehearsal's environment: the user's, minus every contract and libpq variable, plus the demo's. */
 function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
@@ -265,7 +274,7 @@ async function main(): Promise<number> {
     if (code === 0) say(`demo: the rehearsal is green (${secs} s).`);
     else if (fault)
       say(
-        `demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${fault.expect.family} check (${secs} s).`,
+        `demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${familyById(fault.expect.family).label} check (${secs} s).`,
       );
     else say(`demo: the rehearsal failed (exit ${code}) (${secs} s).`);
     if (runDir) {

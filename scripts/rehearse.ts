@@ -1,5 +1,5 @@
 /**
- * `npm run rehearse -- [--help | --dry-run | --verify-only | --rerun-failed]` (and `npm test`, which is the same
+ * `npm run rehearse -- [--help | --version | --dry-run | --list | --verify-only | --rerun-failed]` (and `npm test`, which is the same
  * without flags): the migration rehearsal.
  *
  * Exit codes: 0 all checks passed · 1 a check failed · 2 usage/configuration error (nothing was touched) ·
@@ -10,6 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/core/config.ts';
+import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
+import { KNOWN_VARS } from './known-vars.ts';
+import { listChecks, listLines } from '../lib/cli/list.ts';
+import { versionLines } from '../lib/cli/version.ts';
 import { describeDsn } from '../lib/core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
@@ -28,7 +32,9 @@ then JUnit/HTML/JSON reports and a manifest.
 
 Options:
   --help           this text
+  --version        the tool's version and its dependencies' (node, npm packages, pg_dump/pg_restore/psql/rsync)
   --dry-run        plan mode: print every command that would run (redacted) and the checks; write nothing
+  --list           every check a full run would run, grouped by family (read-only discovery); write nothing
   --verify-only    run the checks only, no copy phases (after a migration)
   --rerun-failed   rerun exactly the checks that failed in the latest run, without copying again
 
@@ -47,23 +53,39 @@ function err(line = '') {
 
 interface Args {
   help: boolean;
+  version: boolean;
   dryRun: boolean;
+  list: boolean;
   verifyOnly: boolean;
   rerunFailed: boolean;
 }
 
+/** The options (util.parseArgs): an unknown one is a usage error (exit 2) with the closest known option named. */
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  list: { type: 'boolean' },
+  'verify-only': { type: 'boolean' },
+  'rerun-failed': { type: 'boolean' },
+} as const;
+
 function parseArgs(argv: string[]): Args {
-  const a: Args = { help: false, dryRun: false, verifyOnly: false, rerunFailed: false };
-  for (const arg of argv) {
-    if (arg === '--help' || arg === '-h') a.help = true;
-    else if (arg === '--dry-run') a.dryRun = true;
-    else if (arg === '--verify-only') a.verifyOnly = true;
-    else if (arg === '--rerun-failed') a.rerunFailed = true;
-    else throw new ConfigError(`unknown option "${arg}"; see npm run rehearse -- --help`);
-  }
-  const modes = [a.dryRun && '--dry-run', a.verifyOnly && '--verify-only', a.rerunFailed && '--rerun-failed'].filter(
-    Boolean,
-  );
+  const { values: v } = parseCliArgs(argv, OPTIONS, 'npm run rehearse -- --help');
+  const a: Args = {
+    help: !!v.help,
+    version: !!v.version,
+    dryRun: !!v['dry-run'],
+    list: !!v.list,
+    verifyOnly: !!v['verify-only'],
+    rerunFailed: !!v['rerun-failed'],
+  };
+  const modes = [
+    a.dryRun && '--dry-run',
+    a.list && '--list',
+    a.verifyOnly && '--verify-only',
+    a.rerunFailed && '--rerun-failed',
+  ].filter(Boolean);
   if (modes.length > 1) throw new ConfigError(`${modes.join(' and ')} cannot be combined; choose one`);
   return a;
 }
@@ -93,7 +115,13 @@ async function main(): Promise<number> {
       out(USAGE + helpText());
       return EXIT.ok;
     }
-    const mode: Mode = args.dryRun ? 'dry-run' : args.verifyOnly || args.rerunFailed ? 'verify-only' : 'full';
+    if (args.version) {
+      for (const line of await versionLines()) out(line);
+      return EXIT.ok;
+    }
+    for (const w of unknownEnvWarnings(process.env, KNOWN_VARS)) err(w);
+    const mode: Mode =
+      args.dryRun || args.list ? 'dry-run' : args.verifyOnly || args.rerunFailed ? 'verify-only' : 'full';
     config = parseConfig(process.env, { mode });
     registerSecrets(config);
   } catch (e) {
@@ -112,6 +140,12 @@ async function main(): Promise<number> {
       err('dry run: the preflight would refuse this configuration (see above); the real run would exit 2');
       return EXIT.usage;
     }
+    return EXIT.ok;
+  }
+
+  if (args.list) {
+    // Read-only discovery through the specs themselves (vitest list); no WORK_DIR, no report folder, no run record.
+    for (const line of listLines(await listChecks(process.env))) out(line);
     return EXIT.ok;
   }
 

@@ -19,6 +19,7 @@ import {
   type ProjectSandbox,
 } from '../lib/sandbox/clusters.ts';
 import { formatUrl, parseDsn } from '../lib/core/dsn.ts';
+import { didYouMean } from '../lib/core/cli-args.ts';
 
 const USAGE = `Usage: npm run sandbox -- <command> [options]
 
@@ -66,7 +67,12 @@ async function main(argv: string[]): Promise<number> {
         const m = /^--fixture(?:=(\d+))?$/.exec(a);
         if (m) fixtureUsers = m[1] ? Number(m[1]) : 50;
         else if (a === '--no-redis') redis = false;
-        else throw new SandboxError(`unknown option "${a}" for up; see npm run sandbox -- --help`);
+        else {
+          const guess = didYouMean(a.split('=')[0], ['--fixture', '--no-redis']);
+          throw new SandboxError(
+            `unknown option "${a}" for up${guess ? ` (did you mean ${guess}?)` : ''}; see npm run sandbox -- --help`,
+          );
+        }
       }
       const { sandbox, already } = await projectSandboxUp(settings, {
         redis,

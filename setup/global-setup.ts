@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { effectiveConfig, parseConfig, plannedPhases, registerSecrets, type Config } from '../lib/core/config.ts';
+import { effectiveConfig, parseConfig, phaseSchedule, registerSecrets, type Config } from '../lib/core/config.ts';
 import type { RehearsalContext } from '../lib/checks/context.ts';
 import { closePools, connectionBudget, freeConnectionSlots } from '../lib/core/db.ts';
 import { discoverPlan } from '../lib/checks/discovery.ts';
@@ -35,6 +35,7 @@ import type { ArchiveInfo } from '../lib/phases/dump.ts';
 
 export default async function setup(project: TestProject) {
   const env = process.env;
+  if (env.REHEARSAL_MODE === 'list') return provideListing(project, env);
   const mode = (env.REHEARSAL_MODE as RunState['mode']) || 'full';
   const runId = env.REHEARSAL_RUN_ID || new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
   const state: RunState = {
@@ -98,31 +99,52 @@ export default async function setup(project: TestProject) {
   await closePools();
 }
 
+/**
+ * `rehearse --list` (REHEARSAL_MODE=list, run through `vitest list`): the context a full run would give the specs, made
+ * without writing anything: no copy phase runs (each is shown as it would run, or skipped with the same reason as in a
+ * real run), no WORK_DIR, no state.json; discovery is read-only. The specs then name exactly the tests they would run.
+ */
+async function provideListing(project: TestProject, env: NodeJS.ProcessEnv): Promise<void> {
+  const ctx: RehearsalContext = { runId: 'list', mode: 'full', workDir: '(none: --list writes nothing)', phases: [] };
+  try {
+    const config = parseConfig(env, { mode: 'full' });
+    registerSecrets(config);
+    const schedule = phaseSchedule(config);
+    // A full run has an archive TOC when it dumps or is given a dump; the checks that read it only need to know that.
+    if (schedule.find((p) => p.name === 'dump')?.wanted) ctx.toc = {};
+    ctx.phases = schedule.map((p) =>
+      p.wanted
+        ? { name: p.name, status: 'ok', reason: 'would run' }
+        : { name: p.name, status: 'skipped', reason: p.whyNot },
+    );
+    try {
+      ctx.plan = await discoverPlan(config, { seed: config.assetsSampleSeed ?? '(the run id)' });
+    } catch (e) {
+      ctx.planError = redact((e as Error).message);
+    }
+  } catch (e) {
+    ctx.blockedBy = `phase preflight failed: ${redact((e as Error).message)}`;
+  } finally {
+    await closePools();
+  }
+  project.provide('rehearsal', ctx);
+}
+
 /** preflight → dump → restore → mirror; the first failure stops the rest (recorded as skipped, with the reason). */
 async function copyPhases(config: Config, state: RunState): Promise<void> {
   const base: Omit<PhaseCtx, 'log' | 'say'> = { config, state, workDir: state.workDir };
-  const planned = plannedPhases(config);
   let archive: ArchiveInfo | undefined;
-  const steps: Array<[PhaseName, boolean, string, (ctx: PhaseCtx) => Promise<PhaseOutcome>]> = [
-    [
-      'preflight',
-      true,
-      '',
-      async (ctx) => {
-        const r = await runPreflight(config, { log: ctx.log, say: ctx.say });
-        archive = r.archive;
-        return r;
-      },
-    ],
-    [
-      'dump',
-      planned.dump || !!config.dumpPath,
-      'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)',
-      (ctx) => runDump(ctx, archive),
-    ],
-    ['restore', planned.restore, 'nothing to restore', runRestore],
-    ['mirror', planned.mirror, 'SRC_ASSETS_DIR is not set: no asset mirror', runMirror],
-  ];
+  const run: Record<PhaseName, (ctx: PhaseCtx) => Promise<PhaseOutcome>> = {
+    preflight: async (ctx) => {
+      const r = await runPreflight(config, { log: ctx.log, say: ctx.say });
+      archive = r.archive;
+      return r;
+    },
+    dump: (ctx) => runDump(ctx, archive),
+    restore: runRestore,
+    mirror: runMirror,
+  };
+  const steps = phaseSchedule(config).map((p) => [p.name, p.wanted, p.whyNot, run[p.name]] as const);
   // An interrupted copy is recorded (state.json says which phase) and its tools are stopped; then the signal goes on
   // to its usual handling. A single-transaction restore killed this way is rolled back by the server.
   let current: PhaseName | undefined;

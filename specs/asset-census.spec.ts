@@ -7,7 +7,8 @@ import { afterAll, test } from 'vitest';
 import { compareSampledFiles, runCensus, type CensusColumn, type CensusResult } from '../lib/checks/census.ts';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
 import { compareTrees } from '../lib/checks/tree-compare.ts';
-import { catalogRows, deepContext, fail, sides } from '../lib/checks/deep-context.ts';
+import { catalogRows, deepContext, sides } from '../lib/checks/deep-context.ts';
+import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../lib/core/ident.ts';
 
 const dc = deepContext();
@@ -23,7 +24,7 @@ const display = (t: TableRef, column: string) =>
 if (dc.blocked) {
   const cols = dc.ctx.plan?.assetColumns ?? [];
   for (const n of [...cols.map((c) => `asset census ${c.display}`), TREE, SAMPLE, EVERY_FILE(false)])
-    test(n, () => fail(`not checked: ${dc.blocked}`));
+    test(n, () => failNotChecked(dc.blocked!));
 } else {
   const cfg = dc.cfg!;
   // Asset columns: the plan's (discovery checked them against the target), else the configured ones checked here.

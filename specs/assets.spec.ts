@@ -6,9 +6,9 @@
  */
 import { test } from 'vitest';
 import { checkAsset } from '../lib/checks/assets.ts';
-import { checkConfig, notCheckedReason, rehearsalContext } from '../lib/checks/context.ts';
+import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/context.ts';
 import { resolveAppUser } from '../lib/checks/permissions.ts';
-import { warn } from '../lib/checks/verdict.ts';
+import { failNotChecked, warn } from '../lib/checks/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -22,9 +22,7 @@ const opts = {
 };
 
 if (!ctx.plan) {
-  test('assets (not checked)', ({ expect }) => {
-    expect.fail(notCheckedReason(ctx));
-  });
+  test('assets (not checked)', () => failNotChecked(whyNotChecked(ctx)!));
 } else if (ctx.plan.assetColumns.length === 0) {
   test.skip('assets (no ASSET_COLUMNS configured)', () => {});
 } else {
@@ -41,8 +39,8 @@ if (!ctx.plan) {
     }
     for (const item of sample) {
       test.concurrent(`asset ${item.column} ${item.value}`, async ({ annotate, expect }) => {
-        const blocked = notCheckedReason(ctx);
-        if (blocked) return expect.fail(blocked);
+        const blocked = whyNotChecked(ctx);
+        if (blocked) failNotChecked(blocked);
         if (appUser && 'error' in appUser) return expect.fail(appUser.error);
         const t0 = performance.now();
         const r = await checkAsset(item.value, item.kind, opts);

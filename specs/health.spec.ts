@@ -6,6 +6,7 @@ import request from 'supertest';
 import { test } from 'vitest';
 import { checkConfig, rehearsalContext } from '../lib/checks/context.ts';
 import { redact } from '../lib/core/redact.ts';
+import { failNotChecked } from '../lib/checks/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -27,7 +28,7 @@ if (!config.healthCheck) {
   test.skip(`${name} (skipped: HEALTH_CHECK=0)`, () => {});
 } else {
   test(name, async ({ annotate, expect }) => {
-    if (ctx.blockedBy) return expect.fail(`not checked: ${ctx.blockedBy}`);
+    if (ctx.blockedBy) failNotChecked(ctx.blockedBy);
     const url = redact(`${config.stagingApiBaseUrl}${config.stagingHealthPath}`);
     const timeoutMs = config.healthTimeoutMs;
     const t0 = performance.now();

@@ -4,7 +4,7 @@
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { catalogRows, deepContext, fail, sides } from '../lib/checks/deep-context.ts';
+import { catalogRows, deepContext, sides } from '../lib/checks/deep-context.ts';
 import {
   CODE_CONNINFO_SQL,
   DB_ROLE_SETTINGS_SQL,
@@ -21,7 +21,7 @@ import {
   type ServerRow,
   type SubscriptionRow,
 } from '../lib/checks/isolation.ts';
-import { warn, type Annotate } from '../lib/checks/verdict.ts';
+import { fail, failNotChecked, warn, type Annotate } from '../lib/checks/verdict.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -56,7 +56,7 @@ async function report(
 }
 
 if (dc.blocked) {
-  for (const n of Object.values(NAMES)) test(n, () => fail(`not checked: ${dc.blocked}`));
+  for (const n of Object.values(NAMES)) test(n, () => failNotChecked(dc.blocked!));
 } else {
   const cfg = dc.cfg!;
   const ends = { target: cfg.dst, source: cfg.src, keep: cfg.isolation === 'keep' };

@@ -3,7 +3,7 @@
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { deepContext, fail, sides, withPinned } from '../lib/checks/deep-context.ts';
+import { deepContext, sides, withPinned } from '../lib/checks/deep-context.ts';
 import {
   compareLargeObjects,
   largeObjectsMessage,
@@ -11,7 +11,7 @@ import {
   largeObjectsSummaryQuery,
   type LargeObject,
 } from '../lib/checks/large-objects.ts';
-import { notChecked } from '../lib/checks/verdict.ts';
+import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -19,7 +19,7 @@ afterAll(() => closePools());
 const name = 'large objects';
 
 if (dc.blocked) {
-  test(name, () => fail(notChecked(dc.blocked!)));
+  test(name, () => failNotChecked(dc.blocked!));
 } else if (!dc.cfg!.src) {
   test.skip(`${name} (SRC_DATABASE_URL is not set: nothing to compare the target with)`, () => {});
 } else {

@@ -3,7 +3,8 @@
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { catalogRows, deepContext, fail, sides, withPinned } from '../lib/checks/deep-context.ts';
+import { catalogRows, deepContext, sides, withPinned } from '../lib/checks/deep-context.ts';
+import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 import { displayTable } from '../lib/core/ident.ts';
 import {
   EXTENSION_SQL,
@@ -28,7 +29,7 @@ afterAll(() => closePools());
 const name = (v: VectorColumn) => `pgvector ${displayTable(v.table)}.${v.column}`;
 
 if (dc.blocked) {
-  test('pgvector (not checked)', () => fail(`not checked: ${dc.blocked}`));
+  test('pgvector (not checked)', () => failNotChecked(dc.blocked!));
 } else {
   const cfg = dc.cfg!;
   const s = sides(cfg);

@@ -4,6 +4,7 @@
 import { expect, test } from 'vitest';
 import { rehearsalContext } from '../lib/checks/context.ts';
 import { PHASES } from '../lib/core/state.ts';
+import { failNotChecked } from '../lib/checks/verdict.ts';
 
 const ctx = rehearsalContext();
 
@@ -36,9 +37,7 @@ for (const name of PHASES) {
 }
 
 test('check discovery', async ({ annotate }) => {
-  if (ctx.blockedBy) {
-    expect.fail(`not checked: ${ctx.blockedBy}`);
-  }
+  if (ctx.blockedBy) failNotChecked(ctx.blockedBy);
   expect(ctx.planError, `could not discover what to check: ${ctx.planError}`).toBeUndefined();
   const plan = ctx.plan!;
   await annotate(

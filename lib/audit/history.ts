@@ -22,6 +22,7 @@ export interface LatestPointer {
   exitCode: number;
 }
 
+/** The folder of one run: `REPORTS_DIR/runs/<run-id>`. */
 export function runDirOf(reportsDir: string, runId: string): string {
   return path.join(reportsDir, 'runs', runId);
 }

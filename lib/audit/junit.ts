@@ -2,8 +2,10 @@
  * A small structural validator for JUnit XML as CI systems read it (the common "Jenkins/Ant" shape):
  * `testsuites > testsuite > testcase > (failure | error | skipped | properties | system-out | system-err)`, with
  * numeric counters that agree with the test cases. It is not a schema validator; it catches the ways a report goes
- * wrong in practice (empty, truncated, counters out of step, a check that is not a test case).
+ * wrong in practice (empty, truncated, counters out of step, a check that is not a test case). The XML itself is
+ * read by fast-xml-parser; the rules below are the JUnit ones.
  */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 export interface XmlElement {
   name: string;
@@ -12,79 +14,67 @@ export interface XmlElement {
   text: string;
 }
 
+/** XML that is not well-formed; the message says what and on which line. */
 export class XmlSyntaxError extends Error {
   override name = 'XmlSyntaxError';
 }
 
-function unescape(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|lt|gt|amp|quot|apos);/gi, (m, e: string) => {
-    if (e[0] === '#')
-      return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
-    return ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[e.toLowerCase()] ?? m;
-  });
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  cdataPropName: '#cdata',
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: true,
+  htmlEntities: true,
+});
+
+/** fast-xml-parser's validation message, in this module's words (the tests and finalizeRun's problems use them). */
+function syntaxMessage(msg: string): string {
+  let m: RegExpExecArray | null;
+  if ((m = /^Expected closing tag '([^']+)'.* instead of closing tag '([^']+)'/.exec(msg)))
+    return `closing tag </${m[2]}> does not match <${m[1]}>`;
+  if ((m = /^Unclosed tag '([^']+)'/.exec(msg))) return `unclosed <${m[1]}>`;
+  if ((m = /^Attribute '([^']+)' is repeated/.exec(msg))) return `duplicate attribute ${m[1]}`;
+  if (/^Attribute /.test(msg)) return `malformed start tag: ${msg}`;
+  return msg;
 }
 
-/** Parse well-formed XML (elements, attributes, text, CDATA, comments, declarations) into a tree. */
-export function parseXml(xml: string): XmlElement {
-  let i = 0;
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-  const fail = (msg: string): never => {
-    const line = xml.slice(0, i).split('\n').length;
-    throw new XmlSyntaxError(`${msg} (line ${line})`);
-  };
-  while (i < xml.length) {
-    if (xml.startsWith('<?', i)) {
-      const end = xml.indexOf('?>', i);
-      if (end < 0) fail('unterminated declaration');
-      i = end + 2;
-    } else if (xml.startsWith('<!--', i)) {
-      const end = xml.indexOf('-->', i);
-      if (end < 0) fail('unterminated comment');
-      i = end + 3;
-    } else if (xml.startsWith('<![CDATA[', i)) {
-      const end = xml.indexOf(']]>', i);
-      if (end < 0) fail('unterminated CDATA section');
-      if (!stack.length) fail('CDATA outside the root element');
-      stack[stack.length - 1].text += xml.slice(i + 9, end);
-      i = end + 3;
-    } else if (xml.startsWith('<!', i)) {
-      const end = xml.indexOf('>', i);
-      if (end < 0) fail('unterminated <! declaration');
-      i = end + 1;
-    } else if (xml.startsWith('</', i)) {
-      const m = /^<\/([A-Za-z_][\w.:-]*)\s*>/.exec(xml.slice(i, i + 200));
-      if (!m) fail('malformed closing tag');
-      const open = stack.pop();
-      if (!open || open.name !== m![1]) fail(`closing tag </${m![1]}> does not match <${open?.name ?? '(none)'}>`);
-      i += m![0].length;
-    } else if (xml[i] === '<') {
-      const m = /^<([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(
-        xml.slice(i),
-      );
-      if (!m) fail('malformed start tag');
-      const attrs: Record<string, string> = {};
-      for (const a of m![2].matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
-        if (a[1] in attrs) fail(`duplicate attribute ${a[1]} on <${m![1]}>`);
-        attrs[a[1]] = unescape(a[2] ?? a[3] ?? '');
-      }
-      const el: XmlElement = { name: m![1], attrs, children: [], text: '' };
-      if (stack.length) stack[stack.length - 1].children.push(el);
-      else if (root) fail('more than one root element');
-      else root = el;
-      if (!m![3]) stack.push(el);
-      i += m![0].length;
-    } else {
-      const next = xml.indexOf('<', i);
-      const text = xml.slice(i, next < 0 ? xml.length : next);
-      if (stack.length) stack[stack.length - 1].text += unescape(text);
-      else if (text.trim()) fail('text outside the root element');
-      i = next < 0 ? xml.length : next;
-    }
+type Node = Record<string, unknown> & { ':@'?: Record<string, string> };
+
+function toElement(node: Node): XmlElement | string {
+  const key = Object.keys(node).find((k) => k !== ':@')!;
+  const body = node[key] as Node[];
+  if (key === '#text') return String(body);
+  if (key === '#cdata') return body.map((n) => String(n['#text'] ?? '')).join('');
+  const el: XmlElement = { name: key, attrs: { ...(node[':@'] ?? {}) }, children: [], text: '' };
+  for (const child of body) {
+    const c = toElement(child);
+    if (typeof c === 'string') el.text += c;
+    else el.children.push(c);
   }
-  if (stack.length) fail(`unclosed <${stack[stack.length - 1].name}>`);
-  if (!root) throw new XmlSyntaxError('no root element (empty document)');
-  return root;
+  return el;
+}
+
+/**
+ * Parse well-formed XML (elements, attributes, text, CDATA; comments and declarations dropped) into a tree, with
+ * fast-xml-parser: its validator first (a syntax error throws XmlSyntaxError with the message and line), then its
+ * parser in document order. Entities are decoded in attributes and text; text and CDATA of an element are joined.
+ */
+export function parseXml(xml: string): XmlElement {
+  if (!xml.trim()) throw new XmlSyntaxError('no root element (empty document)');
+  const v = XMLValidator.validate(xml);
+  if (v !== true) throw new XmlSyntaxError(`${syntaxMessage(v.err.msg)} (line ${v.err.line})`);
+  const nodes = (parser.parse(xml) as Node[]).map(toElement);
+  const roots = nodes.filter((n): n is XmlElement => typeof n !== 'string');
+  if (nodes.some((n) => typeof n === 'string' && n.trim())) throw new XmlSyntaxError('text outside the root element');
+  if (roots.length > 1) throw new XmlSyntaxError('more than one root element');
+  if (!roots.length) throw new XmlSyntaxError('no root element (empty document)');
+  return roots[0];
 }
 
 export interface JunitCase {

@@ -3,7 +3,6 @@
  * made of: redacting the report files in place (vitest writes them; secrets can reach them through error messages),
  * hashing them, and recording the versions of the tools and servers involved.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -14,6 +13,7 @@ import { redact, redactDeep } from '../core/redact.ts';
 import type { ChecksFile } from './reporter.ts';
 import type { CheckPlan, RunState } from '../core/state.ts';
 import { toolVersion } from '../core/tools.ts';
+import { listFiles, sha256FileSync } from '../core/files.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** The retried run's plan, kept in the run folder so a later --rerun-failed checks the same subjects. */
@@ -97,23 +97,7 @@ export interface Manifest {
 // ---------------------------------------------------------------------------------------------------------------
 // Report files
 
-/** Every regular file under `dir`, as paths relative to it (sorted, `/`-separated). */
-export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out.push(r);
-    }
-  };
-  if (fs.existsSync(dir)) walk('');
-  return out.sort();
-}
-
-export function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
+export { listFiles };
 
 /** Text we can pass through the redactor without damaging it: valid UTF-8 with no NUL byte. */
 function asText(buf: Buffer): string | undefined {
@@ -159,6 +143,7 @@ export function redactReportFiles(runDir: string, redactText: (s: string) => str
   return changed;
 }
 
+/** Write `file` through a temp file and a rename (readers never see half a file); creates the parent folder. */
 export function writeAtomic(file: string, data: string | Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
@@ -172,7 +157,7 @@ export function hashReports(runDir: string): Manifest['reports'] {
   for (const rel of listFiles(runDir)) {
     if (rel === MANIFEST_FILE) continue;
     const file = path.join(runDir, rel);
-    out[rel] = { sha256: sha256File(file), bytes: fs.statSync(file).size };
+    out[rel] = { sha256: sha256FileSync(file), bytes: fs.statSync(file).size };
   }
   return out;
 }
@@ -180,6 +165,10 @@ export function hashReports(runDir: string): Manifest['reports'] {
 // ---------------------------------------------------------------------------------------------------------------
 // Totals
 
+/**
+ * Counts of a run's checks: passed, failed, skipped, and `notSelected` (left out by a rerun's filter, never counted as
+ * skipped). No checks.json → all zero.
+ */
 export function totalsOf(checks: ChecksFile | undefined): RunTotals {
   const t: RunTotals = { passed: 0, failed: 0, skipped: 0, notSelected: 0 };
   for (const c of checks?.checks ?? []) {
@@ -195,7 +184,7 @@ export function totalsOf(checks: ChecksFile | undefined): RunTotals {
 // Tool versions
 
 /**
- * The version entries every manifest has, named as setup/preflight.ts records them in state.json's `tools` (which may
+ * The version entries every manifest has, named as lib/phases/preflight.ts records them in state.json's `tools` (which may
  * add more, e.g. `target vector available`).
  */
 export const TOOL_KEYS = [
@@ -299,6 +288,13 @@ export interface ManifestInput {
   reports: Manifest['reports'];
 }
 
+/**
+ * The manifest.json of a run (manifestVersion 1), from what finalizeRun gathered: identity and timing (durationMs =
+ * finishedAt - startedAt, never negative), exit code, tool and server versions (numbers only), the redacted effective
+ * configuration, each phase's status/timing/exit code/reason, the dump's sha256 and TOC when one was made, the plan's
+ * sample seed, totals, failures, the rerun outcome and the sha256 + size of every other report file. Pure; every
+ * string is redacted (redactDeep) before it is returned.
+ */
 export function buildManifest(i: ManifestInput): Manifest {
   const s = i.state;
   const plan = s?.plan;
@@ -369,12 +365,14 @@ function restoreExcluded(s: RunState | undefined): { restoreExcluded?: string[] 
   return excluded?.length ? { restoreExcluded: excluded } : {};
 }
 
+/** The manifest.json of a run folder, or undefined when there is none. Throws on a file that is not JSON. */
 export function readManifest(runDir: string): Manifest | undefined {
   const file = path.join(runDir, MANIFEST_FILE);
   if (!fs.existsSync(file)) return undefined;
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
 }
 
+/** Write `m` as `dir`/manifest.json (atomically, 2-space JSON); returns the file's path. */
 export function writeManifest(dir: string, m: Manifest): string {
   const file = path.join(dir, MANIFEST_FILE);
   writeAtomic(file, JSON.stringify(m, null, 2) + '\n');

@@ -1,5 +1,5 @@
 /**
- * The audit trail of a run (issue 5): after vitest exits, `finalizeRun` redacts the report files, keeps the plan,
+ * The audit trail of a run: after vitest exits, `finalizeRun` redacts the report files, keeps the plan,
  * writes manifest.json (run folder + WORK_DIR), moves `latest`, and prints the summary. `prepareRerun` reads the
  * latest run back for `--rerun-failed`.
  *
@@ -46,6 +46,7 @@ export interface RunInfo {
 /** The spec file holding the copy-phase test cases (`phase <name>`); a rerun never repeats those. */
 export const PHASES_SPEC = 'specs/phases.spec.ts';
 
+/** The checks.json of a run folder (lib/audit/reporter.ts), or undefined when missing or unreadable. */
 export function readChecks(runDir: string): ChecksFile | undefined {
   const file = path.join(runDir, CHECKS_FILE);
   if (!fs.existsSync(file)) return undefined;

@@ -27,6 +27,11 @@ export function closingLine(m: Pick<Manifest, 'totals'>): string {
   return `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped`;
 }
 
+/**
+ * The summary printed at the end of a run, one string per line: title (run id, mode, duration, exit code), phases,
+ * failures with their messages, where the reports are and how to view the HTML one, `notes`, and last the closing
+ * line `N passed, N failed, N skipped` that CI log parsers read.
+ */
 export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []): string[] {
   const lines: string[] = [];
   const title = `rehearsal ${m.runId}: ${m.mode}${m.rerunOf ? ` (rerun of ${m.rerunOf})` : ''}, ${formatDuration(m.durationMs)}, exit ${m.exitCode}`;

@@ -4,9 +4,10 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
+import { envBool, envInt, isSet, showDefault, type Env, type IntRule } from '../core/env.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
 
-export type Env = Record<string, string | undefined>;
+export type { Env };
 
 export interface BenchConfig {
   /** BENCH_ROWS: rows of the generated source database, summed over its tables (default 1,000,000). */
@@ -27,56 +28,76 @@ export interface BenchConfig {
   sampleMs: number;
 }
 
+/** Whole-number BENCH_* variables: default and range written once (lib/core/env.ts envInt; `1_000_000` accepted). */
+const INTS = {
+  BENCH_ROWS: { default: 1_000_000, min: 13, max: 1_000_000_000, underscores: true },
+  BENCH_FILES: { default: 20_000, min: 3, max: 100_000_000, underscores: true },
+  BENCH_REPS: { default: 3, min: 1, max: 100, underscores: true },
+  BENCH_DIMS: { default: 16, min: 1, max: 16_000, underscores: true },
+  BENCH_SAMPLE_MS: { default: 100, min: 10, max: 10_000, underscores: true },
+} satisfies Record<string, IntRule>;
+const DEFAULT_SCALES = '1000000,4000000';
+const DEFAULT_OUT_DIR = 'reports/bench';
+
+/** The BENCH_* variables for --help, defaults shown from the same rules the parser uses. */
 export const BENCH_VARS: Array<{ name: string; default: string; doc: string }> = [
-  { name: 'BENCH_ROWS', default: '1000000', doc: 'rows of the generated source database, summed over its tables' },
-  { name: 'BENCH_FILES', default: '20000', doc: 'files in the generated asset tree (every one referenced by rows)' },
-  { name: 'BENCH_REPS', default: '3', doc: 'repetitions of each measurement, suite and raw alternating' },
+  {
+    name: 'BENCH_ROWS',
+    default: showDefault(INTS.BENCH_ROWS.default),
+    doc: 'rows of the generated source database, summed over its tables',
+  },
+  {
+    name: 'BENCH_FILES',
+    default: showDefault(INTS.BENCH_FILES.default),
+    doc: 'files in the generated asset tree (every one referenced by rows)',
+  },
+  {
+    name: 'BENCH_REPS',
+    default: showDefault(INTS.BENCH_REPS.default),
+    doc: 'repetitions of each measurement, suite and raw alternating',
+  },
   {
     name: 'BENCH_SCALES',
-    default: '1000000,4000000',
+    default: DEFAULT_SCALES,
     doc: 'comma list of row counts to measure at (BENCH_ROWS is added)',
   },
-  { name: 'BENCH_DIMS', default: '16', doc: 'dimensions of the embedding vectors' },
-  { name: 'BENCH_OUT_DIR', default: 'reports/bench', doc: 'output folder for bench.json and bench.md' },
+  { name: 'BENCH_DIMS', default: showDefault(INTS.BENCH_DIMS.default), doc: 'dimensions of the embedding vectors' },
+  { name: 'BENCH_OUT_DIR', default: DEFAULT_OUT_DIR, doc: 'output folder for bench.json and bench.md' },
   { name: 'BENCH_KEEP', default: '0', doc: "1 keeps the sandbox clusters' files and the work directory" },
-  { name: 'BENCH_SAMPLE_MS', default: '100', doc: 'RSS polling interval in milliseconds' },
+  {
+    name: 'BENCH_SAMPLE_MS',
+    default: showDefault(INTS.BENCH_SAMPLE_MS.default),
+    doc: 'RSS polling interval in milliseconds',
+  },
 ];
 
-function int(
-  problems: string[],
-  name: string,
-  raw: string | undefined,
-  dflt: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw.trim() === '') return dflt;
-  const v = raw.trim().replace(/_/g, '');
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    problems.push(`${name}="${raw}" must be a whole number in ${min}..${max}`);
-    return dflt;
-  }
-  return Number(v);
-}
-
+/** Parse the BENCH_* variables; throws one ConfigError listing every problem. */
 export function parseBenchConfig(env: Env = process.env): BenchConfig {
   const problems: string[] = [];
-  const rows = int(problems, 'BENCH_ROWS', env.BENCH_ROWS, 1_000_000, 13, 1_000_000_000);
-  const files = int(problems, 'BENCH_FILES', env.BENCH_FILES, 20_000, 3, 100_000_000);
-  const reps = int(problems, 'BENCH_REPS', env.BENCH_REPS, 3, 1, 100);
-  const dims = int(problems, 'BENCH_DIMS', env.BENCH_DIMS, 16, 1, 16_000);
-  const sampleMs = int(problems, 'BENCH_SAMPLE_MS', env.BENCH_SAMPLE_MS, 100, 10, 10_000);
+  const int = (name: keyof typeof INTS, raw = env[name], rule: IntRule = INTS[name]): number => {
+    const v = envInt(name, raw, rule);
+    if (typeof v === 'string') {
+      problems.push(v);
+      return rule.default;
+    }
+    return v;
+  };
+  const rows = int('BENCH_ROWS');
+  const files = int('BENCH_FILES');
+  const reps = int('BENCH_REPS');
+  const dims = int('BENCH_DIMS');
+  const sampleMs = int('BENCH_SAMPLE_MS');
   const scales = new Set<number>([rows]);
-  for (const part of (env.BENCH_SCALES ?? '1000000,4000000')
+  for (const part of (env.BENCH_SCALES ?? DEFAULT_SCALES)
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const n = int(problems, 'BENCH_SCALES', part, rows, 13, 1_000_000_000);
-    scales.add(n);
+    const v = envInt('BENCH_SCALES', part, { ...INTS.BENCH_ROWS, default: rows });
+    if (typeof v === 'string') problems.push(v);
+    else scales.add(v);
   }
-  const keepRaw = (env.BENCH_KEEP ?? '0').trim().toLowerCase();
-  if (!['0', '1', 'true', 'false', ''].includes(keepRaw))
-    problems.push(`BENCH_KEEP="${env.BENCH_KEEP}" must be 1 or 0`);
+  const keep = envBool('BENCH_KEEP', env.BENCH_KEEP, false);
+  if (typeof keep === 'string') problems.push(keep);
   if (problems.length) throw new ConfigError(problems);
   return {
     rows,
@@ -84,10 +105,10 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
     reps,
     scales: [...scales].sort((a, b) => a - b),
     dims,
-    outDir: env.BENCH_OUT_DIR?.trim()
+    outDir: isSet(env.BENCH_OUT_DIR)
       ? path.resolve(env.BENCH_OUT_DIR.trim())
-      : path.join(PROJECT_ROOT, 'reports', 'bench'),
-    keep: keepRaw === '1' || keepRaw === 'true',
+      : path.join(PROJECT_ROOT, DEFAULT_OUT_DIR),
+    keep: keep === true,
     sampleMs,
   };
 }

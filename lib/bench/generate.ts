@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { DEFAULT_DB_PATH_PREFIX } from '../core/paths.ts';
 import { assetBytes, FIXTURE_TABLES, fixtureSchemaSql } from '../sandbox/fixture.ts';
 
 export const PROBE_TABLE = 'bench_probe';
@@ -66,7 +67,7 @@ export function benchShape(
     rows,
     files: { knowledge, ugc, gallery },
     dims: opts.dims ?? 16,
-    prefix: opts.prefix ?? '/app/.data',
+    prefix: opts.prefix ?? DEFAULT_DB_PATH_PREFIX,
   };
 }
 

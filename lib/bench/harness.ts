@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { userTablesQuery } from '../core/catalog.ts';
 import { parseDsn } from '../core/dsn.ts';
+import { quoteTable } from '../core/ident.ts';
 import {
   clusterUrl,
   createDatabase,
@@ -254,8 +256,8 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     const last = seen.filter(Boolean).pop();
     if (last) families[family] = { checks: last.checks, failed: last.failed, files: last.files };
   }
-  const trio: Family[] = ['rowCounts', 'orphans', 'prefix'];
-  f['verify.suite.rowCounts+orphans+prefix'] = stat(
+  const trio: Family[] = ['row-counts', 'orphans', 'path-prefix'];
+  f['verify.suite.row-counts+orphans+path-prefix'] = stat(
     perRun.map((t) => {
       const xs = trio.map((k) => t?.[k]?.ms).filter((x): x is number => x !== undefined);
       return xs.length ? xs.reduce((a, b) => a + b, 0) : undefined;
@@ -370,14 +372,12 @@ function dstCluster(s: SandboxState) {
   return s.clusters.target!;
 }
 
+/** The user tables of `db` (lib/core/catalog.ts userTablesQuery), quoted for SQL. */
 async function userTables(c: ClusterInfo, db: string): Promise<string[]> {
   return withClient(c, db, async (cl) => {
-    const r = await cl.query<{ t: string }>(
-      `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-       ORDER BY 1`,
-    );
-    return r.rows.map((x) => x.t);
+    const q = userTablesQuery();
+    const r = await cl.query<{ schema: string; name: string }>(q.text, q.values);
+    return r.rows.map((x) => quoteTable(x));
   });
 }
 

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Dsn } from '../core/dsn.ts';
 import { logTail, measure } from './run.ts';
+import { quoteLiteral } from '../core/ident.ts';
 
 export const RAW_COPY_SCRIPT = `#!/usr/bin/env bash
 # Raw baseline of the suite's copy phases: the same commands and flags, run by hand (ANALYZE after the restore, as the
@@ -71,10 +72,6 @@ echo "BENCH count_ms=$((t1 - t0)) find_ms=$((t2 - t1)) hash_ms=$((t3 - t2)) cens
 /** One count(*) per table; `tables` are already-quoted qualified names. */
 export function countSql(tables: string[]): string {
   return tables.map((t) => `SELECT ${quoteLiteral(t)}, count(*) FROM ${t};`).join('\n') + '\n';
-}
-
-function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
 
 export function sideEnv(prefix: 'SRC' | 'DST', d: Dsn): Record<string, string> {

@@ -121,7 +121,7 @@ export const METHOD: Record<string, string> = {
     'wall time of `tsx scripts/rehearse.ts --verify-only` with the default checks (CHECKSUM=full, HEALTH_CHECK=0) against the target of the last raw copy',
   'verify.suite.family':
     "sum of durationMs of the family's checks in REPORTS_DIR/runs/<id>/checks.json of that run (test bodies only; tests that run concurrently are each counted in full, so this is an upper bound of the family's share of the wall time)",
-  'verify.suite.rowCounts+orphans+prefix': 'row counts + orphans + path prefix family sums of the same run',
+  'verify.suite.row-counts+orphans+path-prefix': 'row counts + orphans + path prefix family sums of the same run',
   'verify.floor.count':
     'floor (a): a bash script running psql -f with one `SELECT count(*)` per user table, on the source and the target at once (connection and psql start included)',
   'verify.floor.find': '`find DST_ASSETS_DIR -type f | wc -l` in the same script',
@@ -231,13 +231,13 @@ export function scaleRows(s: ScaleResult): Row[] {
   );
   add('copy: asset mirror', 'copy.suite.mirror', 'copy.raw.rsync');
   add('copy: whole command, wall', 'copy.suite.wall', 'copy.raw.wall');
-  const rop = f['verify.suite.rowCounts+orphans+prefix'];
-  const missing = (['rowCounts', 'orphans', 'prefix'] as Family[]).filter(
+  const rop = f['verify.suite.row-counts+orphans+path-prefix'];
+  const missing = (['row-counts', 'orphans', 'path-prefix'] as Family[]).filter(
     (k) => f[`verify.suite.${k}`]?.kind !== 'stat',
   );
   add(
     'verify: row counts + orphans + prefix vs count(*) floor',
-    'verify.suite.rowCounts+orphans+prefix',
+    'verify.suite.row-counts+orphans+path-prefix',
     'verify.floor.count',
     ratio(1.2),
     rop?.kind === 'stat' && missing.length ? `partial: without ${missing.join(', ')} (absent)` : undefined,
@@ -250,7 +250,7 @@ export function scaleRows(s: ScaleResult): Row[] {
   );
   add(
     'verify: asset census family time (+ sampled files sha256) vs floor (c)',
-    'verify.suite.census',
+    'verify.suite.asset-census',
     'verify.floor.census',
   );
   add(
@@ -283,14 +283,14 @@ export function scaleRows(s: ScaleResult): Row[] {
     'verify.floor.count',
     ratio(2),
   );
-  add('verify (old floor): asset census vs find floor', 'verify.suite.census', 'verify.floor.find', ratio(1.5));
+  add('verify (old floor): asset census vs find floor', 'verify.suite.asset-census', 'verify.floor.find', ratio(1.5));
   const known = FAMILIES.map((x) => x.family);
   const extra = Object.keys(f)
     .filter((k) => /^verify\.suite\.[\w-]+$/.test(k))
     .map((k) => k.slice('verify.suite.'.length))
     .filter((k) => k !== 'wall' && !known.includes(k))
     .sort();
-  for (const fam of [...known.filter((k) => !['checksums', 'census'].includes(k)), ...extra]) {
+  for (const fam of [...known.filter((k) => !['checksums', 'asset-census'].includes(k)), ...extra]) {
     add(`verify: ${familyLabel(fam)} (family time)`, `verify.suite.${fam}`, undefined);
   }
   add('verify: whole command, wall (vs whole floor script)', 'verify.suite.wall', 'verify.floor.wall');

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CheckRecord, ChecksFile } from '../audit/reporter.ts';
+import { FAMILIES as CHECK_FAMILIES, familyOfTest } from '../checks/registry.ts';
 import { readState, type PhaseResult } from '../core/state.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
 import type { MemoryPeak } from './rss.ts';
@@ -27,38 +28,24 @@ export function suiteEnv(
   return env;
 }
 
-/** A known check family, or the base name of any other spec file (e.g. `sequences` for specs/sequences.spec.ts). */
-export type Family =
-  'rowCounts' | 'orphans' | 'prefix' | 'checksums' | 'census' | 'assets' | 'health' | 'phases' | (string & {});
+/** A check family's registry id (lib/checks/registry.ts), or the spec base name of a check no family claims. */
+export type Family = string;
 
-export const FAMILIES: Array<{ family: Family; label: string; spec: string }> = [
-  { family: 'rowCounts', label: 'row counts', spec: 'specs/row-counts.spec.ts' },
-  { family: 'orphans', label: 'orphans', spec: 'specs/orphans.spec.ts' },
-  { family: 'prefix', label: 'path prefix', spec: 'specs/path-prefix.spec.ts' },
-  { family: 'checksums', label: 'content checksums', spec: 'a checksum spec (issue 7)' },
-  { family: 'census', label: 'asset census', spec: 'a census spec (issue 7)' },
-  { family: 'assets', label: 'sampled assets', spec: 'specs/assets.spec.ts' },
-  { family: 'health', label: 'health', spec: 'specs/health.spec.ts' },
-  { family: 'phases', label: 'phases + discovery', spec: 'specs/phases.spec.ts' },
-];
+/** The bench's family table: the check-family registry, in its order (id, label, spec file). */
+export const FAMILIES: Array<{ family: Family; label: string; spec: string }> = CHECK_FAMILIES.map((f) => ({
+  family: f.id,
+  label: f.label,
+  spec: f.spec,
+}));
 
+/** The registry label of a family (`row counts`), or `<name> (specs/<name>.spec.ts)` for an unregistered one. */
 export function familyLabel(family: Family): string {
-  return FAMILIES.find((f) => f.family === family)?.label ?? `${family} (specs/${family}.spec.ts)`;
+  return CHECK_FAMILIES.find((f) => f.id === family)?.label ?? `${family} (specs/${family}.spec.ts)`;
 }
 
-/** The family of one check: by its name for census/checksum checks (they may live in a shared file), else its file. */
+/** The family of one check: by its name (lib/checks/registry.ts familyOfTest), else the base name of its spec file. */
 export function familyOf(check: Pick<CheckRecord, 'file' | 'name'>): Family {
-  const name = check.name.toLowerCase();
-  const file = path.basename(check.file).toLowerCase();
-  if (/census/.test(name) || /census/.test(file)) return 'census';
-  if (/checksum/.test(name) || /checksum/.test(file)) return 'checksums';
-  if (/row-?counts?/.test(file)) return 'rowCounts';
-  if (/orphan/.test(file)) return 'orphans';
-  if (/prefix/.test(file)) return 'prefix';
-  if (/asset/.test(file)) return 'assets';
-  if (/health/.test(file)) return 'health';
-  if (/^phases\./.test(file)) return 'phases';
-  return file.replace(/\.(spec|test)\.[cm]?[jt]s$/, '');
+  return familyOfTest(check.name)?.id ?? path.basename(check.file).replace(/\.(spec|test)\.[cm]?[jt]s$/, '');
 }
 
 export interface FamilyTime {

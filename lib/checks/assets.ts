@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { prefixWithSlash } from './sql/assets.ts';
+import { isInside } from '../core/paths.ts';
 import { permissionFindings, type AppUser } from './permissions.ts';
 
 export type AssetKind = 'file' | 'dir';
@@ -29,11 +30,8 @@ export function mapDbPath(value: string, prefix: string, root: string): PathMapp
   return { ok: true, rel, diskPath };
 }
 
-/** `p` is `root` or below it (both absolute and normalized). */
-export function isWithin(root: string, p: string): boolean {
-  const r = path.relative(root, p);
-  return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
-}
+/** `p` is `root` or below it (lib/core/paths.ts isInside; kept under this name for the asset checks). */
+export const isWithin = (root: string, p: string): boolean => isInside(root, p);
 
 export interface AssetCheckOptions {
   /** ASSETS_DB_PATH_PREFIX. */

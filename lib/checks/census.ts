@@ -12,9 +12,9 @@
  * - unreferenced files: a file that no `file` column names and that lies under no directory a `dir` column names.
  * Paths outside the prefix are the path-prefix check's job: counted here as "not censused", never followed.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import fg from 'fast-glob';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
@@ -23,6 +23,8 @@ import { pinnedSettingsSql } from './deep-context.ts';
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
 import { prefixWithSlash } from './sql/assets.ts';
+import { isInside } from '../core/paths.ts';
+import { sha256File } from '../core/files.ts';
 
 export interface CensusColumn {
   display: string;
@@ -106,8 +108,7 @@ async function entryKind(root: string, rel: string, dirent: fs.Dirent): Promise<
   if (!dirent.isSymbolicLink()) return 'o';
   try {
     const real = await fs.promises.realpath(path.join(root, rel));
-    const inside = path.relative(root, real);
-    if (inside.startsWith('..') || path.isAbsolute(inside)) return 'l';
+    if (!isInside(root, real)) return 'l';
     const st = await fs.promises.stat(real);
     return st.isFile() ? 'f' : st.isDirectory() ? 'd' : 'o';
   } catch {
@@ -314,13 +315,10 @@ async function fileFacts(root: string, rel: string): Promise<{ size: number; sha
   } catch {
     return 'missing';
   }
-  const inside = path.relative(realRoot, real);
-  if (inside.startsWith('..') || path.isAbsolute(inside)) return 'resolves outside the assets dir (not read)';
+  if (!isInside(realRoot, real)) return 'resolves outside the assets dir (not read)';
   const st = await fs.promises.stat(real);
   if (!st.isFile()) return 'not a regular file';
-  const h = createHash('sha256');
-  await pipeline(fs.createReadStream(real), h);
-  return { size: st.size, sha256: h.digest('hex') };
+  return { size: st.size, sha256: await sha256File(real) };
 }
 
 /**

@@ -92,6 +92,10 @@ export const VALUE_HASHED_TYPES: readonly string[] = [
   'pg_lsn',
 ];
 
+/**
+ * The catalog query giving a table's columns (name, type, hashability, collatability, primary-key position) and the
+ * server version, for `shapeFromRows`. One row per column; no row when the table does not exist.
+ */
 export function shapeQuery(t: TableRef): Query {
   return {
     text: `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
@@ -129,6 +133,7 @@ export interface ShapeRow {
   version: number;
 }
 
+/** The rows of `shapeQuery` as a TableShape: `exists` false for no row; `key` = primary-key columns in key order. */
 export function shapeFromRows(rows: ShapeRow[]): TableShape {
   const columns = rows.map<ColumnShape>((r) => ({
     name: r.name,
@@ -143,6 +148,10 @@ export function shapeFromRows(rows: ShapeRow[]): TableShape {
   return { exists: rows.length > 0, columns, key, version: rows[0]?.version ?? 0 };
 }
 
+/**
+ * How rows are hashed, from the lower server_version_num of the two sides: `record` (hash_record_extended, 14+),
+ * `text` (hashtext of the row's text form, 11+), else `md5`. Both sides must use the same method to compare.
+ */
 export function hashMethod(minVersion: number): HashMethod {
   if (minVersion >= 140000) return 'record';
   if (minVersion >= 110000) return 'text';
@@ -288,11 +297,13 @@ export function integerBounds(lo: bigint, hi: bigint, fanout: number): string[][
   return out;
 }
 
+/** A key value for messages: `id=7` or, composite, `(owner_id, slug)=(3, 'a')`. */
 export function displayKey(key: ColumnShape[], tuple: string[]): string {
   if (key.length === 1) return `${key[0].name}=${tuple[0]}`;
   return `(${key.map((k) => k.name).join(', ')})=(${tuple.join(', ')})`;
 }
 
+/** A key range for messages, bounds shown with `displayKey` (open ends as -∞ / +∞). */
 export function displayRange(key: ColumnShape[], r: KeyRange): string {
   const names = key.length === 1 ? key[0].name : `(${key.map((k) => k.name).join(', ')})`;
   const v = (t: string[]) => (t.length === 1 ? t[0] : `(${t.join(', ')})`);

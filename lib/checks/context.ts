@@ -47,11 +47,12 @@ export function checkConfig(): Config {
 }
 
 /**
- * Why a check cannot run in this rehearsal (a copy phase failed, or nothing could be discovered), as the failure
- * message of the check: `not checked: <reason>`. Undefined when checks can run.
+ * Why no check of the plan can run in this rehearsal (a copy phase failed, or nothing could be discovered), or
+ * undefined when checks can run. Specs fail with it through `failNotChecked` (lib/checks/verdict.ts), which makes the
+ * message `not checked: <reason>`.
  */
-export function notCheckedReason(ctx: RehearsalContext): string | undefined {
-  if (ctx.blockedBy) return `not checked: ${ctx.blockedBy}`;
-  if (!ctx.plan) return `not checked: could not discover what to check: ${ctx.planError ?? 'no plan was recorded'}`;
+export function whyNotChecked(ctx: RehearsalContext): string | undefined {
+  if (ctx.blockedBy) return ctx.blockedBy;
+  if (!ctx.plan) return `could not discover what to check: ${ctx.planError ?? 'no plan was recorded'}`;
   return undefined;
 }

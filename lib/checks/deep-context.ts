@@ -1,14 +1,15 @@
 /**
- * Shared pieces of the deeper checks (issue 7: checksums, schema parity, sequences, pgvector, asset census):
+ * Shared pieces of the deeper checks (checksums, schema parity, sequences, pgvector, asset census):
  * the pinned session every comparison runs in, the bounded pools of both sides, and how a spec finds its subjects
  * at the top level (the plan when global setup made one, else the catalogs, read-only).
  */
 import type pg from 'pg';
 import { checkConfig, rehearsalContext, type RehearsalContext } from './context.ts';
 import type { Config } from '../core/config.ts';
+import { userTablesQuery } from '../core/catalog.ts';
 import { getPool, withTransaction } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
-import { displayTable, type TableRef } from '../core/ident.ts';
+import { displayTable, quoteLiteral, type TableRef } from '../core/ident.ts';
 
 /**
  * Session settings that make text forms identical on both servers, whatever their defaults are.
@@ -27,12 +28,10 @@ export const PINNED_SETTINGS: ReadonlyArray<readonly [string, string]> = [
   ['search_path', 'pg_catalog'],
 ];
 
+/** `SET LOCAL k = 'v'; ...` for `settings` (values quoted); run inside a transaction (see withPinned). */
 export function pinnedSettingsSql(settings = PINNED_SETTINGS): string {
-  return settings.map(([k, v]) => `SET LOCAL ${k} = '${v.replace(/'/g, "''")}'`).join('; ');
+  return settings.map(([k, v]) => `SET LOCAL ${k} = ${quoteLiteral(v)}`).join('; ');
 }
-
-/** Schemas that never hold application objects (system, toast, other sessions' temp schemas). */
-export const USER_SCHEMA_FILTER = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
 
 /** A read-only transaction with the pinned settings; `extra` adds settings for this use (e.g. enable_indexscan). */
 export function withPinned<T>(
@@ -69,6 +68,12 @@ export interface DeepContext {
   blocked?: string;
 }
 
+/**
+ * What a deeper spec (checksums, schema parity, sequences, pgvector, asset census) starts from, at its top level: the
+ * provided rehearsal context and the parsed configuration, or `blocked` = the reason nothing may be checked (the
+ * first failed copy phase, or a configuration that does not parse; the spec then fails its tests with
+ * `failNotChecked(blocked)`). Never throws. Must be called inside a vitest worker (it uses `inject`).
+ */
 export function deepContext(): DeepContext {
   const ctx = rehearsalContext();
   if (ctx.blockedBy) return { ctx, blocked: ctx.blockedBy };
@@ -78,12 +83,6 @@ export function deepContext(): DeepContext {
     return { ctx, blocked: (e as Error).message };
   }
 }
-
-const USER_TABLES_SQL = `SELECT n.nspname AS schema, c.relname AS name
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${USER_SCHEMA_FILTER}
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2`;
 
 /** Run one catalog query on a side, pinned (so deparsed text is comparable). */
 export async function catalogRows<T extends pg.QueryResultRow>(
@@ -103,13 +102,14 @@ export async function comparedTables(dc: DeepContext, s: Sides): Promise<{ table
   if (plan && plan.tables.length > 0) return { tables: plan.tables, from: `plan (${plan.tablesFrom})` };
   if (dc.cfg?.validateTables) return { tables: dc.cfg.validateTables, from: 'VALIDATE_TABLES' };
   const pool = s.src ?? s.dst;
-  const rows = await catalogRows<{ schema: string; name: string }>(pool, USER_TABLES_SQL);
+  const rows = await catalogRows<{ schema: string; name: string }>(pool, userTablesQuery().text);
   return {
     tables: rows.map((r) => ({ schema: r.schema, name: r.name })),
     from: s.src ? 'source catalog' : 'target catalog',
   };
 }
 
+/** A table's key in maps and sets: its display form (`public.users`). */
 export function tableKey(t: TableRef): string {
   return displayTable(t);
 }
@@ -120,12 +120,3 @@ export function sideName(which: 'src' | 'dst'): string {
 }
 
 export type { Dsn };
-
-/** A check's verdict with its reason (typed `never`, unlike expect.fail, so control flow narrows after it). */
-export class CheckFailure extends Error {
-  override name = 'CheckFailure';
-}
-
-export function fail(message: string): never {
-  throw new CheckFailure(message);
-}

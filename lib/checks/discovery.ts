@@ -129,6 +129,19 @@ function dedupeTables(tables: TableRef[]): TableRef[] {
   });
 }
 
+/**
+ * Discover what to check, read-only, as a CheckPlan:
+ * - `tables`: VALIDATE_TABLES (deduplicated) when set, else every user table (lib/core/catalog.ts userTablesQuery:
+ *   ordinary and partitioned tables, no partition, no system schema, no extension member) of the source when one is
+ *   configured, else of the target (`tablesFrom` says which);
+ * - `relations`: the foreign keys declared in that same catalog (composite keys in key order), then the
+ *   ORPHAN_RELATIONS not already declared;
+ * - `assetColumns`: ASSET_COLUMNS, each checked against the TARGET (`exists`, with the reason when not);
+ * - `assetSample`: up to ASSETS_SAMPLE_N distinct non-NULL paths per existing column, drawn from the target in an
+ *   order fixed by `opts.seed` (the same seed and data give the same sample; a rerun reuses the stored plan instead).
+ * Opens one connection per side (CONNECT_TIMEOUT_MS) and closes it. Throws `discovery: <redacted reason>` when a side
+ * cannot be read; global setup records it as the plan error (the `check discovery` test fails with it).
+ */
 export async function discoverPlan(config: Config, opts: { seed: string }): Promise<CheckPlan> {
   const connect = { connectTimeoutMs: config.connectTimeoutMs };
   const catalogDsn = config.src ?? config.dst;

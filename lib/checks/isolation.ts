@@ -25,7 +25,7 @@ import {
   type Endpoint,
   type Where,
 } from '../core/endpoint.ts';
-import { USER_SCHEMA_FILTER } from './deep-context.ts';
+import { SYSTEM_SCHEMA_FILTER } from '../core/catalog.ts';
 
 /** Foreign servers of the target, their options (key=value) and how many user mappings use them. */
 export const FOREIGN_SERVERS_SQL = `SELECT s.srvname AS name, w.fdwname AS wrapper, coalesce(s.srvoptions, '{}') AS options,
@@ -49,12 +49,12 @@ FROM pg_publication p ORDER BY 1`;
 export const CODE_CONNINFO_SQL = `SELECT 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS object,
   p.prosrc AS text
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE ${USER_SCHEMA_FILTER} AND p.prosrc ~* '(host(addr)?\\s*=|postgres(ql)?://)'
+WHERE ${SYSTEM_SCHEMA_FILTER} AND p.prosrc ~* '(host(addr)?\\s*=|postgres(ql)?://)'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 UNION ALL
 SELECT CASE c.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END || n.nspname || '.' || c.relname, pg_get_viewdef(c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA_FILTER} AND pg_get_viewdef(c.oid) ~* '(host(addr)?\\s*=|postgres(ql)?://)'
+WHERE c.relkind IN ('v', 'm') AND ${SYSTEM_SCHEMA_FILTER} AND pg_get_viewdef(c.oid) ~* '(host(addr)?\\s*=|postgres(ql)?://)'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1`;
 

@@ -5,7 +5,7 @@
  */
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
-import { USER_SCHEMA_FILTER } from './deep-context.ts';
+import { SYSTEM_SCHEMA_FILTER } from '../core/catalog.ts';
 
 export const EXTENSION_SQL = `SELECT e.extversion AS version, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'`;
 
@@ -23,9 +23,10 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_depend d ON d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vector'
-WHERE a.attnum > 0 AND NOT a.attisdropped AND t.typname IN ('vector', 'halfvec') AND ${USER_SCHEMA_FILTER}
+WHERE a.attnum > 0 AND NOT a.attisdropped AND t.typname IN ('vector', 'halfvec') AND ${SYSTEM_SCHEMA_FILTER}
 ORDER BY 1, 2, 3`;
 
+/** The rows of VECTOR_COLUMNS_SQL as VectorColumns (`{ table: {schema, name}, column, type }`), in query order. */
 export function vectorColumnsFromRows(rows: Array<Record<string, string>>): VectorColumn[] {
   return rows.map((r) => ({ table: { schema: r.schema, name: r.table_name }, column: r.column_name, type: r.type }));
 }

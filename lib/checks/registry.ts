@@ -1,3 +1,9 @@
+import { phaseSchedule, type Config } from '../core/config.ts';
+import { displayTable } from '../core/ident.ts';
+import type { CheckPlan } from '../core/state.ts';
+import { relationDisplay } from './discovery.ts';
+import { KINDS } from './schema-parity.ts';
+
 /**
  * The check families: one entry per family, the single list that `--dry-run`, `--list`, `--select`/`--exclude`, the
  * bench, the demo faults, JUnit's classname and the docs' check-name table are read from. A unit test
@@ -5,6 +11,22 @@
  *
  * Adding a family: an entry here + its module in lib/checks/ + its spec in specs/ + its test + a row in the docs.
  */
+
+/** What a family's dry-run lines are made from: the configuration and the plan discovery made (read-only). */
+export interface PlanInput {
+  config: Config;
+  plan: CheckPlan;
+  /** True when the run would restore first: subjects missing in the target now will exist then. */
+  restoring: boolean;
+}
+
+/** A family's part of the dry-run: one summary line, then the checks it would run (names as the spec gives them). */
+export interface PlanLines {
+  /** After the family label: `5 tables, from source`. */
+  head: string;
+  /** Test names, or a description in parentheses where the subjects are read from the catalogs only at run time. */
+  checks: string[];
+}
 
 /** One family of checks: one spec file, one module, tests named with one of its prefixes. */
 export interface CheckFamily {
@@ -25,6 +47,21 @@ export interface CheckFamily {
   reads: string[];
   /** What passes, one sentence (README "What is checked" table). */
   passesWhen: string;
+  /**
+   * The family's lines in `rehearse --dry-run`, from the configuration and the discovered plan; pure (no database).
+   * Families whose subjects are read from the catalogs at run time (sequences, pgvector) describe them instead;
+   * `rehearse --list` gives their exact names.
+   */
+  planLines(input: PlanInput): PlanLines;
+}
+
+const noSource = '(skipped: SRC_DATABASE_URL is not set: nothing to compare the target with)';
+
+function assetColumnNote(c: CheckPlan['assetColumns'][number], restoring: boolean): string {
+  if (c.exists) return '';
+  return restoring
+    ? ' (not in the target yet: the restore creates it)'
+    : ` (${c.reason ?? 'not in the target'}: would be reported as skipped)`;
 }
 
 export const FAMILIES: readonly CheckFamily[] = [
@@ -36,6 +73,13 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: [],
     passesWhen: 'each copy phase ran and succeeded (a failed phase is a red test with the reason)',
+    planLines: ({ config }) => ({
+      head: 'one test per copy phase, then discovery',
+      checks: [
+        ...phaseSchedule(config).map((p) => (p.wanted ? `phase ${p.name}` : `phase ${p.name} (skipped: ${p.whyNot})`)),
+        'check discovery',
+      ],
+    }),
   },
   {
     id: 'row-counts',
@@ -45,6 +89,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: true,
     reads: ['VALIDATE_TABLES', 'ROWCOUNT_TIMEOUT_MS', 'ROWCOUNT_MAX_DIFF', 'ROWCOUNT_REQUIRE_EXACT'],
     passesWhen: 'exact counts differ by at most ROWCOUNT_MAX_DIFF',
+    planLines: ({ plan }) => ({
+      head: `${plan.tables.length} tables, from ${plan.tablesFrom}`,
+      checks: plan.tables.map((t) => `row count ${displayTable(t)}`),
+    }),
   },
   {
     id: 'orphans',
@@ -54,6 +102,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: ['ORPHAN_RELATIONS'],
     passesWhen: 'no child row without its parent (declared FKs, composite keys, ORPHAN_RELATIONS)',
+    planLines: ({ plan }) => ({
+      head: `${plan.relations.length} relations${plan.relationsFrom ? `, declared in the ${plan.relationsFrom}` : ''} and ORPHAN_RELATIONS`,
+      checks: plan.relations.map((r) => `orphans ${relationDisplay(r)}`),
+    }),
   },
   {
     id: 'assets',
@@ -63,6 +115,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: ['ASSET_COLUMNS', 'ASSETS_SAMPLE_N', 'ASSETS_SAMPLE_SEED', 'ASSETS_DB_PATH_PREFIX', 'DST_ASSETS_DIR'],
     passesWhen: 'the sampled path exists in DST_ASSETS_DIR, is of the right kind, readable, same size as the source',
+    planLines: ({ config, plan, restoring }) => ({
+      head: `${config.assetsSampleN} sampled paths per column; the sample is drawn from the target after the restore`,
+      checks: plan.assetColumns.map((c) => `asset ${c.display} <sampled path>${assetColumnNote(c, restoring)}`),
+    }),
   },
   {
     id: 'path-prefix',
@@ -72,6 +128,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: ['ASSET_COLUMNS', 'ASSETS_DB_PATH_PREFIX'],
     passesWhen: 'every stored path starts with ASSETS_DB_PATH_PREFIX/ and has no ..',
+    planLines: ({ config, plan, restoring }) => ({
+      head: `every asset path starts with ${config.assetsDbPathPrefix}/ and has no ..`,
+      checks: plan.assetColumns.map((c) => `path prefix ${c.display}${assetColumnNote(c, restoring)}`),
+    }),
   },
   {
     id: 'health',
@@ -81,6 +141,16 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: ['STAGING_API_BASE_URL', 'STAGING_API_PORT', 'STAGING_HEALTH_PATH', 'HEALTH_CHECK', 'HEALTH_TIMEOUT_MS'],
     passesWhen: 'the staging API answers 2xx in time',
+    planLines: ({ config }) => ({
+      head: config.healthCheck
+        ? `GET ${config.stagingApiBaseUrl}${config.stagingHealthPath}`
+        : 'skipped (HEALTH_CHECK=0)',
+      checks: [
+        config.healthCheck
+          ? `health GET ${config.stagingHealthPath}`
+          : `health GET ${config.stagingHealthPath} (skipped: HEALTH_CHECK=0)`,
+      ],
+    }),
   },
   {
     id: 'checksums',
@@ -90,6 +160,15 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: true,
     reads: ['CHECKSUM', 'CHECKSUM_TABLES'],
     passesWhen: 'order-independent row hashes equal on both sides; a mismatch is narrowed to keys',
+    planLines: ({ config, plan }) => {
+      if (config.checksum === 'off') return { head: 'skipped (CHECKSUM=off)', checks: [] };
+      if (!config.src) return { head: noSource, checks: [] };
+      const tables = config.checksumTables ?? plan.tables;
+      return {
+        head: `${tables.length} tables${config.checksumTables ? ' (CHECKSUM_TABLES)' : ''}`,
+        checks: tables.map((t) => `checksum ${displayTable(t)}`),
+      };
+    },
   },
   {
     id: 'schema-parity',
@@ -99,6 +178,18 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: true,
     reads: [],
     passesWhen: 'every object kind of the schema matches the source',
+    planLines: ({ config }) => {
+      const kinds = KINDS.filter((k) => config.src || k.stateProblem);
+      return {
+        head: config.src ? `${kinds.length} object kinds, source vs target` : `target states only ${noSource}`,
+        checks: [
+          ...kinds.map((k) => `schema ${k.kind}`),
+          phaseSchedule(config).find((p) => p.name === 'dump')?.wanted
+            ? 'schema coverage'
+            : 'schema coverage (skipped: no archive in this run: nothing to read object types from)',
+        ],
+      };
+    },
   },
   {
     id: 'sequences',
@@ -108,6 +199,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: [],
     passesWhen: "the next value is past every value in the column and equals the source's",
+    planLines: ({ config }) => ({
+      head: `one per sequence owned by a column of the compared tables (read from the ${config.src ? 'source' : 'target'} catalog when the checks run)`,
+      checks: ['(sequence <schema.sequence> (<schema.table>.<column>); exact names: rehearse --list)'],
+    }),
   },
   {
     id: 'pgvector',
@@ -117,6 +212,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: [],
     passesWhen: 'extension version, non-null counts, dims, vector indexes valid, exact nearest neighbours agree',
+    planLines: () => ({
+      head: 'the extension version, then one per vector column of the compared tables (read from the catalogs when the checks run)',
+      checks: ['pgvector extension version', '(pgvector <schema.table>.<column>; exact names: rehearse --list)'],
+    }),
   },
   {
     id: 'large-objects',
@@ -126,6 +225,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: true,
     reads: [],
     passesWhen: 'the same large objects (by OID) on both sides, each with the same size and md5',
+    planLines: ({ config }) =>
+      config.src
+        ? { head: 'one check of every large object (OID, size, md5), source vs target', checks: ['large objects'] }
+        : { head: noSource, checks: [] },
   },
   {
     id: 'asset-census',
@@ -135,6 +238,16 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: ['ASSET_COLUMNS', 'ASSETS_DB_PATH_PREFIX', 'DST_ASSETS_DIR', 'SRC_ASSETS_DIR', 'ASSETS_UNREFERENCED_FAIL'],
     passesWhen: 'every stored path (not just the sample) resolves; unreferenced files warned about',
+    planLines: ({ config, plan, restoring }) => ({
+      head: 'every stored path of each asset column against the whole tree, not just the sample',
+      checks: [
+        ...plan.assetColumns.map((c) => `asset census ${c.display}${assetColumnNote(c, restoring)}`),
+        'asset census unreferenced files under DST_ASSETS_DIR',
+        !config.srcAssetsDir || config.srcAssetsRemote
+          ? `asset census sampled files size and sha256 (source = target) (skipped: ${config.srcAssetsDir ? 'SRC_ASSETS_DIR is remote' : 'SRC_ASSETS_DIR is not set'})`
+          : 'asset census sampled files size and sha256 (source = target)',
+      ],
+    }),
   },
   {
     id: 'isolation',
@@ -145,6 +258,16 @@ export const FAMILIES: readonly CheckFamily[] = [
     reads: ['ISOLATION'],
     passesWhen:
       "nothing on the target reaches the source or another server (foreign servers, user mappings, subscriptions, connection strings in code) unless detached or ISOLATION=keep; behaviour settings (pg_db_role_setting) equal the source's",
+    planLines: () => ({
+      head: 'what on the target could reach another server, and the behaviour settings',
+      checks: [
+        'isolation foreign servers and user mappings',
+        'isolation subscriptions',
+        'isolation publications',
+        'isolation connection strings in functions and views',
+        'isolation database and role settings (pg_db_role_setting)',
+      ],
+    }),
   },
 ];
 

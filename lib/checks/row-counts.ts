@@ -62,6 +62,7 @@ export async function countFromScan(
   return { kind: 'estimate', n: n === null || n === undefined || n < 0 ? -1 : Math.round(n), ms: r.ms };
 }
 
+/** One evidence line for a side's count: exact, estimate (count(*) exceeded ROWCOUNT_TIMEOUT_MS), missing, or not configured. */
 export function describeCount(side: string, c: Count | undefined): string {
   if (!c) return `${side}: not configured`;
   if (c.kind === 'missing') return `${side}: table missing (${c.ms} ms)`;
@@ -77,7 +78,12 @@ export interface RowCountVerdict {
   evidence: string[];
 }
 
-/** The rules of the row-count check (issue 4), as a pure function. */
+/**
+ * The rules of the row-count check, as a pure function (from the product contract): both sides exact → pass when
+ * |source - target| <= ROWCOUNT_MAX_DIFF; an estimate on either side (count(*) exceeded ROWCOUNT_TIMEOUT_MS) → passes
+ * uncompared (said in the evidence) unless ROWCOUNT_REQUIRE_EXACT=1, which fails it; a table missing on either side
+ * fails; without a source the target's count is evidence only. Returns `{ ok, message?, evidence }`; never throws.
+ */
 export function judgeRowCount(
   table: TableRef,
   src: Count | undefined,

@@ -7,8 +7,8 @@
  * application's and are left out. Definitions are deparsed under the pinned session (search_path=pg_catalog), so
  * both sides print names the same way.
  */
+import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
 import { compareVersions } from '../core/format.ts';
-import { USER_SCHEMA_FILTER } from './deep-context.ts';
 
 /** One schema object as read from a catalog. */
 export interface SchemaObject {
@@ -58,11 +58,9 @@ export function judgeExtensionVersion(
   };
 }
 
-/** Not owned by an extension: `classid` catalog and `oid` of the object. */
-const notExt = (classid: string, oid: string) =>
-  `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+const notExt = notExtensionMember;
 
-const REL_OK = `${USER_SCHEMA_FILTER} AND ${notExt('pg_class', 'c.oid')}`;
+const REL_OK = `${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_class', 'c.oid')}`;
 
 /**
  * Database-level properties that a dump without `--create` does not carry (the target database keeps its own):
@@ -173,7 +171,7 @@ WHERE c.relkind IN ('v', 'm') AND ${REL_OK}`,
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
-WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_proc', 'p.oid')}`,
+WHERE ${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_proc', 'p.oid')}`,
   },
   {
     kind: 'extensions',
@@ -206,7 +204,7 @@ WHERE ${REL_OK}`,
   },
   {
     kind: 'schemas',
-    sql: `SELECT n.nspname AS name, 'schema' AS def FROM pg_namespace n WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_namespace', 'n.oid')}`,
+    sql: `SELECT n.nspname AS name, 'schema' AS def FROM pg_namespace n WHERE ${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_namespace', 'n.oid')}`,
   },
   {
     kind: 'types and domains',
@@ -224,7 +222,7 @@ WHERE ${REL_OK}`,
     ELSE 'base type'
   END AS def
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_type', 't.oid')} AND t.typcategory <> 'A'
+WHERE ${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_type', 't.oid')} AND t.typcategory <> 'A'
   AND (t.typrelid = 0 OR (SELECT rc.relkind FROM pg_class rc WHERE rc.oid = t.typrelid) = 'c')`,
   },
   {
@@ -268,7 +266,7 @@ WHERE r.rulename <> '_RETURN' AND ${REL_OK}`,
     kind: 'extended statistics',
     sql: `SELECT n.nspname || '.' || x.stxname AS name, pg_get_statisticsobjdef(x.oid) AS def
 FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
-WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_statistic_ext', 'x.oid')}`,
+WHERE ${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_statistic_ext', 'x.oid')}`,
   },
   {
     kind: 'collations',
@@ -277,7 +275,7 @@ WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_statistic_ext', 'x.oid')}`,
     || coalesce(' collate ' || co.collcollate, '') || coalesce(' ctype ' || co.collctype, '')
     || coalesce(' locale ' || (to_jsonb(co) ->> 'colllocale'), ' locale ' || (to_jsonb(co) ->> 'colliculocale'), '') AS def
 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
-WHERE ${USER_SCHEMA_FILTER} AND ${notExt('pg_collation', 'co.oid')}`,
+WHERE ${SYSTEM_SCHEMA_FILTER} AND ${notExt('pg_collation', 'co.oid')}`,
   },
   {
     kind: 'event triggers',

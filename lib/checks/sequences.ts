@@ -7,7 +7,7 @@
  */
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
-import { USER_SCHEMA_FILTER } from './deep-context.ts';
+import { SYSTEM_SCHEMA_FILTER } from '../core/catalog.ts';
 
 export interface OwnedSequence {
   sequence: TableRef;
@@ -27,9 +27,10 @@ JOIN pg_namespace tn ON tn.oid = t.relnamespace
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
-  AND ${USER_SCHEMA_FILTER}
+  AND ${SYSTEM_SCHEMA_FILTER}
 ORDER BY 1, 2`;
 
+/** The rows of OWNED_SEQUENCES_SQL as OwnedSequences (sequence, owning table and column, serial or identity). */
 export function ownedFromRows(rows: Array<Record<string, string>>): OwnedSequence[] {
   return rows.map((r) => ({
     sequence: { schema: r.seq_schema, name: r.seq_name },
@@ -97,7 +98,7 @@ export const UNOWNED_SEQUENCES_SQL = `SELECT sn.nspname AS seq_schema, s.relname
 FROM pg_class s
 JOIN pg_namespace sn ON sn.oid = s.relnamespace
 JOIN pg_namespace n ON n.oid = s.relnamespace
-WHERE s.relkind = 'S' AND ${USER_SCHEMA_FILTER}
+WHERE s.relkind = 'S' AND ${SYSTEM_SCHEMA_FILTER}
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid
     AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i'))
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype = 'e')

@@ -11,9 +11,27 @@
 /** The annotation type that marks a warning on a passing test. */
 export const WARNING = 'warning';
 
-/** The failure text of a check that could not run: `not checked: <reason>`. */
+/** The failure text of a check that could not run: `not checked: <reason>` (a reason already prefixed is kept). */
 export function notChecked(reason: string): string {
   return reason.startsWith('not checked: ') ? reason : `not checked: ${reason}`;
+}
+
+/** A check's verdict with its reason (typed `never`, unlike expect.fail, so control flow narrows after it). */
+export class CheckFailure extends Error {
+  override name = 'CheckFailure';
+}
+
+/** Fail the running check with `message` (throws CheckFailure; the message is what JUnit and checks.json show). */
+export function fail(message: string): never {
+  throw new CheckFailure(message);
+}
+
+/**
+ * The one shape of "could not compare anything": fail the running check with `not checked: <reason>`. Every spec
+ * uses it, e.g. `test('row counts (not checked)', () => failNotChecked(reason))`.
+ */
+export function failNotChecked(reason: string): never {
+  return fail(notChecked(reason));
 }
 
 /** The `annotate` function of a vitest test context. */

@@ -5,10 +5,10 @@
  */
 import { plannedPhases, type Config } from '../core/config.ts';
 import { closePools } from '../core/db.ts';
-import { discoverPlan, relationDisplay } from '../checks/discovery.ts';
+import { discoverPlan } from '../checks/discovery.ts';
+import { FAMILIES } from '../checks/registry.ts';
 import { mirrorChecksum } from '../phases/mirror-assets.ts';
 import { describeDsn } from '../core/dsn.ts';
-import { displayTable } from '../core/ident.ts';
 import { redact } from '../core/redact.ts';
 import type { CheckPlan } from '../core/state.ts';
 import {
@@ -32,7 +32,7 @@ export interface DryRunPlan {
   refused: boolean;
 }
 
-/** The copy-phase commands, in order, as they would run. */
+/** The copy-phase commands, in order, as they would run (`{ phase: 'dump', lines: [...] }`), redaction left to the caller. */
 export function phaseCommands(config: Config, workDir: string): Array<{ phase: string; lines: string[] }> {
   const planned = plannedPhases(config);
   const out: Array<{ phase: string; lines: string[] }> = [];
@@ -92,34 +92,25 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
   return out;
 }
 
-/** The check list as the specs name them, from a discovered plan. */
+/**
+ * The checks that would run, every family of the registry (lib/checks/registry.ts) in its order: a header per family
+ * (`row counts [row-counts]: 5 tables, from source`), then its checks as the spec names them, from a discovered plan.
+ */
 export function checkLines(config: Config, plan: CheckPlan, opts: { restoring: boolean }): string[] {
   const lines: string[] = [];
-  lines.push(`  row counts (${plan.tables.length} tables, from ${plan.tablesFrom}):`);
-  for (const t of plan.tables) lines.push(`    row count ${displayTable(t)}`);
-  lines.push(`  orphan checks (${plan.relations.length} relations):`);
-  for (const r of plan.relations) lines.push(`    orphans ${relationDisplay(r)}`);
-  lines.push(
-    `  asset checks (${config.assetsSampleN} sampled paths per column; the sample is drawn from the target after the restore):`,
-  );
-  const restoring = opts.restoring;
-  for (const c of plan.assetColumns) {
-    const note = c.exists
-      ? ''
-      : restoring
-        ? ' (not in the target yet: the restore creates it)'
-        : ` (${c.reason ?? 'not in the target'}: would be reported as skipped)`;
-    lines.push(`    assets ${c.display}${note}`);
+  for (const f of FAMILIES) {
+    const p = f.planLines({ config, plan, restoring: opts.restoring });
+    lines.push(`  ${f.label} [${f.id}]: ${p.head}`);
+    for (const c of p.checks) lines.push(`    ${c}`);
   }
-  lines.push(`  path prefix: every asset path starts with ${config.assetsDbPathPrefix}`);
-  lines.push(
-    config.healthCheck
-      ? `  health: GET ${config.stagingApiBaseUrl}${config.stagingHealthPath}`
-      : '  health: skipped (HEALTH_CHECK=0)',
-  );
   return lines;
 }
 
+/**
+ * The whole dry-run: the redacted configuration summary, the copy phases with their exact commands (preflight is run
+ * read-only to say whether it would pass), and the checks per family. Writes nothing; closes its pools. Never throws
+ * for an unreachable database: discovery problems become lines of the plan.
+ */
 export async function buildDryRunPlan(
   config: Config,
   opts: { mode: 'full' | 'verify-only' } = { mode: 'full' },
@@ -158,7 +149,7 @@ export async function buildDryRunPlan(
   } else {
     lines.push('Copy phases: none (--verify-only)');
   }
-  lines.push('', 'Checks that would run (discovered read-only, now):');
+  lines.push('', 'Checks that would run, by family (discovered read-only, now; exact names of every check: --list):');
   try {
     const plan = await discoverPlan(config, { seed: config.assetsSampleSeed ?? '(the run id)' });
     lines.push(...checkLines(config, plan, { restoring: opts.mode === 'full' && plannedPhases(config).restore }));

@@ -1,14 +1,22 @@
 /**
- * Catalog queries used by discovery (lib/discovery.ts): user tables, declared foreign keys, column existence.
+ * The one home of "what is the application's" in the catalogs: the system-schema filter, the "not an extension
+ * member" condition, and the catalog queries built on them (user tables, declared foreign keys, column existence)
+ * that discovery (lib/checks/discovery.ts), the dump's progress, the deeper checks and the bench use.
  */
 import type { TableRef } from './ident.ts';
 import { SYSTEM_SCHEMA_FILTER, type Query } from './query.ts';
 
-/** Members of an extension (e.g. PostGIS's spatial_ref_sys) are the extension's, not the application's. */
-const NOT_EXTENSION_MEMBER = `NOT EXISTS (
-    SELECT 1 FROM pg_depend d
-    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
-  )`;
+export { SYSTEM_SCHEMA_FILTER };
+
+/**
+ * SQL condition: the object `oid` of catalog `classid` (e.g. `'pg_class'`, `'c.oid'`) is not a member of an extension
+ * (pg_depend deptype 'e'; e.g. PostGIS's spatial_ref_sys or pgvector's types are the extension's, not the application's).
+ */
+export function notExtensionMember(classid: string, oid: string): string {
+  return `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+}
+
+const NOT_EXTENSION_MEMBER = notExtensionMember('pg_class', 'c.oid');
 
 /**
  * Every user table: ordinary tables and partitioned parents, never a partition (its rows are counted through its

@@ -7,6 +7,8 @@
  */
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import { MAX_TIMEOUT_MS, envBool, envInt, isSet, showDefault, type Env, type IntRule } from './env.ts';
+import { DEFAULT_DB_PATH_PREFIX, isInside } from './paths.ts';
 import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, resolveDsn, sameDatabase } from './dsn.ts';
 import {
   type TableRef,
@@ -18,7 +20,7 @@ import {
 } from './ident.ts';
 import { redactor } from './redact.ts';
 
-export type Env = Record<string, string | undefined>;
+export type { Env };
 
 export interface AssetColumn {
   table: TableRef;
@@ -125,39 +127,6 @@ export interface VarSpec {
   apply(raw: string | undefined, draft: Draft, env: Env): string | void;
 }
 
-const TRUE = new Set(['1', 'true', 'yes', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'off']);
-
-/** Set to something other than white space (an empty `export X=` means "unset", as for every other variable). */
-function isSet(raw: string | undefined): raw is string {
-  return raw !== undefined && raw.trim() !== '';
-}
-
-function bool(name: string, raw: string | undefined, dflt: boolean): boolean | string {
-  if (!isSet(raw)) return dflt;
-  const v = raw.trim().toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  return `${name}="${raw}" is not a boolean; use 1 or 0 (true/false)`;
-}
-
-function int(
-  name: string,
-  raw: string | undefined,
-  dflt: number,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | string {
-  if (raw === undefined || raw.trim() === '') return dflt;
-  const v = raw.trim();
-  if (!/^-?\d+$/.test(v)) return `${name}="${raw}" is not a whole number`;
-  const n = Number(v);
-  if (n < min || n > max) {
-    return `${name}=${v} is out of range: ${max === Number.MAX_SAFE_INTEGER ? `it must be at least ${min}` : `use ${min}..${max}`}`;
-  }
-  return n;
-}
-
 function setOr<K extends keyof Config>(
   draft: Draft,
   key: K,
@@ -168,6 +137,60 @@ function setOr<K extends keyof Config>(
   draft[key] = v as Config[K];
 }
 const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** lib/core/env.ts's rules under the table's short names: `int(name, raw, default, min, max?)`, `bool(name, raw, default)`. */
+const int = (name: string, raw: string | undefined, dflt: number, min: number, max?: number) =>
+  envInt(name, raw, { default: dflt, min, max });
+const bool = envBool;
+
+type KeysOf<T> = { [K in keyof Config]-?: Config[K] extends T ? K : never }[keyof Config];
+
+/** A whole-number variable of the table: default and range written once (lib/core/env.ts envInt). */
+function intVar(name: string, group: VarSpec['group'], key: KeysOf<number>, rule: IntRule, doc: string): VarSpec {
+  return {
+    name,
+    group,
+    doc,
+    default: showDefault(rule.default),
+    apply: (raw, d) => setOr(d, key, envInt(name, raw, rule), isStr),
+  };
+}
+
+/** One of a fixed set of words; the first is the default (`NAME="x" must be a or b`). */
+function choiceVar<K extends 'dumpFormat' | 'checksum'>(
+  name: string,
+  group: VarSpec['group'],
+  key: K,
+  choices: ReadonlyArray<Config[K]>,
+  doc: string,
+): VarSpec {
+  return {
+    name,
+    group,
+    doc,
+    default: choices[0],
+    apply(raw, d) {
+      const v = raw?.trim() || choices[0];
+      if (!choices.includes(v as Config[K])) return `${name}="${raw}" must be ${choices.join(' or ')}`;
+      d[key] = v as Config[K] & Draft[K];
+    },
+  };
+}
+
+export const DEFAULT_STAGING_API_BASE_URL = 'http://127.0.0.1:18080';
+export const DEFAULT_HEALTH_PATH = '/health';
+export const DEFAULT_REPORTS_DIR = 'reports';
+
+/** A boolean variable of the table (1/0, true/false, ...), its default written once. */
+function boolVar(name: string, group: VarSpec['group'], key: KeysOf<boolean>, dflt: boolean, doc: string): VarSpec {
+  return {
+    name,
+    group,
+    doc,
+    default: showDefault(dflt),
+    apply: (raw, d) => setOr(d, key, envBool(name, raw, dflt), isStr),
+  };
+}
 
 /** Directories no asset mirror may write into (or delete from), whatever else is configured. */
 const SYSTEM_DIRS = [
@@ -242,9 +265,6 @@ function parseList(raw: string, sep: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
-
-/** Largest timeout in ms: PostgreSQL's statement_timeout and Node's setTimeout both stop at 2^31-1. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export function parseAssetColumns(raw: string): AssetColumn[] {
   return parseList(raw, ',').map((item) => {
@@ -369,43 +389,36 @@ export const VARS: VarSpec[] = [
       if (raw) d.dumpPath = path.resolve(raw);
     },
   },
+  choiceVar(
+    'DUMP_FORMAT',
+    'dump',
+    'dumpFormat',
+    ['custom', 'directory'],
+    'pg_dump archive format: custom (one file) or directory (needed for DUMP_JOBS).',
+  ),
+  intVar(
+    'DUMP_JOBS',
+    'dump',
+    'dumpJobs',
+    { default: 1, min: 1, max: 64 },
+    'Parallel pg_dump workers (synchronized snapshot); >1 needs DUMP_FORMAT=directory.',
+  ),
+  intVar(
+    'RESTORE_JOBS',
+    'dump',
+    'restoreJobs',
+    { default: 1, min: 1, max: 64 },
+    'Parallel pg_restore workers; >1 is faster but NOT atomic (no --single-transaction).',
+  ),
   {
-    name: 'DUMP_FORMAT',
-    group: 'dump',
-    default: 'custom',
-    doc: 'pg_dump archive format: custom (one file) or directory (needed for DUMP_JOBS).',
-    apply(raw, d) {
-      const v = (raw ?? 'custom').trim() || 'custom';
-      if (v !== 'custom' && v !== 'directory') return `DUMP_FORMAT="${raw}" must be custom or directory`;
-      d.dumpFormat = v;
-    },
-  },
-  {
-    name: 'DUMP_JOBS',
-    group: 'dump',
-    default: '1',
-    doc: 'Parallel pg_dump workers (synchronized snapshot); >1 needs DUMP_FORMAT=directory.',
-    apply(raw, d) {
-      return setOr(d, 'dumpJobs', int('DUMP_JOBS', raw, 1, 1, 64), isStr);
-    },
-  },
-  {
-    name: 'RESTORE_JOBS',
-    group: 'dump',
-    default: '1',
-    doc: 'Parallel pg_restore workers; >1 is faster but NOT atomic (no --single-transaction).',
-    apply(raw, d) {
-      return setOr(d, 'restoreJobs', int('RESTORE_JOBS', raw, 1, 1, 64), isStr);
-    },
-  },
-  {
-    name: 'RESTORE_SINGLE_TRANSACTION',
-    group: 'dump',
+    ...boolVar(
+      'RESTORE_SINGLE_TRANSACTION',
+      'dump',
+      'restoreSingleTransaction',
+      true,
+      'Restore all-or-nothing with pg_restore --single-transaction; cannot be combined with RESTORE_JOBS>1.',
+    ),
     default: '1 (0 when RESTORE_JOBS>1)',
-    doc: 'Restore all-or-nothing with pg_restore --single-transaction; cannot be combined with RESTORE_JOBS>1.',
-    apply(raw, d) {
-      return setOr(d, 'restoreSingleTransaction', bool('RESTORE_SINGLE_TRANSACTION', raw, true), isStr);
-    },
   },
   ...(['PG_BIN_DIR', 'SRC_PG_BIN_DIR', 'DST_PG_BIN_DIR'] as const).map((name): VarSpec => ({
     name,
@@ -477,33 +490,27 @@ export const VARS: VarSpec[] = [
       d.validateTables = v;
     },
   },
-  {
-    name: 'ROWCOUNT_TIMEOUT_MS',
-    group: 'validation',
-    default: '3000',
-    doc: 'Server-side statement_timeout for each count(*); on timeout the count falls back to an estimate.',
-    apply(raw, d) {
-      return setOr(d, 'rowcountTimeoutMs', int('ROWCOUNT_TIMEOUT_MS', raw, 3000, 1, MAX_TIMEOUT_MS), isStr);
-    },
-  },
-  {
-    name: 'ROWCOUNT_MAX_DIFF',
-    group: 'validation',
-    default: '0',
-    doc: 'Largest accepted |source - target| row difference; applies only when both counts are exact.',
-    apply(raw, d) {
-      return setOr(d, 'rowcountMaxDiff', int('ROWCOUNT_MAX_DIFF', raw, 0, 0), isStr);
-    },
-  },
-  {
-    name: 'ROWCOUNT_REQUIRE_EXACT',
-    group: 'validation',
-    default: '0',
-    doc: 'Fail a row count that had to fall back to an estimate.',
-    apply(raw, d) {
-      return setOr(d, 'rowcountRequireExact', bool('ROWCOUNT_REQUIRE_EXACT', raw, false), isStr);
-    },
-  },
+  intVar(
+    'ROWCOUNT_TIMEOUT_MS',
+    'validation',
+    'rowcountTimeoutMs',
+    { default: 3000, min: 1, max: MAX_TIMEOUT_MS },
+    'Server-side statement_timeout for each count(*); on timeout the count falls back to an estimate.',
+  ),
+  intVar(
+    'ROWCOUNT_MAX_DIFF',
+    'validation',
+    'rowcountMaxDiff',
+    { default: 0, min: 0 },
+    'Largest accepted |source - target| row difference; applies only when both counts are exact.',
+  ),
+  boolVar(
+    'ROWCOUNT_REQUIRE_EXACT',
+    'validation',
+    'rowcountRequireExact',
+    false,
+    'Fail a row count that had to fall back to an estimate.',
+  ),
   {
     name: 'ORPHAN_RELATIONS',
     group: 'validation',
@@ -520,17 +527,13 @@ export const VARS: VarSpec[] = [
       }
     },
   },
-  {
-    name: 'CHECKSUM',
-    group: 'validation',
-    default: 'full',
-    doc: 'Content checksums of every row on both sides: full or off.',
-    apply(raw, d) {
-      const v = (raw ?? 'full').trim() || 'full';
-      if (v !== 'full' && v !== 'off') return `CHECKSUM="${raw}" must be full or off`;
-      d.checksum = v;
-    },
-  },
+  choiceVar(
+    'CHECKSUM',
+    'validation',
+    'checksum',
+    ['full', 'off'],
+    'Content checksums of every row on both sides: full or off.',
+  ),
   {
     name: 'CHECKSUM_TABLES',
     group: 'validation',
@@ -554,15 +557,13 @@ export const VARS: VarSpec[] = [
       }
     },
   },
-  {
-    name: 'ASSETS_SAMPLE_N',
-    group: 'assets',
-    default: '50',
-    doc: 'Paths sampled per asset column and checked on disk (0 = none).',
-    apply(raw, d) {
-      return setOr(d, 'assetsSampleN', int('ASSETS_SAMPLE_N', raw, 50, 0, 100_000), isStr);
-    },
-  },
+  intVar(
+    'ASSETS_SAMPLE_N',
+    'assets',
+    'assetsSampleN',
+    { default: 50, min: 0, max: 100_000 },
+    'Paths sampled per asset column and checked on disk (0 = none).',
+  ),
   {
     name: 'ASSETS_SAMPLE_SEED',
     group: 'assets',
@@ -575,10 +576,10 @@ export const VARS: VarSpec[] = [
   {
     name: 'ASSETS_DB_PATH_PREFIX',
     group: 'assets',
-    default: '/app/.data',
+    default: DEFAULT_DB_PATH_PREFIX,
     doc: 'Prefix every DB asset path must have; it maps to DST_ASSETS_DIR on disk.',
     apply(raw, d) {
-      const v = (raw ?? '/app/.data').trim() || '/app/.data';
+      const v = (raw ?? DEFAULT_DB_PATH_PREFIX).trim() || DEFAULT_DB_PATH_PREFIX;
       if (!v.startsWith('/')) return `ASSETS_DB_PATH_PREFIX="${raw}" must be an absolute path such as /app/.data`;
       if (v.split('/').includes('..')) return `ASSETS_DB_PATH_PREFIX="${raw}" must not contain ".."`;
       d.assetsDbPathPrefix = v.length > 1 ? v.replace(/\/+$/, '') : v;
@@ -601,9 +602,11 @@ export const VARS: VarSpec[] = [
     apply(raw, d) {
       const v = (raw ?? 'auto').trim().toLowerCase() || 'auto';
       if (v === 'auto') d.assetsMirrorChecksum = 'auto';
-      else if (TRUE.has(v)) d.assetsMirrorChecksum = 'on';
-      else if (FALSE.has(v)) d.assetsMirrorChecksum = 'off';
-      else return `ASSETS_MIRROR_CHECKSUM="${raw}" must be auto, 1 or 0`;
+      else {
+        const b = envBool('ASSETS_MIRROR_CHECKSUM', v, false);
+        if (typeof b === 'string') return `ASSETS_MIRROR_CHECKSUM="${raw}" must be auto, 1 or 0`;
+        d.assetsMirrorChecksum = b ? 'on' : 'off';
+      }
     },
   },
   {
@@ -684,7 +687,7 @@ export const VARS: VarSpec[] = [
   {
     name: 'STAGING_API_BASE_URL',
     group: 'smoke',
-    default: 'http://127.0.0.1:18080',
+    default: DEFAULT_STAGING_API_BASE_URL,
     doc: 'Base URL of the staging API for the health check (wins over STAGING_API_PORT).',
     apply(raw, d, env) {
       const port = env.STAGING_API_PORT?.trim();
@@ -699,11 +702,11 @@ export const VARS: VarSpec[] = [
           return `STAGING_API_BASE_URL must be http:// or https://`;
         d.stagingApiBaseUrl = raw.trim().replace(/\/+$/, '');
       } else if (port) {
-        const p = int('STAGING_API_PORT', port, 0, 1, 65535);
+        const p = envInt('STAGING_API_PORT', port, { default: 0, min: 1, max: 65535 });
         if (typeof p === 'string') return p;
         d.stagingApiBaseUrl = `http://127.0.0.1:${p}`;
       } else {
-        d.stagingApiBaseUrl = 'http://127.0.0.1:18080';
+        d.stagingApiBaseUrl = DEFAULT_STAGING_API_BASE_URL;
       }
     },
   },
@@ -718,31 +721,27 @@ export const VARS: VarSpec[] = [
   {
     name: 'STAGING_HEALTH_PATH',
     group: 'smoke',
-    default: '/health',
+    default: DEFAULT_HEALTH_PATH,
     doc: 'Path of the health endpoint; a 2xx answer passes.',
     apply(raw, d) {
-      const v = (raw ?? '/health').trim() || '/health';
+      const v = raw?.trim() || DEFAULT_HEALTH_PATH;
       d.stagingHealthPath = v.startsWith('/') ? v : `/${v}`;
     },
   },
-  {
-    name: 'HEALTH_CHECK',
-    group: 'smoke',
-    default: '1',
-    doc: 'Set to 0 to skip the health check (reported as skipped, never silently).',
-    apply(raw, d) {
-      return setOr(d, 'healthCheck', bool('HEALTH_CHECK', raw, true), isStr);
-    },
-  },
-  {
-    name: 'HEALTH_TIMEOUT_MS',
-    group: 'smoke',
-    default: '5000',
-    doc: 'Timeout of the health request.',
-    apply(raw, d) {
-      return setOr(d, 'healthTimeoutMs', int('HEALTH_TIMEOUT_MS', raw, 5000, 1, MAX_TIMEOUT_MS), isStr);
-    },
-  },
+  boolVar(
+    'HEALTH_CHECK',
+    'smoke',
+    'healthCheck',
+    true,
+    'Set to 0 to skip the health check (reported as skipped, never silently).',
+  ),
+  intVar(
+    'HEALTH_TIMEOUT_MS',
+    'smoke',
+    'healthTimeoutMs',
+    { default: 5000, min: 1, max: MAX_TIMEOUT_MS },
+    'Timeout of the health request.',
+  ),
   {
     name: 'WORK_DIR',
     group: 'output',
@@ -755,28 +754,10 @@ export const VARS: VarSpec[] = [
   {
     name: 'REPORTS_DIR',
     group: 'output',
-    default: 'reports',
+    default: DEFAULT_REPORTS_DIR,
     doc: 'Where junit.xml, the HTML report, results.json and manifest.json of every run are kept.',
     apply(raw, d) {
       d.reportsDir = path.resolve(raw?.trim() || 'reports');
-    },
-  },
-  {
-    name: 'CONNECT_TIMEOUT_MS',
-    group: 'tuning',
-    default: '10000',
-    doc: 'Timeout of every database connection attempt.',
-    apply(raw, d) {
-      return setOr(d, 'connectTimeoutMs', int('CONNECT_TIMEOUT_MS', raw, 10_000, 100, MAX_TIMEOUT_MS), isStr);
-    },
-  },
-  {
-    name: 'RSYNC_TIMEOUT_S',
-    group: 'tuning',
-    default: '300',
-    doc: 'Seconds without any I/O after which the asset mirror gives up (rsync --timeout): a hung or silent remote never blocks the run.',
-    apply(raw, d) {
-      return setOr(d, 'rsyncTimeoutS', int('RSYNC_TIMEOUT_S', raw, 300, 1, 86_400), isStr);
     },
   },
   {
@@ -788,15 +769,27 @@ export const VARS: VarSpec[] = [
       return setOr(d, 'checksumSplitMb', int('CHECKSUM_SPLIT_MB', raw, 64, 0, 1_048_576), isStr);
     },
   },
-  {
-    name: 'CHECK_CONCURRENCY',
-    group: 'tuning',
-    default: '4',
-    doc: 'Checks run at once (and connections per database per worker).',
-    apply(raw, d) {
-      return setOr(d, 'checkConcurrency', int('CHECK_CONCURRENCY', raw, 4, 1, 64), isStr);
-    },
-  },
+  intVar(
+    'CONNECT_TIMEOUT_MS',
+    'tuning',
+    'connectTimeoutMs',
+    { default: 10_000, min: 100, max: MAX_TIMEOUT_MS },
+    'Timeout of every database connection attempt.',
+  ),
+  intVar(
+    'RSYNC_TIMEOUT_S',
+    'tuning',
+    'rsyncTimeoutS',
+    { default: 300, min: 1, max: 86_400 },
+    'Seconds without any I/O after which the asset mirror gives up (rsync --timeout): a hung or silent remote never blocks the run.',
+  ),
+  intVar(
+    'CHECK_CONCURRENCY',
+    'tuning',
+    'checkConcurrency',
+    { default: 4, min: 1, max: 64 },
+    'Checks run at once (and connections per database per worker).',
+  ),
 ];
 
 export type Mode = 'full' | 'verify-only' | 'dry-run';
@@ -896,10 +889,7 @@ function registerSecretsOf(raw: string) {
 export function assetDirsOverlap(src: string, dst: string): 'same' | 'dst-inside-src' | 'src-inside-dst' | 'separate' {
   const s = path.resolve(src);
   const d = path.resolve(dst);
-  const inside = (parent: string, child: string) => {
-    const rel = path.relative(parent, child);
-    return rel !== '' && rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel);
-  };
+  const inside = (parent: string, child: string) => isInside(parent, child, { allowSame: false });
   if (s === d) return 'same';
   if (inside(s, d)) return 'dst-inside-src';
   if (inside(d, s)) return 'src-inside-dst';
@@ -917,6 +907,33 @@ export function registerSecrets(c: Pick<Config, 'src' | 'dst'>): void {
 /** Which copy phases this configuration runs in full mode. */
 export function plannedPhases(c: Config): { dump: boolean; restore: boolean; mirror: boolean } {
   return { dump: !c.dumpPath && !!c.src, restore: !!c.dumpPath || !!c.src, mirror: !!c.srcAssetsDir };
+}
+
+/** Whether a full run would run each copy phase, in order, and the reason shown when it would not. */
+export interface ScheduledPhase {
+  name: 'preflight' | 'dump' | 'restore' | 'mirror';
+  wanted: boolean;
+  /** Why the phase is skipped (the skipped test's name and state.json say this); empty when wanted. */
+  whyNot: string;
+}
+
+/**
+ * The copy phases of a full run, in order (preflight → dump → restore → mirror), with what the configuration asks for
+ * (lib/core/config.ts plannedPhases): the one table global setup runs, `--list` shows and the dry-run explains.
+ */
+export function phaseSchedule(config: Config): ScheduledPhase[] {
+  const planned = plannedPhases(config);
+  const wanted: Record<'preflight' | 'dump' | 'restore' | 'mirror', [boolean, string]> = {
+    preflight: [true, ''],
+    dump: [planned.dump || !!config.dumpPath, 'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)'],
+    restore: [planned.restore, 'nothing to restore'],
+    mirror: [planned.mirror, 'SRC_ASSETS_DIR is not set: no asset mirror'],
+  };
+  return (['preflight', 'dump', 'restore', 'mirror'] as const).map((name) => ({
+    name,
+    wanted: wanted[name][0],
+    whyNot: wanted[name][0] ? '' : wanted[name][1],
+  }));
 }
 
 /** The effective configuration as printable name/value pairs, secrets redacted. */

@@ -12,6 +12,15 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * A string as an SQL literal (`it's` → `'it''s'`), for the few places where a value cannot be a `$n` parameter
+ * (SET commands, generated scripts). Throws on a NUL byte, which PostgreSQL text cannot hold.
+ */
+export function quoteLiteral(s: string): string {
+  if (s.includes('\0')) throw new Error('literal contains a NUL byte');
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
 export function quoteTable(t: TableRef): string {
   return `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 }

@@ -52,7 +52,7 @@ export interface CheckPlan {
   relationsFrom?: 'source' | 'target';
   assetColumns: AssetColumnPlan[];
   assetSample: { seed: string; perColumn: number; items: AssetSampleItem[] };
-  /** Facts for the deeper checks (issue 7); optional so older plans still load. */
+  /** Facts for the deeper checks; optional so older plans still load. */
   extra?: Record<string, unknown>;
 }
 

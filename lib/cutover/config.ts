@@ -8,6 +8,7 @@
  * SRC_ASSETS_DIR is required (the asset tree moves with the database).
  */
 import { ConfigError } from '../core/errors.ts';
+import { MAX_TIMEOUT_MS, envInt, isSet, showDefault, type IntRule } from '../core/env.ts';
 import { parseConfig, registerSecrets, type Config, type Env } from '../core/config.ts';
 
 /** The operator's hooks: application-specific actions, configured as shell commands. */
@@ -115,49 +116,44 @@ export interface CutoverVarSpec {
   apply(raw: string | undefined, draft: Draft): string | void;
 }
 
-function int(name: string, raw: string | undefined, dflt: number, min: number, max: number): number | string {
-  if (raw === undefined || raw.trim() === '') return dflt;
-  const v = raw.trim();
-  if (!/^\d+$/.test(v)) return `${name}="${raw}" is not a whole number`;
-  const n = Number(v);
-  if (n < min || n > max) return `${name}=${v} is out of range: use ${min}..${max}`;
-  return n;
+/** A whole-number CUTOVER_* variable: default and range written once (lib/core/env.ts envInt). */
+function intVar(
+  name: string,
+  key: 'maxRehearsalAgeDays' | 'hookTimeoutMs' | 'verifyTimeoutMs',
+  rule: IntRule,
+  doc: string,
+): CutoverVarSpec {
+  return {
+    name,
+    doc,
+    default: showDefault(rule.default),
+    apply(raw, d) {
+      const v = envInt(name, raw, rule);
+      if (typeof v === 'string') return v;
+      d[key] = v;
+    },
+  };
 }
 
-/** Largest timeout Node's setTimeout accepts. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
-
 export const CUTOVER_VARS: CutoverVarSpec[] = [
-  {
-    name: 'CUTOVER_MAX_REHEARSAL_AGE_DAYS',
-    default: '7',
-    doc: 'The green rehearsal manifest may be at most this many days old (measured at the start of the freeze).',
-    apply(raw, d) {
-      const v = int('CUTOVER_MAX_REHEARSAL_AGE_DAYS', raw, 7, 1, 365);
-      if (typeof v === 'string') return v;
-      d.maxRehearsalAgeDays = v;
-    },
-  },
-  {
-    name: 'CUTOVER_HOOK_TIMEOUT_MS',
-    default: '300000',
-    doc: 'Every hook is stopped (SIGTERM, then SIGKILL) after this long; a timed-out hook fails its phase.',
-    apply(raw, d) {
-      const v = int('CUTOVER_HOOK_TIMEOUT_MS', raw, 300_000, 100, MAX_TIMEOUT_MS);
-      if (typeof v === 'string') return v;
-      d.hookTimeoutMs = v;
-    },
-  },
-  {
-    name: 'CUTOVER_VERIFY_TIMEOUT_MS',
-    default: '3600000',
-    doc: 'The verify phase (the whole check suite) is stopped after this long and counts as failed.',
-    apply(raw, d) {
-      const v = int('CUTOVER_VERIFY_TIMEOUT_MS', raw, 3_600_000, 1000, MAX_TIMEOUT_MS);
-      if (typeof v === 'string') return v;
-      d.verifyTimeoutMs = v;
-    },
-  },
+  intVar(
+    'CUTOVER_MAX_REHEARSAL_AGE_DAYS',
+    'maxRehearsalAgeDays',
+    { default: 7, min: 1, max: 365 },
+    'The green rehearsal manifest may be at most this many days old (measured at the start of the freeze).',
+  ),
+  intVar(
+    'CUTOVER_HOOK_TIMEOUT_MS',
+    'hookTimeoutMs',
+    { default: 300_000, min: 100, max: MAX_TIMEOUT_MS },
+    'Every hook is stopped (SIGTERM, then SIGKILL) after this long; a timed-out hook fails its phase.',
+  ),
+  intVar(
+    'CUTOVER_VERIFY_TIMEOUT_MS',
+    'verifyTimeoutMs',
+    { default: 3_600_000, min: 1000, max: MAX_TIMEOUT_MS },
+    'The verify phase (the whole check suite) is stopped after this long and counts as failed.',
+  ),
   {
     name: 'CUTOVER_FREEZE_IGNORE_APPS',
     doc: 'Comma list of application_name values freeze-check tolerates on the source (read-only monitoring agents).',
@@ -172,7 +168,7 @@ export const CUTOVER_VARS: CutoverVarSpec[] = [
     name: h.variable,
     doc: `${h.required ? 'Hook (required by ' : 'Hook (optional, run by '}${h.runBy}): ${h.doc}`,
     apply(raw, d) {
-      if (raw === undefined || raw.trim() === '') return;
+      if (!isSet(raw)) return;
       d.hooks = { ...d.hooks, [h.name]: raw.trim() };
     },
   })),
@@ -199,22 +195,22 @@ export function parseCutoverConfig(env: Env = process.env): CutoverConfig {
     const err = v.apply(env[v.name], draft);
     if (err) problems.push(err);
   }
-  if (!env.WORK_DIR?.trim()) {
+  if (!isSet(env.WORK_DIR)) {
     problems.push(
       'WORK_DIR is not set; the cutover needs a fixed path (its log must persist across invocations): export WORK_DIR=/srv/cutover/<date>',
     );
   }
-  if (!env.SRC_DATABASE_URL?.trim()) {
+  if (!isSet(env.SRC_DATABASE_URL)) {
     problems.push(
       'SRC_DATABASE_URL is not set; the cutover dumps the frozen source itself: export SRC_DATABASE_URL="postgresql://<user>:<password>@<host>:<port>/<db>"',
     );
   }
-  if (env.SRC_DB_DUMP_PATH?.trim()) {
+  if (isSet(env.SRC_DB_DUMP_PATH)) {
     problems.push(
       'SRC_DB_DUMP_PATH is set, but the cutover makes its own dump after the write freeze (an older dump would lose the writes made since); unset it',
     );
   }
-  if (!env.SRC_ASSETS_DIR?.trim()) {
+  if (!isSet(env.SRC_ASSETS_DIR)) {
     problems.push(
       'SRC_ASSETS_DIR is not set; the cutover moves the .data asset tree with the database: export SRC_ASSETS_DIR=/path/to/source/.data',
     );

@@ -77,6 +77,14 @@ function neededHooks(phase: CutoverPhase): HookName[] {
   return phase === 'switch' ? ['switch', 'switchBack', 'startWorkers', 'maintenanceOff'] : PHASES[phase].hooks;
 }
 
+/**
+ * Run one cutover phase (`npm run cutover -- --phase <name>`), recording it in WORK_DIR/cutover-log.jsonl. Refuses
+ * (exit 2, nothing touched, a `refused` log entry) without `--confirm` for a phase that writes outside WORK_DIR, out of
+ * order (deploy/PROD_CUTOVER_RUNBOOK.md's sequence, lib/cutover/phases.ts), when a needed hook is not configured, when
+ * another invocation holds the lock, or when the rehearsal gate is red (a green manifest no older than
+ * CUTOVER_MAX_REHEARSAL_AGE_DAYS for the same target). Returns the exit code: 0 done, 1 a gate is red (freeze-check,
+ * verify, smoke), 2 refused, 3 the phase failed. Never throws for an expected failure.
+ */
 export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase, opts: RunOptions): Promise<number> {
   const out = opts.out ?? print;
   const now = opts.now ?? (() => new Date());

@@ -11,6 +11,7 @@ import { EXIT, PhaseError } from '../core/errors.ts';
 import { countingProgress, dumpedTable } from '../core/progress.ts';
 import { tableDataCountQuery } from '../core/catalog.ts';
 import type { RunState } from '../core/state.ts';
+import { listFiles, sha256File } from '../core/files.ts';
 import {
   displayCommand,
   dumpCommand,
@@ -132,22 +133,6 @@ export async function inspectArchive(
   return { path: p, format, ...parseToc(toc) };
 }
 
-async function sha256File(p: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(p)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-function listFiles(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(dir, r));
-    else out.push(r);
-  }
-  return out;
-}
-
 /**
  * sha256 of an archive. For a directory: the sha256 of its `sha256sum`-style listing (`<hash>  <relative path>` per
  * file, sorted by path), so the value is stable and can be recomputed with `sha256sum $(find . -type f | sort)`.
@@ -157,7 +142,7 @@ export async function archiveDigest(
   format: ArchiveFormat,
 ): Promise<{ sha256: string; bytes: number; files: number }> {
   if (format === 'custom') return { sha256: await sha256File(p), bytes: fs.statSync(p).size, files: 1 };
-  const files = listFiles(p).sort();
+  const files = listFiles(p);
   let bytes = 0;
   let listing = '';
   for (const f of files) {

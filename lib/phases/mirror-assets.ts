@@ -27,6 +27,10 @@ const STATS: Record<string, string> = {
   'Total transferred file size': 'transferredBytes',
 };
 
+/**
+ * The numbers of rsync's `--stats` block (`Number of files: 1,234 (reg: ...)` → `{ files: 1234 }`; keys from STATS:
+ * files, created, deleted, transferred, totalBytes, transferredBytes). Lines that are not stats are ignored.
+ */
 export function parseRsyncStats(lines: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of lines) {
@@ -72,6 +76,12 @@ export function mirrorChecksum(
       };
 }
 
+/**
+ * The mirror phase: `rsync -a` SRC_ASSETS_DIR/ into DST_ASSETS_DIR/ (created first; `--delete` only with
+ * ASSETS_DELETE=1; `--timeout` = RSYNC_TIMEOUT_S), progress from `--info=progress2`, the `--stats` numbers in
+ * `details`. Throws PhaseError (the phase runner records it) when rsync fails; rsync's exit codes 23/24 (partial
+ * transfer, vanished files) are explained in the message (lib/core/tools.ts).
+ */
 export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { config } = ctx;
   // rsync creates the last path component only; the target root's parents may not exist on a fresh staging host.

@@ -24,6 +24,7 @@ export interface PhaseOutcome {
   details?: Record<string, unknown>;
 }
 
+/** A `say` for a phase: each line goes to the phase log and, redacted and prefixed `[phase] `, to stdout. */
 export function consoleSay(log: PhaseLog, phase: PhaseName) {
   return (line: string) => {
     log.line(line);

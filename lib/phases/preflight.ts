@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { plannedPhases, type Config } from '../core/config.ts';
+import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
+import { isInside } from '../core/paths.ts';
 import { withConnection } from '../core/db.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
@@ -60,8 +62,8 @@ SELECT current_setting('server_version_num')::int AS version_num,
        (SELECT e.extversion || ' ' || n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector') AS vector,
        (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS vector_available,
        ARRAY(SELECT n.nspname::text FROM pg_namespace n
-             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+             WHERE ${SYSTEM_SCHEMA_FILTER}
+               AND ${notExtensionMember('pg_namespace', 'n.oid')}
              ORDER BY 1) AS schemas`;
 
 async function serverFacts(c: pg.Client): Promise<ServerFacts> {
@@ -134,11 +136,6 @@ function realPathLoose(p: string): string {
   return path.join(fs.realpathSync(cur), ...rest);
 }
 
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 async function connectFacts(
   d: Dsn,
   label: string,
@@ -184,7 +181,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     const src = config.srcAssetsDir!;
     if (!fs.existsSync(src) || !fs.statSync(src).isDirectory()) {
       problems.push(`SRC_ASSETS_DIR=${src} is not an existing directory; point it at the source .data root`);
-    } else if (isInside(realPathLoose(config.dstAssetsDir), fs.realpathSync(src))) {
+    } else if (isInside(fs.realpathSync(src), realPathLoose(config.dstAssetsDir))) {
       problems.push(
         `DST_ASSETS_DIR (${config.dstAssetsDir}) resolves to ${realPathLoose(config.dstAssetsDir)}, which is the same as or inside SRC_ASSETS_DIR (${fs.realpathSync(src)}); mirror to a separate directory`,
       );

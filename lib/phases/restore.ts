@@ -192,6 +192,13 @@ function withVersionHint(ctx: PhaseCtx) {
 export const NOT_ATOMIC_WARNING =
   'WARNING: this restore is NOT atomic (RESTORE_JOBS>1 or RESTORE_SINGLE_TRANSACTION=0): if it fails, the target is left PARTIALLY restored';
 
+/**
+ * The restore phase: the archive of the dump phase (state.dump.path) into DST_DATABASE_URL, in the mode the
+ * configuration asks for (restoreMode: single transaction, with DST_DROP_SCHEMA inside the same transaction, or
+ * parallel/plain, NOT atomic, said in the log), entries left out by the TOC filter via `--use-list`, then ANALYZE.
+ * Throws PhaseError when no archive was recorded or the tool fails (pg_restore's "errors ignored on restore" counts as
+ * a failure: by default pg_restore continues past errors and exits 1).
+ */
 export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { config, state } = ctx;
   const archive = state.dump?.path;

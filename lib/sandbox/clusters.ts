@@ -15,6 +15,8 @@ import { formatKeyword, formatUrl, type Dsn } from '../core/dsn.ts';
 import { quoteIdent } from '../core/ident.ts';
 import { MAJORS_CACHE_DIR } from '../core/majors-cache.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
+import { shellQuote } from '../core/shell.ts';
+import { withConnection } from '../core/db.ts';
 
 export type ClusterName = 'source' | 'target';
 
@@ -184,18 +186,13 @@ export async function connect(c: ClusterInfo, database = c.database): Promise<pg
   return client;
 }
 
-/** Run `fn` with a client, always releasing it. */
+/** Run `fn` with a fresh client on `database` of the cluster, always ended (lib/core/db.ts withConnection). */
 export async function withClient<T>(
   c: ClusterInfo,
   database: string,
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const client = await connect(c, database);
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return withConnection(clusterDsn(c, database), fn, { connectTimeoutMs: 10_000 });
 }
 
 export async function createDatabase(c: ClusterInfo, name: string, opts: { template?: string } = {}): Promise<void> {
@@ -384,7 +381,7 @@ export async function stopSandbox(state: SandboxState, opts: { keepFiles?: boole
 
 /** `export` lines for a shell: DSNs of both clusters in URL and keyword form. */
 export function sandboxExports(state: SandboxState, databases: Partial<Record<ClusterName, string>> = {}): string {
-  const sh = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const sh = shellQuote;
   const lines: string[] = [];
   const s = state.clusters.source;
   const t = state.clusters.target;
@@ -847,7 +844,7 @@ export async function projectSandboxDown(settings: ProjectSandboxSettings): Prom
   return settings.dir;
 }
 
-const shQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+const shQuote = shellQuote;
 
 /** `export` lines for a shell (`eval "$(npm run -s sandbox -- env)"`): DSNs in URL form, keyword form as comments. */
 export function projectSandboxExports(s: ProjectSandbox): string {

@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { familyById, familyOfTest } from '../checks/registry.ts';
 import { libpqEnv, parseDsn } from '../core/dsn.ts';
 import { assetBytes } from './fixture.ts';
 import { clusterUrl, freePort, withClient, type ClusterInfo } from './clusters.ts';
@@ -38,11 +39,11 @@ export interface FaultContext {
   scratch: string;
 }
 
-/** Which check families (spec file names without `.spec.ts`) a fault must turn red. */
+/** Which check families (registry ids, lib/checks/registry.ts) a fault must turn red. */
 export interface FaultExpectation {
-  /** The family that must report the fault. */
+  /** The family that must report the fault (a registry id). */
   family: string;
-  /** Other families that may also fail, for the same culprit only (another view of the same defect). */
+  /** Other families (registry ids) that may also fail, for the same culprit only (another view of the same defect). */
   alsoBy: string[];
   /** Matches the name of every failing test that is about this fault. */
   culprit: RegExp;
@@ -72,6 +73,13 @@ export const FAULT_EXPECTATIONS: Record<FaultName, FaultExpectation> = {
   'bad-prefix': { family: 'path-prefix', alsoBy: ['assets', 'asset-census'], culprit: /ugc_assets\.storage_path/ },
   'health-down': { family: 'health', alsoBy: [], culprit: /^health\b/ },
 };
+// Every family named above must be a registered one (familyById throws, naming the known ids, for a typo).
+for (const e of Object.values(FAULT_EXPECTATIONS)) for (const id of [e.family, ...e.alsoBy]) familyById(id);
+
+/** The family of a reported check (its test name, by the registry), or undefined for a name no family claims. */
+export function reportingFamily(testName: string): string | undefined {
+  return familyOfTest(testName)?.id;
+}
 
 const execFileP = promisify(execFile);
 

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { DEFAULT_DB_PATH_PREFIX } from '../core/paths.ts';
 
 export interface FixtureOptions {
   /** Number of users; every other table scales from it (about 13 rows per user in total). */
@@ -126,7 +127,7 @@ CREATE MATERIALIZED VIEW user_asset_counts AS
 export function fixtureDataSql(opts: FixtureOptions = {}): string {
   const n = Math.max(1, Math.floor(opts.users ?? 50));
   const dims = opts.dims ?? 8;
-  const prefix = (opts.prefix ?? '/app/.data').replace(/'/g, "''");
+  const prefix = (opts.prefix ?? DEFAULT_DB_PATH_PREFIX).replace(/'/g, "''");
   return `
 INSERT INTO users (email, display_name, created_at, profile)
 SELECT 'user' || g || '@example.test',
@@ -210,7 +211,7 @@ export async function writeAssetTree(
   root: string,
   opts: { prefix?: string; pageSize?: number } = {},
 ): Promise<number> {
-  const prefix = opts.prefix ?? '/app/.data';
+  const prefix = opts.prefix ?? DEFAULT_DB_PATH_PREFIX;
   const pageSize = opts.pageSize ?? 5000;
   const toDisk = (p: string) => path.join(root, p.slice(prefix.length));
   let files = 0;

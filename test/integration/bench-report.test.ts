@@ -83,13 +83,13 @@ describe('statistics and rows', () => {
       base({
         'copy.suite.phases': ms(105),
         'copy.raw.steps': ms(100),
-        'verify.suite.rowCounts': ms(50),
+        'verify.suite.row-counts': ms(50),
         'verify.suite.orphans': ms(50),
-        'verify.suite.prefix': stat([], 'ms', 'no check of this family ran'),
-        'verify.suite.rowCounts+orphans+prefix': ms(100),
+        'verify.suite.path-prefix': stat([], 'ms', 'no check of this family ran'),
+        'verify.suite.row-counts+orphans+path-prefix': ms(100),
         'verify.floor.count': ms(50),
         'verify.suite.checksums': ms(90),
-        'verify.suite.census': stat([], 'ms', 'no census spec'),
+        'verify.suite.asset-census': stat([], 'ms', 'no census spec'),
         'verify.floor.find': ms(10),
         'memory.process': stat([310], 'MB'),
       }),
@@ -97,7 +97,7 @@ describe('statistics and rows', () => {
     const row = (label: RegExp) => rows.find((r) => label.test(r.label))!;
     expect(row(/^copy: all phases/)).toMatchObject({ ratio: 1.05, met: true });
     expect(row(/row counts \+ orphans/)).toMatchObject({ ratio: 2, met: null });
-    expect(row(/row counts \+ orphans/).note).toMatch(/partial: without prefix/);
+    expect(row(/row counts \+ orphans/).note).toMatch(/partial: without path-prefix/);
     expect(row(/checksums/)).toMatchObject({ ratio: 1.8, met: true });
     expect(row(/census/)).toMatchObject({ ratio: null, met: null, note: 'n/a: no census spec' });
     expect(row(/largest node process/)).toMatchObject({ met: false });
@@ -128,10 +128,10 @@ describe('statistics and rows', () => {
 });
 
 describe('check families', () => {
-  test('grouped by spec file, census and checksum checks by name', () => {
-    expect(familyOf({ file: 'specs/row-counts.spec.ts', name: 'row count public.users' })).toBe('rowCounts');
+  test("by registry id (the test name's family), else by spec file", () => {
+    expect(familyOf({ file: 'specs/row-counts.spec.ts', name: 'row count public.users' })).toBe('row-counts');
     expect(familyOf({ file: 'specs/assets.spec.ts', name: 'asset census knowledge_materials.storage_path' })).toBe(
-      'census',
+      'asset-census',
     );
     expect(familyOf({ file: 'specs/assets.spec.ts', name: 'asset ugc_assets.storage_path /app/.data/ugc/1.jpg' })).toBe(
       'assets',

@@ -74,9 +74,9 @@ test('tiny bench mode writes a complete bench.json and the markdown table', { ti
   // The families the targets name are always reported, measured or n/a with a reason.
   for (const key of [
     'copy.suite.phases',
-    'verify.suite.rowCounts+orphans+prefix',
+    'verify.suite.row-counts+orphans+path-prefix',
     'verify.suite.checksums',
-    'verify.suite.census',
+    'verify.suite.asset-census',
   ]) {
     expect(s.figures[key], key).toBeDefined();
   }

@@ -17,7 +17,8 @@ import {
 test('--help lists every option, every environment variable with its default, and the exit codes (exit 0, no env needed)', async () => {
   const r = await rehearse(['--help'], {});
   expect(r.code, r.output).toBe(0);
-  for (const flag of ['--help', '--dry-run', '--verify-only', '--rerun-failed']) expect(r.stdout).toContain(flag);
+  for (const flag of ['--help', '--version', '--dry-run', '--list', '--verify-only', '--rerun-failed'])
+    expect(r.stdout).toContain(flag);
   for (const v of VARS) {
     expect(r.stdout, v.name).toContain(v.name);
     if (v.default) expect(r.stdout, `${v.name} default`).toContain(v.default);
@@ -57,4 +58,32 @@ test('--verify-only runs no copy phase (recorded as skipped) and leaves the targ
   expect(await catalogSnapshot(s.dst)).toEqual(before);
   expect(treeListing(s.dstAssets)).toEqual(assets);
   await expectNoSecret(s, r);
+});
+
+test('--version prints the tool, node, its npm dependencies and the client tools found (exit 0, no env needed)', async () => {
+  const r = await rehearse(['--version'], {});
+  expect(r.code, r.output).toBe(0);
+  expect(r.stdout).toMatch(/^migration-rehearsal \d+\.\d+\.\d+$/m);
+  for (const name of [
+    'node',
+    'vitest',
+    'pg',
+    'zx',
+    'execa',
+    'fast-xml-parser',
+    'pg_dump',
+    'pg_restore',
+    'psql',
+    'rsync',
+  ])
+    expect(r.stdout, name).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+  expect(r.stdout).toMatch(/^ {2}pg_dump +pg_dump \(PostgreSQL\) \d+/m);
+});
+
+test('a mistyped contract variable is named with the right one (a warning: the run goes on)', async () => {
+  const r = await rehearse(['--dry-run'], { ROWCOUNT_TIMEOUT: '5', CHECKSUMS: 'off' });
+  expect(r.code).toBe(2); // no DST_DATABASE_URL: the usual configuration error, after the warnings
+  expect(r.stderr).toMatch(/warning: CHECKSUMS is not a variable this tool reads \(ignored\); did you mean CHECKSUM\?/);
+  expect(r.stderr).toMatch(/warning: ROWCOUNT_TIMEOUT is not a variable .*; did you mean ROWCOUNT_TIMEOUT_MS\?/);
+  expect(r.stderr).toMatch(/DST_DATABASE_URL is not set/);
 });

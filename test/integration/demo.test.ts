@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { FAULT_EXPECTATIONS, FAULTS } from '../../lib/sandbox/demo-faults.ts';
+import { FAULT_EXPECTATIONS, FAULTS, reportingFamily } from '../../lib/sandbox/demo-faults.ts';
+import { familyById } from '../../lib/checks/registry.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
 import { filesContaining, junitCases, runCli, tempDir, type CliResult } from '../helpers/scenario.ts';
 
@@ -42,7 +43,7 @@ describe('npm run demo', () => {
     expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual([]);
     for (const family of ['row-counts', 'orphans', 'assets', 'path-prefix', 'health']) {
       expect(
-        cases.some((c) => c.classname === `specs/${family}.spec.ts` && !c.skipped),
+        cases.some((c) => c.classname === familyById(family).spec && !c.skipped),
         `no ${family} check ran`,
       ).toBe(true);
     }
@@ -77,8 +78,7 @@ describe('npm run demo', () => {
         const junit = path.join(reportedRunDir(r), 'junit.xml');
         expect(fs.existsSync(junit), `no ${junit}; the demo said:\n${r.output.slice(-4000)}`).toBe(true);
         const cases = junitCases(fs.readFileSync(junit, 'utf8'));
-        const family = (classname: string) => path.basename(classname).replace(/\.spec\.ts$/, '');
-        const red = cases.filter((c) => c.failed).map((c) => ({ family: family(c.classname), name: c.name }));
+        const red = cases.filter((c) => c.failed).map((c) => ({ family: reportingFamily(c.name), name: c.name }));
         expect(
           red.some((c) => c.family === want.family && want.culprit.test(c.name)),
           `no failing ${want.family} check: ${JSON.stringify(red)}`,

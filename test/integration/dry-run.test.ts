@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { FAMILIES } from '../../lib/checks/registry.ts';
 import { catalogSnapshot, expectNoSecret, rehearse, scenario, treeListing } from '../helpers/scenario.ts';
 
 test('--dry-run prints the ordered, redacted commands and the checks, and writes nothing anywhere', async () => {
@@ -51,6 +52,12 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
   );
   expect(out).toMatch(/DST_DROP_SCHEMA: public of "\w+" holds no table/);
   expect(out).toMatch(/row count public\.users/);
+  // Every family of the registry, each with its checks (names as the specs give them).
+  for (const f of FAMILIES) expect(out, f.id).toContain(`  ${f.label} [${f.id}]: `);
+  expect(out).toMatch(/^ {4}orphans ugc_assets\(user_id\) -> users\(id\)$/m);
+  expect(out).toMatch(/^ {4}checksum public\.users$/m);
+  expect(out).toMatch(/^ {4}schema indexes$/m);
+  expect(out).toMatch(/^ {4}phase mirror$/m);
   await expectNoSecret(s, r);
 });
 

@@ -15,7 +15,7 @@ const ALLOWED: Record<string, string[]> = {
   phases: ['core'],
   checks: ['core'],
   audit: ['core', 'checks'],
-  sandbox: ['core'],
+  sandbox: ['core', 'checks'],
   cli: ['core', 'phases', 'checks', 'audit'],
   cutover: ['core', 'phases', 'checks', 'audit', 'cli'],
   // phases: the bench runs the raw restore with the session settings the restore phase would choose.

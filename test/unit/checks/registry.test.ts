@@ -1,0 +1,93 @@
+/**
+ * The registry (lib/checks/registry.ts) is the one list of check families: specs/, the registry and the check-name
+ * table of docs/architecture.md must name the same families, and every documented example name must belong to the
+ * family it is documented under.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { FAMILIES, familyById, familyOfTest } from '../../../lib/checks/registry.ts';
+import { parseConfig } from '../../../lib/core/config.ts';
+import { VARS } from '../../../lib/core/config.ts';
+import { PROJECT_ROOT } from '../../../lib/core/project.ts';
+
+/** Rows of the "Check names" table of docs/architecture.md: family id → the example names (in backticks). */
+function docsTable(): Map<string, string[]> {
+  const md = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/architecture.md'), 'utf8');
+  const section = md.slice(md.indexOf('## Check names'));
+  const body = section.slice(0, section.indexOf('\n## ', 3));
+  const rows = new Map<string, string[]>();
+  for (const line of body.split('\n')) {
+    const m = /^\| `([a-z0-9-]+)` \|([^|]*)\|([^|]*)\|/.exec(line);
+    if (m)
+      rows.set(
+        m[1],
+        [...m[3].matchAll(/`([^`]+)`/g)].map((x) => x[1]),
+      );
+  }
+  return rows;
+}
+
+test('every spec file in specs/ is a registered family, and every family has its spec file', () => {
+  const specs = fs
+    .readdirSync(path.join(PROJECT_ROOT, 'specs'))
+    .filter((f) => f.endsWith('.spec.ts'))
+    .map((f) => `specs/${f}`)
+    .sort();
+  expect(FAMILIES.map((f) => f.spec).sort()).toEqual(specs);
+});
+
+test("the docs' check-name table lists every family of the registry, and nothing else", () => {
+  const rows = docsTable();
+  expect([...rows.keys()].sort()).toEqual(FAMILIES.map((f) => f.id).sort());
+});
+
+test('every documented check name belongs to the family it is documented under', () => {
+  for (const [id, names] of docsTable()) {
+    expect(names.length, `${id} has no example name in docs/architecture.md`).toBeGreaterThan(0);
+    for (const n of names) expect(familyOfTest(n)?.id, `"${n}" under ${id}`).toBe(id);
+  }
+});
+
+test('ids are unique kebab-case, prefixes belong to one family only, read variables exist in the contract', () => {
+  const ids = FAMILIES.map((f) => f.id);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const id of ids) expect(id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+  const prefixes = FAMILIES.flatMap((f) => f.prefixes);
+  expect(new Set(prefixes).size).toBe(prefixes.length);
+  const known = new Set(VARS.map((v) => v.name));
+  for (const f of FAMILIES) for (const v of f.reads) expect(known.has(v), `${f.id} reads ${v}`).toBe(true);
+});
+
+test('familyOfTest: the longest prefix wins; familyById names the known ids for an unknown one', () => {
+  expect(familyOfTest('asset census knowledge_materials.storage_path')?.id).toBe('asset-census');
+  expect(familyOfTest('asset knowledge_materials.storage_path /app/.data/k/1/a.pdf')?.id).toBe('assets');
+  expect(familyOfTest('row counts (not checked)')?.id).toBe('row-counts');
+  expect(familyOfTest('check discovery')?.id).toBe('phases');
+  expect(familyOfTest('rowcount x')).toBeUndefined();
+  expect(() => familyById('nope')).toThrow(/unknown check family "nope"; known: phases, row-counts/);
+});
+
+test('every family gives dry-run lines for a plan, without a database', () => {
+  const config = parseConfig(
+    {
+      DST_DATABASE_URL: 'postgresql://u@127.0.0.1:5/t',
+      DST_ASSETS_DIR: '/tmp/x',
+      SRC_DATABASE_URL: 'postgresql://u@127.0.0.1:5/s',
+    },
+    { mode: 'verify-only' },
+  );
+  const plan = {
+    tablesFrom: 'source' as const,
+    tables: [{ schema: 'public', name: 'users' }],
+    relations: [],
+    assetColumns: [],
+    assetSample: { seed: 's', perColumn: 0, items: [] },
+  };
+  for (const f of FAMILIES) {
+    const lines = f.planLines({ config, plan, restoring: false });
+    expect(lines.head, f.id).not.toBe('');
+    for (const c of lines.checks.filter((c) => !c.startsWith('(')))
+      expect(familyOfTest(c)?.id, `${f.id}: "${c}"`).toBe(f.id);
+  }
+});
