@@ -875,7 +875,9 @@ function registerSecretsOf(raw: string) {
   const text = raw.replace(/^\s*postgres(?:ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://');
   try {
     const d = parseDsn(text);
-    redactor.add(d.password);
+    // A password refused as evidence-like (a plain word) is not registered: masking it everywhere is exactly the
+    // damage the refusal prevents. Pattern redaction still masks it where passwords go (userinfo, password=).
+    if (!evidenceLikePassword(d)) redactor.add(d.password);
     for (const k of SECRET_PARAMS) redactor.add(d.params[k]);
   } catch {
     // Unparseable: pattern redaction still covers URL userinfo and password= forms.
