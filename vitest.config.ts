@@ -12,18 +12,12 @@ import { defineConfig } from 'vitest/config';
 const runDir = process.env.REHEARSAL_RUN_DIR;
 const selfReports = path.resolve(process.env.SELF_REPORTS_DIR ?? 'reports/self');
 
-const reporters: any[] = ['default'];
+// A rehearsal (REHEARSAL_RUN_DIR set by rehearse) prints through lib/audit/reporter.ts only: progress, each failed
+// check once with its evidence, no green lists, no stack frames for findings (REHEARSAL_VERBOSE=1 adds vitest's own
+// console). Its junit.xml is written afterwards from checks.json (lib/audit/junit-writer.ts: classname = family).
+const reporters: any[] = runDir && process.env.REHEARSAL_VERBOSE !== '1' ? [] : ['default'];
 if (runDir) {
   reporters.push(
-    [
-      'junit',
-      {
-        outputFile: path.join(runDir, 'junit.xml'),
-        suiteName: 'migration-rehearsal',
-        classnameTemplate: '{filename}',
-        addFileAttribute: true,
-      },
-    ],
     ['json', { outputFile: path.join(runDir, 'results.json') }],
     ['html', { outputFile: path.join(runDir, 'html/index.html') }],
     './lib/audit/reporter.ts',

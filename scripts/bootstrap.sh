@@ -35,6 +35,8 @@ command -v rsync >/dev/null 2>&1 || apt_pkgs+=(rsync)
 # Optional: only `npm run sandbox -- up` (and the tests of it) start Redis; a non-root user without it gets a hint.
 optional_pkgs=()
 command -v redis-server >/dev/null 2>&1 || optional_pkgs+=(redis-server)
+# Headless Chromium renders report.html in the self-tests (driven by playwright-core with executablePath).
+[ -x /usr/bin/chromium ] || optional_pkgs+=(chromium)
 [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] || apt_pkgs+=("postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR")
 command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
   || apt_pkgs+=("postgresql-client-$PG_MAJOR")

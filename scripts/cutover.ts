@@ -1,6 +1,6 @@
 /**
  * `npm run cutover -- --plan | --phase <name> [--confirm] | --rollback --confirm | --note "<text>" | --help`:
- * the production cutover, one phase per invocation, gated by the rehearsal (see deploy/PROD_CUTOVER_RUNBOOK.md).
+ * the production cutover, one phase per invocation, gated by the rehearsal (see deploy/prod/migration/PROD_CUTOVER_RUNBOOK.md).
  *
  * Exit codes: 0 ok · 1 a gate is red (freeze-check, verify, smoke) · 2 usage error or refusal (nothing touched) ·
  * 3 a phase failed.
@@ -10,6 +10,7 @@ import { cutoverHelpText, parseCutoverConfig, type CutoverConfig } from '../lib/
 import { readLog } from '../lib/cutover/log.ts';
 import { PHASE_NAMES, isPhase, type CutoverPhase } from '../lib/cutover/phases.ts';
 import { buildCutoverPlan } from '../lib/cutover/plan.ts';
+import { targetReadiness } from '../lib/cutover/readiness.ts';
 import { addNote, runCutoverPhase, runRollback } from '../lib/cutover/run.ts';
 import { ConfigError, EXIT } from '../lib/core/errors.ts';
 import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
@@ -19,7 +20,7 @@ import { redact } from '../lib/core/redact.ts';
 const USAGE = `Usage: npm run cutover -- <command> [--confirm]
 
 The production cutover, one phase per invocation, every phase recorded in WORK_DIR/cutover-log.jsonl.
-See deploy/PROD_CUTOVER_RUNBOOK.md.
+See deploy/prod/migration/PROD_CUTOVER_RUNBOOK.md.
 
 Commands:
   --plan                 the phases in order with their commands (redacted), where the cutover stands, the rehearsal
@@ -108,6 +109,8 @@ async function main(): Promise<number> {
   switch (command.kind) {
     case 'plan':
       for (const line of buildCutoverPlan(config, readLog(config.workDir), new Date())) out(line);
+      out('');
+      for (const line of await targetReadiness(config)) out(line);
       return EXIT.ok;
     case 'phase':
       return runCutoverPhase(config, command.phase, { confirm });

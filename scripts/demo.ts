@@ -280,7 +280,7 @@ async function main(): Promise<number> {
     if (runDir) {
       say(`demo: reports: ${runDir}`);
       say(
-        `  junit.xml, results.json and manifest.json are there; view the HTML report with: npx vite preview --outDir ${path.join(runDir, 'html')}`,
+        `  open ${path.join(runDir, 'report.html')} in a browser (or: npm run report); junit.xml, summary.md and manifest.json are beside it`,
       );
     } else {
       say(`demo: the rehearsal wrote no run folder under ${path.join(args.reportsDir, 'runs')}; see its output above`);

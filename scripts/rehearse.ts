@@ -18,11 +18,14 @@ import { describeDsn } from '../lib/core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
 import { buildDryRunPlan } from '../lib/cli/dry-run.ts';
-import { finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
+import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
 import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
 import { watchLaunchers } from '../lib/core/signals.ts';
+import { preflightGate } from '../lib/phases/preflight-gate.ts';
+import { stopActiveTools } from '../lib/core/tools.ts';
+import { selectionSpecs, type Selection } from '../lib/audit/selection.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
 
@@ -37,6 +40,8 @@ Options:
   --list           every check a full run would run, grouped by family (read-only discovery); write nothing
   --verify-only    run the checks only, no copy phases (after a migration)
   --rerun-failed   rerun exactly the checks that failed in the latest run, without copying again
+  --select <ids>   run only these check families (comma-separated registry ids, e.g. orphans,row-counts)
+  --exclude <ids>  run every family but these (the copy phases always run and report)
 
 Exit codes: 0 all checks passed, 1 a check failed, 2 usage/configuration error (nothing touched),
             3 a copy phase failed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
@@ -58,6 +63,8 @@ interface Args {
   list: boolean;
   verifyOnly: boolean;
   rerunFailed: boolean;
+  select?: string[];
+  exclude?: string[];
 }
 
 /** The options (util.parseArgs): an unknown one is a usage error (exit 2) with the closest known option named. */
@@ -68,10 +75,21 @@ const OPTIONS = {
   list: { type: 'boolean' },
   'verify-only': { type: 'boolean' },
   'rerun-failed': { type: 'boolean' },
+  select: { type: 'string' },
+  exclude: { type: 'string' },
 } as const;
 
 function parseArgs(argv: string[]): Args {
   const { values: v } = parseCliArgs(argv, OPTIONS, 'npm run rehearse -- --help');
+  const families = (x: string | undefined, opt: string): string[] | undefined => {
+    if (x === undefined) return undefined;
+    const ids = x
+      .split(',')
+      .map((y) => y.trim())
+      .filter(Boolean);
+    if (ids.length === 0) throw new ConfigError(`${opt} needs a comma-separated list of check families`);
+    return ids;
+  };
   const a: Args = {
     help: !!v.help,
     version: !!v.version,
@@ -79,6 +97,8 @@ function parseArgs(argv: string[]): Args {
     list: !!v.list,
     verifyOnly: !!v['verify-only'],
     rerunFailed: !!v['rerun-failed'],
+    select: families(v.select, '--select'),
+    exclude: families(v.exclude, '--exclude'),
   };
   const modes = [
     a.dryRun && '--dry-run',
@@ -149,6 +169,17 @@ async function main(): Promise<number> {
     return EXIT.ok;
   }
 
+  let selection: Selection | undefined;
+  try {
+    selection = selectionSpecs(args.select, args.exclude);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+
   let rerun: RerunPlan | undefined;
   if (args.rerunFailed) {
     try {
@@ -204,7 +235,6 @@ async function main(): Promise<number> {
 
   async function runLocked(): Promise<number> {
     fs.mkdirSync(runDir, { recursive: true });
-
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       REHEARSAL_RUN_ID: runId,
@@ -213,7 +243,31 @@ async function main(): Promise<number> {
       REHEARSAL_MODE: mode,
     };
     if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
-    const run = await runChecks({ env, extraArgs: rerun?.kind === 'rerun' ? rerun.vitestArgs : [] });
+    if (rerun?.kind === 'rerun') env.REHEARSAL_RERUN_OF = rerun.rerunOf;
+    if (selection) env.REHEARSAL_SELECTION = JSON.stringify(selection);
+    // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
+    // Ctrl-C during the preflight (a remote probe can take CONNECT_TIMEOUT_MS): its tools are stopped, exit 130/143.
+    const onSignal = (signal: NodeJS.Signals) => {
+      const stopped = stopActiveTools('SIGTERM');
+      err(
+        `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
+      );
+      process.exit(signalExitCode(signal));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const gate = await preflightGate(config, { runId, workDir, mode }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+    env.REHEARSAL_PREFLIGHT_FILE = gate.file;
+    let extraArgs = rerun?.kind === 'rerun' ? rerun.vitestArgs : [];
+    if (selection) extraArgs = selection.apply(extraArgs);
+    if (gate.record.result.status !== 'ok') {
+      extraArgs = [PHASES_SPEC];
+      env.REHEARSAL_ONLY_PHASES = '1';
+    }
+    const run = await runChecks({ env, extraArgs });
     let code = exitCodeOf(workDir, run.code);
     if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
     else if (run.signal && code < EXIT.phaseFailed) {
@@ -229,6 +283,7 @@ async function main(): Promise<number> {
       startedAt,
       config,
       rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
+      selection: selection ? { select: selection.select, exclude: selection.exclude } : undefined,
     };
     return finalizeRun(info, code);
   }
@@ -255,7 +310,8 @@ function exitCodeOf(workDir: string, vitestCode: number): number {
   const state = readState(workDir);
   const blocked = state ? blockingPhase(state) : undefined;
   if (blocked) {
-    err(`phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`);
+    // The preflight's own FAILED line and the summary's phases table say why; later phases are named here too.
+    if (blocked.name !== 'preflight') err(`phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`);
     return blocked.rehearseExitCode ?? EXIT.phaseFailed;
   }
   if (!state) {

@@ -1,6 +1,6 @@
 /**
  * `npm run sandbox -- up|down|status|env`: the local dependency stack on local binaries (what
- * deploy/docker-compose.dryrun.yml gives with Docker): a source and a target ("staging") PostgreSQL cluster with
+ * deploy/prod/docker-compose.dryrun.yml gives with Docker): a source and a target ("staging") PostgreSQL cluster with
  * pgvector, and Redis, in the project-scoped `.sandbox/` directory.
  *
  * Exit codes: 0 done · 1 `status`/`env`: the sandbox is not (fully) up · 2 usage or a problem to fix first (busy port,

@@ -20,6 +20,7 @@ import { onStopSignal } from '../lib/core/signals.ts';
 import { dumpOutputPath, stopActiveTools } from '../lib/core/tools.ts';
 import {
   blockingPhase,
+  PHASES,
   writeState,
   type CheckPlan,
   type PhaseName,
@@ -30,6 +31,7 @@ import { runDump } from '../lib/phases/dump.ts';
 import { runMirror } from '../lib/phases/mirror-assets.ts';
 import { runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
 import { runPreflight } from '../lib/phases/preflight.ts';
+import { readPreflightRecord } from '../lib/phases/preflight-gate.ts';
 import { runRestore } from '../lib/phases/restore.ts';
 import type { ArchiveInfo } from '../lib/phases/dump.ts';
 
@@ -61,16 +63,24 @@ export default async function setup(project: TestProject) {
     });
   }
   saveState(state);
+  // rehearse runs the preflight before vitest, in every mode (lib/phases/preflight-gate.ts), and hands its result here.
+  const pre = readPreflightRecord(env);
+  if (pre) Object.assign(state.tools, (pre.result.details?.tools ?? {}) as Record<string, string>);
   if (config) {
-    if (mode === 'full') await copyPhases(config, state);
-    else
-      for (const name of ['preflight', 'dump', 'restore', 'mirror'] as PhaseName[]) {
+    if (mode === 'full') await copyPhases(config, state, pre);
+    else {
+      if (pre) state.phases.push(pre.result);
+      for (const name of (pre ? ['dump', 'restore', 'mirror'] : PHASES) as PhaseName[]) {
         state.phases.push({
           name,
           status: 'skipped',
-          reason: `${mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: no copy phases`,
+          reason:
+            pre && pre.result.status !== 'ok'
+              ? 'not run: phase preflight failed'
+              : `${mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: no copy phases`,
         });
       }
+    }
     if (!blockingPhase(state)) {
       try {
         state.plan = await loadOrDiscoverPlan(config, state, env);
@@ -131,7 +141,11 @@ async function provideListing(project: TestProject, env: NodeJS.ProcessEnv): Pro
 }
 
 /** preflight → dump → restore → mirror; the first failure stops the rest (recorded as skipped, with the reason). */
-async function copyPhases(config: Config, state: RunState): Promise<void> {
+async function copyPhases(
+  config: Config,
+  state: RunState,
+  pre?: ReturnType<typeof readPreflightRecord>,
+): Promise<void> {
   const base: Omit<PhaseCtx, 'log' | 'say'> = { config, state, workDir: state.workDir };
   let archive: ArchiveInfo | undefined;
   const run: Record<PhaseName, (ctx: PhaseCtx) => Promise<PhaseOutcome>> = {
@@ -185,7 +199,10 @@ async function copyPhases(config: Config, state: RunState): Promise<void> {
     let result: PhaseResult;
     if (blocked) result = { name, status: 'skipped', reason: `not run: phase ${blocked.name} failed` };
     else if (!wanted) result = { name, status: 'skipped', reason: why };
-    else result = await runPhase(name, base, fn);
+    else if (name === 'preflight' && pre) {
+      result = pre.result;
+      archive = pre.archive;
+    } else result = await runPhase(name, base, fn);
     if (name === 'preflight') {
       const tools = (result.details?.tools ?? {}) as Record<string, string>;
       Object.assign(state.tools, tools);

@@ -10,6 +10,7 @@ import { compareTrees } from '../lib/checks/tree-compare.ts';
 import { catalogRows, deepContext, sides } from '../lib/checks/deep-context.ts';
 import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../lib/core/ident.ts';
+import { writeFullList } from '../lib/checks/full-list.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -69,7 +70,8 @@ if (dc.blocked) {
   }
   const present = columns.filter((c) => c.exists);
   let census: Promise<CensusResult> | undefined;
-  const getCensus = () => (census ??= runCensus(cfg, present));
+  // The census fetches up to FULL_LIST_MAX paths per list: messages show 5, the full lists hold them all.
+  const getCensus = () => (census ??= runCensus(cfg, present, { examples: cfg.fullListMax }));
 
   if (error) test('asset census (discovery)', () => fail(`could not check the asset columns on the target: ${error}`));
   for (const c of columns) {
@@ -87,8 +89,19 @@ if (dc.blocked) {
         'evidence',
       );
       const ex = x.examples
+        .slice(0, 5)
         .map((e) => `${e.path} (expected ${c.kind === 'file' ? 'a file' : 'a directory'}, found ${e.found})`)
         .join('; ');
+      if (x.dangling > 0)
+        await writeFullList(
+          annotate,
+          name,
+          `dangling references (rclone style): missing-on-target <db path>, or wrong-kind <db path> (<found>)`,
+          x.examples.map((e) =>
+            e.found === 'nothing (missing)' ? `missing-on-target ${e.path}` : `wrong-kind ${e.path} (${e.found})`,
+          ),
+          { max: cfg.fullListMax, total: x.dangling },
+        );
       expect(
         x.dangling,
         `${name}: ${x.dangling} of ${x.censused} paths do not resolve under ${cfg.dstAssetsDir}: ${ex}`,
@@ -103,7 +116,16 @@ if (dc.blocked) {
       ));
     const r = await getCensus();
     const u = r.unreferenced;
-    const what = `${u.count} of ${r.entries.files} files under ${cfg.dstAssetsDir} are referenced by no row of ${present.map((c) => c.display).join(', ')}${u.count ? `: ${u.examples.join(', ')}${u.count > u.examples.length ? ', …' : ''}` : ''}`;
+    const shown = u.examples.slice(0, 5);
+    const what = `${u.count} of ${r.entries.files} files under ${cfg.dstAssetsDir} are referenced by no row of ${present.map((c) => c.display).join(', ')}${u.count ? `: ${shown.join(', ')}${u.count > shown.length ? ', …' : ''}` : ''}`;
+    if (u.count)
+      await writeFullList(
+        annotate,
+        TREE,
+        'files under DST_ASSETS_DIR that no row references: unreferenced <path relative to DST_ASSETS_DIR>',
+        u.examples.map((p) => `unreferenced ${p}`),
+        { max: cfg.fullListMax, total: u.count },
+      );
     await annotate(what, u.count ? 'warning' : 'evidence');
     if (cfg.assetsUnreferencedFail) expect(u.count, `${TREE}: ${what} (ASSETS_UNREFERENCED_FAIL=1)`).toBe(0);
   });
@@ -156,6 +178,14 @@ if (dc.blocked) {
         }; ${skipped.length} skipped (outside the prefix)`,
         'evidence',
       );
+      if (bad.length)
+        await writeFullList(
+          annotate,
+          SAMPLE,
+          'sampled files whose size or sha256 differ (rclone style): differ <db path> <problem>',
+          bad.map((x) => `differ ${x.path} ${x.problem}`),
+          { max: cfg.fullListMax },
+        );
       expect(
         bad.length,
         `${SAMPLE}: ${bad

@@ -16,6 +16,7 @@ import { closePools, dbErrorMessage } from '../lib/core/db.ts';
 import { comparedTables, deepContext, sides } from '../lib/checks/deep-context.ts';
 import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 import { displayTable, type TableRef } from '../lib/core/ident.ts';
+import { writeFullList } from '../lib/checks/full-list.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -105,6 +106,13 @@ if (dc.blocked) {
         await annotate(
           `bisection: ${found.queries} queries; differing ranges: ${ranges.join('; ') || 'none found'}${found.truncated ? ' (stopped at the query budget)' : ''}`,
           'evidence',
+        );
+        await writeFullList(
+          annotate,
+          name(t),
+          `keys that differ (${shape.key.map((k) => k.name).join(', ')}): <key> (missing on target | extra on target | changed); then ranges not narrowed further: range <range>`,
+          [...keys, ...ranges.map((x) => `range ${x}`)],
+          { max: cfg.fullListMax },
         );
         fail(
           `${head}: first differing key ranges: ${ranges.join('; ') || '(none isolated)'}; differing keys: ${keys.join(', ') || '(none isolated)'}`,

@@ -8,8 +8,9 @@ import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/cont
 import { failNotChecked } from '../lib/checks/verdict.ts';
 import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
 import { relationDisplay } from '../lib/checks/discovery.ts';
-import { displayIdent } from '../lib/core/ident.ts';
-import { orphanQuery } from '../lib/checks/sql/index.ts';
+import { displayIdent, displayTable } from '../lib/core/ident.ts';
+import { orphanKeysQuery, orphanQuery } from '../lib/checks/sql/index.ts';
+import { writeFullList } from '../lib/checks/full-list.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -52,6 +53,15 @@ if (!ctx.plan) {
       await annotate(`${orphans} orphan row(s) in the target (${Math.round(performance.now() - t0)} ms)`, 'evidence');
       if (examples.length) await annotate(`example keys ${keys}: ${examples.join('; ')}`, 'evidence');
       if (orphans > 0) {
+        // The complete list (to repair or re-sync from), each line `<table> <key>`.
+        const all = orphanKeysQuery(rel, config.fullListMax);
+        const keysAll = (await pool.query<{ key: string }>(all.text, all.values)).rows.map(
+          (r) => `${displayTable(rel.child)} ${formatKey(r.key)}`,
+        );
+        await writeFullList(annotate, `orphans ${name}`, `orphan rows: <child table> ${keys}`, keysAll, {
+          max: config.fullListMax,
+          total: orphans,
+        });
         expect.fail(
           `orphans ${name}: expected 0 rows of ${rel.child.name} whose key has no ${rel.parent.name} row, found ${orphans}; ` +
             `example keys ${keys}: ${examples.join('; ')}`,

@@ -5,8 +5,10 @@ import { expect, test } from 'vitest';
 import { rehearsalContext } from '../lib/checks/context.ts';
 import { PHASES } from '../lib/core/state.ts';
 import { failNotChecked } from '../lib/checks/verdict.ts';
+import { FAMILIES } from '../lib/checks/registry.ts';
 
 const ctx = rehearsalContext();
+const refused = ctx.phases.find((p) => p.name === 'preflight' && p.status === 'failed');
 
 for (const name of PHASES) {
   const result = ctx.phases.find((p) => p.name === name);
@@ -36,19 +38,26 @@ for (const name of PHASES) {
   });
 }
 
-test('check discovery', async ({ annotate }) => {
-  if (ctx.blockedBy) failNotChecked(ctx.blockedBy);
-  expect(ctx.planError, `could not discover what to check: ${ctx.planError}`).toBeUndefined();
-  const plan = ctx.plan!;
-  await annotate(
-    `tables from ${plan.tablesFrom}: ${plan.tables.length}; relations${plan.relationsFrom ? ` from ${plan.relationsFrom}` : ''}: ${plan.relations.length}; asset columns: ${plan.assetColumns.length}; sampled paths: ${plan.assetSample.items.length} (seed ${plan.assetSample.seed})`,
-    'evidence',
-  );
-  for (const col of plan.assetColumns.filter((c) => !c.exists))
-    await annotate(`asset column ${col.display} not checked: ${col.reason}`, 'evidence');
-  const nothing = plan.tables.length === 0 && plan.relations.length === 0 && plan.assetSample.items.length === 0;
-  expect(
-    nothing,
-    'this run found nothing to verify (no tables, no relations, no assets): a rehearsal that checks nothing cannot pass',
-  ).toBe(false);
-});
+// A refused run (rehearse ran this spec alone, REHEARSAL_ONLY_PHASES=1): one failing test, the preflight; every
+// family is listed as not run, with the reason, rather than failing many times over for the same cause.
+const notRun = refused ? 'not run: the preflight refused the run' : undefined;
+if (notRun && process.env.REHEARSAL_ONLY_PHASES === '1') {
+  test.skip(`check discovery (${notRun})`, () => {});
+  for (const f of FAMILIES.filter((x) => x.id !== 'phases')) test.skip(`${f.prefixes[0]} (${notRun})`, () => {});
+} else
+  test('check discovery', async ({ annotate }) => {
+    if (ctx.blockedBy) failNotChecked(ctx.blockedBy);
+    expect(ctx.planError, `could not discover what to check: ${ctx.planError}`).toBeUndefined();
+    const plan = ctx.plan!;
+    await annotate(
+      `tables from ${plan.tablesFrom}: ${plan.tables.length}; relations${plan.relationsFrom ? ` from ${plan.relationsFrom}` : ''}: ${plan.relations.length}; asset columns: ${plan.assetColumns.length}; sampled paths: ${plan.assetSample.items.length} (seed ${plan.assetSample.seed})`,
+      'evidence',
+    );
+    for (const col of plan.assetColumns.filter((c) => !c.exists))
+      await annotate(`asset column ${col.display} not checked: ${col.reason}`, 'evidence');
+    const nothing = plan.tables.length === 0 && plan.relations.length === 0 && plan.assetSample.items.length === 0;
+    expect(
+      nothing,
+      'this run found nothing to verify (no tables, no relations, no assets): a rehearsal that checks nothing cannot pass',
+    ).toBe(false);
+  });

@@ -28,6 +28,8 @@ export interface RunTotals {
   skipped: number;
   /** Checks the rerun filter left out (reported by vitest as skipped; not counted above). */
   notSelected: number;
+  /** Passed checks that carry a warning (counted in `passed` too): the third state, to be signed off. Absent in old manifests. */
+  warnings?: number;
 }
 
 export interface RerunOutcome {
@@ -87,6 +89,16 @@ export interface Manifest {
   planError?: string;
   totals: RunTotals;
   failures: Array<{ file: string; name: string; error?: string }>;
+  /** Every warning of the run: the check and the warning's text. */
+  warnings?: Array<{ file: string; name: string; message: string }>;
+  /** Full lists written by failing checks (failures/<check>.txt), by check name. */
+  fullLists?: Record<string, string>;
+  /** The redacted target (DSN and assets dir), as printed before any write. */
+  target?: { database: string; assetsDir: string };
+  /** --select / --exclude of the run. */
+  selection?: { select: string[]; exclude: string[] };
+  /** After a rerun: the totals of the effective view (effective.json), the latest result of every check. */
+  effective?: { runs: string[]; totals: { passed: number; failed: number; skipped: number; warnings: number } };
   rerun?: RerunOutcome;
   /** Problems with the audit trail itself (a JUnit report with the wrong shape, a missing report). */
   auditProblems: string[];
@@ -170,8 +182,10 @@ export function hashReports(runDir: string): Manifest['reports'] {
  * skipped). No checks.json → all zero.
  */
 export function totalsOf(checks: ChecksFile | undefined): RunTotals {
-  const t: RunTotals = { passed: 0, failed: 0, skipped: 0, notSelected: 0 };
+  const t: RunTotals = { passed: 0, failed: 0, skipped: 0, notSelected: 0, warnings: 0 };
   for (const c of checks?.checks ?? []) {
+    if (c.state === 'passed' && (c.warning || c.annotations.some((a) => a.type === 'warning')))
+      t.warnings = (t.warnings ?? 0) + 1;
     if (c.selected === false && c.state !== 'passed' && c.state !== 'failed') t.notSelected++;
     else if (c.state === 'passed') t.passed++;
     else if (c.state === 'failed') t.failed++;
@@ -286,6 +300,7 @@ export interface ManifestInput {
   rerun?: RerunOutcome;
   auditProblems: string[];
   reports: Manifest['reports'];
+  extra?: Pick<Manifest, 'warnings' | 'fullLists' | 'target' | 'selection' | 'effective'>;
 }
 
 /**
@@ -352,6 +367,7 @@ export function buildManifest(i: ManifestInput): Manifest {
     ...restoreExcluded(s),
     totals: i.totals,
     failures: i.failures,
+    ...(i.extra ?? {}),
     ...(i.rerun ? { rerun: i.rerun } : {}),
     auditProblems: i.auditProblems,
     reports: i.reports,

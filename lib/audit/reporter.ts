@@ -6,8 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
-import { countLine, fractionOf, Progress } from '../core/progress.ts';
+import { countLine, fractionOf, Progress, timing } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
+import { familyOfTest } from '../checks/registry.ts';
+import { WARNING } from '../checks/verdict.ts';
+import { findingMessage, wrapText } from './text.ts';
 
 export interface CheckRecord {
   /** Spec file relative to the project root, e.g. specs/row-counts.spec.ts. */
@@ -32,6 +35,10 @@ export interface CheckRecord {
   durationMs?: number;
   errors: string[];
   annotations: Array<{ type: string; message: string }>;
+  /** Registry id of the check's family (lib/checks/registry.ts), when a family claims the name. */
+  family?: string;
+  /** A passed check carrying `warning` annotations: the third state beside pass and fail. */
+  warning?: boolean;
 }
 
 export interface ChecksFile {
@@ -41,6 +48,8 @@ export interface ChecksFile {
   /** The `-t` pattern of the run (source text), if any. */
   testNamePattern?: string;
   unhandledErrors: string[];
+  /** passed / failed / skipped as vitest saw them, and warnings (passed checks with a warning annotation). */
+  totals?: { passed: number; failed: number; skipped: number; warnings: number };
   checks: CheckRecord[];
 }
 
@@ -61,8 +70,11 @@ export function checksProgress(
   write: (line: string) => void = (l) => process.stdout.write(redact(l) + '\n'),
   now?: () => number,
 ) {
+  const clock = now ?? Date.now;
+  const t0 = clock();
   return new Progress<{ done: number; total: number }>({
-    format: (v) => countLine(v.done, v.total || undefined, 'checks done'),
+    format: (v) =>
+      `${countLine(v.done, v.total || undefined, 'checks done')}, ${timing(fractionOf(v.done, v.total), clock() - t0)}`,
     fraction: (v) => fractionOf(v.done, v.total),
     writer: { line: (text) => write(`[checks] progress: ${text}`) },
     tty: false,
@@ -82,16 +94,33 @@ export default class ChecksReporter implements Reporter {
     this.pattern = p instanceof RegExp ? p : typeof p === 'string' && p ? new RegExp(p) : undefined;
   }
 
-  // Collection starts after global setup (the copy phases), so "0/N" follows the phases' own progress.
-  onTestModuleCollected(mod: TestModule): void {
-    for (const _ of mod.children.allTests()) this.collected++;
-    if (!this.started) this.progress.start({ done: this.done, total: this.collected });
-    this.started = true;
+  // The total is the plan's (every spec file collected, which happens after global setup), so the first line is
+  // already "0/N" with the right N.
+  private pendingModules = 0;
+  onTestRunStart(specs: ReadonlyArray<unknown>): void {
+    this.pendingModules = specs.length;
   }
 
-  onTestCaseResult(): void {
+  onTestModuleCollected(mod: TestModule): void {
+    for (const _ of mod.children.allTests()) this.collected++;
+    this.pendingModules--;
+    if (!this.started && this.pendingModules <= 0) {
+      this.progress.start({ done: this.done, total: this.collected });
+      this.started = true;
+    }
+  }
+
+  onTestCaseResult(tc: TestCase): void {
     this.done++;
-    this.progress.update({ done: this.done, total: Math.max(this.collected, this.done) });
+    // Until every spec file is collected the total is not known: count silently, then print against the plan's total.
+    if (this.started) this.progress.update({ done: this.done, total: Math.max(this.collected, this.done) });
+    // The quiet console: a failed check is printed once, as a finding (message and evidence, wrapped; no stack or
+    // code frame); passes are only counted.
+    const r = tc.result();
+    // A failed copy phase already said FAILED on its own console lines: its test is not repeated here.
+    if (r.state === 'failed' && process.env.REHEARSAL_RUN_DIR && !/^phase /.test(tc.name)) {
+      for (const line of failureLines(tc)) process.stdout.write(redact(line) + '\n');
+    }
   }
 
   onTestRunEnd(
@@ -123,9 +152,14 @@ export default class ChecksReporter implements Reporter {
           durationMs: tc.diagnostic()?.duration,
           errors: (r.errors ?? []).map((e) => redact(e.message ?? String(e))),
           annotations: tc.annotations().map((a) => ({ type: a.type, message: redact(a.message) })),
+          ...(familyOfTest(tc.name) ? { family: familyOfTest(tc.name)!.id } : {}),
+          ...(r.state === 'passed' && tc.annotations().some((a) => a.type === WARNING) ? { warning: true } : {}),
         });
       }
       for (const e of mod.errors()) {
+        process.stderr.write(
+          redact(`✗ ${file} failed to load: ${(e as { stack?: string }).stack ?? e.message ?? String(e)}`) + '\n',
+        );
         checks.push({
           file,
           name: `(module ${file} failed to load)`,
@@ -143,9 +177,44 @@ export default class ChecksReporter implements Reporter {
       reason,
       ...(this.pattern ? { testNamePattern: redact(this.pattern.source) } : {}),
       unhandledErrors: unhandledErrors.map((e) => redact(e.message ?? String(e))),
+      totals: {
+        passed: checks.filter((c) => c.state === 'passed').length,
+        failed: checks.filter((c) => c.state === 'failed').length,
+        skipped: checks.filter((c) => c.state !== 'passed' && c.state !== 'failed').length,
+        warnings: checks.filter((c) => c.warning).length,
+      },
       checks,
     };
+    // Real crashes keep their stack: they are bugs, not findings.
+    for (const e of unhandledErrors as ReadonlyArray<{ message?: string; stack?: string }>)
+      process.stderr.write(redact(`unhandled error: ${e.stack ?? e.message ?? String(e)}`) + '\n');
     fs.mkdirSync(runDir, { recursive: true });
     fs.writeFileSync(path.join(runDir, CHECKS_FILE), JSON.stringify(out, null, 2) + '\n');
   }
+}
+
+/** Console width for wrapping: the terminal's, else 120 (logs). */
+function width(): number {
+  return Math.max(60, Math.min(160, process.stdout.columns || 120));
+}
+
+/**
+ * How the quiet console shows a failed check: `✗ <name>  [family]`, the message and the evidence, each wrapped at
+ * word boundaries (never cut mid-word), without vitest's diff, stack or code frame.
+ */
+export function failureLines(tc: TestCase, w = width()): string[] {
+  const r = tc.result();
+  const family = familyOfTest(tc.name)?.id ?? 'other';
+  const out = [`✗ ${tc.name}  [${family}]`];
+  for (const e of r.errors ?? []) {
+    const msg = (e.message ?? String(e))
+      .replace(/\n\s*\n[\s\S]*$/, '')
+      .replace(/: expected .* to (be|equal) [\s\S]*$/, '');
+    out.push(...wrapText(msg, w, '    '));
+  }
+  for (const a of tc.annotations()) {
+    if (a.type === 'evidence' || a.type === 'full-list' || a.type === WARNING)
+      out.push(...wrapText(`${a.type === 'evidence' ? '' : `${a.type}: `}${a.message}`, w, '    · ', '      '));
+  }
+  return out;
 }

@@ -31,6 +31,10 @@ import { MASK, escapeRegExp, redact, redactDeep } from '../core/redact.ts';
 import { CHECKS_FILE, type CheckRecord, type ChecksFile } from './reporter.ts';
 import { readState, type RunState } from '../core/state.ts';
 import { formatSummary } from './summary.ts';
+import { describeDsn } from '../core/dsn.ts';
+import { EFFECTIVE_FILE, combineRuns, runChain, type EffectiveView } from './effective.ts';
+import { junitXml } from './junit-writer.ts';
+import { REPORT_HTML, SUMMARY_MD, fullListPath, renderReportHtml, renderSummaryMd } from './report-html.ts';
 
 export interface RunInfo {
   runId: string;
@@ -41,6 +45,8 @@ export interface RunInfo {
   config: Config;
   /** The run id this run retried (rerun mode). */
   rerunOf?: string;
+  /** --select / --exclude (registry ids), when given. */
+  selection?: { select: string[]; exclude: string[] };
 }
 
 /** The spec file holding the copy-phase test cases (`phase <name>`); a rerun never repeats those. */
@@ -150,7 +156,48 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
 
   const checks = readChecks(info.runDir);
   if (!checks) auditProblems.push(`${CHECKS_FILE} is missing: vitest did not finish reporting (see the output above)`);
+  // The effective view (the latest result of every check over the original run and its reruns) and junit.xml, written
+  // from the check records: classname = family, run-level properties; after a rerun, the effective view.
+  const runsDir = path.join(info.config.reportsDir, 'runs');
+  const effective: EffectiveView = combineRuns(
+    runChain(runsDir, { runId: info.runId, rerunOf: info.rerunOf, checks }, (dir) => {
+      const m = readManifest(dir);
+      return { rerunOf: m?.rerunOf, checks: readChecks(dir) };
+    }),
+  );
+  writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(effective, null, 2) + '\n');
+  const refused = state?.phases.some((p) => p.name === 'preflight' && p.status === 'failed') ?? false;
   const junitFile = path.join(info.runDir, 'junit.xml');
+  if (checks) {
+    const target = describeDsn(info.config.dst);
+    writeAtomic(
+      junitFile,
+      redact(
+        junitXml({
+          suiteName: 'migration-rehearsal',
+          timestamp: info.startedAt,
+          properties: [
+            ['run-id', info.runId],
+            ['mode', info.mode],
+            ['target', target],
+            ['target-assets-dir', info.config.dstAssetsDir],
+            ...(info.rerunOf ? ([['rerun-of', info.rerunOf]] as Array<[string, string]>) : []),
+            ...(effective.runs.length > 1
+              ? ([['effective-over-runs', effective.runs.join(' ')]] as Array<[string, string]>)
+              : []),
+            ...(info.selection?.select.length
+              ? ([['select', info.selection.select.join(',')]] as Array<[string, string]>)
+              : []),
+            ...(info.selection?.exclude.length
+              ? ([['exclude', info.selection.exclude.join(',')]] as Array<[string, string]>)
+              : []),
+          ],
+          // A refused rerun is its one failing preflight, not the retried run's picture.
+          checks: info.mode === 'rerun' && !refused ? effective.checks : checks.checks,
+        }),
+      ),
+    );
+  }
   if (fs.existsSync(junitFile)) {
     for (const p of validateJunit(fs.readFileSync(junitFile, 'utf8')).problems) auditProblems.push(`junit.xml: ${p}`);
   } else {
@@ -204,8 +251,36 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     failures,
     rerun,
     auditProblems,
-    reports: hashReports(info.runDir),
+    reports: {},
+    extra: {
+      warnings: (checks?.checks ?? []).flatMap((c) =>
+        c.state === 'passed'
+          ? c.annotations
+              .filter((a) => a.type === 'warning')
+              .map((a) => ({ file: c.file, name: filterName(c), message: a.message }))
+          : [],
+      ),
+      fullLists: Object.fromEntries(
+        (checks?.checks ?? []).flatMap((c) => (fullListPath(c) ? [[c.name, fullListPath(c)!]] : [])),
+      ),
+      target: { database: describeDsn(info.config.dst), assetsDir: info.config.dstAssetsDir },
+      ...(info.selection ? { selection: info.selection } : {}),
+      ...(effective.runs.length > 1 && !refused
+        ? { effective: { runs: effective.runs, totals: effective.totals } }
+        : {}),
+    },
   });
+  // report.html and summary.md from the same facts; their hashes join the others in the manifest.
+  const reportInput = {
+    manifest,
+    checks: checks?.checks ?? [],
+    effective: effective.runs.length > 1 && !refused ? effective : undefined,
+    runDir: info.runDir,
+  };
+  attempt(SUMMARY_MD, () => writeAtomic(path.join(info.runDir, SUMMARY_MD), redact(renderSummaryMd(reportInput))));
+  manifest.reports = hashReports(info.runDir);
+  attempt(REPORT_HTML, () => writeAtomic(path.join(info.runDir, REPORT_HTML), redact(renderReportHtml(reportInput))));
+  manifest.reports = hashReports(info.runDir);
   attempt(MANIFEST_FILE, () => writeManifest(info.runDir, manifest));
   if (reportsWriteErrors.length) {
     notes.push(

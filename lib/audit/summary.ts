@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { formatBytes, formatDuration } from '../core/format.ts';
 import type { Manifest } from './manifest.ts';
+import { wrapText } from './text.ts';
 
 export interface SummaryPaths {
   runDir: string;
@@ -24,7 +25,8 @@ export function htmlViewCommand(runDir: string): string {
 
 /** The closing line CI log parsers recognise: `N passed, N failed, N skipped`. */
 export function closingLine(m: Pick<Manifest, 'totals'>): string {
-  return `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped`;
+  const w = m.totals.warnings ?? 0;
+  return `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped${w ? `, ${w} warnings` : ''}`;
 }
 
 /**
@@ -80,13 +82,29 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   // Outcome.
   const t = m.totals;
   lines.push(
-    `checks:   ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
+    `checks:   ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped, ${t.warnings ?? 0} warnings${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
   );
+  if (m.effective) {
+    const e = m.effective.totals;
+    lines.push(
+      `effective: ${e.passed} passed, ${e.failed} failed, ${e.skipped} skipped, ${e.warnings} warnings over runs ${m.effective.runs.join(' → ')} (effective.json; junit.xml shows this view)`,
+    );
+  }
+  if (m.warnings?.length) {
+    lines.push('warnings:');
+    for (const w of m.warnings.slice(0, 20)) lines.push(...wrapText(`${w.name}: ${w.message}`, 118, '  ⚠ ', '    '));
+    if (m.warnings.length > 20) lines.push(`  … and ${m.warnings.length - 20} more (see report.html)`);
+  }
   if (m.failures.length) {
     lines.push('failed:');
     for (const f of m.failures.slice(0, 50)) {
-      const why = f.error ? ` — ${f.error.split('\n')[0].slice(0, 200)}` : '';
-      lines.push(`  ✗ ${f.name}  (${f.file})${why}`);
+      // A failed phase's reason is in the phases table just above.
+      const why = f.error && !/^phase /.test(f.name) ? ` — ${f.error.split('\n')[0]}` : '';
+      const list = m.fullLists?.[f.name];
+      lines.push(
+        // One line per failure, never cut (a terminal or log viewer wraps it; grep finds it whole).
+        `  ✗ ${f.name}  (${f.file})${why}${list ? ` [full list: ${list}]` : ''}`,
+      );
     }
     if (m.failures.length > 50) lines.push(`  … and ${m.failures.length - 50} more (see junit.xml)`);
   }
@@ -101,7 +119,8 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   for (const n of notes) lines.push(`note:     ${n}`);
 
   // Where it all is.
-  lines.push(`reports:  ${p.runDir}  (junit.xml, results.json, checks.json, html/, manifest.json)`);
+  lines.push(`report:   ${path.join(p.runDir, 'report.html')}  (open it in a browser; summary.md for a PR comment)`);
+  lines.push(`reports:  ${p.runDir}  (junit.xml, results.json, checks.json, effective.json, html/, manifest.json)`);
   if (p.isLatest) {
     lines.push(
       `          ${path.join(p.reportsDir, 'latest')} → this run; CI copy: ${path.join(p.reportsDir, 'junit.xml')}`,

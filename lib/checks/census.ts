@@ -161,6 +161,8 @@ export async function mergeCensus(
   columns: CensusColumn[],
   db: AsyncIterable<DbPath>,
   tree: AsyncIterable<TreeEntry>,
+  /** How many dangling / unreferenced paths to keep per list (5 for messages; FULL_LIST_MAX for the full lists). */
+  maxExamples = 5,
 ): Promise<Omit<CensusResult, 'ms'>> {
   const entries = { files: 0, dirs: 0, other: 0 };
   const stats = columns.map(() => ({
@@ -181,9 +183,8 @@ export async function mergeCensus(
     return covering.some((r) => p.startsWith(`${r}/`));
   };
   const example = (list: Array<{ raw: string; found: string }>, x: { raw: string; found: string }) => {
-    list.push(x);
-    list.sort((a, b) => byteCompare(a.raw, b.raw));
-    if (list.length > 5) list.pop();
+    // The merge meets paths in byte order of their censused form: the first `maxExamples` are kept (sorted below).
+    if (list.length < maxExamples) list.push(x);
   };
   while (!d.done || !t.done) {
     const dbKey = !d.done && d.value.rel !== null ? d.value.rel : undefined;
@@ -225,7 +226,7 @@ export async function mergeCensus(
       else entries.other++;
       if (here.kind === 'f' && !fileRef && !covered(k)) {
         unreferenced.count++;
-        if (unreferenced.examples.length < 5) unreferenced.examples.push(k);
+        if (unreferenced.examples.length < maxExamples) unreferenced.examples.push(k);
       }
       t = await treeIt.next();
     }
@@ -238,7 +239,9 @@ export async function mergeCensus(
       censused: s.censused,
       notCensused: s.total - s.censused,
       dangling: s.dangling,
-      examples: s.examples.map((x) => ({ path: x.raw, found: KIND_TEXT[x.found] ?? x.found })),
+      examples: s.examples
+        .sort((a, b) => byteCompare(a.raw, b.raw))
+        .map((x) => ({ path: x.raw, found: KIND_TEXT[x.found] ?? x.found })),
     });
   });
   return { entries, columns: out, unreferenced };
@@ -262,7 +265,7 @@ async function* cursorRows<T>(c: pg.ClientBase, q: Query, batch: number): AsyncG
 export async function runCensus(
   cfg: Config,
   columns: CensusColumn[],
-  o: { batchSize?: number } = {},
+  o: { batchSize?: number; examples?: number } = {},
 ): Promise<CensusResult> {
   if (!fs.existsSync(cfg.dstAssetsDir) || !fs.statSync(cfg.dstAssetsDir).isDirectory()) {
     throw new Error(`DST_ASSETS_DIR ${cfg.dstAssetsDir} does not exist or is not a directory`);
@@ -287,7 +290,7 @@ export async function runCensus(
             yield r;
           }
         })();
-        const merged = await mergeCensus(columns, db, sortedTree(realRoot));
+        const merged = await mergeCensus(columns, db, sortedTree(realRoot), o.examples);
         const end = performance.now();
         return { ...merged, ms: { walk: Math.round(end - t0), compare: Math.round((first ?? end) - t0) } };
       } finally {

@@ -53,6 +53,22 @@ WHERE c.relkind = 'r'
 }
 
 /**
+ * The size of every table whose contents pg_dump dumps (the same tables as tableDataCountQuery), for byte progress:
+ * `name` as pg_dump --verbose prints it (`schema.table`), `bytes` = pg_table_size (heap + TOAST, no indexes).
+ */
+export function tableDataSizesQuery(): Query {
+  return {
+    text: `SELECT n.nspname || '.' || c.relname AS name, pg_table_size(c.oid)::bigint AS bytes
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND ${SYSTEM_SCHEMA_FILTER}
+  AND ${NOT_EXTENSION_MEMBER}`,
+    values: [],
+  };
+}
+
+/**
  * Every declared foreign key, composite keys included (columns in key order). A foreign key a partitioned table
  * declares is cloned onto each partition (conparentid <> 0): only the parent's is listed, so nothing is checked twice.
  */

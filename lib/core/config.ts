@@ -83,6 +83,8 @@ export interface Config {
   restoreMaintenanceWorkers: number | 'auto';
   dumpSerializableDeferrable: boolean;
   assetColumns: AssetColumn[];
+  /** True when ASSET_COLUMNS was set (not the default): preflight then insists that every named column exists. */
+  assetColumnsConfigured: boolean;
   orphanRelations: Relation[];
   reportsDir: string;
   checksum: 'full' | 'off';
@@ -94,6 +96,8 @@ export interface Config {
   checkConcurrency: number;
   /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
   rsyncTimeoutS: number;
+  /** FULL_LIST_MAX: most items a check writes to its full list (failures/<check>.txt); default 100000. */
+  fullListMax: number;
   /** ISOLATION: detach (default: links from staging to other servers are left out or pointed nowhere) or keep. */
   isolation: 'detach' | 'keep';
   /** ASSETS_MIRROR_CHECKSUM: rsync --checksum: auto (when the target tree is not empty), always (1) or never (0). */
@@ -552,6 +556,7 @@ export const VARS: VarSpec[] = [
     apply(raw, d) {
       try {
         d.assetColumns = parseAssetColumns(raw ?? DEFAULT_ASSET_COLUMNS);
+        d.assetColumnsConfigured = isSet(raw);
       } catch (e) {
         return `ASSET_COLUMNS: ${(e as Error).message}`;
       }
@@ -784,6 +789,13 @@ export const VARS: VarSpec[] = [
     'Seconds without any I/O after which the asset mirror gives up (rsync --timeout): a hung or silent remote never blocks the run.',
   ),
   intVar(
+    'FULL_LIST_MAX',
+    'output',
+    'fullListMax',
+    { default: 100_000, min: 1 },
+    'Most keys/paths a failing check writes to its full list (failures/<check>.txt beside report.html); the file says how many were left out.',
+  ),
+  intVar(
     'CHECK_CONCURRENCY',
     'tuning',
     'checkConcurrency',
@@ -982,6 +994,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     CHECK_CONCURRENCY: String(c.checkConcurrency),
     CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
+    FULL_LIST_MAX: String(c.fullListMax),
     ISOLATION: c.isolation,
     ASSETS_MIRROR_CHECKSUM: c.assetsMirrorChecksum === 'on' ? '1' : c.assetsMirrorChecksum === 'off' ? '0' : 'auto',
     ASSETS_VERIFY: c.assetsVerify,

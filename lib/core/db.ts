@@ -166,7 +166,10 @@ export async function withConnection<T>(
   try {
     await client.connect();
   } catch (e) {
-    throw new Error(`cannot connect to ${describeDsn(d)}: ${redact((e as Error).message)}`);
+    // The driver's code (SQLSTATE 28P01, ECONNREFUSED, …) stays on the error: callers tell authentication from reach.
+    throw Object.assign(new Error(`cannot connect to ${describeDsn(d)}: ${redact((e as Error).message)}`), {
+      code: (e as { code?: string }).code,
+    });
   }
   try {
     return await fn(client);
@@ -185,6 +188,28 @@ export function isConnectionError(e: unknown): boolean {
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|terminating connection/i.test(
     err?.message ?? '',
   );
+}
+
+/**
+ * Why a connection attempt failed, in the operator's words: `authentication` (wrong password or user, SQLSTATE
+ * 28P01/28000), `database` (no such database, 3D000), `timeout` (no answer within the connect timeout), or
+ * `unreachable` (refused, unknown host, network), with the reason to print.
+ */
+export function connectFailure(e: unknown): {
+  kind: 'authentication' | 'database' | 'timeout' | 'unreachable';
+  text: string;
+} {
+  const err = e as { code?: string; message?: string };
+  const msg = redact(err?.message ?? String(e));
+  if (
+    err?.code === '28P01' ||
+    err?.code === '28000' ||
+    /password authentication failed|no pg_hba\.conf entry/i.test(msg)
+  )
+    return { kind: 'authentication', text: msg };
+  if (err?.code === '3D000') return { kind: 'database', text: msg };
+  if (/timeout|ETIMEDOUT/i.test(msg) || err?.code === 'ETIMEDOUT') return { kind: 'timeout', text: msg };
+  return { kind: 'unreachable', text: msg };
 }
 
 /** A message for an error from database `d`: what and where, never the password. */

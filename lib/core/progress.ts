@@ -158,8 +158,10 @@ export function countingProgress(
   what: string,
   opts: { tty?: boolean; now?: () => number } = {},
 ): Progress<{ done: number; total?: number }> {
+  const now = opts.now ?? Date.now;
+  const t0 = now();
   return new Progress({
-    format: (v) => countLine(v.done, v.total, what),
+    format: (v) => `${countLine(v.done, v.total, what)}, ${timing(fractionOf(v.done, v.total), now() - t0)}`,
     fraction: (v) => fractionOf(v.done, v.total),
     writer: phaseWriter(say, prefix),
     tty: opts.tty ?? stdoutIsTty(),
@@ -225,4 +227,88 @@ export function mirrorLine(p: RsyncProgress, formatBytes: (n: number) => string)
   const parts = [`${formatBytes(p.bytes)} transferred`, `${p.files ?? 0} files`];
   if (p.total !== undefined) parts.push(`${p.checked}/${p.total}${p.totalFinal === false ? '+' : ''} entries checked`);
   return `${parts.join(', ')} (${p.percent}%)`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Byte progress: elapsed, rate and ETA
+
+/** What a byte meter knows at one moment. */
+export interface ByteProgress {
+  /** Bytes done so far (written, transferred, restored). */
+  bytes: number;
+  /** The expected total in the same unit, when known (source size, TOC data sizes, rsync's estimate). */
+  total?: number;
+  /** The done fraction when it is known better than bytes/total (e.g. weighted by table size); else bytes/total. */
+  fraction?: number;
+  elapsedMs: number;
+  /** Words after the numbers (`of the source tables' size`), shown once. */
+  of?: string;
+}
+
+/** The done fraction of a byte progress, in [0, 1], or undefined. */
+export function byteFraction(p: ByteProgress): number | undefined {
+  if (p.fraction !== undefined) return Math.min(1, Math.max(0, p.fraction));
+  return fractionOf(p.bytes, p.total);
+}
+
+/**
+ * `12.3 MiB of 183.2 MiB source tables (6%), 4.1 MiB/s, elapsed 3.0 s, ETA 42.0 s`: bytes against the total, the
+ * average rate since the start, the time spent and what remains at that pace (ETA unknown until something is done).
+ */
+export function byteLine(
+  p: ByteProgress,
+  formatBytes: (n: number) => string,
+  formatDuration: (ms: number) => string,
+): string {
+  const f = byteFraction(p);
+  const rate = p.elapsedMs > 0 ? (p.bytes * 1000) / p.elapsedMs : 0;
+  const parts = [
+    `${formatBytes(p.bytes)}${p.total !== undefined ? ` of ${formatBytes(p.total)}${p.of ? ` ${p.of}` : ''}` : ''}${f !== undefined ? ` (${Math.floor(f * 100)}%)` : ''}`,
+    `${formatBytes(Math.round(rate))}/s`,
+    `elapsed ${formatDuration(p.elapsedMs)}`,
+  ];
+  if (f !== undefined && f >= 1) parts.push('done');
+  else if (f !== undefined && f > 0) parts.push(`ETA ${formatDuration((p.elapsedMs * (1 - f)) / f)}`);
+  else parts.push('ETA unknown');
+  return parts.join(', ');
+}
+
+/**
+ * Call `sample()` every `intervalMs` until stopped (a file's growing size, a database's size); errors are ignored
+ * (the file may not exist yet). Returns the stop function.
+ */
+export function pollEvery(sample: () => void | Promise<void>, intervalMs = 1000): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    if (stopped) return;
+    try {
+      await sample();
+    } catch {
+      /* not there yet */
+    }
+    if (!stopped) timer = setTimeout(tick, intervalMs);
+  };
+  timer = setTimeout(tick, intervalMs);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}
+
+/** `elapsed 3.0 s, ETA 9.4 s` (ETA from the done fraction at the average pace so far; `done` at 100%). */
+export function timing(fraction: number | undefined, elapsedMs: number): string {
+  const e = `elapsed ${fmtMs(elapsedMs)}`;
+  if (fraction === undefined || fraction <= 0) return `${e}, ETA unknown`;
+  if (fraction >= 1) return `${e}, done`;
+  return `${e}, ETA ${fmtMs((elapsedMs * (1 - fraction)) / fraction)}`;
+}
+
+function fmtMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return s < 3600
+    ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
+    : `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }

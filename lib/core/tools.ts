@@ -489,6 +489,22 @@ export function rsyncCommand(config: Config, opts: { checksum?: boolean } = {}):
   return { tool: 'rsync', args, env };
 }
 
+/**
+ * The read-only probe of a remote SRC_ASSETS_DIR that preflight runs before any copy: `rsync --list-only` of the
+ * source root (not recursive), with the mirror's own transport options (ssh BatchMode/ConnectTimeout, --contimeout)
+ * and a short I/O timeout, so an unreachable or refusing remote is known before the dump starts.
+ */
+export function rsyncProbeCommand(config: Config): Command {
+  const full = rsyncCommand(config);
+  const transport = full.args.filter((a) => a.startsWith('--rsh=') || a.startsWith('--contimeout='));
+  const seconds = Math.max(2, Math.ceil(config.connectTimeoutMs / 1000));
+  return {
+    tool: 'rsync',
+    args: ['--list-only', `--timeout=${seconds * 3}`, ...transport, rsyncSource(config.srcAssetsDir!)],
+    env: {},
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Exit-code meanings
 

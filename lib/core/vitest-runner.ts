@@ -9,6 +9,12 @@ import { redact } from './redact.ts';
 import { onStopSignal, withParentDeathSignal } from './signals.ts';
 import { PROJECT_ROOT } from './project.ts';
 
+/** Lines of vitest's JSON/HTML reporters saying where they wrote (the summary says it for every report file). */
+export const REPORTER_CHATTER =
+  /^\s*(JSON report written to |HTML\s+Report is generated|You can run npx vite preview|JUNIT report written to )/;
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
 export interface VitestRun {
   code: number;
   signal?: NodeJS.Signals;
@@ -23,14 +29,19 @@ export function runChecks(opts: {
 }): Promise<VitestRun> {
   const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'vitest');
   const args = ['run', '--project', 'checks', ...(opts.extraArgs ?? [])];
+  // Off a terminal, no colour codes in the log.
+  const env = process.stdout.isTTY ? opts.env : { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+  const quiet = opts.env.REHEARSAL_VERBOSE !== '1';
   return new Promise((resolve, reject) => {
     // vitest (and through it every copy tool) stops when this process dies, even by kill -9: TERM lets global setup
     // record the interruption and stop its tools, which die with vitest in any case (lib/core/tools.ts).
     const [file, argv] = withParentDeathSignal(bin, args, 'TERM');
-    const child = spawn(file, argv, { cwd: PROJECT_ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const forward = (stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr') => {
       const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
       rl.on('line', (line) => {
+        // vitest's file reporters announce their files; the run summary lists them once.
+        if (quiet && REPORTER_CHATTER.test(line.replace(ANSI, ''))) return;
         const safe = redact(line);
         if (opts.onLine) opts.onLine(safe, name);
         else (name === 'stdout' ? process.stdout : process.stderr).write(safe + '\n');

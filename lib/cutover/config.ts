@@ -175,6 +175,16 @@ export const CUTOVER_VARS: CutoverVarSpec[] = [
 ];
 
 /**
+ * The shared contract's defaults that differ for the cutover: the new production keeps the links the old one had
+ * (foreign servers, user mappings, subscriptions) — `ISOLATION=keep` unless the operator set ISOLATION. A rehearsal
+ * detaches them because staging must never reach production; after the cutover the target IS production. They are
+ * still listed, loudly, by the restore phase and the isolation checks.
+ */
+export function withCutoverDefaults(env: Env): Env {
+  return isSet(env.ISOLATION) ? env : { ...env, ISOLATION: 'keep' };
+}
+
+/**
  * Parse the shared contract and the CUTOVER_* variables; throws one ConfigError listing every problem of both.
  * Registers the DSN passwords with the redactor. Hook commands are shown through the redactor too, which catches URL
  * passwords and password= values; keep other secrets out of the command text (let the hook script read them).
@@ -183,7 +193,7 @@ export function parseCutoverConfig(env: Env = process.env): CutoverConfig {
   const problems: string[] = [];
   let base: Config | undefined;
   try {
-    base = parseConfig(env, { mode: 'full' });
+    base = parseConfig(withCutoverDefaults(env), { mode: 'full' });
     registerSecrets(base);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

@@ -1,7 +1,7 @@
 /**
  * `npm run cutover -- --plan`: the ordered phases with the commands they run (redacted), where the cutover stands
  * (from the log, if there is one), the rehearsal gate, the downtime estimate and what --rollback would do now.
- * It writes nothing and connects to nothing.
+ * It writes nothing and connects to nothing (scripts/cutover.ts then adds the read-only target checks, readiness.ts).
  */
 import path from 'node:path';
 import { describeDsn } from '../core/dsn.ts';
@@ -18,7 +18,7 @@ import { gateTime, verifyDirs } from './run.ts';
 export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now: Date): string[] {
   const base = config.base;
   const lines: string[] = [
-    'CUTOVER PLAN: nothing is written and nothing is connected to (no WORK_DIR file, no database, no hook).',
+    'CUTOVER PLAN: nothing is written (no WORK_DIR file, no database change, no hook); the target readiness at the end is read-only.',
     `source: ${describeDsn(base.src!)}   assets: ${base.srcAssetsDir}`,
     `target: ${describeDsn(base.dst)}   assets: ${base.dstAssetsDir}`,
     `log:    ${logPath(config.workDir)} (${entries.length ? `${entries.length} entries` : 'none yet'})`,

@@ -26,7 +26,7 @@ import { runMirror } from '../phases/mirror-assets.ts';
 import type { PhaseCtx, PhaseOutcome } from '../phases/phase.ts';
 import { runPreflight } from '../phases/preflight.ts';
 import { runRestore } from '../phases/restore.ts';
-import type { CutoverConfig, HookName } from './config.ts';
+import { withCutoverDefaults, type CutoverConfig, type HookName } from './config.ts';
 import { findRehearsal, judgeRehearsal, type GateVerdict } from './gate.ts';
 import { hookFailure, missingHooks, runHook } from './hooks.ts';
 import { acquireLock } from './lock.ts';
@@ -453,7 +453,7 @@ async function restore(c: ExecCtx): Promise<Outcome> {
 async function verify(c: ExecCtx): Promise<Outcome> {
   const dirs = verifyDirs(c.config.workDir);
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REHEARSAL_')) env[k] = v;
+  for (const [k, v] of Object.entries(withCutoverDefaults(process.env))) if (!k.startsWith('REHEARSAL_')) env[k] = v;
   env.REPORTS_DIR = dirs.reportsDir;
   env.WORK_DIR = dirs.workDir;
   const args = [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts'), '--verify-only'];

@@ -8,8 +8,9 @@ import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
-import { countingProgress, dumpedTable } from '../core/progress.ts';
-import { tableDataCountQuery } from '../core/catalog.ts';
+import { Progress, byteLine, dumpedTable, fractionOf, phaseWriter, pollEvery, stdoutIsTty } from '../core/progress.ts';
+import { formatBytes, formatDuration } from '../core/format.ts';
+import { tableDataCountQuery, tableDataSizesQuery } from '../core/catalog.ts';
 import type { RunState } from '../core/state.ts';
 import { listFiles, sha256File } from '../core/files.ts';
 import {
@@ -196,6 +197,57 @@ async function tablesToDump(config: Config): Promise<number | undefined> {
   }
 }
 
+/** Sizes of the tables pg_dump dumps, by `schema.table`; undefined when the source cannot say (progress then counts). */
+export async function tableSizes(config: Config): Promise<Map<string, number> | undefined> {
+  if (!config.src) return undefined;
+  try {
+    const q = { ...tableDataSizesQuery(), query_timeout: 30_000 };
+    return await withConnection(
+      config.src,
+      async (c) => {
+        // pg_table_size takes a share lock: never queue behind an application's lock (progress then counts tables).
+        await c.query("SET lock_timeout = '500ms'");
+        return new Map((await c.query<{ name: string; bytes: string }>(q)).rows.map((r) => [r.name, Number(r.bytes)]));
+      },
+      { connectTimeoutMs: config.connectTimeoutMs },
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes of a file, or of every file under a directory (a directory-format dump); 0 when missing. */
+export function pathBytes(p: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.size;
+  let n = 0;
+  for (const e of fs.readdirSync(p)) n += pathBytes(path.join(p, e));
+  return n;
+}
+
+/**
+ * One dump progress line: `45.2 MiB of 183.2 MiB source table data (24%), 15.0 MiB/s, elapsed 3.0 s, ETA 9.4 s;
+ * 3/8 tables; archive 5.1 MiB written` (without sizes: the table count, elapsed and the archive's size).
+ */
+export function dumpProgressLine(v: {
+  done: number;
+  total?: number;
+  doneBytes: number;
+  totalBytes?: number;
+  written: number;
+  elapsedMs: number;
+}): string {
+  const tables = `${v.done}${v.total !== undefined ? `/${v.total}` : ''} tables`;
+  const archive = `archive ${formatBytes(v.written)} written`;
+  if (v.totalBytes === undefined) return `${tables}, elapsed ${formatDuration(v.elapsedMs)}; ${archive}`;
+  return `${byteLine({ bytes: v.doneBytes, total: v.totalBytes, of: 'source table data', elapsedMs: v.elapsedMs }, formatBytes, formatDuration)}; ${tables}; ${archive}`;
+}
+
 /** The dump phase. `existing` is the archive preflight validated (SRC_DB_DUMP_PATH), if any. */
 export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<PhaseOutcome> {
   const { config, state } = ctx;
@@ -215,22 +267,46 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(ctx.workDir, { recursive: true });
   const cmd = dumpCommand(config, partial);
-  ctx.say(`pg_dump (${config.dumpFormat}${config.dumpJobs > 1 ? `, ${config.dumpJobs} jobs` : ''}) → ${out}`);
   const total = await tablesToDump(config);
-  const progress = countingProgress(ctx.say, '[dump] ', 'tables dumped');
+  // Byte progress: the source tables' sizes are the total; a table counts as done when pg_dump moves to the next one;
+  // the archive's growing size shows movement inside a big table.
+  const sizes = await tableSizes(config);
+  // Announced once the catalog reads are done: what follows is pg_dump itself.
+  ctx.say(`pg_dump (${config.dumpFormat}${config.dumpJobs > 1 ? `, ${config.dumpJobs} jobs` : ''}) → ${out}`);
+  const totalBytes = sizes ? [...sizes.values()].reduce((a, b) => a + b, 0) : undefined;
+  const t0 = Date.now();
   let done = 0;
-  progress.start({ done, total });
+  let doneBytes = 0;
+  let current: string | undefined;
+  let written = 0;
+  const value = () => ({ done, total, doneBytes, totalBytes, written, elapsedMs: Date.now() - t0 });
+  const progress = new Progress<ReturnType<typeof value>>({
+    format: (v) => dumpProgressLine(v),
+    fraction: (v) => (v.totalBytes ? fractionOf(v.doneBytes, v.totalBytes) : fractionOf(v.done, v.total)),
+    writer: phaseWriter(ctx.say, '[dump] '),
+    tty: stdoutIsTty(),
+  });
+  progress.start(value());
+  const stopPoll = pollEvery(() => {
+    written = pathBytes(partial);
+    progress.update(value());
+  }, 1000);
   let r: Awaited<ReturnType<typeof pgDump>>;
   try {
     r = await pgDump(cmd, {
       phase: 'dump',
       log: ctx.log,
       progress: (line) => {
-        if (dumpedTable(line) !== undefined)
-          progress.update({ done: ++done, total: total === undefined ? undefined : Math.max(total, done) });
+        const table = dumpedTable(line);
+        if (table === undefined) return;
+        if (current !== undefined) doneBytes += sizes?.get(current) ?? 0;
+        current = table;
+        done++;
+        progress.update(value());
       },
     });
   } catch (e) {
+    stopPoll();
     // An unfinished dump is never left looking usable (and removing it gives back the space a full disk needs).
     fs.rmSync(partial, { recursive: true, force: true });
     if (e instanceof PhaseError && /No space left on device/.test(e.message)) {
@@ -241,11 +317,13 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
     }
     throw e;
   }
+  stopPoll();
   // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.
+  written = pathBytes(partial);
   fs.renameSync(partial, out);
   const info = await inspectArchive(out, { phase: 'dump', log: ctx.log });
   const data = info.toc['TABLE DATA'] ?? done;
-  progress.finish({ done: data, total: data });
+  progress.finish({ ...value(), done: data, total: data, doneBytes: totalBytes ?? 0 });
   const digest = await archiveDigest(out, info.format);
   recordDump(state, info, digest, false);
   ctx.log.line(`toc: ${JSON.stringify(info.toc)}`);

@@ -9,6 +9,7 @@ import {
   parseRsyncProgress2,
   phaseWriter,
   stdoutIsTty,
+  timing,
   type RsyncProgress,
 } from '../core/progress.ts';
 import type { Config } from '../core/config.ts';
@@ -84,8 +85,12 @@ export function mirrorChecksum(
  */
 export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { config } = ctx;
-  // rsync creates the last path component only; the target root's parents may not exist on a fresh staging host.
-  fs.mkdirSync(config.dstAssetsDir, { recursive: true });
+  // Only the last component is ever created (preflight refused a missing parent: a misspelled DST_ASSETS_DIR must not
+  // become a fresh tree that the checks then call complete), and it is said.
+  if (!fs.existsSync(config.dstAssetsDir)) {
+    fs.mkdirSync(config.dstAssetsDir);
+    ctx.say(`created DST_ASSETS_DIR ${config.dstAssetsDir} (its parent existed; nothing else was created)`);
+  }
   const content = mirrorChecksum(config.assetsMirrorChecksum ?? 'auto', config.dstAssetsDir);
   const cmd = rsyncCommand(config, { checksum: content.checksum });
   ctx.say(`content check: ${content.why}`);
@@ -95,8 +100,13 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const statLines: string[] = [];
   let changes = 0;
   let deletions = 0;
+  const t0 = Date.now();
   const progress = new Progress<RsyncProgress>({
-    format: (p) => mirrorLine(p, formatBytes),
+    // rsync's bytes and percentage, with our rate, elapsed time and ETA over the whole transfer.
+    format: (p) => {
+      const ms = Date.now() - t0;
+      return `${mirrorLine(p, formatBytes)}, ${formatBytes(Math.round(ms > 0 ? (p.bytes * 1000) / ms : 0))}/s, ${timing(p.percent / 100, ms)}`;
+    },
     fraction: (p) => p.percent / 100,
     writer: phaseWriter(ctx.say, '[mirror] '),
     tty: stdoutIsTty(),

@@ -10,12 +10,13 @@ import type pg from 'pg';
 import { plannedPhases, type Config } from '../core/config.ts';
 import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
 import { isInside } from '../core/paths.ts';
-import { withConnection } from '../core/db.ts';
+import { connectFailure, withConnection } from '../core/db.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { compareVersions } from '../core/format.ts';
 import { redact } from '../core/redact.ts';
-import { restoreMode, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
+import { restoreMode, runCommand, rsyncProbeCommand, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
+import { displayIdent, displayTable, quoteTable, type TableRef } from '../core/ident.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
 import { checkDestructive, lockBudget, lockSettings, relationsToRestore } from './guards.ts';
 import { chooseClientTools, serverMajor, type PgTool } from './client-tools.ts';
@@ -145,16 +146,38 @@ async function connectFacts(
   try {
     return await withConnection(d, serverFacts, { connectTimeoutMs: config.connectTimeoutMs });
   } catch (e) {
-    problems.push(
-      `${label} is not reachable within CONNECT_TIMEOUT_MS=${config.connectTimeoutMs}: ${redact((e as Error).message)}; check the DSN, the network and that the server is up`,
-    );
+    problems.push(connectProblem(label, e, config));
     return undefined;
+  }
+}
+
+/**
+ * One line naming the real cause of a failed connection: authentication (wrong password or user), a database that
+ * does not exist, no answer within CONNECT_TIMEOUT_MS, or not reachable at all (refused, unknown host).
+ */
+export function connectProblem(label: string, e: unknown, config: Pick<Config, 'connectTimeoutMs'>): string {
+  const f = connectFailure(e);
+  switch (f.kind) {
+    case 'authentication':
+      return `${label}: authentication failed (${f.text}); check the user and password in the DSN (the server is reachable)`;
+    case 'database':
+      return `${label}: the database does not exist (${f.text}); check the database name in the DSN`;
+    case 'timeout':
+      return `${label} did not answer within CONNECT_TIMEOUT_MS=${config.connectTimeoutMs} (${f.text}); check the host, the port and the firewall, or raise CONNECT_TIMEOUT_MS`;
+    default:
+      return `${label} is not reachable (${f.text}); check the host and port in the DSN, the network and that the server is up`;
   }
 }
 
 export interface PreflightOptions {
   log?: PhaseLog;
   say?: (line: string) => void;
+  /**
+   * `full` (default) checks what the copy phases need too; `verify-only` and `rerun` check only what the checks
+   * read (both databases answer and authenticate, DST_ASSETS_DIR exists, a remote SRC_ASSETS_DIR answers, the
+   * configured tables and columns exist in the target): read-only in every mode.
+   */
+  mode?: 'full' | 'verify-only' | 'rerun';
 }
 
 /** Run every preflight check; throws one PhaseError (exit 2) listing every problem. */
@@ -163,7 +186,8 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   const problems: string[] = [];
   const notes: string[] = [];
   const tools: Record<string, string> = { node: process.version };
-  const planned = plannedPhases(config);
+  const full = (opts.mode ?? 'full') === 'full';
+  const planned = full ? plannedPhases(config) : { dump: false, restore: false, mirror: false };
 
   // 1. Tools. rsync here; pg_dump/pg_restore/psql once the servers' majors are known (lib/phases/client-tools.ts).
   const needed: Command['tool'][] = [];
@@ -187,8 +211,14 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
       );
     }
   }
-  if (planned.mirror && fs.existsSync(config.dstAssetsDir) && !fs.statSync(config.dstAssetsDir).isDirectory()) {
+  if (fs.existsSync(config.dstAssetsDir) && !fs.statSync(config.dstAssetsDir).isDirectory()) {
     problems.push(`DST_ASSETS_DIR=${config.dstAssetsDir} exists but is not a directory`);
+  }
+  problems.push(...dstAssetsDirProblems(config.dstAssetsDir, planned.mirror));
+  if (config.srcAssetsDir && config.srcAssetsRemote) {
+    const probe = await probeRemoteAssets(config, opts.log);
+    if (probe) problems.push(probe);
+    else notes.push(`remote SRC_ASSETS_DIR ${config.srcAssetsDir} answers (rsync --list-only)`);
   }
 
   // 3. The existing dump, validated before anything touches the target.
@@ -285,6 +315,23 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
       },
       { connectTimeoutMs: config.connectTimeoutMs },
     ).catch((e) => problems.push(`could not inspect the target's schemas: ${redact((e as Error).message)}`));
+  }
+
+  // 7. The configured tables and columns exist where the checks will read them: the target for a checks-only run,
+  //    the source before a copy (the target is about to be replaced).
+  const side = full
+    ? src
+      ? { dsn: config.src!, facts: src, name: 'source' }
+      : undefined
+    : dst
+      ? { dsn: config.dst, facts: dst, name: 'target' }
+      : undefined;
+  if (side) {
+    const missing = await missingConfiguredObjects(config, side.dsn).catch((e) => [
+      `could not look up the configured tables in the ${side.name}: ${redact((e as Error).message)}`,
+    ]);
+    for (const m of missing)
+      problems.push(`${m} in the ${side.name} database; fix the setting (a typo checks nothing)`);
   }
 
   // 7. Tablespaces: pg_restore sets default_tablespace per object, and fails on one the target lacks. Read from the
@@ -404,6 +451,83 @@ async function checkPrivileges(config: Config, archive: ArchiveInfo | undefined,
         dropPublic: config.dstDropSchema,
         cmp: cmpVersion,
       }),
+    { connectTimeoutMs: config.connectTimeoutMs },
+  );
+}
+
+/**
+ * DST_ASSETS_DIR must exist (a checks-only run reads it), or — before a mirror — at least its parent, so that rsync
+ * creates only the last component: a misspelled path is never created silently with all its parents.
+ */
+export function dstAssetsDirProblems(dir: string, mirrorPlanned: boolean): string[] {
+  if (fs.existsSync(dir)) return [];
+  const parent = path.dirname(path.resolve(dir));
+  if (!mirrorPlanned)
+    return [
+      `DST_ASSETS_DIR=${dir} does not exist; point it at the target's .data root (nothing is created by a checks-only run)`,
+    ];
+  if (!fs.existsSync(parent) || !fs.statSync(parent).isDirectory())
+    return [
+      `DST_ASSETS_DIR=${dir} does not exist and neither does its parent ${parent}; a misspelled path is never created: fix DST_ASSETS_DIR, or create the parent directory first`,
+    ];
+  return [];
+}
+
+/** rsync --list-only of a remote SRC_ASSETS_DIR; undefined when it answers, else the problem line. */
+async function probeRemoteAssets(config: Config, log?: PhaseLog): Promise<string | undefined> {
+  const v = await toolVersion('rsync');
+  if (!v) return `SRC_ASSETS_DIR=${config.srcAssetsDir} is remote but rsync is not installed; install rsync`;
+  const cmd = rsyncProbeCommand(config);
+  const r = await runCommand(cmd, { phase: 'preflight', log, timeoutMs: Math.max(5000, config.connectTimeoutMs * 4) });
+  if (r.code === 0) return undefined;
+  const tail = r.stderrTail
+    .filter((l) => l.trim())
+    .slice(-3)
+    .join(' | ');
+  return `the remote SRC_ASSETS_DIR ${config.srcAssetsDir} does not answer (rsync --list-only exit ${r.code}${tail ? `: ${tail}` : ''}); check the host, the ssh key (BatchMode: no password prompt) and the path`;
+}
+
+/**
+ * The configured names (VALIDATE_TABLES, CHECKSUM_TABLES, ORPHAN_RELATIONS, and ASSET_COLUMNS when set explicitly)
+ * that do not exist in the database `d`, one line each.
+ */
+async function missingConfiguredObjects(config: Config, d: Dsn): Promise<string[]> {
+  const tables: Array<{ t: TableRef; what: string }> = [];
+  const columns: Array<{ t: TableRef; c: string; what: string }> = [];
+  for (const t of config.validateTables ?? []) tables.push({ t, what: 'VALIDATE_TABLES' });
+  for (const t of config.checksumTables ?? []) tables.push({ t, what: 'CHECKSUM_TABLES' });
+  for (const r of config.orphanRelations) {
+    for (const c of r.childColumns) columns.push({ t: r.child, c, what: 'ORPHAN_RELATIONS' });
+    for (const c of r.parentColumns) columns.push({ t: r.parent, c, what: 'ORPHAN_RELATIONS' });
+  }
+  if (config.assetColumnsConfigured)
+    for (const a of config.assetColumns) columns.push({ t: a.table, c: a.column, what: 'ASSET_COLUMNS' });
+  if (!tables.length && !columns.length) return [];
+  return withConnection(
+    d,
+    async (c) => {
+      const out: string[] = [];
+      const seen = new Set<string>();
+      for (const x of [...tables, ...columns.map((y) => ({ t: y.t, what: y.what }))]) {
+        const key = `${x.what} ${displayTable(x.t)}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const r = await c.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [quoteTable(x.t)]);
+        if (!r.rows[0].ok) out.push(`${x.what} names table ${displayTable(x.t)}, which does not exist`);
+      }
+      for (const y of columns) {
+        const key = `${y.what} ${displayTable(y.t)}.${y.c}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const r = await c.query<{ t: boolean; ok: boolean }>(
+          `SELECT to_regclass($1) IS NOT NULL AS t, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped) AS ok`,
+          [quoteTable(y.t), y.c],
+        );
+        if (r.rows[0].t && !r.rows[0].ok)
+          out.push(`${y.what} names column ${displayIdent(y.c)} of ${displayTable(y.t)}, which does not exist`);
+      }
+      return out;
+    },
     { connectTimeoutMs: config.connectTimeoutMs },
   );
 }

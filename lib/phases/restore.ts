@@ -24,6 +24,18 @@ import {
   restorePipeline,
 } from '../core/tools.ts';
 import { PhaseError } from '../core/errors.ts';
+import {
+  Progress,
+  byteLine,
+  countLine,
+  fractionOf,
+  phaseWriter,
+  restoredTable,
+  stdoutIsTty,
+  timing,
+} from '../core/progress.ts';
+import { formatBytes, formatDuration } from '../core/format.ts';
+import { tableSizes } from './dump.ts';
 import { withConnection } from '../core/db.ts';
 import {
   chooseRestoreSettings,
@@ -36,7 +48,6 @@ import {
   type TargetFacts,
 } from './restore-tuning.ts';
 import os from 'node:os';
-import { countingProgress, restoredTable } from '../core/progress.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { privilegeTocRules } from './privileges.ts';
 import { exclusionLines, filterToc, parseTocEntries, useListText, type TocEntry, type TocRule } from './toc-filter.ts';
@@ -208,7 +219,20 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const commands: string[] = [];
   // The total is the archive's TABLE DATA entries, counted by the dump phase (or preflight, for SRC_DB_DUMP_PATH).
   const total = state.dump?.toc?.['TABLE DATA'];
-  const progress = countingProgress(ctx.say, '[restore] ', 'tables restored');
+  // Byte progress: the source tables' sizes (when the source is configured) weigh each table; a table counts as
+  // restored when pg_restore moves to the next one. Without sizes: the table count against the TOC's TABLE DATA.
+  const sizes = await tableSizes(config);
+  const totalBytes = sizes ? [...sizes.values()].reduce((a, b) => a + b, 0) : undefined;
+  const t0 = Date.now();
+  let doneBytes = 0;
+  let current: string | undefined;
+  const value = (done: number, t = total) => ({ done, total: t, doneBytes, totalBytes, elapsedMs: Date.now() - t0 });
+  const progress = new Progress<ReturnType<typeof value>>({
+    format: restoreProgressLine,
+    fraction: (v) => (v.totalBytes ? fractionOf(v.doneBytes, v.totalBytes) : fractionOf(v.done, v.total)),
+    writer: phaseWriter(ctx.say, '[restore] '),
+    tty: stdoutIsTty(),
+  });
   let done = 0;
   const tuning = await restoreSettings(ctx);
   for (const line of tuning.why) ctx.log.line(`restore session: ${line}`);
@@ -226,8 +250,12 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     log: ctx.log,
     progress: (line: string) => {
       messages.line(line);
-      if (restoredTable(line) !== undefined)
-        progress.update({ done: ++done, total: total === undefined ? undefined : Math.max(total, done) });
+      const table = restoredTable(line);
+      if (table === undefined) return;
+      if (current !== undefined) doneBytes += sizes?.get(current) ?? 0;
+      current = table;
+      done++;
+      progress.update(value(done, total === undefined ? undefined : Math.max(total, done)));
     },
   };
   const analyzeTool = { phase: 'restore' as const, log: ctx.log };
@@ -244,7 +272,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     const apply = withSettings(plainApply);
     commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
     ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
-    progress.start({ done, total });
+    progress.start(value(done));
     exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
   } else {
     if (config.dstDropSchema) {
@@ -256,11 +284,12 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     const cmd = withSettings(restoreCommand(config, archive, useList));
     commands.push(displayCommand(cmd));
     ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
-    progress.start({ done, total });
+    progress.start(value(done));
     exitCode = (await pgRestore(cmd, mode, tool).catch(withVersionHint(ctx))).code;
   }
 
-  progress.finish({ done, total: Math.max(total ?? 0, done) });
+  doneBytes = totalBytes ?? 0;
+  progress.finish(value(done, Math.max(total ?? 0, done)));
   // Foreign servers leading away from the target are restored (foreign tables depend on them), then pointed nowhere.
   const detach = detachServersSql(config, links);
   if (detach.length) {
@@ -296,4 +325,20 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       serverHints,
     },
   };
+}
+
+/**
+ * One restore progress line: `45.2 MiB of 183.2 MiB source table data (24%), 15.0 MiB/s, elapsed 3.0 s, ETA 9.4 s;
+ * 3/8 tables restored`; without the source's sizes, `3/8 tables restored (37%), elapsed 3.0 s, ETA 5.0 s`.
+ */
+export function restoreProgressLine(v: {
+  done: number;
+  total?: number;
+  doneBytes: number;
+  totalBytes?: number;
+  elapsedMs: number;
+}): string {
+  const count = countLine(v.done, v.total, 'tables restored');
+  if (v.totalBytes === undefined) return `${count}, ${timing(fractionOf(v.done, v.total), v.elapsedMs)}`;
+  return `${byteLine({ bytes: v.doneBytes, total: v.totalBytes, of: 'source table data', elapsedMs: v.elapsedMs }, formatBytes, formatDuration)}; ${count}`;
 }

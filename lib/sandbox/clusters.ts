@@ -398,7 +398,7 @@ export function sandboxExports(state: SandboxState, databases: Partial<Record<Cl
 
 // ---------------------------------------------------------------------------------------------------------------
 // The project sandbox behind `npm run sandbox -- up|down|status|env`: a persistent, project-scoped copy of the local
-// dependency stack (the same as deploy/docker-compose.dryrun.yml, on local binaries): a source cluster on a free port,
+// dependency stack (the same as deploy/prod/docker-compose.dryrun.yml, on local binaries): a source cluster on a free port,
 // the target ("staging") cluster on DRYRUN_POSTGRES_PORT, Redis on DRYRUN_REDIS_PORT. Everything lives in one
 // directory (default `<project>/.sandbox`, git-ignored): state.json (no secret) and the password in a 0600 file.
 // ---------------------------------------------------------------------------------------------------------------

@@ -182,8 +182,15 @@ export function filesContaining(dirs: string[], secret: string): string[] {
 /** The testcases of a junit.xml: name, classname, and whether each failed or was skipped. */
 export function junitCases(
   xml: string,
-): Array<{ name: string; classname: string; failed: boolean; skipped: boolean; body: string }> {
-  const cases: Array<{ name: string; classname: string; failed: boolean; skipped: boolean; body: string }> = [];
+): Array<{ name: string; classname: string; family: string; failed: boolean; skipped: boolean; body: string }> {
+  const cases: Array<{
+    name: string;
+    classname: string;
+    family: string;
+    failed: boolean;
+    skipped: boolean;
+    body: string;
+  }> = [];
   const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
   const attr = (a: string, n: string) => {
     const m = new RegExp(`\\b${n}="([^"]*)"`).exec(a);
@@ -193,7 +200,9 @@ export function junitCases(
     const body = m[3] ?? '';
     cases.push({
       name: attr(m[1], 'name'),
-      classname: attr(m[1], 'classname'),
+      // The spec file: JUnit's `file` attribute (classname is the check family since the report names families).
+      classname: attr(m[1], 'file') || attr(m[1], 'classname'),
+      family: attr(m[1], 'classname'),
       failed: /<failure\b|<error\b/.test(body),
       skipped: /<skipped\b/.test(body),
       body,

@@ -40,19 +40,20 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
   const [id1] = runIds(s.reportsDir);
   const run1 = path.join(s.reportsDir, 'runs', id1);
 
-  // JUnit: the common shape, and every check is a test case (same name, classname = spec file).
+  // JUnit: the common shape, and every check is a test case (same name, file = spec file, classname = family).
   const junitXml = fs.readFileSync(path.join(run1, 'junit.xml'), 'utf8');
   const junit = validateJunit(junitXml);
   expect(junit.problems).toEqual([]);
   const checks = readJson<ChecksFile>(path.join(run1, 'checks.json'));
   expect(checks.checks.length).toBeGreaterThan(100);
-  expect(junit.cases.map((c) => `${c.classname} › ${c.name}`).sort()).toEqual(
+  expect(junit.cases.map((c) => `${c.file} › ${c.name}`).sort()).toEqual(
     checks.checks.map((c) => `${c.file} › ${c.name}`).sort(),
   );
   const health = junit.cases.find((c) => c.name.startsWith('health GET'))!;
   expect(health.name).toBe('health GET /health?token=***');
   expect(health.status).toBe('failed');
-  expect(health.properties.map((p) => p.name)).toContain('evidence');
+  expect(health.classname).toBe('health');
+  expect(health.properties.map((p) => p.name)).toContain('evidence.1');
 
   // The manifest.
   const m1 = readJson<Manifest>(path.join(run1, 'manifest.json'));
@@ -65,7 +66,7 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
   expect(m1.config.DST_DATABASE_URL).toMatch(/^postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_/);
   expect(m1.config.STAGING_HEALTH_PATH).toBe('/health?token=***');
   expect(m1.phases.map((p) => `${p.name} ${p.status}`)).toEqual([
-    'preflight skipped',
+    'preflight ok', // the read-only preflight runs in every mode
     'dump skipped',
     'restore skipped',
     'mirror skipped',
@@ -79,6 +80,7 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
     failed: 1,
     skipped: count('skipped') + count('pending'),
     notSelected: 0,
+    warnings: checks.checks.filter((c) => c.warning).length,
   });
   expect(m1.failures).toEqual([
     expect.objectContaining({ file: 'specs/health.spec.ts', name: 'health GET /health?token=***' }),

@@ -86,7 +86,7 @@ test('a clean migration is fully green: every check its own passing testcase, wi
   expect(plan.assetSample.seed).toBe(readState(s.workDir).runId);
 });
 
-test('without a source, with a missing asset column and HEALTH_CHECK=0: target counts reported, visible skips, all green', async () => {
+test('without a source, with a missing asset column and HEALTH_CHECK=0: the preflight names the columns; then target counts reported, visible skips, all green', async () => {
   const s = await scenario();
   await migrateByHand(s);
   const env = {
@@ -98,16 +98,16 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: target c
     ASSETS_SAMPLE_N: '3',
     ASSET_COLUMNS: 'knowledge_materials.storage_path:file,ugc_assets.nosuch:file,nosuch_table.path:dir',
   };
+  // A configured column that does not exist checks nothing: the read-only preflight refuses, naming each one.
+  const refused = await rehearse(['--verify-only'], env);
+  expect(refused.code, refused.output).toBe(2);
+  expect(refused.output).toMatch(/ASSET_COLUMNS names column nosuch of public\.ugc_assets, which does not exist/);
+  expect(refused.output).toMatch(/ASSET_COLUMNS names table public\.nosuch_table, which does not exist/);
+  env.ASSET_COLUMNS = 'knowledge_materials.storage_path:file';
   // Judged per check family (the exit code also reflects other families, which have their own no-source rules).
   const r = await rehearse(['--verify-only'], env);
   expect(r.output).toMatch(/rehearsal .*verify-only/);
-  const skipped = [
-    'asset ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
-    'path prefix ugc_assets.nosuch (not checked: column nosuch does not exist in table public.ugc_assets of the target)',
-    'asset nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
-    'path prefix nosuch_table.path (not checked: table public.nosuch_table does not exist in the target)',
-    'health GET /health (skipped: HEALTH_CHECK=0)',
-  ];
+  const skipped = ['health GET /health (skipped: HEALTH_CHECK=0)'];
   const cases = expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
   for (const name of skipped) expect(cases.find((c) => c.name === name)?.skipped, name).toBe(true);
   expect(caseEvidence(cases, 'row count public.users')).toEqual([
@@ -128,26 +128,27 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: target c
   expect(readState(s.workDir).plan!.assetSample.items).toEqual(state.plan!.assetSample.items);
 });
 
-test('when a copy phase fails, every check fails fast with "not checked: <reason>"', async () => {
+test('when the preflight refuses, one test fails (phase preflight) and every family is listed as not run, with the reason', async () => {
   const s = await scenario();
-  // Full mode against a target nothing listens on: the first phase (preflight) fails, nothing is discovered.
+  // Full mode against a target nothing listens on: the preflight refuses, nothing is discovered or checked.
   const r = await rehearse([], {
     ...s.env,
     DST_DATABASE_URL: s.env.DST_DATABASE_URL.replace(/:(\d+)\//, ':1/'),
     CONNECT_TIMEOUT_MS: '1000',
   });
-  expect(r.code, r.output).not.toBe(0);
-  const cases = junitCases(latestJunit(s)).filter((c) => CORE_CHECK_FILES.test(c.classname));
+  expect(r.code, r.output).toBe(2);
+  const cases = junitCases(latestJunit(s));
+  expect(cases.filter((c) => c.failed).map((c) => c.name)).toEqual(['phase preflight']);
   for (const name of [
-    'row counts (not checked)',
-    'orphans (not checked)',
-    'assets (not checked)',
-    'path prefix (not checked)',
-    'health GET /health',
-    'check discovery',
+    'row count (not run: the preflight refused the run)',
+    'orphans (not run: the preflight refused the run)',
+    'asset (not run: the preflight refused the run)',
+    'path prefix (not run: the preflight refused the run)',
+    'health (not run: the preflight refused the run)',
+    'check discovery (not run: the preflight refused the run)',
   ]) {
     const c = cases.find((x) => x.name === name);
-    expect(c?.failed, name).toBe(true);
-    expect(c?.body, name).toMatch(/<failure message="not checked: phase \w+ failed: /);
+    expect(c?.skipped, name).toBe(true);
+    expect(c?.body, name).toMatch(/<skipped message="not run: the preflight refused the run"/);
   }
 });

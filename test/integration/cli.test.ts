@@ -47,14 +47,14 @@ test('usage errors exit 2 before anything is touched: unknown option, two modes,
   expect(treeListing(s.tmp)).not.toHaveProperty('reports');
 });
 
-test('--verify-only runs no copy phase (recorded as skipped) and leaves the target as it is', async () => {
+test('--verify-only runs no copy phase (recorded as skipped; only the read-only preflight) and leaves the target as it is', async () => {
   const s = await scenario();
   await migrateByHand(s);
   const before = await catalogSnapshot(s.dst);
   const assets = treeListing(s.dstAssets);
   const r = await rehearse(['--verify-only'], s.env);
   expect([0, 1], r.output).toContain(r.code);
-  expect(phaseStatuses(s)).toEqual({ preflight: 'skipped', dump: 'skipped', restore: 'skipped', mirror: 'skipped' });
+  expect(phaseStatuses(s)).toEqual({ preflight: 'ok', dump: 'skipped', restore: 'skipped', mirror: 'skipped' });
   expect(await catalogSnapshot(s.dst)).toEqual(before);
   expect(treeListing(s.dstAssets)).toEqual(assets);
   await expectNoSecret(s, r);

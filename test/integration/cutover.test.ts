@@ -365,6 +365,6 @@ test('refusals and the way back: no rehearsal → refused; a red freeze-check; a
 });
 
 test('the compose files in the repo are byte-identical after all of it', () => {
-  expect(Object.keys(COMPOSE_BEFORE)).toContain('deploy/docker-compose.dryrun.yml');
+  expect(Object.keys(COMPOSE_BEFORE)).toContain('deploy/prod/docker-compose.dryrun.yml');
   expect(composeHashes()).toEqual(COMPOSE_BEFORE);
 });

@@ -114,17 +114,24 @@ test('SIGTERM during a single-transaction restore: pg_restore stopped, the targe
   ).toBe(0);
 });
 
-test('SIGINT during the asset mirror (a remote that never answers): rsync stopped, exit 130, mirror recorded as interrupted', async () => {
+test('a remote SRC_ASSETS_DIR that never answers is found by the preflight, before the dump; SIGINT during its probe stops rsync, exit 130', async () => {
   const s = await scenario();
   const peer = await blackhole();
-  const run = startRehearse([], { ...s.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${peer.port}/data/` });
-  await run.waitFor(/\[mirror\] rsync/);
-  await eventually(() => peer.connections() === 0, 10_000);
+  const env = { ...s.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${peer.port}/data/`, CONNECT_TIMEOUT_MS: '2000' };
+  // Left alone: refused by the preflight's rsync --list-only probe (bounded), nothing dumped.
+  const refused = await startRehearse([], env).done;
+  expect(refused.code, refused.output).toBe(2);
+  expect(refused.output).toMatch(/remote SRC_ASSETS_DIR rsync:\/\/127\.0\.0\.1:\d+\/data\/ does not answer/);
+  expect(refused.output).not.toMatch(/\[dump\]/);
+  // Interrupted while the probe waits: the probe is stopped too.
+  const before = peer.connections();
+  const run = startRehearse([], { ...env, CONNECT_TIMEOUT_MS: '20000' });
+  await run.waitFor(/reports: /);
+  await eventually(() => peer.connections() > before, 20_000);
   run.child.kill('SIGINT');
   const r = await run.done;
   expect(r.code, r.output).toBe(130);
-  expect(phaseStatuses(s)).toMatchObject({ preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'interrupted' });
-  expect(stateOf(s)!.interrupted).toMatchObject({ signal: 'SIGINT', phase: 'mirror' });
+  expect(r.output).toMatch(/interrupted by SIGINT during the preflight/);
   expect(await leftovers(s, [])).toEqual([]);
   expect(processesReferencing([`127.0.0.1:${peer.port}`])).toEqual([]);
 });

@@ -17,8 +17,13 @@ test('a full rehearsal in a pipe prints plain progress lines for dump, restore, 
   const lines = r.output.split('\n');
   const progress = (re: RegExp) => lines.filter((l) => re.test(l));
   // Start and end are always printed, so even an instant phase shows "0/N" and "N/N".
-  const dump = progress(/^\[dump\] progress: \d+\/\d+ tables dumped \(\d+%\)$/);
-  const restore = progress(/^\[restore\] progress: \d+\/\d+ tables restored \(\d+%\)$/);
+  // Bytes against the source tables' size, rate, elapsed, ETA; then the table count (and the archive written).
+  const dump = progress(
+    /^\[dump\] progress: .* source table data \(\d+%\), .*elapsed .*; \d+\/\d+ tables; archive .* written$/,
+  );
+  const restore = progress(
+    /^\[restore\] progress: .* source table data \(\d+%\), .*elapsed .*; \d+\/\d+ tables restored \(\d+%\)$/,
+  );
   const mirror = progress(/^\[mirror\] progress: .* transferred, \d+ files/);
   const checks = progress(/^\[checks\] progress: \d+(\/\d+)? checks done/);
   for (const [phase, got] of Object.entries({ dump, restore, mirror, checks })) {
@@ -29,7 +34,7 @@ test('a full rehearsal in a pipe prints plain progress lines for dump, restore, 
   expect(dumped, 'the dump ends at N/N').toBe(dumpTotal);
   expect(Number(dumpTotal)).toBeGreaterThan(0);
   expect(final(restore).slice(1), 'the restore ends at the same N/N as the dump').toEqual([dumped, dumpTotal]);
-  expect(mirror[mirror.length - 1]).toMatch(/, (\d+)\/\1 entries checked \(100%\)$/);
+  expect(mirror[mirror.length - 1]).toMatch(/, (\d+)\/\1 entries checked \(100%\), .*\/s, elapsed .*, done$/);
   const [, checked, checkTotal] = final(checks);
   expect(checked).toBe(checkTotal);
   // The default reporter prints the same total at the end.

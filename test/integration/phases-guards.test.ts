@@ -52,7 +52,7 @@ test('an unreachable target is refused within the connect timeout (exit 2)', asy
   });
   expect(r.code, r.output).toBe(2);
   expect(stateOf(s)!.phases[0].reason).toMatch(
-    /the target postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_\w+ is not reachable within CONNECT_TIMEOUT_MS=2000/,
+    /the target postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_\w+ is not reachable \(.*ECONNREFUSED/,
   );
   expect(Date.now() - started).toBeLessThan(60_000);
   await expectNoSecret(s, r);

@@ -23,11 +23,16 @@ const newRun = (s: Scenario, before: string[]) => {
   return { id: ids[0], dir: path.join(s.reportsDir, 'runs', ids[0]) };
 };
 
-/** The test cases of a run's junit.xml that actually ran (a rerun reports the ones its filter left out as skipped). */
-function executed(runDir: string): JunitCase[] {
+/**
+ * The checks a run actually executed, from its checks.json (its junit.xml is the effective view after a rerun: every
+ * check, with its latest result), after checking that junit.xml has the common shape.
+ */
+function executed(runDir: string): Array<Pick<JunitCase, 'name' | 'status' | 'classname'>> {
   const r = validateJunit(fs.readFileSync(path.join(runDir, 'junit.xml'), 'utf8'));
   expect(r.problems).toEqual([]);
-  return r.cases.filter((c) => c.status !== 'skipped');
+  return readJson<ChecksFile>(path.join(runDir, 'checks.json'))
+    .checks.filter((c) => (c.state === 'passed' || c.state === 'failed') && c.selected !== false)
+    .map((c) => ({ name: c.name, status: c.state as JunitCase['status'], classname: c.file }));
 }
 
 const HEALTH = 'health GET /health';
@@ -80,7 +85,9 @@ test('two faults → fix one → the rerun runs exactly those two checks (exit 1
     notRun: [],
   });
   // No copy phase ran, and the same plan (same asset sample) was checked.
-  expect(m2.phases.every((p) => p.status === 'skipped')).toBe(true);
+  // (The read-only preflight runs in every mode.)
+  expect(m2.phases.filter((p) => p.name !== 'preflight').every((p) => p.status === 'skipped')).toBe(true);
+  expect(m2.phases.find((p) => p.name === 'preflight')?.status).toBe('ok');
   expect(ran2.some((c) => c.classname === 'specs/phases.spec.ts')).toBe(false);
   expect(fs.readFileSync(path.join(run2.dir, 'plan.json'), 'utf8')).toBe(
     fs.readFileSync(path.join(run1.dir, 'plan.json'), 'utf8'),

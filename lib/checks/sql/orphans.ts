@@ -37,3 +37,26 @@ FROM (SELECT count(*) AS orphans
     values: [],
   };
 }
+
+/**
+ * The orphan keys of `rel` for the full list (run only when there are orphans): up to `limit` rows of `key`, the
+ * child key as a JSON text array in key-column order, sorted. `limit` is a `$1` parameter.
+ */
+export function orphanKeysQuery(rel: Relation, limit: number): Query {
+  if (rel.childColumns.length === 0 || rel.childColumns.length !== rel.parentColumns.length) {
+    throw new Error(
+      `relation needs the same number (>0) of child and parent columns, got ${rel.childColumns.length} and ${rel.parentColumns.length}`,
+    );
+  }
+  const ch = rel.childColumns.map((c) => `ch.${quoteIdent(c)}`);
+  const join = rel.parentColumns.map((p, i) => `pa.${quoteIdent(p)} = ${ch[i]}`).join(' AND ');
+  return {
+    text: `SELECT to_json(ARRAY[${ch.map((c) => `${c}::text`).join(', ')}])::text AS key
+FROM ${quoteTable(rel.child)} AS ch
+WHERE ${ch.map((c) => `${c} IS NOT NULL`).join(' AND ')}
+  AND NOT EXISTS (SELECT 1 FROM ${quoteTable(rel.parent)} AS pa WHERE ${join})
+ORDER BY ${ch.join(', ')}
+LIMIT $1`,
+    values: [limit],
+  };
+}

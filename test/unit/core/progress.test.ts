@@ -107,7 +107,7 @@ describe('meter', () => {
     expect(raw).toBe('\r[mirror] progress: copying postgresql://u:***@h/db\x1b[K\r\x1b[K');
   });
 
-  test('should count checks against the collected total', () => {
+  test('should count checks against the plan total, with elapsed time and ETA', () => {
     const lines: string[] = [];
     const p = checksProgress(
       (l) => lines.push(l),
@@ -115,7 +115,10 @@ describe('meter', () => {
     );
     p.start({ done: 0, total: 0 });
     p.finish({ done: 120, total: 120 });
-    expect(lines).toEqual(['[checks] progress: 0 checks done', '[checks] progress: 120/120 checks done (100%)']);
+    expect(lines).toEqual([
+      '[checks] progress: 0 checks done, elapsed 0 ms, ETA unknown',
+      '[checks] progress: 120/120 checks done (100%), elapsed 0 ms, done',
+    ]);
   });
 });
 

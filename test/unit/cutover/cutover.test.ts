@@ -334,3 +334,9 @@ test('one invocation at a time per WORK_DIR; a stale lock is taken over', () => 
   if (c.ok) c.release();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('the cutover keeps the links production has (ISOLATION=keep) unless the operator chose otherwise', async () => {
+  const { withCutoverDefaults } = await import('../../../lib/cutover/config.ts');
+  expect(withCutoverDefaults({}).ISOLATION).toBe('keep');
+  expect(withCutoverDefaults({ ISOLATION: 'detach' }).ISOLATION).toBe('detach');
+});

@@ -1,5 +1,5 @@
 /**
- * The contract of deploy/docker-compose.dryrun.yml, checked by parsing it (there is no Docker engine in CI):
+ * The contract of deploy/prod/docker-compose.dryrun.yml, checked by parsing it (there is no Docker engine in CI):
  * pgvector image, Redis, project-scoped named volumes only, loopback ports from DRYRUN_* with non-default defaults,
  * health checks, placeholder credentials.
  */
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 
-const FILE = path.resolve(import.meta.dirname, '../../../deploy/docker-compose.dryrun.yml');
+const FILE = path.resolve(import.meta.dirname, '../../../deploy/prod/docker-compose.dryrun.yml');
 const text = fs.readFileSync(FILE, 'utf8');
 const doc = parse(text) as any;
 const services: Record<string, any> = doc.services ?? {};
@@ -61,7 +61,7 @@ const EXPECTED_PORTS = {
   redis: { variable: 'DRYRUN_REDIS_PORT', dflt: '56379', container: '6379' },
 };
 
-describe('deploy/docker-compose.dryrun.yml', () => {
+describe('deploy/prod/docker-compose.dryrun.yml', () => {
   test('has a postgres service on a pgvector image and a redis service', () => {
     expect(Object.keys(services).sort()).toEqual(['postgres', 'redis']);
     expect(services.postgres.image, 'the postgres service must use a pgvector/pgvector image').toMatch(
@@ -96,7 +96,10 @@ describe('deploy/docker-compose.dryrun.yml', () => {
 
   test('keeps data in project-scoped named volumes, never in a host bind mount', () => {
     const declared = Object.keys(doc.volumes ?? {});
-    expect(doc.name, 'a fixed project name scopes the volumes').toMatch(/dryrun/);
+    // No top-level `name:` (Debian's docker-compose 1.29 rejects it): each volume carries a fixed, project-scoped name.
+    expect(doc.name, 'a top-level name: breaks docker-compose 1.29').toBeUndefined();
+    for (const [vol, def] of Object.entries<any>(doc.volumes ?? {}))
+      expect(def?.name, `${vol} has a fixed dry-run name`).toMatch(/^migration-rehearsal-dryrun-/);
     for (const [name, svc] of Object.entries(services)) {
       for (const v of svc.volumes ?? []) {
         const { source, bind } = volumeSource(v);

@@ -1,0 +1,316 @@
+/**
+ * The rehearsal report a person reads: `report.html`, one self-contained file in every run folder (inline CSS, no
+ * script, no font or image from anywhere: it opens from file://, from a CI artifact or an e-mail attachment), and
+ * `summary.md`, the same story short enough for a PR comment or a chat message.
+ *
+ * Built from the manifest and the check records only (what the audit trail says, nothing else). Order of the page:
+ * verdict and run facts → failures first, each with its whole evidence (message, every annotation, the full list
+ * inline up to a limit) → warnings and pre-existing source defects → the effective view after reruns → copy phases
+ * (durations, dump size and sha256) → checks by family with counts → report-file hashes. Long keys and paths wrap;
+ * nothing needs a horizontal scroll.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatBytes, formatDuration } from '../core/format.ts';
+import { FAMILIES } from '../checks/registry.ts';
+import type { EffectiveView } from './effective.ts';
+import type { Manifest } from './manifest.ts';
+import type { CheckRecord } from './reporter.ts';
+import { findingMessage } from './text.ts';
+
+export const REPORT_HTML = 'report.html';
+export const SUMMARY_MD = 'summary.md';
+
+/** Lines of a full list shown inline in report.html (the file beside it has them all). */
+export const INLINE_LIST_LINES = 500;
+
+export interface ReportInput {
+  manifest: Manifest;
+  checks: CheckRecord[];
+  effective?: EffectiveView;
+  /** The run folder: full lists are read from it (failures/*.txt). */
+  runDir: string;
+}
+
+function esc(s: string | number | undefined): string {
+  return String(s ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+function familyLabel(id: string | undefined): string {
+  return FAMILIES.find((f) => f.id === id)?.label ?? id ?? 'other';
+}
+
+/** The full-list path an annotation names (`failures/x.txt: 12 item(s)` → `failures/x.txt`). */
+export function fullListPath(c: Pick<CheckRecord, 'annotations'>): string | undefined {
+  const a = c.annotations.find((x) => x.type === 'full-list');
+  return a ? /^(\S+\.txt):/.exec(a.message)?.[1] : undefined;
+}
+
+function verdictOf(m: Manifest): { word: string; cls: string } {
+  if (m.exitCode === 0) return { word: (m.totals.warnings ?? 0) > 0 ? 'PASSED with warnings' : 'PASSED', cls: 'ok' };
+  if (m.exitCode === 1) return { word: 'FAILED: a check failed', cls: 'bad' };
+  if (m.exitCode === 2) return { word: 'REFUSED: configuration or preflight (nothing was touched)', cls: 'bad' };
+  if (m.exitCode === 3) return { word: 'FAILED: a copy phase failed', cls: 'bad' };
+  return { word: `STOPPED (exit ${m.exitCode})`, cls: 'bad' };
+}
+
+const CSS = `
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:#1d2327;margin:0;background:#f6f7f7}
+main{max-width:1100px;margin:0 auto;padding:16px 20px 48px}
+h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ccd0d4;padding-bottom:4px}
+h3{font-size:15px;margin:0 0 6px;overflow-wrap:anywhere}
+.verdict{padding:10px 14px;border-radius:6px;font-weight:600;font-size:17px}
+.verdict.ok{background:#e7f6ec;color:#0a5c2b;border:1px solid #9bd3ad}.verdict.bad{background:#fcebea;color:#8a1f11;border:1px solid #e5a29a}
+table{border-collapse:collapse;width:100%;table-layout:fixed;background:#fff}
+td,th{border:1px solid #dcdcde;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word}
+th{background:#f0f0f1;font-weight:600}
+.facts td:first-child{width:180px;font-weight:600}
+.counts span{display:inline-block;margin-right:14px;font-weight:600}
+.pass{color:#0a5c2b}.fail{color:#a00}.skip{color:#555}.warn{color:#8a5a00}
+.card{background:#fff;border:1px solid #dcdcde;border-left:5px solid #a00;border-radius:4px;padding:10px 12px;margin:10px 0}
+.card.warn{border-left-color:#d9a400}
+pre,code,.mono{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;margin:6px 0;background:#f6f7f7;padding:6px 8px;border-radius:3px;max-width:100%}
+ul.ev{margin:4px 0 4px 18px;padding:0}ul.ev li{overflow-wrap:anywhere;word-break:break-word}
+details{margin:6px 0}summary{cursor:pointer;font-weight:600}
+.small{color:#50575e;font-size:13px}
+`;
+
+function stateWord(c: Pick<CheckRecord, 'state' | 'warning'>): string {
+  if (c.state === 'passed') return c.warning ? '<span class="warn">warning</span>' : '<span class="pass">passed</span>';
+  if (c.state === 'failed') return '<span class="fail">FAILED</span>';
+  return '<span class="skip">not run</span>';
+}
+
+function listInline(runDir: string, rel: string): string {
+  const file = path.join(runDir, rel);
+  if (!fs.existsSync(file)) return `<p class="small">full list ${esc(rel)} (missing)</p>`;
+  const lines = fs.readFileSync(file, 'utf8').replace(/\n$/, '').split('\n');
+  const shown = lines.slice(0, INLINE_LIST_LINES);
+  return (
+    `<p class="small">Full list: <a href="${esc(rel)}">${esc(rel)}</a> (${lines.filter((l) => !l.startsWith('#')).length} item(s), one per line)</p>` +
+    `<pre class="full-list">${esc(shown.join('\n'))}${lines.length > shown.length ? `\n… ${lines.length - shown.length} more line(s) in ${esc(rel)}` : ''}</pre>`
+  );
+}
+
+function failureCard(c: CheckRecord, runDir: string): string {
+  const ev = c.annotations.filter((a) => a.type !== 'full-list');
+  const list = fullListPath(c);
+  return `<div class="card failure" data-check="${esc(c.name)}">
+<h3>✗ ${esc(c.name)}</h3>
+<div class="small">${esc(familyLabel(c.family))} · ${esc(c.file)}${'fromRun' in c ? ` · result of run ${esc((c as { fromRun?: string }).fromRun)}` : ''}</div>
+${c.errors.map((e) => `<pre class="message">${esc(findingMessage(e))}</pre>`).join('\n')}
+${ev.length ? `<ul class="ev">${ev.map((a) => `<li>${a.type === 'evidence' ? '' : `<b>${esc(a.type)}:</b> `}${esc(a.message)}</li>`).join('')}</ul>` : ''}
+${list ? listInline(runDir, list) : ''}
+</div>`;
+}
+
+/** report.html as a string (see the module comment for its contents). */
+export function renderReportHtml(i: ReportInput): string {
+  const m = i.manifest;
+  const checks = i.effective ? i.effective.checks : i.checks;
+  const v = verdictOf(m);
+  const t = m.totals;
+  const failed = checks.filter((c) => c.state === 'failed');
+  const warned = checks.filter((c) => c.state === 'passed' && c.annotations.some((a) => a.type === 'warning'));
+  const facts: Array<[string, string]> = [
+    ['run id', m.runId],
+    ['mode', `${m.mode}${m.rerunOf ? ` (rerun of ${m.rerunOf})` : ''}`],
+    ['target', m.target?.database ?? m.config.DST_DATABASE_URL ?? ''],
+    ['target assets', m.target?.assetsDir ?? m.config.DST_ASSETS_DIR ?? ''],
+    ['started', m.startedAt],
+    ['finished', `${m.finishedAt} (${formatDuration(m.durationMs)})`],
+    ['exit code', String(m.exitCode)],
+  ];
+  if (m.selection && (m.selection.select.length || m.selection.exclude.length))
+    facts.push([
+      'selection',
+      `${m.selection.select.length ? `--select ${m.selection.select.join(',')}` : ''} ${m.selection.exclude.length ? `--exclude ${m.selection.exclude.join(',')}` : ''}`.trim(),
+    ]);
+  const parts: string[] = [];
+  parts.push(`<h1>Migration rehearsal ${esc(m.runId)}</h1>`);
+  parts.push(`<div class="verdict ${v.cls}">${esc(v.word)} — exit ${m.exitCode}</div>`);
+  parts.push(
+    `<table class="facts">${facts.map(([k, x]) => `<tr><td>${esc(k)}</td><td>${esc(x)}</td></tr>`).join('')}</table>`,
+  );
+  parts.push(
+    `<p class="counts"><span class="pass">${t.passed} passed</span><span class="fail">${t.failed} failed</span><span class="skip">${t.skipped} not run</span><span class="warn">${t.warnings ?? 0} warnings</span>${t.notSelected ? `<span class="skip">${t.notSelected} not selected by the rerun filter</span>` : ''}</p>`,
+  );
+  if (i.effective && i.effective.runs.length > 1) {
+    const e = i.effective.totals;
+    parts.push(
+      `<p class="counts">Effective verdict over runs ${esc(i.effective.runs.join(' → '))}: <span class="pass">${e.passed} passed</span><span class="fail">${e.failed} failed</span><span class="skip">${e.skipped} not run</span><span class="warn">${e.warnings} warnings</span></p>`,
+    );
+  }
+
+  parts.push(`<h2 id="failures">Failures (${failed.length})</h2>`);
+  if (!failed.length) parts.push('<p>No check failed.</p>');
+  for (const c of failed) parts.push(failureCard(c, i.runDir));
+
+  parts.push(`<h2 id="warnings">Warnings and pre-existing source defects (${warned.length})</h2>`);
+  if (!warned.length) parts.push('<p>No warnings.</p>');
+  for (const c of warned) {
+    const list = fullListPath(c);
+    parts.push(`<div class="card warn"><h3>⚠ ${esc(c.name)}</h3><div class="small">${esc(familyLabel(c.family))}</div>
+<ul class="ev">${c.annotations
+      .filter((a) => a.type === 'warning')
+      .map((a) => `<li>${esc(a.message)}</li>`)
+      .join('')}</ul>${list ? listInline(i.runDir, list) : ''}</div>`);
+  }
+
+  if (i.effective && i.effective.runs.length > 1) {
+    parts.push(
+      `<h2 id="effective">Effective view: latest result of every check over ${i.effective.runs.length} runs</h2>`,
+    );
+    parts.push(
+      `<table><tr><th style="width:55%">check</th><th>family</th><th>result</th><th>from run</th></tr>${i.effective.checks
+        .map(
+          (c) =>
+            `<tr><td>${esc(c.name)}</td><td>${esc(c.family ?? 'other')}</td><td>${stateWord(c)}</td><td class="mono">${esc(c.fromRun)}</td></tr>`,
+        )
+        .join('')}</table>`,
+    );
+  }
+
+  parts.push('<h2 id="phases">Copy phases</h2>');
+  if (!m.phases.length) parts.push('<p>No phase recorded.</p>');
+  else
+    parts.push(
+      `<table><tr><th style="width:110px">phase</th><th style="width:100px">status</th><th style="width:100px">duration</th><th>detail</th></tr>${m.phases
+        .map(
+          (p) =>
+            `<tr><td>${esc(p.name)}</td><td>${esc(p.status)}</td><td>${esc(formatDuration(p.durationMs))}</td><td>${esc(p.reason)}</td></tr>`,
+        )
+        .join('')}</table>`,
+    );
+  if (m.dump)
+    parts.push(
+      `<p>Dump: ${esc(m.dump.provided ? 'provided, ' : '')}${esc(m.dump.format)}${m.dump.bytes !== undefined ? `, ${esc(formatBytes(m.dump.bytes))} (${m.dump.bytes} bytes)` : ''}${m.dump.sha256 ? `, sha256 <span class="mono">${esc(m.dump.sha256)}</span>` : ''}</p>`,
+    );
+
+  parts.push('<h2 id="families">Checks by family</h2>');
+  parts.push(
+    `<table><tr><th>family</th><th>passed</th><th>failed</th><th>not run</th><th>warnings</th></tr>${groupByFamily(
+      checks,
+    )
+      .map(
+        (g) =>
+          `<tr><td>${esc(familyLabel(g.id))} <span class="small">(${esc(g.id)})</span></td><td>${g.passed}</td><td>${g.failed}</td><td>${g.skipped}</td><td>${g.warnings}</td></tr>`,
+      )
+      .join('')}</table>`,
+  );
+  for (const g of groupByFamily(checks)) {
+    parts.push(
+      `<details><summary>${esc(familyLabel(g.id))}: ${g.checks.length} check(s)</summary><table>${g.checks
+        .map(
+          (c) =>
+            `<tr><td style="width:75%">${esc(c.name)}</td><td>${stateWord(c)}${c.state !== 'passed' && c.state !== 'failed' && c.note ? ` <span class="small">${esc(c.note)}</span>` : ''}</td></tr>`,
+        )
+        .join('')}</table></details>`,
+    );
+  }
+
+  if (m.auditProblems.length) {
+    parts.push('<h2>Audit trail problems</h2>');
+    parts.push(`<ul>${m.auditProblems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>`);
+  }
+  parts.push('<h2 id="files">Report files (sha256)</h2>');
+  parts.push(
+    `<table><tr><th style="width:35%">file</th><th style="width:100px">bytes</th><th>sha256</th></tr>${Object.entries(
+      m.reports,
+    )
+      .map(([f, h]) => `<tr><td>${esc(f)}</td><td>${h.bytes}</td><td class="mono">${esc(h.sha256)}</td></tr>`)
+      .join('')}</table>`,
+  );
+  parts.push(
+    `<p class="small">manifest.json beside this file holds the same facts, machine-readable; junit.xml is for CI; html/ is vitest's developer view (serve it: npm run report).</p>`,
+  );
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>Rehearsal ${esc(m.runId)}: ${esc(v.word)}</title>
+<style>${CSS}</style></head>
+<body><main>
+${parts.join('\n')}
+</main></body></html>
+`;
+}
+
+export interface FamilyGroup {
+  id: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  warnings: number;
+  checks: CheckRecord[];
+}
+
+/** Checks grouped by family, in registry order (unclaimed names last, as `other`). */
+export function groupByFamily(checks: CheckRecord[]): FamilyGroup[] {
+  const order = [...FAMILIES.map((f) => f.id), 'other'];
+  const groups = new Map<string, FamilyGroup>();
+  for (const c of checks) {
+    const id = c.family ?? 'other';
+    const g = groups.get(id) ?? { id, passed: 0, failed: 0, skipped: 0, warnings: 0, checks: [] };
+    g.checks.push(c);
+    if (c.state === 'passed') g.passed++;
+    else if (c.state === 'failed') g.failed++;
+    else g.skipped++;
+    if (c.warning) g.warnings++;
+    groups.set(id, g);
+  }
+  return [...groups.values()].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+}
+
+/** summary.md: the verdict, counts, failures (first line + full list), warnings and phases, for a PR comment. */
+export function renderSummaryMd(i: ReportInput): string {
+  const m = i.manifest;
+  const checks = i.effective ? i.effective.checks : i.checks;
+  const v = verdictOf(m);
+  const t = m.totals;
+  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const out: string[] = [];
+  out.push(`## Migration rehearsal \`${m.runId}\`: ${v.word}`, '');
+  out.push(
+    `Mode **${m.mode}**${m.rerunOf ? ` (rerun of \`${m.rerunOf}\`)` : ''} · target \`${m.target?.database ?? m.config.DST_DATABASE_URL ?? ''}\` · ${formatDuration(m.durationMs)} · exit ${m.exitCode}`,
+    '',
+  );
+  out.push(`**${t.passed} passed, ${t.failed} failed, ${t.skipped} not run, ${t.warnings ?? 0} warnings**`, '');
+  if (i.effective && i.effective.runs.length > 1) {
+    const e = i.effective.totals;
+    out.push(
+      `Effective over ${i.effective.runs.join(' → ')}: ${e.passed} passed, ${e.failed} failed, ${e.skipped} not run, ${e.warnings} warnings`,
+      '',
+    );
+  }
+  const failed = checks.filter((c) => c.state === 'failed');
+  if (failed.length) {
+    out.push('### Failures', '', '| check | family | why | full list |', '| --- | --- | --- | --- |');
+    for (const c of failed)
+      out.push(
+        `| ${cell(c.name)} | ${c.family ?? 'other'} | ${cell(findingMessage(c.errors[0] ?? ''))} | ${fullListPath(c) ?? ''} |`,
+      );
+    out.push('');
+  }
+  const warned = checks.filter((c) => c.state === 'passed' && c.annotations.some((a) => a.type === 'warning'));
+  if (warned.length) {
+    out.push('### Warnings', '');
+    for (const c of warned)
+      for (const a of c.annotations.filter((x) => x.type === 'warning'))
+        out.push(`- **${cell(c.name)}**: ${cell(a.message)}`);
+    out.push('');
+  }
+  if (m.phases.length) {
+    out.push('### Copy phases', '', '| phase | status | duration |', '| --- | --- | --- |');
+    for (const p of m.phases) out.push(`| ${p.name} | ${p.status} | ${formatDuration(p.durationMs)} |`);
+    out.push('');
+  }
+  out.push(`Full report: \`report.html\` in the run folder (opens from file://).`, '');
+  return out.join('\n');
+}

@@ -1,0 +1,65 @@
+/**
+ * Full lists: a check that finds keys or paths hands over the COMPLETE list, not just the examples in its message.
+ *
+ * The list is written beside the report, `REHEARSAL_RUN_DIR/failures/<check>.txt`, one item per line (a `#` header
+ * says what the lines are), capped only by FULL_LIST_MAX with a last line saying how many were left out. The check
+ * then carries an annotation of type `full-list` whose message starts with the file's path relative to the run
+ * folder, which the report, the summary and the console link to. Without a run folder (a spec run by hand) nothing is
+ * written and the annotation says so.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Annotate } from './verdict.ts';
+
+/** The annotation type of a full list. */
+export const FULL_LIST = 'full-list';
+/** The folder of the run directory holding the lists. */
+export const FAILURES_DIR = 'failures';
+
+/** A file name for a check: its name with every run of unsafe characters as one `-`, at most 120 characters. */
+export function listFileName(check: string): string {
+  const base = check
+    .replace(/[^A-Za-z0-9._()-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 120);
+  return `${base || 'check'}.txt`;
+}
+
+/**
+ * Write the full list of a check and annotate the test with it.
+ * @param check the test name (the file is named after it)
+ * @param header one line saying what each line is (`missing-on-target <path>`, `<table> <key>`)
+ * @param items the items, one per line (newlines inside an item are escaped as `\n`)
+ * @param opts.max FULL_LIST_MAX; `total` when the caller knows more items exist than it fetched
+ * @returns the path relative to the run folder, or undefined when there is no run folder
+ */
+export async function writeFullList(
+  annotate: Annotate,
+  check: string,
+  header: string,
+  items: string[],
+  opts: { max: number; total?: number; runDir?: string | undefined } = { max: 100_000 },
+): Promise<string | undefined> {
+  const runDir = opts.runDir ?? process.env.REHEARSAL_RUN_DIR;
+  const total = Math.max(opts.total ?? items.length, items.length);
+  const kept = items.slice(0, opts.max);
+  const leftOut = total - kept.length;
+  if (!runDir) {
+    await annotate(`${total} item(s); no run folder, so no full list was written`, FULL_LIST);
+    return undefined;
+  }
+  const rel = `${FAILURES_DIR}/${listFileName(check)}`;
+  const lines = [
+    `# ${check}`,
+    `# ${header}`,
+    ...kept.map((i) => i.replace(/\r?\n/g, '\\n')),
+    ...(leftOut > 0 ? [`# … ${leftOut} more left out (FULL_LIST_MAX=${opts.max})`] : []),
+  ];
+  fs.mkdirSync(path.join(runDir, FAILURES_DIR), { recursive: true });
+  fs.writeFileSync(path.join(runDir, rel), lines.join('\n') + '\n');
+  await annotate(
+    `${rel}: ${kept.length} item(s)${leftOut > 0 ? `, ${leftOut} more left out (FULL_LIST_MAX=${opts.max})` : ''}`,
+    FULL_LIST,
+  );
+  return rel;
+}

@@ -1,0 +1,38 @@
+/**
+ * What the cutover window will need, found before it starts: `cutover --plan` runs the rehearsal's read-only
+ * preflight against the production source and the new target (connect and authenticate, tools, pgvector, roles,
+ * whether the target is empty, DST_ASSETS_DIR, a remote SRC_ASSETS_DIR) and words each problem for the cutover —
+ * e.g. a non-empty target means the window needs DST_DROP_SCHEMA=1 set in the cutover's environment, not a refusal
+ * discovered inside the downtime.
+ */
+import { runPreflight } from '../phases/preflight.ts';
+import type { CutoverConfig } from './config.ts';
+
+/** One problem line of the preflight, worded for the cutover window. */
+export function forTheWindow(problem: string): string {
+  if (/target schema public is not empty/.test(problem)) {
+    const what = /\(([^)]*objects[^)]*)\)/.exec(problem)?.[1];
+    return `the target's public schema is not empty${what ? ` (${what})` : ''}: the window's restore phase needs DST_DROP_SCHEMA=1 in the cutover environment (it drops and recreates public on the NEW target inside the window); set it now, or empty the target before the window`;
+  }
+  return problem;
+}
+
+/**
+ * Run the read-only checks and return the plan's "Target readiness" lines. Never throws: a check that cannot run
+ * is reported as a line.
+ */
+export async function targetReadiness(config: CutoverConfig): Promise<string[]> {
+  try {
+    const r = await runPreflight(config.base, { mode: 'full' });
+    const notes = ((r.details?.notes as string[] | undefined) ?? []).map((n) => `  - note: ${n}`);
+    return ['Target readiness (read-only checks, run now): nothing to prepare before the window', ...notes];
+  } catch (e) {
+    const problems = ((e as { details?: { problems?: string[] } }).details?.problems ?? [
+      (e as Error).message,
+    ]) as string[];
+    return [
+      `Target readiness (read-only checks, run now): ${problems.length} thing(s) the window will need — settle them BEFORE the downtime:`,
+      ...problems.map((p) => `  - ${forTheWindow(p)}`),
+    ];
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Preflight in every mode: a wrong password, a missing DST_ASSETS_DIR and an unreachable remote SRC_ASSETS_DIR each
+ * refuse the run with exit 2, ONE failing test (`phase preflight`) naming the real cause, and every other family
+ * listed as not run (skipped with the reason) — in a full run, --verify-only and --rerun-failed alike.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { validateJunit } from '../../lib/audit/junit.ts';
+import { rehearse, scenario, type Scenario } from '../helpers/scenario.ts';
+
+function latestRunDir(s: Scenario): string {
+  const p = JSON.parse(fs.readFileSync(path.join(s.reportsDir, 'latest.json'), 'utf8')) as { dir: string };
+  return path.join(s.reportsDir, p.dir);
+}
+
+function expectOneRefusal(s: Scenario, r: { code: number; output: string }, cause: RegExp): void {
+  expect(r.code, r.output).toBe(2);
+  const junit = validateJunit(fs.readFileSync(path.join(latestRunDir(s), 'junit.xml'), 'utf8'));
+  expect(junit.problems).toEqual([]);
+  const failed = junit.cases.filter((c) => c.status === 'failed' || c.status === 'error');
+  expect(failed.map((c) => c.name)).toEqual(['phase preflight']);
+  expect(r.output).toMatch(cause);
+  const skipped = junit.cases.filter((c) => c.status === 'skipped');
+  expect(skipped.some((c) => /^row count \(not run: the preflight refused the run\)$/.test(c.name))).toBe(true);
+  expect(r.output).not.toMatch(/not reachable within CONNECT_TIMEOUT_MS/);
+}
+
+/** A previous run with a failed check, so that --rerun-failed has something to retry. */
+async function previousRun(s: Scenario, extra: Record<string, string> = {}): Promise<void> {
+  const r = await rehearse(['--verify-only', '--select', 'row-counts'], {
+    ...s.env,
+    CHECKSUM: 'off',
+    HEALTH_CHECK: '0',
+    ...extra,
+  });
+  expect(r.code, r.output).toBe(1);
+}
+
+// --rerun-failed first: it retries the latest run, which must be the one with a failed check (a refused run has none).
+const MODES: Array<[string, string[]]> = [
+  ['--rerun-failed', ['--rerun-failed']],
+  ['full run', []],
+  ['--verify-only', ['--verify-only']],
+];
+
+test('a wrong password is "authentication failed", exit 2 with one failing test, in every mode', async () => {
+  const s = await scenario();
+  await previousRun(s);
+  const env = {
+    ...s.env,
+    HEALTH_CHECK: '0',
+    DST_DATABASE_URL: s.env.DST_DATABASE_URL.replace(/:[^:@/]+@/, ':wrong-pass@'),
+  };
+  for (const [label, args] of MODES) {
+    const r = await rehearse(args, env);
+    expectOneRefusal(s, r, /the target .*authentication failed/);
+    expect(r.output, label).toMatch(/check the user and password/);
+  }
+});
+
+test('a missing DST_ASSETS_DIR (and a missing parent) is refused in every mode, never created', async () => {
+  const s = await scenario();
+  // The target tree was there for the previous run, then its mount went away (or the path was mistyped).
+  const mount = path.join(s.tmp, 'mnt');
+  const gone = path.join(mount, 'data');
+  fs.mkdirSync(gone, { recursive: true });
+  await previousRun(s, { DST_ASSETS_DIR: gone });
+  fs.rmSync(mount, { recursive: true });
+  const env = { ...s.env, HEALTH_CHECK: '0', DST_ASSETS_DIR: gone };
+  for (const [, args] of MODES) {
+    const r = await rehearse(args, env);
+    expectOneRefusal(s, r, /DST_ASSETS_DIR=.*mnt\/data does not exist/);
+    expect(fs.existsSync(mount)).toBe(false);
+  }
+});
+
+test('an unreachable remote SRC_ASSETS_DIR is refused before the dump, in every mode', async () => {
+  const s = await scenario();
+  await previousRun(s);
+  const env = {
+    ...s.env,
+    HEALTH_CHECK: '0',
+    SRC_ASSETS_DIR: 'nobody@host.invalid:/srv/data',
+    CONNECT_TIMEOUT_MS: '3000',
+  };
+  for (const [, args] of MODES) {
+    const r = await rehearse(args, env);
+    expectOneRefusal(s, r, /remote SRC_ASSETS_DIR nobody@host\.invalid:\/srv\/data does not answer/);
+    expect(r.output).not.toMatch(/\[dump\]/);
+  }
+});
