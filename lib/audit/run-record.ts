@@ -165,36 +165,40 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
       return { rerunOf: m?.rerunOf, checks: readChecks(dir) };
     }),
   );
-  writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(effective, null, 2) + '\n');
+  attempt(EFFECTIVE_FILE, () =>
+    writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(effective, null, 2) + '\n'),
+  );
   const refused = state?.phases.some((p) => p.name === 'preflight' && p.status === 'failed') ?? false;
   const junitFile = path.join(info.runDir, 'junit.xml');
   if (checks) {
     const target = describeDsn(info.config.dst);
-    writeAtomic(
-      junitFile,
-      redact(
-        junitXml({
-          suiteName: 'migration-rehearsal',
-          timestamp: info.startedAt,
-          properties: [
-            ['run-id', info.runId],
-            ['mode', info.mode],
-            ['target', target],
-            ['target-assets-dir', info.config.dstAssetsDir],
-            ...(info.rerunOf ? ([['rerun-of', info.rerunOf]] as Array<[string, string]>) : []),
-            ...(effective.runs.length > 1
-              ? ([['effective-over-runs', effective.runs.join(' ')]] as Array<[string, string]>)
-              : []),
-            ...(info.selection?.select.length
-              ? ([['select', info.selection.select.join(',')]] as Array<[string, string]>)
-              : []),
-            ...(info.selection?.exclude.length
-              ? ([['exclude', info.selection.exclude.join(',')]] as Array<[string, string]>)
-              : []),
-          ],
-          // A refused rerun is its one failing preflight, not the retried run's picture.
-          checks: info.mode === 'rerun' && !refused ? effective.checks : checks.checks,
-        }),
+    attempt('junit.xml', () =>
+      writeAtomic(
+        junitFile,
+        redact(
+          junitXml({
+            suiteName: 'migration-rehearsal',
+            timestamp: info.startedAt,
+            properties: [
+              ['run-id', info.runId],
+              ['mode', info.mode],
+              ['target', target],
+              ['target-assets-dir', info.config.dstAssetsDir],
+              ...(info.rerunOf ? ([['rerun-of', info.rerunOf]] as Array<[string, string]>) : []),
+              ...(effective.runs.length > 1
+                ? ([['effective-over-runs', effective.runs.join(' ')]] as Array<[string, string]>)
+                : []),
+              ...(info.selection?.select.length
+                ? ([['select', info.selection.select.join(',')]] as Array<[string, string]>)
+                : []),
+              ...(info.selection?.exclude.length
+                ? ([['exclude', info.selection.exclude.join(',')]] as Array<[string, string]>)
+                : []),
+            ],
+            // A refused rerun is its one failing preflight, not the retried run's picture.
+            checks: info.mode === 'rerun' && !refused ? effective.checks : checks.checks,
+          }),
+        ),
       ),
     );
   }
