@@ -8,6 +8,7 @@
  *
  * Exit code: the rehearsal's (0 green, 1 a check failed, 3 a copy phase failed); 2 for a usage error.
  */
+import { onStopSignal } from '../lib/core/signals.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -208,13 +209,11 @@ async function main(): Promise<number> {
     await health?.close().catch(() => {});
     if (!keep) await stopSandbox(sandbox).catch(() => {});
   };
-  const onSignal = (sig: NodeJS.Signals) => () => {
+  onStopSignal((sig) => {
     keep = false;
     process.stderr.write(`demo: ${sig}: stopping the sandbox\n`);
     void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal('SIGINT'));
-  process.once('SIGTERM', onSignal('SIGTERM'));
+  });
 
   try {
     const src = sandbox.clusters.source as ClusterInfo;

@@ -21,6 +21,8 @@ import { buildDryRunPlan } from '../lib/cli/dry-run.ts';
 import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
+import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
+import { watchLaunchers } from '../lib/core/signals.ts';
 import { preflightGate } from '../lib/phases/preflight-gate.ts';
 import { stopActiveTools } from '../lib/core/tools.ts';
 import { selectionSpecs, type Selection } from '../lib/audit/selection.ts';
@@ -115,6 +117,15 @@ function newRunId(): string {
     .replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }
 
+/**
+ * A launcher that dies (npm exits at once on SIGTERM; a `kill -9` of tsx's wrapper) stops the run as SIGTERM would:
+ * nothing of the run outlives the command the supervisor started.
+ */
+watchLaunchers((pid) => {
+  err(`rehearse: launcher process ${pid} is gone; stopping as for SIGTERM`);
+  process.kill(process.pid, 'SIGTERM');
+});
+
 async function main(): Promise<number> {
   let args: Args;
   let config: Config;
@@ -196,55 +207,86 @@ async function main(): Promise<number> {
   out(`  target:   ${describeDsn(config.dst)}  assets: ${config.dstAssetsDir}`);
   out(`  WORK_DIR: ${workDir}`);
   out(`  reports:  ${runDir}`);
-  fs.mkdirSync(runDir, { recursive: true });
-  fs.mkdirSync(workDir, { recursive: true });
-
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    REHEARSAL_RUN_ID: runId,
-    REHEARSAL_RUN_DIR: runDir,
-    REHEARSAL_WORK_DIR: workDir,
-    REHEARSAL_MODE: mode,
-  };
-  if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
-  if (rerun?.kind === 'rerun') env.REHEARSAL_RERUN_OF = rerun.rerunOf;
-  if (selection) env.REHEARSAL_SELECTION = JSON.stringify(selection);
-  // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
-  // Ctrl-C during the preflight (a remote probe can take CONNECT_TIMEOUT_MS): its tools are stopped, exit 130/143.
-  const onSignal = (signal: NodeJS.Signals) => {
-    const stopped = stopActiveTools('SIGTERM');
-    err(
-      `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
-    );
-    process.exit(signalExitCode(signal));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const gate = await preflightGate(config, { runId, workDir, mode }).finally(() => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  });
-  env.REHEARSAL_PREFLIGHT_FILE = gate.file;
-  let extraArgs = rerun?.kind === 'rerun' ? rerun.vitestArgs : [];
-  if (selection) extraArgs = selection.apply(extraArgs);
-  if (gate.record.result.status !== 'ok') {
-    extraArgs = [PHASES_SPEC];
-    env.REHEARSAL_ONLY_PHASES = '1';
+  // One run per WORK_DIR and per target database, before anything is written (exit 2 names the holder).
+  const workLock = lockWorkDir(workDir, runId);
+  if (!workLock.ok) {
+    err(`refused: ${workLock.message}`);
+    return EXIT.usage;
   }
-  const run = await runChecks({ env, extraArgs });
-  let code = exitCodeOf(workDir, run.code);
-  if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
-  const info: RunInfo = {
-    runId,
-    runDir,
-    workDir,
-    mode,
-    startedAt,
-    config,
-    rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
-    selection: selection ? { select: selection.select, exclude: selection.exclude } : undefined,
-  };
-  return finalizeRun(info, code);
+  try {
+    // WORK_DIR holds the dump (production data): private whatever the umask of the caller.
+    fs.chmodSync(workDir, 0o700);
+  } catch {
+    /* not ours to change: the dump files themselves are still 0600 (the tools run with umask 077) */
+  }
+  const targetLock =
+    mode === 'full' ? await lockTarget(config.dst, runId, { connectTimeoutMs: config.connectTimeoutMs }) : undefined;
+  if (targetLock && !targetLock.ok) {
+    workLock.release();
+    err(`refused: ${targetLock.message}`);
+    return EXIT.usage;
+  }
+  try {
+    return await runLocked();
+  } finally {
+    await targetLock?.release?.();
+    workLock.release();
+  }
+
+  async function runLocked(): Promise<number> {
+    fs.mkdirSync(runDir, { recursive: true });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      REHEARSAL_RUN_ID: runId,
+      REHEARSAL_RUN_DIR: runDir,
+      REHEARSAL_WORK_DIR: workDir,
+      REHEARSAL_MODE: mode,
+    };
+    if (rerun?.kind === 'rerun') env.REHEARSAL_PLAN_FILE = rerun.planFile;
+    if (rerun?.kind === 'rerun') env.REHEARSAL_RERUN_OF = rerun.rerunOf;
+    if (selection) env.REHEARSAL_SELECTION = JSON.stringify(selection);
+    // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
+    // Ctrl-C during the preflight (a remote probe can take CONNECT_TIMEOUT_MS): its tools are stopped, exit 130/143.
+    const onSignal = (signal: NodeJS.Signals) => {
+      const stopped = stopActiveTools('SIGTERM');
+      err(
+        `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
+      );
+      process.exit(signalExitCode(signal));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const gate = await preflightGate(config, { runId, workDir, mode }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+    env.REHEARSAL_PREFLIGHT_FILE = gate.file;
+    let extraArgs = rerun?.kind === 'rerun' ? rerun.vitestArgs : [];
+    if (selection) extraArgs = selection.apply(extraArgs);
+    if (gate.record.result.status !== 'ok') {
+      extraArgs = [PHASES_SPEC];
+      env.REHEARSAL_ONLY_PHASES = '1';
+    }
+    const run = await runChecks({ env, extraArgs });
+    let code = exitCodeOf(workDir, run.code);
+    if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
+    else if (run.signal && code < EXIT.phaseFailed) {
+      // vitest itself was killed (OOM killer, a kill from outside): no verdict exists, so this is not "a check failed".
+      err(`the check runner (vitest) was killed by ${run.signal}; no verdict was reached; rerun`);
+      code = EXIT.phaseFailed;
+    }
+    const info: RunInfo = {
+      runId,
+      runDir,
+      workDir,
+      mode,
+      startedAt,
+      config,
+      rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
+      selection: selection ? { select: selection.select, exclude: selection.exclude } : undefined,
+    };
+    return finalizeRun(info, code);
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { closePools, connectionBudget, freeConnectionSlots } from '../lib/core/d
 import { discoverPlan } from '../lib/checks/discovery.ts';
 import { EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
+import { onStopSignal } from '../lib/core/signals.ts';
 import { dumpOutputPath, stopActiveTools } from '../lib/core/tools.ts';
 import {
   blockingPhase,
@@ -162,8 +163,6 @@ async function copyPhases(
   // to its usual handling. A single-transaction restore killed this way is rolled back by the server.
   let current: PhaseName | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     const stopped = stopActiveTools('SIGTERM');
     state.interrupted = { signal, phase: current, at: new Date().toISOString() };
     let reason = `interrupted by ${signal} during phase ${current}; ${stopped} running tool(s) stopped`;
@@ -180,16 +179,14 @@ async function copyPhases(
     saveState(state);
     process.kill(process.pid, signal);
   };
-  process.prependListener('SIGINT', onSignal);
-  process.prependListener('SIGTERM', onSignal);
+  const offSignal = onStopSignal(onSignal, { prepend: true });
   try {
     for (const [name, wanted, why, fn] of steps) {
       current = name;
       await runStep(name, wanted, why, fn);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignal();
   }
 
   async function runStep(

@@ -86,6 +86,8 @@ export function updateLatest(reportsDir: string, p: LatestPointer): string[] {
   }
 
   const junit = path.join(reportsDir, p.dir, 'junit.xml');
-  if (fs.existsSync(junit)) writeAtomic(path.join(reportsDir, FIXED_JUNIT), fs.readFileSync(junit));
+  // An empty junit.xml (a run interrupted before vitest wrote it) never replaces the last complete one at the CI path.
+  if (fs.existsSync(junit) && fs.statSync(junit).size > 0)
+    writeAtomic(path.join(reportsDir, FIXED_JUNIT), fs.readFileSync(junit));
   return problems;
 }

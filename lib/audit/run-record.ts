@@ -134,11 +134,24 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
   fs.mkdirSync(info.runDir, { recursive: true });
 
   const state = ownState(info);
+  // A full (or read-only) REPORTS_DIR must not end the bookkeeping: every write below is attempted, the failures are
+  // said in one clear line, and the manifest still goes to WORK_DIR.
+  const reportsWriteErrors: string[] = [];
+  const attempt = <T>(what: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (e) {
+      reportsWriteErrors.push(`${what}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim());
+      return undefined;
+    }
+  };
   if (state?.plan)
-    writeAtomic(path.join(info.runDir, PLAN_FILE), JSON.stringify(redactDeep(state.plan), null, 2) + '\n');
+    attempt(PLAN_FILE, () =>
+      writeAtomic(path.join(info.runDir, PLAN_FILE), JSON.stringify(redactDeep(state.plan), null, 2) + '\n'),
+    );
 
   // Reporters write what the checks said; a DSN in an error message must not survive into the audit trail.
-  const redacted = redactReportFiles(info.runDir);
+  const redacted = attempt('redacting the reports', () => redactReportFiles(info.runDir)) ?? [];
   if (redacted.length) notes.push(`secrets were redacted from ${redacted.join(', ')}`);
 
   const checks = readChecks(info.runDir);
@@ -152,36 +165,40 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
       return { rerunOf: m?.rerunOf, checks: readChecks(dir) };
     }),
   );
-  writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(effective, null, 2) + '\n');
+  attempt(EFFECTIVE_FILE, () =>
+    writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(effective, null, 2) + '\n'),
+  );
   const refused = state?.phases.some((p) => p.name === 'preflight' && p.status === 'failed') ?? false;
   const junitFile = path.join(info.runDir, 'junit.xml');
   if (checks) {
     const target = describeDsn(info.config.dst);
-    writeAtomic(
-      junitFile,
-      redact(
-        junitXml({
-          suiteName: 'migration-rehearsal',
-          timestamp: info.startedAt,
-          properties: [
-            ['run-id', info.runId],
-            ['mode', info.mode],
-            ['target', target],
-            ['target-assets-dir', info.config.dstAssetsDir],
-            ...(info.rerunOf ? ([['rerun-of', info.rerunOf]] as Array<[string, string]>) : []),
-            ...(effective.runs.length > 1
-              ? ([['effective-over-runs', effective.runs.join(' ')]] as Array<[string, string]>)
-              : []),
-            ...(info.selection?.select.length
-              ? ([['select', info.selection.select.join(',')]] as Array<[string, string]>)
-              : []),
-            ...(info.selection?.exclude.length
-              ? ([['exclude', info.selection.exclude.join(',')]] as Array<[string, string]>)
-              : []),
-          ],
-          // A refused rerun is its one failing preflight, not the retried run's picture.
-          checks: info.mode === 'rerun' && !refused ? effective.checks : checks.checks,
-        }),
+    attempt('junit.xml', () =>
+      writeAtomic(
+        junitFile,
+        redact(
+          junitXml({
+            suiteName: 'migration-rehearsal',
+            timestamp: info.startedAt,
+            properties: [
+              ['run-id', info.runId],
+              ['mode', info.mode],
+              ['target', target],
+              ['target-assets-dir', info.config.dstAssetsDir],
+              ...(info.rerunOf ? ([['rerun-of', info.rerunOf]] as Array<[string, string]>) : []),
+              ...(effective.runs.length > 1
+                ? ([['effective-over-runs', effective.runs.join(' ')]] as Array<[string, string]>)
+                : []),
+              ...(info.selection?.select.length
+                ? ([['select', info.selection.select.join(',')]] as Array<[string, string]>)
+                : []),
+              ...(info.selection?.exclude.length
+                ? ([['exclude', info.selection.exclude.join(',')]] as Array<[string, string]>)
+                : []),
+            ],
+            // A refused rerun is its one failing preflight, not the retried run's picture.
+            checks: info.mode === 'rerun' && !refused ? effective.checks : checks.checks,
+          }),
+        ),
       ),
     );
   }
@@ -214,6 +231,11 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
   } else if (code === EXIT.ok && executed === 0) {
     code = EXIT.checkFailed;
     notes.push('no check ran: a rehearsal that checks nothing cannot pass');
+  } else if (code === EXIT.checkFailed && executed === 0) {
+    // vitest failed before reporting any check (a crash in its setup, a broken spec file): no check failed, nothing
+    // was verified; that is a failure of the run (3), not "a check failed" (1).
+    code = EXIT.phaseFailed;
+    notes.push('no check ran: the check runner failed before any check reported (see the output above); exit 3');
   }
   if (code === EXIT.ok && totals.failed > 0) code = EXIT.checkFailed;
   for (const p of auditProblems) notes.push(`audit trail: ${p}`);
@@ -259,11 +281,17 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     effective: effective.runs.length > 1 && !refused ? effective : undefined,
     runDir: info.runDir,
   };
-  writeAtomic(path.join(info.runDir, SUMMARY_MD), redact(renderSummaryMd(reportInput)));
+  attempt(SUMMARY_MD, () => writeAtomic(path.join(info.runDir, SUMMARY_MD), redact(renderSummaryMd(reportInput))));
   manifest.reports = hashReports(info.runDir);
-  writeAtomic(path.join(info.runDir, REPORT_HTML), redact(renderReportHtml(reportInput)));
+  attempt(REPORT_HTML, () => writeAtomic(path.join(info.runDir, REPORT_HTML), redact(renderReportHtml(reportInput))));
   manifest.reports = hashReports(info.runDir);
-  writeManifest(info.runDir, manifest);
+  attempt(MANIFEST_FILE, () => writeManifest(info.runDir, manifest));
+  if (reportsWriteErrors.length) {
+    notes.push(
+      `REPORTS_DIR ${info.config.reportsDir} could not be written (${reportsWriteErrors.join('; ')}); is the disk full? ` +
+        `The reports of this run are incomplete; the manifest is in WORK_DIR`,
+    );
+  }
   try {
     fs.mkdirSync(info.workDir, { recursive: true });
     writeManifest(info.workDir, manifest);
@@ -271,12 +299,19 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);
   }
 
-  const latestProblems = updateLatest(info.config.reportsDir, {
-    runId: info.runId,
-    dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
-    finishedAt,
-    exitCode: code,
-  });
+  // An interrupted run whose JUnit report is missing or empty does not become `latest`: CI would read an empty report.
+  const junitEmpty = !fs.existsSync(junitFile) || fs.statSync(junitFile).size === 0;
+  const latestProblems =
+    code >= 128 && junitEmpty
+      ? ['latest stays at the previous run: this run was interrupted before its JUnit report was written']
+      : (attempt('latest', () =>
+          updateLatest(info.config.reportsDir, {
+            runId: info.runId,
+            dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
+            finishedAt,
+            exitCode: code,
+          }),
+        ) ?? ['latest stays at the previous run: REPORTS_DIR could not be written']);
   notes.push(...latestProblems);
 
   const lines = formatSummary(

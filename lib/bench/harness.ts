@@ -3,6 +3,7 @@
  * suite and the raw tools in the same run, alternating, BENCH_REPS times: copy, verification, overhead with nothing to
  * do, and the suite's peak memory. Results become a BenchResult (lib/bench/report.ts).
  */
+import { onStopSignal } from '../core/signals.ts';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -730,8 +731,7 @@ export async function runBench(config: BenchConfig, log: Log): Promise<BenchResu
       process.exit(130);
     });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const offSignal = onStopSignal(onSignal);
   try {
     const machine = await machineInfo(srcCluster(sandbox));
     const scales: ScaleResult[] = [];
@@ -756,8 +756,7 @@ export async function runBench(config: BenchConfig, log: Log): Promise<BenchResu
       durationMs: Math.round(performance.now() - started),
     };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignal();
     await stopSandbox(sandbox, { keepFiles: config.keep });
     if (!config.keep) fs.rmSync(workRoot, { recursive: true, force: true });
   }

@@ -153,6 +153,16 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
     real = await fs.promises.realpath(diskPath);
   } catch (e) {
     const c = code(e);
+    // Longer than the system's path limit: no call on this path can succeed, and walking up its ancestors would stall
+    // on a deep tree. Say so at once instead of calling it "missing".
+    if (c === 'ENAMETOOLONG')
+      return {
+        status: 'missing',
+        rel,
+        diskPath,
+        code: c,
+        problem: `path too long to check: ${diskPath.length} characters exceed the system's path limit (ENAMETOOLONG); the file was not checked`,
+      };
     const link = await fs.promises.lstat(diskPath).catch(() => undefined);
     if (c === 'ELOOP')
       return {

@@ -369,6 +369,9 @@ export async function runCensus(
       await c.query('BEGIN READ ONLY');
       try {
         await c.query(pinnedSettingsSql());
+        // The cursor is read while the tree is walked, so the transaction is idle between fetches: a role's
+        // idle_in_transaction_session_timeout must not end it; a lock must not hold it forever either.
+        await c.query("SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = '10s'");
         const t0 = performance.now();
         let first: number | undefined;
         const q = censusStreamQuery(columns, cfg.assetsDbPathPrefix);

@@ -130,7 +130,11 @@ export async function buildDryRunPlan(
     );
     lines.push('  1. preflight (read-only; run now):');
     try {
-      const r = await runPreflight(config);
+      const r = await runPreflight(config, {
+        say: (l) => {
+          if (/^(DST_DROP_SCHEMA|ASSETS_DELETE|  )/.test(l)) lines.push(`     ${l}`);
+        },
+      });
       lines.push(`     would pass: ${r.reason}`);
     } catch (e) {
       refused = true;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import { MAX_TIMEOUT_MS, envBool, envInt, isSet, showDefault, type Env, type IntRule } from './env.ts';
 import { DEFAULT_DB_PATH_PREFIX, isInside } from './paths.ts';
-import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, sameDatabase } from './dsn.ts';
+import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, resolveDsn, sameDatabase } from './dsn.ts';
 import {
   type TableRef,
   parseColumnRef,
@@ -65,7 +65,11 @@ export interface Config {
   assetsSampleSeed?: string;
   assetsDbPathPrefix: string;
   dstDropSchema: boolean;
+  /** DST_DROP_SCHEMA=<dbname>: the target database's name, given as the confirmation (see lib/phases/guards.ts). */
+  dstDropSchemaConfirm?: string;
   assetsDelete: boolean;
+  /** ASSETS_DELETE=<path>: DST_ASSETS_DIR, given as the confirmation (see lib/phases/guards.ts). */
+  assetsDeleteConfirm?: string;
   /** The health URL base (STAGING_API_BASE_URL, else from STAGING_API_PORT, else the default). */
   stagingApiBaseUrl: string;
   stagingHealthPath: string;
@@ -196,6 +200,64 @@ function boolVar(name: string, group: VarSpec['group'], key: KeysOf<boolean>, df
   };
 }
 
+/** Directories no asset mirror may write into (or delete from), whatever else is configured. */
+const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+];
+const SYSTEM_ROOTS = ['/home', '/media', '/mnt', '/opt', '/root', '/srv', '/tmp', '/var', '/var/lib', '/var/tmp'];
+
+/**
+ * Why `dir` (resolved, absolute) can never be DST_ASSETS_DIR, or undefined: `/`, a system directory or anything inside
+ * one, a top-level root such as /home or /var, the home directory or one of its ancestors. A mirror writes there and
+ * ASSETS_DELETE deletes there; a typo must not reach `.ssh/authorized_keys`.
+ */
+export function refusedAssetsDir(dir: string, env: Env): string | undefined {
+  const norm = dir.replace(/\/+$/, '') || '/';
+  const home = (env.HOME || '').replace(/\/+$/, '');
+  const why =
+    norm === '/'
+      ? 'the root directory'
+      : SYSTEM_DIRS.some((s) => norm === s || norm.startsWith(s + '/'))
+        ? 'a system directory'
+        : SYSTEM_ROOTS.includes(norm)
+          ? 'a top-level system directory'
+          : home && (norm === home || home.startsWith(norm + '/'))
+            ? 'the home directory (or one of its parents)'
+            : undefined;
+  return why
+    ? `DST_ASSETS_DIR=${JSON.stringify(dir)} is ${why}: the mirror writes there (and ASSETS_DELETE deletes there); point it at the staging .data directory itself`
+    : undefined;
+}
+
+/**
+ * Why a DSN's password cannot be redacted without rewriting evidence, or undefined. Every output is redacted by
+ * masking the password wherever it appears; a password that is a plain word (`public`, `postgres`, `users`) or that
+ * equals the DSN's own user, database or host would also mask table names, DSN schemes and user names in the audit
+ * trail. Such a password is refused rather than allowed to corrupt the evidence.
+ */
+export function evidenceLikePassword(d: Dsn): string | undefined {
+  const p = d.password;
+  if (!p || [...p].length < 3) return undefined;
+  const same = [d.user, d.database, d.host].find((x) => x && x.toLowerCase() === p.toLowerCase());
+  if (same !== undefined)
+    return "the password equals the DSN's own user, database or host name; masking it in every output would also mask that name in the evidence: use a different password";
+  if (/^[A-Za-z_]+$/.test(p))
+    return 'the password is a plain word (letters only); masking it in every output would also rewrite table names and DSNs that contain the word (e.g. public, postgres): use a password with digits or symbols';
+  return undefined;
+}
+
 /** rsync remote syntax: host:path, user@host:path, host::module, rsync://... (a local path with a colon needs ./). */
 export function isRemoteRsyncPath(p: string): boolean {
   if (/^rsync:\/\//.test(p)) return true;
@@ -217,6 +279,10 @@ export function parseAssetColumns(raw: string): AssetColumn[] {
     const m = /^(.*):(file|dir)$/.exec(item);
     if (!m) throw new Error(`"${item}" must be table.column:file or table.column:dir`);
     const ref = parseColumnRef(m[1]);
+    const schema = ref.table.schema ?? 'public';
+    // The system catalogs hold no assets, but they do hold secrets (pg_authid.rolpassword): never read them as paths.
+    if (/^pg_/i.test(schema) || schema.toLowerCase() === 'information_schema')
+      throw new Error(`"${item}" names the system schema ${schema}; asset columns live in user tables`);
     return { table: ref.table, column: ref.column, kind: m[2] as 'file' | 'dir' };
   });
 }
@@ -287,10 +353,12 @@ export const VARS: VarSpec[] = [
     name: 'DST_ASSETS_DIR',
     group: 'required',
     doc: 'Target staging `.data` root (host path, or the container path /app/.data).',
-    apply(raw, d) {
+    apply(raw, d, env) {
       if (!raw) return 'DST_ASSETS_DIR is not set; export DST_ASSETS_DIR=/path/to/staging/.data';
       if (isRemoteRsyncPath(raw))
         return `DST_ASSETS_DIR="${raw}" looks like an rsync remote; the target must be a local path`;
+      const refused = refusedAssetsDir(path.resolve(raw), env);
+      if (refused) return refused;
       d.dstAssetsDir = path.resolve(raw);
     },
   },
@@ -615,18 +683,32 @@ export const VARS: VarSpec[] = [
     name: 'DST_DROP_SCHEMA',
     group: 'dangerous',
     default: '0',
-    doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring.',
+    doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring. `1` only for a target this tool restored before; otherwise the target database name (`DST_DROP_SCHEMA=<dbname>`).',
     apply(raw, d) {
-      return setOr(d, 'dstDropSchema', bool('DST_DROP_SCHEMA', raw, false), isStr);
+      const v = bool('DST_DROP_SCHEMA', raw, false);
+      if (typeof v === 'string') {
+        d.dstDropSchema = true;
+        d.dstDropSchemaConfirm = raw!.trim();
+        return;
+      }
+      d.dstDropSchema = v;
     },
   },
   {
     name: 'ASSETS_DELETE',
     group: 'dangerous',
     default: '0',
-    doc: 'STAGING ONLY: rsync --delete (remove target files that are not in the source).',
+    doc: 'STAGING ONLY: rsync --delete (remove target files that are not in the source). `1` only for a directory this tool mirrored before; otherwise the DST_ASSETS_DIR path (`ASSETS_DELETE=<path>`).',
     apply(raw, d) {
-      return setOr(d, 'assetsDelete', bool('ASSETS_DELETE', raw, false), isStr);
+      const v = bool('ASSETS_DELETE', raw, false);
+      if (typeof v === 'string') {
+        if (!raw!.trim().startsWith('/'))
+          return `ASSETS_DELETE=${JSON.stringify(raw)} is neither 1/0 nor an absolute path; to confirm deleting, give the DST_ASSETS_DIR path`;
+        d.assetsDelete = true;
+        d.assetsDeleteConfirm = path.resolve(raw!.trim());
+        return;
+      }
+      d.assetsDelete = v;
     },
   },
   {
@@ -758,6 +840,21 @@ export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}):
     if (err) problems.push(err);
   }
   const c = draft as Config;
+  // One resolution of each DSN for the checks and the tools alike (service files, sockets, passfiles: lib/core/dsn.ts).
+  for (const [key, name] of [
+    ['src', 'SRC_DATABASE_URL'],
+    ['dst', 'DST_DATABASE_URL'],
+  ] as const) {
+    const d = c[key];
+    if (!d) continue;
+    try {
+      c[key] = resolveDsn(d, env, name);
+    } catch (e) {
+      problems.push((e as Error).message.replace(/^configuration error: /, ''));
+    }
+    const weak = evidenceLikePassword(c[key]!);
+    if (weak) problems.push(`${name}: ${weak}`);
+  }
   // Cross-variable rules.
   if (c.dumpJobs > 1 && c.dumpFormat !== 'directory') {
     problems.push(
@@ -812,7 +909,9 @@ function registerSecretsOf(raw: string) {
   const text = raw.replace(/^\s*postgres(?:ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://');
   try {
     const d = parseDsn(text);
-    redactor.add(d.password);
+    // A password refused as evidence-like (a plain word) is not registered: masking it everywhere is exactly the
+    // damage the refusal prevents. Pattern redaction still masks it where passwords go (userinfo, password=).
+    if (!evidenceLikePassword(d)) redactor.add(d.password);
     for (const k of SECRET_PARAMS) redactor.add(d.params[k]);
   } catch {
     // Unparseable: pattern redaction still covers URL userinfo and password= forms.

@@ -28,6 +28,18 @@ export function poolCap(d: { host?: string; port?: number }): number | undefined
   return poolCaps.get(serverKey(d));
 }
 
+/**
+ * Every check connection waits at most this long for a lock (a table locked by another session must not hang the
+ * run; the error names the holder, see withClient).
+ */
+export const CHECK_LOCK_TIMEOUT_MS = 10_000;
+/** Statement bound for check connections that set none of their own (queries never outlive an interrupted run). */
+export const CHECK_STATEMENT_TIMEOUT_MS = 30 * 60_000;
+
+/** Enables client_connection_check_interval where the server has it (the WHERE keeps PostgreSQL 13 from erroring). */
+const CLIENT_CHECK_SQL = `SELECT set_config('client_connection_check_interval', '2000', false)
+  WHERE current_setting('server_version_num')::int >= 140000`;
+
 export interface PoolOptions {
   max?: number;
   connectTimeoutMs?: number;
@@ -50,7 +62,10 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
       ...base,
       max: Math.min(o.max ?? 4, poolCap(d) ?? Infinity),
       idleTimeoutMillis: 10_000,
-      statement_timeout: o.statementTimeoutMs || undefined,
+      statement_timeout: o.statementTimeoutMs || CHECK_STATEMENT_TIMEOUT_MS,
+      lock_timeout: CHECK_LOCK_TIMEOUT_MS,
+      // A role's idle_in_transaction_session_timeout must not end a check that pauses inside a transaction.
+      idle_in_transaction_session_timeout: 0,
       // A check waits for a free pooled connection as long as it needs (the per-test timeout bounds that), while
       // opening a connection is bounded by CONNECT_TIMEOUT_MS: pg-pool uses one option for both, so the pool gets
       // none and each client its own.
@@ -68,6 +83,11 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
     });
     // An idle client losing its server emits 'error' on the pool; without a listener that would crash the process.
     pool.on('error', () => {});
+    // PostgreSQL 14+: the backend checks every 2 s that its client is still there, so a query of a check that timed
+    // out or of an interrupted run is cancelled instead of running on to its end. (Queued before the first query.)
+    pool.on('connect', (client) => {
+      client.query(CLIENT_CHECK_SQL).catch(() => {});
+    });
     pools.set(k, pool);
   }
   return pool;
@@ -87,9 +107,32 @@ export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Pro
     return await fn(client);
   } catch (e) {
     broken = e as Error;
+    if ((e as { code?: string }).code === '55P03') (e as Error).message += await lockHolders(pool);
     throw e;
   } finally {
     client.release(broken && isConnectionError(broken) ? broken : undefined);
+  }
+}
+
+/**
+ * After a lock_timeout (SQLSTATE 55P03): who holds strong locks in this database right now, as a message suffix
+ * (`; locks held by pid 1234 (AccessExclusiveLock on public.users), ...`). pg_locks is readable by every role.
+ */
+export async function lockHolders(pool: pg.Pool): Promise<string> {
+  try {
+    const r = await pool.query(`
+      SELECT DISTINCT l.pid, l.mode, l.relation::regclass::text AS rel
+      FROM pg_locks l
+      WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid()
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+      ORDER BY 1 LIMIT 5`);
+    if (!r.rows.length) return '; the lock holder is gone';
+    return `; waited ${CHECK_LOCK_TIMEOUT_MS} ms (lock_timeout) for locks held by ${r.rows
+      .map((x) => `pid ${x.pid} (${x.mode} on ${x.rel})`)
+      .join(', ')}`;
+  } catch {
+    return '';
   }
 }
 
@@ -189,7 +232,12 @@ export async function freeConnectionSlots(d: Dsn, o: { connectTimeoutMs?: number
       const r = await c.query<{ free: number }>(`SELECT current_setting('max_connections')::int
         - (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend')
         - CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN 0
-               ELSE current_setting('superuser_reserved_connections')::int END AS free`);
+               ELSE current_setting('superuser_reserved_connections')::int
+                    -- PostgreSQL 16+: slots reserved for pg_use_reserved_connections, not usable by an ordinary role
+                    + CASE WHEN NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'pg_use_reserved_connections'
+                                             AND pg_has_role(current_user, r.oid, 'MEMBER'))
+                           THEN coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) ELSE 0 END
+          END AS free`);
       // This connection ends before the checks start: its slot is free again.
       return r.rows[0].free + 1;
     },

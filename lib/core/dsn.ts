@@ -6,6 +6,9 @@
  * into one shape, from which we derive a node-postgres config and the PG* environment for libpq tools. A password
  * never goes on a command line.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ClientConfig } from 'pg';
 import { ConfigError } from './errors.ts';
 
@@ -197,13 +200,19 @@ function parseUrl(text: string, label: string): Dsn {
         );
       }
       afterPassword = k === 'password' || k === 'sslpassword';
-      if (k === 'host' || k === 'hostaddr') host = v;
+      if (k === 'host') host = v;
+      else if (k === 'hostaddr') params.hostaddr = v;
       else if (k === 'port') port = parsePort(v, label);
       else if (k === 'user') user = v;
       else if (k === 'password') password = v;
       else if (k === 'dbname') params.__dbname = v;
       else params[k] = v;
     }
+  }
+  // hostaddr alone is where to connect; with a host, libpq connects to hostaddr and keeps host for TLS and the passfile.
+  if (params.hostaddr !== undefined && !host) {
+    host = params.hostaddr;
+    delete params.hostaddr;
   }
   let db = database;
   if (params.__dbname !== undefined) {
@@ -288,6 +297,8 @@ function parseKeyword(text: string, label: string): Dsn {
   if (Object.keys(values).length === 0) throw new ConfigError(`${label}: the keyword DSN has no keywords`);
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) if (!FIELD_KEYWORDS.has(k)) params[k] = v;
+  // hostaddr alone is where to connect; with a host, libpq connects to hostaddr and keeps host for TLS and the passfile.
+  if (values.host && values.hostaddr) params.hostaddr = values.hostaddr;
   const user = values.user || undefined;
   return {
     host: values.host || values.hostaddr || undefined,
@@ -345,7 +356,8 @@ export function describeDsn(d: Dsn): string {
 /** A node-postgres client config. `connectTimeoutMs` bounds the connect. */
 export function toPgConfig(d: Dsn, opts: { connectTimeoutMs?: number; applicationName?: string } = {}): ClientConfig {
   const cfg: ClientConfig = {
-    host: d.host,
+    // libpq connects to hostaddr when both are given (host then only names the server for TLS and the passfile).
+    host: d.params.hostaddr ?? d.host,
     port: d.port,
     database: d.database,
     user: d.user,
@@ -359,7 +371,7 @@ export function toPgConfig(d: Dsn, opts: { connectTimeoutMs?: number; applicatio
     // libpq's require/prefer do not verify the certificate; node-postgres needs that said explicitly.
     cfg.ssl = mode === 'require' ? { rejectUnauthorized: false } : undefined;
   } else if (mode === 'verify-ca' || mode === 'verify-full') {
-    cfg.ssl = { rejectUnauthorized: true };
+    cfg.ssl = { rejectUnauthorized: true, ...(d.params.hostaddr && d.host ? { servername: d.host } : {}) };
   }
   return cfg;
 }
@@ -378,7 +390,7 @@ const ENV_FOR_PARAM: Record<string, string> = {
   passfile: 'PGPASSFILE',
   channel_binding: 'PGCHANNELBINDING',
   gssencmode: 'PGGSSENCMODE',
-  service: 'PGSERVICE',
+  hostaddr: 'PGHOSTADDR',
   krbsrvname: 'PGKRBSRVNAME',
 };
 
@@ -409,6 +421,7 @@ export const LIBPQ_ENV_VARS = [
   'PGPASSFILE',
   'PGSERVICE',
   'PGSERVICEFILE',
+  'PGSYSCONFDIR',
   'PGOPTIONS',
   'PGSSLMODE',
   'PGAPPNAME',
@@ -431,5 +444,92 @@ function hostKey(h: string | undefined): string {
 
 /** True when two DSNs name the same database, whatever their form (URL vs keyword, localhost vs 127.0.0.1). */
 export function sameDatabase(a: Dsn, b: Dsn): boolean {
-  return hostKey(a.host) === hostKey(b.host) && a.port === b.port && a.database === b.database;
+  const where = (d: Dsn) => hostKey(d.params.hostaddr ?? d.host);
+  return where(a) === where(b) && a.port === b.port && a.database === b.database;
+}
+
+/** Where libpq looks for a server's unix socket when a DSN names no host (Debian's build, then the upstream default). */
+export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp'];
+
+/** Read ~/.pgpass-style `file` and return the password for host:port:db:user (`*` matches anything), if any. */
+export function passfileLookup(file: string, d: Pick<Dsn, 'host' | 'port' | 'database' | 'user'>): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // libpq ignores a passfile that others can read; so do we, or the two sides would disagree.
+  try {
+    if (fs.statSync(file).mode & 0o077) return undefined;
+  } catch {
+    return undefined;
+  }
+  const host = !d.host || d.host.startsWith('/') ? 'localhost' : d.host;
+  const want = [host, String(d.port), d.database, d.user ?? ''];
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const fields: string[] = [];
+    let cur = '';
+    for (let i = 0; i < line.length; i++) {
+      if (line[i] === '\\' && i + 1 < line.length) cur += line[++i];
+      else if (line[i] === ':' && fields.length < 4) {
+        fields.push(cur);
+        cur = '';
+      } else cur += line[i];
+    }
+    fields.push(cur.replace(/\r$/, ''));
+    if (fields.length < 5) continue;
+    if (want.every((w, i) => fields[i] === '*' || fields[i] === w)) return fields[4];
+  }
+  return undefined;
+}
+
+/**
+ * One resolution of a DSN for both node-postgres (the checks) and libpq (pg_dump, pg_restore, psql), which otherwise
+ * fill in missing parts differently: libpq reads `service=` / PGSERVICE / PGSYSCONFDIR, the passfile and the unix
+ * socket; node-postgres reads none of those (it goes to TCP localhost or PGHOST). Every parameter the tools will use
+ * is decided here and written into the returned DSN explicitly; the tools inherit no PG* variable (lib/core/tools.ts).
+ *
+ * - `service=`: refused (a ConfigError naming `label`): the service file could point the tools elsewhere.
+ * - no host: PGHOST if set, else the first of DEFAULT_SOCKET_DIRS holding `.s.PGSQL.<port>` (else the first dir).
+ * - no user: PGUSER, else the OS user (libpq's rule).
+ * - no password: PGPASSWORD, else the passfile (`passfile=`, PGPASSFILE, ~/.pgpass), read here once.
+ * - `hostaddr` with `host`: both sides connect to hostaddr (see toPgConfig, libpqEnv).
+ */
+export function resolveDsn(d: Dsn, env: Record<string, string | undefined>, label = 'DSN'): Dsn {
+  if (d.params.service !== undefined) {
+    throw new ConfigError(
+      `${label} uses service=${d.params.service}: libpq tools would read it from the service file (PGSERVICEFILE / ` +
+        `PGSYSCONFDIR) while the checks cannot, so the two could reach different servers; write host, port, dbname ` +
+        `and user explicitly instead`,
+    );
+  }
+  const r: Dsn = { ...d, params: { ...d.params } };
+  if (!r.host) {
+    const socketDir = (dir: string) => fs.existsSync(path.join(dir, `.s.PGSQL.${r.port}`));
+    r.host = env.PGHOST || DEFAULT_SOCKET_DIRS.find(socketDir) || DEFAULT_SOCKET_DIRS[0];
+  }
+  if (r.user === undefined) {
+    r.user = env.PGUSER || safeUserName();
+    if (!r.database) r.database = r.user ?? '';
+  }
+  if (r.password === undefined) {
+    if (env.PGPASSWORD !== undefined) r.password = env.PGPASSWORD;
+    else {
+      const file = r.params.passfile || env.PGPASSFILE || path.join(os.homedir(), '.pgpass');
+      const found = passfileLookup(file, r);
+      if (found !== undefined) r.password = found;
+    }
+  }
+  delete r.params.passfile;
+  return r;
+}
+
+function safeUserName(): string | undefined {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
 }

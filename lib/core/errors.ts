@@ -17,6 +17,11 @@ export function signalExitCode(signal: string): number {
   return 128 + ((os.constants.signals as Record<string, number>)[signal] ?? 2);
 }
 
+/** Control characters (newline, carriage return, escape, ...) written as visible escapes (`\n`, `\u001b`). */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 /** A configuration or usage problem: nothing was touched. Exit 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -24,7 +29,8 @@ export class ConfigError extends Error {
   /** One line per problem, each naming the variable and the fix. */
   readonly problems: string[];
   constructor(problems: string[] | string) {
-    const list = Array.isArray(problems) ? problems : [problems];
+    // One line per problem: a rejected value echoed with a raw newline could forge a log line of its own.
+    const list = (Array.isArray(problems) ? problems : [problems]).map(escapeControls);
     super(
       list.length === 1
         ? `configuration error: ${list[0]}`
@@ -34,14 +40,29 @@ export class ConfigError extends Error {
   }
 }
 
+/** Facts a PhaseError may carry besides its message. */
+export interface PhaseErrorFacts {
+  /** Exit code of the external tool that failed (pg_dump, pg_restore, psql, rsync), when one did. */
+  toolExitCode?: number;
+  /** Structured details recorded in state.json with the failed phase (e.g. preflight's tool versions and problems). */
+  details?: Record<string, unknown>;
+}
+
 /** A copy phase (preflight, dump, restore, mirror) failed. */
 export class PhaseError extends Error {
   override name = 'PhaseError';
+  /** Exit code of the external tool that failed, when the failure is a tool's (see lib/core/tools.ts toolFailure). */
+  readonly toolExitCode?: number;
+  /** Structured details for state.json (preflight: `{ tools, problems }`). */
+  readonly details?: Record<string, unknown>;
   constructor(
     readonly phase: string,
     message: string,
     readonly exitCode: number = EXIT.phaseFailed,
+    facts: PhaseErrorFacts = {},
   ) {
     super(`${phase}: ${message}`);
+    this.toolExitCode = facts.toolExitCode;
+    this.details = facts.details;
   }
 }

@@ -1,24 +1,34 @@
 /**
- * One wrapper per external tool (pg_dump, pg_restore, psql, rsync): each runs the tool once, with connection
- * parameters and the password in the environment (never in argv), streams its output line by line (redacted) into
- * the phase's log, and turns a non-zero exit into a PhaseError that says which phase, what the exit code means and
- * the redacted stderr tail.
+ * One wrapper per external tool (pg_dump, pg_restore, psql, rsync): each runs the tool once through zx, with
+ * connection parameters and the password in the environment (never in argv), streams its output line by line
+ * (redacted) into the phase's log, and turns a non-zero exit into a PhaseError that says which phase, what the exit
+ * code means and the redacted stderr tail.
+ *
+ * How zx is used (see docs/architecture.md, "External tools"):
+ * - quiet, never verbose, nothrow: zx prints nothing (no command line, no stderr) and never throws on exit != 0; the
+ *   exit code is interpreted here.
+ * - a store that keeps nothing: zx would otherwise keep every output chunk for ProcessOutput.stdout, and rsync's
+ *   itemized list can be millions of lines. Lines of stdout and stderr are consumed as they come (node's line
+ *   reader: it decodes UTF-8 across chunk boundaries and splits on \r too) and only a bounded stderr tail is kept.
+ * - `bash --norc --noprofile -c 'umask 077; exec setpriv --pdeathsig KILL -- tool args…'`: no rc file runs (Debian's
+ *   bash sources ~/.bashrc when its stdin is a socket, which node's pipes are), files the tool creates are private
+ *   (0600/0700), the shell is replaced by the tool (a signal reaches the tool itself), and the kernel kills the tool
+ *   when this process dies, even by `kill -9` (util-linux's setpriv sets the parent-death signal).
  *
  * The command builders live here too, so the copy phases and the dry-run plan print exactly the same commands.
- *
- * Plain child_process rather than zx/execa: we need line-by-line streaming into a redacted log with bounded memory
- * (rsync's itemized list can be millions of lines), and execa would put the argv into its error messages.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Transform } from 'node:stream';
+import { $, type ProcessPromise } from 'zx';
 import type { Config } from './config.ts';
-import { LIBPQ_ENV_VARS, libpqEnv, type Dsn } from './dsn.ts';
+import { libpqEnv, type Dsn } from './dsn.ts';
 import { PhaseError, EXIT } from './errors.ts';
 import { isVerboseInfo } from './progress.ts';
 import { redact } from './redact.ts';
+import { withParentDeathSignal } from './signals.ts';
 import type { PhaseName } from './state.ts';
 
 /** A command as it will run: tool name, arguments (never a secret), extra environment (may hold PGPASSWORD). */
@@ -71,8 +81,9 @@ export class PhaseLog {
   private fd: number | undefined;
   constructor(readonly file?: string) {
     if (file) {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      this.fd = fs.openSync(file, 'a');
+      // Private: a log may quote table contents in an error message.
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      this.fd = fs.openSync(file, 'a', 0o600);
     }
   }
   static forPhase(workDir: string | undefined, phase: PhaseName): PhaseLog {
@@ -125,7 +136,8 @@ const TAIL_LINES = 15;
 /** Children running right now, so an interrupted rehearsal can stop them instead of leaving them orphaned. */
 const active = new Set<ChildProcess>();
 
-function track(child: ChildProcess): void {
+function track(child: ChildProcess | undefined): void {
+  if (!child) return;
   active.add(child);
   child.on('close', () => active.delete(child));
 }
@@ -137,82 +149,145 @@ export function stopActiveTools(signal: NodeJS.Signals = 'SIGTERM'): number {
   return n;
 }
 
-/** Environment of a tool: ours minus any inherited libpq settings, plus the command's, with English messages. */
+/**
+ * Variables no tool inherits: every libpq setting (PG*: a PGSERVICE or PGSYSCONFDIR would make libpq connect somewhere
+ * else than the checks do) and every variable holding a whole DSN or a secret of the rehearsal (a tool needs only its
+ * own server's parameters, which the command's env carries).
+ */
+export function isWithheldFromTools(name: string): boolean {
+  return (
+    name.startsWith('PG') ||
+    /_DATABASE_URL$/.test(name) ||
+    /PASSWORD|SECRET|TOKEN/i.test(name) ||
+    name === 'LANGUAGE' ||
+    name.startsWith('REHEARSAL_')
+  );
+}
+
+/** Environment of a tool: ours minus libpq settings and secrets (isWithheldFromTools), plus the command's. */
 export function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!LIBPQ_ENV_VARS.includes(k) && k !== 'LANGUAGE') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!isWithheldFromTools(k)) env[k] = v;
   // C.UTF-8: untranslated messages (we match "errors ignored on restore") while UTF-8 file names stay readable.
   env.LC_ALL = 'C.UTF-8';
   return { ...env, ...extra };
 }
 
-/** Spawn once; stream stdout/stderr (redacted) into the log; resolve with the exit code (never rejects on exit != 0). */
-export function runCommand(cmd: Command, opts: RunOptions): Promise<ToolResult> {
+/** zx keeps every output chunk for ProcessOutput unless given a store; this one keeps nothing (bounded memory). */
+const discard = {
+  length: 0,
+  push: () => 0,
+  join: () => '',
+  reduce: <T>(_f: unknown, init: T) => init,
+  *[Symbol.iterator]() {},
+};
+const keepNothing = { stdout: discard, stderr: discard, stdall: discard } as unknown as NonNullable<
+  Parameters<typeof $>[0]['store']
+>;
+
+/** The shell zx starts: no rc/profile file, the command string as its only script. */
+const noRcShell = ((cmd: string, _args: readonly string[], opts: object) =>
+  nodeSpawn('/bin/bash', ['--norc', '--noprofile', '-c', cmd], {
+    ...opts,
+    shell: false,
+  })) as unknown as typeof nodeSpawn;
+
+/**
+ * Start `cmd` through zx: private umask, the shell replaced by the tool, the tool killed with this process
+ * (parent-death signal), nothing printed and nothing kept by zx. The caller reads `p.stdout` / `p.stderr`.
+ */
+export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): ProcessPromise {
+  const p = $({
+    quiet: true,
+    verbose: false,
+    nothrow: true,
+    prefix: 'umask 077; exec ',
+    postfix: '',
+    spawn: noRcShell,
+    store: keepNothing,
+    env: toolEnv(cmd.env),
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  })`${withParentDeathSignal(toolBinary(cmd), cmd.args).flat()}`;
+  track(p.child);
+  return p;
+}
+
+/** Exit 127 with the shell's / setpriv's "not found": the tool is not installed. */
+function notInstalled(code: number, stderrTail: string[]): boolean {
+  return code === 127 && stderrTail.some((l) => /not found|failed to execute|No such file or directory/.test(l));
+}
+
+function notInstalledError(phase: PhaseName, tool: string): PhaseError {
+  return new PhaseError(
+    phase,
+    `${tool} is not installed (not found on PATH); install the PostgreSQL client tools / rsync and rerun`,
+    EXIT.usage,
+  );
+}
+
+/** Read `stream` line by line (any line length, constant memory beyond the longest line). */
+function eachLine(stream: NodeJS.ReadableStream | null | undefined, fn: (line: string) => void): Promise<void> {
+  if (!stream) return Promise.resolve();
+  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  rl.on('line', fn);
+  return new Promise((resolve) => rl.once('close', () => resolve()));
+}
+
+/**
+ * Run once; stream stdout/stderr (redacted) into the log; resolve with the exit code (never rejects on exit != 0).
+ * Rejects with a PhaseError (exit 2) when the tool is not installed.
+ */
+export async function runCommand(cmd: Command, opts: RunOptions): Promise<ToolResult> {
   const started = Date.now();
   opts.log?.line(`$ ${displayCommand(cmd)}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(toolBinary(cmd), cmd.args, {
-      env: toolEnv(cmd.env),
-      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
-    track(child);
-    const tail: string[] = [];
-    let stdout = '';
-    let stdoutLines = 0;
-    let timedOut = false;
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          child.kill('SIGTERM');
-        }, opts.timeoutMs)
-      : undefined;
-    const out = readline.createInterface({ input: child.stdout!, crlfDelay: Infinity });
-    out.on('line', (raw) => {
-      const line = redact(raw);
-      stdoutLines++;
-      if (!opts.notInLog?.(line)) opts.log?.line(line);
-      if (opts.captureStdout) stdout += line + '\n';
-      opts.onStdout?.(line);
-    });
-    const errRl = readline.createInterface({ input: child.stderr!, crlfDelay: Infinity });
-    errRl.on('line', (raw) => {
-      const line = redact(raw);
-      opts.log?.line(`stderr: ${line}`);
-      opts.onStderr?.(line);
-      if (opts.notInTail?.(line)) return;
-      tail.push(line);
-      if (tail.length > TAIL_LINES) tail.shift();
-    });
-    if (opts.stdin) opts.stdin(child);
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (timer) clearTimeout(timer);
-      if (e.code === 'ENOENT') {
-        reject(
-          new PhaseError(
-            opts.phase,
-            `${cmd.tool} is not installed (not found on PATH); install the PostgreSQL client tools / rsync and rerun`,
-            EXIT.usage,
-          ),
-        );
-      } else reject(new PhaseError(opts.phase, `could not start ${cmd.tool}: ${redact(e.message)}`));
-    });
-    // 'close' fires after both streams ended, so the tail is complete.
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      const durationMs = Date.now() - started;
-      if (timedOut) tail.push(`(stopped after ${opts.timeoutMs} ms)`);
-      const result: ToolResult = {
-        code: code ?? 128,
-        signal: signal ?? undefined,
-        durationMs,
-        stderrTail: tail,
-        stdoutLines,
-        stdout: opts.captureStdout ? stdout : undefined,
-      };
-      opts.log?.line(`exit ${code ?? signal} in ${durationMs} ms`);
-      resolve(result);
-    });
+  const p = startTool(cmd, { stdin: !!opts.stdin });
+  const child = p.child;
+  if (opts.stdin && child) opts.stdin(child);
+  const tail: string[] = [];
+  const early: string[] = [];
+  let stdout = '';
+  let stdoutLines = 0;
+  let timedOut = false;
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        child?.kill('SIGTERM');
+      }, opts.timeoutMs)
+    : undefined;
+  const errDone = eachLine(p.stderr, (raw) => {
+    const line = redact(raw);
+    opts.log?.line(`stderr: ${line}`);
+    opts.onStderr?.(line);
+    if (early.length < 3) early.push(line);
+    if (opts.notInTail?.(line)) return;
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
   });
+  // readline rather than zx's `for await (const line of p)`: zx decodes each chunk on its own (a UTF-8 file name
+  // split across two chunks would come out as U+FFFD) and splits on \n only (rsync's progress2 updates end in \r).
+  const outDone = eachLine(p.stdout, (raw) => {
+    const line = redact(raw);
+    stdoutLines++;
+    if (!opts.notInLog?.(line)) opts.log?.line(line);
+    if (opts.captureStdout) stdout += line + '\n';
+    opts.onStdout?.(line);
+  });
+  const out = await p;
+  await Promise.all([outDone, errDone]);
+  if (timer) clearTimeout(timer);
+  const code = out.exitCode ?? 128;
+  const durationMs = Date.now() - started;
+  opts.log?.line(`exit ${out.exitCode ?? out.signal} in ${durationMs} ms`);
+  if (notInstalled(code, early)) throw notInstalledError(opts.phase, cmd.tool);
+  if (timedOut) tail.push(`(stopped after ${opts.timeoutMs} ms)`);
+  return {
+    code,
+    signal: out.signal ?? undefined,
+    durationMs,
+    stderrTail: tail,
+    stdoutLines,
+    stdout: opts.captureStdout ? stdout : undefined,
+  };
 }
 
 /** The PhaseError for a failed tool run: phase, tool, exit code, what the code means, next step, stderr tail, log. */
@@ -226,9 +301,9 @@ export function toolFailure(
   const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`;
   const tail = r.stderrTail.length ? `\n  stderr (last lines):\n    ${r.stderrTail.join('\n    ')}` : '';
   const log = opts.log?.file ? `\n  full log: ${opts.log.file}` : '';
-  const err = new PhaseError(phase, `${cmd.tool} ${how}: ${meaning}${tail}${log}`, opts.exitCode ?? EXIT.phaseFailed);
-  (err as PhaseError & { toolExitCode?: number }).toolExitCode = r.code;
-  return err;
+  return new PhaseError(phase, `${cmd.tool} ${how}: ${meaning}${tail}${log}`, opts.exitCode ?? EXIT.phaseFailed, {
+    toolExitCode: r.code,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -376,6 +451,9 @@ export function psqlCommand(config: Config, sql: string): Command {
 /** Default seconds without I/O after which rsync gives up (RSYNC_TIMEOUT_S; a dead peer must not hang the rehearsal). */
 export const RSYNC_IO_TIMEOUT_S = 300;
 
+/** Where rsync keeps an interrupted file (inside the file's directory; rsync protects it from --delete). */
+export const RSYNC_PARTIAL_DIR = '.rsync-partial';
+
 /** `src` as rsync must see it so its CONTENTS land at the target root, whatever trailing slash the user gave. */
 export function rsyncSource(src: string): string {
   if (src.endsWith('/')) return src;
@@ -395,7 +473,8 @@ export function rsyncCommand(config: Config, opts: { checksum?: boolean } = {}):
     '--sparse',
     '--hard-links',
     ...(opts.checksum ? ['--checksum'] : []),
-    '--partial',
+    // An interrupted file waits in a hidden partial dir, never under its final name as a truncated file.
+    `--partial-dir=${RSYNC_PARTIAL_DIR}`,
     '--numeric-ids',
     '--itemize-changes',
     '--stats',
@@ -591,11 +670,13 @@ function showNotices(): Transform {
 }
 
 /**
- * `pg_restore --file=- | psql`, wrapped in BEGIN ... COMMIT with `preludeSql` first; COMMIT is sent only when
- * pg_restore exited 0 and psql is still running cleanly. Otherwise psql is killed mid-transaction and the server rolls
- * everything back (an open transaction never commits on disconnect).
+ * `pg_restore --file=- | psql`, wrapped in BEGIN ... COMMIT with `preludeSql` first. COMMIT is sent only when
+ * pg_restore exited 0, psql is still running cleanly AND psql confirmed it executed the whole script (it echoes a
+ * random marker written after the script; ON_ERROR_STOP makes it stop before the marker at the first error).
+ * Otherwise psql is killed mid-transaction and the server rolls everything back (an open transaction never commits on
+ * disconnect). Both tools die with this process (parent-death signal), so nothing can commit after we gave up.
  */
-export function pgRestoreViaPsql(
+export async function pgRestoreViaPsql(
   render: Command,
   apply: Command,
   preludeSql: string[],
@@ -604,100 +685,90 @@ export function pgRestoreViaPsql(
 ): Promise<ToolResult> {
   const started = Date.now();
   render = verboseFor(render, ctx);
+  const marker = `rehearsal-script-consumed-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   ctx.log?.line(`$ ${displayCommand(render)} | ${displayCommand(apply)}`);
   ctx.log?.line(
-    `  (one transaction: BEGIN; ${preludeSql.join(' ')} <the archive>; COMMIT only if pg_restore succeeded)`,
+    `  (one transaction: BEGIN; ${preludeSql.join(' ')} <the archive>; \\echo <marker>; COMMIT only once psql echoed the marker)`,
   );
   const tail: string[] = [];
-  const collect = (stream: NodeJS.ReadableStream, prefix: string) => {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (raw) => {
-      const line = redact(raw);
-      ctx.log?.line(`${prefix}${line}`);
-      // psql's stderr carries the server's NOTICE/WARNING lines: the caller collects them too.
-      if (prefix === 'psql stderr: ') ctx.progress?.(line);
-      if (prefix === 'pg_restore stderr: ' && ctx.progress) {
-        ctx.progress(line);
-        if (isVerboseInfo(line)) return;
-      }
-      if (prefix.includes('stderr')) {
-        tail.push(`${prefix.replace(/ stderr: $/, '')}: ${line}`);
-        if (tail.length > TAIL_LINES) tail.shift();
-      }
-    });
+  const early: string[] = [];
+  const collect = (prefix: string) => (raw: string) => {
+    const line = redact(raw);
+    ctx.log?.line(`${prefix}${line}`);
+    if (early.length < 4) early.push(line);
+    // psql's stderr carries the server's NOTICE/WARNING lines: the caller collects them too.
+    if (prefix === 'psql stderr: ') ctx.progress?.(line);
+    if (prefix === 'pg_restore stderr: ' && ctx.progress) {
+      ctx.progress(line);
+      if (isVerboseInfo(line)) return;
+    }
+    tail.push(`${prefix.replace(/ stderr: $/, '')}: ${line}`);
+    if (tail.length > TAIL_LINES) tail.shift();
   };
-  return new Promise((resolve, reject) => {
-    const psqlChild = spawn(toolBinary(apply), apply.args, {
-      env: toolEnv(apply.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const renderChild = spawn(toolBinary(render), render.args, {
-      env: toolEnv(render.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    track(psqlChild);
-    track(renderChild);
-    let failedToStart: Error | undefined;
-    const onSpawnError = (tool: string) => (e: NodeJS.ErrnoException) => {
-      failedToStart ??=
-        e.code === 'ENOENT'
-          ? new PhaseError(
-              ctx.phase,
-              `${tool} is not installed (not found on PATH); install the PostgreSQL client tools`,
-              EXIT.usage,
-            )
-          : new PhaseError(ctx.phase, `could not start ${tool}: ${redact(e.message)}`);
-      psqlChild.kill('SIGKILL');
-      renderChild.kill('SIGKILL');
-    };
-    psqlChild.on('error', onSpawnError('psql'));
-    renderChild.on('error', onSpawnError('pg_restore'));
-    psqlChild.stdin.on('error', () => {
-      /* EPIPE when psql stopped at an error: its exit code tells */
-    });
-    collect(psqlChild.stdout, 'psql: ');
-    collect(psqlChild.stderr, 'psql stderr: ');
-    collect(renderChild.stderr, 'pg_restore stderr: ');
-    psqlChild.stdin.write(['BEGIN;', ...preludeSql, ''].join('\n'));
-    renderChild.stdout.pipe(showNotices()).pipe(psqlChild.stdin, { end: false });
-
-    let psqlExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let renderExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    const finish = () => {
-      if (!psqlExit || !renderExit) return;
-      const durationMs = Date.now() - started;
-      ctx.log?.line(
-        `pg_restore exit ${renderExit.code ?? renderExit.signal}, psql exit ${psqlExit.code ?? psqlExit.signal} in ${durationMs} ms`,
-      );
-      if (failedToStart) return reject(failedToStart);
-      const rc = renderExit.code ?? 128;
-      const pc = psqlExit.code ?? 128;
-      const result: ToolResult = { code: pc !== 0 ? pc : rc, durationMs, stderrTail: tail, stdoutLines: 0 };
-      if (rc === 0 && pc === 0) return resolve(result);
-      // psql stopping first makes pg_restore die of EPIPE: then psql's error is the cause.
-      const cause =
-        pc !== 0 && !(psqlExit.signal === 'SIGKILL')
-          ? { cmd: apply, code: pc, meaning: psqlMeaning(pc) }
-          : { cmd: render, code: rc, meaning: 'pg_restore could not read the archive to the end' };
-      reject(
-        toolFailure(
-          ctx.phase,
-          cause.cmd,
-          { ...result, code: cause.code, signal: undefined },
-          `${cause.meaning}; ${pgRestoreMeaning({ ...result, stderrTail: [] }, mode).replace(/^the restore failed; /, '')}`,
-          { log: ctx.log },
-        ),
-      );
-    };
-    renderChild.on('close', (code, signal) => {
-      renderExit = { code, signal };
-      if (code === 0 && psqlExit === undefined) psqlChild.stdin.end('COMMIT;\n');
-      else if (psqlExit === undefined) psqlChild.kill('SIGKILL');
-      finish();
-    });
-    psqlChild.on('close', (code, signal) => {
-      psqlExit = { code, signal };
-      if (renderExit === undefined) renderChild.kill('SIGTERM');
-      finish();
-    });
+  const psqlP = startTool(apply, { stdin: true });
+  const renderP = startTool(render);
+  const psqlChild = psqlP.child!;
+  const renderChild = renderP.child!;
+  const stdin = psqlChild.stdin!;
+  stdin.on('error', () => {
+    /* EPIPE when psql stopped at an error: its exit code tells */
   });
+  let consumed = false;
+  let psqlExited = false;
+  let committed = false;
+  const psqlOut = eachLine(psqlChild.stdout, (raw) => {
+    if (raw.trim() === marker) {
+      consumed = true;
+      // The whole script ran inside the transaction; only now, and only if psql is still there, commit.
+      if (!psqlExited && !stdin.destroyed) {
+        committed = true;
+        stdin.end('COMMIT;\n');
+      }
+      return;
+    }
+    ctx.log?.line(`psql: ${redact(raw)}`);
+  });
+  const psqlErr = eachLine(psqlChild.stderr, collect('psql stderr: '));
+  const renderErr = eachLine(renderChild.stderr, collect('pg_restore stderr: '));
+  stdin.write(['BEGIN;', ...preludeSql, ''].join('\n'));
+  renderChild.stdout!.pipe(showNotices()).pipe(stdin, { end: false });
+
+  const renderDone = renderP.then((o) => {
+    if (o.exitCode === 0 && !psqlExited) {
+      // Ask psql to prove it reached the end of the script before anything commits.
+      stdin.write(`\n\\echo ${marker}\n`);
+    } else if (!psqlExited) psqlChild.kill('SIGKILL');
+    return o;
+  });
+  const psqlDone = psqlP.then((o) => {
+    psqlExited = true;
+    if (renderChild.exitCode === null && renderChild.signalCode === null) renderChild.kill('SIGTERM');
+    return o;
+  });
+  const [renderOut, psqlOutcome] = await Promise.all([renderDone, psqlDone]);
+  await Promise.all([psqlOut, psqlErr, renderErr]);
+  const durationMs = Date.now() - started;
+  ctx.log?.line(
+    `pg_restore exit ${renderOut.exitCode ?? renderOut.signal}, psql exit ${psqlOutcome.exitCode ?? psqlOutcome.signal}${committed ? ', COMMIT sent after psql consumed the script' : ', no COMMIT sent'} in ${durationMs} ms`,
+  );
+  const rc = renderOut.exitCode ?? 128;
+  const pc = psqlOutcome.exitCode ?? 128;
+  if (notInstalled(rc, early)) throw notInstalledError(ctx.phase, 'pg_restore');
+  if (notInstalled(pc, early)) throw notInstalledError(ctx.phase, 'psql');
+  const result: ToolResult = { code: pc !== 0 ? pc : rc, durationMs, stderrTail: tail, stdoutLines: 0 };
+  if (rc === 0 && pc === 0 && consumed && committed) return result;
+  // psql stopping first makes pg_restore die of EPIPE: then psql's error is the cause.
+  const cause =
+    pc !== 0 && psqlOutcome.signal !== 'SIGKILL'
+      ? { cmd: apply, code: pc, meaning: psqlMeaning(pc) }
+      : rc !== 0
+        ? { cmd: render, code: rc, meaning: 'pg_restore could not read the archive to the end' }
+        : { cmd: apply, code: pc, meaning: 'psql ended before confirming it had executed the whole script' };
+  throw toolFailure(
+    ctx.phase,
+    cause.cmd,
+    { ...result, code: cause.code, signal: undefined },
+    `${cause.meaning}; ${pgRestoreMeaning({ ...result, stderrTail: [] }, mode).replace(/^the restore failed; /, '')}`,
+    { log: ctx.log },
+  );
 }

@@ -5,8 +5,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { PROJECT_ROOT } from './project.ts';
 import { redact } from './redact.ts';
+import { onStopSignal, withParentDeathSignal } from './signals.ts';
+import { PROJECT_ROOT } from './project.ts';
 
 /** Lines of vitest's JSON/HTML reporters saying where they wrote (the summary says it for every report file). */
 export const REPORTER_CHATTER =
@@ -32,7 +33,10 @@ export function runChecks(opts: {
   const env = process.stdout.isTTY ? opts.env : { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' };
   const quiet = opts.env.REHEARSAL_VERBOSE !== '1';
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // vitest (and through it every copy tool) stops when this process dies, even by kill -9: TERM lets global setup
+    // record the interruption and stop its tools, which die with vitest in any case (lib/core/tools.ts).
+    const [file, argv] = withParentDeathSignal(bin, args, 'TERM');
+    const child = spawn(file, argv, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const forward = (stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr') => {
       const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
       rl.on('line', (line) => {
@@ -47,18 +51,17 @@ export function runChecks(opts: {
     forward(child.stderr, 'stderr');
     let interruptedBy: NodeJS.Signals | undefined;
     // vitest's global setup stops the copy tools it runs and records the interruption; we wait for it to end.
-    const stop = (sig: NodeJS.Signals) => () => {
-      interruptedBy ??= sig;
-      child.kill(sig);
-    };
-    const onInt = stop('SIGINT');
-    const onTerm = stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    // Every signal is forwarded (a second Ctrl-C too), the first one is what the run records.
+    const offSignal = onStopSignal(
+      (sig) => {
+        interruptedBy ??= sig;
+        child.kill(sig);
+      },
+      { once: false },
+    );
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      offSignal();
       resolve({ code: code ?? 1, signal: signal ?? undefined, interruptedBy });
     });
   });

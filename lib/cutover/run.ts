@@ -6,6 +6,7 @@
  * Exit codes as `rehearse`: 0 ok · 1 a gate is red (freeze-check, verify, smoke) · 2 refused, nothing touched ·
  * 3 a phase failed.
  */
+import { onStopSignal } from '../core/signals.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -156,8 +157,7 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
       lock.release();
       process.exit(EXIT.interrupted);
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const offSignal = onStopSignal(onSignal);
     try {
       const ctx: ExecCtx = {
         config,
@@ -180,8 +180,7 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
         summary: message,
       };
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      offSignal();
       log.close();
       await closePools();
     }

@@ -16,6 +16,7 @@ import type { Config } from '../core/config.ts';
 import { formatBytes } from '../core/format.ts';
 import { displayCommand, rsyncCommand, rsyncMeaning, runCommand, toolFailure } from '../core/tools.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
+import { assetsMarkerValue, leaveMarker, MARKER_ASSETS_DIR } from './guards.ts';
 
 /** rsync --stats lines we keep as facts ("Number of regular files transferred: 1,234" → 1234). */
 const STATS: Record<string, string> = {
@@ -139,6 +140,8 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
     files: stats.transferred ?? last.files,
     ...(stats.files !== undefined ? { checked: stats.files, total: stats.files, totalFinal: true } : {}),
   });
+  // Record on the target database which directory this tool mirrored (ASSETS_DELETE=1 is accepted there next time).
+  ctx.log.line(await leaveMarker(config.dst, MARKER_ASSETS_DIR, assetsMarkerValue(config), config));
   return {
     reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}`,
     exitCode: r.code,

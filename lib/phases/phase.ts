@@ -68,9 +68,9 @@ export async function runPhase(
       reason: redact(message),
       startedAt: startedAt.toISOString(),
       durationMs: Date.now() - startedAt.getTime(),
-      exitCode: (e as { toolExitCode?: number }).toolExitCode,
+      exitCode: known ? e.toolExitCode : undefined,
       rehearseExitCode,
-      details: (e as { details?: Record<string, unknown> }).details,
+      details: known ? e.details : undefined,
       logFile: log.file,
     };
   } finally {

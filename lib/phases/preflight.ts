@@ -16,9 +16,10 @@ import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { compareVersions } from '../core/format.ts';
 import { redact } from '../core/redact.ts';
-import { runCommand, rsyncProbeCommand, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
+import { restoreMode, runCommand, rsyncProbeCommand, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../core/ident.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
+import { checkDestructive, lockBudget, lockSettings, relationsToRestore } from './guards.ts';
 import { chooseClientTools, serverMajor, type PgTool } from './client-tools.ts';
 import {
   archiveSchemaSql,
@@ -39,6 +40,8 @@ export interface PreflightResult extends PhaseOutcome {
   tools: Record<string, string>;
   /** The existing dump (SRC_DB_DUMP_PATH), validated. */
   archive?: ArchiveInfo;
+  /** What DST_DROP_SCHEMA / ASSETS_DELETE would drop or delete (lib/phases/guards.ts), one line each. */
+  destructive?: string[];
 }
 
 interface ServerFacts {
@@ -299,10 +302,10 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
             const r = (await c.query(SCHEMA_OBJECTS_SQL, [schema])).rows[0];
             if (r.n > 0 && !config.dstDropSchema) {
               problems.push(
-                `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=1 (STAGING ONLY: drops and recreates public)`,
+                `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=<the target database name> (STAGING ONLY: drops and recreates public; DST_DROP_SCHEMA=1 is enough for a target this tool restored before)`,
               );
             } else if (r.n > 0) {
-              notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA=1 drops them`);
+              notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA drops them`);
             }
           } else if (dst.schemas.includes(schema)) {
             problems.push(
@@ -354,16 +357,41 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     }
   }
 
+  // 8. Identity of source and target, and the confirmations of destructive steps (lib/phases/guards.ts).
+  let destructive: string[] = [];
+  if (dst) {
+    const verdict = await checkDestructive(config, planned, { log: opts.log });
+    problems.push(...verdict.problems);
+    destructive = verdict.lines;
+    for (const l of destructive) say(l);
+  }
+
+  // 9. A single-transaction restore must fit the target's lock table (lib/phases/guards.ts lockBudget).
+  if (dst && planned.restore && restoreMode(config).startsWith('single-transaction')) {
+    try {
+      const n = await relationsToRestore(config, archive?.toc);
+      if (n !== undefined) {
+        const verdict = lockBudget(n, await lockSettings(config.dst, config.connectTimeoutMs));
+        if (verdict?.level === 'refuse') problems.push(verdict.message);
+        else if (verdict) {
+          notes.push(verdict.message);
+          say(`warning: ${verdict.message}`);
+        }
+      }
+    } catch (e) {
+      notes.push(`could not check the lock budget of the restore: ${redact((e as Error).message)}`);
+    }
+  }
+
   for (const [k, v] of Object.entries(tools)) opts.log?.line(`version ${k}: ${v}`);
   for (const n of notes) opts.log?.line(`note: ${n}`);
   if (problems.length) {
-    const err = new PhaseError(
+    throw new PhaseError(
       'preflight',
       `refused before any write (the target is untouched):\n  - ${problems.join('\n  - ')}`,
       EXIT.usage,
+      { details: { tools, problems, destructive } },
     );
-    (err as PhaseError & { details?: unknown }).details = { tools, problems };
-    throw err;
   }
   const reason = [
     needed.length ? `tools ${needed.map((t) => `${t} ${tools[t]}`).join(', ')}` : 'no tools needed',
@@ -380,7 +408,8 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     reason,
     tools,
     archive,
-    details: { tools, notes, extensionsPresent: privileges?.extensionsPresent ?? [] },
+    destructive,
+    details: { tools, notes, destructive, extensionsPresent: privileges?.extensionsPresent ?? [] },
   };
 }
 

@@ -60,6 +60,7 @@ import {
   linksFromSql,
   type OutwardLink,
 } from './isolation.ts';
+import { leaveMarker, MARKER_RESTORED } from './guards.ts';
 
 /** What the restore knows about the archive before deciding the rules. */
 export interface RestoreFacts {
@@ -306,6 +307,8 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const analyze = psqlCommand(config, 'ANALYZE');
   commands.push(displayCommand(analyze));
   await psql(analyze, analyzeTool);
+  // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
+  ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, state.runId, config));
   return {
     reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
     exitCode,

@@ -14,7 +14,7 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
   const catalogBefore = await catalogSnapshot(s.dst);
   const assetsBefore = treeListing(s.dstAssets);
   const tmpBefore = treeListing(s.tmp);
-  const r = await rehearse(['--dry-run'], { ...s.env, ASSETS_DELETE: '1', DST_DROP_SCHEMA: '1' });
+  const r = await rehearse(['--dry-run'], { ...s.env, ASSETS_DELETE: s.dstAssets, DST_DROP_SCHEMA: '1' });
   expect(r.code, r.output).toBe(0);
 
   // Nothing written: no WORK_DIR, no reports, same target catalog and assets, nothing new in the scenario's scratch dir.
@@ -32,7 +32,7 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     return i;
   };
   const order = [
-    at(/preflight \(read-only; run now\):\s+would pass/),
+    at(/preflight \(read-only; run now\):[\s\S]*?would pass/),
     at(/PGPASSWORD=\*\*\* .*pg_dump --format=custom --no-owner --no-acl --file=\S+\/work\/source\.dump\.partial/),
     at(/pg_restore --list \S+\/work\/source\.dump/),
     at(/pg_restore --no-owner --no-acl --file=- \S+source\.dump \| PGHOST=\S+ .*PGPASSWORD=\*\*\* .*psql /),
@@ -40,12 +40,17 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     // DST_ASSETS_DIR already holds a file: the mirror compares content (ASSETS_MIRROR_CHECKSUM=auto)
     at(/# content check: DST_ASSETS_DIR is not empty: content compared \(rsync --checksum\)/),
     at(
-      /rsync -a --sparse --hard-links --checksum --partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
+      /rsync -a --sparse --hard-links --checksum --partial-dir=.rsync-partial --numeric-ids --itemize-changes --stats --timeout=\d+ --delete \S+src-data\/ \S+dst-data\//,
     ),
     at(/Checks that would run/),
   ];
   expect([...order].sort((a, b) => a - b)).toEqual(order);
   expect(out).toMatch(/DROP SCHEMA IF EXISTS public CASCADE;/);
+  // What the destructive switches would remove, listed before anything runs.
+  expect(out).toMatch(
+    /ASSETS_DELETE would delete 1 entries \(files and directories\) in \S+dst-data \(rsync --dry-run\), e\.g\. already-there\.txt/,
+  );
+  expect(out).toMatch(/DST_DROP_SCHEMA: public of "\w+" holds no table/);
   expect(out).toMatch(/row count public\.users/);
   // Every family of the registry, each with its checks (names as the specs give them).
   for (const f of FAMILIES) expect(out, f.id).toContain(`  ${f.label} [${f.id}]: `);

@@ -94,7 +94,7 @@ test('rsync: contents land at the target root whatever slash was given; remotes 
     '-a',
     '--sparse',
     '--hard-links',
-    '--partial',
+    '--partial-dir=.rsync-partial',
     '--numeric-ids',
     '--itemize-changes',
     '--stats',

@@ -61,7 +61,7 @@ test('DST_DROP_SCHEMA=1: the drop and a restore failing halfway are ONE transact
   await legacyTarget(s, { publicTable: true });
   const before = await catalogSnapshot(s.dst);
   expect(before.counts).toMatchObject({ 'public.old_stuff': 2 });
-  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: '1' });
+  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
   expect(r.code, r.output).toBe(3);
   expect(phaseStatuses(s)).toMatchObject({ preflight: 'ok', dump: 'ok', restore: 'failed' });
   const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
@@ -81,7 +81,7 @@ test('a non-empty target public schema without DST_DROP_SCHEMA is refused before
   const pre = stateOf(s)!.phases[0];
   expect(pre.rehearseExitCode).toBe(2);
   expect(pre.reason).toMatch(/target schema public is not empty \(1 objects, e\.g\. users\)/);
-  expect(pre.reason).toMatch(/DST_DROP_SCHEMA=1/);
+  expect(pre.reason).toMatch(/DST_DROP_SCHEMA=<the target database name>/);
   expect(await catalogSnapshot(s.dst)).toEqual(before);
   expect(treeListing(s.dstAssets)).toEqual({});
   expect(fs.existsSync(path.join(s.workDir, 'source.dump'))).toBe(false);
@@ -93,7 +93,7 @@ test('DST_DROP_SCHEMA=1 replaces a non-empty public with the source (old tables 
   await s.dst.query(
     `CREATE TABLE public.old_stuff (id int); INSERT INTO public.old_stuff VALUES (1); CREATE TABLE public.users (id int);`,
   );
-  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: '1' });
+  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
   expect(phaseStatuses(s), r.output).toEqual({ preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'skipped' });
   expect([0, 1]).toContain(r.code);
   const old = await s.dst.query(`SELECT to_regclass('public.old_stuff') AS t`);

@@ -109,7 +109,7 @@ test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be
     DUMP_FORMAT: 'directory',
     DUMP_JOBS: '2',
     RESTORE_JOBS: '2',
-    ASSETS_DELETE: '1',
+    ASSETS_DELETE: s.dstAssets,
     SRC_ASSETS_DIR: s.srcAssets + '/',
   });
   const state = expectPhasesOk(s, r);

@@ -229,8 +229,51 @@ describe.each(BOOLEANS)('boolean %s', (name, key, dflt) => {
   ])('%j is %s', (raw, want) => {
     expect(parse({ [name]: raw })[key]).toBe(want);
   });
-  test.each(['2', 'maybe', 'y', '-1', '1.0'])('%j is refused, naming the variable', (raw) => {
-    expect(problem({ [name]: raw }, 'verify-only')).toBe(`${name}="${raw}" is not a boolean; use 1 or 0 (true/false)`);
+  // DST_DROP_SCHEMA / ASSETS_DELETE take a confirmation value instead (tested below).
+  if (name !== 'DST_DROP_SCHEMA' && name !== 'ASSETS_DELETE')
+    test.each(['2', 'maybe', 'y', '-1', '1.0'])('%j is refused, naming the variable', (raw) => {
+      expect(problem({ [name]: raw }, 'verify-only')).toBe(
+        `${name}="${raw}" is not a boolean; use 1 or 0 (true/false)`,
+      );
+    });
+});
+
+describe('destructive switches take a confirmation', () => {
+  test('DST_DROP_SCHEMA=<dbname> is a confirmation naming the target database', () => {
+    const c = parse({ DST_DROP_SCHEMA: 'staging_db' });
+    expect(c.dstDropSchema).toBe(true);
+    expect(c.dstDropSchemaConfirm).toBe('staging_db');
+    expect(parse({ DST_DROP_SCHEMA: '1' }).dstDropSchemaConfirm).toBeUndefined();
+  });
+  test('ASSETS_DELETE=<path> is a confirmation naming DST_ASSETS_DIR; a relative word is refused', () => {
+    const c = parse({ ASSETS_DELETE: '/srv/staging/.data/' });
+    expect(c.assetsDelete).toBe(true);
+    expect(c.assetsDeleteConfirm).toBe('/srv/staging/.data');
+    expect(problem({ ASSETS_DELETE: 'maybe' }, 'verify-only')).toMatch(
+      /ASSETS_DELETE="maybe" is neither 1\/0 nor an absolute path/,
+    );
+  });
+  test.each(['/', '/etc', '/etc/ssh', '/usr/local/share', '/home', '/var', '/root', '/tmp'])(
+    'DST_ASSETS_DIR=%s is refused outright',
+    (dir) => {
+      expect(problem({ DST_ASSETS_DIR: dir }, 'verify-only')).toMatch(
+        /^DST_ASSETS_DIR=".*" is (the root|a system|a top-level)/,
+      );
+    },
+  );
+  test('the home directory and its parents are refused', () => {
+    expect(problem({ DST_ASSETS_DIR: '/home/ops', HOME: '/home/ops' }, 'verify-only')).toMatch(/home directory/);
+    expect(problem({ DST_ASSETS_DIR: '/data/x/', HOME: '/data/x/y' }, 'verify-only')).toMatch(/home directory/);
+  });
+  test('a rejected value with a newline is echoed escaped (no forged log line)', () => {
+    let msg = '';
+    try {
+      parseConfig(baseEnv({ ROWCOUNT_TIMEOUT_MS: '5\nok: all checks passed' }), { mode: 'verify-only' });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain('5\\nok: all checks passed');
+    expect(msg.split('\n').some((l) => l.startsWith('ok:'))).toBe(false);
   });
 });
 

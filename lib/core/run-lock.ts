@@ -1,0 +1,115 @@
+/**
+ * One rehearsal at a time per WORK_DIR and per target database. Two runs sharing a WORK_DIR would restore each
+ * other's half-written dump; two runs against one target would restore into each other.
+ *
+ * - WORK_DIR: `WORK_DIR/rehearsal.lock`, created exclusively (0600) with the holder's pid and run id; a lock whose
+ *   process is gone is stale and taken over.
+ * - Target: a session advisory lock on the target database, held by one connection for the whole run (it ends with
+ *   the process, however it ends); its application_name carries the pid and run id, so a refused run can name them.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { toPgConfig, type Dsn } from './dsn.ts';
+
+export const WORK_LOCK_FILE = 'rehearsal.lock';
+/** The advisory-lock key of "a rehearsal writes this database" (an arbitrary constant, same for every run). */
+export const TARGET_LOCK_KEY = 7_361_529_004_117n;
+
+export type Held = { ok: true; release(): Promise<void> | void } | { ok: false; message: string };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Take WORK_DIR's lock for `runId` (creating WORK_DIR 0700 if needed). Refused (ok: false) while another live
+ * process holds it, with a message naming its pid and run id.
+ */
+export function lockWorkDir(workDir: string, runId: string): Held {
+  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const file = path.join(workDir, WORK_LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx', 0o600);
+      fs.writeSync(fd, JSON.stringify({ pid: process.pid, runId, since: new Date().toISOString() }) + '\n');
+      fs.closeSync(fd);
+      let released = false;
+      return {
+        ok: true,
+        release() {
+          if (released) return;
+          released = true;
+          fs.rmSync(file, { force: true });
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder: { pid?: number; runId?: string; since?: string } = {};
+      try {
+        holder = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch {
+        /* half-written: stale */
+      }
+      if (holder.pid && holder.pid !== process.pid && alive(holder.pid)) {
+        return {
+          ok: false,
+          message: `WORK_DIR ${workDir} is in use by another rehearsal (pid ${holder.pid}, run ${holder.runId ?? '?'}, since ${holder.since ?? '?'}); wait for it or use another WORK_DIR`,
+        };
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return { ok: false, message: `could not take ${file}; remove it if no rehearsal is running` };
+}
+
+/**
+ * Hold the target's advisory lock for the whole run. Refused (ok: false) when another rehearsal holds it, naming its
+ * pid and run id (from its connection's application_name, when this role may see it). A target that cannot be
+ * reached is not refused here: preflight says so with the reason.
+ */
+export async function lockTarget(dst: Dsn, runId: string, opts: { connectTimeoutMs: number }): Promise<Held> {
+  const tag = `migration-rehearsal lock pid=${process.pid} run=${runId}`;
+  const client = new pg.Client({
+    ...toPgConfig(dst, { connectTimeoutMs: opts.connectTimeoutMs }),
+    application_name: tag,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch {
+    return { ok: true, release: () => {} };
+  }
+  try {
+    const got = (await client.query('SELECT pg_try_advisory_lock($1::bigint) AS got', [String(TARGET_LOCK_KEY)]))
+      .rows[0].got;
+    if (!got) {
+      const holder = await client
+        .query(
+          `SELECT a.application_name AS app, l.pid FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND (l.classid::bigint << 32 | l.objid::bigint) = $1::bigint LIMIT 1`,
+          [String(TARGET_LOCK_KEY)],
+        )
+        .then((r) => r.rows[0] as { app?: string; pid?: number } | undefined)
+        .catch(() => undefined);
+      await client.end().catch(() => {});
+      const m = /pid=(\d+) run=(\S+)/.exec(holder?.app ?? '');
+      const who = m ? `pid ${m[1]}, run ${m[2]}` : `server backend pid ${holder?.pid ?? '?'}`;
+      return {
+        ok: false,
+        message: `the target database is being written by another rehearsal (${who}); wait for it to finish`,
+      };
+    }
+  } catch {
+    // Advisory locks unavailable (revoked): no cross-run lock; the identity guard refuses destructive steps anyway.
+    await client.end().catch(() => {});
+    return { ok: true, release: () => {} };
+  }
+  return { ok: true, release: () => client.end().catch(() => {}) };
+}

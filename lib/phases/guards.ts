@@ -1,0 +1,373 @@
+/**
+ * Guards before anything destructive (docs/safety.md lists them all):
+ *
+ * - identity: the source and the target are proven to be different databases without any privilege, by a
+ *   transaction-scoped advisory lock taken on the source connection and probed from the target connection (advisory
+ *   locks are per database and per cluster, so only the very same database sees it, whatever host name, port, proxy
+ *   or pooler reached it). When the proof cannot be made (functions revoked, an error), every destructive step is
+ *   refused.
+ * - DST_DROP_SCHEMA: `1` only for a target this tool restored before (it leaves the database-level setting
+ *   `migration_rehearsal.restored_by` there, invisible to schema parity); otherwise the target database's own name
+ *   must be the value. Before anything is dropped, the tables that would go are listed with their row counts.
+ * - ASSETS_DELETE: `1` only for a directory this tool mirrored before (recorded in the target database as
+ *   `migration_rehearsal.assets_dir`); otherwise the DST_ASSETS_DIR path must be the value. The number of files that
+ *   would be deleted comes from an rsync dry run and is shown first.
+ */
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import type pg from 'pg';
+import type { Config } from '../core/config.ts';
+import { withConnection } from '../core/db.ts';
+import type { Dsn } from '../core/dsn.ts';
+import { quoteIdent } from '../core/ident.ts';
+import { redact } from '../core/redact.ts';
+import { rsyncCommand, runCommand, type PhaseLog } from '../core/tools.ts';
+
+/** Database-level settings this tool leaves on a target it wrote (ALTER DATABASE ... SET; not part of any schema). */
+export const MARKER_RESTORED = 'migration_rehearsal.restored_by';
+export const MARKER_ASSETS_DIR = 'migration_rehearsal.assets_dir';
+
+export type Identity =
+  { kind: 'distinct'; how: string } | { kind: 'same'; how: string } | { kind: 'unproven'; reason: string };
+
+/** Statement bounds for the guard's own queries (a lock on a catalog must not hang the preflight). */
+const GUARD_SETTINGS = "SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '30s'";
+
+/**
+ * Prove whether `src` and `dst` reach the same database, with no privilege beyond connecting (pg_advisory_xact_lock
+ * and pg_try_advisory_xact_lock are executable by PUBLIC by default). Both sides hold a transaction open during the
+ * probe, so a transaction-mode pooler cannot hand the same server session to both.
+ */
+export async function proveIdentity(src: Dsn, dst: Dsn, opts: { connectTimeoutMs: number }): Promise<Identity> {
+  const key = randomInt(1, 2 ** 47);
+  try {
+    return await withConnection(
+      src,
+      async (a) => {
+        await a.query('BEGIN');
+        try {
+          await a.query(GUARD_SETTINGS);
+          await a.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
+          return await withConnection(
+            dst,
+            async (b) => {
+              await b.query('BEGIN');
+              try {
+                await b.query(GUARD_SETTINGS);
+                const got = (await b.query('SELECT pg_try_advisory_xact_lock($1::bigint) AS got', [key])).rows[0].got;
+                return got
+                  ? ({ kind: 'distinct', how: 'an advisory lock held on the source is free on the target' } as const)
+                  : ({
+                      kind: 'same',
+                      how: 'an advisory lock held on the source connection is seen as taken from the target connection',
+                    } as const);
+              } finally {
+                await b.query('ROLLBACK').catch(() => {});
+              }
+            },
+            opts,
+          );
+        } finally {
+          await a.query('ROLLBACK').catch(() => {});
+        }
+      },
+      opts,
+    );
+  } catch (e) {
+    return { kind: 'unproven', reason: redact((e as Error).message) };
+  }
+}
+
+export interface DropPreview {
+  /** `schema.table` → exact row count (or `≈n` when counting took too long). */
+  tables: Array<{ name: string; rows: string }>;
+  totalTables: number;
+  /** The target's real name (current_database()). */
+  database: string;
+  /** The value of the restore marker, when this tool restored the target before. */
+  marker?: string;
+  /** The asset directory this tool mirrored for this target before (marker), if any. */
+  assetsMarker?: string;
+}
+
+const TABLES_SQL = `
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, c.reltuples::bigint AS estimate
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY c.reltuples DESC, 1`;
+
+/** What DST_DROP_SCHEMA would drop: up to `limit` tables of `public` with row counts, and the target's markers. */
+export async function previewDrop(dst: Dsn, opts: { connectTimeoutMs: number; limit?: number }): Promise<DropPreview> {
+  const limit = opts.limit ?? 20;
+  return withConnection(
+    dst,
+    async (c: pg.Client) => {
+      const facts = (
+        await c.query(
+          `SELECT current_database() AS db, current_setting('${MARKER_RESTORED}', true) AS marker,
+                  current_setting('${MARKER_ASSETS_DIR}', true) AS assets`,
+        )
+      ).rows[0];
+      const all = (await c.query(TABLES_SQL)).rows as Array<{ name: string; estimate: string }>;
+      const tables: DropPreview['tables'] = [];
+      for (const t of all.slice(0, limit)) {
+        // Each count in its own short transaction: bounded, and never waiting on a lock for long.
+        try {
+          await c.query('BEGIN');
+          await c.query("SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '5s'");
+          const n = (await c.query(`SELECT count(*)::bigint AS n FROM ${t.name}`)).rows[0].n;
+          tables.push({ name: t.name, rows: String(n) });
+        } catch {
+          tables.push({ name: t.name, rows: `≈${Math.max(0, Number(t.estimate))} (estimate: counting took too long)` });
+        } finally {
+          await c.query('ROLLBACK').catch(() => {});
+        }
+      }
+      return {
+        tables,
+        totalTables: all.length,
+        database: facts.db,
+        marker: facts.marker || undefined,
+        assetsMarker: facts.assets || undefined,
+      };
+    },
+    { connectTimeoutMs: opts.connectTimeoutMs },
+  );
+}
+
+/** Human lines for a drop preview (dry run and run). */
+export function describeDrop(p: DropPreview): string[] {
+  if (p.totalTables === 0) return [`DST_DROP_SCHEMA: public of "${p.database}" holds no table; nothing would be lost`];
+  const lines = [`DST_DROP_SCHEMA would drop ${p.totalTables} table(s) of public in "${p.database}":`];
+  for (const t of p.tables) lines.push(`  ${t.name}: ${t.rows} rows`);
+  if (p.totalTables > p.tables.length) lines.push(`  ... and ${p.totalTables - p.tables.length} more`);
+  return lines;
+}
+
+/**
+ * Why DST_DROP_SCHEMA must not run against this target, or undefined. `identity` is the source/target proof
+ * (undefined when there is no source DSN to compare with).
+ */
+export function dropRefusal(config: Config, p: DropPreview, identity: Identity | undefined): string | undefined {
+  if (identity?.kind === 'same')
+    return `DST_DROP_SCHEMA refused: the target is the SOURCE database (${identity.how}); the target must be a different, staging database`;
+  if (identity?.kind === 'unproven')
+    return `DST_DROP_SCHEMA refused: could not prove the target is not the source database (advisory-lock probe failed: ${identity.reason}); nothing destructive runs without that proof`;
+  if (p.totalTables === 0 && !config.dstDropSchemaConfirm) return undefined;
+  if (config.dstDropSchemaConfirm !== undefined) {
+    if (config.dstDropSchemaConfirm === p.database) return undefined;
+    return `DST_DROP_SCHEMA=${JSON.stringify(config.dstDropSchemaConfirm)} does not name the target database ("${p.database}"); to confirm the drop, set DST_DROP_SCHEMA=${p.database}`;
+  }
+  if (p.marker) return undefined;
+  return `DST_DROP_SCHEMA=1 only drops a database this tool restored before (it leaves the marker ${MARKER_RESTORED}); "${p.database}" has none. If it really is a staging copy to overwrite, confirm with DST_DROP_SCHEMA=${p.database}`;
+}
+
+/** Count what `rsync --delete` would remove, by an rsync dry run (nothing is changed). */
+export async function previewDeletions(
+  config: Config,
+  log?: PhaseLog,
+): Promise<{ count: number; sample: string[] } | { error: string }> {
+  if (!fs.existsSync(config.dstAssetsDir)) return { count: 0, sample: [] };
+  const cmd = rsyncCommand({ ...config, assetsDelete: true });
+  const run = { ...cmd, args: ['--dry-run', ...cmd.args] };
+  const sample: string[] = [];
+  let count = 0;
+  const r = await runCommand(run, {
+    phase: 'preflight',
+    log,
+    timeoutMs: 10 * 60_000,
+    notInLog: (l) => !l.startsWith('*deleting'),
+    onStdout: (l) => {
+      if (!l.startsWith('*deleting')) return;
+      count++;
+      if (sample.length < 5) sample.push(l.replace(/^\*deleting\s+/, ''));
+    },
+  });
+  if (r.code !== 0) return { error: `rsync --dry-run exited ${r.code}: ${r.stderrTail.slice(-3).join(' / ')}` };
+  return { count, sample };
+}
+
+/** Why ASSETS_DELETE must not run, or undefined. `assetsMarker` is the directory this tool mirrored before. */
+export function deleteRefusal(
+  config: Config,
+  preview: { count: number } | { error: string },
+  assetsMarker: string | undefined,
+  identity: Identity | undefined,
+): string | undefined {
+  if ('error' in preview) return `ASSETS_DELETE refused: could not count the files it would delete (${preview.error})`;
+  if (identity?.kind === 'same' || identity?.kind === 'unproven')
+    return `ASSETS_DELETE refused: the target database is not proven distinct from the source (${identity.kind === 'same' ? identity.how : identity.reason})`;
+  if (config.assetsDeleteConfirm !== undefined) {
+    if (config.assetsDeleteConfirm === config.dstAssetsDir.replace(/\/+$/, '')) return undefined;
+    return `ASSETS_DELETE=${JSON.stringify(config.assetsDeleteConfirm)} does not name DST_ASSETS_DIR (${config.dstAssetsDir}); to confirm, set ASSETS_DELETE=${config.dstAssetsDir}`;
+  }
+  if (preview.count === 0) return undefined;
+  if (assetsMarker && assetsMarker === realOr(config.dstAssetsDir)) return undefined;
+  return `ASSETS_DELETE=1 only deletes in a directory this tool mirrored before; ${config.dstAssetsDir} is not recorded as one and ${preview.count} entries would be deleted. If that is intended, confirm with ASSETS_DELETE=${config.dstAssetsDir}`;
+}
+
+function realOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * Leave a marker on the target database: `ALTER DATABASE <db> SET <name> = <value>` (needs ownership of the
+ * database). Returns a note saying what happened; never throws (a missing marker only means the next destructive run
+ * must name its target).
+ */
+export async function leaveMarker(
+  dst: Dsn,
+  name: typeof MARKER_RESTORED | typeof MARKER_ASSETS_DIR,
+  value: string,
+  opts: { connectTimeoutMs: number },
+): Promise<string> {
+  try {
+    await withConnection(
+      dst,
+      async (c: pg.Client) => {
+        const db = (await c.query('SELECT current_database() AS db')).rows[0].db as string;
+        const lit = `'${value.replace(/'/g, "''")}'`;
+        await c.query(`ALTER DATABASE ${quoteIdent(db)} SET ${name} = ${lit}`);
+      },
+      opts,
+    );
+    return `marker ${name} left on the target`;
+  } catch (e) {
+    return `could not leave the marker ${name} on the target (${redact((e as Error).message)}); a later DST_DROP_SCHEMA / ASSETS_DELETE must name its target`;
+  }
+}
+
+/** The real path DST_ASSETS_DIR is recorded under (markers compare real paths). */
+export function assetsMarkerValue(config: Config): string {
+  return realOr(config.dstAssetsDir);
+}
+
+export interface DestructiveVerdict {
+  /** Refusals (each one stops the run with exit 2, the target untouched). */
+  problems: string[];
+  /** What the destructive steps would do (tables with row counts, files to delete), for the dry run and the log. */
+  lines: string[];
+}
+
+/**
+ * Every guard for this configuration, read-only: identity of source and target (always, when both are given), the
+ * DST_DROP_SCHEMA confirmation and preview (when it is set and a restore is planned), the ASSETS_DELETE confirmation
+ * and rsync dry-run count (when it is set and a mirror is planned).
+ */
+export async function checkDestructive(
+  config: Config,
+  planned: { restore: boolean; mirror: boolean },
+  opts: { log?: PhaseLog } = {},
+): Promise<DestructiveVerdict> {
+  const problems: string[] = [];
+  const lines: string[] = [];
+  const conn = { connectTimeoutMs: config.connectTimeoutMs };
+  const destructive = (config.dstDropSchema && planned.restore) || (config.assetsDelete && planned.mirror);
+  let identity: Identity | undefined;
+  if (config.src && (planned.restore || destructive)) {
+    identity = await proveIdentity(config.src, config.dst, conn);
+    opts.log?.line(
+      `identity of source and target: ${identity.kind} (${'how' in identity ? identity.how : identity.reason})`,
+    );
+    if (identity.kind === 'same')
+      problems.push(
+        `SRC_DATABASE_URL and DST_DATABASE_URL reach the same database (${identity.how}), through different names (an alias, a proxy or a pooler); the target must be a different, staging database`,
+      );
+  }
+  let preview: DropPreview | undefined;
+  if (destructive) {
+    try {
+      preview = await previewDrop(config.dst, conn);
+    } catch (e) {
+      problems.push(`could not inspect the target before a destructive step: ${redact((e as Error).message)}`);
+    }
+  }
+  if (config.dstDropSchema && planned.restore && preview) {
+    lines.push(...describeDrop(preview));
+    const why = dropRefusal(config, preview, identity);
+    if (why && !(identity?.kind === 'same')) problems.push(why);
+  }
+  if (config.assetsDelete && planned.mirror) {
+    const del = await previewDeletions(config, opts.log);
+    if ('error' in del) lines.push(`ASSETS_DELETE: ${del.error}`);
+    else
+      lines.push(
+        del.count === 0
+          ? `ASSETS_DELETE: rsync --dry-run finds nothing to delete in ${config.dstAssetsDir}`
+          : `ASSETS_DELETE would delete ${del.count} entries (files and directories) in ${config.dstAssetsDir} (rsync --dry-run), e.g. ${del.sample.join(', ')}`,
+      );
+    const why = deleteRefusal(config, del, preview?.assetsMarker, identity);
+    if (why && !(identity?.kind === 'same')) problems.push(why);
+  }
+  return { problems, lines };
+}
+
+/** TOC entry types whose restore takes a lock held until the end of a single-transaction restore. */
+export const LOCKING_TOC_TYPES = ['TABLE', 'INDEX', 'SEQUENCE', 'VIEW', 'MATERIALIZED VIEW', 'FOREIGN TABLE'];
+
+/**
+ * A single-transaction restore holds one lock per relation it creates until COMMIT; the server's shared lock table
+ * has room for max_locks_per_transaction × (max_connections + max_prepared_transactions) of them (PostgreSQL docs,
+ * "Lock Management"). Returns a refusal when `relations` does not fit, a warning when it uses more than half, else
+ * undefined. `relations` counts tables, indexes, sequences, views and materialized views of the archive or source.
+ */
+export function lockBudget(
+  relations: number,
+  s: { maxLocksPerTransaction: number; maxConnections: number; maxPreparedTransactions: number },
+): { level: 'refuse' | 'warn'; message: string } | undefined {
+  const slots = s.maxConnections + s.maxPreparedTransactions;
+  const capacity = s.maxLocksPerTransaction * slots;
+  if (relations <= capacity / 2) return undefined;
+  const need = Math.ceil((relations * 1.5) / slots / 64) * 64;
+  const fix = `raise max_locks_per_transaction on the target to at least ${need} (ALTER SYSTEM SET max_locks_per_transaction = ${need}; needs a restart), or restore with RESTORE_JOBS>1 (not atomic)`;
+  if (relations > capacity)
+    return {
+      level: 'refuse',
+      message: `a single-transaction restore locks ${relations} relations, more than the target's lock table holds (max_locks_per_transaction ${s.maxLocksPerTransaction} × ${slots} connection slots = ${capacity}): it would fail with "out of shared memory" after minutes of work; ${fix}`,
+    };
+  return {
+    level: 'warn',
+    message: `a single-transaction restore locks ${relations} relations, more than half of the target's lock table (${capacity}); concurrent sessions could run it out; ${fix}`,
+  };
+}
+
+/** Relations a restore of this configuration creates: from the archive's TOC, else from the source catalog. */
+export async function relationsToRestore(
+  config: Config,
+  toc: Record<string, number> | undefined,
+): Promise<number | undefined> {
+  if (toc) return LOCKING_TOC_TYPES.reduce((n, t) => n + (toc[t] ?? 0), 0);
+  if (!config.src) return undefined;
+  return withConnection(
+    config.src,
+    async (c: pg.Client) =>
+      Number(
+        (
+          await c.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r','p','i','I','S','v','m','f') AND n.nspname NOT IN ('pg_catalog','information_schema')
+               AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`)
+        ).rows[0].n,
+      ),
+    { connectTimeoutMs: config.connectTimeoutMs },
+  );
+}
+
+/** The target's lock-table settings. */
+export async function lockSettings(dst: Dsn, connectTimeoutMs: number) {
+  return withConnection(
+    dst,
+    async (c: pg.Client) => {
+      const r = (
+        await c.query(`SELECT current_setting('max_locks_per_transaction')::int AS l, current_setting('max_connections')::int AS c,
+                              current_setting('max_prepared_transactions')::int AS p`)
+      ).rows[0];
+      return { maxLocksPerTransaction: r.l, maxConnections: r.c, maxPreparedTransactions: r.p };
+    },
+    { connectTimeoutMs },
+  );
+}

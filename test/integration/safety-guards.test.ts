@@ -1,0 +1,147 @@
+/**
+ * Attacks on the destructive steps, each against throw-away databases and directories: the source reached through an
+ * alias (a TCP proxy on loopback) with pg_control_system() revoked, a "production" target under DST_DROP_SCHEMA=1,
+ * ASSETS_DELETE=1 on an arbitrary directory, DST_ASSETS_DIR=/, and the markers that make `=1` acceptable again.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { expect, onTestFinished, test } from 'vitest';
+import { formatUrl } from '../../lib/core/dsn.ts';
+import { withClient } from '../../lib/sandbox/clusters.ts';
+import { rehearse, scenario, stateOf } from '../helpers/scenario.ts';
+
+/** A TCP proxy on loopback to `port`: a second name for the same server. */
+async function tcpProxy(port: number): Promise<number> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((down) => {
+    const up = net.connect(port, '127.0.0.1');
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    }
+    down.pipe(up);
+    up.pipe(down);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
+}
+
+test('source reached as the target through a proxy, pg_control_system() revoked: DST_DROP_SCHEMA is refused (exit 2), the source is untouched', async () => {
+  const s = await scenario();
+  const role = `alias_${randomBytes(3).toString('hex')}`;
+  const pw = `Al1as-${randomBytes(6).toString('hex')}`;
+  await s.src.query(`CREATE ROLE ${role} LOGIN PASSWORD '${pw}'`);
+  onTestFinished(async () => {
+    await withClient(s.src.cluster, s.src.cluster.database, (c) => c.query(`DROP ROLE IF EXISTS ${role}`)).catch(
+      () => {},
+    );
+  });
+  // The target role cannot identify the cluster: the old fallback compared host strings (different port → "different").
+  await s.src.query('REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC');
+  await s.src.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+  onTestFinished(async () => {
+    await s.src.query(`REVOKE ALL ON SCHEMA public FROM ${role}`).catch(() => {});
+  });
+  const port = await tcpProxy(s.src.cluster.port);
+  const alias = formatUrl({
+    host: '127.0.0.1',
+    port,
+    database: s.src.name,
+    user: role,
+    password: pw,
+    params: {},
+    format: 'url',
+  });
+  const before = (await s.src.query('SELECT count(*)::int AS n FROM users')).rows[0].n;
+  const r = await rehearse([], { ...s.env, DST_DATABASE_URL: alias, DST_DROP_SCHEMA: '1', SRC_ASSETS_DIR: undefined });
+  expect(r.code, r.output).toBe(2);
+  expect(r.output).toMatch(/reach the same database \(an advisory lock held on the source connection is seen as taken/);
+  expect((await s.src.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(before);
+  expect(stateOf(s)?.phases.find((p) => p.name === 'restore')?.status).toBe('skipped');
+});
+
+test('a "production" target (comment DO NOT TOUCH, 500 payments) under DST_DROP_SCHEMA=1: the dry run and the run list the tables with row counts and refuse (exit 2); nothing dropped', async () => {
+  const s = await scenario();
+  await s.dst.query('CREATE TABLE public.payments (id int PRIMARY KEY, amount numeric)');
+  await s.dst.query('INSERT INTO public.payments SELECT g, g * 1.5 FROM generate_series(1, 500) g');
+  await s.dst.query(`COMMENT ON DATABASE ${s.dst.name} IS 'DO NOT TOUCH'`);
+  const env = { ...s.env, DST_DROP_SCHEMA: '1', SRC_ASSETS_DIR: undefined };
+
+  const dry = await rehearse(['--dry-run'], env);
+  expect(dry.code, dry.output).toBe(2);
+  expect(dry.stdout).toMatch(
+    /DST_DROP_SCHEMA would drop 1 table\(s\) of public in "\w+":\s+public\.payments: 500 rows/,
+  );
+  expect(dry.stdout).toMatch(new RegExp(`confirm with DST_DROP_SCHEMA=${s.dst.name}`));
+
+  const r = await rehearse([], env);
+  expect(r.code, r.output).toBe(2);
+  expect(r.output).toMatch(/public\.payments: 500 rows/);
+  expect(r.output).toMatch(/DST_DROP_SCHEMA=1 only drops a database this tool restored before/);
+  expect((await s.dst.query('SELECT count(*)::int AS n FROM public.payments')).rows[0].n).toBe(500);
+
+  // A confirmation naming another database is refused too.
+  const wrong = await rehearse([], { ...env, DST_DROP_SCHEMA: 'production' });
+  expect(wrong.code, wrong.output).toBe(2);
+  expect(wrong.output).toMatch(/DST_DROP_SCHEMA="production" does not name the target database/);
+  expect((await s.dst.query('SELECT count(*)::int AS n FROM public.payments')).rows[0].n).toBe(500);
+});
+
+test('ASSETS_DELETE=1 into a directory the tool never mirrored (holding .ssh/authorized_keys): refused with the count from an rsync dry run; nothing deleted', async () => {
+  const s = await scenario();
+  const keys = path.join(s.dstAssets, '.ssh', 'authorized_keys');
+  fs.mkdirSync(path.dirname(keys), { recursive: true });
+  fs.writeFileSync(keys, 'ssh-ed25519 AAAA... ops@host\n');
+  const env = { ...s.env, ASSETS_DELETE: '1' };
+  const dry = await rehearse(['--dry-run'], env);
+  expect(dry.code, dry.output).toBe(2);
+  expect(dry.stdout).toMatch(
+    /ASSETS_DELETE would delete 2 entries \(files and directories\) in \S+ \(rsync --dry-run\)/,
+  );
+  expect(dry.stdout).toMatch(/ASSETS_DELETE=1 only deletes in a directory this tool mirrored before/);
+  const r = await rehearse([], env);
+  expect(r.code, r.output).toBe(2);
+  expect(fs.readFileSync(keys, 'utf8')).toMatch(/ops@host/);
+});
+
+test('DST_ASSETS_DIR=/ (or the home directory) is refused outright, even in a dry run', async () => {
+  const s = await scenario();
+  for (const dir of ['/', '/etc', process.env.HOME ?? '/root']) {
+    const r = await rehearse(['--dry-run'], { ...s.env, DST_ASSETS_DIR: dir });
+    expect(r.code, r.output).toBe(2);
+    expect(r.output).toMatch(/DST_ASSETS_DIR=".*" is (the root directory|a system directory|a top-level|the home)/);
+  }
+});
+
+test('after a run restored and mirrored the target, DST_DROP_SCHEMA=1 and ASSETS_DELETE=1 are accepted for it (markers); WORK_DIR is 0700 and the dump 0600', async () => {
+  const s = await scenario();
+  const first = await rehearse([], s.env);
+  expect(first.code, first.output).toBe(0);
+  expect(fs.statSync(s.workDir).mode & 0o777).toBe(0o700);
+  const dump = stateOf(s)!.dump!.path;
+  expect(fs.statSync(dump).mode & 0o777).toBe(0o600);
+  for (const log of fs.readdirSync(path.join(s.workDir, 'logs')))
+    expect(fs.statSync(path.join(s.workDir, 'logs', log)).mode & 0o077, log).toBe(0);
+  // The markers are database-level settings: invisible to the schema (parity stays green above).
+  const marks = await s.dst.query(`SELECT current_setting('migration_rehearsal.restored_by', true) AS r,
+                                          current_setting('migration_rehearsal.assets_dir', true) AS a`);
+  expect(marks.rows[0].r).toBe(stateOf(s)!.runId);
+  expect(marks.rows[0].a).toBe(fs.realpathSync(s.dstAssets));
+
+  fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
+  const second = await rehearse([], { ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
+  expect(second.code, second.output).toBe(0);
+  expect(second.output).toMatch(/DST_DROP_SCHEMA would drop \d+ table\(s\) of public/);
+  expect(second.output).toMatch(/ASSETS_DELETE would delete 1 entries \(files and directories\)/);
+  expect(fs.existsSync(path.join(s.dstAssets, 'stale.txt'))).toBe(false);
+});
