@@ -8,22 +8,8 @@
 import type pg from 'pg';
 import type { Config } from './config.ts';
 import { columnExistsQuery } from './catalog.ts';
+import { editDistance } from './cli-args.ts';
 import { displayIdent, displayTable, type TableRef } from './ident.ts';
-
-/** Levenshtein distance (small strings: identifiers). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
-}
 
 /** The existing name closest to `name` (case-insensitive equal, or at most 2 edits, or one contains the other). */
 export function closestName(name: string, candidates: string[]): string | undefined {

@@ -27,17 +27,32 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A lock file taken (release it when done) or refused (the message names the holder). */
+export type FileLock = { ok: true; release(): void } | { ok: false; message: string };
+
+/** What a lock file records about its holder. */
+export interface LockHolder {
+  pid?: number;
+  since?: string;
+  [fact: string]: unknown;
+}
+
 /**
- * Take WORK_DIR's lock for `runId` (creating WORK_DIR 0700 if needed). Refused (ok: false) while another live
- * process holds it, with a message naming its pid and run id.
+ * An exclusive lock file (created with O_EXCL, 0600) holding `{ pid, since, ...facts }` as JSON. A file whose
+ * process is gone (or that is half-written) is stale and taken over. Refused (ok: false) while a live process other
+ * (this one included) holds it, with `refusal(holder)` as the message. The directory of `file` must exist.
+ * @throws on any file-system error other than "already exists".
  */
-export function lockWorkDir(workDir: string, runId: string): Held {
-  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
-  const file = path.join(workDir, WORK_LOCK_FILE);
+export function lockFile(
+  file: string,
+  facts: Record<string, string>,
+  refusal: (holder: LockHolder) => string,
+  staleHint: string,
+): FileLock {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, runId, since: new Date().toISOString() }) + '\n');
+      fs.writeSync(fd, JSON.stringify({ pid: process.pid, ...facts, since: new Date().toISOString() }) + '\n');
       fs.closeSync(fd);
       let released = false;
       return {
@@ -50,22 +65,32 @@ export function lockWorkDir(workDir: string, runId: string): Held {
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let holder: { pid?: number; runId?: string; since?: string } = {};
+      let holder: LockHolder = {};
       try {
         holder = JSON.parse(fs.readFileSync(file, 'utf8'));
       } catch {
         /* half-written: stale */
       }
-      if (holder.pid && holder.pid !== process.pid && alive(holder.pid)) {
-        return {
-          ok: false,
-          message: `WORK_DIR ${workDir} is in use by another rehearsal (pid ${holder.pid}, run ${holder.runId ?? '?'}, since ${holder.since ?? '?'}); wait for it or use another WORK_DIR`,
-        };
-      }
+      if (holder.pid && alive(holder.pid)) return { ok: false, message: refusal(holder) };
       fs.rmSync(file, { force: true });
     }
   }
-  return { ok: false, message: `could not take ${file}; remove it if no rehearsal is running` };
+  return { ok: false, message: `could not take ${file}; ${staleHint}` };
+}
+
+/**
+ * Take WORK_DIR's lock for `runId` (creating WORK_DIR 0700 if needed). Refused (ok: false) while another live
+ * process holds it, with a message naming its pid and run id.
+ */
+export function lockWorkDir(workDir: string, runId: string): Held {
+  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  return lockFile(
+    path.join(workDir, WORK_LOCK_FILE),
+    { runId },
+    (h) =>
+      `WORK_DIR ${workDir} is in use by another rehearsal (pid ${h.pid}, run ${String(h.runId ?? '?')}, since ${h.since ?? '?'}); wait for it or use another WORK_DIR`,
+    'remove it if no rehearsal is running',
+  );
 }
 
 /**

@@ -2,7 +2,8 @@
  * The did-you-mean of a configured table or column that does not exist (lib/core/configured-subjects.ts).
  */
 import { expect, test } from 'vitest';
-import { closestName, editDistance } from '../../../lib/core/configured-subjects.ts';
+import { editDistance } from '../../../lib/core/cli-args.ts';
+import { closestName } from '../../../lib/core/configured-subjects.ts';
 
 test('editDistance', () => {
   expect(editDistance('ugc_asset', 'ugc_assets')).toBe(1);
