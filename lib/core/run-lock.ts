@@ -39,7 +39,7 @@ export interface LockHolder {
 
 /**
  * An exclusive lock file (created with O_EXCL, 0600) holding `{ pid, since, ...facts }` as JSON. A file whose
- * process is gone (or that is half-written) is stale and taken over. Refused (ok: false) while a live process other
+ * process is gone (or that is half-written) is stale and taken over. Refused (ok: false) while any live process
  * (this one included) holds it, with `refusal(holder)` as the message. The directory of `file` must exist.
  * @throws on any file-system error other than "already exists".
  */
