@@ -219,8 +219,10 @@ async function main(): Promise<number> {
   } catch {
     /* not ours to change: the dump files themselves are still 0600 (the tools run with umask 077) */
   }
-  const targetLock =
-    mode === 'full' ? await lockTarget(config.dst, runId, { connectTimeoutMs: config.connectTimeoutMs }) : undefined;
+  const targetLock = await lockTarget(config.dst, runId, {
+    connectTimeoutMs: config.connectTimeoutMs,
+    shared: mode !== 'full',
+  });
   if (targetLock && !targetLock.ok) {
     workLock.release();
     err(`refused: ${targetLock.message}`);

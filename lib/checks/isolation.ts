@@ -60,7 +60,8 @@ ORDER BY 1`;
 
 /**
  * Per-database and per-role-in-database settings of the current database (ALTER DATABASE … SET, ALTER ROLE … IN
- * DATABASE … SET). pg_dump without --create does not carry them, so the target keeps whatever it had.
+ * DATABASE … SET). pg_dump without --create does not carry them, so the target keeps whatever it had. The tool's own
+ * markers (`migration_rehearsal.*`, lib/phases/guards.ts) are not the application's settings and are left out.
  */
 export const DB_ROLE_SETTINGS_SQL = `SELECT CASE WHEN s.setrole = 0 THEN 'database' ELSE 'role ' || coalesce(r.rolname, s.setrole::text) || ' in database' END AS scope,
   x.setting
@@ -68,6 +69,7 @@ FROM pg_db_role_setting s
 LEFT JOIN pg_roles r ON r.oid = s.setrole
 CROSS JOIN LATERAL unnest(s.setconfig) AS x(setting)
 WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND x.setting NOT LIKE 'migration\\_rehearsal.%'
 ORDER BY 1, 2`;
 
 /**

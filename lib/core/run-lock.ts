@@ -94,11 +94,16 @@ export function lockWorkDir(workDir: string, runId: string): Held {
 }
 
 /**
- * Hold the target's advisory lock for the whole run. Refused (ok: false) when another rehearsal holds it, naming its
- * pid and run id (from its connection's application_name, when this role may see it). A target that cannot be
+ * Hold the target's advisory lock for the whole run: exclusive for a run that writes the target, `shared` for one that
+ * only reads it (--verify-only, --rerun-failed: several may read at once, none while a run writes). Refused (ok: false)
+ * when another rehearsal holds it in a conflicting mode, naming its pid and run id (from its connection's application_name, when this role may see it). A target that cannot be
  * reached is not refused here: preflight says so with the reason.
  */
-export async function lockTarget(dst: Dsn, runId: string, opts: { connectTimeoutMs: number }): Promise<Held> {
+export async function lockTarget(
+  dst: Dsn,
+  runId: string,
+  opts: { connectTimeoutMs: number; shared?: boolean },
+): Promise<Held> {
   const tag = `migration-rehearsal lock pid=${process.pid} run=${runId}`;
   const client = new pg.Client({
     ...toPgConfig(dst, { connectTimeoutMs: opts.connectTimeoutMs }),
@@ -111,8 +116,8 @@ export async function lockTarget(dst: Dsn, runId: string, opts: { connectTimeout
     return { ok: true, release: () => {} };
   }
   try {
-    const got = (await client.query('SELECT pg_try_advisory_lock($1::bigint) AS got', [String(TARGET_LOCK_KEY)]))
-      .rows[0].got;
+    const fn = opts.shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+    const got = (await client.query(`SELECT ${fn}($1::bigint) AS got`, [String(TARGET_LOCK_KEY)])).rows[0].got;
     if (!got) {
       const holder = await client
         .query(

@@ -2,17 +2,20 @@
  * What the cutover window will need, found before it starts: `cutover --plan` runs the rehearsal's read-only
  * preflight against the production source and the new target (connect and authenticate, tools, pgvector, roles,
  * whether the target is empty, DST_ASSETS_DIR, a remote SRC_ASSETS_DIR) and words each problem for the cutover —
- * e.g. a non-empty target means the window needs DST_DROP_SCHEMA=1 set in the cutover's environment, not a refusal
+ * e.g. a non-empty target means the window needs DST_DROP_SCHEMA set in the cutover's environment, not a refusal
  * discovered inside the downtime.
  */
 import { runPreflight } from '../phases/preflight.ts';
 import type { CutoverConfig } from './config.ts';
 
-/** One problem line of the preflight, worded for the cutover window. */
-export function forTheWindow(problem: string): string {
+/**
+ * One problem line of the preflight, worded for the cutover window. `dstDatabase` is the new target's database
+ * name: a target this tool did not restore before is only dropped with DST_DROP_SCHEMA=<its name> (docs/safety.md).
+ */
+export function forTheWindow(problem: string, dstDatabase = '<target database>'): string {
   if (/target schema public is not empty/.test(problem)) {
     const what = /\(([^)]*objects[^)]*)\)/.exec(problem)?.[1];
-    return `the target's public schema is not empty${what ? ` (${what})` : ''}: the window's restore phase needs DST_DROP_SCHEMA=1 in the cutover environment (it drops and recreates public on the NEW target inside the window); set it now, or empty the target before the window`;
+    return `the target's public schema is not empty${what ? ` (${what})` : ''}: the window's restore phase needs DST_DROP_SCHEMA=${dstDatabase} in the cutover environment (it drops and recreates public on the NEW target inside the window; DST_DROP_SCHEMA=1 is enough once this tool has restored that target); set it now, or empty the target before the window`;
   }
   return problem;
 }
@@ -32,7 +35,7 @@ export async function targetReadiness(config: CutoverConfig): Promise<string[]> 
     ]) as string[];
     return [
       `Target readiness (read-only checks, run now): ${problems.length} thing(s) the window will need — settle them BEFORE the downtime:`,
-      ...problems.map((p) => `  - ${forTheWindow(p)}`),
+      ...problems.map((p) => `  - ${forTheWindow(p, config.base.dst.database)}`),
     ];
   }
 }

@@ -41,7 +41,7 @@ export function runCaseScript(name: string, dir: string): void {
 
 /** The warnings (annotations of type `warning`) of one JUnit testcase body. */
 export function warningsOf(body: string): string[] {
-  return [...body.matchAll(/<property name="warning" value="([^"]*)"/g)].map((m) =>
+  return [...body.matchAll(/<property name="warning(?:\.\d+)?" value="([^"]*)"/g)].map((m) =>
     m[1]
       .replace(/&lt;/g, '<')
       .replace(/&gt;/g, '>')

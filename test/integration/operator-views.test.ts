@@ -193,9 +193,10 @@ test('cutover --plan runs the read-only target checks and says what the window w
   const plan = await runCli('cutover', ['--plan'], env);
   expect(plan.code, plan.output).toBe(0);
   expect(plan.stdout).toMatch(/Target readiness \(read-only checks, run now\): 1 thing\(s\) the window will need/);
-  expect(plan.stdout).toMatch(/restore phase needs DST_DROP_SCHEMA=1 in the cutover environment/);
+  const db = new URL(s.env.DST_DATABASE_URL).pathname.slice(1);
+  expect(plan.stdout).toContain(`restore phase needs DST_DROP_SCHEMA=${db} in the cutover environment`);
   expect(plan.stdout).not.toMatch(/STAGING ONLY/);
-  const ready = await runCli('cutover', ['--plan'], { ...env, DST_DROP_SCHEMA: '1' });
+  const ready = await runCli('cutover', ['--plan'], { ...env, DST_DROP_SCHEMA: db });
   expect(ready.code, ready.output).toBe(0);
   expect(ready.stdout).toMatch(/Target readiness \(read-only checks, run now\): nothing to prepare before the window/);
 });
