@@ -122,21 +122,24 @@ if (dc.blocked) {
         );
       const show = (e: DanglingPath) =>
         `${e.path} (expected ${c.kind === 'file' ? 'a file' : 'a directory'}, found ${e.found}${e.twin ? `; ${e.twin}` : ''})`;
-      if (x.preexisting) {
-        const pre = `${x.preexisting} dangling path(s) already dangling in the source tree, e.g. ${x.preexistingExamples.map(show).join('; ')}`;
-        if (cfg.preexistingDefectsFail) fail(`${name}: ${pre} (PREEXISTING_DEFECTS_FAIL=1)`);
-        await warn(annotate, `${name}: ${pre}: not a migration failure (PREEXISTING_DEFECTS_FAIL=1 makes it fail)`);
-      }
-      if (newCount > 0)
+      // The full list (rclone style) of what fails: the new dangling paths, plus the pre-existing ones when
+      // PREEXISTING_DEFECTS_FAIL=1 makes them fail too.
+      const failing = [...x.examples, ...(cfg.preexistingDefectsFail ? x.preexistingExamples : [])];
+      if (failing.length)
         await writeFullList(
           annotate,
           name,
           `dangling references (rclone style): missing-on-target <db path>, or wrong-kind <db path> (<found>)`,
-          x.examples.map((e) =>
+          failing.map((e) =>
             e.found === 'nothing (missing)' ? `missing-on-target ${e.path}` : `wrong-kind ${e.path} (${e.found})`,
           ),
-          { max: cfg.fullListMax, total: newCount },
+          { max: cfg.fullListMax, total: newCount + (cfg.preexistingDefectsFail ? x.preexisting : 0) },
         );
+      if (x.preexisting) {
+        const pre = `${x.preexisting} dangling path(s) already dangling in the source tree, e.g. ${x.preexistingExamples.slice(0, 5).map(show).join('; ')}`;
+        if (cfg.preexistingDefectsFail) fail(`${name}: ${pre} (PREEXISTING_DEFECTS_FAIL=1)`);
+        await warn(annotate, `${name}: ${pre}: not a migration failure (PREEXISTING_DEFECTS_FAIL=1 makes it fail)`);
+      }
       expect(
         newCount,
         `${name}: ${newCount} of ${x.censused} paths do not resolve under ${cfg.dstAssetsDir}${x.preexisting ? ` (besides ${x.preexisting} already dangling in the source)` : ''}: ${x.examples.slice(0, 5).map(show).join('; ')}`,

@@ -64,7 +64,7 @@ export interface ColumnCensus {
   sourceCompared: boolean;
   /** The new dangling paths (not pre-existing) that were looked up: up to max(DANGLING_VERIFY_MAX, `examples`). */
   examples: DanglingPath[];
-  /** Up to 5 pre-existing dangling paths. */
+  /** The pre-existing dangling paths that were looked up (missing in the source tree too). */
   preexistingExamples: DanglingPath[];
 }
 
@@ -414,7 +414,7 @@ export async function runCensus(
             unverified,
             sourceCompared: !!srcRoot,
             examples: verified.filter((d) => !d.preexisting),
-            preexistingExamples: preexisting.slice(0, 5),
+            preexistingExamples: preexisting,
           });
         }
         return {
