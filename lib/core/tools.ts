@@ -406,6 +406,9 @@ export const DROP_PUBLIC_SQL = [
   'DROP SCHEMA IF EXISTS public CASCADE;',
   'CREATE SCHEMA public;',
   'GRANT USAGE ON SCHEMA public TO PUBLIC;',
+  // Large objects belong to the database, not to a schema: the archive restores them with their OIDs, so the previous
+  // copy's would collide ("duplicate key … pg_largeobject_metadata_oid_index") on every repeat rehearsal.
+  'SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata;',
 ];
 
 /**

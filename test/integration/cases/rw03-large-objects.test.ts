@@ -31,3 +31,11 @@ test('rw03 large objects: lo_unlink of one and lo_put into another are each red,
     new RegExp(`content differs \\(1\\): OID ${oid2} \\[source: `),
   );
 });
+
+test('rw03 repeated: a second full rehearsal with DST_DROP_SCHEMA replaces the large objects instead of colliding', async () => {
+  const { s } = await afterTheCopy('rw03-large-objects.sql', ['large objects']);
+  const again = await runCase(s, [], { DST_DROP_SCHEMA: s.dst.name });
+  expect(again.code, again.output).toBe(0);
+  expect(again.failed).toEqual([]);
+  expect((await s.dst.query(`SELECT count(*)::int AS n FROM pg_largeobject_metadata`)).rows[0].n).toBe(5);
+});
