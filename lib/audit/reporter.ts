@@ -207,9 +207,7 @@ export function failureLines(tc: TestCase, w = width()): string[] {
   const family = familyOfTest(tc.name)?.id ?? 'other';
   const out = [`✗ ${tc.name}  [${family}]`];
   for (const e of r.errors ?? []) {
-    const msg = (e.message ?? String(e))
-      .replace(/\n\s*\n[\s\S]*$/, '')
-      .replace(/: expected .* to (be|equal) [\s\S]*$/, '');
+    const msg = findingMessage(e.message ?? String(e));
     out.push(...wrapText(msg, w, '    '));
   }
   for (const a of tc.annotations()) {

@@ -41,6 +41,12 @@ describe('text', () => {
     expect(findingMessage('orphans x: expected 0 rows of a, found 1\n\n- Expected\n+ Received')).toBe(
       'orphans x: expected 0 rows of a, found 1',
     );
+    expect(findingMessage('isolation x: a live link: expected false to be true // Object.is equality')).toBe(
+      'isolation x: a live link',
+    );
+    expect(findingMessage('schema rules: 1 differ: expected [ Array(1) ] to deeply equal []')).toBe(
+      'schema rules: 1 differ',
+    );
   });
 });
 
