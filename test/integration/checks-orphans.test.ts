@@ -45,7 +45,7 @@ test('dropped FK + orphan, composite orphan, undeclared relation, deleted row, s
       'orphans knowledge_materials(kb_id) -> knowledge_bases(id)':
         /expected 0 rows of knowledge_materials whose key has no knowledge_bases row, found 1; example keys \(kb_id\): \(999999\)/,
       'orphans gallery_items(owner_id, gallery_slug) -> galleries(owner_id, slug)':
-        /found 1; example keys \(owner_id, gallery_slug\): \(1, no-such-gallery\)$/m,
+        /found 1; example keys \(owner_id, gallery_slug\): \(1, no-such-gallery\)(?:$|<)/m,
       'orphans ugc_assets(user_id) -> knowledge_bases(owner_id)': /found 2; example keys \(user_id\): \(7\); \(7\)/,
       'health GET /health':
         /health GET http:\/\/127\.0\.0\.1:\d+\/health: expected a 2xx answer, got no answer within HEALTH_TIMEOUT_MS=500 ms \(timed out\)/,

@@ -42,11 +42,13 @@ test('rw16: an orphan the source already has is a warning (in source 1, in targe
   );
 
   // A misspelt relation is a configuration error that names the culprit, never a raw server error or a skip.
+  // The preflight of the checks-only run refuses it (exit 2, one failing test) before any check runs.
   const typo = await rehearseCase(s, ['--verify-only'], { ORPHAN_RELATIONS: 'ugc_assets.user_id->user.id' });
-  expect(typo.code, typo.output).toBe(1);
-  expect(failureText(caseNamed(typo.cases, 'orphans ugc_assets(user_id) -> user(id)'))).toMatch(
-    /ORPHAN_RELATIONS names public\.user\.id, but table public\.user does not exist in the target \(did you mean users\?\); fix ORPHAN_RELATIONS/,
+  expect(typo.code, typo.output).toBe(2);
+  expect(typo.output).toMatch(
+    /ORPHAN_RELATIONS names public\.user\.id, but table public\.user does not exist in the target \(did you mean users\?\)/,
   );
+  expect(failedNames(typo.cases)).toEqual(['phase preflight']);
 
   // A new orphan on the target fails by default, told apart from the old one.
   await s.dst.query('INSERT INTO ugc_assets VALUES (12, 777, NULL)');
