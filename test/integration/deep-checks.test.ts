@@ -163,6 +163,9 @@ test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside th
       const b = fs.readFileSync(p);
       b[0] ^= 0xff;
       fs.writeFileSync(p, b);
+      // A later mtime, whatever the clock's granularity (the copy and this change may fall in the same tick).
+      const later = new Date(fs.statSync(p).mtimeMs + 60_000);
+      fs.utimesSync(p, later, later);
     }
   }
   // A concurrent unique index build that hits duplicates leaves an invalid index behind.
