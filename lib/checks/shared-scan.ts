@@ -14,7 +14,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { AssetColumn, Config } from '../core/config.ts';
 import { displayTable, type TableRef } from '../core/ident.ts';
-import { dbErrorMessage } from '../core/db.ts';
+import { dbErrorMessage, keepPoolsFor } from '../core/db.ts';
 import type { CheckPlan } from '../core/state.ts';
 import { compareShapes, shapeFromRows, shapeQuery, type ShapeComparison, type ShapeRow } from './checksum.ts';
 import type { RehearsalContext } from './context.ts';
@@ -76,7 +76,7 @@ async function sharedViaFiles<T>(dir: string, file: string, key: string, compute
     fs.closeSync(fd);
     let body: string;
     try {
-      body = JSON.stringify({ key, value: await compute() });
+      body = JSON.stringify({ key, value: await keepPoolsFor(compute()) });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       body = JSON.stringify({

@@ -93,7 +93,28 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
   return pool;
 }
 
+const inFlight = new Set<Promise<unknown>>();
+
+/**
+ * Register work that goes on using the shared pools after the test that started it gave up on it (a shared table
+ * scan that a later spec file of the same worker awaits too): closePools waits for it before ending the pools.
+ * Without this, pg-pool's end() leaves every request still queued for a connection waiting forever, and whoever
+ * awaits that work hangs until its test timeout. The work must be bounded itself (connect and statement timeouts).
+ * @returns `work`, unchanged.
+ */
+export function keepPoolsFor<T>(work: Promise<T>): Promise<T> {
+  const settled = work.then(
+    () => undefined,
+    () => undefined,
+  );
+  inFlight.add(settled);
+  void settled.then(() => inFlight.delete(settled));
+  return work;
+}
+
+/** End every shared pool, once the work registered with keepPoolsFor has settled. */
 export async function closePools(): Promise<void> {
+  while (inFlight.size) await Promise.all([...inFlight]);
   const all = [...pools.values()];
   pools.clear();
   await Promise.all(all.map((p) => p.end().catch(() => {})));
