@@ -180,3 +180,27 @@ export async function discoverPlan(config: Config, opts: { seed: string }): Prom
     assetSample: { seed: opts.seed, perColumn: config.assetsSampleN, items: assets.items },
   };
 }
+
+/**
+ * Of the plan's asset columns missing in the target, those the SOURCE has (display names): the ones a restore would
+ * create. Read-only, one connection (CONNECT_TIMEOUT_MS). Without a source database nothing can be known: undefined.
+ * @throws `discovery: <redacted reason>` when the source cannot be read.
+ */
+export async function assetColumnsInSource(config: Config, plan: CheckPlan): Promise<Set<string> | undefined> {
+  if (!config.src) return undefined;
+  const src = config.src;
+  const missing = plan.assetColumns.filter((c) => !c.exists);
+  const found = new Set<string>();
+  if (!missing.length) return found;
+  await withConnection(
+    src,
+    async (c) => {
+      for (const col of missing) {
+        const [row] = await run<{ column_exists: boolean }>(c, src, columnExistsQuery(col.table, col.column));
+        if (row?.column_exists) found.add(col.display);
+      }
+    },
+    { connectTimeoutMs: config.connectTimeoutMs },
+  );
+  return found;
+}
