@@ -23,6 +23,7 @@ import { watchLaunchers } from '../lib/core/signals.ts';
 import { preflightGate } from '../lib/phases/preflight-gate.ts';
 import { stopActiveTools } from '../lib/core/tools.ts';
 import { selectionSpecs, type Selection } from '../lib/audit/selection.ts';
+import { clientToolVersions } from '../lib/audit/manifest.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
 
@@ -270,6 +271,8 @@ async function main(): Promise<number> {
       extraArgs = [PHASES_SPEC];
       env.REHEARSAL_ONLY_PHASES = '1';
     }
+    // The manifest's client tool versions (4 short processes) are collected while vitest runs, not after it.
+    const clientTools = clientToolVersions();
     const run = await runChecks({ env, extraArgs });
     let code = exitCodeOf(workDir, run.code);
     if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
@@ -287,6 +290,7 @@ async function main(): Promise<number> {
       config,
       rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
       selection: selection ? { select: selection.select, exclude: selection.exclude } : undefined,
+      clientTools,
     };
     return finalizeRun(info, code);
   }
