@@ -206,7 +206,7 @@ export async function discoverPlan(config: Config, opts: { seed: string }): Prom
 
 /**
  * Of the plan's asset columns missing in the target, those the SOURCE has (display names): the ones a restore would
- * create. Read-only, one connection (CONNECT_TIMEOUT_MS). Without a source database nothing can be known: undefined.
+ * create. Read-only, one connection and one query (CONNECT_TIMEOUT_MS). Without a source database nothing can be known: undefined.
  * @throws `discovery: <redacted reason>` when the source cannot be read.
  */
 export async function assetColumnsInSource(config: Config, plan: CheckPlan): Promise<Set<string> | undefined> {
@@ -218,10 +218,8 @@ export async function assetColumnsInSource(config: Config, plan: CheckPlan): Pro
   await withConnection(
     src,
     async (c) => {
-      for (const col of missing) {
-        const [row] = await run<{ column_exists: boolean }>(c, src, columnExistsQuery(col.table, col.column));
-        if (row?.column_exists) found.add(col.display);
-      }
+      const rows = await run<{ i: number; column_exists: boolean }>(c, src, columnsExistQuery(missing));
+      for (const r of rows) if (r.column_exists) found.add(missing[r.i].display);
     },
     { connectTimeoutMs: config.connectTimeoutMs },
   );
