@@ -11,7 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { userTablesQuery } from '../core/catalog.ts';
 import { parseDsn } from '../core/dsn.ts';
-import { quoteTable } from '../core/ident.ts';
+import { quoteIdent, quoteTable } from '../core/ident.ts';
 import {
   clusterUrl,
   createDatabase,
@@ -659,7 +659,21 @@ async function probeSeqScans(
   logs: string,
 ): Promise<NonNullable<ScaleRuns['seqScans']>> {
   const pools = { src: getPool(sides.src, { max: 1 }), dst: getPool(sides.dst, { max: 1 }) };
+  // seq_scan counts every process that starts a heap scan: a parallel seq scan with 2 workers counts 3. The figure is
+  // about how often the suite reads each table, so the two measured runs plan without parallel workers (a setting of
+  // the bench's own throw-away databases, reset afterwards); the timed runs keep the server's defaults.
+  const serial = async (on: boolean) => {
+    for (const side of ['src', 'dst'] as const) {
+      const db = quoteIdent(sides[side].database ?? '');
+      await pools[side].query(
+        on
+          ? `ALTER DATABASE ${db} SET max_parallel_workers_per_gather = 0`
+          : `ALTER DATABASE ${db} RESET max_parallel_workers_per_gather`,
+      );
+    }
+  };
   try {
+    await serial(true);
     const snap = async () => ({ src: await seqScans(pools.src), dst: await seqScans(pools.dst) });
     const s0 = await snap();
     const base = await runFusedSpecs(
@@ -680,6 +694,7 @@ async function probeSeqScans(
   } catch (e) {
     return { error: (e as Error).message };
   } finally {
+    await serial(false).catch(() => {});
     await closePools();
   }
 }
