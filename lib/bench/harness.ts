@@ -127,6 +127,8 @@ interface ScaleRuns {
   seqScans?: { fused: Record<'src' | 'dst', SeqScans>; discovery: Record<'src' | 'dst', SeqScans> } | { error: string };
   peer: PeerRun[];
   peerError?: string;
+  /** The largest table's checksum (both sides) as one scan per side, then split into block ranges: ms per repetition. */
+  split?: { table: string; parts: number; oneMs: number[]; splitMs: number[] } | { error: string };
 }
 
 /** From the first start to the last end of a run's fused scans (WORK_DIR/scans/<run id>/). */
@@ -327,6 +329,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
         )
       : na(why);
   }
+  const split = runs.split && !('error' in runs.split) ? runs.split : undefined;
+  const splitWhy = runs.split && 'error' in runs.split ? runs.split.error : 'not measured';
+  f['split.one'] = split ? stat(split.oneMs, 'ms') : na(splitWhy);
+  f['split.parts'] = split ? stat(split.splitMs, 'ms') : na(splitWhy);
   f['verify.floor.find'] = stat(
     runs.floor.map((r) => r.findMs),
     'ms',
@@ -586,6 +592,10 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     if ('error' in runs.seqScans) warnings.push(`seq-scan counts not measured: ${runs.seqScans.error}`);
     else log(`scale ${requestedRows}: seq scans of ${FUSED_SPECS.length} fused spec files measured`);
 
+    // How a big table's checksum scales with the server's cores: the largest table, one scan vs CHECK_CONCURRENCY
+    // block ranges per side (before the peer, which changes rows of the target).
+    runs.split = await splitRuns(sides, rowsPerTable, config, log);
+
     // The peer, last: it changes rows of the target.
     try {
       runs.peer = await peerRuns(sides, rowsPerTable, config, path.join(logs, 'peer.log'), log);
@@ -765,6 +775,44 @@ async function peerRuns(
     await closePools();
   }
   return out;
+}
+
+/** Block ranges a split checksum uses in the bench: the suite's default CHECK_CONCURRENCY. */
+const SPLIT_PARTS = 4;
+
+/**
+ * The largest table's checksum on both sides at once, BENCH_REPS times each way, alternating: as one scan per side
+ * (no split), and split into SPLIT_PARTS ctid block ranges per side on as many connections (lib/checks/table-scan.ts,
+ * what CHECKSUM_SPLIT_MB does for tables above it). Equal checksums both ways are part of the measurement.
+ */
+async function splitRuns(
+  sides: RawSides,
+  rowsPerTable: Record<string, number>,
+  config: BenchConfig,
+  log: Log,
+): Promise<NonNullable<ScaleRuns['split']>> {
+  const [table] = Object.entries(rowsPerTable).sort((a, b) => b[1] - a[1])[0] ?? [];
+  if (!table) return { error: 'no table' };
+  const t = { schema: 'public', name: table };
+  const oneMs: number[] = [];
+  const splitMs: number[] = [];
+  try {
+    for (let rep = 1; rep <= config.reps; rep++) {
+      const one = await suiteChecksum(sides.src, sides.dst, t, 1, Number.MAX_SAFE_INTEGER);
+      const split = await suiteChecksum(sides.src, sides.dst, t, SPLIT_PARTS, 0);
+      if (one.found || split.found) return { error: `the checksums of ${table} differ between source and target` };
+      oneMs.push(one.ms);
+      splitMs.push(split.ms);
+      log(
+        `split ${table} rep ${rep}: one scan per side ${one.ms} ms, ${SPLIT_PARTS} block ranges per side ${split.ms} ms`,
+      );
+    }
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    await closePools();
+  }
+  return { table, parts: SPLIT_PARTS, oneMs, splitMs };
 }
 
 /** The whole bench: a sandbox, every scale, the result. */
