@@ -17,7 +17,7 @@ import { discoverPlan } from '../lib/checks/discovery.ts';
 import { EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
 import { onStopSignal } from '../lib/core/signals.ts';
-import { dumpOutputPath, stopActiveTools } from '../lib/core/tools.ts';
+import { applyToolPaths, dumpOutputPath, stopActiveTools } from '../lib/core/tools.ts';
 import {
   blockingPhase,
   PHASES,
@@ -65,7 +65,10 @@ export default async function setup(project: TestProject) {
   saveState(state);
   // rehearse runs the preflight before vitest, in every mode (lib/phases/preflight-gate.ts), and hands its result here.
   const pre = readPreflightRecord(env);
-  if (pre) Object.assign(state.tools, (pre.result.details?.tools ?? {}) as Record<string, string>);
+  if (pre) {
+    Object.assign(state.tools, (pre.result.details?.tools ?? {}) as Record<string, string>);
+    applyToolPaths(state.tools);
+  }
   if (config) {
     if (mode === 'full') await copyPhases(config, state, pre);
     else {
@@ -211,6 +214,8 @@ async function copyPhases(
     if (name === 'preflight') {
       const tools = (result.details?.tools ?? {}) as Record<string, string>;
       Object.assign(state.tools, tools);
+      // The gate's preflight ran in the `rehearse` process: run exactly the executables it resolved and reported.
+      applyToolPaths(tools);
     }
     if (state.interrupted) return;
     state.phases.push(result);

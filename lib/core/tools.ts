@@ -49,6 +49,35 @@ export function setToolBinary(tool: Command['tool'], file: string | undefined): 
   else delete toolBinaries[tool];
 }
 
+/**
+ * Adopt the executables a preflight resolved (its `tools` record: `"<tool> path": "/abs/file"`), in a process that did
+ * not run that preflight itself (global setup after the `rehearse` gate). Every later command of `tool` runs that file.
+ */
+export function applyToolPaths(tools: Record<string, string>): void {
+  for (const t of ['pg_dump', 'pg_restore', 'psql', 'rsync'] as const) {
+    const file = tools[`${t} path`];
+    if (file) setToolBinary(t, file);
+  }
+}
+
+/**
+ * The absolute path of the executable `name` as a shell would find it on `pathEnv` (default PATH), or undefined.
+ * A preflight reports and pins this file, so the phases never depend on PATH lookups of their own.
+ */
+export function resolveOnPath(name: string, pathEnv = process.env.PATH ?? ''): string | undefined {
+  for (const dir of pathEnv.split(':')) {
+    if (!dir || !path.isAbsolute(dir)) continue;
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
 /** The executable that runs for `cmd`. */
 export function toolBinary(cmd: Pick<Command, 'tool' | 'bin'>): string {
   return cmd.bin ?? toolBinaries[cmd.tool] ?? cmd.tool;
@@ -66,11 +95,12 @@ const envRank = (k: string) => (ENV_ORDER.includes(k) ? ENV_ORDER.indexOf(k) : E
 
 /** The command as a shell line, connection settings as PG* variables, the password shown as ***. */
 export function displayCommand(c: Command): string {
+  // The executable that really runs (a preflight-resolved absolute path once chosen), so the log shows it.
   const env = Object.entries(c.env)
     .filter(([k]) => k.startsWith('PG'))
     .sort(([a], [b]) => envRank(a) - envRank(b) || a.localeCompare(b))
     .map(([k, v]) => `${k}=${k === 'PGPASSWORD' ? '***' : shellQuote(v)}`);
-  return redact([...env, c.tool, ...c.args.map(shellQuote)].join(' '));
+  return redact([...env, shellQuote(toolBinary(c)), ...c.args.map(shellQuote)].join(' '));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -212,6 +242,10 @@ export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): Process
     quiet: true,
     verbose: false,
     nothrow: true,
+    // Explicit: zx picks its shell and quoting by looking bash up on PATH, and a PATH without bash (the client tools
+    // resolved elsewhere) would leave it with no quote function, every tool failing before it starts.
+    shell: '/bin/bash',
+    quote: zx.quote,
     prefix: 'umask 077; exec ',
     postfix: '',
     spawn: noRcShell,

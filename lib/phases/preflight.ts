@@ -16,7 +16,16 @@ import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { compareVersions } from '../core/format.ts';
 import { redact } from '../core/redact.ts';
-import { restoreMode, runCommand, rsyncProbeCommand, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
+import {
+  resolveOnPath,
+  restoreMode,
+  runCommand,
+  rsyncProbeCommand,
+  setToolBinary,
+  toolVersion,
+  type Command,
+  type PhaseLog,
+} from '../core/tools.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../core/ident.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
 import { checkDestructive, lockBudget, lockSettings, relationsToRestore } from './guards.ts';
@@ -196,9 +205,15 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   if (planned.restore) needed.push('pg_restore', 'psql');
   if (planned.mirror) needed.push('rsync');
   if (planned.mirror) {
-    const v = await toolVersion('rsync');
-    if (!v) problems.push('rsync is not installed or not on PATH; install rsync');
-    else tools.rsync = v.version;
+    // The file found here is the one the mirror runs (setToolBinary), never a second PATH lookup later.
+    const file = resolveOnPath('rsync');
+    const v = file ? await toolVersion('rsync', file) : undefined;
+    if (!file || !v) problems.push('rsync is not installed or not on PATH; install rsync');
+    else {
+      tools.rsync = v.version;
+      tools['rsync path'] = file;
+      setToolBinary('rsync', file);
+    }
   }
 
   // 2. Asset directories (the static same/inside check is in config; here through symlinks too).
@@ -394,7 +409,9 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     );
   }
   const reason = [
-    needed.length ? `tools ${needed.map((t) => `${t} ${tools[t]}`).join(', ')}` : 'no tools needed',
+    needed.length
+      ? `tools ${needed.map((t) => `${t} ${tools[t]}${tools[`${t} path`] ? ` (${tools[`${t} path`]})` : ''}`).join(', ')}`
+      : 'no tools needed',
     src
       ? `source PostgreSQL ${src.version}${src.vector ? ` (vector ${src.vector.version})` : ''}`
       : 'no source database',
