@@ -11,6 +11,7 @@
  * to; a source being written to makes any checksum differ anyway).
  */
 import type pg from 'pg';
+import { withClient } from '../core/db.ts';
 import { quoteIdent, quoteTable, type TableRef } from '../core/ident.ts';
 import type { Query } from '../core/query.ts';
 import { rowHashExpr, type ColumnShape, type HashMethod } from './checksum.ts';
@@ -142,8 +143,12 @@ export async function runScan(pool: pg.Pool, spec: ScanSpec, split: SplitOptions
     ms: Math.round(performance.now() - t0),
   });
   const rel = relationQuery(spec.table);
+  // pg_relation_size opens the table (AccessShareLock): a lock wait ends in lock_timeout, and withClient's error then
+  // names the lock's holder, as for every other check.
   const info = (
-    await pool.query<{ kind: string; bytes: string; block: number; version: number }>(rel.text, rel.values as unknown[])
+    await withClient(pool, (c) =>
+      c.query<{ kind: string; bytes: string; block: number; version: number }>(rel.text, rel.values as unknown[]),
+    )
   ).rows[0];
   if (!info) return done({ missing: true, prefix: {}, parts: 0 });
   const countOnly = !spec.checksum && spec.prefixColumns.length === 0;

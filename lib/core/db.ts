@@ -142,15 +142,18 @@ export async function closePools(): Promise<void> {
 /** Borrow a client, always give it back (destroyed when it failed, so a broken connection is not reused). */
 export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  let broken: Error | undefined;
+  let released = false;
   try {
     return await fn(client);
   } catch (e) {
-    broken = e as Error;
+    client.release(isConnectionError(e as Error) ? (e as Error) : undefined);
+    released = true;
+    // Asked on a pooled connection once this one is back: when every connection of the pool waits on the same lock,
+    // holding this one while asking would wait for a connection that never comes back.
     if ((e as { code?: string }).code === '55P03') (e as Error).message += await lockHolders(pool);
     throw e;
   } finally {
-    client.release(broken && isConnectionError(broken) ? broken : undefined);
+    if (!released) client.release();
   }
 }
 
