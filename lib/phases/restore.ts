@@ -37,6 +37,7 @@ import {
 import { formatBytes, formatDuration } from '../core/format.ts';
 import { tableSizes } from './dump.ts';
 import { withConnection } from '../core/db.ts';
+import { watchLockWaits } from './lock-waits.ts';
 import {
   chooseRestoreSettings,
   isLocalHost,
@@ -240,9 +241,12 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     ctx.say(
       `restore session: ${tuning.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (PGOPTIONS of the restore only)`,
     );
+  // The restore's backends carry this application_name, so the lock-wait watcher can find them.
+  const appName = config.dst.params.application_name ?? `migration-rehearsal restore ${state.runId}`;
   const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
     const opts = pgOptions(tuning.settings, c.env.PGOPTIONS);
-    return opts ? { ...c, env: { ...c.env, PGOPTIONS: opts } } : c;
+    const env = { ...c.env, PGAPPNAME: c.env.PGAPPNAME ?? appName };
+    return { ...c, env: opts ? { ...env, PGOPTIONS: opts } : env };
   };
   const messages = new ServerMessages();
   const tool = {
@@ -267,27 +271,32 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       "RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object goes to the target's default tablespace)",
     );
 
-  if (mode === 'single-transaction-with-drop') {
-    const { render, apply: plainApply } = restorePipeline(config, archive, useList);
-    const apply = withSettings(plainApply);
-    commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
-    ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
-    progress.start(value(done));
-    exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
-  } else {
-    if (config.dstDropSchema) {
-      const drop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
-      commands.push(displayCommand(drop));
-      ctx.say('DST_DROP_SCHEMA=1: dropping and recreating public (a separate step: this restore mode is not atomic)');
-      await psql(drop, analyzeTool);
+  const stopWatching = watchLockWaits(config, appName, (line) => ctx.say(line));
+  try {
+    if (mode === 'single-transaction-with-drop') {
+      const { render, apply: plainApply } = restorePipeline(config, archive, useList);
+      const apply = withSettings(plainApply);
+      commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
+      ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
+      progress.start(value(done));
+      exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
+    } else {
+      if (config.dstDropSchema) {
+        const plainDrop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
+        const drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: plainDrop.env.PGAPPNAME ?? appName } };
+        commands.push(displayCommand(drop));
+        ctx.say('DST_DROP_SCHEMA=1: dropping and recreating public (a separate step: this restore mode is not atomic)');
+        await psql(drop, analyzeTool);
+      }
+      const cmd = withSettings(restoreCommand(config, archive, useList));
+      commands.push(displayCommand(cmd));
+      ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
+      progress.start(value(done));
+      exitCode = (await pgRestore(cmd, mode, tool).catch(withVersionHint(ctx))).code;
     }
-    const cmd = withSettings(restoreCommand(config, archive, useList));
-    commands.push(displayCommand(cmd));
-    ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
-    progress.start(value(done));
-    exitCode = (await pgRestore(cmd, mode, tool).catch(withVersionHint(ctx))).code;
+  } finally {
+    stopWatching();
   }
-
   doneBytes = totalBytes ?? 0;
   progress.finish(value(done, Math.max(total ?? 0, done)));
   // Foreign servers leading away from the target are restored (foreign tables depend on them), then pointed nowhere.

@@ -2,10 +2,20 @@
  * A lock held on a target table by another session: the checks that wait for it name the holder (pid, mode, table),
  * the fused scan path included, and nothing prints pg's "client is already executing a query" deprecation.
  */
+import fs from 'node:fs';
 import type pg from 'pg';
 import { expect, test } from 'vitest';
 import { connect } from '../../lib/sandbox/clusters.ts';
-import { junitCases, latestJunit, migrateByHand, rehearse, scenario, unescapeXml } from '../helpers/scenario.ts';
+import { startRehearse } from '../helpers/hardening.ts';
+import {
+  junitCases,
+  latestJunit,
+  migrateByHand,
+  rehearse,
+  scenario,
+  stateOf,
+  unescapeXml,
+} from '../helpers/scenario.ts';
 
 async function lockTable(c: pg.Client, table: string): Promise<number> {
   c.on('error', () => {});
@@ -30,6 +40,48 @@ test('--verify-only with users locked on the target: row count and checksum of u
       expect(c!.failed, name).toBe(true);
       expect(unescapeXml(c!.body), name).toMatch(new RegExp(`pid ${pid} \\(AccessExclusiveLock on users\\)`));
     }
+  } finally {
+    await lock.end().catch(() => {});
+  }
+}, 240_000);
+
+/** `pid` and every process below it (from /proc), deepest first. */
+function tree(pid: number): number[] {
+  const kids: number[] = [];
+  for (const e of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) kids.push(...tree(Number(e)));
+    } catch {
+      /* gone */
+    }
+  }
+  return [...kids, pid];
+}
+
+test('DST_DROP_SCHEMA=1 restore behind a lock: the holder is named with how to proceed; SIGTERM to the whole run is "interrupted during restore"', async () => {
+  const s = await scenario();
+  await migrateByHand(s);
+  const lock = await connect(s.dst.cluster, s.dst.name);
+  try {
+    const pid = await lockTable(lock, 'users');
+    const run = startRehearse([], { ...s.env, DST_DROP_SCHEMA: s.dst.name, HEALTH_CHECK: '0' });
+    await run.waitFor(new RegExp(`\\[restore\\] waiting for a lock held by pid ${pid} \\(`), 120_000);
+    expect(run.output()).toMatch(/pg_terminate_backend/);
+    // As a terminal's Ctrl-C or a service manager does: the signal reaches every process of the run at once.
+    for (const p of tree(run.child.pid!)) {
+      try {
+        process.kill(p, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    const r = await run.done;
+    expect(r.code, r.output).toBe(143);
+    expect(r.output).toMatch(/interrupted by SIGTERM during restore/);
+    expect(r.output).not.toMatch(/during checks|restore\s+failed/);
+    expect(stateOf(s)!.interrupted).toMatchObject({ signal: 'SIGTERM', phase: 'restore' });
   } finally {
     await lock.end().catch(() => {});
   }
