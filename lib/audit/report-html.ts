@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatBytes, formatDuration } from '../core/format.ts';
+import { formatBytes, formatDuration, plural } from '../core/format.ts';
 import { FAMILIES } from '../checks/registry.ts';
 import type { EffectiveView } from './effective.ts';
 import type { Manifest } from './manifest.ts';
@@ -139,12 +139,12 @@ export function renderReportHtml(i: ReportInput): string {
     `<table class="facts">${facts.map(([k, x]) => `<tr><td>${esc(k)}</td><td>${esc(x)}</td></tr>`).join('')}</table>`,
   );
   parts.push(
-    `<p class="counts"><span class="pass">${t.passed} passed</span><span class="fail">${t.failed} failed</span><span class="skip">${t.skipped} not run</span><span class="warn">${t.warnings ?? 0} warnings</span>${t.notSelected ? `<span class="skip">${t.notSelected} not selected by the rerun filter</span>` : ''}</p>`,
+    `<p class="counts"><span class="pass">${t.passed} passed</span><span class="fail">${t.failed} failed</span><span class="skip">${t.skipped} not run</span><span class="warn">${plural(t.warnings ?? 0, 'warning')}</span>${t.notSelected ? `<span class="skip">${t.notSelected} not selected by the rerun filter</span>` : ''}</p>`,
   );
   if (i.effective && i.effective.runs.length > 1) {
     const e = i.effective.totals;
     parts.push(
-      `<p class="counts">Effective verdict over runs ${esc(i.effective.runs.join(' → '))}: <span class="pass">${e.passed} passed</span><span class="fail">${e.failed} failed</span><span class="skip">${e.skipped} not run</span><span class="warn">${e.warnings} warnings</span></p>`,
+      `<p class="counts">Effective verdict over runs ${esc(i.effective.runs.join(' → '))}: <span class="pass">${e.passed} passed</span><span class="fail">${e.failed} failed</span><span class="skip">${e.skipped} not run</span><span class="warn">${plural(e.warnings, 'warning')}</span></p>`,
     );
   }
 
@@ -281,11 +281,14 @@ export function renderSummaryMd(i: ReportInput): string {
     `Mode **${m.mode}**${m.rerunOf ? ` (rerun of \`${m.rerunOf}\`)` : ''} · target \`${m.target?.database ?? m.config.DST_DATABASE_URL ?? ''}\` · ${formatDuration(m.durationMs)} · exit ${m.exitCode}`,
     '',
   );
-  out.push(`**${t.passed} passed, ${t.failed} failed, ${t.skipped} not run, ${t.warnings ?? 0} warnings**`, '');
+  out.push(
+    `**${t.passed} passed, ${t.failed} failed, ${t.skipped} not run, ${plural(t.warnings ?? 0, 'warning')}**`,
+    '',
+  );
   if (i.effective && i.effective.runs.length > 1) {
     const e = i.effective.totals;
     out.push(
-      `Effective over ${i.effective.runs.join(' → ')}: ${e.passed} passed, ${e.failed} failed, ${e.skipped} not run, ${e.warnings} warnings`,
+      `Effective over ${i.effective.runs.join(' → ')}: ${e.passed} passed, ${e.failed} failed, ${e.skipped} not run, ${plural(e.warnings, 'warning')}`,
       '',
     );
   }

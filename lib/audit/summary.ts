@@ -3,10 +3,11 @@
  * failures by name, where the reports are and how to look at them. Built from the manifest, so what the operator
  * reads on the terminal is what the audit trail records.
  */
+import fs from 'node:fs';
 import path from 'node:path';
-import { formatBytes, formatDuration } from '../core/format.ts';
+import { formatBytes, formatDuration, plural } from '../core/format.ts';
 import type { Manifest } from './manifest.ts';
-import { wrapText } from './text.ts';
+import { findingMessage, wrapText } from './text.ts';
 
 export interface SummaryPaths {
   runDir: string;
@@ -23,10 +24,26 @@ export function htmlViewCommand(runDir: string): string {
   return `npx vite preview --outDir ${shown.includes(' ') ? JSON.stringify(shown) : shown}`;
 }
 
+/**
+ * A check's message for a line that already names the check: vitest's matcher tail dropped (findingMessage) and a
+ * leading `<name>: ` (the check's own name, repeated inside its message) left out.
+ */
+export function messageAfterName(name: string, message: string): string {
+  const m = findingMessage(message);
+  return m.startsWith(`${name}: `) ? m.slice(name.length + 2) : m;
+}
+
+/** Report files (among those a run writes) that exist in `runDir`, in the order they are listed. */
+export function existingReportFiles(runDir: string): string[] {
+  return ['junit.xml', 'results.json', 'checks.json', 'effective.json', 'html/', 'manifest.json'].filter((f) =>
+    fs.existsSync(path.join(runDir, f)),
+  );
+}
+
 /** The closing line CI log parsers recognise: `N passed, N failed, N skipped`. */
 export function closingLine(m: Pick<Manifest, 'totals'>): string {
   const w = m.totals.warnings ?? 0;
-  return `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped${w ? `, ${w} warnings` : ''}`;
+  return `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped${w ? `, ${plural(w, 'warning')}` : ''}`;
 }
 
 /**
@@ -82,24 +99,25 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   // Outcome.
   const t = m.totals;
   lines.push(
-    `checks:   ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped, ${t.warnings ?? 0} warnings${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
+    `checks:   ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped, ${plural(t.warnings ?? 0, 'warning')}${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
   );
   if (m.effective) {
     const e = m.effective.totals;
     lines.push(
-      `effective: ${e.passed} passed, ${e.failed} failed, ${e.skipped} skipped, ${e.warnings} warnings over runs ${m.effective.runs.join(' → ')} (effective.json; junit.xml shows this view)`,
+      `effective: ${e.passed} passed, ${e.failed} failed, ${e.skipped} skipped, ${plural(e.warnings, 'warning')} over runs ${m.effective.runs.join(' → ')} (effective.json; junit.xml shows this view)`,
     );
   }
   if (m.warnings?.length) {
     lines.push('warnings:');
-    for (const w of m.warnings.slice(0, 20)) lines.push(...wrapText(`${w.name}: ${w.message}`, 118, '  ⚠ ', '    '));
+    for (const w of m.warnings.slice(0, 20))
+      lines.push(...wrapText(`${w.name}: ${messageAfterName(w.name, w.message)}`, 118, '  ⚠ ', '    '));
     if (m.warnings.length > 20) lines.push(`  … and ${m.warnings.length - 20} more (see report.html)`);
   }
   if (m.failures.length) {
     lines.push('failed:');
     for (const f of m.failures.slice(0, 50)) {
       // A failed phase's reason is in the phases table just above.
-      const why = f.error && !/^phase /.test(f.name) ? ` — ${f.error.split('\n')[0]}` : '';
+      const why = f.error && !/^phase /.test(f.name) ? ` — ${messageAfterName(f.name, f.error).split('\n')[0]}` : '';
       const list = m.fullLists?.[f.name];
       lines.push(
         // One line per failure, never cut (a terminal or log viewer wraps it; grep finds it whole).
@@ -120,7 +138,9 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
 
   // Where it all is.
   lines.push(`report:   ${path.join(p.runDir, 'report.html')}  (open it in a browser; summary.md for a PR comment)`);
-  lines.push(`reports:  ${p.runDir}  (junit.xml, results.json, checks.json, effective.json, html/, manifest.json)`);
+  // Only the files that exist: an interrupted run may have written none of vitest's.
+  const files = existingReportFiles(p.runDir);
+  lines.push(`reports:  ${p.runDir}  (${files.length ? files.join(', ') : 'no report files were written'})`);
   if (p.isLatest) {
     lines.push(
       `          ${path.join(p.reportsDir, 'latest')} → this run; CI copy: ${path.join(p.reportsDir, 'junit.xml')}`,

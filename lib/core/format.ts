@@ -47,3 +47,8 @@ export function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/** `1 warning`, `2 warnings`, `0 warnings`: `n` and `word`, with an English plural `s` unless n is 1. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -23,8 +23,8 @@ test('warnings are a third state: console, manifest totals, checks.json, JUnit a
   fs.writeFileSync(path.join(s.dstAssets, 'stray-upload.bin'), 'nobody references me');
   const r = await rehearse(['--verify-only', '--select', 'asset-census'], { ...s.env, HEALTH_CHECK: '0' });
   expect(r.code, r.output).toBe(0);
-  expect(r.stdout).toMatch(/checks: +\d+ passed, 0 failed, \d+ skipped, 1 warnings/);
-  expect(r.stdout.trimEnd().split('\n').pop()).toMatch(/^\d+ passed, 0 failed, \d+ skipped, 1 warnings$/);
+  expect(r.stdout).toMatch(/checks: +\d+ passed, 0 failed, \d+ skipped, 1 warning/);
+  expect(r.stdout.trimEnd().split('\n').pop()).toMatch(/^\d+ passed, 0 failed, \d+ skipped, 1 warning$/);
   const dir = latestDir(s);
   const m = readJson<Manifest>(path.join(dir, 'manifest.json'));
   expect(m.totals.warnings).toBe(1);
@@ -37,7 +37,7 @@ test('warnings are a third state: console, manifest totals, checks.json, JUnit a
   const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
   expect(html).toMatch(/Warnings and pre-existing source defects \(1\)/);
   expect(html).toMatch(/stray-upload\.bin/);
-  expect(fs.readFileSync(path.join(dir, 'summary.md'), 'utf8')).toMatch(/1 warnings/);
+  expect(fs.readFileSync(path.join(dir, 'summary.md'), 'utf8')).toMatch(/1 warning/);
 });
 
 test('full lists: every dangling path in failures/<check>.txt (rclone style), capped by FULL_LIST_MAX with a count', async () => {

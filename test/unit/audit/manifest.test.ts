@@ -176,6 +176,38 @@ describe('manifest and summary', () => {
     expect(lines[lines.length - 1]).toBe('1 passed, 1 failed, 0 skipped');
     expect(closingLine(manifest())).toBe('1 passed, 1 failed, 0 skipped');
   });
+
+  test('the summary: no matcher tail and no repeated check name in a failure line, "1 warning", only existing report files', () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'summary-'));
+    try {
+      fs.writeFileSync(path.join(runDir, 'manifest.json'), '{}');
+      const m = manifest();
+      m.failures = [
+        {
+          file: 'specs/orphans.spec.ts',
+          name: 'orphans a(x) -> b(y)',
+          error: 'orphans a(x) -> b(y): expected 0 rows, found 2: expected false to be true // Object.is equality',
+        },
+      ];
+      m.totals = { ...m.totals, warnings: 1 };
+      m.warnings = [
+        {
+          file: 'specs/orphans.spec.ts',
+          name: 'orphans c(x) -> d(y)',
+          message: 'orphans c(x) -> d(y): already in the source',
+        },
+      ];
+      const lines = formatSummary(m, { runDir, reportsDir: '/r', workDir: '/w', isLatest: false });
+      const text = lines.join('\n');
+      expect(text).toMatch(/✗ orphans a\(x\) -> b\(y\) {2}\(specs\/orphans\.spec\.ts\) — expected 0 rows, found 2\n/);
+      expect(text).toContain('⚠ orphans c(x) -> d(y): already in the source');
+      expect(text).toMatch(/checks: +1 passed, 1 failed, 0 skipped, 1 warning\b(?!s)/);
+      expect(text).toContain(`reports:  ${runDir}  (manifest.json)`);
+      expect(lines[lines.length - 1]).toBe('1 passed, 1 failed, 0 skipped, 1 warning');
+    } finally {
+      fs.rmSync(runDir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('history', () => {

@@ -206,7 +206,7 @@ describe('report.html and summary.md', () => {
     expect(html).toContain('ab'.repeat(32));
     expect(html).toContain('postgresql://u:***@h:5432/staging');
     const md = renderSummaryMd({ manifest, checks, runDir: dir });
-    expect(md).toMatch(/1 passed, 1 failed, 0 not run, 1 warnings/);
+    expect(md).toMatch(/1 passed, 1 failed, 0 not run, 1 warning/);
     expect(md).toContain('| orphans o | orphans | orphans o: broken | failures/o.txt |');
     fs.rmSync(dir, { recursive: true });
   });
