@@ -210,7 +210,13 @@ async function copyPhases(
     else if (name === 'preflight' && pre) {
       result = pre.result;
       archive = pre.archive;
-    } else result = await runPhase(name, base, fn);
+    } else {
+      result = await runPhase(name, base, fn);
+      // A stop signal sent to the whole run (a terminal's Ctrl-C, a service manager) may kill the phase's tool before
+      // this process runs its own handler: the tool's death then looks like a failure. Give the handler a moment, so
+      // the phase is recorded as interrupted, not failed.
+      if (result.status === 'failed') await signalGrace(() => !!state.interrupted);
+    }
     if (name === 'preflight') {
       const tools = (result.details?.tools ?? {}) as Record<string, string>;
       Object.assign(state.tools, tools);
@@ -277,3 +283,8 @@ async function loadOrDiscoverPlan(config: Config, state: RunState, env: NodeJS.P
 }
 
 export type { PhaseResult };
+
+/** Wait up to `ms` for `arrived()` (polled every 20 ms): the time a stop signal needs to reach this process too. */
+async function signalGrace(arrived: () => boolean, ms = 1500): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end && !arrived();) await new Promise((r) => setTimeout(r, 20));
+}
