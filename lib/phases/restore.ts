@@ -24,6 +24,7 @@ import {
   restorePipeline,
 } from '../core/tools.ts';
 import { PhaseError } from '../core/errors.ts';
+import { dropSchemaSetting } from '../core/config.ts';
 import {
   Progress,
   byteLine,
@@ -271,14 +272,18 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     const { render, apply: plainApply } = restorePipeline(config, archive, useList);
     const apply = withSettings(plainApply);
     commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
-    ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
+    ctx.say(
+      `${dropSchemaSetting(config)}: dropping and recreating public and restoring ${archive}, in one transaction`,
+    );
     progress.start(value(done));
     exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
   } else {
     if (config.dstDropSchema) {
       const drop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
       commands.push(displayCommand(drop));
-      ctx.say('DST_DROP_SCHEMA=1: dropping and recreating public (a separate step: this restore mode is not atomic)');
+      ctx.say(
+        `${dropSchemaSetting(config)}: dropping and recreating public (a separate step: this restore mode is not atomic)`,
+      );
       await psql(drop, analyzeTool);
     }
     const cmd = withSettings(restoreCommand(config, archive, useList));
