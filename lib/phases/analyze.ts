@@ -14,6 +14,8 @@
  * - not partitions: an ANALYZE of their partitioned root covers them (and every level below);
  * - only those the role may analyze, so that nothing is asked that a plain ANALYZE would skip: superuser, the
  *   relation's owner, the database's owner (not for shared catalogs), and from PostgreSQL 17 the MAINTAIN privilege.
+ * A relation in a schema the role has no USAGE on cannot be named (a database-wide ANALYZE reaches it by OID): then
+ * the whole step is one plain `ANALYZE`, as before, and the log says why.
  */
 import pg from 'pg';
 import { withConnection } from '../core/db.ts';
@@ -23,6 +25,11 @@ import type { Dsn } from '../core/dsn.ts';
 export interface AnalyzeTarget {
   name: string;
   bytes: number;
+  /**
+   * The role may name it (USAGE on its schema). A database-wide ANALYZE reaches a relation by OID and needs no such
+   * right; `ANALYZE <name>` does. Default true.
+   */
+  nameable?: boolean;
 }
 
 /**
@@ -32,6 +39,7 @@ export interface AnalyzeTarget {
 export function analyzeTargetsSql(serverVersionNum: number): string {
   const maintain = serverVersionNum >= 170000 ? ` OR pg_catalog.has_table_privilege(c.oid, 'MAINTAIN')` : '';
   return `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
+  pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS nameable,
   (CASE WHEN c.relkind = 'p'
     THEN (SELECT coalesce(sum(pg_catalog.pg_relation_size(t.relid)), 0) FROM pg_catalog.pg_partition_tree(c.oid) t)
     ELSE pg_catalog.pg_relation_size(c.oid) END)::text AS bytes
@@ -102,11 +110,26 @@ export async function parallelAnalyze(
     d,
     async (c) => {
       const v = Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);
-      const r = await c.query<{ name: string; bytes: string }>(analyzeTargetsSql(v));
-      return r.rows.map((x) => ({ name: x.name, bytes: Number(x.bytes) }));
+      const r = await c.query<{ name: string; bytes: string; nameable: boolean }>(analyzeTargetsSql(v));
+      return r.rows.map((x) => ({ name: x.name, bytes: Number(x.bytes), nameable: x.nameable }));
     },
     { connectTimeoutMs: opts.connectTimeoutMs },
   );
+  const hidden = targets.filter((t) => t.nameable === false);
+  if (hidden.length) {
+    // Naming them would fail ("permission denied for schema"): one database-wide ANALYZE, as a plain restore does.
+    await withConnection(d, (c) => c.query('ANALYZE'), { connectTimeoutMs: opts.connectTimeoutMs }).catch(
+      (e: Error) => {
+        throw new Error(`ANALYZE failed: ${e.message}`);
+      },
+    );
+    return {
+      relations: targets.length,
+      jobs: 1,
+      ms: Date.now() - t0,
+      why: `1 connection (one database-wide ANALYZE: ${hidden.length} relation(s) such as ${hidden[0].name} are in a schema this role has no USAGE on, so they cannot be named)`,
+    };
+  }
   const queue = analyzeOrder(targets);
   const { jobs, why } = analyzeJobs(setting, { ...facts, relations: queue.length });
   let next = 0;

@@ -79,8 +79,9 @@ test('on 2 connections: the same statistics as one database-wide ANALYZE, awkwar
 
 test('as a non-superuser database owner: tables of other roles analyzed (owner’s right), shared catalogs not asked for', async () => {
   const target = await ownerTarget({ vector: false });
-  // A table the superuser owns, inside the owner's database.
+  // Tables the superuser owns, inside the owner's database (their schema usable by the owner).
   await target.db.query(SHAPE);
+  await target.db.query(`GRANT USAGE ON SCHEMA "Odd Schema" TO ${target.role}`);
   const asOwner = { ...cluster('target'), user: target.role, password: target.password };
   const listed = await withClient(asOwner, target.db.name, async (c) => {
     await c.query('CREATE TABLE mine (id int); INSERT INTO mine SELECT generate_series(1, 10)');
@@ -109,4 +110,22 @@ test('a failing connection is reported, not swallowed, when relations were left 
   await expect(
     parallelAnalyze(dsn, 2, { local: true, cores: 2, checkConcurrency: 4 }, { connectTimeoutMs: 5_000 }),
   ).rejects.toThrow(/cannot connect|does not exist/);
+});
+
+test('a relation in a schema the role cannot use: one database-wide ANALYZE instead (it reaches it by OID), said', async () => {
+  const target = await ownerTarget({ vector: false });
+  await target.db.query(SHAPE);
+  const log: string[] = [];
+  const r = await parallelAnalyze(
+    parseDsn(target.url),
+    'auto',
+    { local: true, cores: 2, checkConcurrency: 4 },
+    { connectTimeoutMs: 10_000, log: (l) => log.push(l) },
+  );
+  expect(r.jobs).toBe(1);
+  expect(r.why).toMatch(
+    /one database-wide ANALYZE: 1 relation\(s\) such as "Odd Schema"\."Mixed Case" are in a schema/,
+  );
+  // The database owner's plain ANALYZE reached it all the same.
+  expect(await statisticsOf(target.db)).toEqual(expect.arrayContaining(['Odd Schema.Mixed Case', 'public.big']));
 });
