@@ -1,5 +1,6 @@
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { checksTestOptions, reportersFor } from './setup/checks-config.ts';
 
 /**
  * Three projects:
@@ -9,43 +10,15 @@ import { defineConfig } from 'vitest/config';
  * - `integration`: the project's own tests against real clusters and tools in test/integration/.
  * `npm run test:self` runs `unit` and `integration`.
  */
-const runDir = process.env.REHEARSAL_RUN_DIR;
-const selfReports = path.resolve(process.env.SELF_REPORTS_DIR ?? 'reports/self');
-
-// A rehearsal (REHEARSAL_RUN_DIR set by rehearse) prints through lib/audit/reporter.ts only: progress, each failed
-// check once with its evidence, no green lists, no stack frames for findings (REHEARSAL_VERBOSE=1 adds vitest's own
-// console). Its junit.xml is written afterwards from checks.json (lib/audit/junit-writer.ts: classname = family).
-const reporters: any[] = runDir && process.env.REHEARSAL_VERBOSE !== '1' ? [] : ['default'];
-if (runDir) {
-  reporters.push(
-    ['json', { outputFile: path.join(runDir, 'results.json') }],
-    ['html', { outputFile: path.join(runDir, 'html/index.html') }],
-    './lib/audit/reporter.ts',
-  );
-} else if (process.env.SELF_REPORTS !== '0') {
-  reporters.push([
-    'junit',
-    { outputFile: path.join(selfReports, 'junit.xml'), suiteName: 'migration-rehearsal self-tests' },
-  ]);
-}
+const root = fileURLToPath(new URL('.', import.meta.url));
+const reporters = reportersFor(process.env, root, 'ts') as any[];
 
 export default defineConfig({
   test: {
     reporters,
     projects: [
       {
-        test: {
-          name: 'checks',
-          include: ['specs/**/*.spec.ts'],
-          globalSetup: ['setup/global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-          maxConcurrency: Number(process.env.CHECK_CONCURRENCY) || 4,
-          pool: 'forks',
-          // The spec files share nothing but read-only modules; reusing a worker for several files halves the
-          // start-up cost of a run (about 7 s to 4 s for the demo database) and does not change what is checked.
-          isolate: false,
-        },
+        test: checksTestOptions(process.env, root, 'ts'),
       },
       {
         test: {

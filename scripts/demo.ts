@@ -18,7 +18,7 @@ import { applyFault, FAULTS, isFault, type AppliedFault, type FaultName } from '
 import { describeDsn, LIBPQ_ENV_VARS, parseDsn } from '../lib/core/dsn.ts';
 import { fixtureRowCounts, loadFixture, writeAssetTree } from '../lib/sandbox/fixture.ts';
 import { startHealthServer, type HealthServer } from '../lib/sandbox/health-server.ts';
-import { PROJECT_ROOT } from '../lib/core/project.ts';
+import { cliCommand, PROJECT_ROOT } from '../lib/core/project.ts';
 import { redact, redactor } from '../lib/core/redact.ts';
 import { familyById } from '../lib/checks/registry.ts';
 import { DEFAULT_DB_PATH_PREFIX } from '../lib/core/paths.ts';
@@ -129,9 +129,9 @@ function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Run the rehearsal as a user would, every line through the redactor. */
 function runRehearsal(env: NodeJS.ProcessEnv): Promise<number> {
-  const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+  const [file, argv] = cliCommand('rehearse');
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts')], {
+    const child = spawn(file, argv, {
       cwd: PROJECT_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

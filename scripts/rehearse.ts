@@ -12,12 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/core/config.ts';
 import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
 import { KNOWN_VARS } from './known-vars.ts';
-import { listChecks, listLines } from '../lib/cli/list.ts';
-import { versionLines } from '../lib/cli/version.ts';
 import { describeDsn } from '../lib/core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
-import { buildDryRunPlan } from '../lib/cli/dry-run.ts';
 import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } from '../lib/audit/run-record.ts';
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
@@ -26,6 +23,7 @@ import { watchLaunchers } from '../lib/core/signals.ts';
 import { preflightGate } from '../lib/phases/preflight-gate.ts';
 import { stopActiveTools } from '../lib/core/tools.ts';
 import { selectionSpecs, type Selection } from '../lib/audit/selection.ts';
+import { clientToolVersions } from '../lib/audit/manifest.ts';
 
 const USAGE = `Usage: npm run rehearse -- [options]      (npm test = rehearse without options)
 
@@ -136,6 +134,8 @@ async function main(): Promise<number> {
       return EXIT.ok;
     }
     if (args.version) {
+      // Each mode's own modules are loaded when it runs: a check run does not pay for the planner's or the lister's.
+      const { versionLines } = await import('../lib/cli/version.ts');
       for (const line of await versionLines()) out(line);
       return EXIT.ok;
     }
@@ -154,6 +154,7 @@ async function main(): Promise<number> {
 
   if (args.dryRun) {
     // Plan mode: read-only connections only; no WORK_DIR, no report folder, no run record.
+    const { buildDryRunPlan } = await import('../lib/cli/dry-run.ts');
     const plan = await buildDryRunPlan(config);
     for (const line of plan.lines) out(line);
     if (plan.refused) {
@@ -165,6 +166,7 @@ async function main(): Promise<number> {
 
   if (args.list) {
     // Read-only discovery through the specs themselves (vitest list); no WORK_DIR, no report folder, no run record.
+    const { listChecks, listLines } = await import('../lib/cli/list.ts');
     for (const line of listLines(await listChecks(process.env))) out(line);
     return EXIT.ok;
   }
@@ -269,6 +271,8 @@ async function main(): Promise<number> {
       extraArgs = [PHASES_SPEC];
       env.REHEARSAL_ONLY_PHASES = '1';
     }
+    // The manifest's client tool versions (4 short processes) are collected while vitest runs, not after it.
+    const clientTools = clientToolVersions();
     const run = await runChecks({ env, extraArgs });
     let code = exitCodeOf(workDir, run.code);
     if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
@@ -286,6 +290,7 @@ async function main(): Promise<number> {
       config,
       rerunOf: rerun?.kind === 'rerun' ? rerun.rerunOf : undefined,
       selection: selection ? { select: selection.select, exclude: selection.exclude } : undefined,
+      clientTools,
     };
     return finalizeRun(info, code);
   }

@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../lib/core/project.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = PROJECT_ROOT;
 const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
 
 console.log('test:self: typecheck (tsc --noEmit)');

@@ -81,15 +81,20 @@ export default async function setup(project: TestProject) {
         });
       }
     }
-    if (!blockingPhase(state)) {
-      try {
-        state.plan = await loadOrDiscoverPlan(config, state, env);
-      } catch (e) {
-        state.planError = redact((e as Error).message);
-      }
-    }
   }
-  const poolCaps = config && !blockingPhase(state) ? await poolBudget(config, project) : undefined;
+  // Discovery and the connection budget read different things from the same servers: at once, so a remote server's
+  // round trips overlap instead of adding up.
+  let poolCaps: RehearsalContext['poolCaps'];
+  if (config && !blockingPhase(state)) {
+    const cfg = config;
+    [, poolCaps] = await Promise.all([
+      loadOrDiscoverPlan(cfg, state, env).then(
+        (plan) => void (state.plan = plan),
+        (e) => void (state.planError = redact((e as Error).message)),
+      ),
+      poolBudget(cfg, project),
+    ]);
+  }
   state.finishedAt = new Date().toISOString();
   saveState(state);
   const blocked = blockingPhase(state);

@@ -2,7 +2,7 @@
  * Health: `health GET /health` against the staging API (STAGING_API_BASE_URL + STAGING_HEALTH_PATH), bounded by
  * HEALTH_TIMEOUT_MS; a 2xx answer passes. HEALTH_CHECK=0 skips it, visibly.
  */
-import request from 'supertest';
+import type request from 'supertest';
 import { test } from 'vitest';
 import { checkConfig, rehearsalContext } from '../lib/checks/context.ts';
 import { redact } from '../lib/core/redact.ts';
@@ -35,7 +35,9 @@ if (!config.healthCheck) {
     const elapsed = () => Math.round(performance.now() - t0);
     let res: request.Response;
     try {
-      res = await request(config.stagingApiBaseUrl)
+      // supertest is loaded only when the probe runs (HEALTH_CHECK=0 runs never pay for it).
+      const { default: supertest } = await import('supertest');
+      res = await supertest(config.stagingApiBaseUrl)
         .get(config.stagingHealthPath)
         .ok(() => true) // judge the status here, with the body in the message
         .timeout({ response: timeoutMs, deadline: timeoutMs });

@@ -247,6 +247,21 @@ async function serverVersions(
  * client tools' `--version`, the servers' `server_version` and the installed pgvector extension. A verify-only run or
  * a rerun has no preflight, so this is where its manifest gets them.
  */
+/**
+ * The client tools' versions alone (`pg_dump`, `pg_restore`, `psql`, `rsync` → `--version` number, or "not installed"),
+ * for a caller that wants them early: rehearse starts this beside the check run, where its process waits anyway, and
+ * hands the result to collectToolVersions as `known`.
+ */
+export async function clientToolVersions(): Promise<Record<string, string>> {
+  const tools: Record<string, string> = {};
+  await Promise.all(
+    (['pg_dump', 'pg_restore', 'psql', 'rsync'] as const).map((tool) =>
+      toolVersion(tool).then((v) => void (tools[tool] = v?.version ?? 'not installed')),
+    ),
+  );
+  return tools;
+}
+
 export async function collectToolVersions(
   config: Config,
   known: Record<string, string> = {},

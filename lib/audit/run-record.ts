@@ -47,6 +47,8 @@ export interface RunInfo {
   rerunOf?: string;
   /** --select / --exclude (registry ids), when given. */
   selection?: { select: string[]; exclude: string[] };
+  /** Client tool versions collected while the checks ran (clientToolVersions); the rest is collected at the end. */
+  clientTools?: Promise<Record<string, string>>;
 }
 
 /** The spec file holding the copy-phase test cases (`phase <name>`); a rerun never repeats those. */
@@ -240,7 +242,8 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
   if (code === EXIT.ok && totals.failed > 0) code = EXIT.checkFailed;
   for (const p of auditProblems) notes.push(`audit trail: ${p}`);
 
-  const tools = await collectToolVersions(info.config, state?.tools ?? {});
+  const early = (await info.clientTools?.catch(() => undefined)) ?? {};
+  const tools = await collectToolVersions(info.config, { ...early, ...(state?.tools ?? {}) });
   const manifest = buildManifest({
     runId: info.runId,
     mode: info.mode,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { userTablesQuery } from '../core/catalog.ts';
 import { parseDsn } from '../core/dsn.ts';
-import { quoteTable } from '../core/ident.ts';
+import { quoteIdent, quoteTable } from '../core/ident.ts';
 import {
   clusterUrl,
   createDatabase,
@@ -123,6 +123,8 @@ interface ScaleRuns {
   seqScans?: { fused: Record<'src' | 'dst', SeqScans>; discovery: Record<'src' | 'dst', SeqScans> } | { error: string };
   peer: PeerRun[];
   peerError?: string;
+  /** The largest table's checksum (both sides) as one scan per side, then split into block ranges: ms per repetition. */
+  split?: { table: string; parts: number; oneMs: number[]; splitMs: number[] } | { error: string };
 }
 
 /** From the first start to the last end of a run's fused scans (WORK_DIR/scans/<run id>/). */
@@ -324,6 +326,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
         )
       : na(why);
   }
+  const split = runs.split && !('error' in runs.split) ? runs.split : undefined;
+  const splitWhy = runs.split && 'error' in runs.split ? runs.split.error : 'not measured';
+  f['split.one'] = split ? stat(split.oneMs, 'ms') : na(splitWhy);
+  f['split.parts'] = split ? stat(split.splitMs, 'ms') : na(splitWhy);
   f['verify.floor.find'] = stat(
     runs.floor.map((r) => r.findMs),
     'ms',
@@ -580,6 +586,10 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     if ('error' in runs.seqScans) warnings.push(`seq-scan counts not measured: ${runs.seqScans.error}`);
     else log(`scale ${requestedRows}: seq scans of ${FUSED_SPECS.length} fused spec files measured`);
 
+    // How a big table's checksum scales with the server's cores: the largest table, one scan vs CHECK_CONCURRENCY
+    // block ranges per side (before the peer, which changes rows of the target).
+    runs.split = await splitRuns(sides, rowsPerTable, config, log);
+
     // The peer, last: it changes rows of the target.
     try {
       runs.peer = await peerRuns(sides, rowsPerTable, config, path.join(logs, 'peer.log'), log);
@@ -628,7 +638,21 @@ async function probeSeqScans(
   logs: string,
 ): Promise<NonNullable<ScaleRuns['seqScans']>> {
   const pools = { src: getPool(sides.src, { max: 1 }), dst: getPool(sides.dst, { max: 1 }) };
+  // seq_scan counts every process that starts a heap scan: a parallel seq scan with 2 workers counts 3. The figure is
+  // about how often the suite reads each table, so the two measured runs plan without parallel workers (a setting of
+  // the bench's own throw-away databases, reset afterwards); the timed runs keep the server's defaults.
+  const serial = async (on: boolean) => {
+    for (const side of ['src', 'dst'] as const) {
+      const db = quoteIdent(sides[side].database ?? '');
+      await pools[side].query(
+        on
+          ? `ALTER DATABASE ${db} SET max_parallel_workers_per_gather = 0`
+          : `ALTER DATABASE ${db} RESET max_parallel_workers_per_gather`,
+      );
+    }
+  };
   try {
+    await serial(true);
     const snap = async () => ({ src: await seqScans(pools.src), dst: await seqScans(pools.dst) });
     const s0 = await snap();
     const base = await runFusedSpecs(
@@ -649,6 +673,7 @@ async function probeSeqScans(
   } catch (e) {
     return { error: (e as Error).message };
   } finally {
+    await serial(false).catch(() => {});
     await closePools();
   }
 }
@@ -719,6 +744,44 @@ async function peerRuns(
     await closePools();
   }
   return out;
+}
+
+/** Block ranges a split checksum uses in the bench: the suite's default CHECK_CONCURRENCY. */
+const SPLIT_PARTS = 4;
+
+/**
+ * The largest table's checksum on both sides at once, BENCH_REPS times each way, alternating: as one scan per side
+ * (no split), and split into SPLIT_PARTS ctid block ranges per side on as many connections (lib/checks/table-scan.ts,
+ * what CHECKSUM_SPLIT_MB does for tables above it). Equal checksums both ways are part of the measurement.
+ */
+async function splitRuns(
+  sides: RawSides,
+  rowsPerTable: Record<string, number>,
+  config: BenchConfig,
+  log: Log,
+): Promise<NonNullable<ScaleRuns['split']>> {
+  const [table] = Object.entries(rowsPerTable).sort((a, b) => b[1] - a[1])[0] ?? [];
+  if (!table) return { error: 'no table' };
+  const t = { schema: 'public', name: table };
+  const oneMs: number[] = [];
+  const splitMs: number[] = [];
+  try {
+    for (let rep = 1; rep <= config.reps; rep++) {
+      const one = await suiteChecksum(sides.src, sides.dst, t, 1, Number.MAX_SAFE_INTEGER);
+      const split = await suiteChecksum(sides.src, sides.dst, t, SPLIT_PARTS, 0);
+      if (one.found || split.found) return { error: `the checksums of ${table} differ between source and target` };
+      oneMs.push(one.ms);
+      splitMs.push(split.ms);
+      log(
+        `split ${table} rep ${rep}: one scan per side ${one.ms} ms, ${SPLIT_PARTS} block ranges per side ${split.ms} ms`,
+      );
+    }
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    await closePools();
+  }
+  return { table, parts: SPLIT_PARTS, oneMs, splitMs };
 }
 
 /** The whole bench: a sandbox, every scale, the result. */

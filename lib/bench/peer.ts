@@ -25,6 +25,7 @@ import { runScan, scanQuery } from '../checks/table-scan.ts';
 import { getPool } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
+import { checksVitestCommand } from '../core/vitest-runner.ts';
 import { measure } from './run.ts';
 import { suiteEnv } from './suite.ts';
 
@@ -96,8 +97,9 @@ export async function runFusedSpecs(
     REHEARSAL_WORK_DIR: workDir,
     REHEARSAL_MODE: 'verify-only',
   });
-  const args = ['run', '--project', 'checks', ...FUSED_SPECS, ...(noTests ? ['-t', '^no test has this name$'] : [])];
-  const r = await measure(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'vitest'), args, {
+  const [bin, base] = checksVitestCommand('run');
+  const args = [...base, ...FUSED_SPECS, ...(noTests ? ['-t', '^no test has this name$'] : [])];
+  const r = await measure(bin, args, {
     cwd: PROJECT_ROOT,
     env,
     logFile,

@@ -136,9 +136,13 @@ export const METHOD: Record<string, string> = {
   'verify.fused.scans':
     'from the first start to the last end of the fused table scans (row count + checksum + path prefix, one per table and side; WORK_DIR/scans/<run id>/*.json, each recording its start and duration) of the same verification run: the time the three families take together, without double counting the tests that wait for a shared scan',
   'verify.seqScans.fused':
-    'max over tables and sides of the pg_stat_user_tables.seq_scan delta of `vitest run --project checks specs/row-counts.spec.ts specs/checksums.spec.ts specs/path-prefix.spec.ts` (--verify-only environment), minus the delta of the same command with a test-name filter that matches nothing (global setup and discovery alone); statistics read once they stop changing. A table split into block ranges is read by TID Range Scans, which seq_scan does not count: it still reads each block once',
+    'max over tables and sides of the pg_stat_user_tables.seq_scan delta of `vitest run --project checks specs/row-counts.spec.ts specs/checksums.spec.ts specs/path-prefix.spec.ts` (--verify-only environment), minus the delta of the same command with a test-name filter that matches nothing (global setup and discovery alone); both runs with max_parallel_workers_per_gather=0 set on the databases of the bench (seq_scan counts the part of each parallel worker of one scan as a scan of its own); statistics read once they stop changing. A table split into block ranges is read by TID Range Scans, which seq_scan does not count: it still reads each block once',
   'copy.raw.restoreTuned':
-    "the raw script's second pg_restore --single-transaction of the same dump into another empty database with PGOPTIONS set to the session settings the suite's restore phase chooses for this target (lib/phases/restore-tuning.ts),, + its own plain ANALYZE (psql -c ANALYZE of that database); the raw log's BENCH_TUNED_SESSION line shows the settings a session with that PGOPTIONS gets (pg_settings with source = client)",
+    "the raw script's second pg_restore --single-transaction of the same dump into another empty database with PGOPTIONS set to the session settings the suite's restore phase chooses for this target (lib/phases/restore-tuning.ts), + its own plain ANALYZE (psql -c ANALYZE of that database); the raw log's BENCH_TUNED_SESSION line shows the settings a session with that PGOPTIONS gets (pg_settings with source = client)",
+  'split.one':
+    "the largest table's checksum (the fused scan without path prefixes, shapes compared first), source and target at once, one scan per side on one connection each; BENCH_REPS times, alternating with split.parts",
+  'split.parts':
+    'the same checksum split into 4 ctid block ranges per side (TID Range Scans, PostgreSQL 14+; one range scan per range otherwise), on 4 connections per side, the sums added up',
   'peer.suite.clean':
     "the suite's checksum of each of the 2 largest tables with a one-column primary key (shapes, the fused checksum scan of both sides at once, split into CHECK_CONCURRENCY=4 block ranges above 64 MB) and, when they differ, the key bisection to every differing key; summed over the tables, per repetition",
   'peer.suite.changed': 'the same after 3 rows per table were changed on the target',
@@ -277,6 +281,11 @@ export function scaleRows(s: ScaleResult): Row[] {
     'peer.suite.changed',
     'peer.pgComparator.changed',
     ratio(0.7),
+  );
+  add(
+    'checksum of the largest table, both sides: split into 4 block ranges per side vs one scan per side (server cores at work)',
+    'split.parts',
+    'split.one',
   );
   add(
     'verify (old floor): full content checksums vs count(*) floor',

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { CheckRecord, ChecksFile } from '../audit/reporter.ts';
 import { FAMILIES as CHECK_FAMILIES, familyOfTest } from '../checks/registry.ts';
 import { readState, type PhaseResult } from '../core/state.ts';
-import { PROJECT_ROOT } from '../core/project.ts';
+import { cliCommand, PROJECT_ROOT } from '../core/project.ts';
 import type { MemoryPeak } from './rss.ts';
 import { measure } from './run.ts';
 
@@ -96,14 +96,14 @@ function runDirOf(reportsDir: string): string | undefined {
   return dirs.length ? path.join(runs, dirs[dirs.length - 1]) : undefined;
 }
 
-/** `tsx scripts/rehearse.ts ...args` with `vars` (WORK_DIR and REPORTS_DIR must be fresh, empty paths). */
+/** `npm run rehearse -- ...args` (bin/run.mjs) with `vars` (WORK_DIR and REPORTS_DIR must be fresh, empty paths). */
 export async function runSuite(
   args: string[],
   vars: Record<string, string | undefined> & { WORK_DIR: string; REPORTS_DIR: string },
   opts: { logFile: string; sampleMs: number; timeoutMs?: number },
 ): Promise<SuiteRun> {
-  const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
-  const r = await measure(tsx, [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts'), ...args], {
+  const [file, argv] = cliCommand('rehearse', args);
+  const r = await measure(file, argv, {
     cwd: PROJECT_ROOT,
     env: suiteEnv(vars),
     logFile: opts.logFile,

@@ -14,10 +14,10 @@ import type { Dsn } from '../core/dsn.ts';
 import { displayIdent, displayTable, type TableRef } from '../core/ident.ts';
 import { whyMissing } from '../core/configured-subjects.ts';
 import {
-  columnExistsQuery,
+  columnsExistQuery,
   foreignKeysQuery,
   sampleDistinctQuery,
-  sampleQuery,
+  sampleUnionQuery,
   userTablesQuery,
   type Query,
 } from './sql/index.ts';
@@ -61,19 +61,27 @@ interface FkRow {
   parent_columns: string[];
 }
 
-/** Tables and declared relations from one database's catalog. */
+/**
+ * Tables and declared relations from one database's catalog, in one round trip (both catalog queries have no
+ * parameters, so they go as one simple-protocol batch: a remote server costs one network round trip, not two).
+ */
 async function readCatalog(
   c: pg.Client,
   d: Dsn,
   wantTables: boolean,
 ): Promise<{ tables: TableRef[]; relations: Relation[] }> {
+  const queries = [...(wantTables ? [userTablesQuery()] : []), foreignKeysQuery()];
+  let results: pg.QueryResult[];
+  try {
+    const r = (await c.query(queries.map((q) => q.text).join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+    results = Array.isArray(r) ? r : [r];
+  } catch (e) {
+    throw new Error(`discovery: ${dbErrorMessage(d, e)}`);
+  }
   const tables = wantTables
-    ? (await run<{ schema: string; name: string }>(c, d, userTablesQuery())).map((r) => ({
-        schema: r.schema,
-        name: r.name,
-      }))
+    ? (results[0].rows as Array<{ schema: string; name: string }>).map((r) => ({ schema: r.schema, name: r.name }))
     : [];
-  const relations = (await run<FkRow>(c, d, foreignKeysQuery())).map<Relation>((r) => ({
+  const relations = (results[results.length - 1].rows as FkRow[]).map<Relation>((r) => ({
     child: { schema: r.child_schema, name: r.child_table },
     childColumns: r.child_columns,
     parent: { schema: r.parent_schema, name: r.parent_table },
@@ -84,7 +92,11 @@ async function readCatalog(
   return { tables, relations };
 }
 
-/** Which configured asset columns exist in the target, and the seeded sample of each. */
+/**
+ * Which configured asset columns exist in the target, and the seeded sample of each: one round trip for every
+ * column's existence, one for every sample (a UNION ALL of the per-column samples); only a column with fewer distinct
+ * paths than asked, or a missing one (to say why), costs a query of its own.
+ */
 async function readAssets(
   c: pg.Client,
   d: Dsn,
@@ -96,16 +108,21 @@ async function readAssets(
   const assetColumns: AssetColumnPlan[] = [];
   const items: AssetSampleItem[] = [];
   const seen = new Set<string>();
-  for (const col of columns) {
+  const unique = columns.filter((col) => {
     const display = columnDisplay(col.table, col.column);
-    if (seen.has(display)) continue;
+    if (seen.has(display)) return false;
     seen.add(display);
-    const [row] = await run<{ table_exists: boolean; column_exists: boolean }>(
-      c,
-      d,
-      columnExistsQuery(col.table, col.column),
-    );
-    const plan: AssetColumnPlan = { ...col, display, exists: !!row?.column_exists, configured };
+    return true;
+  });
+  if (!unique.length) return { assetColumns, items };
+  const found = await run<{ i: number; column_exists: boolean }>(c, d, columnsExistQuery(unique));
+  for (const [i, col] of unique.entries()) {
+    const plan: AssetColumnPlan = {
+      ...col,
+      display: columnDisplay(col.table, col.column),
+      exists: !!found.find((r) => r.i === i)?.column_exists,
+      configured,
+    };
     if (!plan.exists) {
       try {
         plan.reason = await whyMissing(c, col.table, col.column, 'target');
@@ -114,13 +131,19 @@ async function readAssets(
       }
     }
     assetColumns.push(plan);
-    if (!plan.exists || perColumn <= 0) continue;
-    let rows = await run<{ value: string }>(c, d, sampleQuery(col.table, col.column, seed, perColumn));
+  }
+  const sampled = assetColumns.filter((p) => p.exists);
+  if (perColumn <= 0 || !sampled.length) return { assetColumns, items };
+  const rows = await run<{ i: number; value: string }>(c, d, sampleUnionQuery(sampled, seed, perColumn));
+  for (const [i, col] of sampled.entries()) {
+    let values = rows.filter((r) => r.i === i).map((r) => r.value);
     // Fewer distinct paths than asked: either the column has no more, or paths repeat across many rows and crowded
     // the bounded read; the distinct-value query settles it with the same ordering.
-    if (rows.length < perColumn)
-      rows = await run<{ value: string }>(c, d, sampleDistinctQuery(col.table, col.column, seed, perColumn));
-    for (const r of rows) items.push({ column: display, kind: col.kind, value: r.value });
+    if (values.length < perColumn)
+      values = (await run<{ value: string }>(c, d, sampleDistinctQuery(col.table, col.column, seed, perColumn))).map(
+        (r) => r.value,
+      );
+    for (const value of values) items.push({ column: col.display, kind: col.kind, value });
   }
   return { assetColumns, items };
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { FAMILIES, familyOfTest, type CheckFamily } from '../checks/registry.ts';
 import { redact } from '../core/redact.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
+import { checksVitestCommand } from '../core/vitest-runner.ts';
 
 /** One check as `vitest list --json` reports it. */
 export interface ListedCheck {
@@ -29,7 +30,7 @@ export interface ListedFamily {
  * check it would run. Throws an Error with vitest's (redacted) output when the listing itself fails.
  */
 export function listChecks(env: NodeJS.ProcessEnv): Promise<ListedCheck[]> {
-  const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'vitest');
+  const [bin, base] = checksVitestCommand('list');
   const childEnv: NodeJS.ProcessEnv = { ...env, REHEARSAL_MODE: 'list', SELF_REPORTS: '0', FORCE_COLOR: '0' };
   delete childEnv.REHEARSAL_RUN_DIR;
   delete childEnv.REHEARSAL_WORK_DIR;
@@ -37,7 +38,7 @@ export function listChecks(env: NodeJS.ProcessEnv): Promise<ListedCheck[]> {
   return new Promise((resolve, reject) => {
     execFile(
       bin,
-      ['list', '--project', 'checks', '--json'],
+      [...base, '--json'],
       { cwd: PROJECT_ROOT, env: childEnv, maxBuffer: 256 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const start = stdout.search(/^\[/m);

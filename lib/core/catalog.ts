@@ -96,6 +96,22 @@ ORDER BY n.nspname, c.relname, con.conname`,
   };
 }
 
+/**
+ * columnExistsQuery for several columns in one round trip: one row per input column, in input order, with `i` (0-based
+ * position), `table_exists` and `column_exists`. `columns` may be empty (no rows).
+ */
+export function columnsExistQuery(columns: Array<{ table: TableRef; column: string }>): Query {
+  return {
+    text: `SELECT (k.i - 1)::int AS i, c.oid IS NOT NULL AS table_exists,
+  EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = k.col AND a.attnum > 0 AND NOT a.attisdropped) AS column_exists
+FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(sch, rel, col, i)
+LEFT JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+  ON n.nspname = k.sch AND c.relname = k.rel AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ORDER BY k.i`,
+    values: [columns.map((c) => c.table.schema), columns.map((c) => c.table.name), columns.map((c) => c.column)],
+  };
+}
+
 /** Whether a table (any relation with columns) exists, and whether it has `column`: one row, two booleans. */
 export function columnExistsQuery(table: TableRef, column: string): Query {
   return {

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Transform } from 'node:stream';
-import { $, type ProcessPromise } from 'zx';
+import type { ProcessPromise } from 'zx';
 import type { Config } from './config.ts';
 import { libpqEnv, type Dsn } from './dsn.ts';
 import { PhaseError, EXIT } from './errors.ts';
@@ -182,8 +182,18 @@ const discard = {
   *[Symbol.iterator]() {},
 };
 const keepNothing = { stdout: discard, stderr: discard, stdall: discard } as unknown as NonNullable<
-  Parameters<typeof $>[0]['store']
+  Parameters<typeof import('zx').$>[0]['store']
 >;
+
+let zx: typeof import('zx') | undefined;
+/**
+ * zx, loaded before the first tool run (`await loadZx()`, then startTool): it is the largest module the CLI imports
+ * (a fifth of a "nothing to do" run's start-up went to loading it), and most processes of most runs (the checks,
+ * --verify-only, the reports) never start a tool.
+ */
+export async function loadZx(): Promise<void> {
+  zx ??= await import('zx');
+}
 
 /** The shell zx starts: no rc/profile file, the command string as its only script. */
 const noRcShell = ((cmd: string, _args: readonly string[], opts: object) =>
@@ -193,11 +203,12 @@ const noRcShell = ((cmd: string, _args: readonly string[], opts: object) =>
   })) as unknown as typeof nodeSpawn;
 
 /**
- * Start `cmd` through zx: private umask, the shell replaced by the tool, the tool killed with this process
+ * Start `cmd` through zx (loaded by `loadZx()`): private umask, the shell replaced by the tool, the tool killed with this process
  * (parent-death signal), nothing printed and nothing kept by zx. The caller reads `p.stdout` / `p.stderr`.
  */
 export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): ProcessPromise {
-  const p = $({
+  if (!zx) throw new Error('startTool: zx is not loaded (await loadZx() first)');
+  const p = zx.$({
     quiet: true,
     verbose: false,
     nothrow: true,
@@ -240,6 +251,7 @@ function eachLine(stream: NodeJS.ReadableStream | null | undefined, fn: (line: s
 export async function runCommand(cmd: Command, opts: RunOptions): Promise<ToolResult> {
   const started = Date.now();
   opts.log?.line(`$ ${displayCommand(cmd)}`);
+  await loadZx();
   const p = startTool(cmd, { stdin: !!opts.stdin });
   const child = p.child;
   if (opts.stdin && child) opts.stdin(child);
@@ -708,6 +720,7 @@ export async function pgRestoreViaPsql(
     tail.push(`${prefix.replace(/ stderr: $/, '')}: ${line}`);
     if (tail.length > TAIL_LINES) tail.shift();
   };
+  await loadZx();
   const psqlP = startTool(apply, { stdin: true });
   const renderP = startTool(render);
   const psqlChild = psqlP.child!;

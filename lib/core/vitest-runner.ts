@@ -7,7 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { redact } from './redact.ts';
 import { onStopSignal, withParentDeathSignal } from './signals.ts';
-import { PROJECT_ROOT } from './project.ts';
+import { BUILT, CODE_ROOT, PROJECT_ROOT } from './project.ts';
 
 /** Lines of vitest's JSON/HTML reporters saying where they wrote (the summary says it for every report file). */
 export const REPORTER_CHATTER =
@@ -22,13 +22,28 @@ export interface VitestRun {
   interruptedBy?: NodeJS.Signals;
 }
 
+/**
+ * The vitest command line for the checks project: `[bin, args]` for `vitest <command>`.
+ * From the build (bin/run.mjs): the build's own configuration (setup/vitest.checks.config.ts, compiled), loaded natively —
+ * nothing of the project is transpiled at start-up. From the sources (tsx): vitest.config.ts's `checks` project.
+ */
+export function checksVitestCommand(command: 'run' | 'list'): [string, string[]] {
+  const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'vitest');
+  if (BUILT)
+    return [
+      bin,
+      [command, '--config', path.join(CODE_ROOT, 'setup', 'vitest.checks.config.js'), '--configLoader', 'native'],
+    ];
+  return [bin, [command, '--project', 'checks']];
+}
+
 export function runChecks(opts: {
   env: NodeJS.ProcessEnv;
   extraArgs?: string[];
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }): Promise<VitestRun> {
-  const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'vitest');
-  const args = ['run', '--project', 'checks', ...(opts.extraArgs ?? [])];
+  const [bin, base] = checksVitestCommand('run');
+  const args = [...base, ...(opts.extraArgs ?? [])];
   // Off a terminal, no colour codes in the log.
   const env = process.stdout.isTTY ? opts.env : { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' };
   const quiet = opts.env.REHEARSAL_VERBOSE !== '1';

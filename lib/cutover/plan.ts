@@ -49,7 +49,7 @@ export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now
     ],
     sync: ['# preflight (assets, read-only)', ...(copy.mirror ?? [])],
     verify: [
-      `REPORTS_DIR=${vd.reportsDir} WORK_DIR=${vd.workDir} tsx scripts/rehearse.ts --verify-only   # the full check suite; must exit 0`,
+      `REPORTS_DIR=${vd.reportsDir} WORK_DIR=${vd.workDir} npm run rehearse -- --verify-only   # the full check suite; must exit 0`,
     ],
     switch: [
       displayHook(config, 'switch'),

@@ -20,7 +20,7 @@ import { readManifest } from '../audit/manifest.ts';
 import { redact } from '../core/redact.ts';
 import type { RunState } from '../core/state.ts';
 import { PhaseLog, stopActiveTools } from '../core/tools.ts';
-import { PROJECT_ROOT } from '../core/project.ts';
+import { cliCommand, PROJECT_ROOT } from '../core/project.ts';
 import { archiveDigest, runDump } from '../phases/dump.ts';
 import { runMirror } from '../phases/mirror-assets.ts';
 import type { PhaseCtx, PhaseOutcome } from '../phases/phase.ts';
@@ -456,12 +456,12 @@ async function verify(c: ExecCtx): Promise<Outcome> {
   for (const [k, v] of Object.entries(withCutoverDefaults(process.env))) if (!k.startsWith('REHEARSAL_')) env[k] = v;
   env.REPORTS_DIR = dirs.reportsDir;
   env.WORK_DIR = dirs.workDir;
-  const args = [path.join(PROJECT_ROOT, 'scripts', 'rehearse.ts'), '--verify-only'];
-  const command = `REPORTS_DIR=${dirs.reportsDir} WORK_DIR=${dirs.workDir} tsx scripts/rehearse.ts --verify-only`;
+  const [file, args] = cliCommand('rehearse', ['--verify-only']);
+  const command = `REPORTS_DIR=${dirs.reportsDir} WORK_DIR=${dirs.workDir} npm run rehearse -- --verify-only`;
   c.say(`$ ${command}   (the rehearsal's check suite, same environment)`);
   const before = resolveLatest(dirs.reportsDir)?.runId;
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), args, {
+    const child = spawn(file, args, {
       cwd: PROJECT_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,6 +20,7 @@ import {
   type SandboxState,
 } from '../../lib/sandbox/clusters.ts';
 import type { TestDb } from './sandbox.ts';
+import { cliCommand } from '../../lib/core/project.ts';
 import { cleanEnv, migrateByHand, ROOT, type CliResult, type Scenario } from './scenario.ts';
 
 export interface RunningCli {
@@ -32,13 +33,14 @@ export interface RunningCli {
   done: Promise<CliResult & { signal?: NodeJS.Signals }>;
 }
 
-/** `tsx scripts/rehearse.ts <args>` with exactly `env` (like runCli), returning before it finishes. */
+/** `npm run rehearse -- <args>` (bin/run.mjs rehearse) with exactly `env` (like runCli), returning before it finishes. */
 export function startRehearse(
   args: string[],
   env: Record<string, string | undefined>,
   opts: { timeoutMs?: number } = {},
 ): RunningCli {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/rehearse.ts'), ...args], {
+  const [file, argv] = cliCommand('rehearse', args);
+  const child = spawn(file, argv, {
     cwd: ROOT,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,7 @@ import { expect, inject, onTestFinished } from 'vitest';
 import { writeAssetTree } from '../../lib/sandbox/fixture.ts';
 import { startHealthServer, type HealthServer } from '../../lib/sandbox/health-server.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
+import { cliCommand } from '../../lib/core/project.ts';
 import { freshDb, sandbox, type TestDb } from './sandbox.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -112,15 +113,8 @@ export function runCli(
   opts: { timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      path.join(ROOT, 'node_modules/.bin/tsx'),
-      [path.join(ROOT, 'scripts', `${script}.ts`), ...args],
-      {
-        cwd: opts.cwd ?? ROOT,
-        env: cleanEnv(env),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const [file, argv] = cliCommand(script, args);
+    const child = spawn(file, argv, { cwd: opts.cwd ?? ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let output = '';

@@ -8,8 +8,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
-if [ ! -x node_modules/.bin/tsx ]; then
+if [ ! -d node_modules/vitest ]; then
   echo "cutover.sh: dependencies are not installed; run: npm run bootstrap (or npm ci)" >&2
   exit 2
 fi
-exec node_modules/.bin/tsx scripts/cutover.ts "$@"
+exec node bin/run.mjs cutover "$@"

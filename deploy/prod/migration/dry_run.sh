@@ -10,9 +10,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
-if [ ! -x node_modules/.bin/tsx ]; then
+if [ ! -d node_modules/vitest ]; then
   echo "dry_run.sh: dependencies are not installed; run: npm run bootstrap (or npm ci)" >&2
   exit 2
 fi
 # exec: signals (Ctrl-C, SIGTERM) reach the rehearsal itself, which stops its tools and records the interruption.
-exec node_modules/.bin/tsx scripts/rehearse.ts "$@"
+exec node bin/run.mjs rehearse "$@"

@@ -60,6 +60,22 @@ LIMIT $2`,
   };
 }
 
+/**
+ * sampleQuery for several columns in one round trip (same seed, same n): rows `{ i, value }`, `i` the column's 0-based
+ * position in `columns`, each column's values in sampleQuery's order (md5(seed || value), then value in byte order).
+ */
+export function sampleUnionQuery(columns: Array<{ table: TableRef; column: string }>, seed: string, n: number): Query {
+  const parts = columns.map((c, i) => {
+    const one = sampleQuery(c.table, c.column, seed, n);
+    return `SELECT ${i} AS i, value FROM (${one.text}) s${i}`;
+  });
+  const want = Math.max(0, Math.floor(n));
+  return {
+    text: `SELECT i, value FROM (\n${parts.join('\nUNION ALL\n')}\n) u\nORDER BY i, md5($1 || value), value COLLATE "C"`,
+    values: [seed, want, want * SAMPLE_OVERREAD],
+  };
+}
+
 /** The same sample as sampleQuery, computed over the distinct values (for columns where paths repeat a lot). */
 export function sampleDistinctQuery(table: TableRef, column: string, seed: string, n: number): Query {
   const v = `${quoteIdent(column)}::text`;

@@ -6,6 +6,7 @@ import type { Relation } from '../../../lib/core/config.ts';
 import {
   DOTDOT_SEGMENT_RE,
   columnExistsQuery,
+  columnsExistQuery,
   estimateQuery,
   foreignKeysQuery,
   orphanQuery,
@@ -15,6 +16,7 @@ import {
   SAMPLE_OVERREAD,
   sampleDistinctQuery,
   sampleQuery,
+  sampleUnionQuery,
   statementTimeoutQuery,
   tableKindQuery,
   userTablesQuery,
@@ -136,6 +138,37 @@ describe('asset columns', () => {
         'WHERE "storage_path" IS NOT NULL ORDER BY h, "storage_path"::text COLLATE "C" LIMIT $3 ) top GROUP BY h, value ORDER BY h, value COLLATE "C" LIMIT $2',
     );
     expect(sampleQuery(users, 'p', 's', -3).values[1]).toBe(0);
+  });
+
+  test('sampleUnionQuery: the sample of every column in one statement, the same three parameters, ordered per column', () => {
+    const cols = [
+      { table: { schema: 'public', name: 'ugc_assets' }, column: 'storage_path' },
+      { table: evil, column: 'p"q' },
+    ];
+    const q = sampleUnionQuery(cols, "s'; --", 7);
+    expect(q.values).toEqual(["s'; --", 7, 7 * SAMPLE_OVERREAD]);
+    const text = squash(q.text);
+    for (const [i, c] of cols.entries())
+      expect(text).toContain(
+        `SELECT ${i} AS i, value FROM (${squash(sampleQuery(c.table, c.column, 'x', 7).text)}) s${i}`,
+      );
+    expect(text).toMatch(/ UNION ALL SELECT 1 AS i, /);
+    expect(text.endsWith('ORDER BY i, md5($1 || value), value COLLATE "C"')).toBe(true);
+  });
+
+  test('columnsExistQuery: one row per column in input order, names as parameters only', () => {
+    const q = columnsExistQuery([
+      { table: users, column: 'id' },
+      { table: evil, column: 'x"y' },
+    ]);
+    expect(q.values).toEqual([
+      ['public', 'we"ird'],
+      ['users', 'x"; DROP TABLE users; --'],
+      ['id', 'x"y'],
+    ]);
+    expect(q.text).not.toContain('DROP');
+    expect(squash(q.text)).toContain('WITH ORDINALITY AS k(sch, rel, col, i)');
+    expect(squash(q.text)).toMatch(/ORDER BY k\.i$/);
   });
 
   test('sampleDistinctQuery: the same order over distinct values', () => {

@@ -1,0 +1,54 @@
+/**
+ * The `checks` vitest project (the migration checks in specs/, after the copy phases run by global setup), defined
+ * once for both ways it is started:
+ * - from the sources (`vitest run --project checks` through vitest.config.ts, e.g. while developing a spec): vite
+ *   transpiles global setup, the reporter and every lib/ module on the fly;
+ * - from the build (`rehearse` run by bin/run.mjs, see bin/build.mjs): vitest is started on
+ *   `.build/<key>/setup/vitest.checks.config.js`; global setup and the reporter are the compiled modules, the specs'
+ *   imports of `lib/…ts` are pointed at the compiled `lib/…js` and loaded by Node itself (vitest's `server.deps.external`),
+ *   so nothing of the project is transpiled at run time except the spec files themselves (whose names stay
+ *   `specs/<name>.spec.ts` in every report).
+ */
+import path from 'node:path';
+
+/** Reporters of a rehearsal (REHEARSAL_RUN_DIR set by rehearse), else of the project's own test runs. */
+export function reportersFor(env: NodeJS.ProcessEnv, codeRoot: string, ext: 'ts' | 'js'): unknown[] {
+  const runDir = env.REHEARSAL_RUN_DIR;
+  // A rehearsal prints through lib/audit/reporter.ts only: progress, each failed check once with its evidence, no green
+  // lists, no stack frames for findings (REHEARSAL_VERBOSE=1 adds vitest's own console). Its junit.xml is written
+  // afterwards from checks.json (lib/audit/junit-writer.ts: classname = family).
+  const reporters: unknown[] = runDir && env.REHEARSAL_VERBOSE !== '1' ? [] : ['default'];
+  if (runDir) {
+    reporters.push(
+      ['json', { outputFile: path.join(runDir, 'results.json') }],
+      ['html', { outputFile: path.join(runDir, 'html/index.html') }],
+      path.join(codeRoot, 'lib', 'audit', `reporter.${ext}`),
+    );
+  } else if (env.SELF_REPORTS !== '0') {
+    const selfReports = path.resolve(env.SELF_REPORTS_DIR ?? 'reports/self');
+    reporters.push([
+      'junit',
+      { outputFile: path.join(selfReports, 'junit.xml'), suiteName: 'migration-rehearsal self-tests' },
+    ]);
+  }
+  return reporters;
+}
+
+/**
+ * The `test` options of the checks project. `codeRoot` is where the running code lives (the project root, or the
+ * build folder), `ext` its modules' extension.
+ */
+export function checksTestOptions(env: NodeJS.ProcessEnv, codeRoot: string, ext: 'ts' | 'js') {
+  return {
+    name: 'checks',
+    include: ['specs/**/*.spec.ts'],
+    globalSetup: [path.join(codeRoot, 'setup', `global-setup.${ext}`)],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    maxConcurrency: Number(env.CHECK_CONCURRENCY) || 4,
+    pool: 'forks' as const,
+    // The spec files share nothing but read-only modules; reusing a worker for several files halves the start-up
+    // cost of a run (about 7 s to 4 s for the demo database) and does not change what is checked.
+    isolate: false,
+  };
+}
