@@ -205,15 +205,35 @@ async function main(): Promise<number> {
   redactor.add(sandbox.password);
   let health: HealthServer | undefined;
   let keep = false;
-  const cleanup = async () => {
-    await health?.close().catch(() => {});
-    if (!keep) await stopSandbox(sandbox).catch(() => {});
-  };
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await health?.close().catch(() => {});
+      if (!keep) await stopSandbox(sandbox).catch(() => {});
+    })());
   onStopSignal((sig) => {
     keep = false;
     process.stderr.write(`demo: ${sig}: stopping the sandbox\n`);
     void cleanup().finally(() => process.exit(130));
   });
+  // An error nobody awaits (an 'error' event without a listener, e.g. EPIPE on a closed stdout, or a rejected
+  // promise) would end the process before `finally` runs and leave both clusters running: stop them first.
+  let dying = false;
+  const die = (e: unknown) => {
+    if (dying) return;
+    dying = true;
+    keep = false;
+    try {
+      process.stderr.write(
+        redact(`demo: unexpected error: ${(e as Error)?.stack ?? e}`) + '\ndemo: stopping the sandbox\n',
+      );
+    } catch {
+      /* stderr gone too: stop the clusters anyway */
+    }
+    void cleanup().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
 
   try {
     const src = sandbox.clusters.source as ClusterInfo;

@@ -102,7 +102,7 @@ if (dc.blocked) {
       const x = r.columns.get(c.display)!;
       const newCount = x.dangling - x.preexisting;
       await annotate(
-        `${x.total} non-null paths; ${x.censused} censused against the tree (${r.entries.files} files, ${r.entries.dirs} directories, walked in ${r.ms.walk} ms); ` +
+        `${x.total} non-null paths; ${x.censused} censused against the tree (${r.entries.files} files, ${r.entries.dirs} directories, walked in ${r.ms.walk} ms; the whole census took ${r.ms.total} ms: PostgreSQL's first batch after ${r.ms.compare} ms, readdir ${r.ms.tree} ms); ` +
           `${x.notCensused} not censused (outside ${cfg.assetsDbPathPrefix}/ or with a .. segment: the path-prefix check's job); ${x.dangling} dangling`,
         'evidence',
       );

@@ -13,7 +13,7 @@ import {
 } from '../lib/checks/checksum.ts';
 import { scanContext, tableScan, tableShapes, type ScanContext } from '../lib/checks/shared-scan.ts';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { comparedTables, deepContext, sides } from '../lib/checks/deep-context.ts';
+import { comparedTables, deepContext, sideName, sides } from '../lib/checks/deep-context.ts';
 import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 import { displayTable, type TableRef } from '../lib/core/ident.ts';
 import { writeFullList } from '../lib/checks/full-list.ts';
@@ -63,7 +63,14 @@ if (dc.blocked) {
     const fusedChecksum = async (t: TableRef): Promise<TableChecksumResult> => {
       const cmp = await tableShapes(sc, t);
       if (cmp.problem !== undefined) return { problem: cmp.problem, ms: {} };
-      const [a, b] = await Promise.all([tableScan(sc, 'src', t), tableScan(sc, 'dst', t)]);
+      // Each side's failure is named as that side's (the scan of one side never fails for the other's sake).
+      const scan = (side: 'src' | 'dst') =>
+        tableScan(sc, side, t).catch((e) => {
+          throw new Error(
+            `the ${sideName(side)}'s scan failed: ${dbErrorMessage(side === 'src' ? cfg.src! : cfg.dst, e)}`,
+          );
+        });
+      const [a, b] = await Promise.all([scan('src'), scan('dst')]);
       if (a.sum === undefined || b.sum === undefined) return compareTable(pools, t);
       parts.set(displayTable(t), Math.max(a.parts, b.parts));
       return {

@@ -6,10 +6,12 @@ import { closePools, dbErrorMessage } from '../lib/core/db.ts';
 import { deepContext, sides, withPinned } from '../lib/checks/deep-context.ts';
 import {
   compareLargeObjects,
+  largeObjectsEvidence,
   largeObjectsMessage,
   largeObjectsQuery,
   largeObjectsSummaryQuery,
   type LargeObject,
+  type LargeObjectsSummary,
 } from '../lib/checks/large-objects.ts';
 import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 
@@ -38,14 +40,12 @@ if (dc.blocked) {
         );
       }
     };
-    type Summary = { n: string; bytes: string; s: string };
     const summary = largeObjectsSummaryQuery();
-    const [a, b] = await Promise.all([read<Summary>('src', summary), read<Summary>('dst', summary)]);
-    const show = (x: Summary) => `${x.n} objects, ${x.bytes} bytes, md5 sum ${x.s}`;
-    await annotate(
-      `source: ${show(a[0])}; target: ${show(b[0])} (md5 of each object, computed in PostgreSQL)`,
-      'evidence',
-    );
+    const [a, b] = await Promise.all([
+      read<LargeObjectsSummary>('src', summary),
+      read<LargeObjectsSummary>('dst', summary),
+    ]);
+    await annotate(largeObjectsEvidence(a[0], b[0]), 'evidence');
     if (a[0].n === b[0].n && a[0].bytes === b[0].bytes && a[0].s === b[0].s) return;
     const list = largeObjectsQuery();
     const [src, dst] = await Promise.all([read<LargeObject>('src', list), read<LargeObject>('dst', list)]);

@@ -4,7 +4,7 @@
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { catalogRows, deepContext, sides, withPinned } from '../lib/checks/deep-context.ts';
+import { catalogRows, deepContext, sideName, sides, withPinned } from '../lib/checks/deep-context.ts';
 import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 import { displayTable } from '../lib/core/ident.ts';
 import {
@@ -37,15 +37,30 @@ if (dc.blocked) {
 } else {
   const cfg = dc.cfg!;
   const s = sides(cfg);
+  /** `fn` on one side; its error names that side (`the target: connection to … lost or refused: …`). */
+  const onSide = async <T>(which: 'src' | 'dst', fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new Error(`the ${sideName(which)}: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`);
+    }
+  };
   const ext = async (which: 'src' | 'dst') =>
-    (await catalogRows<{ version: string; schema: string }>(which === 'src' ? s.src! : s.dst, EXTENSION_SQL))[0];
+    onSide(
+      which,
+      async () =>
+        (await catalogRows<{ version: string; schema: string }>(which === 'src' ? s.src! : s.dst, EXTENSION_SQL))[0],
+    );
   let srcExt: { version: string; schema: string } | undefined;
   let dstExt: { version: string; schema: string } | undefined;
   let columns: VectorColumn[] = [];
   let error: string | undefined;
   try {
     [srcExt, dstExt] = await Promise.all([s.src ? ext('src') : Promise.resolve(undefined), ext('dst')]);
-    columns = vectorColumnsFromRows(await catalogRows(srcExt ? s.src! : s.dst, VECTOR_COLUMNS_SQL));
+    const from = srcExt ? 'src' : 'dst';
+    columns = vectorColumnsFromRows(
+      await onSide(from, () => catalogRows(from === 'src' ? s.src! : s.dst, VECTOR_COLUMNS_SQL)),
+    );
   } catch (e) {
     error = (e as Error).message;
   }

@@ -47,6 +47,8 @@ import {
   type SeqScans,
 } from './peer.ts';
 import { readScans } from '../checks/shared-scan.ts';
+import { runCensus } from '../checks/census.ts';
+import { parseConfig } from '../core/config.ts';
 import { chooseRestoreSettings, memAvailable, pgOptions, TARGET_FACTS_SQL } from '../phases/restore-tuning.ts';
 import { closePools, getPool } from '../core/db.ts';
 import {
@@ -118,6 +120,8 @@ interface ScaleRuns {
   /** Per verification run: the span (ms) from the first fused table scan's start to the last one's end. */
   fusedScanMs: Array<number | undefined>;
   floor: RawFloorResult[];
+  /** The census alone (runCensus in this process against the verification target, nothing else running), ms. */
+  censusAlone: number[];
   overhead: SuiteRun[];
   /** seq_scan deltas per table and side of the row-count + checksum + path-prefix spec files (discovery subtracted). */
   seqScans?: { fused: Record<'src' | 'dst', SeqScans>; discovery: Record<'src' | 'dst', SeqScans> } | { error: string };
@@ -295,6 +299,7 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     'no census evidence ("walked in N ms") in checks.json',
   );
+  f['verify.census.alone'] = stat(runs.censusAlone, 'ms', 'the census did not run alone');
   f['verify.fused.scans'] = stat(runs.fusedScanMs, 'ms', 'the verification runs left no scan files in WORK_DIR/scans');
   if (runs.seqScans && !('error' in runs.seqScans)) {
     const all = (['src', 'dst'] as const).flatMap((side) =>
@@ -431,6 +436,7 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     suiteVerify: [],
     fusedScanMs: [],
     floor: [],
+    censusAlone: [],
     overhead: [],
     peer: [],
   };
@@ -544,8 +550,16 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
           if (r.code !== 0) red.push(redRun('verify', rep, r));
           log(`scale ${requestedRows}: verify rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
         } else {
+          // Floor (c)'s like-for-like partner: the census alone, right before or after the floor (the order flips).
+          const census = () =>
+            censusAlone(contractEnv(target.db, target.assets, runDir), shape.prefix).then((ms) => {
+              runs.censusAlone.push(ms);
+              log(`scale ${requestedRows}: verify rep ${rep} census alone ${ms} ms`);
+            });
+          if (rep % 2 === 0) await census();
           const r = await rawFloor(sides, floorSql, runDir, path.join(logs, `verify-floor-${rep}.log`));
           runs.floor.push(r);
+          if (rep % 2 === 1) await census();
           if (r.countMismatches.length)
             warnings.push(`the raw copy differs from the source: ${r.countMismatches.join('; ')}`);
           if (r.hashMismatches.length)
@@ -630,6 +644,31 @@ const BENCH_ASSET_COLUMNS: Array<{ table: string; column: string; kind: 'file' |
   { table: 'ugc_assets', column: 'storage_path', kind: 'file' },
   { table: 'gallery_items', column: 'storage_dir', kind: 'dir' },
 ];
+
+/**
+ * The census alone: `runCensus` (lib/checks/census.ts) of the bench's asset columns with the suite's configuration for
+ * `vars` (the contract variables of a verification run), in this process, timed from the call (before it connects) to
+ * its result (dangling candidates looked up): what floor (c) does, done the suite's way, with nothing else running.
+ * Throws when the census finds what the floor would not (a dangling path or an unreferenced file: the copy is broken).
+ */
+async function censusAlone(vars: Record<string, string>, prefix: string): Promise<number> {
+  const cfg = parseConfig({ ...vars, ASSETS_DB_PATH_PREFIX: prefix }, { mode: 'verify-only' });
+  const columns = BENCH_ASSET_COLUMNS.map((c) => ({
+    display: `${c.table}.${c.column}`,
+    table: { schema: 'public', name: c.table },
+    column: c.column,
+    kind: c.kind,
+  }));
+  const t0 = performance.now();
+  const r = await runCensus(cfg, columns);
+  const ms = Math.round(performance.now() - t0);
+  const dangling = [...r.columns.values()].reduce((a, c) => a + c.dangling, 0);
+  if (dangling || r.unreferenced.count)
+    throw new Error(
+      `the census of the bench's target found ${dangling} dangling paths, ${r.unreferenced.count} unreferenced files`,
+    );
+  return ms;
+}
 
 async function probeSeqScans(
   vars: Record<string, string>,

@@ -3,10 +3,12 @@
  * anywhere (no temporary table: it runs on a read-only target or a hot standby).
  *
  * A sorted merge, as `sort | comm` does it: PostgreSQL streams the censused paths of every asset column (one scan of
- * each column, normalised relative to ASSETS_DB_PATH_PREFIX, sorted by their bytes, read through a cursor in batches)
- * and the tree under DST_ASSETS_DIR is walked in the same byte order (each directory's entries sorted, a directory's
- * subtree visited at the position of "name/"), so Node holds one batch and one directory listing, never the tree nor
- * a column. No symlink is followed; a symlink counts as its target only when that stays inside the tree.
+ * each column, grouped by value, normalised relative to ASSETS_DB_PATH_PREFIX, sorted by their bytes, read through a
+ * cursor in batches of rows as arrays) and the tree under DST_ASSETS_DIR is walked in the same byte order (each
+ * directory's entries sorted, a directory's subtree visited at the position of "name/"; one synchronous readdir per
+ * directory, in chunks) while the server works, so Node holds one batch, a bounded read-ahead of the walk
+ * (TREE_READAHEAD entries) and one directory listing per level, never a whole column. The merge is a synchronous loop
+ * over the batches. No symlink is followed; a symlink counts as its target only when that stays inside the tree.
  * - dangling references: a censused path (under the prefix, no `.`/`..` segment) with no entry of the right kind
  *   (file / directory) in the tree;
  * - unreferenced files: a file that no `file` column names and that lies under no directory a `dir` column names.
@@ -14,8 +16,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import fg from 'fast-glob';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
@@ -74,7 +74,11 @@ export interface CensusResult {
   walkProblems: { count: number; examples: WalkProblem[] };
   columns: Map<string, ColumnCensus>;
   unreferenced: { count: number; examples: string[] };
-  ms: { walk: number; compare: number };
+  /**
+   * Milliseconds: `total` the whole census (connect, query, walk, merge, dangling look-ups); `walk` from the cursor's
+   * DECLARE to the end of the merge; `compare` until PostgreSQL delivered the first batch; `tree` spent in readdir.
+   */
+  ms: { walk: number; compare: number; tree: number; total: number };
 }
 
 /** What a tree entry is: f file, d directory, l symlink that is dangling or leaves the tree, o anything else. */
@@ -109,16 +113,18 @@ function relExpr(kind: 'file' | 'dir' = 'dir'): string {
 /**
  * Every distinct censused path of every column (one scan each), as (column index, relative path or NULL, rows that
  * store it, the smallest raw value storing it), sorted by the relative path's bytes (NULL, the paths not censused,
- * last): the database side of the merge. Grouping first sends each path once, however many rows repeat it.
+ * last): the database side of the merge. Each column's values are grouped by their bytes first (a hash aggregate), so
+ * the normalisation runs once per distinct stored value, not once per row; the second grouping joins the raw values
+ * that normalise to the same path (`/p//a` and `/p/a`) and sends each path once, however many rows repeat it.
  */
 export function censusStreamQuery(columns: CensusColumn[], prefix: string): Query {
   const pfx = prefixWithSlash(prefix);
   const parts = columns.map((c, i) => {
     const col = quoteIdent(c.column);
-    return `SELECT ${i} AS c, ${relExpr(c.kind)} AS rel, raw FROM (SELECT ${col}::text AS raw FROM ${quoteTable(c.table)} WHERE ${col} IS NOT NULL) v${i}`;
+    return `SELECT ${i} AS c, ${relExpr(c.kind)} AS rel, raw, n FROM (SELECT ${col}::text COLLATE "C" AS raw, count(*) AS n FROM ${quoteTable(c.table)} WHERE ${col} IS NOT NULL GROUP BY 1) v${i}`;
   });
   return {
-    text: `SELECT c, rel, count(*)::int AS n, min(raw COLLATE "C") AS raw FROM (\n${parts.join('\nUNION ALL\n')}\n) x GROUP BY c, rel ORDER BY rel COLLATE "C" NULLS LAST, c`,
+    text: `SELECT c, rel, sum(n)::int8 AS n, min(raw) AS raw FROM (\n${parts.join('\nUNION ALL\n')}\n) x GROUP BY c, rel ORDER BY rel COLLATE "C" NULLS LAST, c`,
     values: [pfx.length, pfx],
   };
 }
@@ -128,21 +134,36 @@ export function columnCensusQuery(c: CensusColumn, prefix: string): Query {
   return censusStreamQuery([c], prefix);
 }
 
-/** Byte order of UTF-8 strings (PostgreSQL's COLLATE "C"); UTF-16 order agrees except around surrogates. */
+/**
+ * Byte order of UTF-8 strings (PostgreSQL's COLLATE "C"), without encoding them: UTF-16 code-unit order agrees with
+ * it except where a surrogate (a code point above U+FFFF, 4 UTF-8 bytes) meets a unit in U+E000–U+FFFF (3 bytes, so
+ * smaller in UTF-8, larger in UTF-16). Returns <0, 0 or >0.
+ */
 export function byteCompare(a: string, b: string): number {
-  if (/[\uD800-\uDFFF]/.test(a) || /[\uD800-\uDFFF]/.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const n = a.length < b.length ? a.length : b.length;
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  if (x >= 0xd800 && y >= 0xd800) {
+    const sx = x <= 0xdfff;
+    const sy = y <= 0xdfff;
+    if (sx !== sy) return sx ? 1 : -1;
+  }
+  return x - y;
 }
 
 /** Kind of one tree entry; a symlink counts as its target only when the target is inside `root`. */
-async function entryKind(root: string, rel: string, dirent: fs.Dirent): Promise<EntryKind> {
+function entryKind(root: string, rel: string, dirent: fs.Dirent): EntryKind {
   if (dirent.isFile()) return 'f';
   if (dirent.isDirectory()) return 'd';
   if (!dirent.isSymbolicLink()) return 'o';
   try {
-    const real = await fs.promises.realpath(path.join(root, rel));
+    const real = fs.realpathSync(path.join(root, rel));
     if (!isInside(root, real)) return 'l';
-    const st = await fs.promises.stat(real);
+    const st = fs.statSync(real);
     return st.isFile() ? 'f' : st.isDirectory() ? 'd' : 'o';
   } catch {
     return 'l';
@@ -155,35 +176,69 @@ export interface TreeEntry {
   kind: EntryKind;
 }
 
+/** Entries per chunk of the tree walk (and the unit the walk yields the event loop at). */
+export const TREE_CHUNK = 4096;
+
 /**
- * The tree under `root` in byte order of the relative paths: each directory's entries sorted, and a directory's own
- * entry at "name" but its subtree at "name/" (so `a.txt` comes between `a` and `a/x`). Symlinks are not followed.
- * Memory: one directory listing per level of the current path.
+ * The tree under `root` in byte order of the relative paths, in chunks of up to `chunk` entries: each directory's
+ * entries sorted, and a directory's own entry at "name" but its subtree at "name/" (so `a.txt` comes between `a` and
+ * `a/x`). Symlinks are not followed. One `readdir` (with file types) per directory, no `stat` except for symlinks;
+ * synchronous calls, so no per-entry promise or thread-pool round trip: a caller that must keep the event loop
+ * responsive awaits between chunks. Memory: one sorted directory listing per level of the current path, plus a chunk.
+ * A directory that cannot be read (EACCES, ENAMETOOLONG beyond PATH_MAX, …) goes to `onProblem`; the walk goes on.
  */
+export function* sortedTreeChunks(
+  root: string,
+  onProblem: (p: WalkProblem) => void = () => {},
+  chunk = TREE_CHUNK,
+): Generator<TreeEntry[]> {
+  type Item = { key: string; name: string; descend: boolean; dirent: fs.Dirent };
+  const stack: Array<{ rel: string; items: Item[]; i: number }> = [];
+  const open = (rel: string) => {
+    let dirents: fs.Dirent[];
+    try {
+      dirents = fs.readdirSync(rel ? path.join(root, rel) : root, { withFileTypes: true });
+    } catch (e) {
+      onProblem({ rel: rel || '.', code: (e as NodeJS.ErrnoException).code ?? 'error' });
+      return;
+    }
+    const items: Item[] = [];
+    for (const d of dirents) {
+      items.push({ key: d.name, name: d.name, descend: false, dirent: d });
+      if (d.isDirectory()) items.push({ key: `${d.name}/`, name: d.name, descend: true, dirent: d });
+    }
+    items.sort((x, y) => byteCompare(x.key, y.key));
+    stack.push({ rel, items, i: 0 });
+  };
+  open('');
+  let out: TreeEntry[] = [];
+  while (stack.length) {
+    const f = stack[stack.length - 1];
+    if (f.i >= f.items.length) {
+      stack.pop();
+      continue;
+    }
+    const it = f.items[f.i++];
+    const p = f.rel ? `${f.rel}/${it.name}` : it.name;
+    if (it.descend) {
+      open(p);
+      continue;
+    }
+    out.push({ path: p, kind: entryKind(root, p, it.dirent) });
+    if (out.length >= chunk) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length) yield out;
+}
+
+/** The tree under `root` in byte order, one entry at a time (see sortedTreeChunks). */
 export async function* sortedTree(
   root: string,
-  rel = '',
   onProblem: (p: WalkProblem) => void = () => {},
 ): AsyncGenerator<TreeEntry> {
-  let dirents: fs.Dirent[];
-  try {
-    dirents = await fs.promises.readdir(rel ? path.join(root, rel) : root, { withFileTypes: true });
-  } catch (e) {
-    // EACCES, ENAMETOOLONG (deeper than PATH_MAX), …: reported, the walk goes on.
-    onProblem({ rel: rel || '.', code: (e as NodeJS.ErrnoException).code ?? 'error' });
-    return;
-  }
-  const items: Array<{ key: string; name: string; descend: boolean; dirent: fs.Dirent }> = [];
-  for (const d of dirents) {
-    items.push({ key: d.name, name: d.name, descend: false, dirent: d });
-    if (d.isDirectory()) items.push({ key: `${d.name}/`, name: d.name, descend: true, dirent: d });
-  }
-  items.sort((a, b) => byteCompare(a.key, b.key));
-  for (const it of items) {
-    const p = rel ? `${rel}/${it.name}` : it.name;
-    if (it.descend) yield* sortedTree(root, p, onProblem);
-    else yield { path: p, kind: await entryKind(root, p, it.dirent) };
-  }
+  for (const chunk of sortedTreeChunks(root, onProblem)) yield* chunk;
 }
 
 /** The database side: (column index, relative path or null, rows storing it, smallest raw value) in byte order. */
@@ -211,11 +266,15 @@ export interface MergedCensus {
   unreferenced: { count: number; examples: string[] };
 }
 
-/** Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). */
+/**
+ * Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). Both sides come in batches
+ * (arrays, in order; an empty batch is allowed): the merge itself is a synchronous loop, awaiting only when a batch
+ * runs out, so its cost per entry is a comparison, not a promise.
+ */
 export async function mergeCensus(
   columns: CensusColumn[],
-  db: AsyncIterable<DbPath>,
-  tree: AsyncIterable<TreeEntry>,
+  db: AsyncIterable<readonly DbPath[]> | Iterable<readonly DbPath[]>,
+  tree: AsyncIterable<readonly TreeEntry[]> | Iterable<readonly TreeEntry[]>,
   maxExamples = DANGLING_VERIFY_MAX,
 ): Promise<MergedCensus> {
   const entries = { files: 0, dirs: 0, other: 0 };
@@ -226,13 +285,41 @@ export async function mergeCensus(
     examples: [] as Array<{ raw: string; found: string }>,
   }));
   const unreferenced = { count: 0, examples: [] as string[] };
-  const dbIt = db[Symbol.asyncIterator]();
-  const treeIt = tree[Symbol.asyncIterator]();
-  let d = await dbIt.next();
-  let t = await treeIt.next();
+  const dbIt = Symbol.asyncIterator in db ? db[Symbol.asyncIterator]() : db[Symbol.iterator]();
+  const treeIt = Symbol.asyncIterator in tree ? tree[Symbol.asyncIterator]() : tree[Symbol.iterator]();
+  let dbBatch: readonly DbPath[] = [];
+  let di = 0;
+  let dbDone = false;
+  let treeBatch: readonly TreeEntry[] = [];
+  let ti = 0;
+  let treeDone = false;
+  // Next batch of a side (skipping empty ones); false when the side is exhausted.
+  const moreDb = async () => {
+    while (!dbDone && di >= dbBatch.length) {
+      const r = await dbIt.next();
+      if (r.done) dbDone = true;
+      else {
+        dbBatch = r.value;
+        di = 0;
+      }
+    }
+    return !dbDone;
+  };
+  const moreTree = async () => {
+    while (!treeDone && ti >= treeBatch.length) {
+      const r = await treeIt.next();
+      if (r.done) treeDone = true;
+      else {
+        treeBatch = r.value;
+        ti = 0;
+      }
+    }
+    return !treeDone;
+  };
   // Directories named by a `dir` column whose subtree the merge has not passed yet.
   let covering: string[] = [];
   const covered = (p: string) => {
+    if (!covering.length) return false;
     covering = covering.filter((r) => p.startsWith(`${r}/`) || byteCompare(p, `${r}/`) < 0);
     return covering.some((r) => p.startsWith(`${r}/`));
   };
@@ -240,15 +327,20 @@ export async function mergeCensus(
   const example = (list: Array<{ raw: string; found: string }>, x: { raw: string; found: string }) => {
     if (list.length < maxExamples) list.push(x);
   };
-  while (!d.done || !t.done) {
-    const dbKey = !d.done && d.value.rel !== null ? d.value.rel : undefined;
-    if (!d.done && d.value.rel === null) {
+  for (;;) {
+    const haveDb = di < dbBatch.length || (await moreDb());
+    const haveTree = ti < treeBatch.length || (await moreTree());
+    if (!haveDb && !haveTree) break;
+    const dv = haveDb ? dbBatch[di] : undefined;
+    if (dv && dv.rel === null) {
       // Paths not censused come last: counted only.
-      stats[d.value.c].total += d.value.n ?? 1;
-      d = await dbIt.next();
+      stats[dv.c].total += dv.n ?? 1;
+      di++;
       continue;
     }
-    const treeKey = t.done ? undefined : t.value.path;
+    const dbKey = dv?.rel ?? undefined;
+    const here = haveTree ? treeBatch[ti] : undefined;
+    const treeKey = here?.path;
     const k =
       dbKey === undefined
         ? treeKey!
@@ -257,32 +349,33 @@ export async function mergeCensus(
           : byteCompare(dbKey, treeKey) <= 0
             ? dbKey
             : treeKey;
-    const here = treeKey !== undefined && treeKey === k ? t.value! : undefined;
+    const at = here && treeKey === k ? here : undefined;
     let fileRef = false;
-    while (!d.done && d.value.rel === k) {
-      const col = columns[d.value.c];
-      const s = stats[d.value.c];
-      const n = d.value.n ?? 1;
+    // Every stored path equal to k (one per column): they may straddle a batch boundary.
+    while ((di < dbBatch.length || (await moreDb())) && dbBatch[di].rel === k) {
+      const d = dbBatch[di++];
+      const col = columns[d.c];
+      const s = stats[d.c];
+      const n = d.n ?? 1;
       s.total += n;
       s.censused += n;
       const want = col.kind === 'file' ? 'f' : 'd';
-      if (here?.kind !== want) {
+      if (at?.kind !== want) {
         s.dangling += n;
-        example(s.examples, { raw: d.value.raw, found: here?.kind ?? '-' });
+        example(s.examples, { raw: d.raw, found: at?.kind ?? '-' });
       }
       if (col.kind === 'file') fileRef = true;
       else if (!covering.includes(k)) covering.push(k);
-      d = await dbIt.next();
     }
-    if (here) {
-      if (here.kind === 'f') entries.files++;
-      else if (here.kind === 'd') entries.dirs++;
+    if (at) {
+      if (at.kind === 'f') entries.files++;
+      else if (at.kind === 'd') entries.dirs++;
       else entries.other++;
-      if (here.kind === 'f' && !fileRef && !covered(k)) {
+      if (at.kind === 'f' && !fileRef && !covered(k)) {
         unreferenced.count++;
         if (unreferenced.examples.length < maxExamples) unreferenced.examples.push(k);
       }
-      t = await treeIt.next();
+      ti++;
     }
   }
   const out = new Map<string, MergedColumn>();
@@ -339,31 +432,51 @@ export async function verifyDangling(
   return out;
 }
 
-/** Rows of a query through a cursor, `batch` at a time (the connection must be inside a transaction). */
-async function* cursorRows<T>(c: pg.ClientBase, q: Query, batch: number): AsyncGenerator<T> {
+/** Rows per FETCH of the stored paths' cursor. */
+export const CENSUS_FETCH = 50_000;
+/** Tree entries the walk may read ahead while PostgreSQL computes the first batch (bounds the memory it takes). */
+export const TREE_READAHEAD = 200_000;
+
+/**
+ * The census query's rows through a cursor, `batch` at a time, as DbPath batches (the connection must be inside a
+ * transaction). Rows come as arrays (no per-row object from the driver), and the next FETCH is sent as soon as a
+ * batch arrives, so PostgreSQL produces batch i+1 while the merge consumes batch i.
+ */
+async function* cursorBatches(c: pg.ClientBase, q: Query, batch: number): AsyncGenerator<DbPath[]> {
   await c.query(`DECLARE census_paths NO SCROLL CURSOR FOR ${q.text}`, q.values as unknown[]);
+  const fetch = () =>
+    c.query<[number, string | null, string, string]>({ text: `FETCH ${batch} FROM census_paths`, rowMode: 'array' });
+  let next = fetch();
   for (;;) {
-    const r = await c.query(`FETCH ${batch} FROM census_paths`);
-    for (const row of r.rows) yield row as T;
-    if (r.rows.length < batch) return;
+    const r = await next;
+    const last = r.rows.length < batch;
+    if (!last) next = fetch();
+    yield r.rows.map(([col, rel, n, raw]) => ({ c: col, rel, n: Number(n), raw }));
+    if (last) return;
   }
 }
 
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Run the census of `columns` against the tree under cfg.dstAssetsDir: one read-only transaction on the target, no
- * object created. `ms.walk` is the time until the merge ended (the walk and the stream overlap), `ms.compare` the time
- * PostgreSQL took to deliver the first batch (its scans and sort).
+ * object created. The tree is walked while PostgreSQL scans, groups and sorts the stored paths (up to
+ * TREE_READAHEAD entries ahead), then the two sorted streams are merged. `ms.total` is the census's own time, from
+ * before connecting to the end of the dangling candidates' look-ups (what a shell census of find + COPY + sort + comm
+ * is compared with); `ms.walk` the time until the merge ended; `ms.compare` the time PostgreSQL took to deliver the
+ * first batch (its scans, grouping and sort); `ms.tree` the time spent walking the tree (synchronous readdir calls).
  */
 export async function runCensus(
   cfg: Config,
   columns: CensusColumn[],
   o: { batchSize?: number; examples?: number } = {},
 ): Promise<CensusResult> {
+  const start = performance.now();
   if (!fs.existsSync(cfg.dstAssetsDir) || !fs.statSync(cfg.dstAssetsDir).isDirectory()) {
     throw new Error(`DST_ASSETS_DIR ${cfg.dstAssetsDir} does not exist or is not a directory`);
   }
   const realRoot = await fs.promises.realpath(cfg.dstAssetsDir);
-  return withConnection(
+  const result = await withConnection(
     cfg.dst,
     async (c) => {
       await c.query('BEGIN READ ONLY');
@@ -375,61 +488,95 @@ export async function runCensus(
         const t0 = performance.now();
         let first: number | undefined;
         const q = censusStreamQuery(columns, cfg.assetsDbPathPrefix);
-        const rows = cursorRows<DbPath>(c, q, o.batchSize ?? 10_000);
+        const rows = cursorBatches(c, q, o.batchSize ?? CENSUS_FETCH);
+        const firstBatch = rows.next().then((r) => {
+          first = performance.now();
+          return r;
+        });
         const db = (async function* () {
-          for await (const r of rows) {
-            first ??= performance.now();
-            yield r;
-          }
+          const r = await firstBatch;
+          if (r.done) return;
+          yield r.value;
+          yield* rows;
         })();
         const walkProblems: CensusResult['walkProblems'] = { count: 0, examples: [] };
-        const merged = await mergeCensus(
-          columns,
-          db,
-          sortedTree(realRoot, '', (p) => {
-            walkProblems.count++;
-            if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
-          }),
-          Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0),
-        );
-        const end = performance.now();
-        // Every dangling candidate is looked up again with the sampled check's resolver.
-        const srcRoot = cfg.srcAssetsDir && !cfg.srcAssetsRemote ? cfg.srcAssetsDir : undefined;
-        const out = new Map<string, ColumnCensus>();
-        for (const col of columns) {
-          const m = merged.columns.get(col.display)!;
-          const verified = await verifyDangling(m.examples, col.kind, {
-            prefix: cfg.assetsDbPathPrefix,
-            dstRoot: cfg.dstAssetsDir,
-            srcRoot,
-          });
-          const unverified = Math.max(0, m.dangling - m.examples.length);
-          const preexisting = verified.filter((d) => d.preexisting);
-          out.set(col.display, {
-            total: m.total,
-            censused: m.censused,
-            notCensused: m.notCensused,
-            dangling: verified.length + unverified,
-            preexisting: preexisting.length,
-            unverified,
-            sourceCompared: !!srcRoot,
-            examples: verified.filter((d) => !d.preexisting),
-            preexistingExamples: preexisting,
-          });
-        }
-        return {
-          entries: { ...merged.entries, notUtf8: 0 },
-          walkProblems,
-          columns: out,
-          unreferenced: merged.unreferenced,
-          ms: { walk: Math.round(end - t0), compare: Math.round((first ?? end) - t0) },
+        let treeMs = 0;
+        const walk = sortedTreeChunks(realRoot, (p) => {
+          walkProblems.count++;
+          if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
+        });
+        const step = () => {
+          const t = performance.now();
+          const r = walk.next();
+          treeMs += performance.now() - t;
+          return r;
         };
+        // Walk ahead while the server works on the first batch (one chunk per turn of the event loop).
+        const ahead: TreeEntry[][] = [];
+        let aheadN = 0;
+        let walked = false;
+        while (first === undefined && aheadN < TREE_READAHEAD) {
+          const r = step();
+          if (r.done) {
+            walked = true;
+            break;
+          }
+          ahead.push(r.value);
+          aheadN += r.value.length;
+          await turn();
+        }
+        const tree = (function* () {
+          yield* ahead.splice(0);
+          if (walked) return;
+          for (let r = step(); !r.done; r = step()) yield r.value;
+        })();
+        const merged = await mergeCensus(columns, db, tree, Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0));
+        const end = performance.now();
+        return { merged, walkProblems, ms: { walk: end - t0, compare: (first ?? end) - t0, tree: treeMs } };
       } finally {
         await c.query('ROLLBACK').catch(() => {});
       }
     },
     { connectTimeoutMs: cfg.connectTimeoutMs },
   );
+  const { merged, walkProblems } = result;
+  // Every dangling candidate is looked up again with the sampled check's resolver.
+  const srcRoot = cfg.srcAssetsDir && !cfg.srcAssetsRemote ? cfg.srcAssetsDir : undefined;
+  const out = new Map<string, ColumnCensus>();
+  for (const col of columns) {
+    const m = merged.columns.get(col.display)!;
+    const verified = await verifyDangling(m.examples, col.kind, {
+      prefix: cfg.assetsDbPathPrefix,
+      dstRoot: cfg.dstAssetsDir,
+      srcRoot,
+    });
+    const unverified = Math.max(0, m.dangling - m.examples.length);
+    const preexisting = verified.filter((d) => d.preexisting);
+    out.set(col.display, {
+      total: m.total,
+      censused: m.censused,
+      notCensused: m.notCensused,
+      dangling: verified.length + unverified,
+      preexisting: preexisting.length,
+      unverified,
+      sourceCompared: !!srcRoot,
+      examples: verified.filter((d) => !d.preexisting),
+      preexistingExamples: preexisting,
+    });
+  }
+  const ms = {
+    walk: Math.round(result.ms.walk),
+    compare: Math.round(result.ms.compare),
+    tree: Math.round(result.ms.tree),
+    total: Math.round(performance.now() - start),
+  };
+  return {
+    entries: { ...merged.entries, notUtf8: 0 },
+    walkProblems,
+    columns: out,
+    unreferenced: merged.unreferenced,
+    ms,
+  };
 }
 
 export interface SampleComparison {

@@ -229,7 +229,12 @@ function orderBy(key: ColumnShape[], alias = 't'): string {
   return key.map((k) => `${alias}.${quoteIdent(k.name)}${k.collatable ? ' COLLATE "C"' : ''}`).join(', ');
 }
 
-/** Per-segment count and hash sum of a range split at `bounds` (segment i holds keys in [bounds[i-1], bounds[i])). */
+/**
+ * Per-segment count and hash sum of a range split at `bounds` (segment i holds keys in [bounds[i-1], bounds[i])). A
+ * one-column key finds its segment with `width_bucket(key, bounds)` (a binary search in the sorted bounds, in the
+ * key's order: COLLATE "C" for a collatable key, as the bounds were chosen), so a wide fan-out costs a few comparisons
+ * per row; a composite key with a CASE over row comparisons.
+ */
 export function segmentQuery(
   t: TableRef,
   shape: TableShape,
@@ -239,12 +244,22 @@ export function segmentQuery(
 ): Query {
   const values: unknown[] = [];
   const where = rangeWhere(shape.key, r, values);
-  const whens = bounds
-    .map((b, i) => `WHEN ${keyTuple(shape.key)} < ${paramTuple(shape.key, b, values)} THEN ${i}`)
-    .join(' ');
-  const seg = bounds.length ? `CASE ${whens} ELSE ${bounds.length} END` : '0';
+  let seg = '0';
+  if (bounds.length && shape.key.length === 1) {
+    const k = shape.key[0];
+    const items = bounds.map((b) => paramTuple(shape.key, b, values)).join(', ');
+    seg = `width_bucket(${keyTuple(shape.key)}, ARRAY[${items}]::${k.type}[])`;
+  } else if (bounds.length) {
+    const whens = bounds
+      .map((b, i) => `WHEN ${keyTuple(shape.key)} < ${paramTuple(shape.key, b, values)} THEN ${i}`)
+      .join(' ');
+    seg = `CASE ${whens} ELSE ${bounds.length} END`;
+  }
   return {
-    text: `SELECT seg, count(*)::text AS n, sum(h)::text AS s FROM (SELECT ${seg} AS seg, ${rowHashExpr(shape.columns, method)} AS h FROM ${quoteTable(t)} t ${where}) x GROUP BY seg`,
+    // OFFSET 0 keeps the subquery from being flattened: the planner then estimates a few hundred groups (not one per
+    // key, which it infers from the key inside the segment expression) and hashes them instead of sorting every row
+    // of the range on disk (measured at 230,769 rows: 0.34 s instead of 0.72–0.87 s).
+    text: `SELECT seg, count(*)::text AS n, sum(h)::text AS s FROM (SELECT ${seg} AS seg, ${rowHashExpr(shape.columns, method)} AS h FROM ${quoteTable(t)} t ${where} OFFSET 0) x GROUP BY seg`,
     values,
   };
 }
@@ -261,13 +276,16 @@ export function boundsQuery(t: TableRef, shape: TableShape, r: KeyRange, step: n
   };
 }
 
-/** Smallest and largest key of a range (single integer key). */
+/**
+ * Smallest and largest key of a range (single integer key): no count, so PostgreSQL answers each with one probe of the
+ * primary key's index (its min/max optimisation) instead of reading the range.
+ */
 export function minMaxQuery(t: TableRef, shape: TableShape, r: KeyRange): Query {
   const values: unknown[] = [];
   const where = rangeWhere(shape.key, r, values);
   const k = `t.${quoteIdent(shape.key[0].name)}`;
   return {
-    text: `SELECT min(${k})::text AS lo, max(${k})::text AS hi, count(*)::text AS n FROM ${quoteTable(t)} t ${where}`,
+    text: `SELECT min(${k})::text AS lo, max(${k})::text AS hi FROM ${quoteTable(t)} t ${where}`,
     values,
   };
 }
@@ -334,6 +352,11 @@ export interface Located {
 }
 
 export interface BisectOptions {
+  /**
+   * Segments per range. Default: adaptive, enough for each segment to hold about `leafRows` rows (so a differing
+   * segment is compared key by key at the next step), between 16 and BISECT_MAX_FANOUT: fewer levels, each one range
+   * scan per side.
+   */
   fanout?: number;
   /** A range with at most this many rows on either side is compared key by key. */
   leafRows?: number;
@@ -345,6 +368,9 @@ export interface BisectOptions {
 
 type Run = <T extends pg.QueryResultRow>(side: 'src' | 'dst', q: Query) => Promise<T[]>;
 
+/** Most segments one range is split into (a segment query's parameters and result rows). */
+export const BISECT_MAX_FANOUT = 1024;
+
 /** Narrow a checksum mismatch down to key ranges and keys (needs a primary key). */
 export async function locateDifferences(
   run: Run,
@@ -354,8 +380,12 @@ export async function locateDifferences(
   totals: { src: bigint; dst: bigint },
   o: BisectOptions = {},
 ): Promise<Located> {
-  const fanout = o.fanout ?? 16;
   const leafRows = o.leafRows ?? 256;
+  const fanoutFor = (n: bigint): number => {
+    if (o.fanout) return o.fanout;
+    const want = (n + BigInt(leafRows) - 1n) / BigInt(leafRows);
+    return Number(want < 16n ? 16n : want > BigInt(BISECT_MAX_FANOUT) ? BigInt(BISECT_MAX_FANOUT) : want);
+  };
   const maxKeys = o.maxKeys ?? 5;
   const maxRanges = o.maxRanges ?? 5;
   let budget = o.budget ?? 200;
@@ -389,6 +419,7 @@ export async function locateDifferences(
   };
 
   const bounds = async (r: KeyRange, n: bigint): Promise<string[][]> => {
+    const fanout = fanoutFor(n);
     if (shape.key.length === 1 && shape.key[0].integer) {
       const [a, b] = await both<{ lo: string | null; hi: string | null }>(minMaxQuery(t, shape, r));
       const los = [a[0].lo, b[0].lo].filter((x): x is string => x !== null).map(BigInt);

@@ -203,3 +203,25 @@ export async function discoverPlan(config: Config, opts: { seed: string }): Prom
     assetSample: { seed: opts.seed, perColumn: config.assetsSampleN, items: assets.items },
   };
 }
+
+/**
+ * Of the plan's asset columns missing in the target, those the SOURCE has (display names): the ones a restore would
+ * create. Read-only, one connection and one query (CONNECT_TIMEOUT_MS). Without a source database nothing can be known: undefined.
+ * @throws `discovery: <redacted reason>` when the source cannot be read.
+ */
+export async function assetColumnsInSource(config: Config, plan: CheckPlan): Promise<Set<string> | undefined> {
+  if (!config.src) return undefined;
+  const src = config.src;
+  const missing = plan.assetColumns.filter((c) => !c.exists);
+  const found = new Set<string>();
+  if (!missing.length) return found;
+  await withConnection(
+    src,
+    async (c) => {
+      const rows = await run<{ i: number; column_exists: boolean }>(c, src, columnsExistQuery(missing));
+      for (const r of rows) if (r.column_exists) found.add(missing[r.i].display);
+    },
+    { connectTimeoutMs: config.connectTimeoutMs },
+  );
+  return found;
+}

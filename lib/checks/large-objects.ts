@@ -41,6 +41,25 @@ FROM pg_largeobject_metadata m, LATERAL (SELECT lo_get(m.oid) AS b) x`,
   };
 }
 
+/** One side's row of largeObjectsSummaryQuery (decimal text: the sums exceed 2^53). */
+export interface LargeObjectsSummary {
+  n: string;
+  bytes: string;
+  s: string;
+}
+
+/**
+ * The evidence line of the summaries of both sides, naming the sum for what it is: the sum (as numeric, no overflow)
+ * of one signed 64-bit integer per object, the first 16 hex digits of md5(oid || ':' || md5(bytes)).
+ */
+export function largeObjectsEvidence(src: LargeObjectsSummary, dst: LargeObjectsSummary): string {
+  const show = (x: LargeObjectsSummary) => `${x.n} objects, ${x.bytes} bytes, sum of object hashes ${x.s}`;
+  return (
+    `source: ${show(src)}; target: ${show(dst)} (object hash: the first 64 bits of md5(oid ':' md5(bytes)) as a ` +
+    'signed 64-bit integer, computed in PostgreSQL; the sum is exact, without overflow)'
+  );
+}
+
 export interface LargeObjectReport {
   source: number;
   target: number;

@@ -18,6 +18,11 @@ export interface PlanInput {
   plan: CheckPlan;
   /** True when the run would restore first: subjects missing in the target now will exist then. */
   restoring: boolean;
+  /**
+   * When restoring: the asset columns (display names) missing in the target that the source has, i.e. that the
+   * restore creates. Undefined: not known (no source database), every missing column is assumed to come with it.
+   */
+  restoreCreates?: ReadonlySet<string>;
 }
 
 /** A family's part of the dry-run: one summary line, then the checks it would run (names as the spec gives them). */
@@ -57,11 +62,14 @@ export interface CheckFamily {
 
 const noSource = '(skipped: SRC_DATABASE_URL is not set: nothing to compare the target with)';
 
-function assetColumnNote(c: CheckPlan['assetColumns'][number], restoring: boolean): string {
+function assetColumnNote(
+  c: CheckPlan['assetColumns'][number],
+  { restoring, restoreCreates }: Pick<PlanInput, 'restoring' | 'restoreCreates'>,
+): string {
   if (c.exists) return '';
-  return restoring
-    ? ' (not in the target yet: the restore creates it)'
-    : ` (${c.reason ?? 'not in the target'}: would be reported as skipped)`;
+  if (restoring && (restoreCreates?.has(c.display) ?? true)) return ' (not in the target yet: the restore creates it)';
+  const why = `${c.reason ?? 'not in the target'}${restoring ? '; not in the source either, so the restore does not create it' : ''}`;
+  return ` (${why}: would be reported as skipped)`;
 }
 
 export const FAMILIES: readonly CheckFamily[] = [
@@ -131,9 +139,9 @@ export const FAMILIES: readonly CheckFamily[] = [
     ],
     passesWhen:
       'the sampled path exists in DST_ASSETS_DIR, is of the right kind, readable, same size as the source (near twins named; missing in the source too: a warning)',
-    planLines: ({ config, plan, restoring }) => ({
+    planLines: ({ config, plan, ...when }) => ({
       head: `${config.assetsSampleN} sampled paths per column; the sample is drawn from the target after the restore`,
-      checks: plan.assetColumns.map((c) => `asset ${c.display} <sampled path>${assetColumnNote(c, restoring)}`),
+      checks: plan.assetColumns.map((c) => `asset ${c.display} <sampled path>${assetColumnNote(c, when)}`),
     }),
   },
   {
@@ -144,9 +152,9 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: ['ASSET_COLUMNS', 'ASSETS_DB_PATH_PREFIX'],
     passesWhen: 'every stored path starts with ASSETS_DB_PATH_PREFIX/ and has no ..',
-    planLines: ({ config, plan, restoring }) => ({
+    planLines: ({ config, plan, ...when }) => ({
       head: `every asset path starts with ${config.assetsDbPathPrefix}/ and has no ..`,
-      checks: plan.assetColumns.map((c) => `path prefix ${c.display}${assetColumnNote(c, restoring)}`),
+      checks: plan.assetColumns.map((c) => `path prefix ${c.display}${assetColumnNote(c, when)}`),
     }),
   },
   {
@@ -263,10 +271,10 @@ export const FAMILIES: readonly CheckFamily[] = [
     ],
     passesWhen:
       'every stored path (not just the sample) resolves with the same resolver as the sampled check; dangling in the source too: a warning; unreferenced files warned about',
-    planLines: ({ config, plan, restoring }) => ({
+    planLines: ({ config, plan, ...when }) => ({
       head: 'every stored path of each asset column against the whole tree, not just the sample',
       checks: [
-        ...plan.assetColumns.map((c) => `asset census ${c.display}${assetColumnNote(c, restoring)}`),
+        ...plan.assetColumns.map((c) => `asset census ${c.display}${assetColumnNote(c, when)}`),
         'asset census unreferenced files under DST_ASSETS_DIR',
         !config.srcAssetsDir || config.srcAssetsRemote
           ? `asset census sampled files size and sha256 (source = target) (skipped: ${config.srcAssetsDir ? 'SRC_ASSETS_DIR is remote' : 'SRC_ASSETS_DIR is not set'})`

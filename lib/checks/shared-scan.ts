@@ -14,10 +14,11 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { AssetColumn, Config } from '../core/config.ts';
 import { displayTable, type TableRef } from '../core/ident.ts';
+import { dbErrorMessage, keepPoolsFor } from '../core/db.ts';
 import type { CheckPlan } from '../core/state.ts';
 import { compareShapes, shapeFromRows, shapeQuery, type ShapeComparison, type ShapeRow } from './checksum.ts';
 import type { RehearsalContext } from './context.ts';
-import { sides, withPinned } from './deep-context.ts';
+import { sideName, sides, withPinned } from './deep-context.ts';
 import { runScan, type ScanResult, type ScanSpec } from './table-scan.ts';
 
 const memo = new Map<string, Promise<unknown>>();
@@ -53,8 +54,8 @@ async function sharedViaFiles<T>(dir: string, file: string, key: string, compute
   fs.mkdirSync(dir, { recursive: true });
   const lock = `${file}.lock`;
   const read = (): T => {
-    const x = JSON.parse(fs.readFileSync(file, 'utf8')) as { key: string; value?: T; error?: string };
-    if (x.error !== undefined) throw new Error(x.error);
+    const x = JSON.parse(fs.readFileSync(file, 'utf8')) as { key: string; value?: T; error?: string; code?: string };
+    if (x.error !== undefined) throw Object.assign(new Error(x.error), x.code ? { code: x.code } : {});
     return x.value as T;
   };
   for (;;) {
@@ -75,9 +76,14 @@ async function sharedViaFiles<T>(dir: string, file: string, key: string, compute
     fs.closeSync(fd);
     let body: string;
     try {
-      body = JSON.stringify({ key, value: await compute() });
+      body = JSON.stringify({ key, value: await keepPoolsFor(compute()) });
     } catch (e) {
-      body = JSON.stringify({ key, error: (e as Error).message ?? String(e) });
+      const code = (e as { code?: unknown }).code;
+      body = JSON.stringify({
+        key,
+        error: (e as Error).message ?? String(e),
+        code: typeof code === 'string' ? code : undefined,
+      });
     }
     fs.writeFileSync(`${file}.tmp${process.pid}`, body);
     fs.renameSync(`${file}.tmp${process.pid}`, file);
@@ -111,29 +117,67 @@ export function checksummed(sc: Pick<ScanContext, 'cfg' | 'pools' | 'checksumTab
   return sc.cfg.checksum === 'full' && !!sc.pools.src && sc.checksumTables.some((x) => same(x, t));
 }
 
-/** The shapes of `t` on both sides, compared (lib/checks/checksum.ts compareShapes); shared by the run. */
+/**
+ * The shape rows of `t` on one side (lib/checks/checksum.ts shapeQuery), shared by the run.
+ * @throws that side's error, unchanged (its SQLSTATE/errno code kept), so the caller can say which side failed.
+ */
+export function sideShape(sc: ScanContext, side: 'src' | 'dst', t: TableRef): Promise<ShapeRow[]> {
+  return shared(sc.dir, `shape ${side} ${displayTable(t)}`, async () => {
+    const pool = side === 'src' ? sc.pools.src : sc.pools.dst;
+    if (!pool) throw new Error(`no ${sideName(side)} database is configured`);
+    const q = shapeQuery(t);
+    return withPinned(pool, async (c) => (await c.query<ShapeRow>(q.text, q.values as unknown[])).rows);
+  });
+}
+
+/**
+ * The shapes of `t` on both sides, compared (lib/checks/checksum.ts compareShapes); shared by the run.
+ * @throws `the <side>'s columns of <table> could not be read: <dbErrorMessage>`, naming the side that failed (the
+ *   source's error when both fail).
+ */
 export function tableShapes(sc: ScanContext, t: TableRef): Promise<ShapeComparison> {
   return shared(sc.dir, `shape ${displayTable(t)}`, async () => {
-    const q = shapeQuery(t);
-    const read = (pool: pg.Pool) =>
-      withPinned(pool, async (c) => (await c.query<ShapeRow>(q.text, q.values as unknown[])).rows);
-    const [s, d] = await Promise.all([read(sc.pools.src!), read(sc.pools.dst)]);
-    return compareShapes(shapeFromRows(s), shapeFromRows(d));
+    const read = async (side: 'src' | 'dst') => {
+      try {
+        return await sideShape(sc, side, t);
+      } catch (e) {
+        const dsn = side === 'src' ? sc.cfg.src : sc.cfg.dst;
+        const why = dsn ? dbErrorMessage(dsn, e) : (e as Error).message;
+        const code = (e as { code?: unknown }).code;
+        throw Object.assign(
+          new Error(`the ${sideName(side)}'s columns of ${displayTable(t)} could not be read: ${why}`),
+          code ? { code } : {},
+        );
+      }
+    };
+    const [s, d] = await Promise.allSettled([read('src'), read('dst')]);
+    if (s.status === 'rejected') throw s.reason;
+    if (d.status === 'rejected') throw d.reason;
+    return compareShapes(shapeFromRows(s.value), shapeFromRows(d.value));
   });
 }
 
 /**
  * The fused scan of `t` on one side, shared by the run: count, plus the checksum when the checksum family compares
  * `t` and the shapes allow it, plus (target only) the path-prefix counts of the table's asset columns.
+ *
+ * Only this side's failures fail this scan. The checksum needs the shapes of both sides: when the OTHER side's shape
+ * cannot be read (that server is down), this side's scan goes on without the checksum (a plain count, bounded by
+ * ROWCOUNT_TIMEOUT_MS when nothing else rides on it), and the checksum check reports the other side's error itself.
+ * @throws this side's error with its code (reading this side's shape, or the scan).
  */
 export function tableScan(sc: ScanContext, side: 'src' | 'dst', t: TableRef): Promise<ScanResult> {
   return shared(sc.dir, `scan ${side} ${displayTable(t)}`, async () => {
     const pool = side === 'src' ? sc.pools.src : sc.pools.dst;
-    if (!pool) throw new Error(`no ${side === 'src' ? 'source' : 'target'} database is configured`);
+    if (!pool) throw new Error(`no ${sideName(side)} database is configured`);
     let checksum: ScanSpec['checksum'];
     if (checksummed(sc, t)) {
-      const cmp = await tableShapes(sc, t);
-      if (cmp.problem === undefined) checksum = { columns: cmp.shape.columns, method: cmp.method };
+      await sideShape(sc, side, t);
+      const cmp = await sideShape(sc, side === 'src' ? 'dst' : 'src', t).then(
+        () => tableShapes(sc, t),
+        () => undefined,
+      );
+      if (cmp && cmp.problem === undefined) checksum = { columns: cmp.shape.columns, method: cmp.method };
     }
     const prefixColumns = side === 'dst' ? prefixColumnsOf(sc.plan, t) : [];
     const spec: ScanSpec = {

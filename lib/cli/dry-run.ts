@@ -5,7 +5,7 @@
  */
 import { plannedPhases, type Config } from '../core/config.ts';
 import { closePools } from '../core/db.ts';
-import { discoverPlan } from '../checks/discovery.ts';
+import { assetColumnsInSource, discoverPlan } from '../checks/discovery.ts';
 import { FAMILIES } from '../checks/registry.ts';
 import { mirrorChecksum } from '../phases/mirror-assets.ts';
 import { describeDsn } from '../core/dsn.ts';
@@ -97,10 +97,14 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
  * The checks that would run, every family of the registry (lib/checks/registry.ts) in its order: a header per family
  * (`row counts [row-counts]: 5 tables, from source`), then its checks as the spec names them, from a discovered plan.
  */
-export function checkLines(config: Config, plan: CheckPlan, opts: { restoring: boolean }): string[] {
+export function checkLines(
+  config: Config,
+  plan: CheckPlan,
+  opts: { restoring: boolean; restoreCreates?: ReadonlySet<string> },
+): string[] {
   const lines: string[] = [];
   for (const f of FAMILIES) {
-    const p = f.planLines({ config, plan, restoring: opts.restoring });
+    const p = f.planLines({ config, plan, restoring: opts.restoring, restoreCreates: opts.restoreCreates });
     lines.push(`  ${f.label} [${f.id}]: ${p.head}`);
     for (const c of p.checks) lines.push(`    ${c}`);
   }
@@ -153,7 +157,10 @@ export async function buildDryRunPlan(
   lines.push('', 'Checks that would run, by family (discovered read-only, now; exact names of every check: --list):');
   try {
     const plan = await discoverPlan(config, { seed: config.assetsSampleSeed ?? '(the run id)' });
-    lines.push(...checkLines(config, plan, { restoring: opts.mode === 'full' && plannedPhases(config).restore }));
+    const restoring = opts.mode === 'full' && plannedPhases(config).restore;
+    // Only columns the source has come with the restore (an empty source creates none: the run skips them).
+    const restoreCreates = restoring ? await assetColumnsInSource(config, plan) : undefined;
+    lines.push(...checkLines(config, plan, { restoring, restoreCreates }));
   } catch (e) {
     lines.push(`  could not discover the checks: ${redact((e as Error).message)}`);
     lines.push('  (the real run would report this as the failing test "check discovery")');

@@ -40,6 +40,8 @@ export const CHECK_STATEMENT_TIMEOUT_MS = 30 * 60_000;
 const CLIENT_CHECK_SQL = `SELECT set_config('client_connection_check_interval', '2000', false)
   WHERE current_setting('server_version_num')::int >= 140000`;
 
+const noop = () => undefined;
+
 export interface PoolOptions {
   max?: number;
   connectTimeoutMs?: number;
@@ -75,6 +77,28 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
           // pg-pool keeps the password as a non-enumerable property: name it, a spread would drop it.
           super({ ...c, password: c?.password, connectionTimeoutMillis: connectMs });
         }
+        /**
+         * Connected AND set up: PostgreSQL 14+ checks every 2 s that its client is still there, so a query of a check
+         * that timed out or of an interrupted run is cancelled instead of running on to its end. Done here, before
+         * pg-pool hands the client out, so the caller's first query never queues behind it (node-postgres deprecates
+         * queueing queries on one client). A failing set-up is ignored (the check is a nicety, not a requirement).
+         */
+        override connect(): Promise<pg.Client>;
+        override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void;
+        override connect(
+          callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void),
+        ): Promise<pg.Client> | void {
+          const ready = super.connect().then(async () => {
+            await this.query(CLIENT_CHECK_SQL).then(noop, noop);
+            return this as pg.Client;
+          });
+          if (!callback) return ready;
+          const cb = callback as (err: Error | null, c?: pg.Client) => void;
+          ready.then(
+            (c) => cb(null, c),
+            (e: Error) => cb(e),
+          );
+        }
       },
       // A server that vanishes without closing the connection is noticed by TCP keepalive probes, not only by the
       // per-test timeout.
@@ -83,17 +107,33 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
     });
     // An idle client losing its server emits 'error' on the pool; without a listener that would crash the process.
     pool.on('error', () => {});
-    // PostgreSQL 14+: the backend checks every 2 s that its client is still there, so a query of a check that timed
-    // out or of an interrupted run is cancelled instead of running on to its end. (Queued before the first query.)
-    pool.on('connect', (client) => {
-      client.query(CLIENT_CHECK_SQL).catch(() => {});
-    });
     pools.set(k, pool);
   }
   return pool;
 }
 
+const inFlight = new Set<Promise<unknown>>();
+
+/**
+ * Register work that goes on using the shared pools after the test that started it gave up on it (a shared table
+ * scan that a later spec file of the same worker awaits too): closePools waits for it before ending the pools.
+ * Without this, pg-pool's end() leaves every request still queued for a connection waiting forever, and whoever
+ * awaits that work hangs until its test timeout. The work must be bounded itself (connect and statement timeouts).
+ * @returns `work`, unchanged.
+ */
+export function keepPoolsFor<T>(work: Promise<T>): Promise<T> {
+  const settled = work.then(
+    () => undefined,
+    () => undefined,
+  );
+  inFlight.add(settled);
+  void settled.then(() => inFlight.delete(settled));
+  return work;
+}
+
+/** End every shared pool, once the work registered with keepPoolsFor has settled. */
 export async function closePools(): Promise<void> {
+  while (inFlight.size) await Promise.all([...inFlight]);
   const all = [...pools.values()];
   pools.clear();
   await Promise.all(all.map((p) => p.end().catch(() => {})));

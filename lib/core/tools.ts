@@ -747,7 +747,8 @@ export async function pgRestoreViaPsql(
   const psqlErr = eachLine(psqlChild.stderr, collect('psql stderr: '));
   const renderErr = eachLine(renderChild.stderr, collect('pg_restore stderr: '));
   stdin.write(['BEGIN;', ...preludeSql, ''].join('\n'));
-  renderChild.stdout!.pipe(showNotices()).pipe(stdin, { end: false });
+  const script = showNotices();
+  renderChild.stdout!.pipe(script).pipe(stdin, { end: false });
 
   const renderDone = renderP.then((o) => {
     if (o.exitCode === 0 && !psqlExited) {
@@ -759,6 +760,12 @@ export async function pgRestoreViaPsql(
   const psqlDone = psqlP.then((o) => {
     psqlExited = true;
     if (renderChild.exitCode === null && renderChild.signalCode === null) renderChild.kill('SIGTERM');
+    // Nobody reads the rest of the script now: drain it, or pg_restore's stdout never ends and neither does its
+    // process promise (a restore refused at its first statement while a big table streams would wait forever, and
+    // vitest would exit with the global setup unfinished).
+    renderChild.stdout!.unpipe(script);
+    script.unpipe(stdin);
+    renderChild.stdout!.resume();
     return o;
   });
   const [renderOut, psqlOutcome] = await Promise.all([renderDone, psqlDone]);

@@ -9,7 +9,7 @@ import { afterAll, expect, test } from 'vitest';
 import { checksumQuery, compareShapes, shapeFromRows, shapeQuery, type ShapeRow } from '../../lib/checks/checksum.ts';
 import { readScans } from '../../lib/checks/shared-scan.ts';
 import { runScan, type ScanSpec } from '../../lib/checks/table-scan.ts';
-import { closePools, getPool } from '../../lib/core/db.ts';
+import { closePools, getPool, keepPoolsFor } from '../../lib/core/db.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
 import { displayTable } from '../../lib/core/ident.ts';
 import { freshDb } from '../helpers/sandbox.ts';
@@ -125,4 +125,16 @@ test('a real run shares one scan per table and side between row counts, checksum
     { 'checksum public.knowledge_materials': new RegExp(`differing keys: id=${id} \\(changed\\)`) },
     { files: /^specs\/(row-counts|checksums|path-prefix)\.spec\.ts$/ },
   );
+});
+
+test('closePools lets a shared scan still queued for a pooled connection finish instead of leaving it waiting forever', async () => {
+  const db = await freshDb('target');
+  const pool = getPool(parseDsn(db.url), { max: 1 });
+  // One connection, busy for a moment; the next request queues for it (as a shared scan abandoned by a failed test).
+  const busy = pool.query('SELECT pg_sleep(0.5)');
+  const queued = keepPoolsFor(pool.query<{ n: number }>('SELECT 42 AS n'));
+  await closePools();
+  const never = new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 20_000).unref());
+  expect(await Promise.race([queued.then((r) => r.rows[0].n), never])).toBe(42);
+  await busy;
 });

@@ -75,6 +75,31 @@ test('bisection over an integer key with gaps finds a changed row among 20000', 
   expect(found.queries).toBeLessThan(10);
 });
 
+test('bisection over a one-column text key (segments by width_bucket in byte order) finds changed, missing, extra keys', async () => {
+  // Mixed case, accents and digits in an ICU collation: byte order (COLLATE "C", the bisection's) differs from it.
+  const { dst, pools } = await pair(`CREATE TABLE tags (name text COLLATE "und-x-icu" PRIMARY KEY, v int);
+    INSERT INTO tags SELECT (ARRAY['a', 'B', 'é', 'Z', '1'])[g % 5 + 1] || '-' || g, g FROM generate_series(1, 4000) g;`);
+  await dst.query(`UPDATE tags SET v = -1 WHERE name = 'é-1202'; DELETE FROM tags WHERE name = 'Z-3003';
+    INSERT INTO tags VALUES ('zz-new', 0)`);
+  const t = { schema: 'public', name: 'tags' };
+  const r = await compareTable(pools, t);
+  expect(r.equal).toBe(false);
+  const found = await locateDifferences(
+    sideRunner(pools),
+    t,
+    r.shape!,
+    r.method!,
+    { src: BigInt(r.src!.rows), dst: BigInt(r.dst!.rows) },
+    { leafRows: 32 },
+  );
+  expect(found.keys.map((k) => `${displayKey(r.shape!.key, k.key)} ${k.what}`).sort()).toEqual([
+    'name=Z-3003 missing on target',
+    'name=zz-new extra on target',
+    'name=é-1202 changed',
+  ]);
+  expect(found.queries).toBeGreaterThan(2); // it split the table (bounds, segments), not one big leaf
+});
+
 test.each<HashMethod>(['record', 'text', 'md5'])(
   'method %s: identical float/timestamp/jsonb/bytea/NULL/unicode rows are equal although the target defaults differ',
   async (method) => {

@@ -2,14 +2,14 @@
  * `npm run demo` end to end, run as a user would (`tsx scripts/demo.ts`, its own sandbox): green by default, and each
  * `--break <fault>` turns exactly its check red (read from the run's junit.xml). Small sizes keep CI fast.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { FAULT_EXPECTATIONS, FAULTS, reportingFamily } from '../../lib/sandbox/demo-faults.ts';
 import { familyById } from '../../lib/checks/registry.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
-import { filesContaining, junitCases, runCli, tempDir, type CliResult } from '../helpers/scenario.ts';
+import { cleanEnv, filesContaining, junitCases, ROOT, runCli, tempDir, type CliResult } from '../helpers/scenario.ts';
 
 const USERS = '5';
 /** The fixed part of every sandbox password (lib/sandbox.ts#awkwardPassword), raw and percent-encoded. */
@@ -90,6 +90,42 @@ describe('npm run demo', () => {
         expect(cases.filter((c) => c.classname.endsWith('phases.spec.ts') && c.failed)).toEqual([]);
       });
     }
+  });
+
+  test('an unexpected error nobody awaits (EPIPE: its stdout closed under it) still stops the sandbox clusters', async () => {
+    // The sandbox goes under a private TMPDIR, so what is left of it afterwards is this demo's.
+    const tmp = tempDir('demo-epipe-');
+    fs.chmodSync(tmp, 0o755);
+    const leftovers = () =>
+      fs
+        .readdirSync(tmp)
+        .filter((d) => d.startsWith('rehearsal-sandbox-'))
+        .flatMap((d) => ['source', 'target'].map((c) => path.join(tmp, d, c, 'data', 'postmaster.pid')))
+        .filter((f) => fs.existsSync(f));
+    onTestFinished(() => {
+      // Whatever happened, no cluster outlives the test.
+      for (const pid of leftovers()) {
+        try {
+          process.kill(Number(fs.readFileSync(pid, 'utf8').split('\n')[0]), 'SIGQUIT');
+        } catch {
+          /* already gone */
+        }
+      }
+    });
+    const child = spawn(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      [path.join(ROOT, 'scripts/demo.ts'), '--users', USERS, '--reports-dir', path.join(tmp, 'reports')],
+      { cwd: ROOT, env: cleanEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    // Close our end after the first line: the demo's next line (once its clusters run) fails with EPIPE.
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(leftovers(), `clusters of the demo still running:\n${stderr}`).toEqual([]);
+    expect(stderr).toMatch(/demo: unexpected error: .*EPIPE/);
+    expect(stderr).toMatch(/demo: stopping the sandbox/);
+    expect(code).toBe(1);
   });
 
   test('refuses an unknown fault with the list of faults (exit 2)', async () => {

@@ -6,7 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { FAMILIES } from '../../lib/checks/registry.ts';
-import { catalogSnapshot, expectNoSecret, rehearse, scenario, treeListing } from '../helpers/scenario.ts';
+import {
+  catalogSnapshot,
+  expectNoSecret,
+  junitCases,
+  latestJunit,
+  rehearse,
+  scenario,
+  treeListing,
+} from '../helpers/scenario.ts';
 
 test('--dry-run prints the ordered, redacted commands and the checks, and writes nothing anywhere', async () => {
   const s = await scenario();
@@ -73,4 +81,25 @@ test('--dry-run says when the preflight would refuse (exit 2), still writing not
   expect(fs.existsSync(s.reportsDir)).toBe(false);
   expect(await catalogSnapshot(s.dst)).toEqual(before);
   await expectNoSecret(s, r);
+});
+
+test('an empty source with the default ASSET_COLUMNS: the dry-run says the asset columns are skipped, as the run does', async () => {
+  const s = await scenario({ fixture: false });
+  const dry = await rehearse(['--dry-run'], s.env);
+  expect(dry.code, dry.output).toBe(0);
+  expect(dry.stdout).not.toMatch(/the restore creates it/);
+  const skipped = [
+    ...dry.stdout.matchAll(/^ {4}path prefix (\S+) \(.*not in the source either.*would be reported as skipped\)$/gm),
+  ]
+    .map((m) => m[1])
+    .sort();
+  expect(skipped.length, dry.stdout).toBeGreaterThan(0);
+  // The real run: the same columns are skipped, none checked.
+  const r = await rehearse([], s.env);
+  const cases = junitCases(latestJunit(s)).filter((c) => c.name.startsWith('path prefix '));
+  expect(
+    cases.filter((c) => !c.skipped).map((c) => c.name),
+    r.output.slice(-3000),
+  ).toEqual([]);
+  expect(cases.map((c) => c.name.split(' ')[2]).sort()).toEqual(skipped);
 });

@@ -6,13 +6,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { byteCompare, mergeCensus, sortedTree, type CensusColumn, type TreeEntry } from '../../../lib/checks/census.ts';
+import {
+  byteCompare,
+  censusStreamQuery,
+  mergeCensus,
+  sortedTree,
+  sortedTreeChunks,
+  type CensusColumn,
+  type TreeEntry,
+} from '../../../lib/checks/census.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'census-merge-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function* list<T>(xs: T[]): AsyncGenerator<T> {
-  for (const x of xs) yield x;
+/** `xs` in batches of `size` (the merge's input), with an empty batch thrown in. */
+async function* list<T>(xs: T[], size = 2): AsyncGenerator<T[]> {
+  yield [];
+  for (let i = 0; i < xs.length; i += size) yield xs.slice(i, i + size);
 }
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -60,19 +70,92 @@ test('the merge: dangling references of the wrong kind, files under a referenced
     { c: 0, rel: 'k/9.pdf', raw: '/app/.data/k/9.pdf', n: 3 },
     { c: 0, rel: null, raw: '/elsewhere/x' },
   ].sort((a, b) => (a.rel === null ? 1 : b.rel === null ? -1 : byteCompare(a.rel, b.rel)));
-  const r = await mergeCensus(cols, list(db), list(tree));
-  expect(r.entries).toEqual({ files: 4, dirs: 4, other: 0 });
-  expect(r.columns.get('m.p')).toEqual({
-    total: 7,
-    censused: 6,
-    notCensused: 1,
-    dangling: 4,
-    examples: [
-      { path: '/app/.data/k/2.pdf', found: 'a directory' },
-      { path: '/app/.data/k/9.pdf', found: 'nothing (missing)' },
-    ],
-  });
-  expect(r.columns.get('g.d')!.dangling).toBe(0);
-  // g/1/a.jpg is covered by the referenced directory g/1; g/1.jpg (outside it) and k/3.pdf are not referenced.
-  expect(r.unreferenced).toEqual({ count: 2, examples: ['g/1.jpg', 'k/3.pdf'] });
+  // Whatever the batch sizes on either side (a path's rows straddling a boundary included), the same findings.
+  for (const [dbSize, treeSize] of [
+    [1, 1],
+    [2, 3],
+    [100, 1],
+    [1, 100],
+  ]) {
+    const r = await mergeCensus(cols, list(db, dbSize), list(tree, treeSize));
+    expect(r.entries).toEqual({ files: 4, dirs: 4, other: 0 });
+    expect(r.columns.get('m.p')).toEqual({
+      total: 7,
+      censused: 6,
+      notCensused: 1,
+      dangling: 4,
+      examples: [
+        { path: '/app/.data/k/2.pdf', found: 'a directory' },
+        { path: '/app/.data/k/9.pdf', found: 'nothing (missing)' },
+      ],
+    });
+    expect(r.columns.get('g.d')!.dangling).toBe(0);
+    // g/1/a.jpg is covered by the referenced directory g/1; g/1.jpg (outside it) and k/3.pdf are not referenced.
+    expect(r.unreferenced).toEqual({ count: 2, examples: ['g/1.jpg', 'k/3.pdf'] });
+  }
+});
+
+test('a path stored in two columns at once is one step of the merge, across a batch boundary', async () => {
+  const cols: CensusColumn[] = [
+    { display: 'a.p', table: { schema: 'public', name: 'a' }, column: 'p', kind: 'file' },
+    { display: 'b.p', table: { schema: 'public', name: 'b' }, column: 'p', kind: 'file' },
+  ];
+  const db = [
+    { c: 0, rel: 'x', raw: '/p/x', n: 2 },
+    { c: 1, rel: 'x', raw: '/p/x', n: 1 },
+    { c: 1, rel: 'y', raw: '/p/y', n: 1 },
+  ];
+  const tree: TreeEntry[] = [
+    { path: 'w', kind: 'f' },
+    { path: 'x', kind: 'f' },
+  ];
+  const r = await mergeCensus(cols, list(db, 1), list(tree, 1));
+  expect(r.columns.get('a.p')).toMatchObject({ total: 2, censused: 2, dangling: 0 });
+  expect(r.columns.get('b.p')).toMatchObject({ total: 2, censused: 2, dangling: 1 });
+  expect(r.unreferenced).toEqual({ count: 1, examples: ['w'] });
+  expect(r.entries.files).toBe(2);
+});
+
+test('byte order without encoding: agrees with Buffer.compare on surrogates, U+E000–U+FFFF, prefixes', () => {
+  const alphabet = ['a', 'b', '/', '.', 'é', '\uE000', '\uFFFD', '\uFFFF', '\u{1F600}', '\u{10000}', '资', '\n'];
+  const words: string[] = [''];
+  for (const x of alphabet) for (const y of alphabet) words.push(x, x + y, `${x}a${y}`);
+  const wrong: string[] = [];
+  for (const a of words)
+    for (const b of words)
+      if (Math.sign(byteCompare(a, b)) !== Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))))
+        wrong.push(`${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  expect(wrong).toEqual([]);
+  // The old comparison (encoding both strings) is what this replaces: it would pass too; a plain `<` would not.
+  expect('\uFFFD' < '\u{1F600}').toBe(false);
+  expect(byteCompare('\uFFFD', '\u{1F600}')).toBeLessThan(0);
+});
+
+test('the walk comes in chunks of the asked size, in the same order as one entry at a time', async () => {
+  const root = path.join(tmp, 'chunks');
+  for (let i = 0; i < 7; i++) {
+    fs.mkdirSync(path.join(root, `d${i}`), { recursive: true });
+    fs.writeFileSync(path.join(root, `d${i}`, 'f'), 'x');
+  }
+  const chunks = [...sortedTreeChunks(root, undefined, 3)];
+  expect(chunks.map((c) => c.length)).toEqual([3, 3, 3, 3, 2]);
+  expect(chunks.flat()).toEqual(await collect(sortedTree(root)));
+});
+
+test('an unreadable directory is reported and the walk goes on', () => {
+  const problems: Array<{ rel: string; code: string }> = [];
+  // A root that is not there: reported as ".", nothing yielded, no throw.
+  expect([...sortedTreeChunks(path.join(tmp, 'absent'), (p) => problems.push(p))]).toEqual([]);
+  expect(problems).toEqual([{ rel: '.', code: 'ENOENT' }]);
+});
+
+test('the stored paths are grouped by their bytes before they are normalised, once per distinct value', () => {
+  const q = censusStreamQuery(
+    [{ display: 'x.p', table: { schema: 'public', name: 'x' }, column: 'p', kind: 'file' }],
+    '/app/.data',
+  );
+  expect(q.text).toContain(
+    '(SELECT "p"::text COLLATE "C" AS raw, count(*) AS n FROM "public"."x" WHERE "p" IS NOT NULL GROUP BY 1)',
+  );
+  expect(q.text).toContain('sum(n)::int8 AS n, min(raw) AS raw');
 });

@@ -11,6 +11,7 @@ import {
   hashMethod,
   integerBounds,
   leafQuery,
+  minMaxQuery,
   rowHashExpr,
   segmentQuery,
   shapeQuery,
@@ -75,6 +76,21 @@ describe('checksum SQL', () => {
     );
     expect(q.values).toEqual(['1', 'x', '9', 'y', '5', 'm']);
     expect(leafQuery(t, shape, 'record', {}).text).toContain('ORDER BY t."a", t."b" COLLATE "C"');
+  });
+
+  test('a one-column key finds its segment by binary search in typed bounds; min/max read no range', () => {
+    const shape: TableShape = { exists: true, version: 150000, columns: [col('id', { pkOrd: 1 })], key: [] };
+    shape.key = shape.columns;
+    const q = segmentQuery(t, shape, 'record', { lo: ['10'] }, [['20'], ['30']]);
+    expect(q.text).toContain('width_bucket(t."id", ARRAY[$2::bigint, $3::bigint]::bigint[]) AS seg');
+    expect(q.text).toContain('WHERE t."id" >= $1::bigint OFFSET 0) x GROUP BY seg');
+    expect(q.values).toEqual(['10', '20', '30']);
+    const text = { ...col('code', { type: 'text', collatable: true, integer: false }), pkOrd: 1 };
+    const qt = segmentQuery(t, { ...shape, columns: [text], key: [text] }, 'record', {}, [['m']]);
+    expect(qt.text).toContain('width_bucket(t."code" COLLATE "C", ARRAY[$1::text COLLATE "C"]::text[])');
+    const mm = minMaxQuery(t, shape, { lo: ['10'], hi: ['20'] });
+    expect(mm.text).not.toMatch(/count/);
+    expect(mm.text).toContain('min(t."id")');
   });
 
   test('integer split points are distinct, increasing and inside the range', () => {

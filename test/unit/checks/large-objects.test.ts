@@ -1,9 +1,23 @@
 import { describe, expect, test } from 'vitest';
-import { compareLargeObjects, largeObjectsMessage, largeObjectsQuery } from '../../../lib/checks/large-objects.ts';
+import {
+  compareLargeObjects,
+  largeObjectsEvidence,
+  largeObjectsMessage,
+  largeObjectsQuery,
+} from '../../../lib/checks/large-objects.ts';
 
 const lo = (oid: string, md5 = 'a', bytes = '10') => ({ oid, md5, bytes });
 
 describe('large objects', () => {
+  test('the summary evidence calls the sum what it is (a sum of signed 64-bit object hashes), not an md5', () => {
+    const line = largeObjectsEvidence(
+      { n: '2', bytes: '30', s: '-4611686018427387904' },
+      { n: '2', bytes: '30', s: '-4611686018427387904' },
+    );
+    expect(line).toMatch(/^source: 2 objects, 30 bytes, sum of object hashes -4611686018427387904; target: /);
+    expect(line).toMatch(/signed 64-bit integer/);
+    expect(line).not.toMatch(/md5 sum/);
+  });
   test('the same objects: no message', () => {
     const r = compareLargeObjects([lo('1'), lo('2')], [lo('1'), lo('2')]);
     expect(largeObjectsMessage(r)).toBe('');
