@@ -88,6 +88,8 @@ export interface Config {
   restoreMaintenanceWorkMem: number | 'auto' | 'off';
   /** RESTORE_MAINTENANCE_WORKERS: the restore session's max_parallel_maintenance_workers, or auto. */
   restoreMaintenanceWorkers: number | 'auto';
+  /** RESTORE_ANALYZE_JOBS: connections the ANALYZE after the restore uses at once, or auto. */
+  restoreAnalyzeJobs: number | 'auto';
   dumpSerializableDeferrable: boolean;
   assetColumns: AssetColumn[];
   /** True when ASSET_COLUMNS was set (not the default): preflight then insists that every named column exists. */
@@ -528,6 +530,16 @@ export const VARS: VarSpec[] = [
     apply(raw, d) {
       if (!isSet(raw) || raw.trim() === 'auto') return void (d.restoreMaintenanceWorkers = 'auto');
       return setOr(d, 'restoreMaintenanceWorkers', int('RESTORE_MAINTENANCE_WORKERS', raw, 0, 0, 1024), isStr);
+    },
+  },
+  {
+    name: 'RESTORE_ANALYZE_JOBS',
+    group: 'dump',
+    default: 'auto',
+    doc: 'Connections the ANALYZE after the restore uses at once, largest table first (as vacuumdb --analyze-only -j): auto (the cores of this machine for a target running here, else CHECK_CONCURRENCY) or a number.',
+    apply(raw, d) {
+      if (!isSet(raw) || raw.trim() === 'auto') return void (d.restoreAnalyzeJobs = 'auto');
+      return setOr(d, 'restoreAnalyzeJobs', int('RESTORE_ANALYZE_JOBS', raw, 1, 1, 64), isStr);
     },
   },
   {
@@ -1045,6 +1057,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
         ? `${Math.floor(c.restoreMaintenanceWorkMem / 1024 ** 2)}MB`
         : c.restoreMaintenanceWorkMem,
     RESTORE_MAINTENANCE_WORKERS: String(c.restoreMaintenanceWorkers),
+    RESTORE_ANALYZE_JOBS: String(c.restoreAnalyzeJobs),
     DUMP_SERIALIZABLE_DEFERRABLE: c.dumpSerializableDeferrable ? '1' : '0',
     VALIDATE_TABLES: c.validateTables ? c.validateTables.map(displayTable).join(',') : '(all user tables)',
     ROWCOUNT_TIMEOUT_MS: String(c.rowcountTimeoutMs),

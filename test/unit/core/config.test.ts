@@ -370,6 +370,12 @@ describe('restore session settings', () => {
     expect(parse({ RESTORE_MAINTENANCE_WORKERS: '3' }).restoreMaintenanceWorkers).toBe(3);
     expect(problem({ RESTORE_MAINTENANCE_WORKERS: '-1' })).toMatch(/RESTORE_MAINTENANCE_WORKERS/);
   });
+  test('RESTORE_ANALYZE_JOBS: auto by default, or a number from 1', () => {
+    expect(parse().restoreAnalyzeJobs).toBe('auto');
+    expect(parse({ RESTORE_ANALYZE_JOBS: 'auto' }).restoreAnalyzeJobs).toBe('auto');
+    expect(parse({ RESTORE_ANALYZE_JOBS: '3' }).restoreAnalyzeJobs).toBe(3);
+    expect(problem({ RESTORE_ANALYZE_JOBS: '0' })).toMatch(/RESTORE_ANALYZE_JOBS/);
+  });
 });
 
 describe.each(INTEGERS)('integer %s', (name, key, dflt, min, max) => {
