@@ -19,6 +19,7 @@ import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } 
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
 import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
+import { ensureUsableDir } from '../lib/core/paths.ts';
 import { watchLaunchers } from '../lib/core/signals.ts';
 import { preflightGate } from '../lib/phases/preflight-gate.ts';
 import { stopActiveTools } from '../lib/core/tools.ts';
@@ -204,6 +205,15 @@ async function main(): Promise<number> {
   const runDir = path.join(config.reportsDir, 'runs', runId);
   const workDir = config.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-work-'));
   const mode: RunInfo['mode'] = args.verifyOnly ? 'verify-only' : rerun ? 'rerun' : 'full';
+  try {
+    // Both must be writable directories before anything is written (exit 2 with the reason, not a stack trace).
+    if (config.workDir) ensureUsableDir('WORK_DIR', workDir, 0o700);
+    ensureUsableDir('REPORTS_DIR', config.reportsDir);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err(e.message);
+    return EXIT.usage;
+  }
   // The redacted target, before anything is written anywhere.
   out(`rehearsal ${runId} (${mode}${rerun?.kind === 'rerun' ? ` of ${rerun.rerunOf}` : ''})`);
   out(`  target:   ${describeDsn(config.dst)}  assets: ${config.dstAssetsDir}`);

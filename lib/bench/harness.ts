@@ -231,7 +231,9 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
   );
   f['copy.raw.restoreTuned'] = stat(
-    runs.rawCopy.map((r) => (r.restoreTunedMs === undefined ? undefined : r.restoreTunedMs + r.analyzeMs)),
+    runs.rawCopy.map((r) =>
+      r.restoreTunedMs === undefined ? undefined : r.restoreTunedMs + (r.analyzeTunedMs ?? r.analyzeMs),
+    ),
     'ms',
     'the tuned raw restore did not run',
   );
@@ -513,6 +515,12 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
             pgOptions: tunedOptions,
           }).finally(() => dropDatabase(dst, tunedDb).catch(() => {}));
           runs.rawCopy.push(r);
+          // The tuned floor is only a floor if its settings reached the server session.
+          const missing = tuned.settings.filter(([k]) => !new RegExp(`(^| )${k}=`).test(r.tunedSession ?? ''));
+          if (missing.length)
+            warnings.push(
+              `the tuned raw restore's session did not get ${missing.map(([k]) => k).join(', ')} (client settings seen: ${r.tunedSession || 'none'})`,
+            );
           log(`scale ${requestedRows}: copy rep ${rep} raw ${Math.round(r.wallMs)} ms`);
           // The last raw copy becomes the verification target; the others go.
           if (verifyTarget) {

@@ -28,14 +28,21 @@ t3=$(now)
 rsync -a "$BENCH_SRC_ASSETS/" "$BENCH_DST_ASSETS/"
 t4=$(now)
 tuned=0
+tuned_analyze=0
 if [ -n "\${BENCH_DST_DB_TUNED:-}" ]; then
   # The same restore with the session settings the suite's restore phase would choose (PGOPTIONS), into a second
   # empty database: what pg_restore itself can do when told to.
   dst env PGOPTIONS="$BENCH_TUNED_PGOPTIONS" PGDATABASE="$BENCH_DST_DB_TUNED" pg_restore --no-owner --no-acl --single-transaction --exit-on-error --dbname="$BENCH_DST_DB_TUNED" "$BENCH_DUMP"
   t5=$(now)
+  # Its own ANALYZE (not the default run's): both floors are restore + ANALYZE of what they restored.
+  dst env PGDATABASE="$BENCH_DST_DB_TUNED" psql -X -q -v ON_ERROR_STOP=1 -c ANALYZE
+  t6=$(now)
   tuned=$((t5 - t4))
+  tuned_analyze=$((t6 - t5))
+  # Proof that PGOPTIONS reached the restore's session: what a session of this environment is given.
+  echo "BENCH_TUNED_SESSION $(dst env PGOPTIONS="$BENCH_TUNED_PGOPTIONS" PGDATABASE="$BENCH_DST_DB_TUNED" psql -X -A -t -v ON_ERROR_STOP=1 -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name) FROM pg_settings WHERE source = 'client'")"
 fi
-echo "BENCH dump_ms=$((t1 - t0)) restore_ms=$((t2 - t1)) analyze_ms=$((t3 - t2)) rsync_ms=$((t4 - t3)) restore_tuned_ms=$tuned"
+echo "BENCH dump_ms=$((t1 - t0)) restore_ms=$((t2 - t1)) analyze_ms=$((t3 - t2)) rsync_ms=$((t4 - t3)) restore_tuned_ms=$tuned analyze_tuned_ms=\${tuned_analyze:-0}"
 `;
 
 export const RAW_FLOOR_SCRIPT = `#!/usr/bin/env bash
@@ -106,6 +113,10 @@ export interface RawCopyResult {
   stepsMs: number;
   /** The same pg_restore with the tuned session settings (PGOPTIONS), when asked for. */
   restoreTunedMs?: number;
+  /** The ANALYZE of that second database (plain, one connection), when asked for. */
+  analyzeTunedMs?: number;
+  /** `name=value` of every setting a session with the tuned PGOPTIONS gets from the client, when asked for. */
+  tunedSession?: string;
 }
 
 export interface RawFloorResult {
@@ -176,7 +187,8 @@ export async function rawCopy(
     const r = await measure('bash', [script], { cwd: workDir, env, logFile });
     if (r.code !== 0)
       throw new RawToolError(`the raw copy script failed (exit ${r.code}); its output:\n${logTail(logFile)}`);
-    const t = parseBenchLine(fs.readFileSync(logFile, 'utf8'));
+    const text = fs.readFileSync(logFile, 'utf8');
+    const t = parseBenchLine(text);
     if (t.dump_ms === undefined) throw new RawToolError(`the raw copy script printed no timings; see ${logFile}`);
     return {
       wallMs: r.wallMs,
@@ -186,6 +198,8 @@ export async function rawCopy(
       rsyncMs: t.rsync_ms,
       stepsMs: t.dump_ms + t.restore_ms + t.analyze_ms + t.rsync_ms,
       restoreTunedMs: tuned ? t.restore_tuned_ms : undefined,
+      analyzeTunedMs: tuned ? t.analyze_tuned_ms : undefined,
+      tunedSession: tuned ? /^BENCH_TUNED_SESSION (.*)$/m.exec(text)?.[1]?.trim() : undefined,
     };
   } finally {
     fs.rmSync(dump, { force: true });

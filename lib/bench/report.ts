@@ -106,7 +106,8 @@ export const METHOD: Record<string, string> = {
     'sum of phases[].durationMs (preflight + dump + restore + mirror) in WORK_DIR/state.json of a full `tsx scripts/rehearse.ts` run into an empty target database and directory; that run checks only the tiny table bench_probe (the checks are measured separately)',
   'copy.suite.preflight': 'phases[preflight].durationMs of the same run',
   'copy.suite.dump': 'phases[dump].durationMs of the same run',
-  'copy.suite.restore': 'phases[restore].durationMs of the same run (pg_restore, then ANALYZE of the target)',
+  'copy.suite.restore':
+    'phases[restore].durationMs of the same run (pg_restore, then ANALYZE of the target on RESTORE_ANALYZE_JOBS=auto connections at once, largest table first)',
   'copy.suite.mirror':
     'phases[mirror].durationMs of the same run (rsync -a with --sparse --hard-links --partial --numeric-ids --itemize-changes --stats, output parsed)',
   'copy.suite.wall':
@@ -139,7 +140,7 @@ export const METHOD: Record<string, string> = {
   'verify.seqScans.fused':
     'max over tables and sides of the pg_stat_user_tables.seq_scan delta of `vitest run --project checks specs/row-counts.spec.ts specs/checksums.spec.ts specs/path-prefix.spec.ts` (--verify-only environment), minus the delta of the same command with a test-name filter that matches nothing (global setup and discovery alone); both runs with max_parallel_workers_per_gather=0 set on the databases of the bench (seq_scan counts the part of each parallel worker of one scan as a scan of its own); statistics read once they stop changing. A table split into block ranges is read by TID Range Scans, which seq_scan does not count: it still reads each block once',
   'copy.raw.restoreTuned':
-    "the raw script's second pg_restore --single-transaction of the same dump into another empty database with PGOPTIONS set to the session settings the suite's restore phase chooses for this target (lib/phases/restore-tuning.ts), + the ANALYZE time of the default run",
+    "the raw script's second pg_restore --single-transaction of the same dump into another empty database with PGOPTIONS set to the session settings the suite's restore phase chooses for this target (lib/phases/restore-tuning.ts), + its own plain ANALYZE (psql -c ANALYZE of that database); the raw log's BENCH_TUNED_SESSION line shows the settings a session with that PGOPTIONS gets (pg_settings with source = client)",
   'split.one':
     "the largest table's checksum (the fused scan without path prefixes, shapes compared first), source and target at once, one scan per side on one connection each; BENCH_REPS times, alternating with split.parts",
   'split.parts':

@@ -25,6 +25,7 @@ import {
 } from '../core/tools.ts';
 import { runPreflight } from '../phases/preflight.ts';
 import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
+import { analyzeDescription } from '../phases/analyze.ts';
 
 export interface DryRunPlan {
   lines: string[];
@@ -70,7 +71,7 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
       if (config.dstDropSchema) lines.push(displayCommand(psqlCommand(config, DROP_PUBLIC_SQL.join(' '))));
       lines.push(displayCommand(restoreCommand(config, archive)));
     }
-    lines.push(displayCommand(psqlCommand(config, 'ANALYZE')));
+    lines.push(analyzeDescription(undefined, config.restoreAnalyzeJobs));
     lines.push(
       config.isolation === 'keep'
         ? '# ISOLATION=keep: foreign servers, user mappings and subscriptions are restored as they are, even those pointing at the source'

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import { MAX_TIMEOUT_MS, envBool, envInt, isSet, showDefault, type Env, type IntRule } from './env.ts';
-import { DEFAULT_DB_PATH_PREFIX, isInside } from './paths.ts';
+import { DEFAULT_DB_PATH_PREFIX, isInside, realPathLoose, showResolved, virtualFsRoot } from './paths.ts';
 import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, resolveDsn, sameDatabase } from './dsn.ts';
 import {
   type TableRef,
@@ -68,7 +68,10 @@ export interface Config {
   /** DST_DROP_SCHEMA=<dbname>: the target database's name, given as the confirmation (see lib/phases/guards.ts). */
   dstDropSchemaConfirm?: string;
   assetsDelete: boolean;
-  /** ASSETS_DELETE=<path>: DST_ASSETS_DIR, given as the confirmation (see lib/phases/guards.ts). */
+  /**
+   * ASSETS_DELETE=<path>: DST_ASSETS_DIR, given as the confirmation, exactly as the operator set it (trimmed); the
+   * guard compares real paths (lib/phases/guards.ts).
+   */
   assetsDeleteConfirm?: string;
   /** The health URL base (STAGING_API_BASE_URL, else from STAGING_API_PORT, else the default). */
   stagingApiBaseUrl: string;
@@ -85,6 +88,8 @@ export interface Config {
   restoreMaintenanceWorkMem: number | 'auto' | 'off';
   /** RESTORE_MAINTENANCE_WORKERS: the restore session's max_parallel_maintenance_workers, or auto. */
   restoreMaintenanceWorkers: number | 'auto';
+  /** RESTORE_ANALYZE_JOBS: connections the ANALYZE after the restore uses at once, or auto. */
+  restoreAnalyzeJobs: number | 'auto';
   dumpSerializableDeferrable: boolean;
   assetColumns: AssetColumn[];
   /** True when ASSET_COLUMNS was set (not the default): preflight then insists that every named column exists. */
@@ -150,6 +155,32 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 const int = (name: string, raw: string | undefined, dflt: number, min: number, max?: number) =>
   envInt(name, raw, { default: dflt, min, max });
 const bool = envBool;
+
+/**
+ * A destructive switch (DST_DROP_SCHEMA, ASSETS_DELETE): unset, blank, `0` (or false/no/off) is off; exactly `1` is on;
+ * the other spellings of "true" (yes, true, on) are refused, because the refusals and the log must quote what the
+ * operator set and "yes" is not a database name or path anybody means; anything else is the confirmation value (the
+ * target database's name, DST_ASSETS_DIR), trimmed, checked against the target in lib/phases/guards.ts.
+ */
+function dangerousSwitch(name: string, raw: string | undefined): boolean | { confirm: string } | { error: string } {
+  if (!isSet(raw)) return false;
+  const v = raw.trim();
+  if (v === '1') return true;
+  const b = envBool(name, v, false);
+  if (b === false) return false;
+  if (b === true) return { error: `${name}=${JSON.stringify(raw)} is ambiguous` };
+  return { confirm: v };
+}
+
+/** How the operator set DST_DROP_SCHEMA, for the log: `DST_DROP_SCHEMA=1` or `DST_DROP_SCHEMA=<the name given>`. */
+export function dropSchemaSetting(c: Pick<Config, 'dstDropSchemaConfirm'>): string {
+  return `DST_DROP_SCHEMA=${c.dstDropSchemaConfirm ?? '1'}`;
+}
+
+/** How the operator set ASSETS_DELETE, for the log: `ASSETS_DELETE=1` or `ASSETS_DELETE=<the path as given>`. */
+export function assetsDeleteSetting(c: Pick<Config, 'assetsDeleteConfirm'>): string {
+  return `ASSETS_DELETE=${c.assetsDeleteConfirm ?? '1'}`;
+}
 
 type KeysOf<T> = { [K in keyof Config]-?: Config[K] extends T ? K : never }[keyof Config];
 
@@ -218,26 +249,48 @@ const SYSTEM_DIRS = [
 ];
 const SYSTEM_ROOTS = ['/home', '/media', '/mnt', '/opt', '/root', '/srv', '/tmp', '/var', '/var/lib', '/var/tmp'];
 
+/** Why the absolute path `norm` is off limits for DST_ASSETS_DIR (`home`: the home directory's paths), or undefined. */
+function systemDirKind(norm: string, homes: string[]): string | undefined {
+  return norm === '/'
+    ? 'the root directory'
+    : SYSTEM_DIRS.some((s) => isInside(s, norm))
+      ? 'a system directory'
+      : SYSTEM_ROOTS.includes(norm)
+        ? 'a top-level system directory'
+        : homes.some((home) => isInside(norm, home))
+          ? 'the home directory (or one of its parents)'
+          : undefined;
+}
+
 /**
  * Why `dir` (resolved, absolute) can never be DST_ASSETS_DIR, or undefined: `/`, a system directory or anything inside
  * one, a top-level root such as /home or /var, the home directory or one of its ancestors. A mirror writes there and
- * ASSETS_DELETE deletes there; a typo must not reach `.ssh/authorized_keys`.
+ * ASSETS_DELETE deletes there; a typo must not reach `.ssh/authorized_keys`. Both the path as given and where it
+ * really leads (symlinks followed, lib/core/paths.ts realPathLoose) are judged, the home directory likewise; the
+ * refusal names both when they differ.
  */
 export function refusedAssetsDir(dir: string, env: Env): string | undefined {
-  const norm = dir.replace(/\/+$/, '') || '/';
-  const home = (env.HOME || '').replace(/\/+$/, '');
-  const why =
-    norm === '/'
-      ? 'the root directory'
-      : SYSTEM_DIRS.some((s) => norm === s || norm.startsWith(s + '/'))
-        ? 'a system directory'
-        : SYSTEM_ROOTS.includes(norm)
-          ? 'a top-level system directory'
-          : home && (norm === home || home.startsWith(norm + '/'))
-            ? 'the home directory (or one of its parents)'
-            : undefined;
+  const given = path.resolve(dir);
+  const real = realPathLoose(given);
+  const home = env.HOME ? path.resolve(env.HOME) : undefined;
+  const homes = home && home !== '/' ? [...new Set([home, realPathLoose(home)])] : [];
+  const why = systemDirKind(given, homes) ?? systemDirKind(real, homes);
   return why
-    ? `DST_ASSETS_DIR=${JSON.stringify(dir)} is ${why}: the mirror writes there (and ASSETS_DELETE deletes there); point it at the staging .data directory itself`
+    ? `DST_ASSETS_DIR=${JSON.stringify(dir)}${real !== given ? ` leads to ${real} (through a symbolic link), which` : ''} is ${why}: the mirror writes there (and ASSETS_DELETE deletes there); point it at the staging .data directory itself`
+    : undefined;
+}
+
+/**
+ * Why `dir` cannot hold the tool's own files (WORK_DIR, REPORTS_DIR), judged without touching it: a path in (or
+ * leading through a symlink into) a virtual file system, /proc, /sys or /dev, where creating directories fails or never
+ * returns (Node's recursive mkdir spins on /proc). Undefined when nothing is known against it; whether it can really be
+ * created and written is asked when the run starts (lib/core/paths.ts ensureUsableDir).
+ */
+export function refusedOutputDir(name: string, dir: string): string | undefined {
+  const real = realPathLoose(dir);
+  const root = virtualFsRoot(path.resolve(dir)) ?? virtualFsRoot(real);
+  return root
+    ? `${name} ${showResolved(dir, real)} is not usable: ${root} is a virtual file system of the kernel, not storage; choose a writable directory`
     : undefined;
 }
 
@@ -480,6 +533,16 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'RESTORE_ANALYZE_JOBS',
+    group: 'dump',
+    default: 'auto',
+    doc: 'Connections the ANALYZE after the restore uses at once, largest table first (as vacuumdb --analyze-only -j): auto (the cores of this machine for a target running here, else CHECK_CONCURRENCY) or a number.',
+    apply(raw, d) {
+      if (!isSet(raw) || raw.trim() === 'auto') return void (d.restoreAnalyzeJobs = 'auto');
+      return setOr(d, 'restoreAnalyzeJobs', int('RESTORE_ANALYZE_JOBS', raw, 1, 1, 64), isStr);
+    },
+  },
+  {
     name: 'DUMP_SERIALIZABLE_DEFERRABLE',
     group: 'dump',
     default: '0',
@@ -685,13 +748,14 @@ export const VARS: VarSpec[] = [
     default: '0',
     doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring. `1` only for a target this tool restored before; otherwise the target database name (`DST_DROP_SCHEMA=<dbname>`).',
     apply(raw, d) {
-      const v = bool('DST_DROP_SCHEMA', raw, false);
-      if (typeof v === 'string') {
+      const v = dangerousSwitch('DST_DROP_SCHEMA', raw);
+      if (typeof v === 'boolean') d.dstDropSchema = v;
+      else if ('error' in v)
+        return `${v.error}: use 1 (a target this tool restored before), 0 (keep public) or the target database's own name`;
+      else {
         d.dstDropSchema = true;
-        d.dstDropSchemaConfirm = raw!.trim();
-        return;
+        d.dstDropSchemaConfirm = v.confirm;
       }
-      d.dstDropSchema = v;
     },
   },
   {
@@ -700,15 +764,16 @@ export const VARS: VarSpec[] = [
     default: '0',
     doc: 'STAGING ONLY: rsync --delete (remove target files that are not in the source). `1` only for a directory this tool mirrored before; otherwise the DST_ASSETS_DIR path (`ASSETS_DELETE=<path>`).',
     apply(raw, d) {
-      const v = bool('ASSETS_DELETE', raw, false);
-      if (typeof v === 'string') {
-        if (!raw!.trim().startsWith('/'))
-          return `ASSETS_DELETE=${JSON.stringify(raw)} is neither 1/0 nor an absolute path; to confirm deleting, give the DST_ASSETS_DIR path`;
+      const v = dangerousSwitch('ASSETS_DELETE', raw);
+      const accepted = 'use 1 (a directory this tool mirrored before), 0 (delete nothing) or the DST_ASSETS_DIR path';
+      if (typeof v === 'boolean') d.assetsDelete = v;
+      else if ('error' in v) return `${v.error}: ${accepted}`;
+      else if (!v.confirm.startsWith('/'))
+        return `ASSETS_DELETE=${JSON.stringify(raw)} is neither 1/0 nor an absolute path; ${accepted}`;
+      else {
         d.assetsDelete = true;
-        d.assetsDeleteConfirm = path.resolve(raw!.trim());
-        return;
+        d.assetsDeleteConfirm = v.confirm;
       }
-      d.assetsDelete = v;
     },
   },
   {
@@ -775,7 +840,9 @@ export const VARS: VarSpec[] = [
     default: '(a fresh temp dir, printed)',
     doc: 'Dumps, phase logs and state.json; set a fixed path for auditability.',
     apply(raw, d) {
-      if (raw?.trim()) d.workDir = path.resolve(raw.trim());
+      if (!raw?.trim()) return;
+      d.workDir = path.resolve(raw.trim());
+      return refusedOutputDir('WORK_DIR', d.workDir);
     },
   },
   {
@@ -785,6 +852,7 @@ export const VARS: VarSpec[] = [
     doc: 'Where junit.xml, the HTML report, results.json and manifest.json of every run are kept.',
     apply(raw, d) {
       d.reportsDir = path.resolve(raw?.trim() || 'reports');
+      return refusedOutputDir('REPORTS_DIR', d.reportsDir);
     },
   },
   {
@@ -989,6 +1057,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
         ? `${Math.floor(c.restoreMaintenanceWorkMem / 1024 ** 2)}MB`
         : c.restoreMaintenanceWorkMem,
     RESTORE_MAINTENANCE_WORKERS: String(c.restoreMaintenanceWorkers),
+    RESTORE_ANALYZE_JOBS: String(c.restoreAnalyzeJobs),
     DUMP_SERIALIZABLE_DEFERRABLE: c.dumpSerializableDeferrable ? '1' : '0',
     VALIDATE_TABLES: c.validateTables ? c.validateTables.map(displayTable).join(',') : '(all user tables)',
     ROWCOUNT_TIMEOUT_MS: String(c.rowcountTimeoutMs),

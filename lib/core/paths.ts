@@ -1,9 +1,12 @@
 /**
  * Paths every part of the tool agrees on (the project root is lib/core/project.ts): the container path the application stores asset paths
- * under, and the one "is this path inside that root" rule (lexical; callers that must not follow symlinks out of a
- * tree resolve both sides with fs.realpath first).
+ * under, the one "is this path inside that root" rule (lexical; callers that must not follow symlinks out of a
+ * tree resolve both sides with fs.realpath first), and the one way every path guard resolves a path that may not exist
+ * yet to where it really leads (`realPathLoose`), so a symlink cannot carry a configured directory past a guard.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from './errors.ts';
 
 /**
  * The container path the application stores asset paths under (`/app/.data/knowledge/7/a.pdf`): the default of
@@ -20,4 +23,93 @@ export function isInside(root: string, p: string, opts: { allowSame?: boolean } 
   const rel = path.relative(path.resolve(root), path.resolve(p));
   if (rel === '') return opts.allowSame ?? true;
   return rel !== '..' && !rel.startsWith('..' + path.sep) && !path.isAbsolute(rel);
+}
+
+/** Most symlinks followed while resolving one path (Linux's own limit, MAXSYMLINKS, is 40). */
+const MAX_LINKS = 40;
+
+/**
+ * Where `p` really leads: `p` resolved against the cwd (`.`/`..` and trailing slashes removed lexically, as
+ * path.resolve does and as every tool is then given the path), then every symbolic link in it followed. When `p` does
+ * not exist yet, its nearest existing ancestor is resolved (fs.realpathSync) and the rest appended; a dangling link on
+ * the way is followed to its target, so a link to a directory that is yet to be created is judged by that target. An
+ * ancestor that cannot be searched (EACCES) ends the walk there: the part below it is appended as given. Never throws;
+ * a loop of more than 40 links leaves the path as resolved so far.
+ */
+export function realPathLoose(p: string): string {
+  let cur = path.resolve(p);
+  for (let links = 0; links <= MAX_LINKS; links++) {
+    const rest: string[] = [];
+    let stat: fs.Stats | undefined;
+    for (;;) {
+      try {
+        stat = fs.lstatSync(cur);
+        break;
+      } catch {
+        const up = path.dirname(cur);
+        if (up === cur) return path.join(cur, ...rest);
+        rest.unshift(path.basename(cur));
+        cur = up;
+      }
+    }
+    try {
+      return path.join(fs.realpathSync(cur), ...rest);
+    } catch {
+      // `cur` exists but does not resolve: a dangling link (or one inside a loop). Follow it by hand.
+      if (!stat.isSymbolicLink()) return path.join(cur, ...rest);
+      let target: string;
+      try {
+        target = fs.readlinkSync(cur);
+      } catch {
+        return path.join(cur, ...rest);
+      }
+      cur = path.resolve(realPathLoose(path.dirname(cur)), target, ...rest);
+    }
+  }
+  return cur;
+}
+
+/** Virtual file systems of the kernel: no directory of the tool (work, reports, assets) may live there. */
+export const VIRTUAL_FS_ROOTS = ['/proc', '/sys', '/dev'];
+
+/** The virtual file system root (`/proc`, `/sys`, `/dev`) `p` (absolute) is or lies in, or undefined. */
+export function virtualFsRoot(p: string): string | undefined {
+  return VIRTUAL_FS_ROOTS.find((r) => isInside(r, p));
+}
+
+/** `given`, followed by where it leads when a symlink takes it elsewhere: `/tmp/l/ssl (which leads to /etc/ssl)`. */
+export function showResolved(given: string, real: string): string {
+  return real === path.resolve(given) ? given : `${given} (which leads to ${real})`;
+}
+
+/** What an fs error code means for a directory the run must write, in words. */
+const DIR_FAILURES: Record<string, string> = {
+  EROFS: 'it is on a read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'the operation is not permitted there',
+  EEXIST: 'it exists and is not a directory',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  ENOENT: 'a parent directory is missing and cannot be created',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exhausted',
+  ENAMETOOLONG: 'the path is too long',
+  ELOOP: 'too many symbolic links',
+};
+
+/**
+ * Create `dir` (and its parents; `mode` for the ones created) if needed and prove the run can write there, before the
+ * run writes anything: it must be a directory, writable and searchable (access(2) also reports a read-only file system
+ * as EROFS). `name` is the variable (WORK_DIR, REPORTS_DIR) the refusal names.
+ * @throws ConfigError (exit 2) "`name` `dir` is not usable: <reason> (<code>); choose a writable directory".
+ */
+export function ensureUsableDir(name: string, dir: string, mode?: number): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode });
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const why = DIR_FAILURES[code] ? `${DIR_FAILURES[code]} (${code})` : (e as Error).message;
+    throw new ConfigError(`${name} ${dir} is not usable: ${why}; choose a writable directory`);
+  }
 }

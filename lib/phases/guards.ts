@@ -15,11 +15,13 @@
  */
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
 import { quoteIdent } from '../core/ident.ts';
+import { realPathLoose, showResolved } from '../core/paths.ts';
 import { redact } from '../core/redact.ts';
 import { rsyncCommand, runCommand, type PhaseLog } from '../core/tools.ts';
 
@@ -199,20 +201,15 @@ export function deleteRefusal(
   if (identity?.kind === 'same' || identity?.kind === 'unproven')
     return `ASSETS_DELETE refused: the target database is not proven distinct from the source (${identity.kind === 'same' ? identity.how : identity.reason})`;
   if (config.assetsDeleteConfirm !== undefined) {
-    if (config.assetsDeleteConfirm === config.dstAssetsDir.replace(/\/+$/, '')) return undefined;
-    return `ASSETS_DELETE=${JSON.stringify(config.assetsDeleteConfirm)} does not name DST_ASSETS_DIR (${config.dstAssetsDir}); to confirm, set ASSETS_DELETE=${config.dstAssetsDir}`;
+    // Real paths on both sides: a trailing slash, `.`/`..` or a symlink must not make the same directory differ.
+    const named = realPathLoose(config.assetsDeleteConfirm);
+    const real = realPathLoose(config.dstAssetsDir);
+    if (named === real) return undefined;
+    return `ASSETS_DELETE=${JSON.stringify(config.assetsDeleteConfirm)}${named !== path.resolve(config.assetsDeleteConfirm) ? ` (which leads to ${named})` : ''} does not name DST_ASSETS_DIR (${showResolved(config.dstAssetsDir, real)}); to confirm, set ASSETS_DELETE=${config.dstAssetsDir}`;
   }
   if (preview.count === 0) return undefined;
-  if (assetsMarker && assetsMarker === realOr(config.dstAssetsDir)) return undefined;
+  if (assetsMarker && assetsMarker === realPathLoose(config.dstAssetsDir)) return undefined;
   return `ASSETS_DELETE=1 only deletes in a directory this tool mirrored before; ${config.dstAssetsDir} is not recorded as one and ${preview.count} entries would be deleted. If that is intended, confirm with ASSETS_DELETE=${config.dstAssetsDir}`;
-}
-
-function realOr(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
 }
 
 /**
@@ -244,7 +241,7 @@ export async function leaveMarker(
 
 /** The real path DST_ASSETS_DIR is recorded under (markers compare real paths). */
 export function assetsMarkerValue(config: Config): string {
-  return realOr(config.dstAssetsDir);
+  return realPathLoose(config.dstAssetsDir);
 }
 
 export interface DestructiveVerdict {

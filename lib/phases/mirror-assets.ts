@@ -12,7 +12,7 @@ import {
   timing,
   type RsyncProgress,
 } from '../core/progress.ts';
-import type { Config } from '../core/config.ts';
+import { assetsDeleteSetting, type Config } from '../core/config.ts';
 import { formatBytes } from '../core/format.ts';
 import { displayCommand, rsyncCommand, rsyncMeaning, runCommand, toolFailure } from '../core/tools.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
@@ -95,7 +95,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const cmd = rsyncCommand(config, { checksum: content.checksum });
   ctx.say(`content check: ${content.why}`);
   ctx.say(
-    `${displayCommand(cmd)}${config.assetsDelete ? '   (ASSETS_DELETE=1: target files missing from the source are deleted)' : ''}`,
+    `${displayCommand(cmd)}${config.assetsDelete ? `   (${assetsDeleteSetting(config)}: target files missing from the source are deleted)` : ''}`,
   );
   const statLines: string[] = [];
   let changes = 0;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { plannedPhases, type Config } from '../core/config.ts';
 import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
-import { isInside } from '../core/paths.ts';
+import { isInside, realPathLoose } from '../core/paths.ts';
 import { connectFailure, withConnection } from '../core/db.ts';
 import { missingConfiguredSubjects } from '../core/configured-subjects.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
@@ -133,19 +133,6 @@ export function missingTablespaces(need: readonly string[], have: readonly strin
 
 const cmpVersion = compareVersions;
 export { compareVersions };
-
-/** The nearest existing ancestor's real path joined with the rest (DST_ASSETS_DIR may not exist yet). */
-function realPathLoose(p: string): string {
-  const rest: string[] = [];
-  let cur = path.resolve(p);
-  while (!fs.existsSync(cur)) {
-    rest.unshift(path.basename(cur));
-    const up = path.dirname(cur);
-    if (up === cur) break;
-    cur = up;
-  }
-  return path.join(fs.realpathSync(cur), ...rest);
-}
 
 async function connectFacts(
   d: Dsn,

@@ -241,7 +241,7 @@ export function judgePrivileges(input: {
   if (!p.superuser) {
     if (input.dropPublic && !p.ownsPublic)
       problems.push(
-        `DST_DROP_SCHEMA=1 drops schema public, which role ${p.role} does not own (owner: ${p.publicOwner ?? 'none'}); a DBA runs: ALTER SCHEMA public OWNER TO ${role};`,
+        `DST_DROP_SCHEMA drops schema public, which role ${p.role} does not own (owner: ${p.publicOwner ?? 'none'}); a DBA runs: ALTER SCHEMA public OWNER TO ${role};`,
       );
     else if (!input.dropPublic && !p.createOnPublic)
       problems.push(
@@ -249,7 +249,7 @@ export function judgePrivileges(input: {
       );
     if (input.dropPublic && !p.createOnDb)
       problems.push(
-        `DST_DROP_SCHEMA=1 re-creates schema public, which needs CREATE on database ${input.database}; a DBA runs: GRANT CREATE ON DATABASE ${db} TO ${role};`,
+        `DST_DROP_SCHEMA re-creates schema public, which needs CREATE on database ${input.database}; a DBA runs: GRANT CREATE ON DATABASE ${db} TO ${role};`,
       );
     if (input.otherSchemas.length && !p.createOnDb)
       problems.push(
@@ -289,7 +289,7 @@ export function judgePrivileges(input: {
     const canCreate = p.superuser || (t.trusted && p.createOnDb);
     if (!canCreate) {
       problems.push(
-        `role ${p.role} cannot create extension ${need.name} (${p.superuser ? '' : 'not a superuser'}${t.trusted ? `, no CREATE on database ${input.database}` : `; ${need.name} is not a trusted extension`})${t.installed ? ' after DST_DROP_SCHEMA=1 drops it with schema public' : ''}; a DBA runs in database ${input.database}: CREATE EXTENSION ${q}${need.version ? ` VERSION '${need.version}'` : ''};${t.installed ? ' (then use that database without DST_DROP_SCHEMA=1)' : ''}`,
+        `role ${p.role} cannot create extension ${need.name} (${p.superuser ? '' : 'not a superuser'}${t.trusted ? `, no CREATE on database ${input.database}` : `; ${need.name} is not a trusted extension`})${t.installed ? ' after DST_DROP_SCHEMA drops it with schema public' : ''}; a DBA runs in database ${input.database}: CREATE EXTENSION ${q}${need.version ? ` VERSION '${need.version}'` : ''};${t.installed ? ' (then use that database without DST_DROP_SCHEMA)' : ''}`,
       );
     }
   }

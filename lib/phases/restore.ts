@@ -1,6 +1,7 @@
 /**
  * Restore phase: pg_restore the archive into the target, all-or-nothing by default, then ANALYZE so the row-count
- * estimates the checks may fall back to are meaningful (since PG14 reltuples = -1 means "never analyzed").
+ * estimates the checks may fall back to are meaningful (since PG14 reltuples = -1 means "never analyzed"). The ANALYZE
+ * runs after the commit on RESTORE_ANALYZE_JOBS connections at once (lib/phases/analyze.ts).
  *
  * Modes (lib/tools.ts restoreMode):
  * - single-transaction: pg_restore --single-transaction --exit-on-error; a failure rolls everything back.
@@ -24,6 +25,7 @@ import {
   restorePipeline,
 } from '../core/tools.ts';
 import { PhaseError } from '../core/errors.ts';
+import { dropSchemaSetting } from '../core/config.ts';
 import {
   Progress,
   byteLine,
@@ -62,6 +64,7 @@ import {
   type OutwardLink,
 } from './isolation.ts';
 import { leaveMarker, MARKER_RESTORED } from './guards.ts';
+import { analyzeDescription, parallelAnalyze } from './analyze.ts';
 
 /** What the restore knows about the archive before deciding the rules. */
 export interface RestoreFacts {
@@ -277,7 +280,9 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       const { render, apply: plainApply } = restorePipeline(config, archive, useList);
       const apply = withSettings(plainApply);
       commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
-      ctx.say(`DST_DROP_SCHEMA=1: dropping and recreating public and restoring ${archive}, in one transaction`);
+      ctx.say(
+        `${dropSchemaSetting(config)}: dropping and recreating public and restoring ${archive}, in one transaction`,
+      );
       progress.start(value(done));
       exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
     } else {
@@ -285,7 +290,9 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
         const plainDrop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
         const drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: plainDrop.env.PGAPPNAME ?? appName } };
         commands.push(displayCommand(drop));
-        ctx.say('DST_DROP_SCHEMA=1: dropping and recreating public (a separate step: this restore mode is not atomic)');
+        ctx.say(
+          `${dropSchemaSetting(config)}: dropping and recreating public (a separate step: this restore mode is not atomic)`,
+        );
         await psql(drop, analyzeTool);
       }
       const cmd = withSettings(restoreCommand(config, archive, useList));
@@ -313,9 +320,19 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     );
   const serverHints = messages.hints();
   for (const h of serverHints) ctx.say(`server said: ${h}`);
-  const analyze = psqlCommand(config, 'ANALYZE');
-  commands.push(displayCommand(analyze));
-  await psql(analyze, analyzeTool);
+  // After the commit: statistics only, on several connections at once (lib/phases/analyze.ts).
+  const analyzed = await parallelAnalyze(
+    config.dst,
+    config.restoreAnalyzeJobs,
+    { local: isLocalHost(config.dst), cores: os.cpus().length, checkConcurrency: config.checkConcurrency },
+    { connectTimeoutMs: config.connectTimeoutMs, log: (l) => ctx.log.line(l) },
+  ).catch((e: Error) => {
+    throw new PhaseError('restore', `the restore committed, but ${e.message}`);
+  });
+  commands.push(analyzeDescription(analyzed.relations, analyzed.jobs));
+  ctx.log.line(
+    `ANALYZE: ${analyzed.relations} relation(s) on ${analyzed.why}, largest first, in ${analyzed.ms} ms (what a database-wide ANALYZE processes)`,
+  );
   // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
   ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, state.runId, config));
   return {
@@ -330,6 +347,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       noTablespaces: config.restoreNoTablespaces || undefined,
       sessionSettings: Object.fromEntries(tuning.settings),
       sessionSettingsWhy: tuning.why,
+      analyze: { relations: analyzed.relations, jobs: analyzed.jobs, ms: analyzed.ms },
       serverMessages: messages.all.length,
       serverHints,
     },

@@ -44,7 +44,7 @@ test('--dry-run prints the ordered, redacted commands and the checks, and writes
     at(/PGPASSWORD=\*\*\* .*pg_dump --format=custom --no-owner --no-acl --file=\S+\/work\/source\.dump\.partial/),
     at(/pg_restore --list \S+\/work\/source\.dump/),
     at(/pg_restore --no-owner --no-acl --file=- \S+source\.dump \| PGHOST=\S+ .*PGPASSWORD=\*\*\* .*psql /),
-    at(/psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --command=ANALYZE/),
+    at(/# ANALYZE every relation \(as a database-wide ANALYZE would\) on RESTORE_ANALYZE_JOBS=auto connections/),
     // DST_ASSETS_DIR already holds a file: the mirror compares content (ASSETS_MIRROR_CHECKSUM=auto)
     at(/# content check: DST_ASSETS_DIR is not empty: content compared \(rsync --checksum\)/),
     at(

@@ -3,6 +3,7 @@
  * alias (a TCP proxy on loopback) with pg_control_system() revoked, a "production" target under DST_DROP_SCHEMA=1,
  * ASSETS_DELETE=1 on an arbitrary directory, DST_ASSETS_DIR=/, and the markers that make `=1` acceptable again.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { expect, onTestFinished, test } from 'vitest';
 import { formatUrl } from '../../lib/core/dsn.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
-import { rehearse, scenario, stateOf } from '../helpers/scenario.ts';
+import { rehearse, scenario, stateOf, tempDir } from '../helpers/scenario.ts';
 
 /** A TCP proxy on loopback to `port`: a second name for the same server. */
 async function tcpProxy(port: number): Promise<number> {
@@ -143,5 +144,89 @@ test('after a run restored and mirrored the target, DST_DROP_SCHEMA=1 and ASSETS
   expect(second.code, second.output).toBe(0);
   expect(second.output).toMatch(/DST_DROP_SCHEMA would drop \d+ table\(s\) of public/);
   expect(second.output).toMatch(/ASSETS_DELETE would delete 1 entries \(files and directories\)/);
+  expect(fs.existsSync(path.join(s.dstAssets, 'stale.txt'))).toBe(false);
+});
+
+test('DST_ASSETS_DIR through a symlink to /etc or to / is refused like the real path, naming both (exit 2, dry run included); nothing touched', async () => {
+  const s = await scenario();
+  const links = tempDir('rehearsal-links-');
+  fs.symlinkSync('/etc', path.join(links, 'etclink'));
+  fs.symlinkSync('/', path.join(links, 'rootlink'));
+  const ssl = path.join(links, 'etclink', 'ssl');
+  const dry = await rehearse(['--dry-run'], { ...s.env, DST_ASSETS_DIR: ssl, ASSETS_DELETE: ssl });
+  expect(dry.code, dry.output).toBe(2);
+  expect(dry.output).toContain(
+    `DST_ASSETS_DIR="${ssl}" leads to ${fs.realpathSync('/etc/ssl')} (through a symbolic link), which is a system directory`,
+  );
+  expect(dry.output).not.toMatch(/would delete|rsync/);
+  for (const args of [['--dry-run'], []]) {
+    const r = await rehearse(args, { ...s.env, DST_ASSETS_DIR: path.join(links, 'rootlink') });
+    expect(r.code, r.output).toBe(2);
+    expect(r.output).toMatch(
+      /DST_ASSETS_DIR="\S+\/rootlink" leads to \/ \(through a symbolic link\), which is the root/,
+    );
+  }
+  // A directory that does not exist yet, below the link: judged by its nearest existing ancestor.
+  const later = await rehearse(['--dry-run'], { ...s.env, DST_ASSETS_DIR: path.join(links, 'etclink', 'new', 'data') });
+  expect(later.code, later.output).toBe(2);
+  expect(later.output).toMatch(/leads to \/etc\/new\/data \(through a symbolic link\), which is a system directory/);
+  expect(fs.existsSync('/etc/new')).toBe(false);
+  expect(fs.existsSync(s.workDir)).toBe(false);
+});
+
+test('an unusable WORK_DIR or REPORTS_DIR is exit 2 with the reason before anything is written: /proc, /sys, a read-only mount, a regular file', async () => {
+  const s = await scenario();
+  const ro = tempDir('rehearsal-ro-');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', ro]);
+  try {
+    fs.mkdirSync(path.join(ro, 'existing'));
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    const file = path.join(s.tmp, 'a-file');
+    fs.writeFileSync(file, 'not a directory');
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ WORK_DIR: '/proc/x' }, /WORK_DIR \/proc\/x is not usable: \/proc is a virtual file system/],
+      [{ WORK_DIR: '/sys/x/y' }, /WORK_DIR \/sys\/x\/y is not usable: \/sys is a virtual file system/],
+      [{ REPORTS_DIR: '/proc/1/reports' }, /REPORTS_DIR \/proc\/1\/reports is not usable: \/proc is a virtual/],
+      [
+        { WORK_DIR: path.join(ro, 'existing') },
+        /WORK_DIR \S+ is not usable: it is on a read-only file system \(EROFS\)/,
+      ],
+      [{ WORK_DIR: path.join(ro, 'missing', 'work') }, /WORK_DIR \S+ is not usable: .*\((EROFS|ENOENT)\)/],
+      [{ WORK_DIR: file }, /WORK_DIR \S+ is not usable: it exists and is not a directory \(EEXIST\)/],
+      [{ REPORTS_DIR: path.join(ro, 'reports') }, /REPORTS_DIR \S+ is not usable: .*\((EROFS|ENOENT)\)/],
+    ];
+    for (const [over, want] of cases) {
+      const r = await rehearse(['--verify-only'], { ...s.env, ...over }, { timeoutMs: 60_000 });
+      expect(r.code, `${JSON.stringify(over)}: ${r.output}`).toBe(2);
+      expect(r.output).toMatch(want);
+      expect(r.output).toMatch(/choose a writable directory/);
+      expect(r.output).not.toMatch(/unexpected error|\n\s+at /);
+      expect(fs.existsSync(path.join(s.reportsDir, 'runs')), r.output).toBe(false);
+      expect(fs.existsSync(path.join(s.workDir, 'rehearsal.lock'))).toBe(false);
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('not a directory');
+  } finally {
+    execFileSync('umount', ['-l', ro]);
+  }
+});
+
+test('DST_DROP_SCHEMA=yes is a configuration error (not a silent 1); ASSETS_DELETE=<dir>/ is accepted and the log quotes what was set', async () => {
+  const s = await scenario();
+  for (const [name, value] of [
+    ['DST_DROP_SCHEMA', 'yes'],
+    ['ASSETS_DELETE', 'true'],
+  ]) {
+    const r = await rehearse(['--dry-run'], { ...s.env, [name]: value });
+    expect(r.code, r.output).toBe(2);
+    expect(r.output).toMatch(new RegExp(`configuration error: ${name}="${value}" is ambiguous: use 1 \\(.*\\), 0 \\(`));
+    expect(r.output).not.toMatch(new RegExp(`${name}=1`));
+  }
+  fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
+  const dir = `${s.dstAssets}/`;
+  const r = await rehearse([], { ...s.env, ASSETS_DELETE: dir, DST_DROP_SCHEMA: s.dst.name });
+  expect(r.code, r.output).toBe(0);
+  expect(r.output).toContain(`(ASSETS_DELETE=${dir}: target files missing from the source are deleted)`);
+  expect(r.output).toContain(`DST_DROP_SCHEMA=${s.dst.name}: dropping and recreating public`);
+  expect(r.output).not.toMatch(/ASSETS_DELETE=1|DST_DROP_SCHEMA=1:/);
   expect(fs.existsSync(path.join(s.dstAssets, 'stale.txt'))).toBe(false);
 });

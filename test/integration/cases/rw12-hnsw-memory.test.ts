@@ -1,10 +1,12 @@
 /**
  * rw12 (../shared/cases/rw12-hnsw-memory.sql): 20,000 × vector(32) with an HNSW index, restored into a target database
  * set to `maintenance_work_mem = 1MB`. The restore session gets a sensible maintenance_work_mem of its own (PGOPTIONS,
- * lib/phases/restore-tuning.ts), so the index is built in memory; and when the operator forces a small value, the
+ * lib/phases/restore-tuning.ts; seen from inside the restore's session by an event trigger), so the index is built in
+ * memory, and the ANALYZE after it runs on several connections; and when the operator forces a small value, the
  * server's NOTICE and its HINT reach the restore log and the console summary.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { rehearse, ROOT, scenario, stateOf, type Scenario } from '../../helpers/scenario.ts';
@@ -30,6 +32,16 @@ test(
   { timeout: 300_000 },
   async () => {
     const s = await rw12();
+    // What the restore's own session runs with, seen from inside it: an event trigger records the settings in force
+    // at each CREATE INDEX (the NOTICE cannot tell: pg_restore's session hides NOTICEs from its client).
+    await s.dst.query(`CREATE SCHEMA probe;
+      CREATE TABLE probe.seen (tag text, mwm bigint, workers int);
+      CREATE FUNCTION probe.record() RETURNS event_trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO probe.seen SELECT tg_tag, pg_size_bytes(current_setting('maintenance_work_mem')),
+          current_setting('max_parallel_maintenance_workers')::int;
+      END $$;
+      CREATE EVENT TRIGGER probe_seen ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION probe.record();`);
     const r = await rehearse([], { ...s.env, ...ENV }, { timeoutMs: 280_000 });
     const restore = stateOf(s)?.phases.find((p) => p.name === 'restore');
     if (!restore) throw new Error(r.output.slice(-3000));
@@ -38,6 +50,14 @@ test(
     expect(settings.maintenance_work_mem, JSON.stringify(restore.details)).toMatch(/^\d+MB$/);
     expect(parseInt(settings.maintenance_work_mem, 10)).toBeGreaterThanOrEqual(64);
     expect(settings.synchronous_commit).toBe('off');
+    // The settings reached the server session that built the index (not the database's 1MB).
+    const seen = (await s.dst.query(`SELECT tag, mwm::text, workers FROM probe.seen`)).rows;
+    expect(seen.length, JSON.stringify(seen)).toBeGreaterThan(0);
+    for (const row of seen) {
+      expect(Number(row.mwm), JSON.stringify(seen)).toBe(parseInt(settings.maintenance_work_mem, 10) * 2 ** 20);
+      if (settings.max_parallel_maintenance_workers !== undefined)
+        expect(String(row.workers)).toBe(settings.max_parallel_maintenance_workers);
+    }
     const log = restoreLog(s);
     expect(log).toMatch(/restore session: maintenance_work_mem=\d+MB \(auto: /);
     expect(log).toMatch(/PGOPTIONS=/);
@@ -48,6 +68,11 @@ test(
     expect(db.m).toBe('1MB');
     const idx = await s.dst.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'emb_v_hnsw'`);
     expect(idx.rows[0]?.indexdef).toMatch(/USING hnsw/);
+    // ANALYZE after the commit, on more than one connection on this 2+-core machine.
+    expect(log).toMatch(/ANALYZE: \d+ relation\(s\) on \d+ connection\(s\) \(auto: the \d+ cores of this machine/);
+    expect((restore.details!.analyze as { jobs: number }).jobs).toBeGreaterThanOrEqual(Math.min(2, os.cpus().length));
+    const analyzed = await s.dst.query(`SELECT reltuples FROM pg_class WHERE relname = 'emb'`);
+    expect(Number(analyzed.rows[0].reltuples)).toBeGreaterThan(0);
   },
 );
 

@@ -12,6 +12,8 @@ import {
   DEFAULT_ASSET_COLUMNS,
   VARS,
   assetDirsOverlap,
+  assetsDeleteSetting,
+  dropSchemaSetting,
   effectiveConfig,
   helpText,
   isRemoteRsyncPath,
@@ -227,7 +229,10 @@ describe.each(BOOLEANS)('boolean %s', (name, key, dflt) => {
     ['on', true],
     ['off', false],
   ])('%j is %s', (raw, want) => {
-    expect(parse({ [name]: raw })[key]).toBe(want);
+    // The destructive switches take exactly `1` for "on" (below): the other spellings are refused.
+    if (want && raw !== '1' && (name === 'DST_DROP_SCHEMA' || name === 'ASSETS_DELETE'))
+      expect(problem({ [name]: raw }, 'verify-only')).toMatch(new RegExp(`^${name}="${raw}" is ambiguous: use 1 `));
+    else expect(parse({ [name]: raw })[key]).toBe(want);
   });
   // DST_DROP_SCHEMA / ASSETS_DELETE take a confirmation value instead (tested below).
   if (name !== 'DST_DROP_SCHEMA' && name !== 'ASSETS_DELETE')
@@ -248,10 +253,20 @@ describe('destructive switches take a confirmation', () => {
   test('ASSETS_DELETE=<path> is a confirmation naming DST_ASSETS_DIR; a relative word is refused', () => {
     const c = parse({ ASSETS_DELETE: '/srv/staging/.data/' });
     expect(c.assetsDelete).toBe(true);
-    expect(c.assetsDeleteConfirm).toBe('/srv/staging/.data');
+    // Kept as the operator wrote it (the log quotes it); the guard compares real paths (lib/phases/guards.ts).
+    expect(c.assetsDeleteConfirm).toBe('/srv/staging/.data/');
+    expect(assetsDeleteSetting(c)).toBe('ASSETS_DELETE=/srv/staging/.data/');
+    expect(assetsDeleteSetting(parse({ ASSETS_DELETE: '1' }))).toBe('ASSETS_DELETE=1');
     expect(problem({ ASSETS_DELETE: 'maybe' }, 'verify-only')).toMatch(
-      /ASSETS_DELETE="maybe" is neither 1\/0 nor an absolute path/,
+      /ASSETS_DELETE="maybe" is neither 1\/0 nor an absolute path; use 1 \(a directory this tool mirrored before\), 0 \(delete nothing\) or the DST_ASSETS_DIR path/,
     );
+  });
+  test('DST_DROP_SCHEMA=yes is not silently 1: a configuration error listing the accepted values', () => {
+    expect(problem({ DST_DROP_SCHEMA: 'yes' }, 'verify-only')).toBe(
+      `DST_DROP_SCHEMA="yes" is ambiguous: use 1 (a target this tool restored before), 0 (keep public) or the target database's own name`,
+    );
+    expect(dropSchemaSetting(parse({ DST_DROP_SCHEMA: 'staging_db' }))).toBe('DST_DROP_SCHEMA=staging_db');
+    expect(dropSchemaSetting(parse({ DST_DROP_SCHEMA: ' 1 ' }))).toBe('DST_DROP_SCHEMA=1');
   });
   test.each(['/', '/etc', '/etc/ssh', '/usr/local/share', '/home', '/var', '/root', '/tmp'])(
     'DST_ASSETS_DIR=%s is refused outright',
@@ -261,6 +276,51 @@ describe('destructive switches take a confirmation', () => {
       );
     },
   );
+  test('a symlink is judged by where it leads, and the refusal names both (a link to /etc, to /, to the home directory)', () => {
+    const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'config-links-')));
+    onTestFinished(() => fs.rmSync(d, { recursive: true, force: true }));
+    fs.symlinkSync('/etc', path.join(d, 'etclink'));
+    fs.symlinkSync('/', path.join(d, 'rootlink'));
+    fs.mkdirSync(path.join(d, 'home'));
+    fs.symlinkSync(path.join(d, 'home'), path.join(d, 'homelink'));
+    expect(problem({ DST_ASSETS_DIR: path.join(d, 'etclink/ssl') }, 'verify-only')).toBe(
+      `DST_ASSETS_DIR="${d}/etclink/ssl" leads to /etc/ssl (through a symbolic link), which is a system directory: the mirror writes there (and ASSETS_DELETE deletes there); point it at the staging .data directory itself`,
+    );
+    expect(problem({ DST_ASSETS_DIR: path.join(d, 'etclink/not/yet') }, 'verify-only')).toMatch(
+      /leads to \/etc\/not\/yet \(through a symbolic link\), which is a system directory/,
+    );
+    expect(problem({ DST_ASSETS_DIR: path.join(d, 'rootlink') + '/' }, 'verify-only')).toMatch(
+      /leads to \/ \(through a symbolic link\), which is the root directory/,
+    );
+    expect(problem({ DST_ASSETS_DIR: path.join(d, 'homelink'), HOME: path.join(d, 'home') }, 'verify-only')).toMatch(
+      /which is the home directory/,
+    );
+    expect(problem({ DST_ASSETS_DIR: path.join(d, 'home'), HOME: path.join(d, 'homelink') }, 'verify-only')).toMatch(
+      /is the home directory/,
+    );
+    // A link to an ordinary directory is fine.
+    fs.mkdirSync(path.join(d, 'staging'));
+    fs.symlinkSync(path.join(d, 'staging'), path.join(d, 'staginglink'));
+    expect(parse({ DST_ASSETS_DIR: path.join(d, 'staginglink') }).dstAssetsDir).toBe(path.join(d, 'staginglink'));
+  });
+  test('WORK_DIR / REPORTS_DIR in a virtual file system (/proc, /sys, /dev, or a link there) are refused', () => {
+    expect(problem({ WORK_DIR: '/proc/x' }, 'verify-only')).toBe(
+      'WORK_DIR /proc/x is not usable: /proc is a virtual file system of the kernel, not storage; choose a writable directory',
+    );
+    expect(problem({ REPORTS_DIR: '/sys/kernel/x' }, 'verify-only')).toMatch(
+      /^REPORTS_DIR \/sys\/kernel\/x is not usable: \/sys/,
+    );
+    expect(problem({ WORK_DIR: '/dev/shm/w' }, 'verify-only')).toMatch(
+      /^WORK_DIR \/dev\/shm\/w is not usable: \/dev is/,
+    );
+    const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'config-links-')));
+    onTestFinished(() => fs.rmSync(d, { recursive: true, force: true }));
+    fs.symlinkSync('/proc', path.join(d, 'proclink'));
+    expect(problem({ WORK_DIR: path.join(d, 'proclink/x') }, 'verify-only')).toBe(
+      `WORK_DIR ${d}/proclink/x (which leads to /proc/x) is not usable: /proc is a virtual file system of the kernel, not storage; choose a writable directory`,
+    );
+    expect(parse({ WORK_DIR: path.join(d, 'work') }).workDir).toBe(path.join(d, 'work'));
+  });
   test('the home directory and its parents are refused', () => {
     expect(problem({ DST_ASSETS_DIR: '/home/ops', HOME: '/home/ops' }, 'verify-only')).toMatch(/home directory/);
     expect(problem({ DST_ASSETS_DIR: '/data/x/', HOME: '/data/x/y' }, 'verify-only')).toMatch(/home directory/);
@@ -309,6 +369,12 @@ describe('restore session settings', () => {
     expect(parse().restoreMaintenanceWorkers).toBe('auto');
     expect(parse({ RESTORE_MAINTENANCE_WORKERS: '3' }).restoreMaintenanceWorkers).toBe(3);
     expect(problem({ RESTORE_MAINTENANCE_WORKERS: '-1' })).toMatch(/RESTORE_MAINTENANCE_WORKERS/);
+  });
+  test('RESTORE_ANALYZE_JOBS: auto by default, or a number from 1', () => {
+    expect(parse().restoreAnalyzeJobs).toBe('auto');
+    expect(parse({ RESTORE_ANALYZE_JOBS: 'auto' }).restoreAnalyzeJobs).toBe('auto');
+    expect(parse({ RESTORE_ANALYZE_JOBS: '3' }).restoreAnalyzeJobs).toBe(3);
+    expect(problem({ RESTORE_ANALYZE_JOBS: '0' })).toMatch(/RESTORE_ANALYZE_JOBS/);
   });
 });
 

@@ -1,5 +1,8 @@
 /** Pure rules of the destructive-step guards (lib/phases/guards.ts). */
-import { expect, test } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, onTestFinished, test } from 'vitest';
 import type { Config } from '../../../lib/core/config.ts';
 import { deleteRefusal, describeDrop, dropRefusal, lockBudget } from '../../../lib/phases/guards.ts';
 
@@ -63,4 +66,30 @@ test('ASSETS_DELETE: =1 needs nothing to delete or the marker; =<path> must be D
     deleteRefusal(cfg({ assetsDelete: true, assetsDeleteConfirm: '/home/ops' }), { count: 3 }, undefined, undefined),
   ).toMatch(/does not name DST_ASSETS_DIR/);
   expect(deleteRefusal(on, { error: 'rsync --dry-run exited 23' }, undefined, undefined)).toMatch(/could not count/);
+});
+
+test('ASSETS_DELETE=<path> is compared as a real path: trailing slash, ./.. and a symlink name the same directory', () => {
+  const d = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'guards-unit-')));
+  onTestFinished(() => fs.rmSync(d, { recursive: true, force: true }));
+  const data = path.join(d, 'staging', '.data');
+  fs.mkdirSync(data, { recursive: true });
+  fs.symlinkSync(path.join(d, 'staging'), path.join(d, 'link'));
+  const confirm = (c: string, dir = data) =>
+    deleteRefusal(
+      cfg({ dstAssetsDir: dir, assetsDelete: true, assetsDeleteConfirm: c }),
+      { count: 3 },
+      undefined,
+      undefined,
+    );
+  expect(confirm(data + '/')).toBeUndefined();
+  expect(confirm(path.join(d, 'staging', 'x', '..', '.data').replace('/x/../', '/./x/../'))).toBeUndefined();
+  expect(confirm(path.join(d, 'link', '.data'))).toBeUndefined();
+  expect(confirm(data, path.join(d, 'link', '.data'))).toBeUndefined();
+  expect(confirm(path.join(d, 'link'))).toMatch(
+    /^ASSETS_DELETE="\S+\/link" \(which leads to \S+\/staging\) does not name/,
+  );
+  // Another directory is still refused, with the value as the operator wrote it.
+  expect(confirm(path.join(d, 'staging') + '/')).toBe(
+    `ASSETS_DELETE="${d}/staging/" does not name DST_ASSETS_DIR (${data}); to confirm, set ASSETS_DELETE=${data}`,
+  );
 });

@@ -105,7 +105,7 @@ describe('judgePrivileges', () => {
     expect(
       judge({ dropPublic: true, powers: { ...owner, ownsPublic: false, publicOwner: 'dba' } }).problems[0],
     ).toMatch(
-      /DST_DROP_SCHEMA=1 drops schema public, which role app does not own \(owner: dba\); a DBA runs: ALTER SCHEMA public OWNER TO app;/,
+      /DST_DROP_SCHEMA drops schema public, which role app does not own \(owner: dba\); a DBA runs: ALTER SCHEMA public OWNER TO app;/,
     );
     expect(judge({ powers: { ...owner, createOnPublic: false } }).problems[0]).toMatch(
       /a DBA runs: GRANT CREATE ON SCHEMA public TO app;/,
