@@ -17,7 +17,8 @@ test('a PATH without pg_dump/pg_restore/psql: the run uses the client tools pref
     expect(file, name).toBeDefined();
     fs.symlinkSync(file!, path.join(bin, name));
   }
-  const r = await rehearse([], { ...s.env, PATH: bin }, { timeoutMs: 300_000 });
+  // DST_DROP_SCHEMA: the restore runs as pg_restore | psql, so all four tools run.
+  const r = await rehearse([], { ...s.env, PATH: bin, DST_DROP_SCHEMA: s.dst.name }, { timeoutMs: 300_000 });
   expect(r.output).not.toMatch(/not found/);
   expect(r.code, r.output).toBe(0);
   // Preflight reports each tool with the file it resolved, and the phases ran exactly those files.
