@@ -214,6 +214,18 @@ async function main(): Promise<number> {
     err(e.message);
     return EXIT.usage;
   }
+  // Ctrl-C / SIGTERM before vitest starts (the locks, the preflight: a remote probe can take CONNECT_TIMEOUT_MS): the
+  // running tools are stopped and the run ends with 130/143, nothing written. Registered before the first line is
+  // printed, so no moment of start-up falls back to Node's default (a death by signal, no message).
+  const onEarlySignal = (signal: NodeJS.Signals) => {
+    const stopped = stopActiveTools('SIGTERM');
+    err(
+      `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
+    );
+    process.exit(signalExitCode(signal));
+  };
+  process.once('SIGINT', onEarlySignal);
+  process.once('SIGTERM', onEarlySignal);
   // The redacted target, before anything is written anywhere.
   out(`rehearsal ${runId} (${mode}${rerun?.kind === 'rerun' ? ` of ${rerun.rerunOf}` : ''})`);
   out(`  target:   ${describeDsn(config.dst)}  assets: ${config.dstAssetsDir}`);
@@ -260,20 +272,10 @@ async function main(): Promise<number> {
     if (rerun?.kind === 'rerun') env.REHEARSAL_RERUN_OF = rerun.rerunOf;
     if (selection) env.REHEARSAL_SELECTION = JSON.stringify(selection);
     // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
-    // Ctrl-C during the preflight (a remote probe can take CONNECT_TIMEOUT_MS): its tools are stopped, exit 130/143.
-    const onSignal = (signal: NodeJS.Signals) => {
-      const stopped = stopActiveTools('SIGTERM');
-      err(
-        `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
-      );
-      process.exit(signalExitCode(signal));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const gate = await preflightGate(config, { runId, workDir, mode }).finally(() => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    });
+    const gate = await preflightGate(config, { runId, workDir, mode });
+    // From here vitest's runner forwards the signals (lib/core/vitest-runner.ts) and global setup records them.
+    process.off('SIGINT', onEarlySignal);
+    process.off('SIGTERM', onEarlySignal);
     env.REHEARSAL_PREFLIGHT_FILE = gate.file;
     let extraArgs = rerun?.kind === 'rerun' ? rerun.vitestArgs : [];
     if (selection) extraArgs = selection.apply(extraArgs);
