@@ -96,9 +96,12 @@ test('vitest SIGKILLed during the DST_DROP_SCHEMA pipeline: exit 3 (not "a check
   // psql's DROP SCHEMA public CASCADE waits for this lock, so the kill always lands inside the pipeline.
   await lock.query('LOCK TABLE public.old_data IN ACCESS EXCLUSIVE MODE');
   const run = startRehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
-  await run.waitFor(/\[restore\] DST_DROP_SCHEMA=1: dropping and recreating public/, 120_000);
+  await run.waitFor(/\[restore\] DST_DROP_SCHEMA=\S+: dropping and recreating public/, 120_000);
   const psqlRunning = () =>
-    s.dst.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()`);
+    // The restore's connections are named for the lock-wait watcher (lib/phases/lock-waits.ts).
+    s.dst.query(
+      `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'migration-rehearsal restore %' AND datname = current_database()`,
+    );
   await eventually(async () => (await psqlRunning()).rowCount === 0, 30_000);
   const vitest = processesReferencing([s.workDir]).filter((p) => /vitest/.test(p.cmdline) && / run /.test(p.cmdline));
   expect(vitest.length, JSON.stringify(processesReferencing([s.workDir]))).toBeGreaterThan(0);
