@@ -103,7 +103,7 @@ export interface BenchResult {
 /** How each figure is measured (also printed in bench.md). Keys are the figure keys of ScaleResult.figures. */
 export const METHOD: Record<string, string> = {
   'copy.suite.phases':
-    'sum of phases[].durationMs (preflight + dump + restore + mirror) in WORK_DIR/state.json of a full `tsx scripts/rehearse.ts` run into an empty target database and directory; that run checks only the tiny table bench_probe (the checks are measured separately)',
+    'sum of phases[].durationMs (preflight + dump + restore + mirror) in WORK_DIR/state.json of a full `npm run rehearse` run (node bin/run.mjs rehearse) into an empty target database and directory; that run checks only the tiny table bench_probe (the checks are measured separately)',
   'copy.suite.preflight': 'phases[preflight].durationMs of the same run',
   'copy.suite.dump': 'phases[dump].durationMs of the same run',
   'copy.suite.restore':
@@ -111,7 +111,7 @@ export const METHOD: Record<string, string> = {
   'copy.suite.mirror':
     'phases[mirror].durationMs of the same run (rsync -a with --sparse --hard-links --partial --numeric-ids --itemize-changes --stats, output parsed)',
   'copy.suite.wall':
-    'wall time of the whole `tsx scripts/rehearse.ts` process (tsx start, copy, vitest, the bench_probe checks, reports)',
+    'wall time of the whole `node bin/run.mjs rehearse` process (start, copy, vitest, the bench_probe checks, reports)',
   'copy.raw.steps':
     "the steps of a bash script running `pg_dump --format=custom --no-owner --no-acl`, `pg_restore --no-owner --no-acl --single-transaction --exit-on-error`, `psql -c ANALYZE` (the suite's restore phase analyzes too) and `rsync -a` into a fresh empty target database and directory, each step timed with $EPOCHREALTIME",
   'copy.raw.dump': 'the pg_dump step of the raw script',
@@ -119,7 +119,7 @@ export const METHOD: Record<string, string> = {
   'copy.raw.rsync': 'the rsync step of the raw script',
   'copy.raw.wall': 'wall time of the whole raw script (bash start included)',
   'verify.suite.wall':
-    'wall time of `tsx scripts/rehearse.ts --verify-only` with the default checks (CHECKSUM=full, HEALTH_CHECK=0) against the target of the last raw copy',
+    'wall time of `node bin/run.mjs rehearse --verify-only` with the default checks (CHECKSUM=full, HEALTH_CHECK=0) against the target of the last raw copy',
   'verify.suite.family':
     "sum of durationMs of the family's checks in REPORTS_DIR/runs/<id>/checks.json of that run (test bodies only; tests that run concurrently are each counted in full, so this is an upper bound of the family's share of the wall time)",
   'verify.suite.row-counts+orphans+path-prefix': 'row counts + orphans + path prefix family sums of the same run',
@@ -154,7 +154,7 @@ export const METHOD: Record<string, string> = {
   'overhead.suite.wall':
     'wall time of `rehearse --verify-only` with nothing to do: VALIDATE_TABLES=public.bench_probe (1 row), CHECKSUM=off, ASSETS_SAMPLE_N=0, ASSET_COLUMNS=bench_probe.storage_path:file (all NULL), HEALTH_CHECK=0: start-up, discovery, vitest, report writing',
   'memory.process':
-    "largest VmHWM (peak RSS) of any node process in the tree of a suite run (rehearse via tsx, vitest, its workers), /proc polled every BENCH_SAMPLE_MS; samples: one per repetition, the max over that repetition's copy, verify and overhead runs",
+    "largest VmHWM (peak RSS) of any node process in the tree of a suite run (rehearse, vitest, its workers), /proc polled every BENCH_SAMPLE_MS; samples: one per repetition, the max over that repetition's copy, verify and overhead runs",
   'memory.tree': 'largest sum of VmRSS over the node processes of that tree at one poll; same samples',
 };
 
