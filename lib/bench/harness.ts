@@ -119,6 +119,8 @@ interface ScaleRuns {
   suiteVerify: SuiteRun[];
   /** Per verification run: the span (ms) from the first fused table scan's start to the last one's end. */
   fusedScanMs: Array<number | undefined>;
+  /** The same span when only the three fused spec files run (nothing else shares the cores), per repetition. */
+  fusedAloneMs: Array<number | undefined>;
   floor: RawFloorResult[];
   /** The census alone (runCensus in this process against the verification target, nothing else running), ms. */
   censusAlone: number[];
@@ -301,6 +303,7 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
   );
   f['verify.census.alone'] = stat(runs.censusAlone, 'ms', 'the census did not run alone');
   f['verify.fused.scans'] = stat(runs.fusedScanMs, 'ms', 'the verification runs left no scan files in WORK_DIR/scans');
+  f['verify.fused.alone'] = stat(runs.fusedAloneMs, 'ms', 'the fused spec files alone left no scan files');
   if (runs.seqScans && !('error' in runs.seqScans)) {
     const all = (['src', 'dst'] as const).flatMap((side) =>
       Object.values(runs.seqScans && !('error' in runs.seqScans) ? runs.seqScans.fused[side] : {}),
@@ -435,6 +438,7 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     rawCopy: [],
     suiteVerify: [],
     fusedScanMs: [],
+    fusedAloneMs: [],
     floor: [],
     censusAlone: [],
     overhead: [],
@@ -599,6 +603,21 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     );
     if ('error' in runs.seqScans) warnings.push(`seq-scan counts not measured: ${runs.seqScans.error}`);
     else log(`scale ${requestedRows}: seq scans of ${FUSED_SPECS.length} fused spec files measured`);
+
+    // The fused scans with nothing else running: the three spec files alone (server defaults), so the in-run span
+    // can be told apart from the time other families take from the same cores.
+    for (let rep = 1; rep <= config.reps; rep++) {
+      const work = emptyDir(path.join(dir, `fused-alone-${rep}`));
+      const r = await runFusedSpecs(
+        contractEnv(target.db, target.assets, work),
+        path.join(work, 'work'),
+        path.join(logs, `fused-alone-${rep}.log`),
+        false,
+      );
+      const span = r.code === 0 ? fusedSpan(path.join(work, 'work')) : undefined;
+      runs.fusedAloneMs.push(span);
+      log(`scale ${requestedRows}: fused spec files alone rep ${rep}: scans ${span ?? '?'} ms (exit ${r.code})`);
+    }
 
     // How a big table's checksum scales with the server's cores: the largest table, one scan vs CHECK_CONCURRENCY
     // block ranges per side (before the peer, which changes rows of the target).

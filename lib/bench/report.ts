@@ -141,6 +141,8 @@ export const METHOD: Record<string, string> = {
     'max over tables and sides of the pg_stat_user_tables.seq_scan delta of `vitest run --project checks specs/row-counts.spec.ts specs/checksums.spec.ts specs/path-prefix.spec.ts` (--verify-only environment), minus the delta of the same command with a test-name filter that matches nothing (global setup and discovery alone); both runs with max_parallel_workers_per_gather=0 set on the databases of the bench (seq_scan counts the part of each parallel worker of one scan as a scan of its own); statistics read once they stop changing. A table split into block ranges is read by TID Range Scans, which seq_scan does not count: it still reads each block once',
   'copy.raw.restoreTuned':
     "the raw script's second pg_restore --single-transaction of the same dump into another empty database with PGOPTIONS set to the session settings the suite's restore phase chooses for this target (lib/phases/restore-tuning.ts), + its own plain ANALYZE (psql -c ANALYZE of that database); the raw log's BENCH_TUNED_SESSION line shows the settings a session with that PGOPTIONS gets (pg_settings with source = client)",
+  'verify.fused.alone':
+    'first start to last end of the fused table scans of `vitest run` on specs/row-counts.spec.ts, specs/checksums.spec.ts and specs/path-prefix.spec.ts alone (--verify-only environment, server defaults), after the verification runs: the span of verify.fused.scans without the other families competing for the cores',
   'split.one':
     "the largest table's checksum (the fused scan without path prefixes, shapes compared first), source and target at once, one scan per side on one connection each; BENCH_REPS times, alternating with split.parts",
   'split.parts':
@@ -254,6 +256,11 @@ export function scaleRows(s: ScaleResult): Row[] {
     'verify.fused.scans',
     'verify.floor.hash',
     ratio(1.3),
+  );
+  add(
+    'verify: the same fused scans with only their three spec files running (nothing else on the cores) vs floor (b)',
+    'verify.fused.alone',
+    'verify.floor.hash',
   );
   add(
     'verify: asset census family time (+ sampled files sha256) vs floor (c)',
