@@ -125,6 +125,8 @@ interface ScaleRuns {
   /** The census alone (runCensus in this process against the verification target, nothing else running), ms. */
   censusAlone: number[];
   overhead: SuiteRun[];
+  /** The same command against an empty world (only the one-row probe table, empty asset trees): the fixed cost. */
+  overheadEmpty: SuiteRun[];
   /** seq_scan deltas per table and side of the row-count + checksum + path-prefix spec files (discovery subtracted). */
   seqScans?: { fused: Record<'src' | 'dst', SeqScans>; discovery: Record<'src' | 'dst', SeqScans> } | { error: string };
   peer: PeerRun[];
@@ -351,6 +353,11 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     runs.overhead.map((r) => r.wallMs),
     'ms',
   );
+  f['overhead.empty.wall'] = stat(
+    runs.overheadEmpty.map((r) => r.wallMs),
+    'ms',
+    'the empty-world run did not happen',
+  );
 
   // Memory: per repetition, the max over that repetition's suite runs.
   const reps = Math.max(runs.suiteCopy.length, runs.suiteVerify.length, runs.overhead.length);
@@ -442,6 +449,7 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     floor: [],
     censusAlone: [],
     overhead: [],
+    overheadEmpty: [],
     peer: [],
   };
   const tableRefs = tables.map((q) => {
@@ -592,6 +600,47 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
         overheadChecks = `${ran.length} checks ran (${fams.join(', ') || 'none'})`;
       }
       log(`scale ${requestedRows}: overhead rep ${rep} ${Math.round(r.wallMs)} ms (exit ${r.code})`);
+    }
+
+    // The fixed cost itself: the same command against an empty world — a source and a target database holding only
+    // the one-row probe table, empty asset trees — so no check has rows or files to read. (Against the bench's world
+    // above, "nothing to do" still runs the orphan anti-joins of every declared foreign key and walks both trees.)
+    const empty = { src: 'bench_empty_src', dst: 'bench_empty_dst' };
+    try {
+      await createDatabase(src, empty.src);
+      await createDatabase(dst, empty.dst);
+      for (const [cluster, db] of [
+        [src, empty.src],
+        [dst, empty.dst],
+      ] as const)
+        await withClient(cluster, db, (c) =>
+          c.query(`CREATE TABLE ${PROBE_TABLE} (id int PRIMARY KEY, storage_path text);
+                   INSERT INTO ${PROBE_TABLE} VALUES (1, NULL)`),
+        );
+      const emptySrcAssets = emptyDir(path.join(dir, 'empty-src-data'));
+      for (let rep = 1; rep <= config.reps; rep++) {
+        const runDir = emptyDir(path.join(dir, `overhead-empty-${rep}`));
+        const r = await runSuite(
+          ['--verify-only'],
+          {
+            ...contractEnv(empty.dst, emptyDir(path.join(runDir, 'dst-data')), runDir),
+            SRC_DATABASE_URL: clusterUrl(src, empty.src),
+            SRC_ASSETS_DIR: emptySrcAssets,
+            ...NOTHING_TO_DO,
+          },
+          {
+            logFile: path.join(logs, `overhead-empty-${rep}.log`),
+            sampleMs: config.sampleMs,
+            timeoutMs: SUITE_TIMEOUT_MS,
+          },
+        );
+        runs.overheadEmpty.push(r);
+        if (r.code !== 0) red.push(redRun('overhead', rep, r));
+        log(`scale ${requestedRows}: overhead (empty world) rep ${rep} ${Math.round(r.wallMs)} ms (exit ${r.code})`);
+      }
+    } finally {
+      await dropDatabase(src, empty.src).catch(() => {});
+      await dropDatabase(dst, empty.dst).catch(() => {});
     }
 
     // Seq scans of the fused families: the three spec files, minus global setup + collection alone.

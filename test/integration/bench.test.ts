@@ -24,6 +24,8 @@ const ALWAYS_MEASURED = [
   'verify.floor.find',
   'verify.floor.wall',
   'overhead.suite.wall',
+  'overhead.empty.wall',
+  'verify.fused.alone',
   'split.one',
   'split.parts',
   'memory.process',
