@@ -210,28 +210,24 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     phasesWhy,
   );
-  f['copy.suite.wall'] = stat(
-    runs.suiteCopy.map((r) => r.wallMs),
-    'ms',
-  );
-  f['copy.raw.steps'] = stat(
-    runs.rawCopy.map((r) => r.stepsMs),
-    'ms',
-  );
-  f['copy.raw.dump'] = stat(
-    runs.rawCopy.map((r) => r.dumpMs),
-    'ms',
-  );
+  // The figures that are one timing per run, as measured.
+  const timings: Array<[string, Array<number | undefined>]> = [
+    ['copy.suite.wall', runs.suiteCopy.map((r) => r.wallMs)],
+    ['copy.raw.steps', runs.rawCopy.map((r) => r.stepsMs)],
+    ['copy.raw.dump', runs.rawCopy.map((r) => r.dumpMs)],
+    ['copy.raw.rsync', runs.rawCopy.map((r) => r.rsyncMs)],
+    ['copy.raw.wall', runs.rawCopy.map((r) => r.wallMs)],
+    ['verify.suite.wall', runs.suiteVerify.map((r) => r.wallMs)],
+    ['verify.floor.count', runs.floor.map((r) => r.countMs)],
+    ['verify.floor.hash', runs.floor.map((r) => r.hashMs)],
+    ['verify.floor.census', runs.floor.map((r) => r.censusMs)],
+    ['verify.floor.find', runs.floor.map((r) => r.findMs)],
+    ['verify.floor.wall', runs.floor.map((r) => r.wallMs)],
+    ['overhead.suite.wall', runs.overhead.map((r) => r.wallMs)],
+  ];
+  for (const [key, xs] of timings) f[key] = stat(xs, 'ms');
   f['copy.raw.restore'] = stat(
     runs.rawCopy.map((r) => r.restoreMs + r.analyzeMs),
-    'ms',
-  );
-  f['copy.raw.rsync'] = stat(
-    runs.rawCopy.map((r) => r.rsyncMs),
-    'ms',
-  );
-  f['copy.raw.wall'] = stat(
-    runs.rawCopy.map((r) => r.wallMs),
     'ms',
   );
   f['copy.raw.restoreTuned'] = stat(
@@ -243,10 +239,6 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
   );
 
   // Verification: per family from checks.json.
-  f['verify.suite.wall'] = stat(
-    runs.suiteVerify.map((r) => r.wallMs),
-    'ms',
-  );
   const perRun = runs.suiteVerify.map((r) => (r.checks ? familyTimes(r.checks) : undefined));
   const families: ScaleResult['families'] = {};
   const extra = [...new Set(perRun.flatMap((t) => Object.keys(t ?? {})))]
@@ -276,18 +268,6 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     }),
     'ms',
     'none of row counts, orphans, path prefix ran',
-  );
-  f['verify.floor.count'] = stat(
-    runs.floor.map((r) => r.countMs),
-    'ms',
-  );
-  f['verify.floor.hash'] = stat(
-    runs.floor.map((r) => r.hashMs),
-    'ms',
-  );
-  f['verify.floor.census'] = stat(
-    runs.floor.map((r) => r.censusMs),
-    'ms',
   );
   // The census's own time (its evidence: "walked in N ms", the tree walk merged with the stored paths' stream), without
   // the sampled files' sha256 that the census family also holds.
@@ -340,19 +320,7 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
   const splitWhy = runs.split && 'error' in runs.split ? runs.split.error : 'not measured';
   f['split.one'] = split ? stat(split.oneMs, 'ms') : na(splitWhy);
   f['split.parts'] = split ? stat(split.splitMs, 'ms') : na(splitWhy);
-  f['verify.floor.find'] = stat(
-    runs.floor.map((r) => r.findMs),
-    'ms',
-  );
-  f['verify.floor.wall'] = stat(
-    runs.floor.map((r) => r.wallMs),
-    'ms',
-  );
 
-  f['overhead.suite.wall'] = stat(
-    runs.overhead.map((r) => r.wallMs),
-    'ms',
-  );
   f['overhead.empty.wall'] = stat(
     runs.overheadEmpty.map((r) => r.wallMs),
     'ms',
