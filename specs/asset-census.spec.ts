@@ -1,5 +1,5 @@
 /**
- * Asset census (lib/checks/census.ts): one test per asset column (every path resolves to an entry of the right kind
+ * Asset census (lib/checks/families/asset-census/census.ts): one test per asset column (every path resolves to an entry of the right kind
  * under DST_ASSETS_DIR, with the same path resolver as the sampled check), one for the tree (files no row references:
  * a warning, failing only with ASSETS_UNREFERENCED_FAIL=1), and one comparing size and sha256 of the sampled files
  * between a local SRC_ASSETS_DIR and the target.
@@ -16,13 +16,13 @@ import {
   type CensusColumn,
   type CensusResult,
   type DanglingPath,
-} from '../lib/checks/census.ts';
+} from '../lib/checks/families/asset-census/census.ts';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { compareTrees } from '../lib/checks/tree-compare.ts';
-import { catalogRows, deepContext, sides } from '../lib/checks/deep-context.ts';
-import { fail, failNotChecked, notChecked, warn } from '../lib/checks/verdict.ts';
+import { compareTrees } from '../lib/checks/families/asset-census/tree-compare.ts';
+import { catalogRows, deepContext, sides } from '../lib/checks/shared/deep-context.ts';
+import { fail, failNotChecked, notChecked, warn } from '../lib/checks/shared/verdict.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../lib/core/ident.ts';
-import { writeFullList } from '../lib/checks/full-list.ts';
+import { writeFullList } from '../lib/checks/shared/full-list.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());

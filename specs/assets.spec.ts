@@ -5,10 +5,10 @@
  * a directory must exist and be listable. Nothing outside DST_ASSETS_DIR is ever read.
  */
 import { test } from 'vitest';
-import { checkAsset } from '../lib/checks/assets.ts';
-import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/context.ts';
-import { resolveAppUser } from '../lib/checks/permissions.ts';
-import { failNotChecked, warn } from '../lib/checks/verdict.ts';
+import { checkAsset } from '../lib/checks/families/assets/assets.ts';
+import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/shared/context.ts';
+import { resolveAppUser } from '../lib/checks/families/assets/permissions.ts';
+import { failNotChecked, warn } from '../lib/checks/shared/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();

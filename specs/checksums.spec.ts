@@ -10,13 +10,13 @@ import {
   locateDifferences,
   sideRunner,
   type TableChecksumResult,
-} from '../lib/checks/checksum.ts';
-import { scanContext, tableScan, tableShapes, type ScanContext } from '../lib/checks/shared-scan.ts';
+} from '../lib/checks/families/checksums/checksum.ts';
+import { scanContext, tableScan, tableShapes, type ScanContext } from '../lib/checks/shared/shared-scan.ts';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { comparedTables, deepContext, sideName, sides } from '../lib/checks/deep-context.ts';
-import { fail, failNotChecked } from '../lib/checks/verdict.ts';
+import { comparedTables, deepContext, sideName, sides } from '../lib/checks/shared/deep-context.ts';
+import { fail, failNotChecked } from '../lib/checks/shared/verdict.ts';
 import { displayTable, type TableRef } from '../lib/core/ident.ts';
-import { writeFullList } from '../lib/checks/full-list.ts';
+import { writeFullList } from '../lib/checks/shared/full-list.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());

@@ -4,9 +4,9 @@
  */
 import type request from 'supertest';
 import { test } from 'vitest';
-import { checkConfig, rehearsalContext } from '../lib/checks/context.ts';
+import { checkConfig, rehearsalContext } from '../lib/checks/shared/context.ts';
 import { redact } from '../lib/core/redact.ts';
-import { failNotChecked } from '../lib/checks/verdict.ts';
+import { failNotChecked } from '../lib/checks/shared/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();

@@ -1,10 +1,10 @@
 /**
- * Staging isolation (lib/checks/isolation.ts): what on the target can reach outside it, with where it points, and
+ * Staging isolation (lib/checks/families/isolation/isolation.ts): what on the target can reach outside it, with where it points, and
  * the database's behaviour settings against the source's. One test per kind of link, one for the settings.
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { catalogRows, deepContext, sides } from '../lib/checks/deep-context.ts';
+import { catalogRows, deepContext, sides } from '../lib/checks/shared/deep-context.ts';
 import {
   CODE_CONNINFO_SQL,
   DB_ROLE_SETTINGS_SQL,
@@ -20,8 +20,8 @@ import {
   type LinkVerdict,
   type ServerRow,
   type SubscriptionRow,
-} from '../lib/checks/isolation.ts';
-import { fail, failNotChecked, warn, type Annotate } from '../lib/checks/verdict.ts';
+} from '../lib/checks/families/isolation/isolation.ts';
+import { fail, failNotChecked, warn, type Annotate } from '../lib/checks/shared/verdict.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());

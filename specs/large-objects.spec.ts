@@ -1,9 +1,9 @@
 /**
- * Large objects, one test: the same OIDs on both sides, each with the same size and md5 (lib/checks/large-objects.ts).
+ * Large objects, one test: the same OIDs on both sides, each with the same size and md5 (lib/checks/families/large-objects/large-objects.ts).
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { deepContext, sides, withPinned } from '../lib/checks/deep-context.ts';
+import { deepContext, sides, withPinned } from '../lib/checks/shared/deep-context.ts';
 import {
   compareLargeObjects,
   largeObjectsEvidence,
@@ -12,8 +12,8 @@ import {
   largeObjectsSummaryQuery,
   type LargeObject,
   type LargeObjectsSummary,
-} from '../lib/checks/large-objects.ts';
-import { fail, failNotChecked } from '../lib/checks/verdict.ts';
+} from '../lib/checks/families/large-objects/large-objects.ts';
+import { fail, failNotChecked } from '../lib/checks/shared/verdict.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());

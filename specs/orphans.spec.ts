@@ -8,16 +8,16 @@
  * warning (PREEXISTING_DEFECTS_FAIL=1 makes them fail).
  */
 import { afterAll, test } from 'vitest';
-import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/context.ts';
-import { failNotChecked } from '../lib/checks/verdict.ts';
+import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/shared/context.ts';
+import { failNotChecked } from '../lib/checks/shared/verdict.ts';
 import { closePools, dbErrorMessage, getPool, withClient } from '../lib/core/db.ts';
 import { whyMissing } from '../lib/core/configured-subjects.ts';
-import { relationDisplay } from '../lib/checks/discovery.ts';
+import { relationDisplay } from '../lib/checks/shared/discovery.ts';
 import { displayIdent, displayTable } from '../lib/core/ident.ts';
-import { newOrphansQuery, orphanKeyListQuery, orphanKeysQuery } from '../lib/checks/sql/index.ts';
-import { writeFullList } from '../lib/checks/full-list.ts';
-import { withPinned } from '../lib/checks/deep-context.ts';
-import { warn } from '../lib/checks/verdict.ts';
+import { newOrphansQuery, orphanKeyListQuery, orphanKeysQuery } from '../lib/checks/shared/sql.ts';
+import { writeFullList } from '../lib/checks/shared/full-list.ts';
+import { withPinned } from '../lib/checks/shared/deep-context.ts';
+import { warn } from '../lib/checks/shared/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();

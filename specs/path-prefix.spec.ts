@@ -3,11 +3,11 @@
  * stored paths that do not start with ASSETS_DB_PATH_PREFIX + '/' or contain a `..` segment.
  */
 import { afterAll, test } from 'vitest';
-import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/context.ts';
-import { failNotChecked } from '../lib/checks/verdict.ts';
+import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/shared/context.ts';
+import { failNotChecked } from '../lib/checks/shared/verdict.ts';
 import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
-import { prefixQuery, prefixWithSlash } from '../lib/checks/sql/index.ts';
-import { scanContext, tableScan } from '../lib/checks/shared-scan.ts';
+import { prefixQuery, prefixWithSlash } from '../lib/checks/shared/sql.ts';
+import { scanContext, tableScan } from '../lib/checks/shared/shared-scan.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();

@@ -1,11 +1,11 @@
 /**
  * pgvector: the extension version (one test) and one test per embedding column (vector, halfvec, sparsevec,
- * bit/varbit) (lib/checks/pgvector.ts). Columns mixing dimensions are compared per dimension group.
+ * bit/varbit) (lib/checks/families/pgvector/pgvector.ts). Columns mixing dimensions are compared per dimension group.
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { catalogRows, deepContext, sideName, sides, withPinned } from '../lib/checks/deep-context.ts';
-import { fail, failNotChecked } from '../lib/checks/verdict.ts';
+import { catalogRows, deepContext, sideName, sides, withPinned } from '../lib/checks/shared/deep-context.ts';
+import { fail, failNotChecked } from '../lib/checks/shared/verdict.ts';
 import { displayTable } from '../lib/core/ident.ts';
 import {
   EXTENSION_SQL,
@@ -17,8 +17,8 @@ import {
   vectorColumnsFromRows,
   type ColumnStats,
   type VectorColumn,
-} from '../lib/checks/pgvector.ts';
-import { judgeExtensionVersion } from '../lib/checks/schema-parity.ts';
+} from '../lib/checks/families/pgvector/pgvector.ts';
+import { judgeExtensionVersion } from '../lib/checks/families/schema-parity/schema-parity.ts';
 
 /** Exact nearest-neighbour queries sort the whole column; above this many rows they are skipped (said in the evidence). */
 const NN_MAX_ROWS = 200_000;

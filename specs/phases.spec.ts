@@ -2,9 +2,9 @@
  * One test case per copy phase, so the audit trail shows what was copied and why a phase failed.
  */
 import { expect, test } from 'vitest';
-import { rehearsalContext } from '../lib/checks/context.ts';
+import { rehearsalContext } from '../lib/checks/shared/context.ts';
 import { PHASES } from '../lib/core/state.ts';
-import { failNotChecked } from '../lib/checks/verdict.ts';
+import { failNotChecked } from '../lib/checks/shared/verdict.ts';
 import { FAMILIES } from '../lib/checks/registry.ts';
 
 const ctx = rehearsalContext();

@@ -3,14 +3,14 @@
  * bounded by ROWCOUNT_TIMEOUT_MS on the server and falling back to the planner's estimate.
  */
 import { afterAll, test } from 'vitest';
-import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/context.ts';
-import { failNotChecked } from '../lib/checks/verdict.ts';
+import { checkConfig, rehearsalContext, whyNotChecked } from '../lib/checks/shared/context.ts';
+import { failNotChecked } from '../lib/checks/shared/verdict.ts';
 import { closePools, dbErrorMessage, getPool } from '../lib/core/db.ts';
 import type { Dsn } from '../lib/core/dsn.ts';
 import { displayTable, type TableRef } from '../lib/core/ident.ts';
-import { countFromScan, judgeRowCount } from '../lib/checks/row-counts.ts';
-import { scanContext, tableScan } from '../lib/checks/shared-scan.ts';
-import { warn } from '../lib/checks/verdict.ts';
+import { countFromScan, judgeRowCount } from '../lib/checks/families/row-counts/row-counts.ts';
+import { scanContext, tableScan } from '../lib/checks/shared/shared-scan.ts';
+import { warn } from '../lib/checks/shared/verdict.ts';
 
 const ctx = rehearsalContext();
 const config = checkConfig();
@@ -18,7 +18,7 @@ afterAll(closePools);
 const sc = ctx.plan ? scanContext(ctx, config) : undefined;
 
 /**
- * The count of one side from the run's fused scan of the table (lib/checks/shared-scan.ts): one pass shared with the
+ * The count of one side from the run's fused scan of the table (lib/checks/shared/shared-scan.ts): one pass shared with the
  * checksum and path-prefix checks; a count-only scan is bounded by ROWCOUNT_TIMEOUT_MS and falls back to the estimate.
  */
 async function count(side: 'source' | 'target', dsn: Dsn, table: TableRef) {

@@ -1,15 +1,15 @@
 /**
  * Schema parity, one test per object kind: source vs target by name (missing / extra / different), plus the states a
- * restore can leave wrong on the target (lib/checks/schema-parity.ts); and `schema coverage`, the archive's object
- * types each mapped to the check that compares them (lib/checks/coverage.ts).
+ * restore can leave wrong on the target (lib/checks/families/schema-parity/schema-parity.ts); and `schema coverage`, the archive's object
+ * types each mapped to the check that compares them (lib/checks/families/schema-parity/coverage.ts).
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { catalogRows, deepContext, sides } from '../lib/checks/deep-context.ts';
-import { fail, failNotChecked } from '../lib/checks/verdict.ts';
-import { KINDS, compareObjects, parityMessage, type SchemaObject } from '../lib/checks/schema-parity.ts';
-import { coverageOf } from '../lib/checks/coverage.ts';
-import { warn } from '../lib/checks/verdict.ts';
+import { catalogRows, deepContext, sides } from '../lib/checks/shared/deep-context.ts';
+import { fail, failNotChecked } from '../lib/checks/shared/verdict.ts';
+import { KINDS, compareObjects, parityMessage, type SchemaObject } from '../lib/checks/families/schema-parity/schema-parity.ts';
+import { coverageOf } from '../lib/checks/families/schema-parity/coverage.ts';
+import { warn } from '../lib/checks/shared/verdict.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
@@ -51,7 +51,7 @@ for (const spec of KINDS) {
 }
 
 // The archive's TOC as the checklist: every object type the dump holds is compared by a named check, or is listed
-// here, as a warning, as compared by none (lib/checks/coverage.ts; docs/checks.md).
+// here, as a warning, as compared by none (lib/checks/families/schema-parity/coverage.ts; docs/checks.md).
 const coverage = 'schema coverage';
 const toc = dc.ctx.toc;
 if (!toc) {

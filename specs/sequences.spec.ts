@@ -1,12 +1,12 @@
 /**
  * Sequences, one test per sequence owned by a column (serial or identity) and one per sequence owned by no column:
  * the target's next value is past every value in the column(s) it feeds, and last_value/is_called equal the source's
- * (lib/checks/sequences.ts).
+ * (lib/checks/families/sequences/sequences.ts).
  */
 import { afterAll, test } from 'vitest';
 import { closePools, dbErrorMessage } from '../lib/core/db.ts';
-import { catalogRows, deepContext, sides, withPinned } from '../lib/checks/deep-context.ts';
-import { fail, failNotChecked } from '../lib/checks/verdict.ts';
+import { catalogRows, deepContext, sides, withPinned } from '../lib/checks/shared/deep-context.ts';
+import { fail, failNotChecked } from '../lib/checks/shared/verdict.ts';
 import { displayTable } from '../lib/core/ident.ts';
 import type { Query } from '../lib/core/query.ts';
 import {
@@ -20,7 +20,7 @@ import {
   unownedStateQuery,
   type OwnedSequence,
   type SequenceState,
-} from '../lib/checks/sequences.ts';
+} from '../lib/checks/families/sequences/sequences.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());

@@ -9,7 +9,7 @@ import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, Progress, timing } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
 import { familyOfTest } from '../checks/registry.ts';
-import { WARNING } from '../checks/verdict.ts';
+import { WARNING } from '../checks/shared/verdict.ts';
 import { findingMessage, wrapText } from './text.ts';
 
 export interface CheckRecord {

@@ -46,8 +46,8 @@ import {
   type PeerRun,
   type SeqScans,
 } from './peer.ts';
-import { readScans } from '../checks/shared-scan.ts';
-import { runCensus } from '../checks/census.ts';
+import { readScans } from '../checks/shared/shared-scan.ts';
+import { runCensus } from '../checks/families/asset-census/census.ts';
 import { parseConfig } from '../core/config.ts';
 import { chooseRestoreSettings, memAvailable, pgOptions, TARGET_FACTS_SQL } from '../phases/restore-tuning.ts';
 import { closePools, getPool } from '../core/db.ts';
@@ -682,7 +682,7 @@ const BENCH_ASSET_COLUMNS: Array<{ table: string; column: string; kind: 'file' |
 ];
 
 /**
- * The census alone: `runCensus` (lib/checks/census.ts) of the bench's asset columns with the suite's configuration for
+ * The census alone: `runCensus` (lib/checks/families/asset-census/census.ts) of the bench's asset columns with the suite's configuration for
  * `vars` (the contract variables of a verification run), in this process, timed from the call (before it connects) to
  * its result (dangling candidates looked up): what floor (c) does, done the suite's way, with nothing else running.
  * Throws when the census finds what the floor would not (a dangling path or an unreferenced file: the copy is broken).
@@ -826,7 +826,7 @@ const SPLIT_PARTS = 4;
 
 /**
  * The largest table's checksum on both sides at once, BENCH_REPS times each way, alternating: as one scan per side
- * (no split), and split into SPLIT_PARTS ctid block ranges per side on as many connections (lib/checks/table-scan.ts,
+ * (no split), and split into SPLIT_PARTS ctid block ranges per side on as many connections (lib/checks/shared/table-scan.ts,
  * what CHECKSUM_SPLIT_MB does for tables above it). Equal checksums both ways are part of the measurement.
  */
 async function splitRuns(

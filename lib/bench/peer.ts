@@ -19,9 +19,9 @@ import {
   shapeQuery,
   sideRunner,
   type ShapeRow,
-} from '../checks/checksum.ts';
-import { pinnedSettingsSql } from '../checks/deep-context.ts';
-import { runScan, scanQuery } from '../checks/table-scan.ts';
+} from '../checks/families/checksums/checksum.ts';
+import { pinnedSettingsSql } from '../checks/shared/deep-context.ts';
+import { runScan, scanQuery } from '../checks/shared/table-scan.ts';
 import { getPool } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
 import { PROJECT_ROOT } from '../core/project.ts';

@@ -128,13 +128,13 @@ export const METHOD: Record<string, string> = {
   'verify.floor.find': '`find DST_ASSETS_DIR -type f | wc -l` in the same script',
   'verify.floor.wall': 'wall time of that whole script',
   'verify.floor.hash':
-    "floor (b): the suite's own checksum SQL (count + sum of the 64-bit row hashes, lib/checks/table-scan.ts scanQuery) for every user table, one psql -f per side, source and target at once, in the same script",
+    "floor (b): the suite's own checksum SQL (count + sum of the 64-bit row hashes, lib/checks/shared/table-scan.ts scanQuery) for every user table, one psql -f per side, source and target at once, in the same script",
   'verify.floor.census':
     'floor (c): `find DST -printf` of every file and directory and `psql COPY` of every stored path of the three asset columns, each piped into `LC_ALL=C sort`, at once, then `comm` both ways (dangling, unreferenced), in the same script',
   'verify.census.merge':
     "the census's duration inside the verification run, from its evidence in checks.json (\"walked in N ms\": from the cursor's DECLARE to the end of the merge of the byte-ordered tree walk with the grouped, sorted stored paths), without the sampled files' sha256 comparison the census family also runs; other checks run on the same cores and servers meanwhile",
   'verify.census.alone':
-    "the census alone, floor (c)'s like-for-like partner: `runCensus` (lib/checks/census.ts) of the same three asset columns against the same target, in the bench's process with nothing else running, right before or after the floor script (the order flips every repetition), timed from the call (connection included) to its result (dangling candidates looked up): tree walk, stored paths grouped and sorted by PostgreSQL, merge",
+    "the census alone, floor (c)'s like-for-like partner: `runCensus` (lib/checks/families/asset-census/census.ts) of the same three asset columns against the same target, in the bench's process with nothing else running, right before or after the floor script (the order flips every repetition), timed from the call (connection included) to its result (dangling candidates looked up): tree walk, stored paths grouped and sorted by PostgreSQL, merge",
   'verify.fused.scans':
     'from the first start to the last end of the fused table scans (row count + checksum + path prefix, one per table and side; WORK_DIR/scans/<run id>/*.json, each recording its start and duration) of the same verification run: the time the three families take together, without double counting the tests that wait for a shared scan',
   'verify.seqScans.fused':

@@ -1,8 +1,8 @@
 import { phaseSchedule, type Config } from '../core/config.ts';
 import { displayTable } from '../core/ident.ts';
 import type { CheckPlan } from '../core/state.ts';
-import { relationDisplay } from './discovery.ts';
-import { KINDS } from './schema-parity.ts';
+import { relationDisplay } from './shared/discovery.ts';
+import { KINDS } from './families/schema-parity/schema-parity.ts';
 
 /**
  * The check families: one entry per family, the single list that `--dry-run`, `--list`, `--select`/`--exclude`, the

@@ -5,7 +5,7 @@
  */
 import { plannedPhases, type Config } from '../core/config.ts';
 import { closePools } from '../core/db.ts';
-import { assetColumnsInSource, discoverPlan } from '../checks/discovery.ts';
+import { assetColumnsInSource, discoverPlan } from '../checks/shared/discovery.ts';
 import { FAMILIES } from '../checks/registry.ts';
 import { mirrorChecksum } from '../phases/mirror-assets.ts';
 import { describeDsn } from '../core/dsn.ts';

@@ -1,7 +1,7 @@
 /**
  * The one home of "what is the application's" in the catalogs: the system-schema filter, the "not an extension
  * member" condition, and the catalog queries built on them (user tables, declared foreign keys, column existence)
- * that discovery (lib/checks/discovery.ts), the dump's progress, the deeper checks and the bench use.
+ * that discovery (lib/checks/shared/discovery.ts), the dump's progress, the deeper checks and the bench use.
  */
 import type { TableRef } from './ident.ts';
 import { SYSTEM_SCHEMA_FILTER, type Query } from './query.ts';

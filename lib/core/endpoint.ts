@@ -1,7 +1,7 @@
 /**
  * Where a libpq connection goes, seen from the target server: the target itself, the source, or elsewhere. Shared by
  * the restore (which neutralises links leading away from the target, lib/phases/isolation.ts) and the isolation check
- * (lib/checks/isolation.ts).
+ * (lib/checks/families/isolation/isolation.ts).
  */
 import { parseDsn, type Dsn } from './dsn.ts';
 import { redactor } from './redact.ts';

@@ -11,7 +11,7 @@
  *   source's slot name: enabling it on staging would consume the production subscriber's slot).
  *
  * Publications reach nothing (others subscribe to them): they are counted and listed, not touched.
- * The check family (lib/checks/isolation.ts) lists what the target holds after the restore and judges it.
+ * The check family (lib/checks/families/isolation/isolation.ts) lists what the target holds after the restore and judges it.
  */
 import type { Config } from '../core/config.ts';
 import type { Dsn } from '../core/dsn.ts';

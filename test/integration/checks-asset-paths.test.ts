@@ -1,5 +1,5 @@
 /**
- * The sampled asset check and the census resolve stored paths identically (one resolver, lib/checks/asset-paths.ts):
+ * The sampled asset check and the census resolve stored paths identically (one resolver, lib/checks/shared/asset-paths.ts):
  * for every stored path — a newline in the name (invisible to fast-glob's `**`), `/./` and `//` segments, a
  * directory symlink that stays inside the tree, a file path with a trailing '/', a missing file — the census calls
  * it dangling exactly when the sampled check fails it, and both call a path the source lacks too pre-existing.

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { expect, test } from 'vitest';
 import { parseConfig } from '../../lib/core/config.ts';
-import { discoverPlan, relationDisplay } from '../../lib/checks/discovery.ts';
+import { discoverPlan, relationDisplay } from '../../lib/checks/shared/discovery.ts';
 import { displayTable } from '../../lib/core/ident.ts';
 import { migrateByHand, scenario } from '../helpers/scenario.ts';
 

@@ -1,14 +1,14 @@
 /**
- * One scan per table per side (lib/checks/table-scan.ts, lib/checks/shared-scan.ts), against real databases: the fused
+ * One scan per table per side (lib/checks/shared/table-scan.ts, lib/checks/shared/shared-scan.ts), against real databases: the fused
  * scan gives the same count and checksum as the separate queries, also when forced to split into block ranges (small
  * data, CHECKSUM_SPLIT_MB=0); a changed row is found through a split scan; the scan is shared by the row-count,
  * checksum and path-prefix checks of a real run (one scan file per table and side, one seq scan each).
  */
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { checksumQuery, compareShapes, shapeFromRows, shapeQuery, type ShapeRow } from '../../lib/checks/checksum.ts';
-import { readScans } from '../../lib/checks/shared-scan.ts';
-import { runScan, type ScanSpec } from '../../lib/checks/table-scan.ts';
+import { checksumQuery, compareShapes, shapeFromRows, shapeQuery, type ShapeRow } from '../../lib/checks/families/checksums/checksum.ts';
+import { readScans } from '../../lib/checks/shared/shared-scan.ts';
+import { runScan, type ScanSpec } from '../../lib/checks/shared/table-scan.ts';
 import { closePools, getPool, keepPoolsFor } from '../../lib/core/db.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
 import { displayTable } from '../../lib/core/ident.ts';

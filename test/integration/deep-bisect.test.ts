@@ -10,7 +10,7 @@ import {
   locateDifferences,
   sideRunner,
   type HashMethod,
-} from '../../lib/checks/checksum.ts';
+} from '../../lib/checks/families/checksums/checksum.ts';
 import { closePools, getPool } from '../../lib/core/db.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
 import { freshDb, type TestDb } from '../helpers/sandbox.ts';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect, test } from 'vitest';
 import { sampleTree } from '../../lib/bench/rss.ts';
 import type { ChecksFile } from '../../lib/audit/reporter.ts';
-import { sampleQuery } from '../../lib/checks/sql/index.ts';
+import { sampleQuery } from '../../lib/checks/shared/sql.ts';
 import { sampleConnections, startRehearse } from '../helpers/hardening.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 import { scenario } from '../helpers/scenario.ts';

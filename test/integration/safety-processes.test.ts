@@ -10,7 +10,7 @@ import pg from 'pg';
 import { expect, onTestFinished, test } from 'vitest';
 import { getPool } from '../../lib/core/db.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
-import { countRows } from '../../lib/checks/row-counts.ts';
+import { countRows } from '../../lib/checks/families/row-counts/row-counts.ts';
 import { TARGET_LOCK_KEY } from '../../lib/core/run-lock.ts';
 import { connect } from '../../lib/sandbox/clusters.ts';
 import { eventually, processesReferencing, startRehearse } from '../helpers/hardening.ts';

@@ -5,7 +5,7 @@
  * the table's key `id=1` as changed. Then the same through the CLI: green, and red naming table and key.
  */
 import { afterAll, expect, test } from 'vitest';
-import { compareTable, displayKey, locateDifferences, sideRunner } from '../../lib/checks/checksum.ts';
+import { compareTable, displayKey, locateDifferences, sideRunner } from '../../lib/checks/families/checksums/checksum.ts';
 import { closePools, getPool } from '../../lib/core/db.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
 import { MATRIX_COLUMNS, matrixSql } from '../helpers/type-matrix.ts';

@@ -14,7 +14,7 @@ import { renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-htm
 import type { CheckRecord } from '../../../lib/audit/reporter.ts';
 import { selectionSpecs } from '../../../lib/audit/selection.ts';
 import { findingMessage, wrapText } from '../../../lib/audit/text.ts';
-import { listFileName, writeFullList } from '../../../lib/checks/full-list.ts';
+import { listFileName, writeFullList } from '../../../lib/checks/shared/full-list.ts';
 
 const check = (name: string, state: CheckRecord['state'], extra: Partial<CheckRecord> = {}): CheckRecord => ({
   file: 'specs/x.spec.ts',

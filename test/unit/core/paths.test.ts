@@ -6,7 +6,7 @@ import { DEFAULT_DB_PATH_PREFIX, ensureUsableDir, isInside, realPathLoose } from
 import { ConfigError } from '../../../lib/core/errors.ts';
 import { PROJECT_ROOT } from '../../../lib/core/project.ts';
 import { assetDirsOverlap } from '../../../lib/core/config.ts';
-import { isWithin } from '../../../lib/checks/assets.ts';
+import { isWithin } from '../../../lib/checks/families/assets/assets.ts';
 
 test('isInside: a child named ..x is inside; .., ../x, a sibling and an absolute elsewhere are not', () => {
   expect(isInside('/a/b', '/a/b/..x')).toBe(true);
