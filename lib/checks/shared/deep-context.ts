@@ -1,10 +1,10 @@
 /**
  * Shared pieces of the deeper checks (checksums, schema parity, sequences, pgvector, asset census):
  * the pinned session every comparison runs in, the bounded pools of both sides, and how a spec finds its subjects
- * at the top level (the plan when global setup made one, else the catalogs, read-only).
+ * (the plan when global setup made one, else the catalogs, read-only).
  */
 import type pg from 'pg';
-import { checkConfig, rehearsalContext, type RehearsalContext } from './context.ts';
+import type { CheckContext } from './context.ts';
 import type { Config } from '../../core/config.ts';
 import { userTablesQuery } from '../../core/catalog.ts';
 import { getPool, withTransaction } from '../../core/db.ts';
@@ -61,29 +61,6 @@ export function sides(cfg: Config): Sides {
   return { cfg, dst: getPool(cfg.dst, o), src: cfg.src ? getPool(cfg.src, o) : undefined };
 }
 
-export interface DeepContext {
-  ctx: RehearsalContext;
-  cfg?: Config;
-  /** Set when nothing may be checked: a copy phase failed, or the configuration does not parse. */
-  blocked?: string;
-}
-
-/**
- * What a deeper spec (checksums, schema parity, sequences, pgvector, asset census) starts from, at its top level: the
- * provided rehearsal context and the parsed configuration, or `blocked` = the reason nothing may be checked (the
- * first failed copy phase, or a configuration that does not parse; the spec then fails its tests with
- * `failNotChecked(blocked)`). Never throws. Must be called inside a vitest worker (it uses `inject`).
- */
-export function deepContext(): DeepContext {
-  const ctx = rehearsalContext();
-  if (ctx.blockedBy) return { ctx, blocked: ctx.blockedBy };
-  try {
-    return { ctx, cfg: checkConfig() };
-  } catch (e) {
-    return { ctx, blocked: (e as Error).message };
-  }
-}
-
 /** Run one catalog query on a side, pinned (so deparsed text is comparable). */
 export async function catalogRows<T extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -97,10 +74,10 @@ export async function catalogRows<T extends pg.QueryResultRow>(
  * The compared tables: the plan's (VALIDATE_TABLES or every user table, as discovery decided), else VALIDATE_TABLES,
  * else the user tables of the source (else the target).
  */
-export async function comparedTables(dc: DeepContext, s: Sides): Promise<{ tables: TableRef[]; from: string }> {
-  const plan = dc.ctx.plan;
+export async function comparedTables(ctx: CheckContext, s: Sides): Promise<{ tables: TableRef[]; from: string }> {
+  const plan = ctx.run.plan;
   if (plan && plan.tables.length > 0) return { tables: plan.tables, from: `plan (${plan.tablesFrom})` };
-  if (dc.cfg?.validateTables) return { tables: dc.cfg.validateTables, from: 'VALIDATE_TABLES' };
+  if (ctx.config?.validateTables) return { tables: ctx.config.validateTables, from: 'VALIDATE_TABLES' };
   const pool = s.src ?? s.dst;
   const rows = await catalogRows<{ schema: string; name: string }>(pool, userTablesQuery().text);
   return {

@@ -4,7 +4,8 @@
  *
  * Sharing: within a process, a promise per key; across vitest's worker processes, a file per key in
  * WORK_DIR/scans/<run id>/: the first process to create `<key>.lock` (O_EXCL) computes and writes `<key>.json`
- * (atomically, by rename); the others wait for that file. A lock whose process is gone is taken over; a failure is
+ * (atomically, by rename); the others wait for that file. The lock is lib/core/run-lock.ts's `lockFile` (a lock whose
+ * process is gone is taken over); a failure is
  * written as `{ "error": ... }` so every reader reports the same error. The files hold counts, sums and timings (no
  * value of any row), and also let the bench see when each scan ran.
  */
@@ -15,22 +16,20 @@ import type pg from 'pg';
 import type { AssetColumn, Config } from '../../core/config.ts';
 import { displayTable, type TableRef } from '../../core/ident.ts';
 import { dbErrorMessage, keepPoolsFor } from '../../core/db.ts';
+import { lockFile } from '../../core/run-lock.ts';
 import type { CheckPlan } from '../../core/state.ts';
-import { compareShapes, shapeFromRows, shapeQuery, type ShapeComparison, type ShapeRow } from '../families/checksums/checksum.ts';
+import {
+  compareShapes,
+  shapeFromRows,
+  shapeQuery,
+  type ShapeComparison,
+  type ShapeRow,
+} from '../families/checksums/checksum.ts';
 import type { RehearsalContext } from './context.ts';
 import { sideName, sides, withPinned } from './deep-context.ts';
 import { runScan, type ScanResult, type ScanSpec } from './table-scan.ts';
 
 const memo = new Map<string, Promise<unknown>>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,34 +59,30 @@ async function sharedViaFiles<T>(dir: string, file: string, key: string, compute
   };
   for (;;) {
     if (fs.existsSync(file)) return read();
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(lock, 'wx');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    if (fd === undefined) {
-      const owner = Number(fs.readFileSync(lock, { encoding: 'utf8', flag: 'a+' }).trim());
-      if (owner && !alive(owner)) fs.rmSync(lock, { force: true });
-      else await sleep(20);
+    // One lock-file implementation (lib/core/run-lock.ts): O_EXCL, the holder's pid, a dead holder's lock taken over.
+    const held = lockFile(lock, { key }, () => 'busy', 'busy');
+    if (!held.ok) {
+      await sleep(20);
       continue;
     }
-    fs.writeSync(fd, String(process.pid));
-    fs.closeSync(fd);
-    let body: string;
     try {
-      body = JSON.stringify({ key, value: await keepPoolsFor(compute()) });
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      body = JSON.stringify({
-        key,
-        error: (e as Error).message ?? String(e),
-        code: typeof code === 'string' ? code : undefined,
-      });
+      if (fs.existsSync(file)) return read();
+      let body: string;
+      try {
+        body = JSON.stringify({ key, value: await keepPoolsFor(compute()) });
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        body = JSON.stringify({
+          key,
+          error: (e as Error).message ?? String(e),
+          code: typeof code === 'string' ? code : undefined,
+        });
+      }
+      fs.writeFileSync(`${file}.tmp${process.pid}`, body);
+      fs.renameSync(`${file}.tmp${process.pid}`, file);
+    } finally {
+      held.release();
     }
-    fs.writeFileSync(`${file}.tmp${process.pid}`, body);
-    fs.renameSync(`${file}.tmp${process.pid}`, file);
-    fs.rmSync(lock, { force: true });
     return read();
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * Schema parity, one test per object kind: source vs target by name (missing / extra / different), plus the states a
+ * restore can leave wrong on the target (./schema-parity.ts); and `schema coverage`, the archive's object types each
+ * mapped to the check that compares them (./coverage.ts).
+ */
+import { phaseSchedule } from '../../../core/config.ts';
+import { dbErrorMessage } from '../../../core/db.ts';
+import { failed, type Entry, type Family, type Notes, type Verdict } from '../../family.ts';
+import { configOf, type CheckContext } from '../../shared/context.ts';
+import { catalogRows, sides } from '../../shared/deep-context.ts';
+import { NO_SOURCE } from '../../shared/plan-notes.ts';
+import { fail, warn } from '../../shared/verdict.ts';
+import { coverageOf } from './coverage.ts';
+import { KINDS, compareObjects, parityMessage, type SchemaObject } from './schema-parity.ts';
+
+type Kind = (typeof KINDS)[number];
+type Subject = { kind: Kind } | { coverage: Record<string, number> };
+
+const COVERAGE = 'schema coverage';
+
+function subjects(ctx: CheckContext): Array<Entry<Subject>> {
+  const out: Array<Entry<Subject>> = [];
+  for (const kind of KINDS) {
+    if (!ctx.blocked && !ctx.config?.src && !kind.stateProblem)
+      out.push({ skip: `schema ${kind.kind} (SRC_DATABASE_URL is not set: nothing to compare the target with)` });
+    else out.push({ subject: { kind } });
+  }
+  // The archive's TOC as the checklist: every object type the dump holds is compared by a named check, or is listed
+  // here, as a warning, as compared by none (./coverage.ts; docs/checks.md).
+  const toc = ctx.run.toc;
+  if (!toc) out.push({ skip: `${COVERAGE} (no archive in this run: nothing to read object types from)` });
+  else out.push({ subject: { coverage: toc } });
+  return out;
+}
+
+async function checkKind(spec: Kind, ctx: CheckContext, notes: Notes): Promise<Verdict | void> {
+  const cfg = configOf(ctx);
+  const s = sides(cfg);
+  const name = `schema ${spec.kind}`;
+  const read = async (which: 'src' | 'dst') => {
+    try {
+      return await catalogRows<SchemaObject>(which === 'src' ? s.src! : s.dst, spec.sql);
+    } catch (e) {
+      fail(
+        `${name}: reading the ${which === 'src' ? 'source' : 'target'} catalog failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`,
+      );
+    }
+  };
+  const [src, dst] = await Promise.all([s.src ? read('src') : Promise.resolve(undefined), read('dst')]);
+  const r = compareObjects(spec, dst, src, { extensionVersionsEqual: cfg.extensionVersionsEqual });
+  await notes(
+    `${spec.kind}: source ${src ? src.length : '(not configured: not compared)'}, target ${dst.length}; ` +
+      `missing ${r.missing.length}, extra ${r.extra.length}, different ${r.different.length}, state problems ${r.states.length}`,
+    'evidence',
+  );
+  for (const a of r.accepted) await notes(a, 'evidence');
+  const diff = parityMessage(spec.kind, r);
+  if (diff) return failed(spec.hint ? `${diff}; ${spec.hint}` : diff);
+}
+
+async function checkCoverage(toc: Record<string, number>, notes: Notes): Promise<void> {
+  const r = coverageOf(toc);
+  await notes(
+    `archive entry types: ${r.covered.map((c) => `${c.type} (${c.entries}) by ${c.check}`).join('; ') || 'none covered'}`,
+    'evidence',
+  );
+  if (r.uncovered.length)
+    await warn(
+      notes,
+      `in the archive but compared by no check: ${r.uncovered.map((u) => `${u.type} (${u.entries}: ${u.note})`).join('; ')}`,
+    );
+  if (r.unknown.length)
+    await warn(
+      notes,
+      `in the archive with a type no check knows (not compared): ${r.unknown.map((u) => `${u.type} (${u.entries})`).join('; ')}`,
+    );
+}
+
+export const schemaParity: Family<Subject> = {
+  id: 'schema-parity',
+  label: 'schema parity',
+  spec: 'specs/schema-parity.spec.ts',
+  prefixes: ['schema'],
+  needsSource: true,
+  reads: [],
+  passesWhen: 'every object kind of the schema matches the source',
+  planLines: ({ config }) => {
+    const kinds = KINDS.filter((k) => config.src || k.stateProblem);
+    return {
+      head: config.src ? `${kinds.length} object kinds, source vs target` : `target states only ${NO_SOURCE}`,
+      checks: [
+        ...kinds.map((kind) => schemaParity.name({ kind })),
+        phaseSchedule(config).find((p) => p.name === 'dump')?.wanted
+          ? COVERAGE
+          : `${COVERAGE} (skipped: no archive in this run: nothing to read object types from)`,
+      ],
+    };
+  },
+  concurrent: true,
+  // The coverage reads the run's archive TOC only: it is judged when a copy phase failed too.
+  runsWhenBlocked: (s) => 'coverage' in s,
+  subjects,
+  name: (s) => ('kind' in s ? `schema ${s.kind.kind}` : COVERAGE),
+  check: (s, ctx, notes) => ('kind' in s ? checkKind(s.kind, ctx, notes) : checkCoverage(s.coverage, notes)),
+};

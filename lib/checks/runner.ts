@@ -1,0 +1,52 @@
+/**
+ * The one module of lib/checks that knows vitest: it turns a check family (lib/checks/family.ts) into vitest tests.
+ * Each `specs/<id>.spec.ts` is `await registerFamily('<id>')`. The conventions every family gets from here:
+ *
+ * - one test per entry of `subjects(ctx)`, named by `name(subject)` (or the entry's fixed name); a `skip` entry is a
+ *   skipped test whose name carries the reason;
+ * - a `fail` verdict fails the test with its message, `not-checked` with `not checked: <reason>` (one failure path:
+ *   CheckFailure, lib/checks/shared/verdict.ts);
+ * - evidence, warnings and full lists are the check's notes, i.e. vitest annotations (a passing test with a `warning`
+ *   annotation is a warning in the audit trail).
+ */
+import { afterAll, inject, test } from 'vitest';
+import { closePools } from '../core/db.ts';
+import { failureText, plannedTests } from './family.ts';
+import { familyById } from './registry.ts';
+import { checkContext, type CheckContext, type RehearsalContext } from './shared/context.ts';
+import { CheckFailure } from './shared/verdict.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    rehearsal: RehearsalContext;
+  }
+}
+
+let context: CheckContext | undefined;
+
+/** The check context of this worker: the run global setup provided, with the configuration of its environment. */
+export function workerContext(): CheckContext {
+  return (context ??= checkContext(inject('rehearsal')));
+}
+
+/**
+ * Register the tests of the family `id` (a registry id) in the calling spec file: its subjects are read now (top-level
+ * await), each becomes a test. The pools are closed after the file's tests.
+ */
+export async function registerFamily(id: string): Promise<void> {
+  const family = familyById(id);
+  const ctx = workerContext();
+  afterAll(() => closePools());
+  const define = family.concurrent ? test.concurrent : test;
+  for (const t of await plannedTests(family, ctx)) {
+    const run = t.run;
+    if (!run) {
+      test.skip(t.name, () => {});
+      continue;
+    }
+    define(t.name, async ({ annotate }) => {
+      const message = failureText(await run(annotate));
+      if (message !== undefined) throw new CheckFailure(message);
+    });
+  }
+}
