@@ -1,65 +1,42 @@
 /**
- * `rehearse --list`: every check a full run would run, grouped by check family, found the way the run finds them —
- * the specs themselves name their tests (`vitest list` of the `checks` project), after a global setup that runs no
- * copy phase and discovers read-only (setup/global-setup.ts, REHEARSAL_MODE=list). Nothing is written: no WORK_DIR, no
+ * `rehearse --list`: every check a full run would run, grouped by check family, named the way the run names them —
+ * each family's `subjects` and `name` (lib/checks/family.ts), in-process, in the context a full run would give them
+ * (lib/checks/shared/listing.ts: no copy phase runs, discovery is read-only). Nothing is written: no WORK_DIR, no
  * report folder, no database write. Skipped checks (e.g. `health GET /health (skipped: HEALTH_CHECK=0)`) do not run and
  * are not listed; `--dry-run` explains them.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
+import { plannedTests } from '../checks/family.ts';
 import { FAMILIES, familyOfTest, type CheckFamily } from '../checks/registry.ts';
-import { redact } from '../core/redact.ts';
-import { PROJECT_ROOT } from '../core/project.ts';
-import { checksVitestCommand } from '../core/vitest-runner.ts';
+import { listingContext } from '../checks/shared/listing.ts';
+import { closePools } from '../core/db.ts';
 
-/** One check as `vitest list --json` reports it. */
+/** One check a run would run. */
 export interface ListedCheck {
   name: string;
   /** The spec file, relative to the project root (`specs/row-counts.spec.ts`). */
   file: string;
 }
 
-/** The checks of one family, in the order the spec declares them. */
+/** The checks of one family, in the order the family plans them. */
 export interface ListedFamily {
   family: CheckFamily;
   checks: string[];
 }
 
 /**
- * Run `vitest list --project checks --json` with `env` (the contract variables of the run to list) and return every
- * check it would run. Throws an Error with vitest's (redacted) output when the listing itself fails.
+ * Every check a full run with `env` (the contract variables of the run to list) would run, in registry order: each
+ * family's planned tests that are not skipped. Reads the catalogs only.
  */
-export function listChecks(env: NodeJS.ProcessEnv): Promise<ListedCheck[]> {
-  const [bin, base] = checksVitestCommand('list');
-  const childEnv: NodeJS.ProcessEnv = { ...env, REHEARSAL_MODE: 'list', SELF_REPORTS: '0', FORCE_COLOR: '0' };
-  delete childEnv.REHEARSAL_RUN_DIR;
-  delete childEnv.REHEARSAL_WORK_DIR;
-  delete childEnv.REHEARSAL_PLAN_FILE;
-  return new Promise((resolve, reject) => {
-    execFile(
-      bin,
-      [...base, '--json'],
-      { cwd: PROJECT_ROOT, env: childEnv, maxBuffer: 256 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const start = stdout.search(/^\[/m);
-        let rows: Array<{ name: string; file: string }> | undefined;
-        if (!error && start >= 0) {
-          try {
-            rows = JSON.parse(stdout.slice(start));
-          } catch {
-            rows = undefined;
-          }
-        }
-        if (!rows) {
-          const tail = redact(`${stderr}\n${stdout}`.trim().split('\n').slice(-20).join('\n'));
-          return reject(
-            new Error(`listing the checks failed (vitest list${error ? `: ${error.message}` : ''}):\n${tail}`),
-          );
-        }
-        resolve(rows.map((r) => ({ name: r.name, file: path.relative(PROJECT_ROOT, r.file) })));
-      },
-    );
-  });
+export async function listChecks(env: NodeJS.ProcessEnv): Promise<ListedCheck[]> {
+  try {
+    const ctx = await listingContext(env);
+    const out: ListedCheck[] = [];
+    for (const family of FAMILIES)
+      for (const t of await plannedTests(family, ctx)) if (t.run) out.push({ name: t.name, file: family.spec });
+    return out;
+  } finally {
+    await closePools();
+  }
 }
 
 /**
