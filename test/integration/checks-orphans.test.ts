@@ -1,20 +1,12 @@
 /**
- * Seeded orphan faults on a correct hand-made copy: a foreign key dropped in the target plus an orphan row, a
- * composite-key orphan (next to a NULL key, which MATCH SIMPLE does not count), an undeclared relation from
- * ORPHAN_RELATIONS; plus, hitting other checks, a deleted row and a health endpoint that answers too late.
- * Exactly those testcases go red.
+ * Seeded orphan faults on a correct hand-made copy, the families run in-process against the real clusters
+ * (test/helpers/family.ts): a foreign key dropped in the target plus an orphan row, a composite-key orphan (next to a
+ * NULL key, which MATCH SIMPLE does not count), an undeclared relation from ORPHAN_RELATIONS; plus, hitting other
+ * checks, a deleted row and a health endpoint that answers too late. Exactly those checks go red, naming the culprit.
  */
 import { expect, test } from 'vitest';
-import {
-  CORE_CHECK_FILES,
-  caseEvidence,
-  expectOutcome,
-  junitCases,
-  latestJunit,
-  migrateByHand,
-  rehearse,
-  scenario,
-} from '../helpers/scenario.ts';
+import { evidenceOf, expectFailures, runFamilies } from '../helpers/family.ts';
+import { migrateByHand, scenario } from '../helpers/scenario.ts';
 
 test('dropped FK + orphan, composite orphan, undeclared relation, deleted row, slow health endpoint: exactly those checks fail', async () => {
   const s = await scenario();
@@ -33,32 +25,25 @@ test('dropped FK + orphan, composite orphan, undeclared relation, deleted row, s
     DELETE FROM material_embeddings WHERE material_id = (SELECT max(material_id) FROM material_embeddings);
   `);
   s.health.setDelay(5000); // and a health endpoint slower than HEALTH_TIMEOUT_MS
-  const r = await rehearse(['--verify-only'], {
-    ...s.env,
-    ORPHAN_RELATIONS: 'ugc_assets.user_id->knowledge_bases.owner_id',
-    HEALTH_TIMEOUT_MS: '500',
+  const outcomes = await runFamilies(s, ['row-counts', 'orphans', 'health'], {
+    env: { ORPHAN_RELATIONS: 'ugc_assets.user_id->knowledge_bases.owner_id', HEALTH_TIMEOUT_MS: '500' },
   });
-  expect(r.code, r.output).toBe(1);
-  const cases = expectOutcome(
-    junitCases(latestJunit(s)),
-    {
-      'orphans knowledge_materials(kb_id) -> knowledge_bases(id)':
-        /expected 0 rows of knowledge_materials whose key has no knowledge_bases row, found 1; example keys \(kb_id\): \(999999\)/,
-      'orphans gallery_items(owner_id, gallery_slug) -> galleries(owner_id, slug)':
-        /found 1; example keys \(owner_id, gallery_slug\): \(1, no-such-gallery\)(?:$|<)/m,
-      'orphans ugc_assets(user_id) -> knowledge_bases(owner_id)': /found 2; example keys \(user_id\): \(7\); \(7\)/,
-      'health GET /health':
-        /health GET http:\/\/127\.0\.0\.1:\d+\/health: expected a 2xx answer, got no answer within HEALTH_TIMEOUT_MS=500 ms \(timed out\)/,
-      'row count public.material_embeddings':
-        /table public\.material_embeddings: expected the target to have 90 rows like the source \(ROWCOUNT_MAX_DIFF 0\), it has 89 \(difference -1\)/,
-    },
-    { files: CORE_CHECK_FILES },
-  );
-  expect(caseEvidence(cases, 'orphans ugc_assets(user_id) -> knowledge_bases(owner_id)')).toContain(
+  expectFailures(outcomes, {
+    'orphans knowledge_materials(kb_id) -> knowledge_bases(id)':
+      /expected 0 rows of knowledge_materials whose key has no knowledge_bases row, found 1; example keys \(kb_id\): \(999999\)/,
+    'orphans gallery_items(owner_id, gallery_slug) -> galleries(owner_id, slug)':
+      /found 1; example keys \(owner_id, gallery_slug\): \(1, no-such-gallery\)$/,
+    'orphans ugc_assets(user_id) -> knowledge_bases(owner_id)': /found 2; example keys \(user_id\): \(7\); \(7\)/,
+    'health GET /health':
+      /health GET http:\/\/127\.0\.0\.1:\d+\/health: expected a 2xx answer, got no answer within HEALTH_TIMEOUT_MS=500 ms \(timed out\)/,
+    'row count public.material_embeddings':
+      /table public\.material_embeddings: expected the target to have 90 rows like the source \(ROWCOUNT_MAX_DIFF 0\), it has 89 \(difference -1\)/,
+  });
+  expect(evidenceOf(outcomes, 'orphans ugc_assets(user_id) -> knowledge_bases(owner_id)')).toContain(
     'configured in ORPHAN_RELATIONS, checked in the target',
   );
-  expect(caseEvidence(cases, 'orphans knowledge_materials(kb_id) -> knowledge_bases(id)')[0]).toMatch(
+  expect(evidenceOf(outcomes, 'orphans knowledge_materials(kb_id) -> knowledge_bases(id)')[0]).toMatch(
     /declared foreign key knowledge_materials_kb_id_fkey \(read from the source\)/,
   );
-  expect(caseEvidence(cases, 'orphans ugc_assets(user_id) -> users(id)').join('\n')).toMatch(/^0 orphan row/m);
+  expect(evidenceOf(outcomes, 'orphans ugc_assets(user_id) -> users(id)').join('\n')).toMatch(/^0 orphan row/m);
 });

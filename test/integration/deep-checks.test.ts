@@ -1,45 +1,40 @@
 /**
- * The deeper checks (issue 7) end to end: a correct copy by hand, one seeded fault per check, `rehearse --verify-only`,
- * and the run's junit.xml must show exactly the right testcase red with a message naming the culprit. Faults that hit
- * different checks share one run. Other families' testcases (row counts, orphans, ...) are tolerated, not asserted.
+ * The deeper checks (issue 7), each family run in-process against the real clusters (test/helpers/family.ts): a
+ * correct copy by hand, one seeded fault per check, and exactly the right check must be red with a message naming the
+ * culprit. Faults that hit different checks share one copy. The whole-run side (exit code 1, junit.xml, reports) is
+ * proven by the CLI tests (checks-clean, checks-orphans, cases/).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { junitCases, migrateByHand, rehearse, scenario, type Scenario } from '../helpers/scenario.ts';
+import { evaluate, type Outcome } from '../../lib/checks/family.ts';
+import { familyById } from '../../lib/checks/registry.ts';
+import {
+  describe,
+  failedNames,
+  failureOf,
+  outcome,
+  scenarioContext,
+  type InProcessOptions,
+} from '../helpers/family.ts';
+import { migrateByHand, scenario, type Scenario } from '../helpers/scenario.ts';
 
-type Case = ReturnType<typeof junitCases>[number];
+/** The deep families: checksums, schema parity, sequences, pgvector, asset census. */
+const MINE = ['checksums', 'schema-parity', 'sequences', 'pgvector', 'asset-census'];
 
-const MINE = /^(checksum|schema |sequence |pgvector|asset census)/;
-
-async function run(
-  s: Scenario,
-  env: Record<string, string | undefined> = {},
-): Promise<{ cases: Case[]; output: string; code: number }> {
-  const r = await rehearse(['--verify-only'], { ...s.env, ...env });
-  const runs = path.join(s.reportsDir, 'runs');
-  const dirs = fs.existsSync(runs)
-    ? fs
-        .readdirSync(runs)
-        .filter((d) => fs.existsSync(path.join(runs, d, 'junit.xml')))
-        .sort()
-    : [];
-  expect(dirs.length, r.output).toBeGreaterThan(0);
-  const xml = fs.readFileSync(path.join(runs, dirs[dirs.length - 1], 'junit.xml'), 'utf8');
-  return { cases: junitCases(xml), output: r.output, code: r.code };
+async function run(s: Scenario, env: InProcessOptions['env'] = {}) {
+  const ctx = await scenarioContext(s, { env });
+  const outcomes: Outcome[] = [];
+  for (const id of MINE) outcomes.push(...(await evaluate(familyById(id), ctx)));
+  return { outcomes, ctx, output: describe(outcomes) };
 }
 
-const mine = (cases: Case[]) => cases.filter((c) => MINE.test(c.name));
-const find = (cases: Case[], name: string) => {
-  const c = cases.find((x) => x.name === name);
-  if (!c) throw new Error(`no testcase "${name}" in: ${cases.map((x) => x.name).join(' | ')}`);
-  return c;
-};
-const failedMine = (cases: Case[]) =>
-  mine(cases)
-    .filter((c) => c.failed)
-    .map((c) => c.name)
-    .sort();
+const find = outcome;
+const failedMine = failedNames;
+/** What JUnit's testcase body holds: the failure text, then every note (evidence, warnings, full lists). */
+const body = (o: Outcome[], name: string) =>
+  [failureOf(o, name), ...outcome(o, name).notes.map((n) => n.message)].join('\n');
+const warnings = (o: Outcome[], name: string) => outcome(o, name).warnings.join('\n');
 
 /** A table of values whose text forms depend on session settings, identical on both sides. */
 const EDGE_TABLE = `
@@ -67,8 +62,7 @@ test('clean copy: every deep check is green, including a float/timestamp/jsonb/v
   await s.dst.query(`ALTER DATABASE "${s.dst.name}" SET bytea_output = 'escape'`);
   await s.dst.query(`ALTER DATABASE "${s.dst.name}" SET IntervalStyle = 'sql_standard'`);
   const r = await run(s);
-  const cases = mine(r.cases);
-  expect(failedMine(r.cases), r.output).toEqual([]);
+  expect(failedMine(r.outcomes), r.output).toEqual([]);
   for (const n of [
     'checksum public.edge_values',
     'checksum public.users',
@@ -89,8 +83,7 @@ test('clean copy: every deep check is green, including a float/timestamp/jsonb/v
     'asset census unreferenced files under DST_ASSETS_DIR',
     'asset census sampled files size and sha256 (source = target)',
   ]) {
-    const c = find(cases, n);
-    expect(c.skipped, n).toBe(false);
+    expect(find(r.outcomes, n).verdict?.status, n).toBe('pass');
   }
 });
 
@@ -115,8 +108,7 @@ test('seeded faults, one per check: changed value, dropped index, NOT VALID cons
     UPDATE loose_vectors SET v = '[1,2]' WHERE id = 2;`);
   fs.writeFileSync(path.join(s.dstAssets, 'ugc', 'stray upload.bin'), 'nobody references me');
   const r = await run(s);
-  expect(r.code, r.output).toBe(1);
-  expect(failedMine(r.cases)).toEqual([
+  expect(failedMine(r.outcomes), r.output).toEqual([
     'checksum public.knowledge_bases',
     'checksum public.loose_vectors',
     'pgvector public.loose_vectors.v',
@@ -126,28 +118,28 @@ test('seeded faults, one per check: changed value, dropped index, NOT VALID cons
     'schema views and materialized views',
     'sequence public.knowledge_bases_id_seq (public.knowledge_bases.id)',
   ]);
-  expect(find(r.cases, 'checksum public.knowledge_bases').body).toMatch(/differing keys: id=7 \(changed\)/);
-  expect(find(r.cases, 'checksum public.knowledge_bases').body).toMatch(/first differing key ranges: id in \[7, 7\]/);
-  expect(find(r.cases, 'checksum public.loose_vectors').body).toMatch(/id=2 \(changed\)/);
-  expect(find(r.cases, 'schema indexes').body).toMatch(/missing on target \(1\): public\.ugc_assets_user_id_idx/);
-  expect(find(r.cases, 'schema constraints').body).toMatch(
+  expect(body(r.outcomes, 'checksum public.knowledge_bases')).toMatch(/differing keys: id=7 \(changed\)/);
+  expect(body(r.outcomes, 'checksum public.knowledge_bases')).toMatch(/first differing key ranges: id in \[7, 7\]/);
+  expect(body(r.outcomes, 'checksum public.loose_vectors')).toMatch(/id=2 \(changed\)/);
+  expect(body(r.outcomes, 'schema indexes')).toMatch(/missing on target \(1\): public\.ugc_assets_user_id_idx/);
+  expect(body(r.outcomes, 'schema constraints')).toMatch(
     /public\.knowledge_materials\.knowledge_materials_kb_id_fkey NOT VALID on the target but validated on the source/,
   );
-  expect(find(r.cases, 'schema triggers').body).toMatch(
+  expect(body(r.outcomes, 'schema triggers')).toMatch(
     /public\.users\.users_touch disabled on the target but enabled on the source/,
   );
-  expect(find(r.cases, 'schema views and materialized views').body).toMatch(
+  expect(body(r.outcomes, 'schema views and materialized views')).toMatch(
     /public\.user_asset_counts not populated on the target but populated on the source/,
   );
-  expect(find(r.cases, 'sequence public.knowledge_bases_id_seq (public.knowledge_bases.id)').body).toMatch(
+  expect(body(r.outcomes, 'sequence public.knowledge_bases_id_seq (public.knowledge_bases.id)')).toMatch(
     /next value 1 &lt;= max\(column\) 30|next value 1 <= max\(column\) 30/,
   );
-  expect(find(r.cases, 'pgvector public.loose_vectors.v').body).toMatch(/vector_dims: source 3\.\.3, target 2\.\.3/);
-  const tree = find(r.cases, 'asset census unreferenced files under DST_ASSETS_DIR');
-  expect(tree.failed).toBe(false);
-  expect(tree.body).toMatch(/name="warning(?:\.\d+)?" value="1 of \d+ files .* ugc\/stray upload\.bin/);
+  expect(body(r.outcomes, 'pgvector public.loose_vectors.v')).toMatch(/vector_dims: source 3\.\.3, target 2\.\.3/);
+  const tree = 'asset census unreferenced files under DST_ASSETS_DIR';
+  expect(find(r.outcomes, tree).verdict?.status).toBe('pass');
+  expect(warnings(r.outcomes, tree)).toMatch(/1 of \d+ files .* ugc\/stray upload\.bin/);
   // The false-positive guard: untouched tables stay green.
-  expect(find(r.cases, 'checksum public.users').failed).toBe(false);
+  expect(find(r.outcomes, 'checksum public.users').verdict?.status).toBe('pass');
 });
 
 test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside the sample, an unreferenced file (ASSETS_UNREFERENCED_FAIL=1), same-size different bytes; an invalid index; CHECKSUM=off skips visibly', async () => {
@@ -178,8 +170,7 @@ test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside th
     ASSETS_UNREFERENCED_FAIL: '1',
     CHECKSUM: 'off',
   });
-  expect(r.code, r.output).toBe(1);
-  expect(failedMine(r.cases)).toEqual([
+  expect(failedMine(r.outcomes), r.output).toEqual([
     'asset census every file size, mtime (source = target)',
     'asset census knowledge_materials.storage_path',
     'asset census sampled files size and sha256 (source = target)',
@@ -187,25 +178,24 @@ test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside th
     'schema indexes',
   ]);
   // every file, not just the sample: the deleted files and the flipped bytes (the copy's mtimes differ, so bytes decide)
-  const every = find(r.cases, 'asset census every file size, mtime (source = target)').body;
+  const every = body(r.outcomes, 'asset census every file size, mtime (source = target)');
   for (const g of gone) expect(every).toContain(`${g}: missing on the target`);
   expect(every).toMatch(/ugc\/\S+: same size \(\d+ B\), other mtime .* and different bytes/);
-  const census = find(r.cases, 'asset census knowledge_materials.storage_path').body;
+  const census = body(r.outcomes, 'asset census knowledge_materials.storage_path');
   expect(census).toMatch(/2 of 82 paths do not resolve/);
   for (const g of gone) expect(census).toContain(`/app/.data/${g} (expected a file, found nothing (missing))`);
-  const state = JSON.parse(fs.readFileSync(path.join(s.workDir, 'state.json'), 'utf8'));
-  const sampled = new Set<string>(state.plan.assetSample.items.map((i: { value: string }) => i.value));
+  const sampled = new Set<string>(r.ctx.run.plan!.assetSample.items.map((i) => i.value));
   expect(gone.some((g) => !sampled.has(`/app/.data/${g}`))).toBe(true);
-  expect(find(r.cases, 'asset census unreferenced files under DST_ASSETS_DIR').body).toMatch(
+  expect(body(r.outcomes, 'asset census unreferenced files under DST_ASSETS_DIR')).toMatch(
     /1 of \d+ files .*knowledge\/left-over\.tmp/,
   );
-  expect(find(r.cases, 'asset census sampled files size and sha256 (source = target)').body).toMatch(
+  expect(body(r.outcomes, 'asset census sampled files size and sha256 (source = target)')).toMatch(
     /\/app\/\.data\/ugc\/.*same size \(\d+ B\) but different bytes/,
   );
-  expect(find(r.cases, 'schema indexes').body).toMatch(
+  expect(body(r.outcomes, 'schema indexes')).toMatch(
     /extra on target \(1\): public\.ugc_assets_user_uq.*public\.ugc_assets_user_uq invalid on the target/,
   );
-  expect(find(r.cases, 'checksums (CHECKSUM=off)').skipped).toBe(true);
+  expect(find(r.outcomes, 'checksums (CHECKSUM=off)').verdict).toBeUndefined();
 });
 
 test('without a source: comparisons are skipped visibly, target-only judgements still run and catch a reset sequence', async () => {
@@ -213,21 +203,21 @@ test('without a source: comparisons are skipped visibly, target-only judgements 
   await migrateByHand(s);
   await s.dst.query(`SELECT setval('users_id_seq', 1, false)`);
   const r = await run(s, { SRC_DATABASE_URL: undefined, SRC_ASSETS_DIR: undefined });
-  expect(failedMine(r.cases), r.output).toEqual(['sequence public.users_id_seq (public.users.id)']);
-  expect(find(r.cases, 'checksums (SRC_DATABASE_URL is not set: nothing to compare the target with)').skipped).toBe(
-    true,
-  );
+  expect(failedMine(r.outcomes), r.output).toEqual(['sequence public.users_id_seq (public.users.id)']);
   expect(
-    find(r.cases, 'schema functions (SRC_DATABASE_URL is not set: nothing to compare the target with)').skipped,
-  ).toBe(true);
-  expect(find(r.cases, 'schema indexes').body).toMatch(/source \(not configured: not compared\)/);
+    find(r.outcomes, 'checksums (SRC_DATABASE_URL is not set: nothing to compare the target with)').verdict,
+  ).toBeUndefined();
+  expect(
+    find(r.outcomes, 'schema functions (SRC_DATABASE_URL is not set: nothing to compare the target with)').verdict,
+  ).toBeUndefined();
+  expect(body(r.outcomes, 'schema indexes')).toMatch(/source \(not configured: not compared\)/);
   expect(
     find(
-      r.cases,
+      r.outcomes,
       'asset census sampled files size and sha256 (source = target) (SRC_ASSETS_DIR is not set: no local source to compare with)',
-    ).skipped,
-  ).toBe(true);
-  expect(find(r.cases, 'sequence public.users_id_seq (public.users.id)').body).toMatch(
+    ).verdict,
+  ).toBeUndefined();
+  expect(body(r.outcomes, 'sequence public.users_id_seq (public.users.id)')).toMatch(
     /next value 1 &lt;= max\(column\) 30|next value 1 <= max\(column\) 30/,
   );
 });
