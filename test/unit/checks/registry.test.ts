@@ -1,12 +1,18 @@
 /**
  * The registry (lib/checks/registry.ts) is the one list of check families: specs/, the registry and the check-name
  * table of docs/architecture.md must name the same families, and every documented example name must belong to the
- * family it is documented under.
+ * family it is documented under. Test names come from each family's `name()` alone: the names the runner and
+ * `--list` give (`plannedTests`), the dry-run's lines (`planLines`) and the documented names must agree.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { plannedTests } from '../../../lib/checks/family.ts';
 import { FAMILIES, familyById, familyOfTest } from '../../../lib/checks/registry.ts';
+import { checkContext } from '../../../lib/checks/shared/context.ts';
+import { phaseSchedule } from '../../../lib/core/config.ts';
+import { closePools } from '../../../lib/core/db.ts';
+import type { CheckPlan } from '../../../lib/core/state.ts';
 import { parseConfig } from '../../../lib/core/config.ts';
 import { VARS } from '../../../lib/core/config.ts';
 import { PROJECT_ROOT } from '../../../lib/core/project.ts';
@@ -90,4 +96,114 @@ test('every family gives dry-run lines for a plan, without a database', () => {
     for (const c of lines.checks.filter((c) => !c.startsWith('(')))
       expect(familyOfTest(c)?.id, `${f.id}: "${c}"`).toBe(f.id);
   }
+});
+
+test('every spec file only registers its family (no check logic in specs/)', () => {
+  for (const f of FAMILIES) {
+    const text = fs.readFileSync(path.join(PROJECT_ROOT, f.spec), 'utf8');
+    const code = text
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('//'));
+    expect(code, f.spec).toEqual([
+      "import { registerFamily } from '../lib/checks/runner.ts';",
+      `await registerFamily('${f.id}');`,
+    ]);
+  }
+});
+
+const config = parseConfig(
+  {
+    DST_DATABASE_URL: 'postgresql://u@127.0.0.1:5/t',
+    DST_ASSETS_DIR: '/tmp/x',
+    SRC_DATABASE_URL: 'postgresql://u@127.0.0.1:5/s',
+    ASSET_COLUMNS: 'gallery_items.storage_dir:dir',
+  },
+  { mode: 'verify-only' },
+);
+const users = { schema: 'public', name: 'users' };
+const plan: CheckPlan = {
+  tablesFrom: 'source',
+  tables: [users, { schema: 'app', name: 'Events' }],
+  relations: [
+    {
+      child: { schema: 'public', name: 'ugc_assets' },
+      childColumns: ['user_id'],
+      parent: users,
+      parentColumns: ['id'],
+      origin: 'declared',
+    },
+  ],
+  relationsFrom: 'source',
+  assetColumns: [
+    {
+      display: 'gallery_items.storage_dir',
+      table: { schema: 'public', name: 'gallery_items' },
+      column: 'storage_dir',
+      kind: 'dir',
+      exists: true,
+    },
+  ],
+  assetSample: { seed: 's', perColumn: 0, items: [] },
+} as CheckPlan;
+
+/** The families whose subjects come from the configuration and the plan alone (the others read catalogs). */
+const FROM_PLAN = [
+  'phases',
+  'row-counts',
+  'orphans',
+  'path-prefix',
+  'health',
+  'checksums',
+  'schema-parity',
+  'large-objects',
+  'isolation',
+];
+
+/** Planned test names (runnable ones) of a family in a context made of `config` and `plan` (no database is read). */
+async function plannedNames(id: string): Promise<string[]> {
+  const phases = phaseSchedule(config).map((p) =>
+    p.wanted ? { name: p.name, status: 'ok' as const } : { name: p.name, status: 'skipped' as const, reason: p.whyNot },
+  );
+  const ctx = checkContext(
+    { runId: 'unit', mode: 'verify-only', workDir: '/nonexistent', phases, plan, toc: {} },
+    {},
+    config,
+  );
+  try {
+    return (await plannedTests(familyById(id), ctx)).filter((t) => t.run).map((t) => t.name);
+  } finally {
+    await closePools();
+  }
+}
+
+test('the names the runner and --list give are the dry-run lines, and each name belongs to its own family', async () => {
+  for (const id of FROM_PLAN) {
+    const names = await plannedNames(id);
+    expect(names.length, id).toBeGreaterThan(0);
+    const dry = familyById(id).planLines({ config, plan, restoring: false }).checks;
+    for (const n of names) {
+      expect(familyOfTest(n)?.id, `"${n}"`).toBe(id);
+      if (id !== 'schema-parity' || n !== 'schema coverage') expect(dry, `${id}: dry-run lacks "${n}"`).toContain(n);
+    }
+  }
+});
+
+test('the documented names of fixed-name families are exactly what the family plans; the others come from name()', async () => {
+  const docs = docsTable();
+  for (const id of ['schema-parity', 'isolation', 'large-objects'])
+    expect([...(await plannedNames(id))].sort(), id).toEqual([...docs.get(id)!].sort());
+  for (const n of await plannedNames('phases')) expect(docs.get('phases'), n).toContain(n);
+  const examples: Record<string, unknown> = {
+    'row-counts': users,
+    checksums: { table: users },
+    orphans: plan.relations[0],
+    'path-prefix': plan.assetColumns[0],
+    health: { path: '/health' },
+  };
+  for (const [id, subject] of Object.entries(examples))
+    expect(docs.get(id), id).toContain(
+      familyById(id).name(subject).replace('gallery_items.storage_dir', 'gallery_items.storage_dir'),
+    );
 });
