@@ -76,6 +76,12 @@ export function failureOf(outcomes: Outcome[], name: string): string {
   return failureText(o.verdict!) ?? '';
 }
 
+/** What JUnit's testcase body would hold: the failure text (if any), then every note (evidence, warnings, lists). */
+export function bodyOf(outcomes: Outcome[], name: string): string {
+  const o = outcome(outcomes, name);
+  return [o.verdict ? (failureText(o.verdict) ?? '') : '', ...o.notes.map((n) => n.message)].join('\n');
+}
+
 /** Evidence lines of `name`, in order. */
 export function evidenceOf(outcomes: Outcome[], name: string): string[] {
   return outcome(outcomes, name)

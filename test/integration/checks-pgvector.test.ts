@@ -2,10 +2,12 @@
  * pgvector on real embedding tables: `vector` with an HNSW index (and an HNSW index on its binary quantization),
  * `halfvec` with IVFFlat, `sparsevec` with HNSW, and a binary-quantized `bit(8)` column with a Hamming HNSW index.
  * A correct copy is green; one seeded fault per column (dropped index, moved vector, changed IVFFlat lists, changed
- * bits, changed sparse value) turns exactly that column's test red, naming the culprit.
+ * bits, changed sparse value) turns exactly that column's test red, naming the culprit. The family runs in-process
+ * against the real clusters (test/helpers/family.ts).
  */
 import { expect, test } from 'vitest';
-import { junitCases, latestJunit, migrateByHand, rehearse, scenario, unescapeXml } from '../helpers/scenario.ts';
+import { bodyOf, failedNames, runFamilies } from '../helpers/family.ts';
+import { migrateByHand, scenario } from '../helpers/scenario.ts';
 
 const TABLES = `
 CREATE TABLE e_vec (id int PRIMARY KEY, v vector(3));
@@ -28,36 +30,20 @@ test('vector/halfvec/sparsevec/bit columns with HNSW and IVFFlat indexes: green 
   const s = await scenario();
   await s.src.query(TABLES);
   await migrateByHand(s);
-  const env = { ...s.env, HEALTH_CHECK: '0', CHECKSUM: 'off' };
-  const ok = await rehearse(['--verify-only'], env);
-  let cases = junitCases(latestJunit(s)).filter((c) => c.name.startsWith('pgvector '));
-  expect(
-    cases.filter((c) => c.failed).map((c) => c.name),
-    ok.output,
-  ).toEqual([]);
-  for (const n of COLS) {
-    const c = cases.find((x) => x.name === n);
-    expect(c, n).toBeDefined();
-    expect(unescapeXml(c!.body), n).toMatch(/exact nearest neighbours \(k=5\) of 3 sampled vectors compared/);
-  }
-  const vec = unescapeXml(cases.find((x) => x.name === 'pgvector public.e_vec.v')!.body);
-  expect(vec).toMatch(/indexes e_vec_bq \(hnsw\), e_vec_hnsw \(hnsw\)/);
-
+  const env = { HEALTH_CHECK: '0', CHECKSUM: 'off' };
+  let outcomes = (await runFamilies(s, ['pgvector'], { env })).filter((c) => c.name.startsWith('pgvector '));
+  expect(failedNames(outcomes), outcomes.map((o) => bodyOf(outcomes, o.name)).join('\n')).toEqual([]);
+  for (const n of COLS)
+    expect(bodyOf(outcomes, n), n).toMatch(/exact nearest neighbours \(k=5\) of 3 sampled vectors compared/);
+  expect(bodyOf(outcomes, 'pgvector public.e_vec.v')).toMatch(/indexes e_vec_bq \(hnsw\), e_vec_hnsw \(hnsw\)/);
   await s.dst.query(`
     DROP INDEX e_vec_hnsw;
     DROP INDEX e_half_ivf; CREATE INDEX e_half_ivf ON e_half USING ivfflat (h halfvec_l2_ops) WITH (lists = 3);
     UPDATE e_sparse SET s = '{1:500,3:1}/5' WHERE id = 2;
     UPDATE e_bits SET b = B'11111111' WHERE id = 2;`);
-  const bad = await rehearse(['--verify-only'], env);
-  expect(bad.code, bad.output).toBe(1);
-  cases = junitCases(latestJunit(s)).filter((c) => c.name.startsWith('pgvector '));
-  expect(
-    cases
-      .filter((c) => c.failed)
-      .map((c) => c.name)
-      .sort(),
-  ).toEqual(COLS);
-  const body = (n: string) => unescapeXml(cases.find((x) => x.name === `pgvector ${n}`)!.body);
+  outcomes = (await runFamilies(s, ['pgvector'], { env })).filter((c) => c.name.startsWith('pgvector '));
+  expect(failedNames(outcomes)).toEqual(COLS);
+  const body = (n: string) => bodyOf(outcomes, `pgvector ${n}`);
   expect(body('public.e_vec.v')).toMatch(/vector index e_vec_hnsw \(hnsw\) is missing on the target/);
   expect(body('public.e_half.h')).toMatch(
     /vector index e_half_ivf \(ivfflat\) differs: source .*lists='?2'?.*; target .*lists='?3'?/,
