@@ -207,3 +207,14 @@ test('the documented names of fixed-name families are exactly what the family pl
       familyById(id).name(subject).replace('gallery_items.storage_dir', 'gallery_items.storage_dir'),
     );
 });
+
+test('docs/checks.md: every check its archive-coverage table names belongs to a family, and a schema kind is one the family plans', async () => {
+  const md = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/checks.md'), 'utf8');
+  const named = [...md.matchAll(/^\| `[A-Z][A-Z ]*` \| `([^`]+)` \|/gm)].map((m) => m[1]);
+  expect(named.length).toBeGreaterThan(20);
+  const schema = await plannedNames('schema-parity');
+  for (const n of new Set(named)) {
+    expect(familyOfTest(n), `"${n}" in docs/checks.md`).toBeDefined();
+    if (familyOfTest(n)!.id === 'schema-parity') expect(schema, n).toContain(n);
+  }
+});
