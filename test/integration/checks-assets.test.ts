@@ -1,20 +1,13 @@
 /**
  * Seeded asset faults, several per run (each hits a different testcase), on a correct hand-made copy: exactly the
- * right asset / path-prefix / health testcases go red, each naming the culprit.
+ * right asset / path-prefix / health checks go red, each naming the culprit. The core families run in-process against
+ * the real clusters (test/helpers/family.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import {
-  CORE_CHECK_FILES,
-  caseEvidence,
-  expectOutcome,
-  junitCases,
-  latestJunit,
-  migrateByHand,
-  rehearse,
-  scenario,
-} from '../helpers/scenario.ts';
+import { evidenceOf, expectFailures, runFamilies } from '../helpers/family.ts';
+import { migrateByHand, scenario } from '../helpers/scenario.ts';
 
 const PREFIX = '/app/.data/';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -48,44 +41,40 @@ test('missing file, directory for a file, dangling symlink, size mismatch, escap
   await s.health.close(); // nothing listens on the health port any more
 
   // ASSETS_SAMPLE_N above the row counts: every path is sampled, so every seeded fault is in the sample.
-  const r = await rehearse(['--verify-only'], { ...s.env, ASSETS_SAMPLE_N: '1000', HEALTH_TIMEOUT_MS: '2000' });
-  expect(r.code, r.output).toBe(1);
-  const cases = expectOutcome(
-    junitCases(latestJunit(s)),
-    {
-      [`asset knowledge_materials.storage_path ${km[0]}`]: new RegExp(
-        `missing: expected ${esc(disk(km[0]))} to exist, found nothing`,
-      ),
-      [`asset knowledge_materials.storage_path ${km[1]}`]: new RegExp(
-        `expected a regular file at ${esc(disk(km[1]))}, found a directory`,
-      ),
-      [`asset knowledge_materials.storage_path ${km[2]}`]:
-        /size mismatch: source .* has (\d+) bytes, target .* has (?!\1)\d+ bytes/,
-      [`asset ugc_assets.storage_path ${ugc[0]}`]: new RegExp(
-        `dangling symlink: ${esc(disk(ugc[0]))} -> no-such-file.jpg, which does not exist`,
-      ),
-      [`asset ugc_assets.storage_path ${ugc[1]}`]: new RegExp(
-        `symlink escapes DST_ASSETS_DIR: ${esc(disk(ugc[1]))} resolves to ${esc(fs.realpathSync(outside))} \\(not read\\)`,
-      ),
-      [`asset gallery_items.storage_dir ${gal[0]}`]: new RegExp(
-        `missing: expected ${esc(disk(gal[0]).replace(/\/$/, ''))}/? to exist`,
-      ),
-      [`asset ugc_assets.storage_path ${elsewhere}`]:
-        /path is outside ASSETS_DB_PATH_PREFIX \(expected it to start with "\/app\/\.data\/"\); not read/,
-      [`asset knowledge_materials.storage_path ${dotdot}`]: /path contains a "\.\." segment; not read/,
-      'path prefix ugc_assets.storage_path':
-        /expected every path to start with "\/app\/\.data\/" and contain no "\.\." segment; 1 of 60 do not, e\.g\. "\/srv\/elsewhere\/photo\.jpg"/,
-      'path prefix knowledge_materials.storage_path':
-        /1 of \d+ do not, e\.g\. "\/app\/\.data\/knowledge\/\.\.\/\.\.\/\.\.\/etc\/passwd"/,
-      'health GET /health':
-        /health GET http:\/\/127\.0\.0\.1:\d+\/health: expected a 2xx answer, got connection refused/,
-    },
-    { files: CORE_CHECK_FILES },
-  );
-  expect(caseEvidence(cases, 'path prefix gallery_items.storage_dir').join('\n')).toMatch(
+  const outcomes = await runFamilies(s, ['row-counts', 'orphans', 'assets', 'path-prefix', 'health'], {
+    env: { ASSETS_SAMPLE_N: '1000', HEALTH_TIMEOUT_MS: '2000' },
+  });
+  expectFailures(outcomes, {
+    [`asset knowledge_materials.storage_path ${km[0]}`]: new RegExp(
+      `missing: expected ${esc(disk(km[0]))} to exist, found nothing`,
+    ),
+    [`asset knowledge_materials.storage_path ${km[1]}`]: new RegExp(
+      `expected a regular file at ${esc(disk(km[1]))}, found a directory`,
+    ),
+    [`asset knowledge_materials.storage_path ${km[2]}`]:
+      /size mismatch: source .* has (\d+) bytes, target .* has (?!\1)\d+ bytes/,
+    [`asset ugc_assets.storage_path ${ugc[0]}`]: new RegExp(
+      `dangling symlink: ${esc(disk(ugc[0]))} -> no-such-file.jpg, which does not exist`,
+    ),
+    [`asset ugc_assets.storage_path ${ugc[1]}`]: new RegExp(
+      `symlink escapes DST_ASSETS_DIR: ${esc(disk(ugc[1]))} resolves to ${esc(fs.realpathSync(outside))} \\(not read\\)`,
+    ),
+    [`asset gallery_items.storage_dir ${gal[0]}`]: new RegExp(
+      `missing: expected ${esc(disk(gal[0]).replace(/\/$/, ''))}/? to exist`,
+    ),
+    [`asset ugc_assets.storage_path ${elsewhere}`]:
+      /path is outside ASSETS_DB_PATH_PREFIX \(expected it to start with "\/app\/\.data\/"\); not read/,
+    [`asset knowledge_materials.storage_path ${dotdot}`]: /path contains a "\.\." segment; not read/,
+    'path prefix ugc_assets.storage_path':
+      /expected every path to start with "\/app\/\.data\/" and contain no "\.\." segment; 1 of 60 do not, e\.g\. "\/srv\/elsewhere\/photo\.jpg"/,
+    'path prefix knowledge_materials.storage_path':
+      /1 of \d+ do not, e\.g\. "\/app\/\.data\/knowledge\/\.\.\/\.\.\/\.\.\/etc\/passwd"/,
+    'health GET /health': /health GET http:\/\/127\.0\.0\.1:\d+\/health: expected a 2xx answer, got connection refused/,
+  });
+  expect(evidenceOf(outcomes, 'path prefix gallery_items.storage_dir').join('\n')).toMatch(
     /60 non-NULL path\(s\) scanned, 0 outside/,
   );
-  expect(caseEvidence(cases, `asset knowledge_materials.storage_path ${km[2]}`).join('\n')).toMatch(
+  expect(evidenceOf(outcomes, `asset knowledge_materials.storage_path ${km[2]}`).join('\n')).toMatch(
     /regular file, \d+ bytes/,
   );
 });
