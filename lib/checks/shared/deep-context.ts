@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the deeper checks (checksums, schema parity, sequences, pgvector, asset census):
- * the pinned session every comparison runs in, the bounded pools of both sides, and how a spec finds its subjects
+ * the pinned session every comparison runs in, the bounded pools of both sides, and how a family finds its compared tables
  * (the plan when global setup made one, else the catalogs, read-only).
  */
 import type pg from 'pg';

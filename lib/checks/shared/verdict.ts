@@ -1,6 +1,7 @@
 /**
- * The shapes every spec uses for what is not a plain pass: one idiom for "not checked" and one for warnings, so the
- * reporters (lib/audit/) can count them without knowing any family.
+ * The shapes every family uses for what is not a plain pass (lib/checks/family.ts `Verdict`, turned into tests by
+ * lib/checks/runner.ts): one idiom for "not checked" and one for warnings, so the reporters (lib/audit/) can count
+ * them without knowing any family.
  *
  * - A check that could not compare anything fails with `not checked: <reason>` (never a pass: a check that compared
  *   nothing proves nothing).
@@ -26,18 +27,10 @@ export function fail(message: string): never {
   throw new CheckFailure(message);
 }
 
-/**
- * The one shape of "could not compare anything": fail the running check with `not checked: <reason>`. Every spec
- * uses it, e.g. `test('row counts (not checked)', () => failNotChecked(reason))`.
- */
-export function failNotChecked(reason: string): never {
-  return fail(notChecked(reason));
-}
-
-/** The `annotate` function of a vitest test context. */
+/** Where a check writes notes: vitest's `annotate` in a rehearsal, a recorder in-process (`evaluate`). */
 export type Annotate = (message: string, type?: string) => Promise<unknown>;
 
-/** Record a warning on the running test (it still passes): `await warn(annotate, 'one pre-existing orphan ...')`. */
+/** Record a warning on the running check (it still passes): `await warn(notes, 'one pre-existing orphan ...')`. */
 export function warn(annotate: Annotate, message: string): Promise<unknown> {
   return annotate(message, WARNING);
 }
