@@ -19,8 +19,17 @@ import {
   type TableShape,
 } from '../../../../../lib/checks/families/checksums/checksum.ts';
 import { pinnedSettingsSql } from '../../../../../lib/checks/shared/deep-context.ts';
-import { KINDS, compareObjects, parityMessage } from '../../../../../lib/checks/families/schema-parity/schema-parity.ts';
-import { UNOWNED_SEQUENCES_SQL, collision, nextValue, unownedStateQuery } from '../../../../../lib/checks/families/sequences/sequences.ts';
+import {
+  KINDS,
+  compareObjects,
+  parityMessage,
+} from '../../../../../lib/checks/families/schema-parity/schema-parity.ts';
+import {
+  UNOWNED_SEQUENCES_SQL,
+  collision,
+  nextValue,
+  unownedStateQuery,
+} from '../../../../../lib/checks/families/sequences/sequences.ts';
 import { columnCensusQuery, prefixWithSlash } from '../../../../../lib/checks/families/asset-census/census.ts';
 
 const col = (name: string, o: Partial<ColumnShape> = {}): ColumnShape => ({

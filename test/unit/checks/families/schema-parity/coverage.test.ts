@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { TOC_COVERAGE, coverageOf, coverageTableMarkdown } from '../../../../../lib/checks/families/schema-parity/coverage.ts';
+import {
+  TOC_COVERAGE,
+  coverageOf,
+  coverageTableMarkdown,
+} from '../../../../../lib/checks/families/schema-parity/coverage.ts';
 import { FAMILIES, familyOfTest } from '../../../../../lib/checks/registry.ts';
 import { KINDS } from '../../../../../lib/checks/families/schema-parity/schema-parity.ts';
 import { TOC_TYPES } from '../../../../../lib/phases/toc-filter.ts';

@@ -3,7 +3,11 @@
  * EXTENSION_VERSIONS_EQUAL=1); an older one is a difference; PostgreSQL 18's NOT NULL constraint rows are not read.
  */
 import { describe, expect, test } from 'vitest';
-import { KINDS, compareObjects, judgeExtensionVersion } from '../../../../../lib/checks/families/schema-parity/schema-parity.ts';
+import {
+  KINDS,
+  compareObjects,
+  judgeExtensionVersion,
+} from '../../../../../lib/checks/families/schema-parity/schema-parity.ts';
 
 const extensions = KINDS.find((k) => k.kind === 'extensions')!;
 const ext = (v: string, schema = 'public') => [{ name: 'vector', def: `version ${v} in schema ${schema}` }];
