@@ -2,14 +2,21 @@
  * The checksum's per-type rules, both ways, on one table holding every type family (test/helpers/type-matrix.ts):
  * after a real pg_dump/pg_restore copy (into a target whose TimeZone/DateStyle/extra_float_digits differ) the
  * checksum is equal; after a one-value change in any single column on the target it differs, and the bisection names
- * the table's key `id=1` as changed. Then the same through the CLI: green, and red naming table and key.
+ * the table's key `id=1` as changed. Then the same through the checksum family (in-process, test/helpers/family.ts):
+ * green, and red naming table and key.
  */
 import { afterAll, expect, test } from 'vitest';
-import { compareTable, displayKey, locateDifferences, sideRunner } from '../../lib/checks/families/checksums/checksum.ts';
+import {
+  compareTable,
+  displayKey,
+  locateDifferences,
+  sideRunner,
+} from '../../lib/checks/families/checksums/checksum.ts';
 import { closePools, getPool } from '../../lib/core/db.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
 import { MATRIX_COLUMNS, matrixSql } from '../helpers/type-matrix.ts';
-import { junitCases, latestJunit, migrateByHand, rehearse, scenario } from '../helpers/scenario.ts';
+import { bodyOf, expectFailures, runFamilies } from '../helpers/family.ts';
+import { migrateByHand, scenario } from '../helpers/scenario.ts';
 
 afterAll(() => closePools());
 
@@ -71,20 +78,15 @@ test('type matrix: a pg_dump/pg_restore copy checksums equal; a one-value change
   });
   expect(pf.keys.map((k) => `${displayKey(pr.shape!.key, k.key)} (${k.what})`)).toEqual(['(m, id)=(ok, 7) (changed)']);
 
-  // Through the CLI: the copy is green; one changed enum value is red naming table and key.
-  const env = { ...s.env, HEALTH_CHECK: '0', CHECKSUM_TABLES: 'public.type_matrix' };
-  const green = await rehearse(['--verify-only'], env);
-  expect(green.code, green.output).toBeLessThan(2);
-  const cases = junitCases(latestJunit(s)).filter((x) => x.name.startsWith('checksum'));
-  expect(
-    cases.filter((x) => x.failed).map((x) => x.name),
-    green.output,
-  ).toEqual([]);
-  expect(cases.map((x) => x.name)).toContain('checksum public.type_matrix');
+  // Through the family: the copy is green; one changed enum value is red naming table and key.
+  const env = { HEALTH_CHECK: '0', CHECKSUM_TABLES: 'public.type_matrix' };
+  const green = expectFailures(await runFamilies(s, ['checksums'], { env }), {});
+  expect(green.map((x) => x.name)).toContain('checksum public.type_matrix');
   await s.dst.query(`UPDATE type_matrix SET c_enum = 'happy' WHERE id = 1`);
-  const red = await rehearse(['--verify-only'], env);
-  expect(red.code, red.output).toBe(1);
-  const failed = junitCases(latestJunit(s)).find((x) => x.name === 'checksum public.type_matrix')!;
-  expect(failed.failed).toBe(true);
-  expect(failed.body).toMatch(/checksum public\.type_matrix differs[\s\S]*differing keys: id=1 \(changed\)/);
+  const red = expectFailures(await runFamilies(s, ['checksums'], { env }), {
+    'checksum public.type_matrix': /checksum public\.type_matrix differs/,
+  });
+  expect(bodyOf(red, 'checksum public.type_matrix')).toMatch(
+    /checksum public\.type_matrix differs[\s\S]*differing keys: id=1 \(changed\)/,
+  );
 });
