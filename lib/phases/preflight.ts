@@ -18,7 +18,6 @@ import { compareVersions } from '../core/format.ts';
 import { redact } from '../core/redact.ts';
 import {
   resolveOnPath,
-  restoreMode,
   runCommand,
   rsyncProbeCommand,
   setToolBinary,
@@ -26,6 +25,7 @@ import {
   type Command,
   type PhaseLog,
 } from '../core/tools.ts';
+import { restoreMode } from './restore-commands.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../core/ident.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
 import { checkDestructive, lockBudget, lockSettings, relationsToRestore } from './guards.ts';

@@ -15,13 +15,11 @@ import {
   displayCommand,
   dumpCommand,
   psqlCommand,
-  restoreCommand,
-  restoreMode,
-  restorePipeline,
   rsyncCommand,
   rsyncMeaning,
   rsyncSource,
 } from '../../lib/core/tools.ts';
+import { restoreCommand, restoreMode, restorePipeline } from '../../lib/phases/restore-commands.ts';
 import { archiveDigest, detectArchive, inspectArchive, parseToc } from '../../lib/phases/dump.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 import { tempDir } from '../helpers/scenario.ts';
