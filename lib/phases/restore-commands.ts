@@ -8,25 +8,20 @@ import type { Config } from '../core/config.ts';
 import { isVerboseInfo } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
 import {
-  dbnameArg,
   displayCommand,
   eachLine,
-  listCommand,
   loadZx,
   notInstalled,
   notInstalledError,
   pgEnv,
-  progressOptions,
-  psqlMeaning,
   runCommand,
   startTool,
   TAIL_LINES,
   toolFailure,
-  verboseFor,
   type Command,
-  type ToolCtx,
   type ToolResult,
 } from '../core/tools.ts';
+import { dbnameArg, listCommand, progressOptions, psqlMeaning, type ToolCtx, verboseFor } from './commands.ts';
 
 /** How the restore runs: all-or-nothing (default), all-or-nothing including the schema drop, or parallel. */
 export type RestoreMode = 'single-transaction' | 'single-transaction-with-drop' | 'parallel' | 'plain';

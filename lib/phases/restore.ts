@@ -11,7 +11,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { displayCommand, psql, psqlCommand, runCommand } from '../core/tools.ts';
+import { displayCommand, runCommand } from '../core/tools.ts';
+import { psql, psqlCommand } from './commands.ts';
 import {
   DROP_PUBLIC_SQL,
   pgRestore,
