@@ -190,6 +190,16 @@ function memoryTop(runs: ScaleRuns): ScaleResult['memoryTop'] {
 /** Figures of one scale from its runs. */
 export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>; families: ScaleResult['families'] } {
   const f: Record<string, Figure> = {};
+  copyFigures(runs, f);
+  const families = familyFigures(runs, f);
+  scanFigures(runs, f);
+  peerFigures(runs, f);
+  memoryFigures(runs, f);
+  return { figures: f, families };
+}
+
+/** Copy: the suite's phases from state.json, and the figures that are one timing per run, as measured. */
+function copyFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   // Copy: suite phases from state.json.
   const phaseMs = (r: SuiteRun, name: string) => r.phases?.find((p) => p.name === name)?.durationMs;
   const noPhases = runs.suiteCopy.every((r) => !r.phases?.some((p) => p.durationMs !== undefined));
@@ -237,7 +247,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     'the tuned raw restore did not run',
   );
+}
 
+/** Verification: per family from checks.json (the families' figures, and their last counts). */
+function familyFigures(runs: ScaleRuns, f: Record<string, Figure>): ScaleResult['families'] {
   // Verification: per family from checks.json.
   const perRun = runs.suiteVerify.map((r) => (r.checks ? familyTimes(r.checks) : undefined));
   const families: ScaleResult['families'] = {};
@@ -269,6 +282,11 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     'none of row counts, orphans, path prefix ran',
   );
+  return families;
+}
+
+/** The census's own time, the fused scans' spans (in the run and alone) and their seq-scan count. */
+function scanFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   // The census's own time (its evidence: "walked in N ms", the tree walk merged with the stored paths' stream), without
   // the sampled files' sha256 that the census family also holds.
   f['verify.census.merge'] = stat(
@@ -294,6 +312,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
   } else {
     f['verify.seqScans.fused'] = na(runs.seqScans && 'error' in runs.seqScans ? runs.seqScans.error : 'not measured');
   }
+}
+
+/** The peer (pg_comparator) beside the suite on the same tables, clean and changed; the checksum split; the empty world. */
+function peerFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   for (const kind of ['clean', 'changed'] as const) {
     const peer = runs.peer.filter((p) => (kind === 'clean' ? p.changed === 0 : p.changed > 0));
     const why = runs.peerError ?? 'pg_comparator did not run';
@@ -326,7 +348,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     'the empty-world run did not happen',
   );
+}
 
+/** Memory: per repetition, the max over that repetition's suite runs. */
+function memoryFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   // Memory: per repetition, the max over that repetition's suite runs.
   const reps = Math.max(runs.suiteCopy.length, runs.suiteVerify.length, runs.overhead.length);
   const perRep = (pick: (m: MemoryPeak) => number) =>
@@ -346,7 +371,6 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'MB',
     'no node process was sampled',
   );
-  return { figures: f, families };
 }
 
 export interface BenchContext {
