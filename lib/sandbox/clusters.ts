@@ -17,6 +17,7 @@ import { MAJORS_CACHE_DIR } from '../core/majors-cache.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
 import { shellQuote } from '../core/shell.ts';
 import { withConnection } from '../core/db.ts';
+import { writeAtomic } from '../core/files.ts';
 
 export type ClusterName = 'source' | 'target';
 
@@ -533,8 +534,7 @@ function writeProjectSandbox(s: ProjectSandbox): void {
   fs.writeFileSync(pwFile, password + '\n', { mode: 0o600 });
   fs.chmodSync(pwFile, 0o600);
   const file = path.join(s.root, STATE_FILE);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...rest, clusters: bare }, null, 2) + '\n', { mode: 0o644 });
-  fs.renameSync(`${file}.tmp`, file);
+  writeAtomic(file, JSON.stringify({ ...rest, clusters: bare }, null, 2) + '\n', { mode: 0o644 });
 }
 
 /** Send one inline command to Redis and return its first reply line (bounded). */
