@@ -25,6 +25,7 @@ import type { Config } from './config.ts';
 import { libpqEnv, type Dsn } from './dsn.ts';
 import { PhaseError, EXIT } from './errors.ts';
 import { redact } from './redact.ts';
+import { shellWord } from './shell.ts';
 import { withParentDeathSignal } from './signals.ts';
 import type { PhaseName } from './state.ts';
 
@@ -83,10 +84,6 @@ export function toolBinary(cmd: Pick<Command, 'tool' | 'bin'>): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Display
 
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 const ENV_ORDER = ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD'];
 const envRank = (k: string) => (ENV_ORDER.includes(k) ? ENV_ORDER.indexOf(k) : ENV_ORDER.length);
 
@@ -96,8 +93,8 @@ export function displayCommand(c: Command): string {
   const env = Object.entries(c.env)
     .filter(([k]) => k.startsWith('PG'))
     .sort(([a], [b]) => envRank(a) - envRank(b) || a.localeCompare(b))
-    .map(([k, v]) => `${k}=${k === 'PGPASSWORD' ? '***' : shellQuote(v)}`);
-  return redact([...env, shellQuote(toolBinary(c)), ...c.args.map(shellQuote)].join(' '));
+    .map(([k, v]) => `${k}=${k === 'PGPASSWORD' ? '***' : shellWord(v)}`);
+  return redact([...env, shellWord(toolBinary(c)), ...c.args.map(shellWord)].join(' '));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
