@@ -2,6 +2,7 @@
  * The bench's results: figures (median, min, max of the repetitions, or "n/a" with the reason), the ratios against
  * the raw tools with the issue's targets, and the writers of bench.json and bench.md.
  */
+import type { PeerRun } from './peer.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FAMILIES, familyLabel, type Family } from './suite.ts';
@@ -76,15 +77,7 @@ export interface ScaleResult {
     discovery: Record<'src' | 'dst', Record<string, number>>;
   };
   /** pg_comparator against the suite's checksum + bisection, per table and repetition. */
-  peer?: Array<{
-    table: string;
-    changed: number;
-    peerMs: number;
-    peerFound: number;
-    peerExit: number;
-    suiteMs: number;
-    suiteFound: number;
-  }>;
+  peer?: PeerRun[];
   warnings: string[];
 }
 
