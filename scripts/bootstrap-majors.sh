@@ -19,6 +19,8 @@
 set -euo pipefail
 
 log() { printf 'bootstrap-majors: %s\n' "$*" >&2; }
+# shellcheck source=scripts/apt-mirror.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt-mirror.sh"
 [ "${MR_MAJORS:-1}" = "0" ] && exit 0
 
 CACHE="${MR_CACHE_DIR:-/var/cache/migration-rehearsal}"
@@ -88,15 +90,8 @@ done
 APT_READY=0
 apt_setup() {
   [ "$APT_READY" = 1 ] && return 0
-  local uri="" f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    uri=$(awk '/^URIs:/{u=$2} /^Suites:/{ if ($0 !~ /security/ && u!="") {print u; exit} }' "$f")
-    [ -n "$uri" ] && break
-  done
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
-  fi
+  local uri
+  uri=$(apt_mirror_uri)
   [ -n "$uri" ] || { log "no Debian mirror URI in /etc/apt/sources.list(.d)"; exit 2; }
   MIRROR="$uri"
   local a="$CACHE/apt" k=/usr/share/keyrings/debian-archive-keyring.gpg

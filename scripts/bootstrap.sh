@@ -13,6 +13,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
+# shellcheck source=scripts/apt-mirror.sh
+. scripts/apt-mirror.sh
 
 PG_MAJOR="${PG_MAJOR:-}"
 if [ -z "$PG_MAJOR" ]; then
@@ -82,16 +84,8 @@ if [ ${#apt_pkgs[@]} -gt 0 ] || [ $need_vector -eq 1 ]; then
 fi
 
 if [ $need_vector -eq 1 ]; then
-  # The mirror this machine already uses for the main Debian suite (deb822 or one-line format).
-  uri=""
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    uri=$(awk '/^URIs:/{u=$2} /^Suites:/{ if ($0 !~ /security/ && u!="") {print u; exit} }' "$f")
-    [ -n "$uri" ] && break
-  done
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
-  fi
+  # The mirror this machine already uses for the main Debian suite (scripts/apt-mirror.sh).
+  uri=$(apt_mirror_uri)
   if [ -z "$uri" ]; then
     log "cannot find a Debian mirror URI in /etc/apt/sources.list(.d); install pgvector for PostgreSQL $PG_MAJOR by hand"
     exit 2

@@ -117,8 +117,6 @@ function say(line = '') {
   process.stdout.write(redact(line) + '\n');
 }
 
-const shQuote = shellQuote;
-
 /** The rehearsal's environment: the user's, minus every contract and libpq variable, plus the demo's. */
 function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
   const drop = new Set([...VARS.map((v) => v.name), 'STAGING_API_PORT', ...LIBPQ_ENV_VARS]);
@@ -179,7 +177,16 @@ async function cleanupKept(dir: string): Promise<number> {
   return 0;
 }
 
-async function main(): Promise<number> {
+/** The demo's sandbox and what its stopping must know: the health endpoint to close and whether to keep the clusters. */
+interface DemoLife {
+  sandbox: SandboxState;
+  health?: HealthServer;
+  keep: boolean;
+  cleanup: () => Promise<void>;
+}
+
+/** The command line, or the exit code when it asks for nothing more (usage error: 2, --help: 0, --cleanup). */
+async function demoArgs(): Promise<DemoArgs | number> {
   let args: DemoArgs;
   try {
     args = parseDemoArgs(process.argv.slice(2));
@@ -195,34 +202,35 @@ async function main(): Promise<number> {
     return 0;
   }
   if (args.cleanup) return cleanupKept(args.cleanup);
+  return args;
+}
 
-  const started = Date.now();
-  const rows = Object.values(fixtureRowCounts(args.users)).reduce((a, b) => a + b, 0);
-  say(
-    `demo: starting a sandbox: source + staging PostgreSQL clusters with pgvector (${args.users} users, ${rows} rows)`,
-  );
-  const sandbox = await startSandbox();
-  redactor.add(sandbox.password);
-  let health: HealthServer | undefined;
-  let keep = false;
+/**
+ * Stop the sandbox whatever ends the demo: a stop signal, or an error nobody awaits (an 'error' event without a
+ * listener, e.g. EPIPE on a closed stdout, or a rejected promise) that would end the process before `finally` runs and
+ * leave both clusters running.
+ */
+function guardSandbox(sandbox: SandboxState): DemoLife {
   let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await health?.close().catch(() => {});
-      if (!keep) await stopSandbox(sandbox).catch(() => {});
-    })());
+  const life: DemoLife = {
+    sandbox,
+    keep: false,
+    cleanup: () =>
+      (cleaning ??= (async () => {
+        await life.health?.close().catch(() => {});
+        if (!life.keep) await stopSandbox(sandbox).catch(() => {});
+      })()),
+  };
   onStopSignal((sig) => {
-    keep = false;
+    life.keep = false;
     process.stderr.write(`demo: ${sig}: stopping the sandbox\n`);
-    void cleanup().finally(() => process.exit(130));
+    void life.cleanup().finally(() => process.exit(130));
   });
-  // An error nobody awaits (an 'error' event without a listener, e.g. EPIPE on a closed stdout, or a rejected
-  // promise) would end the process before `finally` runs and leave both clusters running: stop them first.
   let dying = false;
   const die = (e: unknown) => {
     if (dying) return;
     dying = true;
-    keep = false;
+    life.keep = false;
     try {
       process.stderr.write(
         redact(`demo: unexpected error: ${(e as Error)?.stack ?? e}`) + '\ndemo: stopping the sandbox\n',
@@ -230,99 +238,142 @@ async function main(): Promise<number> {
     } catch {
       /* stderr gone too: stop the clusters anyway */
     }
-    void cleanup().finally(() => process.exit(1));
+    void life.cleanup().finally(() => process.exit(1));
   };
   process.on('uncaughtException', die);
   process.on('unhandledRejection', die);
+  return life;
+}
 
-  try {
-    const src = sandbox.clusters.source as ClusterInfo;
-    const dst = sandbox.clusters.target as ClusterInfo;
-    const srcAssets = path.join(sandbox.root, 'assets', 'source', '.data');
-    const dstAssets = path.join(sandbox.root, 'assets', 'staging', '.data');
-    fs.mkdirSync(srcAssets, { recursive: true });
-    fs.mkdirSync(dstAssets, { recursive: true });
-    await createDatabase(src, DATABASES.source);
-    await createDatabase(dst, DATABASES.target);
-    const files = await withClient(src, DATABASES.source, async (c) => {
-      await loadFixture(c, { users: args.users, prefix: PREFIX });
-      return writeAssetTree(c, srcAssets, { prefix: PREFIX });
-    });
+/** The demo's world: the fixture database in the source cluster, its asset tree, an empty target and target tree. */
+async function loadDemoWorld(sandbox: SandboxState, users: number) {
+  const src = sandbox.clusters.source as ClusterInfo;
+  const dst = sandbox.clusters.target as ClusterInfo;
+  const srcAssets = path.join(sandbox.root, 'assets', 'source', '.data');
+  const dstAssets = path.join(sandbox.root, 'assets', 'staging', '.data');
+  fs.mkdirSync(srcAssets, { recursive: true });
+  fs.mkdirSync(dstAssets, { recursive: true });
+  await createDatabase(src, DATABASES.source);
+  await createDatabase(dst, DATABASES.target);
+  const files = await withClient(src, DATABASES.source, async (c) => {
+    await loadFixture(c, { users, prefix: PREFIX });
+    return writeAssetTree(c, srcAssets, { prefix: PREFIX });
+  });
+  say(
+    `demo: loaded ${DATABASES.source} (users, knowledge bases and materials, pgvector embeddings with an HNSW index, UGC assets, galleries) and wrote ${files} asset files`,
+  );
+  return { src, dst, srcAssets, dstAssets };
+}
+
+/**
+ * The env contract of the demo's rehearsal. The demo checks every asset path (the sample is the whole column) so one
+ * broken file is always found; on a real system you sample (ASSETS_SAMPLE_N, default 50).
+ */
+function demoVars(
+  world: Awaited<ReturnType<typeof loadDemoWorld>>,
+  args: DemoArgs,
+  life: DemoLife,
+  fault: AppliedFault | undefined,
+): Record<string, string> {
+  return {
+    SRC_DATABASE_URL: clusterUrl(world.src, DATABASES.source),
+    DST_DATABASE_URL: clusterUrl(world.dst, DATABASES.target),
+    SRC_ASSETS_DIR: world.srcAssets,
+    DST_ASSETS_DIR: world.dstAssets,
+    ASSETS_SAMPLE_N: String(args.users * 3 + 10),
+    STAGING_API_BASE_URL: life.health?.url ?? '',
+    WORK_DIR: path.join(life.sandbox.root, 'work'),
+    REPORTS_DIR: args.reportsDir,
+    ...fault?.env,
+  };
+}
+
+/** Run the rehearsal with `vars`; say how it ended and where its reports are; return its exit code. */
+async function rehearseAndTell(
+  vars: Record<string, string>,
+  args: DemoArgs,
+  fault: AppliedFault | undefined,
+  started: number,
+): Promise<number> {
+  say('demo: the environment, as you would set it for your own migration (secrets redacted):');
+  for (const [k, v] of Object.entries(vars)) {
+    const shown = /_DATABASE_URL$/.test(k) ? describeDsn(parseDsn(v)) : v;
+    say(`  export ${k}=${shellQuote(shown)}`);
+  }
+  say('demo: running the rehearsal: npm run rehearse (dump → restore → rsync → checks → reports)');
+  say('');
+  const before = runDirs(args.reportsDir);
+  const code = await runRehearsal(childEnv(vars));
+  say('');
+  const fresh = [...runDirs(args.reportsDir)].filter((d) => !before.has(d)).sort();
+  const runDir = fresh.length ? path.join(args.reportsDir, 'runs', fresh[fresh.length - 1]) : undefined;
+  const secs = Math.round((Date.now() - started) / 1000);
+  if (code === 0) say(`demo: the rehearsal is green (${secs} s).`);
+  else if (fault)
     say(
-      `demo: loaded ${DATABASES.source} (users, knowledge bases and materials, pgvector embeddings with an HNSW index, UGC assets, galleries) and wrote ${files} asset files`,
+      `demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${familyById(fault.expect.family).label} check (${secs} s).`,
     );
+  else say(`demo: the rehearsal failed (exit ${code}) (${secs} s).`);
+  if (runDir) {
+    say(`demo: reports: ${runDir}`);
+    say(
+      `  open ${path.join(runDir, 'report.html')} in a browser (or: npm run report); junit.xml, summary.md and manifest.json are beside it`,
+    );
+  } else {
+    say(`demo: the rehearsal wrote no run folder under ${path.join(args.reportsDir, 'runs')}; see its output above`);
+  }
+  return code;
+}
 
+/** --keep: leave the clusters running, with a 0600 env file to reuse them and the marker --cleanup looks for. */
+function keepSandbox(life: DemoLife, vars: Record<string, string>): void {
+  life.keep = true;
+  const root = life.sandbox.root;
+  const envFile = path.join(root, 'demo.env');
+  const lines = Object.entries(vars)
+    .filter(([k]) => k !== 'STAGING_API_BASE_URL')
+    .map(([k, v]) => `export ${k}=${shellQuote(v)}`);
+  lines.push(
+    '# the demo health endpoint stopped with the demo: point STAGING_API_BASE_URL at yours, or HEALTH_CHECK=0',
+  );
+  fs.writeFileSync(envFile, lines.join('\n') + '\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(root, MARKER), 'kept by npm run demo -- --keep\n');
+  say(`demo: the sandbox keeps running in ${root}`);
+  say(`  reuse it:  source ${envFile}   (a 0600 file: it holds the password)`);
+  say(`  remove it: npm run demo -- --cleanup ${root}`);
+}
+
+async function main(): Promise<number> {
+  const args = await demoArgs();
+  if (typeof args === 'number') return args;
+  const started = Date.now();
+  const rows = Object.values(fixtureRowCounts(args.users)).reduce((a, b) => a + b, 0);
+  say(
+    `demo: starting a sandbox: source + staging PostgreSQL clusters with pgvector (${args.users} users, ${rows} rows)`,
+  );
+  const sandbox = await startSandbox();
+  redactor.add(sandbox.password);
+  const life = guardSandbox(sandbox);
+  try {
+    const world = await loadDemoWorld(sandbox, args.users);
     let fault: AppliedFault | undefined;
     if (args.fault) {
       fault = await applyFault(args.fault, {
-        source: src,
+        source: world.src,
         sourceDb: DATABASES.source,
-        sourceAssets: srcAssets,
+        sourceAssets: world.srcAssets,
         prefix: PREFIX,
         scratch: sandbox.root,
       });
       say(`demo: --break ${fault.name}: ${fault.description}`);
     }
-    if (!fault?.healthDown) health = await startHealthServer({ path: '/health' });
-
-    // The demo checks every asset path (the sample is the whole column) so one broken file is always found;
-    // on a real system you sample (ASSETS_SAMPLE_N, default 50).
-    const vars: Record<string, string> = {
-      SRC_DATABASE_URL: clusterUrl(src, DATABASES.source),
-      DST_DATABASE_URL: clusterUrl(dst, DATABASES.target),
-      SRC_ASSETS_DIR: srcAssets,
-      DST_ASSETS_DIR: dstAssets,
-      ASSETS_SAMPLE_N: String(args.users * 3 + 10),
-      STAGING_API_BASE_URL: health?.url ?? '',
-      WORK_DIR: path.join(sandbox.root, 'work'),
-      REPORTS_DIR: args.reportsDir,
-      ...fault?.env,
-    };
-    say('demo: the environment, as you would set it for your own migration (secrets redacted):');
-    for (const [k, v] of Object.entries(vars)) {
-      const shown = /_DATABASE_URL$/.test(k) ? describeDsn(parseDsn(v)) : v;
-      say(`  export ${k}=${shQuote(shown)}`);
-    }
-    say('demo: running the rehearsal: npm run rehearse (dump → restore → rsync → checks → reports)');
-    say('');
-    const before = runDirs(args.reportsDir);
-    const code = await runRehearsal(childEnv(vars));
-    say('');
-    const fresh = [...runDirs(args.reportsDir)].filter((d) => !before.has(d)).sort();
-    const runDir = fresh.length ? path.join(args.reportsDir, 'runs', fresh[fresh.length - 1]) : undefined;
-    const secs = Math.round((Date.now() - started) / 1000);
-    if (code === 0) say(`demo: the rehearsal is green (${secs} s).`);
-    else if (fault)
-      say(
-        `demo: the rehearsal is red (exit ${code}), as expected with --break ${fault.name}: see the failing ${familyById(fault.expect.family).label} check (${secs} s).`,
-      );
-    else say(`demo: the rehearsal failed (exit ${code}) (${secs} s).`);
-    if (runDir) {
-      say(`demo: reports: ${runDir}`);
-      say(
-        `  open ${path.join(runDir, 'report.html')} in a browser (or: npm run report); junit.xml, summary.md and manifest.json are beside it`,
-      );
-    } else {
-      say(`demo: the rehearsal wrote no run folder under ${path.join(args.reportsDir, 'runs')}; see its output above`);
-    }
-    if (args.keep) {
-      keep = true;
-      const envFile = path.join(sandbox.root, 'demo.env');
-      const lines = Object.entries(vars)
-        .filter(([k]) => k !== 'STAGING_API_BASE_URL')
-        .map(([k, v]) => `export ${k}=${shQuote(v)}`);
-      lines.push(
-        '# the demo health endpoint stopped with the demo: point STAGING_API_BASE_URL at yours, or HEALTH_CHECK=0',
-      );
-      fs.writeFileSync(envFile, lines.join('\n') + '\n', { mode: 0o600 });
-      fs.writeFileSync(path.join(sandbox.root, MARKER), 'kept by npm run demo -- --keep\n');
-      say(`demo: the sandbox keeps running in ${sandbox.root}`);
-      say(`  reuse it:  source ${envFile}   (a 0600 file: it holds the password)`);
-      say(`  remove it: npm run demo -- --cleanup ${sandbox.root}`);
-    }
+    if (!fault?.healthDown) life.health = await startHealthServer({ path: '/health' });
+    const vars = demoVars(world, args, life, fault);
+    const code = await rehearseAndTell(vars, args, fault, started);
+    if (args.keep) keepSandbox(life, vars);
     return code;
   } finally {
-    await cleanup();
+    await life.cleanup();
   }
 }
 

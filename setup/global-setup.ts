@@ -17,7 +17,8 @@ import { discoverPlan } from '../lib/checks/shared/discovery.ts';
 import { EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
 import { onStopSignal } from '../lib/core/signals.ts';
-import { applyToolPaths, dumpOutputPath, stopActiveTools } from '../lib/core/tools.ts';
+import { applyToolPaths, stopActiveTools } from '../lib/core/tools.ts';
+import { dumpOutputPath } from '../lib/phases/commands.ts';
 import {
   blockingPhase,
   PHASES,

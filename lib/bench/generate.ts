@@ -18,11 +18,9 @@
  * Ids come from the identity/serial defaults in `ORDER BY r.k` order (not by a bare column name: PostgreSQL names a
  * `CASE ... ELSE u END` output column `u`, and ORDER BY would sort on it, NULLs last).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type pg from 'pg';
 import { DEFAULT_DB_PATH_PREFIX } from '../core/paths.ts';
-import { assetBytes, FIXTURE_TABLES, fixtureSchemaSql } from '../sandbox/fixture.ts';
+import { FIXTURE_TABLES, fixtureSchemaSql, USER_DISPLAY_NAME_SQL, writeReferencedAssets } from '../sandbox/fixture.ts';
 
 export const PROBE_TABLE = 'bench_probe';
 export const BENCH_TABLES = [...FIXTURE_TABLES, PROBE_TABLE] as const;
@@ -96,10 +94,7 @@ DROP INDEX material_embeddings_hnsw_idx;
 
 INSERT INTO users (email, display_name, created_at, profile)
 SELECT 'user' || g || '@example.test',
-       CASE WHEN g % 7 = 0 THEN NULL
-            WHEN g % 3 = 0 THEN '用户 ' || g || ' 🚀'
-            WHEN g % 3 = 1 THEN 'Zoë O''Brien-' || g
-            ELSE 'user ' || g END,
+       ${USER_DISPLAY_NAME_SQL},
        timestamptz '2024-01-01 00:00:00+00' + g * interval '37 seconds',
        CASE WHEN g % 5 = 0 THEN NULL
             ELSE jsonb_build_object('lang', CASE WHEN g % 2 = 0 THEN 'zh-CN' ELSE 'en' END, 'score', g * 0.1,
@@ -182,55 +177,27 @@ export async function writeBenchAssets(
   s: BenchShape,
   opts: { pageSize?: number } = {},
 ): Promise<number> {
-  const pageSize = opts.pageSize ?? 5000;
-  const toDisk = (p: string) => path.join(root, p.slice(s.prefix.length));
-  const sources = [
-    {
-      sql: 'SELECT id, storage_path AS p, size_bytes AS size FROM knowledge_materials WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
-      limit: s.files.knowledge,
-      dir: false,
-    },
-    {
-      sql: 'SELECT id, storage_path AS p, NULL AS size FROM ugc_assets WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
-      limit: s.files.ugc,
-      dir: false,
-    },
-    {
-      sql: 'SELECT id, storage_dir AS p, NULL AS size FROM gallery_items WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
-      limit: s.files.gallery,
-      dir: true,
-    },
-  ];
-  fs.mkdirSync(root, { recursive: true });
-  const made = new Set<string>();
-  const mkdir = (d: string) => {
-    if (made.has(d)) return;
-    fs.mkdirSync(d, { recursive: true });
-    made.add(d);
-  };
-  let files = 0;
-  for (const src of sources) {
-    let last = 0;
-    for (;;) {
-      const r = await client.query<{ id: string; p: string; size: string | null }>(src.sql, [
-        last,
-        pageSize,
-        src.limit,
-      ]);
-      if (r.rows.length === 0) break;
-      for (const row of r.rows) {
-        const target = toDisk(row.p);
-        if (src.dir) {
-          mkdir(target);
-          fs.writeFileSync(path.join(target, 'cover.jpg'), assetBytes(row.p + 'cover.jpg', 2048));
-        } else {
-          mkdir(path.dirname(target));
-          fs.writeFileSync(target, assetBytes(row.p, row.size === null ? 1024 : Number(row.size)));
-        }
-        files++;
-      }
-      last = Number(r.rows[r.rows.length - 1].id);
-    }
-  }
-  return files;
+  return writeReferencedAssets(
+    client,
+    root,
+    s.prefix,
+    [
+      {
+        sql: 'SELECT id, storage_path AS p, size_bytes AS size FROM knowledge_materials WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
+        kind: 'file',
+        params: [s.files.knowledge],
+      },
+      {
+        sql: 'SELECT id, storage_path AS p, NULL AS size FROM ugc_assets WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
+        kind: 'file',
+        params: [s.files.ugc],
+      },
+      {
+        sql: 'SELECT id, storage_dir AS p, NULL AS size FROM gallery_items WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2',
+        kind: 'dir',
+        params: [s.files.gallery],
+      },
+    ],
+    { pageSize: opts.pageSize, fileSize: 1024, coverSize: 2048 },
+  );
 }

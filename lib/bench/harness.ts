@@ -190,6 +190,16 @@ function memoryTop(runs: ScaleRuns): ScaleResult['memoryTop'] {
 /** Figures of one scale from its runs. */
 export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>; families: ScaleResult['families'] } {
   const f: Record<string, Figure> = {};
+  copyFigures(runs, f);
+  const families = familyFigures(runs, f);
+  scanFigures(runs, f);
+  peerFigures(runs, f);
+  memoryFigures(runs, f);
+  return { figures: f, families };
+}
+
+/** Copy: the suite's phases from state.json, and the figures that are one timing per run, as measured. */
+function copyFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   // Copy: suite phases from state.json.
   const phaseMs = (r: SuiteRun, name: string) => r.phases?.find((p) => p.name === name)?.durationMs;
   const noPhases = runs.suiteCopy.every((r) => !r.phases?.some((p) => p.durationMs !== undefined));
@@ -237,7 +247,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     'the tuned raw restore did not run',
   );
+}
 
+/** Verification: per family from checks.json (the families' figures, and their last counts). */
+function familyFigures(runs: ScaleRuns, f: Record<string, Figure>): ScaleResult['families'] {
   // Verification: per family from checks.json.
   const perRun = runs.suiteVerify.map((r) => (r.checks ? familyTimes(r.checks) : undefined));
   const families: ScaleResult['families'] = {};
@@ -269,6 +282,11 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     'none of row counts, orphans, path prefix ran',
   );
+  return families;
+}
+
+/** The census's own time, the fused scans' spans (in the run and alone) and their seq-scan count. */
+function scanFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   // The census's own time (its evidence: "walked in N ms", the tree walk merged with the stored paths' stream), without
   // the sampled files' sha256 that the census family also holds.
   f['verify.census.merge'] = stat(
@@ -294,6 +312,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
   } else {
     f['verify.seqScans.fused'] = na(runs.seqScans && 'error' in runs.seqScans ? runs.seqScans.error : 'not measured');
   }
+}
+
+/** The peer (pg_comparator) beside the suite on the same tables, clean and changed; the checksum split; the empty world. */
+function peerFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   for (const kind of ['clean', 'changed'] as const) {
     const peer = runs.peer.filter((p) => (kind === 'clean' ? p.changed === 0 : p.changed > 0));
     const why = runs.peerError ?? 'pg_comparator did not run';
@@ -326,7 +348,10 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'ms',
     'the empty-world run did not happen',
   );
+}
 
+/** Memory: per repetition, the max over that repetition's suite runs. */
+function memoryFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
   // Memory: per repetition, the max over that repetition's suite runs.
   const reps = Math.max(runs.suiteCopy.length, runs.suiteVerify.length, runs.overhead.length);
   const perRep = (pick: (m: MemoryPeak) => number) =>
@@ -346,7 +371,6 @@ export function scaleFigures(runs: ScaleRuns): { figures: Record<string, Figure>
     'MB',
     'no node process was sampled',
   );
-  return { figures: f, families };
 }
 
 export interface BenchContext {
@@ -372,21 +396,121 @@ async function userTables(c: ClusterInfo, db: string): Promise<string[]> {
   });
 }
 
-/** Measure one scale. */
+/** What the steps of one scale share: where it runs, the generated world, and what the runs collected so far. */
+interface ScaleJob {
+  ctx: BenchContext;
+  requestedRows: number;
+  src: ClusterInfo;
+  dst: ClusterInfo;
+  /** The scale's working directory (runs, asset trees). */
+  dir: string;
+  /** The scale's log directory, beside the reports. */
+  logs: string;
+  world: GeneratedWorld;
+  runs: ScaleRuns;
+  warnings: string[];
+  red: RedRun[];
+  /** The raw copy the verification runs read (the last raw copy; the earlier ones are dropped). */
+  verifyTarget?: { db: string; assets: string };
+  /** The session settings the suite's restore phase would choose for the target, for the tuned raw restore. */
+  tuned: ReturnType<typeof chooseRestoreSettings>;
+  floorSql: FloorSql;
+  overheadChecks?: string;
+}
+
+/** The source world of one scale, generated and measured. */
+interface GeneratedWorld {
+  shape: ReturnType<typeof benchShape>;
+  srcDb: string;
+  srcAssets: string;
+  files: number;
+  rowsPerTable: Record<string, number>;
+  bytes: number;
+  databaseMs: number;
+  assetsMs: number;
+  /** The user tables, quoted for SQL. */
+  tables: string[];
+}
+
+/** Measure one scale: generate its world, then copy, verify, overhead, fused scans, split and peer runs. */
 export async function benchScale(ctx: BenchContext, requestedRows: number): Promise<ScaleResult> {
-  const { config, sandbox, log } = ctx;
-  const src = srcCluster(sandbox);
-  const dst = dstCluster(sandbox);
+  const job = await prepareScale(ctx, requestedRows);
+  try {
+    await copyReps(job);
+    await verifyReps(job);
+    await overheadReps(job);
+    await emptyWorldReps(job);
+    await fusedScanRuns(job);
+    await splitAndPeerRuns(job);
+  } finally {
+    if (!ctx.config.keep) {
+      if (job.verifyTarget) await dropDatabase(job.dst, job.verifyTarget.db).catch(() => {});
+      await dropDatabase(job.src, job.world.srcDb).catch(() => {});
+    }
+  }
+  return scaleResult(job);
+}
+
+/** The scale's directories, its generated world, the floors' SQL and the tuned restore's settings. */
+async function prepareScale(ctx: BenchContext, requestedRows: number): Promise<ScaleJob> {
+  const src = srcCluster(ctx.sandbox);
+  const dst = dstCluster(ctx.sandbox);
   const dir = emptyDir(path.join(ctx.workRoot, `scale-${requestedRows}`));
   // Logs go with the reports (the suite redacts its own output; the raw scripts print no secret), so a red run can be read.
-  const logs = emptyDir(path.join(config.outDir, 'logs', `scale-${requestedRows}`));
-  const shape = benchShape(requestedRows, config.files, { dims: config.dims });
+  const logs = emptyDir(path.join(ctx.config.outDir, 'logs', `scale-${requestedRows}`));
+  const world = await generateWorld(ctx, src, dir, requestedRows);
+  const tableRefs = world.tables.map((q) => {
+    const [schema, name] = q.split('.').map((x) => x.replace(/^"|"$/g, ''));
+    return { schema, name };
+  });
+  const floorSql: FloorSql = {
+    count: countSql(world.tables),
+    hash: await withClient(src, world.srcDb, (c) => hashFloorSql(c, tableRefs)),
+    census: censusFloorSql(BENCH_ASSET_COLUMNS, world.shape.prefix),
+  };
+  return {
+    ctx,
+    requestedRows,
+    src,
+    dst,
+    dir,
+    logs,
+    world,
+    runs: emptyScaleRuns(),
+    warnings: [],
+    red: [],
+    tuned: await tunedRestoreSettings(dst),
+    floorSql,
+  };
+}
+
+/** No run yet. */
+function emptyScaleRuns(): ScaleRuns {
+  return {
+    suiteCopy: [],
+    rawCopy: [],
+    suiteVerify: [],
+    fusedScanMs: [],
+    fusedAloneMs: [],
+    floor: [],
+    censusAlone: [],
+    overhead: [],
+    overheadEmpty: [],
+    peer: [],
+  };
+}
+
+/** Generate the source database and asset tree of a scale, and measure what was generated. */
+async function generateWorld(
+  ctx: BenchContext,
+  src: ClusterInfo,
+  dir: string,
+  requestedRows: number,
+): Promise<GeneratedWorld> {
+  const shape = benchShape(requestedRows, ctx.config.files, { dims: ctx.config.dims });
   const srcDb = `bench_src_${requestedRows}`;
   const srcAssets = path.join(dir, 'src-data');
-  const warnings: string[] = [];
-  const red: RedRun[] = [];
-
-  log(
+  ctx.log(
     `scale ${requestedRows}: generating ${shape.users} users (${Object.values(shape.rows).reduce((a, b) => a + b, 0)} rows) and ${totalFiles(shape)} files`,
   );
   await createDatabase(src, srcDb);
@@ -404,34 +528,16 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     return { rowsPerTable: r, bytes: Number(size.rows[0].b) };
   });
   const tables = await userTables(src, srcDb);
-  log(
+  ctx.log(
     `scale ${requestedRows}: generated in ${(databaseMs / 1000).toFixed(1)} s + ${(assetsMs / 1000).toFixed(1)} s (files)`,
   );
+  return { shape, srcDb, srcAssets, files, rowsPerTable, bytes, databaseMs, assetsMs, tables };
+}
 
-  const runs: ScaleRuns = {
-    suiteCopy: [],
-    rawCopy: [],
-    suiteVerify: [],
-    fusedScanMs: [],
-    fusedAloneMs: [],
-    floor: [],
-    censusAlone: [],
-    overhead: [],
-    overheadEmpty: [],
-    peer: [],
-  };
-  const tableRefs = tables.map((q) => {
-    const [schema, name] = q.split('.').map((x) => x.replace(/^"|"$/g, ''));
-    return { schema, name };
-  });
-  const floorSql: FloorSql = {
-    count: countSql(tables),
-    hash: await withClient(src, srcDb, (c) => hashFloorSql(c, tableRefs)),
-    census: censusFloorSql(BENCH_ASSET_COLUMNS, shape.prefix),
-  };
-  // The session settings the suite's restore phase chooses for this target, for the tuned raw restore.
+/** The session settings the suite's restore phase chooses for this target (lib/phases/restore-tuning.ts). */
+async function tunedRestoreSettings(dst: ClusterInfo): Promise<ReturnType<typeof chooseRestoreSettings>> {
   const facts = await withClient(dst, dst.database, async (c) => (await c.query(TARGET_FACTS_SQL)).rows[0]);
-  const tuned = chooseRestoreSettings(
+  return chooseRestoreSettings(
     {
       maintenanceWorkMem: Number(facts.mwm),
       effectiveCacheSize: Number(facts.ecs),
@@ -443,234 +549,283 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     },
     { restoreMaintenanceWorkMem: 'auto', restoreMaintenanceWorkers: 'auto' },
   );
-  const tunedOptions = pgOptions(tuned.settings) ?? '';
-  const srcUrl = clusterUrl(src, srcDb);
-  const sidesFor = (dstDb: string, dstAssets: string): RawSides => ({
-    src: parseDsn(srcUrl),
-    dst: parseDsn(clusterUrl(dst, dstDb)),
-    srcAssets,
+}
+
+/** The raw scripts' two sides: the scale's source and `dstDb` / `dstAssets` on the target cluster. */
+function sidesFor(job: ScaleJob, dstDb: string, dstAssets: string): RawSides {
+  return {
+    src: parseDsn(clusterUrl(job.src, job.world.srcDb)),
+    dst: parseDsn(clusterUrl(job.dst, dstDb)),
+    srcAssets: job.world.srcAssets,
     dstAssets,
-  });
-  const contractEnv = (dstDb: string, dstAssets: string, runDir: string) => ({
-    SRC_DATABASE_URL: srcUrl,
-    DST_DATABASE_URL: clusterUrl(dst, dstDb),
-    SRC_ASSETS_DIR: srcAssets,
+  };
+}
+
+/** The env contract of a suite run from the scale's source into `dstDb` / `dstAssets`, its files under `runDir`. */
+function contractEnv(job: ScaleJob, dstDb: string, dstAssets: string, runDir: string) {
+  return {
+    SRC_DATABASE_URL: clusterUrl(job.src, job.world.srcDb),
+    DST_DATABASE_URL: clusterUrl(job.dst, dstDb),
+    SRC_ASSETS_DIR: job.world.srcAssets,
     DST_ASSETS_DIR: dstAssets,
     WORK_DIR: path.join(runDir, 'work'),
     REPORTS_DIR: path.join(runDir, 'reports'),
     HEALTH_CHECK: '0',
+  };
+}
+
+/** A suite run of the scale with its log file in the scale's log directory. */
+function suiteRun(
+  job: ScaleJob,
+  args: string[],
+  env: Parameters<typeof runSuite>[1],
+  logName: string,
+): Promise<SuiteRun> {
+  return runSuite(args, env, {
+    logFile: path.join(job.logs, logName),
+    sampleMs: job.ctx.config.sampleMs,
+    timeoutMs: SUITE_TIMEOUT_MS,
   });
-  let verifyTarget: { db: string; assets: string } | undefined;
-  let overheadChecks: string | undefined;
+}
 
-  try {
-    // Copy: each repetition into a fresh empty database and directory; the order flips every repetition.
-    for (let rep = 1; rep <= config.reps; rep++) {
-      const order = rep % 2 === 1 ? (['suite', 'raw'] as const) : (['raw', 'suite'] as const);
-      for (const who of order) {
-        const db = `bench_dst_${who}_${rep}`;
-        const runDir = emptyDir(path.join(dir, `copy-${who}-${rep}`));
-        const assets = emptyDir(path.join(runDir, 'dst-data'));
-        await createDatabase(dst, db);
-        if (who === 'suite') {
-          const r = await runSuite(
-            [],
-            { ...contractEnv(db, assets, runDir), ...NOTHING_TO_DO },
-            {
-              logFile: path.join(logs, `copy-suite-${rep}.log`),
-              sampleMs: config.sampleMs,
-              timeoutMs: SUITE_TIMEOUT_MS,
-            },
-          );
-          runs.suiteCopy.push(r);
-          if (r.code !== 0) red.push(redRun('copy', rep, r));
-          log(`scale ${requestedRows}: copy rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
-          await dropDatabase(dst, db);
-          if (!config.keep) fs.rmSync(runDir, { recursive: true, force: true });
-        } else {
-          const tunedDb = `bench_dst_rawtuned_${rep}`;
-          await createDatabase(dst, tunedDb);
-          const r = await rawCopy(sidesFor(db, assets), runDir, path.join(logs, `copy-raw-${rep}.log`), {
-            db: tunedDb,
-            pgOptions: tunedOptions,
-          }).finally(() => dropDatabase(dst, tunedDb).catch(() => {}));
-          runs.rawCopy.push(r);
-          // The tuned floor is only a floor if its settings reached the server session.
-          const missing = tuned.settings.filter(([k]) => !new RegExp(`(^| )${k}=`).test(r.tunedSession ?? ''));
-          if (missing.length)
-            warnings.push(
-              `the tuned raw restore's session did not get ${missing.map(([k]) => k).join(', ')} (client settings seen: ${r.tunedSession || 'none'})`,
-            );
-          log(`scale ${requestedRows}: copy rep ${rep} raw ${Math.round(r.wallMs)} ms`);
-          // The last raw copy becomes the verification target; the others go.
-          if (verifyTarget) {
-            await dropDatabase(dst, verifyTarget.db);
-            fs.rmSync(path.dirname(verifyTarget.assets), { recursive: true, force: true });
-          }
-          verifyTarget = { db, assets };
-        }
-      }
-    }
+/** One line of the bench's log, prefixed with the scale. */
+function say(job: ScaleJob, line: string): void {
+  job.ctx.log(`scale ${job.requestedRows}: ${line}`);
+}
 
-    // Verification against the (ANALYZEd) raw copy.
-    const target = verifyTarget!;
-    const sides = sidesFor(target.db, target.assets);
-    for (let rep = 1; rep <= config.reps; rep++) {
-      const order = rep % 2 === 1 ? (['suite', 'floor'] as const) : (['floor', 'suite'] as const);
-      for (const who of order) {
-        const runDir = emptyDir(path.join(dir, `verify-${who}-${rep}`));
-        if (who === 'suite') {
-          const r = await runSuite(['--verify-only'], contractEnv(target.db, target.assets, runDir), {
-            logFile: path.join(logs, `verify-suite-${rep}.log`),
-            sampleMs: config.sampleMs,
-            timeoutMs: SUITE_TIMEOUT_MS,
-          });
-          runs.suiteVerify.push(r);
-          runs.fusedScanMs.push(fusedSpan(path.join(runDir, 'work')));
-          if (r.code !== 0) red.push(redRun('verify', rep, r));
-          log(`scale ${requestedRows}: verify rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
-        } else {
-          // Floor (c)'s like-for-like partner: the census alone, right before or after the floor (the order flips).
-          const census = () =>
-            censusAlone(contractEnv(target.db, target.assets, runDir), shape.prefix).then((ms) => {
-              runs.censusAlone.push(ms);
-              log(`scale ${requestedRows}: verify rep ${rep} census alone ${ms} ms`);
-            });
-          if (rep % 2 === 0) await census();
-          const r = await rawFloor(sides, floorSql, runDir, path.join(logs, `verify-floor-${rep}.log`));
-          runs.floor.push(r);
-          if (rep % 2 === 1) await census();
-          if (r.countMismatches.length)
-            warnings.push(`the raw copy differs from the source: ${r.countMismatches.join('; ')}`);
-          if (r.hashMismatches.length)
-            warnings.push(`the raw copy's checksums differ from the source's: ${r.hashMismatches.join('; ')}`);
-          if (r.filesFound !== files)
-            warnings.push(`find counted ${r.filesFound} files in the target, ${files} were generated`);
-          log(`scale ${requestedRows}: verify rep ${rep} floor ${Math.round(r.wallMs)} ms`);
-        }
-        if (!config.keep && who === 'suite') fs.rmSync(path.join(runDir, 'work'), { recursive: true, force: true });
-      }
-    }
-
-    // Overhead: the same target, nothing to check.
-    for (let rep = 1; rep <= config.reps; rep++) {
-      const runDir = emptyDir(path.join(dir, `overhead-${rep}`));
-      const r = await runSuite(
-        ['--verify-only'],
-        { ...contractEnv(target.db, target.assets, runDir), ...NOTHING_TO_DO },
-        { logFile: path.join(logs, `overhead-${rep}.log`), sampleMs: config.sampleMs, timeoutMs: SUITE_TIMEOUT_MS },
-      );
-      runs.overhead.push(r);
-      if (r.code !== 0) red.push(redRun('overhead', rep, r));
-      if (r.checks) {
-        const ran = r.checks.filter((c) => c.state === 'passed' || c.state === 'failed');
-        const fams = [...new Set(ran.map((c) => familyOf(c)))].sort();
-        overheadChecks = `${ran.length} checks ran (${fams.join(', ') || 'none'})`;
-      }
-      log(`scale ${requestedRows}: overhead rep ${rep} ${Math.round(r.wallMs)} ms (exit ${r.code})`);
-    }
-
-    // The fixed cost itself: the same command against an empty world — a source and a target database holding only
-    // the one-row probe table, empty asset trees — so no check has rows or files to read. (Against the bench's world
-    // above, "nothing to do" still runs the orphan anti-joins of every declared foreign key and walks both trees.)
-    const empty = { src: 'bench_empty_src', dst: 'bench_empty_dst' };
-    try {
-      await createDatabase(src, empty.src);
-      await createDatabase(dst, empty.dst);
-      for (const [cluster, db] of [
-        [src, empty.src],
-        [dst, empty.dst],
-      ] as const)
-        await withClient(cluster, db, (c) =>
-          c.query(`CREATE TABLE ${PROBE_TABLE} (id int PRIMARY KEY, storage_path text);
-                   INSERT INTO ${PROBE_TABLE} VALUES (1, NULL)`),
-        );
-      const emptySrcAssets = emptyDir(path.join(dir, 'empty-src-data'));
-      for (let rep = 1; rep <= config.reps; rep++) {
-        const runDir = emptyDir(path.join(dir, `overhead-empty-${rep}`));
-        const r = await runSuite(
-          ['--verify-only'],
-          {
-            ...contractEnv(empty.dst, emptyDir(path.join(runDir, 'dst-data')), runDir),
-            SRC_DATABASE_URL: clusterUrl(src, empty.src),
-            SRC_ASSETS_DIR: emptySrcAssets,
-            ...NOTHING_TO_DO,
-          },
-          {
-            logFile: path.join(logs, `overhead-empty-${rep}.log`),
-            sampleMs: config.sampleMs,
-            timeoutMs: SUITE_TIMEOUT_MS,
-          },
-        );
-        runs.overheadEmpty.push(r);
-        if (r.code !== 0) red.push(redRun('overhead', rep, r));
-        log(`scale ${requestedRows}: overhead (empty world) rep ${rep} ${Math.round(r.wallMs)} ms (exit ${r.code})`);
-      }
-    } finally {
-      await dropDatabase(src, empty.src).catch(() => {});
-      await dropDatabase(dst, empty.dst).catch(() => {});
-    }
-
-    // Seq scans of the fused families: the three spec files, minus global setup + collection alone.
-    runs.seqScans = await probeSeqScans(
-      contractEnv(target.db, target.assets, emptyDir(path.join(dir, 'seqscans'))),
-      sides,
-      path.join(dir, 'seqscans'),
-      logs,
-    );
-    if ('error' in runs.seqScans) warnings.push(`seq-scan counts not measured: ${runs.seqScans.error}`);
-    else log(`scale ${requestedRows}: seq scans of ${FUSED_SPECS.length} fused spec files measured`);
-
-    // The fused scans with nothing else running: the three spec files alone (server defaults), so the in-run span
-    // can be told apart from the time other families take from the same cores.
-    for (let rep = 1; rep <= config.reps; rep++) {
-      const work = emptyDir(path.join(dir, `fused-alone-${rep}`));
-      const r = await runFusedSpecs(
-        contractEnv(target.db, target.assets, work),
-        path.join(work, 'work'),
-        path.join(logs, `fused-alone-${rep}.log`),
-        false,
-      );
-      const span = r.code === 0 ? fusedSpan(path.join(work, 'work')) : undefined;
-      runs.fusedAloneMs.push(span);
-      log(`scale ${requestedRows}: fused spec files alone rep ${rep}: scans ${span ?? '?'} ms (exit ${r.code})`);
-    }
-
-    // How a big table's checksum scales with the server's cores: the largest table, one scan vs CHECK_CONCURRENCY
-    // block ranges per side (before the peer, which changes rows of the target).
-    runs.split = await splitRuns(sides, rowsPerTable, config, log);
-
-    // The peer, last: it changes rows of the target.
-    try {
-      runs.peer = await peerRuns(sides, rowsPerTable, config, path.join(logs, 'peer.log'), log);
-    } catch (e) {
-      // Reported as n/a with the reason in the peer figures (test:self machines need not have the peer installed).
-      runs.peerError = (e as Error).message;
-      log(`scale ${requestedRows}: pg_comparator not measured: ${runs.peerError}`);
-    }
-  } finally {
-    if (!config.keep) {
-      if (verifyTarget) await dropDatabase(dst, verifyTarget.db).catch(() => {});
-      await dropDatabase(src, srcDb).catch(() => {});
+/** Copy: each repetition into a fresh empty database and directory; the order flips every repetition. */
+async function copyReps(job: ScaleJob): Promise<void> {
+  for (let rep = 1; rep <= job.ctx.config.reps; rep++) {
+    const order = rep % 2 === 1 ? (['suite', 'raw'] as const) : (['raw', 'suite'] as const);
+    for (const who of order) {
+      const db = `bench_dst_${who}_${rep}`;
+      const runDir = emptyDir(path.join(job.dir, `copy-${who}-${rep}`));
+      const assets = emptyDir(path.join(runDir, 'dst-data'));
+      await createDatabase(job.dst, db);
+      if (who === 'suite') await suiteCopy(job, rep, db, assets, runDir);
+      else await rawCopyRep(job, rep, db, assets, runDir);
     }
   }
+}
 
+/** One copy by the suite (its checks turned off), then its target dropped. */
+async function suiteCopy(job: ScaleJob, rep: number, db: string, assets: string, runDir: string): Promise<void> {
+  const r = await suiteRun(
+    job,
+    [],
+    { ...contractEnv(job, db, assets, runDir), ...NOTHING_TO_DO },
+    `copy-suite-${rep}.log`,
+  );
+  job.runs.suiteCopy.push(r);
+  if (r.code !== 0) job.red.push(redRun('copy', rep, r));
+  say(job, `copy rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
+  await dropDatabase(job.dst, db);
+  if (!job.ctx.config.keep) fs.rmSync(runDir, { recursive: true, force: true });
+}
+
+/** One raw copy (plus its tuned restore); it becomes the verification target, the previous one goes. */
+async function rawCopyRep(job: ScaleJob, rep: number, db: string, assets: string, runDir: string): Promise<void> {
+  const tunedDb = `bench_dst_rawtuned_${rep}`;
+  await createDatabase(job.dst, tunedDb);
+  const r = await rawCopy(sidesFor(job, db, assets), runDir, path.join(job.logs, `copy-raw-${rep}.log`), {
+    db: tunedDb,
+    pgOptions: pgOptions(job.tuned.settings) ?? '',
+  }).finally(() => dropDatabase(job.dst, tunedDb).catch(() => {}));
+  job.runs.rawCopy.push(r);
+  // The tuned floor is only a floor if its settings reached the server session.
+  const missing = job.tuned.settings.filter(([k]) => !new RegExp(`(^| )${k}=`).test(r.tunedSession ?? ''));
+  if (missing.length)
+    job.warnings.push(
+      `the tuned raw restore's session did not get ${missing.map(([k]) => k).join(', ')} (client settings seen: ${r.tunedSession || 'none'})`,
+    );
+  say(job, `copy rep ${rep} raw ${Math.round(r.wallMs)} ms`);
+  if (job.verifyTarget) {
+    await dropDatabase(job.dst, job.verifyTarget.db);
+    fs.rmSync(path.dirname(job.verifyTarget.assets), { recursive: true, force: true });
+  }
+  job.verifyTarget = { db, assets };
+}
+
+/** Verification against the (ANALYZEd) raw copy: the suite and the raw floor, the order flipping every repetition. */
+async function verifyReps(job: ScaleJob): Promise<void> {
+  const target = job.verifyTarget!;
+  for (let rep = 1; rep <= job.ctx.config.reps; rep++) {
+    const order = rep % 2 === 1 ? (['suite', 'floor'] as const) : (['floor', 'suite'] as const);
+    for (const who of order) {
+      const runDir = emptyDir(path.join(job.dir, `verify-${who}-${rep}`));
+      if (who === 'suite') {
+        const r = await suiteRun(
+          job,
+          ['--verify-only'],
+          contractEnv(job, target.db, target.assets, runDir),
+          `verify-suite-${rep}.log`,
+        );
+        job.runs.suiteVerify.push(r);
+        job.runs.fusedScanMs.push(fusedSpan(path.join(runDir, 'work')));
+        if (r.code !== 0) job.red.push(redRun('verify', rep, r));
+        say(job, `verify rep ${rep} suite ${Math.round(r.wallMs)} ms (exit ${r.code})`);
+        if (!job.ctx.config.keep) fs.rmSync(path.join(runDir, 'work'), { recursive: true, force: true });
+      } else await floorRep(job, rep, runDir);
+    }
+  }
+}
+
+/** The raw floor of one repetition, with floor (c)'s like-for-like partner: the census alone, before or after it. */
+async function floorRep(job: ScaleJob, rep: number, runDir: string): Promise<void> {
+  const target = job.verifyTarget!;
+  const census = () =>
+    censusAlone(contractEnv(job, target.db, target.assets, runDir), job.world.shape.prefix).then((ms) => {
+      job.runs.censusAlone.push(ms);
+      say(job, `verify rep ${rep} census alone ${ms} ms`);
+    });
+  if (rep % 2 === 0) await census();
+  const r = await rawFloor(
+    sidesFor(job, target.db, target.assets),
+    job.floorSql,
+    runDir,
+    path.join(job.logs, `verify-floor-${rep}.log`),
+  );
+  job.runs.floor.push(r);
+  if (rep % 2 === 1) await census();
+  if (r.countMismatches.length)
+    job.warnings.push(`the raw copy differs from the source: ${r.countMismatches.join('; ')}`);
+  if (r.hashMismatches.length)
+    job.warnings.push(`the raw copy's checksums differ from the source's: ${r.hashMismatches.join('; ')}`);
+  if (r.filesFound !== job.world.files)
+    job.warnings.push(`find counted ${r.filesFound} files in the target, ${job.world.files} were generated`);
+  say(job, `verify rep ${rep} floor ${Math.round(r.wallMs)} ms`);
+}
+
+/** Overhead: the same target, nothing to check. */
+async function overheadReps(job: ScaleJob): Promise<void> {
+  const target = job.verifyTarget!;
+  for (let rep = 1; rep <= job.ctx.config.reps; rep++) {
+    const runDir = emptyDir(path.join(job.dir, `overhead-${rep}`));
+    const r = await suiteRun(
+      job,
+      ['--verify-only'],
+      { ...contractEnv(job, target.db, target.assets, runDir), ...NOTHING_TO_DO },
+      `overhead-${rep}.log`,
+    );
+    job.runs.overhead.push(r);
+    if (r.code !== 0) job.red.push(redRun('overhead', rep, r));
+    if (r.checks) {
+      const ran = r.checks.filter((c) => c.state === 'passed' || c.state === 'failed');
+      const fams = [...new Set(ran.map((c) => familyOf(c)))].sort();
+      job.overheadChecks = `${ran.length} checks ran (${fams.join(', ') || 'none'})`;
+    }
+    say(job, `overhead rep ${rep} ${Math.round(r.wallMs)} ms (exit ${r.code})`);
+  }
+}
+
+/**
+ * The fixed cost itself: the same command against an empty world — a source and a target database holding only the
+ * one-row probe table, empty asset trees — so no check has rows or files to read. (Against the bench's world, "nothing
+ * to do" still runs the orphan anti-joins of every declared foreign key and walks both trees.)
+ */
+async function emptyWorldReps(job: ScaleJob): Promise<void> {
+  const { src, dst } = job;
+  const empty = { src: 'bench_empty_src', dst: 'bench_empty_dst' };
+  try {
+    await createDatabase(src, empty.src);
+    await createDatabase(dst, empty.dst);
+    for (const [cluster, db] of [
+      [src, empty.src],
+      [dst, empty.dst],
+    ] as const)
+      await withClient(cluster, db, (c) =>
+        c.query(`CREATE TABLE ${PROBE_TABLE} (id int PRIMARY KEY, storage_path text);
+                 INSERT INTO ${PROBE_TABLE} VALUES (1, NULL)`),
+      );
+    const emptySrcAssets = emptyDir(path.join(job.dir, 'empty-src-data'));
+    for (let rep = 1; rep <= job.ctx.config.reps; rep++) {
+      const runDir = emptyDir(path.join(job.dir, `overhead-empty-${rep}`));
+      const env = {
+        ...contractEnv(job, empty.dst, emptyDir(path.join(runDir, 'dst-data')), runDir),
+        SRC_DATABASE_URL: clusterUrl(src, empty.src),
+        SRC_ASSETS_DIR: emptySrcAssets,
+        ...NOTHING_TO_DO,
+      };
+      const r = await suiteRun(job, ['--verify-only'], env, `overhead-empty-${rep}.log`);
+      job.runs.overheadEmpty.push(r);
+      if (r.code !== 0) job.red.push(redRun('overhead', rep, r));
+      say(job, `overhead (empty world) rep ${rep} ${Math.round(r.wallMs)} ms (exit ${r.code})`);
+    }
+  } finally {
+    await dropDatabase(src, empty.src).catch(() => {});
+    await dropDatabase(dst, empty.dst).catch(() => {});
+  }
+}
+
+/**
+ * Seq scans of the fused families (the three spec files, minus global setup + collection alone), then the fused scans
+ * with nothing else running (server defaults), so the in-run span can be told apart from the time other families take
+ * from the same cores.
+ */
+async function fusedScanRuns(job: ScaleJob): Promise<void> {
+  const target = job.verifyTarget!;
+  job.runs.seqScans = await probeSeqScans(
+    contractEnv(job, target.db, target.assets, emptyDir(path.join(job.dir, 'seqscans'))),
+    sidesFor(job, target.db, target.assets),
+    path.join(job.dir, 'seqscans'),
+    job.logs,
+  );
+  if ('error' in job.runs.seqScans) job.warnings.push(`seq-scan counts not measured: ${job.runs.seqScans.error}`);
+  else say(job, `seq scans of ${FUSED_SPECS.length} fused spec files measured`);
+  for (let rep = 1; rep <= job.ctx.config.reps; rep++) {
+    const work = emptyDir(path.join(job.dir, `fused-alone-${rep}`));
+    const r = await runFusedSpecs(
+      contractEnv(job, target.db, target.assets, work),
+      path.join(work, 'work'),
+      path.join(job.logs, `fused-alone-${rep}.log`),
+      false,
+    );
+    const span = r.code === 0 ? fusedSpan(path.join(work, 'work')) : undefined;
+    job.runs.fusedAloneMs.push(span);
+    say(job, `fused spec files alone rep ${rep}: scans ${span ?? '?'} ms (exit ${r.code})`);
+  }
+}
+
+/**
+ * How a big table's checksum scales with the server's cores (the largest table, one scan vs CHECK_CONCURRENCY block
+ * ranges per side), then the peer, last: it changes rows of the target.
+ */
+async function splitAndPeerRuns(job: ScaleJob): Promise<void> {
+  const { config, log } = job.ctx;
+  const sides = sidesFor(job, job.verifyTarget!.db, job.verifyTarget!.assets);
+  job.runs.split = await splitRuns(sides, job.world.rowsPerTable, config, log);
+  try {
+    job.runs.peer = await peerRuns(sides, job.world.rowsPerTable, config, path.join(job.logs, 'peer.log'), log);
+  } catch (e) {
+    // Reported as n/a with the reason in the peer figures (test:self machines need not have the peer installed).
+    job.runs.peerError = (e as Error).message;
+    say(job, `pg_comparator not measured: ${job.runs.peerError}`);
+  }
+}
+
+/** The scale's result: what was generated, the figures of its runs, what went red and the warnings. */
+function scaleResult(job: ScaleJob): ScaleResult {
+  const { runs, world } = job;
   const { figures, families } = scaleFigures(runs);
   const seq = runs.seqScans && !('error' in runs.seqScans) ? runs.seqScans : undefined;
   return {
-    requestedRows,
-    rows: Object.values(rowsPerTable).reduce((a, b) => a + b, 0),
-    rowsPerTable,
-    files,
-    generate: { databaseMs: Math.round(databaseMs), assetsMs: Math.round(assetsMs), databaseBytes: bytes },
+    requestedRows: job.requestedRows,
+    rows: Object.values(world.rowsPerTable).reduce((a, b) => a + b, 0),
+    rowsPerTable: world.rowsPerTable,
+    files: world.files,
+    generate: {
+      databaseMs: Math.round(world.databaseMs),
+      assetsMs: Math.round(world.assetsMs),
+      databaseBytes: world.bytes,
+    },
     figures,
     families,
-    red,
+    red: job.red,
     memoryTop: memoryTop(runs),
-    overheadChecks,
+    overheadChecks: job.overheadChecks,
     seqScans: seq,
     peer: runs.peer,
-    warnings: [...new Set(warnings)],
+    warnings: [...new Set(job.warnings)],
   };
 }
 

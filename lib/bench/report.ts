@@ -2,6 +2,7 @@
  * The bench's results: figures (median, min, max of the repetitions, or "n/a" with the reason), the ratios against
  * the raw tools with the issue's targets, and the writers of bench.json and bench.md.
  */
+import type { PeerRun } from './peer.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FAMILIES, familyLabel, type Family } from './suite.ts';
@@ -76,15 +77,7 @@ export interface ScaleResult {
     discovery: Record<'src' | 'dst', Record<string, number>>;
   };
   /** pg_comparator against the suite's checksum + bisection, per table and repetition. */
-  peer?: Array<{
-    table: string;
-    changed: number;
-    peerMs: number;
-    peerFound: number;
-    peerExit: number;
-    suiteMs: number;
-    suiteFound: number;
-  }>;
+  peer?: PeerRun[];
   warnings: string[];
 }
 
@@ -189,6 +182,12 @@ function judge(value: number | null, t: Target | undefined): boolean | null {
 
 const PARTIAL = /^partial:/;
 
+/** Adds one row: label, the suite's figure, the baseline's figure (a ratio row), the target, a note. */
+type AddRow = (label: string, suite: string, base: string | undefined, target?: Target, note?: string) => void;
+
+/** A ratio target: suite / baseline at most `v`. */
+const ratio = (v: number): Target => ({ op: '<=', value: v, of: 'ratio' });
+
 /** The table rows of one scale. */
 export function scaleRows(s: ScaleResult): Row[] {
   const f = s.figures;
@@ -215,7 +214,17 @@ export function scaleRows(s: ScaleResult): Row[] {
       note: note ?? (na ? `n/a: ${na.reason}` : undefined),
     });
   };
-  const ratio = (v: number): Target => ({ op: '<=', value: v, of: 'ratio' });
+  copyRows(add);
+  verifyRows(add, f);
+  peerRows(add);
+  familyRows(add, f);
+  overheadRows(add, s);
+  markRedRuns(rows, s);
+  return rows;
+}
+
+/** Copy: the suite's phases against the raw script's steps. */
+function copyRows(add: AddRow): void {
   add(
     'copy: all phases (suite: preflight + dump + restore + mirror) vs raw script steps',
     'copy.suite.phases',
@@ -242,6 +251,10 @@ export function scaleRows(s: ScaleResult): Row[] {
   );
   add('copy: asset mirror', 'copy.suite.mirror', 'copy.raw.rsync');
   add('copy: whole command, wall', 'copy.suite.wall', 'copy.raw.wall');
+}
+
+/** Verification: the fused scans and the census against their floors, and the seq-scan count. */
+function verifyRows(add: AddRow, f: ScaleResult['figures']): void {
   const rop = f['verify.suite.row-counts+orphans+path-prefix'];
   const missing = (['row-counts', 'orphans', 'path-prefix'] as Family[]).filter(
     (k) => f[`verify.suite.${k}`]?.kind !== 'stat',
@@ -286,6 +299,10 @@ export function scaleRows(s: ScaleResult): Row[] {
     undefined,
     { op: '<=', value: 1, of: 'count' },
   );
+}
+
+/** The peer (pg_comparator), the checksum split and the old floors. */
+function peerRows(add: AddRow): void {
   add(
     'peer: checksum + bisection vs pg_comparator, clean (2 largest tables)',
     'peer.suite.clean',
@@ -310,6 +327,10 @@ export function scaleRows(s: ScaleResult): Row[] {
     ratio(2),
   );
   add('verify (old floor): asset census vs find floor', 'verify.suite.asset-census', 'verify.floor.find', ratio(1.5));
+}
+
+/** One row per check family's time (the families of FAMILIES, then any other the runs showed), and the whole wall. */
+function familyRows(add: AddRow, f: ScaleResult['figures']): void {
   const known = FAMILIES.map((x) => x.family);
   const extra = Object.keys(f)
     .filter((k) => /^verify\.suite\.[\w-]+$/.test(k))
@@ -320,6 +341,10 @@ export function scaleRows(s: ScaleResult): Row[] {
     add(`verify: ${familyLabel(fam)} (family time)`, `verify.suite.${fam}`, undefined);
   }
   add('verify: whole command, wall (vs whole floor script)', 'verify.suite.wall', 'verify.floor.wall');
+}
+
+/** The fixed overhead (bench world and empty world) and the memory peaks. */
+function overheadRows(add: AddRow, s: ScaleResult): void {
   add(
     'suite overhead with nothing to do, wall (the bench world: the orphan anti-joins of every declared foreign key and both asset trees still run)',
     'overhead.suite.wall',
@@ -335,6 +360,10 @@ export function scaleRows(s: ScaleResult): Row[] {
   );
   add('peak memory, largest node process', 'memory.process', undefined, { op: '<', value: 300, of: 'MB' });
   add('peak memory, sum of the node process tree', 'memory.tree', undefined);
+}
+
+/** A row whose kind of run went red says so in its note. */
+function markRedRuns(rows: Row[], s: ScaleResult): void {
   for (const r of rows) {
     const kind = r.suite.split('.')[0];
     const red = s.red.filter((x) => x.run === kind || kind === 'memory');
@@ -343,7 +372,6 @@ export function scaleRows(s: ScaleResult): Row[] {
         .filter(Boolean)
         .join(' · ');
   }
-  return rows;
 }
 
 /** Rows comparing the largest scale with the smallest (memory must stay flat). */

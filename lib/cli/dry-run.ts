@@ -11,18 +11,9 @@ import { mirrorChecksum } from '../phases/mirror-assets.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { redact } from '../core/redact.ts';
 import type { CheckPlan } from '../core/state.ts';
-import {
-  DROP_PUBLIC_SQL,
-  displayCommand,
-  dumpCommand,
-  dumpOutputPath,
-  listCommand,
-  psqlCommand,
-  restoreCommand,
-  restoreMode,
-  restorePipeline,
-  rsyncCommand,
-} from '../core/tools.ts';
+import { displayCommand } from '../core/tools.ts';
+import { dumpCommand, dumpOutputPath, listCommand, psqlCommand, rsyncCommand } from '../phases/commands.ts';
+import { DROP_PUBLIC_SQL, restoreCommand, restoreMode, restorePipeline } from '../phases/restore-commands.ts';
 import { runPreflight } from '../phases/preflight.ts';
 import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
 import { analyzeDescription } from '../phases/analyze.ts';

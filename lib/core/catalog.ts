@@ -36,6 +36,13 @@ ORDER BY n.nspname, c.relname`,
   };
 }
 
+/** The tables whose contents pg_dump dumps: ordinary tables (partitions included) outside system schemas and extensions. */
+const DUMPED_TABLES = `FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND ${SYSTEM_SCHEMA_FILTER}
+  AND ${NOT_EXTENSION_MEMBER}`;
+
 /**
  * How many tables pg_dump will dump the contents of (TABLE DATA entries), for the dump's progress total: every
  * ordinary table, partitions included (their rows are dumped one by one), outside system schemas and extensions.
@@ -43,11 +50,7 @@ ORDER BY n.nspname, c.relname`,
 export function tableDataCountQuery(): Query {
   return {
     text: `SELECT count(*)::int AS n
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND ${SYSTEM_SCHEMA_FILTER}
-  AND ${NOT_EXTENSION_MEMBER}`,
+${DUMPED_TABLES}`,
     values: [],
   };
 }
@@ -59,11 +62,7 @@ WHERE c.relkind = 'r'
 export function tableDataSizesQuery(): Query {
   return {
     text: `SELECT n.nspname || '.' || c.relname AS name, pg_table_size(c.oid)::bigint AS bytes
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND ${SYSTEM_SCHEMA_FILTER}
-  AND ${NOT_EXTENSION_MEMBER}`,
+${DUMPED_TABLES}`,
     values: [],
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Small file-system helpers used by the copy phases (the dump's digest), the audit trail (report hashes) and the
- * checks (sampled files): one sha256 of a file, one listing of a tree.
+ * checks (sampled files): one sha256 of a file, one listing of a tree, one atomic write.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -34,4 +34,15 @@ export function listFiles(dir: string): string[] {
   };
   if (fs.existsSync(dir)) walk('');
   return out.sort();
+}
+
+/**
+ * Write `file` through a temp file beside it and a rename (readers never see half a file, and a crash leaves the old
+ * file whole); creates the parent folder. `mode` applies to a new file (the temp file is created with it).
+ */
+export function writeAtomic(file: string, data: string | Buffer, opts: { mode?: number } = {}): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, data, opts.mode === undefined ? undefined : { mode: opts.mode });
+  fs.renameSync(tmp, file);
 }

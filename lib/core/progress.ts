@@ -8,6 +8,7 @@
  * BOTH about 5 s have passed and another 10% is done since the last printed line (whichever is rarer). The first and
  * the last line are always printed, so a log always shows "0/N" and "N/N".
  */
+import { formatDuration } from './format.ts';
 import { redact } from './redact.ts';
 
 export interface ThrottleOptions {
@@ -298,17 +299,8 @@ export function pollEvery(sample: () => void | Promise<void>, intervalMs = 1000)
 
 /** `elapsed 3.0 s, ETA 9.4 s` (ETA from the done fraction at the average pace so far; `done` at 100%). */
 export function timing(fraction: number | undefined, elapsedMs: number): string {
-  const e = `elapsed ${fmtMs(elapsedMs)}`;
+  const e = `elapsed ${formatDuration(elapsedMs)}`;
   if (fraction === undefined || fraction <= 0) return `${e}, ETA unknown`;
   if (fraction >= 1) return `${e}, done`;
-  return `${e}, ETA ${fmtMs((elapsedMs * (1 - fraction)) / fraction)}`;
-}
-
-function fmtMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return s < 3600
-    ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
-    : `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+  return `${e}, ETA ${formatDuration((elapsedMs * (1 - fraction)) / fraction)}`;
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AssetColumn, Relation } from './config.ts';
 import type { TableRef } from './ident.ts';
+import { writeAtomic } from './files.ts';
 import { redactDeep } from './redact.ts';
 
 export type PhaseName = 'preflight' | 'dump' | 'restore' | 'mirror';
@@ -101,10 +102,7 @@ export function statePath(workDir: string): string {
 /** Write state.json atomically, every string redacted. */
 export function writeState(state: RunState): void {
   const file = statePath(state.workDir);
-  fs.mkdirSync(state.workDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(redactDeep(state), null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  writeAtomic(file, JSON.stringify(redactDeep(state), null, 2) + '\n');
 }
 
 export function readState(workDir: string): RunState | undefined {

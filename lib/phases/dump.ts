@@ -13,15 +13,9 @@ import { formatBytes, formatDuration } from '../core/format.ts';
 import { tableDataCountQuery, tableDataSizesQuery } from '../core/catalog.ts';
 import type { RunState } from '../core/state.ts';
 import { listFiles, sha256File } from '../core/files.ts';
-import {
-  displayCommand,
-  dumpCommand,
-  dumpOutputPath,
-  pgDump,
-  pgRestoreList,
-  pgRestoreReadAll,
-  type ToolCtx,
-} from '../core/tools.ts';
+import { displayCommand } from '../core/tools.ts';
+import { dumpCommand, dumpOutputPath, pgDump, type ToolCtx } from './commands.ts';
+import { pgRestoreList, pgRestoreReadAll } from './restore-commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { TOC_TYPES } from './toc-filter.ts';
 

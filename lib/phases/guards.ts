@@ -23,7 +23,8 @@ import type { Dsn } from '../core/dsn.ts';
 import { quoteIdent } from '../core/ident.ts';
 import { realPathLoose, showResolved } from '../core/paths.ts';
 import { redact } from '../core/redact.ts';
-import { rsyncCommand, runCommand, type PhaseLog } from '../core/tools.ts';
+import { runCommand, type PhaseLog } from '../core/tools.ts';
+import { rsyncCommand } from './commands.ts';
 
 /** Database-level settings this tool leaves on a target it wrote (ALTER DATABASE ... SET; not part of any schema). */
 export const MARKER_RESTORED = 'migration_rehearsal.restored_by';

@@ -14,7 +14,8 @@ import {
 } from '../core/progress.ts';
 import { assetsDeleteSetting, type Config } from '../core/config.ts';
 import { formatBytes } from '../core/format.ts';
-import { displayCommand, rsyncCommand, rsyncMeaning, runCommand, toolFailure } from '../core/tools.ts';
+import { displayCommand, runCommand, toolFailure } from '../core/tools.ts';
+import { rsyncCommand, rsyncMeaning } from './commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { assetsMarkerValue, leaveMarker, MARKER_ASSETS_DIR } from './guards.ts';
 

@@ -16,16 +16,9 @@ import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { compareVersions } from '../core/format.ts';
 import { redact } from '../core/redact.ts';
-import {
-  resolveOnPath,
-  restoreMode,
-  runCommand,
-  rsyncProbeCommand,
-  setToolBinary,
-  toolVersion,
-  type Command,
-  type PhaseLog,
-} from '../core/tools.ts';
+import { resolveOnPath, runCommand, setToolBinary, toolVersion, type Command, type PhaseLog } from '../core/tools.ts';
+import { rsyncProbeCommand } from './commands.ts';
+import { restoreMode } from './restore-commands.ts';
 import { displayIdent, displayTable, quoteTable, type TableRef } from '../core/ident.ts';
 import { inspectArchive, type ArchiveInfo } from './dump.ts';
 import { checkDestructive, lockBudget, lockSettings, relationsToRestore } from './guards.ts';

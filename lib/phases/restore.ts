@@ -11,19 +11,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { displayCommand, runCommand } from '../core/tools.ts';
+import { psql, psqlCommand } from './commands.ts';
 import {
-  displayCommand,
   DROP_PUBLIC_SQL,
   pgRestore,
   pgRestoreList,
   pgRestoreViaPsql,
-  psql,
-  psqlCommand,
   restoreCommand,
-  runCommand,
   restoreMode,
   restorePipeline,
-} from '../core/tools.ts';
+} from './restore-commands.ts';
 import { PhaseError } from '../core/errors.ts';
 import { dropSchemaSetting } from '../core/config.ts';
 import {

@@ -17,6 +17,7 @@ import { MAJORS_CACHE_DIR } from '../core/majors-cache.ts';
 import { PROJECT_ROOT } from '../core/project.ts';
 import { shellQuote } from '../core/shell.ts';
 import { withConnection } from '../core/db.ts';
+import { writeAtomic } from '../core/files.ts';
 
 export type ClusterName = 'source' | 'target';
 
@@ -210,17 +211,32 @@ export async function dropDatabase(c: ClusterInfo, name: string): Promise<void> 
   });
 }
 
-async function startCluster(
+/** The postgresql.conf lines of a sandbox cluster: loopback only, its socket in its own directory, no durability. */
+export function sandboxConf(port: number, socketDir: string, maxConnections = 100): string {
+  return [
+    '',
+    '# migration-rehearsal sandbox',
+    `port = ${port}`,
+    "listen_addresses = '127.0.0.1'",
+    `unix_socket_directories = '${socketDir}'`,
+    `max_connections = ${maxConnections}`,
+    'fsync = off',
+    'synchronous_commit = off',
+    'full_page_writes = off',
+    "shared_buffers = '128MB'",
+    "log_min_messages = 'warning'",
+    '',
+  ].join('\n');
+}
+
+/** initdb of a cluster's data directory as `who`, the sandbox password given through a 0600 file removed afterwards. */
+async function initCluster(
   state: SandboxState,
   name: ClusterName,
-  opts: { port?: number; maxConnections?: number; readyTimeoutMs?: number },
-): Promise<ClusterInfo> {
-  const who = serverUser();
-  const dir = path.join(state.root, name);
-  const dataDir = path.join(dir, 'data');
-  const logFile = path.join(dir, 'postgres.log');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chownTree(dir, who);
+  dir: string,
+  dataDir: string,
+  who: RunAs,
+): Promise<void> {
   const pwfile = path.join(dir, 'pwfile');
   fs.writeFileSync(pwfile, state.password + '\n', { mode: 0o600 });
   chownTree(pwfile, who);
@@ -247,31 +263,29 @@ async function startCluster(
   } finally {
     fs.rmSync(pwfile, { force: true });
   }
+}
+
+/** Create, configure and start one cluster of the sandbox, and wait until a password login works. */
+async function startCluster(
+  state: SandboxState,
+  name: ClusterName,
+  opts: { port?: number; maxConnections?: number; readyTimeoutMs?: number },
+): Promise<ClusterInfo> {
+  const who = serverUser();
+  const dir = path.join(state.root, name);
+  const dataDir = path.join(dir, 'data');
+  const logFile = path.join(dir, 'postgres.log');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chownTree(dir, who);
+  await initCluster(state, name, dir, dataDir, who);
   const port = opts.port ?? (await freePort());
-  fs.appendFileSync(
-    path.join(dataDir, 'postgresql.conf'),
-    [
-      '',
-      '# migration-rehearsal sandbox',
-      `port = ${port}`,
-      "listen_addresses = '127.0.0.1'",
-      `unix_socket_directories = '${dir}'`,
-      `max_connections = ${opts.maxConnections ?? 100}`,
-      'fsync = off',
-      'synchronous_commit = off',
-      'full_page_writes = off',
-      "shared_buffers = '128MB'",
-      "log_min_messages = 'warning'",
-      '',
-    ].join('\n'),
-  );
+  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), sandboxConf(port, dir, opts.maxConnections));
+  const readyMs = opts.readyTimeoutMs ?? 60_000;
   const start = await run(
     path.join(state.pgBin, 'pg_ctl'),
-    ['-D', dataDir, '-l', logFile, '-w', '-t', String(Math.ceil((opts.readyTimeoutMs ?? 60_000) / 1000)), 'start'],
+    ['-D', dataDir, '-l', logFile, '-w', '-t', String(Math.ceil(readyMs / 1000)), 'start'],
     who,
-    {
-      timeoutMs: (opts.readyTimeoutMs ?? 60_000) + 10_000,
-    },
+    { timeoutMs: readyMs + 10_000 },
   );
   if (start.code !== 0) {
     const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-2000) : '';
@@ -520,8 +534,7 @@ function writeProjectSandbox(s: ProjectSandbox): void {
   fs.writeFileSync(pwFile, password + '\n', { mode: 0o600 });
   fs.chmodSync(pwFile, 0o600);
   const file = path.join(s.root, STATE_FILE);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...rest, clusters: bare }, null, 2) + '\n', { mode: 0o644 });
-  fs.renameSync(`${file}.tmp`, file);
+  writeAtomic(file, JSON.stringify({ ...rest, clusters: bare }, null, 2) + '\n', { mode: 0o644 });
 }
 
 /** Send one inline command to Redis and return its first reply line (bounded). */

@@ -15,10 +15,9 @@
  *   instead of `/app/.data/...`); the path-prefix check catches it (and the path is never read).
  * - health-down: nothing listens on the staging API's health port.
  */
-import { execFile } from 'node:child_process';
+import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { familyById, familyOfTest } from '../checks/registry.ts';
 import { libpqEnv, parseDsn } from '../core/dsn.ts';
 import { assetBytes } from './fixture.ts';
@@ -83,8 +82,6 @@ export function reportingFamily(testName: string): string | undefined {
   return familyOfTest(testName)?.id;
 }
 
-const execFileP = promisify(execFile);
-
 /** The first ugc_assets row (the fixture always has one): the culprit of the asset faults. */
 async function firstUgcAsset(ctx: FaultContext): Promise<{ id: number; path: string }> {
   return withClient(ctx.source, ctx.sourceDb, async (c) => {
@@ -100,85 +97,99 @@ function toDisk(ctx: FaultContext, dbPath: string): string {
   return path.join(ctx.sourceAssets, dbPath.slice(ctx.prefix.length));
 }
 
+/** What seeding a fault did: the AppliedFault without its name and expectation. */
+type SeededFault = Omit<AppliedFault, 'name' | 'expect'>;
+
+/** A file the source references, deleted from the source tree. */
+async function seedMissingFile(ctx: FaultContext): Promise<SeededFault> {
+  const asset = await firstUgcAsset(ctx);
+  fs.rmSync(toDisk(ctx, asset.path));
+  return {
+    healthDown: false,
+    env: { PREEXISTING_DEFECTS_FAIL: '1' },
+    description: `deleted ${asset.path} from the source asset tree (ugc_assets id ${asset.id} still references it); PREEXISTING_DEFECTS_FAIL=1 makes this defect of the source fail`,
+  };
+}
+
+/** A ugc_assets row whose user does not exist (its foreign key dropped), declared in ORPHAN_RELATIONS. */
+async function seedOrphan(ctx: FaultContext): Promise<SeededFault> {
+  const parentless = await withClient(ctx.source, ctx.sourceDb, async (c) => {
+    await c.query('ALTER TABLE ugc_assets DROP CONSTRAINT IF EXISTS ugc_assets_user_id_fkey');
+    const missing = Number(
+      (await c.query<{ n: string }>('SELECT coalesce(max(id), 0) + 1000 AS n FROM users')).rows[0].n,
+    );
+    const p = `${ctx.prefix}/ugc/${missing}/orphan upload.jpg`;
+    await c.query('INSERT INTO ugc_assets (user_id, storage_path, sha256) VALUES ($1, $2, md5($2))', [missing, p]);
+    return { user: missing, path: p };
+  });
+  // The orphan row's file exists, so only the relation is wrong.
+  const file = toDisk(ctx, parentless.path);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, assetBytes(parentless.path));
+  return {
+    healthDown: false,
+    env: { ORPHAN_RELATIONS: 'ugc_assets.user_id->users.id', PREEXISTING_DEFECTS_FAIL: '1' },
+    description: `dropped the foreign key ugc_assets(user_id) → users(id) in the source and inserted a ugc_assets row for user ${parentless.user}, who does not exist; the relation is declared in ORPHAN_RELATIONS, and PREEXISTING_DEFECTS_FAIL=1 makes this defect of the source fail`,
+  };
+}
+
+/** A dump of the source, then rows the source took after it (no write freeze): the rehearsal restores the dump. */
+async function seedRowLoss(ctx: FaultContext): Promise<SeededFault> {
+  const dump = path.join(ctx.scratch, `${ctx.sourceDb}.dump`);
+  const d = parseDsn(clusterUrl(ctx.source, ctx.sourceDb));
+  // One pg_dump run to its end (execa rejects on a non-zero exit with the tool's stderr); the environment is exactly
+  // PATH and the source's libpq variables, nothing inherited.
+  await execa('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...libpqEnv(d) },
+    extendEnv: false,
+  });
+  const late = await withClient(ctx.source, ctx.sourceDb, async (c) => {
+    // galleries has a natural key (no sequence): only the row set differs, not a sequence position.
+    const r = await c.query(`INSERT INTO galleries (owner_id, slug, title)
+      SELECT id, 'late-' || id, 'Created after the dump' FROM users ORDER BY id LIMIT 3`);
+    return r.rowCount ?? 0;
+  });
+  return {
+    healthDown: false,
+    env: { SRC_DB_DUMP_PATH: dump },
+    description: `dumped the source to ${dump}, then the source took ${late} more galleries rows (no write freeze); the rehearsal restores that dump (SRC_DB_DUMP_PATH)`,
+  };
+}
+
+/** A stored path that names the production host's tree instead of the asset prefix. */
+async function seedBadPrefix(ctx: FaultContext): Promise<SeededFault> {
+  const asset = await firstUgcAsset(ctx);
+  const hostPath = `/root/dockers/para/data/server/.data${asset.path.slice(ctx.prefix.length)}`;
+  await withClient(ctx.source, ctx.sourceDb, (c) =>
+    c.query('UPDATE ugc_assets SET storage_path = $1 WHERE id = $2', [hostPath, asset.id]),
+  );
+  return {
+    healthDown: false,
+    env: {},
+    description: `ugc_assets id ${asset.id} now stores the host path ${hostPath} instead of ${asset.path}`,
+  };
+}
+
+/** A staging API base URL where nothing listens. */
+async function seedHealthDown(ctx: FaultContext): Promise<SeededFault> {
+  const port = await freePort();
+  return {
+    healthDown: true,
+    env: { STAGING_API_BASE_URL: `http://127.0.0.1:${port}` },
+    description: `no health endpoint: nothing listens on 127.0.0.1:${port}`,
+  };
+}
+
+/** How each fault is seeded into the demo's source side. */
+const SEEDERS: Record<FaultName, (ctx: FaultContext) => Promise<SeededFault>> = {
+  'missing-file': seedMissingFile,
+  orphan: seedOrphan,
+  'row-loss': seedRowLoss,
+  'bad-prefix': seedBadPrefix,
+  'health-down': seedHealthDown,
+};
+
 /** Seed `name` into the demo's source side. */
 export async function applyFault(name: FaultName, ctx: FaultContext): Promise<AppliedFault> {
-  switch (name) {
-    case 'missing-file': {
-      const asset = await firstUgcAsset(ctx);
-      fs.rmSync(toDisk(ctx, asset.path));
-      return {
-        name,
-        healthDown: false,
-        env: { PREEXISTING_DEFECTS_FAIL: '1' },
-        description: `deleted ${asset.path} from the source asset tree (ugc_assets id ${asset.id} still references it); PREEXISTING_DEFECTS_FAIL=1 makes this defect of the source fail`,
-        expect: FAULT_EXPECTATIONS[name],
-      };
-    }
-    case 'orphan': {
-      const parentless = await withClient(ctx.source, ctx.sourceDb, async (c) => {
-        await c.query('ALTER TABLE ugc_assets DROP CONSTRAINT IF EXISTS ugc_assets_user_id_fkey');
-        const missing = Number(
-          (await c.query<{ n: string }>('SELECT coalesce(max(id), 0) + 1000 AS n FROM users')).rows[0].n,
-        );
-        const p = `${ctx.prefix}/ugc/${missing}/orphan upload.jpg`;
-        await c.query('INSERT INTO ugc_assets (user_id, storage_path, sha256) VALUES ($1, $2, md5($2))', [missing, p]);
-        return { user: missing, path: p };
-      });
-      // The orphan row's file exists, so only the relation is wrong.
-      const file = toDisk(ctx, parentless.path);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, assetBytes(parentless.path));
-      return {
-        name,
-        healthDown: false,
-        env: { ORPHAN_RELATIONS: 'ugc_assets.user_id->users.id', PREEXISTING_DEFECTS_FAIL: '1' },
-        description: `dropped the foreign key ugc_assets(user_id) → users(id) in the source and inserted a ugc_assets row for user ${parentless.user}, who does not exist; the relation is declared in ORPHAN_RELATIONS, and PREEXISTING_DEFECTS_FAIL=1 makes this defect of the source fail`,
-        expect: FAULT_EXPECTATIONS[name],
-      };
-    }
-    case 'row-loss': {
-      const dump = path.join(ctx.scratch, `${ctx.sourceDb}.dump`);
-      const d = parseDsn(clusterUrl(ctx.source, ctx.sourceDb));
-      await execFileP('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...libpqEnv(d) },
-      });
-      const late = await withClient(ctx.source, ctx.sourceDb, async (c) => {
-        // galleries has a natural key (no sequence): only the row set differs, not a sequence position.
-        const r = await c.query(`INSERT INTO galleries (owner_id, slug, title)
-          SELECT id, 'late-' || id, 'Created after the dump' FROM users ORDER BY id LIMIT 3`);
-        return r.rowCount ?? 0;
-      });
-      return {
-        name,
-        healthDown: false,
-        env: { SRC_DB_DUMP_PATH: dump },
-        description: `dumped the source to ${dump}, then the source took ${late} more galleries rows (no write freeze); the rehearsal restores that dump (SRC_DB_DUMP_PATH)`,
-        expect: FAULT_EXPECTATIONS[name],
-      };
-    }
-    case 'bad-prefix': {
-      const asset = await firstUgcAsset(ctx);
-      const hostPath = `/root/dockers/para/data/server/.data${asset.path.slice(ctx.prefix.length)}`;
-      await withClient(ctx.source, ctx.sourceDb, (c) =>
-        c.query('UPDATE ugc_assets SET storage_path = $1 WHERE id = $2', [hostPath, asset.id]),
-      );
-      return {
-        name,
-        healthDown: false,
-        env: {},
-        description: `ugc_assets id ${asset.id} now stores the host path ${hostPath} instead of ${asset.path}`,
-        expect: FAULT_EXPECTATIONS[name],
-      };
-    }
-    case 'health-down': {
-      const port = await freePort();
-      return {
-        name,
-        healthDown: true,
-        env: { STAGING_API_BASE_URL: `http://127.0.0.1:${port}` },
-        description: `no health endpoint: nothing listens on 127.0.0.1:${port}`,
-        expect: FAULT_EXPECTATIONS[name],
-      };
-    }
-  }
+  return { name, ...(await SEEDERS[name](ctx)), expect: FAULT_EXPECTATIONS[name] };
 }

@@ -123,6 +123,15 @@ CREATE MATERIALIZED VIEW user_asset_counts AS
 `;
 }
 
+/**
+ * The users' display_name over `g` (1..n), shared by the demo fixture and the bench's generator: NULLs, CJK with an
+ * emoji, an apostrophe and a diaeresis, so every check meets text that breaks naive quoting or byte-wise compares.
+ */
+export const USER_DISPLAY_NAME_SQL = `CASE WHEN g % 7 = 0 THEN NULL
+            WHEN g % 3 = 0 THEN '用户 ' || g || ' 🚀'
+            WHEN g % 3 = 1 THEN 'Zoë O''Brien-' || g
+            ELSE 'user ' || g END`;
+
 /** Data for `users` users, generated in the server. Paths use `prefix` (default /app/.data). */
 export function fixtureDataSql(opts: FixtureOptions = {}): string {
   const n = Math.max(1, Math.floor(opts.users ?? 50));
@@ -131,10 +140,7 @@ export function fixtureDataSql(opts: FixtureOptions = {}): string {
   return `
 INSERT INTO users (email, display_name, created_at, profile)
 SELECT 'user' || g || '@example.test',
-       CASE WHEN g % 7 = 0 THEN NULL
-            WHEN g % 3 = 0 THEN '用户 ' || g || ' 🚀'
-            WHEN g % 3 = 1 THEN 'Zoë O''Brien-' || g
-            ELSE 'user ' || g END,
+       ${USER_DISPLAY_NAME_SQL},
        timestamptz '2024-01-01 00:00:00+00' + g * interval '37 minutes 11.123456 seconds',
        CASE WHEN g % 5 = 0 THEN NULL ELSE jsonb_build_object('lang', CASE WHEN g % 2 = 0 THEN 'zh-CN' ELSE 'en' END, 'score', g * 0.1, 'tags', jsonb_build_array('a', g)) END
 FROM generate_series(1, ${n}) g;
@@ -201,6 +207,61 @@ export function assetBytes(dbPath: string, size?: number): Buffer {
   return out;
 }
 
+/** One column of stored paths to materialize: a keyset-paged query (`$1` last id, `$2` page size, then `params`). */
+export interface AssetSource {
+  sql: string;
+  kind: 'file' | 'dir';
+  params?: unknown[];
+}
+
+/**
+ * Write under `root` (which stands for `prefix`) the files the rows of `sources` reference, read from the database in
+ * keyset pages: a file per stored file path (`fileSize` bytes, or a short text; a row's own `size` wins), a directory
+ * with one `cover.jpg` (`coverSize` bytes, or a short text) per stored directory path. Returns the files written.
+ */
+export async function writeReferencedAssets(
+  client: pg.ClientBase,
+  root: string,
+  prefix: string,
+  sources: AssetSource[],
+  opts: { pageSize?: number; fileSize?: number; coverSize?: number } = {},
+): Promise<number> {
+  const pageSize = opts.pageSize ?? 5000;
+  const toDisk = (p: string) => path.join(root, p.slice(prefix.length));
+  fs.mkdirSync(root, { recursive: true });
+  const made = new Set<string>();
+  const mkdir = (d: string) => {
+    if (made.has(d)) return;
+    fs.mkdirSync(d, { recursive: true });
+    made.add(d);
+  };
+  let files = 0;
+  for (const src of sources) {
+    let last = 0;
+    for (;;) {
+      const r = await client.query<{ id: string; p: string; size: string | null }>(src.sql, [
+        last,
+        pageSize,
+        ...(src.params ?? []),
+      ]);
+      if (r.rows.length === 0) break;
+      for (const row of r.rows) {
+        const target = toDisk(row.p);
+        if (src.kind === 'dir') {
+          mkdir(target);
+          fs.writeFileSync(path.join(target, 'cover.jpg'), assetBytes(row.p + 'cover.jpg', opts.coverSize));
+        } else {
+          mkdir(path.dirname(target));
+          fs.writeFileSync(target, assetBytes(row.p, row.size === null ? opts.fileSize : Number(row.size)));
+        }
+        files++;
+      }
+      last = Number(r.rows[r.rows.length - 1].id);
+    }
+  }
+  return files;
+}
+
 /**
  * Write the asset tree the fixture's rows reference under `root` (which stands for `prefix`):
  * files for knowledge_materials and ugc_assets, directories (with one file inside) for gallery_items.
@@ -211,43 +272,24 @@ export async function writeAssetTree(
   root: string,
   opts: { prefix?: string; pageSize?: number } = {},
 ): Promise<number> {
-  const prefix = opts.prefix ?? DEFAULT_DB_PATH_PREFIX;
-  const pageSize = opts.pageSize ?? 5000;
-  const toDisk = (p: string) => path.join(root, p.slice(prefix.length));
-  let files = 0;
-  const sources: Array<{ sql: string; kind: 'file' | 'dir' }> = [
-    {
-      sql: 'SELECT id, storage_path AS p, size_bytes AS size FROM knowledge_materials WHERE id > $1 AND storage_path IS NOT NULL ORDER BY id LIMIT $2',
-      kind: 'file',
-    },
-    {
-      sql: 'SELECT id, storage_path AS p, NULL AS size FROM ugc_assets WHERE id > $1 ORDER BY id LIMIT $2',
-      kind: 'file',
-    },
-    {
-      sql: 'SELECT id, storage_dir AS p, NULL AS size FROM gallery_items WHERE id > $1 AND storage_dir IS NOT NULL ORDER BY id LIMIT $2',
-      kind: 'dir',
-    },
-  ];
-  fs.mkdirSync(root, { recursive: true });
-  for (const src of sources) {
-    let last = 0;
-    for (;;) {
-      const r = await client.query<{ id: string; p: string; size: string | null }>(src.sql, [last, pageSize]);
-      if (r.rows.length === 0) break;
-      for (const row of r.rows) {
-        const target = toDisk(row.p);
-        if (src.kind === 'dir') {
-          fs.mkdirSync(target, { recursive: true });
-          fs.writeFileSync(path.join(target, 'cover.jpg'), assetBytes(row.p + 'cover.jpg'));
-        } else {
-          fs.mkdirSync(path.dirname(target), { recursive: true });
-          fs.writeFileSync(target, assetBytes(row.p, row.size === null ? undefined : Number(row.size)));
-        }
-        files++;
-      }
-      last = Number(r.rows[r.rows.length - 1].id);
-    }
-  }
-  return files;
+  return writeReferencedAssets(
+    client,
+    root,
+    opts.prefix ?? DEFAULT_DB_PATH_PREFIX,
+    [
+      {
+        sql: 'SELECT id, storage_path AS p, size_bytes AS size FROM knowledge_materials WHERE id > $1 AND storage_path IS NOT NULL ORDER BY id LIMIT $2',
+        kind: 'file',
+      },
+      {
+        sql: 'SELECT id, storage_path AS p, NULL AS size FROM ugc_assets WHERE id > $1 ORDER BY id LIMIT $2',
+        kind: 'file',
+      },
+      {
+        sql: 'SELECT id, storage_dir AS p, NULL AS size FROM gallery_items WHERE id > $1 AND storage_dir IS NOT NULL ORDER BY id LIMIT $2',
+        kind: 'dir',
+      },
+    ],
+    { pageSize: opts.pageSize },
+  );
 }

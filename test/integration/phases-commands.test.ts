@@ -10,18 +10,16 @@ import { parseConfig } from '../../lib/core/config.ts';
 import { libpqEnv, parseDsn } from '../../lib/core/dsn.ts';
 import { FIXTURE_TABLES } from '../../lib/sandbox/fixture.ts';
 import { redactor } from '../../lib/core/redact.ts';
+import { displayCommand } from '../../lib/core/tools.ts';
 import {
   dbnameArg,
-  displayCommand,
   dumpCommand,
   psqlCommand,
-  restoreCommand,
-  restoreMode,
-  restorePipeline,
   rsyncCommand,
   rsyncMeaning,
   rsyncSource,
-} from '../../lib/core/tools.ts';
+} from '../../lib/phases/commands.ts';
+import { restoreCommand, restoreMode, restorePipeline } from '../../lib/phases/restore-commands.ts';
 import { archiveDigest, detectArchive, inspectArchive, parseToc } from '../../lib/phases/dump.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 import { tempDir } from '../helpers/scenario.ts';
