@@ -1,6 +1,6 @@
 /**
  * Running one cutover phase (or the rollback): the refusals first (confirmation, order, hooks, rehearsal gate), then
- * the work — the rehearsal's own copy-phase functions (setup/*), the operator's hooks, the check suite — and one
+ * the work — the rehearsal's own pipeline steps (lib/phases/pipeline.ts), the operator's hooks, the check suite — and one
  * entry in the append-only log either way.
  *
  * Exit codes as `rehearse`: 0 ok · 1 a gate is red (freeze-check, verify, smoke) · 2 refused, nothing touched ·
@@ -21,11 +21,10 @@ import { redact } from '../core/redact.ts';
 import type { RunState } from '../core/state.ts';
 import { PhaseLog, stopActiveTools } from '../core/tools.ts';
 import { cliCommand, PROJECT_ROOT } from '../core/project.ts';
-import { archiveDigest, runDump } from '../phases/dump.ts';
-import { runMirror } from '../phases/mirror-assets.ts';
-import type { PhaseCtx, PhaseOutcome } from '../phases/phase.ts';
-import { runPreflight } from '../phases/preflight.ts';
-import { runRestore } from '../phases/restore.ts';
+import { archiveDigest } from '../phases/dump.ts';
+import type { PhaseCtx } from '../phases/phase.ts';
+import { dumpStep, mirrorStep, preflightStep, type ArchiveFacts, type RestorePlan } from '../phases/pipeline.ts';
+import { planRestore, runRestore } from '../phases/restore.ts';
 import { withCutoverDefaults, type CutoverConfig, type HookName } from './config.ts';
 import { findRehearsal, judgeRehearsal, type GateVerdict } from './gate.ts';
 import { hookFailure, missingHooks, runHook } from './hooks.ts';
@@ -284,13 +283,13 @@ function hookOutcome(
 
 async function mirror(c: ExecCtx, what: string): Promise<Outcome> {
   const config = c.config.base;
-  await runPreflight(assetsOnly(config), { log: c.log, say: c.say });
-  const o = await runMirror(phaseCtx(c, config));
+  await preflightStep(assetsOnly(config), { log: c.log, say: c.say });
+  const o = await mirrorStep(phaseCtx(c, config));
   return {
     status: 'ok',
     exitCode: EXIT.ok,
     summary: `${what}: ${o.reason}`,
-    commands: [String(o.details?.command ?? '')],
+    commands: [o.details?.command ?? ''],
   };
 }
 
@@ -383,44 +382,42 @@ async function freezeCheck(c: ExecCtx): Promise<Outcome> {
 
 async function dump(c: ExecCtx): Promise<Outcome> {
   const config = c.config.base;
-  await runPreflight(config, { log: c.log, say: c.say });
-  const state = emptyState(c.config);
-  const o = await runDump(phaseCtx(c, config, state));
-  const d = state.dump!;
+  const { facts } = await preflightStep(config, { log: c.log, say: c.say });
+  const { outcome, archive: d } = await dumpStep(phaseCtx(c, config), facts);
   return {
     status: 'ok',
     exitCode: EXIT.ok,
-    summary: o.reason,
-    commands: [String(o.details?.command ?? '')],
+    summary: outcome.reason,
+    commands: [outcome.details?.command ?? ''],
     details: { archive: d.path, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, entries: d.entries },
   };
 }
 
-async function restore(c: ExecCtx): Promise<Outcome> {
-  const attempt = currentAttempt(c.entries);
-  const dumped = lastOf(attempt, 'dump')!;
-  const d = dumped.entry.details as {
-    archive: string;
-    format: 'custom' | 'directory';
-    sha256: string;
-    bytes?: number;
-    toc?: Record<string, number>;
-  };
-  const previous = lastOf(attempt, 'restore');
-  if (
-    previous &&
-    previous.index > dumped.index &&
-    previous.entry.status === 'ok' &&
-    (previous.entry.details as { sha256?: string })?.sha256 === d.sha256
-  ) {
-    return {
-      status: 'ok',
-      exitCode: EXIT.ok,
-      summary: `already restored from this dump (sha256 ${d.sha256.slice(0, 16)}…) at ${previous.entry.start}; not restored again`,
-      details: { sha256: d.sha256, alreadyDone: true },
-    };
-  }
-  // The archive is the one the dump phase made, byte for byte (it sat in WORK_DIR between two invocations).
+/**
+ * The cutover's restore plan: the same preflight step and the same `planRestore` as the rehearsal (lib/phases/
+ * pipeline.ts), so the cutover restores exactly what a green rehearsal restored — the same TOC exclusions (e.g. a
+ * `vector` pre-installed by a DBA on a managed target), the same session settings, the same commands.
+ */
+export async function planCutoverRestore(
+  config: CutoverConfig,
+  archive: ArchiveFacts,
+  io: { log: PhaseLog; say: (line: string) => void },
+): Promise<{ ctx: PhaseCtx; plan: RestorePlan }> {
+  const { facts } = await preflightStep(config.base, io);
+  const ctx: PhaseCtx = { config: config.base, state: emptyState(config), workDir: config.workDir, ...io };
+  ctx.state.dump = archive;
+  return { ctx, plan: await planRestore(ctx, archive, facts) };
+}
+
+/** The archive the dump phase of this attempt recorded, verified byte for byte (it sat in WORK_DIR meanwhile). */
+async function dumpedArchive(dumped: { entry: LogEntry }): Promise<ArchiveFacts> {
+  const d = dumped.entry.details ?? {};
+  if (!d.archive || !d.sha256 || !d.format)
+    throw new PhaseError(
+      'restore',
+      `the dump phase at ${dumped.entry.start} recorded no archive; run ${phaseCommand('dump')} again`,
+      EXIT.usage,
+    );
   if (!fs.existsSync(d.archive)) {
     throw new PhaseError(
       'restore',
@@ -436,17 +433,37 @@ async function restore(c: ExecCtx): Promise<Outcome> {
       EXIT.usage,
     );
   }
-  const config = c.config.base;
-  await runPreflight(config, { log: c.log, say: c.say });
-  const state = emptyState(c.config);
-  state.dump = { path: d.archive, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, provided: false };
-  const o = await runRestore(phaseCtx(c, config, state));
+  return { path: d.archive, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, provided: false };
+}
+
+async function restore(c: ExecCtx): Promise<Outcome> {
+  const attempt = currentAttempt(c.entries);
+  const dumped = lastOf(attempt, 'dump')!;
+  const sha256 = dumped.entry.details?.sha256;
+  const previous = lastOf(attempt, 'restore');
+  if (
+    sha256 &&
+    previous &&
+    previous.index > dumped.index &&
+    previous.entry.status === 'ok' &&
+    previous.entry.details?.sha256 === sha256
+  ) {
+    return {
+      status: 'ok',
+      exitCode: EXIT.ok,
+      summary: `already restored from this dump (sha256 ${sha256.slice(0, 16)}…) at ${previous.entry.start}; not restored again`,
+      details: { sha256, alreadyDone: true },
+    };
+  }
+  const archive = await dumpedArchive(dumped);
+  const { ctx, plan } = await planCutoverRestore(c.config, archive, { log: c.log, say: c.say });
+  const o = await runRestore(ctx, plan);
   return {
     status: 'ok',
     exitCode: EXIT.ok,
     summary: o.reason,
-    commands: (o.details?.commands as string[]) ?? [],
-    details: { sha256: d.sha256, mode: o.details?.mode },
+    commands: o.details.commands,
+    details: { sha256: archive.sha256, mode: o.details.mode },
   };
 }
 
