@@ -87,21 +87,7 @@ function neededHooks(phase: CutoverPhase): HookName[] {
 export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase, opts: RunOptions): Promise<number> {
   const out = opts.out ?? print;
   const now = opts.now ?? (() => new Date());
-  const def = PHASES[phase];
   const start = now();
-  const refuse = (message: string, rehearsal?: LogEntry['rehearsal']): number => {
-    out(`cutover ${phase}: REFUSED (exit 2, nothing was touched): ${message}`);
-    appendEntry(config.workDir, {
-      phase,
-      start: start.toISOString(),
-      end: now().toISOString(),
-      status: 'refused',
-      exitCode: EXIT.usage,
-      summary: message,
-      ...(rehearsal ? { rehearsal } : {}),
-    });
-    return EXIT.usage;
-  };
   const lock = acquireLock(config.workDir, phase);
   if (!lock.ok) {
     out(`cutover ${phase}: REFUSED (exit 2, nothing was touched): ${lock.message}`);
@@ -109,111 +95,154 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
   }
   try {
     const entries = readLog(config.workDir);
-    if (def.writes && !opts.confirm) {
-      return refuse(
-        `${phase} changes things outside WORK_DIR (${def.what}), so it needs an explicit confirmation: run ${phaseCommand(phase)}`,
-      );
-    }
-    const order = orderProblem(phase, entries);
-    if (order) return refuse(order);
-    const missing = missingHooks(config, neededHooks(phase));
-    if (missing.length) {
-      return refuse(
-        `${phase} needs the hook${missing.length > 1 ? 's' : ''} ${missing.join(', ')} configured (a command; see the runbook's "Hooks")${phase === 'switch' ? '; the switch is refused without its way back (switch-back and the unfreeze hooks)' : ''}`,
-      );
-    }
-    let rehearsal: LogEntry['rehearsal'];
-    if (def.gated) {
-      const verdict = rehearsalVerdict(config, entries, start);
-      if (!verdict.ok) return refuse(verdict.message);
-      rehearsal = { runId: verdict.runId!, finishedAt: verdict.finishedAt! };
-      out(`gate: ${verdict.message}`);
-    }
-    out(`cutover ${phase}: ${def.what}`);
-    out(`  source: ${describeDsn(config.base.src!)}   assets: ${config.base.srcAssetsDir}`);
-    out(`  target: ${describeDsn(config.base.dst)}   assets: ${config.base.dstAssetsDir}`);
-    out(`  log:    ${path.join(config.workDir, 'cutover-log.jsonl')}`);
-
-    const log = new PhaseLog(path.join(config.workDir, 'logs', `cutover-${phase}.log`));
-    log.line(`# cutover phase ${phase}, started ${start.toISOString()}`);
-    const say = (line: string) => {
-      log.line(line);
-      out(`[${phase}] ${line}`);
-    };
-    const stoppers = new Set<() => void>();
-    let outcome: Outcome;
-    const onSignal = (signal: NodeJS.Signals) => {
-      stopActiveTools('SIGTERM');
-      for (const s of stoppers) s();
+    const admitted = admit(config, phase, opts, entries, start);
+    if (typeof admitted === 'string') {
+      out(`cutover ${phase}: REFUSED (exit 2, nothing was touched): ${admitted}`);
       appendEntry(config.workDir, {
         phase,
         start: start.toISOString(),
         end: now().toISOString(),
-        status: 'interrupted',
-        exitCode: EXIT.interrupted,
-        summary: `interrupted by ${signal}; a single-transaction restore is rolled back by the server; rerun the phase or roll back`,
+        status: 'refused',
+        exitCode: EXIT.usage,
+        summary: admitted,
       });
-      lock.release();
-      process.exit(EXIT.interrupted);
-    };
-    const offSignal = onStopSignal(onSignal);
-    try {
-      const ctx: ExecCtx = {
-        config,
-        entries,
-        log,
-        say,
-        onChild: (stop) => {
-          stoppers.add(stop);
-          return () => stoppers.delete(stop);
-        },
-      };
-      outcome = await EXECUTORS[phase](ctx);
-    } catch (e) {
-      const known = e instanceof PhaseError;
-      const refused = known && e.exitCode === EXIT.usage;
-      const message = redact(known ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`);
-      outcome = {
-        status: refused ? 'refused' : 'failed',
-        exitCode: refused ? EXIT.usage : EXIT.phaseFailed,
-        summary: message,
-      };
-    } finally {
-      offSignal();
-      log.close();
-      await closePools();
+      return EXIT.usage;
     }
-    const entry: LogEntry = {
-      phase,
-      start: start.toISOString(),
-      end: now().toISOString(),
-      status: outcome.status,
-      exitCode: outcome.exitCode,
-      ...(outcome.commands?.length ? { commands: outcome.commands } : {}),
-      summary: outcome.summary,
-      ...(outcome.hooks?.length ? { hooks: outcome.hooks } : {}),
-      ...(rehearsal ? { rehearsal } : {}),
-      ...(outcome.details ? { details: outcome.details } : {}),
-    };
-    appendEntry(config.workDir, entry);
-    const label = {
-      ok: 'ok',
-      red: 'GATE RED',
-      failed: 'FAILED',
-      refused: 'REFUSED (nothing was touched)',
-      interrupted: 'INTERRUPTED',
-      note: 'note',
-    }[outcome.status];
-    out(`cutover ${phase}: ${label} (exit ${outcome.exitCode}): ${outcome.summary}`);
-    if (outcome.status === 'red' || outcome.status === 'failed') {
-      out(
-        `  next: fix the cause and rerun ${phaseCommand(phase)}, or roll back: npm run cutover -- --rollback --confirm`,
-      );
-    }
-    return outcome.exitCode;
+    if (admitted.gate) out(`gate: ${admitted.gate}`);
+    announcePhase(config, phase, out);
+    const outcome = await execute(config, phase, entries, { out, now, start, release: () => lock.release() });
+    return recordOutcome(config, phase, outcome, { out, now, start, rehearsal: admitted.rehearsal });
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The refusals, in order: the confirmation of a phase that writes outside WORK_DIR, the runbook's order, the hooks it
+ * needs, the rehearsal gate. Returns the refusal's message, or the gate's verdict for a gated phase.
+ */
+function admit(
+  config: CutoverConfig,
+  phase: CutoverPhase,
+  opts: RunOptions,
+  entries: LogEntry[],
+  start: Date,
+): string | { rehearsal?: LogEntry['rehearsal']; gate?: string } {
+  const def = PHASES[phase];
+  if (def.writes && !opts.confirm)
+    return `${phase} changes things outside WORK_DIR (${def.what}), so it needs an explicit confirmation: run ${phaseCommand(phase)}`;
+  const order = orderProblem(phase, entries);
+  if (order) return order;
+  const missing = missingHooks(config, neededHooks(phase));
+  if (missing.length)
+    return `${phase} needs the hook${missing.length > 1 ? 's' : ''} ${missing.join(', ')} configured (a command; see the runbook's "Hooks")${phase === 'switch' ? '; the switch is refused without its way back (switch-back and the unfreeze hooks)' : ''}`;
+  if (!def.gated) return {};
+  const verdict = rehearsalVerdict(config, entries, start);
+  if (!verdict.ok) return verdict.message;
+  return { rehearsal: { runId: verdict.runId!, finishedAt: verdict.finishedAt! }, gate: verdict.message };
+}
+
+function announcePhase(config: CutoverConfig, phase: CutoverPhase, out: (line: string) => void): void {
+  out(`cutover ${phase}: ${PHASES[phase].what}`);
+  out(`  source: ${describeDsn(config.base.src!)}   assets: ${config.base.srcAssetsDir}`);
+  out(`  target: ${describeDsn(config.base.dst)}   assets: ${config.base.dstAssetsDir}`);
+  out(`  log:    ${path.join(config.workDir, 'cutover-log.jsonl')}`);
+}
+
+interface Clock {
+  out: (line: string) => void;
+  now: () => Date;
+  start: Date;
+}
+
+/**
+ * The phase's work (EXECUTORS) with its own log file; a stop signal stops its tools and children, records an
+ * `interrupted` entry and exits 130. Never throws: an error is a failed (or, exit 2, refused) outcome.
+ */
+async function execute(
+  config: CutoverConfig,
+  phase: CutoverPhase,
+  entries: LogEntry[],
+  t: Clock & { release: () => void },
+): Promise<Outcome> {
+  const log = new PhaseLog(path.join(config.workDir, 'logs', `cutover-${phase}.log`));
+  log.line(`# cutover phase ${phase}, started ${t.start.toISOString()}`);
+  const say = (line: string) => {
+    log.line(line);
+    t.out(`[${phase}] ${line}`);
+  };
+  const stoppers = new Set<() => void>();
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopActiveTools('SIGTERM');
+    for (const s of stoppers) s();
+    appendEntry(config.workDir, {
+      phase,
+      start: t.start.toISOString(),
+      end: t.now().toISOString(),
+      status: 'interrupted',
+      exitCode: EXIT.interrupted,
+      summary: `interrupted by ${signal}; a single-transaction restore is rolled back by the server; rerun the phase or roll back`,
+    });
+    t.release();
+    process.exit(EXIT.interrupted);
+  };
+  const offSignal = onStopSignal(onSignal);
+  try {
+    const onChild = (stop: () => void) => {
+      stoppers.add(stop);
+      return () => stoppers.delete(stop);
+    };
+    return await EXECUTORS[phase]({ config, entries, log, say, onChild });
+  } catch (e) {
+    const known = e instanceof PhaseError;
+    const refused = known && e.exitCode === EXIT.usage;
+    const message = redact(known ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`);
+    return {
+      status: refused ? 'refused' : 'failed',
+      exitCode: refused ? EXIT.usage : EXIT.phaseFailed,
+      summary: message,
+    };
+  } finally {
+    offSignal();
+    log.close();
+    await closePools();
+  }
+}
+
+/** One entry in the append-only log and the phase's closing line; returns its exit code. */
+function recordOutcome(
+  config: CutoverConfig,
+  phase: CutoverPhase,
+  outcome: Outcome,
+  t: Clock & { rehearsal?: LogEntry['rehearsal'] },
+): number {
+  appendEntry(config.workDir, {
+    phase,
+    start: t.start.toISOString(),
+    end: t.now().toISOString(),
+    status: outcome.status,
+    exitCode: outcome.exitCode,
+    ...(outcome.commands?.length ? { commands: outcome.commands } : {}),
+    summary: outcome.summary,
+    ...(outcome.hooks?.length ? { hooks: outcome.hooks } : {}),
+    ...(t.rehearsal ? { rehearsal: t.rehearsal } : {}),
+    ...(outcome.details ? { details: outcome.details } : {}),
+  });
+  const label = {
+    ok: 'ok',
+    red: 'GATE RED',
+    failed: 'FAILED',
+    refused: 'REFUSED (nothing was touched)',
+    interrupted: 'INTERRUPTED',
+    note: 'note',
+  }[outcome.status];
+  t.out(`cutover ${phase}: ${label} (exit ${outcome.exitCode}): ${outcome.summary}`);
+  if (outcome.status === 'red' || outcome.status === 'failed') {
+    t.out(
+      `  next: fix the cause and rerun ${phaseCommand(phase)}, or roll back: npm run cutover -- --rollback --confirm`,
+    );
+  }
+  return outcome.exitCode;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
