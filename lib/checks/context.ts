@@ -4,6 +4,7 @@
 import { inject } from 'vitest';
 import { parseConfig, registerSecrets, type Config } from '../core/config.ts';
 import { setPoolCap } from '../core/db.ts';
+import { fromEnv } from '../core/run-protocol.ts';
 import type { CheckPlan, PhaseResult, RunState } from '../core/state.ts';
 
 export interface RehearsalContext {
@@ -37,10 +38,10 @@ export function rehearsalContext(): RehearsalContext {
 
 let cached: Config | undefined;
 
-/** The configuration, parsed from the environment the rehearsal was started with. */
+/** The configuration the rehearsal parsed once (the run protocol, lib/core/run-protocol.ts), else the environment's. */
 export function checkConfig(): Config {
   if (!cached) {
-    cached = parseConfig(process.env, { mode: 'verify-only' });
+    cached = fromEnv(process.env)?.config ?? parseConfig(process.env, { mode: 'verify-only' });
     registerSecrets(cached);
   }
   return cached;

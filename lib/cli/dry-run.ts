@@ -23,7 +23,7 @@ import {
   restorePipeline,
   rsyncCommand,
 } from '../core/tools.ts';
-import { runPreflight } from '../phases/preflight.ts';
+import { preflightStep } from '../phases/pipeline.ts';
 import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
 import { analyzeDescription } from '../phases/analyze.ts';
 
@@ -135,7 +135,7 @@ export async function buildDryRunPlan(
     );
     lines.push('  1. preflight (read-only; run now):');
     try {
-      const r = await runPreflight(config, {
+      const { outcome: r } = await preflightStep(config, {
         say: (l) => {
           if (/^(DST_DROP_SCHEMA|ASSETS_DELETE|  )/.test(l)) lines.push(`     ${l}`);
         },
