@@ -145,7 +145,7 @@ function contextOf(state: RunState, poolCaps: RehearsalContext['poolCaps']): Reh
 }
 
 /**
- * `rehearse --list` (REHEARSAL_MODE=list, run through `vitest list`): the context a full run would give the specs, made
+ * `rehearse --list` (run protocol mode `list`, run through `vitest list`): the context a full run would give the specs, made
  * without writing anything: no copy phase runs (each is shown as it would run, or skipped with the same reason as in a
  * real run), no WORK_DIR, no state.json; discovery is read-only. The specs then name exactly the tests they would run.
  */
