@@ -9,7 +9,7 @@ import { restoreTocRules } from '../../../lib/phases/restore.ts';
 import { filterToc, parseTocEntries } from '../../../lib/phases/toc-filter.ts';
 
 const config = parseConfig(
-  { DST_DATABASE_URL: 'postgresql://u:p@db.invalid:5432/staging', DST_ASSETS_DIR: '/srv/staging/.data' },
+  { DST_DATABASE_URL: 'postgresql://u@db.invalid:5432/staging', DST_ASSETS_DIR: '/srv/staging/.data' },
   { mode: 'verify-only' },
 );
 
