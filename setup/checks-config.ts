@@ -10,10 +10,11 @@
  *   `specs/<name>.spec.ts` in every report).
  */
 import path from 'node:path';
+import { fromEnv } from '../lib/core/run-protocol.ts';
 
-/** Reporters of a rehearsal (REHEARSAL_RUN_DIR set by rehearse), else of the project's own test runs. */
+/** Reporters of a rehearsal (the run protocol's runDir, set by rehearse), else of the project's own test runs. */
 export function reportersFor(env: NodeJS.ProcessEnv, codeRoot: string, ext: 'ts' | 'js'): unknown[] {
-  const runDir = env.REHEARSAL_RUN_DIR;
+  const runDir = fromEnv(env)?.runDir;
   // A rehearsal prints through lib/audit/reporter.ts only: progress, each failed check once with its evidence, no green
   // lists, no stack frames for findings (REHEARSAL_VERBOSE=1 adds vitest's own console). Its junit.xml is written
   // afterwards from checks.json (lib/audit/junit-writer.ts: classname = family).

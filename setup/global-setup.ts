@@ -28,33 +28,60 @@ import {
   type PhaseResult,
   type RunState,
 } from '../lib/core/state.ts';
-import { runDump } from '../lib/phases/dump.ts';
-import { runMirror } from '../lib/phases/mirror-assets.ts';
-import { runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
-import { runPreflight } from '../lib/phases/preflight.ts';
-import { readPreflightRecord } from '../lib/phases/preflight-gate.ts';
-import { runRestore } from '../lib/phases/restore.ts';
-import type { ArchiveInfo } from '../lib/phases/dump.ts';
+import { fromEnv, type RunProtocol } from '../lib/core/run-protocol.ts';
+import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
+import { dumpStep, mirrorStep, preflightStep, restoreStep, type PreflightFacts } from '../lib/phases/pipeline.ts';
+import { readPreflightRecord, recordFacts, type PreflightRecord } from '../lib/phases/preflight-gate.ts';
+
+const COPY_PHASES: PhaseName[] = ['dump', 'restore', 'mirror'];
 
 export default async function setup(project: TestProject) {
-  const env = process.env;
-  if (env.REHEARSAL_MODE === 'list') return provideListing(project, env);
-  const mode = (env.REHEARSAL_MODE as RunState['mode']) || 'full';
-  const runId = env.REHEARSAL_RUN_ID || new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
-  const state: RunState = {
-    runId,
-    mode,
+  // The run protocol (lib/core/run-protocol.ts): what `rehearse` decided, with the configuration it parsed.
+  const run: RunProtocol = fromEnv(process.env) ?? { mode: 'full' };
+  if (run.mode === 'list') return provideListing(project, run);
+  const state = newState(run);
+  const config = runConfig(run, state);
+  saveState(state);
+  // rehearse runs the preflight before vitest, in every mode (lib/phases/preflight-gate.ts), and hands its result here.
+  const pre = readPreflightRecord(run.preflightFile);
+  if (pre) {
+    Object.assign(state.tools, detailsOf(pre.result).tools ?? {});
+    applyToolPaths(state.tools);
+  }
+  if (config) {
+    if (state.mode === 'full') await copyPhases(config, state, pre);
+    else skipCopyPhases(state, pre);
+  }
+  const poolCaps = config && !blockingPhase(state) ? await discover(config, state, project, run) : undefined;
+  state.finishedAt = new Date().toISOString();
+  saveState(state);
+  project.provide('rehearsal', contextOf(state, poolCaps));
+  await closePools();
+}
+
+/** The run's record before anything ran. */
+function newState(run: RunProtocol): RunState {
+  return {
+    runId: run.runId || new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z'),
+    mode: run.mode === 'list' ? 'full' : run.mode,
     startedAt: new Date().toISOString(),
-    workDir: env.REHEARSAL_WORK_DIR || env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-work-')),
-    runDir: env.REHEARSAL_RUN_DIR,
+    workDir: run.workDir || process.env.WORK_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-work-')),
+    runDir: run.runDir,
     phases: [],
     tools: { node: process.version },
   };
-  let config: Config | undefined;
+}
+
+/**
+ * The configuration the CLI parsed (handed on as data), or — vitest started without `rehearse` — parsed from the
+ * environment here. A configuration error is recorded as a refused preflight.
+ */
+function runConfig(run: RunProtocol, state: RunState): Config | undefined {
   try {
-    config = parseConfig(env, { mode: mode === 'full' ? 'full' : 'verify-only' });
+    const config = run.config ?? parseConfig(process.env, { mode: state.mode === 'full' ? 'full' : 'verify-only' });
     registerSecrets(config);
     state.config = effectiveConfig(config);
+    return config;
   } catch (e) {
     state.phases.push({
       name: 'preflight',
@@ -62,47 +89,49 @@ export default async function setup(project: TestProject) {
       reason: redact((e as Error).message),
       rehearseExitCode: EXIT.usage,
     });
+    return undefined;
   }
-  saveState(state);
-  // rehearse runs the preflight before vitest, in every mode (lib/phases/preflight-gate.ts), and hands its result here.
-  const pre = readPreflightRecord(env);
-  if (pre) {
-    Object.assign(state.tools, (pre.result.details?.tools ?? {}) as Record<string, string>);
-    applyToolPaths(state.tools);
+}
+
+/** `--verify-only` / `--rerun-failed`: the gate's preflight, and every copy phase skipped with the reason. */
+function skipCopyPhases(state: RunState, pre: PreflightRecord | undefined): void {
+  if (pre) state.phases.push(pre.result);
+  for (const name of pre ? COPY_PHASES : PHASES) {
+    state.phases.push({
+      name,
+      status: 'skipped',
+      reason:
+        pre && pre.result.status !== 'ok'
+          ? 'not run: phase preflight failed'
+          : `${state.mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: no copy phases`,
+    });
   }
-  if (config) {
-    if (mode === 'full') await copyPhases(config, state, pre);
-    else {
-      if (pre) state.phases.push(pre.result);
-      for (const name of (pre ? ['dump', 'restore', 'mirror'] : PHASES) as PhaseName[]) {
-        state.phases.push({
-          name,
-          status: 'skipped',
-          reason:
-            pre && pre.result.status !== 'ok'
-              ? 'not run: phase preflight failed'
-              : `${mode === 'rerun' ? '--rerun-failed' : '--verify-only'}: no copy phases`,
-        });
-      }
-    }
-  }
-  // Discovery and the connection budget read different things from the same servers: at once, so a remote server's
-  // round trips overlap instead of adding up.
-  let poolCaps: RehearsalContext['poolCaps'];
-  if (config && !blockingPhase(state)) {
-    const cfg = config;
-    [, poolCaps] = await Promise.all([
-      loadOrDiscoverPlan(cfg, state, env).then(
-        (plan) => void (state.plan = plan),
-        (e) => void (state.planError = redact((e as Error).message)),
-      ),
-      poolBudget(cfg, project),
-    ]);
-  }
-  state.finishedAt = new Date().toISOString();
-  saveState(state);
+}
+
+/**
+ * Discovery and the connection budget read different things from the same servers: at once, so a remote server's
+ * round trips overlap instead of adding up. The plan (or why there is none) lands in `state`.
+ */
+async function discover(
+  config: Config,
+  state: RunState,
+  project: TestProject,
+  run: RunProtocol,
+): Promise<RehearsalContext['poolCaps']> {
+  const [, poolCaps] = await Promise.all([
+    loadOrDiscoverPlan(config, state, run.planFile).then(
+      (plan) => void (state.plan = plan),
+      (e) => void (state.planError = redact((e as Error).message)),
+    ),
+    poolBudget(config, project),
+  ]);
+  return poolCaps;
+}
+
+/** What the specs get through inject('rehearsal'). */
+function contextOf(state: RunState, poolCaps: RehearsalContext['poolCaps']): RehearsalContext {
   const blocked = blockingPhase(state);
-  const ctx: RehearsalContext = {
+  return {
     runId: state.runId,
     mode: state.mode,
     workDir: state.workDir,
@@ -114,19 +143,17 @@ export default async function setup(project: TestProject) {
     poolCaps,
     toc: state.dump?.toc,
   };
-  project.provide('rehearsal', ctx);
-  await closePools();
 }
 
 /**
- * `rehearse --list` (REHEARSAL_MODE=list, run through `vitest list`): the context a full run would give the specs, made
+ * `rehearse --list` (run protocol mode `list`, run through `vitest list`): the context a full run would give the specs, made
  * without writing anything: no copy phase runs (each is shown as it would run, or skipped with the same reason as in a
  * real run), no WORK_DIR, no state.json; discovery is read-only. The specs then name exactly the tests they would run.
  */
-async function provideListing(project: TestProject, env: NodeJS.ProcessEnv): Promise<void> {
+async function provideListing(project: TestProject, run: RunProtocol): Promise<void> {
   const ctx: RehearsalContext = { runId: 'list', mode: 'full', workDir: '(none: --list writes nothing)', phases: [] };
   try {
-    const config = parseConfig(env, { mode: 'full' });
+    const config = run.config ?? parseConfig(process.env, { mode: 'full' });
     registerSecrets(config);
     const schedule = phaseSchedule(config);
     // A full run has an archive TOC when it dumps or is given a dump; the checks that read it only need to know that.
@@ -149,29 +176,72 @@ async function provideListing(project: TestProject, env: NodeJS.ProcessEnv): Pro
   project.provide('rehearsal', ctx);
 }
 
-/** preflight → dump → restore → mirror; the first failure stops the rest (recorded as skipped, with the reason). */
-async function copyPhases(
-  config: Config,
-  state: RunState,
-  pre?: ReturnType<typeof readPreflightRecord>,
-): Promise<void> {
+/**
+ * preflight → dump → restore → mirror (lib/phases/pipeline.ts), the typed facts of each step handed to the next; the
+ * first failure stops the rest (recorded as skipped, with the reason).
+ */
+async function copyPhases(config: Config, state: RunState, pre?: PreflightRecord): Promise<void> {
   const base: Omit<PhaseCtx, 'log' | 'say'> = { config, state, workDir: state.workDir };
-  let archive: ArchiveInfo | undefined;
+  let facts: PreflightFacts | undefined = pre ? recordFacts(pre) : undefined;
   const run: Record<PhaseName, (ctx: PhaseCtx) => Promise<PhaseOutcome>> = {
     preflight: async (ctx) => {
-      const r = await runPreflight(config, { log: ctx.log, say: ctx.say });
-      archive = r.archive;
-      return r;
+      const r = await preflightStep(config, { log: ctx.log, say: ctx.say });
+      facts = r.facts;
+      return r.outcome;
     },
-    dump: (ctx) => runDump(ctx, archive),
-    restore: runRestore,
-    mirror: runMirror,
+    dump: async (ctx) => (await dumpStep(ctx, facts ?? {})).outcome,
+    restore: (ctx) => restoreStep(ctx, ctx.state.dump, facts ?? { extensionsPresent: [] }),
+    mirror: mirrorStep,
   };
-  const steps = phaseSchedule(config).map((p) => [p.name, p.wanted, p.whyNot, run[p.name]] as const);
-  // An interrupted copy is recorded (state.json says which phase) and its tools are stopped; then the signal goes on
-  // to its usual handling. A single-transaction restore killed this way is rolled back by the server.
-  let current: PhaseName | undefined;
+  const interruption = watchInterruption(config, state);
+  try {
+    for (const p of phaseSchedule(config)) {
+      interruption.current = p.name;
+      await runStep(p.name, p.wanted, p.whyNot, run[p.name]);
+    }
+  } finally {
+    interruption.off();
+  }
+
+  async function runStep(
+    name: PhaseName,
+    wanted: boolean,
+    why: string,
+    fn: (ctx: PhaseCtx) => Promise<PhaseOutcome>,
+  ): Promise<void> {
+    const blocked = blockingPhase(state);
+    let result: PhaseResult;
+    if (blocked) result = { name, status: 'skipped', reason: `not run: phase ${blocked.name} failed` };
+    else if (!wanted) result = { name, status: 'skipped', reason: why };
+    else if (name === 'preflight' && pre) result = pre.result;
+    else {
+      result = await runPhase(name, base, fn);
+      // A stop signal sent to the whole run (a terminal's Ctrl-C, a service manager) may kill the phase's tool before
+      // this process runs its own handler: the tool's death then looks like a failure. Give the handler a moment, so
+      // the phase is recorded as interrupted, not failed.
+      if (result.status === 'failed') await signalGrace(() => !!state.interrupted);
+    }
+    if (name === 'preflight') {
+      const tools = detailsOf(result).tools ?? {};
+      Object.assign(state.tools, tools);
+      // The gate's preflight ran in the `rehearse` process: run exactly the executables it resolved and reported.
+      applyToolPaths(tools);
+    }
+    if (state.interrupted) return;
+    state.phases.push(result);
+    // After every phase, so an interrupted or crashed run still leaves its record.
+    saveState(state);
+  }
+}
+
+/**
+ * An interrupted copy is recorded (state.json says which phase) and its tools are stopped; then the signal goes on to
+ * its usual handling. A single-transaction restore killed this way is rolled back by the server.
+ */
+function watchInterruption(config: Config, state: RunState): { current?: PhaseName; off: () => void } {
+  const w: { current?: PhaseName; off: () => void } = { off: () => {} };
   const onSignal = (signal: NodeJS.Signals) => {
+    const current = w.current;
     const stopped = stopActiveTools('SIGTERM');
     state.interrupted = { signal, phase: current, at: new Date().toISOString() };
     let reason = `interrupted by ${signal} during phase ${current}; ${stopped} running tool(s) stopped`;
@@ -188,47 +258,8 @@ async function copyPhases(
     saveState(state);
     process.kill(process.pid, signal);
   };
-  const offSignal = onStopSignal(onSignal, { prepend: true });
-  try {
-    for (const [name, wanted, why, fn] of steps) {
-      current = name;
-      await runStep(name, wanted, why, fn);
-    }
-  } finally {
-    offSignal();
-  }
-
-  async function runStep(
-    name: PhaseName,
-    wanted: boolean,
-    why: string,
-    fn: (ctx: PhaseCtx) => Promise<PhaseOutcome>,
-  ): Promise<void> {
-    const blocked = blockingPhase(state);
-    let result: PhaseResult;
-    if (blocked) result = { name, status: 'skipped', reason: `not run: phase ${blocked.name} failed` };
-    else if (!wanted) result = { name, status: 'skipped', reason: why };
-    else if (name === 'preflight' && pre) {
-      result = pre.result;
-      archive = pre.archive;
-    } else {
-      result = await runPhase(name, base, fn);
-      // A stop signal sent to the whole run (a terminal's Ctrl-C, a service manager) may kill the phase's tool before
-      // this process runs its own handler: the tool's death then looks like a failure. Give the handler a moment, so
-      // the phase is recorded as interrupted, not failed.
-      if (result.status === 'failed') await signalGrace(() => !!state.interrupted);
-    }
-    if (name === 'preflight') {
-      const tools = (result.details?.tools ?? {}) as Record<string, string>;
-      Object.assign(state.tools, tools);
-      // The gate's preflight ran in the `rehearse` process: run exactly the executables it resolved and reported.
-      applyToolPaths(tools);
-    }
-    if (state.interrupted) return;
-    state.phases.push(result);
-    // After every phase, so an interrupted or crashed run still leaves its record.
-    saveState(state);
-  }
+  w.off = onStopSignal(onSignal, { prepend: true });
+  return w;
 }
 
 /**
@@ -278,8 +309,8 @@ function saveState(state: RunState): void {
 }
 
 /** A rerun checks the same plan (same tables, same asset sample) as the run it retries. */
-async function loadOrDiscoverPlan(config: Config, state: RunState, env: NodeJS.ProcessEnv): Promise<CheckPlan> {
-  if (env.REHEARSAL_PLAN_FILE) return JSON.parse(fs.readFileSync(env.REHEARSAL_PLAN_FILE, 'utf8')) as CheckPlan;
+async function loadOrDiscoverPlan(config: Config, state: RunState, planFile?: string): Promise<CheckPlan> {
+  if (planFile) return JSON.parse(fs.readFileSync(planFile, 'utf8')) as CheckPlan;
   return discoverPlan(config, { seed: config.assetsSampleSeed ?? state.runId });
 }
 

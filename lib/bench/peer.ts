@@ -7,6 +7,7 @@
  *   clean and with changed rows, against the suite's checksum (fused scan, split when large) + key bisection.
  * Passwords reach pg_comparator through --env-pass (an environment variable), never its arguments.
  */
+import { toEnv } from '../core/run-protocol.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -91,12 +92,7 @@ export async function runFusedSpecs(
 ): Promise<{ code: number; wallMs: number }> {
   fs.mkdirSync(workDir, { recursive: true });
   const runId = `bench-${Date.now().toString(36)}`;
-  const env = suiteEnv({
-    ...vars,
-    REHEARSAL_RUN_ID: runId,
-    REHEARSAL_WORK_DIR: workDir,
-    REHEARSAL_MODE: 'verify-only',
-  });
+  const env = suiteEnv({ ...vars, ...toEnv({ runId, workDir, mode: 'verify-only' }) });
   const [bin, base] = checksVitestCommand('run');
   const args = [...base, ...FUSED_SPECS, ...(noTests ? ['-t', '^no test has this name$'] : [])];
   const r = await measure(bin, args, {

@@ -14,7 +14,7 @@ import type { CheckPlan } from '../core/state.ts';
 import { displayCommand } from '../core/tools.ts';
 import { dumpCommand, dumpOutputPath, listCommand, psqlCommand, rsyncCommand } from '../phases/commands.ts';
 import { DROP_PUBLIC_SQL, restoreCommand, restoreMode, restorePipeline } from '../phases/restore-commands.ts';
-import { runPreflight } from '../phases/preflight.ts';
+import { preflightStep } from '../phases/pipeline.ts';
 import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
 import { analyzeDescription } from '../phases/analyze.ts';
 
@@ -126,7 +126,7 @@ export async function buildDryRunPlan(
     );
     lines.push('  1. preflight (read-only; run now):');
     try {
-      const r = await runPreflight(config, {
+      const { outcome: r } = await preflightStep(config, {
         say: (l) => {
           if (/^(DST_DROP_SCHEMA|ASSETS_DELETE|  )/.test(l)) lines.push(`     ${l}`);
         },

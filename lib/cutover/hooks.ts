@@ -50,8 +50,17 @@ export function runHook(config: CutoverConfig, name: HookName, opts: HookRunOpti
     );
     return Promise.resolve({ hook: name, variable: spec.variable, status: 'skipped' });
   }
+  opts.say(`hook ${spec.variable}: sh -c ${JSON.stringify(redact(cmd))}`);
+  return spawnHook(config, name, cmd, opts);
+}
+
+/**
+ * `sh -c <cmd>` in its own process group (so a timeout or a stop reaches everything it started), its lines said
+ * redacted; the group gets SIGTERM at CUTOVER_HOOK_TIMEOUT_MS, SIGKILL KILL_GRACE_MS later. Never rejects.
+ */
+function spawnHook(config: CutoverConfig, name: HookName, cmd: string, opts: HookRunOptions): Promise<HookRecord> {
+  const spec = hookSpec(name);
   const command = redact(cmd);
-  opts.say(`hook ${spec.variable}: sh -c ${JSON.stringify(command)}`);
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn('sh', ['-c', cmd], {

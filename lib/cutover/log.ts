@@ -24,6 +24,24 @@ export interface HookRecord {
   command?: string;
 }
 
+/**
+ * The facts an entry records, as typed fields: the dump phase's archive (what the restore phase verifies and restores),
+ * the restore's mode and whether it was already done, the verify phase's run. Read back without casts.
+ */
+export interface EntryDetails {
+  /** dump: the archive's path, format, sha256 (`file` or sorted file list), size and TOC. restore: the sha256 restored. */
+  archive?: string;
+  format?: 'custom' | 'directory';
+  sha256?: string;
+  bytes?: number;
+  toc?: Record<string, number>;
+  entries?: number;
+  /** restore: the restore mode; true when this dump was restored before and not again. */
+  mode?: string;
+  alreadyDone?: boolean;
+  [fact: string]: unknown;
+}
+
 export interface LogEntry {
   phase: string;
   start: string;
@@ -38,7 +56,7 @@ export interface LogEntry {
   /** The rehearsal run the gate accepted. */
   rehearsal?: { runId: string; finishedAt: string };
   /** Phase facts later phases need (the dump's archive and sha256; the verify run's reports). */
-  details?: Record<string, unknown>;
+  details?: EntryDetails;
 }
 
 export function logPath(workDir: string): string {

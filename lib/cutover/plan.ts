@@ -15,6 +15,11 @@ import { currentAttempt, lastOf, logPath, type LogEntry } from './log.ts';
 import { PHASES, PHASE_NAMES, orderProblem, phaseCommand, rollbackPlan } from './phases.ts';
 import { gateTime, verifyDirs } from './run.ts';
 
+/**
+ * The `--plan` lines (redacted): where the cutover stands, the rehearsal gate and estimate, every phase with its
+ * commands and status, the next step, missing hooks and what a rollback would do now. Pure apart from reading the
+ * rehearsal manifests.
+ */
 export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now: Date): string[] {
   const base = config.base;
   const lines: string[] = [
@@ -32,6 +37,28 @@ export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now
   else lines.push('Downtime estimate: none (no rehearsal manifest to take the phase timings from)');
   lines.push('');
 
+  const commands = phaseCommandLines(config);
+  lines.push(...phaseLines(entries, commands));
+  const missing = missingHooks(config, [
+    'maintenanceOn',
+    'stopWorkers',
+    'drainCheck',
+    'switch',
+    'switchBack',
+    'startWorkers',
+    'maintenanceOff',
+  ]);
+  if (missing.length) lines.push(`Hooks not configured (the phases that need them will refuse): ${missing.join(', ')}`);
+  const rb = rollbackPlan(entries);
+  lines.push(
+    `Rollback now (npm run cutover -- --rollback --confirm): ${rb.kind === 'hooks' ? `${rb.message}${rb.hooks.length ? ` [${rb.hooks.map((h) => displayHook(config, h)).join('; ')}]` : ''}` : rb.message}`,
+  );
+  return lines.map(redact);
+}
+
+/** The commands (redacted later) each phase runs, one list per phase: the copy phases' from the dry-run planner. */
+function phaseCommandLines(config: CutoverConfig): Record<string, string[]> {
+  const base = config.base;
   const archive = path.join(config.workDir, base.dumpFormat === 'custom' ? 'source.dump' : 'source.dump.d');
   const copy = Object.fromEntries(phaseCommands(base, config.workDir).map((p) => [p.phase, p.lines]));
   const vd = verifyDirs(config.workDir);
@@ -61,7 +88,12 @@ export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now
     ],
     unfreeze: PHASES.unfreeze.hooks.map((h) => displayHook(config, h)),
   };
+  return commands;
+}
 
+/** The phases in order with their status in this attempt and their commands, then the next step. */
+function phaseLines(entries: LogEntry[], commands: Record<string, string[]>): string[] {
+  const lines: string[] = [];
   const attempt = currentAttempt(entries);
   lines.push('Phases, in order (T-1d: presync; the window: freeze … unfreeze):');
   PHASE_NAMES.forEach((name, i) => {
@@ -82,20 +114,5 @@ export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now
       ? `Next: ${phaseCommand(next)}`
       : 'Next: nothing (the cutover is complete, or the log says what must be fixed)',
   );
-
-  const missing = missingHooks(config, [
-    'maintenanceOn',
-    'stopWorkers',
-    'drainCheck',
-    'switch',
-    'switchBack',
-    'startWorkers',
-    'maintenanceOff',
-  ]);
-  if (missing.length) lines.push(`Hooks not configured (the phases that need them will refuse): ${missing.join(', ')}`);
-  const rb = rollbackPlan(entries);
-  lines.push(
-    `Rollback now (npm run cutover -- --rollback --confirm): ${rb.kind === 'hooks' ? `${rb.message}${rb.hooks.length ? ` [${rb.hooks.map((h) => displayHook(config, h)).join('; ')}]` : ''}` : rb.message}`,
-  );
-  return lines.map(redact);
+  return lines;
 }

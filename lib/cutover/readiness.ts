@@ -5,7 +5,9 @@
  * e.g. a non-empty target means the window needs DST_DROP_SCHEMA set in the cutover's environment, not a refusal
  * discovered inside the downtime.
  */
-import { runPreflight } from '../phases/preflight.ts';
+import { PhaseError } from '../core/errors.ts';
+import { detailsOf } from '../phases/phase.ts';
+import { preflightStep } from '../phases/pipeline.ts';
 import type { CutoverConfig } from './config.ts';
 
 /**
@@ -26,13 +28,11 @@ export function forTheWindow(problem: string, dstDatabase = '<target database>')
  */
 export async function targetReadiness(config: CutoverConfig): Promise<string[]> {
   try {
-    const r = await runPreflight(config.base, { mode: 'full' });
-    const notes = ((r.details?.notes as string[] | undefined) ?? []).map((n) => `  - note: ${n}`);
+    const { facts } = await preflightStep(config.base, { mode: 'full' });
+    const notes = facts.notes.map((n) => `  - note: ${n}`);
     return ['Target readiness (read-only checks, run now): nothing to prepare before the window', ...notes];
   } catch (e) {
-    const problems = ((e as { details?: { problems?: string[] } }).details?.problems ?? [
-      (e as Error).message,
-    ]) as string[];
+    const problems = (e instanceof PhaseError ? detailsOf(e).problems : undefined) ?? [(e as Error).message];
     return [
       `Target readiness (read-only checks, run now): ${problems.length} thing(s) the window will need — settle them BEFORE the downtime:`,
       ...problems.map((p) => `  - ${forTheWindow(p, config.base.dst.database)}`),

@@ -1,6 +1,6 @@
 /**
  * Running one cutover phase (or the rollback): the refusals first (confirmation, order, hooks, rehearsal gate), then
- * the work — the rehearsal's own copy-phase functions (setup/*), the operator's hooks, the check suite — and one
+ * the work — the rehearsal's own pipeline steps (lib/phases/pipeline.ts), the operator's hooks, the check suite — and one
  * entry in the append-only log either way.
  *
  * Exit codes as `rehearse`: 0 ok · 1 a gate is red (freeze-check, verify, smoke) · 2 refused, nothing touched ·
@@ -21,11 +21,10 @@ import { redact } from '../core/redact.ts';
 import type { RunState } from '../core/state.ts';
 import { PhaseLog, stopActiveTools } from '../core/tools.ts';
 import { cliCommand, PROJECT_ROOT } from '../core/project.ts';
-import { archiveDigest, runDump } from '../phases/dump.ts';
-import { runMirror } from '../phases/mirror-assets.ts';
-import type { PhaseCtx, PhaseOutcome } from '../phases/phase.ts';
-import { runPreflight } from '../phases/preflight.ts';
-import { runRestore } from '../phases/restore.ts';
+import { archiveDigest } from '../phases/dump.ts';
+import type { PhaseCtx } from '../phases/phase.ts';
+import { dumpStep, mirrorStep, preflightStep, type ArchiveFacts, type RestorePlan } from '../phases/pipeline.ts';
+import { planRestore, runRestore } from '../phases/restore.ts';
 import { withCutoverDefaults, type CutoverConfig, type HookName } from './config.ts';
 import { findRehearsal, judgeRehearsal, type GateVerdict } from './gate.ts';
 import { hookFailure, missingHooks, runHook } from './hooks.ts';
@@ -88,21 +87,7 @@ function neededHooks(phase: CutoverPhase): HookName[] {
 export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase, opts: RunOptions): Promise<number> {
   const out = opts.out ?? print;
   const now = opts.now ?? (() => new Date());
-  const def = PHASES[phase];
   const start = now();
-  const refuse = (message: string, rehearsal?: LogEntry['rehearsal']): number => {
-    out(`cutover ${phase}: REFUSED (exit 2, nothing was touched): ${message}`);
-    appendEntry(config.workDir, {
-      phase,
-      start: start.toISOString(),
-      end: now().toISOString(),
-      status: 'refused',
-      exitCode: EXIT.usage,
-      summary: message,
-      ...(rehearsal ? { rehearsal } : {}),
-    });
-    return EXIT.usage;
-  };
   const lock = acquireLock(config.workDir, phase);
   if (!lock.ok) {
     out(`cutover ${phase}: REFUSED (exit 2, nothing was touched): ${lock.message}`);
@@ -110,111 +95,154 @@ export async function runCutoverPhase(config: CutoverConfig, phase: CutoverPhase
   }
   try {
     const entries = readLog(config.workDir);
-    if (def.writes && !opts.confirm) {
-      return refuse(
-        `${phase} changes things outside WORK_DIR (${def.what}), so it needs an explicit confirmation: run ${phaseCommand(phase)}`,
-      );
-    }
-    const order = orderProblem(phase, entries);
-    if (order) return refuse(order);
-    const missing = missingHooks(config, neededHooks(phase));
-    if (missing.length) {
-      return refuse(
-        `${phase} needs the hook${missing.length > 1 ? 's' : ''} ${missing.join(', ')} configured (a command; see the runbook's "Hooks")${phase === 'switch' ? '; the switch is refused without its way back (switch-back and the unfreeze hooks)' : ''}`,
-      );
-    }
-    let rehearsal: LogEntry['rehearsal'];
-    if (def.gated) {
-      const verdict = rehearsalVerdict(config, entries, start);
-      if (!verdict.ok) return refuse(verdict.message);
-      rehearsal = { runId: verdict.runId!, finishedAt: verdict.finishedAt! };
-      out(`gate: ${verdict.message}`);
-    }
-    out(`cutover ${phase}: ${def.what}`);
-    out(`  source: ${describeDsn(config.base.src!)}   assets: ${config.base.srcAssetsDir}`);
-    out(`  target: ${describeDsn(config.base.dst)}   assets: ${config.base.dstAssetsDir}`);
-    out(`  log:    ${path.join(config.workDir, 'cutover-log.jsonl')}`);
-
-    const log = new PhaseLog(path.join(config.workDir, 'logs', `cutover-${phase}.log`));
-    log.line(`# cutover phase ${phase}, started ${start.toISOString()}`);
-    const say = (line: string) => {
-      log.line(line);
-      out(`[${phase}] ${line}`);
-    };
-    const stoppers = new Set<() => void>();
-    let outcome: Outcome;
-    const onSignal = (signal: NodeJS.Signals) => {
-      stopActiveTools('SIGTERM');
-      for (const s of stoppers) s();
+    const admitted = admit(config, phase, opts, entries, start);
+    if (typeof admitted === 'string') {
+      out(`cutover ${phase}: REFUSED (exit 2, nothing was touched): ${admitted}`);
       appendEntry(config.workDir, {
         phase,
         start: start.toISOString(),
         end: now().toISOString(),
-        status: 'interrupted',
-        exitCode: EXIT.interrupted,
-        summary: `interrupted by ${signal}; a single-transaction restore is rolled back by the server; rerun the phase or roll back`,
+        status: 'refused',
+        exitCode: EXIT.usage,
+        summary: admitted,
       });
-      lock.release();
-      process.exit(EXIT.interrupted);
-    };
-    const offSignal = onStopSignal(onSignal);
-    try {
-      const ctx: ExecCtx = {
-        config,
-        entries,
-        log,
-        say,
-        onChild: (stop) => {
-          stoppers.add(stop);
-          return () => stoppers.delete(stop);
-        },
-      };
-      outcome = await EXECUTORS[phase](ctx);
-    } catch (e) {
-      const known = e instanceof PhaseError;
-      const refused = known && e.exitCode === EXIT.usage;
-      const message = redact(known ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`);
-      outcome = {
-        status: refused ? 'refused' : 'failed',
-        exitCode: refused ? EXIT.usage : EXIT.phaseFailed,
-        summary: message,
-      };
-    } finally {
-      offSignal();
-      log.close();
-      await closePools();
+      return EXIT.usage;
     }
-    const entry: LogEntry = {
-      phase,
-      start: start.toISOString(),
-      end: now().toISOString(),
-      status: outcome.status,
-      exitCode: outcome.exitCode,
-      ...(outcome.commands?.length ? { commands: outcome.commands } : {}),
-      summary: outcome.summary,
-      ...(outcome.hooks?.length ? { hooks: outcome.hooks } : {}),
-      ...(rehearsal ? { rehearsal } : {}),
-      ...(outcome.details ? { details: outcome.details } : {}),
-    };
-    appendEntry(config.workDir, entry);
-    const label = {
-      ok: 'ok',
-      red: 'GATE RED',
-      failed: 'FAILED',
-      refused: 'REFUSED (nothing was touched)',
-      interrupted: 'INTERRUPTED',
-      note: 'note',
-    }[outcome.status];
-    out(`cutover ${phase}: ${label} (exit ${outcome.exitCode}): ${outcome.summary}`);
-    if (outcome.status === 'red' || outcome.status === 'failed') {
-      out(
-        `  next: fix the cause and rerun ${phaseCommand(phase)}, or roll back: npm run cutover -- --rollback --confirm`,
-      );
-    }
-    return outcome.exitCode;
+    if (admitted.gate) out(`gate: ${admitted.gate}`);
+    announcePhase(config, phase, out);
+    const outcome = await execute(config, phase, entries, { out, now, start, release: () => lock.release() });
+    return recordOutcome(config, phase, outcome, { out, now, start, rehearsal: admitted.rehearsal });
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The refusals, in order: the confirmation of a phase that writes outside WORK_DIR, the runbook's order, the hooks it
+ * needs, the rehearsal gate. Returns the refusal's message, or the gate's verdict for a gated phase.
+ */
+function admit(
+  config: CutoverConfig,
+  phase: CutoverPhase,
+  opts: RunOptions,
+  entries: LogEntry[],
+  start: Date,
+): string | { rehearsal?: LogEntry['rehearsal']; gate?: string } {
+  const def = PHASES[phase];
+  if (def.writes && !opts.confirm)
+    return `${phase} changes things outside WORK_DIR (${def.what}), so it needs an explicit confirmation: run ${phaseCommand(phase)}`;
+  const order = orderProblem(phase, entries);
+  if (order) return order;
+  const missing = missingHooks(config, neededHooks(phase));
+  if (missing.length)
+    return `${phase} needs the hook${missing.length > 1 ? 's' : ''} ${missing.join(', ')} configured (a command; see the runbook's "Hooks")${phase === 'switch' ? '; the switch is refused without its way back (switch-back and the unfreeze hooks)' : ''}`;
+  if (!def.gated) return {};
+  const verdict = rehearsalVerdict(config, entries, start);
+  if (!verdict.ok) return verdict.message;
+  return { rehearsal: { runId: verdict.runId!, finishedAt: verdict.finishedAt! }, gate: verdict.message };
+}
+
+function announcePhase(config: CutoverConfig, phase: CutoverPhase, out: (line: string) => void): void {
+  out(`cutover ${phase}: ${PHASES[phase].what}`);
+  out(`  source: ${describeDsn(config.base.src!)}   assets: ${config.base.srcAssetsDir}`);
+  out(`  target: ${describeDsn(config.base.dst)}   assets: ${config.base.dstAssetsDir}`);
+  out(`  log:    ${path.join(config.workDir, 'cutover-log.jsonl')}`);
+}
+
+interface Clock {
+  out: (line: string) => void;
+  now: () => Date;
+  start: Date;
+}
+
+/**
+ * The phase's work (EXECUTORS) with its own log file; a stop signal stops its tools and children, records an
+ * `interrupted` entry and exits 130. Never throws: an error is a failed (or, exit 2, refused) outcome.
+ */
+async function execute(
+  config: CutoverConfig,
+  phase: CutoverPhase,
+  entries: LogEntry[],
+  t: Clock & { release: () => void },
+): Promise<Outcome> {
+  const log = new PhaseLog(path.join(config.workDir, 'logs', `cutover-${phase}.log`));
+  log.line(`# cutover phase ${phase}, started ${t.start.toISOString()}`);
+  const say = (line: string) => {
+    log.line(line);
+    t.out(`[${phase}] ${line}`);
+  };
+  const stoppers = new Set<() => void>();
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopActiveTools('SIGTERM');
+    for (const s of stoppers) s();
+    appendEntry(config.workDir, {
+      phase,
+      start: t.start.toISOString(),
+      end: t.now().toISOString(),
+      status: 'interrupted',
+      exitCode: EXIT.interrupted,
+      summary: `interrupted by ${signal}; a single-transaction restore is rolled back by the server; rerun the phase or roll back`,
+    });
+    t.release();
+    process.exit(EXIT.interrupted);
+  };
+  const offSignal = onStopSignal(onSignal);
+  try {
+    const onChild = (stop: () => void) => {
+      stoppers.add(stop);
+      return () => stoppers.delete(stop);
+    };
+    return await EXECUTORS[phase]({ config, entries, log, say, onChild });
+  } catch (e) {
+    const known = e instanceof PhaseError;
+    const refused = known && e.exitCode === EXIT.usage;
+    const message = redact(known ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`);
+    return {
+      status: refused ? 'refused' : 'failed',
+      exitCode: refused ? EXIT.usage : EXIT.phaseFailed,
+      summary: message,
+    };
+  } finally {
+    offSignal();
+    log.close();
+    await closePools();
+  }
+}
+
+/** One entry in the append-only log and the phase's closing line; returns its exit code. */
+function recordOutcome(
+  config: CutoverConfig,
+  phase: CutoverPhase,
+  outcome: Outcome,
+  t: Clock & { rehearsal?: LogEntry['rehearsal'] },
+): number {
+  appendEntry(config.workDir, {
+    phase,
+    start: t.start.toISOString(),
+    end: t.now().toISOString(),
+    status: outcome.status,
+    exitCode: outcome.exitCode,
+    ...(outcome.commands?.length ? { commands: outcome.commands } : {}),
+    summary: outcome.summary,
+    ...(outcome.hooks?.length ? { hooks: outcome.hooks } : {}),
+    ...(t.rehearsal ? { rehearsal: t.rehearsal } : {}),
+    ...(outcome.details ? { details: outcome.details } : {}),
+  });
+  const label = {
+    ok: 'ok',
+    red: 'GATE RED',
+    failed: 'FAILED',
+    refused: 'REFUSED (nothing was touched)',
+    interrupted: 'INTERRUPTED',
+    note: 'note',
+  }[outcome.status];
+  t.out(`cutover ${phase}: ${label} (exit ${outcome.exitCode}): ${outcome.summary}`);
+  if (outcome.status === 'red' || outcome.status === 'failed') {
+    t.out(
+      `  next: fix the cause and rerun ${phaseCommand(phase)}, or roll back: npm run cutover -- --rollback --confirm`,
+    );
+  }
+  return outcome.exitCode;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -284,13 +312,13 @@ function hookOutcome(
 
 async function mirror(c: ExecCtx, what: string): Promise<Outcome> {
   const config = c.config.base;
-  await runPreflight(assetsOnly(config), { log: c.log, say: c.say });
-  const o = await runMirror(phaseCtx(c, config));
+  await preflightStep(assetsOnly(config), { log: c.log, say: c.say });
+  const o = await mirrorStep(phaseCtx(c, config));
   return {
     status: 'ok',
     exitCode: EXIT.ok,
     summary: `${what}: ${o.reason}`,
-    commands: [String(o.details?.command ?? '')],
+    commands: [o.details?.command ?? ''],
   };
 }
 
@@ -383,44 +411,42 @@ async function freezeCheck(c: ExecCtx): Promise<Outcome> {
 
 async function dump(c: ExecCtx): Promise<Outcome> {
   const config = c.config.base;
-  await runPreflight(config, { log: c.log, say: c.say });
-  const state = emptyState(c.config);
-  const o = await runDump(phaseCtx(c, config, state));
-  const d = state.dump!;
+  const { facts } = await preflightStep(config, { log: c.log, say: c.say });
+  const { outcome, archive: d } = await dumpStep(phaseCtx(c, config), facts);
   return {
     status: 'ok',
     exitCode: EXIT.ok,
-    summary: o.reason,
-    commands: [String(o.details?.command ?? '')],
+    summary: outcome.reason,
+    commands: [outcome.details?.command ?? ''],
     details: { archive: d.path, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, entries: d.entries },
   };
 }
 
-async function restore(c: ExecCtx): Promise<Outcome> {
-  const attempt = currentAttempt(c.entries);
-  const dumped = lastOf(attempt, 'dump')!;
-  const d = dumped.entry.details as {
-    archive: string;
-    format: 'custom' | 'directory';
-    sha256: string;
-    bytes?: number;
-    toc?: Record<string, number>;
-  };
-  const previous = lastOf(attempt, 'restore');
-  if (
-    previous &&
-    previous.index > dumped.index &&
-    previous.entry.status === 'ok' &&
-    (previous.entry.details as { sha256?: string })?.sha256 === d.sha256
-  ) {
-    return {
-      status: 'ok',
-      exitCode: EXIT.ok,
-      summary: `already restored from this dump (sha256 ${d.sha256.slice(0, 16)}…) at ${previous.entry.start}; not restored again`,
-      details: { sha256: d.sha256, alreadyDone: true },
-    };
-  }
-  // The archive is the one the dump phase made, byte for byte (it sat in WORK_DIR between two invocations).
+/**
+ * The cutover's restore plan: the same preflight step and the same `planRestore` as the rehearsal (lib/phases/
+ * pipeline.ts), so the cutover restores exactly what a green rehearsal restored — the same TOC exclusions (e.g. a
+ * `vector` pre-installed by a DBA on a managed target), the same session settings, the same commands.
+ */
+export async function planCutoverRestore(
+  config: CutoverConfig,
+  archive: ArchiveFacts,
+  io: { log: PhaseLog; say: (line: string) => void },
+): Promise<{ ctx: PhaseCtx; plan: RestorePlan }> {
+  const { facts } = await preflightStep(config.base, io);
+  const ctx: PhaseCtx = { config: config.base, state: emptyState(config), workDir: config.workDir, ...io };
+  ctx.state.dump = archive;
+  return { ctx, plan: await planRestore(ctx, archive, facts) };
+}
+
+/** The archive the dump phase of this attempt recorded, verified byte for byte (it sat in WORK_DIR meanwhile). */
+async function dumpedArchive(dumped: { entry: LogEntry }): Promise<ArchiveFacts> {
+  const d = dumped.entry.details ?? {};
+  if (!d.archive || !d.sha256 || !d.format)
+    throw new PhaseError(
+      'restore',
+      `the dump phase at ${dumped.entry.start} recorded no archive; run ${phaseCommand('dump')} again`,
+      EXIT.usage,
+    );
   if (!fs.existsSync(d.archive)) {
     throw new PhaseError(
       'restore',
@@ -436,17 +462,37 @@ async function restore(c: ExecCtx): Promise<Outcome> {
       EXIT.usage,
     );
   }
-  const config = c.config.base;
-  await runPreflight(config, { log: c.log, say: c.say });
-  const state = emptyState(c.config);
-  state.dump = { path: d.archive, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, provided: false };
-  const o = await runRestore(phaseCtx(c, config, state));
+  return { path: d.archive, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, provided: false };
+}
+
+async function restore(c: ExecCtx): Promise<Outcome> {
+  const attempt = currentAttempt(c.entries);
+  const dumped = lastOf(attempt, 'dump')!;
+  const sha256 = dumped.entry.details?.sha256;
+  const previous = lastOf(attempt, 'restore');
+  if (
+    sha256 &&
+    previous &&
+    previous.index > dumped.index &&
+    previous.entry.status === 'ok' &&
+    previous.entry.details?.sha256 === sha256
+  ) {
+    return {
+      status: 'ok',
+      exitCode: EXIT.ok,
+      summary: `already restored from this dump (sha256 ${sha256.slice(0, 16)}…) at ${previous.entry.start}; not restored again`,
+      details: { sha256, alreadyDone: true },
+    };
+  }
+  const archive = await dumpedArchive(dumped);
+  const { ctx, plan } = await planCutoverRestore(c.config, archive, { log: c.log, say: c.say });
+  const o = await runRestore(ctx, plan);
   return {
     status: 'ok',
     exitCode: EXIT.ok,
     summary: o.reason,
-    commands: (o.details?.commands as string[]) ?? [],
-    details: { sha256: d.sha256, mode: o.details?.mode },
+    commands: o.details.commands,
+    details: { sha256: archive.sha256, mode: o.details.mode },
   };
 }
 

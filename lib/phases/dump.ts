@@ -13,7 +13,7 @@ import { formatBytes, formatDuration } from '../core/format.ts';
 import { tableDataCountQuery, tableDataSizesQuery } from '../core/catalog.ts';
 import type { RunState } from '../core/state.ts';
 import { listFiles, sha256File } from '../core/files.ts';
-import { displayCommand } from '../core/tools.ts';
+import { displayCommand, type Command } from '../core/tools.ts';
 import { dumpCommand, dumpOutputPath, pgDump, type ToolCtx } from './commands.ts';
 import { pgRestoreList, pgRestoreReadAll } from './restore-commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
@@ -245,15 +245,7 @@ export function dumpProgressLine(v: {
 /** The dump phase. `existing` is the archive preflight validated (SRC_DB_DUMP_PATH), if any. */
 export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<PhaseOutcome> {
   const { config, state } = ctx;
-  if (config.dumpPath) {
-    const info = existing ?? (await inspectArchive(config.dumpPath, { phase: 'dump', log: ctx.log }));
-    const digest = await archiveDigest(info.path, info.format);
-    recordDump(state, info, digest, true);
-    return {
-      reason: `existing dump (SRC_DB_DUMP_PATH), not dumped again: ${summary(info, digest)}`,
-      details: { provided: true, toc: info.toc },
-    };
-  }
+  if (config.dumpPath) return providedDump(ctx, config.dumpPath, existing);
   const out = dumpOutputPath(ctx.workDir, config.dumpFormat);
   const partial = `${out}.partial`;
   // Our own files from an earlier run with the same fixed WORK_DIR; pg_dump --format=directory refuses an existing dir.
@@ -261,6 +253,45 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(ctx.workDir, { recursive: true });
   const cmd = dumpCommand(config, partial);
+  const r = await dumpWithProgress(ctx, cmd, partial, out);
+  // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.
+  fs.renameSync(partial, out);
+  const info = await inspectArchive(out, { phase: 'dump', log: ctx.log });
+  r.finish(info.toc['TABLE DATA']);
+  const digest = await archiveDigest(out, info.format);
+  recordDump(state, info, digest, false);
+  ctx.log.line(`toc: ${JSON.stringify(info.toc)}`);
+  ctx.log.line(`sha256 (${info.format === 'custom' ? 'file' : 'sorted file list'}): ${digest.sha256}`);
+  return {
+    reason: summary(info, digest),
+    exitCode: r.code,
+    details: {
+      command: displayCommand(cmd),
+      renamedTo: out,
+      toc: info.toc,
+      sha256: digest.sha256,
+      bytes: digest.bytes,
+    },
+  };
+}
+
+/** SRC_DB_DUMP_PATH: not dumped again; the archive preflight validated is recorded with its digest. */
+async function providedDump(ctx: PhaseCtx, dumpPath: string, existing?: ArchiveInfo): Promise<PhaseOutcome> {
+  const info = existing ?? (await inspectArchive(dumpPath, { phase: 'dump', log: ctx.log }));
+  const digest = await archiveDigest(info.path, info.format);
+  recordDump(ctx.state, info, digest, true);
+  return {
+    reason: `existing dump (SRC_DB_DUMP_PATH), not dumped again: ${summary(info, digest)}`,
+    details: { provided: true, toc: info.toc },
+  };
+}
+
+/**
+ * pg_dump into `partial` with progress lines; an unfinished dump is removed (a full disk said as such). Returns the
+ * tool's exit code and `finish(tableData)`, which closes the progress once the archive's TOC is known.
+ */
+async function dumpWithProgress(ctx: PhaseCtx, cmd: Command, partial: string, out: string) {
+  const { config } = ctx;
   const total = await tablesToDump(config);
   // Byte progress: the source tables' sizes are the total; a table counts as done when pg_dump moves to the next one;
   // the archive's growing size shows movement inside a big table.
@@ -312,25 +343,12 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
     throw e;
   }
   stopPoll();
-  // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.
   written = pathBytes(partial);
-  fs.renameSync(partial, out);
-  const info = await inspectArchive(out, { phase: 'dump', log: ctx.log });
-  const data = info.toc['TABLE DATA'] ?? done;
-  progress.finish({ ...value(), done: data, total: data, doneBytes: totalBytes ?? 0 });
-  const digest = await archiveDigest(out, info.format);
-  recordDump(state, info, digest, false);
-  ctx.log.line(`toc: ${JSON.stringify(info.toc)}`);
-  ctx.log.line(`sha256 (${info.format === 'custom' ? 'file' : 'sorted file list'}): ${digest.sha256}`);
   return {
-    reason: summary(info, digest),
-    exitCode: r.code,
-    details: {
-      command: displayCommand(cmd),
-      renamedTo: out,
-      toc: info.toc,
-      sha256: digest.sha256,
-      bytes: digest.bytes,
+    code: r.code,
+    finish: (tableData: number | undefined) => {
+      const data = tableData ?? done;
+      progress.finish({ ...value(), done: data, total: data, doneBytes: totalBytes ?? 0 });
     },
   };
 }

@@ -17,11 +17,46 @@ export interface PhaseCtx {
   say(line: string): void;
 }
 
+/**
+ * The facts a phase records for the manifest and the phases spec, as typed fields (read back through `detailsOf`,
+ * never through casts). Each phase sets the fields that concern it; other keys are allowed for the manifest only.
+ */
+export interface PhaseDetails {
+  /** preflight: versions of tools and servers (state.tools). */
+  tools?: Record<string, string>;
+  /** preflight: what it noticed without refusing. */
+  notes?: string[];
+  /** preflight (refused): every problem found. */
+  problems?: string[];
+  /** preflight: what DST_DROP_SCHEMA / ASSETS_DELETE would drop or delete. */
+  destructive?: string[];
+  /** preflight: extensions the archive creates that the target already has, installed by another role. */
+  extensionsPresent?: string[];
+  /** dump, mirror: the one command run (redacted). */
+  command?: string;
+  /** restore: every command run (redacted). */
+  commands?: string[];
+  /** restore: the restore mode (lib/core/tools.ts restoreMode). */
+  mode?: string;
+  /** restore: the TOC entries left out, one line each with why. */
+  excluded?: string[];
+  /** restore: what staging isolation did, one line each. */
+  isolation?: string[];
+  /** restore: the server's hints. */
+  serverHints?: string[];
+  [fact: string]: unknown;
+}
+
 export interface PhaseOutcome {
   /** One-line summary (shown in the phase's test case). */
   reason: string;
   exitCode?: number;
-  details?: Record<string, unknown>;
+  details?: PhaseDetails;
+}
+
+/** A phase result's details as typed fields (empty when it recorded none). */
+export function detailsOf(result: Pick<PhaseResult, 'details'> | undefined): PhaseDetails {
+  return (result?.details ?? {}) as PhaseDetails;
 }
 
 /** A `say` for a phase: each line goes to the phase log and, redacted and prefixed `[phase] `, to stdout. */

@@ -1,7 +1,8 @@
 /**
  * The preflight gate of every rehearsal mode: `rehearse` runs the read-only preflight itself, before vitest starts,
  * for a full run, `--verify-only` and `--rerun-failed` alike. Its result is written to WORK_DIR/preflight.json and
- * handed to global setup (REHEARSAL_PREFLIGHT_FILE), which records it instead of running it again.
+ * handed to global setup (the run protocol's `preflightFile`, lib/core/run-protocol.ts), which records it and hands
+ * its typed facts to the later steps instead of running it again.
  *
  * A refusal is one failing test (`phase preflight`) and exit 2: vitest then runs the phases spec only, and every
  * other family is listed as not run (skipped, with the reason), never as dozens of failures of the same cause.
@@ -11,15 +12,18 @@ import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { PhaseResult, RunState } from '../core/state.ts';
 import type { ArchiveInfo } from './dump.ts';
-import { runPhase } from './phase.ts';
-import { runPreflight } from './preflight.ts';
+import { detailsOf, runPhase } from './phase.ts';
+import { factsFromDetails, preflightStep, type PreflightFacts } from './pipeline.ts';
 
 export const PREFLIGHT_FILE = 'preflight.json';
 
-/** What the gate hands to global setup: the phase result and, for a provided dump, the inspected archive. */
+/** What the gate hands to global setup: the phase result and, when it passed, its typed facts. */
 export interface PreflightRecord {
   result: PhaseResult;
+  /** For a provided dump, the inspected archive (also in `facts`). */
   archive?: ArchiveInfo;
+  /** The preflight's facts (lib/phases/pipeline.ts), when it passed. */
+  facts?: PreflightFacts;
   mode: RunState['mode'];
 }
 
@@ -39,22 +43,27 @@ export async function preflightGate(
     phases: [],
     tools: {},
   };
-  let archive: ArchiveInfo | undefined;
+  let facts: PreflightFacts | undefined;
   const result = await runPhase('preflight', { config, state, workDir: opts.workDir }, async (ctx) => {
-    const r = await runPreflight(config, { log: ctx.log, say: ctx.say, mode: opts.mode });
-    archive = r.archive;
-    return r;
+    const r = await preflightStep(config, { log: ctx.log, say: ctx.say, mode: opts.mode });
+    facts = r.facts;
+    return r.outcome;
   });
-  const record: PreflightRecord = { result, archive, mode: opts.mode };
+  const record: PreflightRecord = { result, archive: facts?.archive, facts, mode: opts.mode };
   const file = path.join(opts.workDir, PREFLIGHT_FILE);
   fs.mkdirSync(opts.workDir, { recursive: true });
   fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   return { record, file };
 }
 
-/** The record written by the gate, when this run has one (REHEARSAL_PREFLIGHT_FILE). */
-export function readPreflightRecord(env: NodeJS.ProcessEnv): PreflightRecord | undefined {
-  const file = env.REHEARSAL_PREFLIGHT_FILE;
+/** The record written by the gate, when this run has one (the run protocol's `preflightFile`). */
+export function readPreflightRecord(file: string | undefined): PreflightRecord | undefined {
   if (!file || !fs.existsSync(file)) return undefined;
   return JSON.parse(fs.readFileSync(file, 'utf8')) as PreflightRecord;
+}
+
+/** The facts of a gate record (none when the preflight refused). */
+export function recordFacts(record: PreflightRecord): PreflightFacts | undefined {
+  if (record.result.status !== 'ok') return undefined;
+  return record.facts ?? factsFromDetails(detailsOf(record.result), record.archive);
 }

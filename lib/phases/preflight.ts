@@ -36,6 +36,7 @@ import {
   type PrivilegeVerdict,
 } from './privileges.ts';
 import type { PhaseOutcome } from './phase.ts';
+import type { PreflightFacts } from './pipeline.ts';
 
 export interface PreflightResult extends PhaseOutcome {
   /** Versions of tools and servers, for state.tools. */
@@ -44,6 +45,8 @@ export interface PreflightResult extends PhaseOutcome {
   archive?: ArchiveInfo;
   /** What DST_DROP_SCHEMA / ASSETS_DELETE would drop or delete (lib/phases/guards.ts), one line each. */
   destructive?: string[];
+  /** The typed facts every later step of the pipeline reads (lib/phases/pipeline.ts). */
+  facts: PreflightFacts;
 }
 
 interface ServerFacts {
@@ -170,34 +173,75 @@ export interface PreflightOptions {
   mode?: 'full' | 'verify-only' | 'rerun';
 }
 
+/** What the preflight steps share: the findings so far and the facts they establish. */
+interface Findings {
+  config: Config;
+  opts: PreflightOptions;
+  say: (line: string) => void;
+  problems: string[];
+  notes: string[];
+  tools: Record<string, string>;
+  full: boolean;
+  planned: { dump: boolean; restore: boolean; mirror: boolean };
+  needed: Command['tool'][];
+  archive?: ArchiveInfo;
+  src?: ServerFacts;
+  dst?: ServerFacts;
+  privileges?: PrivilegeVerdict;
+  destructive: string[];
+}
+
 /** Run every preflight check; throws one PhaseError (exit 2) listing every problem. */
 export async function runPreflight(config: Config, opts: PreflightOptions = {}): Promise<PreflightResult> {
-  const say = opts.say ?? (() => {});
-  const problems: string[] = [];
-  const notes: string[] = [];
-  const tools: Record<string, string> = { node: process.version };
   const full = (opts.mode ?? 'full') === 'full';
-  const planned = full ? plannedPhases(config) : { dump: false, restore: false, mirror: false };
+  const f: Findings = {
+    config,
+    opts,
+    say: opts.say ?? (() => {}),
+    problems: [],
+    notes: [],
+    tools: { node: process.version },
+    full,
+    planned: full ? plannedPhases(config) : { dump: false, restore: false, mirror: false },
+    needed: [],
+    destructive: [],
+  };
+  await checkRsync(f); // 1
+  await checkAssetDirs(f); // 2
+  await checkArchive(f); // 3
+  await checkServers(f); // 4
+  await checkClientTools(f); // 5
+  await checkTargetRole(f); // 6
+  await checkTargetEmpty(f); // 7
+  await checkConfiguredSubjects(f); // 8
+  await checkTablespaces(f); // 9
+  await checkDestructiveSteps(f); // 10
+  await checkLockBudget(f); // 11
+  return conclude(f);
+}
 
-  // 1. Tools. rsync here; pg_dump/pg_restore/psql once the servers' majors are known (lib/phases/client-tools.ts).
-  const needed: Command['tool'][] = [];
+/** 1. Tools. rsync here; pg_dump/pg_restore/psql once the servers' majors are known (checkClientTools). */
+async function checkRsync(f: Findings): Promise<void> {
+  const { planned, needed } = f;
   if (planned.dump) needed.push('pg_dump');
   if (planned.restore) needed.push('pg_restore', 'psql');
-  if (planned.mirror) needed.push('rsync');
-  if (planned.mirror) {
-    // The file found here is the one the mirror runs (setToolBinary), never a second PATH lookup later.
-    const file = resolveOnPath('rsync');
-    const v = file ? await toolVersion('rsync', file) : undefined;
-    if (!file || !v) problems.push('rsync is not installed or not on PATH; install rsync');
-    else {
-      tools.rsync = v.version;
-      tools['rsync path'] = file;
-      setToolBinary('rsync', file);
-    }
+  if (!planned.mirror) return;
+  needed.push('rsync');
+  // The file found here is the one the mirror runs (setToolBinary), never a second PATH lookup later.
+  const file = resolveOnPath('rsync');
+  const v = file ? await toolVersion('rsync', file) : undefined;
+  if (!file || !v) f.problems.push('rsync is not installed or not on PATH; install rsync');
+  else {
+    f.tools.rsync = v.version;
+    f.tools['rsync path'] = file;
+    setToolBinary('rsync', file);
   }
+}
 
-  // 2. Asset directories (the static same/inside check is in config; here through symlinks too).
-  if (planned.mirror && !config.srcAssetsRemote) {
+/** 2. Asset directories (the static same/inside check is in config; here through symlinks too). */
+async function checkAssetDirs(f: Findings): Promise<void> {
+  const { config, problems } = f;
+  if (f.planned.mirror && !config.srcAssetsRemote) {
     const src = config.srcAssetsDir!;
     if (!fs.existsSync(src) || !fs.statSync(src).isDirectory()) {
       problems.push(`SRC_ASSETS_DIR=${src} is not an existing directory; point it at the source .data root`);
@@ -210,29 +254,35 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   if (fs.existsSync(config.dstAssetsDir) && !fs.statSync(config.dstAssetsDir).isDirectory()) {
     problems.push(`DST_ASSETS_DIR=${config.dstAssetsDir} exists but is not a directory`);
   }
-  problems.push(...dstAssetsDirProblems(config.dstAssetsDir, planned.mirror));
+  problems.push(...dstAssetsDirProblems(config.dstAssetsDir, f.planned.mirror));
   if (config.srcAssetsDir && config.srcAssetsRemote) {
-    const probe = await probeRemoteAssets(config, opts.log);
+    const probe = await probeRemoteAssets(config, f.opts.log);
     if (probe) problems.push(probe);
-    else notes.push(`remote SRC_ASSETS_DIR ${config.srcAssetsDir} answers (rsync --list-only)`);
+    else f.notes.push(`remote SRC_ASSETS_DIR ${config.srcAssetsDir} answers (rsync --list-only)`);
   }
+}
 
-  // 3. The existing dump, validated before anything touches the target.
-  let archive: ArchiveInfo | undefined;
-  if (config.dumpPath) {
-    try {
-      archive = await inspectArchive(config.dumpPath, { phase: 'preflight', log: opts.log, deep: true });
-      notes.push(`existing dump ${config.dumpPath}: ${archive.format}, ${archive.entries} TOC entries`);
-    } catch (e) {
-      problems.push((e as Error).message.replace(/^preflight: /, ''));
-    }
+/** 3. The existing dump, validated before anything touches the target. */
+async function checkArchive(f: Findings): Promise<void> {
+  const { config } = f;
+  if (!config.dumpPath) return;
+  try {
+    f.archive = await inspectArchive(config.dumpPath, { phase: 'preflight', log: f.opts.log, deep: true });
+    f.notes.push(`existing dump ${config.dumpPath}: ${f.archive.format}, ${f.archive.entries} TOC entries`);
+  } catch (e) {
+    f.problems.push((e as Error).message.replace(/^preflight: /, ''));
   }
+}
 
-  // 4. Servers.
+/** 4. Servers: both answer, their versions, and that they are not the same database under two names. */
+async function checkServers(f: Findings): Promise<void> {
+  const { config, problems, tools } = f;
   const src = config.src
     ? await connectFacts(config.src, `the source ${describeDsn(config.src)}`, config, problems)
     : undefined;
   const dst = await connectFacts(config.dst, `the target ${describeDsn(config.dst)}`, config, problems);
+  f.src = src;
+  f.dst = dst;
   if (src) {
     tools['source server'] = src.version;
     if (src.vector) tools['source vector'] = src.vector.version;
@@ -241,7 +291,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
     tools['target server'] = dst.version;
     if (dst.vectorAvailable) tools['target vector available'] = dst.vectorAvailable;
     if (dst.vector) tools['target vector'] = dst.vector.version;
-    say(
+    f.say(
       `target: ${describeDsn(config.dst)} (PostgreSQL ${dst.version}, database "${dst.database}"); assets: ${config.dstAssetsDir}`,
     );
   }
@@ -250,136 +300,159 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
       `SRC_DATABASE_URL and DST_DATABASE_URL reach the same database ("${dst.database}" on the server with system identifier ${dst.systemId}) under different names; the target must be a different, staging database`,
     );
   }
+}
 
-  // 5. Client tools against both majors; the target role's powers against what the archive needs (extensions,
-  //    roles, schemas). Both read before the dump, so a refusal costs nothing.
-  const pgNeeded = needed.filter((t): t is PgTool => t !== 'rsync');
-  if (pgNeeded.length) {
-    const choice = await chooseClientTools(config, {
-      // Without a source connection, the archive's header says which major it was dumped from.
-      srcMajor: src
-        ? serverMajor(src.versionNum)
-        : archive?.dumpedFrom
-          ? Number.parseInt(archive.dumpedFrom, 10)
-          : undefined,
-      dstMajor: dst ? serverMajor(dst.versionNum) : undefined,
-      archiveMajor: archive?.dumpedBy ? Number.parseInt(archive.dumpedBy, 10) : undefined,
-      needed: pgNeeded,
-    });
-    problems.push(...choice.problems);
-    notes.push(...choice.notes);
-    for (const t of Object.values(choice.tools)) {
-      tools[t.tool] = t.version;
-      tools[`${t.tool} path`] = t.file;
-    }
+/** 5. Client tools against both majors (lib/phases/client-tools.ts). */
+async function checkClientTools(f: Findings): Promise<void> {
+  const pgNeeded = f.needed.filter((t): t is PgTool => t !== 'rsync');
+  if (!pgNeeded.length) return;
+  const { src, dst, archive } = f;
+  const choice = await chooseClientTools(f.config, {
+    // Without a source connection, the archive's header says which major it was dumped from.
+    srcMajor: src
+      ? serverMajor(src.versionNum)
+      : archive?.dumpedFrom
+        ? Number.parseInt(archive.dumpedFrom, 10)
+        : undefined,
+    dstMajor: dst ? serverMajor(dst.versionNum) : undefined,
+    archiveMajor: archive?.dumpedBy ? Number.parseInt(archive.dumpedBy, 10) : undefined,
+    needed: pgNeeded,
+  });
+  f.problems.push(...choice.problems);
+  f.notes.push(...choice.notes);
+  for (const t of Object.values(choice.tools)) {
+    f.tools[t.tool] = t.version;
+    f.tools[`${t.tool} path`] = t.file;
   }
-  let privileges: PrivilegeVerdict | undefined;
-  if (dst && planned.restore) {
-    try {
-      privileges = await checkPrivileges(config, archive, src?.schemas ?? [], opts.log);
-      problems.push(...privileges.problems);
-      notes.push(...privileges.notes);
-    } catch (e) {
-      problems.push(`could not read the target role's powers: ${redact((e as Error).message)}`);
-    }
-  }
+}
 
-  // 6. The target must be empty where the restore writes: `public` (unless DST_DROP_SCHEMA=1) and every other schema
-  //    the dump creates (CREATE SCHEMA fails on an existing one, and DST_DROP_SCHEMA only drops public).
-  if (dst && planned.restore) {
-    const toRestore = new Set(archive ? archive.schemas : src ? src.schemas : ['public']);
-    toRestore.add('public');
-    await withConnection(
-      config.dst,
-      async (c) => {
-        for (const schema of [...toRestore].sort()) {
-          if (schema === 'public') {
-            const r = (await c.query(SCHEMA_OBJECTS_SQL, [schema])).rows[0];
-            if (r.n > 0 && !config.dstDropSchema) {
-              problems.push(
-                `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=<the target database name> (STAGING ONLY: drops and recreates public; DST_DROP_SCHEMA=1 is enough for a target this tool restored before)`,
-              );
-            } else if (r.n > 0) {
-              notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA drops them`);
-            }
-          } else if (dst.schemas.includes(schema)) {
+/**
+ * 6. The target role's powers against what the archive needs (extensions, roles, schemas); read before the dump, so a
+ *    refusal costs nothing. Its `extensionsPresent` is the fact the restore plans its TOC exclusions from.
+ */
+async function checkTargetRole(f: Findings): Promise<void> {
+  if (!f.dst || !f.planned.restore) return;
+  try {
+    f.privileges = await checkPrivileges(f.config, f.archive, f.src?.schemas ?? [], f.opts.log);
+    f.problems.push(...f.privileges.problems);
+    f.notes.push(...f.privileges.notes);
+  } catch (e) {
+    f.problems.push(`could not read the target role's powers: ${redact((e as Error).message)}`);
+  }
+}
+
+/**
+ * 7. The target must be empty where the restore writes: `public` (unless DST_DROP_SCHEMA=1) and every other schema
+ *    the dump creates (CREATE SCHEMA fails on an existing one, and DST_DROP_SCHEMA only drops public).
+ */
+async function checkTargetEmpty(f: Findings): Promise<void> {
+  const { config, dst, problems, notes } = f;
+  if (!dst || !f.planned.restore) return;
+  const toRestore = new Set(f.archive ? f.archive.schemas : f.src ? f.src.schemas : ['public']);
+  toRestore.add('public');
+  await withConnection(
+    config.dst,
+    async (c) => {
+      for (const schema of [...toRestore].sort()) {
+        if (schema === 'public') {
+          const r = (await c.query(SCHEMA_OBJECTS_SQL, [schema])).rows[0];
+          if (r.n > 0 && !config.dstDropSchema) {
             problems.push(
-              `the target already has schema ${schema}, which the dump creates (the restore would fail); drop it on the staging database or use a fresh one (DST_DROP_SCHEMA only drops public)`,
+              `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=<the target database name> (STAGING ONLY: drops and recreates public; DST_DROP_SCHEMA=1 is enough for a target this tool restored before)`,
             );
+          } else if (r.n > 0) {
+            notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA drops them`);
           }
-        }
-      },
-      { connectTimeoutMs: config.connectTimeoutMs },
-    ).catch((e) => problems.push(`could not inspect the target's schemas: ${redact((e as Error).message)}`));
-  }
-
-  // 7. The configured tables and columns exist where the checks will read them: the target for a checks-only run,
-  //    the source before a copy (the target is about to be replaced).
-  const side = full
-    ? src
-      ? { dsn: config.src!, facts: src, name: 'source' }
-      : undefined
-    : dst
-      ? { dsn: config.dst, facts: dst, name: 'target' }
-      : undefined;
-  if (side) {
-    const missing = await withConnection(side.dsn, (c) => missingConfiguredSubjects(c, config, side.name), {
-      connectTimeoutMs: config.connectTimeoutMs,
-    }).catch((e) => [`could not look up the configured tables in the ${side.name}: ${redact((e as Error).message)}`]);
-    problems.push(...missing);
-  }
-
-  // 7. Tablespaces: pg_restore sets default_tablespace per object, and fails on one the target lacks. Read from the
-  //    source catalog (so before the dump); RESTORE_NO_TABLESPACES=1 restores everything into the default instead.
-  if (src && dst && planned.restore && !config.restoreNoTablespaces) {
-    try {
-      const need = await withConnection(config.src!, (c) => usedTablespaces(c), {
-        connectTimeoutMs: config.connectTimeoutMs,
-      });
-      const have = await withConnection(
-        config.dst,
-        async (c) => (await c.query<{ n: string }>('SELECT spcname AS n FROM pg_tablespace')).rows.map((r) => r.n),
-        { connectTimeoutMs: config.connectTimeoutMs },
-      );
-      const missing = missingTablespaces(need, have);
-      if (missing.length)
-        problems.push(
-          `the dump puts objects in tablespace${missing.length > 1 ? 's' : ''} ${missing.map((t) => `"${t}"`).join(', ')}, which the target server lacks (the restore would fail on SET default_tablespace); create ${missing.length > 1 ? 'them' : 'it'} on the staging server (CREATE TABLESPACE ... LOCATION '...', a directory owned by the postgres OS user), or set RESTORE_NO_TABLESPACES=1 to restore every object into the target's default tablespace`,
-        );
-      else if (need.length) notes.push(`tablespaces used by the source (${need.join(', ')}) exist on the target`);
-    } catch (e) {
-      notes.push(`could not compare tablespaces: ${redact((e as Error).message)}`);
-    }
-  }
-
-  // 8. Identity of source and target, and the confirmations of destructive steps (lib/phases/guards.ts).
-  let destructive: string[] = [];
-  if (dst) {
-    const verdict = await checkDestructive(config, planned, { log: opts.log });
-    problems.push(...verdict.problems);
-    destructive = verdict.lines;
-    for (const l of destructive) say(l);
-  }
-
-  // 9. A single-transaction restore must fit the target's lock table (lib/phases/guards.ts lockBudget).
-  if (dst && planned.restore && restoreMode(config).startsWith('single-transaction')) {
-    try {
-      const n = await relationsToRestore(config, archive?.toc);
-      if (n !== undefined) {
-        const verdict = lockBudget(n, await lockSettings(config.dst, config.connectTimeoutMs));
-        if (verdict?.level === 'refuse') problems.push(verdict.message);
-        else if (verdict) {
-          notes.push(verdict.message);
-          say(`warning: ${verdict.message}`);
+        } else if (dst.schemas.includes(schema)) {
+          problems.push(
+            `the target already has schema ${schema}, which the dump creates (the restore would fail); drop it on the staging database or use a fresh one (DST_DROP_SCHEMA only drops public)`,
+          );
         }
       }
-    } catch (e) {
-      notes.push(`could not check the lock budget of the restore: ${redact((e as Error).message)}`);
-    }
-  }
+    },
+    { connectTimeoutMs: config.connectTimeoutMs },
+  ).catch((e) => problems.push(`could not inspect the target's schemas: ${redact((e as Error).message)}`));
+}
 
-  for (const [k, v] of Object.entries(tools)) opts.log?.line(`version ${k}: ${v}`);
-  for (const n of notes) opts.log?.line(`note: ${n}`);
+/**
+ * 8. The configured tables and columns exist where the checks will read them: the target for a checks-only run,
+ *    the source before a copy (the target is about to be replaced).
+ */
+async function checkConfiguredSubjects(f: Findings): Promise<void> {
+  const { config, src, dst } = f;
+  const side = f.full
+    ? src
+      ? { dsn: config.src!, name: 'source' }
+      : undefined
+    : dst
+      ? { dsn: config.dst, name: 'target' }
+      : undefined;
+  if (!side) return;
+  const missing = await withConnection(side.dsn, (c) => missingConfiguredSubjects(c, config, side.name), {
+    connectTimeoutMs: config.connectTimeoutMs,
+  }).catch((e) => [`could not look up the configured tables in the ${side.name}: ${redact((e as Error).message)}`]);
+  f.problems.push(...missing);
+}
+
+/**
+ * 9. Tablespaces: pg_restore sets default_tablespace per object, and fails on one the target lacks. Read from the
+ *    source catalog (so before the dump); RESTORE_NO_TABLESPACES=1 restores everything into the default instead.
+ */
+async function checkTablespaces(f: Findings): Promise<void> {
+  const { config } = f;
+  if (!f.src || !f.dst || !f.planned.restore || config.restoreNoTablespaces) return;
+  try {
+    const need = await withConnection(config.src!, (c) => usedTablespaces(c), {
+      connectTimeoutMs: config.connectTimeoutMs,
+    });
+    const have = await withConnection(
+      config.dst,
+      async (c) => (await c.query<{ n: string }>('SELECT spcname AS n FROM pg_tablespace')).rows.map((r) => r.n),
+      { connectTimeoutMs: config.connectTimeoutMs },
+    );
+    const missing = missingTablespaces(need, have);
+    if (missing.length)
+      f.problems.push(
+        `the dump puts objects in tablespace${missing.length > 1 ? 's' : ''} ${missing.map((t) => `"${t}"`).join(', ')}, which the target server lacks (the restore would fail on SET default_tablespace); create ${missing.length > 1 ? 'them' : 'it'} on the staging server (CREATE TABLESPACE ... LOCATION '...', a directory owned by the postgres OS user), or set RESTORE_NO_TABLESPACES=1 to restore every object into the target's default tablespace`,
+      );
+    else if (need.length) f.notes.push(`tablespaces used by the source (${need.join(', ')}) exist on the target`);
+  } catch (e) {
+    f.notes.push(`could not compare tablespaces: ${redact((e as Error).message)}`);
+  }
+}
+
+/** 10. Identity of source and target, and the confirmations of destructive steps (lib/phases/guards.ts). */
+async function checkDestructiveSteps(f: Findings): Promise<void> {
+  if (!f.dst) return;
+  const verdict = await checkDestructive(f.config, f.planned, { log: f.opts.log });
+  f.problems.push(...verdict.problems);
+  f.destructive = verdict.lines;
+  for (const l of f.destructive) f.say(l);
+}
+
+/** 11. A single-transaction restore must fit the target's lock table (lib/phases/guards.ts lockBudget). */
+async function checkLockBudget(f: Findings): Promise<void> {
+  const { config } = f;
+  if (!f.dst || !f.planned.restore || !restoreMode(config).startsWith('single-transaction')) return;
+  try {
+    const n = await relationsToRestore(config, f.archive?.toc);
+    if (n === undefined) return;
+    const verdict = lockBudget(n, await lockSettings(config.dst, config.connectTimeoutMs));
+    if (verdict?.level === 'refuse') f.problems.push(verdict.message);
+    else if (verdict) {
+      f.notes.push(verdict.message);
+      f.say(`warning: ${verdict.message}`);
+    }
+  } catch (e) {
+    f.notes.push(`could not check the lock budget of the restore: ${redact((e as Error).message)}`);
+  }
+}
+
+/** The verdict: one PhaseError (exit 2) listing every problem, or the result with its typed facts. */
+function conclude(f: Findings): PreflightResult {
+  const { tools, notes, problems, destructive, src, dst, needed } = f;
+  for (const [k, v] of Object.entries(tools)) f.opts.log?.line(`version ${k}: ${v}`);
+  for (const n of notes) f.opts.log?.line(`note: ${n}`);
   if (problems.length) {
     throw new PhaseError(
       'preflight',
@@ -401,12 +474,20 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   ]
     .filter(Boolean)
     .join('; ');
+  const facts: PreflightFacts = {
+    tools,
+    archive: f.archive,
+    destructive,
+    notes,
+    extensionsPresent: f.privileges?.extensionsPresent ?? [],
+  };
   return {
     reason,
     tools,
-    archive,
+    archive: f.archive,
     destructive,
-    details: { tools, notes, destructive, extensionsPresent: privileges?.extensionsPresent ?? [] },
+    facts,
+    details: { tools, notes, destructive, extensionsPresent: facts.extensionsPresent },
   };
 }
 

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { displayCommand, runCommand } from '../core/tools.ts';
+import { displayCommand, runCommand, type Command } from '../core/tools.ts';
 import { psql, psqlCommand } from './commands.ts';
 import {
   DROP_PUBLIC_SQL,
@@ -50,7 +50,9 @@ import {
 } from './restore-tuning.ts';
 import os from 'node:os';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
-import { privilegeTocRules } from './privileges.ts';
+import { extensionsPresentRule } from './privileges.ts';
+import type { Config } from '../core/config.ts';
+import type { ArchiveFacts, PreflightFacts, RestoreCommands, RestoreOutcome, RestorePlan } from './pipeline.ts';
 import { exclusionLines, filterToc, parseTocEntries, useListText, type TocEntry, type TocRule } from './toc-filter.ts';
 import {
   detachServersSql,
@@ -71,15 +73,19 @@ export interface RestoreFacts {
 }
 
 /**
- * The rules that leave TOC entries out of this restore (lib/phases/toc-filter.ts), decided from the configuration and
- * what is known about the archive and the target. Empty: everything in the archive is restored.
+ * The rules that leave TOC entries out of this restore (lib/phases/toc-filter.ts), decided from the configuration,
+ * the preflight's facts and what is known about the archive. Empty: everything in the archive is restored.
  */
-export function restoreTocRules(ctx: PhaseCtx, facts: RestoreFacts = {}): TocRule[] {
+export function restoreTocRules(
+  config: Config,
+  pre: Pick<PreflightFacts, 'extensionsPresent'>,
+  facts: RestoreFacts = {},
+): TocRule[] {
   return [
     // superuser-only entries whose effect preflight found already there (lib/phases/privileges.ts)
-    ...privilegeTocRules(ctx.state),
+    ...(pre.extensionsPresent.length ? [extensionsPresentRule(pre.extensionsPresent)] : []),
     // staging isolation: links that point away from the target (lib/phases/isolation.ts)
-    ...isolationTocRules(ctx.config, facts.links ?? []),
+    ...isolationTocRules(config, facts.links ?? []),
   ];
 }
 
@@ -130,12 +136,13 @@ export async function archiveLinks(
 export async function prepareUseList(
   ctx: PhaseCtx,
   archive: string,
+  pre: Pick<PreflightFacts, 'extensionsPresent'>,
 ): Promise<{ useList?: string; excluded: string[]; links: OutwardLink[] }> {
   const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log });
   const entries = parseTocEntries(toc);
   const links = await archiveLinks(ctx, archive, toc, entries);
   for (const line of isolationLines(ctx.config, links)) ctx.say(line);
-  const rules = restoreTocRules(ctx, { links });
+  const rules = restoreTocRules(ctx.config, pre, { links });
   if (rules.length === 0) return { excluded: [], links };
   const excluded = filterToc(entries, rules);
   if (excluded.length === 0) return { excluded: [], links };
@@ -166,7 +173,7 @@ export async function readTargetFacts(ctx: PhaseCtx): Promise<TargetFacts> {
 }
 
 /** The restore session's settings; when the target cannot be asked, none (the raw behaviour), said in the log. */
-async function restoreSettings(ctx: PhaseCtx): Promise<RestoreSettings> {
+export async function restoreSettings(ctx: PhaseCtx): Promise<RestoreSettings> {
   if (ctx.config.restoreMaintenanceWorkMem === 'off') return chooseRestoreSettings({} as TargetFacts, ctx.config);
   try {
     return chooseRestoreSettings(await readTargetFacts(ctx), ctx.config);
@@ -206,55 +213,81 @@ export const NOT_ATOMIC_WARNING =
   'WARNING: this restore is NOT atomic (RESTORE_JOBS>1 or RESTORE_SINGLE_TRANSACTION=0): if it fails, the target is left PARTIALLY restored';
 
 /**
- * The restore phase: the archive of the dump phase (state.dump.path) into DST_DATABASE_URL, in the mode the
- * configuration asks for (restoreMode: single transaction, with DST_DROP_SCHEMA inside the same transaction, or
- * parallel/plain, NOT atomic, said in the log), entries left out by the TOC filter via `--use-list`, then ANALYZE.
- * Throws PhaseError when no archive was recorded or the tool fails (pg_restore's "errors ignored on restore" counts as
- * a failure: by default pg_restore continues past errors and exits 1).
+ * Plan the restore of `archive` (the dump step's, state.dump) into DST_DATABASE_URL from the preflight's facts: the
+ * mode (restoreMode), the TOC entries left out (`--use-list`), the outward links, the session settings and the exact
+ * commands. Reads the archive's TOC and the target's settings; writes only the `--use-list` file in WORK_DIR. Every
+ * caller (rehearsal, cutover) restores through this plan. Throws PhaseError when no archive was recorded.
  */
-export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
-  const { config, state } = ctx;
-  const archive = state.dump?.path;
+export async function planRestore(
+  ctx: PhaseCtx,
+  archive: ArchiveFacts | undefined,
+  pre: Pick<PreflightFacts, 'extensionsPresent'>,
+): Promise<RestorePlan> {
+  const { config } = ctx;
   if (!archive)
     throw new PhaseError('restore', 'no archive to restore (the dump phase recorded none); see the dump phase');
   const mode = restoreMode(config);
-  const commands: string[] = [];
-  // The total is the archive's TABLE DATA entries, counted by the dump phase (or preflight, for SRC_DB_DUMP_PATH).
-  const total = state.dump?.toc?.['TABLE DATA'];
-  // Byte progress: the source tables' sizes (when the source is configured) weigh each table; a table counts as
-  // restored when pg_restore moves to the next one. Without sizes: the table count against the TOC's TABLE DATA.
-  const sizes = await tableSizes(config);
+  const session = await restoreSettings(ctx);
+  // The restore's backends carry this application_name, so the lock-wait watcher can find them.
+  const appName = config.dst.params.application_name ?? `migration-rehearsal restore ${ctx.state.runId}`;
+  const { useList, excluded, links } = await prepareUseList(ctx, archive.path, pre);
+  return {
+    archive,
+    mode,
+    useList,
+    excluded,
+    links,
+    session,
+    appName,
+    commands: restoreCommands(config, archive.path, mode, useList, session, appName),
+  };
+}
+
+/** The restore's commands for `mode`, with the session settings (PGOPTIONS) and PGAPPNAME in their environment. */
+function restoreCommands(
+  config: Config,
+  archive: string,
+  mode: RestorePlan['mode'],
+  useList: string | undefined,
+  session: RestoreSettings,
+  appName: string,
+): RestoreCommands {
+  const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
+    const opts = pgOptions(session.settings, c.env.PGOPTIONS);
+    const env = { ...c.env, PGAPPNAME: c.env.PGAPPNAME ?? appName };
+    return { ...c, env: opts ? { ...env, PGOPTIONS: opts } : env };
+  };
+  if (mode === 'single-transaction-with-drop') {
+    const { render, apply } = restorePipeline(config, archive, useList);
+    return { kind: 'pipeline', render, apply: withSettings(apply) };
+  }
+  let drop: Command | undefined;
+  if (config.dstDropSchema) {
+    const plainDrop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
+    drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: plainDrop.env.PGAPPNAME ?? appName } };
+  }
+  return { kind: 'pg_restore', drop, restore: withSettings(restoreCommand(config, archive, useList)) };
+}
+
+/** The restore's progress: byte progress from the source tables' sizes, else the table count against the TOC. */
+async function restoreProgress(ctx: PhaseCtx, total: number | undefined) {
+  const sizes = await tableSizes(ctx.config);
   const totalBytes = sizes ? [...sizes.values()].reduce((a, b) => a + b, 0) : undefined;
   const t0 = Date.now();
   let doneBytes = 0;
+  let done = 0;
   let current: string | undefined;
-  const value = (done: number, t = total) => ({ done, total: t, doneBytes, totalBytes, elapsedMs: Date.now() - t0 });
+  const value = (d: number, t = total) => ({ done: d, total: t, doneBytes, totalBytes, elapsedMs: Date.now() - t0 });
   const progress = new Progress<ReturnType<typeof value>>({
     format: restoreProgressLine,
     fraction: (v) => (v.totalBytes ? fractionOf(v.doneBytes, v.totalBytes) : fractionOf(v.done, v.total)),
     writer: phaseWriter(ctx.say, '[restore] '),
     tty: stdoutIsTty(),
   });
-  let done = 0;
-  const tuning = await restoreSettings(ctx);
-  for (const line of tuning.why) ctx.log.line(`restore session: ${line}`);
-  if (tuning.settings.length)
-    ctx.say(
-      `restore session: ${tuning.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (PGOPTIONS of the restore only)`,
-    );
-  // The restore's backends carry this application_name, so the lock-wait watcher can find them.
-  const appName = config.dst.params.application_name ?? `migration-rehearsal restore ${state.runId}`;
-  const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
-    const opts = pgOptions(tuning.settings, c.env.PGOPTIONS);
-    const env = { ...c.env, PGAPPNAME: c.env.PGAPPNAME ?? appName };
-    return { ...c, env: opts ? { ...env, PGOPTIONS: opts } : env };
-  };
-  const messages = new ServerMessages();
-  const tool = {
-    phase: 'restore' as const,
-    log: ctx.log,
-    progress: (line: string) => {
-      messages.line(line);
+  return {
+    start: () => progress.start(value(done)),
+    /** A line of pg_restore --verbose: a table counts as restored when pg_restore moves to the next one. */
+    line: (line: string) => {
       const table = restoredTable(line);
       if (table === undefined) return;
       if (current !== undefined) doneBytes += sizes?.get(current) ?? 0;
@@ -262,50 +295,72 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       done++;
       progress.update(value(done, total === undefined ? undefined : Math.max(total, done)));
     },
+    finish: () => {
+      doneBytes = totalBytes ?? 0;
+      progress.finish(value(done, Math.max(total ?? 0, done)));
+    },
   };
-  const analyzeTool = { phase: 'restore' as const, log: ctx.log };
-  let exitCode: number;
-  if (mode === 'parallel' || mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
-  const { useList, excluded, links } = await prepareUseList(ctx, archive);
+}
+
+/** Say what the plan will do before it writes (session settings, non-atomic warning, tablespaces). */
+function announcePlan(ctx: PhaseCtx, plan: RestorePlan): void {
+  const { config } = ctx;
+  for (const line of plan.session.why) ctx.log.line(`restore session: ${line}`);
+  if (plan.session.settings.length)
+    ctx.say(
+      `restore session: ${plan.session.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (PGOPTIONS of the restore only)`,
+    );
+  if (plan.mode === 'parallel' || plan.mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
   if (config.restoreNoTablespaces)
     ctx.say(
       "RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object goes to the target's default tablespace)",
     );
+}
 
-  const stopWatching = watchLockWaits(config, appName, (line) => ctx.say(line));
+/** Run the plan's commands (with the lock-wait watcher); returns the tool's exit code. */
+async function applyRestore(
+  ctx: PhaseCtx,
+  plan: RestorePlan,
+  commands: string[],
+  tool: { phase: 'restore'; log: PhaseCtx['log']; progress: (line: string) => void },
+  startProgress: () => void,
+): Promise<number> {
+  const { config } = ctx;
+  const archive = plan.archive.path;
+  const c = plan.commands;
+  const stopWatching = watchLockWaits(config, plan.appName, (line) => ctx.say(line));
   try {
-    if (mode === 'single-transaction-with-drop') {
-      const { render, apply: plainApply } = restorePipeline(config, archive, useList);
-      const apply = withSettings(plainApply);
-      commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
+    if (c.kind === 'pipeline') {
+      commands.push(`${displayCommand(c.render)} | ${displayCommand(c.apply)}`);
       ctx.say(
         `${dropSchemaSetting(config)}: dropping and recreating public and restoring ${archive}, in one transaction`,
       );
-      progress.start(value(done));
-      exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
-    } else {
-      if (config.dstDropSchema) {
-        const plainDrop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
-        const drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: plainDrop.env.PGAPPNAME ?? appName } };
-        commands.push(displayCommand(drop));
-        ctx.say(
-          `${dropSchemaSetting(config)}: dropping and recreating public (a separate step: this restore mode is not atomic)`,
-        );
-        await psql(drop, analyzeTool);
-      }
-      const cmd = withSettings(restoreCommand(config, archive, useList));
-      commands.push(displayCommand(cmd));
-      ctx.say(`pg_restore (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
-      progress.start(value(done));
-      exitCode = (await pgRestore(cmd, mode, tool).catch(withVersionHint(ctx))).code;
+      startProgress();
+      return (await pgRestoreViaPsql(c.render, c.apply, DROP_PUBLIC_SQL, plan.mode, tool).catch(withVersionHint(ctx)))
+        .code;
     }
+    if (c.drop) {
+      commands.push(displayCommand(c.drop));
+      ctx.say(
+        `${dropSchemaSetting(config)}: dropping and recreating public (a separate step: this restore mode is not atomic)`,
+      );
+      await psql(c.drop, { phase: 'restore', log: ctx.log });
+    }
+    commands.push(displayCommand(c.restore));
+    ctx.say(`pg_restore (${plan.mode}${plan.mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
+    startProgress();
+    return (await pgRestore(c.restore, plan.mode, tool).catch(withVersionHint(ctx))).code;
   } finally {
     stopWatching();
   }
-  doneBytes = totalBytes ?? 0;
-  progress.finish(value(done, Math.max(total ?? 0, done)));
+}
+
+/** After the commit: detach outward servers, the server's messages, ANALYZE and the marker. */
+async function afterRestore(ctx: PhaseCtx, plan: RestorePlan, commands: string[], messages: ServerMessages) {
+  const { config } = ctx;
+  const analyzeTool = { phase: 'restore' as const, log: ctx.log };
   // Foreign servers leading away from the target are restored (foreign tables depend on them), then pointed nowhere.
-  const detach = detachServersSql(config, links);
+  const detach = detachServersSql(config, plan.links);
   if (detach.length) {
     const cmd = psqlCommand(config, detach.join(' '));
     commands.push(displayCommand(cmd));
@@ -332,19 +387,47 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     `ANALYZE: ${analyzed.relations} relation(s) on ${analyzed.why}, largest first, in ${analyzed.ms} ms (what a database-wide ANALYZE processes)`,
   );
   // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
-  ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, state.runId, config));
+  ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, ctx.state.runId, config));
+  return { analyzed, serverHints };
+}
+
+/**
+ * The restore phase: run `plan` (planRestore) — the archive into DST_DATABASE_URL, in the plan's mode (single
+ * transaction, with DST_DROP_SCHEMA inside the same transaction, or parallel/plain, NOT atomic, said in the log),
+ * the entries it leaves out via `--use-list` — then ANALYZE. Throws PhaseError when the tool fails (pg_restore's
+ * "errors ignored on restore" counts as a failure: by default pg_restore continues past errors and exits 1).
+ */
+export async function runRestore(ctx: PhaseCtx, plan: RestorePlan): Promise<RestoreOutcome> {
+  const { config } = ctx;
+  const { archive, mode, links, session } = plan;
+  const commands: string[] = [];
+  // The total is the archive's TABLE DATA entries, counted by the dump phase (or preflight, for SRC_DB_DUMP_PATH).
+  const progress = await restoreProgress(ctx, archive.toc?.['TABLE DATA']);
+  announcePlan(ctx, plan);
+  const messages = new ServerMessages();
+  const tool = {
+    phase: 'restore' as const,
+    log: ctx.log,
+    progress: (line: string) => {
+      messages.line(line);
+      progress.line(line);
+    },
+  };
+  const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start);
+  progress.finish();
+  const { analyzed, serverHints } = await afterRestore(ctx, plan, commands, messages);
   return {
-    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
+    reason: `restored ${archive.path} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
     exitCode,
     details: {
       mode,
       commands,
       atomic: mode.startsWith('single-transaction'),
-      excluded,
+      excluded: plan.excluded,
       isolation: isolationLines(config, links),
       noTablespaces: config.restoreNoTablespaces || undefined,
-      sessionSettings: Object.fromEntries(tuning.settings),
-      sessionSettingsWhy: tuning.why,
+      sessionSettings: Object.fromEntries(session.settings),
+      sessionSettingsWhy: session.why,
       analyze: { relations: analyzed.relations, jobs: analyzed.jobs, ms: analyzed.ms },
       serverMessages: messages.all.length,
       serverHints,

@@ -6,6 +6,7 @@
  */
 import { parseConfig, registerSecrets, type Config } from '../../core/config.ts';
 import { setPoolCap } from '../../core/db.ts';
+import { fromEnv } from '../../core/run-protocol.ts';
 import type { CheckPlan, PhaseResult, RunState } from '../../core/state.ts';
 
 /** What global setup provides to the spec workers (vitest provide/inject, key `rehearsal`). */
@@ -64,7 +65,7 @@ export function checkContext(
   for (const cap of run.poolCaps ?? []) setPoolCap(cap, cap.max);
   if (!config) {
     try {
-      config = parsed.get(env) ?? parseConfig(env, { mode: 'verify-only' });
+      config = parsed.get(env) ?? fromEnv(env)?.config ?? parseConfig(env, { mode: 'verify-only' });
       parsed.set(env, config);
       registerSecrets(config);
     } catch (e) {

@@ -1,0 +1,215 @@
+/**
+ * `rehearse(config, options)`: one rehearsal run as a library function (the model: graphile/migrate's
+ * `migrate(settings)` behind a thin CLI). It owns the run — WORK_DIR and the run's report folder, the locks, the
+ * read-only preflight gate, the check suite in a vitest child (which runs the copy pipeline in its global setup,
+ * lib/phases/pipeline.ts) handed the run protocol (lib/core/run-protocol.ts), the exit code, the run record. The CLI
+ * (scripts/rehearse.ts) only parses arguments and the configuration, calls it, and exits with what it returns.
+ *
+ * Exit codes: 0 all checks passed · 1 a check failed · 2 refused before anything was written · 3 a copy phase
+ * failed · 130/143 interrupted.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../core/config.ts';
+import { describeDsn } from '../core/dsn.ts';
+import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
+import { ensureUsableDir } from '../core/paths.ts';
+import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
+import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
+import { blockingPhase, readState, writeState } from '../core/state.ts';
+import { stopActiveTools } from '../core/tools.ts';
+import { runChecks } from '../core/vitest-runner.ts';
+import { clientToolVersions } from '../audit/manifest.ts';
+import { PHASES_SPEC, finalizeRun, type RerunPlan, type RunInfo } from '../audit/run-record.ts';
+import type { Selection } from '../audit/selection.ts';
+import { preflightGate } from '../phases/preflight-gate.ts';
+
+export interface RehearseOptions {
+  /** `full` (copy phases, then checks), `verify-only` (checks only) or `rerun` (the failed checks of `rerun`). */
+  mode: RunInfo['mode'];
+  /** A rerun's plan (lib/audit/run-record.ts prepareRerun), kind `rerun`. */
+  rerun?: Extract<RerunPlan, { kind: 'rerun' }>;
+  /** --select / --exclude. */
+  selection?: Selection;
+  /** Where the run's lines go (already redacted by the caller's printer). */
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/** What one run is: its id, folders and start, fixed before anything is written. */
+interface RunPlace {
+  runId: string;
+  startedAt: string;
+  runDir: string;
+  workDir: string;
+}
+
+/** A run id: `20261207T041000Z-1a2b` (UTC start, 2 random bytes). */
+export function newRunId(): string {
+  return `${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Run one rehearsal; returns the exit code. Throws only for an unexpected error. */
+export async function rehearse(config: Config, o: RehearseOptions): Promise<number> {
+  const place: RunPlace = {
+    runId: newRunId(),
+    startedAt: new Date().toISOString(),
+    runDir: '',
+    workDir: config.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-work-')),
+  };
+  place.runDir = path.join(config.reportsDir, 'runs', place.runId);
+  try {
+    // Both must be writable directories before anything is written (exit 2 with the reason, not a stack trace).
+    if (config.workDir) ensureUsableDir('WORK_DIR', place.workDir, 0o700);
+    ensureUsableDir('REPORTS_DIR', config.reportsDir);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    o.err(e.message);
+    return EXIT.usage;
+  }
+  // Ctrl-C / SIGTERM before vitest starts (the locks, the preflight: a remote probe can take CONNECT_TIMEOUT_MS): the
+  // running tools are stopped and the run ends with 130/143, nothing written. Registered before the first line is
+  // printed, so no moment of start-up falls back to Node's default (a death by signal, no message).
+  const offEarly = onEarlySignal(o);
+  announce(config, place, o);
+  return withLocks(config, place, o, () => runLocked(config, place, o, offEarly));
+}
+
+function onEarlySignal(o: RehearseOptions): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    const stopped = stopActiveTools('SIGTERM');
+    o.err(
+      `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
+    );
+    process.exit(signalExitCode(signal));
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+/** The redacted target, before anything is written anywhere. */
+function announce(config: Config, place: RunPlace, o: RehearseOptions): void {
+  o.out(`rehearsal ${place.runId} (${o.mode}${o.rerun ? ` of ${o.rerun.rerunOf}` : ''})`);
+  o.out(`  target:   ${describeDsn(config.dst)}  assets: ${config.dstAssetsDir}`);
+  o.out(`  WORK_DIR: ${place.workDir}`);
+  o.out(`  reports:  ${place.runDir}`);
+}
+
+/** One run per WORK_DIR and per target database, before anything is written (exit 2 names the holder). */
+async function withLocks(
+  config: Config,
+  place: RunPlace,
+  o: RehearseOptions,
+  body: () => Promise<number>,
+): Promise<number> {
+  const workLock = lockWorkDir(place.workDir, place.runId);
+  if (!workLock.ok) {
+    o.err(`refused: ${workLock.message}`);
+    return EXIT.usage;
+  }
+  try {
+    // WORK_DIR holds the dump (production data): private whatever the umask of the caller.
+    fs.chmodSync(place.workDir, 0o700);
+  } catch {
+    /* not ours to change: the dump files themselves are still 0600 (the tools run with umask 077) */
+  }
+  const targetLock = await lockTarget(config.dst, place.runId, {
+    connectTimeoutMs: config.connectTimeoutMs,
+    shared: o.mode !== 'full',
+  });
+  if (targetLock && !targetLock.ok) {
+    workLock.release();
+    o.err(`refused: ${targetLock.message}`);
+    return EXIT.usage;
+  }
+  try {
+    return await body();
+  } finally {
+    await targetLock?.release?.();
+    workLock.release();
+  }
+}
+
+/** The gate, the check suite (vitest, with the run protocol), the exit code and the run record. */
+async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, offEarly: () => void): Promise<number> {
+  const { runId, runDir, workDir } = place;
+  fs.mkdirSync(runDir, { recursive: true });
+  // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
+  const gate = await preflightGate(config, { runId, workDir, mode: o.mode });
+  // From here vitest's runner forwards the signals (lib/core/vitest-runner.ts) and global setup records them.
+  offEarly();
+  const refused = gate.record.result.status !== 'ok';
+  const protocol: RunProtocol = {
+    runId,
+    mode: o.mode,
+    runDir,
+    workDir,
+    planFile: o.rerun?.planFile,
+    preflightFile: gate.file,
+    onlyPhases: refused || undefined,
+    config,
+  };
+  let extraArgs = o.rerun ? o.rerun.vitestArgs : [];
+  if (o.selection) extraArgs = o.selection.apply(extraArgs);
+  if (refused) extraArgs = [PHASES_SPEC];
+  // The manifest's client tool versions (4 short processes) are collected while vitest runs, not after it.
+  const clientTools = clientToolVersions();
+  const run = await runChecks({ env: { ...process.env, ...toEnv(protocol) }, extraArgs });
+  let code = exitCodeOf(workDir, run.code, o);
+  if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy, o);
+  else if (run.signal && code < EXIT.phaseFailed) {
+    // vitest itself was killed (OOM killer, a kill from outside): no verdict exists, so this is not "a check failed".
+    o.err(`the check runner (vitest) was killed by ${run.signal}; no verdict was reached; rerun`);
+    code = EXIT.phaseFailed;
+  }
+  const info: RunInfo = {
+    ...place,
+    mode: o.mode,
+    config,
+    rerunOf: o.rerun?.rerunOf,
+    selection: o.selection ? { select: o.selection.select, exclude: o.selection.exclude } : undefined,
+    clientTools,
+  };
+  return finalizeRun(info, code);
+}
+
+/**
+ * A run stopped by SIGINT/SIGTERM exits 130/143 (128 + signal number, as a shell reports it), whatever the checks
+ * did so far. Global setup records an interruption during a copy phase; one during the checks is recorded here.
+ */
+function recordInterruption(workDir: string, signal: NodeJS.Signals, o: RehearseOptions): number {
+  const state = readState(workDir);
+  if (state && !state.interrupted) {
+    state.interrupted = { signal, phase: 'checks', at: new Date().toISOString() };
+    writeState(state);
+  }
+  o.err(
+    `rehearsal interrupted by ${signal}${state?.interrupted?.phase ? ` during ${state.interrupted.phase}` : ''}; child processes were stopped; rerun to start again`,
+  );
+  return signalExitCode(signal);
+}
+
+/** 2/3 when a copy phase refused/failed (recorded in state.json), else 0/1 from the checks. */
+function exitCodeOf(workDir: string, vitestCode: number, o: RehearseOptions): number {
+  const state = readState(workDir);
+  const blocked = state ? blockingPhase(state) : undefined;
+  if (blocked) {
+    // The preflight's own FAILED line and the summary's phases table say why; later phases are named here too.
+    if (blocked.name !== 'preflight') o.err(`phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`);
+    return blocked.rehearseExitCode ?? EXIT.phaseFailed;
+  }
+  if (!state) {
+    o.err('the rehearsal did not record its state (global setup did not run); see the output above');
+    return EXIT.phaseFailed;
+  }
+  return vitestCode === 0 ? EXIT.ok : EXIT.checkFailed;
+}

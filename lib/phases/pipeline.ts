@@ -1,0 +1,127 @@
+/**
+ * The copy pipeline: `preflight → dump → restore → mirror` as typed steps whose inputs and outputs are typed facts.
+ * The rehearsal (setup/global-setup.ts), the dry-run (lib/cli/dry-run.ts), the cutover (lib/cutover/run.ts) and the
+ * bench use these same steps; the cutover only adds its gates and hooks around them. In particular the restore of
+ * every caller is planned by `planRestore` from the preflight's facts (its TOC exclusions and its session settings),
+ * so a green rehearsal predicts the cutover's restore (issue: "must be owner of extension vector" after the freeze).
+ */
+import type { Config } from '../core/config.ts';
+import type { RunState } from '../core/state.ts';
+import type { Command, PhaseLog } from '../core/tools.ts';
+import type { RestoreMode } from './restore-commands.ts';
+import { runDump, type ArchiveInfo } from './dump.ts';
+import { runMirror } from './mirror-assets.ts';
+import { runPreflight } from './preflight.ts';
+import { planRestore, runRestore } from './restore.ts';
+import type { OutwardLink } from './isolation.ts';
+import type { PhaseCtx, PhaseDetails, PhaseOutcome } from './phase.ts';
+import type { RestoreSettings } from './restore-tuning.ts';
+
+/** What the read-only preflight established, handed unchanged to every later step. */
+export interface PreflightFacts {
+  /** Versions and resolved paths of tools and servers (state.tools). */
+  tools: Record<string, string>;
+  /** The existing dump (SRC_DB_DUMP_PATH), validated; undefined when the tool dumps. */
+  archive?: ArchiveInfo;
+  /** What DST_DROP_SCHEMA / ASSETS_DELETE would drop or delete, one line each. */
+  destructive: string[];
+  /** What preflight noticed without refusing. */
+  notes: string[];
+  /**
+   * Extensions the archive creates that the target already has, installed by another role (a DBA on a managed
+   * target): the restore leaves their CREATE/COMMENT entries out (lib/phases/privileges.ts extensionsPresentRule).
+   */
+  extensionsPresent: string[];
+}
+
+/** The archive the dump step made or was given: what the restore reads (state.dump). */
+export type ArchiveFacts = NonNullable<RunState['dump']>;
+
+/** The commands a restore runs, with the session's environment (PGOPTIONS, PGAPPNAME) already applied. */
+export type RestoreCommands =
+  { kind: 'pipeline'; render: Command; apply: Command } | { kind: 'pg_restore'; drop?: Command; restore: Command };
+
+/**
+ * Everything the restore will do, decided before it writes: made by `planRestore` from the archive and the
+ * preflight's facts, executed by `runRestore`. Two plans for the same archive, target and configuration are equal
+ * (up to the run id in the application name and WORK_DIR in the `--use-list` path).
+ */
+export interface RestorePlan {
+  archive: ArchiveFacts;
+  mode: RestoreMode;
+  /** The `--use-list` file in WORK_DIR (0600) when entries are left out. */
+  useList?: string;
+  /** The entries left out, one line each with why (lib/phases/toc-filter.ts exclusionLines). */
+  excluded: string[];
+  /** The archive's foreign servers, user mappings and subscriptions, with where they point. */
+  links: OutwardLink[];
+  /** The restore session's settings (PGOPTIONS) and how each was chosen (lib/phases/restore-tuning.ts). */
+  session: RestoreSettings;
+  /** The application_name of the restore's backends (the lock-wait watcher finds them by it). */
+  appName: string;
+  commands: RestoreCommands;
+}
+
+/** The restore phase's typed facts (its PhaseDetails). */
+export interface RestoreDetails extends PhaseDetails {
+  mode: RestoreMode;
+  commands: string[];
+  atomic: boolean;
+  excluded: string[];
+  isolation: string[];
+  sessionSettings: Record<string, string>;
+  sessionSettingsWhy: string[];
+}
+
+export interface RestoreOutcome extends PhaseOutcome {
+  details: RestoreDetails;
+}
+
+/** Where a step writes its lines. */
+export interface StepIo {
+  log?: PhaseLog;
+  say?: (line: string) => void;
+}
+
+/** The preflight step: the read-only checks; a refusal throws PhaseError (exit 2). */
+export async function preflightStep(
+  config: Config,
+  io: StepIo & { mode?: RunState['mode'] } = {},
+): Promise<{ outcome: PhaseOutcome; facts: PreflightFacts }> {
+  const r = await runPreflight(config, io);
+  return { outcome: r, facts: r.facts };
+}
+
+/** The dump step: pg_dump into WORK_DIR (or the validated SRC_DB_DUMP_PATH); records and returns the archive. */
+export async function dumpStep(
+  ctx: PhaseCtx,
+  facts: Pick<PreflightFacts, 'archive'>,
+): Promise<{ outcome: PhaseOutcome; archive: ArchiveFacts }> {
+  const outcome = await runDump(ctx, facts.archive);
+  return { outcome, archive: ctx.state.dump! };
+}
+
+/** The restore step: plan from the preflight's facts, then run that plan. */
+export async function restoreStep(
+  ctx: PhaseCtx,
+  archive: ArchiveFacts | undefined,
+  facts: Pick<PreflightFacts, 'extensionsPresent'>,
+): Promise<RestoreOutcome> {
+  return runRestore(ctx, await planRestore(ctx, archive, facts));
+}
+
+/** The mirror step: rsync of the asset tree. */
+export async function mirrorStep(ctx: PhaseCtx): Promise<PhaseOutcome> {
+  return runMirror(ctx);
+}
+
+/** The facts of a preflight that did not run in this process (a gate record from before `extensionsPresent`). */
+export function factsFromDetails(details: PhaseDetails | undefined, archive?: ArchiveInfo): PreflightFacts {
+  return {
+    tools: details?.tools ?? {},
+    archive,
+    destructive: details?.destructive ?? [],
+    notes: details?.notes ?? [],
+    extensionsPresent: details?.extensionsPresent ?? [],
+  };
+}
