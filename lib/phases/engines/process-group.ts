@@ -1,0 +1,127 @@
+/**
+ * A tool that forks workers of its own (pgcopydb, fpsync) run as the leader of a new process group, so that stopping
+ * it stops every process it started: `kill(-pgid)` reaches the leader and each worker, pg_dump, pg_restore or rsync
+ * below it. Killing only the leader would orphan them (docs/architecture.md: "Killing a parent does not stop its
+ * children"); the workers would go on writing to the target.
+ *
+ * Guarantees of `startGroup`:
+ * - the leader runs under `setpriv --pdeathsig TERM` (util-linux): when this process dies, even by `kill -9`, the
+ *   kernel sends the leader SIGTERM, and both pgcopydb and fpsync pass a SIGTERM on to their workers;
+ * - `stop()` sends SIGTERM to the whole group, waits up to `graceMs`, then SIGKILL to the group, and resolves only when
+ *   no process of the group is left (so a caller's "no process outlives the run" holds when it returns);
+ * - a process exit of this Node process (normal or by an uncaught error) kills the group synchronously;
+ * - SIGINT / SIGTERM of this process stop the group (lib/core/signals.ts onStopSignal).
+ * Secrets: callers pass them in `env` (never `args`); the environment starts from lib/core/tools.ts toolEnv (no
+ * inherited PG* settings, DSNs or passwords).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+import { onStopSignal, withParentDeathSignal } from '../../core/signals.ts';
+import { toolEnv } from '../../core/tools.ts';
+
+/** A started process group. */
+export interface GroupRun {
+  /** The leader's pid = the group id. */
+  pid: number;
+  /** Resolves when the leader exited and its output was read: exit code (null when killed) and signal. */
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Stop the whole group (TERM, then KILL after graceMs); resolves once no process of the group remains. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface GroupOptions {
+  /** Extra environment (connection strings, PGPASSFILE): added to lib/core/tools.ts toolEnv. */
+  env: Record<string, string>;
+  cwd?: string;
+  /** Every line of stdout and stderr, in arrival order per stream. */
+  onLine(line: string, stream: 'stdout' | 'stderr'): void;
+}
+
+/** True while some process of group `pgid` exists (zombies included until reaped). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Wait until group `pgid` is gone, polling every 50 ms, at most `ms`; true when it is gone. */
+export async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (groupAlive(pgid)) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+function readLines(child: ChildProcess, onLine: GroupOptions['onLine']): Promise<void>[] {
+  return (['stdout', 'stderr'] as const).map((stream) => {
+    const input = child[stream];
+    if (!input) return Promise.resolve();
+    const rl = readline.createInterface({ input, crlfDelay: Infinity });
+    rl.on('line', (l) => onLine(l, stream));
+    return new Promise<void>((resolve) => rl.once('close', () => resolve()));
+  });
+}
+
+/**
+ * Start `file args…` as the leader of a new process group (see the module comment for what is guaranteed).
+ * Throws when the process cannot be spawned at all.
+ */
+export function startGroup(file: string, args: readonly string[], opts: GroupOptions): GroupRun {
+  const [bin, argv] = withParentDeathSignal(file, args, 'TERM');
+  const child = spawn(bin, argv, {
+    detached: true,
+    cwd: opts.cwd,
+    env: { ...toolEnv(opts.env), LC_ALL: 'C.UTF-8' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${file} could not be started`);
+  const pgid = child.pid;
+  const killNow = () => signalGroup(pgid, 'SIGKILL');
+  process.on('exit', killNow);
+  const offSignal = onStopSignal(() => void stop());
+  const lines = readLines(child, opts.onLine);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const done = exited.then(async (r) => {
+    await Promise.all(lines);
+    return r;
+  });
+  let stopping: Promise<void> | undefined;
+  function stop(graceMs = 5000): Promise<void> {
+    stopping ??= (async () => {
+      signalGroup(pgid, 'SIGTERM');
+      if (!(await waitGroupGone(pgid, graceMs))) {
+        signalGroup(pgid, 'SIGKILL');
+        await waitGroupGone(pgid, 10_000);
+      }
+      await done.catch(() => undefined);
+    })();
+    return stopping;
+  }
+  // Once the leader is gone, workers it left behind (it crashed, or was killed alone) are stopped too.
+  void done
+    .then(async () => {
+      if (groupAlive(pgid)) await stop(2000);
+    })
+    .catch(() => undefined)
+    .finally(() => {
+      process.off('exit', killNow);
+      offSignal();
+    });
+  return { pid: pgid, done, stop };
+}
