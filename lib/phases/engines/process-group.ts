@@ -1,13 +1,14 @@
 /**
- * A tool that forks workers of its own (pgcopydb, fpsync) run as the leader of a new process group, so that stopping
- * it stops every process it started: `kill(-pgid)` reaches the leader and each worker, pg_dump, pg_restore or rsync
- * below it. Killing only the leader would orphan them (docs/architecture.md: "Killing a parent does not stop its
+ * A tool that forks workers of its own (pgcopydb, fpsync) runs as the leader of a new session (and process group), so
+ * that stopping it stops every process it started: every process of the session — the leader and each worker,
+ * pg_dump, pg_restore or rsync below it — is signalled (fpsync puts each rsync job in a process group of its own, so
+ * a `kill(-pgid)` alone would miss them). Killing only the leader would orphan them (docs/architecture.md: "Killing a parent does not stop its
  * children"); the workers would go on writing to the target.
  *
  * Guarantees of `startGroup`:
- * - the leader runs under `setpriv --pdeathsig TERM` (util-linux): when this process dies, even by `kill -9`, the
- *   kernel sends the leader SIGTERM, and both pgcopydb and fpsync pass a SIGTERM on to their workers;
- * - `stop()` sends SIGTERM to the whole group, waits up to `graceMs`, then SIGKILL to the group, and resolves only when
+ * - when this process dies, even by `kill -9`: the leader gets SIGTERM from the kernel (`setpriv --pdeathsig TERM`,
+ *   util-linux) and a watchdog outside the session kills what is left of it (`pkill -KILL -s <session>`);
+ * - `stop()` sends SIGTERM to every process of the session, waits up to `graceMs`, then SIGKILL to the group, and resolves only when
  *   no process of the group is left (so a caller's "no process outlives the run" holds when it returns);
  * - a process exit of this Node process (normal or by an uncaught error) kills the group synchronously;
  * - SIGINT / SIGTERM of this process stop the group (lib/core/signals.ts onStopSignal).
@@ -15,6 +16,7 @@
  * inherited PG* settings, DSNs or passwords).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import readline from 'node:readline';
 import { onStopSignal, withParentDeathSignal } from '../../core/signals.ts';
 import { toolEnv } from '../../core/tools.ts';
@@ -37,32 +39,71 @@ export interface GroupOptions {
   onLine(line: string, stream: 'stdout' | 'stderr'): void;
 }
 
-/** True while some process of group `pgid` exists (zombies included until reaped). */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+/**
+ * Pids of the processes whose session is `sid` (field 6 of /proc/<pid>/stat). A session, not a process group: fpsync
+ * starts each rsync job in a process group of its own (`set -m`), but every descendant stays in the session the
+ * leader opened (none of these tools calls setsid).
+ */
+export function sessionMembers(sid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // state ppid pgrp session …; a zombie has exited already (its parent reaps it).
+      if (Number(fields[3]) === sid && fields[0] !== 'Z') out.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** True while some live process of the run's session `sid` exists. */
+export function groupAlive(sid: number): boolean {
+  return sessionMembers(sid).length > 0;
+}
+
+function signalGroup(sid: number, signal: NodeJS.Signals): void {
+  for (const pid of sessionMembers(sid)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-/** Wait until group `pgid` is gone, polling every 50 ms, at most `ms`; true when it is gone. */
-export async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+/** Wait until session `sid` has no live process, polling every 50 ms, at most `ms`; true when it is empty. */
+export async function waitGroupGone(sid: number, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
-  while (groupAlive(pgid)) {
+  while (groupAlive(sid)) {
     if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
   return true;
+}
+
+/**
+ * A small watchdog outside the run's session: when this Node process dies (even by `kill -9`, which no handler
+ * sees), it kills every process of session `sid` (`pkill -s`, by session id, never by name). Returns its stopper.
+ */
+function startWatchdog(sid: number): () => void {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; pkill -KILL -s ${sid}`;
+  try {
+    const dog = spawn('/bin/sh', ['-c', script], { stdio: 'ignore', detached: false });
+    dog.unref();
+    return () => {
+      try {
+        dog.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    };
+  } catch {
+    return () => {};
+  }
 }
 
 function readLines(child: ChildProcess, onLine: GroupOptions['onLine']): Promise<void>[] {
@@ -91,6 +132,7 @@ export function startGroup(file: string, args: readonly string[], opts: GroupOpt
   const pgid = child.pid;
   const killNow = () => signalGroup(pgid, 'SIGKILL');
   process.on('exit', killNow);
+  const stopDog = startWatchdog(pgid);
   const offSignal = onStopSignal(() => void stop());
   const lines = readLines(child, opts.onLine);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -120,6 +162,7 @@ export function startGroup(file: string, args: readonly string[], opts: GroupOpt
     })
     .catch(() => undefined)
     .finally(() => {
+      stopDog();
       process.off('exit', killNow);
       offSignal();
     });
