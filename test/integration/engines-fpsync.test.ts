@@ -5,6 +5,7 @@
  * target directory in the way of a file fails with rsync's exit code 23 and its meaning; an interrupted mirror leaves
  * no process behind.
  */
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -144,4 +145,35 @@ test('an interrupted fpsync mirror leaves no process behind', async () => {
   expect(r.stopped).toBe(true);
   expect(r.progress.jobsDone).toBeLessThan(40);
   expect(sessionMembers(run.pid)).toEqual([]);
+});
+
+test('a mirror whose caller is killed with SIGKILL leaves no process behind (parent-death signal + watchdog)', async () => {
+  const w = world(200);
+  const plan = fpsyncPlan(config(w, { assetsJobs: 2 }), w.work, { filesPerJob: 5 });
+  const lib = path.resolve('lib/phases/engines/fpsync.ts');
+  const child = path.join(w.root, 'caller.mts');
+  fs.writeFileSync(
+    child,
+    `import { startFpsync } from ${JSON.stringify(lib)};
+const run = startFpsync(${JSON.stringify(plan)}, ${JSON.stringify(w.dst)}, {
+  onProgress: (p) => { if (p.jobsStarted > 0) console.log('RUNNING ' + run.pid); },
+});
+setInterval(() => {}, 1000);
+`,
+  );
+  const caller = spawn(process.execPath, ['--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sid = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    caller.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /RUNNING (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    caller.once('exit', () => reject(new Error(`the caller ended early: ${out}`)));
+  });
+  expect(sessionMembers(sid).length).toBeGreaterThan(0);
+  caller.kill('SIGKILL');
+  const until = Date.now() + 10_000;
+  while (sessionMembers(sid).length && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  expect(sessionMembers(sid)).toEqual([]);
 });
