@@ -62,6 +62,11 @@ export interface RawEnginesInput {
   /** Three empty target databases on the same server: for pg_restore, pgcopydb ×1 and pgcopydb ×N. */
   dst: { dump: Dsn; one: Dsn; n: Dsn };
   jobs: number;
+  /**
+   * Session settings of every target connection (`-c name=value` in the URIs' `options`), the same for pg_restore and
+   * both pgcopydb runs (e.g. the restore's maintenance_work_mem, lib/phases/restore-tuning.ts); default none.
+   */
+  sessionSettings?: Array<[string, string]>;
   /** Source tree and an empty target directory for fpsync (optional). */
   assets?: { src: string; dst: string; filesPerJob?: number };
 }
@@ -79,6 +84,8 @@ export function enginesPassfile(dsns: readonly Dsn[]): string {
 /** The script's environment: URIs without password, the passfile, the jobs. Nothing secret but the file's path. */
 export function enginesEnv(input: RawEnginesInput, dir: string, passfile: string): NodeJS.ProcessEnv {
   const uri = (d: Dsn) => formatUrl({ ...d, password: undefined });
+  const options = (input.sessionSettings ?? []).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const target = (d: Dsn) => uri(options ? { ...d, params: { ...d.params, options } } : d);
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     LANG: 'C.UTF-8',
@@ -87,9 +94,9 @@ export function enginesEnv(input: RawEnginesInput, dir: string, passfile: string
     BENCH_DIR: dir,
     BENCH_PASSFILE: passfile,
     BENCH_SRC_URI: uri(input.src),
-    BENCH_DST_URI_DUMP: uri(input.dst.dump),
-    BENCH_DST_URI_1: uri(input.dst.one),
-    BENCH_DST_URI_N: uri(input.dst.n),
+    BENCH_DST_URI_DUMP: target(input.dst.dump),
+    BENCH_DST_URI_1: target(input.dst.one),
+    BENCH_DST_URI_N: target(input.dst.n),
     BENCH_JOBS: String(input.jobs),
     ...(input.assets
       ? {

@@ -25,6 +25,10 @@ test('the script environment has URIs without the password and a passfile path; 
   expect(env.BENCH_JOBS).toBe('2');
   expect(env.BENCH_SRC_ASSETS).toBeUndefined();
   expect(enginesEnv({ ...input, assets: { src: '/a', dst: '/b' } }, '/w', '/p').BENCH_FILES_PER_JOB).toBe('20000');
+  const tuned = enginesEnv({ ...input, sessionSettings: [['maintenance_work_mem', '256MB']] }, '/w', '/p');
+  for (const k of ['BENCH_DST_URI_DUMP', 'BENCH_DST_URI_1', 'BENCH_DST_URI_N'])
+    expect(new URL(tuned[k]!).searchParams.get('options'), k).toBe('-c maintenance_work_mem=256MB');
+  expect(tuned.BENCH_SRC_URI).not.toContain('options');
 });
 
 test('the passfile escapes ":" and "\\"; the script never puts a password in argv', () => {
