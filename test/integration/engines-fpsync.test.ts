@@ -5,7 +5,7 @@
  * target directory in the way of a file fails with rsync's exit code 23 and its meaning; an interrupted mirror leaves
  * no process behind.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +14,7 @@ import { afterEach, expect, test } from 'vitest';
 import { PhaseError } from '../../lib/core/errors.ts';
 import { fpsyncPlan, runFpsync, startFpsync } from '../../lib/phases/engines/fpsync.ts';
 import { sessionMembers } from '../../lib/phases/engines/process-group.ts';
+import { freePort } from '../../lib/sandbox/clusters.ts';
 
 const temps: string[] = [];
 afterEach(() => {
@@ -177,3 +178,81 @@ setInterval(() => {}, 1000);
   while (sessionMembers(sid).length && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   expect(sessionMembers(sid)).toEqual([]);
 });
+
+/** An sshd on a loopback port with keys made in `dir` (only 127.0.0.1, key login only); returns its ssh_config and stopper. */
+async function loopbackSshd(dir: string): Promise<{ sshConfig: string; host: string; stop(): void }> {
+  const port = await freePort();
+  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' });
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'host_key')]);
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'user_key')]);
+  fs.copyFileSync(path.join(dir, 'user_key.pub'), path.join(dir, 'authorized_keys'));
+  const user = os.userInfo().username;
+  fs.writeFileSync(
+    path.join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${dir}/host_key`,
+      `AuthorizedKeysFile ${dir}/authorized_keys`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      `PidFile ${dir}/sshd.pid`,
+      '',
+    ].join('\n'),
+  );
+  const hostKey = fs.readFileSync(path.join(dir, 'host_key.pub'), 'utf8').trim();
+  fs.writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
+  const sshConfig = path.join(dir, 'ssh_config');
+  fs.writeFileSync(
+    sshConfig,
+    `Host 127.0.0.1\n  Port ${port}\n  IdentityFile ${dir}/user_key\n  IdentitiesOnly yes\n  UserKnownHostsFile ${dir}/known_hosts\n  StrictHostKeyChecking yes\n`,
+  );
+  fs.mkdirSync('/run/sshd', { recursive: true });
+  run('/usr/sbin/sshd', ['-f', path.join(dir, 'sshd_config'), '-E', path.join(dir, 'sshd.log')]);
+  const until = Date.now() + 5000;
+  while (!fs.existsSync(path.join(dir, 'sshd.pid')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const pid = Number(fs.readFileSync(path.join(dir, 'sshd.pid'), 'utf8'));
+  return {
+    sshConfig,
+    host: `${user}@127.0.0.1`,
+    stop: () => {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    },
+  };
+}
+
+test.skipIf(!fs.existsSync('/usr/sbin/sshd'))(
+  'remote workers: the jobs run over ssh on a worker host (an sshd on a loopback port) and the tree arrives byte for byte',
+  async () => {
+    const w = world(120);
+    const keys = fs.mkdtempSync(path.join(os.tmpdir(), 'engines-sshd-'));
+    temps.push(keys);
+    const sshd = await loopbackSshd(keys);
+    try {
+      const plan = fpsyncPlan({ ...config(w), assetsWorkers: [sshd.host] }, w.work, {
+        filesPerJob: 60,
+        sshConfigFile: sshd.sshConfig,
+      });
+      expect(plan.args.slice(plan.args.indexOf('-w'), plan.args.indexOf('-w') + 2)).toEqual(['-w', sshd.host]);
+      const lines: string[] = [];
+      const r = await runFpsync(plan, w.dst, { say: () => {}, log: (l) => lines.push(l) });
+      expect(r.code).toBe(0);
+      expect(
+        lines.some((l) => l.includes(`-> ${sshd.host}`)),
+        'fpsync dispatched jobs to the worker',
+      ).toBe(true);
+      expect(snapshot(w.dst)).toEqual(snapshot(w.src));
+      const log = fs.readFileSync(path.join(keys, 'sshd.log'), 'utf8');
+      expect(log).toMatch(/Accepted publickey/);
+    } finally {
+      sshd.stop();
+    }
+  },
+);

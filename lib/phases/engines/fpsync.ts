@@ -51,6 +51,8 @@ export interface FpsyncPlan {
   rsync: string;
   /** True when `-E` (per-directory mode with --delete) is on. */
   deletes: boolean;
+  /** With ASSETS_WORKERS: the `ssh` fpsync finds first on PATH (`sshWrapperText`): never prompts, bounded connect. */
+  ssh?: { dir: string; text: string };
 }
 
 export interface FpsyncOptions {
@@ -60,6 +62,10 @@ export interface FpsyncOptions {
   filesPerJob?: number;
   /** The rsync executable; default rsync on PATH. */
   rsync?: string;
+  /** An ssh_config for the ASSETS_WORKERS connections (port, key, known hosts); default the user's own. */
+  sshConfigFile?: string;
+  /** Seconds ssh waits to connect to a worker (default 10). */
+  sshConnectTimeoutS?: number;
 }
 
 /** The rsync options of every job (fpsync forbids -a, -r and --delete in them: it adds recursion / deletion itself). */
@@ -108,7 +114,26 @@ export function fpsyncPlan(
   if (config.assetsDelete) args.push('-E');
   args.push('-o', jobRsyncOptions(config, !!opts.checksum));
   args.push(config.srcAssetsDir.replace(/\/*$/, '/'), config.dstAssetsDir.replace(/\/*$/, '/'));
-  return { args, dir, wrapper, rsync: opts.rsync ?? 'rsync', deletes: !!config.assetsDelete };
+  const ssh = config.assetsWorkers?.length
+    ? { dir: path.join(dir, 'bin'), text: sshWrapperText(opts.sshConnectTimeoutS ?? 10, opts.sshConfigFile) }
+    : undefined;
+  return { args, dir, wrapper, rsync: opts.rsync ?? 'rsync', deletes: !!config.assetsDelete, ssh };
+}
+
+/**
+ * The `ssh` fpsync runs for a worker (it calls plain `ssh host '/bin/sh -s'`, no options of its own): BatchMode (a
+ * prompt would hang an unattended run, as for the rsync mirror's --rsh), a bounded connect, the optional ssh_config.
+ */
+export function sshWrapperText(connectTimeoutS: number, configFile?: string): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cfg = configFile ? ` -F ${q(configFile)}` : '';
+  // Its own folder is the first PATH entry (runGroup): drop it, so `ssh` is the real one.
+  return [
+    '#!/bin/sh',
+    'PATH="${PATH#*:}"',
+    `exec ssh${cfg} -o BatchMode=yes -o ConnectTimeout=${connectTimeoutS} "$@"`,
+    '',
+  ].join('\n');
 }
 
 /** The wrapper's text: run rsync, and on failure leave the exit code in the job's stderr log. */
@@ -231,6 +256,10 @@ export function startFpsync(
   }
   fs.mkdirSync(plan.dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(plan.wrapper, wrapperText(rsync), { mode: 0o700 });
+  if (plan.ssh) {
+    fs.mkdirSync(plan.ssh.dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(plan.ssh.dir, 'ssh'), plan.ssh.text, { mode: 0o700 });
+  }
   return runGroup(bin, plan, opts);
 }
 
@@ -244,8 +273,12 @@ function runGroup(
   const tail: string[] = [];
   let runId: string | undefined;
   let stopped = false;
+  // With workers, our ssh wrapper comes first on PATH (fpsync looks ssh up with `command -v`).
+  const env: Record<string, string> = plan.ssh
+    ? { PATH: `${plan.ssh.dir}:${process.env.PATH ?? '/usr/bin:/bin'}` }
+    : {};
   const group: GroupRun = startGroup(bin, plan.args, {
-    env: {},
+    env,
     cwd: plan.dir,
     onLine(line) {
       opts.onLine?.(line);

@@ -17,6 +17,7 @@ import {
   JOB_EXIT_MARK,
   parseFpsyncLine,
   runIdOf,
+  sshWrapperText,
   wrapperText,
 } from '../../../../lib/phases/engines/fpsync.ts';
 
@@ -54,9 +55,15 @@ describe('fpsyncPlan', () => {
     expect(fpsyncPlan(base, '/w').args).not.toContain('-E');
     expect(fpsyncPlan({ ...base, assetsDelete: true }, '/w').args).toContain('-E');
   });
-  test('ASSETS_WORKERS become one -w list', () => {
-    const args = fpsyncPlan({ ...base, assetsWorkers: ['w1', 'backup@w2'] }, '/w').args;
-    expect(args[args.indexOf('-w') + 1]).toBe('w1 backup@w2');
+  test('ASSETS_WORKERS become one -w list, and an ssh that never prompts comes first on PATH', () => {
+    const plan = fpsyncPlan({ ...base, assetsWorkers: ['w1', 'backup@w2'] }, '/w', { sshConnectTimeoutS: 7 });
+    expect(plan.args[plan.args.indexOf('-w') + 1]).toBe('w1 backup@w2');
+    expect(plan.ssh?.dir).toBe('/w/fpsync/bin');
+    expect(plan.ssh?.text).toContain('-o BatchMode=yes -o ConnectTimeout=7');
+    expect(fpsyncPlan(base, '/w').ssh).toBeUndefined();
+    expect(sshWrapperText(10, "/k/it's")).toBe(
+      `#!/bin/sh\nPATH="\${PATH#*:}"\nexec ssh -F '/k/it'\\''s' -o BatchMode=yes -o ConnectTimeout=10 "$@"\n`,
+    );
   });
   test('job options: --checksum on request, the partial dir and timeout of the rsync mirror, never -a, -r or --delete', () => {
     const o = jobRsyncOptions({ rsyncTimeoutS: 30 }, true);
