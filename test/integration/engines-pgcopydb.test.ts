@@ -17,6 +17,8 @@ import {
   PGCOPYDB_NOT_ATOMIC,
   pgcopydbFilterPlan,
   pgcopydbPlan,
+  pgcopydbRefusal,
+  probePgcopydb,
   readFilterFacts,
   runPgcopydb,
   startPgcopydb,
@@ -151,4 +153,17 @@ test('a source wired to another server is refused under ISOLATION=detach, before
   expect(err.exitCode).toBe(2);
   const tables = await dst.query("SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace");
   expect(tables.rows[0].n).toBe(0);
+});
+
+test('the installed pgcopydb is probed: version, the server majors it knows, its options; a newer major is refused', () => {
+  const probe = probePgcopydb();
+  expect(probe, 'pgcopydb is installed (scripts/bootstrap.sh)').toBeDefined();
+  expect(probe!.version.serverMajors).toContain(15);
+  expect(probe!.features).toEqual({ split: true, filters: true, skipExtensions: true });
+  expect(pgcopydbRefusal(probe!.version, 15, 15)).toBeUndefined();
+  const beyond = Math.max(...probe!.version.serverMajors) + 1;
+  expect(pgcopydbRefusal(probe!.version, 15, beyond)).toMatch(
+    new RegExp(`target is ${beyond}; use COPY_ENGINE=pg_dump`),
+  );
+  expect(probePgcopydb('/nonexistent/pgcopydb')).toBeUndefined();
 });

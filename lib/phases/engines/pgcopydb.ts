@@ -29,6 +29,7 @@
  * - versions: pgcopydb 0.10 (Debian 12) knows servers 10–15 only; a newer server major is refused before any write
  *   (`pgcopydbRefusal`), naming the fix (a newer pgcopydb built from Debian's source package).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../core/config.ts';
@@ -93,6 +94,23 @@ export function pgcopydbRefusal(v: PgcopydbVersion, srcMajor: number, dstMajor: 
   const missing = [srcMajor, dstMajor].filter((m) => v.serverMajors.length && !v.serverMajors.includes(m));
   if (!missing.length) return undefined;
   return `pgcopydb ${v.version} supports PostgreSQL ${v.serverMajors.join(', ')} only, but the ${missing.includes(srcMajor) ? `source is ${srcMajor}` : ''}${missing.includes(srcMajor) && missing.includes(dstMajor) ? ' and the ' : ''}${missing.includes(dstMajor) ? `target is ${dstMajor}` : ''}; use COPY_ENGINE=pg_dump, or install a newer pgcopydb (build Debian's newer source package, as scripts/bootstrap.sh builds pgvector)`;
+}
+
+/** What the installed pgcopydb is and can do, or undefined when it is not installed (read-only: runs `--version`, `clone --help`). */
+export function probePgcopydb(
+  bin = resolveOnPath('pgcopydb'),
+): { bin: string; version: PgcopydbVersion; features: PgcopydbFeatures } | undefined {
+  if (!bin) return undefined;
+  const run = (args: string[]) => {
+    const r = spawnSync(bin, args, {
+      encoding: 'utf8',
+      timeout: 10_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' },
+    });
+    return `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  };
+  const version = parsePgcopydbVersion(run(['--version']));
+  return version ? { bin, version, features: pgcopydbFeatures(run(['clone', '--help'])) } : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
