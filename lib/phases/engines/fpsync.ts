@@ -19,8 +19,8 @@
  * - interruption: fpsync runs as the leader of its own session (./process-group.ts): stopping the run signals every
  *   process of it, rsync jobs included.
  * What is NOT kept: hard links across partitions (rsync `--hard-links` sees one partition at a time, so a file linked
- * from two partitions is copied twice); the transfer statistics are per job (summed here from `--stats` is not done:
- * the job logs keep them).
+ * from two partitions is copied twice); rsync's `--stats` are per job and stay in the job logs
+ * (WORK_DIR/fpsync/log/<run id>/<part>.stdout), not summed into one figure.
  * Remote workers (ASSETS_WORKERS): both trees and the fpsync folder (WORK_DIR/fpsync, `-d`) must exist at the same
  * paths on every worker (shared storage), and ssh to each must work without a prompt.
  */

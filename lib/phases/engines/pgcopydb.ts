@@ -20,8 +20,9 @@
  *   COPY_SPLIT_TABLES_MB when set and when this pgcopydb has the option (`pgcopydbFeatures`, from its help text);
  * - its own folder: `--dir <WORK_DIR>/pgcopydb` (pgcopydb's schema dumps, lists and per-step state);
  * - progress: pgcopydb's log lines are parsed (`parsePgcopydbLine`) into step / tables started / indexes started;
- * - interruption: pgcopydb runs as the leader of its own process group (./process-group.ts); stopping the run
- *   signals the whole group, so no pg_dump, pg_restore or worker of it outlives the run;
+ * - interruption: pgcopydb runs as the leader of its own session (./process-group.ts); stopping the run signals
+ *   every process of that session, so no pg_dump, pg_restore or worker of it outlives the run (nor a kill -9 of the
+ *   caller: parent-death signal + a watchdog);
  * - the restore's session settings: appended to the TARGET URI's `options` (`-c name=value`), so every connection
  *   pgcopydb and its pg_restore open to the target has them (lib/phases/restore-tuning.ts chooses them);
  * - the TOC filter: `pgcopydbFilterPlan` — pgcopydb's `--filters` file and `--skip-extensions`; what pgcopydb 0.10
