@@ -39,6 +39,10 @@ optional_pkgs=()
 command -v redis-server >/dev/null 2>&1 || optional_pkgs+=(redis-server)
 # Headless Chromium renders report.html in the self-tests (driven by playwright-core with executablePath).
 [ -x /usr/bin/chromium ] || optional_pkgs+=(chromium)
+# The scale engines (COPY_ENGINE=pgcopydb, ASSETS_ENGINE=fpsync; lib/phases/engines/): Debian's pgcopydb (0.10 on
+# Debian 12) and fpart (fpsync included). Optional like Redis: the default engines (pg_dump, rsync) need neither.
+command -v pgcopydb >/dev/null 2>&1 || optional_pkgs+=(pgcopydb)
+command -v fpsync >/dev/null 2>&1 || optional_pkgs+=(fpart)
 [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] || apt_pkgs+=("postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR")
 command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
   || apt_pkgs+=("postgresql-client-$PG_MAJOR")
@@ -55,7 +59,7 @@ if [ ${#optional_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt_pkgs+=("${optional_pkgs[@]}")
   else
-    log "note: \`npm run sandbox -- up\` needs Redis: sudo apt-get install -y ${optional_pkgs[*]} (the demo does not)"
+    log "note: optional pieces (Redis for \`npm run sandbox -- up\`, pgcopydb/fpart for COPY_ENGINE/ASSETS_ENGINE): sudo apt-get install -y ${optional_pkgs[*]} (the demo does not need them)"
   fi
 fi
 

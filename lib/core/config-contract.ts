@@ -114,6 +114,18 @@ export interface Config {
   dstPgBinDir?: string;
   /** EXTENSION_VERSIONS_EQUAL=1: an extension newer on the target than on the source is a failure, not evidence. */
   extensionVersionsEqual: boolean;
+  /** COPY_ENGINE: pg_dump (default: dump → restore) or pgcopydb (lib/phases/engines/pgcopydb.ts; not atomic). */
+  copyEngine: 'pg_dump' | 'pgcopydb';
+  /** COPY_JOBS: pgcopydb's --table-jobs and --index-jobs; default 4 (pgcopydb's own default). */
+  copyJobs: number;
+  /** COPY_SPLIT_TABLES_MB: pgcopydb --split-tables-larger-than, in MB; 0 (default) never splits a table. */
+  copySplitTablesMb: number;
+  /** ASSETS_ENGINE: rsync (default: one process) or fpsync (fpart + parallel rsync; lib/phases/engines/fpsync.ts). */
+  assetsEngine: 'rsync' | 'fpsync';
+  /** ASSETS_JOBS: fpsync's concurrent rsync workers (-n); default 2. */
+  assetsJobs: number;
+  /** ASSETS_WORKERS: fpsync's ssh worker hosts (-w), `[user@]host` each; empty: the workers run on this machine. */
+  assetsWorkers: string[];
 }
 
 /** A Config being filled in by the table, variable by variable. */
@@ -799,4 +811,94 @@ export const VARS: VarSpec[] = [
     { default: 4, min: 1, max: 64 },
     'Checks run at once (and connections per database per worker).',
   ),
+  ...ENGINE_VARS(),
 ];
+
+/** The scale engines' variables (issue 28; the engines themselves live in lib/phases/engines/). */
+function ENGINE_VARS(): VarSpec[] {
+  const word = <K extends 'copyEngine' | 'assetsEngine'>(name: string, key: K, choices: Config[K][], doc: string) =>
+    ({
+      name,
+      group: 'tuning',
+      doc,
+      default: choices[0],
+      apply(raw, d) {
+        const v = isSet(raw) ? raw.trim() : choices[0];
+        if (!choices.includes(v as Config[K])) return `${name}="${raw}" must be ${choices.join(' or ')}`;
+        d[key] = v as Config[K] & Draft[K];
+      },
+    }) satisfies VarSpec;
+  return [
+    word(
+      'COPY_ENGINE',
+      'copyEngine',
+      ['pg_dump', 'pgcopydb'],
+      'How the database is copied: pg_dump (dump, then one restore; atomic by default) or pgcopydb (tables in parallel, indexes concurrently; NOT atomic: a failed copy leaves a partial target that the next DST_DROP_SCHEMA run cleans).',
+    ),
+    intVar(
+      'COPY_JOBS',
+      'tuning',
+      'copyJobs',
+      { default: 4, min: 1, max: 64 },
+      'COPY_ENGINE=pgcopydb: tables copied at once (--table-jobs) and indexes built at once (--index-jobs).',
+    ),
+    intVar(
+      'COPY_SPLIT_TABLES_MB',
+      'tuning',
+      'copySplitTablesMb',
+      { default: 0, min: 0, max: 1_048_576 },
+      'COPY_ENGINE=pgcopydb: a table larger than this many MB is copied by several jobs at once (--split-tables-larger-than); 0 never splits.',
+    ),
+    word(
+      'ASSETS_ENGINE',
+      'assetsEngine',
+      ['rsync', 'fpsync'],
+      'How the asset tree is mirrored: rsync (one process) or fpsync (fpart splits the tree, ASSETS_JOBS rsync workers run at once; a local SRC_ASSETS_DIR only).',
+    ),
+    intVar(
+      'ASSETS_JOBS',
+      'tuning',
+      'assetsJobs',
+      { default: 2, min: 1, max: 256 },
+      'ASSETS_ENGINE=fpsync: rsync workers at once (fpsync -n).',
+    ),
+    {
+      name: 'ASSETS_WORKERS',
+      group: 'tuning',
+      doc: 'ASSETS_ENGINE=fpsync: comma list of ssh worker hosts ([user@]host) that run the rsync workers (fpsync -w); both trees must be at the same paths there (shared storage). Unset: workers run here.',
+      apply(raw, d) {
+        const hosts = (raw ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean);
+        const bad = hosts.find((h) => !/^([A-Za-z0-9._-]+@)?[A-Za-z0-9][A-Za-z0-9.:_-]*$/.test(h));
+        if (bad !== undefined)
+          return `ASSETS_WORKERS: "${bad}" must be [user@]host (no spaces, no options), e.g. worker1,backup@worker2`;
+        d.assetsWorkers = hosts;
+      },
+    },
+  ];
+}
+
+/** Problems of the engine variables that only show together (issue 28): an engine's knobs without the engine, inputs it cannot use. */
+export function engineProblems(c: Config, env: Env): string[] {
+  const out: string[] = [];
+  if (c.copyEngine === 'pgcopydb' && c.dumpPath)
+    out.push(
+      'COPY_ENGINE=pgcopydb copies from a live source database, but SRC_DB_DUMP_PATH names an existing dump; unset one (COPY_ENGINE=pg_dump restores a dump)',
+    );
+  if (c.copyEngine !== 'pgcopydb')
+    for (const n of ['COPY_JOBS', 'COPY_SPLIT_TABLES_MB'])
+      if (isSet(env[n]))
+        out.push(
+          `${n} applies to COPY_ENGINE=pgcopydb only; unset it, or set COPY_ENGINE=pgcopydb (pg_dump's own: DUMP_JOBS, RESTORE_JOBS)`,
+        );
+  if (c.assetsEngine === 'fpsync' && c.srcAssetsRemote)
+    out.push(
+      `ASSETS_ENGINE=fpsync needs a local SRC_ASSETS_DIR (fpart walks the source tree here), but "${c.srcAssetsDir}" is remote; use ASSETS_ENGINE=rsync, or run from the source host`,
+    );
+  if (c.assetsEngine !== 'fpsync')
+    for (const n of ['ASSETS_JOBS', 'ASSETS_WORKERS'])
+      if (isSet(env[n])) out.push(`${n} applies to ASSETS_ENGINE=fpsync only; unset it, or set ASSETS_ENGINE=fpsync`);
+  return out;
+}

@@ -64,6 +64,12 @@ export function effectiveConfig(c: Config): Record<string, string> {
     SRC_PG_BIN_DIR: c.srcPgBinDir ?? '(PG_BIN_DIR)',
     DST_PG_BIN_DIR: c.dstPgBinDir ?? '(PG_BIN_DIR)',
     EXTENSION_VERSIONS_EQUAL: c.extensionVersionsEqual ? '1' : '0',
+    COPY_ENGINE: c.copyEngine,
+    COPY_JOBS: String(c.copyJobs),
+    COPY_SPLIT_TABLES_MB: String(c.copySplitTablesMb),
+    ASSETS_ENGINE: c.assetsEngine,
+    ASSETS_JOBS: String(c.assetsJobs),
+    ASSETS_WORKERS: c.assetsWorkers?.length ? c.assetsWorkers.join(',') : '(this machine)',
   };
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, redactor.redact(v)]));
 }

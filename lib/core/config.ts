@@ -14,7 +14,7 @@ import { ConfigError } from './errors.ts';
 import { isSet, type Env } from './env.ts';
 import { type Dsn, SECRET_PARAMS, describeDsn, parseDsn, resolveDsn, sameDatabase } from './dsn.ts';
 import { redactor } from './redact.ts';
-import { VARS, type Config, type Draft, type Mode } from './config-contract.ts';
+import { VARS, engineProblems, type Config, type Draft, type Mode } from './config-contract.ts';
 import { assetDirsOverlap } from './path-policy.ts';
 
 export type { Env };
@@ -48,6 +48,7 @@ export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}):
     ...sameDatabaseProblems(c),
     ...assetDirProblems(c),
     ...sourceProblems(c, env, opts.mode ?? 'full'),
+    ...engineProblems(c, env),
   );
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -761,6 +761,39 @@ describe('isolation and asset truth settings', () => {
   });
 });
 
+describe('scale engines (issue 28)', () => {
+  test('COPY_ENGINE / COPY_JOBS / COPY_SPLIT_TABLES_MB: pg_dump by default; an unknown engine or a knob without its engine is exit 2', () => {
+    expect(parse()).toMatchObject({ copyEngine: 'pg_dump', copyJobs: 4, copySplitTablesMb: 0 });
+    expect(parse({ COPY_ENGINE: 'pgcopydb', COPY_JOBS: '2', COPY_SPLIT_TABLES_MB: '512' })).toMatchObject({
+      copyEngine: 'pgcopydb',
+      copyJobs: 2,
+      copySplitTablesMb: 512,
+    });
+    expect(problem({ COPY_ENGINE: 'pg_copydb' })).toBe('COPY_ENGINE="pg_copydb" must be pg_dump or pgcopydb');
+    expect(problem({ COPY_JOBS: '2' })).toMatch(/^COPY_JOBS applies to COPY_ENGINE=pgcopydb only/);
+    expect(problem({ COPY_ENGINE: 'pgcopydb', COPY_JOBS: '0' })).toMatch(/^COPY_JOBS/);
+    expect(problem({ COPY_ENGINE: 'pgcopydb', SRC_DB_DUMP_PATH: '/tmp/x.dump' })).toMatch(
+      /^COPY_ENGINE=pgcopydb copies from a live source database/,
+    );
+  });
+  test('ASSETS_ENGINE / ASSETS_JOBS / ASSETS_WORKERS: rsync by default; fpsync needs a local source; hosts are [user@]host', () => {
+    expect(parse()).toMatchObject({ assetsEngine: 'rsync', assetsJobs: 2, assetsWorkers: [] });
+    expect(parse({ ASSETS_ENGINE: 'fpsync', ASSETS_JOBS: '8', ASSETS_WORKERS: 'w1, backup@w2' })).toMatchObject({
+      assetsEngine: 'fpsync',
+      assetsJobs: 8,
+      assetsWorkers: ['w1', 'backup@w2'],
+    });
+    expect(problem({ ASSETS_ENGINE: 'rclone' })).toBe('ASSETS_ENGINE="rclone" must be rsync or fpsync');
+    expect(problem({ ASSETS_JOBS: '4' })).toMatch(/^ASSETS_JOBS applies to ASSETS_ENGINE=fpsync only/);
+    expect(problem({ ASSETS_ENGINE: 'fpsync', ASSETS_WORKERS: 'w1,-oProxyCommand=x' })).toMatch(
+      /^ASSETS_WORKERS: "-oProxyCommand=x" must be \[user@\]host/,
+    );
+    expect(problem({ ASSETS_ENGINE: 'fpsync', SRC_ASSETS_DIR: 'backup@legacy:/srv/.data' })).toMatch(
+      /^ASSETS_ENGINE=fpsync needs a local SRC_ASSETS_DIR/,
+    );
+  });
+});
+
 describe('the table is complete', () => {
   test('every variable in VARS is exercised by this file', () => {
     const src = fs.readFileSync(import.meta.filename, 'utf8');
