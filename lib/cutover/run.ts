@@ -440,7 +440,7 @@ async function restore(c: ExecCtx): Promise<Outcome> {
   await runPreflight(config, { log: c.log, say: c.say });
   const state = emptyState(c.config);
   state.dump = { path: d.archive, format: d.format, sha256: d.sha256, bytes: d.bytes, toc: d.toc, provided: false };
-  const o = await runRestore(phaseCtx(c, config, state));
+  const o = await runRestore(phaseCtx(c, config, state), { kind: 'cutover' });
   return {
     status: 'ok',
     exitCode: EXIT.ok,

@@ -283,7 +283,8 @@ export function dropPlanSql(plan: DropPlan): string[] {
 
 /** One line saying what a drop plan removes and keeps. Pure. */
 export function describeDropPlan(plan: DropPlan): string {
-  const parts = [`drops schema(s) ${plan.drop.map(quoteIdent).join(', ') || '(none)'}`];
+  const shown = (n: string) => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : quoteIdent(n));
+  const parts = [`drops schema(s) ${plan.drop.map(shown).join(', ') || '(none)'}`];
   if (plan.extensions.length) parts.push(`the extension(s) the last restore created (${plan.extensions.join(', ')})`);
   for (const e of plan.empty)
     parts.push(

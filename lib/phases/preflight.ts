@@ -309,9 +309,13 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
             } else if (r.n > 0) {
               notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA drops them`);
             }
+          } else if (dst.schemas.includes(schema) && config.dstDropSchema) {
+            notes.push(
+              `target schema ${schema} exists: DST_DROP_SCHEMA drops it when the last restore created it (the marker) or the target is confirmed by name`,
+            );
           } else if (dst.schemas.includes(schema)) {
             problems.push(
-              `the target already has schema ${schema}, which the dump creates (the restore would fail); drop it on the staging database or use a fresh one (DST_DROP_SCHEMA only drops public)`,
+              `the target already has schema ${schema}, which the dump creates (the restore would fail); drop it on the staging database or use a fresh one (or set DST_DROP_SCHEMA: it drops the schemas the last restore created)`,
             );
           }
         }

@@ -13,7 +13,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   displayCommand,
-  DROP_PUBLIC_SQL,
   pgRestore,
   pgRestoreList,
   pgRestoreViaPsql,
@@ -63,7 +62,8 @@ import {
   linksFromSql,
   type OutwardLink,
 } from './isolation.ts';
-import { leaveMarker, MARKER_RESTORED } from './guards.ts';
+import type { MarkerKind } from './marker.ts';
+import { beforeRestore, markRestore } from './restore-marker.ts';
 import { analyzeDescription, parallelAnalyze } from './analyze.ts';
 
 /** What the restore knows about the archive before deciding the rules. */
@@ -214,7 +214,7 @@ export const NOT_ATOMIC_WARNING =
  * Throws PhaseError when no archive was recorded or the tool fails (pg_restore's "errors ignored on restore" counts as
  * a failure: by default pg_restore continues past errors and exits 1).
  */
-export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
+export async function runRestore(ctx: PhaseCtx, opts: { kind?: MarkerKind } = {}): Promise<PhaseOutcome> {
   const { config, state } = ctx;
   const archive = state.dump?.path;
   if (!archive)
@@ -269,6 +269,9 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   let exitCode: number;
   if (mode === 'parallel' || mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
   const { useList, excluded, links } = await prepareUseList(ctx, archive);
+  // What DST_DROP_SCHEMA removes: what the previous restore created (its marker), never a DBA's extension.
+  const before = await beforeRestore(ctx, archive);
+  const dropSql = before.dropSql ?? [];
   if (config.restoreNoTablespaces)
     ctx.say(
       "RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object goes to the target's default tablespace)",
@@ -280,19 +283,15 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       const { render, apply: plainApply } = restorePipeline(config, archive, useList);
       const apply = withSettings(plainApply);
       commands.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
-      ctx.say(
-        `${dropSchemaSetting(config)}: dropping and recreating public and restoring ${archive}, in one transaction`,
-      );
+      ctx.say(`${dropSchemaSetting(config)}: ${before.dropLine}, then restores ${archive}, in one transaction`);
       progress.start(value(done));
-      exitCode = (await pgRestoreViaPsql(render, apply, DROP_PUBLIC_SQL, mode, tool).catch(withVersionHint(ctx))).code;
+      exitCode = (await pgRestoreViaPsql(render, apply, dropSql, mode, tool).catch(withVersionHint(ctx))).code;
     } else {
       if (config.dstDropSchema) {
-        const plainDrop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
+        const plainDrop = psqlCommand(config, dropSql.join(' '));
         const drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: plainDrop.env.PGAPPNAME ?? appName } };
         commands.push(displayCommand(drop));
-        ctx.say(
-          `${dropSchemaSetting(config)}: dropping and recreating public (a separate step: this restore mode is not atomic)`,
-        );
+        ctx.say(`${dropSchemaSetting(config)}: ${before.dropLine} (a separate step: this restore mode is not atomic)`);
         await psql(drop, analyzeTool);
       }
       const cmd = withSettings(restoreCommand(config, archive, useList));
@@ -333,10 +332,13 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   ctx.log.line(
     `ANALYZE: ${analyzed.relations} relation(s) on ${analyzed.why}, largest first, in ${analyzed.ms} ms (what a database-wide ANALYZE processes)`,
   );
-  // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
-  ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, state.runId, config));
+  // Record what this restore created (DST_DROP_SCHEMA=1 removes exactly that next time, for a rehearsal copy).
+  const kind = opts.kind ?? 'rehearsal';
+  const marked = await markRestore(ctx, before, kind);
+  if (marked.ok) ctx.log.line(marked.note);
+  else ctx.say(`WARNING: ${marked.note}`);
   return {
-    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
+    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? `, ${before.dropLine} first` : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}${marked.ok ? `; marked as a ${kind === 'cutover' ? 'cut-over production' : 'rehearsal copy'}` : `; WARNING: ${marked.note}`}`,
     exitCode,
     details: {
       mode,
@@ -348,6 +350,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
       sessionSettings: Object.fromEntries(tuning.settings),
       sessionSettingsWhy: tuning.why,
       analyze: { relations: analyzed.relations, jobs: analyzed.jobs, ms: analyzed.ms },
+      marker: { kind, written: marked.ok, note: marked.note, drop: before.plan },
       serverMessages: messages.all.length,
       serverHints,
     },
