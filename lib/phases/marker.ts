@@ -287,9 +287,7 @@ export function describeDropPlan(plan: DropPlan): string {
   const parts = [`drops schema(s) ${plan.drop.map(shown).join(', ') || '(none)'}`];
   if (plan.extensions.length) parts.push(`the extension(s) the last restore created (${plan.extensions.join(', ')})`);
   for (const e of plan.empty)
-    parts.push(
-      `empties schema ${quoteIdent(e.schema)} but KEEPS extension(s) ${e.keep.join(', ')} (installed by a DBA)`,
-    );
+    parts.push(`empties schema ${shown(e.schema)} but KEEPS extension(s) ${e.keep.join(', ')} (installed by a DBA)`);
   parts.push('and the large objects');
   return parts.join(', ');
 }
