@@ -6,13 +6,15 @@
  * settings say (PGOPTIONS cannot forge the marker). The previous release's marker is still recognised.
  */
 import fs from 'node:fs';
-import { expect, test } from 'vitest';
+import path from 'node:path';
+import { expect, onTestFinished, test } from 'vitest';
+import { awkwardPassword, clusterUrl, withClient } from '../../lib/sandbox/clusters.ts';
 import { parseConfig } from '../../lib/core/config.ts';
 import { dropRefusal, leaveMarker, previewDrop } from '../../lib/phases/guards.ts';
 import { MARKER_KEY, parseMarkerComment } from '../../lib/phases/marker.ts';
 import { ownerTarget } from '../helpers/non-superuser.ts';
 import { phaseStatuses, rehearse, stateOf, tempDir } from '../helpers/scenario.ts';
-import { freshDb, type TestDb } from '../helpers/sandbox.ts';
+import { cluster, freshDb, uniqueName, type TestDb } from '../helpers/sandbox.ts';
 
 const MULTI_SCHEMA = `
 CREATE EXTENSION vector;
@@ -132,4 +134,31 @@ test('PGOPTIONS setting the old marker name cannot make an unmarked database dro
   const p = await previewDrop(config.dst, config);
   expect(p.marker).toBe('run-old');
   expect(dropRefusal({ ...config, dstDropSchema: true }, p, undefined)).toBeUndefined();
+}, 300_000);
+
+test('a role that may restore but does not own the database cannot write the marker: the console and the summary say so', async () => {
+  const t = cluster('target');
+  const role = uniqueName('writer');
+  const password = awkwardPassword();
+  const dst = await freshDb('target');
+  await withClient(t, t.database, (c) =>
+    c.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password.replace(/'/g, "''")}'`),
+  );
+  onTestFinished(async () => {
+    await withClient(t, t.database, (c) => c.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`)).catch(() => {});
+  });
+  );
+  await dst.query(`GRANT CREATE ON DATABASE ${dst.name} TO ${role}; GRANT CREATE ON SCHEMA public TO ${role}`);
+  const src = await freshDb('source');
+  await src.query('CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t SELECT generate_series(1, 10)');
+  const run = await envFor(src, clusterUrl({ ...t, user: role, password }, dst.name));
+  const r = await rehearse([], run.env);
+  expect(r.code, r.output).toBe(0);
+  expect(r.output).toMatch(
+    /\[restore\] WARNING: could not leave the marker on the target \(.*must be owner of database/,
+  );
+  const [id] = fs.readdirSync(path.join(run.reportsDir, 'runs'));
+  const summary = fs.readFileSync(path.join(run.reportsDir, 'runs', id, 'summary.md'), 'utf8');
+  expect(summary).toMatch(/WARNING: could not leave the marker/);
+  expect(await comment(dst)).toBeNull();
 }, 300_000);
