@@ -145,9 +145,10 @@ test('a role that may restore but does not own the database cannot write the mar
     c.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password.replace(/'/g, "''")}'`),
   );
   onTestFinished(async () => {
-    await withClient(t, t.database, (c) => c.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`)).catch(() => {});
+    await withClient(t, t.database, (c) => c.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`)).catch(
+      () => {},
+    );
   });
-  );
   await dst.query(`GRANT CREATE ON DATABASE ${dst.name} TO ${role}; GRANT CREATE ON SCHEMA public TO ${role}`);
   const src = await freshDb('source');
   await src.query('CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t SELECT generate_series(1, 10)');
