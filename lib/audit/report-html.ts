@@ -313,6 +313,12 @@ export function renderSummaryMd(i: ReportInput): string {
     out.push('### Copy phases', '', '| phase | status | duration |', '| --- | --- | --- |');
     for (const p of m.phases) out.push(`| ${p.name} | ${p.status} | ${formatDuration(p.durationMs)} |`);
     out.push('');
+    // A phase that succeeded with a warning in its summary (e.g. the restore could not leave its marker).
+    for (const p of m.phases) {
+      const w = /WARNING: .*/.exec(p.reason ?? '');
+      if (w) out.push(`- **${p.name}**: ${cell(w[0])}`);
+    }
+    if (m.phases.some((p) => /WARNING: /.test(p.reason ?? ''))) out.push('');
   }
   out.push(`Full report: \`report.html\` in the run folder (opens from file://).`, '');
   return out.join('\n');

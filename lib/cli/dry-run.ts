@@ -13,7 +13,11 @@ import { redact } from '../core/redact.ts';
 import type { CheckPlan } from '../core/state.ts';
 import { displayCommand } from '../core/tools.ts';
 import { dumpCommand, dumpOutputPath, listCommand, psqlCommand, rsyncCommand } from '../phases/commands.ts';
-import { DROP_PUBLIC_SQL, restoreCommand, restoreMode, restorePipeline } from '../phases/restore-commands.ts';
+import { restoreCommand, restoreMode, restorePipeline } from '../phases/restore-commands.ts';
+
+/** What a DST_DROP_SCHEMA restore drops, decided at run time from the target's marker (lib/phases/marker.ts). */
+const DROP_LINE =
+  "drop what the last restore created (the marker's schemas and extensions; a DBA's extension is kept) — or, with DST_DROP_SCHEMA=<dbname>, public and the archive's schemas";
 import { preflightStep } from '../phases/pipeline.ts';
 import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
 import { analyzeDescription } from '../phases/analyze.ts';
@@ -54,12 +58,10 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
     if (mode === 'parallel' || mode === 'plain') lines.push(`# ${NOT_ATOMIC_WARNING}`);
     if (mode === 'single-transaction-with-drop') {
       const { render, apply } = restorePipeline(config, archive);
-      lines.push(
-        `# one transaction: BEGIN; ${DROP_PUBLIC_SQL.join(' ')} <archive as SQL>; COMMIT only if pg_restore succeeded`,
-      );
+      lines.push(`# one transaction: BEGIN; ${DROP_LINE}; <archive as SQL>; COMMIT only if pg_restore succeeded`);
       lines.push(`${displayCommand(render)} | ${displayCommand(apply)}`);
     } else {
-      if (config.dstDropSchema) lines.push(displayCommand(psqlCommand(config, DROP_PUBLIC_SQL.join(' '))));
+      if (config.dstDropSchema) lines.push(`# psql: ${DROP_LINE} (a separate step)`);
       lines.push(displayCommand(restoreCommand(config, archive)));
     }
     lines.push(analyzeDescription(undefined, config.restoreAnalyzeJobs));

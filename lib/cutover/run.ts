@@ -486,7 +486,7 @@ async function restore(c: ExecCtx): Promise<Outcome> {
   }
   const archive = await dumpedArchive(dumped);
   const { ctx, plan } = await planCutoverRestore(c.config, archive, { log: c.log, say: c.say });
-  const o = await runRestore(ctx, plan);
+  const o = await runRestore(ctx, plan, { kind: 'cutover' });
   return {
     status: 'ok',
     exitCode: EXIT.ok,

@@ -6,11 +6,12 @@
  *   locks are per database and per cluster, so only the very same database sees it, whatever host name, port, proxy
  *   or pooler reached it). When the proof cannot be made (functions revoked, an error), every destructive step is
  *   refused.
- * - DST_DROP_SCHEMA: `1` only for a target this tool restored before (it leaves the database-level setting
- *   `migration_rehearsal.restored_by` there, invisible to schema parity); otherwise the target database's own name
- *   must be the value. Before anything is dropped, the tables that would go are listed with their row counts.
+ * - DST_DROP_SCHEMA: `1` only for a target this tool restored as a REHEARSAL copy and nobody wrote since (the marker
+ *   in the database comment, lib/phases/marker.ts, unforgeable by session settings); a cut-over production, a target
+ *   written since, or an unmarked one needs the target database's own name as the value. Before anything is dropped,
+ *   the tables that would go are listed with their row counts.
  * - ASSETS_DELETE: `1` only for a directory this tool mirrored before (recorded in the target database as
- *   `migration_rehearsal.assets_dir`); otherwise the DST_ASSETS_DIR path must be the value. The number of files that
+ *   `assetsDir` of the marker); otherwise the DST_ASSETS_DIR path must be the value. The number of files that
  *   would be deleted comes from an rsync dry run and is shown first.
  */
 import { randomInt } from 'node:crypto';
@@ -25,10 +26,20 @@ import { realPathLoose, showResolved } from '../core/paths.ts';
 import { redact } from '../core/redact.ts';
 import { runCommand, type PhaseLog } from '../core/tools.ts';
 import { rsyncCommand } from './commands.ts';
+import {
+  LEGACY_ASSETS_DIR,
+  LEGACY_RESTORED,
+  readMarker,
+  writeMarker,
+  settledWriteCounters,
+  writtenSince,
+  type Marker,
+  type MarkerKind,
+} from './marker.ts';
 
-/** Database-level settings this tool leaves on a target it wrote (ALTER DATABASE ... SET; not part of any schema). */
-export const MARKER_RESTORED = 'migration_rehearsal.restored_by';
-export const MARKER_ASSETS_DIR = 'migration_rehearsal.assets_dir';
+/** The names of the previous release's markers (database settings; still read, never written). */
+export const MARKER_RESTORED = LEGACY_RESTORED;
+export const MARKER_ASSETS_DIR = LEGACY_ASSETS_DIR;
 
 export type Identity =
   { kind: 'distinct'; how: string } | { kind: 'same'; how: string } | { kind: 'unproven'; reason: string };
@@ -87,8 +98,14 @@ export interface DropPreview {
   totalTables: number;
   /** The target's real name (current_database()). */
   database: string;
-  /** The value of the restore marker, when this tool restored the target before. */
+  /** The run id of the restore marker, when this tool restored the target before (new or previous-release marker). */
   marker?: string;
+  /** What the marker marks: a rehearsal copy or a cut-over production (undefined for a previous-release marker). */
+  markerKind?: MarkerKind;
+  /** What was written on the target since the marked restore (lib/phases/marker.ts writtenSince); empty: nothing. */
+  written?: string[];
+  /** Schemas the drop would remove (the marker's, else public). */
+  schemas?: string[];
   /** The asset directory this tool mirrored for this target before (marker), if any. */
   assetsMarker?: string;
 }
@@ -96,7 +113,7 @@ export interface DropPreview {
 const TABLES_SQL = `
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name, c.reltuples::bigint AS estimate
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')
+WHERE n.nspname = ANY ($1::text[]) AND c.relkind IN ('r', 'p', 'm')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY c.reltuples DESC, 1`;
 
@@ -106,13 +123,11 @@ export async function previewDrop(dst: Dsn, opts: { connectTimeoutMs: number; li
   return withConnection(
     dst,
     async (c: pg.Client) => {
-      const facts = (
-        await c.query(
-          `SELECT current_database() AS db, current_setting('${MARKER_RESTORED}', true) AS marker,
-                  current_setting('${MARKER_ASSETS_DIR}', true) AS assets`,
-        )
-      ).rows[0];
-      const all = (await c.query(TABLES_SQL)).rows as Array<{ name: string; estimate: string }>;
+      const read = await readMarker(c);
+      const restored = read.marker?.xid ? read.marker : undefined;
+      const schemas = restored ? [...new Set(['public', ...restored.schemas])].sort() : ['public'];
+      const written = restored ? await writtenSince(c, restored) : [];
+      const all = (await c.query(TABLES_SQL, [schemas])).rows as Array<{ name: string; estimate: string }>;
       const tables: DropPreview['tables'] = [];
       for (const t of all.slice(0, limit)) {
         // Each count in its own short transaction: bounded, and never waiting on a lock for long.
@@ -130,19 +145,29 @@ export async function previewDrop(dst: Dsn, opts: { connectTimeoutMs: number; li
       return {
         tables,
         totalTables: all.length,
-        database: facts.db,
-        marker: facts.marker || undefined,
-        assetsMarker: facts.assets || undefined,
+        database: read.database,
+        marker: restored?.runId ?? read.legacyRestoredBy,
+        markerKind: restored?.kind,
+        written,
+        schemas,
+        assetsMarker: read.marker?.assetsDir ?? read.legacyAssetsDir,
       };
     },
     { connectTimeoutMs: opts.connectTimeoutMs },
   );
 }
 
+/** A schema name as a DBA types it: bare when plain, else double-quoted. */
+export function shownName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name);
+}
+
 /** Human lines for a drop preview (dry run and run). */
 export function describeDrop(p: DropPreview): string[] {
-  if (p.totalTables === 0) return [`DST_DROP_SCHEMA: public of "${p.database}" holds no table; nothing would be lost`];
-  const lines = [`DST_DROP_SCHEMA would drop ${p.totalTables} table(s) of public in "${p.database}":`];
+  const where = (p.schemas ?? ['public']).map(shownName).join(', ');
+  if (p.totalTables === 0)
+    return [`DST_DROP_SCHEMA: ${where} of "${p.database}" hold(s) no table; nothing would be lost`];
+  const lines = [`DST_DROP_SCHEMA would drop ${p.totalTables} table(s) of ${where} in "${p.database}":`];
   for (const t of p.tables) lines.push(`  ${t.name}: ${t.rows} rows`);
   if (p.totalTables > p.tables.length) lines.push(`  ... and ${p.totalTables - p.tables.length} more`);
   return lines;
@@ -162,8 +187,22 @@ export function dropRefusal(config: Config, p: DropPreview, identity: Identity |
     if (config.dstDropSchemaConfirm === p.database) return undefined;
     return `DST_DROP_SCHEMA=${JSON.stringify(config.dstDropSchemaConfirm)} does not name the target database ("${p.database}"); to confirm the drop, set DST_DROP_SCHEMA=${p.database}`;
   }
-  if (p.marker) return undefined;
-  return `DST_DROP_SCHEMA=1 only drops a database this tool restored before (it leaves the marker ${MARKER_RESTORED}); "${p.database}" has none. If it really is a staging copy to overwrite, confirm with DST_DROP_SCHEMA=${p.database}`;
+  return markerRefusal(p);
+}
+
+/**
+ * Why DST_DROP_SCHEMA=1 (no name) must not drop this non-empty target, from its marker, or undefined: unmarked, marked
+ * as a cut-over production, or written since the marked restore. Each needs DST_DROP_SCHEMA=<database>. Pure.
+ */
+export function markerRefusal(p: DropPreview): string | undefined {
+  const confirm = `confirm with DST_DROP_SCHEMA=${p.database}`;
+  if (!p.marker)
+    return `DST_DROP_SCHEMA=1 only drops a database this tool restored before (it leaves a marker in the database comment); "${p.database}" has none. If it really is a staging copy to overwrite, ${confirm}`;
+  if (p.markerKind === 'cutover')
+    return `DST_DROP_SCHEMA=1 refused: "${p.database}" is marked as a CUT-OVER PRODUCTION database (run ${p.marker}), never a rehearsal copy. If it really must be overwritten, ${confirm}`;
+  if (p.written?.length)
+    return `DST_DROP_SCHEMA=1 refused: "${p.database}" was written since this tool restored it (run ${p.marker}): ${p.written.slice(0, 5).join(', ')}${p.written.length > 5 ? ` and ${p.written.length - 5} more` : ''}. If those writes may be lost, ${confirm}`;
+  return undefined;
 }
 
 /** Count what `rsync --delete` would remove, by an rsync dry run (nothing is changed). */
@@ -214,29 +253,60 @@ export function deleteRefusal(
 }
 
 /**
- * Leave a marker on the target database: `ALTER DATABASE <db> SET <name> = <value>` (needs ownership of the
- * database). Returns a note saying what happened; never throws (a missing marker only means the next destructive run
- * must name its target).
+ * Leave (or update) this tool's marker in the target database's comment (lib/phases/marker.ts; needs ownership of the
+ * database, no superuser). `restore`: the restore's facts (kind, run, what it created) with the write counters and the
+ * marker transaction's xid; `assetsDir`: the directory the mirror wrote, kept beside the restore facts. Returns
+ * `{ ok, note }`; never throws (a missing marker only means the next destructive run must name its target), and the
+ * caller shows a failure on the console and in the summary.
  */
 export async function leaveMarker(
   dst: Dsn,
-  name: typeof MARKER_RESTORED | typeof MARKER_ASSETS_DIR,
-  value: string,
+  update: { restore?: Omit<Marker, 'v' | 'at' | 'xid' | 'writes' | 'assetsDir'>; assetsDir?: string },
   opts: { connectTimeoutMs: number },
-): Promise<string> {
+): Promise<{ ok: boolean; note: string }> {
   try {
     await withConnection(
       dst,
       async (c: pg.Client) => {
-        const db = (await c.query('SELECT current_database() AS db')).rows[0].db as string;
-        const lit = `'${value.replace(/'/g, "''")}'`;
-        await c.query(`ALTER DATABASE ${quoteIdent(db)} SET ${name} = ${lit}`);
+        const old = await readMarker(c);
+        await c.query('BEGIN');
+        try {
+          const base: Marker = update.restore
+            ? { v: 2, ...update.restore, at: new Date().toISOString(), writes: await settledWriteCounters(c) }
+            : (old.marker ?? {
+                v: 2,
+                kind: 'rehearsal',
+                runId: '',
+                at: new Date().toISOString(),
+                schemas: [],
+                extensions: [],
+                largeObjects: 0,
+                writes: {},
+              });
+          if (update.restore)
+            base.xid = (
+              await c.query<{ x: string }>('SELECT (pg_catalog.txid_current() % 4294967296)::text AS x')
+            ).rows[0].x;
+          const assetsDir =
+            update.assetsDir ?? (update.restore ? undefined : old.marker?.assetsDir) ?? old.legacyAssetsDir;
+          await writeMarker(c, { ...base, ...(assetsDir ? { assetsDir } : {}) }, old.otherComment);
+          await c.query('COMMIT');
+        } catch (e) {
+          await c.query('ROLLBACK').catch(() => {});
+          throw e;
+        }
       },
       opts,
     );
-    return `marker ${name} left on the target`;
+    return {
+      ok: true,
+      note: `marker left on the target (database comment${update.restore ? `, ${update.restore.kind}` : ', assets directory'})`,
+    };
   } catch (e) {
-    return `could not leave the marker ${name} on the target (${redact((e as Error).message)}); a later DST_DROP_SCHEMA / ASSETS_DELETE must name its target`;
+    return {
+      ok: false,
+      note: `could not leave the marker on the target (${redact((e as Error).message)}); the owner of the database can write it (COMMENT ON DATABASE); until then a later DST_DROP_SCHEMA / ASSETS_DELETE must name its target`,
+    };
   }
 }
 

@@ -17,7 +17,7 @@ import { formatBytes } from '../core/format.ts';
 import { displayCommand, runCommand, toolFailure } from '../core/tools.ts';
 import { rsyncCommand, rsyncMeaning } from './commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
-import { assetsMarkerValue, leaveMarker, MARKER_ASSETS_DIR } from './guards.ts';
+import { assetsMarkerValue, leaveMarker } from './guards.ts';
 
 /** rsync --stats lines we keep as facts ("Number of regular files transferred: 1,234" → 1234). */
 const STATS: Record<string, string> = {
@@ -142,7 +142,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
     ...(stats.files !== undefined ? { checked: stats.files, total: stats.files, totalFinal: true } : {}),
   });
   // Record on the target database which directory this tool mirrored (ASSETS_DELETE=1 is accepted there next time).
-  ctx.log.line(await leaveMarker(config.dst, MARKER_ASSETS_DIR, assetsMarkerValue(config), config));
+  ctx.log.line((await leaveMarker(config.dst, { assetsDir: assetsMarkerValue(config) }, config)).note);
   return {
     reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}`,
     exitCode: r.code,

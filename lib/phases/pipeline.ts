@@ -16,6 +16,7 @@ import { planRestore, runRestore } from './restore.ts';
 import type { OutwardLink } from './isolation.ts';
 import type { PhaseCtx, PhaseDetails, PhaseOutcome } from './phase.ts';
 import type { RestoreSettings } from './restore-tuning.ts';
+import type { BeforeRestore } from './restore-marker.ts';
 
 /** What the read-only preflight established, handed unchanged to every later step. */
 export interface PreflightFacts {
@@ -39,7 +40,8 @@ export type ArchiveFacts = NonNullable<RunState['dump']>;
 
 /** The commands a restore runs, with the session's environment (PGOPTIONS, PGAPPNAME) already applied. */
 export type RestoreCommands =
-  { kind: 'pipeline'; render: Command; apply: Command } | { kind: 'pg_restore'; drop?: Command; restore: Command };
+  | { kind: 'pipeline'; render: Command; apply: Command; dropSql: string[] }
+  | { kind: 'pg_restore'; drop?: Command; restore: Command };
 
 /**
  * Everything the restore will do, decided before it writes: made by `planRestore` from the archive and the
@@ -59,6 +61,8 @@ export interface RestorePlan {
   session: RestoreSettings;
   /** The application_name of the restore's backends (the lock-wait watcher finds them by it). */
   appName: string;
+  /** The target as the plan found it, and what DST_DROP_SCHEMA removes there (the marker's drop plan). */
+  target: BeforeRestore;
   commands: RestoreCommands;
 }
 

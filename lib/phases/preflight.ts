@@ -343,7 +343,7 @@ async function checkTargetRole(f: Findings): Promise<void> {
 
 /**
  * 7. The target must be empty where the restore writes: `public` (unless DST_DROP_SCHEMA=1) and every other schema
- *    the dump creates (CREATE SCHEMA fails on an existing one, and DST_DROP_SCHEMA only drops public).
+ *    the dump creates (CREATE SCHEMA fails on an existing one, unless DST_DROP_SCHEMA drops it first).
  */
 async function checkTargetEmpty(f: Findings): Promise<void> {
   const { config, dst, problems, notes } = f;
@@ -363,9 +363,13 @@ async function checkTargetEmpty(f: Findings): Promise<void> {
           } else if (r.n > 0) {
             notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA drops them`);
           }
+        } else if (dst.schemas.includes(schema) && config.dstDropSchema) {
+          notes.push(
+            `target schema ${schema} exists: DST_DROP_SCHEMA drops it when the last restore created it (the marker) or the target is confirmed by name`,
+          );
         } else if (dst.schemas.includes(schema)) {
           problems.push(
-            `the target already has schema ${schema}, which the dump creates (the restore would fail); drop it on the staging database or use a fresh one (DST_DROP_SCHEMA only drops public)`,
+            `the target already has schema ${schema}, which the dump creates (the restore would fail); drop it on the staging database or use a fresh one (or set DST_DROP_SCHEMA: it drops the schemas the last restore created)`,
           );
         }
       }

@@ -265,8 +265,10 @@ export function judgePrivileges(input: {
       );
       continue;
     }
-    // An extension in public goes with DST_DROP_SCHEMA=1's DROP SCHEMA public CASCADE and must be created again.
-    const survives = t.installed !== undefined && !(input.dropPublic && t.schema === 'public');
+    // DST_DROP_SCHEMA keeps an extension this role cannot re-create (lib/phases/marker.ts dropPlan: a DBA's is never
+    // dropped); one in public that the role may re-create goes with the drop and is created again.
+    const survives =
+      t.installed !== undefined && (!input.dropPublic || t.schema !== 'public' || (!p.superuser && !t.ownedByRole));
     if (survives) {
       if (need.version && cmp(t.installed!, need.version) < 0) {
         problems.push(
@@ -289,7 +291,7 @@ export function judgePrivileges(input: {
     const canCreate = p.superuser || (t.trusted && p.createOnDb);
     if (!canCreate) {
       problems.push(
-        `role ${p.role} cannot create extension ${need.name} (${p.superuser ? '' : 'not a superuser'}${t.trusted ? `, no CREATE on database ${input.database}` : `; ${need.name} is not a trusted extension`})${t.installed ? ' after DST_DROP_SCHEMA drops it with schema public' : ''}; a DBA runs in database ${input.database}: CREATE EXTENSION ${q}${need.version ? ` VERSION '${need.version}'` : ''};${t.installed ? ' (then use that database without DST_DROP_SCHEMA)' : ''}`,
+        `role ${p.role} cannot create extension ${need.name} (${p.superuser ? '' : 'not a superuser'}${t.trusted ? `, no CREATE on database ${input.database}` : `; ${need.name} is not a trusted extension`}); a DBA runs in database ${input.database}: CREATE EXTENSION ${q}${need.version ? ` VERSION '${need.version}'` : ''};`,
       );
     }
   }

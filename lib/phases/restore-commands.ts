@@ -240,17 +240,26 @@ export async function pgRestoreViaPsql(
   const renderErr = eachLine(renderChild.stderr, collect('pg_restore stderr: '));
   stdin.write(['BEGIN;', ...preludeSql, ''].join('\n'));
   const script = showNotices();
+  // The script's last byte has been handed to psql's stdin (in order) only once `script` ended: pg_restore EXITING says
+  // nothing about that (its last output may still wait in the pipe and in `script`'s buffers). The marker written any
+  // earlier lands inside the script, e.g. in the middle of a COPY row (issue 24: "COPY track, line 3219").
+  let psqlGone: () => void = () => {};
+  const scriptEnded = new Promise<boolean>((resolve) => {
+    script.once('end', () => resolve(true));
+    psqlGone = () => resolve(false);
+  });
   renderChild.stdout!.pipe(script).pipe(stdin, { end: false });
 
-  const renderDone = renderP.then((o) => {
+  const renderDone = renderP.then(async (o) => {
     if (o.exitCode === 0 && !psqlExited) {
-      // Ask psql to prove it reached the end of the script before anything commits.
-      stdin.write(`\n\\echo ${marker}\n`);
+      // Ask psql to prove it reached the end of the script before anything commits; only after the last byte.
+      if ((await scriptEnded) && !psqlExited && !stdin.destroyed) stdin.write(`\n\\echo ${marker}\n`);
     } else if (!psqlExited) psqlChild.kill('SIGKILL');
     return o;
   });
   const psqlDone = psqlP.then((o) => {
     psqlExited = true;
+    psqlGone();
     if (renderChild.exitCode === null && renderChild.signalCode === null) renderChild.kill('SIGTERM');
     // Nobody reads the rest of the script now: drain it, or pg_restore's stdout never ends and neither does its
     // process promise (a restore refused at its first statement while a big table streams would wait forever, and

@@ -14,7 +14,6 @@ import path from 'node:path';
 import { displayCommand, runCommand, type Command } from '../core/tools.ts';
 import { psql, psqlCommand } from './commands.ts';
 import {
-  DROP_PUBLIC_SQL,
   pgRestore,
   pgRestoreList,
   pgRestoreViaPsql,
@@ -63,7 +62,8 @@ import {
   linksFromSql,
   type OutwardLink,
 } from './isolation.ts';
-import { leaveMarker, MARKER_RESTORED } from './guards.ts';
+import type { MarkerKind } from './marker.ts';
+import { beforeRestore, markRestore } from './restore-marker.ts';
 import { analyzeDescription, parallelAnalyze } from './analyze.ts';
 
 /** What the restore knows about the archive before deciding the rules. */
@@ -231,6 +231,9 @@ export async function planRestore(
   // The restore's backends carry this application_name, so the lock-wait watcher can find them.
   const appName = config.dst.params.application_name ?? `migration-rehearsal restore ${ctx.state.runId}`;
   const { useList, excluded, links } = await prepareUseList(ctx, archive.path, pre);
+  // What DST_DROP_SCHEMA removes: what the previous restore created (its marker), never a DBA's extension.
+  const target = await beforeRestore(ctx, archive.path);
+  const dropSql = target.dropSql ?? [];
   return {
     archive,
     mode,
@@ -239,7 +242,8 @@ export async function planRestore(
     links,
     session,
     appName,
-    commands: restoreCommands(config, archive.path, mode, useList, session, appName),
+    target,
+    commands: restoreCommands(config, archive.path, mode, useList, session, appName, dropSql),
   };
 }
 
@@ -251,6 +255,7 @@ function restoreCommands(
   useList: string | undefined,
   session: RestoreSettings,
   appName: string,
+  dropSql: string[],
 ): RestoreCommands {
   const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
     const opts = pgOptions(session.settings, c.env.PGOPTIONS);
@@ -259,11 +264,11 @@ function restoreCommands(
   };
   if (mode === 'single-transaction-with-drop') {
     const { render, apply } = restorePipeline(config, archive, useList);
-    return { kind: 'pipeline', render, apply: withSettings(apply) };
+    return { kind: 'pipeline', render, apply: withSettings(apply), dropSql };
   }
   let drop: Command | undefined;
   if (config.dstDropSchema) {
-    const plainDrop = psqlCommand(config, DROP_PUBLIC_SQL.join(' '));
+    const plainDrop = psqlCommand(config, dropSql.join(' '));
     drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: plainDrop.env.PGAPPNAME ?? appName } };
   }
   return { kind: 'pg_restore', drop, restore: withSettings(restoreCommand(config, archive, useList)) };
@@ -332,17 +337,14 @@ async function applyRestore(
   try {
     if (c.kind === 'pipeline') {
       commands.push(`${displayCommand(c.render)} | ${displayCommand(c.apply)}`);
-      ctx.say(
-        `${dropSchemaSetting(config)}: dropping and recreating public and restoring ${archive}, in one transaction`,
-      );
+      ctx.say(`${dropSchemaSetting(config)}: ${plan.target.dropLine}, then restores ${archive}, in one transaction`);
       startProgress();
-      return (await pgRestoreViaPsql(c.render, c.apply, DROP_PUBLIC_SQL, plan.mode, tool).catch(withVersionHint(ctx)))
-        .code;
+      return (await pgRestoreViaPsql(c.render, c.apply, c.dropSql, plan.mode, tool).catch(withVersionHint(ctx))).code;
     }
     if (c.drop) {
       commands.push(displayCommand(c.drop));
       ctx.say(
-        `${dropSchemaSetting(config)}: dropping and recreating public (a separate step: this restore mode is not atomic)`,
+        `${dropSchemaSetting(config)}: ${plan.target.dropLine} (a separate step: this restore mode is not atomic)`,
       );
       await psql(c.drop, { phase: 'restore', log: ctx.log });
     }
@@ -356,7 +358,13 @@ async function applyRestore(
 }
 
 /** After the commit: detach outward servers, the server's messages, ANALYZE and the marker. */
-async function afterRestore(ctx: PhaseCtx, plan: RestorePlan, commands: string[], messages: ServerMessages) {
+async function afterRestore(
+  ctx: PhaseCtx,
+  plan: RestorePlan,
+  commands: string[],
+  messages: ServerMessages,
+  kind: MarkerKind,
+) {
   const { config } = ctx;
   const analyzeTool = { phase: 'restore' as const, log: ctx.log };
   // Foreign servers leading away from the target are restored (foreign tables depend on them), then pointed nowhere.
@@ -386,9 +394,11 @@ async function afterRestore(ctx: PhaseCtx, plan: RestorePlan, commands: string[]
   ctx.log.line(
     `ANALYZE: ${analyzed.relations} relation(s) on ${analyzed.why}, largest first, in ${analyzed.ms} ms (what a database-wide ANALYZE processes)`,
   );
-  // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
-  ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, ctx.state.runId, config));
-  return { analyzed, serverHints };
+  // Record what this restore created (DST_DROP_SCHEMA=1 removes exactly that next time, for a rehearsal copy).
+  const marked = await markRestore(ctx, plan.target, kind);
+  if (marked.ok) ctx.log.line(marked.note);
+  else ctx.say(`WARNING: ${marked.note}`);
+  return { analyzed, serverHints, marked };
 }
 
 /**
@@ -397,7 +407,12 @@ async function afterRestore(ctx: PhaseCtx, plan: RestorePlan, commands: string[]
  * the entries it leaves out via `--use-list` — then ANALYZE. Throws PhaseError when the tool fails (pg_restore's
  * "errors ignored on restore" counts as a failure: by default pg_restore continues past errors and exits 1).
  */
-export async function runRestore(ctx: PhaseCtx, plan: RestorePlan): Promise<RestoreOutcome> {
+export async function runRestore(
+  ctx: PhaseCtx,
+  plan: RestorePlan,
+  opts: { kind?: MarkerKind } = {},
+): Promise<RestoreOutcome> {
+  const kind = opts.kind ?? 'rehearsal';
   const { config } = ctx;
   const { archive, mode, links, session } = plan;
   const commands: string[] = [];
@@ -415,9 +430,9 @@ export async function runRestore(ctx: PhaseCtx, plan: RestorePlan): Promise<Rest
   };
   const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start);
   progress.finish();
-  const { analyzed, serverHints } = await afterRestore(ctx, plan, commands, messages);
+  const { analyzed, serverHints, marked } = await afterRestore(ctx, plan, commands, messages, kind);
   return {
-    reason: `restored ${archive.path} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
+    reason: `restored ${archive.path} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? `, ${plan.target.dropLine} first` : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}${marked.ok ? `; marked as a ${kind === 'cutover' ? 'cut-over production' : 'rehearsal copy'}` : `; WARNING: ${marked.note}`}`,
     exitCode,
     details: {
       mode,
@@ -429,6 +444,7 @@ export async function runRestore(ctx: PhaseCtx, plan: RestorePlan): Promise<Rest
       sessionSettings: Object.fromEntries(session.settings),
       sessionSettingsWhy: session.why,
       analyze: { relations: analyzed.relations, jobs: analyzed.jobs, ms: analyzed.ms },
+      marker: { kind, written: marked.ok, note: marked.note, drop: plan.target.plan },
       serverMessages: messages.all.length,
       serverHints,
     },

@@ -96,7 +96,7 @@ test('vitest SIGKILLed during the DST_DROP_SCHEMA pipeline: exit 3 (not "a check
   // psql's DROP SCHEMA public CASCADE waits for this lock, so the kill always lands inside the pipeline.
   await lock.query('LOCK TABLE public.old_data IN ACCESS EXCLUSIVE MODE');
   const run = startRehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
-  await run.waitFor(/\[restore\] DST_DROP_SCHEMA=\S+: dropping and recreating public/, 120_000);
+  await run.waitFor(/\[restore\] DST_DROP_SCHEMA=\S+: drops schema\(s\) public/, 120_000);
   const psqlRunning = () =>
     // The restore's connections are named for the lock-wait watcher (lib/phases/lock-waits.ts).
     s.dst.query(
