@@ -12,6 +12,8 @@ import type { Dsn } from '../core/dsn.ts';
 import { redact, redactDeep } from '../core/redact.ts';
 import type { ChecksFile } from './reporter.ts';
 import { tally, type RunTotals } from './totals.ts';
+import type { Provenance } from './provenance.ts';
+import type { CensusCounts, TableRow } from './report-data.ts';
 import type { CheckPlan, RunState } from '../core/state.ts';
 import { toolVersion } from '../core/tools.ts';
 import { listFiles, sha256FileSync } from '../core/files.ts';
@@ -85,6 +87,14 @@ export interface Manifest {
   fullLists?: Record<string, string>;
   /** The redacted target (DSN and assets dir), as printed before any write. */
   target?: { database: string; assetsDir: string };
+  /** The redacted source (DSN or "not configured", and the assets dir). */
+  source?: { database: string; assetsDir: string };
+  /** Which tool made this trail, where and for whom (lib/audit/provenance.ts). */
+  provenance?: Provenance;
+  /** Per table: target rows, target size, worst check state, check seconds; largest first (lib/audit/report-data.ts). */
+  tables?: TableRow[];
+  /** The asset census in five numbers (lib/audit/report-data.ts). */
+  census?: CensusCounts;
   /** --select / --exclude of the run. */
   selection?: { select: string[]; exclude: string[] };
   /** After a rerun: the totals of the effective view (effective.json), the latest result of every check. */
@@ -293,7 +303,10 @@ export interface ManifestInput {
   rerun?: RerunOutcome;
   auditProblems: string[];
   reports: Manifest['reports'];
-  extra?: Pick<Manifest, 'warnings' | 'fullLists' | 'target' | 'selection' | 'effective'>;
+  extra?: Pick<
+    Manifest,
+    'warnings' | 'fullLists' | 'target' | 'source' | 'provenance' | 'tables' | 'census' | 'selection' | 'effective'
+  >;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { EffectiveView } from './effective.ts';
 import type { Manifest } from './manifest.ts';
 import type { CheckRecord } from './reporter.ts';
 import { findingMessage } from './text.ts';
+import type { HistoryRun } from './history.ts';
 
 export const REPORT_HTML = 'report.html';
 export const SUMMARY_MD = 'summary.md';
@@ -30,6 +31,8 @@ export interface ReportInput {
   effective?: EffectiveView;
   /** The run folder: full lists are read from it (failures/*.txt). */
   runDir: string;
+  /** Earlier full rehearsals (oldest first) for the history chart; this run is added when it was a full one. */
+  history?: HistoryRun[];
 }
 
 function esc(s: string | number | undefined): string {

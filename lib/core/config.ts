@@ -96,6 +96,8 @@ export interface Config {
   assetColumnsConfigured: boolean;
   orphanRelations: Relation[];
   reportsDir: string;
+  /** REHEARSAL_OPERATOR: who ran the rehearsal, recorded in the manifest and report (unset: the login user). */
+  operator?: string;
   checksum: 'full' | 'off';
   checksumTables?: TableRef[];
   /** CHECKSUM_SPLIT_MB: a table larger than this (heap MB) is checksummed in CHECK_CONCURRENCY block ranges at once. */
@@ -856,6 +858,15 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'REHEARSAL_OPERATOR',
+    group: 'output',
+    default: '(the login user)',
+    doc: 'Who ran the rehearsal (a name or e-mail), recorded in manifest.json, report.html and junit.xml.',
+    apply(raw, d) {
+      if (raw?.trim()) d.operator = raw.trim();
+    },
+  },
+  {
     name: 'CHECKSUM_SPLIT_MB',
     group: 'tuning',
     default: '64',
@@ -1083,6 +1094,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     HEALTH_TIMEOUT_MS: String(c.healthTimeoutMs),
     WORK_DIR: c.workDir ?? '(fresh temp dir)',
     REPORTS_DIR: c.reportsDir,
+    REHEARSAL_OPERATOR: c.operator ?? '(unset: the login user)',
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
     CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),
