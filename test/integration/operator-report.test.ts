@@ -116,7 +116,7 @@ for (const c of CASES) {
       true,
     );
     const reports = tempDir('demo-reports-');
-    const r = await runCli('demo', ['--break', c.fault, '--reports-dir', reports], {}, { timeoutMs: 170_000 });
+    const r = await runCli('demo', ['--break', c.fault, '--reports-dir', reports], {}, { timeoutMs: 280_000 });
     expect(r.code, r.output).toBe(1);
     const latest = JSON.parse(fs.readFileSync(path.join(reports, 'latest.json'), 'utf8')) as { dir: string };
     const runDir = path.join(reports, latest.dir);
@@ -160,5 +160,5 @@ for (const c of CASES) {
     fs.mkdirSync(path.dirname(keep), { recursive: true });
     fs.copyFileSync(shot, keep);
     fs.copyFileSync(report, keep.replace(/\.png$/, '.html'));
-  });
+  }, 300_000); // a whole demo run plus Chromium, on a shared 2-core machine
 }
