@@ -11,6 +11,7 @@ import { historyEntry, recentRuns } from '../../../lib/audit/history.ts';
 import type { Manifest } from '../../../lib/audit/manifest.ts';
 import { NOT_GIT, collectProvenance, gitCommit } from '../../../lib/audit/provenance.ts';
 import { censusCounts, phaseSpans, tableRows } from '../../../lib/audit/report-data.ts';
+import { renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-html.ts';
 import type { CheckRecord } from '../../../lib/audit/reporter.ts';
 
 const check = (name: string, state: CheckRecord['state'], extra: Partial<CheckRecord> = {}): CheckRecord => ({
@@ -167,4 +168,60 @@ test('charts: inline SVG, no script, one bar per phase / table / census part / r
   ]);
   expect(history).toContain('estimate 22.5 s');
   for (const svg of [timeline, tables, census, history]) expect(svg).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+});
+
+test('report.html and summary.md tell the same numbers: source, provenance, evidence on expand, charts, tables', () => {
+  const m = {
+    ...manifest('20261207T000000Z-r', { preflight: 500, dump: 10_400, restore: 2_000 }, 20_000),
+    finishedAt: '2026-12-07T00:00:20.000Z',
+    config: {},
+    totals: { passed: 1, failed: 1, skipped: 0, notSelected: 0, warnings: 0 },
+    failures: [],
+    auditProblems: [],
+    reports: {},
+    source: { database: 'postgresql://app:***@src.example/app', assetsDir: '/srv/.data' },
+    target: { database: 'postgresql://app:***@dst.example/app', assetsDir: '/mnt/.data' },
+    provenance: {
+      tool: 'migration-rehearsal 0.1.0',
+      commit: NOT_GIT,
+      vitest: '4.1.12',
+      node: '20.20.2',
+      host: 'ci-runner',
+      operator: 'ops',
+    },
+    tables: [
+      {
+        table: 'public.users',
+        rows: 30,
+        bytes: 8192,
+        status: 'failed',
+        seconds: 2,
+        failedChecks: ['checksum public.users'],
+      },
+    ],
+    census: { matched: 10, differing: 1, missing: 0, alreadyMissing: 0, unreferenced: 2 },
+  } as Manifest;
+  const checks = [
+    check('row count public.users', 'passed', {
+      family: 'row-counts',
+      annotations: ev('source: 30 rows', 'target: 30 rows, exact'),
+    }),
+    check('checksum public.users', 'failed', { family: 'checksums', errors: ['checksum public.users: sums differ'] }),
+  ];
+  const input = { manifest: m, checks, runDir: os.tmpdir() };
+  const html = renderReportHtml(input);
+  expect(html).not.toMatch(/<script/i);
+  expect(html).toContain('postgresql://app:***@src.example/app');
+  expect(html).toContain('migration-rehearsal 0.1.0, commit not a git checkout');
+  expect(html).toContain('ci-runner / ops');
+  expect(html).toMatch(
+    /<details class="evidence"><summary>row count public\.users<\/summary><ul class="ev"><li>source: 30 rows<\/li>/,
+  );
+  for (const id of ['timeline', 'tables', 'census', 'history']) expect(html).toContain(`data-chart="${id}"`);
+  const md = renderSummaryMd(input);
+  expect(md).toContain('| public.users | 30 | 8.0 KiB | failed | 2.00 |');
+  expect(md).toContain(
+    'Asset census: 10 matched, 1 differing, 0 missing, 0 already missing in the source, 2 unreferenced',
+  );
+  expect(md).toMatch(/Downtime estimate from this run's timings: /);
 });
