@@ -3,9 +3,11 @@
  * writes manifest.json (run folder + WORK_DIR), moves `latest`, and prints the summary. `prepareRerun` reads the
  * latest run back for `--rerun-failed`.
  *
- * Files of a run folder (REPORTS_DIR/runs/<run-id>/): junit.xml, results.json (vitest json), html/ (vitest html;
- * serve it, see `npm run report`), checks.json (lib/reporter.ts), plan.json (what was checked, for a later rerun),
- * manifest.json.
+ * Files of a run folder (REPORTS_DIR/runs/<run-id>/): junit.xml (lib/audit/junit-writer.ts), results.json (vitest
+ * json), html/ (vitest html; serve it, see `npm run report`), checks.json (lib/audit/reporter.ts), effective.json,
+ * plan.json (what was checked, for a later rerun), report.html and summary.md (lib/audit/report-html.ts),
+ * manifest.json. finalizeRun is five named steps: gatherRun → writeJunit → writeManifestAndReports → moveLatest →
+ * the printed summary.
  */
 import fs from 'node:fs';
 import os from 'node:os';
