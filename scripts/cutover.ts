@@ -6,7 +6,7 @@
  * 3 a phase failed.
  */
 import { helpText } from '../lib/core/config.ts';
-import { cutoverHelpText, parseCutoverConfig, type CutoverConfig } from '../lib/cutover/config.ts';
+import { cutoverHelpText, cutoverSharedHelp, parseCutoverConfig, type CutoverConfig } from '../lib/cutover/config.ts';
 import { readLog } from '../lib/cutover/log.ts';
 import { PHASE_NAMES, isPhase, type CutoverPhase } from '../lib/cutover/phases.ts';
 import { buildCutoverPlan } from '../lib/cutover/plan.ts';
@@ -94,7 +94,12 @@ async function main(): Promise<number> {
   try {
     ({ command, confirm } = parseArgs(process.argv.slice(2)));
     if (command.kind === 'help') {
-      out(USAGE + cutoverHelpText() + '\nShared variables (as for the rehearsal):\n' + helpText());
+      out(
+        USAGE +
+          cutoverHelpText() +
+          '\nShared variables (as for the rehearsal, except where said):\n' +
+          cutoverSharedHelp(helpText()),
+      );
       return EXIT.ok;
     }
     for (const w of unknownEnvWarnings(process.env, KNOWN_VARS)) err(w);

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CheckRecord, ChecksFile } from './reporter.ts';
+import { tally, type RunTotals } from './totals.ts';
 
 export const EFFECTIVE_FILE = 'effective.json';
 
@@ -18,7 +19,7 @@ export interface EffectiveCheck extends CheckRecord {
 export interface EffectiveView {
   /** The original run first, then each rerun in order; the last is the run this view was written for. */
   runs: string[];
-  totals: { passed: number; failed: number; skipped: number; warnings: number };
+  totals: Required<RunTotals>;
   checks: EffectiveCheck[];
 }
 
@@ -43,12 +44,7 @@ export function combineRuns(chain: Array<{ runId: string; checks: ChecksFile | u
   const checks = [...byKey.values()];
   return {
     runs: chain.map((r) => r.runId),
-    totals: {
-      passed: checks.filter((c) => c.state === 'passed').length,
-      failed: checks.filter((c) => c.state === 'failed').length,
-      skipped: checks.filter((c) => c.state !== 'passed' && c.state !== 'failed').length,
-      warnings: checks.filter((c) => c.warning).length,
-    },
+    totals: tally(checks),
     checks,
   };
 }

@@ -5,10 +5,13 @@
  *   latest           symlink → runs/<newest run-id>
  *   latest.json      the same pointer as a file, for platforms and tools without symlinks
  *   junit.xml        a copy of the newest run's junit.xml, for CI systems that read a fixed path
+ *
+ * and the recent runs' phase durations that report.html's history chart draws.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeAtomic } from './manifest.ts';
+import { downtimeEstimate } from './downtime.ts';
+import { writeAtomic, type Manifest } from './manifest.ts';
 
 export const LATEST_LINK = 'latest';
 export const LATEST_POINTER = 'latest.json';
@@ -90,4 +93,54 @@ export function updateLatest(reportsDir: string, p: LatestPointer): string[] {
   if (fs.existsSync(junit) && fs.statSync(junit).size > 0)
     writeAtomic(path.join(reportsDir, FIXED_JUNIT), fs.readFileSync(junit));
   return problems;
+}
+
+/** One earlier (or this) run on the history chart: its phases' durations and its downtime estimate. */
+export interface HistoryRun {
+  runId: string;
+  /** Copy phases that ran, and `checks` (the rest of the run), each in seconds. */
+  phases: Array<{ name: string; seconds: number }>;
+  /** The downtime estimate from this run's timings (lib/audit/downtime.ts), buffered, in seconds. */
+  estimateSeconds: number;
+}
+
+/** A full rehearsal's manifest as a history entry (phases ran + checks, estimate); undefined for other modes. */
+export function historyEntry(m: Pick<Manifest, 'runId' | 'mode' | 'phases' | 'durationMs'>): HistoryRun | undefined {
+  if (m.mode !== 'full') return undefined;
+  const ran = m.phases.filter((p) => p.status !== 'skipped' && p.durationMs !== undefined);
+  if (!ran.length) return undefined;
+  const copyMs = ran.reduce((t, p) => t + (p.durationMs ?? 0), 0);
+  return {
+    runId: m.runId,
+    phases: [
+      ...ran.map((p) => ({ name: p.name, seconds: (p.durationMs ?? 0) / 1000 })),
+      { name: 'checks', seconds: Math.max(0, m.durationMs - copyMs) / 1000 },
+    ],
+    estimateSeconds: downtimeEstimate(m).bufferedMs / 1000,
+  };
+}
+
+/**
+ * The last `limit` full rehearsals under REPORTS_DIR/runs that are older than `before` (run ids sort by time), oldest
+ * first, read from their manifest.json; a run folder without a readable manifest is passed over.
+ */
+export function recentRuns(reportsDir: string, before: string, limit = 9): HistoryRun[] {
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(path.join(reportsDir, 'runs')).filter((id) => id < before);
+  } catch {
+    return [];
+  }
+  const out: HistoryRun[] = [];
+  for (const id of ids.sort().reverse()) {
+    if (out.length >= limit) break;
+    try {
+      const m = JSON.parse(fs.readFileSync(path.join(reportsDir, 'runs', id, 'manifest.json'), 'utf8')) as Manifest;
+      const h = historyEntry(m);
+      if (h) out.push(h);
+    } catch {
+      // no manifest (an interrupted run) or not JSON: not part of the history
+    }
+  }
+  return out.reverse();
 }

@@ -11,6 +11,9 @@ import { withConnection } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
 import { redact, redactDeep } from '../core/redact.ts';
 import type { ChecksFile } from './reporter.ts';
+import { tally, type RunTotals } from './totals.ts';
+import type { Provenance } from './provenance.ts';
+import type { CensusCounts, TableRow } from './report-data.ts';
 import type { CheckPlan, RunState } from '../core/state.ts';
 import { toolVersion } from '../core/tools.ts';
 import { listFiles, sha256FileSync } from '../core/files.ts';
@@ -19,18 +22,7 @@ export const MANIFEST_FILE = 'manifest.json';
 /** The retried run's plan, kept in the run folder so a later --rerun-failed checks the same subjects. */
 export const PLAN_FILE = 'plan.json';
 
-export interface RunTotals {
-  /** Checks that ran and passed. */
-  passed: number;
-  /** Checks that ran and failed (a spec that failed to load counts as one). */
-  failed: number;
-  /** Checks skipped visibly (test.skip, a disabled check, a phase that did not run). */
-  skipped: number;
-  /** Checks the rerun filter left out (reported by vitest as skipped; not counted above). */
-  notSelected: number;
-  /** Passed checks that carry a warning (counted in `passed` too): the third state, to be signed off. Absent in old manifests. */
-  warnings?: number;
-}
+export type { RunTotals };
 
 export interface RerunOutcome {
   /** The run this one retried. */
@@ -95,10 +87,18 @@ export interface Manifest {
   fullLists?: Record<string, string>;
   /** The redacted target (DSN and assets dir), as printed before any write. */
   target?: { database: string; assetsDir: string };
+  /** The redacted source (DSN or "not configured", and the assets dir). */
+  source?: { database: string; assetsDir: string };
+  /** Which tool made this trail, where and for whom (lib/audit/provenance.ts). */
+  provenance?: Provenance;
+  /** Per table: target rows, target size, worst check state, check seconds; largest first (lib/audit/report-data.ts). */
+  tables?: TableRow[];
+  /** The asset census in five numbers (lib/audit/report-data.ts). */
+  census?: CensusCounts;
   /** --select / --exclude of the run. */
   selection?: { select: string[]; exclude: string[] };
   /** After a rerun: the totals of the effective view (effective.json), the latest result of every check. */
-  effective?: { runs: string[]; totals: { passed: number; failed: number; skipped: number; warnings: number } };
+  effective?: { runs: string[]; totals: RunTotals };
   rerun?: RerunOutcome;
   /** Problems with the audit trail itself (a JUnit report with the wrong shape, a missing report). */
   auditProblems: string[];
@@ -177,21 +177,9 @@ export function hashReports(runDir: string): Manifest['reports'] {
 // ---------------------------------------------------------------------------------------------------------------
 // Totals
 
-/**
- * Counts of a run's checks: passed, failed, skipped, and `notSelected` (left out by a rerun's filter, never counted as
- * skipped). No checks.json → all zero.
- */
+/** Counts of a run's checks (lib/audit/totals.ts `tally`); no checks.json → all zero. */
 export function totalsOf(checks: ChecksFile | undefined): RunTotals {
-  const t: RunTotals = { passed: 0, failed: 0, skipped: 0, notSelected: 0, warnings: 0 };
-  for (const c of checks?.checks ?? []) {
-    if (c.state === 'passed' && (c.warning || c.annotations.some((a) => a.type === 'warning')))
-      t.warnings = (t.warnings ?? 0) + 1;
-    if (c.selected === false && c.state !== 'passed' && c.state !== 'failed') t.notSelected++;
-    else if (c.state === 'passed') t.passed++;
-    else if (c.state === 'failed') t.failed++;
-    else t.skipped++;
-  }
-  return t;
+  return tally(checks?.checks ?? []);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -315,7 +303,10 @@ export interface ManifestInput {
   rerun?: RerunOutcome;
   auditProblems: string[];
   reports: Manifest['reports'];
-  extra?: Pick<Manifest, 'warnings' | 'fullLists' | 'target' | 'selection' | 'effective'>;
+  extra?: Pick<
+    Manifest,
+    'warnings' | 'fullLists' | 'target' | 'source' | 'provenance' | 'tables' | 'census' | 'selection' | 'effective'
+  >;
 }
 
 /**

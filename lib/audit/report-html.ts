@@ -4,9 +4,12 @@
  * `summary.md`, the same story short enough for a PR comment or a chat message.
  *
  * Built from the manifest and the check records only (what the audit trail says, nothing else). Order of the page:
- * verdict and run facts → failures first, each with its whole evidence (message, every annotation, the full list
- * inline up to a limit) → warnings and pre-existing source defects → the effective view after reruns → copy phases
- * (durations, dump size and sha256) → checks by family with counts → report-file hashes. Long keys and paths wrap;
+ * verdict and run facts (source and target redacted, the tool's version and commit, vitest, node, host, operator) →
+ * failures first, each with its whole evidence (message, every annotation, the full list inline up to a limit) →
+ * warnings and pre-existing source defects → pictures (inline SVG drawn by lib/audit/charts.ts: phase timeline,
+ * tables largest first, asset census, the last runs with the downtime estimate) → the effective view after reruns →
+ * copy phases (durations, dump size and sha256) → checks by family with counts, every check's evidence on expand
+ * (<details>) → report-file hashes. Long keys and paths wrap;
  * nothing needs a horizontal scroll.
  */
 import fs from 'node:fs';
@@ -17,6 +20,11 @@ import type { EffectiveView } from './effective.ts';
 import type { Manifest } from './manifest.ts';
 import type { CheckRecord } from './reporter.ts';
 import { findingMessage } from './text.ts';
+import { CENSUS_PARTS, phaseSpans } from './report-data.ts';
+import { censusBarSvg, historyChartSvg, phaseTimelineSvg, tableChartSvg } from './charts.ts';
+import { historyEntry } from './history.ts';
+import { isWarning, tally, type RunTotals } from './totals.ts';
+import type { HistoryRun } from './history.ts';
 
 export const REPORT_HTML = 'report.html';
 export const SUMMARY_MD = 'summary.md';
@@ -24,12 +32,17 @@ export const SUMMARY_MD = 'summary.md';
 /** Lines of a full list shown inline in report.html (the file beside it has them all). */
 export const INLINE_LIST_LINES = 500;
 
+/** Tables drawn on the tables chart (largest first); the rest are counted in its title. */
+export const TABLES_CHARTED = 30;
+
 export interface ReportInput {
   manifest: Manifest;
   checks: CheckRecord[];
   effective?: EffectiveView;
   /** The run folder: full lists are read from it (failures/*.txt). */
   runDir: string;
+  /** Earlier full rehearsals (oldest first) for the history chart; this run is added when it was a full one. */
+  history?: HistoryRun[];
 }
 
 function esc(s: string | number | undefined): string {
@@ -78,6 +91,9 @@ pre,code,.mono{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,mono
 pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;margin:6px 0;background:#f6f7f7;padding:6px 8px;border-radius:3px;max-width:100%}
 ul.ev{margin:4px 0 4px 18px;padding:0}ul.ev li{overflow-wrap:anywhere;word-break:break-word}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
+details.evidence{margin:0}details.evidence summary{font-weight:400}
+figure.chart{margin:12px 0;background:#fff;border:1px solid #dcdcde;border-radius:4px;padding:8px;max-width:100%;overflow:hidden}
+figure.chart svg{max-width:100%;height:auto}figcaption{margin-bottom:6px;overflow-wrap:anywhere}
 .small{color:#50575e;font-size:13px}
 `;
 
@@ -110,17 +126,14 @@ ${list ? listInline(runDir, list) : ''}
 </div>`;
 }
 
-/** report.html as a string (see the module comment for its contents). */
-export function renderReportHtml(i: ReportInput): string {
-  const m = i.manifest;
-  const checks = i.effective ? i.effective.checks : i.checks;
-  const v = verdictOf(m);
-  const t = m.totals;
-  const failed = checks.filter((c) => c.state === 'failed');
-  const warned = checks.filter((c) => c.state === 'passed' && c.annotations.some((a) => a.type === 'warning'));
+/** The run facts table: run, mode, source and target (redacted), timing, exit code, selection, provenance. */
+function factsTable(m: Manifest): string {
+  const p = m.provenance;
   const facts: Array<[string, string]> = [
     ['run id', m.runId],
     ['mode', `${m.mode}${m.rerunOf ? ` (rerun of ${m.rerunOf})` : ''}`],
+    ['source', m.source?.database ?? m.config.SRC_DATABASE_URL ?? 'not recorded'],
+    ['source assets', m.source?.assetsDir ?? m.config.SRC_ASSETS_DIR ?? 'not recorded'],
     ['target', m.target?.database ?? m.config.DST_DATABASE_URL ?? ''],
     ['target assets', m.target?.assetsDir ?? m.config.DST_ASSETS_DIR ?? ''],
     ['started', m.startedAt],
@@ -132,26 +145,37 @@ export function renderReportHtml(i: ReportInput): string {
       'selection',
       `${m.selection.select.length ? `--select ${m.selection.select.join(',')}` : ''} ${m.selection.exclude.length ? `--exclude ${m.selection.exclude.join(',')}` : ''}`.trim(),
     ]);
-  const parts: string[] = [];
-  parts.push(`<h1>Migration rehearsal ${esc(m.runId)}</h1>`);
-  parts.push(`<div class="verdict ${v.cls}">${esc(v.word)} — exit ${m.exitCode}</div>`);
-  parts.push(
-    `<table class="facts">${facts.map(([k, x]) => `<tr><td>${esc(k)}</td><td>${esc(x)}</td></tr>`).join('')}</table>`,
-  );
-  parts.push(
+  if (p)
+    facts.push(
+      ['produced by', `${p.tool}, commit ${p.commit}`],
+      ['runtime', `vitest ${p.vitest}, node ${p.node}`],
+      ['host / operator', `${p.host} / ${p.operator}`],
+    );
+  return `<table class="facts">${facts.map(([k, x]) => `<tr><td>${esc(k)}</td><td>${esc(x)}</td></tr>`).join('')}</table>`;
+}
+
+/** The counts line of this run and, after reruns, of the effective view. */
+function countsHtml(m: Manifest, effective: EffectiveView | undefined): string[] {
+  const t = m.totals;
+  const out = [
     `<p class="counts"><span class="pass">${t.passed} passed</span><span class="fail">${t.failed} failed</span><span class="skip">${t.skipped} not run</span><span class="warn">${plural(t.warnings ?? 0, 'warning')}</span>${t.notSelected ? `<span class="skip">${t.notSelected} not selected by the rerun filter</span>` : ''}</p>`,
-  );
-  if (i.effective && i.effective.runs.length > 1) {
-    const e = i.effective.totals;
-    parts.push(
-      `<p class="counts">Effective verdict over runs ${esc(i.effective.runs.join(' → '))}: <span class="pass">${e.passed} passed</span><span class="fail">${e.failed} failed</span><span class="skip">${e.skipped} not run</span><span class="warn">${plural(e.warnings, 'warning')}</span></p>`,
+  ];
+  if (effective && effective.runs.length > 1) {
+    const e = effective.totals;
+    out.push(
+      `<p class="counts">Effective verdict over runs ${esc(effective.runs.join(' → '))}: <span class="pass">${e.passed} passed</span><span class="fail">${e.failed} failed</span><span class="skip">${e.skipped} not run</span><span class="warn">${plural(e.warnings, 'warning')}</span></p>`,
     );
   }
+  return out;
+}
 
-  parts.push(`<h2 id="failures">Failures (${failed.length})</h2>`);
+/** Failures first (each with its whole evidence), then warnings and pre-existing source defects. */
+function findingsHtml(checks: CheckRecord[], runDir: string): string[] {
+  const failed = checks.filter((c) => c.state === 'failed');
+  const warned = checks.filter(isWarning);
+  const parts = [`<h2 id="failures">Failures (${failed.length})</h2>`];
   if (!failed.length) parts.push('<p>No check failed.</p>');
-  for (const c of failed) parts.push(failureCard(c, i.runDir));
-
+  for (const c of failed) parts.push(failureCard(c, runDir));
   parts.push(`<h2 id="warnings">Warnings and pre-existing source defects (${warned.length})</h2>`);
   if (!warned.length) parts.push('<p>No warnings.</p>');
   for (const c of warned) {
@@ -160,24 +184,86 @@ export function renderReportHtml(i: ReportInput): string {
 <ul class="ev">${c.annotations
       .filter((a) => a.type === 'warning')
       .map((a) => `<li>${esc(a.message)}</li>`)
-      .join('')}</ul>${list ? listInline(i.runDir, list) : ''}</div>`);
+      .join('')}</ul>${list ? listInline(runDir, list) : ''}</div>`);
   }
+  return parts;
+}
 
-  if (i.effective && i.effective.runs.length > 1) {
+function chartFigure(id: string, title: string, svg: string, caption: string): string {
+  return `<figure class="chart" data-chart="${esc(id)}"><figcaption><b>${esc(title)}</b> <span class="small">${esc(caption)}</span></figcaption>${svg}</figure>`;
+}
+
+/**
+ * The pictures: phase timeline, tables (largest first), asset census, history of the last runs with the downtime
+ * estimate. Each is left out when the run has no numbers for it; each caption says the same numbers in words.
+ */
+function chartsHtml(i: ReportInput): string[] {
+  const m = i.manifest;
+  const parts = ['<h2 id="charts">At a glance</h2>'];
+  const spans = phaseSpans(m);
+  if (spans.length)
     parts.push(
-      `<h2 id="effective">Effective view: latest result of every check over ${i.effective.runs.length} runs</h2>`,
+      chartFigure(
+        'timeline',
+        'Where the time went',
+        phaseTimelineSvg(spans),
+        spans.map((s) => `${s.name} ${formatDuration(Math.round((s.end - s.start) * 1000))}`).join(', '),
+      ),
     );
+  if (m.tables?.length) {
+    const shown = m.tables.slice(0, TABLES_CHARTED);
+    const failedTables = m.tables.filter((t) => t.status === 'failed').map((t) => t.table);
     parts.push(
-      `<table><tr><th style="width:55%">check</th><th>family</th><th>result</th><th>from run</th></tr>${i.effective.checks
-        .map(
-          (c) =>
-            `<tr><td>${esc(c.name)}</td><td>${esc(c.family ?? 'other')}</td><td>${stateWord(c)}</td><td class="mono">${esc(c.fromRun)}</td></tr>`,
-        )
-        .join('')}</table>`,
+      chartFigure(
+        'tables',
+        `Tables, largest first (${shown.length} of ${m.tables.length})`,
+        tableChartSvg(shown),
+        failedTables.length ? `failed: ${failedTables.join(', ')}` : 'no table failed',
+      ),
     );
   }
+  if (m.census) {
+    const c = m.census;
+    parts.push(
+      chartFigure(
+        'census',
+        'Asset census',
+        censusBarSvg(c),
+        CENSUS_PARTS.map(([k, label]) => `${c[k]} ${label}`).join(', '),
+      ),
+    );
+  }
+  const self = historyEntry(m);
+  const history = [...(i.history ?? []), ...(self ? [self] : [])];
+  if (history.length)
+    parts.push(
+      chartFigure(
+        'history',
+        `The last ${history.length} rehearsal(s): phase durations and the downtime estimate`,
+        historyChartSvg(history),
+        history.map((h) => `${h.runId}: estimate ${formatDuration(Math.round(h.estimateSeconds * 1000))}`).join('; '),
+      ),
+    );
+  return parts.length > 1 ? parts : [];
+}
 
-  parts.push('<h2 id="phases">Copy phases</h2>');
+/** The effective view after reruns: the latest result of every check and the run it comes from. */
+function effectiveHtml(e: EffectiveView | undefined): string[] {
+  if (!e || e.runs.length <= 1) return [];
+  return [
+    `<h2 id="effective">Effective view: latest result of every check over ${e.runs.length} runs</h2>`,
+    `<table><tr><th style="width:55%">check</th><th>family</th><th>result</th><th>from run</th></tr>${e.checks
+      .map(
+        (c) =>
+          `<tr><td>${esc(c.name)}</td><td>${esc(c.family ?? 'other')}</td><td>${stateWord(c)}</td><td class="mono">${esc(c.fromRun)}</td></tr>`,
+      )
+      .join('')}</table>`,
+  ];
+}
+
+/** The copy phases table and the dump's size and sha256. */
+function phasesHtml(m: Manifest): string[] {
+  const parts = ['<h2 id="phases">Copy phases</h2>'];
   if (!m.phases.length) parts.push('<p>No phase recorded.</p>');
   else
     parts.push(
@@ -192,44 +278,76 @@ export function renderReportHtml(i: ReportInput): string {
     parts.push(
       `<p>Dump: ${esc(m.dump.provided ? 'provided, ' : '')}${esc(m.dump.format)}${m.dump.bytes !== undefined ? `, ${esc(formatBytes(m.dump.bytes))} (${m.dump.bytes} bytes)` : ''}${m.dump.sha256 ? `, sha256 <span class="mono">${esc(m.dump.sha256)}</span>` : ''}</p>`,
     );
+  return parts;
+}
 
-  parts.push('<h2 id="families">Checks by family</h2>');
-  parts.push(
-    `<table><tr><th>family</th><th>passed</th><th>failed</th><th>not run</th><th>warnings</th></tr>${groupByFamily(
-      checks,
-    )
+/** One check's row in its family's list: the state, and every check's evidence on expand (no script: <details>). */
+function checkRow(c: CheckRecord): string {
+  const why =
+    c.state !== 'passed' && c.state !== 'failed' && c.note ? ` <span class="small">${esc(c.note)}</span>` : '';
+  const ev = c.annotations.filter((a) => a.type !== 'full-list');
+  const evidence = ev.length
+    ? `<details class="evidence"><summary>${esc(c.name)}</summary><ul class="ev">${ev.map((a) => `<li>${a.type === 'evidence' ? '' : `<b>${esc(a.type)}:</b> `}${esc(a.message)}</li>`).join('')}</ul></details>`
+    : esc(c.name);
+  return `<tr><td style="width:75%">${evidence}</td><td>${stateWord(c)}${why}</td></tr>`;
+}
+
+/** Checks by family: the counts table, then each family's checks with their evidence. */
+function familiesHtml(checks: CheckRecord[]): string[] {
+  const groups = groupByFamily(checks);
+  const parts = [
+    '<h2 id="families">Checks by family</h2>',
+    `<table><tr><th>family</th><th>passed</th><th>failed</th><th>not run</th><th>warnings</th></tr>${groups
       .map(
         (g) =>
-          `<tr><td>${esc(familyLabel(g.id))} <span class="small">(${esc(g.id)})</span></td><td>${g.passed}</td><td>${g.failed}</td><td>${g.skipped}</td><td>${g.warnings}</td></tr>`,
+          `<tr><td>${esc(familyLabel(g.id))} <span class="small">(${esc(g.id)})</span></td><td>${g.passed}</td><td>${g.failed}</td><td>${g.skipped + g.notSelected}</td><td>${g.warnings}</td></tr>`,
       )
       .join('')}</table>`,
-  );
-  for (const g of groupByFamily(checks)) {
+  ];
+  for (const g of groups)
     parts.push(
-      `<details><summary>${esc(familyLabel(g.id))}: ${g.checks.length} check(s)</summary><table>${g.checks
-        .map(
-          (c) =>
-            `<tr><td style="width:75%">${esc(c.name)}</td><td>${stateWord(c)}${c.state !== 'passed' && c.state !== 'failed' && c.note ? ` <span class="small">${esc(c.note)}</span>` : ''}</td></tr>`,
-        )
-        .join('')}</table></details>`,
+      `<details><summary>${esc(familyLabel(g.id))}: ${g.checks.length} check(s)</summary><table>${g.checks.map(checkRow).join('')}</table></details>`,
     );
-  }
+  return parts;
+}
 
-  if (m.auditProblems.length) {
-    parts.push('<h2>Audit trail problems</h2>');
-    parts.push(`<ul>${m.auditProblems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>`);
-  }
-  parts.push('<h2 id="files">Report files (sha256)</h2>');
+/** Audit-trail problems and the report files' hashes. */
+function filesHtml(m: Manifest): string[] {
+  const parts: string[] = [];
+  if (m.auditProblems.length)
+    parts.push(
+      '<h2>Audit trail problems</h2>',
+      `<ul>${m.auditProblems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>`,
+    );
   parts.push(
+    '<h2 id="files">Report files (sha256)</h2>',
     `<table><tr><th style="width:35%">file</th><th style="width:100px">bytes</th><th>sha256</th></tr>${Object.entries(
       m.reports,
     )
       .map(([f, h]) => `<tr><td>${esc(f)}</td><td>${h.bytes}</td><td class="mono">${esc(h.sha256)}</td></tr>`)
       .join('')}</table>`,
-  );
-  parts.push(
     `<p class="small">manifest.json beside this file holds the same facts, machine-readable; junit.xml is for CI; html/ is vitest's developer view (serve it: npm run report).</p>`,
   );
+  return parts;
+}
+
+/** report.html as a string (see the module comment for its contents). */
+export function renderReportHtml(i: ReportInput): string {
+  const m = i.manifest;
+  const checks = i.effective ? i.effective.checks : i.checks;
+  const v = verdictOf(m);
+  const parts = [
+    `<h1>Migration rehearsal ${esc(m.runId)}</h1>`,
+    `<div class="verdict ${v.cls}">${esc(v.word)} — exit ${m.exitCode}</div>`,
+    factsTable(m),
+    ...countsHtml(m, i.effective),
+    ...findingsHtml(checks, i.runDir),
+    ...chartsHtml(i),
+    ...effectiveHtml(i.effective),
+    ...phasesHtml(m),
+    ...familiesHtml(checks),
+    ...filesHtml(m),
+  ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -242,30 +360,50 @@ ${parts.join('\n')}
 `;
 }
 
-export interface FamilyGroup {
+export interface FamilyGroup extends Required<RunTotals> {
   id: string;
-  passed: number;
-  failed: number;
-  skipped: number;
-  warnings: number;
   checks: CheckRecord[];
 }
 
-/** Checks grouped by family, in registry order (unclaimed names last, as `other`). */
+/** Checks grouped by family, in registry order (unclaimed names last, as `other`), each counted with `tally`. */
 export function groupByFamily(checks: CheckRecord[]): FamilyGroup[] {
   const order = [...FAMILIES.map((f) => f.id), 'other'];
-  const groups = new Map<string, FamilyGroup>();
-  for (const c of checks) {
-    const id = c.family ?? 'other';
-    const g = groups.get(id) ?? { id, passed: 0, failed: 0, skipped: 0, warnings: 0, checks: [] };
-    g.checks.push(c);
-    if (c.state === 'passed') g.passed++;
-    else if (c.state === 'failed') g.failed++;
-    else g.skipped++;
-    if (c.warning) g.warnings++;
-    groups.set(id, g);
+  const groups = new Map<string, CheckRecord[]>();
+  for (const c of checks) groups.set(c.family ?? 'other', [...(groups.get(c.family ?? 'other') ?? []), c]);
+  return [...groups.entries()]
+    .map(([id, list]) => ({ id, ...tally(list), checks: list }))
+    .sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+}
+
+/** summary.md's words for report.html's pictures: the same numbers (tables, census, downtime estimate). */
+function summaryFigures(i: ReportInput): string[] {
+  const m = i.manifest;
+  const out: string[] = [];
+  if (m.tables?.length) {
+    out.push(
+      '### Tables, largest first',
+      '',
+      '| table | rows | size | status | seconds |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const t of m.tables.slice(0, TABLES_CHARTED))
+      out.push(
+        `| ${t.table} | ${t.rows ?? '?'} | ${t.bytes !== undefined ? formatBytes(t.bytes) : '?'} | ${t.status} | ${t.seconds.toFixed(2)} |`,
+      );
+    if (m.tables.length > TABLES_CHARTED) out.push(`| … ${m.tables.length - TABLES_CHARTED} more | | | | |`);
+    out.push('');
   }
-  return [...groups.values()].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  if (m.census) {
+    const c = m.census;
+    out.push(`Asset census: ${CENSUS_PARTS.map(([k, label]) => `${c[k]} ${label}`).join(', ')}`, '');
+  }
+  const self = historyEntry(m);
+  if (self)
+    out.push(
+      `Downtime estimate from this run's timings: ${formatDuration(Math.round(self.estimateSeconds * 1000))}`,
+      '',
+    );
+  return out;
 }
 
 /** summary.md: the verdict, counts, failures (first line + full list), warnings and phases, for a PR comment. */
@@ -320,6 +458,7 @@ export function renderSummaryMd(i: ReportInput): string {
     }
     if (m.phases.some((p) => /WARNING: /.test(p.reason ?? ''))) out.push('');
   }
+  out.push(...summaryFigures(i));
   out.push(`Full report: \`report.html\` in the run folder (opens from file://).`, '');
   return out.join('\n');
 }

@@ -11,6 +11,7 @@ import { redact } from '../core/redact.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/shared/verdict.ts';
 import { findingMessage, wrapText } from './text.ts';
+import { tally, type RunTotals } from './totals.ts';
 
 export interface CheckRecord {
   /** Spec file relative to the project root, e.g. specs/row-counts.spec.ts. */
@@ -49,11 +50,31 @@ export interface ChecksFile {
   testNamePattern?: string;
   unhandledErrors: string[];
   /** passed / failed / skipped as vitest saw them, and warnings (passed checks with a warning annotation). */
-  totals?: { passed: number; failed: number; skipped: number; warnings: number };
+  totals?: RunTotals;
   checks: CheckRecord[];
 }
 
 export const CHECKS_FILE = 'checks.json';
+
+/**
+ * A skipped test's stable name and its reason, from the `name (reason)` form the specs give skipped tests:
+ * `phase mirror (SRC_ASSETS_DIR is not set: no asset mirror)` → `{ name: 'phase mirror', reason: 'SRC_ASSETS_DIR is
+ * not set: no asset mirror' }`. The reason is the last balanced parenthesised group at the end of the name, and only
+ * when it holds a space: a name's own column list (`orphans a(user_id) -> users(id)`) is never taken for a reason.
+ */
+export function splitSkipReason(name: string): { name: string; reason?: string } {
+  if (!name.endsWith(')')) return { name };
+  let depth = 0;
+  for (let i = name.length - 1; i >= 0; i--) {
+    if (name[i] === ')') depth++;
+    else if (name[i] === '(' && --depth === 0) {
+      const reason = name.slice(i + 1, -1);
+      if (i < 2 || name[i - 1] !== ' ' || !reason.includes(' ')) return { name };
+      return { name: name.slice(0, i - 1), reason };
+    }
+  }
+  return { name };
+}
 
 /** The names vitest matches `-t` against: ancestor suites and the test, outermost first. */
 export function namePathOf(tc: TestCase): string[] {
@@ -138,13 +159,17 @@ export default class ChecksReporter implements Reporter {
       const file = path.relative(root, mod.moduleId);
       for (const tc of mod.children.allTests()) {
         const r = tc.result();
+        // A skipped check's name keeps no reason (it would change between runs and break CI history): the reason
+        // the spec wrote as `name (reason)` becomes the note, shown in JUnit's <skipped message>.
+        const split = r.state === 'skipped' ? splitSkipReason(tc.name) : { name: tc.name };
         const namePath = namePathOf(tc);
-        const note = r.state === 'skipped' ? r.note : undefined;
+        namePath[namePath.length - 1] = split.name;
+        const note = r.state === 'skipped' ? (r.note ?? split.reason) : undefined;
         checks.push({
           file,
           // A name can carry a secret (a health path with a token): redacted here, matched with a wildcard on rerun.
-          name: redact(tc.name),
-          fullName: redact(tc.fullName),
+          name: redact(split.name),
+          fullName: redact(tc.fullName.slice(0, tc.fullName.length - tc.name.length) + split.name),
           namePath: namePath.map(redact),
           state: r.state,
           selected: this.pattern ? this.pattern.test(namePath.join(' ')) : true,
@@ -177,12 +202,7 @@ export default class ChecksReporter implements Reporter {
       reason,
       ...(this.pattern ? { testNamePattern: redact(this.pattern.source) } : {}),
       unhandledErrors: unhandledErrors.map((e) => redact(e.message ?? String(e))),
-      totals: {
-        passed: checks.filter((c) => c.state === 'passed').length,
-        failed: checks.filter((c) => c.state === 'failed').length,
-        skipped: checks.filter((c) => c.state !== 'passed' && c.state !== 'failed').length,
-        warnings: checks.filter((c) => c.warning).length,
-      },
+      totals: tally(checks),
       checks,
     };
     // Real crashes keep their stack: they are bugs, not findings.

@@ -3,15 +3,23 @@
  * writes manifest.json (run folder + WORK_DIR), moves `latest`, and prints the summary. `prepareRerun` reads the
  * latest run back for `--rerun-failed`.
  *
- * Files of a run folder (REPORTS_DIR/runs/<run-id>/): junit.xml, results.json (vitest json), html/ (vitest html;
- * serve it, see `npm run report`), checks.json (lib/reporter.ts), plan.json (what was checked, for a later rerun),
- * manifest.json.
+ * Files of a run folder (REPORTS_DIR/runs/<run-id>/): junit.xml (lib/audit/junit-writer.ts), results.json (vitest
+ * json), html/ (vitest html; serve it, see `npm run report`), checks.json (lib/audit/reporter.ts), effective.json,
+ * plan.json (what was checked, for a later rerun), report.html and summary.md (lib/audit/report-html.ts),
+ * manifest.json. finalizeRun is five named steps: gatherRun → writeJunit → writeManifestAndReports → moveLatest →
+ * the printed summary.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { effectiveConfig, type Config } from '../core/config.ts';
 import { ConfigError, EXIT } from '../core/errors.ts';
-import { resolveLatest, updateLatest } from './history.ts';
+import { FIXED_JUNIT, recentRuns, resolveLatest, updateLatest } from './history.ts';
+import { withConnection } from '../core/db.ts';
+import { tableDataSizesQuery } from '../core/catalog.ts';
+import { collectProvenance, type Provenance } from './provenance.ts';
+import { censusCounts, tableRows } from './report-data.ts';
+import { isWarning, tally, type RunTotals } from './totals.ts';
 import { validateJunit } from './junit.ts';
 import {
   MANIFEST_FILE,
@@ -25,6 +33,7 @@ import {
   writeAtomic,
   writeManifest,
   type Manifest,
+  type ManifestInput,
   type RerunOutcome,
 } from './manifest.ts';
 import { MASK, escapeRegExp, redact, redactDeep } from '../core/redact.ts';
@@ -33,8 +42,15 @@ import { readState, type RunState } from '../core/state.ts';
 import { formatSummary } from './summary.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { EFFECTIVE_FILE, combineRuns, runChain, type EffectiveView } from './effective.ts';
-import { junitXml } from './junit-writer.ts';
-import { REPORT_HTML, SUMMARY_MD, fullListPath, renderReportHtml, renderSummaryMd } from './report-html.ts';
+import { interruptedJunitXml, junitXml } from './junit-writer.ts';
+import {
+  REPORT_HTML,
+  SUMMARY_MD,
+  fullListPath,
+  renderReportHtml,
+  renderSummaryMd,
+  type ReportInput,
+} from './report-html.ts';
 
 export interface RunInfo {
   runId: string;
@@ -124,103 +140,153 @@ function ownState(info: RunInfo): RunState | undefined {
 }
 
 /**
- * After vitest exits: keep the plan, redact and hash every report file, write manifest.json (run folder and WORK_DIR),
- * point `latest` at the run, print the summary. Returns the exit code to use: `exitCode`, unless the results
- * contradict it (a rerun that matched no check is exit 2; a run where no check ran, or a previously failed check
- * that was not run again, is never a 0).
+ * Report-folder writes that must not end the bookkeeping when REPORTS_DIR is full or read-only: each is attempted,
+ * its failure recorded (`errors`) and said once at the end; the manifest still goes to WORK_DIR.
  */
-export async function finalizeRun(info: RunInfo, exitCode: number): Promise<number> {
-  const finishedAt = new Date().toISOString();
-  const notes: string[] = [];
-  const auditProblems: string[] = [];
-  fs.mkdirSync(info.runDir, { recursive: true });
-
-  const state = ownState(info);
-  // A full (or read-only) REPORTS_DIR must not end the bookkeeping: every write below is attempted, the failures are
-  // said in one clear line, and the manifest still goes to WORK_DIR.
-  const reportsWriteErrors: string[] = [];
-  const attempt = <T>(what: string, fn: () => T): T | undefined => {
+class Attempts {
+  readonly errors: string[] = [];
+  run<T>(what: string, fn: () => T): T | undefined {
     try {
       return fn();
     } catch (e) {
-      reportsWriteErrors.push(`${what}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim());
+      this.errors.push(`${what}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim());
       return undefined;
     }
+  }
+}
+
+/** What finalizeRun's steps hand each other. */
+interface Finalizing {
+  info: RunInfo;
+  finishedAt: string;
+  state?: RunState;
+  checks?: ChecksFile;
+  effective: EffectiveView;
+  /** The rerun's preflight refused it: its one failing preflight is the picture, not the retried run's. */
+  refused: boolean;
+  notes: string[];
+  auditProblems: string[];
+  writes: Attempts;
+  provenance: Provenance;
+}
+
+/** The suite properties of junit.xml: run, target, source, provenance, rerun and selection. */
+function junitProperties(f: Finalizing): Array<[string, string]> {
+  const { info, effective, provenance: p } = f;
+  const props: Array<[string, string]> = [
+    ['run-id', info.runId],
+    ['mode', info.mode],
+    ['target', describeDsn(info.config.dst)],
+    ['target-assets-dir', info.config.dstAssetsDir],
+    ['source', info.config.src ? describeDsn(info.config.src) : 'not configured'],
+    ['source-assets-dir', info.config.srcAssetsDir ?? 'not configured'],
+    ['tool', p.tool],
+    ['tool-commit', p.commit],
+    ['vitest', p.vitest],
+    ['node', p.node],
+    ['host', p.host],
+    ['operator', p.operator],
+  ];
+  if (info.rerunOf) props.push(['rerun-of', info.rerunOf]);
+  if (effective.runs.length > 1) props.push(['effective-over-runs', effective.runs.join(' ')]);
+  if (info.selection?.select.length) props.push(['select', info.selection.select.join(',')]);
+  if (info.selection?.exclude.length) props.push(['exclude', info.selection.exclude.join(',')]);
+  return props;
+}
+
+/** The real durations (ms) of the copy phases, by name, from state.json. */
+function phaseDurations(state: RunState | undefined): Record<string, number> {
+  return Object.fromEntries(
+    (state?.phases ?? []).flatMap((p) => (p.durationMs !== undefined ? [[p.name, p.durationMs]] : [])),
+  );
+}
+
+/** A signal's name for an exit code ≥ 128 (130 → SIGINT), else the code. */
+function interruption(code: number): string {
+  const sig = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
+  return sig ? `stopped by ${sig} before its checks reported` : `stopped with exit ${code} before its checks reported`;
+}
+
+/**
+ * Step 1: plan.json, the redaction of the reports vitest wrote, checks.json read back, and the effective view
+ * (effective.json). Returns the facts the later steps share.
+ */
+function gatherRun(info: RunInfo, finishedAt: string): Finalizing {
+  const f: Finalizing = {
+    info,
+    finishedAt,
+    state: ownState(info),
+    effective: { runs: [], totals: tally([]), checks: [] },
+    refused: false,
+    notes: [],
+    auditProblems: [],
+    writes: new Attempts(),
+    provenance: collectProvenance(info.config.operator),
   };
-  if (state?.plan)
-    attempt(PLAN_FILE, () =>
-      writeAtomic(path.join(info.runDir, PLAN_FILE), JSON.stringify(redactDeep(state.plan), null, 2) + '\n'),
+  fs.mkdirSync(info.runDir, { recursive: true });
+  const plan = f.state?.plan;
+  if (plan)
+    f.writes.run(PLAN_FILE, () =>
+      writeAtomic(path.join(info.runDir, PLAN_FILE), JSON.stringify(redactDeep(plan), null, 2) + '\n'),
     );
-
   // Reporters write what the checks said; a DSN in an error message must not survive into the audit trail.
-  const redacted = attempt('redacting the reports', () => redactReportFiles(info.runDir)) ?? [];
-  if (redacted.length) notes.push(`secrets were redacted from ${redacted.join(', ')}`);
-
-  const checks = readChecks(info.runDir);
-  if (!checks) auditProblems.push(`${CHECKS_FILE} is missing: vitest did not finish reporting (see the output above)`);
-  // The effective view (the latest result of every check over the original run and its reruns) and junit.xml, written
-  // from the check records: classname = family, run-level properties; after a rerun, the effective view.
+  const redacted = f.writes.run('redacting the reports', () => redactReportFiles(info.runDir)) ?? [];
+  if (redacted.length) f.notes.push(`secrets were redacted from ${redacted.join(', ')}`);
+  f.checks = readChecks(info.runDir);
+  if (!f.checks)
+    f.auditProblems.push(`${CHECKS_FILE} is missing: vitest did not finish reporting (see the output above)`);
   const runsDir = path.join(info.config.reportsDir, 'runs');
-  const effective: EffectiveView = combineRuns(
-    runChain(runsDir, { runId: info.runId, rerunOf: info.rerunOf, checks }, (dir) => {
-      const m = readManifest(dir);
-      return { rerunOf: m?.rerunOf, checks: readChecks(dir) };
-    }),
+  f.effective = combineRuns(
+    runChain(runsDir, { runId: info.runId, rerunOf: info.rerunOf, checks: f.checks }, (dir) => ({
+      rerunOf: readManifest(dir)?.rerunOf,
+      checks: readChecks(dir),
+    })),
   );
-  attempt(EFFECTIVE_FILE, () =>
-    writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(effective, null, 2) + '\n'),
+  f.writes.run(EFFECTIVE_FILE, () =>
+    writeAtomic(path.join(info.runDir, EFFECTIVE_FILE), JSON.stringify(f.effective, null, 2) + '\n'),
   );
-  const refused = state?.phases.some((p) => p.name === 'preflight' && p.status === 'failed') ?? false;
-  const junitFile = path.join(info.runDir, 'junit.xml');
+  f.refused = f.state?.phases.some((p) => p.name === 'preflight' && p.status === 'failed') ?? false;
+  return f;
+}
+
+/**
+ * Step 2: junit.xml from the check records (after a rerun, the effective view), with the phases' real durations;
+ * an interrupted run with no check records gets one that says it was interrupted. Then validated.
+ */
+function writeJunit(f: Finalizing, exitCode: number): string {
+  const { info } = f;
+  const junitFile = path.join(info.runDir, FIXED_JUNIT);
+  const base = { suiteName: 'migration-rehearsal', timestamp: info.startedAt, properties: junitProperties(f) };
+  const checks = f.checks;
   if (checks) {
-    const target = describeDsn(info.config.dst);
-    attempt('junit.xml', () =>
-      writeAtomic(
-        junitFile,
-        redact(
-          junitXml({
-            suiteName: 'migration-rehearsal',
-            timestamp: info.startedAt,
-            properties: [
-              ['run-id', info.runId],
-              ['mode', info.mode],
-              ['target', target],
-              ['target-assets-dir', info.config.dstAssetsDir],
-              ...(info.rerunOf ? ([['rerun-of', info.rerunOf]] as Array<[string, string]>) : []),
-              ...(effective.runs.length > 1
-                ? ([['effective-over-runs', effective.runs.join(' ')]] as Array<[string, string]>)
-                : []),
-              ...(info.selection?.select.length
-                ? ([['select', info.selection.select.join(',')]] as Array<[string, string]>)
-                : []),
-              ...(info.selection?.exclude.length
-                ? ([['exclude', info.selection.exclude.join(',')]] as Array<[string, string]>)
-                : []),
-            ],
-            // A refused rerun is its one failing preflight, not the retried run's picture.
-            checks: info.mode === 'rerun' && !refused ? effective.checks : checks.checks,
-          }),
-        ),
-      ),
+    const cases = info.mode === 'rerun' && !f.refused ? f.effective.checks : checks.checks;
+    f.writes.run('junit.xml', () =>
+      writeAtomic(junitFile, redact(junitXml({ ...base, checks: cases, phaseDurations: phaseDurations(f.state) }))),
     );
+  } else if (exitCode >= 128) {
+    const reason = interruption(exitCode);
+    f.writes.run('junit.xml', () => writeAtomic(junitFile, redact(interruptedJunitXml({ ...base, exitCode, reason }))));
   }
   if (fs.existsSync(junitFile)) {
-    for (const p of validateJunit(fs.readFileSync(junitFile, 'utf8')).problems) auditProblems.push(`junit.xml: ${p}`);
+    for (const p of validateJunit(fs.readFileSync(junitFile, 'utf8')).problems) f.auditProblems.push(`junit.xml: ${p}`);
   } else {
-    auditProblems.push('junit.xml is missing');
+    f.auditProblems.push('junit.xml is missing');
   }
+  return junitFile;
+}
 
-  const totals = totalsOf(checks);
-  const failures: Manifest['failures'] = (checks?.checks ?? [])
-    .filter((c) => c.state === 'failed')
-    .map((c) => ({ file: c.file, name: filterName(c), ...(c.errors[0] ? { error: c.errors[0] } : {}) }));
-
+/**
+ * Step 3: the exit code the results support: `exitCode`, unless they contradict it (a rerun that matched no check is
+ * exit 2; a run where no check ran, or a previously failed check that was not run again, is never a 0).
+ */
+function settleExitCode(f: Finalizing, totals: RunTotals, exitCode: number): { code: number; rerun?: RerunOutcome } {
+  const { info, notes } = f;
   let code = exitCode;
   let rerun: RerunOutcome | undefined;
   const executed = totals.passed + totals.failed;
   if (info.mode === 'rerun') {
     const retriedDir = path.join(info.config.reportsDir, 'runs', info.rerunOf ?? '');
-    rerun = rerunOutcome(info.rerunOf ?? '(unknown)', info.rerunOf ? readChecks(retriedDir) : undefined, checks);
+    rerun = rerunOutcome(info.rerunOf ?? '(unknown)', info.rerunOf ? readChecks(retriedDir) : undefined, f.checks);
     if (executed === 0) {
       code = EXIT.usage;
       notes.push(
@@ -234,64 +300,113 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     code = EXIT.checkFailed;
     notes.push('no check ran: a rehearsal that checks nothing cannot pass');
   } else if (code === EXIT.checkFailed && executed === 0) {
-    // vitest failed before reporting any check (a crash in its setup, a broken spec file): no check failed, nothing
-    // was verified; that is a failure of the run (3), not "a check failed" (1).
+    // vitest failed before reporting any check (a crash in its setup, a broken spec file): nothing was verified; that
+    // is a failure of the run (3), not "a check failed" (1).
     code = EXIT.phaseFailed;
     notes.push('no check ran: the check runner failed before any check reported (see the output above); exit 3');
   }
   if (code === EXIT.ok && totals.failed > 0) code = EXIT.checkFailed;
-  for (const p of auditProblems) notes.push(`audit trail: ${p}`);
+  return { code, rerun };
+}
 
+/** pg_table_size of every table in the target, by `schema.table`; empty when the target cannot say in 5 s. */
+async function targetTableSizes(config: Config): Promise<Record<string, number>> {
+  try {
+    return await withConnection(
+      config.dst,
+      async (c) => {
+        // Read-only, and never queued behind an application's lock.
+        await c.query("SET lock_timeout = '500ms'; SET statement_timeout = '5s'");
+        const rows = (await c.query<{ name: string; bytes: string }>(tableDataSizesQuery())).rows;
+        return Object.fromEntries(rows.map((r) => [r.name, Number(r.bytes)]));
+      },
+      { connectTimeoutMs: Math.min(config.connectTimeoutMs, 5000) },
+    );
+  } catch {
+    return {};
+  }
+}
+
+/** The manifest's report-facing extras: warnings, full lists, source/target, provenance, tables, census, selection. */
+async function manifestExtra(f: Finalizing): Promise<NonNullable<ManifestInput['extra']>> {
+  const { info } = f;
+  const all = f.checks?.checks ?? [];
+  const plan = f.state?.plan;
+  const tables = plan
+    ? tableRows(
+        plan.tables.map((t) => `${t.schema}.${t.name}`),
+        all,
+        await targetTableSizes(info.config),
+      )
+    : undefined;
+  const census = censusCounts(all);
+  return {
+    warnings: all.flatMap((c) =>
+      isWarning(c)
+        ? c.annotations
+            .filter((a) => a.type === 'warning')
+            .map((a) => ({ file: c.file, name: filterName(c), message: a.message }))
+        : [],
+    ),
+    fullLists: Object.fromEntries(all.flatMap((c) => (fullListPath(c) ? [[c.name, fullListPath(c)!]] : []))),
+    target: { database: describeDsn(info.config.dst), assetsDir: info.config.dstAssetsDir },
+    source: {
+      database: info.config.src ? describeDsn(info.config.src) : 'not configured',
+      assetsDir: info.config.srcAssetsDir ?? 'not configured',
+    },
+    provenance: f.provenance,
+    ...(tables ? { tables } : {}),
+    ...(census ? { census } : {}),
+    ...(info.selection ? { selection: info.selection } : {}),
+    ...(f.effective.runs.length > 1 && !f.refused
+      ? { effective: { runs: f.effective.runs, totals: f.effective.totals } }
+      : {}),
+  };
+}
+
+/** Step 4: manifest.json (tool versions collected now), with summary.md and report.html from the same facts. */
+async function writeManifestAndReports(f: Finalizing, exitCode: number): Promise<{ manifest: Manifest; code: number }> {
+  const { info } = f;
+  const totals = totalsOf(f.checks);
+  const { code, rerun } = settleExitCode(f, totals, exitCode);
+  for (const p of f.auditProblems) f.notes.push(`audit trail: ${p}`);
   const early = (await info.clientTools?.catch(() => undefined)) ?? {};
-  const tools = await collectToolVersions(info.config, { ...early, ...(state?.tools ?? {}) });
   const manifest = buildManifest({
     runId: info.runId,
     mode: info.mode,
     startedAt: info.startedAt,
-    finishedAt,
+    finishedAt: f.finishedAt,
     exitCode: code,
     rerunOf: info.rerunOf,
-    tools,
+    tools: await collectToolVersions(info.config, { ...early, ...(f.state?.tools ?? {}) }),
     config: effectiveConfig(info.config),
-    state,
+    state: f.state,
     totals,
-    failures,
+    failures: (f.checks?.checks ?? [])
+      .filter((c) => c.state === 'failed')
+      .map((c) => ({ file: c.file, name: filterName(c), ...(c.errors[0] ? { error: c.errors[0] } : {}) })),
     rerun,
-    auditProblems,
+    auditProblems: f.auditProblems,
     reports: {},
-    extra: {
-      warnings: (checks?.checks ?? []).flatMap((c) =>
-        c.state === 'passed'
-          ? c.annotations
-              .filter((a) => a.type === 'warning')
-              .map((a) => ({ file: c.file, name: filterName(c), message: a.message }))
-          : [],
-      ),
-      fullLists: Object.fromEntries(
-        (checks?.checks ?? []).flatMap((c) => (fullListPath(c) ? [[c.name, fullListPath(c)!]] : [])),
-      ),
-      target: { database: describeDsn(info.config.dst), assetsDir: info.config.dstAssetsDir },
-      ...(info.selection ? { selection: info.selection } : {}),
-      ...(effective.runs.length > 1 && !refused
-        ? { effective: { runs: effective.runs, totals: effective.totals } }
-        : {}),
-    },
+    extra: await manifestExtra(f),
   });
-  // report.html and summary.md from the same facts; their hashes join the others in the manifest.
-  const reportInput = {
+  const reportInput: ReportInput = {
     manifest,
-    checks: checks?.checks ?? [],
-    effective: effective.runs.length > 1 && !refused ? effective : undefined,
+    checks: f.checks?.checks ?? [],
+    effective: f.effective.runs.length > 1 && !f.refused ? f.effective : undefined,
     runDir: info.runDir,
+    history: recentRuns(info.config.reportsDir, info.runId),
   };
-  attempt(SUMMARY_MD, () => writeAtomic(path.join(info.runDir, SUMMARY_MD), redact(renderSummaryMd(reportInput))));
+  const write = (name: string, text: string) =>
+    f.writes.run(name, () => writeAtomic(path.join(info.runDir, name), redact(text)));
+  write(SUMMARY_MD, renderSummaryMd(reportInput));
   manifest.reports = hashReports(info.runDir);
-  attempt(REPORT_HTML, () => writeAtomic(path.join(info.runDir, REPORT_HTML), redact(renderReportHtml(reportInput))));
+  write(REPORT_HTML, renderReportHtml(reportInput));
   manifest.reports = hashReports(info.runDir);
-  attempt(MANIFEST_FILE, () => writeManifest(info.runDir, manifest));
-  if (reportsWriteErrors.length) {
-    notes.push(
-      `REPORTS_DIR ${info.config.reportsDir} could not be written (${reportsWriteErrors.join('; ')}); is the disk full? ` +
+  f.writes.run(MANIFEST_FILE, () => writeManifest(info.runDir, manifest));
+  if (f.writes.errors.length) {
+    f.notes.push(
+      `REPORTS_DIR ${info.config.reportsDir} could not be written (${f.writes.errors.join('; ')}); is the disk full? ` +
         `The reports of this run are incomplete; the manifest is in WORK_DIR`,
     );
   }
@@ -299,33 +414,62 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     fs.mkdirSync(info.workDir, { recursive: true });
     writeManifest(info.workDir, manifest);
   } catch (e) {
-    notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);
+    f.notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);
   }
+  return { manifest, code };
+}
 
-  // An interrupted run whose JUnit report is missing or empty does not become `latest`: CI would read an empty report.
-  const junitEmpty = !fs.existsSync(junitFile) || fs.statSync(junitFile).size === 0;
-  const latestProblems =
-    code >= 128 && junitEmpty
-      ? ['latest stays at the previous run: this run was interrupted before its JUnit report was written']
-      : (attempt('latest', () =>
-          updateLatest(info.config.reportsDir, {
-            runId: info.runId,
-            dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
-            finishedAt,
-            exitCode: code,
-          }),
-        ) ?? ['latest stays at the previous run: REPORTS_DIR could not be written']);
-  notes.push(...latestProblems);
+/**
+ * Step 5: move `latest` to this run. An interrupted run does not become `latest` when its checks never reported
+ * (a --rerun-failed would find nothing to retry), but its "interrupted" junit.xml replaces the CI copy, so CI shows
+ * why this run has no results instead of the previous run's report. Returns the notes about it.
+ */
+function moveLatest(f: Finalizing, code: number, junitFile: string): string[] {
+  const { info } = f;
+  if (code >= 128 && !f.checks) {
+    const copied = fs.existsSync(junitFile)
+      ? f.writes.run('junit.xml (CI copy)', () =>
+          writeAtomic(path.join(info.config.reportsDir, FIXED_JUNIT), fs.readFileSync(junitFile)),
+        )
+      : undefined;
+    return [
+      'latest stays at the previous run: this run was interrupted before its checks reported' +
+        (copied !== undefined || fs.existsSync(junitFile)
+          ? `; ${path.join(info.config.reportsDir, FIXED_JUNIT)} now says it was interrupted`
+          : ''),
+    ];
+  }
+  return (
+    f.writes.run('latest', () =>
+      updateLatest(info.config.reportsDir, {
+        runId: info.runId,
+        dir: path.relative(info.config.reportsDir, info.runDir).split(path.sep).join('/'),
+        finishedAt: f.finishedAt,
+        exitCode: code,
+      }),
+    ) ?? ['latest stays at the previous run: REPORTS_DIR could not be written']
+  );
+}
 
+/**
+ * After vitest exits: keep the plan, redact every report file, write effective.json and junit.xml, manifest.json
+ * (run folder and WORK_DIR), summary.md and report.html, point `latest` at the run, print the summary. Returns the
+ * exit code to use: `exitCode`, unless the results contradict it (see settleExitCode).
+ */
+export async function finalizeRun(info: RunInfo, exitCode: number): Promise<number> {
+  const f = gatherRun(info, new Date().toISOString());
+  const junitFile = writeJunit(f, exitCode);
+  const { manifest, code } = await writeManifestAndReports(f, exitCode);
+  const latestNotes = moveLatest(f, code, junitFile);
   const lines = formatSummary(
     manifest,
     {
       runDir: info.runDir,
       reportsDir: info.config.reportsDir,
       workDir: info.workDir,
-      isLatest: !latestProblems.some((p) => p.startsWith('latest stays')),
+      isLatest: !latestNotes.some((p) => p.startsWith('latest stays')),
     },
-    notes,
+    [...f.notes, ...latestNotes],
   );
   for (const line of lines) process.stdout.write(redact(line) + '\n');
   return code;

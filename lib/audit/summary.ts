@@ -104,7 +104,7 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   if (m.effective) {
     const e = m.effective.totals;
     lines.push(
-      `effective: ${e.passed} passed, ${e.failed} failed, ${e.skipped} skipped, ${plural(e.warnings, 'warning')} over runs ${m.effective.runs.join(' → ')} (effective.json; junit.xml shows this view)`,
+      `effective: ${e.passed} passed, ${e.failed} failed, ${e.skipped} skipped, ${plural(e.warnings ?? 0, 'warning')} over runs ${m.effective.runs.join(' → ')} (effective.json; junit.xml shows this view)`,
     );
   }
   if (m.warnings?.length) {

@@ -59,6 +59,8 @@ export function listLines(checks: ListedCheck[]): string[] {
   const { families, unclaimed } = groupByFamily(checks);
   const lines = [
     `Checks a full run would run (${checks.length}, discovered read-only; nothing written). Skipped checks are not listed (see --dry-run).`,
+    'The tables, relations and asset sample are read from the source (and target) at run time: a run after a copy (or',
+    'against a changed source) can check more or fewer subjects than listed here; --dry-run and the run itself say how many.',
   ];
   for (const { family, checks: names } of families) {
     lines.push(`${family.label} [${family.id}] ${family.spec}: ${names.length}`);

@@ -85,6 +85,8 @@ export interface Config {
   assetColumnsConfigured: boolean;
   orphanRelations: Relation[];
   reportsDir: string;
+  /** REHEARSAL_OPERATOR: who ran the rehearsal, recorded in the manifest and report (unset: the login user). */
+  operator?: string;
   checksum: 'full' | 'off';
   checksumTables?: TableRef[];
   /** CHECKSUM_SPLIT_MB: a table larger than this (heap MB) is checksummed in CHECK_CONCURRENCY block ranges at once. */
@@ -772,6 +774,15 @@ export const VARS: VarSpec[] = [
     apply(raw, d) {
       d.reportsDir = path.resolve(raw?.trim() || 'reports');
       return refusedOutputDir('REPORTS_DIR', d.reportsDir);
+    },
+  },
+  {
+    name: 'REHEARSAL_OPERATOR',
+    group: 'output',
+    default: '(the login user)',
+    doc: 'Who ran the rehearsal (a name or e-mail), recorded in manifest.json, report.html and junit.xml.',
+    apply(raw, d) {
+      if (raw?.trim()) d.operator = raw.trim();
     },
   },
   {

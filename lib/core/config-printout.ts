@@ -50,6 +50,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     HEALTH_TIMEOUT_MS: String(c.healthTimeoutMs),
     WORK_DIR: c.workDir ?? '(fresh temp dir)',
     REPORTS_DIR: c.reportsDir,
+    REHEARSAL_OPERATOR: c.operator ?? '(unset: the login user)',
     CONNECT_TIMEOUT_MS: String(c.connectTimeoutMs),
     CHECK_CONCURRENCY: String(c.checkConcurrency),
     CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),

@@ -229,10 +229,26 @@ export function parseCutoverConfig(env: Env = process.env): CutoverConfig {
   return { ...(draft as Omit<CutoverConfig, 'base'>), base: base!, workDir: base!.workDir! };
 }
 
+/**
+ * The shared variables' --help as it holds for the cutover: the target is the production target (not staging), and
+ * ISOLATION's default is `keep` (withCutoverDefaults), not the rehearsal's `detach`.
+ */
+export function cutoverSharedHelp(shared: string): string {
+  return shared
+    .replace(/Target staging /g, 'Production target ')
+    .replace(
+      / {2}ISOLATION {2}\(default: detach\)/,
+      '  ISOLATION  (default for the cutover: keep; a rehearsal detaches)',
+    );
+}
+
 /** The CUTOVER_* part of --help, from the same table the parser uses. */
 export function cutoverHelpText(): string {
   const lines = [
-    "Cutover variables (in addition to the rehearsal's; WORK_DIR, SRC_DATABASE_URL and SRC_ASSETS_DIR are required):",
+    "Cutover variables (in addition to the rehearsal's; WORK_DIR, SRC_DATABASE_URL and SRC_ASSETS_DIR are required).",
+    'DST_DATABASE_URL and DST_ASSETS_DIR name the PRODUCTION target: after the cutover it is production. ISOLATION',
+    'defaults to keep here: foreign servers, user mappings and subscriptions are restored as they are (listed loudly);',
+    'set ISOLATION=detach to leave them out.',
   ];
   for (const v of CUTOVER_VARS) {
     lines.push(`  ${v.name}${v.default !== undefined ? `  (default: ${v.default})` : ''}`);

@@ -86,6 +86,16 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
     expect.objectContaining({ file: 'specs/health.spec.ts', name: 'health GET /health?token=***' }),
   ]);
   expect(m1.auditProblems).toEqual([]);
+  // Which tool made this trail, where and for whom; the source named (redacted) beside the target.
+  expect(m1.provenance).toMatchObject({
+    tool: expect.stringMatching(/^migration-rehearsal \d/),
+    commit: expect.stringMatching(/^([0-9a-f]{40}(\+dirty)?|not a git checkout)$/),
+    vitest: expect.stringMatching(/^\d+\.\d+/),
+    node: process.versions.node,
+  });
+  expect(m1.provenance?.operator).toBeTruthy();
+  expect(m1.source?.database).toBeTruthy();
+  expect(junitXml).toMatch(/<property name="tool-commit" value="[^"]+"\/>/);
   expectHashesMatch(run1, m1);
   expect(
     ['junit.xml', 'results.json', 'checks.json', 'plan.json', 'html/index.html', 'html/html.meta.json.gz'].filter(

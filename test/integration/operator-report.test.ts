@@ -2,7 +2,9 @@
  * report.html, as a person opens it: the report of a red demo run (`npm run demo -- --break orphan`, and
  * `--break missing-file`) rendered by headless Chromium from file:// with the network off. The failing check's whole
  * evidence is on the page (the orphan key, the missing path), failures come first, and nothing needs a horizontal
- * scroll. A screenshot is saved in the run folder (report-screenshot.png) for a person to look at.
+ * scroll. The pictures are there as inline SVG (phase timeline, tables, asset census, history with the downtime
+ * estimate), with no script; source, target and the tool's provenance are named. A screenshot is saved in the run
+ * folder (report-screenshot.png) for a person to look at; docs/img/report-missing-file.png is one of these.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,6 +60,27 @@ export async function renderOffline(file: string, screenshot: string) {
         failureRight: r ? r.right : 0,
         failureTop: r ? r.top : 0,
         headings: h2,
+        // The pictures: inline SVG per chart, with the marks each should have (bars are <rect>, labels <text>).
+        charts: Object.fromEntries(
+          [...document.querySelectorAll('figure.chart')].map((f) => [
+            f.getAttribute('data-chart') ?? '',
+            {
+              svgs: f.querySelectorAll('svg').length,
+              rects: f.querySelectorAll('svg rect').length,
+              texts: [...f.querySelectorAll('svg text')].map((t) => t.textContent ?? ''),
+              redBars: [...f.querySelectorAll('svg rect')].filter((r) => r.getAttribute('fill') === '#c62828').length,
+              right: f.getBoundingClientRect().right,
+            },
+          ]),
+        ),
+        scripts: document.querySelectorAll('script').length,
+        evidenceDetails: document.querySelectorAll('details.evidence').length,
+        facts: Object.fromEntries(
+          [...document.querySelectorAll('table.facts tr')].map((tr) => [
+            tr.children[0]?.textContent ?? '',
+            tr.children[1]?.textContent ?? '',
+          ]),
+        ),
         widest: Math.max(
           ...[...document.querySelectorAll('.card.failure *')].map((e) => e.getBoundingClientRect().right),
         ),
@@ -93,7 +116,7 @@ for (const c of CASES) {
       true,
     );
     const reports = tempDir('demo-reports-');
-    const r = await runCli('demo', ['--break', c.fault, '--reports-dir', reports], {}, { timeoutMs: 170_000 });
+    const r = await runCli('demo', ['--break', c.fault, '--reports-dir', reports], {}, { timeoutMs: 280_000 });
     expect(r.code, r.output).toBe(1);
     const latest = JSON.parse(fs.readFileSync(path.join(reports, 'latest.json'), 'utf8')) as { dir: string };
     const runDir = path.join(reports, latest.dir);
@@ -111,9 +134,31 @@ for (const c of CASES) {
     expect(seen.scrollWidth, 'horizontal scrolling').toBeLessThanOrEqual(seen.clientWidth);
     expect(seen.widest, 'evidence cut off on the right').toBeLessThanOrEqual(seen.clientWidth);
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    // No script; source and target named (redacted); the tool that made the report; passing checks' evidence on expand.
+    expect(seen.scripts).toBe(0);
+    expect(seen.facts.source).toMatch(/^postgresql:\/\/\S+:\*\*\*@/);
+    expect(seen.facts.target).toMatch(/^postgresql:\/\/\S+:\*\*\*@/);
+    expect(seen.facts['produced by']).toMatch(
+      /^migration-rehearsal \S+, commit ([0-9a-f]{40}(\+dirty)?|not a git checkout)$/,
+    );
+    expect(seen.facts['host / operator']).toMatch(/\S+ \/ \S+/);
+    expect(seen.evidenceDetails).toBeGreaterThan(10);
+    // The charts, drawn as inline SVG: phase timeline (a bar per phase + checks, the checks bar red: a check failed),
+    // the tables (one bar per table, labelled with rows), the census bar and the history with the downtime estimate.
+    expect(Object.keys(seen.charts).sort()).toEqual(['census', 'history', 'tables', 'timeline']);
+    for (const [id, ch] of Object.entries(seen.charts)) {
+      expect(ch.svgs, id).toBeGreaterThan(0);
+      expect(ch.right, `${id} chart cut off on the right`).toBeLessThanOrEqual(seen.clientWidth);
+    }
+    expect(seen.charts.timeline.rects).toBeGreaterThanOrEqual(4);
+    expect(seen.charts.timeline.redBars).toBe(1);
+    expect(seen.charts.tables.rects).toBe(7);
+    expect(seen.charts.tables.texts.some((t) => / rows · /.test(t))).toBe(true);
+    expect(seen.charts.census.rects).toBeGreaterThanOrEqual(1);
+    expect(seen.charts.history.texts.some((t) => /^estimate /.test(t))).toBe(true);
     const keep = path.resolve(process.env.SELF_REPORTS_DIR ?? 'reports/self', `report-${c.fault}.png`);
     fs.mkdirSync(path.dirname(keep), { recursive: true });
     fs.copyFileSync(shot, keep);
     fs.copyFileSync(report, keep.replace(/\.png$/, '.html'));
-  });
+  }, 300_000); // a whole demo run plus Chromium, on a shared 2-core machine
 }

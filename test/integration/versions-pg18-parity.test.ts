@@ -21,7 +21,7 @@ test(
       junitCases(latestJunit(s)),
       {},
       {
-        skipped: [/^health /, 'pgvector (the vector extension is installed on neither side)'],
+        skipped: [/^health /, 'pgvector'],
       },
     );
     expect(caseEvidence(cases, 'schema constraints').join('\n')).toMatch(

@@ -65,7 +65,7 @@ describe('JUnit', () => {
         warning: true,
         annotations: [{ type: 'warning', message: '1 stray file' }],
       }),
-      check('phase dump (not run: phase preflight failed)', 'skipped', { family: 'phases' }),
+      check('phase dump', 'skipped', { family: 'phases', note: 'not run: phase preflight failed' }),
     ];
     const xml = junitXml({
       suiteName: 's',
@@ -82,6 +82,9 @@ describe('JUnit', () => {
     expect(xml).toContain('<property name="rerun-of" value="r0"/>');
     expect(xml).toContain('<property name="warnings" value="1"/>');
     expect(xml).toContain('<system-out>WARNING: 1 stray file</system-out>');
+    // Evidence reaches <system-out> (what GitLab and Jenkins display), not only the per-case properties.
+    expect(xml).toContain('<system-out>source 30\ntarget 29</system-out>');
+    expect(xml).toContain('name="phase dump"');
     expect(xml).toContain('<skipped message="not run: phase preflight failed"/>');
     expect(xml).toContain('message="row count public.users: broken"');
     expect(

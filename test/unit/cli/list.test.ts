@@ -25,6 +25,7 @@ test('groupByFamily: every family in registry order, each check under the family
 test('listLines: a header per family with its count, checks indented two spaces, unclaimed ones last', () => {
   const lines = listLines(checks);
   expect(lines[0]).toMatch(/^Checks a full run would run \(6,/);
+  expect(lines.slice(1, 3).join(' ')).toMatch(/read from the source \(and target\) at run time/);
   expect(lines).toContain('row counts [row-counts] specs/row-counts.spec.ts: 1');
   expect(lines).toContain('  row count public.users');
   expect(lines).toContain('health probe [health] specs/health.spec.ts: 0');

@@ -199,6 +199,12 @@ describe('source variables', () => {
   });
 });
 
+test('REHEARSAL_OPERATOR: who ran the rehearsal, trimmed; unset or blank: none (the login user is used)', () => {
+  expect(parse({ REHEARSAL_OPERATOR: ' ops@example.com ' }).operator).toBe('ops@example.com');
+  expect(parse().operator).toBeUndefined();
+  expect(parse({ REHEARSAL_OPERATOR: '  ' }).operator).toBeUndefined();
+});
+
 const BOOLEANS: Array<[string, keyof Config, boolean]> = [
   ['RESTORE_SINGLE_TRANSACTION', 'restoreSingleTransaction', true],
   ['DUMP_SERIALIZABLE_DEFERRABLE', 'dumpSerializableDeferrable', false],
