@@ -10,9 +10,21 @@ import { fail, failNotChecked } from '../lib/checks/verdict.ts';
 import { KINDS, compareObjects, parityMessage, type SchemaObject } from '../lib/checks/schema-parity.ts';
 import { coverageOf } from '../lib/checks/coverage.ts';
 import { warn } from '../lib/checks/verdict.ts';
+import { compareSchemaDumps, serverMajors, type DumpParity } from '../lib/checks/families/schema-parity/dump-schema.ts';
+import { dumpParityMessage } from '../lib/checks/families/schema-parity/dump-diff.ts';
 
 const dc = deepContext();
 afterAll(() => closePools());
+
+// Both sides rendered once by pg_dump --schema-only (one client for both majors), shared by every kind's test.
+let dumps: Promise<DumpParity | string> | undefined;
+const dumpParity = (cfg: NonNullable<typeof dc.cfg>): Promise<DumpParity | string> => {
+  const s = sides(cfg);
+  const major = (p: NonNullable<typeof s.src>) => serverMajors((sql) => catalogRows<{ v: number }>(p, sql));
+  return (dumps ??= Promise.all([major(s.src!), major(s.dst)]).then(([src, dst]) =>
+    compareSchemaDumps(cfg.src!, cfg.dst, { src, dst }, cfg),
+  ));
+};
 
 for (const spec of KINDS) {
   const name = `schema ${spec.kind}`;
@@ -44,7 +56,19 @@ for (const spec of KINDS) {
       'evidence',
     );
     for (const a of r.accepted) await annotate(a, 'evidence');
-    const diff = parityMessage(spec.kind, r);
+    let rendered = '';
+    if (cfg.src) {
+      const p = await dumpParity(cfg).catch((e: Error) => fail(`${name}: dumping the schema failed: ${e.message}`));
+      if (typeof p === 'string') await warn(annotate, `not compared as pg_dump renders it: ${p}`);
+      else {
+        await annotate(p.evidence, 'evidence');
+        rendered = dumpParityMessage(p.diffs.filter((d) => d.kind === spec.kind));
+      }
+    }
+    const diff = [parityMessage(spec.kind, r), rendered]
+      .filter(Boolean)
+      .join('; ')
+      .replace(/^(?!schema )(?=.)/, `schema ${spec.kind}: `);
     const msg = diff && spec.hint ? `${diff}; ${spec.hint}` : diff;
     expect(msg === '', msg).toBe(true);
   });

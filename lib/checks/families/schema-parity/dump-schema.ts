@@ -108,3 +108,9 @@ export async function compareSchemaDumps(
       `target ${d.entries.length} entries (${d.bytes} bytes, ${d.ms} ms)`,
   };
 }
+
+/** The servers' majors (server_version_num 150020 → 15), read through the check's pools. */
+export async function serverMajors(read: (sql: string) => Promise<Array<{ v: number }>>): Promise<number> {
+  const rows = await read(`SELECT current_setting('server_version_num')::int AS v`);
+  return Math.floor(Number(rows[0].v) / 10000);
+}
