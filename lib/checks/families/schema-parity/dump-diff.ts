@@ -140,7 +140,9 @@ export function lineDiff(a: string, b: string, limit = 12): string[] {
     else if (j >= y.length || (i < x.length && L[i + 1][j] >= L[i][j + 1])) out.push(`- ${x[i++].trim()}`);
     else out.push(`+ ${y[j++].trim()}`);
   }
-  return out.length > limit ? [...out.slice(0, limit), `… (${out.length - limit} more)`] : out;
+  // a blank line that moved says nothing
+  const changed = out.filter((l) => l.length > 2);
+  return changed.length > limit ? [...changed.slice(0, limit), `… (${changed.length - limit} more)`] : changed;
 }
 
 /** One difference as a message line: `TABLE public.orders differs: - WITH (…) | + WITH (…)`. */
