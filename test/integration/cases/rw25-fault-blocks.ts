@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import { caseFile, runCase, type CaseRun } from '../../helpers/cases.ts';
 import { freshDb } from '../../helpers/sandbox.ts';
-import type { Scenario } from '../../helpers/scenario.ts';
+import { unescapeXml, type Scenario } from '../../helpers/scenario.ts';
 
 /** One fault block: its title (the `-- fault:` line) and its SQL. */
 export interface FaultBlock {
@@ -48,22 +48,32 @@ export async function runFaultBlocks(
  * What is wrong with a fault's run (empty: it is red in exactly `check`, its message matching every pattern): one line
  * per problem with the failed checks and their messages, so one assertion over every block shows them all.
  */
-export function redProblems(r: { block: FaultBlock; run: CaseRun }, check: string, patterns: RegExp[]): string[] {
+export function redProblems(
+  r: { block: FaultBlock; run: CaseRun },
+  check: string | string[],
+  patterns: RegExp[],
+): string[] {
+  const checks = [check].flat().sort();
   const what = `fault "${r.block.title}"`;
   const messages = r.run.cases
     .filter((c) => c.failed)
-    .map((c) => `${c.name}: ${/<failure message="([^"]*)"/.exec(c.body)?.[1] ?? ''}`)
+    .map((c) => unescapeXml(/<failure message="([^"]*)"/.exec(c.body)?.[1] ?? c.name))
     .join(' || ');
-  if (r.run.failed.join('|') !== check)
-    return [`${what}: failed [${r.run.failed.join(', ')}], wanted [${check}]: ${messages}`];
-  const body = r.run.cases.find((c) => c.name === check)!.body;
+  if (r.run.failed.join('|') !== checks.join('|'))
+    return [`${what}: failed [${r.run.failed.join(', ')}], wanted [${checks.join(', ')}]: ${messages}`];
+  const body = unescapeXml(
+    r.run.cases
+      .filter((c) => checks.includes(c.name))
+      .map((c) => c.body)
+      .join('\n'),
+  );
   return patterns.filter((p) => !p.test(body)).map((p) => `${what}: no ${p} in: ${messages}`);
 }
 
 /** Assert that every block's run is red as `expected` (title → [check, patterns]) says. */
 export function expectAllRed(
   runs: Array<{ block: FaultBlock; run: CaseRun }>,
-  expected: Record<string, [string, RegExp[]]>,
+  expected: Record<string, [string | string[], RegExp[]]>,
 ): void {
   const problems = runs.flatMap((r) =>
     expected[r.block.title] ? redProblems(r, ...expected[r.block.title]) : [`no expectation for "${r.block.title}"`],
