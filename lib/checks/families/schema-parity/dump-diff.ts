@@ -92,9 +92,16 @@ function index(entries: DumpEntry[]): Map<string, string> {
   const m = new Map<string, string>();
   for (const e of entries) {
     if (NOT_COMPARED_TYPES.has(e.type)) continue;
+    const text = normaliseEntry(e);
+    // An entry without SQL (`-- *not* creating schema, since initdb creates it`: public with another owner) carries
+    // nothing a restore makes: the same as no entry.
+    if (!text.split('\n').some((l) => l !== '' && !l.startsWith('-- '))) continue;
+    // pg_dump's way of saying "public has no comment" (a public schema recreated, e.g. by DST_DROP_SCHEMA=1): the same
+    // as initdb's default comment for what the application sees.
+    if (text === "COMMENT ON SCHEMA public IS '';") continue;
     let k = entryKey(e);
     for (let n = 2; m.has(k); n++) k = `${entryKey(e)}#${n}`;
-    m.set(k, normaliseEntry(e));
+    m.set(k, text);
   }
   return m;
 }

@@ -62,3 +62,21 @@ test('every TOC type mapped to a kind names a schema kind that exists', () => {
     expect(TOC_COVERAGE[type], type).toBeDefined();
   }
 });
+
+test('diffDumps: an entry without SQL (public schema with another owner: "*not* creating schema") is no object', () => {
+  const header = (name: string, type: string) => [
+    '--',
+    `-- Name: ${name}; Type: ${type}; Schema: -; Owner: -`,
+    '--',
+    '',
+  ];
+  const src = parseDump(
+    [...header('public', 'SCHEMA'), '-- *not* creating schema, since initdb creates it', ''].join('\n'),
+  );
+  expect(src).toHaveLength(1);
+  expect(diffDumps(src, [])).toEqual([]);
+  const recreated = parseDump(
+    [...header('SCHEMA public', 'COMMENT'), "COMMENT ON SCHEMA public IS '';", ''].join('\n'),
+  );
+  expect(diffDumps([], recreated)).toEqual([]);
+});
