@@ -290,7 +290,7 @@ export const FAMILIES: readonly CheckFamily[] = [
     needsSource: false,
     reads: ['ISOLATION'],
     passesWhen:
-      "nothing on the target reaches the source or another server (foreign servers, user mappings, subscriptions, connection strings in code) unless detached or ISOLATION=keep; behaviour settings (pg_db_role_setting) equal the source's",
+      "nothing on the target reaches the source or another server (foreign servers, user mappings, subscriptions, connection strings in code) unless detached or ISOLATION=keep; every database / role setting (pg_db_role_setting) equals the source's, cosmetic ones excepted",
     planLines: () => ({
       head: 'what on the target could reach another server, and the behaviour settings',
       checks: [

@@ -53,6 +53,7 @@ export const KIND_OF_TYPE: Readonly<Record<string, string>> = {
   'FOREIGN DATA WRAPPER': 'other objects',
   PUBLICATION: 'other objects',
   'PUBLICATION TABLE': 'other objects',
+  'PUBLICATION TABLES': 'other objects',
   'PUBLICATION TABLES IN SCHEMA': 'other objects',
 };
 
