@@ -47,6 +47,12 @@ export function parseDump(text: string): DumpEntry[] {
       i++; // the closing `--`
       continue;
     }
+    // The closing block (`--` / `-- PostgreSQL database dump complete` / `--`) ends the last entry.
+    if (line === '-- PostgreSQL database dump complete' && lines[i - 1] === '--') {
+      current?.lines.pop();
+      current = undefined;
+      continue;
+    }
     const am = ACCESS_METHOD.exec(line);
     if (am) accessMethod = am[1];
     if (current) current.lines.push(line);

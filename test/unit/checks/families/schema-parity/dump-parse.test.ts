@@ -34,3 +34,10 @@ test('parseDump: a header-shaped line inside a body is body text; text without h
   expect(e[0].lines).toContain('-- Name: x; Type: TABLE; Schema: public; Owner: -');
   expect(parseDump('SET x = 1;\n')).toEqual([]);
 });
+
+test('parseDump: the closing "dump complete" block belongs to no entry (the last entry equals the same entry elsewhere)', () => {
+  const e = parseDump(fixture('rw26-source.dump.sql'));
+  const last = e[e.length - 1];
+  expect(last.name).toBe('prices prices_pkey');
+  expect(last.lines.filter((l) => l.startsWith('--'))).toEqual([]);
+});
