@@ -18,8 +18,18 @@ function isNoise(line: string): boolean {
     /^\\(un)?restrict /.test(line) ||
     line === "SELECT pg_catalog.set_config('search_path', '', false);" ||
     line === '-- PostgreSQL database dump complete' ||
-    /^ALTER .* OWNER TO .*;$/.test(line)
+    /^ALTER .* OWNER TO .*;$/.test(line) ||
+    /^ALTER TABLE ONLY .* ALTER COLUMN .* SET \(pg_attver=\d+\);$/.test(line)
   );
+}
+
+/**
+ * `pg_attver`: an internal per-column option some PostgreSQL 15 builds keep in attoptions; a newer pg_dump renders it
+ * (`ALTER COLUMN … SET (pg_attver=…)`), no server accepts it, and the restore never carries it (docs of this machine:
+ * ecosystem facts). Not an attribute of the application's schema.
+ */
+function dropInternalAttOptions(line: string): string {
+  return line.replace(/pg_attver=\d+, |, pg_attver=\d+/g, '');
 }
 
 /** PostgreSQL 18 renders a named NOT NULL as `CONSTRAINT <name> NOT NULL`; older majors have no name to render. */
@@ -50,7 +60,7 @@ function sortInheritedColumns(lines: string[]): string[] {
 export function normaliseEntry(e: DumpEntry): string {
   let lines = e.lines
     .filter((l) => !isNoise(l))
-    .map((l) => dropNotNullNames(l.replace(/\s+$/, '')))
+    .map((l) => dropInternalAttOptions(dropNotNullNames(l.replace(/\s+$/, ''))))
     .filter((l, i, a) => l !== '' || (i > 0 && a[i - 1] !== ''));
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   while (lines.length && lines[0] === '') lines.shift();

@@ -51,3 +51,17 @@ test('entryKey: type, schema and pg_dump tag; objects outside a schema by type a
   );
   expect(entryKey({ type: 'EXTENSION', schema: '-', name: 'vector' })).toBe('EXTENSION vector');
 });
+
+test('normaliseEntry: the internal pg_attver column option (rendered by a newer pg_dump of some 15 builds) is dropped', () => {
+  expect(
+    normaliseEntry(
+      entry([
+        'CREATE TABLE public.t (',
+        '    id integer',
+        ');',
+        'ALTER TABLE ONLY public.t ALTER COLUMN id SET (pg_attver=32454312);',
+        'ALTER TABLE ONLY public.t ALTER COLUMN id SET (n_distinct=5, pg_attver=32454312);',
+      ]),
+    ),
+  ).toBe('CREATE TABLE public.t (\n    id integer\n);\nALTER TABLE ONLY public.t ALTER COLUMN id SET (n_distinct=5);');
+});
