@@ -533,3 +533,14 @@ function safeUserName(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * `--dbname` for pg_restore/psql: the database NAME only (host, user and password come from the environment). A name
+ * containing "=" or a URI prefix would be read by libpq as a connection string, so it is wrapped as `dbname='...'`.
+ */
+export function dbnameArg(d: Pick<Dsn, 'database'>): string {
+  const name = d.database;
+  if (/=|^postgres(ql)?:\/\//.test(name))
+    return `--dbname=dbname='${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `--dbname=${name}`;
+}

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
-import type { Dsn } from '../core/dsn.ts';
+import { dbnameArg, type Dsn } from '../core/dsn.ts';
 import { isVerboseInfo } from '../core/progress.ts';
 import type { PhaseName } from '../core/state.ts';
 import {
@@ -19,19 +19,10 @@ import {
   type ToolResult,
 } from '../core/tools.ts';
 
-/**
- * `--dbname` for pg_restore/psql: the database NAME only (host, user and password come from the environment). A name
- * containing "=" or a URI prefix would be read by libpq as a connection string, so it is wrapped as `dbname='...'`.
- */
-export function dbnameArg(d: Dsn): string {
-  const name = d.database;
-  if (/=|^postgres(ql)?:\/\//.test(name))
-    return `--dbname=dbname='${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return `--dbname=${name}`;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Command builders (shared by the phases and the dry-run plan)
+
+export { dbnameArg };
 
 /** Where the dump of this run goes inside WORK_DIR. */
 export function dumpOutputPath(workDir: string, format: Config['dumpFormat']): string {

@@ -11,6 +11,7 @@ import {
   CODE_CONNINFO_SQL,
   DB_ROLE_SETTINGS_SQL,
   FOREIGN_SERVERS_SQL,
+  GENERATED_COLUMNS_SQL,
   PUBLICATIONS_SQL,
   SUBSCRIPTION_CONNINFO_SQL,
   SUBSCRIPTIONS_SQL,
@@ -128,12 +129,17 @@ const CHECKS: Record<Kind, (ctx: CheckContext, notes: Notes) => Promise<Verdict 
       'evidence',
     );
     for (const d of diffs.filter((x) => !x.behaviour))
-      await warn(notes, `setting differs (display only, not judged): ${describeSettingDiff(d)}`);
+      await warn(notes, `setting differs (cosmetic, not judged): ${describeSettingDiff(d)}`);
     const bad = diffs.filter((x) => x.behaviour).map(describeSettingDiff);
-    if (bad.length)
-      return failed(
-        `${NAMES.settings}: settings that change the database's behaviour differ from the source's: ${bad.join('; ')} (ALTER DATABASE … RESET / SET them on the target)`,
-      );
+    if (!bad.length) return;
+    // Generated values are not in the dump: the restore recomputed them under the target's settings.
+    const generated = (await read<{ col: string }>(ctx, 'settings', GENERATED_COLUMNS_SQL)).map((r) => r.col);
+    const recomputed = generated.length
+      ? `; STORED generated columns over user functions were recomputed by the restore under the target's settings and may hold other values: ${generated.join(', ')}`
+      : '';
+    return failed(
+      `${NAMES.settings}: settings differ from the source's (each can change query results or the application's behaviour): ${bad.join('; ')}${recomputed} (ALTER DATABASE … SET / RESET them on the target as on the source)`,
+    );
   },
 };
 
@@ -154,7 +160,7 @@ export const isolation: Family<Kind> = {
   needsSource: false,
   reads: ['ISOLATION'],
   passesWhen:
-    "nothing on the target reaches the source or another server (foreign servers, user mappings, subscriptions, connection strings in code) unless detached or ISOLATION=keep; behaviour settings (pg_db_role_setting) equal the source's",
+    "nothing on the target reaches the source or another server (foreign servers, user mappings, subscriptions, connection strings in code) unless detached or ISOLATION=keep; every database / role setting (pg_db_role_setting) equals the source's, cosmetic ones excepted",
   planLines: () => ({
     head: 'what on the target could reach another server, and the behaviour settings',
     checks: (Object.keys(NAMES) as Kind[]).map((k) => isolation.name(k)),

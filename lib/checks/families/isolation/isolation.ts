@@ -12,7 +12,7 @@
  * - a function or view whose text holds a connection string to the SOURCE fails, to elsewhere is a warning (code is
  *   not rewritten);
  * With ISOLATION=keep each of those is a warning instead (the operator asked for a wired staging).
- * Settings: a difference in a behaviour setting (BEHAVIOUR_SETTINGS) fails; any other difference is a warning.
+ * Settings: any difference fails except in a cosmetic setting (COSMETIC_SETTINGS), which is a warning.
  */
 import type { Dsn } from '../../../core/dsn.ts';
 import {
@@ -73,40 +73,51 @@ WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_datab
 ORDER BY 1, 2`;
 
 /**
- * Settings whose value changes what the database DOES (not just how values print): a difference in one of these
- * fails. E.g. session_replication_role = replica silences every foreign key and ordinary trigger;
- * default_transaction_read_only turns every write into an error; search_path changes which objects names resolve to.
- * Display settings (TimeZone, DateStyle, IntervalStyle, extra_float_digits, bytea_output, …) are reported as warnings.
+ * The only per-database / per-role settings whose difference is NOT a failure: they cannot change a query's result or
+ * what an application sees (issue 25: "settings are behaviour unless proven cosmetic"). Everything else differing
+ * fails: TimeZone and DateStyle change how text parses into dates and what `::date` gives; default_text_search_config
+ * changes which rows a full-text query finds; `hnsw.ef_search` / `hnsw.iterative_scan` change how many rows a
+ * filtered vector query returns (pgvecto.rs#649, honcho#1048); a custom `app.tenant` read by an RLS policy changes
+ * which rows exist for the application; session_replication_role = replica silences every foreign key and trigger.
+ * Names are lower case; an entry ending in `*` is a prefix.
+ * - application_name: a label in pg_stat_activity and logs;
+ * - client_min_messages: which notices reach the client, not what a statement does;
+ * - log_*, auto_explain.*: what the server writes to its log;
+ * - track_*, pg_stat_statements.*: what the statistics views count;
+ * - work_mem, maintenance_work_mem: memory per operation: speed, never the result.
  */
-export const BEHAVIOUR_SETTINGS = new Set(
-  [
-    'session_replication_role',
-    'default_transaction_read_only',
-    'default_transaction_isolation',
-    'default_transaction_deferrable',
-    'search_path',
-    'row_security',
-    'statement_timeout',
-    'lock_timeout',
-    'idle_in_transaction_session_timeout',
-    'idle_session_timeout',
-    'default_tablespace',
-    'temp_tablespaces',
-    'standard_conforming_strings',
-    'check_function_bodies',
-    'synchronous_commit',
-    'transform_null_equals',
-    'array_nulls',
-    'backslash_quote',
-    'session_preload_libraries',
-    'local_preload_libraries',
-    'default_table_access_method',
-    'xmloption',
-    'client_encoding',
-    'role',
-    'session_authorization',
-  ].map((s) => s.toLowerCase()),
-);
+export const COSMETIC_SETTINGS: readonly string[] = [
+  'application_name',
+  'client_min_messages',
+  'log_*',
+  'auto_explain.*',
+  'track_*',
+  'pg_stat_statements.*',
+  'work_mem',
+  'maintenance_work_mem',
+];
+
+/** Whether a difference in setting `name` (any case) is cosmetic (COSMETIC_SETTINGS), i.e. reported, not failed. */
+export function isCosmeticSetting(name: string): boolean {
+  const n = name.toLowerCase();
+  return COSMETIC_SETTINGS.some((c) => (c.endsWith('*') ? n.startsWith(c.slice(0, -1)) : n === c));
+}
+
+/**
+ * STORED generated columns whose expression calls a function outside pg_catalog (a user function may read TimeZone,
+ * DateStyle, search_path or a custom setting while declared IMMUTABLE): pg_dump does not carry their values, the
+ * restore recomputes them under the target session's settings, so a setting difference changes them.
+ */
+export const GENERATED_COLUMNS_SQL = `SELECT n.nspname || '.' || c.relname || '.' || a.attname AS col
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE to_jsonb(a) ->> 'attgenerated' = 's' AND NOT a.attisdropped AND ${SYSTEM_SCHEMA_FILTER}
+  AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+    WHERE d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_proc'::regclass
+      AND pn.nspname NOT IN ('pg_catalog', 'information_schema'))
+ORDER BY 1`;
 
 export interface ServerRow {
   name: string;
@@ -262,7 +273,7 @@ export function compareSettings(
       name,
       source: a?.value,
       target: b?.value,
-      behaviour: BEHAVIOUR_SETTINGS.has(name),
+      behaviour: !isCosmeticSetting(name),
     });
   }
   return out.sort((x, y) => `${x.scope} ${x.name}`.localeCompare(`${y.scope} ${y.name}`));

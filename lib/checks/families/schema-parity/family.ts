@@ -12,11 +12,42 @@ import { NO_SOURCE } from '../../shared/plan-notes.ts';
 import { fail, warn } from '../../shared/verdict.ts';
 import { coverageOf } from './coverage.ts';
 import { KINDS, compareObjects, parityMessage, type SchemaObject } from './schema-parity.ts';
+import { compareSchemaDumps, serverMajors, type DumpParity } from './dump-schema.ts';
+import { dumpParityMessage } from './dump-diff.ts';
+import type { Config } from '../../../core/config.ts';
 
 type Kind = (typeof KINDS)[number];
 type Subject = { kind: Kind } | { coverage: Record<string, number> };
 
 const COVERAGE = 'schema coverage';
+
+// Both sides rendered once by pg_dump --schema-only (one client for both majors), shared by every kind's check.
+const dumps = new WeakMap<Config, Promise<DumpParity | string>>();
+function dumpParity(cfg: Config): Promise<DumpParity | string> {
+  let p = dumps.get(cfg);
+  if (!p) {
+    const s = sides(cfg);
+    const major = (side: NonNullable<typeof s.src>) => serverMajors((sql) => catalogRows<{ v: number }>(side, sql));
+    p = Promise.all([major(s.src!), major(s.dst)]).then(([src, dst]) =>
+      compareSchemaDumps(cfg.src!, cfg.dst, { src, dst }, cfg),
+    );
+    dumps.set(cfg, p);
+  }
+  return p;
+}
+
+/** The kind's differences as pg_dump renders both sides ('' when none, or when there is no source). */
+async function renderedDiff(spec: Kind, cfg: Config, notes: Notes): Promise<string> {
+  if (!cfg.src) return '';
+  const name = `schema ${spec.kind}`;
+  const p = await dumpParity(cfg).catch((e: Error) => fail(`${name}: dumping the schema failed: ${e.message}`));
+  if (typeof p === 'string') {
+    await warn(notes, `not compared as pg_dump renders it: ${p}`);
+    return '';
+  }
+  await notes(p.evidence, 'evidence');
+  return dumpParityMessage(p.diffs.filter((d) => d.kind === spec.kind));
+}
 
 function subjects(ctx: CheckContext): Array<Entry<Subject>> {
   const out: Array<Entry<Subject>> = [];
@@ -54,7 +85,11 @@ async function checkKind(spec: Kind, ctx: CheckContext, notes: Notes): Promise<V
     'evidence',
   );
   for (const a of r.accepted) await notes(a, 'evidence');
-  const diff = parityMessage(spec.kind, r);
+  const rendered = await renderedDiff(spec, cfg, notes);
+  const diff = [parityMessage(spec.kind, r), rendered]
+    .filter(Boolean)
+    .join('; ')
+    .replace(/^(?!schema )(?=.)/, `schema ${spec.kind}: `);
   if (diff) return failed(spec.hint ? `${diff}; ${spec.hint}` : diff);
 }
 

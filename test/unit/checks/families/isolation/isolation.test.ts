@@ -68,22 +68,30 @@ test('connection strings in code: the source fails, elsewhere warns, the target 
   ]);
 });
 
-test('settings: behaviour settings that differ are marked, display settings are not; both directions', () => {
+test('settings: every difference is behaviour except the cosmetic allow-list; both directions', () => {
   const d = compareSettings(
     [{ scope: 'database', setting: 'search_path=app, public' }],
     [
       { scope: 'database', setting: 'session_replication_role=replica' },
       { scope: 'database', setting: 'TimeZone=Asia/Kathmandu' },
+      { scope: 'database', setting: 'application_name=staging' },
+      { scope: 'database', setting: 'log_min_duration_statement=0' },
+      { scope: 'database', setting: 'hnsw.ef_search=100' },
+      { scope: 'database', setting: 'app.tenant=acme' },
       { scope: 'role app in database', setting: 'default_transaction_read_only=on' },
     ],
   );
   expect(d.map((x) => [x.scope, x.name, x.behaviour])).toEqual([
+    ['database', 'app.tenant', true],
+    ['database', 'application_name', false],
+    ['database', 'hnsw.ef_search', true],
+    ['database', 'log_min_duration_statement', false],
     ['database', 'search_path', true],
     ['database', 'session_replication_role', true],
-    ['database', 'timezone', false],
+    ['database', 'timezone', true],
     ['role app in database', 'default_transaction_read_only', true],
   ]);
-  expect(describeSettingDiff(d[1])).toBe(
+  expect(describeSettingDiff(d[5])).toBe(
     'database: session_replication_role source (not set), target replica (no foreign key or ordinary trigger fires on the target)',
   );
   expect(compareSettings([{ scope: 'database', setting: 'x=1' }], [{ scope: 'database', setting: 'x=1' }])).toEqual([]);

@@ -1,0 +1,117 @@
+/**
+ * The runner of dump-based schema parity: `pg_dump --schema-only` of source and target, both rendered by ONE client
+ * (the smallest installed major that can dump both servers: pg_dump reads servers of its own major and older), split
+ * per TOC entry and compared (dump-parse.ts, dump-normalise.ts, dump-diff.ts). Secrets travel in the environment
+ * (PGPASSWORD from the DSN), never in argv. The rules for picking a client are those of lib/phases/client-tools.ts;
+ * the checks layer may not import phases, so the few lines that find a client are repeated here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../../../core/config.ts';
+import type { Dsn } from '../../../core/dsn.ts';
+import { MAJORS_CACHE_DIR } from '../../../core/majors-cache.ts';
+import { dbnameArg } from '../../../core/dsn.ts';
+import { pgEnv, runCommand, toolVersion } from '../../../core/tools.ts';
+import { parseDump, type DumpEntry } from './dump-parse.ts';
+import { diffDumps, type DumpDifference } from './dump-diff.ts';
+
+/** A pg_dump that can render both servers: its file and major. */
+export interface DumpClient {
+  file: string;
+  version: string;
+  major: number;
+}
+
+/** Directories that may hold pg_dump: PG_BIN_DIR / SRC_PG_BIN_DIR first, then Debian's, PGDG's, the project's cache. */
+function candidateDirs(cfg: Pick<Config, 'pgBinDir' | 'srcPgBinDir'>): string[] {
+  const out: string[] = [];
+  if (cfg.srcPgBinDir) out.push(cfg.srcPgBinDir);
+  if (cfg.pgBinDir) out.push(cfg.pgBinDir);
+  const majors = (base: string, re: RegExp, sub: (n: string) => string) => {
+    if (fs.existsSync(base)) for (const n of fs.readdirSync(base).filter((x) => re.test(x))) out.push(sub(n));
+  };
+  majors('/usr/lib/postgresql', /^\d+$/, (n) => path.join('/usr/lib/postgresql', n, 'bin'));
+  majors('/usr', /^pgsql-\d+$/, (n) => path.join('/usr', n, 'bin'));
+  majors(path.join(MAJORS_CACHE_DIR, 'client'), /^\d+$/, (n) => path.join(MAJORS_CACHE_DIR, 'client', n, 'bin'));
+  return [...new Set(out)];
+}
+
+/**
+ * The one pg_dump for both sides: the smallest installed major ≥ every server's major (a configured PG_BIN_DIR /
+ * SRC_PG_BIN_DIR wins when it fits). Returns a sentence saying what to install when none fits.
+ */
+export async function chooseDumpClient(
+  serverMajors: number[],
+  cfg: Pick<Config, 'pgBinDir' | 'srcPgBinDir'>,
+): Promise<DumpClient | string> {
+  const need = Math.max(...serverMajors);
+  const found: DumpClient[] = [];
+  for (const dir of candidateDirs(cfg)) {
+    const file = path.join(dir, 'pg_dump');
+    if (!fs.existsSync(file)) continue;
+    const v = await toolVersion('pg_dump', file);
+    if (v && v.major >= need) found.push({ file, version: v.version, major: v.major });
+  }
+  const configured = found.find((c) => [cfg.srcPgBinDir, cfg.pgBinDir].includes(path.dirname(c.file)));
+  const best = configured ?? found.sort((a, b) => a.major - b.major)[0];
+  return (
+    best ??
+    `no installed pg_dump can render both servers (PostgreSQL ${serverMajors.join(' and ')}): install postgresql-client-${need} or set PG_BIN_DIR to a client of major ${need} or newer`
+  );
+}
+
+/** `pg_dump --schema-only --no-owner --no-acl` of `dsn` with `client`: its entries and the time it took (ms). */
+export async function dumpSchema(
+  dsn: Dsn,
+  client: DumpClient,
+  cfg: Pick<Config, 'connectTimeoutMs'>,
+): Promise<{ entries: DumpEntry[]; ms: number; bytes: number }> {
+  const r = await runCommand(
+    {
+      tool: 'pg_dump',
+      bin: client.file,
+      args: ['--schema-only', '--no-owner', '--no-acl', '--no-security-labels', dbnameArg(dsn)],
+      env: pgEnv(dsn, cfg),
+    },
+    { phase: 'dump', captureStdout: true, timeoutMs: 600_000 },
+  );
+  if (r.code !== 0)
+    throw new Error(`pg_dump --schema-only (${client.file}) exited with code ${r.code}: ${r.stderrTail.join(' / ')}`);
+  const text = r.stdout ?? '';
+  return { entries: parseDump(text), ms: r.durationMs, bytes: Buffer.byteLength(text) };
+}
+
+/** What one comparison of the two dumps found, with its cost. */
+export interface DumpParity {
+  diffs: DumpDifference[];
+  /** One evidence line: client, entries per side, time per side. */
+  evidence: string;
+}
+
+/**
+ * Dump both sides with one client and compare them. Returns the differences (each filed under a `schema <kind>`) and
+ * an evidence line; a string when no client fits both majors (then only the catalog comparison runs). Throws the
+ * pg_dump failure of either side.
+ */
+export async function compareSchemaDumps(
+  src: Dsn,
+  dst: Dsn,
+  majors: { src: number; dst: number },
+  cfg: Pick<Config, 'pgBinDir' | 'srcPgBinDir' | 'connectTimeoutMs'>,
+): Promise<DumpParity | string> {
+  const client = await chooseDumpClient([majors.src, majors.dst], cfg);
+  if (typeof client === 'string') return client;
+  const [s, d] = await Promise.all([dumpSchema(src, client, cfg), dumpSchema(dst, client, cfg)]);
+  return {
+    diffs: diffDumps(s.entries, d.entries),
+    evidence:
+      `pg_dump ${client.version} --schema-only of both sides: source ${s.entries.length} entries (${s.bytes} bytes, ${s.ms} ms), ` +
+      `target ${d.entries.length} entries (${d.bytes} bytes, ${d.ms} ms)`,
+  };
+}
+
+/** The servers' majors (server_version_num 150020 → 15), read through the check's pools. */
+export async function serverMajors(read: (sql: string) => Promise<Array<{ v: number }>>): Promise<number> {
+  const rows = await read(`SELECT current_setting('server_version_num')::int AS v`);
+  return Math.floor(Number(rows[0].v) / 10000);
+}
