@@ -246,6 +246,11 @@ async function main(): Promise<number> {
   const targetLock = await lockTarget(config.dst, runId, {
     connectTimeoutMs: config.connectTimeoutMs,
     shared: mode !== 'full',
+    // Another run could take the target now: stop this one the way an interruption does (tools and vitest stopped).
+    onLost: (why) => {
+      err(`the target lock was lost (${why}); stopping the run: another rehearsal could now write the target`);
+      process.kill(process.pid, 'SIGTERM');
+    },
   });
   if (targetLock && !targetLock.ok) {
     workLock.release();
