@@ -19,7 +19,7 @@ import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } 
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
 import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
-import { ensureUsableDir } from '../lib/core/paths.ts';
+import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../lib/core/paths.ts';
 import { watchLaunchers } from '../lib/core/signals.ts';
 import { preflightGate } from '../lib/phases/preflight-gate.ts';
 import { stopActiveTools } from '../lib/core/tools.ts';
@@ -207,7 +207,9 @@ async function main(): Promise<number> {
   const mode: RunInfo['mode'] = args.verifyOnly ? 'verify-only' : rerun ? 'rerun' : 'full';
   try {
     // Both must be writable directories before anything is written (exit 2 with the reason, not a stack trace).
-    if (config.workDir) ensureUsableDir('WORK_DIR', workDir, 0o700);
+    // WORK_DIR private to this user (created by the run, or ours, 0700-ish, no planted links); REPORTS_DIR no link.
+    if (config.workDir) ensurePrivateWorkDir(workDir);
+    refuseSymlinkedReportsDir(config.reportsDir);
     ensureUsableDir('REPORTS_DIR', config.reportsDir);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

@@ -103,7 +103,7 @@ export function writeState(state: RunState): void {
   const file = statePath(state.workDir);
   fs.mkdirSync(state.workDir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(redactDeep(state), null, 2) + '\n');
+  fs.writeFileSync(tmp, JSON.stringify(redactDeep(state), null, 2) + '\n', { mode: 0o600 });
   fs.renameSync(tmp, file);
 }
 

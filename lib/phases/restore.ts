@@ -37,7 +37,7 @@ import {
   timing,
 } from '../core/progress.ts';
 import { formatBytes, formatDuration } from '../core/format.ts';
-import { tableSizes } from './dump.ts';
+import { archiveDigest, tableSizes } from './dump.ts';
 import { withConnection } from '../core/db.ts';
 import { watchLockWaits } from './lock-waits.ts';
 import {
@@ -214,11 +214,27 @@ export const NOT_ATOMIC_WARNING =
  * Throws PhaseError when no archive was recorded or the tool fails (pg_restore's "errors ignored on restore" counts as
  * a failure: by default pg_restore continues past errors and exits 1).
  */
+/**
+ * The archive is still the one the dump phase hashed (issue 26: another local user swapping `source.dump` between
+ * dump and restore). Re-hashed right before the restore reads it; a mismatch fails the phase (exit 3) naming both.
+ */
+async function verifyArchive(state: PhaseCtx['state']): Promise<void> {
+  const d = state.dump;
+  if (!d?.sha256) return;
+  const now = await archiveDigest(d.path, d.format).catch((e: Error) => ({ sha256: `unreadable (${e.message})` }));
+  if (now.sha256 !== d.sha256)
+    throw new PhaseError(
+      'restore',
+      `the archive ${d.path} changed since the dump phase hashed it (sha256 ${d.sha256.slice(0, 16)}… then, ${now.sha256.slice(0, 16)}… now): refusing to restore it; check who else can write WORK_DIR and run again`,
+    );
+}
+
 export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { config, state } = ctx;
   const archive = state.dump?.path;
   if (!archive)
     throw new PhaseError('restore', 'no archive to restore (the dump phase recorded none); see the dump phase');
+  await verifyArchive(state);
   const mode = restoreMode(config);
   const commands: string[] = [];
   // The total is the archive's TABLE DATA entries, counted by the dump phase (or preflight, for SRC_DB_DUMP_PATH).
