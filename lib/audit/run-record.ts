@@ -297,7 +297,7 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
   }
   try {
     fs.mkdirSync(info.workDir, { recursive: true });
-    writeManifest(info.workDir, manifest);
+    fs.chmodSync(writeManifest(info.workDir, manifest), 0o600); // every file of WORK_DIR is 0600 (issue 26)
   } catch (e) {
     notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);
   }

@@ -218,7 +218,7 @@ export const NOT_ATOMIC_WARNING =
  * The archive is still the one the dump phase hashed (issue 26: another local user swapping `source.dump` between
  * dump and restore). Re-hashed right before the restore reads it; a mismatch fails the phase (exit 3) naming both.
  */
-async function verifyArchive(state: PhaseCtx['state']): Promise<void> {
+export async function verifyArchive(state: PhaseCtx['state']): Promise<void> {
   const d = state.dump;
   if (!d?.sha256) return;
   const now = await archiveDigest(d.path, d.format).catch((e: Error) => ({ sha256: `unreadable (${e.message})` }));
