@@ -19,6 +19,7 @@ import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } 
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
 import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
+import { terminalLine } from '../lib/core/escape.ts';
 import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../lib/core/paths.ts';
 import { watchLaunchers } from '../lib/core/signals.ts';
 import { preflightGate } from '../lib/phases/preflight-gate.ts';
@@ -48,11 +49,13 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 usage/configuration error (
 Environment variables (secrets only ever come from here or a server-side .env):
 `;
 
+/** Each line redacted and stripped of terminal control (lib/core/escape.ts): paths and names are printed here. */
+const printable = (text: string) => redact(text).split('\n').map(terminalLine).join('\n') + '\n';
 function out(line = '') {
-  process.stdout.write(redact(line) + '\n');
+  process.stdout.write(printable(line));
 }
 function err(line = '') {
-  process.stderr.write(redact(line) + '\n');
+  process.stderr.write(printable(line));
 }
 
 interface Args {
