@@ -5,6 +5,7 @@
  * one line each naming the variable and the fix. The same table generates `--help` and the redacted
  * "effective configuration" printout.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import { MAX_TIMEOUT_MS, envBool, envInt, isSet, showDefault, type Env, type IntRule } from './env.ts';
@@ -262,6 +263,29 @@ function systemDirKind(norm: string, homes: string[]): string | undefined {
           : undefined;
 }
 
+/** A path that does not exist and would be created directly under `/` (a link to `/` must not create one). */
+function newTopLevel(real: string): string | undefined {
+  return real !== '/' && path.dirname(real) === '/' && !fs.existsSync(real)
+    ? 'a new top-level directory (the run would create it under /)'
+    : undefined;
+}
+
+/**
+ * Why a local SRC_ASSETS_DIR (resolved, absolute) can never be mirrored, or undefined: `/`, a system directory
+ * (SRC_ASSETS_DIR=/etc would copy /etc/shadow into staging), a top-level root, the home directory or one of its
+ * ancestors; judged as given and through its symlinks, like refusedAssetsDir (issue 26).
+ */
+export function refusedSourceAssetsDir(dir: string, env: Env): string | undefined {
+  const given = path.resolve(dir);
+  const real = realPathLoose(given);
+  const home = env.HOME ? path.resolve(env.HOME) : undefined;
+  const homes = home && home !== '/' ? [...new Set([home, realPathLoose(home)])] : [];
+  const why = systemDirKind(given, homes) ?? systemDirKind(real, homes);
+  return why
+    ? `SRC_ASSETS_DIR=${JSON.stringify(dir)}${real !== given ? ` leads to ${real} (through a symbolic link), which` : ''} is ${why}: the mirror would copy it (secrets included) into staging; point it at the source's .data directory itself`
+    : undefined;
+}
+
 /**
  * Why `dir` (resolved, absolute) can never be DST_ASSETS_DIR, or undefined: `/`, a system directory or anything inside
  * one, a top-level root such as /home or /var, the home directory or one of its ancestors. A mirror writes there and
@@ -274,7 +298,9 @@ export function refusedAssetsDir(dir: string, env: Env): string | undefined {
   const real = realPathLoose(given);
   const home = env.HOME ? path.resolve(env.HOME) : undefined;
   const homes = home && home !== '/' ? [...new Set([home, realPathLoose(home)])] : [];
-  const why = systemDirKind(given, homes) ?? systemDirKind(real, homes);
+  // A new top-level directory through a symlink (a link to `/`); one named directly is the operator's explicit choice.
+  const why =
+    systemDirKind(given, homes) ?? systemDirKind(real, homes) ?? (real !== given ? newTopLevel(real) : undefined);
   return why
     ? `DST_ASSETS_DIR=${JSON.stringify(dir)}${real !== given ? ` leads to ${real} (through a symbolic link), which` : ''} is ${why}: the mirror writes there (and ASSETS_DELETE deletes there); point it at the staging .data directory itself`
     : undefined;
@@ -433,12 +459,14 @@ export const VARS: VarSpec[] = [
     name: 'SRC_ASSETS_DIR',
     group: 'source',
     doc: 'Source `.data` root for rsync; local path or rsync remote syntax (user@host:/path). Unset: no asset mirror.',
-    apply(raw, d) {
+    apply(raw, d, env) {
       if (!raw) {
         d.srcAssetsRemote = false;
         return;
       }
       d.srcAssetsRemote = isRemoteRsyncPath(raw);
+      const refused = d.srcAssetsRemote ? undefined : refusedSourceAssetsDir(raw, env);
+      if (refused) return refused;
       d.srcAssetsDir = d.srcAssetsRemote ? raw : path.resolve(raw);
     },
   },
