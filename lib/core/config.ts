@@ -118,6 +118,11 @@ export interface Config {
   assetsAppUser?: string;
   /** RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object in the target's default tablespace). */
   restoreNoTablespaces: boolean;
+  /**
+   * RESTORE_ROLE: a non-superuser role the restore session switches to (`SET ROLE` at connect, PGOPTIONS `-c role=`),
+   * so code in the archive (index expressions, generated columns, defaults) never runs with superuser powers.
+   */
+  restoreRole?: string;
   /** PG_BIN_DIR: directory of pg_dump, pg_restore and psql for both sides; unset: chosen by major. */
   pgBinDir?: string;
   /** SRC_PG_BIN_DIR: directory of the pg_dump that dumps the source (overrides PG_BIN_DIR). */
@@ -762,6 +767,17 @@ export const VARS: VarSpec[] = [
     },
   },
   {
+    name: 'RESTORE_ROLE',
+    group: 'dump',
+    doc: 'A non-superuser role (the target role must be a member) the restore runs as (SET ROLE): code in the archive never runs as a superuser (CVE-2024-7348 class). Unset: the target role.',
+    apply(raw, d) {
+      if (!raw) return;
+      if (!/^[a-z_][a-z0-9_$]*$/.test(raw))
+        return `RESTORE_ROLE="${raw}" is not a plain role name (lower-case letters, digits, _ and $); name a non-superuser role the target role is a member of`;
+      d.restoreRole = raw;
+    },
+  },
+  {
     name: 'RESTORE_NO_TABLESPACES',
     group: 'dump',
     default: '0',
@@ -1121,6 +1137,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     ASSETS_VERIFY: c.assetsVerify,
     ASSETS_APP_USER: c.assetsAppUser ?? '(unset: files not readable by others are warnings)',
     RESTORE_NO_TABLESPACES: c.restoreNoTablespaces ? '1' : '0',
+    RESTORE_ROLE: c.restoreRole ?? '(unset: the target role; a superuser one is warned about)',
     PG_BIN_DIR: c.pgBinDir ?? '(chosen by major)',
     SRC_PG_BIN_DIR: c.srcPgBinDir ?? '(PG_BIN_DIR)',
     DST_PG_BIN_DIR: c.dstPgBinDir ?? '(PG_BIN_DIR)',

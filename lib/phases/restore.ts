@@ -229,6 +229,26 @@ export async function verifyArchive(state: PhaseCtx['state']): Promise<void> {
     );
 }
 
+/**
+ * A loud warning when the restore would run as a superuser (no RESTORE_ROLE): an index expression, a generated column
+ * or a default in the archive calling a function that runs `COPY … TO PROGRAM` executes as the server's OS user on
+ * staging (the class of CVE-2024-7348). Undefined when RESTORE_ROLE is set, the role is not a superuser, or the
+ * question cannot be asked.
+ */
+export async function superuserWarning(config: PhaseCtx['config']): Promise<string | undefined> {
+  if (config.restoreRole) return undefined;
+  const superuser = await withConnection(
+    config.dst,
+    async (c) =>
+      (await c.query(`SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user`)).rows[0]?.rolsuper ===
+      true,
+    { connectTimeoutMs: config.connectTimeoutMs },
+  ).catch(() => false);
+  return superuser
+    ? `WARNING: the restore runs as a SUPERUSER (${config.dst.user ?? 'the target role'}): code in the archive (index expressions, generated columns, defaults) runs with superuser powers and can execute programs as the server's OS user (CVE-2024-7348 class); restore as a non-superuser owner role, or set RESTORE_ROLE=<non-superuser role> to SET ROLE to it for the restore`
+    : undefined;
+}
+
 export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const { config, state } = ctx;
   const archive = state.dump?.path;
@@ -262,8 +282,14 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
     );
   // The restore's backends carry this application_name, so the lock-wait watcher can find them.
   const appName = config.dst.params.application_name ?? `migration-rehearsal restore ${state.runId}`;
+  const warning = await superuserWarning(config);
+  if (warning) ctx.say(warning);
+  // RESTORE_ROLE: the restore session switches to it at connect (SET ROLE), so archive code runs without superuser.
+  const sessionSettings: Array<[string, string]> = config.restoreRole
+    ? [...tuning.settings, ['role', config.restoreRole]]
+    : tuning.settings;
   const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
-    const opts = pgOptions(tuning.settings, c.env.PGOPTIONS);
+    const opts = pgOptions(sessionSettings, c.env.PGOPTIONS);
     const env = { ...c.env, PGAPPNAME: c.env.PGAPPNAME ?? appName };
     return { ...c, env: opts ? { ...env, PGOPTIONS: opts } : env };
   };
@@ -352,7 +378,7 @@ export async function runRestore(ctx: PhaseCtx): Promise<PhaseOutcome> {
   // Record that this tool restored the target (DST_DROP_SCHEMA=1 is accepted for it next time).
   ctx.log.line(await leaveMarker(config.dst, MARKER_RESTORED, state.runId, config));
   return {
-    reason: `restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
+    reason: `${warning ? `${warning}; ` : ''}restored ${archive} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? ', public dropped first' : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}`,
     exitCode,
     details: {
       mode,

@@ -767,3 +767,20 @@ describe('the table is complete', () => {
     for (const v of VARS) expect(src, v.name).toMatch(new RegExp(`(?<![A-Z_])${v.name}(?![A-Z_])`));
   });
 });
+
+describe('issue 26: RESTORE_ROLE, SRC_ASSETS_DIR in a system directory', () => {
+  test('RESTORE_ROLE: a plain role name is taken, anything else refused with the fix', () => {
+    expect(parse({ RESTORE_ROLE: 'app_owner' }).restoreRole).toBe('app_owner');
+    expect(parse({}).restoreRole).toBeUndefined();
+    expect(problems(baseEnv({ RESTORE_ROLE: 'x -c log_statement=all' })).join('\n')).toMatch(
+      /RESTORE_ROLE="x -c log_statement=all" is not a plain role name/,
+    );
+  });
+
+  test('SRC_ASSETS_DIR=/etc, / or the home directory is refused', () => {
+    for (const dir of ['/etc', '/', '/usr/share'])
+      expect(problems(baseEnv({ SRC_ASSETS_DIR: dir })).join('\n')).toMatch(
+        /SRC_ASSETS_DIR=.* is .*the mirror would copy it/,
+      );
+  });
+});
