@@ -383,6 +383,17 @@ function parseSide(text: string): { table: TableRef; columns: string[] } {
   return { table: ref.table, columns };
 }
 
+/**
+ * Why a configured table may not be read by the checks, or undefined: a system catalog (`pg_catalog`,
+ * `information_schema`, any `pg_*` schema). The checks print the values they find, so
+ * `ORPHAN_RELATIONS=pg_catalog.pg_authid.rolpassword->…` would print every role's SCRAM verifier (issue 26).
+ */
+export function systemTableRefusal(t: { schema: string; name: string }): string | undefined {
+  return t.schema === 'information_schema' || /^pg_/.test(t.schema)
+    ? `${t.schema}.${t.name} is a system catalog, not application data; name the application's own tables`
+    : undefined;
+}
+
 export function parseOrphanRelations(raw: string): Relation[] {
   return parseList(raw, ';').map((item) => {
     const arrow = splitOutsideQuotes(item, '->');
@@ -390,6 +401,10 @@ export function parseOrphanRelations(raw: string): Relation[] {
       throw new Error(`"${item}" must be child.col->parent.col (composite: child.a+b->parent.x+y)`);
     const child = parseSide(arrow[0]);
     const parent = parseSide(arrow[1]);
+    for (const t of [child.table, parent.table]) {
+      const why = systemTableRefusal(t);
+      if (why) throw new Error(`"${item}": ${why}`);
+    }
     if (child.columns.length !== parent.columns.length) {
       throw new Error(
         `"${item}": ${child.columns.length} child column(s) but ${parent.columns.length} parent column(s)`,

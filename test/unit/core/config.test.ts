@@ -784,3 +784,13 @@ describe('issue 26: RESTORE_ROLE, SRC_ASSETS_DIR in a system directory', () => {
       );
   });
 });
+
+test('issue 26: ORPHAN_RELATIONS naming a system catalog column (pg_authid.rolpassword) is refused', () => {
+  expect(
+    problems(baseEnv({ ORPHAN_RELATIONS: 'pg_catalog.pg_authid.rolpassword->public.users.email' })).join('\n'),
+  ).toMatch(/ORPHAN_RELATIONS: .*pg_catalog\.pg_authid is a system catalog, not application data/);
+  expect(
+    problems(baseEnv({ ORPHAN_RELATIONS: 'public.orders.user_id->information_schema.tables.table_name' })).join('\n'),
+  ).toMatch(/information_schema\.tables is a system catalog/);
+  expect(parse({ ORPHAN_RELATIONS: 'public.orders.user_id->public.users.id' }).orphanRelations).toHaveLength(1);
+});
