@@ -146,7 +146,7 @@ export function workDirProblem(dir: string): string | undefined {
   const fix = 'point WORK_DIR at a new path (the run creates it, 0700) or at a directory of yours with mode 0700';
   if (st.isSymbolicLink())
     return `WORK_DIR ${dir} is a symbolic link (to ${realPathLoose(dir)}); ${fix}, named by its real path`;
-  if (!st.isDirectory()) return `WORK_DIR ${dir} is not a directory; ${fix}`;
+  if (!st.isDirectory()) return undefined; // ensureUsableDir says it: "exists and is not a directory (EEXIST)"
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid)
     return `WORK_DIR ${dir} is owned by uid ${st.uid}, not by the user running the rehearsal (uid ${uid}): whoever owns it could swap the dump before the restore reads it; ${fix}`;
