@@ -19,6 +19,7 @@ import { PHASES_SPEC, finalizeRun, prepareRerun, type RerunPlan, type RunInfo } 
 import { blockingPhase, readState, writeState } from '../lib/core/state.ts';
 import { runChecks } from '../lib/core/vitest-runner.ts';
 import { lockTarget, lockWorkDir } from '../lib/core/run-lock.ts';
+import { terminateOwnBackends } from '../lib/core/db.ts';
 import { terminalLine } from '../lib/core/escape.ts';
 import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../lib/core/paths.ts';
 import { watchLaunchers } from '../lib/core/signals.ts';
@@ -297,8 +298,16 @@ async function main(): Promise<number> {
     const clientTools = clientToolVersions();
     const run = await runChecks({ env, extraArgs });
     let code = exitCodeOf(workDir, run.code);
-    if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy);
-    else if (run.signal && code < EXIT.phaseFailed) {
+    if (run.interruptedBy) {
+      code = recordInterruption(workDir, run.interruptedBy);
+      // The restore's backend may still hold its locks (waiting behind a reader): end the run's own sessions now.
+      // Only the name this run made up: an application_name the DSN sets may be shared with other sessions.
+      if (config.dst.params.application_name === undefined) {
+        const app = `migration-rehearsal restore ${runId}`;
+        const ended = await terminateOwnBackends(config.dst, app, { connectTimeoutMs: config.connectTimeoutMs });
+        if (ended) err(`terminated ${ended} server session(s) of this run on the target (application_name "${app}")`);
+      }
+    } else if (run.signal && code < EXIT.phaseFailed) {
       // vitest itself was killed (OOM killer, a kill from outside): no verdict exists, so this is not "a check failed".
       err(`the check runner (vitest) was killed by ${run.signal}; no verdict was reached; rerun`);
       code = EXIT.phaseFailed;

@@ -413,3 +413,30 @@ export function connectionBudget(free: number, workers: number, poolsPerWorker: 
   const perWorker = Math.floor(free / Math.max(1, workers)) - 1;
   return Math.max(1, Math.min(wanted, Math.floor(perWorker / Math.max(1, poolsPerWorker))));
 }
+
+/**
+ * Terminate this run's own server backends on `d`: those whose application_name is `appName` (the restore's
+ * `migration-rehearsal restore <run id>`, lib/phases/restore.ts). A pg_restore killed while its backend waits behind a
+ * lock leaves that backend holding every lock it took until it notices; this ends it now. Only the run's own
+ * sessions are named; a role may terminate its own backends without any privilege. Returns how many were ended;
+ * never throws (0 when the server cannot be asked).
+ */
+export async function terminateOwnBackends(d: Dsn, appName: string, o: { connectTimeoutMs?: number } = {}) {
+  try {
+    return await withConnection(
+      d,
+      async (c) =>
+        (
+          await c.query(
+            `SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid))::int AS n
+             FROM pg_catalog.pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+            [appName],
+          )
+        ).rows[0].n as number,
+      o,
+    );
+  } catch {
+    return 0;
+  }
+}

@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { expect, onTestFinished, test } from 'vitest';
-import { closePools, getPool, withConnection } from '../../lib/core/db.ts';
+import { closePools, getPool, terminateOwnBackends, withConnection } from '../../lib/core/db.ts';
 import { formatUrl, parseDsn, type Dsn } from '../../lib/core/dsn.ts';
 import { lockTarget } from '../../lib/core/run-lock.ts';
 import { proveIdentity } from '../../lib/phases/guards.ts';
@@ -179,4 +179,26 @@ test("PGOPTIONS and PGSSLMODE from the operator's shell do not reach the tool's 
   expect(row.m ?? '').toBe('');
   expect(process.env.PGOPTIONS).toMatch(/forged/); // restored for whoever else reads it
   expect(formatUrl(parseDsn(s.dst.url), { redact: true })).not.toContain(s.password);
+});
+
+test("terminateOwnBackends ends only the run's own sessions (by application_name), even one waiting on a lock", async () => {
+  const s = await scenario({ fixture: false });
+  await s.dst.query('CREATE TABLE t (a int)');
+  const dsn = parseDsn(s.dst.url);
+  const { default: pg } = await import('pg');
+  const holder = new pg.Client({ connectionString: s.dst.url });
+  const waiter = new pg.Client({ connectionString: s.dst.url, application_name: 'migration-rehearsal restore run-x' });
+  const other = new pg.Client({ connectionString: s.dst.url, application_name: 'someone-else' });
+  for (const c of [holder, waiter, other]) {
+    c.on('error', () => {});
+    await c.connect();
+    onTestFinished(() => c.end().catch(() => {}));
+  }
+  await holder.query('BEGIN; SELECT * FROM t');
+  const blocked = waiter.query('DROP TABLE t').catch((e: Error) => e);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await terminateOwnBackends(dsn, 'migration-rehearsal restore run-x')).toBe(1);
+  expect(String(await blocked)).toMatch(/terminat/);
+  expect((await other.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+  await holder.query('ROLLBACK');
 });
