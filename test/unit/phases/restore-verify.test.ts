@@ -25,7 +25,9 @@ test('a custom archive swapped after the dump phase hashed it is refused, naming
   const state = stateOf({ path: file, format: 'custom', sha256, provided: false });
   await expect(verifyArchive(state)).resolves.toBeUndefined();
   fs.writeFileSync(file, "PGDMP the attacker's archive");
-  await expect(verifyArchive(state)).rejects.toThrow(/changed since the dump phase hashed it .* refusing to restore it/);
+  await expect(verifyArchive(state)).rejects.toThrow(
+    /changed since the dump phase hashed it .* refusing to restore it/,
+  );
   await expect(verifyArchive(state)).rejects.toMatchObject({ exitCode: 3 });
 });
 
