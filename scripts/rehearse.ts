@@ -5,6 +5,7 @@
  * Exit codes: 0 all checks passed · 1 a check failed · 2 usage/configuration error (nothing was touched) ·
  * 3 a copy phase failed · 130 interrupted (SIGINT, Ctrl-C) · 143 terminated (SIGTERM).
  */
+import { terminalLine } from '../lib/core/escape.ts';
 import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/core/config.ts';
 import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
 import { KNOWN_VARS } from './known-vars.ts';
@@ -37,11 +38,13 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 usage/configuration error (
 Environment variables (secrets only ever come from here or a server-side .env):
 `;
 
+/** Each line redacted and stripped of terminal control (lib/core/escape.ts): paths and names are printed here. */
+const printable = (text: string) => redact(text).split('\n').map(terminalLine).join('\n') + '\n';
 function out(line = '') {
-  process.stdout.write(redact(line) + '\n');
+  process.stdout.write(printable(line));
 }
 function err(line = '') {
-  process.stderr.write(redact(line) + '\n');
+  process.stderr.write(printable(line));
 }
 
 interface Args {

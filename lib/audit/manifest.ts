@@ -9,7 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
 import type { Dsn } from '../core/dsn.ts';
-import { redact, redactDeep } from '../core/redact.ts';
+import { redact, redactDeep, redactJson } from '../core/redact.ts';
 import type { ChecksFile } from './reporter.ts';
 import { tally, type RunTotals } from './totals.ts';
 import type { Provenance } from './provenance.ts';
@@ -146,7 +146,8 @@ export function redactReportFiles(runDir: string, redactText: (s: string) => str
     }
     const text = asText(raw);
     if (text === undefined) continue;
-    const safe = redactText(text);
+    // JSON structurally (strings and keys only): the result stays valid JSON and no number is rewritten.
+    const safe = rel.endsWith('.json') ? redactJson(text, redactText) : redactText(text);
     if (safe !== text) {
       writeAtomic(file, safe);
       changed.push(rel);

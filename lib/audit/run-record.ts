@@ -412,7 +412,7 @@ async function writeManifestAndReports(f: Finalizing, exitCode: number): Promise
   }
   try {
     fs.mkdirSync(info.workDir, { recursive: true });
-    writeManifest(info.workDir, manifest);
+    fs.chmodSync(writeManifest(info.workDir, manifest), 0o600); // every file of WORK_DIR is 0600 (issue 26)
   } catch (e) {
     f.notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);
   }

@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
-import { ensureUsableDir } from '../core/paths.ts';
+import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
+import { terminateOwnBackends } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
 import { blockingPhase, readState, writeState } from '../core/state.ts';
@@ -65,7 +66,9 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
   place.runDir = path.join(config.reportsDir, 'runs', place.runId);
   try {
     // Both must be writable directories before anything is written (exit 2 with the reason, not a stack trace).
-    if (config.workDir) ensureUsableDir('WORK_DIR', place.workDir, 0o700);
+    // WORK_DIR private to this user (created by the run, or ours, 0700-ish, no planted links); REPORTS_DIR no link.
+    if (config.workDir) ensurePrivateWorkDir(place.workDir);
+    refuseSymlinkedReportsDir(config.reportsDir);
     ensureUsableDir('REPORTS_DIR', config.reportsDir);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
@@ -125,6 +128,11 @@ async function withLocks(
   const targetLock = await lockTarget(config.dst, place.runId, {
     connectTimeoutMs: config.connectTimeoutMs,
     shared: o.mode !== 'full',
+    // Another run could take the target now: stop this one the way an interruption does (tools and vitest stopped).
+    onLost: (why) => {
+      o.err(`the target lock was lost (${why}); stopping the run: another rehearsal could now write the target`);
+      process.kill(process.pid, 'SIGTERM');
+    },
   });
   if (targetLock && !targetLock.ok) {
     workLock.release();
@@ -137,6 +145,17 @@ async function withLocks(
     await targetLock?.release?.();
     workLock.release();
   }
+}
+
+/**
+ * After an interruption: the restore's backend may still hold its locks (waiting behind a reader), so the run's own
+ * sessions are ended now — only under the name this run made up (an application_name the DSN sets may be shared).
+ */
+async function endOwnRestoreSessions(config: Config, runId: string, o: RehearseOptions): Promise<void> {
+  if (config.dst.params.application_name !== undefined) return;
+  const app = `migration-rehearsal restore ${runId}`;
+  const ended = await terminateOwnBackends(config.dst, app, { connectTimeoutMs: config.connectTimeoutMs });
+  if (ended) o.err(`terminated ${ended} server session(s) of this run on the target (application_name "${app}")`);
 }
 
 /** The gate, the check suite (vitest, with the run protocol), the exit code and the run record. */
@@ -165,8 +184,10 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
   const clientTools = clientToolVersions();
   const run = await runChecks({ env: { ...process.env, ...toEnv(protocol) }, extraArgs });
   let code = exitCodeOf(workDir, run.code, o);
-  if (run.interruptedBy) code = recordInterruption(workDir, run.interruptedBy, o);
-  else if (run.signal && code < EXIT.phaseFailed) {
+  if (run.interruptedBy) {
+    code = recordInterruption(workDir, run.interruptedBy, o);
+    await endOwnRestoreSessions(config, runId, o);
+  } else if (run.signal && code < EXIT.phaseFailed) {
     // vitest itself was killed (OOM killer, a kill from outside): no verdict exists, so this is not "a check failed".
     o.err(`the check runner (vitest) was killed by ${run.signal}; no verdict was reached; rerun`);
     code = EXIT.phaseFailed;

@@ -9,7 +9,7 @@ import { MAX_TIMEOUT_MS, envBool, envInt, isSet, showDefault, type Env, type Int
 import { DEFAULT_DB_PATH_PREFIX } from './paths.ts';
 import { type Dsn, parseDsn } from './dsn.ts';
 import { type TableRef, parseColumnRef, parseTableRef, splitIdentifiers, splitOutsideQuotes } from './ident.ts';
-import { isRemoteRsyncPath, refusedAssetsDir, refusedOutputDir } from './path-policy.ts';
+import { isRemoteRsyncPath, refusedAssetsDir, refusedOutputDir, refusedSourceAssetsDir } from './path-policy.ts';
 
 export interface AssetColumn {
   table: TableRef;
@@ -108,6 +108,11 @@ export interface Config {
   assetsAppUser?: string;
   /** RESTORE_NO_TABLESPACES=1: pg_restore --no-tablespaces (every object in the target's default tablespace). */
   restoreNoTablespaces: boolean;
+  /**
+   * RESTORE_ROLE: a non-superuser role the restore session switches to (`SET ROLE` at connect, PGOPTIONS `-c role=`),
+   * so code in the archive (index expressions, generated columns, defaults) never runs with superuser powers.
+   */
+  restoreRole?: string;
   /** PG_BIN_DIR: directory of pg_dump, pg_restore and psql for both sides; unset: chosen by major. */
   pgBinDir?: string;
   /** SRC_PG_BIN_DIR: directory of the pg_dump that dumps the source (overrides PG_BIN_DIR). */
@@ -259,6 +264,17 @@ export function parseAssetColumns(raw: string): AssetColumn[] {
   });
 }
 
+/**
+ * Why a configured table may not be read by the checks, or undefined: a system catalog (`pg_catalog`,
+ * `information_schema`, any `pg_*` schema). The checks print the values they find, so
+ * `ORPHAN_RELATIONS=pg_catalog.pg_authid.rolpassword->…` would print every role's SCRAM verifier (issue 26).
+ */
+export function systemTableRefusal(t: { schema: string; name: string }): string | undefined {
+  return t.schema === 'information_schema' || /^pg_/.test(t.schema)
+    ? `${t.schema}.${t.name} is a system catalog, not application data; name the application's own tables`
+    : undefined;
+}
+
 function parseSide(text: string): { table: TableRef; columns: string[] } {
   const [first, ...more] = splitOutsideQuotes(text, '+');
   const ref = parseColumnRef(first.trim());
@@ -279,6 +295,10 @@ export function parseOrphanRelations(raw: string): Relation[] {
       throw new Error(`"${item}" must be child.col->parent.col (composite: child.a+b->parent.x+y)`);
     const child = parseSide(arrow[0]);
     const parent = parseSide(arrow[1]);
+    for (const t of [child.table, parent.table]) {
+      const why = systemTableRefusal(t);
+      if (why) throw new Error(`"${item}": ${why}`);
+    }
     if (child.columns.length !== parent.columns.length) {
       throw new Error(
         `"${item}": ${child.columns.length} child column(s) but ${parent.columns.length} parent column(s)`,
@@ -354,12 +374,14 @@ export const VARS: VarSpec[] = [
     name: 'SRC_ASSETS_DIR',
     group: 'source',
     doc: 'Source `.data` root for rsync; local path or rsync remote syntax (user@host:/path). Unset: no asset mirror.',
-    apply(raw, d) {
+    apply(raw, d, env) {
       if (!raw) {
         d.srcAssetsRemote = false;
         return;
       }
       d.srcAssetsRemote = isRemoteRsyncPath(raw);
+      const refused = d.srcAssetsRemote ? undefined : refusedSourceAssetsDir(raw, env);
+      if (refused) return refused;
       d.srcAssetsDir = d.srcAssetsRemote ? raw : path.resolve(raw);
     },
   },
@@ -652,6 +674,17 @@ export const VARS: VarSpec[] = [
       const v = (raw ?? 'detach').trim().toLowerCase() || 'detach';
       if (v !== 'detach' && v !== 'keep') return `ISOLATION="${raw}" must be detach or keep`;
       d.isolation = v;
+    },
+  },
+  {
+    name: 'RESTORE_ROLE',
+    group: 'dump',
+    doc: 'A non-superuser role (the target role must be a member) the restore runs as (SET ROLE): code in the archive never runs as a superuser (CVE-2024-7348 class). Unset: the target role.',
+    apply(raw, d) {
+      if (!raw) return;
+      if (!/^[a-z_][a-z0-9_$]*$/.test(raw))
+        return `RESTORE_ROLE="${raw}" is not a plain role name (lower-case letters, digits, _ and $); name a non-superuser role the target role is a member of`;
+      d.restoreRole = raw;
     },
   },
   {

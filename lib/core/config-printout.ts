@@ -61,6 +61,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     ASSETS_VERIFY: c.assetsVerify,
     ASSETS_APP_USER: c.assetsAppUser ?? '(unset: files not readable by others are warnings)',
     RESTORE_NO_TABLESPACES: c.restoreNoTablespaces ? '1' : '0',
+    RESTORE_ROLE: c.restoreRole ?? '(unset: the target role; a superuser one is warned about)',
     PG_BIN_DIR: c.pgBinDir ?? '(chosen by major)',
     SRC_PG_BIN_DIR: c.srcPgBinDir ?? '(PG_BIN_DIR)',
     DST_PG_BIN_DIR: c.dstPgBinDir ?? '(PG_BIN_DIR)',

@@ -34,7 +34,13 @@ export {
   type Relation,
   type VarSpec,
 } from './config-contract.ts';
-export { assetDirsOverlap, isRemoteRsyncPath, refusedAssetsDir, refusedOutputDir } from './path-policy.ts';
+export {
+  assetDirsOverlap,
+  isRemoteRsyncPath,
+  refusedAssetsDir,
+  refusedOutputDir,
+  refusedSourceAssetsDir,
+} from './path-policy.ts';
 export { effectiveConfig, formatRelation, helpText } from './config-printout.ts';
 export { phaseSchedule, plannedPhases, type ScheduledPhase } from './phase-schedule.ts';
 

@@ -42,6 +42,101 @@ const CLIENT_CHECK_SQL = `SELECT set_config('client_connection_check_interval', 
 
 const noop = () => undefined;
 
+/**
+ * Session settings every connection of this tool pins in its startup packet (PostgreSQL applies a client's startup
+ * options after, and over, the role's and the database's `ALTER ROLE/DATABASE ... SET`): a role owned by whoever owns
+ * the source or the target cannot steer which function a name resolves to (search_path: a source-owned
+ * `public.pg_try_advisory_xact_lock(bigint)` must not answer the identity proof) nor end our sessions or statements
+ * early (statement_timeout=1ms, idle_in_transaction_session_timeout=10ms). Only settings every supported major
+ * (13+) knows: an unknown name in the startup packet is a FATAL error. idle_session_timeout (14+) is pinned right
+ * after connecting (IDLE_SESSION_SQL).
+ */
+export const SESSION_PINS: ReadonlyArray<readonly [string, string]> = [
+  ['search_path', 'pg_catalog,pg_temp'],
+  ['idle_in_transaction_session_timeout', '0'],
+];
+
+/** idle_session_timeout exists from PostgreSQL 14 on; the WHERE keeps 13 from erroring. */
+const IDLE_SESSION_SQL = `SELECT pg_catalog.set_config('idle_session_timeout', '0', false)
+  WHERE pg_catalog.current_setting('server_version_num')::int >= 140000`;
+
+/**
+ * The startup `options` string for SESSION_PINS plus `extra` (e.g. statement_timeout): `-c name=value` each, with
+ * libpq's escaping of spaces and backslashes in values. Later `-c` options win, so ours follow the DSN's own options.
+ */
+export function sessionOptions(dsnOptions: string | undefined, extra: Array<[string, string]> = []): string {
+  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
+  const pins = [...SESSION_PINS, ...extra].map(([k, v]) => `-c ${k}=${esc(v)}`).join(' ');
+  return dsnOptions ? `${dsnOptions} ${pins}` : pins;
+}
+
+/**
+ * Environment variables node-postgres reads when a setting is not in its config (PGOPTIONS would override our pinned
+ * options, PGSSLMODE the DSN's TLS mode, PGREPLICATION would open a replication session): none of the operator's shell
+ * may change what the checks and the guards connect to or how. Everything the DSN says is passed explicitly.
+ */
+export const DRIVER_ENV_VARS = [
+  'PGOPTIONS',
+  'PGSSLMODE',
+  'PGSSLNEGOTIATION',
+  'PGREPLICATION',
+  'PGBINARY',
+  'PGCLIENT_ENCODING',
+  'PGAPPNAME',
+  'PGCONNECT_TIMEOUT',
+  'PGHOST',
+  'PGPORT',
+  'PGUSER',
+  'PGDATABASE',
+  'PGPASSWORD',
+  'PGSSL',
+];
+
+/**
+ * Build a node-postgres client from `cfg` with none of DRIVER_ENV_VARS visible (node-postgres reads its environment
+ * fallbacks synchronously in the constructor; they are restored right after).
+ */
+export function newClient<C extends pg.Client>(make: () => C): C {
+  const saved = hideDriverEnv();
+  try {
+    return make();
+  } finally {
+    restoreEnv(saved);
+  }
+}
+
+function hideDriverEnv(): Array<[string, string]> {
+  const saved: Array<[string, string]> = [];
+  for (const k of DRIVER_ENV_VARS)
+    if (process.env[k] !== undefined) {
+      saved.push([k, process.env[k]!]);
+      delete process.env[k];
+    }
+  return saved;
+}
+
+function restoreEnv(saved: Array<[string, string]>): void {
+  for (const [k, v] of saved) process.env[k] = v;
+}
+
+/**
+ * The node-postgres config of every connection this tool opens to `d`: the DSN's parameters (lib/core/dsn.ts
+ * toPgConfig) plus SESSION_PINS and `extra` settings in the startup packet.
+ */
+export function pinnedConfig(
+  d: Dsn,
+  o: { connectTimeoutMs?: number; extra?: Array<[string, string]>; keepSearchPath?: boolean } = {},
+): pg.ClientConfig {
+  const base = toPgConfig(d, { connectTimeoutMs: o.connectTimeoutMs });
+  const options = sessionOptions(d.params.options, o.extra);
+  return { ...base, options: o.keepSearchPath ? options.replace(/-c search_path=\S+ ?/, '').trim() : options };
+}
+
+/** Pin what the startup packet cannot (idle_session_timeout on 14+). Errors are the caller's. */
+export async function pinSession(c: pg.ClientBase): Promise<void> {
+  await c.query(IDLE_SESSION_SQL);
+}
+
 export interface PoolOptions {
   max?: number;
   connectTimeoutMs?: number;
@@ -58,7 +153,7 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
   const k = key(d, o);
   let pool = pools.get(k);
   if (!pool) {
-    const base = toPgConfig(d, { connectTimeoutMs: o.connectTimeoutMs });
+    const base = pinnedConfig(d, { connectTimeoutMs: o.connectTimeoutMs });
     const connectMs = base.connectionTimeoutMillis;
     pool = new pg.Pool({
       ...base,
@@ -75,7 +170,13 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
       Client: class extends pg.Client {
         constructor(c?: pg.ClientConfig) {
           // pg-pool keeps the password as a non-enumerable property: name it, a spread would drop it.
-          super({ ...c, password: c?.password, connectionTimeoutMillis: connectMs });
+          const cfg = { ...c, password: c?.password, connectionTimeoutMillis: connectMs };
+          const saved = hideDriverEnv();
+          try {
+            super(cfg);
+          } finally {
+            restoreEnv(saved);
+          }
         }
         /**
          * Connected AND set up: PostgreSQL 14+ checks every 2 s that its client is still there, so a query of a check
@@ -89,6 +190,8 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
           callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void),
         ): Promise<pg.Client> | void {
           const ready = super.connect().then(async () => {
+            // A role's idle_session_timeout must not close a pooled connection between two checks.
+            await pinSession(this);
             await this.query(CLIENT_CHECK_SQL).then(noop, noop);
             return this as pg.Client;
           });
@@ -198,17 +301,30 @@ export async function withTransaction<T>(
   });
 }
 
-/** One short-lived client (for preflight and one-off statements). */
+/**
+ * One short-lived client (for preflight and one-off statements), with the pinned session settings (SESSION_PINS,
+ * statement_timeout 0 unless the caller sets its own) and none of the shell's driver variables (DRIVER_ENV_VARS).
+ */
 export async function withConnection<T>(
   d: Dsn,
   fn: (c: pg.Client) => Promise<T>,
-  o: { connectTimeoutMs?: number } = {},
+  o: { connectTimeoutMs?: number; keepSearchPath?: boolean } = {},
 ): Promise<T> {
-  const client = new pg.Client(toPgConfig(d, { connectTimeoutMs: o.connectTimeoutMs }));
+  // statement_timeout=0: a role's 1 ms bound must not fail ANALYZE or a preflight query; callers that want a bound
+  // SET LOCAL their own (lib/phases/guards.ts). keepSearchPath: only for the sandbox's own fixture loading (its SQL
+  // creates objects by unqualified names), never for a server the operator names.
+  const cfg = pinnedConfig(d, {
+    connectTimeoutMs: o.connectTimeoutMs,
+    extra: [['statement_timeout', '0']],
+    keepSearchPath: o.keepSearchPath,
+  });
+  const client = newClient(() => new pg.Client(cfg));
   client.on('error', () => {});
   try {
     await client.connect();
+    await pinSession(client);
   } catch (e) {
+    await client.end().catch(() => {});
     // The driver's code (SQLSTATE 28P01, ECONNREFUSED, …) stays on the error: callers tell authentication from reach.
     throw Object.assign(new Error(`cannot connect to ${describeDsn(d)}: ${redact((e as Error).message)}`), {
       code: (e as { code?: string }).code,
@@ -296,4 +412,31 @@ export async function freeConnectionSlots(d: Dsn, o: { connectTimeoutMs?: number
 export function connectionBudget(free: number, workers: number, poolsPerWorker: number, wanted: number): number {
   const perWorker = Math.floor(free / Math.max(1, workers)) - 1;
   return Math.max(1, Math.min(wanted, Math.floor(perWorker / Math.max(1, poolsPerWorker))));
+}
+
+/**
+ * Terminate this run's own server backends on `d`: those whose application_name is `appName` (the restore's
+ * `migration-rehearsal restore <run id>`, lib/phases/restore.ts). A pg_restore killed while its backend waits behind a
+ * lock leaves that backend holding every lock it took until it notices; this ends it now. Only the run's own
+ * sessions are named; a role may terminate its own backends without any privilege. Returns how many were ended;
+ * never throws (0 when the server cannot be asked).
+ */
+export async function terminateOwnBackends(d: Dsn, appName: string, o: { connectTimeoutMs?: number } = {}) {
+  try {
+    return await withConnection(
+      d,
+      async (c) =>
+        (
+          await c.query(
+            `SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid))::int AS n
+             FROM pg_catalog.pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+            [appName],
+          )
+        ).rows[0].n as number,
+      o,
+    );
+  } catch {
+    return 0;
+  }
 }

@@ -63,6 +63,41 @@ const KNOWN_KEYWORDS = new Set([
   'load_balance_hosts',
 ]);
 
+/**
+ * Parameters whose value libpq takes from a fixed list (libpq docs, "Parameter Key Words"): any other value is refused
+ * at parse time (exit 2), not by the first tool that connects (`sslmode=bogus` used to pass preflight and fail the
+ * restore).
+ */
+const PARAM_CHOICES: Record<string, readonly string[]> = {
+  sslmode: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
+  gssencmode: ['disable', 'prefer', 'require'],
+  channel_binding: ['disable', 'prefer', 'require'],
+  target_session_attrs: ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'],
+  load_balance_hosts: ['disable', 'random'],
+  sslcompression: ['0', '1'],
+  sslsni: ['0', '1'],
+  keepalives: ['0', '1'],
+};
+/** Parameters libpq reads as a whole number of seconds/counts. */
+const INTEGER_PARAMS = new Set([
+  'connect_timeout',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+]);
+
+/** Refuse a parameter value libpq would reject (a ConfigError naming `label`, the parameter and the choices). */
+export function checkParamValues(params: Record<string, string>, label: string): void {
+  for (const [k, v] of Object.entries(params)) {
+    const choices = PARAM_CHOICES[k];
+    if (choices && !choices.includes(v))
+      throw new ConfigError(`${label}: ${k}=${JSON.stringify(v)} is not one of ${choices.join(', ')}`);
+    if (INTEGER_PARAMS.has(k) && !/^\d+$/.test(v))
+      throw new ConfigError(`${label}: ${k}=${JSON.stringify(v)} is not a whole number`);
+  }
+}
+
 const SQLALCHEMY = /^\s*(postgres(?:ql)?)\+([a-z0-9_]+):\/\//i;
 
 /** Parse a URL or keyword DSN. `label` (an env var name) goes into every error message. */
@@ -219,6 +254,7 @@ function parseUrl(text: string, label: string): Dsn {
     db = params.__dbname;
     delete params.__dbname;
   }
+  checkParamValues(params, label);
   return { host, port, database: db || user || '', user, password, params, format: 'url' };
 }
 
@@ -300,6 +336,7 @@ function parseKeyword(text: string, label: string): Dsn {
   // hostaddr alone is where to connect; with a host, libpq connects to hostaddr and keeps host for TLS and the passfile.
   if (values.host && values.hostaddr) params.hostaddr = values.hostaddr;
   const user = values.user || undefined;
+  checkParamValues(params, label);
   return {
     host: values.host || values.hostaddr || undefined,
     port: values.port !== undefined ? parsePort(values.port, label) : 5432,
@@ -451,20 +488,36 @@ export function sameDatabase(a: Dsn, b: Dsn): boolean {
 /** Where libpq looks for a server's unix socket when a DSN names no host (Debian's build, then the upstream default). */
 export const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp'];
 
+/**
+ * The text of a passfile, or undefined when there is none or libpq would ignore it (readable by others). Opened
+ * without blocking and judged on the open descriptor: a FIFO, a device or a directory (which would hang the run or
+ * read endlessly) is refused with a ConfigError saying how to fix it.
+ */
+function readPassfile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile())
+      throw new ConfigError(
+        `the password file ${file} (PGPASSFILE, passfile= or ~/.pgpass) is not a regular file; point PGPASSFILE at a 0600 file or unset it`,
+      );
+    // libpq ignores a passfile that others can read; so do we, or the two sides would disagree.
+    if (st.mode & 0o077) return undefined;
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Read ~/.pgpass-style `file` and return the password for host:port:db:user (`*` matches anything), if any. */
 export function passfileLookup(file: string, d: Pick<Dsn, 'host' | 'port' | 'database' | 'user'>): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // libpq ignores a passfile that others can read; so do we, or the two sides would disagree.
-  try {
-    if (fs.statSync(file).mode & 0o077) return undefined;
-  } catch {
-    return undefined;
-  }
+  const text = readPassfile(file);
+  if (text === undefined) return undefined;
   const host = !d.host || d.host.startsWith('/') ? 'localhost' : d.host;
   const want = [host, String(d.port), d.database, d.user ?? ''];
   for (const line of text.split('\n')) {

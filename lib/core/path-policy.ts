@@ -4,6 +4,7 @@
  * refused; WORK_DIR and REPORTS_DIR may not lie in a virtual file system; the two asset trees may not overlap; and an
  * rsync remote path is told from a local one. Pure rules over paths (symbolic links followed where they are read).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Env } from './env.ts';
 import { isInside, realPathLoose, showResolved, virtualFsRoot } from './paths.ts';
@@ -46,12 +47,37 @@ function systemDirKind(norm: string, homes: string[]): string | undefined {
  * really leads (symlinks followed, lib/core/paths.ts realPathLoose) are judged, the home directory likewise; the
  * refusal names both when they differ.
  */
-export function refusedAssetsDir(dir: string, env: Env): string | undefined {
+/** A path that does not exist and would be created directly under `/` (a link to `/` must not create one). */
+function newTopLevel(real: string): string | undefined {
+  return real !== '/' && path.dirname(real) === '/' && !fs.existsSync(real)
+    ? 'a new top-level directory (the run would create it under /)'
+    : undefined;
+}
+
+/**
+ * Why a local SRC_ASSETS_DIR (resolved, absolute) can never be mirrored, or undefined: `/`, a system directory
+ * (SRC_ASSETS_DIR=/etc would copy /etc/shadow into staging), a top-level root, the home directory or one of its
+ * ancestors; judged as given and through its symlinks, like refusedAssetsDir (issue 26).
+ */
+export function refusedSourceAssetsDir(dir: string, env: Env): string | undefined {
   const given = path.resolve(dir);
   const real = realPathLoose(given);
   const home = env.HOME ? path.resolve(env.HOME) : undefined;
   const homes = home && home !== '/' ? [...new Set([home, realPathLoose(home)])] : [];
   const why = systemDirKind(given, homes) ?? systemDirKind(real, homes);
+  return why
+    ? `SRC_ASSETS_DIR=${JSON.stringify(dir)}${real !== given ? ` leads to ${real} (through a symbolic link), which` : ''} is ${why}: the mirror would copy it (secrets included) into staging; point it at the source's .data directory itself`
+    : undefined;
+}
+
+export function refusedAssetsDir(dir: string, env: Env): string | undefined {
+  const given = path.resolve(dir);
+  const real = realPathLoose(given);
+  const home = env.HOME ? path.resolve(env.HOME) : undefined;
+  const homes = home && home !== '/' ? [...new Set([home, realPathLoose(home)])] : [];
+  // A new top-level directory through a symlink (a link to `/`); one named directly is the operator's explicit choice.
+  const why =
+    systemDirKind(given, homes) ?? systemDirKind(real, homes) ?? (real !== given ? newTopLevel(real) : undefined);
   return why
     ? `DST_ASSETS_DIR=${JSON.stringify(dir)}${real !== given ? ` leads to ${real} (through a symbolic link), which` : ''} is ${why}: the mirror writes there (and ASSETS_DELETE deletes there); point it at the staging .data directory itself`
     : undefined;

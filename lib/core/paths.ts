@@ -113,3 +113,86 @@ export function ensureUsableDir(name: string, dir: string, mode?: number): void 
     throw new ConfigError(`${name} ${dir} is not usable: ${why}; choose a writable directory`);
   }
 }
+
+/** Most entries the planted-symlink scan of WORK_DIR visits (a directory-format dump holds one file per table). */
+const WORK_SCAN_LIMIT = 100_000;
+
+/** The symbolic links inside `dir` (relative paths, depth first, at most WORK_SCAN_LIMIT entries visited). */
+function symlinksInside(dir: string): string[] {
+  const found: string[] = [];
+  const stack = [''];
+  let seen = 0;
+  while (stack.length && seen < WORK_SCAN_LIMIT) {
+    const rel = stack.pop()!;
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      seen++;
+      const r = path.join(rel, e.name);
+      if (e.isSymbolicLink()) found.push(r);
+      else if (e.isDirectory()) stack.push(r);
+    }
+  }
+  return found;
+}
+
+/**
+ * Why an existing WORK_DIR is not private to this user, or undefined (issue 26, the WORK_DIR hijack: another local
+ * user who can write WORK_DIR can swap the dump between dump and restore, or plant `logs -> elsewhere`). WORK_DIR
+ * holds the dump (production data) and the files the restore reads, so it must be a real directory (not a symlink)
+ * owned by the running user, writable by nobody else (no group/world write bit: an existing shared directory such as
+ * /tmp is refused, never chmod-ed), with no symbolic link inside. `dir` must exist.
+ */
+export function workDirProblem(dir: string): string | undefined {
+  const st = fs.lstatSync(dir);
+  const fix = 'point WORK_DIR at a new path (the run creates it, 0700) or at a directory of yours with mode 0700';
+  if (st.isSymbolicLink())
+    return `WORK_DIR ${dir} is a symbolic link (to ${realPathLoose(dir)}); ${fix}, named by its real path`;
+  if (!st.isDirectory()) return undefined; // ensureUsableDir says it: "exists and is not a directory (EEXIST)"
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid)
+    return `WORK_DIR ${dir} is owned by uid ${st.uid}, not by the user running the rehearsal (uid ${uid}): whoever owns it could swap the dump before the restore reads it; ${fix}`;
+  if (st.mode & 0o022)
+    return `WORK_DIR ${dir} is writable by ${st.mode & 0o002 ? 'every user' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)}): another user could swap the dump before the restore reads it; ${fix}`;
+  const links = symlinksInside(dir);
+  if (links.length)
+    return `WORK_DIR ${dir} holds symbolic links the run would follow (${links.slice(0, 5).join(', ')}${links.length > 5 ? ', …' : ''}); remove them, or ${fix}`;
+  return undefined;
+}
+
+/**
+ * Create WORK_DIR (0700, parents too) when it does not exist, else prove it private (workDirProblem); then the run
+ * may use it. `ensureUsableDir`'s checks follow.
+ * @throws ConfigError (exit 2) with what is wrong and how to fix it.
+ */
+export function ensurePrivateWorkDir(dir: string): void {
+  let exists = true;
+  try {
+    fs.lstatSync(dir);
+  } catch {
+    exists = false;
+  }
+  if (exists) {
+    const why = workDirProblem(dir);
+    if (why) throw new ConfigError(why);
+  }
+  ensureUsableDir('WORK_DIR', dir, 0o700);
+}
+
+/**
+ * REPORTS_DIR and its `runs` folder must be the directories they name, not symbolic links (a link planted there
+ * would send every report elsewhere).
+ * @throws ConfigError (exit 2) naming the link and where it leads.
+ */
+export function refuseSymlinkedReportsDir(dir: string): void {
+  for (const p of [dir, path.join(dir, 'runs')]) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink())
+      throw new ConfigError(
+        `REPORTS_DIR: ${p} is a symbolic link (to ${realPathLoose(p)}), which the run does not follow; set REPORTS_DIR to the real directory (${realPathLoose(dir)}) or remove the link`,
+      );
+  }
+}

@@ -7,7 +7,14 @@
  * three of those stacked, e.g. a percent-encoded password inside a JSON string inside an XML report).
  *
  * Secrets shorter than MIN_SECRET_LENGTH are ignored on purpose: masking every "ab" in every line would wreck the
- * output and protect next to nothing (a two-character password is not a secret worth the name).
+ * output and protect next to nothing (a two-character password is not a secret worth the name). A secret that reads
+ * as a number or a date (`2026`, `12.5`, `2026-12-07`) is masked only where secrets go (the patterns: URL userinfo,
+ * `password=`, `PGPASSWORD=`, a `"password"` key), never as a literal: as a literal it would rewrite every row
+ * count, duration and timestamp that contains it, and turn JSON numbers into `***` (issue 26: a password `2026`
+ * made checks.json invalid JSON and the console say "0 passed").
+ *
+ * Structured files are redacted structurally (redactJson): strings and keys only, so the result is always valid
+ * JSON with its numbers untouched.
  */
 export const MASK = '***';
 
@@ -177,6 +184,14 @@ const PATTERNS: Array<[RegExp, string]> = [
   ],
 ];
 
+/**
+ * True for a secret made of digits and number/date punctuation only (`2026`, `3.14`, `2026-12-07 10:00`): such a
+ * secret is never masked as a literal (see the module comment).
+ */
+export function numberLike(secret: string): boolean {
+  return /\d/.test(secret) && /^[\d\s.,:;+\-_/eETZ]+$/.test(secret);
+}
+
 export class Redactor {
   private secrets: string[] = [];
   private literals = new Set<string>();
@@ -186,9 +201,13 @@ export class Redactor {
     for (const s of secrets) this.add(s);
   }
 
-  /** Remember a secret; empty and very short values are ignored (they would mask ordinary text). */
+  /**
+   * Remember a secret; empty, very short and number-like values are not masked as literals (they would mask ordinary
+   * text and numbers; the patterns still mask them where secrets go).
+   */
   add(secret: string | undefined): this {
-    if (!secret || [...secret].length < MIN_SECRET_LENGTH || this.secrets.includes(secret)) return this;
+    if (!secret || [...secret].length < MIN_SECRET_LENGTH || numberLike(secret) || this.secrets.includes(secret))
+      return this;
     this.secrets.push(secret);
     for (const v of secretVariants(secret)) this.literals.add(v);
     // Longer secrets first, so a secret that contains another one is masked whole.
@@ -230,4 +249,38 @@ export function redactDeep<T>(value: T, r: Redactor = redactor): T {
     return out as T;
   }
   return value;
+}
+
+/** Redact the keys and string values of a parsed JSON value (numbers, booleans and null untouched). */
+function redactJsonValue(value: unknown, r: (s: string) => string): unknown {
+  if (typeof value === 'string') return r(value);
+  if (Array.isArray(value)) return value.map((v) => redactJsonValue(v, r));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = r(k);
+      out[key] =
+        /^(password|pgpassword|sslpassword|passwd)$/i.test(k) && typeof v === 'string' ? MASK : redactJsonValue(v, r);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Redact a JSON document structurally: parsed, every key and string redacted, written back with the indentation it
+ * had (0 or 2 spaces, a trailing newline kept). The result is always valid JSON and no number changes. Text that is
+ * not JSON is redacted as text.
+ */
+export function redactJson(text: string, r: (s: string) => string = redact): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return r(text);
+  }
+  const indent = /^[[{]\r?\n( +)/.exec(text)?.[1].length ?? 0;
+  const out = JSON.stringify(redactJsonValue(parsed, r), null, indent);
+  // Unchanged content keeps its exact bytes (no re-formatting of files that held no secret).
+  return out === JSON.stringify(parsed, null, indent) ? text : out + (text.endsWith('\n') ? '\n' : '');
 }

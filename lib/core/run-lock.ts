@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { toPgConfig, type Dsn } from './dsn.ts';
+import { newClient, pinnedConfig, pinSession } from './db.ts';
+import type { Dsn } from './dsn.ts';
 
 export const WORK_LOCK_FILE = 'rehearsal.lock';
 /** The advisory-lock key of "a rehearsal writes this database" (an arbitrary constant, same for every run). */
@@ -96,38 +97,62 @@ export function lockWorkDir(workDir: string, runId: string): Held {
 /**
  * Hold the target's advisory lock for the whole run: exclusive for a run that writes the target, `shared` for one that
  * only reads it (--verify-only, --rerun-failed: several may read at once, none while a run writes). Refused (ok: false)
- * when another rehearsal holds it in a conflicting mode, naming its pid and run id (from its connection's application_name, when this role may see it). A target that cannot be
- * reached is not refused here: preflight says so with the reason.
+ * when another rehearsal holds it in a conflicting mode, naming its pid and run id (from its connection's
+ * application_name, when this role may see it). A target that cannot be reached is not refused here: preflight says
+ * so with the reason. `onLost` is called once when the held lock's connection ends before release (the server
+ * terminated it, the network dropped it): the caller must stop the run, since another run may now take the target.
  */
 export async function lockTarget(
   dst: Dsn,
   runId: string,
-  opts: { connectTimeoutMs: number; shared?: boolean },
+  opts: { connectTimeoutMs: number; shared?: boolean; onLost?: (why: string) => void },
 ): Promise<Held> {
   const tag = `migration-rehearsal lock pid=${process.pid} run=${runId}`;
-  const client = new pg.Client({
-    ...toPgConfig(dst, { connectTimeoutMs: opts.connectTimeoutMs }),
+  // The lock's session pins its own timeouts in the startup packet and right after connecting (lib/core/db.ts): a
+  // role's idle_session_timeout / statement_timeout must not let the server end it and a second run in.
+  const cfg = {
+    ...pinnedConfig(dst, {
+      connectTimeoutMs: opts.connectTimeoutMs,
+      extra: [
+        ['statement_timeout', '0'],
+        ['lock_timeout', '0'],
+      ],
+    }),
     application_name: tag,
-  });
-  client.on('error', () => {});
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+  const client = newClient(() => new pg.Client(cfg));
+  let released = false;
+  const lost = (why: string) => {
+    if (released) return;
+    released = true;
+    opts.onLost?.(why);
+  };
+  client.on('error', (e) => lost(`the lock's connection failed: ${e.message}`));
+  client.on('end', () => lost("the server closed the lock's connection"));
   try {
     await client.connect();
   } catch {
+    released = true;
     return { ok: true, release: () => {} };
   }
   try {
-    const fn = opts.shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+    await pinSession(client);
+    const fn = opts.shared ? 'pg_catalog.pg_try_advisory_lock_shared' : 'pg_catalog.pg_try_advisory_lock';
     const got = (await client.query(`SELECT ${fn}($1::bigint) AS got`, [String(TARGET_LOCK_KEY)])).rows[0].got;
     if (!got) {
       const holder = await client
         .query(
-          `SELECT a.application_name AS app, l.pid FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-           WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          `SELECT a.application_name AS app, l.pid FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted
+             AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
              AND (l.classid::bigint << 32 | l.objid::bigint) = $1::bigint LIMIT 1`,
           [String(TARGET_LOCK_KEY)],
         )
         .then((r) => r.rows[0] as { app?: string; pid?: number } | undefined)
         .catch(() => undefined);
+      released = true;
       await client.end().catch(() => {});
       const m = /pid=(\d+) run=(\S+)/.exec(holder?.app ?? '');
       const who = m ? `pid ${m[1]}, run ${m[2]}` : `server backend pid ${holder?.pid ?? '?'}`;
@@ -138,8 +163,15 @@ export async function lockTarget(
     }
   } catch {
     // Advisory locks unavailable (revoked): no cross-run lock; the identity guard refuses destructive steps anyway.
+    released = true;
     await client.end().catch(() => {});
     return { ok: true, release: () => {} };
   }
-  return { ok: true, release: () => client.end().catch(() => {}) };
+  return {
+    ok: true,
+    release: () => {
+      released = true;
+      return client.end().catch(() => {});
+    },
+  };
 }

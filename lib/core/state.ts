@@ -102,7 +102,7 @@ export function statePath(workDir: string): string {
 /** Write state.json atomically, every string redacted. */
 export function writeState(state: RunState): void {
   const file = statePath(state.workDir);
-  writeAtomic(file, JSON.stringify(redactDeep(state), null, 2) + '\n');
+  writeAtomic(file, JSON.stringify(redactDeep(state), null, 2) + '\n', { mode: 0o600 });
 }
 
 export function readState(workDir: string): RunState | undefined {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { terminalLine } from './escape.ts';
 import { redact } from './redact.ts';
 import { onStopSignal, withParentDeathSignal } from './signals.ts';
 import { BUILT, CODE_ROOT, PROJECT_ROOT } from './project.ts';
@@ -57,7 +58,8 @@ export function runChecks(opts: {
       rl.on('line', (line) => {
         // vitest's file reporters announce their files; the run summary lists them once.
         if (quiet && REPORTER_CHATTER.test(line.replace(ANSI, ''))) return;
-        const safe = redact(line);
+        // Check names carry table names and paths: no escape sequence of theirs reaches the terminal.
+        const safe = terminalLine(redact(line));
         if (opts.onLine) opts.onLine(safe, name);
         else (name === 'stdout' ? process.stdout : process.stderr).write(safe + '\n');
       });

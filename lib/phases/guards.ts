@@ -45,12 +45,18 @@ export type Identity =
   { kind: 'distinct'; how: string } | { kind: 'same'; how: string } | { kind: 'unproven'; reason: string };
 
 /** Statement bounds for the guard's own queries (a lock on a catalog must not hang the preflight). */
-const GUARD_SETTINGS = "SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '30s'";
+const GUARD_SETTINGS =
+  "SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '30s'; SET LOCAL search_path = pg_catalog, pg_temp";
 
 /**
  * Prove whether `src` and `dst` reach the same database, with no privilege beyond connecting (pg_advisory_xact_lock
  * and pg_try_advisory_xact_lock are executable by PUBLIC by default). Both sides hold a transaction open during the
  * probe, so a transaction-mode pooler cannot hand the same server session to both.
+ *
+ * Nobody on either server can steer it: every function is called schema-qualified (`pg_catalog.`), the session's
+ * search_path is pinned at connect time (lib/core/db.ts SESSION_PINS) and again here, so a source-owned
+ * `public.pg_try_advisory_xact_lock(bigint)` returning true, with the role's `search_path = public, pg_catalog`,
+ * is never what answers.
  */
 export async function proveIdentity(src: Dsn, dst: Dsn, opts: { connectTimeoutMs: number }): Promise<Identity> {
   const key = randomInt(1, 2 ** 47);
@@ -61,14 +67,16 @@ export async function proveIdentity(src: Dsn, dst: Dsn, opts: { connectTimeoutMs
         await a.query('BEGIN');
         try {
           await a.query(GUARD_SETTINGS);
-          await a.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
+          await a.query('SELECT pg_catalog.pg_advisory_xact_lock($1::pg_catalog.int8)', [key]);
           return await withConnection(
             dst,
             async (b) => {
               await b.query('BEGIN');
               try {
                 await b.query(GUARD_SETTINGS);
-                const got = (await b.query('SELECT pg_try_advisory_xact_lock($1::bigint) AS got', [key])).rows[0].got;
+                const got = (
+                  await b.query('SELECT pg_catalog.pg_try_advisory_xact_lock($1::pg_catalog.int8) AS got', [key])
+                ).rows[0].got;
                 return got
                   ? ({ kind: 'distinct', how: 'an advisory lock held on the source is free on the target' } as const)
                   : ({
@@ -336,17 +344,9 @@ export async function checkDestructive(
   const lines: string[] = [];
   const conn = { connectTimeoutMs: config.connectTimeoutMs };
   const destructive = (config.dstDropSchema && planned.restore) || (config.assetsDelete && planned.mirror);
-  let identity: Identity | undefined;
-  if (config.src && (planned.restore || destructive)) {
-    identity = await proveIdentity(config.src, config.dst, conn);
-    opts.log?.line(
-      `identity of source and target: ${identity.kind} (${'how' in identity ? identity.how : identity.reason})`,
-    );
-    if (identity.kind === 'same')
-      problems.push(
-        `SRC_DATABASE_URL and DST_DATABASE_URL reach the same database (${identity.how}), through different names (an alias, a proxy or a pooler); the target must be a different, staging database`,
-      );
-  }
+  // In every mode with both DSNs (--verify-only and --rerun-failed too): checks comparing the source with itself
+  // through a proxy would be a vacuous green.
+  const identity = config.src ? await identityVerdict(config, problems, lines, opts.log) : undefined;
   let preview: DropPreview | undefined;
   if (destructive) {
     try {
@@ -373,6 +373,27 @@ export async function checkDestructive(
     if (why && !(identity?.kind === 'same')) problems.push(why);
   }
   return { problems, lines };
+}
+
+/**
+ * The identity proof of `config`'s source and target, logged; a `same` verdict is a refusal in every mode (pushed to
+ * `problems`), an unproven one a line (destructive steps refuse it themselves, see dropRefusal and deleteRefusal).
+ */
+async function identityVerdict(
+  config: Config,
+  problems: string[],
+  lines: string[],
+  log: PhaseLog | undefined,
+): Promise<Identity> {
+  const identity = await proveIdentity(config.src!, config.dst, { connectTimeoutMs: config.connectTimeoutMs });
+  log?.line(`identity of source and target: ${identity.kind} (${'how' in identity ? identity.how : identity.reason})`);
+  if (identity.kind === 'same')
+    problems.push(
+      `SRC_DATABASE_URL and DST_DATABASE_URL reach the same database (${identity.how}), through different names (an alias, a proxy or a pooler); the target must be a different, staging database (checks comparing a database with itself prove nothing)`,
+    );
+  if (identity.kind === 'unproven')
+    lines.push(`identity of source and target: not proven (${identity.reason}); destructive steps are refused`);
+  return identity;
 }
 
 /** TOC entry types whose restore takes a lock held until the end of a single-transaction restore. */

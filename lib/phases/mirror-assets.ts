@@ -3,6 +3,10 @@
  * operator uses; every itemized change and the transfer statistics go to the phase log.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { withConnection } from '../core/db.ts';
+import { EXIT, PhaseError } from '../core/errors.ts';
+import { realPathLoose } from '../core/paths.ts';
 import {
   Progress,
   mirrorLine,
@@ -12,12 +16,13 @@ import {
   timing,
   type RsyncProgress,
 } from '../core/progress.ts';
-import { assetsDeleteSetting, type Config } from '../core/config.ts';
+import { assetsDeleteSetting, refusedAssetsDir, type Config } from '../core/config.ts';
 import { formatBytes } from '../core/format.ts';
 import { displayCommand, runCommand, toolFailure } from '../core/tools.ts';
 import { rsyncCommand, rsyncMeaning } from './commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { assetsMarkerValue, leaveMarker } from './guards.ts';
+import { readMarker } from './marker.ts';
 
 /** rsync --stats lines we keep as facts ("Number of regular files transferred: 1,234" → 1234). */
 const STATS: Record<string, string> = {
@@ -79,13 +84,57 @@ export function mirrorChecksum(
 }
 
 /**
+ * DST_ASSETS_DIR's real path at the start of the mirror, judged by the same rules as the configuration and the
+ * preflight were (lib/core/config.ts refusedAssetsDir: system directories, `/`, a new top-level directory) and, with
+ * ASSETS_DELETE, by the confirmation again against this real path: `ASSETS_DELETE=<path>` must still lead here, and
+ * `ASSETS_DELETE=1` needs the target's marker to name this directory, or the directory to be empty or new (nothing to
+ * delete). Throws PhaseError (exit 2, nothing copied) naming the path it now leads to.
+ */
+export async function resolvedMirrorTarget(config: Config): Promise<string> {
+  const real = realPathLoose(config.dstAssetsDir);
+  const refuse = (why: string) => new PhaseError('mirror', `${why}; nothing was copied or deleted`, EXIT.usage);
+  const topLevel = path.dirname(real) === '/' && !fs.existsSync(real);
+  const bad =
+    refusedAssetsDir(real, process.env) ??
+    (topLevel ? `DST_ASSETS_DIR leads to ${real}, a new top-level directory` : undefined);
+  if (bad) throw refuse(`at the start of the mirror, ${bad}`);
+  if (!config.assetsDelete) return real;
+  if (config.assetsDeleteConfirm !== undefined) {
+    if (realPathLoose(config.assetsDeleteConfirm) !== real)
+      throw refuse(
+        `ASSETS_DELETE=${config.assetsDeleteConfirm} does not lead to ${real}, where DST_ASSETS_DIR ${config.dstAssetsDir} leads now (a symbolic link changed since the preflight?)`,
+      );
+    return real;
+  }
+  if (!fs.existsSync(real) || fs.readdirSync(real).length === 0) return real;
+  const marker = await withConnection(
+    config.dst,
+    async (c) => {
+      const read = await readMarker(c);
+      return read.marker?.assetsDir ?? read.legacyAssetsDir ?? null;
+    },
+    { connectTimeoutMs: config.connectTimeoutMs },
+  ).catch(() => null);
+  if (marker !== real)
+    throw refuse(
+      `ASSETS_DELETE=1: DST_ASSETS_DIR ${config.dstAssetsDir} now leads to ${real}, which this tool never mirrored (the target's marker names ${marker || 'no directory'}); a symbolic link changed since the preflight? confirm with ASSETS_DELETE=${real} if that is intended`,
+    );
+  return real;
+}
+
+/**
  * The mirror phase: `rsync -a` SRC_ASSETS_DIR/ into DST_ASSETS_DIR/ (created first; `--delete` only with
  * ASSETS_DELETE=1; `--timeout` = RSYNC_TIMEOUT_S), progress from `--info=progress2`, the `--stats` numbers in
  * `details`. Throws PhaseError (the phase runner records it) when rsync fails; rsync's exit codes 23/24 (partial
  * transfer, vanished files) are explained in the message (lib/core/tools.ts).
  */
 export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
-  const { config } = ctx;
+  // DST_ASSETS_DIR resolved once, judged again now and used resolved: a symlink swapped after the preflight (or during
+  // the copy) cannot carry the mirror, or rsync --delete, into another directory.
+  const real = await resolvedMirrorTarget(ctx.config);
+  const config: Config = { ...ctx.config, dstAssetsDir: real };
+  if (real !== path.resolve(ctx.config.dstAssetsDir))
+    ctx.say(`DST_ASSETS_DIR ${ctx.config.dstAssetsDir} leads to ${real}: mirroring into ${real}`);
   // Only the last component is ever created (preflight refused a missing parent: a misspelled DST_ASSETS_DIR must not
   // become a fresh tree that the checks then call complete), and it is said.
   if (!fs.existsSync(config.dstAssetsDir)) {

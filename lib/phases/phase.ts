@@ -5,6 +5,7 @@
 import type { Config } from '../core/config.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { redact } from '../core/redact.ts';
+import { terminalLine } from '../core/escape.ts';
 import type { PhaseName, PhaseResult, RunState } from '../core/state.ts';
 import { PhaseLog } from '../core/tools.ts';
 
@@ -63,7 +64,8 @@ export function detailsOf(result: Pick<PhaseResult, 'details'> | undefined): Pha
 export function consoleSay(log: PhaseLog, phase: PhaseName) {
   return (line: string) => {
     log.line(line);
-    process.stdout.write(redact(`[${phase}] ${line}`) + '\n');
+    // A name from the database or the file system inside `line` cannot start a new line or control the terminal.
+    process.stdout.write(terminalLine(redact(`[${phase}] ${line}`)) + '\n');
   };
 }
 

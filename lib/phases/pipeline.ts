@@ -63,6 +63,8 @@ export interface RestorePlan {
   appName: string;
   /** The target as the plan found it, and what DST_DROP_SCHEMA removes there (the marker's drop plan). */
   target: BeforeRestore;
+  /** Said before the restore when it would run as a superuser without RESTORE_ROLE (CVE-2024-7348 class). */
+  superuserWarning?: string;
   commands: RestoreCommands;
 }
 

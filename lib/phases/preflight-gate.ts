@@ -52,7 +52,7 @@ export async function preflightGate(
   const record: PreflightRecord = { result, archive: facts?.archive, facts, mode: opts.mode };
   const file = path.join(opts.workDir, PREFLIGHT_FILE);
   fs.mkdirSync(opts.workDir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
   return { record, file };
 }
 

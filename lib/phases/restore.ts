@@ -34,7 +34,7 @@ import {
   timing,
 } from '../core/progress.ts';
 import { formatBytes, formatDuration } from '../core/format.ts';
-import { tableSizes } from './dump.ts';
+import { archiveDigest, tableSizes } from './dump.ts';
 import { withConnection } from '../core/db.ts';
 import { watchLockWaits } from './lock-waits.ts';
 import {
@@ -209,6 +209,40 @@ function withVersionHint(ctx: PhaseCtx) {
   };
 }
 
+/**
+ * The archive is still the one the dump phase hashed (issue 26: another local user swapping `source.dump` between
+ * dump and restore). Re-hashed right before the restore reads it; a mismatch fails the phase (exit 3) naming both.
+ */
+export async function verifyArchive(d: ArchiveFacts | undefined): Promise<void> {
+  if (!d?.sha256) return;
+  const now = await archiveDigest(d.path, d.format).catch((e: Error) => ({ sha256: `unreadable (${e.message})` }));
+  if (now.sha256 !== d.sha256)
+    throw new PhaseError(
+      'restore',
+      `the archive ${d.path} changed since the dump phase hashed it (sha256 ${d.sha256.slice(0, 16)}… then, ${now.sha256.slice(0, 16)}… now): refusing to restore it; check who else can write WORK_DIR and run again`,
+    );
+}
+
+/**
+ * A loud warning when the restore would run as a superuser (no RESTORE_ROLE): an index expression, a generated column
+ * or a default in the archive calling a function that runs `COPY … TO PROGRAM` executes as the server's OS user on
+ * staging (the class of CVE-2024-7348). Undefined when RESTORE_ROLE is set, the role is not a superuser, or the
+ * question cannot be asked.
+ */
+export async function superuserWarning(config: PhaseCtx['config']): Promise<string | undefined> {
+  if (config.restoreRole) return undefined;
+  const superuser = await withConnection(
+    config.dst,
+    async (c) =>
+      (await c.query(`SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user`)).rows[0]?.rolsuper ===
+      true,
+    { connectTimeoutMs: config.connectTimeoutMs },
+  ).catch(() => false);
+  return superuser
+    ? `WARNING: the restore runs as a SUPERUSER (${config.dst.user ?? 'the target role'}): code in the archive (index expressions, generated columns, defaults) runs with superuser powers and can execute programs as the server's OS user (CVE-2024-7348 class); restore as a non-superuser owner role, or set RESTORE_ROLE=<non-superuser role> to SET ROLE to it for the restore`
+    : undefined;
+}
+
 export const NOT_ATOMIC_WARNING =
   'WARNING: this restore is NOT atomic (RESTORE_JOBS>1 or RESTORE_SINGLE_TRANSACTION=0): if it fails, the target is left PARTIALLY restored';
 
@@ -227,7 +261,12 @@ export async function planRestore(
   if (!archive)
     throw new PhaseError('restore', 'no archive to restore (the dump phase recorded none); see the dump phase');
   const mode = restoreMode(config);
-  const session = await restoreSettings(ctx);
+  const tuned = await restoreSettings(ctx);
+  // RESTORE_ROLE: the restore session switches to it at connect (SET ROLE), so archive code runs without superuser.
+  const session: RestoreSettings = config.restoreRole
+    ? { ...tuned, settings: [...tuned.settings, ['role', config.restoreRole]] }
+    : tuned;
+  const superuser = await superuserWarning(config);
   // The restore's backends carry this application_name, so the lock-wait watcher can find them.
   const appName = config.dst.params.application_name ?? `migration-rehearsal restore ${ctx.state.runId}`;
   const { useList, excluded, links } = await prepareUseList(ctx, archive.path, pre);
@@ -243,6 +282,7 @@ export async function planRestore(
     session,
     appName,
     target,
+    superuserWarning: superuser,
     commands: restoreCommands(config, archive.path, mode, useList, session, appName, dropSql),
   };
 }
@@ -315,6 +355,7 @@ function announcePlan(ctx: PhaseCtx, plan: RestorePlan): void {
     ctx.say(
       `restore session: ${plan.session.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (PGOPTIONS of the restore only)`,
     );
+  if (plan.superuserWarning) ctx.say(plan.superuserWarning);
   if (plan.mode === 'parallel' || plan.mode === 'plain') ctx.say(NOT_ATOMIC_WARNING);
   if (config.restoreNoTablespaces)
     ctx.say(
@@ -415,6 +456,7 @@ export async function runRestore(
   const kind = opts.kind ?? 'rehearsal';
   const { config } = ctx;
   const { archive, mode, links, session } = plan;
+  await verifyArchive(archive);
   const commands: string[] = [];
   // The total is the archive's TABLE DATA entries, counted by the dump phase (or preflight, for SRC_DB_DUMP_PATH).
   const progress = await restoreProgress(ctx, archive.toc?.['TABLE DATA']);
@@ -432,7 +474,7 @@ export async function runRestore(
   progress.finish();
   const { analyzed, serverHints, marked } = await afterRestore(ctx, plan, commands, messages, kind);
   return {
-    reason: `restored ${archive.path} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? `, ${plan.target.dropLine} first` : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}${marked.ok ? `; marked as a ${kind === 'cutover' ? 'cut-over production' : 'rehearsal copy'}` : `; WARNING: ${marked.note}`}`,
+    reason: `${plan.superuserWarning ? `${plan.superuserWarning}; ` : ''}restored ${archive.path} (${mode}${mode === 'parallel' ? `, ${config.restoreJobs} jobs, NOT atomic` : ''}${config.dstDropSchema ? `, ${plan.target.dropLine} first` : ''}${config.restoreNoTablespaces ? ', without tablespaces' : ''}) and analyzed the target${isolationSummary(config, links)}${marked.ok ? `; marked as a ${kind === 'cutover' ? 'cut-over production' : 'rehearsal copy'}` : `; WARNING: ${marked.note}`}`,
     exitCode,
     details: {
       mode,

@@ -193,7 +193,8 @@ export async function withClient<T>(
   database: string,
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  return withConnection(clusterDsn(c, database), fn, { connectTimeoutMs: 10_000 });
+  // The sandbox's fixtures create objects by unqualified names: the role's search_path, not the tool's pinned one.
+  return withConnection(clusterDsn(c, database), fn, { connectTimeoutMs: 10_000, keepSearchPath: true });
 }
 
 export async function createDatabase(c: ClusterInfo, name: string, opts: { template?: string } = {}): Promise<void> {

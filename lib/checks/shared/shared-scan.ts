@@ -78,7 +78,7 @@ async function sharedViaFiles<T>(dir: string, file: string, key: string, compute
           code: typeof code === 'string' ? code : undefined,
         });
       }
-      fs.writeFileSync(`${file}.tmp${process.pid}`, body);
+      fs.writeFileSync(`${file}.tmp${process.pid}`, body, { mode: 0o600 });
       fs.renameSync(`${file}.tmp${process.pid}`, file);
     } finally {
       held.release();

@@ -806,3 +806,30 @@ describe('the table is complete', () => {
     for (const v of VARS) expect(src, v.name).toMatch(new RegExp(`(?<![A-Z_])${v.name}(?![A-Z_])`));
   });
 });
+
+describe('issue 26: RESTORE_ROLE, SRC_ASSETS_DIR in a system directory', () => {
+  test('RESTORE_ROLE: a plain role name is taken, anything else refused with the fix', () => {
+    expect(parse({ RESTORE_ROLE: 'app_owner' }).restoreRole).toBe('app_owner');
+    expect(parse({}).restoreRole).toBeUndefined();
+    expect(problems(baseEnv({ RESTORE_ROLE: 'x -c log_statement=all' })).join('\n')).toMatch(
+      /RESTORE_ROLE="x -c log_statement=all" is not a plain role name/,
+    );
+  });
+
+  test('SRC_ASSETS_DIR=/etc, / or the home directory is refused', () => {
+    for (const dir of ['/etc', '/', '/usr/share'])
+      expect(problems(baseEnv({ SRC_ASSETS_DIR: dir })).join('\n')).toMatch(
+        /SRC_ASSETS_DIR=.* is .*the mirror would copy it/,
+      );
+  });
+});
+
+test('issue 26: ORPHAN_RELATIONS naming a system catalog column (pg_authid.rolpassword) is refused', () => {
+  expect(
+    problems(baseEnv({ ORPHAN_RELATIONS: 'pg_catalog.pg_authid.rolpassword->public.users.email' })).join('\n'),
+  ).toMatch(/ORPHAN_RELATIONS: .*pg_catalog\.pg_authid is a system catalog, not application data/);
+  expect(
+    problems(baseEnv({ ORPHAN_RELATIONS: 'public.orders.user_id->information_schema.tables.table_name' })).join('\n'),
+  ).toMatch(/information_schema\.tables is a system catalog/);
+  expect(parse({ ORPHAN_RELATIONS: 'public.orders.user_id->public.users.id' }).orphanRelations).toHaveLength(1);
+});

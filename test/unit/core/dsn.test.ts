@@ -4,6 +4,10 @@
  * Literal DSNs with a made-up password carry `secret-scan:allow` (the repository secret scan would flag them
  * otherwise); most tests build the DSN from PW so no literal password appears at all.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, EXIT } from '../../../lib/core/errors.ts';
 import {
@@ -13,6 +17,7 @@ import {
   formatUrl,
   libpqEnv,
   parseDsn,
+  passfileLookup,
   sameDatabase,
   toPgConfig,
 } from '../../../lib/core/dsn.ts';
@@ -472,5 +477,38 @@ describe('every malformed DSN gets a specific message, naming the variable, neve
     expect(e.message).toMatch(message);
     expect(e.message).toContain('DST_DATABASE_URL');
     expect(e.message).not.toMatch(/Hunter|Hun|ter9|er9|Tail9/);
+  });
+});
+
+describe('issue 26: values libpq would reject are refused at parse time; a passfile that is not a regular file', () => {
+  test.each([
+    ['postgresql://u@h/db?sslmode=bogus', /sslmode="bogus" is not one of disable, allow, prefer, require/],
+    ['host=h dbname=db sslmode=bogus', /sslmode="bogus" is not one of/],
+    ['postgresql://u@h/db?gssencmode=maybe', /gssencmode="maybe"/],
+    ['postgresql://u@h/db?connect_timeout=ten', /connect_timeout="ten" is not a whole number/],
+    ['host=h dbname=db target_session_attrs=writable', /target_session_attrs="writable"/],
+  ])('%s', (dsn, message) => {
+    expect(() => parseDsn(dsn, 'DST_DATABASE_URL')).toThrow(message);
+  });
+
+  test('valid values pass', () => {
+    expect(parseDsn('postgresql://u@h/db?sslmode=verify-full&connect_timeout=5').params.sslmode).toBe('verify-full');
+  });
+
+  test('a PGPASSFILE that is a FIFO is refused at once (no hang), a directory too; a missing one is no password', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'passfile-'));
+    try {
+      const fifo = path.join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const d = { host: 'h', port: 5432, database: 'db', user: 'u' };
+      expect(() => passfileLookup(fifo, d)).toThrow(/is not a regular file; point PGPASSFILE at a 0600 file/);
+      expect(() => passfileLookup(dir, d)).toThrow(/is not a regular file/);
+      expect(passfileLookup(path.join(dir, 'missing'), d)).toBeUndefined();
+      const ok = path.join(dir, 'pgpass');
+      fs.writeFileSync(ok, 'h:5432:db:u:s3cret-9\n', { mode: 0o600 });
+      expect(passfileLookup(ok, d)).toBe('s3cret-9');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { formatKeyword, formatUrl, type Dsn } from '../../../lib/core/dsn.ts';
-import { MASK, MIN_SECRET_LENGTH, Redactor, redactDeep, secretVariants } from '../../../lib/core/redact.ts';
+import {
+  MASK,
+  MIN_SECRET_LENGTH,
+  Redactor,
+  numberLike,
+  redactDeep,
+  redactJson,
+  secretVariants,
+} from '../../../lib/core/redact.ts';
 
 /** The random tail is plain hex: it looks the same in every encoding, so finding it means the canary leaked. */
 const TAIL = randomBytes(8).toString('hex');
@@ -249,5 +257,54 @@ describe('redactDeep', () => {
     expect(out.nested[2]).toBe(null);
     expect(JSON.stringify(out)).not.toContain(TAIL);
     expect((out.nested[0] as { dsn: string }).dsn).toBe('postgresql://alice:***@db.example:5432/app');
+  });
+});
+
+describe('issue 26: redaction never breaks JSON or rewrites numbers', () => {
+  test('a number-like password (2026, 12.5, a date) is not masked as a literal, only where secrets go', () => {
+    for (const pw of ['2026', '12.5', '2026-12-07', '1234567']) {
+      const rr = new Redactor([pw]);
+      expect(rr.size).toBe(0);
+      expect(rr.redact(`finished 2026-12-07T04:00:00Z, 2026 rows, 12.5 s, 1234567 bytes`)).toBe(
+        `finished 2026-12-07T04:00:00Z, 2026 rows, 12.5 s, 1234567 bytes`,
+      );
+      expect(rr.redact(`postgresql://u:${pw}@db.example/app`)).toBe(`postgresql://u:${MASK}@db.example/app`); // secret-scan:allow
+      expect(rr.redact(`host=h password=${pw}`)).toBe(`host=h password=${MASK}`); // secret-scan:allow
+      expect(rr.redact(`PGPASSWORD=${pw}`)).toBe(`PGPASSWORD=${MASK}`);
+    }
+  });
+
+  test('redactJson: valid JSON out, numbers untouched, keys and strings redacted, a "password" key masked', () => {
+    const rr = new Redactor(['s3cr3t-Key']);
+    const doc = {
+      finishedAt: '2026-12-07T04:00:00Z',
+      durationMs: 2026,
+      totals: { passed: 28, failed: 0 },
+      errors: ['cannot connect to postgresql://u:s3cr3t-Key@h/db'], // secret-scan:allow
+      ['s3cr3t-Key in a name']: true,
+      password: '2026',
+    };
+    const text = JSON.stringify(doc, null, 2) + '\n';
+    const out = redactJson(text, (s) => rr.redact(s));
+    const back = JSON.parse(out);
+    expect(back.durationMs).toBe(2026);
+    expect(back.totals).toEqual({ passed: 28, failed: 0 });
+    expect(back.finishedAt).toBe('2026-12-07T04:00:00Z');
+    expect(back.password).toBe(MASK);
+    expect(out).not.toContain('s3cr3t-Key');
+    expect(out.endsWith('}\n')).toBe(true);
+    expect(out).toMatch(/^\{\n {2}"/);
+  });
+
+  test('redactJson leaves a document without secrets byte for byte, and redacts non-JSON as text', () => {
+    const rr = new Redactor(['s3cr3t-Key']);
+    const text = '{"a":1,  "b":[2026]}';
+    expect(redactJson(text, (s) => rr.redact(s))).toBe(text);
+    expect(redactJson('not json s3cr3t-Key', (s) => rr.redact(s))).toBe(`not json ${MASK}`);
+  });
+
+  test('numberLike', () => {
+    for (const s of ['2026', '3.14', '2026-12-07', '10:00', '1e5']) expect(numberLike(s)).toBe(true);
+    for (const s of ['abc', 's3cret', 'p@55', '']) expect(numberLike(s)).toBe(false);
   });
 });

@@ -1,0 +1,87 @@
+/**
+ * Output escaping for names that come from a database or a file system (table, column and schema names, asset paths,
+ * file names): one rule per medium, so such a name is always shown as itself and never becomes markup or terminal
+ * control (issue 26: a newline or an escape code in a path forged console lines; a table name became a remote image
+ * in summary.md).
+ *
+ * - terminal: every control character (C0 incl. newline, carriage return and ESC, DEL, C1) and every Unicode
+ *   bidirectional override/isolate is shown as a visible escape (`\n`, `\x1b`, `\u202e`); `terminalLine` keeps the
+ *   colour codes (SGR) a line's own formatter added and escapes everything else.
+ * - markdown: every character CommonMark gives a meaning to is backslash-escaped, `<`/`>`/`&` become entities (no raw
+ *   HTML, no autolink), a newline becomes a space-free visible `\n`, a `|` cannot end a table cell.
+ * - HTML: `& < > " '` as entities (text and attribute values alike), controls as in the terminal rule.
+ */
+
+/** Bidirectional formatting characters (Trojan Source, CVE-2021-42574): shown escaped everywhere. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function visible(ch: string): string {
+  const c = ch.charCodeAt(0);
+  if (ch === '\n') return '\\n';
+  if (ch === '\r') return '\\r';
+  if (c < 0x100) return `\\x${c.toString(16).padStart(2, '0')}`;
+  return `\\u${c.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A name for the terminal or a plain-text log: every control and bidi character shown as a visible escape (a tab
+ * stays a tab). The result never contains a newline, a carriage return or an escape sequence.
+ */
+export function terminalText(s: string): string {
+  return s.replace(CONTROL, visible);
+}
+
+/** ANSI SGR sequences (colours, bold): the only escape sequences a line of ours may carry. */
+// eslint-disable-next-line no-control-regex
+const SGR = /\x1b\[[0-9;]*m/g;
+
+/**
+ * A whole console line composed by the tool (or by vitest): its colour codes (SGR) kept, every other control or bidi
+ * character shown escaped, so a name inside it cannot move the cursor, clear the screen, set the window title or
+ * start a new line.
+ */
+export function terminalLine(line: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of line.matchAll(SGR)) {
+    out += terminalText(line.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + terminalText(line.slice(last));
+}
+
+/** CommonMark's ASCII punctuation that may start or end markup (emphasis, links, images, code, headings, tables). */
+const MD_SPECIAL = /[\\`*_{}[\]()#+\-.!|~=:]/g;
+
+/**
+ * A name as inline markdown text (a paragraph or a table cell): shown literally by any CommonMark/GFM renderer.
+ * `![x](https://…)` stays text (no remote image), `<img …>` stays text (no raw HTML), `https://…` is not autolinked
+ * (the colon is escaped), a newline is shown as `\n`, a `|` cannot split a table row.
+ */
+export function markdownText(s: string): string {
+  return terminalText(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(MD_SPECIAL, (c) => `\\${c}`);
+}
+
+/** A name as markdown inline code (`` `name` ``): a fence longer than any run of backticks in it, controls escaped. */
+export function markdownCode(s: string): string {
+  const t = terminalText(s);
+  const longest = Math.max(0, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = t.startsWith('`') || t.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${t}${pad}${fence}`;
+}
+
+/** A name as HTML text or a quoted attribute value: `& < > " '` as entities, controls shown escaped. */
+export function htmlText(s: string): string {
+  return terminalText(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}

@@ -1,0 +1,67 @@
+/**
+ * Issue 26, WORK_DIR and REPORTS_DIR hijacks through the real CLI: an existing shared directory (mode 1777, like
+ * /tmp) is refused and left as it was (not chmod-ed); a planted `logs -> elsewhere` link is refused and nothing is
+ * written through it; a REPORTS_DIR that is a symlink is refused; a WORK_DIR created by the run holds only 0600 files.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { rehearse, scenario, tempDir } from '../helpers/scenario.ts';
+
+test('an existing shared WORK_DIR (mode 1777, like /tmp) is refused (exit 2) and not chmod-ed', async () => {
+  const s = await scenario({ fixture: false, assets: false });
+  const shared = path.join(tempDir(), 'shared');
+  fs.mkdirSync(shared);
+  fs.chmodSync(shared, 0o1777);
+  const r = await rehearse(['--verify-only'], { ...s.env, WORK_DIR: shared });
+  expect(r.code, r.output).toBe(2);
+  expect(r.output).toMatch(/WORK_DIR .*shared is writable by every user \(mode 1777\).*point WORK_DIR at a new path/);
+  expect(fs.statSync(shared).mode & 0o7777).toBe(0o1777);
+  expect(fs.readdirSync(shared)).toEqual([]);
+});
+
+test('a WORK_DIR with a planted `logs -> elsewhere` link is refused (exit 2); nothing is written through it', async () => {
+  const s = await scenario({ fixture: false, assets: false });
+  fs.mkdirSync(s.workDir, { mode: 0o700 });
+  const elsewhere = tempDir('rehearsal-elsewhere-');
+  fs.symlinkSync(elsewhere, path.join(s.workDir, 'logs'));
+  const r = await rehearse([], s.env);
+  expect(r.code, r.output).toBe(2);
+  expect(r.output).toMatch(/holds symbolic links the run would follow \(logs\)/);
+  expect(fs.readdirSync(elsewhere)).toEqual([]);
+});
+
+test('a WORK_DIR owned by us but group-writable, and a REPORTS_DIR that is a symlink, are refused (exit 2)', async () => {
+  const s = await scenario({ fixture: false, assets: false });
+  fs.mkdirSync(s.workDir);
+  fs.chmodSync(s.workDir, 0o770);
+  const g = await rehearse(['--verify-only'], s.env);
+  expect(g.code, g.output).toBe(2);
+  expect(g.output).toMatch(/is writable by its group \(mode 770\)/);
+  fs.chmodSync(s.workDir, 0o700);
+  const real = tempDir('rehearsal-real-reports-');
+  const link = path.join(s.tmp, 'reports-link');
+  fs.symlinkSync(real, link);
+  const r = await rehearse(['--verify-only'], { ...s.env, REPORTS_DIR: link });
+  expect(r.code, r.output).toBe(2);
+  expect(r.output).toMatch(/REPORTS_DIR: .*reports-link is a symbolic link .* which the run does not follow/);
+  expect(fs.readdirSync(real)).toEqual([]);
+});
+
+test('a WORK_DIR the run creates is 0700 and every file in it 0600 after a full run', async () => {
+  const s = await scenario();
+  const r = await rehearse([], { ...s.env, HEALTH_CHECK: '0' });
+  expect(r.code, r.output.slice(-3000)).toBe(0);
+  expect(fs.statSync(s.workDir).mode & 0o777).toBe(0o700);
+  const loose: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (fs.statSync(p).mode & 0o077)
+        loose.push(`${path.relative(s.workDir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`);
+    }
+  };
+  walk(s.workDir);
+  expect(loose).toEqual([]);
+});

@@ -1,0 +1,69 @@
+/**
+ * lib/core/escape: names from a database or a file system shown literally on the terminal, in markdown and in HTML
+ * (issue 26: newlines and escape codes forging console lines, a table name becoming a remote image in summary.md).
+ */
+import { describe, expect, test } from 'vitest';
+import { htmlText, markdownCode, markdownText, terminalLine, terminalText } from '../../../lib/core/escape.ts';
+
+const HOSTILE = [
+  'users\n[checks] ✓ 28 passed, 0 failed',
+  'a\rb',
+  'title\x1b]0;owned\x07',
+  'clear\x1b[2J\x1b[H',
+  'bidi\u202etxt.exe',
+  'del\x7f c1\x9b',
+];
+
+describe('terminal', () => {
+  test.each(HOSTILE)('%j: no control or bidi character survives, the text is still readable', (name) => {
+    const out = terminalText(name);
+    // eslint-disable-next-line no-control-regex
+    expect(out).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(out.split('\n')).toHaveLength(1);
+  });
+
+  test('visible forms', () => {
+    expect(terminalText('a\nb\rc\x1bd\u202e')).toBe('a\\nb\\rc\\x1bd\\u202e');
+    expect(terminalText('plain name, ünïcode "quoted"\tand a tab')).toBe('plain name, ünïcode "quoted"\tand a tab');
+  });
+
+  test("terminalLine keeps the line's own colour codes and escapes the rest", () => {
+    const line = `\x1b[32m✓\x1b[39m row count public."x\x1b[2Jy\nz"`;
+    expect(terminalLine(line)).toBe(`\x1b[32m✓\x1b[39m row count public."x\\x1b[2Jy\\nz"`);
+  });
+});
+
+describe('markdown', () => {
+  test('a table name cannot become a remote image, a link, raw HTML or an autolink', () => {
+    const out = markdownText('![x](https://evil.example/p.png) <img src=x onerror=alert(1)> [a](b)');
+    expect(out).not.toMatch(/(^|[^\\])!\[/);
+    expect(out).not.toMatch(/(^|[^\\])\]\(/);
+    expect(out).not.toContain('<');
+    expect(out).not.toMatch(/https:\/\//);
+    expect(out).toBe(
+      '\\!\\[x\\]\\(https\\://evil\\.example/p\\.png\\) &lt;img src\\=x onerror\\=alert\\(1\\)&gt; \\[a\\]\\(b\\)',
+    );
+  });
+
+  test('a name cannot split a table row, start a heading or a new line', () => {
+    expect(markdownText('a|b')).toBe('a\\|b');
+    expect(markdownText('# h')).toBe('\\# h');
+    expect(markdownText('x\n| forged | row |')).toBe('x\\\\n\\| forged \\| row \\|');
+  });
+
+  test('inline code: a fence longer than any backtick run inside', () => {
+    expect(markdownCode('plain')).toBe('`plain`');
+    expect(markdownCode('a`b')).toBe('``a`b``');
+    expect(markdownCode('`x`')).toBe('`` `x` ``');
+    expect(markdownCode('a\nb')).toBe('`a\\nb`');
+  });
+});
+
+describe('html', () => {
+  test('text and attribute values', () => {
+    expect(htmlText(`<script>alert("x")</script> & 'y'`)).toBe(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;',
+    );
+    expect(htmlText('a\nb')).toBe('a\\nb');
+  });
+});
