@@ -92,6 +92,7 @@ async function fusedChecksum(
     equal: a.rows === b.rows && a.sum === b.sum,
     hasKey: cmp.hasKey,
     shape: cmp.shape,
+    ...(cmp.orderNote ? { orderNote: cmp.orderNote } : {}),
     ms: { src: a.ms, dst: b.ms },
     parts: Math.max(a.parts, b.parts),
   };
@@ -141,6 +142,7 @@ async function check(subject: Subject, ctx: CheckContext, notes: Notes): Promise
   }
   if (r.problem) return failed(`checksum ${displayTable(t)}: ${r.problem}`);
   const parts = r.parts ?? 1;
+  if (r.orderNote) await notes(r.orderNote, 'evidence');
   await notes(
     `source: ${r.src!.rows} rows, sum ${r.src!.sum} (${r.ms.src} ms); target: ${r.dst!.rows} rows, sum ${r.dst!.sum} (${r.ms.dst} ms); ` +
       `method ${r.method}${parts > 1 ? `; each side read as ${parts} block ranges at once` : ''}${r.hasKey ? '' : '; no primary key: whole-table checksum only'}`,
