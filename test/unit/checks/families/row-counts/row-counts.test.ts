@@ -57,7 +57,7 @@ describe('judgeRowCount', () => {
     const v = judgeRowCount(t, estimate(-1), estimate(1_000_000), rules);
     expect(v.ok).toBe(false);
     expect(v.evidence[0]).toBe(
-      'source: unknown (never analyzed), estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms); analyzed after its last change',
+      'source: unknown (never analyzed), estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms)',
     );
     expect(v.message).toMatch(
       /^not checked: table public\.users: the source count\(\*\) did not finish .* estimate is unknown \(never analyzed\): no evidence/,
