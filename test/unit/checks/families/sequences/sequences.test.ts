@@ -94,5 +94,5 @@ test('the state query computes the first colliding value on the sequence path, i
   });
   expect(q.text).toMatch(/min\("?id"?\) FROM "?public"?\."?orders"? WHERE "?id"? >= LEAST\(x\.next, 9223372036854775807\)::int8/);
   expect(q.text).toMatch(/% ps\.seqincrement = 0/);
-  expect(q.values).toEqual(['public.orders_id_seq']);
+  expect(q.values).toEqual(['"public"."orders_id_seq"']);
 });
