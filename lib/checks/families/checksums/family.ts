@@ -8,6 +8,7 @@ import { failed, type Entry, type Family, type Notes, type Verdict } from '../..
 import { configOf, type CheckContext } from '../../shared/context.ts';
 import { comparedTables, sideName, sides } from '../../shared/deep-context.ts';
 import { writeFullList } from '../../shared/full-list.ts';
+import { detachedChildrenHint } from '../../shared/inheritance.ts';
 import { NO_SOURCE } from '../../shared/plan-notes.ts';
 import { scanContext, tableScan, tableShapes, type ScanContext } from '../../shared/shared-scan.ts';
 import {
@@ -149,7 +150,8 @@ async function check(subject: Subject, ctx: CheckContext, notes: Notes): Promise
     'evidence',
   );
   if (r.equal) return;
-  const head = `checksum ${displayTable(t)} differs (rows: source ${r.src!.rows}, target ${r.dst!.rows})`;
+  const moved = BigInt(r.dst!.rows) < BigInt(r.src!.rows) ? await detachedChildrenHint(configOf(ctx), t) : undefined;
+  const head = `checksum ${displayTable(t)} differs (rows: source ${r.src!.rows}, target ${r.dst!.rows}${moved ? `; ${moved}` : ''})`;
   if (!r.hasKey)
     return failed(
       `${head}; the table has no primary key (on both sides), so the difference cannot be narrowed down by key`,
