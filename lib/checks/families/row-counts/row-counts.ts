@@ -161,6 +161,52 @@ export function relativeDiffPct(a: number, b: number): number {
 }
 
 /**
+ * Why the estimates of a count are no evidence (the failure message), or undefined when they may be compared:
+ * ROWCOUNT_REQUIRE_EXACT, an unknown estimate (never analyzed), a stale one (`staleness`).
+ */
+function whyNoEvidence(
+  name: string,
+  src: Count | undefined,
+  dst: Count,
+  estimated: string[],
+  opts: RowCountRules,
+): string | undefined {
+  if (opts.requireExact) {
+    const what =
+      estimated.length > 1
+        ? 'source and target counts timed out and are only estimates'
+        : `${estimated[0]} count timed out and is only an estimate`;
+    return `table ${name}: ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the ${what}`;
+  }
+  const unknown = (
+    [
+      ['source', src],
+      ['target', dst],
+    ] as const
+  ).filter(([, c]) => c?.kind === 'estimate' && c.n < 0);
+  if (unknown.length) {
+    const sides = unknown.map(([s]) => s).join(' and ');
+    return notChecked(
+      `table ${name}: the ${sides} count(*) did not finish within ROWCOUNT_TIMEOUT_MS and the ${sides} estimate is unknown (never analyzed): no evidence; run ANALYZE on the ${sides}, or raise ROWCOUNT_TIMEOUT_MS`,
+    );
+  }
+  const stale = (
+    [
+      ['source', src],
+      ['target', dst],
+    ] as const
+  ).flatMap(([side, c]) => {
+    const why = c?.kind === 'estimate' ? staleness(c.freshness) : undefined;
+    return why ? [`the ${side} estimate (~${(c as { n: number }).n}) is stale: ${why}`] : [];
+  });
+  if (stale.length)
+    return notChecked(
+      `table ${name}: row count not verified: count(*) did not finish within ROWCOUNT_TIMEOUT_MS and ${stale.join('; ')}; an estimate is evidence only when the table was analyzed after its last change; run ANALYZE on that side, or raise ROWCOUNT_TIMEOUT_MS`,
+    );
+  return undefined;
+}
+
+/**
  * The rules of the row-count check, as a pure function. Nothing unverified passes:
  * - both exact: pass iff |source - target| <= ROWCOUNT_MAX_DIFF;
  * - an estimate on either side (count(*) timed out or waited for a lock): fails under ROWCOUNT_REQUIRE_EXACT; an
@@ -193,53 +239,8 @@ export function judgeRowCount(
     Boolean,
   ) as string[];
   if (estimated.length) {
-    if (opts.requireExact) {
-      const what =
-        estimated.length > 1
-          ? 'source and target counts timed out and are only estimates'
-          : `${estimated[0]} count timed out and is only an estimate`;
-      return {
-        ok: false,
-        evidence,
-        warnings,
-        message: `table ${name}: ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the ${what}`,
-      };
-    }
-    const unknown = (
-      [
-        ['source', src],
-        ['target', dst],
-      ] as const
-    ).filter(([, c]) => c?.kind === 'estimate' && c.n < 0);
-    if (unknown.length) {
-      const sides = unknown.map(([s]) => s).join(' and ');
-      return {
-        ok: false,
-        evidence,
-        warnings,
-        message: notChecked(
-          `table ${name}: the ${sides} count(*) did not finish within ROWCOUNT_TIMEOUT_MS and the ${sides} estimate is unknown (never analyzed): no evidence; run ANALYZE on the ${sides}, or raise ROWCOUNT_TIMEOUT_MS`,
-        ),
-      };
-    }
-    const stale = (
-      [
-        ['source', src],
-        ['target', dst],
-      ] as const
-    ).flatMap(([side, c]) => {
-      const why = c?.kind === 'estimate' ? staleness(c.freshness) : undefined;
-      return why ? [`the ${side} estimate (~${(c as { n: number }).n}) is stale: ${why}`] : [];
-    });
-    if (stale.length)
-      return {
-        ok: false,
-        evidence,
-        warnings,
-        message: notChecked(
-          `table ${name}: row count not verified: count(*) did not finish within ROWCOUNT_TIMEOUT_MS and ${stale.join('; ')}; an estimate is evidence only when the table was analyzed after its last change; run ANALYZE on that side, or raise ROWCOUNT_TIMEOUT_MS`,
-        ),
-      };
+    const none = whyNoEvidence(name, src, dst, estimated, opts);
+    if (none) return { ok: false, evidence, warnings, message: none };
     if (!src) {
       evidence.push('estimate (no source configured)');
       warnings.push(`row count ${name}: the target count is only an estimate (~${dst.n}) and no source is configured`);
