@@ -92,7 +92,9 @@ test('the state query computes the first colliding value on the sequence path, i
     column: 'id',
     kind: 'identity',
   });
-  expect(q.text).toMatch(/min\("?id"?\) FROM "?public"?\."?orders"? WHERE "?id"? >= LEAST\(x\.next, 9223372036854775807\)::int8/);
+  expect(q.text).toMatch(
+    /min\("?id"?\) FROM "?public"?\."?orders"? WHERE "?id"? >= LEAST\(x\.next, 9223372036854775807\)::int8/,
+  );
   expect(q.text).toMatch(/% ps\.seqincrement = 0/);
   expect(q.values).toEqual(['"public"."orders_id_seq"']);
 });
