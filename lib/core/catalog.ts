@@ -70,6 +70,8 @@ ${DUMPED_TABLES}`,
 /**
  * Every declared foreign key, composite keys included (columns in key order). A foreign key a partitioned table
  * declares is cloned onto each partition (conparentid <> 0): only the parent's is listed, so nothing is checked twice.
+ * A foreign key declared on a partition itself (conparentid = 0; pagila's `payment_p2022_*`, pg_partman's
+ * partition-level keys) is listed with the partition as its child table.
  */
 export function foreignKeysQuery(): Query {
   const cols = (keys: string, rel: string) => `ARRAY(
@@ -87,7 +89,6 @@ JOIN pg_class p ON p.oid = con.confrelid
 JOIN pg_namespace pn ON pn.oid = p.relnamespace
 WHERE con.contype = 'f'
   AND con.conparentid = 0
-  AND NOT c.relispartition
   AND ${SYSTEM_SCHEMA_FILTER}
   AND ${NOT_EXTENSION_MEMBER}
 ORDER BY n.nspname, c.relname, con.conname`,

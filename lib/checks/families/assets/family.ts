@@ -7,6 +7,7 @@
 import type { CheckPlan } from '../../../core/state.ts';
 import { failed, type Entry, type Family } from '../../family.ts';
 import { configOf, whyNotChecked, type CheckContext } from '../../shared/context.ts';
+import { emptyColumnReason } from '../../shared/empty-column.ts';
 import { assetColumnNote } from '../../shared/plan-notes.ts';
 import { warn } from '../../shared/verdict.ts';
 import { checkAsset } from './assets.ts';
@@ -37,7 +38,7 @@ function options(ctx: CheckContext) {
   };
 }
 
-function subjects(ctx: CheckContext): Array<Entry<Sampled>> {
+async function subjects(ctx: CheckContext): Promise<Array<Entry<Sampled>>> {
   const plan = ctx.run.plan;
   if (!plan)
     return [{ name: 'assets (not checked)', verdict: { status: 'not-checked', reason: whyNotChecked(ctx.run)! } }];
@@ -59,6 +60,13 @@ function subjects(ctx: CheckContext): Array<Entry<Sampled>> {
       continue;
     }
     if (sample.length === 0) {
+      // No non-NULL path while the asset tree holds files: nothing sampled is no evidence (rw31), never a skip.
+      const empty =
+        perColumn > 0 && col.configured ? await emptyColumnReason(configOf(ctx), `asset ${col.display}`, 0) : undefined;
+      if (empty) {
+        out.push({ name: `asset ${col.display}`, verdict: { status: 'not-checked', reason: empty } });
+        continue;
+      }
       out.push({
         skip: `asset ${col.display} (${perColumn > 0 ? 'no non-NULL paths to sample' : 'ASSETS_SAMPLE_N=0'})`,
       });

@@ -473,6 +473,8 @@ export interface TableChecksumResult {
   equal?: boolean;
   hasKey?: boolean;
   shape?: TableShape;
+  /** The two sides order the columns differently (compared by name; compareShapes). */
+  orderNote?: string;
   ms: { src?: number; dst?: number };
 }
 
@@ -506,19 +508,26 @@ export async function compareTable(
     equal: a.rows === b.rows && a.sum === b.sum,
     hasKey: cmp.hasKey,
     shape,
+    ...(cmp.orderNote ? { orderNote: cmp.orderNote } : {}),
     ms,
   };
 }
 
 /** The outcome of comparing a table's shapes: why it cannot be checksummed, or the shape and method both sides use. */
 export type ShapeComparison =
-  | { problem: string; shape?: undefined; method?: undefined; hasKey?: undefined }
-  | { problem?: undefined; shape: TableShape; method: HashMethod; hasKey: boolean };
+  | { problem: string; shape?: undefined; method?: undefined; hasKey?: undefined; orderNote?: undefined }
+  | { problem?: undefined; shape: TableShape; method: HashMethod; hasKey: boolean; orderNote?: string };
 
 /**
- * Compare the shapes of one table on both sides (pure): a problem when it is missing on a side or its columns differ;
- * else the shape to hash with (a column is hashed as a value only when it is hashable on both sides), the method
- * (from the lower server version) and whether both sides have the same primary key (bisection needs one).
+ * Compare the shapes of one table on both sides (pure): a problem when it is missing on a side or its columns differ
+ * (a name or type missing or extra on a side); else the shape to hash with (a column is hashed as a value only when
+ * it is hashable on both sides), the method (from the lower server version) and whether both sides have the same
+ * primary key (bisection needs one).
+ *
+ * Columns are matched BY NAME: the row hash lists them by name in the source's order, so the same SQL means the same
+ * values on both sides whatever each side's physical column order. A different order alone is no difference:
+ * pg_dump recreates an inheritance child with its inherited columns first (a column the parent gained later moves;
+ * gpdb#4955), so such a child compares every row, and `orderNote` says the order differs.
  */
 export function compareShapes(src: TableShape, dst: TableShape, forced?: HashMethod): ShapeComparison {
   if (!src.exists && !dst.exists) return { problem: 'the table exists on neither side' };
@@ -527,24 +536,25 @@ export function compareShapes(src: TableShape, dst: TableShape, forced?: HashMet
   const sig = (c: ColumnShape) => `${c.name} ${c.type}`;
   const sCols = src.columns.map(sig);
   const dCols = dst.columns.map(sig);
-  if (sCols.join('\n') !== dCols.join('\n')) {
-    const missing = sCols.filter((x) => !dCols.includes(x));
-    const extra = dCols.filter((x) => !sCols.includes(x));
+  const missing = sCols.filter((x) => !dCols.includes(x));
+  const extra = dCols.filter((x) => !sCols.includes(x));
+  if (missing.length || extra.length) {
     const parts = [
       missing.length ? `missing or different on target: ${missing.join(', ')}` : '',
       extra.length ? `extra or different on target: ${extra.join(', ')}` : '',
-      !missing.length && !extra.length
-        ? `column order differs: source (${src.columns.map((c) => c.name).join(', ')}), target (${dst.columns.map((c) => c.name).join(', ')})`
-        : '',
     ].filter(Boolean);
     return { problem: `columns differ (${parts.join('; ')})` };
   }
+  const orderNote =
+    sCols.join('\n') === dCols.join('\n')
+      ? undefined
+      : `column order differs (source: ${src.columns.map((c) => c.name).join(', ')}; target: ${dst.columns.map((c) => c.name).join(', ')}): columns compared by name`;
+  const byName = new Map(dst.columns.map((c) => [c.name, c]));
   // The same SQL on both sides: a column is hashed as a value only when it is hashable on both.
-  const columns = src.columns.map((c, i) => ({
-    ...c,
-    hashable: c.hashable && dst.columns[i].hashable,
-    outputFn: c.outputFn ?? dst.columns[i].outputFn,
-  }));
+  const columns = src.columns.map((c) => {
+    const d = byName.get(c.name)!;
+    return { ...c, hashable: c.hashable && d.hashable, outputFn: c.outputFn ?? d.outputFn };
+  });
   const shape: TableShape = {
     ...src,
     columns,
@@ -552,7 +562,7 @@ export function compareShapes(src: TableShape, dst: TableShape, forced?: HashMet
   };
   const method = forced ?? hashMethod(Math.min(src.version, dst.version));
   const sameKey = src.key.map((k) => k.name).join() === dst.key.map((k) => k.name).join();
-  return { shape, method, hasKey: shape.key.length > 0 && sameKey };
+  return { shape, method, hasKey: shape.key.length > 0 && sameKey, ...(orderNote ? { orderNote } : {}) };
 }
 
 /** Run a query on one side inside the pinned session. */

@@ -8,6 +8,7 @@ import { failed, type Entry, type Family, type Notes, type Verdict } from '../..
 import { configOf, type CheckContext } from '../../shared/context.ts';
 import { comparedTables, sideName, sides } from '../../shared/deep-context.ts';
 import { writeFullList } from '../../shared/full-list.ts';
+import { detachedChildrenHint } from '../../shared/inheritance.ts';
 import { NO_SOURCE } from '../../shared/plan-notes.ts';
 import { scanContext, tableScan, tableShapes, type ScanContext } from '../../shared/shared-scan.ts';
 import {
@@ -92,6 +93,7 @@ async function fusedChecksum(
     equal: a.rows === b.rows && a.sum === b.sum,
     hasKey: cmp.hasKey,
     shape: cmp.shape,
+    ...(cmp.orderNote ? { orderNote: cmp.orderNote } : {}),
     ms: { src: a.ms, dst: b.ms },
     parts: Math.max(a.parts, b.parts),
   };
@@ -141,13 +143,15 @@ async function check(subject: Subject, ctx: CheckContext, notes: Notes): Promise
   }
   if (r.problem) return failed(`checksum ${displayTable(t)}: ${r.problem}`);
   const parts = r.parts ?? 1;
+  if (r.orderNote) await notes(r.orderNote, 'evidence');
   await notes(
     `source: ${r.src!.rows} rows, sum ${r.src!.sum} (${r.ms.src} ms); target: ${r.dst!.rows} rows, sum ${r.dst!.sum} (${r.ms.dst} ms); ` +
       `method ${r.method}${parts > 1 ? `; each side read as ${parts} block ranges at once` : ''}${r.hasKey ? '' : '; no primary key: whole-table checksum only'}`,
     'evidence',
   );
   if (r.equal) return;
-  const head = `checksum ${displayTable(t)} differs (rows: source ${r.src!.rows}, target ${r.dst!.rows})`;
+  const moved = BigInt(r.dst!.rows) < BigInt(r.src!.rows) ? await detachedChildrenHint(configOf(ctx), t) : undefined;
+  const head = `checksum ${displayTable(t)} differs (rows: source ${r.src!.rows}, target ${r.dst!.rows}${moved ? `; ${moved}` : ''})`;
   if (!r.hasKey)
     return failed(
       `${head}; the table has no primary key (on both sides), so the difference cannot be narrowed down by key`,

@@ -6,6 +6,7 @@
 import { dbErrorMessage, getPool } from '../../../core/db.ts';
 import type { CheckPlan } from '../../../core/state.ts';
 import { failed, type Entry, type Family } from '../../family.ts';
+import { emptyColumnReason } from '../../shared/empty-column.ts';
 import { configOf, whyNotChecked, type CheckContext } from '../../shared/context.ts';
 import { assetColumnNote } from '../../shared/plan-notes.ts';
 import { scanContext, tableScan } from '../../shared/shared-scan.ts';
@@ -77,6 +78,10 @@ export const pathPrefix: Family<Column> = {
       'evidence',
     );
     if (examples.length) await notes(`examples: ${examples.join(', ')}`, 'evidence');
+    const empty = col.configured
+      ? await emptyColumnReason(config, `path prefix ${col.display}`, Number(row.total))
+      : undefined;
+    if (empty) return { status: 'not-checked', reason: empty };
     if (bad > 0)
       return failed(
         `path prefix ${col.display}: expected every path to start with "${head}" and contain no ".." segment; ` +

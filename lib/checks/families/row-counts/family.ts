@@ -7,6 +7,7 @@ import type { Dsn } from '../../../core/dsn.ts';
 import { displayTable, type TableRef } from '../../../core/ident.ts';
 import { failed, type Entry, type Family } from '../../family.ts';
 import { configOf, whyNotChecked, type CheckContext } from '../../shared/context.ts';
+import { detachedChildrenHint } from '../../shared/inheritance.ts';
 import { scanContext, tableScan } from '../../shared/shared-scan.ts';
 import { warn } from '../../shared/verdict.ts';
 import { countFromScan, judgeRowCount } from './row-counts.ts';
@@ -70,6 +71,11 @@ export const rowCounts: Family<TableRef> = {
     });
     for (const line of verdict.evidence) await notes(line, 'evidence');
     for (const w of verdict.warnings) await warn(notes, w);
-    if (!verdict.ok) return failed(verdict.message ?? `row count ${displayTable(table)}: failed`);
+    if (verdict.ok) return;
+    // A parent short of rows whose child was detached on the target: say where the rows are.
+    const short = src?.kind === 'exact' && dst.kind === 'exact' && dst.n < src.n;
+    const hint = short ? await detachedChildrenHint(config, table) : undefined;
+    const message = verdict.message ?? `row count ${displayTable(table)}: failed`;
+    return failed(hint ? `${message}; ${hint}` : message);
   },
 };

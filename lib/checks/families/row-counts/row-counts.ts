@@ -13,8 +13,64 @@ export type Count =
    * The count did not finish within ROWCOUNT_TIMEOUT_MS (`cause` 'timeout'), or waited that long for a lock ('lock');
    * `n` is pg_class.reltuples (-1 = unknown, never analyzed).
    */
-  | { kind: 'estimate'; n: number; ms: number; cause?: 'timeout' | 'lock' }
+  | { kind: 'estimate'; n: number; ms: number; cause?: 'timeout' | 'lock'; freshness?: Freshness }
   | { kind: 'missing'; ms: number };
+
+/**
+ * Whether an estimate is still evidence (pg_stat_user_tables, over the table or a partitioned parent's leaves):
+ * rows changed since the last ANALYZE, relations never analyzed, relations without statistics, the latest ANALYZE.
+ * Absent (an older caller): unknown, so no evidence.
+ */
+export interface Freshness {
+  modsSinceAnalyze: number;
+  neverAnalyzed: number;
+  noStats: number;
+  analyzedAt: string | null;
+}
+
+/**
+ * Why an estimate is not evidence (it is only when the table was analyzed after its last change), or undefined when
+ * it is. Pure.
+ */
+export function staleness(f: Freshness | undefined): string | undefined {
+  if (!f) return 'its freshness is unknown';
+  if (f.noStats > 0) return 'the server has no statistics for it (pg_stat_user_tables)';
+  if (f.neverAnalyzed > 0) return 'it was never analyzed';
+  if (f.modsSinceAnalyze > 0)
+    return `${f.modsSinceAnalyze} rows changed since its last ANALYZE${f.analyzedAt ? ` (${f.analyzedAt})` : ''}`;
+  return undefined;
+}
+
+interface EstimateRow {
+  n: number | null;
+  mods: string | null;
+  unanalyzed: number | null;
+  nostats: number | null;
+  analyzed_at: string | null;
+}
+
+/** The planner's estimate of `table` and its freshness (estimateQuery), on any client or pool. */
+export async function readEstimate(
+  q: Pick<pg.Pool, 'query'>,
+  table: TableRef,
+): Promise<{ n: number; freshness?: Freshness }> {
+  const est = estimateQuery(table);
+  const r = (await q.query<EstimateRow>(est.text, est.values as unknown[])).rows[0];
+  const n = r?.n;
+  return {
+    n: n === null || n === undefined || n < 0 ? -1 : Math.round(n),
+    ...(r
+      ? {
+          freshness: {
+            modsSinceAnalyze: Number(r.mods ?? 0),
+            neverAnalyzed: r.unanalyzed ?? 0,
+            noStats: r.nostats ?? 0,
+            analyzedAt: r.analyzed_at,
+          },
+        }
+      : {}),
+  };
+}
 
 const QUERY_CANCELED = '57014';
 
@@ -45,15 +101,7 @@ export async function countRows(pool: pg.Pool, table: TableRef, timeoutMs: numbe
       // nothing, so it is never turned into one.
       if ((e as { code?: string }).code !== QUERY_CANCELED) throw e;
     }
-    const est = estimateQuery(table);
-    const r = await c.query<{ n: number | null }>(est.text, est.values as unknown[]);
-    const n = r.rows[0]?.n;
-    return {
-      kind: 'estimate',
-      n: n === null || n === undefined || n < 0 ? -1 : Math.round(n),
-      ms: ms(),
-      cause: 'timeout',
-    };
+    return { kind: 'estimate', ...(await readEstimate(c, table)), ms: ms(), cause: 'timeout' };
   });
 }
 
@@ -70,10 +118,7 @@ export async function countFromScan(
   const r = await scan();
   if (r.missing) return { kind: 'missing', ms: r.ms };
   if (!r.timedOut) return { kind: 'exact', n: Number(r.rows), ms: r.ms };
-  const est = estimateQuery(table);
-  const e = await pool.query<{ n: number | null }>(est.text, est.values as unknown[]);
-  const n = e.rows[0]?.n;
-  return { kind: 'estimate', n: n === null || n === undefined || n < 0 ? -1 : Math.round(n), ms: r.ms };
+  return { kind: 'estimate', ...(await readEstimate(pool, table)), ms: r.ms };
 }
 
 /** One evidence line for a side's count: exact, estimate (count(*) exceeded ROWCOUNT_TIMEOUT_MS), missing, or not configured. */
@@ -85,7 +130,9 @@ export function describeCount(side: string, c: Count | undefined): string {
     c.cause === 'lock'
       ? 'count(*) waited for a lock longer than ROWCOUNT_TIMEOUT_MS'
       : 'count(*) exceeded ROWCOUNT_TIMEOUT_MS';
-  return `${side}: ${c.n < 0 ? 'unknown (never analyzed)' : `~${c.n} rows`}, estimate — ${why} (${c.ms} ms)`;
+  const stale = c.n < 0 ? undefined : staleness(c.freshness);
+  const fresh = c.n < 0 ? '' : stale ? `; not evidence: ${stale}` : '; analyzed after its last change';
+  return `${side}: ${c.n < 0 ? 'unknown (never analyzed)' : `~${c.n} rows`}, estimate — ${why} (${c.ms} ms)${fresh}`;
 }
 
 export interface RowCountVerdict {
@@ -114,10 +161,57 @@ export function relativeDiffPct(a: number, b: number): number {
 }
 
 /**
+ * Why the estimates of a count are no evidence (the failure message), or undefined when they may be compared:
+ * ROWCOUNT_REQUIRE_EXACT, an unknown estimate (never analyzed), a stale one (`staleness`).
+ */
+function whyNoEvidence(
+  name: string,
+  src: Count | undefined,
+  dst: Count,
+  estimated: string[],
+  opts: RowCountRules,
+): string | undefined {
+  if (opts.requireExact) {
+    const what =
+      estimated.length > 1
+        ? 'source and target counts timed out and are only estimates'
+        : `${estimated[0]} count timed out and is only an estimate`;
+    return `table ${name}: ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the ${what}`;
+  }
+  const unknown = (
+    [
+      ['source', src],
+      ['target', dst],
+    ] as const
+  ).filter(([, c]) => c?.kind === 'estimate' && c.n < 0);
+  if (unknown.length) {
+    const sides = unknown.map(([s]) => s).join(' and ');
+    return notChecked(
+      `table ${name}: the ${sides} count(*) did not finish within ROWCOUNT_TIMEOUT_MS and the ${sides} estimate is unknown (never analyzed): no evidence; run ANALYZE on the ${sides}, or raise ROWCOUNT_TIMEOUT_MS`,
+    );
+  }
+  const stale = (
+    [
+      ['source', src],
+      ['target', dst],
+    ] as const
+  ).flatMap(([side, c]) => {
+    const why = c?.kind === 'estimate' ? staleness(c.freshness) : undefined;
+    return why ? [`the ${side} estimate (~${(c as { n: number }).n}) is stale: ${why}`] : [];
+  });
+  if (stale.length)
+    return notChecked(
+      `table ${name}: row count not verified: count(*) did not finish within ROWCOUNT_TIMEOUT_MS and ${stale.join('; ')}; an estimate is evidence only when the table was analyzed after its last change; run ANALYZE on that side, or raise ROWCOUNT_TIMEOUT_MS`,
+    );
+  return undefined;
+}
+
+/**
  * The rules of the row-count check, as a pure function. Nothing unverified passes:
  * - both exact: pass iff |source - target| <= ROWCOUNT_MAX_DIFF;
  * - an estimate on either side (count(*) timed out or waited for a lock): fails under ROWCOUNT_REQUIRE_EXACT; an
- *   unknown estimate (never analyzed, reltuples = -1) is no evidence and fails as `not checked`; otherwise the two
+ *   unknown estimate (never analyzed, reltuples = -1) is no evidence and fails as `not checked`; so is a stale one
+ *   (rows changed since the last ANALYZE, or never analyzed, per pg_stat_user_tables: `staleness`); otherwise the two
  *   numbers must differ by at most ROWCOUNT_ESTIMATE_TOLERANCE percent, and a pass carries a warning saying it
  *   rests on estimates;
  * - no source configured: the target count is reported (an estimate with a warning), only a missing table fails.
@@ -145,35 +239,8 @@ export function judgeRowCount(
     Boolean,
   ) as string[];
   if (estimated.length) {
-    if (opts.requireExact) {
-      const what =
-        estimated.length > 1
-          ? 'source and target counts timed out and are only estimates'
-          : `${estimated[0]} count timed out and is only an estimate`;
-      return {
-        ok: false,
-        evidence,
-        warnings,
-        message: `table ${name}: ROWCOUNT_REQUIRE_EXACT=1 expects exact counts, but the ${what}`,
-      };
-    }
-    const unknown = (
-      [
-        ['source', src],
-        ['target', dst],
-      ] as const
-    ).filter(([, c]) => c?.kind === 'estimate' && c.n < 0);
-    if (unknown.length) {
-      const sides = unknown.map(([s]) => s).join(' and ');
-      return {
-        ok: false,
-        evidence,
-        warnings,
-        message: notChecked(
-          `table ${name}: the ${sides} count(*) did not finish within ROWCOUNT_TIMEOUT_MS and the ${sides} estimate is unknown (never analyzed): no evidence; run ANALYZE on the ${sides}, or raise ROWCOUNT_TIMEOUT_MS`,
-        ),
-      };
-    }
+    const none = whyNoEvidence(name, src, dst, estimated, opts);
+    if (none) return { ok: false, evidence, warnings, message: none };
     if (!src) {
       evidence.push('estimate (no source configured)');
       warnings.push(`row count ${name}: the target count is only an estimate (~${dst.n}) and no source is configured`);

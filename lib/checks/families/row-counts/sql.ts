@@ -28,9 +28,12 @@ export function statementTimeoutQuery(ms: number): Query {
 }
 
 /**
- * The planner's estimate (pg_class.reltuples, maintained by ANALYZE/VACUUM; -1 = never analyzed, i.e. unknown).
- * A partitioned parent that was never analyzed itself is estimated as the sum of its leaf partitions (unknown if
- * any leaf is unknown).
+ * The planner's estimate (pg_class.reltuples, maintained by ANALYZE/VACUUM; -1 = never analyzed, i.e. unknown), and
+ * whether it is still evidence: from pg_stat_user_tables, over the table itself or, for a partitioned parent, its
+ * leaf partitions — `mods` rows changed since the last ANALYZE (n_mod_since_analyze, summed), `unanalyzed` relations
+ * never analyzed (neither last_analyze nor last_autoanalyze), `nostats` relations without a statistics row (stats
+ * reset, or a table just created), `analyzed_at` the latest ANALYZE (text, or null). A partitioned parent that was
+ * never analyzed itself is estimated as the sum of its leaf partitions (unknown if any leaf is unknown).
  */
 export function estimateQuery(table: TableRef): Query {
   return {
@@ -40,8 +43,17 @@ export function estimateQuery(table: TableRef): Query {
       SELECT CASE WHEN bool_or(l.reltuples < 0) THEN -1 ELSE sum(l.reltuples) END
       FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid
       WHERE t.isleaf), -1)
-    ELSE -1 END::float8 AS n
+    ELSE -1 END::float8 AS n,
+  f.mods, f.unanalyzed, f.nostats, f.analyzed_at
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(s.n_mod_since_analyze), 0)::text AS mods,
+    (count(*) FILTER (WHERE s.relid IS NOT NULL AND s.last_analyze IS NULL AND s.last_autoanalyze IS NULL))::int AS unanalyzed,
+    (count(*) FILTER (WHERE s.relid IS NULL))::int AS nostats,
+    max(greatest(s.last_analyze, s.last_autoanalyze))::text AS analyzed_at
+  FROM (SELECT c.oid AS relid WHERE c.relkind <> 'p'
+        UNION ALL SELECT t.relid FROM pg_partition_tree(c.oid) t WHERE c.relkind = 'p' AND t.isleaf) r
+  LEFT JOIN pg_stat_user_tables s ON s.relid = r.relid) f
 WHERE n.nspname = $1 AND c.relname = $2`,
     values: [table.schema, table.name],
   };

@@ -9,11 +9,11 @@ import type { Query } from '../../../core/query.ts';
 import { failed, type Entry, type Family } from '../../family.ts';
 import { configOf, type CheckContext } from '../../shared/context.ts';
 import { catalogRows, sides, withPinned } from '../../shared/deep-context.ts';
-import { fail } from '../../shared/verdict.ts';
+import { fail, warn } from '../../shared/verdict.ts';
 import {
   OWNED_SEQUENCES_SQL,
   UNOWNED_SEQUENCES_SQL,
-  collision,
+  judgeSequence,
   nextValue,
   ownedFromRows,
   sequenceStateQuery,
@@ -84,8 +84,9 @@ export const sequences: Family<SequenceSubject> = {
   spec: 'specs/sequences.spec.ts',
   prefixes: ['sequence', 'sequences'],
   needsSource: false,
-  reads: [],
-  passesWhen: "the next value is past every value in the column and equals the source's",
+  reads: ['PREEXISTING_DEFECTS_FAIL'],
+  passesWhen:
+    "the next value equals the source's and no nextval() reaches a value the column holds; a collision the source has too warns",
   planLines: ({ config }) => ({
     head: `one per sequence owned by a column of the compared tables (read from the ${config.src ? 'source' : 'target'} catalog when the checks run)`,
     checks: ['(sequence <schema.sequence> (<schema.table>.<column>); exact names: rehearse --list)'],
@@ -115,16 +116,9 @@ export const sequences: Family<SequenceSubject> = {
       `${q.kind}, feeds ${q.feeds}; target: ${show(dst)}${src ? `; source: ${show(src)}` : '; no source: not compared'}`,
       'evidence',
     );
-    const problems: string[] = [];
-    const c = collision(dst);
-    if (c)
-      problems.push(
-        `on the target the ${c}: the next insert using it (${q.feeds}) collides (setval it past the column's values)`,
-      );
-    if (src && (src.last_value !== dst.last_value || src.is_called !== dst.is_called))
-      problems.push(
-        `target last_value ${dst.last_value} (is_called ${dst.is_called}) differs from the source's ${src.last_value} (is_called ${src.is_called})`,
-      );
-    if (problems.length) return failed(`${q.name}: ${problems.join('; ')}`);
+    const j = judgeSequence(q.name, q.feeds, src, dst, { preexistingDefectsFail: cfg.preexistingDefectsFail });
+    for (const line of j.evidence) await notes(line, 'evidence');
+    if (j.warning) await warn(notes, j.warning);
+    if (j.failure) return failed(j.failure);
   },
 };

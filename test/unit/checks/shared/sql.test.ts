@@ -197,6 +197,8 @@ describe('catalog', () => {
     expect(t).toContain('unnest(con.conkey) WITH ORDINALITY');
     expect(t).toContain('unnest(con.confkey) WITH ORDINALITY');
     expect(t).toContain('ORDER BY k.ord');
+    // keys declared on a partition itself are checked too (rw29)
+    expect(t).not.toContain('relispartition');
   });
 
   test('columnExistsQuery takes schema, table and column as parameters', () => {

@@ -174,18 +174,15 @@ describe('sequences', () => {
   test('is_called semantics: next value is last_value (+ increment when called)', () => {
     expect(nextValue({ last_value: '30', is_called: true, increment: '1', max_value: '30', min_value: '1' })).toBe(31n);
     expect(nextValue({ last_value: '1', is_called: false, increment: '1', max_value: '30', min_value: '1' })).toBe(1n);
-    expect(
-      collision({ last_value: '30', is_called: true, increment: '1', max_value: '30', min_value: '1' }),
-    ).toBeUndefined();
-    expect(collision({ last_value: '30', is_called: false, increment: '1', max_value: '30', min_value: '1' })).toMatch(
-      /next value 30 <= max\(column\) 30/,
+    // The collision is where nextval() reaches an existing value (collides_at, read by the state query).
+    const st = { increment: '1', max_value: '30', min_value: '1' };
+    expect(collision({ ...st, last_value: '30', is_called: true, collides_at: null })).toBeUndefined();
+    expect(collision({ ...st, last_value: '30', is_called: false, collides_at: '30' })?.text).toMatch(
+      /next value 30 <= max\(column\) 30 and already in the column/,
     );
-    expect(
-      collision({ last_value: '-5', is_called: true, increment: '-1', max_value: '-1', min_value: '-5' }),
-    ).toBeUndefined();
-    expect(
-      collision({ last_value: '-4', is_called: false, increment: '-1', max_value: '-1', min_value: '-5' }),
-    ).toMatch(/>= min/);
+    const down = { increment: '-1', max_value: '-1', min_value: '-5' };
+    expect(collision({ ...down, last_value: '-5', is_called: true, collides_at: null })).toBeUndefined();
+    expect(collision({ ...down, last_value: '-4', is_called: false, collides_at: '-4' })?.text).toMatch(/>= min/);
     expect(
       collision({ last_value: '1', is_called: false, increment: '1', max_value: null, min_value: null }),
     ).toBeUndefined();

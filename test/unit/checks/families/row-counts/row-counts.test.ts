@@ -6,7 +6,8 @@ import { judgeRowCount, type Count } from '../../../../../lib/checks/families/ro
 
 const t = { schema: 'public', name: 'users' };
 const exact = (n: number): Count => ({ kind: 'exact', n, ms: 3 });
-const estimate = (n: number): Count => ({ kind: 'estimate', n, ms: 5 });
+const FRESH = { modsSinceAnalyze: 0, neverAnalyzed: 0, noStats: 0, analyzedAt: '2026-01-01 00:00:00+00' };
+const estimate = (n: number): Count => ({ kind: 'estimate', n, ms: 5, freshness: FRESH });
 const missing: Count = { kind: 'missing', ms: 1 };
 const rules = { maxDiff: 0, requireExact: false };
 
@@ -33,7 +34,7 @@ describe('judgeRowCount', () => {
     expect(v.ok).toBe(true);
     expect(v.evidence).toEqual([
       'source: 1000 rows, exact (3 ms)',
-      'target: ~950 rows, estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms)',
+      'target: ~950 rows, estimate — count(*) exceeded ROWCOUNT_TIMEOUT_MS (5 ms); analyzed after its last change',
       'estimates compared: source 1000 exact, target ~950 estimated, 5.0% apart, within ROWCOUNT_ESTIMATE_TOLERANCE 10%',
     ]);
     expect(v.warnings).toEqual([expect.stringMatching(/passed on estimates only .* not an exact count/)]);
@@ -66,11 +67,11 @@ describe('judgeRowCount', () => {
   });
 
   test('a count that waited for a lock is an estimate like any other', () => {
-    const locked: Count = { kind: 'estimate', n: 500, ms: 9, cause: 'lock' };
+    const locked: Count = { kind: 'estimate', n: 500, ms: 9, cause: 'lock', freshness: FRESH };
     expect(judgeRowCount(t, exact(1000), locked, rules)).toMatchObject({
       ok: false,
       evidence: expect.arrayContaining([
-        'target: ~500 rows, estimate — count(*) waited for a lock longer than ROWCOUNT_TIMEOUT_MS (9 ms)',
+        'target: ~500 rows, estimate — count(*) waited for a lock longer than ROWCOUNT_TIMEOUT_MS (9 ms); analyzed after its last change',
       ]),
     });
   });
@@ -102,5 +103,36 @@ describe('judgeRowCount', () => {
     });
     expect(judgeRowCount(t, undefined, missing, rules).ok).toBe(false);
     expect(judgeRowCount(t, undefined, estimate(3), { ...rules, requireExact: true }).ok).toBe(false);
+  });
+
+  test('a stale estimate (rows changed since the last ANALYZE, never analyzed, no statistics) is not verified, never a pass', () => {
+    const stale: Count = {
+      kind: 'estimate',
+      n: 1_500_000,
+      ms: 5,
+      freshness: { ...FRESH, modsSinceAnalyze: 600_000 },
+    };
+    const v = judgeRowCount(t, estimate(1_500_000), stale, rules);
+    expect(v.ok).toBe(false);
+    expect(v.message).toMatch(
+      /^not checked: table public\.users: row count not verified: .*the target estimate \(~1500000\) is stale: 600000 rows changed since its last ANALYZE \(2026-01-01 00:00:00\+00\)/,
+    );
+    expect(v.evidence[1]).toMatch(/not evidence: 600000 rows changed since its last ANALYZE/);
+    // both sides are judged: a stale source is no evidence either
+    const never: Count = {
+      kind: 'estimate',
+      n: 10,
+      ms: 5,
+      freshness: { ...FRESH, neverAnalyzed: 1, analyzedAt: null },
+    };
+    expect(judgeRowCount(t, never, exact(10), rules).message).toMatch(
+      /the source estimate \(~10\) is stale: it was never analyzed/,
+    );
+    const noStats: Count = { kind: 'estimate', n: 10, ms: 5, freshness: { ...FRESH, noStats: 1 } };
+    expect(judgeRowCount(t, exact(10), noStats, rules).message).toMatch(/the server has no statistics for it/);
+    // an estimate without freshness (unknown) is no evidence
+    expect(judgeRowCount(t, exact(10), { kind: 'estimate', n: 10, ms: 5 }, rules).ok).toBe(false);
+    // analyzed after its last change on every estimated side: compared as before
+    expect(judgeRowCount(t, estimate(100), estimate(100), rules).ok).toBe(true);
   });
 });
