@@ -26,6 +26,7 @@ import { prefixWithSlash } from '../assets/sql.ts';
 import { findNearTwin, locateAsset, locateRel, resolveStoredPath, type WalkProblem } from '../../shared/asset-paths.ts';
 import { isInside } from '../../../core/paths.ts';
 import { sha256File } from '../../../core/files.ts';
+import { sourceChangedText } from './tree-compare.ts';
 
 export interface CensusColumn {
   display: string;
@@ -395,6 +396,28 @@ export async function mergeCensus(
 }
 
 /**
+ * A dangling path the resolver refuses as stored (a `file` path ending in '/'): the refusal depends only on the stored
+ * value, which the source database holds alike, so with a local source tree it is a defect the source already has
+ * (pre-existing), not one the copy made. The hint names the file the path means when it exists without the '/'.
+ */
+async function refusedDangling(
+  value: string,
+  kind: 'file' | 'dir',
+  reason: string,
+  o: { prefix: string; dstRoot: string; srcRoot?: string },
+): Promise<DanglingPath> {
+  const d: DanglingPath = { path: value, found: `nothing: ${reason}` };
+  const bare = value.replace(/\/+$/, '');
+  if (bare !== value && bare !== '') {
+    const loc = await locateAsset(bare, kind, o.prefix, o.dstRoot, 'DST_ASSETS_DIR').catch(() => undefined);
+    if (loc?.status === 'found' && loc.stat.isFile())
+      d.twin = `a file exists at the path without the trailing "/": ${loc.rel}`;
+  }
+  if (o.srcRoot) d.preexisting = true;
+  return d;
+}
+
+/**
  * Look every dangling candidate of a column up again with the path resolver (the sampled check's): drops the ones it
  * finds (a path the SQL normalisation could not see through, e.g. a symlinked directory inside the tree), gives each
  * remaining one its reason and near twin, and, with a local source tree, marks the ones missing there too.
@@ -413,7 +436,7 @@ export async function verifyDangling(
       continue;
     }
     if (loc.status === 'refused') {
-      out.push({ path: cand.path, found: `nothing: ${loc.reason}` });
+      out.push(await refusedDangling(cand.path, kind, loc.reason, o));
       continue;
     }
     if (loc.status === 'escapes') {
@@ -579,7 +602,28 @@ export async function runCensus(
   };
 }
 
+interface FileFacts {
+  size: number;
+  sha256: string;
+  stat: fs.Stats;
+}
+
+/** One sampled file found on both sides: equal, or how it differs (naming a source that changed during the copy). */
+function judgeSampled(p: string, a: FileFacts, b: FileFacts, changedSince?: number): SampleComparison {
+  const problem =
+    a.size !== b.size
+      ? `size differs: source ${a.size} B, target ${b.size} B`
+      : a.sha256 !== b.sha256
+        ? `same size (${a.size} B) but different bytes: sha256 source ${a.sha256.slice(0, 16)}…, target ${b.sha256.slice(0, 16)}…`
+        : undefined;
+  if (!problem) return { path: p, size: a.size, sha256: a.sha256 };
+  const changed = sourceChangedText(a.stat, b.stat, changedSince);
+  return { path: p, problem: changed ? `${changed} (${problem})` : problem, sourceChanged: !!changed };
+}
+
 export interface SampleComparison {
+  /** The source was modified after the mirror started: it changed during the copy. */
+  sourceChanged?: boolean;
   path: string;
   problem?: string;
   /** True when the source side could not be read: reported, not a failure of the target. */
@@ -590,12 +634,12 @@ export interface SampleComparison {
   sha256?: string;
 }
 
-async function fileFacts(root: string, rel: string, label: string): Promise<{ size: number; sha256: string } | string> {
+async function fileFacts(root: string, rel: string, label: string): Promise<FileFacts | string> {
   const loc = await locateRel(rel, root, label);
   if (loc.status === 'escapes') return `resolves outside ${label} (not read)`;
   if (loc.status !== 'found') return 'missing';
   if (!loc.stat.isFile()) return 'not a regular file';
-  return { size: loc.stat.size, sha256: await sha256File(loc.real) };
+  return { size: loc.stat.size, sha256: await sha256File(loc.real), stat: loc.stat };
 }
 
 /**
@@ -609,6 +653,7 @@ export async function compareSampledFiles(
   prefix: string,
   items: string[],
   concurrency = 4,
+  changedSince?: number,
 ): Promise<{ compared: SampleComparison[]; skipped: string[] }> {
   const skipped: string[] = [];
   const todo: Array<{ path: string; rel: string }> = [];
@@ -634,14 +679,7 @@ export async function compareSampledFiles(
       else if (typeof a === 'string')
         compared[i] = { path: p, problem: `source file ${a}: not compared`, notCompared: true };
       else if (typeof b === 'string') compared[i] = { path: p, problem: `target file ${b}` };
-      else if (a.size !== b.size)
-        compared[i] = { path: p, problem: `size differs: source ${a.size} B, target ${b.size} B` };
-      else if (a.sha256 !== b.sha256)
-        compared[i] = {
-          path: p,
-          problem: `same size (${a.size} B) but different bytes: sha256 source ${a.sha256.slice(0, 16)}…, target ${b.sha256.slice(0, 16)}…`,
-        };
-      else compared[i] = { path: p, size: a.size, sha256: a.sha256 };
+      else compared[i] = judgeSampled(p, a, b, changedSince);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
