@@ -23,7 +23,18 @@ import { pinnedSettingsSql } from '../../shared/deep-context.ts';
 import { quoteIdent, quoteTable, type TableRef } from '../../../core/ident.ts';
 import type { Query } from '../../../core/query.ts';
 import { prefixWithSlash } from '../assets/sql.ts';
-import { findNearTwin, locateAsset, locateRel, resolveStoredPath, type WalkProblem } from '../../shared/asset-paths.ts';
+import {
+  displayKey,
+  findNearTwin,
+  isUtf8Key,
+  keyBytes,
+  locateAsset,
+  locateRel,
+  resolveStoredPath,
+  sortedByteTree,
+  type EntryType,
+  type WalkProblem,
+} from '../../shared/asset-paths.ts';
 import { isInside } from '../../../core/paths.ts';
 import { sha256File } from '../../../core/files.ts';
 import { sourceChangedText } from './tree-compare.ts';
@@ -71,6 +82,8 @@ export interface ColumnCensus {
 
 export interface CensusResult {
   entries: { files: number; dirs: number; other: number; notUtf8: number };
+  /** Entries whose names are not valid UTF-8 (not merged: no stored path can name them), escaped. */
+  notUtf8: { count: number; files: number; examples: string[] };
   /** Directories the walk could not open or read (their contents are not in the census). */
   walkProblems: { count: number; examples: WalkProblem[] };
   columns: Map<string, ColumnCensus>;
@@ -156,11 +169,8 @@ export function byteCompare(a: string, b: string): number {
   return x - y;
 }
 
-/** Kind of one tree entry; a symlink counts as its target only when the target is inside `root`. */
-function entryKind(root: string, rel: string, dirent: fs.Dirent): EntryKind {
-  if (dirent.isFile()) return 'f';
-  if (dirent.isDirectory()) return 'd';
-  if (!dirent.isSymbolicLink()) return 'o';
+/** Kind of a symlink: its target's, when the target is inside `root`; else `l`. */
+function symlinkKind(root: string, rel: string): EntryKind {
   try {
     const real = fs.realpathSync(path.join(root, rel));
     if (!isInside(root, real)) return 'l';
@@ -180,58 +190,44 @@ export interface TreeEntry {
 /** Entries per chunk of the tree walk (and the unit the walk yields the event loop at). */
 export const TREE_CHUNK = 4096;
 
+/** A tree entry whose name is not valid UTF-8: `display` escaped (displayKey); no stored path can name it. */
+export interface NotUtf8Entry {
+  display: string;
+  kind: EntryKind;
+}
+
+/** A byte key's path as the database would store it (UTF-8), or undefined when its bytes are not valid UTF-8. */
+function textOfKey(key: string): string | undefined {
+  if (!/[^\x00-\x7f]/.test(key)) return key; // ASCII: the key is the text (the common case pays nothing)
+  return isUtf8Key(key) ? keyBytes(key).toString('utf8') : undefined;
+}
+
+const KIND_OF: Partial<Record<EntryType, EntryKind>> = { file: 'f', directory: 'd' };
+
 /**
- * The tree under `root` in byte order of the relative paths, in chunks of up to `chunk` entries: each directory's
- * entries sorted, and a directory's own entry at "name" but its subtree at "name/" (so `a.txt` comes between `a` and
- * `a/x`). Symlinks are not followed. One `readdir` (with file types) per directory, no `stat` except for symlinks;
- * synchronous calls, so no per-entry promise or thread-pool round trip: a caller that must keep the event loop
- * responsive awaits between chunks. Memory: one sorted directory listing per level of the current path, plus a chunk.
- * A directory that cannot be read (EACCES, ENAMETOOLONG beyond PATH_MAX, …) goes to `onProblem`; the walk goes on.
+ * The tree under `root` in byte order of the relative paths, in chunks of up to `chunk` entries
+ * (lib/checks/shared/asset-paths.ts sortedByteTree: names read as bytes, each directory's entries sorted, a
+ * directory's subtree at "name/"). Symlinks are not followed (one is its target's kind only while that stays inside
+ * the tree). An entry whose path is not valid UTF-8 can be named by no stored path and would break the text order of
+ * the merge: it goes to `onNotUtf8` (escaped) instead of the chunks. Memory: one sorted directory listing per level
+ * of the current path, plus a chunk. A directory that cannot be read goes to `onProblem`; the walk goes on.
  */
 export function* sortedTreeChunks(
   root: string,
   onProblem: (p: WalkProblem) => void = () => {},
   chunk = TREE_CHUNK,
+  onNotUtf8: (e: NotUtf8Entry) => void = () => {},
 ): Generator<TreeEntry[]> {
-  type Item = { key: string; name: string; descend: boolean; dirent: fs.Dirent };
-  const stack: Array<{ rel: string; items: Item[]; i: number }> = [];
-  const open = (rel: string) => {
-    let dirents: fs.Dirent[];
-    try {
-      dirents = fs.readdirSync(rel ? path.join(root, rel) : root, { withFileTypes: true });
-    } catch (e) {
-      onProblem({ rel: rel || '.', code: (e as NodeJS.ErrnoException).code ?? 'error' });
-      return;
+  for (const entries of sortedByteTree(root, { chunk, onProblem })) {
+    const out: TreeEntry[] = [];
+    for (const e of entries) {
+      const text = textOfKey(e.key);
+      const kind = KIND_OF[e.type] ?? (e.type === 'symlink' && text !== undefined ? symlinkKind(root, text) : 'o');
+      if (text === undefined) onNotUtf8({ display: displayKey(e.key), kind });
+      else out.push({ path: text, kind });
     }
-    const items: Item[] = [];
-    for (const d of dirents) {
-      items.push({ key: d.name, name: d.name, descend: false, dirent: d });
-      if (d.isDirectory()) items.push({ key: `${d.name}/`, name: d.name, descend: true, dirent: d });
-    }
-    items.sort((x, y) => byteCompare(x.key, y.key));
-    stack.push({ rel, items, i: 0 });
-  };
-  open('');
-  let out: TreeEntry[] = [];
-  while (stack.length) {
-    const f = stack[stack.length - 1];
-    if (f.i >= f.items.length) {
-      stack.pop();
-      continue;
-    }
-    const it = f.items[f.i++];
-    const p = f.rel ? `${f.rel}/${it.name}` : it.name;
-    if (it.descend) {
-      open(p);
-      continue;
-    }
-    out.push({ path: p, kind: entryKind(root, p, it.dirent) });
-    if (out.length >= chunk) {
-      yield out;
-      out = [];
-    }
+    if (out.length) yield out;
   }
-  if (out.length) yield out;
 }
 
 /** The tree under `root` in byte order, one entry at a time (see sortedTreeChunks). */
@@ -523,11 +519,22 @@ export async function runCensus(
           yield* rows;
         })();
         const walkProblems: CensusResult['walkProblems'] = { count: 0, examples: [] };
+        const notUtf8: CensusResult['notUtf8'] = { count: 0, files: 0, examples: [] };
         let treeMs = 0;
-        const walk = sortedTreeChunks(realRoot, (p) => {
-          walkProblems.count++;
-          if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
-        });
+        const walk = sortedTreeChunks(
+          realRoot,
+          (p) => {
+            walkProblems.count++;
+            if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
+          },
+          TREE_CHUNK,
+          (e) => {
+            notUtf8.count++;
+            if (e.kind === 'f') notUtf8.files++;
+            if (notUtf8.examples.length < Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0))
+              notUtf8.examples.push(e.display);
+          },
+        );
         const step = () => {
           const t = performance.now();
           const r = walk.next();
@@ -555,7 +562,7 @@ export async function runCensus(
         })();
         const merged = await mergeCensus(columns, db, tree, Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0));
         const end = performance.now();
-        return { merged, walkProblems, ms: { walk: end - t0, compare: (first ?? end) - t0, tree: treeMs } };
+        return { merged, walkProblems, notUtf8, ms: { walk: end - t0, compare: (first ?? end) - t0, tree: treeMs } };
       } finally {
         await c.query('ROLLBACK').catch(() => {});
       }
@@ -594,7 +601,13 @@ export async function runCensus(
     total: Math.round(performance.now() - start),
   };
   return {
-    entries: { ...merged.entries, notUtf8: 0 },
+    entries: {
+      ...merged.entries,
+      files: merged.entries.files + result.notUtf8.files,
+      other: merged.entries.other + result.notUtf8.count - result.notUtf8.files,
+      notUtf8: result.notUtf8.count,
+    },
+    notUtf8: result.notUtf8,
     walkProblems,
     columns: out,
     unreferenced: merged.unreferenced,

@@ -112,7 +112,7 @@ export async function checkTree(run: CensusRun, cfg: Config, notes: Notes): Prom
   if (r.entries.notUtf8)
     await warn(
       notes,
-      `${r.entries.notUtf8} name(s) under ${cfg.dstAssetsDir} are not valid UTF-8: no stored path can name them`,
+      `${r.entries.notUtf8} name(s) under ${cfg.dstAssetsDir} are not valid UTF-8 (shown escaped): no stored path can name them, so they are not counted as unreferenced: ${r.notUtf8.examples.slice(0, 5).join(', ')}${r.notUtf8.count > 5 ? ', …' : ''}`,
     );
   if (r.walkProblems.count)
     await warn(
