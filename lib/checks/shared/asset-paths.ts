@@ -121,6 +121,15 @@ export function realRootOf(root: string): Promise<string> {
 }
 
 /**
+ * A `file` path stored with a trailing '/' (`ugc/2/b.jpg/`): refused by `locateAsset` for its form alone, so the
+ * source, which stores the same value, is broken alike — a defect the source already has (pre-existing), not one the
+ * copy made (rw35). Pure.
+ */
+export function fileWithTrailingSlash(value: string, kind: 'file' | 'dir'): boolean {
+  return kind === 'file' && value.endsWith('/');
+}
+
+/**
  * Locate the stored path `value` of an asset column of `kind` under `root` (see `Location`); `label` names the root in
  * messages (`DST_ASSETS_DIR`). Throws only when `root` itself is not accessible (the message names it); every other
  * file-system problem is the result. A `file` path stored with a trailing '/' is refused (opening `x.jpg/` fails).
@@ -134,7 +143,7 @@ export async function locateAsset(
 ): Promise<Location> {
   const stored = resolveStoredPath(value, prefix);
   if (!stored.ok) return { status: 'refused', reason: stored.reason };
-  if (kind === 'file' && value.endsWith('/'))
+  if (fileWithTrailingSlash(value, kind))
     return { status: 'refused', reason: 'expected a file path, the stored path ends with "/"' };
   return locateRel(stored.rel, root, label);
 }

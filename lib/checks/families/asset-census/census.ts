@@ -25,6 +25,7 @@ import type { Query } from '../../../core/query.ts';
 import { prefixWithSlash } from '../assets/sql.ts';
 import {
   displayKey,
+  fileWithTrailingSlash,
   findNearTwin,
   isUtf8Key,
   keyBytes,
@@ -409,7 +410,7 @@ async function refusedDangling(
     if (loc?.status === 'found' && loc.stat.isFile())
       d.twin = `a file exists at the path without the trailing "/": ${loc.rel}`;
   }
-  if (o.srcRoot) d.preexisting = true;
+  if (o.srcRoot && fileWithTrailingSlash(value, kind)) d.preexisting = true;
   return d;
 }
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import {
   describeEntryType,
   entryType,
+  fileWithTrailingSlash,
   findNearTwin,
   isWithin,
   locateAsset,
@@ -136,7 +137,11 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
       facts,
     };
   }
-  if (loc.status === 'refused') return { ok: false, problem: `${loc.reason}; not read`, facts };
+  if (loc.status === 'refused') {
+    // A file path ending in '/' is broken alike in the source (same stored value): pre-existing (rw35).
+    const preexisting = !!opts.srcRoot && fileWithTrailingSlash(value, kind);
+    return { ok: false, problem: `${loc.reason}; not read`, facts, ...(preexisting ? { preexisting } : {}) };
+  }
   const diskPath = loc.diskPath;
   facts.push(`disk path: ${diskPath}`);
   if (loc.status !== 'found') return notFound(loc, value, kind, opts, facts);
