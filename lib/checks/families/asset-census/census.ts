@@ -264,118 +264,53 @@ export interface MergedCensus {
   unreferenced: { count: number; examples: string[] };
 }
 
-/**
- * Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). Both sides come in batches
- * (arrays, in order; an empty batch is allowed): the merge itself is a synchronous loop, awaiting only when a batch
- * runs out, so its cost per entry is a comparison, not a promise.
- */
-export async function mergeCensus(
-  columns: CensusColumn[],
-  db: AsyncIterable<readonly DbPath[]> | Iterable<readonly DbPath[]>,
-  tree: AsyncIterable<readonly TreeEntry[]> | Iterable<readonly TreeEntry[]>,
-  maxExamples = DANGLING_VERIFY_MAX,
-): Promise<MergedCensus> {
-  const entries = { files: 0, dirs: 0, other: 0 };
-  const stats = columns.map(() => ({
-    total: 0,
-    censused: 0,
-    dangling: 0,
-    examples: [] as Array<{ raw: string; found: string }>,
-  }));
-  const unreferenced = { count: 0, examples: [] as string[] };
-  const dbIt = Symbol.asyncIterator in db ? db[Symbol.asyncIterator]() : db[Symbol.iterator]();
-  const treeIt = Symbol.asyncIterator in tree ? tree[Symbol.asyncIterator]() : tree[Symbol.iterator]();
-  let dbBatch: readonly DbPath[] = [];
-  let di = 0;
-  let dbDone = false;
-  let treeBatch: readonly TreeEntry[] = [];
-  let ti = 0;
-  let treeDone = false;
-  // Next batch of a side (skipping empty ones); false when the side is exhausted.
-  const moreDb = async () => {
-    while (!dbDone && di >= dbBatch.length) {
-      const r = await dbIt.next();
-      if (r.done) dbDone = true;
-      else {
-        dbBatch = r.value;
-        di = 0;
-      }
-    }
-    return !dbDone;
-  };
-  const moreTree = async () => {
-    while (!treeDone && ti >= treeBatch.length) {
-      const r = await treeIt.next();
-      if (r.done) treeDone = true;
-      else {
-        treeBatch = r.value;
-        ti = 0;
-      }
-    }
-    return !treeDone;
-  };
-  // Directories named by a `dir` column whose subtree the merge has not passed yet.
-  let covering: string[] = [];
-  const covered = (p: string) => {
-    if (!covering.length) return false;
-    covering = covering.filter((r) => p.startsWith(`${r}/`) || byteCompare(p, `${r}/`) < 0);
-    return covering.some((r) => p.startsWith(`${r}/`));
-  };
-  // The stream is in byte order of the normalised path: the first candidates are kept, each looked up again later.
-  const example = (list: Array<{ raw: string; found: string }>, x: { raw: string; found: string }) => {
-    if (list.length < maxExamples) list.push(x);
-  };
-  for (;;) {
-    const haveDb = di < dbBatch.length || (await moreDb());
-    const haveTree = ti < treeBatch.length || (await moreTree());
-    if (!haveDb && !haveTree) break;
-    const dv = haveDb ? dbBatch[di] : undefined;
-    if (dv && dv.rel === null) {
-      // Paths not censused come last: counted only.
-      stats[dv.c].total += dv.n ?? 1;
-      di++;
-      continue;
-    }
-    const dbKey = dv?.rel ?? undefined;
-    const here = haveTree ? treeBatch[ti] : undefined;
-    const treeKey = here?.path;
-    const k =
-      dbKey === undefined
-        ? treeKey!
-        : treeKey === undefined
-          ? dbKey
-          : byteCompare(dbKey, treeKey) <= 0
-            ? dbKey
-            : treeKey;
-    const at = here && treeKey === k ? here : undefined;
-    let fileRef = false;
-    // Every stored path equal to k (one per column): they may straddle a batch boundary.
-    while ((di < dbBatch.length || (await moreDb())) && dbBatch[di].rel === k) {
-      const d = dbBatch[di++];
-      const col = columns[d.c];
-      const s = stats[d.c];
-      const n = d.n ?? 1;
-      s.total += n;
-      s.censused += n;
-      const want = col.kind === 'file' ? 'f' : 'd';
-      if (at?.kind !== want) {
-        s.dangling += n;
-        example(s.examples, { raw: d.raw, found: at?.kind ?? '-' });
-      }
-      if (col.kind === 'file') fileRef = true;
-      else if (!covering.includes(k)) covering.push(k);
-    }
-    if (at) {
-      if (at.kind === 'f') entries.files++;
-      else if (at.kind === 'd') entries.dirs++;
-      else entries.other++;
-      if (at.kind === 'f' && !fileRef && !covered(k)) {
-        unreferenced.count++;
-        if (unreferenced.examples.length < maxExamples) unreferenced.examples.push(k);
-      }
-      ti++;
-    }
+/** A side of the merge read batch by batch: `ready()` makes `batch[i]` the next item (false at the end). */
+class BatchReader<T> {
+  batch: readonly T[] = [];
+  i = 0;
+  private done = false;
+  private readonly it: AsyncIterator<readonly T[]> | Iterator<readonly T[]>;
+  constructor(src: AsyncIterable<readonly T[]> | Iterable<readonly T[]>) {
+    this.it = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
   }
+  /** True when an item is at `batch[i]`; awaits only when the batch runs out (empty batches skipped). */
+  async ready(): Promise<boolean> {
+    while (!this.done && this.i >= this.batch.length) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else [this.batch, this.i] = [r.value, 0];
+    }
+    return !this.done;
+  }
+  get current(): T {
+    return this.batch[this.i];
+  }
+}
+
+type ColumnStats = {
+  total: number;
+  censused: number;
+  dangling: number;
+  examples: Array<{ raw: string; found: string }>;
+};
+
+/** Directories named by a `dir` column whose subtree the merge has not passed yet: is `p` below one of them? */
+function coverage() {
+  let covering: string[] = [];
+  return {
+    add: (k: string) => {
+      if (!covering.includes(k)) covering.push(k);
+    },
+    covered: (p: string) => {
+      if (!covering.length) return false;
+      covering = covering.filter((r) => p.startsWith(`${r}/`) || byteCompare(p, `${r}/`) < 0);
+      return covering.some((r) => p.startsWith(`${r}/`));
+    },
+  };
+}
+
+/** The per-column results of the merge, examples in byte order of the stored path. */
+function mergedColumns(columns: CensusColumn[], stats: ColumnStats[]): Map<string, MergedColumn> {
   const out = new Map<string, MergedColumn>();
   columns.forEach((c, i) => {
     const s = stats[i];
@@ -389,7 +324,72 @@ export async function mergeCensus(
         .map((x) => ({ path: x.raw, found: KIND_TEXT[x.found] ?? x.found })),
     });
   });
-  return { entries, columns: out, unreferenced };
+  return out;
+}
+
+/**
+ * Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). Both sides come in batches
+ * (arrays, in order; an empty batch is allowed): the merge itself is a synchronous loop, awaiting only when a batch
+ * runs out, so its cost per entry is a comparison, not a promise. The stream is in byte order of the normalised
+ * path: the first `maxExamples` dangling candidates per column are kept, each looked up again later.
+ */
+export async function mergeCensus(
+  columns: CensusColumn[],
+  db: AsyncIterable<readonly DbPath[]> | Iterable<readonly DbPath[]>,
+  tree: AsyncIterable<readonly TreeEntry[]> | Iterable<readonly TreeEntry[]>,
+  maxExamples = DANGLING_VERIFY_MAX,
+): Promise<MergedCensus> {
+  const entries = { files: 0, dirs: 0, other: 0 };
+  const stats: ColumnStats[] = columns.map(() => ({ total: 0, censused: 0, dangling: 0, examples: [] }));
+  const unreferenced = { count: 0, examples: [] as string[] };
+  const d = new BatchReader(db);
+  const t = new BatchReader(tree);
+  const cover = coverage();
+  for (;;) {
+    const haveDb = await d.ready();
+    const haveTree = await t.ready();
+    if (!haveDb && !haveTree) break;
+    const dv = haveDb ? d.current : undefined;
+    if (dv && dv.rel === null) {
+      // Paths not censused come last: counted only.
+      stats[dv.c].total += dv.n ?? 1;
+      d.i++;
+      continue;
+    }
+    const dbKey = dv?.rel ?? undefined;
+    const here = haveTree ? t.current : undefined;
+    const treeKey = here?.path;
+    const k =
+      dbKey === undefined ? treeKey! : treeKey === undefined || byteCompare(dbKey, treeKey) <= 0 ? dbKey : treeKey;
+    const at = here && treeKey === k ? here : undefined;
+    let fileRef = false;
+    // Every stored path equal to k (one per column): they may straddle a batch boundary.
+    while ((await d.ready()) && d.current.rel === k) {
+      const x = d.current;
+      d.i++;
+      const col = columns[x.c];
+      const s = stats[x.c];
+      const n = x.n ?? 1;
+      s.total += n;
+      s.censused += n;
+      if (at?.kind !== (col.kind === 'file' ? 'f' : 'd')) {
+        s.dangling += n;
+        if (s.examples.length < maxExamples) s.examples.push({ raw: x.raw, found: at?.kind ?? '-' });
+      }
+      if (col.kind === 'file') fileRef = true;
+      else cover.add(k);
+    }
+    if (!at) continue;
+    if (at.kind === 'f') entries.files++;
+    else if (at.kind === 'd') entries.dirs++;
+    else entries.other++;
+    if (at.kind === 'f' && !fileRef && !cover.covered(k)) {
+      unreferenced.count++;
+      if (unreferenced.examples.length < maxExamples) unreferenced.examples.push(k);
+    }
+    t.i++;
+  }
+  return { entries, columns: mergedColumns(columns, stats), unreferenced };
 }
 
 /**
@@ -478,6 +478,111 @@ async function* cursorBatches(c: pg.ClientBase, q: Query, batch: number): AsyncG
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The tree walk of the census: byte-ordered chunks, its problems and set-aside names, and the time spent in it. */
+function censusWalk(realRoot: string, examples: number) {
+  const walkProblems: CensusResult['walkProblems'] = { count: 0, examples: [] };
+  const notUtf8: CensusResult['notUtf8'] = { count: 0, files: 0, examples: [] };
+  const walk = sortedTreeChunks(
+    realRoot,
+    (p) => {
+      walkProblems.count++;
+      if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
+    },
+    TREE_CHUNK,
+    (e) => {
+      notUtf8.count++;
+      if (e.kind === 'f') notUtf8.files++;
+      if (notUtf8.examples.length < examples) notUtf8.examples.push(e.display);
+    },
+  );
+  const timing = { treeMs: 0 };
+  const step = () => {
+    const t = performance.now();
+    const r = walk.next();
+    timing.treeMs += performance.now() - t;
+    return r;
+  };
+  return { walkProblems, notUtf8, step, timing };
+}
+
+/**
+ * Inside the census's read-only transaction: declare the cursor, walk the tree ahead while PostgreSQL delivers the
+ * first batch (up to TREE_READAHEAD entries, one chunk per turn of the event loop), then merge the two streams.
+ */
+async function walkAndMerge(
+  c: pg.ClientBase,
+  cfg: Config,
+  columns: CensusColumn[],
+  realRoot: string,
+  o: { batchSize?: number; examples?: number },
+) {
+  const t0 = performance.now();
+  let first: number | undefined;
+  const rows = cursorBatches(c, censusStreamQuery(columns, cfg.assetsDbPathPrefix), o.batchSize ?? CENSUS_FETCH);
+  const firstBatch = rows.next().then((r) => {
+    first = performance.now();
+    return r;
+  });
+  const db = (async function* () {
+    const r = await firstBatch;
+    if (r.done) return;
+    yield r.value;
+    yield* rows;
+  })();
+  const examples = Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0);
+  const w = censusWalk(realRoot, examples);
+  const ahead: TreeEntry[][] = [];
+  let aheadN = 0;
+  let walked = false;
+  while (first === undefined && aheadN < TREE_READAHEAD) {
+    const r = w.step();
+    if (r.done) {
+      walked = true;
+      break;
+    }
+    ahead.push(r.value);
+    aheadN += r.value.length;
+    await turn();
+  }
+  const tree = (function* () {
+    yield* ahead.splice(0);
+    if (walked) return;
+    for (let r = w.step(); !r.done; r = w.step()) yield r.value;
+  })();
+  const merged = await mergeCensus(columns, db, tree, examples);
+  const end = performance.now();
+  const ms = { walk: end - t0, compare: (first ?? end) - t0, tree: w.timing.treeMs };
+  return { merged, walkProblems: w.walkProblems, notUtf8: w.notUtf8, ms };
+}
+
+/** Every dangling candidate looked up again with the sampled check's resolver, per column (see verifyDangling). */
+async function verifyColumns(cfg: Config, columns: CensusColumn[], merged: MergedCensus) {
+  const srcRoot = cfg.srcAssetsDir && !cfg.srcAssetsRemote ? cfg.srcAssetsDir : undefined;
+  const out = new Map<string, ColumnCensus>();
+  for (const col of columns) {
+    const m = merged.columns.get(col.display)!;
+    const verified = await verifyDangling(m.examples, col.kind, {
+      prefix: cfg.assetsDbPathPrefix,
+      dstRoot: cfg.dstAssetsDir,
+      srcRoot,
+    });
+    const unverified = Math.max(0, m.dangling - m.examples.length);
+    const preexisting = verified.filter((d) => d.preexisting);
+    out.set(col.display, {
+      total: m.total,
+      censused: m.censused,
+      notCensused: m.notCensused,
+      dangling: verified.length + unverified,
+      preexisting: preexisting.length,
+      unverified,
+      sourceCompared: !!srcRoot,
+      examples: verified.filter((d) => !d.preexisting),
+      preexistingExamples: preexisting,
+    });
+  }
+  return out;
+}
+
 /**
  * Run the census of `columns` against the tree under cfg.dstAssetsDir: one read-only transaction on the target, no
  * object created. The tree is walked while PostgreSQL scans, groups and sorts the stored paths (up to
@@ -505,96 +610,15 @@ export async function runCensus(
         // The cursor is read while the tree is walked, so the transaction is idle between fetches: a role's
         // idle_in_transaction_session_timeout must not end it; a lock must not hold it forever either.
         await c.query("SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = '10s'");
-        const t0 = performance.now();
-        let first: number | undefined;
-        const q = censusStreamQuery(columns, cfg.assetsDbPathPrefix);
-        const rows = cursorBatches(c, q, o.batchSize ?? CENSUS_FETCH);
-        const firstBatch = rows.next().then((r) => {
-          first = performance.now();
-          return r;
-        });
-        const db = (async function* () {
-          const r = await firstBatch;
-          if (r.done) return;
-          yield r.value;
-          yield* rows;
-        })();
-        const walkProblems: CensusResult['walkProblems'] = { count: 0, examples: [] };
-        const notUtf8: CensusResult['notUtf8'] = { count: 0, files: 0, examples: [] };
-        let treeMs = 0;
-        const walk = sortedTreeChunks(
-          realRoot,
-          (p) => {
-            walkProblems.count++;
-            if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
-          },
-          TREE_CHUNK,
-          (e) => {
-            notUtf8.count++;
-            if (e.kind === 'f') notUtf8.files++;
-            if (notUtf8.examples.length < Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0))
-              notUtf8.examples.push(e.display);
-          },
-        );
-        const step = () => {
-          const t = performance.now();
-          const r = walk.next();
-          treeMs += performance.now() - t;
-          return r;
-        };
-        // Walk ahead while the server works on the first batch (one chunk per turn of the event loop).
-        const ahead: TreeEntry[][] = [];
-        let aheadN = 0;
-        let walked = false;
-        while (first === undefined && aheadN < TREE_READAHEAD) {
-          const r = step();
-          if (r.done) {
-            walked = true;
-            break;
-          }
-          ahead.push(r.value);
-          aheadN += r.value.length;
-          await turn();
-        }
-        const tree = (function* () {
-          yield* ahead.splice(0);
-          if (walked) return;
-          for (let r = step(); !r.done; r = step()) yield r.value;
-        })();
-        const merged = await mergeCensus(columns, db, tree, Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0));
-        const end = performance.now();
-        return { merged, walkProblems, notUtf8, ms: { walk: end - t0, compare: (first ?? end) - t0, tree: treeMs } };
+        return await walkAndMerge(c, cfg, columns, realRoot, o);
       } finally {
         await c.query('ROLLBACK').catch(() => {});
       }
     },
     { connectTimeoutMs: cfg.connectTimeoutMs },
   );
-  const { merged, walkProblems } = result;
-  // Every dangling candidate is looked up again with the sampled check's resolver.
-  const srcRoot = cfg.srcAssetsDir && !cfg.srcAssetsRemote ? cfg.srcAssetsDir : undefined;
-  const out = new Map<string, ColumnCensus>();
-  for (const col of columns) {
-    const m = merged.columns.get(col.display)!;
-    const verified = await verifyDangling(m.examples, col.kind, {
-      prefix: cfg.assetsDbPathPrefix,
-      dstRoot: cfg.dstAssetsDir,
-      srcRoot,
-    });
-    const unverified = Math.max(0, m.dangling - m.examples.length);
-    const preexisting = verified.filter((d) => d.preexisting);
-    out.set(col.display, {
-      total: m.total,
-      censused: m.censused,
-      notCensused: m.notCensused,
-      dangling: verified.length + unverified,
-      preexisting: preexisting.length,
-      unverified,
-      sourceCompared: !!srcRoot,
-      examples: verified.filter((d) => !d.preexisting),
-      preexistingExamples: preexisting,
-    });
-  }
+  const { merged, walkProblems, notUtf8 } = result;
+  const out = await verifyColumns(cfg, columns, merged);
   const ms = {
     walk: Math.round(result.ms.walk),
     compare: Math.round(result.ms.compare),
@@ -604,11 +628,11 @@ export async function runCensus(
   return {
     entries: {
       ...merged.entries,
-      files: merged.entries.files + result.notUtf8.files,
-      other: merged.entries.other + result.notUtf8.count - result.notUtf8.files,
-      notUtf8: result.notUtf8.count,
+      files: merged.entries.files + notUtf8.files,
+      other: merged.entries.other + notUtf8.count - notUtf8.files,
+      notUtf8: notUtf8.count,
     },
-    notUtf8: result.notUtf8,
+    notUtf8,
     walkProblems,
     columns: out,
     unreferenced: merged.unreferenced,
