@@ -43,4 +43,12 @@ test('rw34: files the source deleted between rehearsals are a warning with a ful
   expect(fs.readFileSync(path.join(runDir!, rel), 'utf8')).toBe('gallery/4/2.jpg\ngallery/7/3.jpg\n');
   // the renamed file reached staging: nothing is missing on the target
   expect(fs.existsSync(path.join(s.dstAssets, 'gallery/7/3-renamed.jpg'))).toBe(true);
+
+  // the cure the warning names: with ASSETS_DELETE the mirror deletes them and the census is green without a warning
+  const third = await rehearseCase(s, [], { ...env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
+  expect(third.code, third.output).toBe(0);
+  const cured = caseNamed(third.cases, EVERY);
+  expect(cured.failed).toBe(false);
+  expect(annotations(cured).filter((n) => n.startsWith('warning: '))).toEqual([]);
+  expect(fs.existsSync(path.join(s.dstAssets, 'gallery/4/2.jpg'))).toBe(false);
 });

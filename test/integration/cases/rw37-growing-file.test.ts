@@ -2,9 +2,11 @@
  * rw37: a writer appends to a 300 MB file while the rehearsal's mirror copies it. Expected: red, saying the source
  * changed during the copy — which file, its size when copied and now — not just "size differs".
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
+import { runFamilies } from '../../helpers/family.ts';
 import { scenario } from '../../helpers/scenario.ts';
 import { loadCaseSql, runCaseScript } from '../../helpers/case-files.ts';
 import { caseNamed, failureText, rehearseCase } from '../../helpers/real-world-case.ts';
@@ -45,4 +47,14 @@ test('rw37: a file growing during the mirror is red as "the source changed durin
   );
   // the two finished files are not blamed
   expect(every).not.toMatch(/ugc\/[23]\.bin/);
+
+  // once the writer is done, a copy of the finished file is green (in-process, as a --verify-only run)
+  process.kill(writerPid);
+  writerPid = undefined;
+  await new Promise((r) => setTimeout(r, 1000));
+  execFileSync('rsync', ['-a', `${s.srcAssets}/`, `${s.dstAssets}/`]);
+  const again = await runFamilies(s, ['asset-census'], {
+    env: { HEALTH_CHECK: '0', ASSET_COLUMNS: 'ugc_assets.storage_path:file' },
+  });
+  expect(again.filter((o) => o.verdict && o.verdict.status !== 'pass').map((o) => o.name)).toEqual([]);
 }, 300_000);
