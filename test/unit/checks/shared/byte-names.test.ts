@@ -5,6 +5,7 @@ import {
   caseTwin,
   displayKey,
   escapeNameBytes,
+  fileWithTrailingSlash,
   isUtf8Key,
   keyBytes,
   keyOfText,
@@ -80,4 +81,10 @@ test('mergeSorted: memory stays flat over 1,000,000 entries per side (streams, n
   expect(both).toBe(N - (2 * N) / 1000);
   // Held entries would take > 150 MB here (2M objects with 60-byte keys); the merge holds two batches.
   expect(peak).toBeLessThan(64 * 1024 * 1024);
+});
+
+test('a file path stored with a trailing "/" is refused for its form alone (so the source is broken alike)', () => {
+  expect(fileWithTrailingSlash('/app/.data/ugc/2/b.jpg/', 'file')).toBe(true);
+  expect(fileWithTrailingSlash('/app/.data/gallery/1//', 'dir')).toBe(false);
+  expect(fileWithTrailingSlash('/app/.data/ugc/2/b.jpg', 'file')).toBe(false);
 });
