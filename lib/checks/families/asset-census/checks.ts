@@ -133,12 +133,15 @@ function everyFileEvidence(r: TreeComparison, sha: boolean): string {
   return `${r.files} source files compared with ${r.targetFiles} target files (size, mtime${sha ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes only where the mtime differs: ASSETS_VERIFY=sha256 compares every file'}; names compared as bytes) in ${r.ms} ms; ${r.differing} differ (${r.missingOnTarget.count} missing on the target, ${r.differ.count} different); ${r.missingOnSource.count} on the target only; ${r.mtimeOnly} with another mtime but the same bytes; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${unreadable}`;
 }
 
-/** The three rclone-style lists of the every-file comparison, written when not empty. */
+/**
+ * The three rclone-style lists of the every-file comparison, written when not empty; the failing ones first (the
+ * report inlines a check's first list).
+ */
 async function everyFileLists(name: string, r: TreeComparison, cfg: Config, notes: Notes): Promise<void> {
   const lists: Array<[string, TreeComparison['differ'], string]> = [
     ['missing-on-target', r.missingOnTarget, 'in SRC_ASSETS_DIR, missing in DST_ASSETS_DIR'],
-    ['missing-on-source', r.missingOnSource, 'in DST_ASSETS_DIR, no longer in SRC_ASSETS_DIR'],
     ['differ', r.differ, 'in both trees, different'],
+    ['missing-on-source', r.missingOnSource, 'in DST_ASSETS_DIR, no longer in SRC_ASSETS_DIR'],
   ];
   for (const [which, list, what] of lists)
     if (list.count)
