@@ -148,6 +148,70 @@ export async function locateAsset(
   return locateRel(stored.rel, root, label);
 }
 
+/** Why `diskPath` (of stored path `rel`) could not be resolved: missing, a loop, dangling, or escaping the root. */
+async function notResolved(
+  e: unknown,
+  rel: string,
+  diskPath: string,
+  realRoot: string,
+  label: string,
+): Promise<Location> {
+  const c = code(e);
+  // Longer than the system's path limit: no call on this path can succeed, and walking up its ancestors would stall
+  // on a deep tree. Say so at once instead of calling it "missing".
+  if (c === 'ENAMETOOLONG')
+    return {
+      status: 'missing',
+      rel,
+      diskPath,
+      code: c,
+      problem: `path too long to check: ${diskPath.length} characters exceed the system's path limit (ENAMETOOLONG); the file was not checked`,
+    };
+  const link = await fs.promises.lstat(diskPath).catch(() => undefined);
+  if (c === 'ELOOP')
+    return {
+      status: 'missing',
+      rel,
+      diskPath,
+      code: c,
+      problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}`,
+    };
+  if (link?.isSymbolicLink()) {
+    const target = await fs.promises.readlink(diskPath).catch(() => '?');
+    const dest = path.resolve(path.dirname(diskPath), target);
+    const destParent = await realAncestor(dest);
+    if (!isWithin(realRoot, dest) || (destParent && !isWithin(realRoot, destParent)))
+      return {
+        status: 'escapes',
+        rel,
+        diskPath,
+        problem: `symlink escapes ${label}: ${diskPath} -> ${target} (not followed)`,
+      };
+    return {
+      status: 'missing',
+      rel,
+      diskPath,
+      code: 'dangling',
+      problem: `dangling symlink: ${diskPath} -> ${target}, which does not exist`,
+    };
+  }
+  const parent = await realAncestor(diskPath);
+  if (parent && !isWithin(realRoot, parent))
+    return {
+      status: 'escapes',
+      rel,
+      diskPath,
+      problem: `path resolves outside ${label} through a symlinked directory (${parent}); not followed`,
+    };
+  return {
+    status: 'missing',
+    rel,
+    diskPath,
+    code: c,
+    problem: `missing: expected ${diskPath} to exist, found nothing (${c})`,
+  };
+}
+
 /** `locateAsset` for an already resolved relative path (see resolveStoredPath). */
 export async function locateRel(rel: string, root: string, label = 'the assets root'): Promise<Location> {
   let realRoot: string;
@@ -161,60 +225,7 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
   try {
     real = await fs.promises.realpath(diskPath);
   } catch (e) {
-    const c = code(e);
-    // Longer than the system's path limit: no call on this path can succeed, and walking up its ancestors would stall
-    // on a deep tree. Say so at once instead of calling it "missing".
-    if (c === 'ENAMETOOLONG')
-      return {
-        status: 'missing',
-        rel,
-        diskPath,
-        code: c,
-        problem: `path too long to check: ${diskPath.length} characters exceed the system's path limit (ENAMETOOLONG); the file was not checked`,
-      };
-    const link = await fs.promises.lstat(diskPath).catch(() => undefined);
-    if (c === 'ELOOP')
-      return {
-        status: 'missing',
-        rel,
-        diskPath,
-        code: c,
-        problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}`,
-      };
-    if (link?.isSymbolicLink()) {
-      const target = await fs.promises.readlink(diskPath).catch(() => '?');
-      const dest = path.resolve(path.dirname(diskPath), target);
-      const destParent = await realAncestor(dest);
-      if (!isWithin(realRoot, dest) || (destParent && !isWithin(realRoot, destParent)))
-        return {
-          status: 'escapes',
-          rel,
-          diskPath,
-          problem: `symlink escapes ${label}: ${diskPath} -> ${target} (not followed)`,
-        };
-      return {
-        status: 'missing',
-        rel,
-        diskPath,
-        code: 'dangling',
-        problem: `dangling symlink: ${diskPath} -> ${target}, which does not exist`,
-      };
-    }
-    const parent = await realAncestor(diskPath);
-    if (parent && !isWithin(realRoot, parent))
-      return {
-        status: 'escapes',
-        rel,
-        diskPath,
-        problem: `path resolves outside ${label} through a symlinked directory (${parent}); not followed`,
-      };
-    return {
-      status: 'missing',
-      rel,
-      diskPath,
-      code: c,
-      problem: `missing: expected ${diskPath} to exist, found nothing (${c})`,
-    };
+    return notResolved(e, rel, diskPath, realRoot, label);
   }
   if (!isWithin(realRoot, real))
     return {
