@@ -2,7 +2,8 @@
  * The sampled asset check and the census resolve stored paths identically (one resolver, lib/checks/shared/asset-paths.ts):
  * for every stored path — a newline in the name (invisible to fast-glob's `**`), `/./` and `//` segments, a
  * directory symlink that stays inside the tree, a file path with a trailing '/', a missing file — the census calls
- * it dangling exactly when the sampled check fails it, and both call a path the source lacks too pre-existing.
+ * it dangling exactly when the sampled check fails it, and both call a path the source lacks too pre-existing (a file
+ * path with a trailing '/' too: the source stores the same value, so it is broken alike there; rw35).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ const PATHS: Array<[string, boolean]> = [
   [`${P}/odd//double.jpg`, true],
   [`${P}/linkdir/inside.jpg`, true],
   [`${P}/odd/back\\slash.jpg`, true],
-  [`${P}/odd/trailing.jpg/`, false],
+  [`${P}/odd/trailing.jpg/`, true], // broken alike in the source: pre-existing, a warning on both
   [`${P}/odd/gone.jpg`, false], // deleted on the target after the copy
   [`${P}/odd/never.jpg`, true], // missing in the source too: pre-existing, a warning on both
 ];
@@ -41,14 +42,15 @@ test('the sampled check and the census agree on every stored path (newline, /./,
 
   const env = { ASSET_COLUMNS: 'odd_paths.p:file', ASSETS_SAMPLE_N: '100' };
   const full = await rehearseCase(s, [], env);
-  expect(full.code, full.output).toBe(1);
+  // every defect of the copy is pre-existing (never.jpg, trailing.jpg/): green with warnings
+  expect(full.code, full.output).toBe(0);
   fs.rmSync(path.join(s.dstAssets, 'odd/gone.jpg'));
   const r = await rehearseCase(s, ['--verify-only'], env);
   expect(r.code, r.output).toBe(1);
   const census = caseNamed(r.cases, 'asset census odd_paths.p');
   expect(census.failed).toBe(true);
   const text = failureText(census);
-  expect(text).toMatch(/2 of 8 paths do not resolve .*besides 1 already dangling in the source/);
+  expect(text).toMatch(/1 of 8 paths do not resolve .*besides 2 already dangling in the source/);
   const failurePart = text.split('<failure')[1].split('</failure>')[0];
   for (const [p, ok] of PATHS) {
     const sampled = caseNamed(r.cases, `asset odd_paths.p ${p}`);
@@ -57,13 +59,13 @@ test('the sampled check and the census agree on every stored path (newline, /./,
   }
   const never = `${P}/odd/never.jpg (expected a file, found nothing (missing))`;
   expect(text).toMatch(
-    /name="warning(?:\.\d+)?" value="asset census odd_paths\.p: 1 dangling path\(s\) already dangling in the source tree/,
+    /name="warning(?:\.\d+)?" value="asset census odd_paths\.p: 2 dangling path\(s\) already dangling in the source tree/,
   );
   expect(failurePart).not.toContain(never);
   expect(failureText(caseNamed(r.cases, `asset odd_paths.p ${P}/odd/never.jpg`))).toMatch(
     /name="warning(?:\.\d+)?" value="asset odd_paths\.p \/app\/\.data\/odd\/never\.jpg: already missing in the source/,
   );
   expect(failureText(caseNamed(r.cases, `asset odd_paths.p ${P}/odd/trailing.jpg/`))).toMatch(
-    /expected a file path, the stored path ends with "\/"; not read/,
+    /warning.*already missing in the source .*expected a file path, the stored path ends with "\/"; not read/,
   );
 });

@@ -121,6 +121,15 @@ export function realRootOf(root: string): Promise<string> {
 }
 
 /**
+ * A `file` path stored with a trailing '/' (`ugc/2/b.jpg/`): refused by `locateAsset` for its form alone, so the
+ * source, which stores the same value, is broken alike — a defect the source already has (pre-existing), not one the
+ * copy made (rw35). Pure.
+ */
+export function fileWithTrailingSlash(value: string, kind: 'file' | 'dir'): boolean {
+  return kind === 'file' && value.endsWith('/');
+}
+
+/**
  * Locate the stored path `value` of an asset column of `kind` under `root` (see `Location`); `label` names the root in
  * messages (`DST_ASSETS_DIR`). Throws only when `root` itself is not accessible (the message names it); every other
  * file-system problem is the result. A `file` path stored with a trailing '/' is refused (opening `x.jpg/` fails).
@@ -134,9 +143,73 @@ export async function locateAsset(
 ): Promise<Location> {
   const stored = resolveStoredPath(value, prefix);
   if (!stored.ok) return { status: 'refused', reason: stored.reason };
-  if (kind === 'file' && value.endsWith('/'))
+  if (fileWithTrailingSlash(value, kind))
     return { status: 'refused', reason: 'expected a file path, the stored path ends with "/"' };
   return locateRel(stored.rel, root, label);
+}
+
+/** Why `diskPath` (of stored path `rel`) could not be resolved: missing, a loop, dangling, or escaping the root. */
+async function notResolved(
+  e: unknown,
+  rel: string,
+  diskPath: string,
+  realRoot: string,
+  label: string,
+): Promise<Location> {
+  const c = code(e);
+  // Longer than the system's path limit: no call on this path can succeed, and walking up its ancestors would stall
+  // on a deep tree. Say so at once instead of calling it "missing".
+  if (c === 'ENAMETOOLONG')
+    return {
+      status: 'missing',
+      rel,
+      diskPath,
+      code: c,
+      problem: `path too long to check: ${diskPath.length} characters exceed the system's path limit (ENAMETOOLONG); the file was not checked`,
+    };
+  const link = await fs.promises.lstat(diskPath).catch(() => undefined);
+  if (c === 'ELOOP')
+    return {
+      status: 'missing',
+      rel,
+      diskPath,
+      code: c,
+      problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}`,
+    };
+  if (link?.isSymbolicLink()) {
+    const target = await fs.promises.readlink(diskPath).catch(() => '?');
+    const dest = path.resolve(path.dirname(diskPath), target);
+    const destParent = await realAncestor(dest);
+    if (!isWithin(realRoot, dest) || (destParent && !isWithin(realRoot, destParent)))
+      return {
+        status: 'escapes',
+        rel,
+        diskPath,
+        problem: `symlink escapes ${label}: ${diskPath} -> ${target} (not followed)`,
+      };
+    return {
+      status: 'missing',
+      rel,
+      diskPath,
+      code: 'dangling',
+      problem: `dangling symlink: ${diskPath} -> ${target}, which does not exist`,
+    };
+  }
+  const parent = await realAncestor(diskPath);
+  if (parent && !isWithin(realRoot, parent))
+    return {
+      status: 'escapes',
+      rel,
+      diskPath,
+      problem: `path resolves outside ${label} through a symlinked directory (${parent}); not followed`,
+    };
+  return {
+    status: 'missing',
+    rel,
+    diskPath,
+    code: c,
+    problem: `missing: expected ${diskPath} to exist, found nothing (${c})`,
+  };
 }
 
 /** `locateAsset` for an already resolved relative path (see resolveStoredPath). */
@@ -152,60 +225,7 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
   try {
     real = await fs.promises.realpath(diskPath);
   } catch (e) {
-    const c = code(e);
-    // Longer than the system's path limit: no call on this path can succeed, and walking up its ancestors would stall
-    // on a deep tree. Say so at once instead of calling it "missing".
-    if (c === 'ENAMETOOLONG')
-      return {
-        status: 'missing',
-        rel,
-        diskPath,
-        code: c,
-        problem: `path too long to check: ${diskPath.length} characters exceed the system's path limit (ENAMETOOLONG); the file was not checked`,
-      };
-    const link = await fs.promises.lstat(diskPath).catch(() => undefined);
-    if (c === 'ELOOP')
-      return {
-        status: 'missing',
-        rel,
-        diskPath,
-        code: c,
-        problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}`,
-      };
-    if (link?.isSymbolicLink()) {
-      const target = await fs.promises.readlink(diskPath).catch(() => '?');
-      const dest = path.resolve(path.dirname(diskPath), target);
-      const destParent = await realAncestor(dest);
-      if (!isWithin(realRoot, dest) || (destParent && !isWithin(realRoot, destParent)))
-        return {
-          status: 'escapes',
-          rel,
-          diskPath,
-          problem: `symlink escapes ${label}: ${diskPath} -> ${target} (not followed)`,
-        };
-      return {
-        status: 'missing',
-        rel,
-        diskPath,
-        code: 'dangling',
-        problem: `dangling symlink: ${diskPath} -> ${target}, which does not exist`,
-      };
-    }
-    const parent = await realAncestor(diskPath);
-    if (parent && !isWithin(realRoot, parent))
-      return {
-        status: 'escapes',
-        rel,
-        diskPath,
-        problem: `path resolves outside ${label} through a symlinked directory (${parent}); not followed`,
-      };
-    return {
-      status: 'missing',
-      rel,
-      diskPath,
-      code: c,
-      problem: `missing: expected ${diskPath} to exist, found nothing (${c})`,
-    };
+    return notResolved(e, rel, diskPath, realRoot, label);
   }
   if (!isWithin(realRoot, real))
     return {
@@ -274,15 +294,53 @@ export function nearTwinCandidates(rel: string): Array<{ rel: string; how: strin
   return [...out].map(([r, how]) => ({ rel: r, how }));
 }
 
+/** `rel` with blanks (spaces, tabs, no-break spaces) trimmed from both ends of each segment; undefined when none. */
+export function blankTrimmed(rel: string): string | undefined {
+  const t = rel
+    .split('/')
+    .map((s) => s.replace(/^[\s\u00a0]+|[\s\u00a0]+$/g, ''))
+    .join('/');
+  return t !== rel && !t.split('/').some((s) => s === '' || s === '..') ? t : undefined;
+}
+
+/**
+ * A name in `names` equal to `name` when letter case is ignored (and not equal to it), or undefined (pure). Several
+ * candidates: the first in byte order, so the hint does not depend on the directory's order.
+ */
+export function caseTwin(name: string, names: Iterable<string>): string | undefined {
+  const want = name.toLowerCase();
+  let best: string | undefined;
+  for (const n of names) if (n !== name && n.toLowerCase() === want && (best === undefined || n < best)) best = n;
+  return best;
+}
+
 /**
  * For a stored path that is missing under `root`: an existing entry inside the root whose name differs only in
- * Unicode normalization or percent-encoding, and how (undefined when there is none). Only looks names up; reads
- * nothing.
+ * Unicode normalization, percent-encoding, blanks at the ends of a segment (a path pasted from a spreadsheet), or
+ * letter case of the last segment (`D.JPG` for `d.jpg`: a case-insensitive source file system), and how (undefined
+ * when there is none). Only looks names up (one readdir of the parent for the case twin); reads no file.
  */
 export async function findNearTwin(rel: string, root: string): Promise<{ rel: string; how: string } | undefined> {
-  for (const c of nearTwinCandidates(rel)) {
+  const trimmed = blankTrimmed(rel);
+  const candidates = [
+    ...nearTwinCandidates(rel),
+    ...(trimmed
+      ? [{ rel: trimmed, how: 'differs only in blanks at the start or end of a name (the stored path has them)' }]
+      : []),
+  ];
+  for (const c of candidates) {
     const loc = await locateRel(c.rel, root).catch(() => undefined);
     if (loc?.status === 'found') return c;
+  }
+  const slash = rel.lastIndexOf('/');
+  const parent = slash < 0 ? '' : rel.slice(0, slash);
+  const names = await fs.promises.readdir(path.join(root, parent)).catch(() => [] as string[]);
+  const twin = caseTwin(rel.slice(slash + 1), names);
+  if (twin !== undefined) {
+    const r = parent ? `${parent}/${twin}` : twin;
+    const loc = await locateRel(r, root).catch(() => undefined);
+    if (loc?.status === 'found')
+      return { rel: r, how: 'differs only in letter case (a case-insensitive file system would have served it)' };
   }
   return undefined;
 }
@@ -343,4 +401,202 @@ export async function* walkTree(
     }
   }
   yield* walk(rootBuf, undefined);
+}
+
+/*
+ * Byte-exact names. A file name is bytes, not text: a name written by an old Latin-1 server (`caf\xe9.jpg`) is not
+ * valid UTF-8, and decoding it (Node's default for readdir) turns it into U+FFFD, so two such names collide and
+ * neither can be opened again. The tree walks below carry every path as a *byte key*: a string with one character
+ * per byte (Node's 'latin1' encoding), so that `<` on two keys is the byte order (memcmp, `LC_ALL=C sort`, PostgreSQL's
+ * COLLATE "C") and equality is byte equality. Keys are turned back into bytes to open a file, and escaped to be shown.
+ */
+
+/** The byte key of a name or path given as bytes. */
+export function byteKey(bytes: Buffer): string {
+  return bytes.toString('latin1');
+}
+
+/** The byte key of a UTF-8 string (a path stored in the database). */
+export function keyOfText(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** The bytes a byte key stands for. */
+export function keyBytes(key: string): Buffer {
+  return Buffer.from(key, 'latin1');
+}
+
+/** Length of the valid UTF-8 sequence starting at `i`, or 0 when the bytes there are not one. */
+function utf8SequenceAt(b: Buffer, i: number): number {
+  const x = b[i];
+  const n = x < 0x80 ? 1 : x >= 0xc2 && x <= 0xdf ? 2 : x >= 0xe0 && x <= 0xef ? 3 : x >= 0xf0 && x <= 0xf4 ? 4 : 0;
+  if (n <= 1 || i + n > b.length) return n === 1 ? 1 : 0;
+  for (let k = 1; k < n; k++) if ((b[i + k] & 0xc0) !== 0x80) return 0;
+  // Overlong forms and surrogates are not valid UTF-8: the round trip through a string tells.
+  const seq = b.subarray(i, i + n);
+  return Buffer.from(seq.toString('utf8'), 'utf8').equals(seq) ? n : 0;
+}
+
+const CONTROL_ESCAPES: Record<number, string> = { 0x09: '\\t', 0x0a: '\\n', 0x0d: '\\r', 0x5c: '\\\\' };
+
+/**
+ * A path's bytes as text a person (and a log) can read, unambiguously: valid UTF-8 is kept, every byte that is not
+ * part of a valid UTF-8 sequence is written `\xE9`, control characters as `\n`, `\t`, `\r`, `\x01`, and a backslash as
+ * `\\` (so `caf\xE9.jpg` is the Latin-1 name, `caf\\xE9.jpg` a name with a backslash). Pure.
+ */
+export function escapeNameBytes(bytes: Buffer): string {
+  let out = '';
+  for (let i = 0; i < bytes.length;) {
+    const n = utf8SequenceAt(bytes, i);
+    if (n === 0) {
+      out += `\\x${bytes[i].toString(16).toUpperCase().padStart(2, '0')}`;
+      i++;
+    } else if (n === 1) {
+      const c = bytes[i];
+      out +=
+        CONTROL_ESCAPES[c] ??
+        (c < 0x20 || c === 0x7f ? `\\x${c.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(c));
+      i++;
+    } else {
+      out += bytes.subarray(i, i + n).toString('utf8');
+      i += n;
+    }
+  }
+  return out;
+}
+
+/** `escapeNameBytes` of a byte key. */
+export function displayKey(key: string): string {
+  return escapeNameBytes(keyBytes(key));
+}
+
+/** Whether a byte key's bytes are valid UTF-8 (a path the database could store). */
+export function isUtf8Key(key: string): boolean {
+  const b = keyBytes(key);
+  return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
+}
+
+/** One entry of a byte-exact sorted walk: `key` is the path relative to the root as a byte key (see byteKey). */
+export interface ByteTreeEntry {
+  key: string;
+  type: EntryType;
+  /** lstat of the entry, when the walk was asked for stats (regular files only). */
+  stat?: fs.Stats;
+}
+
+/** Entries per chunk of the sorted walks (the unit at which a caller may yield the event loop). */
+export const WALK_CHUNK = 4096;
+
+/**
+ * Every entry under `root` (directories too) in byte order of the relative paths, names read as bytes (readdir with
+ * `encoding: 'buffer'`), in chunks of up to `chunk` entries. A directory's own entry sorts at "name", its subtree at
+ * "name/" (so `a.txt` comes between `a` and `a/x`, as `LC_ALL=C sort` orders full paths). No symlink is followed.
+ * `stats`: lstat every regular file (size, mtime). Synchronous calls: a caller that must keep the event loop
+ * responsive awaits between chunks. Memory: one sorted directory listing per level of depth plus a chunk, never the
+ * tree. A directory that cannot be read goes to `onProblem` (its rel shown escaped) and the walk goes on.
+ */
+export function* sortedByteTree(
+  root: string,
+  o: { stats?: boolean; chunk?: number; onProblem?: (p: WalkProblem) => void } = {},
+): Generator<ByteTreeEntry[]> {
+  const chunk = o.chunk ?? WALK_CHUNK;
+  const rootBytes = Buffer.from(root);
+  const abs = (key: string) => (key ? Buffer.concat([rootBytes, Buffer.from('/'), keyBytes(key)]) : rootBytes);
+  type Item = { sortKey: string; key: string; descend: boolean; type: EntryType };
+  const stack: Array<{ items: Item[]; i: number }> = [];
+  const open = (key: string) => {
+    let dirents: fs.Dirent[];
+    try {
+      dirents = fs.readdirSync(abs(key) as unknown as string, {
+        withFileTypes: true,
+        encoding: 'buffer' as BufferEncoding,
+      });
+    } catch (e) {
+      o.onProblem?.({ rel: key ? displayKey(key) : '.', code: code(e) });
+      return;
+    }
+    const items: Item[] = [];
+    for (const d of dirents) {
+      const name = byteKey(d.name as unknown as Buffer);
+      const childKey = key ? `${key}/${name}` : name;
+      const type = entryType(d);
+      items.push({ sortKey: name, key: childKey, descend: false, type });
+      if (type === 'directory') items.push({ sortKey: `${name}/`, key: childKey, descend: true, type });
+    }
+    items.sort((x, y) => (x.sortKey < y.sortKey ? -1 : x.sortKey > y.sortKey ? 1 : 0));
+    stack.push({ items, i: 0 });
+  };
+  open('');
+  let out: ByteTreeEntry[] = [];
+  while (stack.length) {
+    const f = stack[stack.length - 1];
+    if (f.i >= f.items.length) {
+      stack.pop();
+      continue;
+    }
+    const it = f.items[f.i++];
+    if (it.descend) {
+      open(it.key);
+      continue;
+    }
+    const e: ByteTreeEntry = { key: it.key, type: it.type };
+    if (o.stats && it.type === 'file') {
+      try {
+        e.stat = fs.lstatSync(abs(it.key) as unknown as string);
+      } catch {
+        /* vanished since the readdir: no stat, the caller says so */
+      }
+    }
+    out.push(e);
+    if (out.length >= chunk) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length) yield out;
+}
+
+/**
+ * Merge two streams of batches, each sorted by `key` without duplicates, into pairs of the entries with equal keys
+ * (`[a, undefined]` only in the first, `[undefined, b]` only in the second), in key order; keys compare with `<`
+ * (byte keys: byte order). Pure and lazy: it holds one batch of each side, so memory does not grow with the streams.
+ */
+export function* mergeSorted<A extends { key: string }, B extends { key: string }>(
+  left: Iterable<readonly A[]>,
+  right: Iterable<readonly B[]>,
+): Generator<[A | undefined, B | undefined]> {
+  const li = left[Symbol.iterator]();
+  const ri = right[Symbol.iterator]();
+  let lb: readonly A[] = [];
+  let rb: readonly B[] = [];
+  let i = 0;
+  let j = 0;
+  let lDone = false;
+  let rDone = false;
+  for (;;) {
+    while (!lDone && i >= lb.length) {
+      const r = li.next();
+      if (r.done) lDone = true;
+      else [lb, i] = [r.value, 0];
+    }
+    while (!rDone && j >= rb.length) {
+      const r = ri.next();
+      if (r.done) rDone = true;
+      else [rb, j] = [r.value, 0];
+    }
+    const a = lDone ? undefined : lb[i];
+    const b = rDone ? undefined : rb[j];
+    if (!a && !b) return;
+    if (a && (!b || a.key < b.key)) {
+      i++;
+      yield [a, undefined];
+    } else if (b && (!a || b.key < a.key)) {
+      j++;
+      yield [undefined, b];
+    } else {
+      i++;
+      j++;
+      yield [a, b];
+    }
+  }
 }

@@ -63,3 +63,44 @@ export async function writeFullList(
   );
   return rel;
 }
+
+/**
+ * Write a list of file paths as rclone check's `--missing-on-dst` / `--missing-on-src` / `--differ` files do: one
+ * path per line, relative to the tree roots, the name's exact bytes (a name that is not valid UTF-8 stays as it is on
+ * disk), no header — ready for `rsync --files-from=<file> SRC/ DST/`. A name containing a newline cannot be one line:
+ * it is left out of the file and counted in the annotation (the escaped evidence names it). The file is
+ * `failures/<check>.<which>.txt`, announced by a `full-list` annotation.
+ * @param which the list's name (`missing-on-target`, `missing-on-source`, `differ`)
+ * @param keys the paths as byte keys (one character per byte, lib/checks/shared/asset-paths.ts byteKey)
+ * @param total how many paths there are (more than `keys` when the caller kept only the first FULL_LIST_MAX)
+ * @returns the path relative to the run folder, or undefined when there is no run folder
+ */
+export async function writePathList(
+  annotate: Annotate,
+  check: string,
+  which: string,
+  keys: string[],
+  opts: { max: number; total: number; what: string; runDir?: string | undefined },
+): Promise<string | undefined> {
+  const runDir = opts.runDir ?? process.env.REHEARSAL_RUN_DIR;
+  const kept = keys.filter((k) => !k.includes('\n')).slice(0, opts.max);
+  const withNewline = keys.length - keys.filter((k) => !k.includes('\n')).length;
+  const leftOut = opts.total - kept.length - withNewline;
+  if (!runDir) {
+    await annotate(`${which}: ${opts.total} path(s); no run folder, so no list was written`, FULL_LIST);
+    return undefined;
+  }
+  const rel = `${FAILURES_DIR}/${listFileName(check).replace(/\.txt$/, '')}.${which}.txt`;
+  fs.mkdirSync(path.join(runDir, FAILURES_DIR), { recursive: true });
+  const body = Buffer.concat(kept.map((k) => Buffer.from(`${k}\n`, 'latin1')));
+  fs.writeFileSync(path.join(runDir, rel), body);
+  const notes = [
+    ...(leftOut > 0 ? [`${leftOut} more left out (FULL_LIST_MAX=${opts.max})`] : []),
+    ...(withNewline ? [`${withNewline} name(s) with a newline left out (not one line)`] : []),
+  ];
+  await annotate(
+    `${rel}: ${kept.length} path(s) ${opts.what}, one per line, byte-exact (rsync --files-from)${notes.length ? `; ${notes.join('; ')}` : ''}`,
+    FULL_LIST,
+  );
+  return rel;
+}

@@ -23,9 +23,22 @@ import { pinnedSettingsSql } from '../../shared/deep-context.ts';
 import { quoteIdent, quoteTable, type TableRef } from '../../../core/ident.ts';
 import type { Query } from '../../../core/query.ts';
 import { prefixWithSlash } from '../assets/sql.ts';
-import { findNearTwin, locateAsset, locateRel, resolveStoredPath, type WalkProblem } from '../../shared/asset-paths.ts';
+import {
+  displayKey,
+  fileWithTrailingSlash,
+  findNearTwin,
+  isUtf8Key,
+  keyBytes,
+  locateAsset,
+  locateRel,
+  resolveStoredPath,
+  sortedByteTree,
+  type EntryType,
+  type WalkProblem,
+} from '../../shared/asset-paths.ts';
 import { isInside } from '../../../core/paths.ts';
 import { sha256File } from '../../../core/files.ts';
+import { sourceChangedText } from './tree-compare.ts';
 
 export interface CensusColumn {
   display: string;
@@ -70,6 +83,8 @@ export interface ColumnCensus {
 
 export interface CensusResult {
   entries: { files: number; dirs: number; other: number; notUtf8: number };
+  /** Entries whose names are not valid UTF-8 (not merged: no stored path can name them), escaped. */
+  notUtf8: { count: number; files: number; examples: string[] };
   /** Directories the walk could not open or read (their contents are not in the census). */
   walkProblems: { count: number; examples: WalkProblem[] };
   columns: Map<string, ColumnCensus>;
@@ -155,11 +170,8 @@ export function byteCompare(a: string, b: string): number {
   return x - y;
 }
 
-/** Kind of one tree entry; a symlink counts as its target only when the target is inside `root`. */
-function entryKind(root: string, rel: string, dirent: fs.Dirent): EntryKind {
-  if (dirent.isFile()) return 'f';
-  if (dirent.isDirectory()) return 'd';
-  if (!dirent.isSymbolicLink()) return 'o';
+/** Kind of a symlink: its target's, when the target is inside `root`; else `l`. */
+function symlinkKind(root: string, rel: string): EntryKind {
   try {
     const real = fs.realpathSync(path.join(root, rel));
     if (!isInside(root, real)) return 'l';
@@ -179,58 +191,44 @@ export interface TreeEntry {
 /** Entries per chunk of the tree walk (and the unit the walk yields the event loop at). */
 export const TREE_CHUNK = 4096;
 
+/** A tree entry whose name is not valid UTF-8: `display` escaped (displayKey); no stored path can name it. */
+export interface NotUtf8Entry {
+  display: string;
+  kind: EntryKind;
+}
+
+/** A byte key's path as the database would store it (UTF-8), or undefined when its bytes are not valid UTF-8. */
+function textOfKey(key: string): string | undefined {
+  if (!/[^\x00-\x7f]/.test(key)) return key; // ASCII: the key is the text (the common case pays nothing)
+  return isUtf8Key(key) ? keyBytes(key).toString('utf8') : undefined;
+}
+
+const KIND_OF: Partial<Record<EntryType, EntryKind>> = { file: 'f', directory: 'd' };
+
 /**
- * The tree under `root` in byte order of the relative paths, in chunks of up to `chunk` entries: each directory's
- * entries sorted, and a directory's own entry at "name" but its subtree at "name/" (so `a.txt` comes between `a` and
- * `a/x`). Symlinks are not followed. One `readdir` (with file types) per directory, no `stat` except for symlinks;
- * synchronous calls, so no per-entry promise or thread-pool round trip: a caller that must keep the event loop
- * responsive awaits between chunks. Memory: one sorted directory listing per level of the current path, plus a chunk.
- * A directory that cannot be read (EACCES, ENAMETOOLONG beyond PATH_MAX, …) goes to `onProblem`; the walk goes on.
+ * The tree under `root` in byte order of the relative paths, in chunks of up to `chunk` entries
+ * (lib/checks/shared/asset-paths.ts sortedByteTree: names read as bytes, each directory's entries sorted, a
+ * directory's subtree at "name/"). Symlinks are not followed (one is its target's kind only while that stays inside
+ * the tree). An entry whose path is not valid UTF-8 can be named by no stored path and would break the text order of
+ * the merge: it goes to `onNotUtf8` (escaped) instead of the chunks. Memory: one sorted directory listing per level
+ * of the current path, plus a chunk. A directory that cannot be read goes to `onProblem`; the walk goes on.
  */
 export function* sortedTreeChunks(
   root: string,
   onProblem: (p: WalkProblem) => void = () => {},
   chunk = TREE_CHUNK,
+  onNotUtf8: (e: NotUtf8Entry) => void = () => {},
 ): Generator<TreeEntry[]> {
-  type Item = { key: string; name: string; descend: boolean; dirent: fs.Dirent };
-  const stack: Array<{ rel: string; items: Item[]; i: number }> = [];
-  const open = (rel: string) => {
-    let dirents: fs.Dirent[];
-    try {
-      dirents = fs.readdirSync(rel ? path.join(root, rel) : root, { withFileTypes: true });
-    } catch (e) {
-      onProblem({ rel: rel || '.', code: (e as NodeJS.ErrnoException).code ?? 'error' });
-      return;
+  for (const entries of sortedByteTree(root, { chunk, onProblem })) {
+    const out: TreeEntry[] = [];
+    for (const e of entries) {
+      const text = textOfKey(e.key);
+      const kind = KIND_OF[e.type] ?? (e.type === 'symlink' && text !== undefined ? symlinkKind(root, text) : 'o');
+      if (text === undefined) onNotUtf8({ display: displayKey(e.key), kind });
+      else out.push({ path: text, kind });
     }
-    const items: Item[] = [];
-    for (const d of dirents) {
-      items.push({ key: d.name, name: d.name, descend: false, dirent: d });
-      if (d.isDirectory()) items.push({ key: `${d.name}/`, name: d.name, descend: true, dirent: d });
-    }
-    items.sort((x, y) => byteCompare(x.key, y.key));
-    stack.push({ rel, items, i: 0 });
-  };
-  open('');
-  let out: TreeEntry[] = [];
-  while (stack.length) {
-    const f = stack[stack.length - 1];
-    if (f.i >= f.items.length) {
-      stack.pop();
-      continue;
-    }
-    const it = f.items[f.i++];
-    const p = f.rel ? `${f.rel}/${it.name}` : it.name;
-    if (it.descend) {
-      open(p);
-      continue;
-    }
-    out.push({ path: p, kind: entryKind(root, p, it.dirent) });
-    if (out.length >= chunk) {
-      yield out;
-      out = [];
-    }
+    if (out.length) yield out;
   }
-  if (out.length) yield out;
 }
 
 /** The tree under `root` in byte order, one entry at a time (see sortedTreeChunks). */
@@ -266,118 +264,53 @@ export interface MergedCensus {
   unreferenced: { count: number; examples: string[] };
 }
 
-/**
- * Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). Both sides come in batches
- * (arrays, in order; an empty batch is allowed): the merge itself is a synchronous loop, awaiting only when a batch
- * runs out, so its cost per entry is a comparison, not a promise.
- */
-export async function mergeCensus(
-  columns: CensusColumn[],
-  db: AsyncIterable<readonly DbPath[]> | Iterable<readonly DbPath[]>,
-  tree: AsyncIterable<readonly TreeEntry[]> | Iterable<readonly TreeEntry[]>,
-  maxExamples = DANGLING_VERIFY_MAX,
-): Promise<MergedCensus> {
-  const entries = { files: 0, dirs: 0, other: 0 };
-  const stats = columns.map(() => ({
-    total: 0,
-    censused: 0,
-    dangling: 0,
-    examples: [] as Array<{ raw: string; found: string }>,
-  }));
-  const unreferenced = { count: 0, examples: [] as string[] };
-  const dbIt = Symbol.asyncIterator in db ? db[Symbol.asyncIterator]() : db[Symbol.iterator]();
-  const treeIt = Symbol.asyncIterator in tree ? tree[Symbol.asyncIterator]() : tree[Symbol.iterator]();
-  let dbBatch: readonly DbPath[] = [];
-  let di = 0;
-  let dbDone = false;
-  let treeBatch: readonly TreeEntry[] = [];
-  let ti = 0;
-  let treeDone = false;
-  // Next batch of a side (skipping empty ones); false when the side is exhausted.
-  const moreDb = async () => {
-    while (!dbDone && di >= dbBatch.length) {
-      const r = await dbIt.next();
-      if (r.done) dbDone = true;
-      else {
-        dbBatch = r.value;
-        di = 0;
-      }
-    }
-    return !dbDone;
-  };
-  const moreTree = async () => {
-    while (!treeDone && ti >= treeBatch.length) {
-      const r = await treeIt.next();
-      if (r.done) treeDone = true;
-      else {
-        treeBatch = r.value;
-        ti = 0;
-      }
-    }
-    return !treeDone;
-  };
-  // Directories named by a `dir` column whose subtree the merge has not passed yet.
-  let covering: string[] = [];
-  const covered = (p: string) => {
-    if (!covering.length) return false;
-    covering = covering.filter((r) => p.startsWith(`${r}/`) || byteCompare(p, `${r}/`) < 0);
-    return covering.some((r) => p.startsWith(`${r}/`));
-  };
-  // The stream is in byte order of the normalised path: the first candidates are kept, each looked up again later.
-  const example = (list: Array<{ raw: string; found: string }>, x: { raw: string; found: string }) => {
-    if (list.length < maxExamples) list.push(x);
-  };
-  for (;;) {
-    const haveDb = di < dbBatch.length || (await moreDb());
-    const haveTree = ti < treeBatch.length || (await moreTree());
-    if (!haveDb && !haveTree) break;
-    const dv = haveDb ? dbBatch[di] : undefined;
-    if (dv && dv.rel === null) {
-      // Paths not censused come last: counted only.
-      stats[dv.c].total += dv.n ?? 1;
-      di++;
-      continue;
-    }
-    const dbKey = dv?.rel ?? undefined;
-    const here = haveTree ? treeBatch[ti] : undefined;
-    const treeKey = here?.path;
-    const k =
-      dbKey === undefined
-        ? treeKey!
-        : treeKey === undefined
-          ? dbKey
-          : byteCompare(dbKey, treeKey) <= 0
-            ? dbKey
-            : treeKey;
-    const at = here && treeKey === k ? here : undefined;
-    let fileRef = false;
-    // Every stored path equal to k (one per column): they may straddle a batch boundary.
-    while ((di < dbBatch.length || (await moreDb())) && dbBatch[di].rel === k) {
-      const d = dbBatch[di++];
-      const col = columns[d.c];
-      const s = stats[d.c];
-      const n = d.n ?? 1;
-      s.total += n;
-      s.censused += n;
-      const want = col.kind === 'file' ? 'f' : 'd';
-      if (at?.kind !== want) {
-        s.dangling += n;
-        example(s.examples, { raw: d.raw, found: at?.kind ?? '-' });
-      }
-      if (col.kind === 'file') fileRef = true;
-      else if (!covering.includes(k)) covering.push(k);
-    }
-    if (at) {
-      if (at.kind === 'f') entries.files++;
-      else if (at.kind === 'd') entries.dirs++;
-      else entries.other++;
-      if (at.kind === 'f' && !fileRef && !covered(k)) {
-        unreferenced.count++;
-        if (unreferenced.examples.length < maxExamples) unreferenced.examples.push(k);
-      }
-      ti++;
-    }
+/** A side of the merge read batch by batch: `ready()` makes `batch[i]` the next item (false at the end). */
+class BatchReader<T> {
+  batch: readonly T[] = [];
+  i = 0;
+  private done = false;
+  private readonly it: AsyncIterator<readonly T[]> | Iterator<readonly T[]>;
+  constructor(src: AsyncIterable<readonly T[]> | Iterable<readonly T[]>) {
+    this.it = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
   }
+  /** True when an item is at `batch[i]`; awaits only when the batch runs out (empty batches skipped). */
+  async ready(): Promise<boolean> {
+    while (!this.done && this.i >= this.batch.length) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else [this.batch, this.i] = [r.value, 0];
+    }
+    return !this.done;
+  }
+  get current(): T {
+    return this.batch[this.i];
+  }
+}
+
+type ColumnStats = {
+  total: number;
+  censused: number;
+  dangling: number;
+  examples: Array<{ raw: string; found: string }>;
+};
+
+/** Directories named by a `dir` column whose subtree the merge has not passed yet: is `p` below one of them? */
+function coverage() {
+  let covering: string[] = [];
+  return {
+    add: (k: string) => {
+      if (!covering.includes(k)) covering.push(k);
+    },
+    covered: (p: string) => {
+      if (!covering.length) return false;
+      covering = covering.filter((r) => p.startsWith(`${r}/`) || byteCompare(p, `${r}/`) < 0);
+      return covering.some((r) => p.startsWith(`${r}/`));
+    },
+  };
+}
+
+/** The per-column results of the merge, examples in byte order of the stored path. */
+function mergedColumns(columns: CensusColumn[], stats: ColumnStats[]): Map<string, MergedColumn> {
   const out = new Map<string, MergedColumn>();
   columns.forEach((c, i) => {
     const s = stats[i];
@@ -391,7 +324,94 @@ export async function mergeCensus(
         .map((x) => ({ path: x.raw, found: KIND_TEXT[x.found] ?? x.found })),
     });
   });
-  return { entries, columns: out, unreferenced };
+  return out;
+}
+
+/**
+ * Merge the sorted stored paths with the sorted tree (pure apart from the two iterators). Both sides come in batches
+ * (arrays, in order; an empty batch is allowed): the merge itself is a synchronous loop, awaiting only when a batch
+ * runs out, so its cost per entry is a comparison, not a promise. The stream is in byte order of the normalised
+ * path: the first `maxExamples` dangling candidates per column are kept, each looked up again later.
+ */
+export async function mergeCensus(
+  columns: CensusColumn[],
+  db: AsyncIterable<readonly DbPath[]> | Iterable<readonly DbPath[]>,
+  tree: AsyncIterable<readonly TreeEntry[]> | Iterable<readonly TreeEntry[]>,
+  maxExamples = DANGLING_VERIFY_MAX,
+): Promise<MergedCensus> {
+  const entries = { files: 0, dirs: 0, other: 0 };
+  const stats: ColumnStats[] = columns.map(() => ({ total: 0, censused: 0, dangling: 0, examples: [] }));
+  const unreferenced = { count: 0, examples: [] as string[] };
+  const d = new BatchReader(db);
+  const t = new BatchReader(tree);
+  const cover = coverage();
+  for (;;) {
+    const haveDb = await d.ready();
+    const haveTree = await t.ready();
+    if (!haveDb && !haveTree) break;
+    const dv = haveDb ? d.current : undefined;
+    if (dv && dv.rel === null) {
+      // Paths not censused come last: counted only.
+      stats[dv.c].total += dv.n ?? 1;
+      d.i++;
+      continue;
+    }
+    const dbKey = dv?.rel ?? undefined;
+    const here = haveTree ? t.current : undefined;
+    const treeKey = here?.path;
+    const k =
+      dbKey === undefined ? treeKey! : treeKey === undefined || byteCompare(dbKey, treeKey) <= 0 ? dbKey : treeKey;
+    const at = here && treeKey === k ? here : undefined;
+    let fileRef = false;
+    // Every stored path equal to k (one per column): they may straddle a batch boundary.
+    while ((await d.ready()) && d.current.rel === k) {
+      const x = d.current;
+      d.i++;
+      const col = columns[x.c];
+      const s = stats[x.c];
+      const n = x.n ?? 1;
+      s.total += n;
+      s.censused += n;
+      if (at?.kind !== (col.kind === 'file' ? 'f' : 'd')) {
+        s.dangling += n;
+        if (s.examples.length < maxExamples) s.examples.push({ raw: x.raw, found: at?.kind ?? '-' });
+      }
+      if (col.kind === 'file') fileRef = true;
+      else cover.add(k);
+    }
+    if (!at) continue;
+    if (at.kind === 'f') entries.files++;
+    else if (at.kind === 'd') entries.dirs++;
+    else entries.other++;
+    if (at.kind === 'f' && !fileRef && !cover.covered(k)) {
+      unreferenced.count++;
+      if (unreferenced.examples.length < maxExamples) unreferenced.examples.push(k);
+    }
+    t.i++;
+  }
+  return { entries, columns: mergedColumns(columns, stats), unreferenced };
+}
+
+/**
+ * A dangling path the resolver refuses as stored (a `file` path ending in '/'): the refusal depends only on the stored
+ * value, which the source database holds alike, so with a local source tree it is a defect the source already has
+ * (pre-existing), not one the copy made. The hint names the file the path means when it exists without the '/'.
+ */
+async function refusedDangling(
+  value: string,
+  kind: 'file' | 'dir',
+  reason: string,
+  o: { prefix: string; dstRoot: string; srcRoot?: string },
+): Promise<DanglingPath> {
+  const d: DanglingPath = { path: value, found: `nothing: ${reason}` };
+  const bare = value.replace(/\/+$/, '');
+  if (bare !== value && bare !== '') {
+    const loc = await locateAsset(bare, kind, o.prefix, o.dstRoot, 'DST_ASSETS_DIR').catch(() => undefined);
+    if (loc?.status === 'found' && loc.stat.isFile())
+      d.twin = `a file exists at the path without the trailing "/": ${loc.rel}`;
+  }
+  if (o.srcRoot && fileWithTrailingSlash(value, kind)) d.preexisting = true;
+  return d;
 }
 
 /**
@@ -413,7 +433,7 @@ export async function verifyDangling(
       continue;
     }
     if (loc.status === 'refused') {
-      out.push({ path: cand.path, found: `nothing: ${loc.reason}` });
+      out.push(await refusedDangling(cand.path, kind, loc.reason, o));
       continue;
     }
     if (loc.status === 'escapes') {
@@ -458,6 +478,111 @@ async function* cursorBatches(c: pg.ClientBase, q: Query, batch: number): AsyncG
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The tree walk of the census: byte-ordered chunks, its problems and set-aside names, and the time spent in it. */
+function censusWalk(realRoot: string, examples: number) {
+  const walkProblems: CensusResult['walkProblems'] = { count: 0, examples: [] };
+  const notUtf8: CensusResult['notUtf8'] = { count: 0, files: 0, examples: [] };
+  const walk = sortedTreeChunks(
+    realRoot,
+    (p) => {
+      walkProblems.count++;
+      if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
+    },
+    TREE_CHUNK,
+    (e) => {
+      notUtf8.count++;
+      if (e.kind === 'f') notUtf8.files++;
+      if (notUtf8.examples.length < examples) notUtf8.examples.push(e.display);
+    },
+  );
+  const timing = { treeMs: 0 };
+  const step = () => {
+    const t = performance.now();
+    const r = walk.next();
+    timing.treeMs += performance.now() - t;
+    return r;
+  };
+  return { walkProblems, notUtf8, step, timing };
+}
+
+/**
+ * Inside the census's read-only transaction: declare the cursor, walk the tree ahead while PostgreSQL delivers the
+ * first batch (up to TREE_READAHEAD entries, one chunk per turn of the event loop), then merge the two streams.
+ */
+async function walkAndMerge(
+  c: pg.ClientBase,
+  cfg: Config,
+  columns: CensusColumn[],
+  realRoot: string,
+  o: { batchSize?: number; examples?: number },
+) {
+  const t0 = performance.now();
+  let first: number | undefined;
+  const rows = cursorBatches(c, censusStreamQuery(columns, cfg.assetsDbPathPrefix), o.batchSize ?? CENSUS_FETCH);
+  const firstBatch = rows.next().then((r) => {
+    first = performance.now();
+    return r;
+  });
+  const db = (async function* () {
+    const r = await firstBatch;
+    if (r.done) return;
+    yield r.value;
+    yield* rows;
+  })();
+  const examples = Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0);
+  const w = censusWalk(realRoot, examples);
+  const ahead: TreeEntry[][] = [];
+  let aheadN = 0;
+  let walked = false;
+  while (first === undefined && aheadN < TREE_READAHEAD) {
+    const r = w.step();
+    if (r.done) {
+      walked = true;
+      break;
+    }
+    ahead.push(r.value);
+    aheadN += r.value.length;
+    await turn();
+  }
+  const tree = (function* () {
+    yield* ahead.splice(0);
+    if (walked) return;
+    for (let r = w.step(); !r.done; r = w.step()) yield r.value;
+  })();
+  const merged = await mergeCensus(columns, db, tree, examples);
+  const end = performance.now();
+  const ms = { walk: end - t0, compare: (first ?? end) - t0, tree: w.timing.treeMs };
+  return { merged, walkProblems: w.walkProblems, notUtf8: w.notUtf8, ms };
+}
+
+/** Every dangling candidate looked up again with the sampled check's resolver, per column (see verifyDangling). */
+async function verifyColumns(cfg: Config, columns: CensusColumn[], merged: MergedCensus) {
+  const srcRoot = cfg.srcAssetsDir && !cfg.srcAssetsRemote ? cfg.srcAssetsDir : undefined;
+  const out = new Map<string, ColumnCensus>();
+  for (const col of columns) {
+    const m = merged.columns.get(col.display)!;
+    const verified = await verifyDangling(m.examples, col.kind, {
+      prefix: cfg.assetsDbPathPrefix,
+      dstRoot: cfg.dstAssetsDir,
+      srcRoot,
+    });
+    const unverified = Math.max(0, m.dangling - m.examples.length);
+    const preexisting = verified.filter((d) => d.preexisting);
+    out.set(col.display, {
+      total: m.total,
+      censused: m.censused,
+      notCensused: m.notCensused,
+      dangling: verified.length + unverified,
+      preexisting: preexisting.length,
+      unverified,
+      sourceCompared: !!srcRoot,
+      examples: verified.filter((d) => !d.preexisting),
+      preexistingExamples: preexisting,
+    });
+  }
+  return out;
+}
+
 /**
  * Run the census of `columns` against the tree under cfg.dstAssetsDir: one read-only transaction on the target, no
  * object created. The tree is walked while PostgreSQL scans, groups and sorts the stored paths (up to
@@ -485,85 +610,15 @@ export async function runCensus(
         // The cursor is read while the tree is walked, so the transaction is idle between fetches: a role's
         // idle_in_transaction_session_timeout must not end it; a lock must not hold it forever either.
         await c.query("SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = '10s'");
-        const t0 = performance.now();
-        let first: number | undefined;
-        const q = censusStreamQuery(columns, cfg.assetsDbPathPrefix);
-        const rows = cursorBatches(c, q, o.batchSize ?? CENSUS_FETCH);
-        const firstBatch = rows.next().then((r) => {
-          first = performance.now();
-          return r;
-        });
-        const db = (async function* () {
-          const r = await firstBatch;
-          if (r.done) return;
-          yield r.value;
-          yield* rows;
-        })();
-        const walkProblems: CensusResult['walkProblems'] = { count: 0, examples: [] };
-        let treeMs = 0;
-        const walk = sortedTreeChunks(realRoot, (p) => {
-          walkProblems.count++;
-          if (walkProblems.examples.length < 5) walkProblems.examples.push(p);
-        });
-        const step = () => {
-          const t = performance.now();
-          const r = walk.next();
-          treeMs += performance.now() - t;
-          return r;
-        };
-        // Walk ahead while the server works on the first batch (one chunk per turn of the event loop).
-        const ahead: TreeEntry[][] = [];
-        let aheadN = 0;
-        let walked = false;
-        while (first === undefined && aheadN < TREE_READAHEAD) {
-          const r = step();
-          if (r.done) {
-            walked = true;
-            break;
-          }
-          ahead.push(r.value);
-          aheadN += r.value.length;
-          await turn();
-        }
-        const tree = (function* () {
-          yield* ahead.splice(0);
-          if (walked) return;
-          for (let r = step(); !r.done; r = step()) yield r.value;
-        })();
-        const merged = await mergeCensus(columns, db, tree, Math.max(DANGLING_VERIFY_MAX, o.examples ?? 0));
-        const end = performance.now();
-        return { merged, walkProblems, ms: { walk: end - t0, compare: (first ?? end) - t0, tree: treeMs } };
+        return await walkAndMerge(c, cfg, columns, realRoot, o);
       } finally {
         await c.query('ROLLBACK').catch(() => {});
       }
     },
     { connectTimeoutMs: cfg.connectTimeoutMs },
   );
-  const { merged, walkProblems } = result;
-  // Every dangling candidate is looked up again with the sampled check's resolver.
-  const srcRoot = cfg.srcAssetsDir && !cfg.srcAssetsRemote ? cfg.srcAssetsDir : undefined;
-  const out = new Map<string, ColumnCensus>();
-  for (const col of columns) {
-    const m = merged.columns.get(col.display)!;
-    const verified = await verifyDangling(m.examples, col.kind, {
-      prefix: cfg.assetsDbPathPrefix,
-      dstRoot: cfg.dstAssetsDir,
-      srcRoot,
-    });
-    const unverified = Math.max(0, m.dangling - m.examples.length);
-    const preexisting = verified.filter((d) => d.preexisting);
-    out.set(col.display, {
-      total: m.total,
-      censused: m.censused,
-      notCensused: m.notCensused,
-      dangling: verified.length + unverified,
-      preexisting: preexisting.length,
-      unverified,
-      sourceCompared: !!srcRoot,
-      examples: verified.filter((d) => !d.preexisting),
-      preexistingExamples: preexisting,
-    });
-  }
+  const { merged, walkProblems, notUtf8 } = result;
+  const out = await verifyColumns(cfg, columns, merged);
   const ms = {
     walk: Math.round(result.ms.walk),
     compare: Math.round(result.ms.compare),
@@ -571,7 +626,13 @@ export async function runCensus(
     total: Math.round(performance.now() - start),
   };
   return {
-    entries: { ...merged.entries, notUtf8: 0 },
+    entries: {
+      ...merged.entries,
+      files: merged.entries.files + notUtf8.files,
+      other: merged.entries.other + notUtf8.count - notUtf8.files,
+      notUtf8: notUtf8.count,
+    },
+    notUtf8,
     walkProblems,
     columns: out,
     unreferenced: merged.unreferenced,
@@ -579,7 +640,28 @@ export async function runCensus(
   };
 }
 
+interface FileFacts {
+  size: number;
+  sha256: string;
+  stat: fs.Stats;
+}
+
+/** One sampled file found on both sides: equal, or how it differs (naming a source that changed during the copy). */
+function judgeSampled(p: string, a: FileFacts, b: FileFacts, changedSince?: number): SampleComparison {
+  const problem =
+    a.size !== b.size
+      ? `size differs: source ${a.size} B, target ${b.size} B`
+      : a.sha256 !== b.sha256
+        ? `same size (${a.size} B) but different bytes: sha256 source ${a.sha256.slice(0, 16)}…, target ${b.sha256.slice(0, 16)}…`
+        : undefined;
+  if (!problem) return { path: p, size: a.size, sha256: a.sha256 };
+  const changed = sourceChangedText(a.stat, b.stat, changedSince);
+  return { path: p, problem: changed ? `${changed} (${problem})` : problem, sourceChanged: !!changed };
+}
+
 export interface SampleComparison {
+  /** The source was modified after the mirror started: it changed during the copy. */
+  sourceChanged?: boolean;
   path: string;
   problem?: string;
   /** True when the source side could not be read: reported, not a failure of the target. */
@@ -590,12 +672,12 @@ export interface SampleComparison {
   sha256?: string;
 }
 
-async function fileFacts(root: string, rel: string, label: string): Promise<{ size: number; sha256: string } | string> {
+async function fileFacts(root: string, rel: string, label: string): Promise<FileFacts | string> {
   const loc = await locateRel(rel, root, label);
   if (loc.status === 'escapes') return `resolves outside ${label} (not read)`;
   if (loc.status !== 'found') return 'missing';
   if (!loc.stat.isFile()) return 'not a regular file';
-  return { size: loc.stat.size, sha256: await sha256File(loc.real) };
+  return { size: loc.stat.size, sha256: await sha256File(loc.real), stat: loc.stat };
 }
 
 /**
@@ -609,6 +691,7 @@ export async function compareSampledFiles(
   prefix: string,
   items: string[],
   concurrency = 4,
+  changedSince?: number,
 ): Promise<{ compared: SampleComparison[]; skipped: string[] }> {
   const skipped: string[] = [];
   const todo: Array<{ path: string; rel: string }> = [];
@@ -634,14 +717,7 @@ export async function compareSampledFiles(
       else if (typeof a === 'string')
         compared[i] = { path: p, problem: `source file ${a}: not compared`, notCompared: true };
       else if (typeof b === 'string') compared[i] = { path: p, problem: `target file ${b}` };
-      else if (a.size !== b.size)
-        compared[i] = { path: p, problem: `size differs: source ${a.size} B, target ${b.size} B` };
-      else if (a.sha256 !== b.sha256)
-        compared[i] = {
-          path: p,
-          problem: `same size (${a.size} B) but different bytes: sha256 source ${a.sha256.slice(0, 16)}…, target ${b.sha256.slice(0, 16)}…`,
-        };
-      else compared[i] = { path: p, size: a.size, sha256: a.sha256 };
+      else compared[i] = judgeSampled(p, a, b, changedSince);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));

@@ -4,10 +4,11 @@
  */
 import type { Config } from '../../../core/config.ts';
 import { failed, unchecked, type Notes, type Verdict } from '../../family.ts';
-import { writeFullList } from '../../shared/full-list.ts';
+import { writeFullList, writePathList } from '../../shared/full-list.ts';
+import { displayKey } from '../../shared/asset-paths.ts';
 import { warn } from '../../shared/verdict.ts';
 import { compareSampledFiles, type CensusColumn, type CensusResult, type DanglingPath } from './census.ts';
-import { compareTrees } from './tree-compare.ts';
+import { compareTrees, missingRoot, type TreeComparison } from './tree-compare.ts';
 
 /** An asset column as the census sees it (exists in the target, or why not). */
 export type Column = CensusColumn & { exists: boolean; reason?: string; configured?: boolean };
@@ -111,7 +112,7 @@ export async function checkTree(run: CensusRun, cfg: Config, notes: Notes): Prom
   if (r.entries.notUtf8)
     await warn(
       notes,
-      `${r.entries.notUtf8} name(s) under ${cfg.dstAssetsDir} are not valid UTF-8: no stored path can name them`,
+      `${r.entries.notUtf8} name(s) under ${cfg.dstAssetsDir} are not valid UTF-8 (shown escaped): no stored path can name them, so they are not counted as unreferenced: ${r.notUtf8.examples.slice(0, 5).join(', ')}${r.notUtf8.count > 5 ? ', …' : ''}`,
     );
   if (r.walkProblems.count)
     await warn(
@@ -121,32 +122,91 @@ export async function checkTree(run: CensusRun, cfg: Config, notes: Notes): Prom
   if (cfg.assetsUnreferencedFail && u.count !== 0) return failed(`${TREE}: ${what} (ASSETS_UNREFERENCED_FAIL=1)`);
 }
 
+/** The every-file comparison's evidence line. */
+function everyFileEvidence(r: TreeComparison, sha: boolean): string {
+  const unreadable = r.unreadable.length
+    ? `: ${r.unreadable
+        .slice(0, 5)
+        .map((x) => `${x.path} (${x.problem})`)
+        .join('; ')}`
+    : '';
+  return `${r.files} source files compared with ${r.targetFiles} target files (size, mtime${sha ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes only where the mtime differs: ASSETS_VERIFY=sha256 compares every file'}; names compared as bytes) in ${r.ms} ms; ${r.differing} differ (${r.missingOnTarget.count} missing on the target, ${r.differ.count} different); ${r.missingOnSource.count} on the target only; ${r.mtimeOnly} with another mtime but the same bytes; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${unreadable}`;
+}
+
 /**
- * Every file, not a sample: a repeat rehearsal must see a file the mirror left stale (size + mtime always; the bytes
- * too with ASSETS_VERIFY=sha256, which reads both trees in full).
+ * The three rclone-style lists of the every-file comparison, written when not empty; the failing ones first (the
+ * report inlines a check's first list).
  */
-export async function checkEveryFile(name: string, cfg: Config, notes: Notes): Promise<Verdict | void> {
-  const sha = cfg.assetsVerify === 'sha256';
-  const r = await compareTrees(cfg.srcAssetsDir!, cfg.dstAssetsDir, { content: sha });
-  await notes(
-    `${r.files} source files compared (size, mtime${sha ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes only where the mtime differs: ASSETS_VERIFY=sha256 compares every file'}) in ${r.ms} ms; ${r.differing} differ; ${r.mtimeOnly} with another mtime but the same bytes; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${
-      r.unreadable.length
-        ? `: ${r.unreadable
-            .slice(0, 5)
-            .map((x) => `${x.path} (${x.problem})`)
-            .join('; ')}`
-        : ''
-    }`,
-    'evidence',
+async function everyFileLists(name: string, r: TreeComparison, cfg: Config, notes: Notes): Promise<void> {
+  const lists: Array<[string, TreeComparison['differ'], string]> = [
+    ['missing-on-target', r.missingOnTarget, 'in SRC_ASSETS_DIR, missing in DST_ASSETS_DIR'],
+    ['differ', r.differ, 'in both trees, different'],
+    ['missing-on-source', r.missingOnSource, 'in DST_ASSETS_DIR, no longer in SRC_ASSETS_DIR'],
+  ];
+  for (const [which, list, what] of lists)
+    if (list.count)
+      await writePathList(notes, name, which, list.keys, { max: cfg.fullListMax, total: list.count, what });
+}
+
+/**
+ * Files staging keeps that the source deleted (or renamed) since an earlier copy: a warning naming them and the cure
+ * (the mirror keeps them unless ASSETS_DELETE lets it delete; the application may still serve them).
+ */
+async function warnSourceDeletions(name: string, r: TreeComparison, cfg: Config, notes: Notes): Promise<void> {
+  const n = r.missingOnSource.count;
+  if (!n) return;
+  const shown = r.missingOnSource.keys.slice(0, 5).map(displayKey).join(', ');
+  await warn(
+    notes,
+    `${name}: ${n} file(s) under ${cfg.dstAssetsDir} that ${cfg.srcAssetsDir} no longer has (deleted or renamed in the source since an earlier copy; staging still serves them): ${shown}${n > 5 ? ', …' : ''}. The mirror keeps them without ASSETS_DELETE: set ASSETS_DELETE to let it delete what the source deleted`,
   );
-  if (r.differing !== 0)
-    return failed(
-      `${name}: ${r.differing} of ${r.files} files differ between ${cfg.srcAssetsDir} and ${cfg.dstAssetsDir}: ${r.examples.map((x) => `${x.path}: ${x.problem}`).join('; ')}${r.differing > r.examples.length ? '; …' : ''}`,
-    );
+}
+
+/**
+ * Every file, not a sample, both ways: a repeat rehearsal must see a file the mirror left stale (size + mtime always;
+ * the bytes too with ASSETS_VERIFY=sha256, which reads both trees in full), a file missing on the target (fails), and
+ * a file the source deleted since an earlier copy (a warning). A file the source modified after the mirror started is
+ * named as "the source changed during the copy". Full lists: missing-on-target, missing-on-source, differ.
+ * @param changedSince when this run's mirror started (ms since the epoch), if it ran
+ */
+export async function checkEveryFile(
+  name: string,
+  cfg: Config,
+  notes: Notes,
+  changedSince?: number,
+): Promise<Verdict | void> {
+  const sha = cfg.assetsVerify === 'sha256';
+  const noRoot = missingRoot({ SRC_ASSETS_DIR: cfg.srcAssetsDir!, DST_ASSETS_DIR: cfg.dstAssetsDir });
+  if (noRoot) return failed(`${name}: ${noRoot}`);
+  const r = await compareTrees(cfg.srcAssetsDir!, cfg.dstAssetsDir, {
+    content: sha,
+    listMax: cfg.fullListMax,
+    changedSince,
+  });
+  await notes(everyFileEvidence(r, sha), 'evidence');
+  for (const w of r.walkProblems)
+    await warn(notes, `${name}: could not read ${w.rel} in the ${w.side} tree (${w.code}): its files are not compared`);
+  await everyFileLists(name, r, cfg, notes);
+  await warnSourceDeletions(name, r, cfg, notes);
+  if (r.differing === 0) return;
+  const changed = r.sourceChanged.length
+    ? ` The source changed during the copy: ${r.sourceChanged
+        .slice(0, 5)
+        .map((x) => x.path)
+        .join(', ')} (copy again when the writer is done).`
+    : '';
+  return failed(
+    `${name}: ${r.differing} of ${r.files} files differ between ${cfg.srcAssetsDir} and ${cfg.dstAssetsDir}: ${r.examples.map((x) => `${x.path}: ${x.problem}`).join('; ')}${r.differing > r.examples.length ? '; …' : ''}${changed}`,
+  );
 }
 
 /** The sampled files: size and sha256 equal between a local SRC_ASSETS_DIR and the target. */
-export async function checkSample(run: CensusRun, cfg: Config, notes: Notes): Promise<Verdict | void> {
+export async function checkSample(
+  run: CensusRun,
+  cfg: Config,
+  notes: Notes,
+  changedSince?: number,
+): Promise<Verdict | void> {
   const SAMPLE = 'asset census sampled files size and sha256 (source = target)';
   if (!run.sampleItems.length) return unchecked(`${SAMPLE}: no sampled file: ${run.treeBlocked}`);
   const { compared, skipped } = await compareSampledFiles(
@@ -154,6 +214,8 @@ export async function checkSample(run: CensusRun, cfg: Config, notes: Notes): Pr
     cfg.dstAssetsDir,
     cfg.assetsDbPathPrefix,
     run.sampleItems,
+    4,
+    changedSince,
   );
   const bad = compared.filter((x) => x.problem && !x.notCompared);
   const preexisting = compared.filter((x) => x.preexisting);

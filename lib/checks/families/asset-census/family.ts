@@ -146,6 +146,13 @@ async function subjects(ctx: CheckContext): Promise<Array<Entry<Subject>>> {
   return [...out, ...treeAndSourceEntries(ctx, run)];
 }
 
+/** When this run's mirror started (ms since the epoch), when it ran: a source file modified since changed during it. */
+export function mirrorStart(ctx: CheckContext): number | undefined {
+  const m = ctx.run.phases.find((p) => p.name === 'mirror' && p.status === 'ok' && p.startedAt);
+  const t = m?.startedAt ? Date.parse(m.startedAt) : NaN;
+  return Number.isFinite(t) ? t : undefined;
+}
+
 export const assetCensus: Family<Subject> = {
   id: 'asset-census',
   label: 'asset census',
@@ -159,6 +166,8 @@ export const assetCensus: Family<Subject> = {
     'SRC_ASSETS_DIR',
     'ASSETS_UNREFERENCED_FAIL',
     'PREEXISTING_DEFECTS_FAIL',
+    'ASSETS_VERIFY',
+    'FULL_LIST_MAX',
   ],
   passesWhen:
     'every stored path (not just the sample) resolves with the same resolver as the sampled check; dangling in the source too: a warning; unreferenced files warned about',
@@ -186,7 +195,7 @@ export const assetCensus: Family<Subject> = {
     const name = assetCensus.name(s);
     if ('column' in s) return checkColumn(name, s.column, s.run, configOf(ctx), notes);
     if ('tree' in s) return checkTree(s.tree, configOf(ctx), notes);
-    if ('sample' in s) return checkSample(s.sample, configOf(ctx), notes);
-    return checkEveryFile(name, configOf(ctx), notes);
+    if ('sample' in s) return checkSample(s.sample, configOf(ctx), notes, mirrorStart(ctx));
+    return checkEveryFile(name, configOf(ctx), notes, mirrorStart(ctx));
   },
 };

@@ -16,6 +16,7 @@ import path from 'node:path';
 import {
   describeEntryType,
   entryType,
+  fileWithTrailingSlash,
   findNearTwin,
   isWithin,
   locateAsset,
@@ -121,6 +122,18 @@ async function notFound(
   return r;
 }
 
+/** A stored path the resolver refuses; a file path ending in '/' is broken alike in the source: pre-existing (rw35). */
+function refused(
+  reason: string,
+  value: string,
+  kind: AssetKind,
+  opts: AssetCheckOptions,
+  facts: string[],
+): AssetResult {
+  const preexisting = !!opts.srcRoot && fileWithTrailingSlash(value, kind);
+  return { ok: false, problem: `${reason}; not read`, facts, ...(preexisting ? { preexisting } : {}) };
+}
+
 /** Check one sampled asset on the target tree. Never throws for a file-system problem: it becomes the result. */
 export async function checkAsset(value: string, kind: AssetKind, opts: AssetCheckOptions): Promise<AssetResult> {
   const facts: string[] = [];
@@ -136,7 +149,7 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
       facts,
     };
   }
-  if (loc.status === 'refused') return { ok: false, problem: `${loc.reason}; not read`, facts };
+  if (loc.status === 'refused') return refused(loc.reason, value, kind, opts, facts);
   const diskPath = loc.diskPath;
   facts.push(`disk path: ${diskPath}`);
   if (loc.status !== 'found') return notFound(loc, value, kind, opts, facts);

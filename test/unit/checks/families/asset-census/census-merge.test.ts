@@ -159,3 +159,21 @@ test('the stored paths are grouped by their bytes before they are normalised, on
   );
   expect(q.text).toContain('sum(n)::int8 AS n, min(raw) AS raw');
 });
+
+test('names that are not valid UTF-8 are set aside, escaped (no stored path can name them), never merged as U+FFFD', () => {
+  const root = path.join(tmp, 'latin1');
+  fs.mkdirSync(path.join(root, 'legacy'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'legacy/ok.jpg'), 'x');
+  for (const b of [0xe9, 0xdf])
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/legacy/n`), Buffer.from([b])]) as unknown as string, 'x');
+  const aside: Array<{ display: string; kind: string }> = [];
+  const merged = [...sortedTreeChunks(root, undefined, 2, (e) => aside.push(e))].flat();
+  expect(merged).toEqual([
+    { path: 'legacy', kind: 'd' },
+    { path: 'legacy/ok.jpg', kind: 'f' },
+  ]);
+  expect(aside).toEqual([
+    { display: 'legacy/n\\xDF', kind: 'f' },
+    { display: 'legacy/n\\xE9', kind: 'f' },
+  ]);
+});
