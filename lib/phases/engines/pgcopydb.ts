@@ -447,7 +447,14 @@ export function startPgcopydb(plan: PgcopydbPlan, dsns: readonly Dsn[], opts: Ru
 export async function runPgcopydb(
   plan: PgcopydbPlan,
   dsns: readonly Dsn[],
-  io: { say(line: string): void; log?: (line: string) => void; filtersIni?: string; bin?: string },
+  io: {
+    say(line: string): void;
+    log?: (line: string) => void;
+    filtersIni?: string;
+    bin?: string;
+    /** The running copy, as soon as it started (the caller may stop it on a signal). */
+    onStart?: (run: PgcopydbRun) => void;
+  },
 ): Promise<PgcopydbResult> {
   io.say(PGCOPYDB_NOT_ATOMIC);
   io.say(displayPgcopydb(plan));
@@ -465,6 +472,7 @@ export async function runPgcopydb(
       lastAt = Date.now();
     },
   });
+  io.onStart?.(run);
   const r = await run.result;
   if (r.code === 0) {
     io.say(`done: ${progressLine(r.progress)} in ${r.durationMs} ms`);
