@@ -59,7 +59,7 @@ async function serverMajor(config: Config, side: 'src' | 'dst'): Promise<number>
   const dsn = side === 'src' ? config.src! : config.dst;
   const v = await withConnection(
     dsn,
-    async (c) => (await c.query<{ v: string }>('SHOW server_version_num')).rows[0].v,
+    async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v,
     {
       connectTimeoutMs: config.connectTimeoutMs,
     },
