@@ -41,8 +41,13 @@ async function watchingArgv<T>(password: string, fn: () => Promise<T>): Promise<
   let leaked: string | undefined;
   const spy = setInterval(() => {
     for (const line of allCmdlines()) {
-      const m = /(?:^|\/)(pgcopydb|fpsync|fpart)\b/.exec(line.split(' ')[0] ?? '');
-      if (m) seen.add(m[1]);
+      // fpsync is a shell script: its argv[0] is the shell, its path the first argument.
+      for (const m of line
+        .split(' ')
+        .slice(0, 2)
+        .join(' ')
+        .matchAll(/(?:^|\/)(pgcopydb|fpsync|fpart)(?= |$)/g))
+        seen.add(m[1]);
       if (line.includes(password) || line.includes(encodeURIComponent(password))) leaked = line;
     }
   }, 25);
@@ -65,7 +70,7 @@ test('demo world: a full rehearsal with COPY_ENGINE=pgcopydb and ASSETS_ENGINE=f
   const { r, seen } = await watchingArgv(s.password, () => rehearse([], { ...s.env, ...ENGINES }));
   expect(r.code, r.output.slice(-6000)).toBe(0);
   expectEngineRun(r, Object.fromEntries(stateOf(s)!.phases.map((p) => [p.name, p.status])));
-  expect([...seen].sort()).toEqual(expect.arrayContaining(['fpsync', 'pgcopydb']));
+  expect([...seen].sort()).toEqual(expect.arrayContaining(['fpart', 'fpsync', 'pgcopydb']));
   const cases = expectOutcome(junitCases(latestJunit(s)), {});
   const dump = cases.find((c) => c.name === 'phase dump')!;
   expect(dump.skipped).toBe(true);
