@@ -8,7 +8,7 @@
  * NOT ATOMIC. Unlike the default restore (one transaction, rolled back on any failure), pgcopydb commits each table,
  * each index, each step on its own: a copy that fails or is interrupted leaves a PARTIAL target. The run says so in
  * its first line (`PGCOPYDB_NOT_ATOMIC`); the next run with DST_DROP_SCHEMA cleans the target (the guards accept
- * that because the caller leaves the restore marker before the copy starts, lib/phases/guards.ts).
+ * that because the caller, ./steps.ts pgcopydbStep, writes the restore marker after the copy, also after a failed one).
  *
  * What is kept from the default path, and how:
  * - secrets never in argv: the connection strings go through pgcopydb's own environment variables
