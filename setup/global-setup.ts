@@ -31,6 +31,7 @@ import {
 import { fromEnv, type RunProtocol } from '../lib/core/run-protocol.ts';
 import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
 import { dumpStep, mirrorStep, preflightStep, restoreStep, type PreflightFacts } from '../lib/phases/pipeline.ts';
+import { runningEngines as engineCount, stopEngines } from '../lib/phases/engines/steps.ts';
 import { readPreflightRecord, recordFacts, type PreflightRecord } from '../lib/phases/preflight-gate.ts';
 
 const COPY_PHASES: PhaseName[] = ['dump', 'restore', 'mirror'];
@@ -242,7 +243,9 @@ function watchInterruption(config: Config, state: RunState): { current?: PhaseNa
   const w: { current?: PhaseName; off: () => void } = { off: () => {} };
   const onSignal = (signal: NodeJS.Signals) => {
     const current = w.current;
-    const stopped = stopActiveTools('SIGTERM');
+    const stopped = stopActiveTools('SIGTERM') + engineCount();
+    // COPY_ENGINE=pgcopydb / ASSETS_ENGINE=fpsync run in their own process groups: stop every process of them.
+    void stopEngines();
     state.interrupted = { signal, phase: current, at: new Date().toISOString() };
     let reason = `interrupted by ${signal} during phase ${current}; ${stopped} running tool(s) stopped`;
     if (current === 'dump' && !config.dumpPath) {

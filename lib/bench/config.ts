@@ -26,6 +26,8 @@ export interface BenchConfig {
   keep: boolean;
   /** BENCH_SAMPLE_MS: RSS polling interval (default 100). */
   sampleMs: number;
+  /** BENCH_ENGINES=1: also measure the scale engines (COPY_ENGINE=pgcopydb, ASSETS_ENGINE=fpsync) and their raw floors. */
+  engines?: boolean;
 }
 
 /** Whole-number BENCH_* variables: default and range written once (lib/core/env.ts envInt; `1_000_000` accepted). */
@@ -65,6 +67,11 @@ export const BENCH_VARS: Array<{ name: string; default: string; doc: string }> =
   { name: 'BENCH_OUT_DIR', default: DEFAULT_OUT_DIR, doc: 'output folder for bench.json and bench.md' },
   { name: 'BENCH_KEEP', default: '0', doc: "1 keeps the sandbox clusters' files and the work directory" },
   {
+    name: 'BENCH_ENGINES',
+    default: '0',
+    doc: '1 also measures the scale engines: the suite with COPY_ENGINE=pgcopydb + ASSETS_ENGINE=fpsync, and raw pgcopydb at 1 and N jobs, fpsync at N workers (slow)',
+  },
+  {
     name: 'BENCH_SAMPLE_MS',
     default: showDefault(INTS.BENCH_SAMPLE_MS.default),
     doc: 'RSS polling interval in milliseconds',
@@ -98,6 +105,8 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
   }
   const keep = envBool('BENCH_KEEP', env.BENCH_KEEP, false);
   if (typeof keep === 'string') problems.push(keep);
+  const engines = envBool('BENCH_ENGINES', env.BENCH_ENGINES, false);
+  if (typeof engines === 'string') problems.push(engines);
   if (problems.length) throw new ConfigError(problems);
   return {
     rows,
@@ -110,5 +119,6 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
       : path.join(PROJECT_ROOT, DEFAULT_OUT_DIR),
     keep: keep === true,
     sampleMs,
+    engines: engines === true,
   };
 }

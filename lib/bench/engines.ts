@@ -7,13 +7,15 @@
  * The script times each step with bash's $EPOCHREALTIME and prints one `BENCH` line (./raw.ts parseBenchLine).
  * Passwords: a 0600 passfile (PGPASSFILE); the connection strings pgcopydb gets (PGCOPYDB_*_PGURI) carry none, so the
  * pg_dump / pg_restore it starts never show one on their command lines.
- * Not wired into the bench harness yet (lib/bench/harness.ts is being split): `rawEngines` is a library call the
- * harness can add as one more row set.
+ * The harness runs it with BENCH_ENGINES=1 (lib/bench/harness.ts engineReps), beside a suite copy with
+ * COPY_ENGINE=pgcopydb + ASSETS_ENGINE=fpsync; `engineFigures` makes their figures and lib/bench/report.ts their rows.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatUrl, type Dsn } from '../core/dsn.ts';
 import { logTail, measure } from './run.ts';
+import { stat, type Figure } from './report.ts';
+import type { SuiteRun } from './suite.ts';
 import { parseBenchLine, RawToolError } from './raw.ts';
 
 export const RAW_ENGINES_SCRIPT = `#!/usr/bin/env bash
@@ -148,5 +150,43 @@ export function engineRatios(r: RawEnginesResult): { pgcopydb1: number; pgcopydb
     pgcopydb1: round(r.pgcopydb1Ms / r.dumpRestoreMs),
     pgcopydbN: round(r.pgcopydbNMs / r.dumpRestoreMs),
     nOver1: round(r.pgcopydbNMs / r.pgcopydb1Ms),
+  };
+}
+
+/**
+ * The engines' figures of a scale (ms, medians over the repetitions): the suite's `phase restore` (= the pgcopydb
+ * copy) and `phase mirror` (= fpsync) under BENCH_ENGINES, and each raw floor. Keys `copy.engines.*`, `mirror.engines.*`.
+ */
+export function engineFigures(suite: SuiteRun[], raw: RawEnginesResult[]): Record<string, Figure> {
+  const phase = (r: SuiteRun, name: string) =>
+    r.code === 0 ? r.phases?.find((p) => p.name === name)?.durationMs : undefined;
+  return {
+    'copy.engines.suite.restore': stat(
+      suite.map((r) => phase(r, 'restore')),
+      'ms',
+      'the engine suite run failed',
+    ),
+    'mirror.engines.suite.mirror': stat(
+      suite.map((r) => phase(r, 'mirror')),
+      'ms',
+      'the engine suite run failed',
+    ),
+    'copy.engines.raw.dumpRestore': stat(
+      raw.map((r) => r.dumpRestoreMs),
+      'ms',
+    ),
+    'copy.engines.raw.pgcopydb1': stat(
+      raw.map((r) => r.pgcopydb1Ms),
+      'ms',
+    ),
+    'copy.engines.raw.pgcopydbN': stat(
+      raw.map((r) => r.pgcopydbNMs),
+      'ms',
+    ),
+    'mirror.engines.raw.fpsyncN': stat(
+      raw.map((r) => r.fpsyncNMs),
+      'ms',
+      'no asset tree',
+    ),
   };
 }

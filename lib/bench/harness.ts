@@ -25,6 +25,7 @@ import {
 import type { BenchConfig } from './config.ts';
 import { benchShape, loadBenchDatabase, PROBE_TABLE, totalFiles, writeBenchAssets } from './generate.ts';
 import { killActive } from './run.ts';
+import { engineFigures, rawEngines, type RawEnginesResult } from './engines.ts';
 import {
   censusFloorSql,
   countSql,
@@ -133,6 +134,9 @@ interface ScaleRuns {
   peerError?: string;
   /** The largest table's checksum (both sides) as one scan per side, then split into block ranges: ms per repetition. */
   split?: { table: string; parts: number; oneMs: number[]; splitMs: number[] } | { error: string };
+  /** BENCH_ENGINES=1: the suite with both scale engines, and the engines' raw floors (lib/bench/engines.ts). */
+  suiteEngines?: SuiteRun[];
+  rawEngines?: RawEnginesResult[];
 }
 
 /** From the first start to the last end of a run's fused scans (WORK_DIR/scans/<run id>/). */
@@ -442,6 +446,7 @@ export async function benchScale(ctx: BenchContext, requestedRows: number): Prom
     await emptyWorldReps(job);
     await fusedScanRuns(job);
     await splitAndPeerRuns(job);
+    if (ctx.config.engines) await engineReps(job);
   } finally {
     if (!ctx.config.keep) {
       if (job.verifyTarget) await dropDatabase(job.dst, job.verifyTarget.db).catch(() => {});
@@ -803,10 +808,56 @@ async function splitAndPeerRuns(job: ScaleJob): Promise<void> {
   }
 }
 
+/**
+ * BENCH_ENGINES=1: per repetition, the suite copy with COPY_ENGINE=pgcopydb + ASSETS_ENGINE=fpsync (checks off, N
+ * jobs) and the engines' raw floors (pg_dump | pg_restore, pgcopydb ×1, pgcopydb ×N, fpsync ×N), each into fresh
+ * empty databases and directories. N = the cores of this machine, at least 2.
+ */
+async function engineReps(job: ScaleJob): Promise<void> {
+  const jobs = Math.max(2, os.cpus().length);
+  job.runs.suiteEngines = [];
+  job.runs.rawEngines = [];
+  for (let rep = 1; rep <= job.ctx.config.reps; rep++) {
+    const runDir = emptyDir(path.join(job.dir, `engines-${rep}`));
+    const dbs = ['suite', 'dump', 'one', 'n'].map((k) => `bench_dst_engines_${k}_${rep}`);
+    for (const db of dbs) await createDatabase(job.dst, db);
+    try {
+      const engines = {
+        COPY_ENGINE: 'pgcopydb',
+        COPY_JOBS: String(jobs),
+        ASSETS_ENGINE: 'fpsync',
+        ASSETS_JOBS: String(jobs),
+      };
+      const env = { ...contractEnv(job, dbs[0], emptyDir(path.join(runDir, 'dst-suite')), runDir), ...NOTHING_TO_DO };
+      const r = await suiteRun(job, [], { ...env, ...engines }, `engines-suite-${rep}.log`);
+      job.runs.suiteEngines.push(r);
+      if (r.code !== 0) job.red.push(redRun('copy', rep, r));
+      const dsn = (db: string) => parseDsn(clusterUrl(job.dst, db));
+      const raw = await rawEngines(
+        {
+          src: parseDsn(clusterUrl(job.src, job.world.srcDb)),
+          dst: { dump: dsn(dbs[1]), one: dsn(dbs[2]), n: dsn(dbs[3]) },
+          jobs,
+          sessionSettings: job.tuned.settings,
+          assets: { src: job.world.srcAssets, dst: emptyDir(path.join(runDir, 'dst-raw')) },
+        },
+        path.join(runDir, 'raw'),
+        path.join(job.logs, `engines-raw-${rep}.log`),
+      );
+      job.runs.rawEngines.push(raw);
+      say(job, `engines rep ${rep}: suite ${Math.round(r.wallMs)} ms (exit ${r.code}); raw ${JSON.stringify(raw)}`);
+    } finally {
+      for (const db of dbs) await dropDatabase(job.dst, db).catch(() => {});
+      if (!job.ctx.config.keep) fs.rmSync(runDir, { recursive: true, force: true });
+    }
+  }
+}
+
 /** The scale's result: what was generated, the figures of its runs, what went red and the warnings. */
 function scaleResult(job: ScaleJob): ScaleResult {
   const { runs, world } = job;
   const { figures, families } = scaleFigures(runs);
+  if (runs.rawEngines) Object.assign(figures, engineFigures(runs.suiteEngines ?? [], runs.rawEngines));
   const seq = runs.seqScans && !('error' in runs.seqScans) ? runs.seqScans : undefined;
   return {
     requestedRows: job.requestedRows,

@@ -219,8 +219,37 @@ export function scaleRows(s: ScaleResult): Row[] {
   peerRows(add);
   familyRows(add, f);
   overheadRows(add, s);
+  if (f['copy.engines.raw.pgcopydbN']) engineRows(add);
   markRedRuns(rows, s);
   return rows;
+}
+
+/** BENCH_ENGINES=1: the scale engines, the suite against each engine's raw run, and the engines against each other. */
+function engineRows(add: AddRow): void {
+  add(
+    'copy engine: suite phase restore (COPY_ENGINE=pgcopydb, N jobs, + marker) vs raw pgcopydb clone ×N',
+    'copy.engines.suite.restore',
+    'copy.engines.raw.pgcopydbN',
+    ratio(1.2),
+  );
+  add(
+    'copy engine: raw pgcopydb ×1 vs raw pg_dump | pg_restore',
+    'copy.engines.raw.pgcopydb1',
+    'copy.engines.raw.dumpRestore',
+  );
+  add(
+    'copy engine: raw pgcopydb ×N vs raw pg_dump | pg_restore',
+    'copy.engines.raw.pgcopydbN',
+    'copy.engines.raw.dumpRestore',
+  );
+  add('copy engine: raw pgcopydb ×N vs ×1 (parallel gain)', 'copy.engines.raw.pgcopydbN', 'copy.engines.raw.pgcopydb1');
+  add(
+    'mirror engine: suite phase mirror (ASSETS_ENGINE=fpsync, N workers) vs raw fpsync ×N',
+    'mirror.engines.suite.mirror',
+    'mirror.engines.raw.fpsyncN',
+    ratio(1.2),
+  );
+  add('mirror engine: raw fpsync ×N vs raw rsync', 'mirror.engines.raw.fpsyncN', 'copy.raw.rsync');
 }
 
 /** Copy: the suite's phases against the raw script's steps. */

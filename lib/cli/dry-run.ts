@@ -19,6 +19,7 @@ import { restoreCommand, restoreMode, restorePipeline } from '../phases/restore-
 const DROP_LINE =
   "drop what the last restore created (the marker's schemas and extensions; a DBA's extension is kept) — or, with DST_DROP_SCHEMA=<dbname>, public and the archive's schemas";
 import { preflightStep } from '../phases/pipeline.ts';
+import { COPY_ENGINE_DUMP_SKIP, fpsyncDryRunLines, pgcopydbDryRunLines } from '../phases/engines/steps.ts';
 import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
 import { analyzeDescription } from '../phases/analyze.ts';
 
@@ -33,7 +34,10 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
   const planned = plannedPhases(config);
   const out: Array<{ phase: string; lines: string[] }> = [];
   const archive = config.dumpPath ?? dumpOutputPath(workDir, config.dumpFormat);
-  if (planned.dump) {
+  if (config.copyEngine === 'pgcopydb' && planned.restore) {
+    out.push({ phase: 'dump', lines: [`# skipped: ${COPY_ENGINE_DUMP_SKIP}`] });
+    out.push({ phase: 'restore', lines: pgcopydbDryRunLines(config, workDir) });
+  } else if (planned.dump) {
     out.push({
       phase: 'dump',
       lines: [
@@ -52,7 +56,7 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
       ],
     });
   }
-  if (planned.restore) {
+  if (planned.restore && config.copyEngine !== 'pgcopydb') {
     const mode = restoreMode(config);
     const lines: string[] = [];
     if (mode === 'parallel' || mode === 'plain') lines.push(`# ${NOT_ATOMIC_WARNING}`);
@@ -72,7 +76,9 @@ export function phaseCommands(config: Config, workDir: string): Array<{ phase: s
     );
     out.push({ phase: 'restore', lines });
   }
-  if (planned.mirror) {
+  if (planned.mirror && config.assetsEngine === 'fpsync') {
+    out.push({ phase: 'mirror', lines: fpsyncDryRunLines(config, workDir) });
+  } else if (planned.mirror) {
     const content = mirrorChecksum(config.assetsMirrorChecksum, config.dstAssetsDir);
     out.push({
       phase: 'mirror',

@@ -8,7 +8,11 @@ import type { Config } from './config-contract.ts';
 
 /** Which copy phases this configuration runs in full mode. */
 export function plannedPhases(c: Config): { dump: boolean; restore: boolean; mirror: boolean } {
-  return { dump: !c.dumpPath && !!c.src, restore: !!c.dumpPath || !!c.src, mirror: !!c.srcAssetsDir };
+  return {
+    dump: !c.dumpPath && !!c.src && c.copyEngine !== 'pgcopydb',
+    restore: !!c.dumpPath || !!c.src,
+    mirror: !!c.srcAssetsDir,
+  };
 }
 
 /** Whether a full run would run each copy phase, in order, and the reason shown when it would not. */
@@ -27,7 +31,12 @@ export function phaseSchedule(config: Config): ScheduledPhase[] {
   const planned = plannedPhases(config);
   const wanted: Record<'preflight' | 'dump' | 'restore' | 'mirror', [boolean, string]> = {
     preflight: [true, ''],
-    dump: [planned.dump || !!config.dumpPath, 'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)'],
+    dump: [
+      planned.dump || !!config.dumpPath,
+      config.copyEngine === 'pgcopydb'
+        ? 'COPY_ENGINE=pgcopydb copies table by table (no archive): phase restore is the copy'
+        : 'nothing to dump (no SRC_DATABASE_URL, no SRC_DB_DUMP_PATH)',
+    ],
     restore: [planned.restore, 'nothing to restore'],
     mirror: [planned.mirror, 'SRC_ASSETS_DIR is not set: no asset mirror'],
   };

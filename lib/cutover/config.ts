@@ -220,6 +220,11 @@ export function parseCutoverConfig(env: Env = process.env): CutoverConfig {
       'SRC_DB_DUMP_PATH is set, but the cutover makes its own dump after the write freeze (an older dump would lose the writes made since); unset it',
     );
   }
+  if (env.COPY_ENGINE?.trim() === 'pgcopydb') {
+    problems.push(
+      'COPY_ENGINE=pgcopydb is for rehearsals only: the cutover restores production in one transaction from its own dump after the write freeze (pgcopydb is not atomic); unset COPY_ENGINE for the cutover',
+    );
+  }
   if (!isSet(env.SRC_ASSETS_DIR)) {
     problems.push(
       'SRC_ASSETS_DIR is not set; the cutover moves the .data asset tree with the database: export SRC_ASSETS_DIR=/path/to/source/.data',

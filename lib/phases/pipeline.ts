@@ -17,6 +17,7 @@ import type { OutwardLink } from './isolation.ts';
 import type { PhaseCtx, PhaseDetails, PhaseOutcome } from './phase.ts';
 import type { RestoreSettings } from './restore-tuning.ts';
 import type { BeforeRestore } from './restore-marker.ts';
+import { fpsyncStep, pgcopydbFacts, pgcopydbPreflightLines, pgcopydbStep } from './engines/steps.ts';
 
 /** What the read-only preflight established, handed unchanged to every later step. */
 export interface PreflightFacts {
@@ -95,6 +96,12 @@ export async function preflightStep(
   io: StepIo & { mode?: RunState['mode'] } = {},
 ): Promise<{ outcome: PhaseOutcome; facts: PreflightFacts }> {
   const r = await runPreflight(config, io);
+  // COPY_ENGINE=pgcopydb: its own refusals (exit 2, before any write) and the not-atomic line where the run starts.
+  if (config.copyEngine === 'pgcopydb' && (io.mode ?? 'full') === 'full' && config.src) {
+    const lines = pgcopydbPreflightLines(await pgcopydbFacts(config));
+    for (const line of lines) io.say?.(line);
+    r.details = { ...r.details, notes: [...(r.details?.notes ?? []), ...lines] };
+  }
   return { outcome: r, facts: r.facts };
 }
 
@@ -107,18 +114,23 @@ export async function dumpStep(
   return { outcome, archive: ctx.state.dump! };
 }
 
-/** The restore step: plan from the preflight's facts, then run that plan. */
+/**
+ * The restore step: plan from the preflight's facts, then run that plan. Under COPY_ENGINE=pgcopydb it is the copy
+ * itself (source → target, no archive; lib/phases/engines/steps.ts pgcopydbStep): the dump phase was skipped
+ * (lib/core/phase-schedule.ts), and `phase restore` stands for the clone.
+ */
 export async function restoreStep(
   ctx: PhaseCtx,
   archive: ArchiveFacts | undefined,
   facts: Pick<PreflightFacts, 'extensionsPresent'>,
-): Promise<RestoreOutcome> {
+): Promise<PhaseOutcome> {
+  if (ctx.config.copyEngine === 'pgcopydb') return pgcopydbStep(ctx);
   return runRestore(ctx, await planRestore(ctx, archive, facts));
 }
 
-/** The mirror step: rsync of the asset tree. */
+/** The mirror step: rsync of the asset tree, or fpsync's parallel workers under ASSETS_ENGINE=fpsync. */
 export async function mirrorStep(ctx: PhaseCtx): Promise<PhaseOutcome> {
-  return runMirror(ctx);
+  return ctx.config.assetsEngine === 'fpsync' ? fpsyncStep(ctx) : runMirror(ctx);
 }
 
 /** The facts of a preflight that did not run in this process (a gate record from before `extensionsPresent`). */

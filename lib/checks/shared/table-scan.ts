@@ -101,11 +101,24 @@ export function blockRanges(blocks: number, parts: number): BlockRange[] {
   return out;
 }
 
-/** Kind, size and server version of a table (no row: it does not exist). */
+/**
+ * How many block ranges a split checksum scan reads at once: CHECK_CONCURRENCY (`parts`, the pool's bound) capped by
+ * what the server lets run in parallel — `max_parallel_workers` + 1 (the leader), itself bounded by
+ * `max_worker_processes` — so a server its DBA limited to 2 parallel workers is read on 3 connections, one that allows
+ * none is not split. CHECKSUM_SPLIT_MB still decides which tables are split (the size override). Pure.
+ */
+export function splitDegree(parts: number, server: { parallelWorkers?: number; workerProcesses?: number }): number {
+  const workers = Math.min(server.parallelWorkers ?? Infinity, server.workerProcesses ?? Infinity);
+  return Math.max(1, Math.min(parts, Number.isFinite(workers) ? workers + 1 : parts));
+}
+
+/** Kind, size and server version of a table, and the server's parallel-worker limits (no row: it does not exist). */
 export function relationQuery(t: TableRef): Query {
   return {
     text: `SELECT c.relkind AS kind, pg_relation_size(c.oid)::text AS bytes, current_setting('block_size')::int AS block,
-  current_setting('server_version_num')::int AS version
+  current_setting('server_version_num')::int AS version,
+  current_setting('max_parallel_workers')::int AS parallel_workers,
+  current_setting('max_worker_processes')::int AS worker_processes
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     values: [t.schema, t.name],
   };
@@ -114,7 +127,7 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 
 export interface SplitOptions {
   /** Split tables larger than this many bytes (heap only). */
   splitBytes: number;
-  /** Into at most this many parts (CHECK_CONCURRENCY). */
+  /** Into at most this many parts (CHECK_CONCURRENCY; the server's limits cap it further: splitDegree). */
   parts: number;
 }
 
@@ -147,7 +160,14 @@ export async function runScan(pool: pg.Pool, spec: ScanSpec, split: SplitOptions
   // names the lock's holder, as for every other check.
   const info = (
     await withClient(pool, (c) =>
-      c.query<{ kind: string; bytes: string; block: number; version: number }>(rel.text, rel.values as unknown[]),
+      c.query<{
+        kind: string;
+        bytes: string;
+        block: number;
+        version: number;
+        parallel_workers: number;
+        worker_processes: number;
+      }>(rel.text, rel.values as unknown[]),
     )
   ).rows[0];
   if (!info) return done({ missing: true, prefix: {}, parts: 0 });
@@ -170,9 +190,13 @@ export async function runScan(pool: pg.Pool, spec: ScanSpec, split: SplitOptions
     }
   }
   const bytes = Number(info.bytes);
+  const degree = splitDegree(split.parts, {
+    parallelWorkers: info.parallel_workers,
+    workerProcesses: info.worker_processes,
+  });
   const splittable =
-    !!spec.checksum && info.kind === 'r' && info.version >= 140000 && split.parts > 1 && bytes > split.splitBytes;
-  const ranges = splittable ? blockRanges(Math.ceil(bytes / info.block), split.parts) : [undefined];
+    !!spec.checksum && info.kind === 'r' && info.version >= 140000 && degree > 1 && bytes > split.splitBytes;
+  const ranges = splittable ? blockRanges(Math.ceil(bytes / info.block), degree) : [undefined];
   const rows = await Promise.all(
     ranges.map((r) => {
       const q = scanQuery(spec, r);

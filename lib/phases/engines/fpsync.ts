@@ -313,7 +313,13 @@ function runGroup(
 export async function runFpsync(
   plan: FpsyncPlan,
   dstRoot: string,
-  io: { say(line: string): void; log?: (line: string) => void; bin?: string },
+  io: {
+    say(line: string): void;
+    log?: (line: string) => void;
+    bin?: string;
+    /** The running mirror, as soon as it started (the caller may stop it on a signal). */
+    onStart?: (run: FpsyncRun) => void;
+  },
 ): Promise<FpsyncResult> {
   io.say(displayFpsync(plan));
   let lastAt = 0;
@@ -326,6 +332,7 @@ export async function runFpsync(
       io.say(`progress: ${fpsyncProgressLine(p)}`);
     },
   });
+  io.onStart?.(run);
   const r = await run.result;
   if (r.code === 0 && !r.failed.length) {
     io.say(`done: ${fpsyncProgressLine(r.progress)} in ${r.durationMs} ms`);

@@ -8,7 +8,7 @@
  * NOT ATOMIC. Unlike the default restore (one transaction, rolled back on any failure), pgcopydb commits each table,
  * each index, each step on its own: a copy that fails or is interrupted leaves a PARTIAL target. The run says so in
  * its first line (`PGCOPYDB_NOT_ATOMIC`); the next run with DST_DROP_SCHEMA cleans the target (the guards accept
- * that because the caller leaves the restore marker before the copy starts, lib/phases/guards.ts).
+ * that because the caller, ./steps.ts pgcopydbStep, writes the restore marker after the copy, also after a failed one).
  *
  * What is kept from the default path, and how:
  * - secrets never in argv: the connection strings go through pgcopydb's own environment variables
@@ -447,7 +447,14 @@ export function startPgcopydb(plan: PgcopydbPlan, dsns: readonly Dsn[], opts: Ru
 export async function runPgcopydb(
   plan: PgcopydbPlan,
   dsns: readonly Dsn[],
-  io: { say(line: string): void; log?: (line: string) => void; filtersIni?: string; bin?: string },
+  io: {
+    say(line: string): void;
+    log?: (line: string) => void;
+    filtersIni?: string;
+    bin?: string;
+    /** The running copy, as soon as it started (the caller may stop it on a signal). */
+    onStart?: (run: PgcopydbRun) => void;
+  },
 ): Promise<PgcopydbResult> {
   io.say(PGCOPYDB_NOT_ATOMIC);
   io.say(displayPgcopydb(plan));
@@ -465,6 +472,7 @@ export async function runPgcopydb(
       lastAt = Date.now();
     },
   });
+  io.onStart?.(run);
   const r = await run.result;
   if (r.code === 0) {
     io.say(`done: ${progressLine(r.progress)} in ${r.durationMs} ms`);

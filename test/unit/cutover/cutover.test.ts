@@ -78,6 +78,13 @@ describe('parseCutoverConfig', () => {
       }),
     ).toThrow(/name the same database/);
   });
+
+  test('COPY_ENGINE=pgcopydb is refused for the cutover (not atomic); ASSETS_ENGINE=fpsync is accepted', () => {
+    expect(() => parseCutoverConfig({ ...ENV, COPY_ENGINE: 'pgcopydb' })).toThrow(
+      /COPY_ENGINE=pgcopydb is for rehearsals only/,
+    );
+    expect(parseCutoverConfig({ ...ENV, ASSETS_ENGINE: 'fpsync' }).base.assetsEngine).toBe('fpsync');
+  });
 });
 
 let clock = Date.parse('2025-01-01T10:00:00Z');

@@ -3,7 +3,7 @@
  * path-prefix counts; block ranges that cover the whole heap exactly once.
  */
 import { expect, test } from 'vitest';
-import { blockRanges, scanQuery } from '../../../../lib/checks/shared/table-scan.ts';
+import { blockRanges, scanQuery, splitDegree } from '../../../../lib/checks/shared/table-scan.ts';
 import type { ColumnShape } from '../../../../lib/checks/families/checksums/checksum.ts';
 
 const col = (name: string): ColumnShape => ({
@@ -42,4 +42,13 @@ test('block ranges: the first unbounded below, the last above, adjacent in betwe
   expect(blockRanges(1000, 1)).toEqual([{}]);
   const q = scanQuery({ table: t, prefixColumns: [], prefix: '/' }, { lo: 25, hi: 50 });
   expect(q.text).toMatch(/WHERE t\.ctid >= '\(25,0\)'::tid AND t\.ctid < '\(50,0\)'::tid$/);
+});
+
+test('the split degree comes from the server: CHECK_CONCURRENCY capped by max_parallel_workers + 1 and max_worker_processes', () => {
+  expect(splitDegree(8, { parallelWorkers: 8, workerProcesses: 8 })).toBe(8);
+  expect(splitDegree(8, { parallelWorkers: 2, workerProcesses: 8 })).toBe(3);
+  expect(splitDegree(8, { parallelWorkers: 8, workerProcesses: 3 })).toBe(4);
+  expect(splitDegree(8, { parallelWorkers: 0, workerProcesses: 8 })).toBe(1);
+  expect(splitDegree(4, { parallelWorkers: 16, workerProcesses: 16 })).toBe(4);
+  expect(splitDegree(4, {})).toBe(4);
 });
