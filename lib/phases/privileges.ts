@@ -211,6 +211,11 @@ export interface PrivilegeVerdict {
    * their owner): their CREATE EXTENSION and COMMENT ON EXTENSION entries are left out of the restore.
    */
   extensionsPresent: string[];
+  /**
+   * Schemas the archive creates that already exist on the target because an extension installed there beforehand
+   * lives in them (Supabase's `extensions` holding `vector`): kept as they are, their CREATE SCHEMA entry left out.
+   */
+  schemasKept: string[];
 }
 
 /**
@@ -233,6 +238,7 @@ export function judgePrivileges(input: {
   const problems: string[] = [];
   const notes: string[] = [];
   const extensionsPresent: string[] = [];
+  const schemasKept = new Set<string>();
   const role = sqlName(p.role);
   const db = sqlName(input.database);
   notes.push(
@@ -274,7 +280,15 @@ export function judgePrivileges(input: {
         problems.push(
           `the target database already has ${need.name} ${t.installed} installed, older than the source's ${need.version}; a DBA runs: ALTER EXTENSION ${q} UPDATE TO '${need.version}';`,
         );
-      } else if (!p.superuser && !t.ownedByRole) {
+        continue;
+      }
+      if (t.schema && t.schema !== 'public' && input.otherSchemas.includes(t.schema)) {
+        schemasKept.add(t.schema);
+        notes.push(
+          `schema ${t.schema} already exists on the target and holds ${need.name} ${t.installed}: it is kept, and the restore leaves its CREATE SCHEMA entry out`,
+        );
+      }
+      if (!p.superuser && !t.ownedByRole) {
         extensionsPresent.push(need.name);
         notes.push(
           `${need.name} ${t.installed} is already installed on the target (by another role); role ${p.role} is not its owner, so its CREATE EXTENSION and COMMENT ON EXTENSION entries are left out of the restore`,
@@ -301,7 +315,7 @@ export function judgePrivileges(input: {
       `the dump names role(s) the target cluster lacks: ${missing.map((r) => `${r.name} (${r.why})`).join(', ')}; a DBA runs: ${missing.map((r) => `CREATE ROLE ${sqlName(r.name)} NOLOGIN;`).join(' ')}`,
     );
   }
-  return { problems, notes, extensionsPresent };
+  return { problems, notes, extensionsPresent, schemasKept: [...schemasKept].sort() };
 }
 
 /** Which of `names` exist as roles on the target cluster. */
@@ -314,13 +328,20 @@ export async function existingRoles(c: pg.Client, names: string[]): Promise<Set<
  * TOC rule: leave out `CREATE EXTENSION x` and `COMMENT ON EXTENSION x` for each extension preflight found already
  * installed on the target and not owned by the (non-superuser) target role. Both need ownership of the extension
  * ("must be owner of extension vector"), and what they would create is there already; the objects that use the
- * extension are restored as usual.
+ * extension are restored as usual. Also the `CREATE SCHEMA` of each schema in `schemasKept` (it exists on the target,
+ * holding such an extension: re-creating it would fail with "schema already exists").
  */
-export function extensionsPresentRule(extensionsPresent: readonly string[]): TocRule {
+export function extensionsPresentRule(
+  extensionsPresent: readonly string[],
+  schemasKept: readonly string[] = [],
+): TocRule {
   const present = new Set(extensionsPresent);
+  const kept = new Set(schemasKept);
   return {
     id: 'extension-already-installed',
     exclude(entry) {
+      if (entry.type === 'SCHEMA' && kept.has(entry.tag))
+        return `schema ${entry.tag} already exists on the target and holds an extension installed beforehand; it is kept as it is`;
       const name =
         entry.type === 'EXTENSION'
           ? entry.tag
@@ -336,6 +357,8 @@ export function extensionsPresentRule(extensionsPresent: readonly string[]): Toc
 /** The privilege rules for this restore, from what preflight recorded (state: the preflight phase's details). */
 export function privilegeTocRules(state: Pick<RunState, 'phases'>): TocRule[] {
   const pre = state.phases.find((p) => p.name === 'preflight' && p.status === 'ok');
-  const present = (pre?.details as { extensionsPresent?: string[] } | undefined)?.extensionsPresent ?? [];
-  return present.length ? [extensionsPresentRule(present)] : [];
+  const d = pre?.details as { extensionsPresent?: string[]; schemasKept?: string[] } | undefined;
+  const present = d?.extensionsPresent ?? [];
+  const kept = d?.schemasKept ?? [];
+  return present.length || kept.length ? [extensionsPresentRule(present, kept)] : [];
 }

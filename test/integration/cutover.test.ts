@@ -104,7 +104,8 @@ test('a full cutover between the sandbox clusters: green rehearsal → every pha
   const plan = await cutover('--plan');
   expect(plan.code, plan.output).toBe(0);
   expect(plan.stdout).toMatch(/Rehearsal gate: PASSES/);
-  expect(plan.stdout).toMatch(/ESTIMATE\s+\S+ s/);
+  // Every formatDuration format: `840 ms`, `6.9 s`, `1 min 57 s`, `1 h 02 min`.
+  expect(plan.stdout).toMatch(/ESTIMATE\s+(?:\d+(?:\.\d+)? (?:ms|s)|\d+ min \d{2} s|\d+ h \d{2} min)\s/);
   expect(plan.stdout).toMatch(/dump\s+.*final pg_dump/);
   for (const p of [
     'presync',
