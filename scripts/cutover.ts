@@ -24,7 +24,8 @@ See deploy/prod/migration/PROD_CUTOVER_RUNBOOK.md.
 
 Commands:
   --plan                 the phases in order with their commands (redacted), where the cutover stands, the rehearsal
-                         gate and the downtime estimate (rehearsal timings + 50 %); writes nothing
+                         gate and the downtime estimate (every window phase: the latest green full
+                         rehearsal's timings, hooks measured in the cutover log, + 50 %); writes nothing
   --phase <name>         run one phase: ${PHASE_NAMES.join(' | ')}
   --rollback             the way back for the phases that ran (needs --confirm)
   --note "<text>"        record a remark or sign-off in the log

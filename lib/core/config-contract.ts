@@ -700,7 +700,7 @@ export const VARS: VarSpec[] = [
     name: 'DST_DROP_SCHEMA',
     group: 'dangerous',
     default: '0',
-    doc: 'STAGING ONLY: drop and recreate the target `public` schema before restoring. `1` only for a target this tool restored before; otherwise the target database name (`DST_DROP_SCHEMA=<dbname>`).',
+    doc: "STAGING ONLY: drop what the last restore created before restoring again. `1` only for a rehearsal copy this tool restored and nobody wrote since: its marker says what to drop (the schemas, extensions and large objects that restore created; a DBA's extensions and other schemas are kept). Otherwise the target database name (`DST_DROP_SCHEMA=<dbname>`): drops `public` and the schemas the archive creates that exist there.",
     apply(raw, d) {
       const v = dangerousSwitch('DST_DROP_SCHEMA', raw);
       if (typeof v === 'boolean') d.dstDropSchema = v;

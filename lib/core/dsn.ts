@@ -152,7 +152,15 @@ function parsePort(raw: string, label: string): number {
   return port;
 }
 
-function parseUrl(text: string, label: string): Dsn {
+/** The parts of a URL DSN as libpq splits them: authority, path, query (each still percent-encoded). */
+interface UrlParts {
+  authority: string;
+  path?: string;
+  query?: string;
+}
+
+/** The URL's parts; refuses another scheme, a raw "#", and userinfo cut short by a raw "/", "?" or "#". */
+function splitUrl(text: string, label: string): UrlParts {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(text);
   if (!m)
     throw new ConfigError(
@@ -176,77 +184,91 @@ function parseUrl(text: string, label: string): Dsn {
   if (m[5] !== undefined) {
     throw new ConfigError(`${label}: a URL DSN cannot contain a raw "#"; percent-encode it as %23`);
   }
-  const at = authority.lastIndexOf('@');
-  let userinfo: string | undefined;
-  let hostport = authority;
-  if (at >= 0) {
-    userinfo = authority.slice(0, at);
-    hostport = authority.slice(at + 1);
-  }
-  let user: string | undefined;
-  let password: string | undefined;
-  if (userinfo !== undefined) {
-    const colon = userinfo.indexOf(':');
-    user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user name', label) || undefined;
-    if (colon >= 0) password = decode(userinfo.slice(colon + 1), 'password', label);
-  }
-  let host: string | undefined;
-  let port = 5432;
+  return { authority, path: m[3], query: m[4] };
+}
+
+/** `user:password` of the authority (both decoded; an empty user is none). */
+function parseUserinfo(userinfo: string | undefined, label: string): { user?: string; password?: string } {
+  if (userinfo === undefined) return {};
+  const colon = userinfo.indexOf(':');
+  return {
+    user: decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user name', label) || undefined,
+    password: colon >= 0 ? decode(userinfo.slice(colon + 1), 'password', label) : undefined,
+  };
+}
+
+/** `host:port` of the authority: IPv6 in brackets, one host only, port 5432 when none is given. */
+function parseHostPort(hostport: string, label: string): { host?: string; port: number } {
   if (hostport.startsWith('[')) {
     const close = hostport.indexOf(']');
     if (close < 0) throw new ConfigError(`${label}: unterminated IPv6 address "${hostport}"; write [::1]:5432`);
-    host = decode(hostport.slice(1, close), 'host', label);
+    const host = decode(hostport.slice(1, close), 'host', label);
     const rest = hostport.slice(close + 1);
-    if (rest) {
-      if (!rest.startsWith(':')) throw new ConfigError(`${label}: unexpected "${rest}" after the IPv6 address`);
-      port = parsePort(rest.slice(1), label);
-    }
-  } else if (hostport) {
-    if (hostport.includes(',')) throw new ConfigError(`${label}: multiple hosts are not supported; name one host`);
-    const colon = hostport.lastIndexOf(':');
-    if (hostport.indexOf(':') !== colon) {
+    if (!rest) return { host, port: 5432 };
+    if (!rest.startsWith(':')) throw new ConfigError(`${label}: unexpected "${rest}" after the IPv6 address`);
+    return { host, port: parsePort(rest.slice(1), label) };
+  }
+  if (!hostport) return { port: 5432 };
+  if (hostport.includes(',')) throw new ConfigError(`${label}: multiple hosts are not supported; name one host`);
+  const colon = hostport.lastIndexOf(':');
+  if (hostport.indexOf(':') !== colon) {
+    throw new ConfigError(
+      `${label}: an IPv6 host must be written in brackets, e.g. postgresql://<user>@[::1]:5432/<db>`,
+    );
+  }
+  if (colon < 0) return { host: decode(hostport, 'host', label), port: 5432 };
+  return {
+    host: decode(hostport.slice(0, colon), 'host', label) || undefined,
+    port: parsePort(hostport.slice(colon + 1), label),
+  };
+}
+
+/**
+ * The query's connection parameters applied over `d` (they win over the authority's, as in libpq); `dbname` goes to
+ * `params.__dbname` for the caller. Unknown parameters are refused (after a password: most likely its raw "&").
+ */
+function applyQuery(query: string | undefined, d: Omit<Dsn, 'database' | 'format'>, label: string): void {
+  if (!query || query.length <= 1) return;
+  let afterPassword = false;
+  for (const pair of query.slice(1).split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    // No "+" → space here: libpq does not do that in URIs, and a password may contain "+".
+    const k = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'query parameter', label);
+    const v = decode(eq >= 0 ? pair.slice(eq + 1) : '', 'query parameter', label);
+    if (!KNOWN_KEYWORDS.has(k)) {
       throw new ConfigError(
-        `${label}: an IPv6 host must be written in brackets, e.g. postgresql://<user>@[::1]:5432/<db>`,
+        afterPassword
+          ? `${label}: unknown connection parameter after "password"; percent-encode "&" in the password as %26`
+          : `${label}: unknown connection parameter "${k}"`,
       );
     }
-    if (colon >= 0) {
-      host = decode(hostport.slice(0, colon), 'host', label) || undefined;
-      port = parsePort(hostport.slice(colon + 1), label);
-    } else {
-      host = decode(hostport, 'host', label);
-    }
+    afterPassword = k === 'password' || k === 'sslpassword';
+    if (k === 'host') d.host = v;
+    else if (k === 'hostaddr') d.params.hostaddr = v;
+    else if (k === 'port') d.port = parsePort(v, label);
+    else if (k === 'user') d.user = v;
+    else if (k === 'password') d.password = v;
+    else if (k === 'dbname') d.params.__dbname = v;
+    else d.params[k] = v;
   }
-  const database = m[3] && m[3] !== '/' ? decode(m[3].slice(1), 'database name', label) : '';
-  const params: Record<string, string> = {};
-  if (m[4] && m[4].length > 1) {
-    let afterPassword = false;
-    for (const pair of m[4].slice(1).split('&')) {
-      if (!pair) continue;
-      const eq = pair.indexOf('=');
-      // No "+" → space here: libpq does not do that in URIs, and a password may contain "+".
-      const k = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'query parameter', label);
-      const v = decode(eq >= 0 ? pair.slice(eq + 1) : '', 'query parameter', label);
-      if (!KNOWN_KEYWORDS.has(k)) {
-        // Right after password=..., an "unknown parameter" is most likely the tail of a password with a raw "&".
-        throw new ConfigError(
-          afterPassword
-            ? `${label}: unknown connection parameter after "password"; percent-encode "&" in the password as %26`
-            : `${label}: unknown connection parameter "${k}"`,
-        );
-      }
-      afterPassword = k === 'password' || k === 'sslpassword';
-      if (k === 'host') host = v;
-      else if (k === 'hostaddr') params.hostaddr = v;
-      else if (k === 'port') port = parsePort(v, label);
-      else if (k === 'user') user = v;
-      else if (k === 'password') password = v;
-      else if (k === 'dbname') params.__dbname = v;
-      else params[k] = v;
-    }
-  }
+}
+
+function parseUrl(text: string, label: string): Dsn {
+  const parts = splitUrl(text, label);
+  const at = parts.authority.lastIndexOf('@');
+  const userinfo = at >= 0 ? parts.authority.slice(0, at) : undefined;
+  const d: Omit<Dsn, 'database' | 'format'> = {
+    ...parseUserinfo(userinfo, label),
+    ...parseHostPort(at >= 0 ? parts.authority.slice(at + 1) : parts.authority, label),
+    params: {},
+  };
+  const database = parts.path && parts.path !== '/' ? decode(parts.path.slice(1), 'database name', label) : '';
+  applyQuery(parts.query, d, label);
+  const { params } = d;
   // hostaddr alone is where to connect; with a host, libpq connects to hostaddr and keeps host for TLS and the passfile.
-  if (params.hostaddr !== undefined && !host) {
-    host = params.hostaddr;
+  if (params.hostaddr !== undefined && !d.host) {
+    d.host = params.hostaddr;
     delete params.hostaddr;
   }
   let db = database;
@@ -255,7 +277,52 @@ function parseUrl(text: string, label: string): Dsn {
     delete params.__dbname;
   }
   checkParamValues(params, label);
-  return { host, port, database: db || user || '', user, password, params, format: 'url' };
+  return {
+    host: d.host,
+    port: d.port,
+    database: db || d.user || '',
+    user: d.user,
+    password: d.password,
+    params,
+    format: 'url',
+  };
+}
+
+/**
+ * One value of a keyword DSN starting at `i`: single-quoted (with \' and \\ escapes; a space must follow) or bare (up
+ * to the next space, backslash escapes). Returns the value and the position after it.
+ */
+function readKeywordValue(text: string, i: number, key: string, label: string): { value: string; i: number } {
+  const n = text.length;
+  let value = '';
+  if (text[i] !== "'") {
+    while (i < n && !/\s/.test(text[i])) {
+      const escaped = text[i] === '\\' && i + 1 < n;
+      value += escaped ? text[i + 1] : text[i];
+      i += escaped ? 2 : 1;
+    }
+    return { value, i };
+  }
+  i++;
+  let closed = false;
+  while (i < n) {
+    const c = text[i];
+    if (c === '\\' && i + 1 < n) {
+      value += text[i + 1];
+      i += 2;
+    } else if (c === "'") {
+      closed = true;
+      i++;
+      break;
+    } else {
+      value += c;
+      i++;
+    }
+  }
+  if (!closed) throw new ConfigError(`${label}: unterminated quoted value for "${key}" (escape a quote as \\')`);
+  if (i < n && !/\s/.test(text[i]))
+    throw new ConfigError(`${label}: expected a space after the quoted value of "${key}"`);
+  return { value, i };
 }
 
 /** libpq's conninfo grammar: key = value, value either bare (no spaces) or single-quoted with \' and \\ escapes. */
@@ -263,10 +330,12 @@ function parseKeyword(text: string, label: string): Dsn {
   const values: Record<string, string> = {};
   /** The previous keyword was a password: a stray token now is most likely the tail of an unquoted password. */
   let afterPassword = false;
-  const afterPasswordError = () =>
+  const refuse = (message: string) =>
     new ConfigError(
-      `${label}: unexpected text after the password value in the keyword DSN; quote a password that has spaces or ` +
-        `quotes: password='...' (escape ' as \\' and \\ as \\\\)`,
+      afterPassword
+        ? `${label}: unexpected text after the password value in the keyword DSN; quote a password that has spaces or ` +
+            `quotes: password='...' (escape ' as \\' and \\ as \\\\)`
+        : message,
     );
   let i = 0;
   const n = text.length;
@@ -279,57 +348,23 @@ function parseKeyword(text: string, label: string): Dsn {
     const keyStart = i;
     while (i < n && /[A-Za-z0-9_]/.test(text[i])) i++;
     const key = text.slice(keyStart, i);
-    if (!key) {
-      if (afterPassword) throw afterPasswordError();
-      throw new ConfigError(`${label}: expected a keyword at position ${keyStart + 1} of the keyword DSN`);
-    }
+    if (!key) throw refuse(`${label}: expected a keyword at position ${keyStart + 1} of the keyword DSN`);
     skipWs();
-    if (text[i] !== '=') {
-      if (afterPassword) throw afterPasswordError();
-      throw new ConfigError(`${label}: missing "=" after "${key}" in the keyword DSN`);
-    }
+    if (text[i] !== '=') throw refuse(`${label}: missing "=" after "${key}" in the keyword DSN`);
     i++;
     skipWs();
-    let value = '';
-    if (text[i] === "'") {
-      i++;
-      let closed = false;
-      while (i < n) {
-        const c = text[i];
-        if (c === '\\' && i + 1 < n) {
-          value += text[i + 1];
-          i += 2;
-        } else if (c === "'") {
-          closed = true;
-          i++;
-          break;
-        } else {
-          value += c;
-          i++;
-        }
-      }
-      if (!closed) throw new ConfigError(`${label}: unterminated quoted value for "${key}" (escape a quote as \\')`);
-      if (i < n && !/\s/.test(text[i]))
-        throw new ConfigError(`${label}: expected a space after the quoted value of "${key}"`);
-    } else {
-      while (i < n && !/\s/.test(text[i])) {
-        if (text[i] === '\\' && i + 1 < n) {
-          value += text[i + 1];
-          i += 2;
-        } else {
-          value += text[i];
-          i++;
-        }
-      }
-    }
-    if (!KNOWN_KEYWORDS.has(key)) {
-      if (afterPassword) throw afterPasswordError();
-      throw new ConfigError(`${label}: unknown keyword "${key}" in the keyword DSN`);
-    }
+    const read = readKeywordValue(text, i, key, label);
+    i = read.i;
+    if (!KNOWN_KEYWORDS.has(key)) throw refuse(`${label}: unknown keyword "${key}" in the keyword DSN`);
     if (key in values) throw new ConfigError(`${label}: keyword "${key}" is given twice`);
-    values[key] = value;
+    values[key] = read.value;
     afterPassword = key === 'password' || key === 'sslpassword';
   }
+  return keywordDsn(values, label);
+}
+
+/** The Dsn of a keyword DSN's values: fields out of `params`, hostaddr kept only beside a host. */
+function keywordDsn(values: Record<string, string>, label: string): Dsn {
   if (Object.keys(values).length === 0) throw new ConfigError(`${label}: the keyword DSN has no keywords`);
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) if (!FIELD_KEYWORDS.has(k)) params[k] = v;

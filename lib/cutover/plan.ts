@@ -8,7 +8,7 @@ import { describeDsn } from '../core/dsn.ts';
 import { phaseCommands } from '../cli/dry-run.ts';
 import { redact } from '../core/redact.ts';
 import type { CutoverConfig } from './config.ts';
-import { downtimeEstimate, estimateLines } from './estimate.ts';
+import { estimateLines, findGreenRehearsal, windowEstimate } from './estimate.ts';
 import { findRehearsal, judgeRehearsal } from './gate.ts';
 import { displayHook, missingHooks } from './hooks.ts';
 import { currentAttempt, lastOf, logPath, type LogEntry } from './log.ts';
@@ -33,8 +33,9 @@ export function buildCutoverPlan(config: CutoverConfig, entries: LogEntry[], now
   const found = findRehearsal(base.reportsDir);
   const verdict = judgeRehearsal(found, base.src!, config.maxRehearsalAgeDays, gateTime(entries, now), base.reportsDir);
   lines.push(`Rehearsal gate: ${verdict.ok ? 'PASSES' : 'WOULD REFUSE the writing phases'}: ${verdict.message}`);
-  if (found) lines.push(...estimateLines(downtimeEstimate(found.manifest), found.manifest.runId));
-  else lines.push('Downtime estimate: none (no rehearsal manifest to take the phase timings from)');
+  const green = findGreenRehearsal(base.reportsDir);
+  if (green) lines.push(...estimateLines(windowEstimate(green.manifest, entries), green.manifest.runId));
+  else lines.push('Downtime estimate: none (no green full rehearsal to take the phase timings from)');
   lines.push('');
 
   const commands = phaseCommandLines(config);

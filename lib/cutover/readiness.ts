@@ -17,7 +17,7 @@ import type { CutoverConfig } from './config.ts';
 export function forTheWindow(problem: string, dstDatabase = '<target database>'): string {
   if (/target schema public is not empty/.test(problem)) {
     const what = /\(([^)]*objects[^)]*)\)/.exec(problem)?.[1];
-    return `the target's public schema is not empty${what ? ` (${what})` : ''}: the window's restore phase needs DST_DROP_SCHEMA=${dstDatabase} in the cutover environment (it drops and recreates public on the NEW target inside the window; DST_DROP_SCHEMA=1 is enough once this tool has restored that target); set it now, or empty the target before the window`;
+    return `the target's public schema is not empty${what ? ` (${what})` : ''}: the window's restore phase needs DST_DROP_SCHEMA=${dstDatabase} in the cutover environment (inside the window it drops, on the NEW target, public and the schemas the archive creates that exist there; DST_DROP_SCHEMA=1 is enough once this tool has restored that target, and then drops exactly what that restore created — its schemas, extensions and large objects — keeping what a DBA installed); set it now, or empty the target before the window`;
   }
   return problem;
 }

@@ -33,6 +33,8 @@ export interface PhaseDetails {
   destructive?: string[];
   /** preflight: extensions the archive creates that the target already has, installed by another role. */
   extensionsPresent?: string[];
+  /** preflight: schemas the archive creates that hold such an extension on the target (kept as they are). */
+  schemasKept?: string[];
   /** dump, mirror: the one command run (redacted). */
   command?: string;
   /** restore: every command run (redacted). */

@@ -34,6 +34,8 @@ export interface PreflightFacts {
    * target): the restore leaves their CREATE/COMMENT entries out (lib/phases/privileges.ts extensionsPresentRule).
    */
   extensionsPresent: string[];
+  /** Schemas the archive creates that hold such an extension on the target: kept, their CREATE SCHEMA left out. */
+  schemasKept?: string[];
 }
 
 /** The archive the dump step made or was given: what the restore reads (state.dump). */
@@ -122,7 +124,7 @@ export async function dumpStep(
 export async function restoreStep(
   ctx: PhaseCtx,
   archive: ArchiveFacts | undefined,
-  facts: Pick<PreflightFacts, 'extensionsPresent'>,
+  facts: Pick<PreflightFacts, 'extensionsPresent' | 'schemasKept'>,
 ): Promise<PhaseOutcome> {
   if (ctx.config.copyEngine === 'pgcopydb') return pgcopydbStep(ctx);
   return runRestore(ctx, await planRestore(ctx, archive, facts));
@@ -141,5 +143,6 @@ export function factsFromDetails(details: PhaseDetails | undefined, archive?: Ar
     destructive: details?.destructive ?? [],
     notes: details?.notes ?? [],
     extensionsPresent: details?.extensionsPresent ?? [],
+    schemasKept: details?.schemasKept ?? [],
   };
 }

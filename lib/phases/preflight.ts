@@ -358,11 +358,13 @@ async function checkTargetEmpty(f: Findings): Promise<void> {
           const r = (await c.query(SCHEMA_OBJECTS_SQL, [schema])).rows[0];
           if (r.n > 0 && !config.dstDropSchema) {
             problems.push(
-              `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=<the target database name> (STAGING ONLY: drops and recreates public; DST_DROP_SCHEMA=1 is enough for a target this tool restored before)`,
+              `the target schema public is not empty (${r.n} objects, e.g. ${r.sample.join(', ')}); restoring into it would mix old and new data. Use a fresh database, or set DST_DROP_SCHEMA=<the target database name> (STAGING ONLY: drops public and the schemas the archive creates that exist there; DST_DROP_SCHEMA=1 is enough for a target this tool restored before, and drops exactly what that restore created, keeping what a DBA installed)`,
             );
           } else if (r.n > 0) {
             notes.push(`target public has ${r.n} objects: DST_DROP_SCHEMA drops them`);
           }
+        } else if (f.privileges?.schemasKept.includes(schema)) {
+          // holds an extension installed beforehand (lib/phases/privileges.ts): kept, its CREATE SCHEMA left out
         } else if (dst.schemas.includes(schema) && config.dstDropSchema) {
           notes.push(
             `target schema ${schema} exists: DST_DROP_SCHEMA drops it when the last restore created it (the marker) or the target is confirmed by name`,
@@ -484,6 +486,7 @@ function conclude(f: Findings): PreflightResult {
     destructive,
     notes,
     extensionsPresent: f.privileges?.extensionsPresent ?? [],
+    schemasKept: f.privileges?.schemasKept ?? [],
   };
   return {
     reason,
@@ -491,7 +494,13 @@ function conclude(f: Findings): PreflightResult {
     archive: f.archive,
     destructive,
     facts,
-    details: { tools, notes, destructive, extensionsPresent: facts.extensionsPresent },
+    details: {
+      tools,
+      notes,
+      destructive,
+      extensionsPresent: facts.extensionsPresent,
+      schemasKept: facts.schemasKept,
+    },
   };
 }
 

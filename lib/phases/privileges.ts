@@ -211,13 +211,31 @@ export interface PrivilegeVerdict {
    * their owner): their CREATE EXTENSION and COMMENT ON EXTENSION entries are left out of the restore.
    */
   extensionsPresent: string[];
+  /**
+   * Schemas the archive creates that already exist on the target because an extension installed there beforehand
+   * lives in them (Supabase's `extensions` holding `vector`): kept as they are, their CREATE SCHEMA entry left out.
+   */
+  schemasKept: string[];
 }
 
 /**
- * Judge what the restore needs against the target role's powers. Pure.
- * @param cmp version comparison (negative when a < b), e.g. compareVersions from preflight.
+ * Judge what the restore needs against the target role's powers (schemas, extensions, roles). Pure. Every refusal
+ * names the statement a DBA runs; none suggests removing what only a DBA can restore.
  */
-export function judgePrivileges(input: {
+export function judgePrivileges(input: PrivilegeInput): PrivilegeVerdict {
+  const v: Verdict = { problems: [], notes: [], extensionsPresent: [], schemasKept: new Set() };
+  const p = input.powers;
+  v.notes.push(
+    `target role ${p.role}: ${p.superuser ? 'superuser' : 'not a superuser'}; ${p.ownsDb ? 'owns' : `does not own (owner: ${p.dbOwner})`} database ${input.database}; ${p.ownsPublic ? 'owns' : `does not own (owner: ${p.publicOwner ?? 'none'})`} schema public`,
+  );
+  if (!p.superuser) judgeSchemaPowers(input, v.problems);
+  for (const need of input.extensions) judgeExtension(input, need, v);
+  judgeRoles(input, v.problems);
+  return { ...v, schemasKept: [...v.schemasKept].sort() };
+}
+
+/** What judgePrivileges reads. */
+interface PrivilegeInput {
   powers: RolePowers;
   database: string;
   extensions: NeededExtension[];
@@ -227,81 +245,96 @@ export function judgePrivileges(input: {
   /** Schemas other than public the archive creates. */
   otherSchemas: string[];
   dropPublic: boolean;
+  /** Version comparison (negative when a < b), e.g. compareVersions from preflight. */
   cmp: (a: string, b: string) => number;
-}): PrivilegeVerdict {
-  const { powers: p, cmp } = input;
-  const problems: string[] = [];
-  const notes: string[] = [];
-  const extensionsPresent: string[] = [];
+}
+
+type Verdict = Omit<PrivilegeVerdict, 'schemasKept'> & { schemasKept: Set<string> };
+
+/** A non-superuser's powers over the schemas the restore drops or creates; each refusal with the DBA's statement. */
+function judgeSchemaPowers(input: PrivilegeInput, problems: string[]): void {
+  const p = input.powers;
   const role = sqlName(p.role);
   const db = sqlName(input.database);
-  notes.push(
-    `target role ${p.role}: ${p.superuser ? 'superuser' : 'not a superuser'}; ${p.ownsDb ? 'owns' : `does not own (owner: ${p.dbOwner})`} database ${input.database}; ${p.ownsPublic ? 'owns' : `does not own (owner: ${p.publicOwner ?? 'none'})`} schema public`,
-  );
-  if (!p.superuser) {
-    if (input.dropPublic && !p.ownsPublic)
-      problems.push(
-        `DST_DROP_SCHEMA drops schema public, which role ${p.role} does not own (owner: ${p.publicOwner ?? 'none'}); a DBA runs: ALTER SCHEMA public OWNER TO ${role};`,
-      );
-    else if (!input.dropPublic && !p.createOnPublic)
-      problems.push(
-        `role ${p.role} cannot create objects in schema public of ${input.database}; a DBA runs: GRANT CREATE ON SCHEMA public TO ${role};`,
-      );
-    if (input.dropPublic && !p.createOnDb)
-      problems.push(
-        `DST_DROP_SCHEMA re-creates schema public, which needs CREATE on database ${input.database}; a DBA runs: GRANT CREATE ON DATABASE ${db} TO ${role};`,
-      );
-    if (input.otherSchemas.length && !p.createOnDb)
-      problems.push(
-        `the archive creates schema(s) ${input.otherSchemas.join(', ')}, which needs CREATE on database ${input.database}; a DBA runs: GRANT CREATE ON DATABASE ${db} TO ${role};`,
-      );
+  if (input.dropPublic && !p.ownsPublic)
+    problems.push(
+      `DST_DROP_SCHEMA drops schema public, which role ${p.role} does not own (owner: ${p.publicOwner ?? 'none'}); a DBA runs: ALTER SCHEMA public OWNER TO ${role};`,
+    );
+  else if (!input.dropPublic && !p.createOnPublic)
+    problems.push(
+      `role ${p.role} cannot create objects in schema public of ${input.database}; a DBA runs: GRANT CREATE ON SCHEMA public TO ${role};`,
+    );
+  if (input.dropPublic && !p.createOnDb)
+    problems.push(
+      `DST_DROP_SCHEMA re-creates schema public, which needs CREATE on database ${input.database}; a DBA runs: GRANT CREATE ON DATABASE ${db} TO ${role};`,
+    );
+  if (input.otherSchemas.length && !p.createOnDb)
+    problems.push(
+      `the archive creates schema(s) ${input.otherSchemas.join(', ')}, which needs CREATE on database ${input.database}; a DBA runs: GRANT CREATE ON DATABASE ${db} TO ${role};`,
+    );
+}
+
+/**
+ * One extension the archive needs against the target: available at the source's version, kept when installed
+ * beforehand (in any schema; a schema the archive creates that holds it is kept too), or creatable by this role.
+ */
+function judgeExtension(input: PrivilegeInput, need: NeededExtension, v: Verdict): void {
+  const { powers: p, cmp } = input;
+  const t = input.targetExtensions.get(need.name);
+  const q = sqlName(need.name);
+  if (!t?.available) {
+    v.problems.push(
+      `the target server has no "${need.name}" extension available (pg_available_extensions), but the ${need.version ? `source uses it (version ${need.version})` : 'archive creates it'}; install ${need.name === 'vector' ? 'pgvector' : `the package providing ${need.name}`} on the staging server first`,
+    );
+    return;
   }
-  for (const need of input.extensions) {
-    const t = input.targetExtensions.get(need.name);
-    const q = sqlName(need.name);
-    if (!t?.available) {
-      problems.push(
-        `the target server has no "${need.name}" extension available (pg_available_extensions), but the ${need.version ? `source uses it (version ${need.version})` : 'archive creates it'}; install ${need.name === 'vector' ? 'pgvector' : `the package providing ${need.name}`} on the staging server first`,
+  // DST_DROP_SCHEMA keeps an extension this role cannot re-create (lib/phases/marker.ts dropPlan: a DBA's is never
+  // dropped); one in public that the role may re-create goes with the drop and is created again.
+  const survives =
+    t.installed !== undefined && (!input.dropPublic || t.schema !== 'public' || (!p.superuser && !t.ownedByRole));
+  if (survives) {
+    if (need.version && cmp(t.installed!, need.version) < 0) {
+      v.problems.push(
+        `the target database already has ${need.name} ${t.installed} installed, older than the source's ${need.version}; a DBA runs: ALTER EXTENSION ${q} UPDATE TO '${need.version}';`,
       );
-      continue;
+      return;
     }
-    // DST_DROP_SCHEMA keeps an extension this role cannot re-create (lib/phases/marker.ts dropPlan: a DBA's is never
-    // dropped); one in public that the role may re-create goes with the drop and is created again.
-    const survives =
-      t.installed !== undefined && (!input.dropPublic || t.schema !== 'public' || (!p.superuser && !t.ownedByRole));
-    if (survives) {
-      if (need.version && cmp(t.installed!, need.version) < 0) {
-        problems.push(
-          `the target database already has ${need.name} ${t.installed} installed, older than the source's ${need.version}; a DBA runs: ALTER EXTENSION ${q} UPDATE TO '${need.version}';`,
-        );
-      } else if (!p.superuser && !t.ownedByRole) {
-        extensionsPresent.push(need.name);
-        notes.push(
-          `${need.name} ${t.installed} is already installed on the target (by another role); role ${p.role} is not its owner, so its CREATE EXTENSION and COMMENT ON EXTENSION entries are left out of the restore`,
-        );
-      }
-      continue;
-    }
-    if (need.version && cmp(t.available, need.version) < 0) {
-      problems.push(
-        `the target offers ${need.name} ${t.available}, older than the source's installed ${need.version}; upgrade ${need.name === 'vector' ? 'pgvector' : need.name} on the staging server`,
-      );
-      continue;
-    }
-    const canCreate = p.superuser || (t.trusted && p.createOnDb);
-    if (!canCreate) {
-      problems.push(
-        `role ${p.role} cannot create extension ${need.name} (${p.superuser ? '' : 'not a superuser'}${t.trusted ? `, no CREATE on database ${input.database}` : `; ${need.name} is not a trusted extension`}); a DBA runs in database ${input.database}: CREATE EXTENSION ${q}${need.version ? ` VERSION '${need.version}'` : ''};`,
+    if (t.schema && t.schema !== 'public' && input.otherSchemas.includes(t.schema)) {
+      v.schemasKept.add(t.schema);
+      v.notes.push(
+        `schema ${t.schema} already exists on the target and holds ${need.name} ${t.installed}: it is kept, and the restore leaves its CREATE SCHEMA entry out`,
       );
     }
+    if (!p.superuser && !t.ownedByRole) {
+      v.extensionsPresent.push(need.name);
+      v.notes.push(
+        `${need.name} ${t.installed} is already installed on the target (by another role); role ${p.role} is not its owner, so its CREATE EXTENSION and COMMENT ON EXTENSION entries are left out of the restore`,
+      );
+    }
+    return;
   }
+  if (need.version && cmp(t.available, need.version) < 0) {
+    v.problems.push(
+      `the target offers ${need.name} ${t.available}, older than the source's installed ${need.version}; upgrade ${need.name === 'vector' ? 'pgvector' : need.name} on the staging server`,
+    );
+    return;
+  }
+  const canCreate = p.superuser || (t.trusted && p.createOnDb);
+  if (!canCreate) {
+    v.problems.push(
+      `role ${p.role} cannot create extension ${need.name} (${p.superuser ? '' : 'not a superuser'}${t.trusted ? `, no CREATE on database ${input.database}` : `; ${need.name} is not a trusted extension`}); a DBA runs in database ${input.database}: CREATE EXTENSION ${q}${need.version ? ` VERSION '${need.version}'` : ''};`,
+    );
+  }
+}
+
+/** Roles the dump names that the target cluster lacks; the refusal gives the DBA's CREATE ROLE statements. */
+function judgeRoles(input: PrivilegeInput, problems: string[]): void {
   const missing = input.neededRoles.filter((r) => !input.existingRoles.has(r.name));
   if (missing.length) {
     problems.push(
       `the dump names role(s) the target cluster lacks: ${missing.map((r) => `${r.name} (${r.why})`).join(', ')}; a DBA runs: ${missing.map((r) => `CREATE ROLE ${sqlName(r.name)} NOLOGIN;`).join(' ')}`,
     );
   }
-  return { problems, notes, extensionsPresent };
 }
 
 /** Which of `names` exist as roles on the target cluster. */
@@ -314,13 +347,20 @@ export async function existingRoles(c: pg.Client, names: string[]): Promise<Set<
  * TOC rule: leave out `CREATE EXTENSION x` and `COMMENT ON EXTENSION x` for each extension preflight found already
  * installed on the target and not owned by the (non-superuser) target role. Both need ownership of the extension
  * ("must be owner of extension vector"), and what they would create is there already; the objects that use the
- * extension are restored as usual.
+ * extension are restored as usual. Also the `CREATE SCHEMA` of each schema in `schemasKept` (it exists on the target,
+ * holding such an extension: re-creating it would fail with "schema already exists").
  */
-export function extensionsPresentRule(extensionsPresent: readonly string[]): TocRule {
+export function extensionsPresentRule(
+  extensionsPresent: readonly string[],
+  schemasKept: readonly string[] = [],
+): TocRule {
   const present = new Set(extensionsPresent);
+  const kept = new Set(schemasKept);
   return {
     id: 'extension-already-installed',
     exclude(entry) {
+      if (entry.type === 'SCHEMA' && kept.has(entry.tag))
+        return `schema ${entry.tag} already exists on the target and holds an extension installed beforehand; it is kept as it is`;
       const name =
         entry.type === 'EXTENSION'
           ? entry.tag
@@ -336,6 +376,8 @@ export function extensionsPresentRule(extensionsPresent: readonly string[]): Toc
 /** The privilege rules for this restore, from what preflight recorded (state: the preflight phase's details). */
 export function privilegeTocRules(state: Pick<RunState, 'phases'>): TocRule[] {
   const pre = state.phases.find((p) => p.name === 'preflight' && p.status === 'ok');
-  const present = (pre?.details as { extensionsPresent?: string[] } | undefined)?.extensionsPresent ?? [];
-  return present.length ? [extensionsPresentRule(present)] : [];
+  const d = pre?.details as { extensionsPresent?: string[]; schemasKept?: string[] } | undefined;
+  const present = d?.extensionsPresent ?? [];
+  const kept = d?.schemasKept ?? [];
+  return present.length || kept.length ? [extensionsPresentRule(present, kept)] : [];
 }

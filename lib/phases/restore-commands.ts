@@ -197,6 +197,20 @@ export async function pgRestoreViaPsql(
   ctx.log?.line(
     `  (one transaction: BEGIN; ${preludeSql.join(' ')} <the archive>; \\echo <marker>; COMMIT only once psql echoed the marker)`,
   );
+  const stderr = stderrCollector(ctx);
+  await loadZx();
+  const run = startPipeline(render, apply, preludeSql, marker, stderr.collect, ctx);
+  const [renderOut, psqlOutcome] = await Promise.all([run.renderDone, run.psqlDone]);
+  await Promise.all(run.readers);
+  const durationMs = Date.now() - started;
+  ctx.log?.line(
+    `pg_restore exit ${renderOut.exitCode ?? renderOut.signal}, psql exit ${psqlOutcome.exitCode ?? psqlOutcome.signal}${run.state.committed ? ', COMMIT sent after psql consumed the script' : ', no COMMIT sent'} in ${durationMs} ms`,
+  );
+  return judgePipeline({ render, apply, mode, ctx, durationMs, renderOut, psqlOutcome, ...stderr, state: run.state });
+}
+
+/** The pipeline's stderr lines: logged (redacted), handed to `ctx.progress`, the last TAIL_LINES kept for the error. */
+function stderrCollector(ctx: ToolCtx) {
   const tail: string[] = [];
   const early: string[] = [];
   const collect = (prefix: string) => (raw: string) => {
@@ -212,7 +226,30 @@ export async function pgRestoreViaPsql(
     tail.push(`${prefix.replace(/ stderr: $/, '')}: ${line}`);
     if (tail.length > TAIL_LINES) tail.shift();
   };
-  await loadZx();
+  return { tail, early, collect };
+}
+
+/** What the pipeline saw: psql echoed the marker (`consumed`), psql exited, COMMIT was sent. */
+interface PipelineState {
+  consumed: boolean;
+  psqlExited: boolean;
+  committed: boolean;
+}
+
+/**
+ * Start psql and pg_restore, pipe the script (BEGIN and the prelude first) and watch psql's stdout for the marker:
+ * COMMIT is written only when psql echoed it. Returns both tools' outcome promises, the line readers to await, and
+ * the shared state.
+ */
+function startPipeline(
+  render: Command,
+  apply: Command,
+  preludeSql: string[],
+  marker: string,
+  collect: (prefix: string) => (raw: string) => void,
+  ctx: ToolCtx,
+) {
+  const state: PipelineState = { consumed: false, psqlExited: false, committed: false };
   const psqlP = startTool(apply, { stdin: true });
   const renderP = startTool(render);
   const psqlChild = psqlP.child!;
@@ -221,15 +258,12 @@ export async function pgRestoreViaPsql(
   stdin.on('error', () => {
     /* EPIPE when psql stopped at an error: its exit code tells */
   });
-  let consumed = false;
-  let psqlExited = false;
-  let committed = false;
   const psqlOut = eachLine(psqlChild.stdout, (raw) => {
     if (raw.trim() === marker) {
-      consumed = true;
+      state.consumed = true;
       // The whole script ran inside the transaction; only now, and only if psql is still there, commit.
-      if (!psqlExited && !stdin.destroyed) {
-        committed = true;
+      if (!state.psqlExited && !stdin.destroyed) {
+        state.committed = true;
         stdin.end('COMMIT;\n');
       }
       return;
@@ -251,14 +285,14 @@ export async function pgRestoreViaPsql(
   renderChild.stdout!.pipe(script).pipe(stdin, { end: false });
 
   const renderDone = renderP.then(async (o) => {
-    if (o.exitCode === 0 && !psqlExited) {
+    if (o.exitCode === 0 && !state.psqlExited) {
       // Ask psql to prove it reached the end of the script before anything commits; only after the last byte.
-      if ((await scriptEnded) && !psqlExited && !stdin.destroyed) stdin.write(`\n\\echo ${marker}\n`);
-    } else if (!psqlExited) psqlChild.kill('SIGKILL');
+      if ((await scriptEnded) && !state.psqlExited && !stdin.destroyed) stdin.write(`\n\\echo ${marker}\n`);
+    } else if (!state.psqlExited) psqlChild.kill('SIGKILL');
     return o;
   });
   const psqlDone = psqlP.then((o) => {
-    psqlExited = true;
+    state.psqlExited = true;
     psqlGone();
     if (renderChild.exitCode === null && renderChild.signalCode === null) renderChild.kill('SIGTERM');
     // Nobody reads the rest of the script now: drain it, or pg_restore's stdout never ends and neither does its
@@ -269,30 +303,43 @@ export async function pgRestoreViaPsql(
     renderChild.stdout!.resume();
     return o;
   });
-  const [renderOut, psqlOutcome] = await Promise.all([renderDone, psqlDone]);
-  await Promise.all([psqlOut, psqlErr, renderErr]);
-  const durationMs = Date.now() - started;
-  ctx.log?.line(
-    `pg_restore exit ${renderOut.exitCode ?? renderOut.signal}, psql exit ${psqlOutcome.exitCode ?? psqlOutcome.signal}${committed ? ', COMMIT sent after psql consumed the script' : ', no COMMIT sent'} in ${durationMs} ms`,
-  );
-  const rc = renderOut.exitCode ?? 128;
+  return { renderDone, psqlDone, readers: [psqlOut, psqlErr, renderErr], state };
+}
+
+/**
+ * The pipeline's result: success only when both tools exited 0, psql echoed the marker and COMMIT was sent; else the
+ * tool failure naming the cause (psql's error first: pg_restore dies of EPIPE when psql stopped).
+ */
+function judgePipeline(r: {
+  render: Command;
+  apply: Command;
+  mode: RestoreMode;
+  ctx: ToolCtx;
+  durationMs: number;
+  renderOut: { exitCode: number | null; signal?: NodeJS.Signals | string | null };
+  psqlOutcome: { exitCode: number | null; signal?: NodeJS.Signals | string | null };
+  tail: string[];
+  early: string[];
+  state: PipelineState;
+}): ToolResult {
+  const { ctx, psqlOutcome } = r;
+  const rc = r.renderOut.exitCode ?? 128;
   const pc = psqlOutcome.exitCode ?? 128;
-  if (notInstalled(rc, early)) throw notInstalledError(ctx.phase, 'pg_restore');
-  if (notInstalled(pc, early)) throw notInstalledError(ctx.phase, 'psql');
-  const result: ToolResult = { code: pc !== 0 ? pc : rc, durationMs, stderrTail: tail, stdoutLines: 0 };
-  if (rc === 0 && pc === 0 && consumed && committed) return result;
-  // psql stopping first makes pg_restore die of EPIPE: then psql's error is the cause.
+  if (notInstalled(rc, r.early)) throw notInstalledError(ctx.phase, 'pg_restore');
+  if (notInstalled(pc, r.early)) throw notInstalledError(ctx.phase, 'psql');
+  const result: ToolResult = { code: pc !== 0 ? pc : rc, durationMs: r.durationMs, stderrTail: r.tail, stdoutLines: 0 };
+  if (rc === 0 && pc === 0 && r.state.consumed && r.state.committed) return result;
   const cause =
     pc !== 0 && psqlOutcome.signal !== 'SIGKILL'
-      ? { cmd: apply, code: pc, meaning: psqlMeaning(pc) }
+      ? { cmd: r.apply, code: pc, meaning: psqlMeaning(pc) }
       : rc !== 0
-        ? { cmd: render, code: rc, meaning: 'pg_restore could not read the archive to the end' }
-        : { cmd: apply, code: pc, meaning: 'psql ended before confirming it had executed the whole script' };
+        ? { cmd: r.render, code: rc, meaning: 'pg_restore could not read the archive to the end' }
+        : { cmd: r.apply, code: pc, meaning: 'psql ended before confirming it had executed the whole script' };
   throw toolFailure(
     ctx.phase,
     cause.cmd,
     { ...result, code: cause.code, signal: undefined },
-    `${cause.meaning}; ${pgRestoreMeaning({ ...result, stderrTail: [] }, mode).replace(/^the restore failed; /, '')}`,
+    `${cause.meaning}; ${pgRestoreMeaning({ ...result, stderrTail: [] }, r.mode).replace(/^the restore failed; /, '')}`,
     { log: ctx.log },
   );
 }

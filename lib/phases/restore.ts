@@ -78,12 +78,13 @@ export interface RestoreFacts {
  */
 export function restoreTocRules(
   config: Config,
-  pre: Pick<PreflightFacts, 'extensionsPresent'>,
+  pre: Pick<PreflightFacts, 'extensionsPresent' | 'schemasKept'>,
   facts: RestoreFacts = {},
 ): TocRule[] {
+  const kept = pre.schemasKept ?? [];
   return [
     // superuser-only entries whose effect preflight found already there (lib/phases/privileges.ts)
-    ...(pre.extensionsPresent.length ? [extensionsPresentRule(pre.extensionsPresent)] : []),
+    ...(pre.extensionsPresent.length || kept.length ? [extensionsPresentRule(pre.extensionsPresent, kept)] : []),
     // staging isolation: links that point away from the target (lib/phases/isolation.ts)
     ...isolationTocRules(config, facts.links ?? []),
   ];
@@ -136,7 +137,7 @@ export async function archiveLinks(
 export async function prepareUseList(
   ctx: PhaseCtx,
   archive: string,
-  pre: Pick<PreflightFacts, 'extensionsPresent'>,
+  pre: Pick<PreflightFacts, 'extensionsPresent' | 'schemasKept'>,
 ): Promise<{ useList?: string; excluded: string[]; links: OutwardLink[] }> {
   const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log });
   const entries = parseTocEntries(toc);
@@ -255,7 +256,7 @@ export const NOT_ATOMIC_WARNING =
 export async function planRestore(
   ctx: PhaseCtx,
   archive: ArchiveFacts | undefined,
-  pre: Pick<PreflightFacts, 'extensionsPresent'>,
+  pre: Pick<PreflightFacts, 'extensionsPresent' | 'schemasKept'>,
 ): Promise<RestorePlan> {
   const { config } = ctx;
   if (!archive)

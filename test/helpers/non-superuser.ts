@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
-import { awkwardPassword, clusterUrl, withClient } from '../../lib/sandbox/clusters.ts';
+import { awkwardPassword, clusterUrl, withClient, type ClusterInfo } from '../../lib/sandbox/clusters.ts';
+import { freshDbIn } from './majors.ts';
 import { cluster, freshDb, uniqueName, type TestDb } from './sandbox.ts';
 import { tempDir } from './scenario.ts';
 
@@ -24,15 +25,18 @@ export interface OwnerTarget {
   password: string;
 }
 
-/** A target database owned by a fresh non-superuser LOGIN role; `vector` pre-installed by the superuser if asked. */
-export async function ownerTarget(opts: { vector: boolean }): Promise<OwnerTarget> {
-  const t = cluster('target');
+/**
+ * A target database owned by a fresh non-superuser LOGIN role; `vector` pre-installed by the superuser if asked.
+ * `cluster`: another major's cluster (test/helpers/majors.ts `useMajor`); default the shared sandbox's target.
+ */
+export async function ownerTarget(opts: { vector: boolean; cluster?: ClusterInfo }): Promise<OwnerTarget> {
+  const t = opts.cluster ?? cluster('target');
   const role = uniqueName('app');
   const password = awkwardPassword();
   await withClient(t, t.database, (c) =>
     c.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${password.replace(/'/g, "''")}'`),
   );
-  const db = await freshDb('target');
+  const db = opts.cluster ? await freshDbIn(opts.cluster, 'dst') : await freshDb('target');
   onTestFinished(async () => {
     await withClient(t, t.database, async (c) => {
       await c.query(`DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);

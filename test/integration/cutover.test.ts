@@ -104,7 +104,8 @@ test('a full cutover between the sandbox clusters: green rehearsal → every pha
   const plan = await cutover('--plan');
   expect(plan.code, plan.output).toBe(0);
   expect(plan.stdout).toMatch(/Rehearsal gate: PASSES/);
-  expect(plan.stdout).toMatch(/ESTIMATE\s+\S+ s/);
+  // Every formatDuration format: `840 ms`, `6.9 s`, `1 min 57 s`, `1 h 02 min`.
+  expect(plan.stdout).toMatch(/ESTIMATE\s+(?:\d+(?:\.\d+)? (?:ms|s)|\d+ min \d{2} s|\d+ h \d{2} min)\s/);
   expect(plan.stdout).toMatch(/dump\s+.*final pg_dump/);
   for (const p of [
     'presync',
@@ -213,156 +214,167 @@ test('a full cutover between the sandbox clusters: green rehearsal → every pha
   expect(filesContaining([workDir, s.workDir, s.reportsDir], s.password)).toEqual([]);
 });
 
-test('refusals and the way back: no rehearsal → refused; a red freeze-check; a failed restore → rollback before the switch; a red verify stops the switch; a red smoke → rollback after the switch; the source is never written', async () => {
-  const s = await scenario();
-  const { workDir, marks, env } = cutoverEnv(s);
-  const outputs: CliResult[] = [];
-  const cutover = makeCutover(env, outputs);
+test(
+  'refusals and the way back: no rehearsal → refused; a red freeze-check; a failed restore → rollback before the switch; a red verify stops the switch; a red smoke → rollback after the switch; the source is never written',
+  { timeout: 420_000 },
+  async () => {
+    const s = await scenario();
+    const { workDir, marks, env } = cutoverEnv(s);
+    const outputs: CliResult[] = [];
+    const cutover = makeCutover(env, outputs);
 
-  // Configuration: WORK_DIR is required (the log must persist across invocations).
-  const noWorkDir = await runCli('cutover', ['--plan'], { ...env, WORK_DIR: '' });
-  expect(noWorkDir.code, noWorkDir.output).toBe(2);
-  expect(noWorkDir.stderr).toContain('WORK_DIR is not set; the cutover needs a fixed path');
+    // Configuration: WORK_DIR is required (the log must persist across invocations).
+    const noWorkDir = await runCli('cutover', ['--plan'], { ...env, WORK_DIR: '' });
+    expect(noWorkDir.code, noWorkDir.output).toBe(2);
+    expect(noWorkDir.stderr).toContain('WORK_DIR is not set; the cutover needs a fixed path');
 
-  // A needed hook that is not configured stops the phase, naming the variable.
-  const noHook = await runCli('cutover', ['--phase', 'freeze', '--confirm'], { ...env, CUTOVER_HOOK_STOP_WORKERS: '' });
-  expect(noHook.code, noHook.output).toBe(2);
-  expect(noHook.stdout).toContain('freeze needs the hook CUTOVER_HOOK_STOP_WORKERS configured');
+    // A needed hook that is not configured stops the phase, naming the variable.
+    const noHook = await runCli('cutover', ['--phase', 'freeze', '--confirm'], {
+      ...env,
+      CUTOVER_HOOK_STOP_WORKERS: '',
+    });
+    expect(noHook.code, noHook.output).toBe(2);
+    expect(noHook.stdout).toContain('freeze needs the hook CUTOVER_HOOK_STOP_WORKERS configured');
 
-  // No rehearsal yet: the plan says so, every gated phase is refused and nothing runs.
-  const plan = await cutover('--plan');
-  expect(plan.code, plan.output).toBe(0);
-  expect(plan.stdout).toContain('Rehearsal gate: WOULD REFUSE the writing phases: no rehearsal manifest');
-  expect(plan.stdout).toContain('Downtime estimate: none');
-  for (const phase of ['presync', 'freeze']) {
-    const r = await cutover('--phase', phase, '--confirm');
-    expect(r.code, r.output).toBe(2);
-    expect(r.stdout).toContain(
-      `cutover ${phase}: REFUSED (exit 2, nothing was touched): no rehearsal manifest in REPORTS_DIR`,
+    // No rehearsal yet: the plan says so, every gated phase is refused and nothing runs.
+    const plan = await cutover('--plan');
+    expect(plan.code, plan.output).toBe(0);
+    expect(plan.stdout).toContain('Rehearsal gate: WOULD REFUSE the writing phases: no rehearsal manifest');
+    expect(plan.stdout).toContain('Downtime estimate: none');
+    for (const phase of ['presync', 'freeze']) {
+      const r = await cutover('--phase', phase, '--confirm');
+      expect(r.code, r.output).toBe(2);
+      expect(r.stdout).toContain(
+        `cutover ${phase}: REFUSED (exit 2, nothing was touched): no rehearsal manifest in REPORTS_DIR`,
+      );
+    }
+    expect(hooksRun(marks)).toEqual([]);
+    expect(treeListing(s.dstAssets)).toEqual({});
+
+    const rehearsal = await rehearse([], s.env);
+    outputs.push(rehearsal);
+    expect(rehearsal.code, rehearsal.output).toBe(0);
+    const sourceBefore = await catalogSnapshot(s.src);
+
+    // Attempt 1: the freeze does not hold while another session is on the source; then the restore fails.
+    expect((await cutover('--phase', 'freeze', '--confirm')).code).toBe(0);
+    const writer = new pg.Client(toPgConfig(parseDsn(s.src.url), { applicationName: 'legacy-api' }));
+    await writer.connect();
+    try {
+      const red = await cutover('--phase', 'freeze-check');
+      expect(red.code, red.output).toBe(1);
+      expect(red.stdout).toMatch(
+        /the freeze does not hold: 1 other client session\(s\) on the source database \(pid \d+ \S+\/"legacy-api"/,
+      );
+    } finally {
+      await writer.end();
+    }
+    const blocked = await cutover('--phase', 'dump', '--confirm');
+    expect(blocked.code).toBe(2);
+    expect(blocked.stdout).toMatch(
+      /dump needs a successful freeze-check first; the last freeze-check \(at .*\) was red/,
     );
-  }
-  expect(hooksRun(marks)).toEqual([]);
-  expect(treeListing(s.dstAssets)).toEqual({});
-
-  const rehearsal = await rehearse([], s.env);
-  outputs.push(rehearsal);
-  expect(rehearsal.code, rehearsal.output).toBe(0);
-  const sourceBefore = await catalogSnapshot(s.src);
-
-  // Attempt 1: the freeze does not hold while another session is on the source; then the restore fails.
-  expect((await cutover('--phase', 'freeze', '--confirm')).code).toBe(0);
-  const writer = new pg.Client(toPgConfig(parseDsn(s.src.url), { applicationName: 'legacy-api' }));
-  await writer.connect();
-  try {
-    const red = await cutover('--phase', 'freeze-check');
-    expect(red.code, red.output).toBe(1);
-    expect(red.stdout).toMatch(
-      /the freeze does not hold: 1 other client session\(s\) on the source database \(pid \d+ \S+\/"legacy-api"/,
-    );
-  } finally {
-    await writer.end();
-  }
-  const blocked = await cutover('--phase', 'dump', '--confirm');
-  expect(blocked.code).toBe(2);
-  expect(blocked.stdout).toMatch(/dump needs a successful freeze-check first; the last freeze-check \(at .*\) was red/);
-  expect((await cutover('--phase', 'freeze-check')).code).toBe(0);
-  expect((await cutover('--phase', 'dump', '--confirm')).code).toBe(0);
-  // A target that refuses DDL (an event trigger): the single-transaction restore fails and leaves it as it was.
-  await s.dst.query(`CREATE SCHEMA trap;
+    expect((await cutover('--phase', 'freeze-check')).code).toBe(0);
+    expect((await cutover('--phase', 'dump', '--confirm')).code).toBe(0);
+    // A target that refuses DDL (an event trigger): the single-transaction restore fails and leaves it as it was.
+    await s.dst.query(`CREATE SCHEMA trap;
     CREATE FUNCTION trap.no_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'DDL is blocked on this target'; END $$;
     CREATE EVENT TRIGGER no_ddl ON ddl_command_start EXECUTE FUNCTION trap.no_ddl();`);
-  const targetBefore = await catalogSnapshot(s.dst);
-  const failed = await cutover('--phase', 'restore', '--confirm');
-  expect(failed.code, failed.output).toBe(3);
-  expect(failed.stdout).toMatch(/cutover restore: FAILED \(exit 3\): restore: psql exited with code 3/);
-  expect(failed.stdout).toContain('was ROLLED BACK: the target is exactly as it was before');
-  expect(await catalogSnapshot(s.dst)).toEqual(targetBefore);
-  const verifyEarly = await cutover('--phase', 'verify');
-  expect(verifyEarly.code).toBe(2);
-  expect(verifyEarly.stdout).toMatch(/verify needs a successful restore first; the last restore \(at .*\) was failed/);
+    const targetBefore = await catalogSnapshot(s.dst);
+    const failed = await cutover('--phase', 'restore', '--confirm');
+    expect(failed.code, failed.output).toBe(3);
+    expect(failed.stdout).toMatch(/cutover restore: FAILED \(exit 3\): restore: psql exited with code 3/);
+    expect(failed.stdout).toContain('was ROLLED BACK: the target is exactly as it was before');
+    expect(await catalogSnapshot(s.dst)).toEqual(targetBefore);
+    const verifyEarly = await cutover('--phase', 'verify');
+    expect(verifyEarly.code).toBe(2);
+    expect(verifyEarly.stdout).toMatch(
+      /verify needs a successful restore first; the last restore \(at .*\) was failed/,
+    );
 
-  const unconfirmed = await cutover('--rollback');
-  expect(unconfirmed.code).toBe(2);
-  expect(unconfirmed.stdout).toContain('npm run cutover -- --rollback --confirm');
-  const back1 = await cutover('--rollback', '--confirm');
-  expect(back1.code, back1.output).toBe(0);
-  expect(back1.stdout).toContain('before the switch: the source was never written');
-  expect(hooksRun(marks)).toEqual([
-    'maintenance_on',
-    'stop_workers',
-    'drain_check',
-    'drain_check',
-    'start_workers',
-    'maintenance_off',
-  ]);
-  expect(await catalogSnapshot(s.src)).toEqual(sourceBefore);
+    const unconfirmed = await cutover('--rollback');
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stdout).toContain('npm run cutover -- --rollback --confirm');
+    const back1 = await cutover('--rollback', '--confirm');
+    expect(back1.code, back1.output).toBe(0);
+    expect(back1.stdout).toContain('before the switch: the source was never written');
+    expect(hooksRun(marks)).toEqual([
+      'maintenance_on',
+      'stop_workers',
+      'drain_check',
+      'drain_check',
+      'start_workers',
+      'maintenance_off',
+    ]);
+    expect(await catalogSnapshot(s.src)).toEqual(sourceBefore);
 
-  // Attempt 2 starts from the freeze again: the rolled-back attempt's dump does not count.
-  const stale = await cutover('--phase', 'restore', '--confirm');
-  expect(stale.code).toBe(2);
-  expect(stale.stdout).toContain('restore needs dump first');
-  await s.dst.query('DROP EVENT TRIGGER no_ddl; DROP SCHEMA trap CASCADE');
-  for (const [phase, confirm] of [
-    ['freeze', true],
-    ['freeze-check', false],
-    ['dump', true],
-    ['restore', true],
-    ['sync', true],
-  ] as const) {
-    const r = await cutover('--phase', phase, ...(confirm ? ['--confirm'] : []));
-    expect(r.code, `${phase}: ${r.output}`).toBe(0);
-  }
-  // A fault seeded after the restore: the gate is red and the switch is refused, naming what must come first.
-  // (A changed value rather than an extra row: an insert would also move the target's sequence, a second fault.)
-  const victim = (
-    await s.dst.query<{ id: string; display_name: string | null }>(
-      'SELECT id, display_name FROM users ORDER BY id LIMIT 1',
-    )
-  ).rows[0];
-  await s.dst.query("UPDATE users SET display_name = 'changed after the dump' WHERE id = $1", [victim.id]);
-  const redVerify = await cutover('--phase', 'verify');
-  expect(redVerify.code, redVerify.output).toBe(1);
-  expect(redVerify.stdout).toMatch(
-    /cutover verify: GATE RED \(exit 1\): the verification gate is RED \(\d+ passed, [1-9]\d* failed.*checksum public\.users/,
-  );
-  const refusedSwitch = await cutover('--phase', 'switch', '--confirm');
-  expect(refusedSwitch.code, refusedSwitch.output).toBe(2);
-  expect(refusedSwitch.stdout).toMatch(/switch needs a successful verify first; the last verify \(at .*\) was red/);
-  expect(hooksRun(marks)).not.toContain('switch');
+    // Attempt 2 starts from the freeze again: the rolled-back attempt's dump does not count.
+    const stale = await cutover('--phase', 'restore', '--confirm');
+    expect(stale.code).toBe(2);
+    expect(stale.stdout).toContain('restore needs dump first');
+    await s.dst.query('DROP EVENT TRIGGER no_ddl; DROP SCHEMA trap CASCADE');
+    for (const [phase, confirm] of [
+      ['freeze', true],
+      ['freeze-check', false],
+      ['dump', true],
+      ['restore', true],
+      ['sync', true],
+    ] as const) {
+      const r = await cutover('--phase', phase, ...(confirm ? ['--confirm'] : []));
+      expect(r.code, `${phase}: ${r.output}`).toBe(0);
+    }
+    // A fault seeded after the restore: the gate is red and the switch is refused, naming what must come first.
+    // (A changed value rather than an extra row: an insert would also move the target's sequence, a second fault.)
+    const victim = (
+      await s.dst.query<{ id: string; display_name: string | null }>(
+        'SELECT id, display_name FROM users ORDER BY id LIMIT 1',
+      )
+    ).rows[0];
+    await s.dst.query("UPDATE users SET display_name = 'changed after the dump' WHERE id = $1", [victim.id]);
+    const redVerify = await cutover('--phase', 'verify');
+    expect(redVerify.code, redVerify.output).toBe(1);
+    expect(redVerify.stdout).toMatch(
+      /cutover verify: GATE RED \(exit 1\): the verification gate is RED \(\d+ passed, [1-9]\d* failed.*checksum public\.users/,
+    );
+    const refusedSwitch = await cutover('--phase', 'switch', '--confirm');
+    expect(refusedSwitch.code, refusedSwitch.output).toBe(2);
+    expect(refusedSwitch.stdout).toMatch(/switch needs a successful verify first; the last verify \(at .*\) was red/);
+    expect(hooksRun(marks)).not.toContain('switch');
 
-  // Fixed: green, switched; then the smoke is red, the window stays frozen, and the way back is switch-back + unfreeze.
-  await s.dst.query('UPDATE users SET display_name = $2 WHERE id = $1', [victim.id, victim.display_name]);
-  expect((await cutover('--phase', 'verify')).code).toBe(0);
-  expect((await cutover('--phase', 'switch', '--confirm')).code).toBe(0);
-  s.health.setStatus(500);
-  const redSmoke = await cutover('--phase', 'smoke');
-  expect(redSmoke.code, redSmoke.output).toBe(1);
-  expect(redSmoke.stdout).toMatch(/smoke RED: health http:\/\/127\.0\.0\.1:\d+\/health: expected 2xx, got HTTP 500/);
-  const early = await cutover('--phase', 'unfreeze', '--confirm');
-  expect(early.code).toBe(2);
-  expect(early.stdout).toMatch(/unfreeze needs a successful smoke first/);
-  const noRestore = await cutover('--phase', 'restore', '--confirm');
-  expect(noRestore.code).toBe(2);
-  expect(noRestore.stdout).toMatch(/the services were switched to the target at .*the target is live/);
-  const marksBefore = hooksRun(marks).length;
-  const back2 = await cutover('--rollback', '--confirm');
-  expect(back2.code, back2.output).toBe(0);
-  expect(hooksRun(marks).slice(marksBefore)).toEqual(['switch_back', 'start_workers', 'maintenance_off']);
-  expect(await catalogSnapshot(s.src)).toEqual(sourceBefore);
+    // Fixed: green, switched; then the smoke is red, the window stays frozen, and the way back is switch-back + unfreeze.
+    await s.dst.query('UPDATE users SET display_name = $2 WHERE id = $1', [victim.id, victim.display_name]);
+    expect((await cutover('--phase', 'verify')).code).toBe(0);
+    expect((await cutover('--phase', 'switch', '--confirm')).code).toBe(0);
+    s.health.setStatus(500);
+    const redSmoke = await cutover('--phase', 'smoke');
+    expect(redSmoke.code, redSmoke.output).toBe(1);
+    expect(redSmoke.stdout).toMatch(/smoke RED: health http:\/\/127\.0\.0\.1:\d+\/health: expected 2xx, got HTTP 500/);
+    const early = await cutover('--phase', 'unfreeze', '--confirm');
+    expect(early.code).toBe(2);
+    expect(early.stdout).toMatch(/unfreeze needs a successful smoke first/);
+    const noRestore = await cutover('--phase', 'restore', '--confirm');
+    expect(noRestore.code).toBe(2);
+    expect(noRestore.stdout).toMatch(/the services were switched to the target at .*the target is live/);
+    const marksBefore = hooksRun(marks).length;
+    const back2 = await cutover('--rollback', '--confirm');
+    expect(back2.code, back2.output).toBe(0);
+    expect(hooksRun(marks).slice(marksBefore)).toEqual(['switch_back', 'start_workers', 'maintenance_off']);
+    expect(await catalogSnapshot(s.src)).toEqual(sourceBefore);
 
-  const log = readCutoverLog(workDir);
-  expect(log.filter((e) => e.phase === 'rollback').map((e) => `${e.status}:${e.exitCode}`)).toEqual([
-    'refused:2',
-    'ok:0',
-    'ok:0',
-  ]);
-  expect(
-    log.filter((e) => e.phase === 'verify' && e.status !== 'refused').map((e) => `${e.status}:${e.exitCode}`),
-  ).toEqual(['red:1', 'ok:0']);
-  expect(log.find((e) => e.phase === 'restore' && e.status === 'failed')?.exitCode).toBe(3);
-  for (const r of outputs) expect(r.output.includes(s.password), 'password in CLI output').toBe(false);
-  expect(filesContaining([workDir, s.workDir, s.reportsDir], s.password)).toEqual([]);
-});
+    const log = readCutoverLog(workDir);
+    expect(log.filter((e) => e.phase === 'rollback').map((e) => `${e.status}:${e.exitCode}`)).toEqual([
+      'refused:2',
+      'ok:0',
+      'ok:0',
+    ]);
+    expect(
+      log.filter((e) => e.phase === 'verify' && e.status !== 'refused').map((e) => `${e.status}:${e.exitCode}`),
+    ).toEqual(['red:1', 'ok:0']);
+    expect(log.find((e) => e.phase === 'restore' && e.status === 'failed')?.exitCode).toBe(3);
+    for (const r of outputs) expect(r.output.includes(s.password), 'password in CLI output').toBe(false);
+    expect(filesContaining([workDir, s.workDir, s.reportsDir], s.password)).toEqual([]);
+  },
+);
 
 test('the compose files in the repo are byte-identical after all of it', () => {
   expect(Object.keys(COMPOSE_BEFORE)).toContain('deploy/prod/docker-compose.dryrun.yml');

@@ -28,6 +28,17 @@ describe('pipeline facts → restore rules', () => {
     expect(out.map((x) => `${x.entry.type} ${x.entry.tag}`)).toEqual(['EXTENSION vector', 'COMMENT EXTENSION vector']);
   });
 
+  test("a schema the archive creates that holds the DBA's extension on the target is kept: its CREATE SCHEMA left out", () => {
+    const toc = `${TOC}5; 2615 16400 SCHEMA - extensions postgres\n6; 2615 16401 SCHEMA - billing postgres\n`;
+    const rules = restoreTocRules(config, { extensionsPresent: ['vector'], schemasKept: ['extensions'] });
+    const out = filterToc(parseTocEntries(toc), rules);
+    expect(out.map((x) => `${x.entry.type} ${x.entry.tag}`)).toEqual([
+      'EXTENSION vector',
+      'COMMENT EXTENSION vector',
+      'SCHEMA extensions',
+    ]);
+  });
+
   test('no fact, no extension rule', () => {
     const ids = (present: string[]) => restoreTocRules(config, { extensionsPresent: present }).map((r) => r.id);
     expect(ids([])).not.toContain('extension-already-installed');
@@ -41,6 +52,7 @@ describe('pipeline facts → restore rules', () => {
       destructive: [],
       notes: ['n'],
       extensionsPresent: ['vector'],
+      schemasKept: [],
     });
     expect(factsFromDetails(undefined).extensionsPresent).toEqual([]);
   });

@@ -70,6 +70,21 @@ describe('judgePrivileges', () => {
     expect(v.extensionsPresent).toEqual(['vector']);
     expect(v.notes.join('\n')).toMatch(/target role app: not a superuser; owns database staging/);
   });
+  test("vector in its own schema (Supabase's extensions), which the archive creates too: accepted, the schema kept", () => {
+    for (const dropPublic of [false, true]) {
+      const v = judge({
+        targetExtensions: vector({ installed: '0.8.0', schema: 'extensions' }),
+        otherSchemas: ['extensions', 'billing'],
+        dropPublic,
+      });
+      expect(v.problems).toEqual([]);
+      expect(v.extensionsPresent).toEqual(['vector']);
+      expect(v.schemasKept).toEqual(['extensions']);
+      // never advice that would remove what only a DBA can restore
+      expect(v.notes.join('\n')).not.toMatch(/DROP|drop it/);
+    }
+    expect(judge().schemasKept).toEqual([]);
+  });
   test('a superuser keeps the archive as it is', () => {
     expect(judge({ powers: { ...owner, superuser: true } }).extensionsPresent).toEqual([]);
   });
