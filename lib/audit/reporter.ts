@@ -56,26 +56,6 @@ export interface ChecksFile {
 
 export const CHECKS_FILE = 'checks.json';
 
-/**
- * A skipped test's stable name and its reason, from the `name (reason)` form the specs give skipped tests:
- * `phase mirror (SRC_ASSETS_DIR is not set: no asset mirror)` → `{ name: 'phase mirror', reason: 'SRC_ASSETS_DIR is
- * not set: no asset mirror' }`. The reason is the last balanced parenthesised group at the end of the name, and only
- * when it holds a space: a name's own column list (`orphans a(user_id) -> users(id)`) is never taken for a reason.
- */
-export function splitSkipReason(name: string): { name: string; reason?: string } {
-  if (!name.endsWith(')')) return { name };
-  let depth = 0;
-  for (let i = name.length - 1; i >= 0; i--) {
-    if (name[i] === ')') depth++;
-    else if (name[i] === '(' && --depth === 0) {
-      const reason = name.slice(i + 1, -1);
-      if (i < 2 || name[i - 1] !== ' ' || !reason.includes(' ')) return { name };
-      return { name: name.slice(0, i - 1), reason };
-    }
-  }
-  return { name };
-}
-
 /** The names vitest matches `-t` against: ancestor suites and the test, outermost first. */
 export function namePathOf(tc: TestCase): string[] {
   const names = [tc.name];
@@ -159,17 +139,15 @@ export default class ChecksReporter implements Reporter {
       const file = path.relative(root, mod.moduleId);
       for (const tc of mod.children.allTests()) {
         const r = tc.result();
-        // A skipped check's name keeps no reason (it would change between runs and break CI history): the reason
-        // the spec wrote as `name (reason)` becomes the note, shown in JUnit's <skipped message>.
-        const split = r.state === 'skipped' ? splitSkipReason(tc.name) : { name: tc.name };
+        // A skipped check is registered under its stable name, its reason the skip note (lib/checks/runner.ts), shown
+        // in JUnit's <skipped message>.
         const namePath = namePathOf(tc);
-        namePath[namePath.length - 1] = split.name;
-        const note = r.state === 'skipped' ? (r.note ?? split.reason) : undefined;
+        const note = r.state === 'skipped' ? r.note : undefined;
         checks.push({
           file,
           // A name can carry a secret (a health path with a token): redacted here, matched with a wildcard on rerun.
-          name: redact(split.name),
-          fullName: redact(tc.fullName.slice(0, tc.fullName.length - tc.name.length) + split.name),
+          name: redact(tc.name),
+          fullName: redact(tc.fullName),
           namePath: namePath.map(redact),
           state: r.state,
           selected: this.pattern ? this.pattern.test(namePath.join(' ')) : true,

@@ -60,7 +60,8 @@ function subjects(ctx: CheckContext): Array<Entry<Sampled>> {
     }
     if (sample.length === 0) {
       out.push({
-        skip: `asset ${col.display} (${perColumn > 0 ? 'no non-NULL paths to sample' : 'ASSETS_SAMPLE_N=0'})`,
+        skip: `asset ${col.display}`,
+        reason: perColumn > 0 ? 'no non-NULL paths to sample' : 'ASSETS_SAMPLE_N=0',
       });
       continue;
     }

@@ -17,8 +17,8 @@ function refusedEntries(ctx: CheckContext): Array<Entry<Subject>> | undefined {
   if (!refused || process.env.REHEARSAL_ONLY_PHASES !== '1') return undefined;
   const notRun = 'not run: the preflight refused the run';
   return [
-    { skip: `check discovery (${notRun})` },
-    ...FAMILIES.filter((x) => x.id !== 'phases').map((f) => ({ skip: `${f.prefixes[0]} (${notRun})` })),
+    { skip: 'check discovery', reason: notRun },
+    ...FAMILIES.filter((x) => x.id !== 'phases').map((f) => ({ skip: f.prefixes[0], reason: notRun })),
   ];
 }
 
@@ -27,7 +27,7 @@ function subjects(ctx: CheckContext): Array<Entry<Subject>> {
   for (const name of PHASES) {
     const result = ctx.run.phases.find((p) => p.name === name);
     if (!result || result.status === 'skipped')
-      out.push({ skip: `phase ${name}${result?.reason ? ` (${result.reason})` : ' (not run)'}` });
+      out.push({ skip: `phase ${name}`, reason: result?.reason ?? 'not run' });
     else out.push({ subject: { phase: result } });
   }
   return [...out, ...(refusedEntries(ctx) ?? [{ subject: { discovery: true } }])];
