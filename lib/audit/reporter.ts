@@ -1,5 +1,5 @@
 /**
- * A vitest reporter that records every check's outcome in REHEARSAL_RUN_DIR/checks.json: the file, the stable name,
+ * A vitest reporter that records every check's outcome in the run folder's checks.json (the run protocol's `runDir`): the file, the stable name,
  * the state, the failure message and the evidence annotations. The rehearse CLI reads it for the summary, the
  * manifest totals and --rerun-failed.
  */
@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, Progress, timing } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
+import { fromEnv } from '../core/run-protocol.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/shared/verdict.ts';
 import { findingMessage, wrapText } from './text.ts';
@@ -119,7 +120,7 @@ export default class ChecksReporter implements Reporter {
     // code frame); passes are only counted.
     const r = tc.result();
     // A failed copy phase already said FAILED on its own console lines: its test is not repeated here.
-    if (r.state === 'failed' && process.env.REHEARSAL_RUN_DIR && !/^phase /.test(tc.name)) {
+    if (r.state === 'failed' && fromEnv(process.env)?.runDir && !/^phase /.test(tc.name)) {
       for (const line of failureLines(tc)) process.stdout.write(redact(line) + '\n');
     }
   }
@@ -129,7 +130,8 @@ export default class ChecksReporter implements Reporter {
     unhandledErrors: ReadonlyArray<{ message?: string }>,
     reason: string,
   ): void {
-    const runDir = process.env.REHEARSAL_RUN_DIR;
+    const run = fromEnv(process.env); // the run protocol (lib/core/run-protocol.ts)
+    const runDir = run?.runDir;
     if (!runDir) return;
     const all = testModules.flatMap((m) => [...m.children.allTests()]);
     this.progress.finish({ done: all.filter((t) => t.result().state !== 'pending').length, total: all.length });
@@ -175,7 +177,7 @@ export default class ChecksReporter implements Reporter {
       }
     }
     const out: ChecksFile = {
-      runId: process.env.REHEARSAL_RUN_ID,
+      runId: run?.runId,
       finishedAt: new Date().toISOString(),
       reason,
       ...(this.pattern ? { testNamePattern: redact(this.pattern.source) } : {}),
