@@ -39,7 +39,6 @@ const COPY_PHASES: PhaseName[] = ['dump', 'restore', 'mirror'];
 export default async function setup(project: TestProject) {
   // The run protocol (lib/core/run-protocol.ts): what `rehearse` decided, with the configuration it parsed.
   const run: RunProtocol = fromEnv(process.env) ?? { mode: 'full' };
-  if (run.mode === 'list') return provideListing(project, run);
   const state = newState(run);
   const config = runConfig(run, state);
   saveState(state);
@@ -144,37 +143,6 @@ function contextOf(state: RunState, poolCaps: RehearsalContext['poolCaps']): Reh
     poolCaps,
     toc: state.dump?.toc,
   };
-}
-
-/**
- * `rehearse --list` (run protocol mode `list`, run through `vitest list`): the context a full run would give the specs, made
- * without writing anything: no copy phase runs (each is shown as it would run, or skipped with the same reason as in a
- * real run), no WORK_DIR, no state.json; discovery is read-only. The specs then name exactly the tests they would run.
- */
-async function provideListing(project: TestProject, run: RunProtocol): Promise<void> {
-  const ctx: RehearsalContext = { runId: 'list', mode: 'full', workDir: '(none: --list writes nothing)', phases: [] };
-  try {
-    const config = run.config ?? parseConfig(process.env, { mode: 'full' });
-    registerSecrets(config);
-    const schedule = phaseSchedule(config);
-    // A full run has an archive TOC when it dumps or is given a dump; the checks that read it only need to know that.
-    if (schedule.find((p) => p.name === 'dump')?.wanted) ctx.toc = {};
-    ctx.phases = schedule.map((p) =>
-      p.wanted
-        ? { name: p.name, status: 'ok', reason: 'would run' }
-        : { name: p.name, status: 'skipped', reason: p.whyNot },
-    );
-    try {
-      ctx.plan = await discoverPlan(config, { seed: config.assetsSampleSeed ?? '(the run id)' });
-    } catch (e) {
-      ctx.planError = redact((e as Error).message);
-    }
-  } catch (e) {
-    ctx.blockedBy = `phase preflight failed: ${redact((e as Error).message)}`;
-  } finally {
-    await closePools();
-  }
-  project.provide('rehearsal', ctx);
 }
 
 /**

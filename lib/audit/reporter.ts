@@ -1,5 +1,5 @@
 /**
- * A vitest reporter that records every check's outcome in REHEARSAL_RUN_DIR/checks.json: the file, the stable name,
+ * A vitest reporter that records every check's outcome in the run folder's checks.json (the run protocol's `runDir`): the file, the stable name,
  * the state, the failure message and the evidence annotations. The rehearse CLI reads it for the summary, the
  * manifest totals and --rerun-failed.
  */
@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, Progress, timing } from '../core/progress.ts';
 import { redact } from '../core/redact.ts';
+import { fromEnv } from '../core/run-protocol.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/shared/verdict.ts';
 import { findingMessage, wrapText } from './text.ts';
@@ -55,26 +56,6 @@ export interface ChecksFile {
 }
 
 export const CHECKS_FILE = 'checks.json';
-
-/**
- * A skipped test's stable name and its reason, from the `name (reason)` form the specs give skipped tests:
- * `phase mirror (SRC_ASSETS_DIR is not set: no asset mirror)` → `{ name: 'phase mirror', reason: 'SRC_ASSETS_DIR is
- * not set: no asset mirror' }`. The reason is the last balanced parenthesised group at the end of the name, and only
- * when it holds a space: a name's own column list (`orphans a(user_id) -> users(id)`) is never taken for a reason.
- */
-export function splitSkipReason(name: string): { name: string; reason?: string } {
-  if (!name.endsWith(')')) return { name };
-  let depth = 0;
-  for (let i = name.length - 1; i >= 0; i--) {
-    if (name[i] === ')') depth++;
-    else if (name[i] === '(' && --depth === 0) {
-      const reason = name.slice(i + 1, -1);
-      if (i < 2 || name[i - 1] !== ' ' || !reason.includes(' ')) return { name };
-      return { name: name.slice(0, i - 1), reason };
-    }
-  }
-  return { name };
-}
 
 /** The names vitest matches `-t` against: ancestor suites and the test, outermost first. */
 export function namePathOf(tc: TestCase): string[] {
@@ -139,7 +120,7 @@ export default class ChecksReporter implements Reporter {
     // code frame); passes are only counted.
     const r = tc.result();
     // A failed copy phase already said FAILED on its own console lines: its test is not repeated here.
-    if (r.state === 'failed' && process.env.REHEARSAL_RUN_DIR && !/^phase /.test(tc.name)) {
+    if (r.state === 'failed' && fromEnv(process.env)?.runDir && !/^phase /.test(tc.name)) {
       for (const line of failureLines(tc)) process.stdout.write(redact(line) + '\n');
     }
   }
@@ -149,7 +130,8 @@ export default class ChecksReporter implements Reporter {
     unhandledErrors: ReadonlyArray<{ message?: string }>,
     reason: string,
   ): void {
-    const runDir = process.env.REHEARSAL_RUN_DIR;
+    const run = fromEnv(process.env); // the run protocol (lib/core/run-protocol.ts)
+    const runDir = run?.runDir;
     if (!runDir) return;
     const all = testModules.flatMap((m) => [...m.children.allTests()]);
     this.progress.finish({ done: all.filter((t) => t.result().state !== 'pending').length, total: all.length });
@@ -159,17 +141,15 @@ export default class ChecksReporter implements Reporter {
       const file = path.relative(root, mod.moduleId);
       for (const tc of mod.children.allTests()) {
         const r = tc.result();
-        // A skipped check's name keeps no reason (it would change between runs and break CI history): the reason
-        // the spec wrote as `name (reason)` becomes the note, shown in JUnit's <skipped message>.
-        const split = r.state === 'skipped' ? splitSkipReason(tc.name) : { name: tc.name };
+        // A skipped check is registered under its stable name, its reason the skip note (lib/checks/runner.ts), shown
+        // in JUnit's <skipped message>.
         const namePath = namePathOf(tc);
-        namePath[namePath.length - 1] = split.name;
-        const note = r.state === 'skipped' ? (r.note ?? split.reason) : undefined;
+        const note = r.state === 'skipped' ? r.note : undefined;
         checks.push({
           file,
           // A name can carry a secret (a health path with a token): redacted here, matched with a wildcard on rerun.
-          name: redact(split.name),
-          fullName: redact(tc.fullName.slice(0, tc.fullName.length - tc.name.length) + split.name),
+          name: redact(tc.name),
+          fullName: redact(tc.fullName),
           namePath: namePath.map(redact),
           state: r.state,
           selected: this.pattern ? this.pattern.test(namePath.join(' ')) : true,
@@ -197,7 +177,7 @@ export default class ChecksReporter implements Reporter {
       }
     }
     const out: ChecksFile = {
-      runId: process.env.REHEARSAL_RUN_ID,
+      runId: run?.runId,
       finishedAt: new Date().toISOString(),
       reason,
       ...(this.pattern ? { testNamePattern: redact(this.pattern.source) } : {}),

@@ -93,7 +93,7 @@ export async function runFusedSpecs(
   fs.mkdirSync(workDir, { recursive: true });
   const runId = `bench-${Date.now().toString(36)}`;
   const env = suiteEnv({ ...vars, ...toEnv({ runId, workDir, mode: 'verify-only' }) });
-  const [bin, base] = checksVitestCommand('run');
+  const [bin, base] = checksVitestCommand();
   const args = [...base, ...FUSED_SPECS, ...(noTests ? ['-t', '^no test has this name$'] : [])];
   const r = await measure(bin, args, {
     cwd: PROJECT_ROOT,

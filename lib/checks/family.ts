@@ -68,11 +68,41 @@ export type Verdict =
   { status: 'pass' } | { status: 'fail'; message: string } | { status: 'not-checked'; reason: string };
 
 /**
- * One entry of a family's subjects: a subject to judge (its test is named `name(subject)`), a skipped test (the full
- * name, reason included), or a test whose verdict is known without judging anything (e.g. `row counts (not checked)`,
- * a configured column that does not exist).
+ * One entry of a family's subjects: a subject to judge (its test is named `name(subject)`), a skipped test, or a test
+ * whose verdict is known without judging anything (e.g. `row counts (not checked)`, a configured column that does not
+ * exist).
+ *
+ * A skipped test: `skip` is its stable name (`phase mirror`, `checksums`: the name in JUnit, checks.json, the report
+ * and `--rerun-failed`, the same in every run) and `reason` why it is skipped (`SRC_ASSETS_DIR is not set: no asset
+ * mirror`: the skip note, JUnit's `<skipped message>`). The older form, the reason in parentheses at the end of `skip`
+ * (`checksums (CHECKSUM=off)`) and no `reason`, is still read: `skipEntry` splits it here, the only place that does.
  */
-export type Entry<S> = { subject: S } | { skip: string } | { name: string; verdict: Verdict };
+export type Entry<S> = { subject: S } | { skip: string; reason?: string } | { name: string; verdict: Verdict };
+
+/**
+ * A skipped test's stable name and its reason, from the older `name (reason)` form of a skip entry:
+ * `phase mirror (SRC_ASSETS_DIR is not set: no asset mirror)` → `{ name: 'phase mirror', reason: 'SRC_ASSETS_DIR is
+ * not set: no asset mirror' }`. The reason is the last balanced parenthesised group at the end of the name, and only
+ * when it holds a space: a name's own column list (`orphans a(user_id) -> users(id)`) is never taken for a reason.
+ */
+export function splitSkipReason(name: string): { name: string; reason?: string } {
+  if (!name.endsWith(')')) return { name };
+  let depth = 0;
+  for (let i = name.length - 1; i >= 0; i--) {
+    if (name[i] === ')') depth++;
+    else if (name[i] === '(' && --depth === 0) {
+      const reason = name.slice(i + 1, -1);
+      if (i < 2 || name[i - 1] !== ' ' || !reason.includes(' ')) return { name };
+      return { name: name.slice(0, i - 1), reason };
+    }
+  }
+  return { name };
+}
+
+/** A skip entry's stable name and reason (`reason` given, or split from the older `name (reason)` form). */
+export function skipEntry(e: { skip: string; reason?: string }): { name: string; reason?: string } {
+  return e.reason !== undefined ? { name: e.skip, reason: e.reason } : splitSkipReason(e.skip);
+}
 
 /**
  * Where a check writes its notes while it runs: vitest's `annotate` in a rehearsal (evidence, warnings, full lists
@@ -129,9 +159,12 @@ export function failureText(v: Verdict): string | undefined {
 
 /** One test of a family as the runner registers it and `evaluate` runs it. */
 export interface PlannedTest {
+  /** The stable name (a skipped test's too: its reason is `skipReason`, never part of the name). */
   name: string;
   /** Undefined for a skipped test. */
   run?: (notes: Notes) => Promise<Verdict>;
+  /** Why a skipped test is skipped (its skip note); undefined for a test that runs. */
+  skipReason?: string;
 }
 
 /** Judge one subject: the context's block first, then the family's check, a thrown CheckFailure as a `fail`. */
@@ -150,7 +183,10 @@ async function judge<S>(family: Family<S>, subject: S, ctx: CheckContext, notes:
 export async function plannedTests<S>(family: Family<S>, ctx: CheckContext): Promise<PlannedTest[]> {
   const entries = await family.subjects(ctx);
   return entries.map((e): PlannedTest => {
-    if ('skip' in e) return { name: e.skip };
+    if ('skip' in e) {
+      const { name, reason } = skipEntry(e);
+      return { name, skipReason: reason };
+    }
     if ('verdict' in e) return { name: e.name, run: async () => e.verdict };
     return { name: family.name(e.subject), run: (notes) => judge(family, e.subject, ctx, notes) };
   });
@@ -166,6 +202,8 @@ export interface Note {
 export interface Outcome {
   name: string;
   verdict?: Verdict;
+  /** Why it was skipped (when `verdict` is undefined). */
+  skipReason?: string;
   notes: Note[];
   /** The `warning` notes' texts (a passing test with warnings is a warning). */
   warnings: string[];
@@ -184,6 +222,7 @@ export async function evaluate<S>(family: Family<S>, ctx: CheckContext): Promise
     out.push({
       name: t.name,
       verdict,
+      ...(t.run ? {} : { skipReason: t.skipReason }),
       notes,
       warnings: notes.filter((n) => n.type === 'warning').map((n) => n.message),
     });

@@ -3,7 +3,7 @@
  * Each `specs/<id>.spec.ts` is `await registerFamily('<id>')`. The conventions every family gets from here:
  *
  * - one test per entry of `subjects(ctx)`, named by `name(subject)` (or the entry's fixed name); a `skip` entry is a
- *   skipped test whose name carries the reason;
+ *   skipped test under its stable name, the reason its skip note (`context.skip(reason)`: JUnit's `<skipped message>`);
  * - a `fail` verdict fails the test with its message, `not-checked` with `not checked: <reason>` (one failure path:
  *   CheckFailure, lib/checks/shared/verdict.ts);
  * - evidence, warnings and full lists are the check's notes, i.e. vitest annotations (a passing test with a `warning`
@@ -41,7 +41,8 @@ export async function registerFamily(id: string): Promise<void> {
   for (const t of await plannedTests(family, ctx)) {
     const run = t.run;
     if (!run) {
-      test.skip(t.name, () => {});
+      const reason = t.skipReason;
+      test(t.name, ({ skip }) => skip(reason));
       continue;
     }
     define(t.name, async ({ annotate }) => {

@@ -24,18 +24,19 @@ export interface VitestRun {
 }
 
 /**
- * The vitest command line for the checks project: `[bin, args]` for `vitest <command>`.
+ * The vitest command line for the checks project: `[bin, args]` for `vitest run` (the rehearsal, the bench's peer;
+ * `--list` runs in-process, lib/cli/list.ts).
  * From the build (bin/run.mjs): the build's own configuration (setup/vitest.checks.config.ts, compiled), loaded natively —
  * nothing of the project is transpiled at start-up. From the sources (tsx): vitest.config.ts's `checks` project.
  */
-export function checksVitestCommand(command: 'run' | 'list'): [string, string[]] {
+export function checksVitestCommand(): [string, string[]] {
   const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'vitest');
   if (BUILT)
     return [
       bin,
-      [command, '--config', path.join(CODE_ROOT, 'setup', 'vitest.checks.config.js'), '--configLoader', 'native'],
+      ['run', '--config', path.join(CODE_ROOT, 'setup', 'vitest.checks.config.js'), '--configLoader', 'native'],
     ];
-  return [bin, [command, '--project', 'checks']];
+  return [bin, ['run', '--project', 'checks']];
 }
 
 export function runChecks(opts: {
@@ -43,7 +44,7 @@ export function runChecks(opts: {
   extraArgs?: string[];
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }): Promise<VitestRun> {
-  const [bin, base] = checksVitestCommand('run');
+  const [bin, base] = checksVitestCommand();
   const args = [...base, ...(opts.extraArgs ?? [])];
   // Off a terminal, no colour codes in the log.
   const env = process.stdout.isTTY ? opts.env : { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' };

@@ -1,7 +1,7 @@
 /**
  * Full lists: a check that finds keys or paths hands over the COMPLETE list, not just the examples in its message.
  *
- * The list is written beside the report, `REHEARSAL_RUN_DIR/failures/<check>.txt`, one item per line (a `#` header
+ * The list is written beside the report, `<run folder>/failures/<check>.txt` (the run protocol's `runDir`), one item per line (a `#` header
  * says what the lines are), capped only by FULL_LIST_MAX with a last line saying how many were left out. The check
  * then carries an annotation of type `full-list` whose message starts with the file's path relative to the run
  * folder, which the report, the summary and the console link to. Without a run folder (a spec run by hand) nothing is
@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fromEnv } from '../../core/run-protocol.ts';
 import type { Annotate } from './verdict.ts';
 
 /** The annotation type of a full list. */
@@ -40,7 +41,7 @@ export async function writeFullList(
   items: string[],
   opts: { max: number; total?: number; runDir?: string | undefined } = { max: 100_000 },
 ): Promise<string | undefined> {
-  const runDir = opts.runDir ?? process.env.REHEARSAL_RUN_DIR;
+  const runDir = opts.runDir ?? fromEnv(process.env)?.runDir;
   const total = Math.max(opts.total ?? items.length, items.length);
   const kept = items.slice(0, opts.max);
   const leftOut = total - kept.length;

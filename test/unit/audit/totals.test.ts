@@ -1,7 +1,7 @@
 /** lib/audit/totals.ts: the one tally of a list of checks and the one definition of a warning. */
 import { expect, test } from 'vitest';
 import { isWarning, tally } from '../../../lib/audit/totals.ts';
-import { splitSkipReason } from '../../../lib/audit/reporter.ts';
+import { splitSkipReason } from '../../../lib/checks/family.ts';
 import type { CheckRecord } from '../../../lib/audit/reporter.ts';
 
 const c = (state: CheckRecord['state'], extra: Partial<CheckRecord> = {}): CheckRecord => ({

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { plannedTests } from '../../../lib/checks/family.ts';
+import { plannedTests, skipEntry, splitSkipReason } from '../../../lib/checks/family.ts';
 import { FAMILIES, familyById, familyOfTest } from '../../../lib/checks/registry.ts';
 import { checkContext } from '../../../lib/checks/shared/context.ts';
 import { phaseSchedule } from '../../../lib/core/config.ts';
@@ -217,4 +217,45 @@ test('docs/checks.md: every check its archive-coverage table names belongs to a 
     expect(familyOfTest(n), `"${n}" in docs/checks.md`).toBeDefined();
     if (familyOfTest(n)!.id === 'schema-parity') expect(schema, n).toContain(n);
   }
+});
+
+test('a skipped check has one stable name everywhere: the reason is its skip note, never part of the name', async () => {
+  // A context in which each family skips something: no source, no health probe, no asset column, no archive.
+  const bare = parseConfig(
+    { DST_DATABASE_URL: 'postgresql://u@127.0.0.1:5/t', DST_ASSETS_DIR: '/tmp/x', HEALTH_CHECK: '0', CHECKSUM: 'off' },
+    { mode: 'verify-only' },
+  );
+  const phases = phaseSchedule(bare).map((p) =>
+    p.wanted ? { name: p.name, status: 'ok' as const } : { name: p.name, status: 'skipped' as const, reason: p.whyNot },
+  );
+  const empty = { ...plan, tables: [], relations: [], assetColumns: [] } as CheckPlan;
+  const ctx = checkContext(
+    { runId: 'unit', mode: 'verify-only', workDir: '/nonexistent', phases, plan: empty },
+    {},
+    bare,
+  );
+  const skipped: string[] = [];
+  try {
+    for (const id of FROM_PLAN)
+      for (const t of await plannedTests(familyById(id), ctx)) {
+        if (t.run) continue;
+        skipped.push(t.name);
+        expect(t.skipReason, `${id}: "${t.name}" has no reason`).toBeTruthy();
+        expect(splitSkipReason(t.name).name, `${id}: "${t.name}" carries its reason in the name`).toBe(t.name);
+        expect(t.name, `${id}: "${t.name}" ends with a parenthesised reason`).not.toMatch(/ \([^()]*[ =][^()]*\)$/);
+        expect(familyOfTest(t.name)?.id, `"${t.name}"`).toBe(id);
+      }
+  } finally {
+    await closePools();
+  }
+  for (const n of ['phase mirror', 'large objects', 'schema coverage', 'health GET /health', 'path prefix'])
+    expect(skipped, n).toContain(n);
+  // The older `name (reason)` entry form is split in one place; the newer form is taken as given.
+  expect(skipEntry({ skip: 'row counts (no tables found in the source)' })).toEqual({
+    name: 'row counts',
+    reason: 'no tables found in the source',
+  });
+  // A reason without a space cannot be told from a name's own parentheses: it must be given as `reason`.
+  expect(skipEntry({ skip: 'checksums (CHECKSUM=off)' })).toEqual({ name: 'checksums (CHECKSUM=off)' });
+  expect(skipEntry({ skip: 'large objects', reason: 'x (y)' })).toEqual({ name: 'large objects', reason: 'x (y)' });
 });

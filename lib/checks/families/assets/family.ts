@@ -68,7 +68,8 @@ async function subjects(ctx: CheckContext): Promise<Array<Entry<Sampled>>> {
         continue;
       }
       out.push({
-        skip: `asset ${col.display} (${perColumn > 0 ? 'no non-NULL paths to sample' : 'ASSETS_SAMPLE_N=0'})`,
+        skip: `asset ${col.display}`,
+        reason: perColumn > 0 ? 'no non-NULL paths to sample' : 'ASSETS_SAMPLE_N=0',
       });
       continue;
     }

@@ -59,9 +59,10 @@ async function subjects(ctx: CheckContext): Promise<Array<Entry<Subject>>> {
     const msg = dbErrorMessage(cfg.src ?? cfg.dst, e);
     return [{ name: 'checksums (table discovery)', verdict: failed(`could not list the tables to checksum: ${msg}`) }];
   }
-  if (cfg.checksum === 'off') return [{ skip: 'checksums (CHECKSUM=off)' }];
-  if (!cfg.src) return [{ skip: 'checksums (SRC_DATABASE_URL is not set: nothing to compare the target with)' }];
-  if (tables.length === 0) return [{ skip: 'checksums (no tables to compare)' }];
+  if (cfg.checksum === 'off') return [{ skip: 'checksums', reason: 'CHECKSUM=off' }];
+  if (!cfg.src)
+    return [{ skip: 'checksums', reason: 'SRC_DATABASE_URL is not set: nothing to compare the target with' }];
+  if (tables.length === 0) return [{ skip: 'checksums', reason: 'no tables to compare' }];
   const sc: ScanContext = { ...scanContext(ctx.run, cfg), checksumTables: tables };
   return tables.map((table) => ({ subject: { table, sc } }));
 }

@@ -25,7 +25,7 @@ type Probe = { path: string };
 function subjects(ctx: CheckContext): Array<Entry<Probe>> {
   if (!ctx.config) return [{ name: 'health (not checked)', verdict: { status: 'not-checked', reason: ctx.blocked! } }];
   const probe = { path: ctx.config.stagingHealthPath };
-  if (!ctx.config.healthCheck) return [{ skip: `${health.name(probe)} (skipped: HEALTH_CHECK=0)` }];
+  if (!ctx.config.healthCheck) return [{ skip: health.name(probe), reason: 'skipped: HEALTH_CHECK=0' }];
   return [{ subject: probe }];
 }
 

@@ -148,7 +148,7 @@ function subjects(ctx: CheckContext): Array<Entry<Kind>> {
   if (ctx.blocked || ctx.config?.src) return kinds.map((subject) => ({ subject }));
   return [
     ...kinds.filter((k) => k !== 'settings').map((subject) => ({ subject })),
-    { skip: `${NAMES.settings} (SRC_DATABASE_URL is not set: nothing to compare the target with)` },
+    { skip: NAMES.settings, reason: 'SRC_DATABASE_URL is not set: nothing to compare the target with' },
   ];
 }
 

@@ -21,7 +21,7 @@ const NAME = 'large objects';
 
 function subjects(ctx: CheckContext): Array<Entry<'all'>> {
   if (!ctx.blocked && !ctx.config?.src)
-    return [{ skip: `${NAME} (SRC_DATABASE_URL is not set: nothing to compare the target with)` }];
+    return [{ skip: NAME, reason: 'SRC_DATABASE_URL is not set: nothing to compare the target with' }];
   return [{ subject: 'all' }];
 }
 

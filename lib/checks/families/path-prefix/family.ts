@@ -18,7 +18,7 @@ function subjects(ctx: CheckContext): Array<Entry<Column>> {
   const plan = ctx.run.plan;
   if (!plan)
     return [{ name: 'path prefix (not checked)', verdict: { status: 'not-checked', reason: whyNotChecked(ctx.run)! } }];
-  if (plan.assetColumns.length === 0) return [{ skip: 'path prefix (no ASSET_COLUMNS configured)' }];
+  if (plan.assetColumns.length === 0) return [{ skip: 'path prefix', reason: 'no ASSET_COLUMNS configured' }];
   return plan.assetColumns.map((col): Entry<Column> => {
     if (col.exists) return { subject: col };
     if (col.configured)
@@ -28,7 +28,7 @@ function subjects(ctx: CheckContext): Array<Entry<Column>> {
           `path prefix ${col.display}: ASSET_COLUMNS names this column, but ${col.reason}; fix ASSET_COLUMNS`,
         ),
       };
-    return { skip: `path prefix ${col.display} (not checked: ${col.reason})` };
+    return { skip: `path prefix ${col.display}`, reason: `not checked: ${col.reason}` };
   });
 }
 

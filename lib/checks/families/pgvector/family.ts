@@ -76,7 +76,7 @@ async function subjects(ctx: CheckContext): Promise<Array<Entry<Subject>>> {
     ];
   }
   const { ext, columns } = found;
-  if (!ext.src && !ext.dst) return [{ skip: 'pgvector (the vector extension is installed on neither side)' }];
+  if (!ext.src && !ext.dst) return [{ skip: 'pgvector', reason: 'the vector extension is installed on neither side' }];
   return [{ subject: { version: ext } }, ...columns.map((column) => ({ subject: { column, ext } }))];
 }
 

@@ -3,6 +3,7 @@
  * discovery` (what the run found to verify; a run that finds nothing cannot pass).
  */
 import { phaseSchedule } from '../../../core/config.ts';
+import { fromEnv } from '../../../core/run-protocol.ts';
 import { PHASES, type PhaseResult } from '../../../core/state.ts';
 import { failed, unchecked, type Entry, type Family, type Notes, type Verdict } from '../../family.ts';
 import type { CheckContext } from '../../shared/context.ts';
@@ -11,14 +12,14 @@ import { FAMILIES } from '../../registry.ts';
 /** A copy phase that ran, or the discovery step. */
 type Subject = { phase: PhaseResult } | { discovery: true };
 
-/** A refused run (rehearse ran only this family, REHEARSAL_ONLY_PHASES=1): every other family listed as not run. */
+/** A refused run (rehearse ran only this family: the run protocol's `onlyPhases`): every other family listed as not run. */
 function refusedEntries(ctx: CheckContext): Array<Entry<Subject>> | undefined {
   const refused = ctx.run.phases.find((p) => p.name === 'preflight' && p.status === 'failed');
-  if (!refused || process.env.REHEARSAL_ONLY_PHASES !== '1') return undefined;
+  if (!refused || !fromEnv(process.env)?.onlyPhases) return undefined;
   const notRun = 'not run: the preflight refused the run';
   return [
-    { skip: `check discovery (${notRun})` },
-    ...FAMILIES.filter((x) => x.id !== 'phases').map((f) => ({ skip: `${f.prefixes[0]} (${notRun})` })),
+    { skip: 'check discovery', reason: notRun },
+    ...FAMILIES.filter((x) => x.id !== 'phases').map((f) => ({ skip: f.prefixes[0], reason: notRun })),
   ];
 }
 
@@ -27,7 +28,7 @@ function subjects(ctx: CheckContext): Array<Entry<Subject>> {
   for (const name of PHASES) {
     const result = ctx.run.phases.find((p) => p.name === name);
     if (!result || result.status === 'skipped')
-      out.push({ skip: `phase ${name}${result?.reason ? ` (${result.reason})` : ' (not run)'}` });
+      out.push({ skip: `phase ${name}`, reason: result?.reason ?? 'not run' });
     else out.push({ subject: { phase: result } });
   }
   return [...out, ...(refusedEntries(ctx) ?? [{ subject: { discovery: true } }])];

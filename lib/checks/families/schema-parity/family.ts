@@ -53,13 +53,16 @@ function subjects(ctx: CheckContext): Array<Entry<Subject>> {
   const out: Array<Entry<Subject>> = [];
   for (const kind of KINDS) {
     if (!ctx.blocked && !ctx.config?.src && !kind.stateProblem)
-      out.push({ skip: `schema ${kind.kind} (SRC_DATABASE_URL is not set: nothing to compare the target with)` });
+      out.push({
+        skip: `schema ${kind.kind}`,
+        reason: 'SRC_DATABASE_URL is not set: nothing to compare the target with',
+      });
     else out.push({ subject: { kind } });
   }
   // The archive's TOC as the checklist: every object type the dump holds is compared by a named check, or is listed
   // here, as a warning, as compared by none (./coverage.ts; docs/checks.md).
   const toc = ctx.run.toc;
-  if (!toc) out.push({ skip: `${COVERAGE} (no archive in this run: nothing to read object types from)` });
+  if (!toc) out.push({ skip: COVERAGE, reason: 'no archive in this run: nothing to read object types from' });
   else out.push({ subject: { coverage: toc } });
   return out;
 }
