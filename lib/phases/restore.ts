@@ -33,6 +33,7 @@ import {
   stdoutIsTty,
   timing,
 } from '../core/progress.ts';
+import { watchPhaseProgress } from './server-progress.ts';
 import { formatBytes, formatDuration } from '../core/format.ts';
 import { tableSizes } from './dump.ts';
 import { withConnection } from '../core/db.ts';
@@ -428,7 +429,9 @@ export async function runRestore(
       progress.line(line);
     },
   };
-  const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start);
+  // Rows inside each table and every index build, as the target reports them (lib/phases/server-progress.ts).
+  const stopServer = await watchPhaseProgress(ctx, 'restore', plan.appName);
+  const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start).finally(stopServer);
   progress.finish();
   const { analyzed, serverHints, marked } = await afterRestore(ctx, plan, commands, messages, kind);
   return {
