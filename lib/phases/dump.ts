@@ -318,7 +318,7 @@ async function dumpWithProgress(ctx: PhaseCtx, cmd: Command, partial: string, ou
     progress.update(value());
   }, 1000);
   // Rows inside the table being copied, as the source's pg_stat_progress_copy reports them (lib/phases/server-progress.ts).
-  const stopServer = await watchPhaseProgress(ctx, 'dump');
+  const server = await watchPhaseProgress(ctx, 'dump');
   let r: Awaited<ReturnType<typeof pgDump>>;
   try {
     r = await pgDump(cmd, {
@@ -335,7 +335,7 @@ async function dumpWithProgress(ctx: PhaseCtx, cmd: Command, partial: string, ou
     });
   } catch (e) {
     stopPoll();
-    await stopServer();
+    await server.stop();
     // An unfinished dump is never left looking usable (and removing it gives back the space a full disk needs).
     fs.rmSync(partial, { recursive: true, force: true });
     if (e instanceof PhaseError && /No space left on device/.test(e.message)) {
@@ -347,7 +347,7 @@ async function dumpWithProgress(ctx: PhaseCtx, cmd: Command, partial: string, ou
     throw e;
   }
   stopPoll();
-  await stopServer();
+  await server.stop();
   written = pathBytes(partial);
   return {
     code: r.code,

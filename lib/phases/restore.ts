@@ -427,11 +427,12 @@ export async function runRestore(
     progress: (line: string) => {
       messages.line(line);
       progress.line(line);
+      server.line(line);
     },
   };
   // Rows inside each table and every index build, as the target reports them (lib/phases/server-progress.ts).
-  const stopServer = await watchPhaseProgress(ctx, 'restore', plan.appName);
-  const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start).finally(stopServer);
+  const server = await watchPhaseProgress(ctx, 'restore', plan.appName);
+  const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start).finally(server.stop);
   progress.finish();
   const { analyzed, serverHints, marked } = await afterRestore(ctx, plan, commands, messages, kind);
   return {

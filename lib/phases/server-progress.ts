@@ -90,7 +90,7 @@ export function indexFraction(r: IndexRow): number | undefined {
  * phase alone when the server counts nothing in it (`waiting for writers before build`).
  */
 export function indexLine(r: IndexRow): string {
-  const head = `index ${r.index || '(new)'} on ${r.table}: ${r.phase}`;
+  const head = `index ${r.index || '(new)'}${r.table ? ` on ${r.table}` : ''}: ${r.phase}`;
   if (r.blocksTotal > 0)
     return `${head}, ${n(r.blocksDone)} of ${n(r.blocksTotal)} blocks (${Math.floor(indexFraction(r)! * 100)}%)`;
   if (r.tuplesTotal > 0)
@@ -179,18 +179,49 @@ export function stepsOf(
   copies: CopyRow[],
   indexes: IndexRow[],
   expected?: Map<string, number>,
+  said: ToolSaid = {},
 ): Step[] {
   const steps: Step[] = [];
   for (const c of copies) {
-    const r = { ...c, tuplesExpected: c.tuplesExpected || expected?.get(c.table) || undefined };
-    steps.push({ key: `copy ${c.pid} ${c.table}`, text: copyLine(r), fraction: copyFraction(r) });
+    // A table created in the restore's own (single) transaction is invisible to the watcher's catalog: the tool's
+    // last "processing data for table" names it (one table at a time in that mode).
+    const table = c.table || said.table || '';
+    const r = { ...c, table, tuplesExpected: c.tuplesExpected || expected?.get(table) || undefined };
+    steps.push({ key: `copy ${c.pid} ${table}`, text: copyLine(r), fraction: copyFraction(r) });
   }
-  for (const i of indexes)
-    steps.push({ key: `index ${i.pid} ${i.index} ${i.table}`, text: indexLine(i), fraction: indexFraction(i) });
+  for (const i of indexes) {
+    const r = { ...i, index: i.index || said.index || '', table: i.table || said.table || '' };
+    steps.push({ key: `index ${i.pid} ${r.index} ${r.table}`, text: indexLine(r), fraction: indexFraction(r) });
+  }
   return steps;
 }
 
-async function pollOnce(c: pg.Client, o: ServerProgressOptions, withCopy: boolean) {
+/** What pg_restore --verbose last said it works on: the table whose data it loads, the index it creates. */
+export interface ToolSaid {
+  table?: string;
+  index?: string;
+}
+
+/**
+ * Follow pg_restore --verbose: `processing data for table "public.t"` names the table being loaded, `creating INDEX
+ * "public.i"` / `creating CONSTRAINT "public.t t_pkey"` the index being built. Returns whether the line was one.
+ */
+export function followToolLine(said: ToolSaid, line: string): boolean {
+  const data = /^pg_restore: processing data for table "(.*)"$/.exec(line);
+  if (data) {
+    said.table = data[1];
+    return true;
+  }
+  const index = /^pg_restore: creating (?:INDEX|CONSTRAINT) "(.*)"$/.exec(line);
+  if (!index) return false;
+  // `public.t t_pkey`: the table, then the constraint; `public.i`: the index alone (its table is not said).
+  const [first, name] = index[1].split(' ');
+  said.index = name ? `${first.split('.')[0]}.${name}` : first;
+  said.table = name ? first : undefined;
+  return true;
+}
+
+async function pollOnce(c: pg.Client, o: ServerProgressOptions, withCopy: boolean, said: ToolSaid) {
   const copies = withCopy
     ? (await c.query<CopyRow & { reltuples: number }>(COPY_SQL, [o.appName])).rows.map((r) => ({
         ...r,
@@ -199,15 +230,16 @@ async function pollOnce(c: pg.Client, o: ServerProgressOptions, withCopy: boolea
       }))
     : [];
   const indexes = (await c.query<IndexRow>(INDEX_SQL, [o.appName])).rows;
-  return stepsOf(copies, indexes, o.expectedRows);
+  return stepsOf(copies, indexes, o.expectedRows, said);
 }
 
 /**
  * Watch the server's progress views until the returned stop() is called (stop resolves once the connection is
  * closed). Never throws and never rejects: when the server cannot be read the watcher stops quietly (`onGiveUp`).
  */
-export function watchServerProgress(o: ServerProgressOptions): () => Promise<void> {
+export function watchServerProgress(o: ServerProgressOptions): ServerWatch {
   let stopped = false;
+  const said: ToolSaid = {};
   let wake: (() => void) | undefined;
   const tty = o.tty ?? stdoutIsTty();
   const writer: ProgressWriter = phaseWriter(o.say, o.prefix);
@@ -234,9 +266,9 @@ export function watchServerProgress(o: ServerProgressOptions): () => Promise<voi
     o.dsn,
     async (c) => {
       await c.query("SET application_name = 'migration-rehearsal progress'");
-      const v = Number((await c.query<{ v: string }>('SHOW server_version_num')).rows[0].v);
+      const v = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v);
       while (!stopped) {
-        meters.feed(await pollOnce(c, o, v >= 140000));
+        meters.feed(await pollOnce(c, o, v >= 140000, said));
         if (!stopped) await sleep(o.intervalMs ?? serverProgressDefaults.intervalMs);
       }
     },
@@ -244,11 +276,20 @@ export function watchServerProgress(o: ServerProgressOptions): () => Promise<voi
   ).catch((e: Error) => {
     if (!stopped) o.onGiveUp?.(`server progress not available: ${e.message}`);
   });
-  return async () => {
-    stopped = true;
-    wake?.();
-    await loop;
+  return {
+    line: (line) => void followToolLine(said, line),
+    stop: async () => {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
   };
+}
+
+/** A running watcher: `line` takes the tool's verbose lines (names what the catalog cannot see yet), `stop` ends it. */
+export interface ServerWatch {
+  line(line: string): void;
+  stop(): Promise<void>;
 }
 
 /** Expected rows by `schema.table` from `dsn`'s statistics; undefined when it cannot be read (lines then count rows). */
@@ -271,16 +312,16 @@ export async function expectedRows(dsn: Dsn, connectTimeoutMs?: number): Promise
 /**
  * The server progress of a copy phase: the dump watches the source (pg_dump's backends are `pg_dump` unless the DSN
  * names another application_name), the restore watches the target's backends of `appName` with the source's row
- * estimates as the totals. Returns stop(); never throws (a watcher that gives up says so in the phase log only).
+ * estimates as the totals. Returns the watch (feed it the tool's lines; stop it with the phase); never throws (a watcher that gives up says so in the phase log only).
  */
 export async function watchPhaseProgress(
   ctx: Pick<PhaseCtx, 'config' | 'say' | 'log'>,
   phase: 'dump' | 'restore',
   appName?: string,
-): Promise<() => Promise<void>> {
+): Promise<ServerWatch> {
   const { config } = ctx;
   const dsn = phase === 'dump' ? config.src : config.dst;
-  if (!dsn) return async () => {};
+  if (!dsn) return { line: () => {}, stop: async () => {} };
   const expected =
     phase === 'restore' && config.src ? await expectedRows(config.src, config.connectTimeoutMs) : undefined;
   return watchServerProgress({
