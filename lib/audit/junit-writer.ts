@@ -101,7 +101,9 @@ export function junitXml(run: JunitRun): string {
   const time = (cases.reduce((s, c) => s + caseMs(c, run.phaseDurations), 0) / 1000).toFixed(3);
   const name = xmlEscape(run.suiteName);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8" ?>'];
-  out.push(`<testsuites name="${name}" tests="${cases.length}" failures="${failingTests(t)}" errors="0" time="${time}">`);
+  out.push(
+    `<testsuites name="${name}" tests="${cases.length}" failures="${failingTests(t)}" errors="0" time="${time}">`,
+  );
   out.push(
     `  <testsuite name="${name}" tests="${cases.length}" failures="${failingTests(t)}" errors="0" skipped="${skipped}" time="${time}"${run.timestamp ? ` timestamp="${xmlEscape(run.timestamp)}"` : ''}>`,
   );

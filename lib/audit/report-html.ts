@@ -430,10 +430,7 @@ export function renderSummaryMd(i: ReportInput): string {
     `Mode **${m.mode}**${m.rerunOf ? ` (rerun of \`${m.rerunOf}\`)` : ''} · target \`${m.target?.database ?? m.config.DST_DATABASE_URL ?? ''}\` · ${formatDuration(m.durationMs)} · exit ${m.exitCode}`,
     '',
   );
-  out.push(
-    `**${t.passed} passed, ${failedText(t)}, ${t.skipped} not run, ${plural(t.warnings ?? 0, 'warning')}**`,
-    '',
-  );
+  out.push(`**${t.passed} passed, ${failedText(t)}, ${t.skipped} not run, ${plural(t.warnings ?? 0, 'warning')}**`, '');
   if (i.effective && i.effective.runs.length > 1) {
     const e = i.effective.totals;
     out.push(

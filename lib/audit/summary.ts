@@ -162,8 +162,7 @@ function failureLines(m: Manifest): string[] {
   const causes = m.failures.filter((f) => f.causedBy === undefined);
   for (const f of causes.slice(0, 50)) {
     lines.push(line(f, '  ✗'));
-    for (const k of m.failures.filter((x) => x.causedBy === f.name))
-      lines.push(line(k, '      ↳ consequence:'));
+    for (const k of m.failures.filter((x) => x.causedBy === f.name)) lines.push(line(k, '      ↳ consequence:'));
   }
   if (causes.length > 50) lines.push(`  … and ${causes.length - 50} more (see junit.xml)`);
   return lines;

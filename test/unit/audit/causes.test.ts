@@ -49,7 +49,9 @@ describe('culpritsOf', () => {
   });
 
   test('the assets directory named in a message is no culprit (two unrelated files stay two causes)', () => {
-    expect(culpritsOf(rec('asset census ugc_assets.storage_path', 'asset-census', 'x: 0 paths under /srv/dst')).owns).toEqual([]);
+    expect(
+      culpritsOf(rec('asset census ugc_assets.storage_path', 'asset-census', 'x: 0 paths under /srv/dst')).owns,
+    ).toEqual([]);
   });
 
   test('a failed phase owns "copy"; a not-checked failure only follows it', () => {
@@ -72,10 +74,11 @@ describe('groupByCause', () => {
     expect(t).toMatchObject({ passed: 1, failed: 1, consequences: 2 });
     expect(failingTests(t)).toBe(3);
     expect(failedText(t)).toBe('1 failed (+2 consequences of it)');
-    expect(consequencesByCause(checks).get(cause)!.map((c) => c.name)).toEqual([
-      'asset census sampled files size and sha256 (source = target)',
-      'asset census ugc_assets.storage_path',
-    ]);
+    expect(
+      consequencesByCause(checks)
+        .get(cause)!
+        .map((c) => c.name),
+    ).toEqual(['asset census sampled files size and sha256 (source = target)', 'asset census ugc_assets.storage_path']);
   });
 
   test('a table missing rows: its row count is the cause; its checksum and the orphans that touch it follow', () => {

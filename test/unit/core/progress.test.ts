@@ -139,7 +139,7 @@ describe('meter', () => {
     now = 10_000;
     p.update({ done: 1, total: 120, running });
     expect(lines[1]).toBe(
-      '[checks] progress: 1/120 checks done (0%), elapsed 10.0 s, ETA 19m 50s; 2 running, slowest: checksum public.events (9.0 s)',
+      '[checks] progress: 1/120 checks done (0%), elapsed 10.0 s, ETA 19 min 50 s; 2 running, slowest: checksum public.events (9.0 s)',
     );
     // The heartbeat rule itself: a quiet meter prints after heartbeatMs even without a 10% step.
     expect(shouldPrint({ at: 0, fraction: 0.1 }, 9_999, 0.1, { ...LOG_THROTTLE, heartbeatMs: 10_000 })).toBe(false);

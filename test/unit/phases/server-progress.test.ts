@@ -45,7 +45,9 @@ test('an index build: blocks, else tuples, else the phase alone', () => {
     'index public.events_pkey on public.events: building index: scanning table, 1,234 of 5,678 blocks (21%)',
   );
   expect(
-    indexLine(index({ phase: 'building index: loading tuples in tree', blocksTotal: 0, tuplesDone: 5, tuplesTotal: 10 })),
+    indexLine(
+      index({ phase: 'building index: loading tuples in tree', blocksTotal: 0, tuplesDone: 5, tuplesTotal: 10 }),
+    ),
   ).toMatch(/loading tuples in tree, 5 of 10 tuples \(50%\)$/);
   expect(indexLine(index({ phase: 'initializing', blocksTotal: 0, table: '' }))).toBe(
     'index public.events_pkey: initializing',
