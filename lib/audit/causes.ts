@@ -37,7 +37,7 @@ const TABLE_NAMED = /^(?:row count|checksum) (\S+)$/;
 const ORPHANS = /^orphans (\S+)\([^)]*\) -> (\S+)\(/;
 const ASSET = /^asset (?!census )\S+ (\/\S.*)$/;
 // The census's examples (`<path> (expected a file, found nothing (missing))`) and the sample's (`<path>: <problem>`).
-const CENSUS_PATH = /(?:^|[:;] )(\/[^\s;:]+) \(expected a/g;
+const CENSUS_PATH = /(?:^|\s)(\/[^\s;:]+) \(expected a/g;
 const SAMPLE_PATH = /(?:^|[:;] )(\/[^\s;:]+): /g;
 
 /** The culprit keys of one failed check, from its name and failure message (pure). */

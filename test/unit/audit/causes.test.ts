@@ -48,6 +48,11 @@ describe('culpritsOf', () => {
     expect(culpritsOf(sample).owns).toEqual([`file ${FILE}`]);
   });
 
+  test('a census line of paths already dangling in the source names its file too', () => {
+    const msg = `asset census ugc_assets.storage_path: 1 dangling path(s) already dangling in the source tree, e.g. ${FILE} (expected a file, found nothing (missing)) (PREEXISTING_DEFECTS_FAIL=1)`;
+    expect(culpritsOf(rec('asset census ugc_assets.storage_path', 'asset-census', msg)).owns).toEqual([`file ${FILE}`]);
+  });
+
   test('the assets directory named in a message is no culprit (two unrelated files stay two causes)', () => {
     expect(
       culpritsOf(rec('asset census ugc_assets.storage_path', 'asset-census', 'x: 0 paths under /srv/dst')).owns,
