@@ -24,9 +24,10 @@ test('--break missing-file: one cause with its consequences under it; console, s
   const asset = causes.find((c) => /^asset ugc_assets\.storage_path \/app\/\.data\/ugc\//.test(c.name));
   expect(asset, `the missing file's asset check is a cause:\n${failed.map((c) => c.name).join('\n')}`).toBeDefined();
   const seen = failed.map((c) => `${c.name} [${c.family}] ${c.errors[0]}`).join('\n');
-  expect(consequences.map((c) => [c.name, c.causedBy]), seen).toEqual(
-    expect.arrayContaining([['asset census ugc_assets.storage_path', asset!.name]]),
-  );
+  expect(
+    consequences.map((c) => [c.name, c.causedBy]),
+    seen,
+  ).toEqual(expect.arrayContaining([['asset census ugc_assets.storage_path', asset!.name]]));
   expect(checks.totals).toMatchObject({ failed: causes.length, consequences: consequences.length });
 
   // One tally, four places.
@@ -40,7 +41,8 @@ test('--break missing-file: one cause with its consequences under it; console, s
   expect(html).toMatch(/consequences? of asset ugc_assets\.storage_path \/app\/\.data\/ugc\//);
   // The consequences are listed under their cause on the console and in summary.md.
   const lines = r.output.split('\n');
-  const at = lines.findIndex((l) => l.includes(`✗ ${asset!.name}`));
+  // The closing summary's `failed:` block (the live `✗` lines come earlier, one per failing test as it ends).
+  const at = lines.findIndex((l) => l.startsWith(`  ✗ ${asset!.name}  (specs/`));
   expect(at, r.output).toBeGreaterThanOrEqual(0);
   expect(lines[at + 1]).toMatch(/↳ consequence: asset census /);
   expect(summary).toMatch(/\| ↳ consequence: asset census ugc_assets\.storage_path \|/);
