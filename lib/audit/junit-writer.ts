@@ -11,7 +11,7 @@
  */
 import type { CheckRecord } from './reporter.ts';
 import { findingMessage } from './text.ts';
-import { tally } from './totals.ts';
+import { failingTests, tally } from './totals.ts';
 
 export interface JunitRun {
   suiteName: string;
@@ -101,9 +101,11 @@ export function junitXml(run: JunitRun): string {
   const time = (cases.reduce((s, c) => s + caseMs(c, run.phaseDurations), 0) / 1000).toFixed(3);
   const name = xmlEscape(run.suiteName);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8" ?>'];
-  out.push(`<testsuites name="${name}" tests="${cases.length}" failures="${t.failed}" errors="0" time="${time}">`);
   out.push(
-    `  <testsuite name="${name}" tests="${cases.length}" failures="${t.failed}" errors="0" skipped="${skipped}" time="${time}"${run.timestamp ? ` timestamp="${xmlEscape(run.timestamp)}"` : ''}>`,
+    `<testsuites name="${name}" tests="${cases.length}" failures="${failingTests(t)}" errors="0" time="${time}">`,
+  );
+  out.push(
+    `  <testsuite name="${name}" tests="${cases.length}" failures="${failingTests(t)}" errors="0" skipped="${skipped}" time="${time}"${run.timestamp ? ` timestamp="${xmlEscape(run.timestamp)}"` : ''}>`,
   );
   out.push('    <properties>');
   for (const [k, v] of [...run.properties, ['warnings', String(t.warnings)] as [string, string]])

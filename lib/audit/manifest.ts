@@ -80,7 +80,8 @@ export interface Manifest {
   restoreExcluded?: string[];
   planError?: string;
   totals: RunTotals;
-  failures: Array<{ file: string; name: string; error?: string }>;
+  /** Every failing check; `causedBy` names the failure it follows from (lib/audit/causes.ts). */
+  failures: Array<{ file: string; name: string; error?: string; causedBy?: string }>;
   /** Every warning of the run: the check and the warning's text. */
   warnings?: Array<{ file: string; name: string; message: string }>;
   /** Full lists written by failing checks (failures/<check>.txt), by check name. */

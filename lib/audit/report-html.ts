@@ -23,7 +23,8 @@ import { findingMessage } from './text.ts';
 import { CENSUS_PARTS, phaseSpans } from './report-data.ts';
 import { censusBarSvg, historyChartSvg, phaseTimelineSvg, tableChartSvg } from './charts.ts';
 import { historyEntry } from './history.ts';
-import { isWarning, tally, type RunTotals } from './totals.ts';
+import { consequencesByCause } from './causes.ts';
+import { failedText, isWarning, tally, type RunTotals } from './totals.ts';
 import type { HistoryRun } from './history.ts';
 
 export const REPORT_HTML = 'report.html';
@@ -87,6 +88,7 @@ th{background:#f0f0f1;font-weight:600}
 .pass{color:#0a5c2b}.fail{color:#a00}.skip{color:#555}.warn{color:#8a5a00}
 .card{background:#fff;border:1px solid #dcdcde;border-left:5px solid #a00;border-radius:4px;padding:10px 12px;margin:10px 0}
 .card.warn{border-left-color:#d9a400}
+.consequences{margin-left:24px}.consequences .card{border-left-color:#d98080}
 pre,code,.mono{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;margin:6px 0;background:#f6f7f7;padding:6px 8px;border-radius:3px;max-width:100%}
 ul.ev{margin:4px 0 4px 18px;padding:0}ul.ev li{overflow-wrap:anywhere;word-break:break-word}
@@ -158,7 +160,7 @@ function factsTable(m: Manifest): string {
 function countsHtml(m: Manifest, effective: EffectiveView | undefined): string[] {
   const t = m.totals;
   const out = [
-    `<p class="counts"><span class="pass">${t.passed} passed</span><span class="fail">${t.failed} failed</span><span class="skip">${t.skipped} not run</span><span class="warn">${plural(t.warnings ?? 0, 'warning')}</span>${t.notSelected ? `<span class="skip">${t.notSelected} not selected by the rerun filter</span>` : ''}</p>`,
+    `<p class="counts"><span class="pass">${t.passed} passed</span><span class="fail">${esc(failedText(t))}</span><span class="skip">${t.skipped} not run</span><span class="warn">${plural(t.warnings ?? 0, 'warning')}</span>${t.notSelected ? `<span class="skip">${t.notSelected} not selected by the rerun filter</span>` : ''}</p>`,
   ];
   if (effective && effective.runs.length > 1) {
     const e = effective.totals;
@@ -171,11 +173,20 @@ function countsHtml(m: Manifest, effective: EffectiveView | undefined): string[]
 
 /** Failures first (each with its whole evidence), then warnings and pre-existing source defects. */
 function findingsHtml(checks: CheckRecord[], runDir: string): string[] {
-  const failed = checks.filter((c) => c.state === 'failed');
+  // One cause, one red: a failure that follows from another is shown under it (lib/audit/causes.ts).
+  const failed = checks.filter((c) => c.state === 'failed' && c.causedBy === undefined);
+  const following = consequencesByCause(checks.filter((c) => c.state === 'failed'));
   const warned = checks.filter(isWarning);
   const parts = [`<h2 id="failures">Failures (${failed.length})</h2>`];
   if (!failed.length) parts.push('<p>No check failed.</p>');
-  for (const c of failed) parts.push(failureCard(c, runDir));
+  for (const c of failed) {
+    parts.push(failureCard(c, runDir));
+    const ks = following.get(c.name) ?? [];
+    if (ks.length)
+      parts.push(
+        `<div class="consequences"><p class="small">${ks.length} ${ks.length === 1 ? 'consequence' : 'consequences'} of ${esc(c.name)} (failing too, not counted apart):</p>${ks.map((k) => failureCard(k, runDir)).join('')}</div>`,
+      );
+  }
   parts.push(`<h2 id="warnings">Warnings and pre-existing source defects (${warned.length})</h2>`);
   if (!warned.length) parts.push('<p>No warnings.</p>');
   for (const c of warned) {
@@ -419,10 +430,7 @@ export function renderSummaryMd(i: ReportInput): string {
     `Mode **${m.mode}**${m.rerunOf ? ` (rerun of \`${m.rerunOf}\`)` : ''} · target \`${m.target?.database ?? m.config.DST_DATABASE_URL ?? ''}\` · ${formatDuration(m.durationMs)} · exit ${m.exitCode}`,
     '',
   );
-  out.push(
-    `**${t.passed} passed, ${t.failed} failed, ${t.skipped} not run, ${plural(t.warnings ?? 0, 'warning')}**`,
-    '',
-  );
+  out.push(`**${t.passed} passed, ${failedText(t)}, ${t.skipped} not run, ${plural(t.warnings ?? 0, 'warning')}**`, '');
   if (i.effective && i.effective.runs.length > 1) {
     const e = i.effective.totals;
     out.push(
@@ -433,10 +441,13 @@ export function renderSummaryMd(i: ReportInput): string {
   const failed = checks.filter((c) => c.state === 'failed');
   if (failed.length) {
     out.push('### Failures', '', '| check | family | why | full list |', '| --- | --- | --- | --- |');
-    for (const c of failed)
-      out.push(
-        `| ${cell(c.name)} | ${c.family ?? 'other'} | ${cell(findingMessage(c.errors[0] ?? ''))} | ${fullListPath(c) ?? ''} |`,
-      );
+    const row = (c: CheckRecord, mark: string) =>
+      `| ${mark}${cell(c.name)} | ${c.family ?? 'other'} | ${cell(findingMessage(c.errors[0] ?? ''))} | ${fullListPath(c) ?? ''} |`;
+    // Each cause once, its consequences right under it (↳), counted with the cause.
+    for (const c of failed.filter((x) => x.causedBy === undefined)) {
+      out.push(row(c, ''));
+      for (const k of failed.filter((x) => x.causedBy === c.name)) out.push(row(k, '↳ consequence: '));
+    }
     out.push('');
   }
   const warned = checks.filter((c) => c.state === 'passed' && c.annotations.some((a) => a.type === 'warning'));

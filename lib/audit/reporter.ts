@@ -6,12 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
-import { countLine, fractionOf, Progress, timing } from '../core/progress.ts';
+import { countLine, fractionOf, LOG_THROTTLE, Progress, timing } from '../core/progress.ts';
+import { formatDuration } from '../core/format.ts';
 import { redact } from '../core/redact.ts';
 import { fromEnv } from '../core/run-protocol.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/shared/verdict.ts';
 import { findingMessage, wrapText } from './text.ts';
+import { markConsequences } from './causes.ts';
 import { tally, type RunTotals } from './totals.ts';
 
 export interface CheckRecord {
@@ -41,6 +43,11 @@ export interface CheckRecord {
   family?: string;
   /** A passed check carrying `warning` annotations: the third state beside pass and fail. */
   warning?: boolean;
+  /**
+   * A failed check that follows from another failure: the name of that cause (lib/audit/causes.ts). Still a failing
+   * test; counted under its cause, not as a failure of its own.
+   */
+  causedBy?: string;
 }
 
 export interface ChecksFile {
@@ -64,9 +71,27 @@ export function namePathOf(tc: TestCase): string[] {
   return names;
 }
 
+/** What the check meter shows: checks done of total, and the checks running now with their start times (ms). */
+export interface ChecksValue {
+  done: number;
+  total: number;
+  running?: ReadonlyArray<{ name: string; startedAt: number }>;
+}
+
+/** `; 3 running, slowest: checksum public.events (12.0 s)`; empty when nothing runs. */
+export function runningText(running: ChecksValue['running'], now: number): string {
+  if (!running?.length) return '';
+  const slowest = running.reduce((a, b) => (b.startedAt < a.startedAt ? b : a));
+  return `; ${running.length} running, slowest: ${slowest.name} (${formatDuration(now - slowest.startedAt)})`;
+}
+
+/** Checks print a heartbeat line at least this often while nothing else is printed (a long checksum is no hang). */
+export const CHECKS_HEARTBEAT_MS = 10_000;
+
 /**
- * "[checks] progress: 37/120 checks done (30%)" lines, counted against the checks collected so far. Always plain
- * lines: rehearse reads this process through a pipe, and on a terminal vitest's own live summary owns the screen.
+ * "[checks] progress: 37/120 checks done (30%), elapsed …, ETA …; 3 running, slowest: checksum public.x (12.0 s)"
+ * lines, counted against the checks collected so far, with a heartbeat while a slow check runs. Always plain lines:
+ * rehearse reads this process through a pipe, and on a terminal vitest's own live summary owns the screen.
  */
 export function checksProgress(
   write: (line: string) => void = (l) => process.stdout.write(redact(l) + '\n'),
@@ -74,13 +99,14 @@ export function checksProgress(
 ) {
   const clock = now ?? Date.now;
   const t0 = clock();
-  return new Progress<{ done: number; total: number }>({
+  return new Progress<ChecksValue>({
     format: (v) =>
-      `${countLine(v.done, v.total || undefined, 'checks done')}, ${timing(fractionOf(v.done, v.total), clock() - t0)}`,
+      `${countLine(v.done, v.total || undefined, 'checks done')}, ${timing(fractionOf(v.done, v.total), clock() - t0)}${runningText(v.running, clock())}`,
     fraction: (v) => fractionOf(v.done, v.total),
     writer: { line: (text) => write(`[checks] progress: ${text}`) },
     tty: false,
     now,
+    throttle: { ...LOG_THROTTLE, heartbeatMs: CHECKS_HEARTBEAT_MS },
   });
 }
 
@@ -90,6 +116,16 @@ export default class ChecksReporter implements Reporter {
   private collected = 0;
   private done = 0;
   private started = false;
+  private readonly running = new Map<string, { name: string; startedAt: number }>();
+  private heartbeat?: NodeJS.Timeout;
+
+  private value(): ChecksValue {
+    return { done: this.done, total: Math.max(this.collected, this.done), running: [...this.running.values()] };
+  }
+
+  onTestCaseReady(tc: TestCase): void {
+    this.running.set(tc.id, { name: tc.name, startedAt: Date.now() });
+  }
 
   onInit(vitest: Vitest): void {
     const p = vitest.config.testNamePattern;
@@ -109,13 +145,17 @@ export default class ChecksReporter implements Reporter {
     if (!this.started && this.pendingModules <= 0) {
       this.progress.start({ done: this.done, total: this.collected });
       this.started = true;
+      // The heartbeat: the throttle decides whether a line is due (at most every CHECKS_HEARTBEAT_MS when idle).
+      this.heartbeat = setInterval(() => this.progress.update(this.value()), 1000);
+      this.heartbeat.unref();
     }
   }
 
   onTestCaseResult(tc: TestCase): void {
     this.done++;
+    this.running.delete(tc.id);
     // Until every spec file is collected the total is not known: count silently, then print against the plan's total.
-    if (this.started) this.progress.update({ done: this.done, total: Math.max(this.collected, this.done) });
+    if (this.started) this.progress.update(this.value());
     // The quiet console: a failed check is printed once, as a finding (message and evidence, wrapped; no stack or
     // code frame); passes are only counted.
     const r = tc.result();
@@ -130,6 +170,7 @@ export default class ChecksReporter implements Reporter {
     unhandledErrors: ReadonlyArray<{ message?: string }>,
     reason: string,
   ): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const run = fromEnv(process.env); // the run protocol (lib/core/run-protocol.ts)
     const runDir = run?.runDir;
     if (!runDir) return;
@@ -182,7 +223,7 @@ export default class ChecksReporter implements Reporter {
       reason,
       ...(this.pattern ? { testNamePattern: redact(this.pattern.source) } : {}),
       unhandledErrors: unhandledErrors.map((e) => redact(e.message ?? String(e))),
-      totals: tally(checks),
+      totals: tally(markConsequences(checks)),
       checks,
     };
     // Real crashes keep their stack: they are bugs, not findings.

@@ -283,7 +283,7 @@ function settleExitCode(f: Finalizing, totals: RunTotals, exitCode: number): { c
   const { info, notes } = f;
   let code = exitCode;
   let rerun: RerunOutcome | undefined;
-  const executed = totals.passed + totals.failed;
+  const executed = totals.passed + totals.failed + (totals.consequences ?? 0);
   if (info.mode === 'rerun') {
     const retriedDir = path.join(info.config.reportsDir, 'runs', info.rerunOf ?? '');
     rerun = rerunOutcome(info.rerunOf ?? '(unknown)', info.rerunOf ? readChecks(retriedDir) : undefined, f.checks);
@@ -384,7 +384,12 @@ async function writeManifestAndReports(f: Finalizing, exitCode: number): Promise
     totals,
     failures: (f.checks?.checks ?? [])
       .filter((c) => c.state === 'failed')
-      .map((c) => ({ file: c.file, name: filterName(c), ...(c.errors[0] ? { error: c.errors[0] } : {}) })),
+      .map((c) => ({
+        file: c.file,
+        name: filterName(c),
+        ...(c.errors[0] ? { error: c.errors[0] } : {}),
+        ...(c.causedBy !== undefined ? { causedBy: c.causedBy } : {}),
+      })),
     rerun,
     auditProblems: f.auditProblems,
     reports: {},

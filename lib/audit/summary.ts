@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatBytes, formatDuration, plural } from '../core/format.ts';
 import type { Manifest } from './manifest.ts';
+import { failedText } from './totals.ts';
 import { findingMessage, wrapText } from './text.ts';
 
 export interface SummaryPaths {
@@ -99,7 +100,7 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   // Outcome.
   const t = m.totals;
   lines.push(
-    `checks:   ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped, ${plural(t.warnings ?? 0, 'warning')}${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
+    `checks:   ${t.passed} passed, ${failedText(t)}, ${t.skipped} skipped, ${plural(t.warnings ?? 0, 'warning')}${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
   );
   if (m.effective) {
     const e = m.effective.totals;
@@ -113,19 +114,7 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
       lines.push(...wrapText(`${w.name}: ${messageAfterName(w.name, w.message)}`, 118, '  ⚠ ', '    '));
     if (m.warnings.length > 20) lines.push(`  … and ${m.warnings.length - 20} more (see report.html)`);
   }
-  if (m.failures.length) {
-    lines.push('failed:');
-    for (const f of m.failures.slice(0, 50)) {
-      // A failed phase's reason is in the phases table just above.
-      const why = f.error && !/^phase /.test(f.name) ? ` — ${messageAfterName(f.name, f.error).split('\n')[0]}` : '';
-      const list = m.fullLists?.[f.name];
-      lines.push(
-        // One line per failure, never cut (a terminal or log viewer wraps it; grep finds it whole).
-        `  ✗ ${f.name}  (${f.file})${why}${list ? ` [full list: ${list}]` : ''}`,
-      );
-    }
-    if (m.failures.length > 50) lines.push(`  … and ${m.failures.length - 50} more (see junit.xml)`);
-  }
+  if (m.failures.length) lines.push(...failureLines(m));
   if (m.rerun) {
     const r = m.rerun;
     lines.push(
@@ -154,5 +143,27 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
       : `REPORTS_DIR=${p.reportsDir} npm run report`;
   lines.push(`view:     ${htmlViewCommand(p.runDir)}   (or: ${reportCmd}, for the latest run)`);
   lines.push(closingLine(m));
+  return lines;
+}
+
+/**
+ * The `failed:` block: each cause once (`✗`), the failures that follow from it listed under it (`↳`, with what they
+ * said), so one missing file reads as one red with its consequences, not three independent failures.
+ */
+function failureLines(m: Manifest): string[] {
+  const lines = ['failed:'];
+  const line = (f: Manifest['failures'][number], mark: string) => {
+    // A failed phase's reason is in the phases table just above.
+    const why = f.error && !/^phase /.test(f.name) ? ` — ${messageAfterName(f.name, f.error).split('\n')[0]}` : '';
+    const list = m.fullLists?.[f.name];
+    // One line per failure, never cut (a terminal or log viewer wraps it; grep finds it whole).
+    return `${mark} ${f.name}  (${f.file})${why}${list ? ` [full list: ${list}]` : ''}`;
+  };
+  const causes = m.failures.filter((f) => f.causedBy === undefined);
+  for (const f of causes.slice(0, 50)) {
+    lines.push(line(f, '  ✗'));
+    for (const k of m.failures.filter((x) => x.causedBy === f.name)) lines.push(line(k, '      ↳ consequence:'));
+  }
+  if (causes.length > 50) lines.push(`  … and ${causes.length - 50} more (see junit.xml)`);
   return lines;
 }

@@ -16,6 +16,11 @@ export interface ThrottleOptions {
   minIntervalMs: number;
   /** Least growth of the done fraction between two printed lines (0.1 = 10 percentage points). */
   minStep: number;
+  /**
+   * A heartbeat: after this long without a printed line, print even though the fraction did not grow by `minStep`
+   * (a long check or index build must not look like a hang). Absent: no heartbeat.
+   */
+  heartbeatMs?: number;
 }
 
 /** Plain lines in a log: every ~5 s or every 10%, whichever is rarer. */
@@ -41,6 +46,7 @@ export function shouldPrint(
 ): boolean {
   if (!last) return true;
   if (now - last.at < o.minIntervalMs) return false;
+  if (o.heartbeatMs !== undefined && now - last.at >= o.heartbeatMs) return true;
   if (fraction === undefined || last.fraction === undefined) return true;
   // A tiny epsilon: 0.3 - 0.2 is 0.09999999999999998 in floating point.
   return fraction - last.fraction >= o.minStep - 1e-9;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { withConnection } from '../core/db.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
+import { watchPhaseProgress } from './server-progress.ts';
 import { Progress, byteLine, dumpedTable, fractionOf, phaseWriter, pollEvery, stdoutIsTty } from '../core/progress.ts';
 import { formatBytes, formatDuration } from '../core/format.ts';
 import { tableDataCountQuery, tableDataSizesQuery } from '../core/catalog.ts';
@@ -316,6 +317,8 @@ async function dumpWithProgress(ctx: PhaseCtx, cmd: Command, partial: string, ou
     written = pathBytes(partial);
     progress.update(value());
   }, 1000);
+  // Rows inside the table being copied, as the source's pg_stat_progress_copy reports them (lib/phases/server-progress.ts).
+  const server = await watchPhaseProgress(ctx, 'dump');
   let r: Awaited<ReturnType<typeof pgDump>>;
   try {
     r = await pgDump(cmd, {
@@ -332,6 +335,7 @@ async function dumpWithProgress(ctx: PhaseCtx, cmd: Command, partial: string, ou
     });
   } catch (e) {
     stopPoll();
+    await server.stop();
     // An unfinished dump is never left looking usable (and removing it gives back the space a full disk needs).
     fs.rmSync(partial, { recursive: true, force: true });
     if (e instanceof PhaseError && /No space left on device/.test(e.message)) {
@@ -343,6 +347,7 @@ async function dumpWithProgress(ctx: PhaseCtx, cmd: Command, partial: string, ou
     throw e;
   }
   stopPoll();
+  await server.stop();
   written = pathBytes(partial);
   return {
     code: r.code,

@@ -33,6 +33,7 @@ import {
   stdoutIsTty,
   timing,
 } from '../core/progress.ts';
+import { watchPhaseProgress } from './server-progress.ts';
 import { formatBytes, formatDuration } from '../core/format.ts';
 import { archiveDigest, tableSizes } from './dump.ts';
 import { withConnection } from '../core/db.ts';
@@ -469,9 +470,12 @@ export async function runRestore(
     progress: (line: string) => {
       messages.line(line);
       progress.line(line);
+      server.line(line);
     },
   };
-  const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start);
+  // Rows inside each table and every index build, as the target reports them (lib/phases/server-progress.ts).
+  const server = await watchPhaseProgress(ctx, 'restore', plan.appName);
+  const exitCode = await applyRestore(ctx, plan, commands, tool, progress.start).finally(server.stop);
   progress.finish();
   const { analyzed, serverHints, marked } = await afterRestore(ctx, plan, commands, messages, kind);
   return {

@@ -78,6 +78,7 @@ test('a run leaves a complete, redacted audit trail; a second run is added to th
   expect(m1.totals).toEqual({
     passed: count('passed'),
     failed: 1,
+    consequences: 0,
     skipped: count('skipped') + count('pending'),
     notSelected: 0,
     warnings: checks.checks.filter((c) => c.warning).length,

@@ -97,8 +97,15 @@ describe('totalsOf', () => {
         check('e', 'skipped', { selected: false }),
       ],
     };
-    expect(totalsOf(file)).toEqual({ passed: 1, failed: 1, skipped: 2, notSelected: 1, warnings: 0 });
-    expect(totalsOf(undefined)).toEqual({ passed: 0, failed: 0, skipped: 0, notSelected: 0, warnings: 0 });
+    expect(totalsOf(file)).toEqual({ passed: 1, failed: 1, consequences: 0, skipped: 2, notSelected: 1, warnings: 0 });
+    expect(totalsOf(undefined)).toEqual({
+      passed: 0,
+      failed: 0,
+      consequences: 0,
+      skipped: 0,
+      notSelected: 0,
+      warnings: 0,
+    });
   });
 });
 

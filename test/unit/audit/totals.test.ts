@@ -32,8 +32,8 @@ test('tally: passed, failed, skipped, not selected by the rerun filter, warnings
       c('pending'),
       c('skipped', { selected: false }),
     ]),
-  ).toEqual({ passed: 2, failed: 1, skipped: 2, notSelected: 1, warnings: 1 });
-  expect(tally([])).toEqual({ passed: 0, failed: 0, skipped: 0, notSelected: 0, warnings: 0 });
+  ).toEqual({ passed: 2, failed: 1, consequences: 0, skipped: 2, notSelected: 1, warnings: 1 });
+  expect(tally([])).toEqual({ passed: 0, failed: 0, consequences: 0, skipped: 0, notSelected: 0, warnings: 0 });
 });
 
 test("a skipped check's reason leaves its name; a name's own column list stays", () => {

@@ -120,6 +120,31 @@ describe('meter', () => {
       '[checks] progress: 120/120 checks done (100%), elapsed 0 ms, done',
     ]);
   });
+
+  test('should print a heartbeat with the slowest running check while no check finishes', () => {
+    let now = 0;
+    const lines: string[] = [];
+    const p = checksProgress(
+      (l) => lines.push(l),
+      () => now,
+    );
+    const running = [
+      { name: 'row count public.users', startedAt: 3_000 },
+      { name: 'checksum public.events', startedAt: 1_000 },
+    ];
+    p.start({ done: 0, total: 120 });
+    now = 6_000;
+    p.update({ done: 1, total: 120, running });
+    expect(lines, '5 s but under 10%: no line yet').toHaveLength(1);
+    now = 10_000;
+    p.update({ done: 1, total: 120, running });
+    expect(lines[1]).toBe(
+      '[checks] progress: 1/120 checks done (0%), elapsed 10.0 s, ETA 19 min 50 s; 2 running, slowest: checksum public.events (9.0 s)',
+    );
+    // The heartbeat rule itself: a quiet meter prints after heartbeatMs even without a 10% step.
+    expect(shouldPrint({ at: 0, fraction: 0.1 }, 9_999, 0.1, { ...LOG_THROTTLE, heartbeatMs: 10_000 })).toBe(false);
+    expect(shouldPrint({ at: 0, fraction: 0.1 }, 10_000, 0.1, { ...LOG_THROTTLE, heartbeatMs: 10_000 })).toBe(true);
+  });
 });
 
 describe('parsers', () => {
