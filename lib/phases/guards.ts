@@ -295,8 +295,9 @@ export async function leaveMarker(
             base.xid = (
               await c.query<{ x: string }>('SELECT (pg_catalog.txid_current() % 4294967296)::text AS x')
             ).rows[0].x;
-          const assetsDir =
-            update.assetsDir ?? (update.restore ? undefined : old.marker?.assetsDir) ?? old.legacyAssetsDir;
+          // A restore does not change which directory this tool mirrored before: that fact is carried over (the mirror's
+          // ASSETS_DELETE guard reads it after this run's restore rewrote the marker).
+          const assetsDir = update.assetsDir ?? old.marker?.assetsDir ?? old.legacyAssetsDir;
           await writeMarker(c, { ...base, ...(assetsDir ? { assetsDir } : {}) }, old.otherComment);
           await c.query('COMMIT');
         } catch (e) {
