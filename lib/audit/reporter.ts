@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, Progress, timing } from '../core/progress.ts';
+import { terminalLine } from '../core/escape.ts';
 import { redact } from '../core/redact.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/shared/verdict.ts';
@@ -88,7 +89,7 @@ export function namePathOf(tc: TestCase): string[] {
  * lines: rehearse reads this process through a pipe, and on a terminal vitest's own live summary owns the screen.
  */
 export function checksProgress(
-  write: (line: string) => void = (l) => process.stdout.write(redact(l) + '\n'),
+  write: (line: string) => void = (l) => process.stdout.write(terminalLine(redact(l)) + '\n'),
   now?: () => number,
 ) {
   const clock = now ?? Date.now;
@@ -140,7 +141,9 @@ export default class ChecksReporter implements Reporter {
     const r = tc.result();
     // A failed copy phase already said FAILED on its own console lines: its test is not repeated here.
     if (r.state === 'failed' && process.env.REHEARSAL_RUN_DIR && !/^phase /.test(tc.name)) {
-      for (const line of failureLines(tc)) process.stdout.write(redact(line) + '\n');
+      // One console line per line: a check name or message carrying a newline or an escape code (a table name from
+      // the source) is shown escaped (lib/core/escape.ts terminalLine), never as a forged line.
+      for (const line of failureLines(tc)) process.stdout.write(terminalLine(redact(line)) + '\n');
     }
   }
 
@@ -183,7 +186,10 @@ export default class ChecksReporter implements Reporter {
       }
       for (const e of mod.errors()) {
         process.stderr.write(
-          redact(`✗ ${file} failed to load: ${(e as { stack?: string }).stack ?? e.message ?? String(e)}`) + '\n',
+          redact(`✗ ${file} failed to load: ${(e as { stack?: string }).stack ?? e.message ?? String(e)}`)
+            .split('\n')
+            .map(terminalLine)
+            .join('\n') + '\n',
         );
         checks.push({
           file,
