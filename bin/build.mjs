@@ -194,7 +194,8 @@ export function prune(keep) {
     if (name === keep) continue;
     const p = path.join(BUILD_ROOT, name);
     try {
-      if (Date.now() - fs.statSync(p).mtimeMs > PRUNE_AFTER_MS && !inUse(p)) fs.rmSync(p, { recursive: true, force: true });
+      if (Date.now() - fs.statSync(p).mtimeMs > PRUNE_AFTER_MS && !inUse(p))
+        fs.rmSync(p, { recursive: true, force: true });
     } catch {
       /* raced with another prune */
     }

@@ -126,7 +126,8 @@ function removeStale(file: string): boolean {
 function abandonGuard(guard: string): void {
   try {
     const pid = (readHolder(guard) as LockHolder).pid;
-    if (!(pid && alive(pid)) && Date.now() - fs.statSync(guard).mtimeMs > GUARD_STALE_MS) fs.rmSync(guard, { force: true });
+    if (!(pid && alive(pid)) && Date.now() - fs.statSync(guard).mtimeMs > GUARD_STALE_MS)
+      fs.rmSync(guard, { force: true });
   } catch {
     /* gone meanwhile */
   }
