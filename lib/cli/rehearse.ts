@@ -16,7 +16,7 @@ import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
 import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
-import { terminateOwnBackends } from '../core/db.ts';
+import { checkWorkersFor, terminateOwnBackends } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
 import { blockingPhase, readState, writeState } from '../core/state.ts';
@@ -182,7 +182,9 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
   if (refused) extraArgs = [PHASES_SPEC];
   // The manifest's client tool versions (4 short processes) are collected while vitest runs, not after it.
   const clientTools = clientToolVersions();
-  const run = await runChecks({ env: { ...process.env, ...toEnv(protocol) }, extraArgs });
+  const fit = refused ? undefined : await fitChecksToSlots(config, o);
+  if (fit) extraArgs = [...extraArgs, ...fit.args];
+  const run = await runChecks({ env: { ...process.env, ...toEnv(protocol), ...fit?.env }, extraArgs });
   let code = exitCodeOf(workDir, run.code, o);
   if (run.interruptedBy) {
     code = recordInterruption(workDir, run.interruptedBy, o);
@@ -201,6 +203,21 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
     clientTools,
   };
   return finalizeRun(info, code);
+}
+
+/**
+ * vitest's worker count and CHECK_CONCURRENCY lowered to what the servers' free connection slots hold now
+ * (lib/core/db.ts checkWorkersFor), said on stderr; nothing changed when they fit.
+ */
+async function fitChecksToSlots(config: Config, o: RehearseOptions) {
+  const defaults = { workers: Math.max(1, os.availableParallelism() - 1), concurrency: config.checkConcurrency };
+  const dsns = [config.dst, ...(config.src ? [config.src] : [])];
+  const fit = await checkWorkersFor(dsns, defaults, { connectTimeoutMs: config.connectTimeoutMs });
+  for (const n of fit.notes) o.err(`note: ${n}`);
+  return {
+    args: fit.workers < defaults.workers ? [`--maxWorkers=${fit.workers}`] : [],
+    env: fit.concurrency < defaults.concurrency ? { CHECK_CONCURRENCY: String(fit.concurrency) } : {},
+  };
 }
 
 /**
