@@ -1,0 +1,20 @@
+/** Issue 26 (item 2): with few free connection slots the checks run with fewer workers and fewer checks at once. */
+import { describe, expect, test } from 'vitest';
+import { connectionBudget, fitToSlots } from '../../../lib/core/db.ts';
+
+describe('fitToSlots', () => {
+  test('3 free slots, source and target on one server: one worker, one check at a time, pools of one', () => {
+    const f = fitToSlots(3, 2, 3, 4);
+    expect(f).toEqual({ workers: 1, concurrency: 1 });
+    expect(connectionBudget(3, f.workers, 2, f.concurrency)).toBe(1);
+  });
+  test('3 free slots on a server of its own: one worker, one check at a time', () => {
+    expect(fitToSlots(3, 1, 3, 4)).toEqual({ workers: 1, concurrency: 1 });
+  });
+  test('plenty of slots: the defaults stand', () => {
+    expect(fitToSlots(97, 2, 3, 4)).toEqual({ workers: 3, concurrency: 4 });
+  });
+  test('never below one worker and one check', () => {
+    expect(fitToSlots(0, 2, 3, 4)).toEqual({ workers: 1, concurrency: 1 });
+  });
+});
