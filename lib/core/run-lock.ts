@@ -60,17 +60,25 @@ export function lockFile(
   return { ok: false, message: `could not take ${file}; ${staleHint}` };
 }
 
-/** Create `file` with O_EXCL holding our facts: the lock, or undefined when the file exists. */
+/**
+ * Create `file` holding our facts, atomically and exclusively: the facts are written to a private temporary file first
+ * and hard-linked to `file` (link fails when `file` exists), so no other process ever reads a half-written lock and
+ * takes it for stale (issue 26: that gave two holders). The lock, or undefined when the file exists.
+ */
 function createExclusive(file: string, facts: Record<string, string>): FileLock | undefined {
-  let fd: number;
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ pid: process.pid, ...facts, since: new Date().toISOString() }) + '\n', {
+    mode: 0o600,
+    flag: 'wx',
+  });
   try {
-    fd = fs.openSync(file, 'wx', 0o600);
+    fs.linkSync(tmp, file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
-  fs.writeSync(fd, JSON.stringify({ pid: process.pid, ...facts, since: new Date().toISOString() }) + '\n');
-  fs.closeSync(fd);
   let released = false;
   return {
     ok: true,
