@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import fg from 'fast-glob';
+import { fsProblem } from '../../../core/fs-problem.ts';
 
 export interface TreeDifference {
   /** Relative to the tree roots. */
@@ -128,7 +129,8 @@ export async function compareTrees(
         if (out.examples.length < limit) out.examples.push({ path: rel, problem });
       })
       .catch((err: Error) => {
-        out.unreadable.push({ path: rel, problem: err.message });
+        // "unreadable: permission denied", "path too long" — not a bare EACCES (lib/core/fs-problem.ts).
+        out.unreadable.push({ path: rel, problem: fsProblem(err) ?? err.message });
       })
       .finally(() => inflight.delete(p));
     inflight.add(p);
