@@ -16,7 +16,7 @@ import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
 import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
-import { checkWorkersFor, terminateOwnBackends } from '../core/db.ts';
+import { checkWorkersFor, restoreAppName, terminateOwnBackends } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
 import { blockingPhase, readState, writeState } from '../core/state.ts';
@@ -149,11 +149,11 @@ async function withLocks(
 
 /**
  * After an interruption: the restore's backend may still hold its locks (waiting behind a reader), so the run's own
- * sessions are ended now — only under the name this run made up (an application_name the DSN sets may be shared).
+ * sessions are ended now — only under the run-unique name the restore used (restoreAppName: the DSN's own
+ * application_name, which other clients may share, is never matched alone).
  */
 async function endOwnRestoreSessions(config: Config, runId: string, o: RehearseOptions): Promise<void> {
-  if (config.dst.params.application_name !== undefined) return;
-  const app = `migration-rehearsal restore ${runId}`;
+  const app = restoreAppName(config.dst.params.application_name, runId);
   const ended = await terminateOwnBackends(config.dst, app, { connectTimeoutMs: config.connectTimeoutMs });
   if (ended) o.err(`terminated ${ended} server session(s) of this run on the target (application_name "${app}")`);
 }

@@ -466,6 +466,24 @@ export async function checkWorkersFor(
   return { workers, concurrency, notes };
 }
 
+/** PostgreSQL keeps at most this many bytes of an application_name (NAMEDATALEN - 1). */
+const APP_NAME_MAX_BYTES = 63;
+
+/**
+ * The application_name of this run's restore sessions: `migration-rehearsal restore <run id>`, or — when the DSN sets
+ * its own application_name — that name with the run-unique part added (`<dsn name> (migration-rehearsal restore <run
+ * id>)`, the DSN's part shortened so the whole fits the server's 63 bytes), so the run can always find and end exactly
+ * its own sessions after an interruption (issue 26), and a name the DSN shares with other clients is never matched.
+ */
+export function restoreAppName(dsnAppName: string | undefined, runId: string): string {
+  const own = `migration-rehearsal restore ${runId}`;
+  if (dsnAppName === undefined || dsnAppName === '') return own;
+  const room = APP_NAME_MAX_BYTES - Buffer.byteLength(` (${own})`);
+  let head = dsnAppName;
+  while (head && Buffer.byteLength(head) > room) head = head.slice(0, -1);
+  return head ? `${head} (${own})` : own;
+}
+
 /**
  * Terminate this run's own server backends on `d`: those whose application_name is `appName` (the restore's
  * `migration-rehearsal restore <run id>`, lib/phases/restore.ts). A pg_restore killed while its backend waits behind a

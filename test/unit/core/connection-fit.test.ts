@@ -1,6 +1,6 @@
 /** Issue 26 (item 2): with few free connection slots the checks run with fewer workers and fewer checks at once. */
 import { describe, expect, test } from 'vitest';
-import { connectionBudget, fitToSlots } from '../../../lib/core/db.ts';
+import { connectionBudget, fitToSlots, restoreAppName } from '../../../lib/core/db.ts';
 
 describe('fitToSlots', () => {
   test('3 free slots, source and target on one server: one worker, one check at a time, pools of one', () => {
@@ -16,5 +16,15 @@ describe('fitToSlots', () => {
   });
   test('never below one worker and one check', () => {
     expect(fitToSlots(0, 2, 3, 4)).toEqual({ workers: 1, concurrency: 1 });
+  });
+});
+
+describe('restoreAppName (issue 26: the interruption cleanup also when the DSN sets its own application_name)', () => {
+  test("the run's own name, or the DSN's with the run-unique part, within the server's 63 bytes", () => {
+    expect(restoreAppName(undefined, 'r1')).toBe('migration-rehearsal restore r1');
+    expect(restoreAppName('billing', 'r1')).toBe('billing (migration-rehearsal restore r1)');
+    const long = restoreAppName('x'.repeat(80), '20261207T053347Z-ab12cd');
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(63);
+    expect(long.endsWith('(migration-rehearsal restore 20261207T053347Z-ab12cd)')).toBe(true);
   });
 });
