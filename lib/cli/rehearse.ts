@@ -78,14 +78,20 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
   // Ctrl-C / SIGTERM before vitest starts (the locks, the preflight: a remote probe can take CONNECT_TIMEOUT_MS): the
   // running tools are stopped and the run ends with 130/143, nothing written. Registered before the first line is
   // printed, so no moment of start-up falls back to Node's default (a death by signal, no message).
-  const offEarly = onEarlySignal(o);
+  const offEarly = onEarlySignal(o, [...(config.workDir ? [] : [place.workDir]), place.runDir]);
   announce(config, place, o);
   return withLocks(config, place, o, () => runLocked(config, place, o, offEarly));
 }
 
-function onEarlySignal(o: RehearseOptions): () => void {
+/**
+ * The start-up interruption handler. `emptyDirs`: folders this run created (a temporary WORK_DIR, the run folder),
+ * removed on the way out when still empty (issue 26: SIGINT in the first second left an empty temp WORK_DIR and run
+ * folder behind).
+ */
+function onEarlySignal(o: RehearseOptions, emptyDirs: string[]): () => void {
   const handler = (signal: NodeJS.Signals) => {
     const stopped = stopActiveTools('SIGTERM');
+    for (const d of emptyDirs) removeIfEmpty(d);
     o.err(
       `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
     );
@@ -96,6 +102,39 @@ function onEarlySignal(o: RehearseOptions): () => void {
   return () => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
+  };
+}
+
+/** Remove `dir` if it exists and holds nothing but this run's lock file (best effort). */
+function removeIfEmpty(dir: string): void {
+  try {
+    const left = fs.readdirSync(dir).filter((n) => n !== 'rehearsal.lock');
+    if (left.length === 0) fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* absent */
+  }
+}
+
+/**
+ * From the end of the checks to the run record: SIGINT/SIGTERM are noted, not obeyed at once, so the report is still
+ * written (issue 26: a SIGINT after the checks finished killed the run with no report). Returns the signal getter and
+ * the release function.
+ */
+function holdSignalsWhileRecording(o: RehearseOptions): { signal(): NodeJS.Signals | undefined; off(): void } {
+  let got: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (got) process.exit(signalExitCode(signal)); // a second signal: stop now
+    got = signal;
+    o.err(`${signal} received while the run record is written; finishing the report first (send it again to stop now)`);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: () => got,
+    off() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
   };
 }
 
@@ -185,6 +224,7 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
   const fit = refused ? undefined : await fitChecksToSlots(config, o);
   if (fit) extraArgs = [...extraArgs, ...fit.args];
   const run = await runChecks({ env: { ...process.env, ...toEnv(protocol), ...fit?.env }, extraArgs });
+  const held = holdSignalsWhileRecording(o);
   let code = exitCodeOf(workDir, run.code, o);
   if (run.interruptedBy) {
     code = recordInterruption(workDir, run.interruptedBy, o);
@@ -202,7 +242,13 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
     selection: o.selection ? { select: o.selection.select, exclude: o.selection.exclude } : undefined,
     clientTools,
   };
-  return finalizeRun(info, code);
+  try {
+    const recorded = await finalizeRun(info, code);
+    const late = held.signal();
+    return late ? signalExitCode(late) : recorded;
+  } finally {
+    held.off();
+  }
 }
 
 /**
