@@ -28,7 +28,7 @@ test('SIGTERM during a DST_DROP_SCHEMA restore waiting behind a session, DSN wit
       async () =>
         (
           await s.dst.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'ops-tool (migration-rehearsal restore %'`,
+            `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'ops-tool (migration-rehearsal restore %' AND wait_event_type = 'Lock'`,
             [s.dst.name],
           )
         ).rowCount! > 0,
