@@ -5,7 +5,8 @@
  *
  * `<key>` is a sha256 of every source file's path and content, this file and the esbuild version: a build is never
  * stale (an edited source gets a new key) and never half-written (it is written to a temporary folder and renamed into
- * place, so two runs starting at once both end with the same complete build). Older builds are removed after an hour.
+ * place, so two runs starting at once both end with the same complete build). Older builds are removed after an hour unless a live process
+ * still runs from them (its pid file in `<build>/.users/`).
  * Type checking is `npm run typecheck`'s job, not this one's (esbuild strips types without checking them).
  *
  * Plain JavaScript on purpose: it is what makes the TypeScript runnable. Usage: `node bin/build.mjs` (prints the
@@ -70,6 +71,7 @@ export async function ensureBuild() {
   const out = path.join(BUILD_ROOT, key);
   if (fs.existsSync(path.join(out, '.complete'))) {
     touch(out);
+    registerUser(out);
     return out;
   }
   const { build } = await import('esbuild');
@@ -105,8 +107,54 @@ export async function ensureBuild() {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  registerUser(out);
   prune(key);
   return out;
+}
+
+/** The folder of a build where each process running from it leaves a file named by its pid (`.users/<pid>`). */
+const USERS = '.users';
+
+/**
+ * Records that this process runs from `dir` (`dir/.users/<pid>`, removed when the process exits), so that no other
+ * run prunes a build a live process still loads modules from (issue 26: a build pruned mid-run failed a long
+ * rehearsal with "Cannot find module"). Best effort: a read-only checkout prunes nothing anyway.
+ */
+function registerUser(dir) {
+  const file = path.join(dir, USERS, String(process.pid));
+  try {
+    fs.mkdirSync(path.join(dir, USERS), { recursive: true });
+    fs.writeFileSync(file, `${new Date().toISOString()}\n`);
+    process.once('exit', () => fs.rmSync(file, { force: true }));
+  } catch {
+    /* read-only checkout */
+  }
+}
+
+/** Whether a live process runs from the build `dir` (a `.users/<pid>` whose process exists; dead ones are removed). */
+export function inUse(dir) {
+  let pids = [];
+  try {
+    pids = fs.readdirSync(path.join(dir, USERS));
+  } catch {
+    return false;
+  }
+  let live = false;
+  for (const pid of pids) {
+    if (processAlive(Number(pid))) live = true;
+    else fs.rmSync(path.join(dir, USERS, pid), { force: true });
+  }
+  return live;
+}
+
+function processAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
 }
 
 /** An esbuild plugin that bundles nothing: packages stay external, relative `./x.ts` imports become `./x.js`. */
@@ -131,8 +179,11 @@ function touch(dir) {
   }
 }
 
-/** Removes other builds (and abandoned temporary folders) not used for PRUNE_AFTER_MS. Best effort. */
-function prune(keep) {
+/**
+ * Removes other builds (and abandoned temporary folders) not used for PRUNE_AFTER_MS and run from by no live process
+ * (`inUse`). Best effort.
+ */
+export function prune(keep) {
   let names = [];
   try {
     names = fs.readdirSync(BUILD_ROOT);
@@ -143,7 +194,8 @@ function prune(keep) {
     if (name === keep) continue;
     const p = path.join(BUILD_ROOT, name);
     try {
-      if (Date.now() - fs.statSync(p).mtimeMs > PRUNE_AFTER_MS) fs.rmSync(p, { recursive: true, force: true });
+      if (Date.now() - fs.statSync(p).mtimeMs > PRUNE_AFTER_MS && !inUse(p))
+        fs.rmSync(p, { recursive: true, force: true });
     } catch {
       /* raced with another prune */
     }

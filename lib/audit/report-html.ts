@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatBytes, formatDuration, plural } from '../core/format.ts';
+import { htmlText, markdownCode, markdownText } from '../core/escape.ts';
 import { FAMILIES } from '../checks/registry.ts';
 import type { EffectiveView } from './effective.ts';
 import type { Manifest } from './manifest.ts';
@@ -46,12 +47,10 @@ export interface ReportInput {
   history?: HistoryRun[];
 }
 
+/** Any value shown in report.html, as HTML text or a quoted attribute (lib/core/escape.ts htmlText: names from a
+ * database or a file system never become markup, and their control characters are shown escaped). */
 function esc(s: string | number | undefined): string {
-  return String(s ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+  return htmlText(String(s ?? ''));
 }
 
 function familyLabel(id: string | undefined): string {
@@ -399,7 +398,7 @@ function summaryFigures(i: ReportInput): string[] {
     );
     for (const t of m.tables.slice(0, TABLES_CHARTED))
       out.push(
-        `| ${t.table} | ${t.rows ?? '?'} | ${t.bytes !== undefined ? formatBytes(t.bytes) : '?'} | ${t.status} | ${t.seconds.toFixed(2)} |`,
+        `| ${markdownText(t.table)} | ${t.rows ?? '?'} | ${t.bytes !== undefined ? formatBytes(t.bytes) : '?'} | ${markdownText(t.status)} | ${t.seconds.toFixed(2)} |`,
       );
     if (m.tables.length > TABLES_CHARTED) out.push(`| … ${m.tables.length - TABLES_CHARTED} more | | | | |`);
     out.push('');
@@ -423,11 +422,13 @@ export function renderSummaryMd(i: ReportInput): string {
   const checks = i.effective ? i.effective.checks : i.checks;
   const v = verdictOf(m);
   const t = m.totals;
-  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  // Every name or message from a database, a file system or a check: literal markdown (lib/core/escape.ts), so a
+  // table named `![x](http://…)` is no remote image and a newline or `|` cannot break the table.
+  const cell = markdownText;
   const out: string[] = [];
-  out.push(`## Migration rehearsal \`${m.runId}\`: ${v.word}`, '');
+  out.push(`## Migration rehearsal ${markdownCode(m.runId)}: ${v.word}`, '');
   out.push(
-    `Mode **${m.mode}**${m.rerunOf ? ` (rerun of \`${m.rerunOf}\`)` : ''} · target \`${m.target?.database ?? m.config.DST_DATABASE_URL ?? ''}\` · ${formatDuration(m.durationMs)} · exit ${m.exitCode}`,
+    `Mode **${m.mode}**${m.rerunOf ? ` (rerun of ${markdownCode(m.rerunOf)})` : ''} · target ${markdownCode(String(m.target?.database ?? m.config.DST_DATABASE_URL ?? ''))} · ${formatDuration(m.durationMs)} · exit ${m.exitCode}`,
     '',
   );
   out.push(`**${t.passed} passed, ${failedText(t)}, ${t.skipped} not run, ${plural(t.warnings ?? 0, 'warning')}**`, '');
@@ -442,7 +443,7 @@ export function renderSummaryMd(i: ReportInput): string {
   if (failed.length) {
     out.push('### Failures', '', '| check | family | why | full list |', '| --- | --- | --- | --- |');
     const row = (c: CheckRecord, mark: string) =>
-      `| ${mark}${cell(c.name)} | ${c.family ?? 'other'} | ${cell(findingMessage(c.errors[0] ?? ''))} | ${fullListPath(c) ?? ''} |`;
+      `| ${mark}${cell(c.name)} | ${cell(c.family ?? 'other')} | ${cell(findingMessage(c.errors[0] ?? ''))} | ${cell(fullListPath(c) ?? '')} |`;
     // Each cause once, its consequences right under it (↳), counted with the cause.
     for (const c of failed.filter((x) => x.causedBy === undefined)) {
       out.push(row(c, ''));
@@ -460,12 +461,12 @@ export function renderSummaryMd(i: ReportInput): string {
   }
   if (m.phases.length) {
     out.push('### Copy phases', '', '| phase | status | duration |', '| --- | --- | --- |');
-    for (const p of m.phases) out.push(`| ${p.name} | ${p.status} | ${formatDuration(p.durationMs)} |`);
+    for (const p of m.phases) out.push(`| ${cell(p.name)} | ${cell(p.status)} | ${formatDuration(p.durationMs)} |`);
     out.push('');
     // A phase that succeeded with a warning in its summary (e.g. the restore could not leave its marker).
     for (const p of m.phases) {
       const w = /WARNING: .*/.exec(p.reason ?? '');
-      if (w) out.push(`- **${p.name}**: ${cell(w[0])}`);
+      if (w) out.push(`- **${cell(p.name)}**: ${cell(w[0])}`);
     }
     if (m.phases.some((p) => /WARNING: /.test(p.reason ?? ''))) out.push('');
   }

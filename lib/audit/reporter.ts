@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, LOG_THROTTLE, Progress, timing } from '../core/progress.ts';
 import { formatDuration } from '../core/format.ts';
+import { terminalLine } from '../core/escape.ts';
 import { redact } from '../core/redact.ts';
 import { fromEnv } from '../core/run-protocol.ts';
 import { familyOfTest } from '../checks/registry.ts';
@@ -94,7 +95,7 @@ export const CHECKS_HEARTBEAT_MS = 10_000;
  * rehearse reads this process through a pipe, and on a terminal vitest's own live summary owns the screen.
  */
 export function checksProgress(
-  write: (line: string) => void = (l) => process.stdout.write(redact(l) + '\n'),
+  write: (line: string) => void = (l) => process.stdout.write(terminalLine(redact(l)) + '\n'),
   now?: () => number,
 ) {
   const clock = now ?? Date.now;
@@ -161,7 +162,7 @@ export default class ChecksReporter implements Reporter {
     const r = tc.result();
     // A failed copy phase already said FAILED on its own console lines: its test is not repeated here.
     if (r.state === 'failed' && fromEnv(process.env)?.runDir && !/^phase /.test(tc.name)) {
-      for (const line of failureLines(tc)) process.stdout.write(redact(line) + '\n');
+      for (const line of failureLines(tc)) process.stdout.write(terminalLine(redact(line)) + '\n');
     }
   }
 
@@ -204,7 +205,10 @@ export default class ChecksReporter implements Reporter {
       }
       for (const e of mod.errors()) {
         process.stderr.write(
-          redact(`✗ ${file} failed to load: ${(e as { stack?: string }).stack ?? e.message ?? String(e)}`) + '\n',
+          redact(`✗ ${file} failed to load: ${(e as { stack?: string }).stack ?? e.message ?? String(e)}`)
+            .split('\n')
+            .map(terminalLine)
+            .join('\n') + '\n',
         );
         checks.push({
           file,

@@ -36,6 +36,7 @@ import {
   type ManifestInput,
   type RerunOutcome,
 } from './manifest.ts';
+import { terminalLine } from '../core/escape.ts';
 import { MASK, escapeRegExp, redact, redactDeep } from '../core/redact.ts';
 import { CHECKS_FILE, type CheckRecord, type ChecksFile } from './reporter.ts';
 import { readState, type RunState } from '../core/state.ts';
@@ -476,7 +477,8 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     },
     [...f.notes, ...latestNotes],
   );
-  for (const line of lines) process.stdout.write(redact(line) + '\n');
+  // Each summary line is one console line: names inside it (tables, paths, phase reasons) are shown escaped.
+  for (const line of lines) process.stdout.write(terminalLine(redact(line)) + '\n');
   return code;
 }
 

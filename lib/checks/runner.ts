@@ -11,6 +11,7 @@
  */
 import { afterAll, inject, test } from 'vitest';
 import { closePools } from '../core/db.ts';
+import { settleWithin, underDeadline } from './deadline.ts';
 import { failureText, plannedTests } from './family.ts';
 import { familyById } from './registry.ts';
 import { checkContext, type CheckContext, type RehearsalContext } from './shared/context.ts';
@@ -36,7 +37,7 @@ export function workerContext(): CheckContext {
 export async function registerFamily(id: string): Promise<void> {
   const family = familyById(id);
   const ctx = workerContext();
-  afterAll(() => closePools());
+  afterAll(() => settleWithin(closePools(), 5_000));
   const define = family.concurrent ? test.concurrent : test;
   for (const t of await plannedTests(family, ctx)) {
     const run = t.run;
@@ -46,7 +47,10 @@ export async function registerFamily(id: string): Promise<void> {
       continue;
     }
     define(t.name, async ({ annotate }) => {
-      const message = failureText(await run(annotate));
+      // One deadline for the checks phase; a dead side fails every remaining check at once (lib/checks/deadline.ts).
+      // The families judging the copy itself (phases) read no server: no deadline.
+      const watched = family.runsWhenBlocked === true ? undefined : ctx.config;
+      const message = failureText(await underDeadline(ctx.run, watched, () => run(annotate)));
       if (message !== undefined) throw new CheckFailure(message);
     });
   }

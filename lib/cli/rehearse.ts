@@ -16,7 +16,7 @@ import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
 import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
-import { terminateOwnBackends } from '../core/db.ts';
+import { checkWorkersFor, restoreAppName, terminateOwnBackends } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
 import { blockingPhase, readState, writeState } from '../core/state.ts';
@@ -78,14 +78,20 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
   // Ctrl-C / SIGTERM before vitest starts (the locks, the preflight: a remote probe can take CONNECT_TIMEOUT_MS): the
   // running tools are stopped and the run ends with 130/143, nothing written. Registered before the first line is
   // printed, so no moment of start-up falls back to Node's default (a death by signal, no message).
-  const offEarly = onEarlySignal(o);
+  const offEarly = onEarlySignal(o, [...(config.workDir ? [] : [place.workDir]), place.runDir]);
   announce(config, place, o);
   return withLocks(config, place, o, () => runLocked(config, place, o, offEarly));
 }
 
-function onEarlySignal(o: RehearseOptions): () => void {
+/**
+ * The start-up interruption handler. `emptyDirs`: folders this run created (a temporary WORK_DIR, the run folder),
+ * removed on the way out when still empty (issue 26: SIGINT in the first second left an empty temp WORK_DIR and run
+ * folder behind).
+ */
+function onEarlySignal(o: RehearseOptions, emptyDirs: string[]): () => void {
   const handler = (signal: NodeJS.Signals) => {
     const stopped = stopActiveTools('SIGTERM');
+    for (const d of emptyDirs) removeIfEmpty(d);
     o.err(
       `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
     );
@@ -96,6 +102,39 @@ function onEarlySignal(o: RehearseOptions): () => void {
   return () => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
+  };
+}
+
+/** Remove `dir` if it exists and holds nothing but this run's lock file (best effort). */
+function removeIfEmpty(dir: string): void {
+  try {
+    const left = fs.readdirSync(dir).filter((n) => n !== 'rehearsal.lock');
+    if (left.length === 0) fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* absent */
+  }
+}
+
+/**
+ * From the end of the checks to the run record: SIGINT/SIGTERM are noted, not obeyed at once, so the report is still
+ * written (issue 26: a SIGINT after the checks finished killed the run with no report). Returns the signal getter and
+ * the release function.
+ */
+function holdSignalsWhileRecording(o: RehearseOptions): { signal(): NodeJS.Signals | undefined; off(): void } {
+  let got: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (got) process.exit(signalExitCode(signal)); // a second signal: stop now
+    got = signal;
+    o.err(`${signal} received while the run record is written; finishing the report first (send it again to stop now)`);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: () => got,
+    off() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
   };
 }
 
@@ -149,11 +188,11 @@ async function withLocks(
 
 /**
  * After an interruption: the restore's backend may still hold its locks (waiting behind a reader), so the run's own
- * sessions are ended now — only under the name this run made up (an application_name the DSN sets may be shared).
+ * sessions are ended now — only under the run-unique name the restore used (restoreAppName: the DSN's own
+ * application_name, which other clients may share, is never matched alone).
  */
 async function endOwnRestoreSessions(config: Config, runId: string, o: RehearseOptions): Promise<void> {
-  if (config.dst.params.application_name !== undefined) return;
-  const app = `migration-rehearsal restore ${runId}`;
+  const app = restoreAppName(config.dst.params.application_name, runId);
   const ended = await terminateOwnBackends(config.dst, app, { connectTimeoutMs: config.connectTimeoutMs });
   if (ended) o.err(`terminated ${ended} server session(s) of this run on the target (application_name "${app}")`);
 }
@@ -182,7 +221,10 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
   if (refused) extraArgs = [PHASES_SPEC];
   // The manifest's client tool versions (4 short processes) are collected while vitest runs, not after it.
   const clientTools = clientToolVersions();
-  const run = await runChecks({ env: { ...process.env, ...toEnv(protocol) }, extraArgs });
+  const fit = refused ? undefined : await fitChecksToSlots(config, o);
+  if (fit) extraArgs = [...extraArgs, ...fit.args];
+  const run = await runChecks({ env: { ...process.env, ...toEnv(protocol), ...fit?.env }, extraArgs });
+  const held = holdSignalsWhileRecording(o);
   let code = exitCodeOf(workDir, run.code, o);
   if (run.interruptedBy) {
     code = recordInterruption(workDir, run.interruptedBy, o);
@@ -200,7 +242,28 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
     selection: o.selection ? { select: o.selection.select, exclude: o.selection.exclude } : undefined,
     clientTools,
   };
-  return finalizeRun(info, code);
+  try {
+    const recorded = await finalizeRun(info, code);
+    const late = held.signal();
+    return late ? signalExitCode(late) : recorded;
+  } finally {
+    held.off();
+  }
+}
+
+/**
+ * vitest's worker count and CHECK_CONCURRENCY lowered to what the servers' free connection slots hold now
+ * (lib/core/db.ts checkWorkersFor), said on stderr; nothing changed when they fit.
+ */
+async function fitChecksToSlots(config: Config, o: RehearseOptions) {
+  const defaults = { workers: Math.max(1, os.availableParallelism() - 1), concurrency: config.checkConcurrency };
+  const dsns = [config.dst, ...(config.src ? [config.src] : [])];
+  const fit = await checkWorkersFor(dsns, defaults, { connectTimeoutMs: config.connectTimeoutMs });
+  for (const n of fit.notes) o.err(`note: ${n}`);
+  return {
+    args: fit.workers < defaults.workers ? [`--maxWorkers=${fit.workers}`] : [],
+    env: fit.concurrency < defaults.concurrency ? { CHECK_CONCURRENCY: String(fit.concurrency) } : {},
+  };
 }
 
 /**

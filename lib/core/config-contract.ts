@@ -94,6 +94,8 @@ export interface Config {
   assetsUnreferencedFail: boolean;
   connectTimeoutMs: number;
   checkConcurrency: number;
+  /** CHECKS_DEADLINE_S: seconds the whole checks phase may take from its first check (lib/checks/deadline.ts); 3600. */
+  checksDeadlineS: number;
   /** RSYNC_TIMEOUT_S: seconds without I/O after which rsync gives up (its --timeout); default 300. */
   rsyncTimeoutS: number;
   /** FULL_LIST_MAX: most items a check writes to its full list (failures/<check>.txt); default 100000. */
@@ -847,6 +849,13 @@ export const VARS: VarSpec[] = [
     'fullListMax',
     { default: 100_000, min: 1 },
     'Most keys/paths a failing check writes to its full list (failures/<check>.txt beside report.html); the file says how many were left out.',
+  ),
+  intVar(
+    'CHECKS_DEADLINE_S',
+    'tuning',
+    'checksDeadlineS',
+    { default: 3600, min: 10, max: 604_800 },
+    'One deadline for the whole checks phase, in seconds from its first check: a check still running then fails naming the deadline (a frozen server never keeps the run alive wave after wave). A side whose probe fails (the server stopped answering) fails every remaining check at once, naming it.',
   ),
   intVar(
     'CHECK_CONCURRENCY',

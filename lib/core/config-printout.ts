@@ -55,6 +55,7 @@ export function effectiveConfig(c: Config): Record<string, string> {
     CHECK_CONCURRENCY: String(c.checkConcurrency),
     CHECKSUM_SPLIT_MB: String(c.checksumSplitMb),
     RSYNC_TIMEOUT_S: String(c.rsyncTimeoutS),
+    CHECKS_DEADLINE_S: String(c.checksDeadlineS),
     FULL_LIST_MAX: String(c.fullListMax),
     ISOLATION: c.isolation,
     ASSETS_MIRROR_CHECKSUM: c.assetsMirrorChecksum === 'on' ? '1' : c.assetsMirrorChecksum === 'off' ? '0' : 'auto',

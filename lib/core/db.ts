@@ -388,14 +388,14 @@ export async function freeConnectionSlots(d: Dsn, o: { connectTimeoutMs?: number
   return withConnection(
     d,
     async (c) => {
-      const r = await c.query<{ free: number }>(`SELECT current_setting('max_connections')::int
-        - (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend')
-        - CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN 0
-               ELSE current_setting('superuser_reserved_connections')::int
+      const r = await c.query<{ free: number }>(`SELECT pg_catalog.current_setting('max_connections')::int
+        - (SELECT count(*)::int FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend')
+        - CASE WHEN (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER) THEN 0
+               ELSE pg_catalog.current_setting('superuser_reserved_connections')::int
                     -- PostgreSQL 16+: slots reserved for pg_use_reserved_connections, not usable by an ordinary role
-                    + CASE WHEN NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'pg_use_reserved_connections'
-                                             AND pg_has_role(current_user, r.oid, 'MEMBER'))
-                           THEN coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) ELSE 0 END
+                    + CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'pg_use_reserved_connections'
+                                             AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER'))
+                           THEN coalesce(nullif(pg_catalog.current_setting('reserved_connections', true), '')::int, 0) ELSE 0 END
           END AS free`);
       // This connection ends before the checks start: its slot is free again.
       return r.rows[0].free + 1;
@@ -412,6 +412,76 @@ export async function freeConnectionSlots(d: Dsn, o: { connectTimeoutMs?: number
 export function connectionBudget(free: number, workers: number, poolsPerWorker: number, wanted: number): number {
   const perWorker = Math.floor(free / Math.max(1, workers)) - 1;
   return Math.max(1, Math.min(wanted, Math.floor(perWorker / Math.max(1, poolsPerWorker))));
+}
+
+/**
+ * How many spec worker processes, and checks at once in each, fit `free` slots of a server where each worker holds
+ * `poolsPerWorker` pools (of at least one connection each) plus one short-lived connection (the census, the dead-side
+ * probe), and each running check may open one connection of its own (a schema dump, a split checksum): workers at
+ * least 1 and at most `defaultWorkers`, checks at once at least 1 and at most `wanted` (CHECK_CONCURRENCY). Issue 26:
+ * with 3 free slots the default concurrency failed 24–32 checks on "too many clients".
+ */
+export function fitToSlots(
+  free: number,
+  poolsPerWorker: number,
+  defaultWorkers: number,
+  wanted: number,
+): { workers: number; concurrency: number } {
+  const pools = Math.max(1, poolsPerWorker);
+  const workers = Math.max(1, Math.min(defaultWorkers, Math.floor(free / (pools + 2))));
+  const concurrency = Math.max(1, Math.min(wanted, Math.floor(free / workers) - pools - 1));
+  return { workers, concurrency };
+}
+
+/**
+ * The spec workers and checks at once the run may use given each server's free slots now (`dsns`: the target, then
+ * the source; a server named twice holds two pools), with one line per server that lowered them (the server, its free
+ * slots, what was chosen). A server that cannot be asked lowers nothing (preflight and the checks say why it fails).
+ */
+export async function checkWorkersFor(
+  dsns: Dsn[],
+  defaults: { workers: number; concurrency: number },
+  o: { connectTimeoutMs?: number } = {},
+): Promise<{ workers: number; concurrency: number; notes: string[] }> {
+  const servers = new Map<string, { dsn: Dsn; pools: number }>();
+  for (const d of dsns) {
+    const k = `${d.host ?? ''}:${d.port ?? ''}`;
+    const s = servers.get(k);
+    if (s) s.pools++;
+    else servers.set(k, { dsn: d, pools: 1 });
+  }
+  let { workers, concurrency } = defaults;
+  const notes: string[] = [];
+  for (const s of servers.values()) {
+    const free = await freeConnectionSlots(s.dsn, o).catch(() => undefined);
+    if (free === undefined) continue;
+    const fit = fitToSlots(free, s.pools, defaults.workers, defaults.concurrency);
+    if (fit.workers >= workers && fit.concurrency >= concurrency) continue;
+    workers = Math.min(workers, fit.workers);
+    concurrency = Math.min(concurrency, fit.concurrency);
+    notes.push(
+      `${describeDsn(s.dsn)} has ${free} free connection slot(s): the checks run in ${workers} worker process(es), ${concurrency} check(s) at once (CHECK_CONCURRENCY ${defaults.concurrency} lowered); raise max_connections or close idle sessions for a faster run`,
+    );
+  }
+  return { workers, concurrency, notes };
+}
+
+/** PostgreSQL keeps at most this many bytes of an application_name (NAMEDATALEN - 1). */
+const APP_NAME_MAX_BYTES = 63;
+
+/**
+ * The application_name of this run's restore sessions: `migration-rehearsal restore <run id>`, or — when the DSN sets
+ * its own application_name — that name with the run-unique part added (`<dsn name> (migration-rehearsal restore <run
+ * id>)`, the DSN's part shortened so the whole fits the server's 63 bytes), so the run can always find and end exactly
+ * its own sessions after an interruption (issue 26), and a name the DSN shares with other clients is never matched.
+ */
+export function restoreAppName(dsnAppName: string | undefined, runId: string): string {
+  const own = `migration-rehearsal restore ${runId}`;
+  if (dsnAppName === undefined || dsnAppName === '') return own;
+  const room = APP_NAME_MAX_BYTES - Buffer.byteLength(` (${own})`);
+  let head = dsnAppName;
+  while (head && Buffer.byteLength(head) > room) head = head.slice(0, -1);
+  return head ? `${head} (${own})` : own;
 }
 
 /**

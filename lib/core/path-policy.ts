@@ -92,8 +92,13 @@ export function refusedAssetsDir(dir: string, env: Env): string | undefined {
 export function refusedOutputDir(name: string, dir: string): string | undefined {
   const real = realPathLoose(dir);
   const root = virtualFsRoot(path.resolve(dir)) ?? virtualFsRoot(real);
-  return root
-    ? `${name} ${showResolved(dir, real)} is not usable: ${root} is a virtual file system of the kernel, not storage; choose a writable directory`
+  if (root)
+    return `${name} ${showResolved(dir, real)} is not usable: ${root} is a virtual file system of the kernel, not storage; choose a writable directory`;
+  // The run writes runs/, latest and junit.xml (REPORTS_DIR) or the dump (WORK_DIR) there, as the user it runs as
+  // (often root): never into / or a system directory such as /etc (found by a fresh operator: REPORTS_DIR=/etc).
+  const system = [path.resolve(dir), real].find((p) => p === '/' || SYSTEM_DIRS.some((s) => isInside(s, p)));
+  return system
+    ? `${name} ${showResolved(dir, real)} is ${system === '/' ? 'the root directory' : 'a system directory'}: the run would write its files there; choose a directory of its own (e.g. ./reports)`
     : undefined;
 }
 

@@ -50,33 +50,101 @@ export function lockFile(
   refusal: (holder: LockHolder) => string,
   staleHint: string,
 ): FileLock {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, ...facts, since: new Date().toISOString() }) + '\n');
-      fs.closeSync(fd);
-      let released = false;
-      return {
-        ok: true,
-        release() {
-          if (released) return;
-          released = true;
-          fs.rmSync(file, { force: true });
-        },
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let holder: LockHolder = {};
-      try {
-        holder = JSON.parse(fs.readFileSync(file, 'utf8'));
-      } catch {
-        /* half-written: stale */
-      }
-      if (holder.pid && alive(holder.pid)) return { ok: false, message: refusal(holder) };
-      fs.rmSync(file, { force: true });
-    }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const taken = createExclusive(file, facts);
+    if (taken) return taken;
+    const holder = readHolder(file);
+    if (holder.pid && alive(holder.pid)) return { ok: false, message: refusal(holder) };
+    if (!removeStale(file)) return { ok: false, message: `could not take ${file}; ${staleHint}` };
   }
   return { ok: false, message: `could not take ${file}; ${staleHint}` };
+}
+
+/**
+ * Create `file` holding our facts, atomically and exclusively: the facts are written to a private temporary file first
+ * and hard-linked to `file` (link fails when `file` exists), so no other process ever reads a half-written lock and
+ * takes it for stale (issue 26: that gave two holders). The lock, or undefined when the file exists.
+ */
+function createExclusive(file: string, facts: Record<string, string>): FileLock | undefined {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ pid: process.pid, ...facts, since: new Date().toISOString() }) + '\n', {
+    mode: 0o600,
+    flag: 'wx',
+  });
+  try {
+    fs.linkSync(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  let released = false;
+  return {
+    ok: true,
+    release() {
+      if (released) return;
+      released = true;
+      fs.rmSync(file, { force: true });
+    },
+  };
+}
+
+function readHolder(file: string): LockHolder {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return {}; // half-written or gone: stale
+  }
+}
+
+/** A takeover guard older than this whose process is gone is abandoned (its holder died within the takeover). */
+const GUARD_STALE_MS = 5_000;
+
+/**
+ * Remove a stale lock file so that a new holder can create it, atomically with respect to other processes doing the
+ * same (issue 26: three runs on one stale lock gave two holders in 3 of 20 trials — two processes both removed the
+ * stale file, one of them removing the other's fresh lock). Only the holder of `<file>.takeover` (O_EXCL) removes,
+ * and only after reading the file again under that guard and finding it still stale; creating the lock itself is
+ * always O_EXCL, so a fresh lock can never be removed by a takeover. Returns false when the guard is held (another
+ * process is taking over: the caller retries once and then refuses) — true when the file is gone or now held alive.
+ */
+function removeStale(file: string): boolean {
+  const guard = `${file}.takeover`;
+  let fd: number;
+  try {
+    fd = fs.openSync(guard, 'wx', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    abandonGuard(guard);
+    return waitBriefly();
+  }
+  try {
+    fs.writeSync(fd, JSON.stringify({ pid: process.pid }) + '\n');
+    fs.closeSync(fd);
+    const holder = readHolder(file);
+    if (!(holder.pid && alive(holder.pid))) fs.rmSync(file, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(guard, { force: true });
+  }
+}
+
+/** Remove a takeover guard whose process died holding it (and that is old enough not to be mid-write). */
+function abandonGuard(guard: string): void {
+  try {
+    const pid = (readHolder(guard) as LockHolder).pid;
+    if (!(pid && alive(pid)) && Date.now() - fs.statSync(guard).mtimeMs > GUARD_STALE_MS)
+      fs.rmSync(guard, { force: true });
+  } catch {
+    /* gone meanwhile */
+  }
+}
+
+/** Another process holds the takeover guard for microseconds: wait 20 ms (synchronously) and let the caller retry. */
+function waitBriefly(): boolean {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  return true;
 }
 
 /**

@@ -24,6 +24,7 @@ import type { ProcessPromise } from 'zx';
 import type { Config } from './config.ts';
 import { libpqEnv, type Dsn } from './dsn.ts';
 import { PhaseError, EXIT } from './errors.ts';
+import { fsProblem } from './fs-problem.ts';
 import { redact } from './redact.ts';
 import { shellWord } from './shell.ts';
 import { withParentDeathSignal } from './signals.ts';
@@ -114,7 +115,16 @@ export class PhaseLog {
     return new PhaseLog(workDir ? path.join(workDir, 'logs', `${phase}.log`) : undefined);
   }
   line(text: string): void {
-    if (this.fd !== undefined) fs.writeSync(this.fd, redact(text) + '\n');
+    if (this.fd === undefined) return;
+    try {
+      fs.writeSync(this.fd, redact(text) + '\n');
+    } catch (e) {
+      // A full WORK_DIR (ENOSPC) must not crash the phase from inside a tool's output handler: the log stops, once,
+      // saying where and how much is free (lib/core/fs-problem.ts); the phase's own outcome decides the run.
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+      process.stderr.write(`warning: the phase log stops here: ${fsProblem(e, this.file) ?? (e as Error).message}\n`);
+    }
   }
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);

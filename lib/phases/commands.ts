@@ -65,6 +65,21 @@ export function rsyncSource(src: string): string {
   return `${src}/`;
 }
 
+/** rsync's options that skip (and name) source symlinks pointing outside the tree: `--safe-links` (rsync(1)). */
+export const SAFE_LINKS_ARGS = ['--safe-links', '--info=name1'];
+
+/** rsync's line for a skipped unsafe symlink (`--safe-links` + `--info=name1`). */
+const UNSAFE_LINK = /^ignoring unsafe symlink "(.*)" -> "(.*)"$/;
+
+/**
+ * The skipped symlink an rsync stdout line names (`{ path, target }`, path relative to the source tree), or undefined
+ * for any other line. Source: rsync 3.x's generator message under `--safe-links`.
+ */
+export function parseUnsafeLink(line: string): { path: string; target: string } | undefined {
+  const m = UNSAFE_LINK.exec(line.trimEnd());
+  return m ? { path: m[1]!, target: m[2]! } : undefined;
+}
+
 /**
  * The asset mirror's rsync. `checksum`: compare file content (rsync --checksum) instead of size + mtime, so a file
  * changed at the same size and mtime is copied too (lib/phases/mirror-assets.ts decides: ASSETS_MIRROR_CHECKSUM).
@@ -76,6 +91,10 @@ export function rsyncCommand(config: Config, opts: { checksum?: boolean } = {}):
     // target's disk use.
     '--sparse',
     '--hard-links',
+    // A source symlink pointing outside the source tree (absolute, or `..` climbing out) is not copied (issue 26: a
+    // link to /etc carried the host's files into staging); `--info=name1` makes rsync print each one it skips as
+    // `ignoring unsafe symlink "p" -> "t"`, which the mirror phase collects and names in its summary.
+    ...SAFE_LINKS_ARGS,
     ...(opts.checksum ? ['--checksum'] : []),
     // An interrupted file waits in a hidden partial dir, never under its final name as a truncated file.
     `--partial-dir=${RSYNC_PARTIAL_DIR}`,

@@ -19,7 +19,7 @@ import {
 import { assetsDeleteSetting, refusedAssetsDir, type Config } from '../core/config.ts';
 import { formatBytes } from '../core/format.ts';
 import { displayCommand, runCommand, toolFailure } from '../core/tools.ts';
-import { rsyncCommand, rsyncMeaning } from './commands.ts';
+import { parseUnsafeLink, rsyncCommand, rsyncMeaning } from './commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { assetsMarkerValue, leaveMarker } from './guards.ts';
 import { readMarker } from './marker.ts';
@@ -128,6 +128,17 @@ export async function resolvedMirrorTarget(config: Config): Promise<string> {
  * `details`. Throws PhaseError (the phase runner records it) when rsync fails; rsync's exit codes 23/24 (partial
  * transfer, vanished files) are explained in the message (lib/core/tools.ts).
  */
+/**
+ * The summary's note on the source symlinks rsync skipped (`--safe-links`: they point outside SRC_ASSETS_DIR): how
+ * many and the first five as `path -> target` (the phase log has every one). Empty when none was skipped.
+ */
+export function unsafeLinksNote(links: { path: string; target: string }[]): string {
+  if (links.length === 0) return '';
+  const shown = links.slice(0, 5).map((l) => `${l.path} -> ${l.target}`);
+  const more = links.length > 5 ? `, and ${links.length - 5} more (see the phase log)` : '';
+  return `; ${links.length} symlink(s) pointing outside the source tree NOT copied: ${shown.join(', ')}${more}`;
+}
+
 export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   // DST_ASSETS_DIR resolved once, judged again now and used resolved: a symlink swapped after the preflight (or during
   // the copy) cannot carry the mirror, or rsync --delete, into another directory.
@@ -150,6 +161,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   const statLines: string[] = [];
   let changes = 0;
   let deletions = 0;
+  const unsafeLinks: { path: string; target: string }[] = [];
   const t0 = Date.now();
   const progress = new Progress<RsyncProgress>({
     // rsync's bytes and percentage, with our rate, elapsed time and ETA over the whole transfer.
@@ -177,6 +189,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
         last = p;
         progress.update(p);
       } else if (line.startsWith('*deleting')) deletions++;
+      else if (parseUnsafeLink(line)) unsafeLinks.push(parseUnsafeLink(line)!);
       else if (/^[<>ch.*][fdLDS][.+?a-zA-Z]{7,}/.test(line)) changes++;
       else statLines.push(line);
     },
@@ -193,7 +206,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   // Record on the target database which directory this tool mirrored (ASSETS_DELETE=1 is accepted there next time).
   ctx.log.line((await leaveMarker(config.dst, { assetsDir: assetsMarkerValue(config) }, config)).note);
   return {
-    reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}`,
+    reason: `${config.srcAssetsDir} → ${config.dstAssetsDir}: ${stats.files ?? '?'} entries, ${stats.transferred ?? 0} files transferred, ${stats.deleted ?? deletions} deleted${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}${unsafeLinksNote(unsafeLinks)}`,
     exitCode: r.code,
     details: {
       command: displayCommand(cmd),
@@ -202,6 +215,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
       stats,
       checksum: content.checksum,
       contentCheck: content.why,
+      unsafeLinksSkipped: unsafeLinks,
     },
   };
 }

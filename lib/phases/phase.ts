@@ -8,6 +8,7 @@ import { redact } from '../core/redact.ts';
 import { terminalLine } from '../core/escape.ts';
 import type { PhaseName, PhaseResult, RunState } from '../core/state.ts';
 import { PhaseLog } from '../core/tools.ts';
+import { fsProblem } from '../core/fs-problem.ts';
 
 export interface PhaseCtx {
   config: Config;
@@ -66,8 +67,13 @@ export function detailsOf(result: Pick<PhaseResult, 'details'> | undefined): Pha
 export function consoleSay(log: PhaseLog, phase: PhaseName) {
   return (line: string) => {
     log.line(line);
-    // A name from the database or the file system inside `line` cannot start a new line or control the terminal.
-    process.stdout.write(terminalLine(redact(`[${phase}] ${line}`)) + '\n');
+    // The tool's own line breaks stay line breaks (each line prefixed); inside each line a name from the database or
+    // the file system cannot start a new line or control the terminal.
+    const text = redact(line)
+      .split('\n')
+      .map((l) => terminalLine(`[${phase}] ${l}`))
+      .join('\n');
+    process.stdout.write(text + '\n');
   };
 }
 
@@ -99,7 +105,13 @@ export async function runPhase(
     // A preflight never writes anything, so whatever stops it is a refusal (exit 2); later phases may have written.
     const rehearseExitCode =
       name === 'preflight' ? EXIT.usage : known ? Math.max(e.exitCode, EXIT.phaseFailed) : EXIT.phaseFailed;
-    const message = known ? e.message : `${name}: unexpected error: ${(e as Error)?.stack ?? e}`;
+    // A full disk or a refused file is said plainly (which directory, how much free), not as a stack trace.
+    const plain = known ? undefined : fsProblem(e);
+    const message = known
+      ? e.message
+      : plain
+        ? `${name}: ${plain}`
+        : `${name}: unexpected error: ${(e as Error)?.stack ?? e}`;
     say(`FAILED: ${message}`);
     return {
       name,

@@ -36,7 +36,7 @@ import {
 import { watchPhaseProgress } from './server-progress.ts';
 import { formatBytes, formatDuration } from '../core/format.ts';
 import { archiveDigest, tableSizes } from './dump.ts';
-import { withConnection } from '../core/db.ts';
+import { restoreAppName, withConnection } from '../core/db.ts';
 import { watchLockWaits } from './lock-waits.ts';
 import {
   chooseRestoreSettings,
@@ -270,7 +270,8 @@ export async function planRestore(
     : tuned;
   const superuser = await superuserWarning(config);
   // The restore's backends carry this application_name, so the lock-wait watcher can find them.
-  const appName = config.dst.params.application_name ?? `migration-rehearsal restore ${ctx.state.runId}`;
+  // Run-unique even when the DSN sets its own application_name (lib/core/db.ts restoreAppName).
+  const appName = restoreAppName(config.dst.params.application_name, ctx.state.runId);
   const { useList, excluded, links } = await prepareUseList(ctx, archive.path, pre);
   // What DST_DROP_SCHEMA removes: what the previous restore created (its marker), never a DBA's extension.
   const target = await beforeRestore(ctx, archive.path);
@@ -301,7 +302,7 @@ function restoreCommands(
 ): RestoreCommands {
   const withSettings = <C extends { env: Record<string, string> }>(c: C): C => {
     const opts = pgOptions(session.settings, c.env.PGOPTIONS);
-    const env = { ...c.env, PGAPPNAME: c.env.PGAPPNAME ?? appName };
+    const env = { ...c.env, PGAPPNAME: appName };
     return { ...c, env: opts ? { ...env, PGOPTIONS: opts } : env };
   };
   if (mode === 'single-transaction-with-drop') {
@@ -311,7 +312,7 @@ function restoreCommands(
   let drop: Command | undefined;
   if (config.dstDropSchema) {
     const plainDrop = psqlCommand(config, dropSql.join(' '));
-    drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: plainDrop.env.PGAPPNAME ?? appName } };
+    drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: appName } };
   }
   return { kind: 'pg_restore', drop, restore: withSettings(restoreCommand(config, archive, useList)) };
 }

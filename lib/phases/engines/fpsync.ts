@@ -29,7 +29,7 @@ import path from 'node:path';
 import { refusedAssetsDir, type Config } from '../../core/config.ts';
 import { EXIT, PhaseError } from '../../core/errors.ts';
 import { resolveOnPath } from '../../core/tools.ts';
-import { RSYNC_IO_TIMEOUT_S, RSYNC_PARTIAL_DIR, rsyncMeaning } from '../commands.ts';
+import { RSYNC_IO_TIMEOUT_S, RSYNC_PARTIAL_DIR, SAFE_LINKS_ARGS, rsyncMeaning } from '../commands.ts';
 import { startGroup, type GroupRun } from './process-group.ts';
 
 /** The subfolder of WORK_DIR that is fpsync's temp and shared dir. */
@@ -77,6 +77,8 @@ export function jobRsyncOptions(config: Pick<Config, 'rsyncTimeoutS'>, checksum:
     '--numeric-ids',
     '--sparse',
     '--hard-links',
+    // Symlinks pointing outside the tree are not copied (as in the rsync engine); the job logs name them.
+    ...SAFE_LINKS_ARGS,
     ...(checksum ? ['--checksum'] : []),
     `--partial-dir=${RSYNC_PARTIAL_DIR}`,
     `--timeout=${config.rsyncTimeoutS ?? RSYNC_IO_TIMEOUT_S}`,

@@ -355,6 +355,7 @@ const INTEGERS: Array<[string, keyof Config, number, number, number]> = [
   ['CONNECT_TIMEOUT_MS', 'connectTimeoutMs', 10_000, 100, 2_147_483_647],
   ['CHECK_CONCURRENCY', 'checkConcurrency', 4, 1, 64],
   ['RSYNC_TIMEOUT_S', 'rsyncTimeoutS', 300, 1, 86_400],
+  ['CHECKS_DEADLINE_S', 'checksDeadlineS', 3600, 10, 604_800],
   ['FULL_LIST_MAX', 'fullListMax', 100_000, 1, Number.MAX_SAFE_INTEGER],
   ['CHECKSUM_SPLIT_MB', 'checksumSplitMb', 64, 0, 1_048_576],
 ];

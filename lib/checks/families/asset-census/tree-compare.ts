@@ -22,6 +22,7 @@ import {
   type ByteTreeEntry,
   type WalkProblem,
 } from '../../shared/asset-paths.ts';
+import { fsProblem } from '../../../core/fs-problem.ts';
 
 export interface TreeDifference {
   /** Relative to the tree roots, escaped for display (displayKey). */
@@ -222,7 +223,7 @@ export async function compareTrees(
         recordDifference(out, s.key, changed ? `${changed} (${problem})` : problem, out.differ, o);
       })
       .catch((err: Error) => {
-        out.unreadable.push({ path: displayKey(s.key), problem: err.message });
+        out.unreadable.push({ path: displayKey(s.key), problem: fsProblem(err) ?? err.message });
       })
       .finally(() => inflight.delete(p));
     inflight.add(p);

@@ -68,7 +68,7 @@ describe('fpsyncPlan', () => {
   test('job options: --checksum on request, the partial dir and timeout of the rsync mirror, never -a, -r or --delete', () => {
     const o = jobRsyncOptions({ rsyncTimeoutS: 30 }, true);
     expect(o).toBe(
-      '-lptgoD --numeric-ids --sparse --hard-links --checksum --partial-dir=.rsync-partial --timeout=30 --itemize-changes --stats',
+      '-lptgoD --numeric-ids --sparse --hard-links --safe-links --info=name1 --checksum --partial-dir=.rsync-partial --timeout=30 --itemize-changes --stats',
     );
     expect(jobRsyncOptions({ rsyncTimeoutS: 30 }, false)).not.toContain('--checksum');
     // fpsync's own test of forbidden options (tool_uses_forbidden_option)

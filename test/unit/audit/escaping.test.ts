@@ -1,0 +1,75 @@
+/**
+ * Issue 26 (item 5): names from a database or a file system are shown as themselves in summary.md, report.html and on
+ * the console: a table named `![x](http://127.0.0.1:9/x.png)` is no remote image, a newline forges no line.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { buildManifest } from '../../../lib/audit/manifest.ts';
+import { renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-html.ts';
+import type { CheckRecord } from '../../../lib/audit/reporter.ts';
+import { terminalLine } from '../../../lib/core/escape.ts';
+
+const EVIL = 'public."![x](http://127.0.0.1:9/x.png)\n✓ forged line <img src=x onerror=alert(1)>"';
+
+function fixture() {
+  const name = `row counts ${EVIL}`;
+  const checks: CheckRecord[] = [
+    {
+      file: 'specs/x.spec.ts',
+      name,
+      fullName: name,
+      namePath: [name],
+      state: 'failed',
+      errors: [`${name}: 3 rows missing in ${EVIL}`],
+      annotations: [{ type: 'evidence', message: `table ${EVIL}` }],
+      family: 'row-counts',
+    },
+  ];
+  const manifest = buildManifest({
+    runId: 'r1',
+    mode: 'full',
+    startedAt: '2026-01-01T00:00:00Z',
+    finishedAt: '2026-01-01T00:00:10Z',
+    exitCode: 1,
+    tools: {},
+    config: {},
+    totals: { passed: 0, failed: 1, skipped: 0, notSelected: 0, warnings: 0 },
+    failures: [],
+    auditProblems: [],
+    reports: {},
+    extra: { tables: [{ table: EVIL, rows: 3, bytes: 10, status: 'failed', seconds: 0.1, failedChecks: [] }] },
+  });
+  return { checks, manifest };
+}
+
+describe('escaping in the audit trail', () => {
+  test('summary.md: no image, no link, no raw HTML, no broken table row', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esc-'));
+    const md = renderSummaryMd({ ...fixture(), runDir: dir });
+    expect(md).not.toMatch(/!\[x\]\(/);
+    expect(md).not.toContain('<img');
+    expect(md).not.toContain('http://');
+    expect(md).toContain('\\!\\[x\\]\\(http\\://127\\.0\\.0\\.1\\:9/x\\.png\\)');
+    // Every table row stays one line with its cells.
+    for (const line of md.split('\n').filter((l) => l.startsWith('| row counts'))) expect(line).toMatch(/\|$/);
+    expect(md).not.toMatch(/^✓ forged line/m);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('report.html: the name is text, not markup', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esc-'));
+    const html = renderReportHtml({ ...fixture(), runDir: dir });
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('a console line: a newline or an escape code inside a name is shown, not obeyed', () => {
+    const line = terminalLine(`  ✗ row counts ${EVIL}\x1b]0;pwned\x07`);
+    expect(line).not.toContain('\n');
+    expect(line).not.toContain('\x1b]');
+    expect(line).toContain('\\n✓ forged line');
+  });
+});
