@@ -125,64 +125,11 @@ export function validateJunit(xml: string): JunitReport {
   let total = 0;
   let totalFailures = 0;
   let totalErrors = 0;
-  for (const s of suites) {
-    const where = `<testsuite name="${s.attrs.name ?? ''}">`;
-    if (!s.attrs.name) problems.push(`a <testsuite> has no name attribute`);
-    for (const a of ['tests', 'failures', 'errors']) {
-      if (!isCount(s.attrs[a])) problems.push(`${where}: ${a}="${s.attrs[a] ?? ''}" is not a count`);
-    }
-    if (s.attrs.skipped !== undefined && !isCount(s.attrs.skipped))
-      problems.push(`${where}: skipped="${s.attrs.skipped}" is not a count`);
-    if (!isTime(s.attrs.time)) problems.push(`${where}: time="${s.attrs.time}" is not a number of seconds`);
-    for (const c of s.children)
-      if (!SUITE_CHILDREN.has(c.name)) problems.push(`${where} contains unexpected <${c.name}>`);
-    const tcs = s.children.filter((c) => c.name === 'testcase');
-    let failures = 0;
-    let errors = 0;
-    let skipped = 0;
-    for (const tc of tcs) {
-      const name = tc.attrs.name;
-      const cwhere = `${where} <testcase name="${name ?? ''}">`;
-      if (!name) problems.push(`${where}: a <testcase> has no name attribute`);
-      if (tc.attrs.classname === undefined) problems.push(`${cwhere}: no classname attribute`);
-      if (!isTime(tc.attrs.time)) problems.push(`${cwhere}: time="${tc.attrs.time}" is not a number of seconds`);
-      for (const c of tc.children)
-        if (!CASE_CHILDREN.has(c.name)) problems.push(`${cwhere} contains unexpected <${c.name}>`);
-      const failed = tc.children.some((c) => c.name === 'failure');
-      const errored = tc.children.some((c) => c.name === 'error');
-      const skip = tc.children.some((c) => c.name === 'skipped');
-      if (skip && (failed || errored)) problems.push(`${cwhere} is both skipped and failed`);
-      failures += failed ? 1 : 0;
-      errors += errored ? 1 : 0;
-      skipped += skip ? 1 : 0;
-      const properties: JunitCase['properties'] = [];
-      for (const ps of tc.children.filter((c) => c.name === 'properties')) {
-        for (const p of ps.children) {
-          if (p.name !== 'property' || p.attrs.name === undefined)
-            problems.push(`${cwhere}: <properties> must hold <property name=...>`);
-          else properties.push({ name: p.attrs.name, value: p.attrs.value ?? p.text.trim() });
-        }
-      }
-      cases.push({
-        suite: s.attrs.name ?? '',
-        classname: tc.attrs.classname ?? '',
-        name: name ?? '',
-        file: tc.attrs.file,
-        status: failed ? 'failed' : errored ? 'error' : skip ? 'skipped' : 'passed',
-        properties,
-      });
-    }
-    if (isCount(s.attrs.tests) && Number(s.attrs.tests) !== tcs.length)
-      problems.push(`${where}: tests="${s.attrs.tests}" but it holds ${tcs.length} <testcase>`);
-    if (isCount(s.attrs.failures) && Number(s.attrs.failures) !== failures)
-      problems.push(`${where}: failures="${s.attrs.failures}" but ${failures} test case(s) have <failure>`);
-    if (isCount(s.attrs.errors) && Number(s.attrs.errors) !== errors)
-      problems.push(`${where}: errors="${s.attrs.errors}" but ${errors} test case(s) have <error>`);
-    if (isCount(s.attrs.skipped) && Number(s.attrs.skipped) !== skipped)
-      problems.push(`${where}: skipped="${s.attrs.skipped}" but ${skipped} test case(s) have <skipped>`);
-    total += tcs.length;
-    totalFailures += failures;
-    totalErrors += errors;
+  for (const suite of suites) {
+    const counts = checkSuite(suite, problems, cases);
+    total += counts.tests;
+    totalFailures += counts.failures;
+    totalErrors += counts.errors;
   }
   if (root.name === 'testsuites') {
     const a = root.attrs;
@@ -194,4 +141,68 @@ export function validateJunit(xml: string): JunitReport {
       problems.push(`<testsuites>: errors="${a.errors}" but ${totalErrors} test case(s) have <error>`);
   }
   return { problems, cases };
+}
+
+/** One <testsuite>: its attributes and counts checked (problems appended), its test cases appended to `cases`. */
+function checkSuite(
+  s: XmlElement,
+  problems: string[],
+  cases: JunitCase[],
+): { tests: number; failures: number; errors: number } {
+  const where = `<testsuite name="${s.attrs.name ?? ''}">`;
+  if (!s.attrs.name) problems.push(`a <testsuite> has no name attribute`);
+  for (const a of ['tests', 'failures', 'errors']) {
+    if (!isCount(s.attrs[a])) problems.push(`${where}: ${a}="${s.attrs[a] ?? ''}" is not a count`);
+  }
+  if (s.attrs.skipped !== undefined && !isCount(s.attrs.skipped))
+    problems.push(`${where}: skipped="${s.attrs.skipped}" is not a count`);
+  if (!isTime(s.attrs.time)) problems.push(`${where}: time="${s.attrs.time}" is not a number of seconds`);
+  for (const c of s.children)
+    if (!SUITE_CHILDREN.has(c.name)) problems.push(`${where} contains unexpected <${c.name}>`);
+  const tcs = s.children.filter((c) => c.name === 'testcase');
+  for (const tc of tcs) cases.push(checkCase(tc, s, where, problems));
+  const having = (child: string) => tcs.filter((tc) => tc.children.some((c) => c.name === child)).length;
+  const failures = having('failure');
+  const errors = having('error');
+  const skipped = having('skipped');
+  const claim = (attr: string, n: number, what: string) => {
+    if (isCount(s.attrs[attr]) && Number(s.attrs[attr]) !== n)
+      problems.push(`${where}: ${attr}="${s.attrs[attr]}" but ${what}`);
+  };
+  claim('tests', tcs.length, `it holds ${tcs.length} <testcase>`);
+  claim('failures', failures, `${failures} test case(s) have <failure>`);
+  claim('errors', errors, `${errors} test case(s) have <error>`);
+  claim('skipped', skipped, `${skipped} test case(s) have <skipped>`);
+  return { tests: tcs.length, failures, errors };
+}
+
+/** One <testcase>: its attributes and children checked (problems appended); returns what it says. */
+function checkCase(tc: XmlElement, s: XmlElement, where: string, problems: string[]): JunitCase {
+  const name = tc.attrs.name;
+  const cwhere = `${where} <testcase name="${name ?? ''}">`;
+  if (!name) problems.push(`${where}: a <testcase> has no name attribute`);
+  if (tc.attrs.classname === undefined) problems.push(`${cwhere}: no classname attribute`);
+  if (!isTime(tc.attrs.time)) problems.push(`${cwhere}: time="${tc.attrs.time}" is not a number of seconds`);
+  for (const c of tc.children)
+    if (!CASE_CHILDREN.has(c.name)) problems.push(`${cwhere} contains unexpected <${c.name}>`);
+  const failed = tc.children.some((c) => c.name === 'failure');
+  const errored = tc.children.some((c) => c.name === 'error');
+  const skip = tc.children.some((c) => c.name === 'skipped');
+  if (skip && (failed || errored)) problems.push(`${cwhere} is both skipped and failed`);
+  const properties: JunitCase['properties'] = [];
+  for (const ps of tc.children.filter((c) => c.name === 'properties')) {
+    for (const p of ps.children) {
+      if (p.name !== 'property' || p.attrs.name === undefined)
+        problems.push(`${cwhere}: <properties> must hold <property name=...>`);
+      else properties.push({ name: p.attrs.name, value: p.attrs.value ?? p.text.trim() });
+    }
+  }
+  return {
+    suite: s.attrs.name ?? '',
+    classname: tc.attrs.classname ?? '',
+    name: name ?? '',
+    file: tc.attrs.file,
+    status: failed ? 'failed' : errored ? 'error' : skip ? 'skipped' : 'passed',
+    properties,
+  };
 }

@@ -56,7 +56,14 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   const lines: string[] = [];
   const title = `rehearsal ${m.runId}: ${m.mode}${m.rerunOf ? ` (rerun of ${m.rerunOf})` : ''}, ${formatDuration(m.durationMs)}, exit ${m.exitCode}`;
   lines.push('', `── summary ${'─'.repeat(Math.max(0, Math.min(100, title.length) - 11))}`, title);
+  lines.push(...copyLines(m), ...outcomeLines(m, notes), ...whereLines(p));
+  lines.push(closingLine(m));
+  return lines;
+}
 
+/** What was copied: the phases with their durations and reasons, the dump, what the plan checks. */
+function copyLines(m: Manifest): string[] {
+  const lines: string[] = [];
   // What was copied.
   const ran = m.phases.filter((ph) => ph.status !== 'skipped');
   if (m.mode !== 'full') {
@@ -97,6 +104,12 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
     lines.push(`checked:  no plan: ${m.planError}`);
   }
 
+  return lines;
+}
+
+/** The outcome: totals, the effective view, warnings, failures, a rerun's result and the notes. */
+function outcomeLines(m: Manifest, notes: string[]): string[] {
+  const lines: string[] = [];
   // Outcome.
   const t = m.totals;
   lines.push(
@@ -125,6 +138,12 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
   }
   for (const n of notes) lines.push(`note:     ${n}`);
 
+  return lines;
+}
+
+/** Where it all is: the report files, `latest`, the manifest copy and how to view the HTML report. */
+function whereLines(p: SummaryPaths): string[] {
+  const lines: string[] = [];
   // Where it all is.
   lines.push(`report:   ${path.join(p.runDir, 'report.html')}  (open it in a browser; summary.md for a PR comment)`);
   // Only the files that exist: an interrupted run may have written none of vitest's.
@@ -142,7 +161,6 @@ export function formatSummary(m: Manifest, p: SummaryPaths, notes: string[] = []
       ? 'npm run report'
       : `REPORTS_DIR=${p.reportsDir} npm run report`;
   lines.push(`view:     ${htmlViewCommand(p.runDir)}   (or: ${reportCmd}, for the latest run)`);
-  lines.push(closingLine(m));
   return lines;
 }
 

@@ -134,6 +134,28 @@ function refused(
   return { ok: false, problem: `${reason}; not read`, facts, ...(preexisting ? { preexisting } : {}) };
 }
 
+/** A `dir` asset: a directory that can be listed (its first entry goes to `facts`); the failure, or undefined. */
+async function listableDir(
+  diskPath: string,
+  real: string,
+  st: fs.Stats,
+  facts: string[],
+): Promise<AssetResult | undefined> {
+  if (!st.isDirectory())
+    return { ok: false, diskPath, problem: `expected a directory at ${diskPath}, found ${describeType(st)}`, facts };
+  let dir: fs.Dir | undefined;
+  try {
+    dir = await fs.promises.opendir(real);
+    const first = await dir.read();
+    facts.push(first ? `directory, listable (first entry: ${first.name})` : 'directory, listable, empty');
+  } catch (e) {
+    return { ok: false, diskPath, problem: `directory ${diskPath} cannot be listed: ${(e as Error).message}`, facts };
+  } finally {
+    await dir?.close().catch(() => {});
+  }
+  return undefined;
+}
+
 /** Check one sampled asset on the target tree. Never throws for a file-system problem: it becomes the result. */
 export async function checkAsset(value: string, kind: AssetKind, opts: AssetCheckOptions): Promise<AssetResult> {
   const facts: string[] = [];
@@ -158,19 +180,8 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
   if (real !== diskPath) facts.push(`resolves to ${real}`);
   const st = loc.stat;
   if (kind === 'dir') {
-    if (!st.isDirectory())
-      return { ok: false, diskPath, problem: `expected a directory at ${diskPath}, found ${describeType(st)}`, facts };
-    let dir: fs.Dir | undefined;
-    try {
-      dir = await fs.promises.opendir(real);
-      const first = await dir.read();
-      facts.push(first ? `directory, listable (first entry: ${first.name})` : 'directory, listable, empty');
-    } catch (e) {
-      return { ok: false, diskPath, problem: `directory ${diskPath} cannot be listed: ${(e as Error).message}`, facts };
-    } finally {
-      await dir?.close().catch(() => {});
-    }
-    return withPermissions({ ok: true, diskPath, facts }, real, realRoot, opts);
+    const bad = await listableDir(diskPath, real, st, facts);
+    return bad ?? withPermissions({ ok: true, diskPath, facts }, real, realRoot, opts);
   }
   // Never open anything that is not a regular file (opening a FIFO would block).
   if (!st.isFile())

@@ -371,6 +371,29 @@ type Run = <T extends pg.QueryResultRow>(side: 'src' | 'dst', q: Query) => Promi
 /** Most segments one range is split into (a segment query's parameters and result rows). */
 export const BISECT_MAX_FANOUT = 1024;
 
+type LeafRow = { k: string[]; h: string };
+
+/**
+ * One leaf range compared key by key: the keys missing on the target, changed, or extra on it (source key order
+ * first, extra keys after), and the span of the differing keys within the leaf (key order), not the whole leaf. Pure.
+ */
+export function compareLeaf(a: LeafRow[], b: LeafRow[]): { diffs: KeyDiff[]; span?: { lo: string[]; last: string[] } } {
+  const src = new Map(a.map((x) => [JSON.stringify(x.k), x]));
+  const dst = new Map(b.map((x) => [JSON.stringify(x.k), x]));
+  const diffs: KeyDiff[] = [];
+  for (const [k, x] of src) {
+    const y = dst.get(k);
+    if (!y) diffs.push({ key: x.k, what: 'missing on target' });
+    else if (y.h !== x.h) diffs.push({ key: x.k, what: 'changed' });
+  }
+  for (const [k, y] of dst) if (!src.has(k)) diffs.push({ key: y.k, what: 'extra on target' });
+  if (!diffs.length) return { diffs };
+  const order = [...new Set([...a.map((x) => JSON.stringify(x.k)), ...b.map((x) => JSON.stringify(x.k))])];
+  const pos = new Map(order.map((k, i) => [k, i]));
+  const sorted = diffs.map((d) => d.key).sort((x, y) => pos.get(JSON.stringify(x))! - pos.get(JSON.stringify(y))!);
+  return { diffs, span: { lo: sorted[0], last: sorted[sorted.length - 1] } };
+}
+
 /** Narrow a checksum mismatch down to key ranges and keys (needs a primary key). */
 export async function locateDifferences(
   run: Run,
@@ -397,23 +420,9 @@ export async function locateDifferences(
   const done = () => out.keys.length >= maxKeys || out.ranges.length >= maxRanges;
 
   const leaf = async (r: KeyRange) => {
-    const [a, b] = await both<{ k: string[]; h: string }>(leafQuery(t, shape, method, r));
-    const src = new Map(a.map((x) => [JSON.stringify(x.k), x]));
-    const dst = new Map(b.map((x) => [JSON.stringify(x.k), x]));
-    const diffs: KeyDiff[] = [];
-    for (const [k, x] of src) {
-      const y = dst.get(k);
-      if (!y) diffs.push({ key: x.k, what: 'missing on target' });
-      else if (y.h !== x.h) diffs.push({ key: x.k, what: 'changed' });
-    }
-    for (const [k, y] of dst) if (!src.has(k)) diffs.push({ key: y.k, what: 'extra on target' });
-    // Report the span of the differing keys within the leaf (key order), not the whole leaf.
-    if (diffs.length) {
-      const order = [...new Set([...a.map((x) => JSON.stringify(x.k)), ...b.map((x) => JSON.stringify(x.k))])];
-      const pos = new Map(order.map((k, i) => [k, i]));
-      const sorted = diffs.map((d) => d.key).sort((x, y) => pos.get(JSON.stringify(x))! - pos.get(JSON.stringify(y))!);
-      out.ranges.push({ lo: sorted[0], last: sorted[sorted.length - 1] });
-    }
+    const [a, b] = await both<LeafRow>(leafQuery(t, shape, method, r));
+    const { diffs, span } = compareLeaf(a, b);
+    if (span) out.ranges.push(span);
     // Keys in key order as PostgreSQL returned them (src order first, extra keys after).
     for (const d of diffs) if (out.keys.length < maxKeys) out.keys.push(d);
   };
