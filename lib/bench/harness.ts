@@ -490,7 +490,7 @@ async function prepareScale(ctx: BenchContext, requestedRows: number): Promise<S
 }
 
 /** No run yet. */
-function emptyScaleRuns(): ScaleRuns {
+export function emptyScaleRuns(): ScaleRuns {
   return {
     suiteCopy: [],
     rawCopy: [],

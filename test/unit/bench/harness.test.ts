@@ -1,21 +1,10 @@
 import { expect, test } from 'vitest';
-import { scaleFigures } from '../../../lib/bench/harness.ts';
+import { emptyScaleRuns, scaleFigures } from '../../../lib/bench/harness.ts';
 
-const noRuns = {
-  suiteCopy: [],
-  rawCopy: [],
-  suiteVerify: [],
-  fusedScanMs: [],
-  fusedAloneMs: [],
-  floor: [],
-  censusAlone: [],
-  overhead: [],
-  overheadEmpty: [],
-  peer: [],
-};
+const noRuns = emptyScaleRuns();
 
 test('scaleFigures: with no run, every figure is n/a with a reason; the copy phases say none was timed', () => {
-  const { figures, families } = scaleFigures(noRuns as unknown as Parameters<typeof scaleFigures>[0]);
+  const { figures, families } = scaleFigures(noRuns);
   expect(families).toEqual({});
   expect(figures['copy.suite.dump']).toEqual({ kind: 'na', reason: expect.stringMatching(/no copy phase timings/) });
   expect(figures['peer.suite.clean']).toEqual({ kind: 'na', reason: 'pg_comparator did not run' });
