@@ -92,6 +92,8 @@ test('rsync: contents land at the target root whatever slash was given; remotes 
     '-a',
     '--sparse',
     '--hard-links',
+    '--safe-links',
+    '--info=name1',
     '--partial-dir=.rsync-partial',
     '--numeric-ids',
     '--itemize-changes',
