@@ -16,7 +16,7 @@ import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
 import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
-import { checkWorkersFor, restoreAppName, terminateOwnBackends } from '../core/db.ts';
+import { checkWorkersFor, restoreAppName, terminateOwnBackends, withConnection } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
 import { blockingPhase, readState, writeState } from '../core/state.ts';
@@ -168,10 +168,7 @@ async function withLocks(
     connectTimeoutMs: config.connectTimeoutMs,
     shared: o.mode !== 'full',
     // Another run could take the target now: stop this one the way an interruption does (tools and vitest stopped).
-    onLost: (why) => {
-      o.err(`the target lock was lost (${why}); stopping the run: another rehearsal could now write the target`);
-      process.kill(process.pid, 'SIGTERM');
-    },
+    onLost: (why) => void onTargetLockLost(config, why, o),
   });
   if (targetLock && !targetLock.ok) {
     workLock.release();
@@ -195,6 +192,23 @@ async function endOwnRestoreSessions(config: Config, runId: string, o: RehearseO
   const app = restoreAppName(config.dst.params.application_name, runId);
   const ended = await terminateOwnBackends(config.dst, app, { connectTimeoutMs: config.connectTimeoutMs });
   if (ended) o.err(`terminated ${ended} server session(s) of this run on the target (application_name "${app}")`);
+}
+
+/**
+ * The target lock's session ended. When the target still answers, another run could take the target now: stop this
+ * one the way an interruption does (tools and vitest stopped). When it does not answer (the server stopped), nobody
+ * can write it either: the run goes on and every check still waiting on it fails naming the lost connection.
+ */
+async function onTargetLockLost(config: Config, why: string, o: RehearseOptions): Promise<void> {
+  const alive = await withConnection(config.dst, async () => true, {
+    connectTimeoutMs: Math.min(config.connectTimeoutMs, 3000),
+  }).catch(() => false);
+  if (!alive) {
+    o.err(`the target lock was lost (${why}) and the target does not answer: its checks will fail naming it`);
+    return;
+  }
+  o.err(`the target lock was lost (${why}); stopping the run: another rehearsal could now write the target`);
+  process.kill(process.pid, 'SIGTERM');
 }
 
 /** The gate, the check suite (vitest, with the run protocol), the exit code and the run record. */

@@ -21,7 +21,7 @@ import {
 } from '../helpers/scenario.ts';
 
 const LOST =
-  /connection to postgresql:\/\/\S+ lost or refused|Connection terminated|terminating connection|ECONNREFUSED|ECONNRESET|server closed the connection/;
+  /connection to postgresql:\/\/\S+ lost or refused|Connection terminated|terminating connection|ECONNREFUSED|ECONNRESET|server closed the connection|failed: Connection refused/;
 
 async function lockTable(c: pg.Client, table: string) {
   c.on('error', () => {});
