@@ -244,7 +244,8 @@ const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 /**
  * Empty one schema in place, keeping every object that belongs to an extension (pg_depend deptype 'e'): relations,
  * routines, types and domains the restore may have created there. Names are computed before anything is dropped, so an
- * object already gone by an earlier CASCADE is skipped (IF EXISTS).
+ * object already gone by an earlier CASCADE is skipped (IF EXISTS); sequences come last, so a sequence a column owns
+ * (serial, identity) goes with its table instead of refusing "column id of table … requires it".
  */
 function emptySchemaSql(schema: string): string {
   const ns = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${lit(schema)})`;
@@ -254,6 +255,7 @@ function emptySchemaSql(schema: string): string {
   FOR r IN SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS k,
       pg_catalog.quote_ident(${lit(schema)}) || '.' || pg_catalog.quote_ident(c.relname) AS n
     FROM pg_catalog.pg_class c WHERE c.relnamespace = ${ns} AND c.relkind IN ('r','p','v','m','f','S') AND ${notExt('pg_class', 'c.oid')}
+    ORDER BY c.relkind = 'S'
   LOOP EXECUTE pg_catalog.format('DROP %s IF EXISTS %s CASCADE', r.k, r.n); END LOOP;
   FOR r IN SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END AS k, p.oid::pg_catalog.regprocedure::text AS n
     FROM pg_catalog.pg_proc p WHERE p.pronamespace = ${ns} AND ${notExt('pg_proc', 'p.oid')}
