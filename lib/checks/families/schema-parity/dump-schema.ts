@@ -15,6 +15,9 @@ import { pgEnv, runCommand, toolVersion } from '../../../core/tools.ts';
 import { parseDump, type DumpEntry } from './dump-parse.ts';
 import { diffDumps, type DumpDifference } from './dump-diff.ts';
 
+/** How long the schema dump waits for a table lock (pg_dump --lock-wait-timeout, milliseconds). */
+export const SCHEMA_DUMP_LOCK_WAIT_MS = 10_000;
+
 /** A pg_dump that can render both servers: its file and major. */
 export interface DumpClient {
   file: string;
@@ -70,7 +73,16 @@ export async function dumpSchema(
     {
       tool: 'pg_dump',
       bin: client.file,
-      args: ['--schema-only', '--no-owner', '--no-acl', '--no-security-labels', dbnameArg(dsn)],
+      // A table locked on a side must fail the dump in bounded time naming the lock, never hang the schema checks
+      // (pg_dump takes ACCESS SHARE on every table; the checks' own catalog reads use the same 10 s lock timeout).
+      args: [
+        '--schema-only',
+        '--no-owner',
+        '--no-acl',
+        '--no-security-labels',
+        `--lock-wait-timeout=${SCHEMA_DUMP_LOCK_WAIT_MS}`,
+        dbnameArg(dsn),
+      ],
       env: pgEnv(dsn, cfg),
     },
     { phase: 'dump', captureStdout: true, timeoutMs: 600_000 },
