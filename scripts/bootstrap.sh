@@ -43,6 +43,8 @@ command -v redis-server >/dev/null 2>&1 || optional_pkgs+=(redis-server)
 # Debian 12) and fpart (fpsync included). Optional like Redis: the default engines (pg_dump, rsync) need neither.
 command -v pgcopydb >/dev/null 2>&1 || optional_pkgs+=(pgcopydb)
 command -v fpsync >/dev/null 2>&1 || optional_pkgs+=(fpart)
+# The self-tests prove fpsync's remote workers over an sshd they start on a loopback port (ssh client + server).
+[ -x /usr/sbin/sshd ] && command -v ssh >/dev/null 2>&1 || optional_pkgs+=(openssh-server openssh-client)
 [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] || apt_pkgs+=("postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR")
 command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
   || apt_pkgs+=("postgresql-client-$PG_MAJOR")
