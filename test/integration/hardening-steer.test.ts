@@ -7,7 +7,6 @@
  *   the tool's queries nor end the target lock's session; a lock whose session is terminated is reported lost;
  * - PGOPTIONS / PGSSLMODE from the shell do not reach the tool's connections.
  */
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { expect, onTestFinished, test } from 'vitest';
 import { closePools, getPool, terminateOwnBackends, withConnection } from '../../lib/core/db.ts';
@@ -16,31 +15,8 @@ import { lockTarget } from '../../lib/core/run-lock.ts';
 import { proveIdentity } from '../../lib/phases/guards.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
 import { rehearse, scenario, type Scenario } from '../helpers/scenario.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import type { TestDb } from '../helpers/sandbox.ts';
-
-/** A TCP proxy on loopback to `port`: a second name for the same server. */
-async function tcpProxy(port: number): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((down) => {
-    const up = net.connect(port, '127.0.0.1');
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-    down.pipe(up);
-    up.pipe(down);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onTestFinished(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
-}
 
 /** A login role on `db`'s cluster (dropped after the test), with `settings` applied to it in that database only. */
 async function hostileRole(db: TestDb, settings: Record<string, string>): Promise<{ role: string; pw: string }> {

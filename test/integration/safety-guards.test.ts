@@ -5,37 +5,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { expect, onTestFinished, test } from 'vitest';
 import { formatUrl } from '../../lib/core/dsn.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
 import { rehearse, scenario, stateOf, tempDir } from '../helpers/scenario.ts';
-
-/** A TCP proxy on loopback to `port`: a second name for the same server. */
-async function tcpProxy(port: number): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((down) => {
-    const up = net.connect(port, '127.0.0.1');
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-    down.pipe(up);
-    up.pipe(down);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onTestFinished(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
-}
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
 
 test('source reached as the target through a proxy, pg_control_system() revoked: DST_DROP_SCHEMA is refused (exit 2), the source is untouched', async () => {
   const s = await scenario();
