@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { effectiveConfig, parseConfig, phaseSchedule, registerSecrets, type Config } from '../lib/core/config.ts';
+import { effectiveConfig, parseConfig, registerSecrets, type Config } from '../lib/core/config.ts';
 import type { RehearsalContext } from '../lib/checks/shared/context.ts';
 import { closePools, connectionBudget, freeConnectionSlots } from '../lib/core/db.ts';
 import { discoverPlan } from '../lib/checks/shared/discovery.ts';
@@ -19,15 +19,9 @@ import { redact } from '../lib/core/redact.ts';
 import { onStopSignal } from '../lib/core/signals.ts';
 import { applyToolPaths, stopActiveTools } from '../lib/core/tools.ts';
 import { dumpOutputPath } from '../lib/phases/commands.ts';
-import {
-  blockingPhase,
-  PHASES,
-  writeState,
-  type CheckPlan,
-  type PhaseName,
-  type PhaseResult,
-  type RunState,
-} from '../lib/core/state.ts';
+import { blockingPhase, writeState, type CheckPlan, type RunState } from '../lib/core/state.ts';
+import { phaseSchedule } from '../lib/phases/phase-schedule.ts';
+import { PHASES, type PhaseName, type PhaseResult } from '../lib/phases/phase-types.ts';
 import { fromEnv, type RunProtocol } from '../lib/core/run-protocol.ts';
 import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
 import { dumpStep, mirrorStep, preflightStep, restoreStep, type PreflightFacts } from '../lib/phases/pipeline.ts';
@@ -136,6 +130,7 @@ function contextOf(state: RunState, poolCaps: RehearsalContext['poolCaps']): Reh
     mode: state.mode,
     workDir: state.workDir,
     runDir: state.runDir,
+    phaseNames: PHASES,
     phases: state.phases,
     blockedBy: blocked ? `phase ${blocked.name} ${blocked.status}: ${blocked.reason ?? ''}`.trim() : undefined,
     plan: state.plan,
@@ -284,8 +279,6 @@ async function loadOrDiscoverPlan(config: Config, state: RunState, planFile?: st
   if (planFile) return JSON.parse(fs.readFileSync(planFile, 'utf8')) as CheckPlan;
   return discoverPlan(config, { seed: config.assetsSampleSeed ?? state.runId });
 }
-
-export type { PhaseResult };
 
 /** Wait up to `ms` for `arrived()` (polled every 20 ms): the time a stop signal needs to reach this process too. */
 async function signalGrace(arrived: () => boolean, ms = 1500): Promise<void> {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CheckRecord, ChecksFile } from '../audit/reporter.ts';
 import { FAMILIES as CHECK_FAMILIES, familyOfTest } from '../checks/registry.ts';
-import { readState, type PhaseResult } from '../core/state.ts';
+import { readState, type StepResult } from '../core/state.ts';
 import { cliCommand, PROJECT_ROOT } from '../core/project.ts';
 import type { MemoryPeak } from './rss.ts';
 import { measure } from './run.ts';
@@ -76,7 +76,7 @@ export interface SuiteRun {
   wallMs: number;
   memory?: MemoryPeak;
   /** The copy phases from state.json (absent: no state written). */
-  phases?: PhaseResult[];
+  phases?: StepResult[];
   /** Every check from checks.json (absent: no checks.json). */
   checks?: CheckRecord[];
   /** Why phases or checks are missing. */

@@ -8,7 +8,7 @@
  * in-process runs all call it, so they cannot disagree.
  */
 import type { Config } from '../core/config.ts';
-import type { CheckPlan } from '../core/state.ts';
+import type { CheckPlan, ScheduledStep } from '../core/state.ts';
 import type { CheckContext } from './shared/context.ts';
 import { CheckFailure, notChecked, type Annotate } from './shared/verdict.ts';
 
@@ -16,6 +16,11 @@ import { CheckFailure, notChecked, type Annotate } from './shared/verdict.ts';
 export interface PlanInput {
   config: Config;
   plan: CheckPlan;
+  /**
+   * The copy phases a full run of `config` would run, in order, and why one would not (lib/phases/phase-schedule.ts,
+   * computed by the caller: checks import only lib/core).
+   */
+  schedule: readonly ScheduledStep[];
   /** True when the run would restore first: subjects missing in the target now will exist then. */
   restoring: boolean;
   /**

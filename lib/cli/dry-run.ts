@@ -3,7 +3,8 @@
  * the phases use, redacted), the preflight verdict (read-only), and the checks that would run (read-only discovery).
  * It writes nothing: no WORK_DIR, no report folder, no database write, no file transfer.
  */
-import { plannedPhases, type Config } from '../core/config.ts';
+import type { Config } from '../core/config.ts';
+import { phaseSchedule, plannedPhases } from '../phases/phase-schedule.ts';
 import { closePools } from '../core/db.ts';
 import { assetColumnsInSource, discoverPlan } from '../checks/shared/discovery.ts';
 import { FAMILIES } from '../checks/registry.ts';
@@ -102,8 +103,9 @@ export function checkLines(
   opts: { restoring: boolean; restoreCreates?: ReadonlySet<string> },
 ): string[] {
   const lines: string[] = [];
+  const schedule = phaseSchedule(config);
   for (const f of FAMILIES) {
-    const p = f.planLines({ config, plan, restoring: opts.restoring, restoreCreates: opts.restoreCreates });
+    const p = f.planLines({ config, plan, schedule, restoring: opts.restoring, restoreCreates: opts.restoreCreates });
     lines.push(`  ${f.label} [${f.id}]: ${p.head}`);
     for (const c of p.checks) lines.push(`    ${c}`);
   }

@@ -7,8 +7,12 @@
  */
 import { plannedTests } from '../checks/family.ts';
 import { FAMILIES, familyOfTest, type CheckFamily } from '../checks/registry.ts';
-import { listingContext } from '../checks/shared/listing.ts';
+import { listingContext, type ListingInput } from '../checks/shared/listing.ts';
+import { parseConfig, registerSecrets } from '../core/config.ts';
 import { closePools } from '../core/db.ts';
+import { redact } from '../core/redact.ts';
+import { phaseSchedule } from '../phases/phase-schedule.ts';
+import { PHASES } from '../phases/phase-types.ts';
 
 /** One check a run would run. */
 export interface ListedCheck {
@@ -29,13 +33,24 @@ export interface ListedFamily {
  */
 export async function listChecks(env: NodeJS.ProcessEnv): Promise<ListedCheck[]> {
   try {
-    const ctx = await listingContext(env);
+    const ctx = await listingContext(listingInput(env));
     const out: ListedCheck[] = [];
     for (const family of FAMILIES)
       for (const t of await plannedTests(family, ctx)) if (t.run) out.push({ name: t.name, file: family.spec });
     return out;
   } finally {
     await closePools();
+  }
+}
+
+/** The configuration of the run `env` describes (full mode) and its copy-phase schedule, or why it does not parse. */
+export function listingInput(env: NodeJS.ProcessEnv): ListingInput {
+  try {
+    const config = parseConfig(env, { mode: 'full' });
+    registerSecrets(config);
+    return { phaseNames: PHASES, parsed: { config, schedule: phaseSchedule(config) } };
+  } catch (e) {
+    return { phaseNames: PHASES, parsed: { error: redact((e as Error).message) } };
   }
 }
 

@@ -7,7 +7,6 @@
  * - lib/core/config-contract.ts: the contract table (VARS) and the Config type;
  * - lib/core/path-policy.ts: where the tool may write and delete;
  * - lib/core/config-printout.ts: `--help` and the redacted "effective configuration", generated from the table;
- * - lib/core/phase-schedule.ts: which copy phases a configuration runs;
  * - here: parseConfig (the table run, the DSNs resolved, the cross-variable rules) and secret registration.
  */
 import { ConfigError } from './errors.ts';
@@ -42,7 +41,6 @@ export {
   refusedSourceAssetsDir,
 } from './path-policy.ts';
 export { effectiveConfig, formatRelation, helpText } from './config-printout.ts';
-export { phaseSchedule, plannedPhases, type ScheduledPhase } from './phase-schedule.ts';
 
 /** Parse and cross-check the whole configuration; throws one ConfigError listing every problem. */
 export function parseConfig(env: Env = process.env, opts: { mode?: Mode } = {}): Config {

@@ -1,5 +1,6 @@
 /**
  * The run's shared records: what global setup did (phases, tools, dump) and what it found to check (the plan).
+ * Generic over the steps: the copy phases' names and order are lib/phases/phase-types.ts.
  * Written to WORK_DIR/state.json (redacted) and handed to the specs through vitest's provide/inject.
  */
 import fs from 'node:fs';
@@ -9,11 +10,13 @@ import type { TableRef } from './ident.ts';
 import { writeAtomic } from './files.ts';
 import { redactDeep } from './redact.ts';
 
-export type PhaseName = 'preflight' | 'dump' | 'restore' | 'mirror';
-export const PHASES: PhaseName[] = ['preflight', 'dump', 'restore', 'mirror'];
-
-export interface PhaseResult {
-  name: PhaseName;
+/**
+ * What one step of the run recorded (one entry of `RunState.phases`). lib/core knows no step by name: the copy phases'
+ * names, order and results are lib/phases/phase-types.ts (`PhaseName`, `PHASES`, `PhaseResult`).
+ */
+export interface StepResult {
+  /** The step's name (a copy phase: lib/phases/phase-types.ts). */
+  name: string;
   status: 'ok' | 'failed' | 'skipped' | 'interrupted';
   /** Why it failed or was skipped (redacted), or a one-line summary when ok. */
   reason?: string;
@@ -69,7 +72,8 @@ export interface RunState {
   finishedAt?: string;
   workDir: string;
   runDir?: string;
-  phases: PhaseResult[];
+  /** The copy phases' results, in run order (lib/phases/phase-types.ts `PhaseResult`). */
+  phases: StepResult[];
   /** Versions of pg_dump, pg_restore, psql, rsync, node; server and pgvector versions of source and target. */
   tools: Record<string, string>;
   dump?: {
@@ -111,7 +115,19 @@ export function readState(workDir: string): RunState | undefined {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as RunState;
 }
 
-/** The first failed (or interrupted) phase, which blocks the checks that depend on the copy. */
-export function blockingPhase(state: Pick<RunState, 'phases'>): PhaseResult | undefined {
+/** The first failed (or interrupted) step, which blocks the checks that depend on the copy. */
+export function blockingPhase<R extends StepResult>(state: { phases: readonly R[] }): R | undefined {
   return state.phases.find((p) => p.status === 'failed' || p.status === 'interrupted');
+}
+
+/**
+ * Whether a full run would run one step, and why not: one row of the schedule a configuration gives (the copy phases'
+ * schedule is lib/phases/phase-schedule.ts). Handed to the checks as data (the dry-run's and the listing's plan input),
+ * so no check imports the phases.
+ */
+export interface ScheduledStep {
+  name: string;
+  wanted: boolean;
+  /** Why the step is skipped (the skipped test's name and state.json say this); empty when wanted. */
+  whyNot: string;
 }

@@ -28,7 +28,6 @@ import { fsProblem } from './fs-problem.ts';
 import { redact } from './redact.ts';
 import { shellWord } from './shell.ts';
 import { withParentDeathSignal } from './signals.ts';
-import type { PhaseName } from './state.ts';
 
 /** A command as it will run: tool name, arguments (never a secret), extra environment (may hold PGPASSWORD). */
 export interface Command {
@@ -111,7 +110,7 @@ export class PhaseLog {
       this.fd = fs.openSync(file, 'a', 0o600);
     }
   }
-  static forPhase(workDir: string | undefined, phase: PhaseName): PhaseLog {
+  static forPhase(workDir: string | undefined, phase: string): PhaseLog {
     return new PhaseLog(workDir ? path.join(workDir, 'logs', `${phase}.log`) : undefined);
   }
   line(text: string): void {
@@ -148,7 +147,8 @@ export interface ToolResult {
 }
 
 export interface RunOptions {
-  phase: PhaseName;
+  /** The step the run belongs to (a copy phase's name): the log file and the error name it. */
+  phase: string;
   log?: PhaseLog;
   /** Keep stdout in memory (for small outputs that we parse). */
   captureStdout?: boolean;
@@ -266,7 +266,7 @@ export function notInstalled(code: number, stderrTail: string[]): boolean {
   return code === 127 && stderrTail.some((l) => /not found|failed to execute|No such file or directory/.test(l));
 }
 
-export function notInstalledError(phase: PhaseName, tool: string): PhaseError {
+export function notInstalledError(phase: string, tool: string): PhaseError {
   return new PhaseError(
     phase,
     `${tool} is not installed (not found on PATH); install the PostgreSQL client tools / rsync and rerun`,
@@ -342,7 +342,7 @@ export async function runCommand(cmd: Command, opts: RunOptions): Promise<ToolRe
 
 /** The PhaseError for a failed tool run: phase, tool, exit code, what the code means, next step, stderr tail, log. */
 export function toolFailure(
-  phase: PhaseName,
+  phase: string,
   cmd: Command,
   r: ToolResult,
   meaning: string,
@@ -372,7 +372,7 @@ export async function toolVersion(tool: Command['tool'], bin?: string): Promise<
   try {
     const r = await runCommand(
       { tool, args: ['--version'], env: {}, bin },
-      { phase: 'preflight', captureStdout: true, timeoutMs: 10_000 },
+      { phase: `${tool} --version`, captureStdout: true, timeoutMs: 10_000 },
     );
     if (r.code !== 0) return undefined;
     const line = (r.stdout ?? '').split('\n')[0].trim();

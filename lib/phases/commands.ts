@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { dbnameArg, type Dsn } from '../core/dsn.ts';
 import { isVerboseInfo } from '../core/progress.ts';
-import type { PhaseName } from '../core/state.ts';
+import type { PhaseName } from './phase-types.ts';
 import {
   pgEnv,
   runCommand,

@@ -6,9 +6,10 @@ import type { Config } from '../core/config.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
 import { redact } from '../core/redact.ts';
 import { terminalLine } from '../core/escape.ts';
-import type { PhaseName, PhaseResult, RunState } from '../core/state.ts';
+import type { RunState } from '../core/state.ts';
 import { PhaseLog } from '../core/tools.ts';
 import { fsProblem } from '../core/fs-problem.ts';
+import type { PhaseName, PhaseResult } from './phase-types.ts';
 
 export interface PhaseCtx {
   config: Config;

@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
-import type { PhaseResult, RunState } from '../core/state.ts';
+import type { RunState } from '../core/state.ts';
+import type { PhaseResult } from './phase-types.ts';
 import type { ArchiveInfo } from './dump.ts';
 import { detailsOf, runPhase } from './phase.ts';
 import { factsFromDetails, preflightStep, type PreflightFacts } from './pipeline.ts';

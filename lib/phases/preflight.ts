@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { plannedPhases, type Config } from '../core/config.ts';
+import type { Config } from '../core/config.ts';
+import { plannedPhases } from './phase-schedule.ts';
 import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
 import { isInside, realPathLoose } from '../core/paths.ts';
 import { connectFailure, withConnection } from '../core/db.ts';

@@ -10,6 +10,7 @@ import { expect, onTestFinished } from 'vitest';
 import { evaluate, failureText, type Outcome } from '../../lib/checks/family.ts';
 import { familyById } from '../../lib/checks/registry.ts';
 import { checkContext, type CheckContext, type RehearsalContext } from '../../lib/checks/shared/context.ts';
+import { PHASES } from '../../lib/phases/phase-types.ts';
 import { discoverPlan } from '../../lib/checks/shared/discovery.ts';
 import { parseConfig } from '../../lib/core/config.ts';
 import { closePools } from '../../lib/core/db.ts';
@@ -33,6 +34,7 @@ export async function scenarioContext(s: Scenario, o: InProcessOptions = {}): Pr
     runId,
     mode: 'verify-only',
     workDir: s.workDir,
+    phaseNames: PHASES,
     phases: [],
     toc: o.toc,
     blockedBy: o.blockedBy,

@@ -52,3 +52,23 @@ test('nothing under lib/ imports upward, from setup/ or from scripts/', () => {
   }
   expect(bad).toEqual([]);
 });
+
+/** Source text without comments (block and whole-line), so a doc comment may point at where a thing lives. */
+function codeOf(file: string): string {
+  return fs
+    .readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+}
+
+test('lib/core names no copy phase: the phase vocabulary and schedule live in lib/phases, checks get them as data', () => {
+  const bad: string[] = [];
+  for (const file of tsFiles(path.join(ROOT, 'lib', 'core'))) {
+    const code = codeOf(file);
+    const rel = path.relative(ROOT, file);
+    for (const m of code.matchAll(/\b(PhaseName|PHASES|PhaseResult|ScheduledPhase|phaseSchedule|plannedPhases)\b/g))
+      bad.push(`${rel} names ${m[1]}`);
+    for (const m of code.matchAll(/'(preflight|restore|mirror)'/g)) bad.push(`${rel} names the phase '${m[1]}'`);
+  }
+  expect(bad).toEqual([]);
+});

@@ -7,7 +7,7 @@
 import { parseConfig, registerSecrets, type Config } from '../../core/config.ts';
 import { setPoolCap } from '../../core/db.ts';
 import { fromEnv } from '../../core/run-protocol.ts';
-import type { CheckPlan, PhaseResult, RunState } from '../../core/state.ts';
+import type { CheckPlan, RunState, StepResult } from '../../core/state.ts';
 
 /** What global setup provides to the spec workers (vitest provide/inject, key `rehearsal`). */
 export interface RehearsalContext {
@@ -15,7 +15,13 @@ export interface RehearsalContext {
   mode: RunState['mode'];
   workDir: string;
   runDir?: string;
-  phases: PhaseResult[];
+  /**
+   * The copy phases in run order (lib/phases/phase-types.ts PHASES, handed in as data by whoever builds the context:
+   * global setup, the listing's caller, the tests): the phases family names one test per entry.
+   */
+  phaseNames: readonly string[];
+  /** What each copy phase that ran (or was skipped) recorded. */
+  phases: StepResult[];
   /** Set when a copy phase failed: checks that depend on the copy fail with this reason instead of running. */
   blockedBy?: string;
   plan?: CheckPlan;

@@ -1,7 +1,7 @@
 /**
  * The scale engines as pipeline steps (lib/phases/pipeline.ts selects them): COPY_ENGINE=pgcopydb replaces the dump and
  * the restore by one copy (recorded as the restore phase; the dump phase is skipped with the reason
- * COPY_ENGINE_DUMP_SKIP, lib/core/phase-schedule.ts), ASSETS_ENGINE=fpsync replaces rsync in the mirror.
+ * COPY_ENGINE_DUMP_SKIP, lib/phases/phase-schedule.ts), ASSETS_ENGINE=fpsync replaces rsync in the mirror.
  *
  * What the copy keeps from the pg_dump path, and where:
  * - preflight: `pgcopydbPreflight` (read-only, exit 2 before any write): pgcopydb installed, both server majors in its
@@ -42,9 +42,8 @@ import {
   type PgcopydbPlan,
 } from './pgcopydb.ts';
 
-/** The dump phase's skip reason under COPY_ENGINE=pgcopydb (the same text as lib/core/phase-schedule.ts). */
-export const COPY_ENGINE_DUMP_SKIP =
-  'COPY_ENGINE=pgcopydb copies table by table (no archive): phase restore is the copy';
+/** The dump phase's skip reason under COPY_ENGINE=pgcopydb (its home: lib/phases/phase-schedule.ts). */
+export { COPY_ENGINE_DUMP_SKIP } from '../phase-schedule.ts';
 
 /** What the pgcopydb preflight found: the probe, the server majors, the filter plan. */
 export interface PgcopydbFacts {

@@ -10,7 +10,8 @@ import { expect, test } from 'vitest';
 import { plannedTests, skipEntry, splitSkipReason } from '../../../lib/checks/family.ts';
 import { FAMILIES, familyById, familyOfTest } from '../../../lib/checks/registry.ts';
 import { checkContext } from '../../../lib/checks/shared/context.ts';
-import { phaseSchedule } from '../../../lib/core/config.ts';
+import { phaseSchedule } from '../../../lib/phases/phase-schedule.ts';
+import { PHASES } from '../../../lib/phases/phase-types.ts';
 import { closePools } from '../../../lib/core/db.ts';
 import type { CheckPlan } from '../../../lib/core/state.ts';
 import { parseConfig } from '../../../lib/core/config.ts';
@@ -91,7 +92,7 @@ test('every family gives dry-run lines for a plan, without a database', () => {
     assetSample: { seed: 's', perColumn: 0, items: [] },
   };
   for (const f of FAMILIES) {
-    const lines = f.planLines({ config, plan, restoring: false });
+    const lines = f.planLines({ config, plan, schedule: phaseSchedule(config), restoring: false });
     expect(lines.head, f.id).not.toBe('');
     for (const c of lines.checks.filter((c) => !c.startsWith('(')))
       expect(familyOfTest(c)?.id, `${f.id}: "${c}"`).toBe(f.id);
@@ -167,7 +168,7 @@ async function plannedNames(id: string): Promise<string[]> {
     p.wanted ? { name: p.name, status: 'ok' as const } : { name: p.name, status: 'skipped' as const, reason: p.whyNot },
   );
   const ctx = checkContext(
-    { runId: 'unit', mode: 'verify-only', workDir: '/nonexistent', phases, plan, toc: {} },
+    { runId: 'unit', mode: 'verify-only', workDir: '/nonexistent', phaseNames: PHASES, phases, plan, toc: {} },
     {},
     config,
   );
@@ -182,7 +183,7 @@ test('the names the runner and --list give are the dry-run lines, and each name 
   for (const id of FROM_PLAN) {
     const names = await plannedNames(id);
     expect(names.length, id).toBeGreaterThan(0);
-    const dry = familyById(id).planLines({ config, plan, restoring: false }).checks;
+    const dry = familyById(id).planLines({ config, plan, schedule: phaseSchedule(config), restoring: false }).checks;
     for (const n of names) {
       expect(familyOfTest(n)?.id, `"${n}"`).toBe(id);
       if (id !== 'schema-parity' || n !== 'schema coverage') expect(dry, `${id}: dry-run lacks "${n}"`).toContain(n);
@@ -230,7 +231,7 @@ test('a skipped check has one stable name everywhere: the reason is its skip not
   );
   const empty = { ...plan, tables: [], relations: [], assetColumns: [] } as CheckPlan;
   const ctx = checkContext(
-    { runId: 'unit', mode: 'verify-only', workDir: '/nonexistent', phases, plan: empty },
+    { runId: 'unit', mode: 'verify-only', workDir: '/nonexistent', phaseNames: PHASES, phases, plan: empty },
     {},
     bare,
   );

@@ -18,8 +18,8 @@ import {
   helpText,
   isRemoteRsyncPath,
   parseConfig,
-  plannedPhases,
 } from '../../../lib/core/config.ts';
+import { plannedPhases } from '../../../lib/phases/phase-schedule.ts';
 import { formatKeyword, formatUrl, type Dsn } from '../../../lib/core/dsn.ts';
 import { ConfigError } from '../../../lib/core/errors.ts';
 import { awkwardPassword } from '../../../lib/sandbox/clusters.ts';

@@ -2,15 +2,14 @@
  * The copy phases as checks: one test per copy phase (what was copied, how, and why a phase failed), then `check
  * discovery` (what the run found to verify; a run that finds nothing cannot pass).
  */
-import { phaseSchedule } from '../../../core/config.ts';
 import { fromEnv } from '../../../core/run-protocol.ts';
-import { PHASES, type PhaseResult } from '../../../core/state.ts';
+import type { StepResult } from '../../../core/state.ts';
 import { failed, unchecked, type Entry, type Family, type Notes, type Verdict } from '../../family.ts';
 import type { CheckContext } from '../../shared/context.ts';
 import { FAMILIES } from '../../registry.ts';
 
 /** A copy phase that ran, or the discovery step. */
-type Subject = { phase: PhaseResult } | { discovery: true };
+type Subject = { phase: StepResult } | { discovery: true };
 
 /** A refused run (rehearse ran only this family: the run protocol's `onlyPhases`): every other family listed as not run. */
 function refusedEntries(ctx: CheckContext): Array<Entry<Subject>> | undefined {
@@ -25,7 +24,7 @@ function refusedEntries(ctx: CheckContext): Array<Entry<Subject>> | undefined {
 
 function subjects(ctx: CheckContext): Array<Entry<Subject>> {
   const out: Array<Entry<Subject>> = [];
-  for (const name of PHASES) {
+  for (const name of ctx.run.phaseNames) {
     const result = ctx.run.phases.find((p) => p.name === name);
     if (!result || result.status === 'skipped')
       out.push({ skip: `phase ${name}`, reason: result?.reason ?? 'not run' });
@@ -34,7 +33,7 @@ function subjects(ctx: CheckContext): Array<Entry<Subject>> {
   return [...out, ...(refusedEntries(ctx) ?? [{ subject: { discovery: true } }])];
 }
 
-async function checkPhase(result: PhaseResult, notes: Notes): Promise<Verdict | void> {
+async function checkPhase(result: StepResult, notes: Notes): Promise<Verdict | void> {
   const name = result.name;
   if (result.durationMs !== undefined)
     await notes(
@@ -80,10 +79,10 @@ export const phases: Family<Subject> = {
   needsSource: false,
   reads: [],
   passesWhen: 'each copy phase ran and succeeded (a failed phase is a red test with the reason)',
-  planLines: ({ config }) => ({
+  planLines: ({ schedule }) => ({
     head: 'one test per copy phase, then discovery',
     checks: [
-      ...phaseSchedule(config).map((p) => (p.wanted ? `phase ${p.name}` : `phase ${p.name} (skipped: ${p.whyNot})`)),
+      ...schedule.map((p) => (p.wanted ? `phase ${p.name}` : `phase ${p.name} (skipped: ${p.whyNot})`)),
       'check discovery',
     ],
   }),

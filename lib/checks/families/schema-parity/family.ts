@@ -3,7 +3,6 @@
  * restore can leave wrong on the target (./schema-parity.ts); and `schema coverage`, the archive's object types each
  * mapped to the check that compares them (./coverage.ts).
  */
-import { phaseSchedule } from '../../../core/config.ts';
 import { dbErrorMessage } from '../../../core/db.ts';
 import { failed, type Entry, type Family, type Notes, type Verdict } from '../../family.ts';
 import { configOf, type CheckContext } from '../../shared/context.ts';
@@ -122,13 +121,13 @@ export const schemaParity: Family<Subject> = {
   needsSource: true,
   reads: [],
   passesWhen: 'every object kind of the schema matches the source',
-  planLines: ({ config }) => {
+  planLines: ({ config, schedule }) => {
     const kinds = KINDS.filter((k) => config.src || k.stateProblem);
     return {
       head: config.src ? `${kinds.length} object kinds, source vs target` : `target states only ${NO_SOURCE}`,
       checks: [
         ...kinds.map((kind) => schemaParity.name({ kind })),
-        phaseSchedule(config).find((p) => p.name === 'dump')?.wanted
+        schedule.find((p) => p.name === 'dump')?.wanted
           ? COVERAGE
           : `${COVERAGE} (skipped: no archive in this run: nothing to read object types from)`,
       ],

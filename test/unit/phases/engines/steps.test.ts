@@ -4,7 +4,8 @@
  * pgcopydb and fpsync commands without a secret, and the preflight's lines end with the not-atomic line.
  */
 import { expect, test } from 'vitest';
-import { parseConfig, phaseSchedule } from '../../../../lib/core/config.ts';
+import { parseConfig } from '../../../../lib/core/config.ts';
+import { phaseSchedule } from '../../../../lib/phases/phase-schedule.ts';
 import {
   COPY_ENGINE_DUMP_SKIP,
   fpsyncDryRunLines,
