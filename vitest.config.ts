@@ -5,7 +5,8 @@ import { checksTestOptions, reportersFor } from './setup/checks-config.ts';
 /**
  * Three projects:
  * - `checks`: the migration checks in specs/, after the copy phases run by setup/global-setup.ts (this is `npm test`,
- *   normally started by scripts/rehearse.ts, which sets REHEARSAL_RUN_DIR so the reports land in the run's folder);
+ *   normally started by scripts/rehearse.ts, whose run protocol (REHEARSAL_RUN, read by reportersFor through
+ *   lib/core/run-protocol.ts fromEnv) names the run's folder, where the reports land);
  * - `unit`: the project's own tests of pure functions in test/unit/ (`npm run test:unit`, no cluster);
  * - `integration`: the project's own tests against real clusters and tools in test/integration/.
  * `npm run test:self` runs `unit` and `integration`.

@@ -5,10 +5,11 @@
  * rsync (lib/core/tools.ts drops every REHEARSAL_* variable). The record holds the configuration with its secrets,
  * exactly as the environment it came from does: it is never written to a file, a log or a report.
  *
- * For readers outside the run's own modules (the reporter, the full-list writer, the phases spec), `toEnv` also sets
- * REHEARSAL_RUN_ID, REHEARSAL_RUN_DIR and REHEARSAL_ONLY_PHASES, derived from the record. `fromEnv` still understands
- * an environment without REHEARSAL_RUN (`vitest` started by hand, `--list`, the bench's peer): REHEARSAL_MODE,
- * REHEARSAL_RUN_ID, REHEARSAL_RUN_DIR, REHEARSAL_WORK_DIR; there the configuration is parsed from the environment.
+ * It is the only variable: every reader — global setup, the spec workers' check context, the reporter and vitest's
+ * reporter configuration (setup/checks-config.ts), the full-list writer, the phases family — reads the record through
+ * `fromEnv`; no REHEARSAL_* variable is derived from it. Without REHEARSAL_RUN (`vitest` started by hand) `fromEnv`
+ * says undefined and the readers fall back to their defaults (the configuration parsed from the environment, no run
+ * folder).
  */
 import type { Config } from './config.ts';
 
@@ -36,34 +37,26 @@ export interface RunProtocol {
 
 const MODES: readonly RunMode[] = ['full', 'verify-only', 'rerun', 'list'];
 
-/** The environment variables that carry `p` (merge them into the child's environment). */
+/** The environment variable that carries `p` (merge it into the child's environment): REHEARSAL_RUN alone. */
 export function toEnv(p: RunProtocol): Record<string, string> {
-  const env: Record<string, string> = { [PROTOCOL_VAR]: JSON.stringify(p) };
-  if (p.runId) env.REHEARSAL_RUN_ID = p.runId;
-  if (p.runDir) env.REHEARSAL_RUN_DIR = p.runDir;
-  if (p.onlyPhases) env.REHEARSAL_ONLY_PHASES = '1';
-  return env;
+  return { [PROTOCOL_VAR]: JSON.stringify(p) };
 }
+
+/** The last record read, by its JSON text: the reporter asks once per failed check. */
+let last: { raw: string; p: RunProtocol } | undefined;
 
 /**
  * The protocol of this process's run: REHEARSAL_RUN when set (throws a plain Error when it is not a valid record:
- * a broken hand-off is a bug, never a user's input), else what the legacy variables say, else undefined.
+ * a broken hand-off is a bug, never a user's input), else undefined (no run: vitest started by hand). Callers must not
+ * change the record returned (it is shared between calls).
  */
 export function fromEnv(env: NodeJS.ProcessEnv): RunProtocol | undefined {
   const raw = env[PROTOCOL_VAR];
-  if (raw) {
-    const p = JSON.parse(raw) as RunProtocol;
-    if (!p || typeof p !== 'object' || !MODES.includes(p.mode))
-      throw new Error(`${PROTOCOL_VAR} is not a run protocol record (mode ${String(p?.mode)})`);
-    return p;
-  }
-  const mode = env.REHEARSAL_MODE as RunMode | undefined;
-  if (!mode && !env.REHEARSAL_RUN_ID && !env.REHEARSAL_RUN_DIR && !env.REHEARSAL_WORK_DIR) return undefined;
-  return {
-    mode: mode && MODES.includes(mode) ? mode : 'full',
-    runId: env.REHEARSAL_RUN_ID || undefined,
-    runDir: env.REHEARSAL_RUN_DIR || undefined,
-    workDir: env.REHEARSAL_WORK_DIR || undefined,
-    onlyPhases: env.REHEARSAL_ONLY_PHASES === '1' || undefined,
-  };
+  if (!raw) return undefined;
+  if (last?.raw === raw) return last.p;
+  const p = JSON.parse(raw) as RunProtocol;
+  if (!p || typeof p !== 'object' || !MODES.includes(p.mode))
+    throw new Error(`${PROTOCOL_VAR} is not a run protocol record (mode ${String(p?.mode)})`);
+  last = { raw, p };
+  return p;
 }

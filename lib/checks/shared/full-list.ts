@@ -83,7 +83,7 @@ export async function writePathList(
   keys: string[],
   opts: { max: number; total: number; what: string; runDir?: string | undefined },
 ): Promise<string | undefined> {
-  const runDir = opts.runDir ?? process.env.REHEARSAL_RUN_DIR;
+  const runDir = opts.runDir ?? fromEnv(process.env)?.runDir;
   const kept = keys.filter((k) => !k.includes('\n')).slice(0, opts.max);
   const withNewline = keys.length - keys.filter((k) => !k.includes('\n')).length;
   const leftOut = opts.total - kept.length - withNewline;

@@ -1,7 +1,6 @@
 /**
  * The run protocol between `rehearse`, global setup and the spec workers: the configuration parsed once travels as
- * data and comes back equal; the derived variables the reporter and the phases spec read are set; an environment
- * without the record (vitest by hand, --list, the bench's peer) is still understood.
+ * data and comes back equal in ONE variable (no derived REHEARSAL_* variable); without the record there is no run.
  */
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../../lib/core/config.ts';
@@ -33,24 +32,19 @@ describe('run protocol', () => {
     const env = toEnv(p);
     expect(fromEnv(env)).toEqual(p);
     expect(fromEnv(env)!.config).toEqual(config);
-    expect(env.REHEARSAL_RUN_ID).toBe(p.runId);
-    expect(env.REHEARSAL_RUN_DIR).toBe(p.runDir);
-    expect(env.REHEARSAL_ONLY_PHASES).toBeUndefined();
-    expect(Object.keys(env).sort()).toEqual([PROTOCOL_VAR, 'REHEARSAL_RUN_DIR', 'REHEARSAL_RUN_ID']);
+    // One variable, no REHEARSAL_* derived from it: every reader goes through fromEnv.
+    expect(Object.keys(env)).toEqual([PROTOCOL_VAR]);
   });
 
-  test('a refused preflight: the phases spec alone', () => {
-    expect(toEnv({ mode: 'full', onlyPhases: true }).REHEARSAL_ONLY_PHASES).toBe('1');
+  test('a refused preflight: the phases spec alone, said by the record', () => {
+    const env = toEnv({ mode: 'full', onlyPhases: true });
+    expect(Object.keys(env)).toEqual([PROTOCOL_VAR]);
+    expect(fromEnv(env)?.onlyPhases).toBe(true);
   });
 
-  test('without the record: the legacy variables, or nothing', () => {
+  test('without the record (vitest started by hand): no run, whatever else is set', () => {
     expect(fromEnv({})).toBeUndefined();
-    expect(fromEnv({ REHEARSAL_MODE: 'list' })).toEqual({ mode: 'list' });
-    expect(fromEnv({ REHEARSAL_RUN_ID: 'x', REHEARSAL_WORK_DIR: '/w', REHEARSAL_MODE: 'verify-only' })).toMatchObject({
-      runId: 'x',
-      workDir: '/w',
-      mode: 'verify-only',
-    });
+    expect(fromEnv({ REHEARSAL_RUN_DIR: '/r', REHEARSAL_MODE: 'list' })).toBeUndefined();
   });
 
   test('a broken record is a bug, said plainly', () => {
