@@ -14,23 +14,18 @@
  *
  * Settings: PG_BIN_DIR (both sides), SRC_PG_BIN_DIR (pg_dump), DST_PG_BIN_DIR (pg_restore, psql). Unset: the
  * installed client directories are searched (Debian's /usr/lib/postgresql/N/bin, PGDG's /usr/pgsql-N/bin, the
- * project's cache of built clients, PATH) and the fitting major is taken.
+ * project's cache of built clients, PATH) and the fitting major is taken: the matrix rule itself (which installed
+ * client suits which majors) is lib/core/pg-clients.ts, shared with the dump-based schema check.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
-import { MAJORS_CACHE_DIR } from '../core/majors-cache.ts';
+import { clientDirCandidates, installedClientDirs, pickClientDirs, type PgClientTool } from '../core/pg-clients.ts';
 import { setToolBinary, toolVersion, type Command } from '../core/tools.ts';
 
-export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
-
-/** One directory holding PostgreSQL client tools, with the major of its pg_dump (or pg_restore). */
-export interface ClientDir {
-  dir: string;
-  major: number;
-  /** Full version, e.g. "15.20". */
-  version: string;
-}
+/** The PostgreSQL client tools the copy phases run. */
+export type PgTool = PgClientTool;
+export { serverMajor } from '../core/pg-clients.ts';
 
 /** A chosen tool: the executable's full path and its full version. */
 export interface ChosenTool {
@@ -47,65 +42,9 @@ export interface ToolChoice {
   notes: string[];
 }
 
-/** Directories that may hold client tools, in the order they are preferred for equal majors. */
-export function candidateDirs(pathEnv = process.env.PATH ?? ''): string[] {
-  const out: string[] = [];
-  const globMajors = (base: string, pattern: RegExp, sub: (name: string) => string) => {
-    if (!fs.existsSync(base)) return;
-    for (const name of fs.readdirSync(base).filter((n) => pattern.test(n))) out.push(sub(name));
-  };
-  globMajors('/usr/lib/postgresql', /^\d+$/, (n) => path.join('/usr/lib/postgresql', n, 'bin'));
-  globMajors('/usr', /^pgsql-\d+$/, (n) => path.join('/usr', n, 'bin'));
-  globMajors(path.join(MAJORS_CACHE_DIR, 'client'), /^\d+$/, (n) => path.join(MAJORS_CACHE_DIR, 'client', n, 'bin'));
-  for (const d of pathEnv.split(':')) if (d) out.push(d);
-  return [...new Set(out)];
-}
-
-/** The client directories that really hold pg_dump, pg_restore and psql, with their version (wrappers resolved). */
-export async function installedClientDirs(dirs = candidateDirs()): Promise<ClientDir[]> {
-  const out: ClientDir[] = [];
-  const seen = new Set<string>();
-  for (const dir of dirs) {
-    const file = path.join(dir, 'pg_restore');
-    if (!['pg_dump', 'pg_restore', 'psql'].every((t) => fs.existsSync(path.join(dir, t)))) continue;
-    const v = await toolVersion('pg_restore', file);
-    if (!v || !v.major) continue;
-    // Debian's /usr/bin/pg_restore is a wrapper for the newest /usr/lib/postgresql/N/bin, listed earlier: keep that.
-    if (seen.has(v.version)) continue;
-    seen.add(v.version);
-    out.push({ dir, major: v.major, version: v.version });
-  }
-  return out;
-}
-
 /** The package that brings client tools of `major` (Debian/Ubuntu; PGDG on RHEL names them postgresqlN). */
 export function clientPackage(major: number): string {
   return `postgresql-client-${major}`;
-}
-
-/**
- * Pick directories for the dump and for the restore among `dirs`, for a source of major `srcMajor` (undefined: no
- * dump) and a target of major `dstMajor` (undefined: unknown). Pure.
- * Dump: the smallest major ≥ srcMajor. Restore: a major in [dump major (or the archive's), dstMajor], the dump's own
- * directory first, else the newest that fits.
- */
-export function pickClientDirs(
-  dirs: readonly ClientDir[],
-  want: { srcMajor?: number; dstMajor?: number; archiveMajor?: number },
-): { dump?: ClientDir; restore?: ClientDir } {
-  const byMajor = [...dirs].sort((a, b) => a.major - b.major);
-  const dump = want.srcMajor === undefined ? undefined : byMajor.find((d) => d.major >= want.srcMajor!);
-  const floor = dump?.major ?? want.archiveMajor ?? 0;
-  const fits = (d: ClientDir) => d.major >= floor && (want.dstMajor === undefined || d.major <= want.dstMajor);
-  const restore = dump && fits(dump) ? dump : [...byMajor].reverse().find(fits);
-  return { dump, restore };
-}
-
-/** Major of a server from server_version_num (150020 → 15; 90624 → 9). */
-export function serverMajor(versionNum: number): number {
-  return versionNum >= 100000
-    ? Math.floor(versionNum / 10000)
-    : Number(`${Math.floor(versionNum / 10000)}.${Math.floor(versionNum / 100) % 100}`);
 }
 
 async function describeDir(dir: string, tool: PgTool): Promise<ChosenTool | undefined> {
@@ -134,7 +73,8 @@ export async function chooseClientTools(
   const needRestore = want.needed.includes('pg_restore') || want.needed.includes('psql');
   const srcDir = config.srcPgBinDir ?? config.pgBinDir;
   const dstDir = config.dstPgBinDir ?? config.pgBinDir;
-  const installed = (!srcDir && needDump) || (!dstDir && needRestore) ? await installedClientDirs() : [];
+  const searching = (!srcDir && needDump) || (!dstDir && needRestore);
+  const installed = searching ? await installedClientDirs(clientDirCandidates({ pathEnv: process.env.PATH })) : [];
   const picked = pickClientDirs(installed, {
     srcMajor: needDump ? want.srcMajor : undefined,
     dstMajor: want.dstMajor,

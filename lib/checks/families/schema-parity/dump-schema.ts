@@ -2,16 +2,15 @@
  * The runner of dump-based schema parity: `pg_dump --schema-only` of source and target, both rendered by ONE client
  * (the smallest installed major that can dump both servers: pg_dump reads servers of its own major and older), split
  * per TOC entry and compared (dump-parse.ts, dump-normalise.ts, dump-diff.ts). Secrets travel in the environment
- * (PGPASSWORD from the DSN), never in argv. The rules for picking a client are those of lib/phases/client-tools.ts;
- * the checks layer may not import phases, so the few lines that find a client are repeated here.
+ * (PGPASSWORD from the DSN), never in argv. The client is picked by the rule the copy phases use too
+ * (lib/core/pg-clients.ts `clientForMajors`).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../../core/config.ts';
 import type { Dsn } from '../../../core/dsn.ts';
-import { MAJORS_CACHE_DIR } from '../../../core/majors-cache.ts';
+import { clientDirCandidates, clientForMajors, installedClientDirs } from '../../../core/pg-clients.ts';
 import { dbnameArg } from '../../../core/dsn.ts';
-import { pgEnv, runCommand, toolVersion } from '../../../core/tools.ts';
+import { pgEnv, runCommand } from '../../../core/tools.ts';
 import { parseDump, type DumpEntry } from './dump-parse.ts';
 import { diffDumps, type DumpDifference } from './dump-diff.ts';
 
@@ -25,20 +24,6 @@ export interface DumpClient {
   major: number;
 }
 
-/** Directories that may hold pg_dump: PG_BIN_DIR / SRC_PG_BIN_DIR first, then Debian's, PGDG's, the project's cache. */
-function candidateDirs(cfg: Pick<Config, 'pgBinDir' | 'srcPgBinDir'>): string[] {
-  const out: string[] = [];
-  if (cfg.srcPgBinDir) out.push(cfg.srcPgBinDir);
-  if (cfg.pgBinDir) out.push(cfg.pgBinDir);
-  const majors = (base: string, re: RegExp, sub: (n: string) => string) => {
-    if (fs.existsSync(base)) for (const n of fs.readdirSync(base).filter((x) => re.test(x))) out.push(sub(n));
-  };
-  majors('/usr/lib/postgresql', /^\d+$/, (n) => path.join('/usr/lib/postgresql', n, 'bin'));
-  majors('/usr', /^pgsql-\d+$/, (n) => path.join('/usr', n, 'bin'));
-  majors(path.join(MAJORS_CACHE_DIR, 'client'), /^\d+$/, (n) => path.join(MAJORS_CACHE_DIR, 'client', n, 'bin'));
-  return [...new Set(out)];
-}
-
 /**
  * The one pg_dump for both sides: the smallest installed major ≥ every server's major (a configured PG_BIN_DIR /
  * SRC_PG_BIN_DIR wins when it fits). Returns a sentence saying what to install when none fits.
@@ -48,15 +33,10 @@ export async function chooseDumpClient(
   cfg: Pick<Config, 'pgBinDir' | 'srcPgBinDir'>,
 ): Promise<DumpClient | string> {
   const need = Math.max(...serverMajors);
-  const found: DumpClient[] = [];
-  for (const dir of candidateDirs(cfg)) {
-    const file = path.join(dir, 'pg_dump');
-    if (!fs.existsSync(file)) continue;
-    const v = await toolVersion('pg_dump', file);
-    if (v && v.major >= need) found.push({ file, version: v.version, major: v.major });
-  }
-  const configured = found.find((c) => [cfg.srcPgBinDir, cfg.pgBinDir].includes(path.dirname(c.file)));
-  const best = configured ?? found.sort((a, b) => a.major - b.major)[0];
+  const configured = [cfg.srcPgBinDir, cfg.pgBinDir];
+  const dirs = await installedClientDirs(clientDirCandidates({ first: configured }), ['pg_dump']);
+  const dir = clientForMajors(dirs, serverMajors, configured);
+  const best = dir && { file: path.join(dir.dir, 'pg_dump'), version: dir.version, major: dir.major };
   return (
     best ??
     `no installed pg_dump can render both servers (PostgreSQL ${serverMajors.join(' and ')}): install postgresql-client-${need} or set PG_BIN_DIR to a client of major ${need} or newer`

@@ -1,9 +1,11 @@
 /**
- * lib/phases/client-tools: which client directory dumps and which restores, for every pair of majors, without running
- * anything (pickClientDirs is pure); the refusals' texts are covered by the integration matrix.
+ * lib/core/pg-clients: which installed client directory suits which server majors — the one rule of the copy phases
+ * (pickClientDirs: which directory dumps and which restores, lib/phases/client-tools.ts) and of the dump-based schema
+ * check (clientForMajors: one pg_dump for both sides) — without running anything (both are pure); the refusals'
+ * texts are covered by the integration matrix.
  */
 import { describe, expect, test } from 'vitest';
-import { pickClientDirs, serverMajor, type ClientDir } from '../../../lib/phases/client-tools.ts';
+import { clientForMajors, pickClientDirs, serverMajor, type ClientDir } from '../../../lib/core/pg-clients.ts';
 
 const dir = (major: number, where = `/usr/lib/postgresql/${major}/bin`): ClientDir => ({
   dir: where,
@@ -44,4 +46,25 @@ test('serverMajor reads server_version_num', () => {
   expect(serverMajor(150020)).toBe(15);
   expect(serverMajor(180004)).toBe(18);
   expect(serverMajor(90624)).toBe(9.6);
+});
+
+describe('clientForMajors', () => {
+  const three = [dir(17), dir(15), dir(16, '/opt/pg16/bin')];
+  test('the smallest installed major that reads every server (its major ≥ the largest server major)', () => {
+    expect(clientForMajors(three, [15, 15])).toEqual(three[1]);
+    expect(clientForMajors(three, [13, 16])).toEqual(three[2]);
+    expect(clientForMajors(three, [16, 17])).toEqual(three[0]);
+  });
+  test('a preferred (configured) directory wins when it reads both, never when it is too old', () => {
+    expect(clientForMajors(three, [15, 15], ['/usr/lib/postgresql/17/bin'])).toEqual(three[0]);
+    expect(clientForMajors(three, [17, 17], ['/opt/pg16/bin'])).toEqual(three[0]);
+  });
+  test('none reads a server newer than every client: undefined', () => {
+    expect(clientForMajors(three, [15, 18])).toBeUndefined();
+    expect(clientForMajors([], [15])).toBeUndefined();
+  });
+  test('the dump pick of pickClientDirs is the same rule for the source alone', () => {
+    for (const src of [13, 15, 16, 17, 18])
+      expect(pickClientDirs(three, { srcMajor: src }).dump).toEqual(clientForMajors(three, [src]));
+  });
 });
