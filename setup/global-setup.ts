@@ -25,7 +25,7 @@ import { PHASES, type PhaseName, type PhaseResult } from '../lib/phases/phase-ty
 import { fromEnv, type RunProtocol } from '../lib/core/run-protocol.ts';
 import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
 import { dumpStep, mirrorStep, preflightStep, restoreStep, type PreflightFacts } from '../lib/phases/pipeline.ts';
-import { runningEngines as engineCount, stopEngines } from '../lib/phases/engines/steps.ts';
+import { runningEngines as engineCount, stopEngines } from '../lib/phases/engines/process-group.ts';
 import { readPreflightRecord, recordFacts, type PreflightRecord } from '../lib/phases/preflight-gate.ts';
 
 const COPY_PHASES: PhaseName[] = ['dump', 'restore', 'mirror'];

@@ -16,8 +16,8 @@
  *   small wrapper (`-T`) that writes `fpsync-job: rsync exit code N` to the job's stderr log, so the run reports every
  *   job's rsync code with lib/core/tools.ts rsyncMeaning (23 partial, 24 vanished, 30 timeout, …);
  * - no secret in argv: nothing secret is needed (ssh workers authenticate with the operator's keys / agent);
- * - interruption: fpsync runs as the leader of its own session (./process-group.ts): stopping the run signals every
- *   process of it, rsync jobs included.
+ * - interruption: fpsync runs as the leader of its own session (./process-group.ts `startEngine`, as pgcopydb does):
+ *   stopping the run signals every process of it, rsync jobs included.
  * What is NOT kept: hard links across partitions (rsync `--hard-links` sees one partition at a time, so a file linked
  * from two partitions is copied twice); rsync's `--stats` are per job and stay in the job logs
  * (WORK_DIR/fpsync/log/<run id>/<part>.stdout), not summed into one figure.
@@ -30,7 +30,7 @@ import { refusedAssetsDir, type Config } from '../../core/config.ts';
 import { EXIT, PhaseError } from '../../core/errors.ts';
 import { resolveOnPath } from '../../core/tools.ts';
 import { RSYNC_IO_TIMEOUT_S, RSYNC_PARTIAL_DIR, SAFE_LINKS_ARGS, rsyncMeaning } from '../commands.ts';
-import { startGroup, type GroupRun } from './process-group.ts';
+import { startEngine, type EngineExit, type EngineRun } from './process-group.ts';
 
 /** The subfolder of WORK_DIR that is fpsync's temp and shared dir. */
 export const FPSYNC_DIR = 'fpsync';
@@ -217,22 +217,15 @@ export function runIdOf(line: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // Running
 
-export interface FpsyncResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  durationMs: number;
+/** A finished (or stopped) fpsync run: what every engine records (./process-group.ts), its progress, failed jobs. */
+export interface FpsyncResult extends EngineExit {
   progress: FpsyncProgress;
   runId?: string;
   failed: FailedJob[];
-  stopped: boolean;
-  tail: string[];
 }
 
-export interface FpsyncRun {
-  pid: number;
-  result: Promise<FpsyncResult>;
-  stop(): Promise<void>;
-}
+/** A running mirror: `result` settles when fpsync and every process of its group have ended. */
+export type FpsyncRun = EngineRun<FpsyncResult>;
 
 /**
  * Start fpsync as planned: the fpsync folder (0700) and the wrapper are written first, DST_ASSETS_DIR is created when
@@ -271,41 +264,29 @@ function runGroup(
   plan: FpsyncPlan,
   opts: { onLine?: (l: string) => void; onProgress?: (p: FpsyncProgress) => void },
 ): FpsyncRun {
-  const started = Date.now();
   const progress = emptyFpsyncProgress();
-  const tail: string[] = [];
   let runId: string | undefined;
-  let stopped = false;
   // With workers, our ssh wrapper comes first on PATH (fpsync looks ssh up with `command -v`).
   const env: Record<string, string> = plan.ssh
     ? { PATH: `${plan.ssh.dir}:${process.env.PATH ?? '/usr/bin:/bin'}` }
     : {};
-  const group: GroupRun = startGroup(bin, plan.args, {
+  return startEngine(bin, plan.args, {
     env,
     cwd: plan.dir,
     onLine(line) {
       opts.onLine?.(line);
-      if (/job control turned off/.test(line)) return; // fpsync's `set -m` without a terminal: harmless
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
+      if (/job control turned off/.test(line)) return undefined; // fpsync's `set -m` without a terminal: harmless
       runId ??= runIdOf(line);
       if (parseFpsyncLine(line, progress).changed) opts.onProgress?.(progress);
+      return line;
     },
+    finish: (exit) => ({
+      ...exit,
+      progress,
+      runId,
+      failed: runId ? failedJobs(path.join(plan.dir, 'log', runId)) : [],
+    }),
   });
-  const result = group.done.then(async (r) => {
-    await group.stop(2000);
-    const failed = runId ? failedJobs(path.join(plan.dir, 'log', runId)) : [];
-    return { ...r, durationMs: Date.now() - started, progress, runId, failed, stopped, tail };
-  });
-  return {
-    pid: group.pid,
-    result,
-    async stop() {
-      stopped = true;
-      await group.stop();
-      await result.catch(() => undefined);
-    },
-  };
 }
 
 /**
@@ -319,8 +300,6 @@ export async function runFpsync(
     say(line: string): void;
     log?: (line: string) => void;
     bin?: string;
-    /** The running mirror, as soon as it started (the caller may stop it on a signal). */
-    onStart?: (run: FpsyncRun) => void;
   },
 ): Promise<FpsyncResult> {
   io.say(displayFpsync(plan));
@@ -334,7 +313,6 @@ export async function runFpsync(
       io.say(`progress: ${fpsyncProgressLine(p)}`);
     },
   });
-  io.onStart?.(run);
   const r = await run.result;
   if (r.code === 0 && !r.failed.length) {
     io.say(`done: ${fpsyncProgressLine(r.progress)} in ${r.durationMs} ms`);

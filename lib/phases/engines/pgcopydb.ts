@@ -20,7 +20,8 @@
  *   COPY_SPLIT_TABLES_MB when set and when this pgcopydb has the option (`pgcopydbFeatures`, from its help text);
  * - its own folder: `--dir <WORK_DIR>/pgcopydb` (pgcopydb's schema dumps, lists and per-step state);
  * - progress: pgcopydb's log lines are parsed (`parsePgcopydbLine`) into step / tables started / indexes started;
- * - interruption: pgcopydb runs as the leader of its own session (./process-group.ts); stopping the run signals
+ * - interruption: pgcopydb runs as the leader of its own session (./process-group.ts `startEngine`, with a cleanup
+ *   hook that removes the passfile); stopping the run signals
  *   every process of that session, so no pg_dump, pg_restore or worker of it outlives the run (nor a kill -9 of the
  *   caller: parent-death signal + a watchdog);
  * - the restore's session settings: appended to the TARGET URI's `options` (`-c name=value`), so every connection
@@ -38,7 +39,7 @@ import { formatUrl, type Dsn } from '../../core/dsn.ts';
 import { EXIT, PhaseError } from '../../core/errors.ts';
 import { redact } from '../../core/redact.ts';
 import { resolveOnPath } from '../../core/tools.ts';
-import { startGroup, type GroupRun } from './process-group.ts';
+import { startEngine, type EngineExit, type EngineRun } from './process-group.ts';
 
 /** The line a pgcopydb copy prints first (the run's log and console): the copy is not atomic. */
 export const PGCOPYDB_NOT_ATOMIC =
@@ -354,25 +355,13 @@ export function progressLine(p: PgcopydbProgress): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Running
 
-/** A finished (or stopped) pgcopydb run. */
-export interface PgcopydbResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  durationMs: number;
+/** A finished (or stopped) pgcopydb run: what every engine records (./process-group.ts), and its progress. */
+export interface PgcopydbResult extends EngineExit {
   progress: PgcopydbProgress;
-  /** Last lines of its output (redacted): the evidence of a failure. */
-  tail: string[];
-  /** True when `stop()` (or a stop signal) ended it. */
-  stopped: boolean;
 }
 
 /** A running copy: `result` settles when pgcopydb and every process of its group have ended. */
-export interface PgcopydbRun {
-  pid: number;
-  result: Promise<PgcopydbResult>;
-  /** Stop the copy: every process of its group; resolves when none is left. */
-  stop(): Promise<void>;
-}
+export type PgcopydbRun = EngineRun<PgcopydbResult>;
 
 export interface RunPgcopydbOptions {
   /** The executable; default `pgcopydb` on PATH. */
@@ -407,36 +396,18 @@ export function startPgcopydb(plan: PgcopydbPlan, dsns: readonly Dsn[], opts: Ru
       EXIT.usage,
     );
   writePlanFiles(plan, dsns, opts.filtersIni);
-  const started = Date.now();
   const progress = emptyProgress();
-  const tail: string[] = [];
-  let stopped = false;
-  const group: GroupRun = startGroup(bin, plan.args, {
+  return startEngine(bin, plan.args, {
     env: plan.env,
     onLine(raw) {
       const line = redact(raw);
       opts.onLine?.(line);
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
       if (parsePgcopydbLine(line, progress).changed) opts.onProgress?.(progress);
+      return line;
     },
+    cleanup: () => fs.rmSync(plan.passfile, { force: true }),
+    finish: (exit) => ({ ...exit, progress }),
   });
-  const result = group.done
-    .then(async (r) => {
-      await group.stop(2000); // workers a crashed leader left behind
-      return r;
-    })
-    .finally(() => fs.rmSync(plan.passfile, { force: true }))
-    .then((r) => ({ ...r, durationMs: Date.now() - started, progress, tail, stopped }));
-  return {
-    pid: group.pid,
-    result,
-    async stop() {
-      stopped = true;
-      await group.stop();
-      await result.catch(() => undefined);
-    },
-  };
 }
 
 /**
@@ -452,8 +423,6 @@ export async function runPgcopydb(
     log?: (line: string) => void;
     filtersIni?: string;
     bin?: string;
-    /** The running copy, as soon as it started (the caller may stop it on a signal). */
-    onStart?: (run: PgcopydbRun) => void;
   },
 ): Promise<PgcopydbResult> {
   io.say(PGCOPYDB_NOT_ATOMIC);
@@ -472,7 +441,6 @@ export async function runPgcopydb(
       lastAt = Date.now();
     },
   });
-  io.onStart?.(run);
   const r = await run.result;
   if (r.code === 0) {
     io.say(`done: ${progressLine(r.progress)} in ${r.durationMs} ms`);

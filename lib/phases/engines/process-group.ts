@@ -168,3 +168,100 @@ export function startGroup(file: string, args: readonly string[], opts: GroupOpt
     });
   return { pid: pgid, done, stop };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Engines: a tool run as a process group with the bookkeeping pgcopydb and fpsync share
+
+/** Lines of an engine's output kept for its failure message. */
+export const ENGINE_TAIL_LINES = 20;
+
+/** What every engine run records when it ends. */
+export interface EngineExit {
+  /** The leader's exit code (null when killed) and signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  durationMs: number;
+  /** The last ENGINE_TAIL_LINES lines `onLine` kept (redacted): the evidence of a failure. */
+  tail: string[];
+  /** True when `stop()` (or `stopEngines`) ended it. */
+  stopped: boolean;
+}
+
+/** A running engine: `result` settles when the engine and every process of its group have ended. */
+export interface EngineRun<R> {
+  pid: number;
+  result: Promise<R>;
+  /** Stop every process of the group; resolves when none is left and `result` has settled. */
+  stop(): Promise<void>;
+}
+
+export interface EngineOptions<R> {
+  /** Extra environment (connection strings, PGPASSFILE, PATH): added to lib/core/tools.ts toolEnv. */
+  env: Record<string, string>;
+  cwd?: string;
+  /** Each output line as it comes: returns the line to keep in the tail (redacted), or undefined to leave it out. */
+  onLine(raw: string): string | undefined;
+  /** Runs once no process of the group is left, after a failure too (e.g. removes a passfile). */
+  cleanup?(): void;
+  /** The engine's result: what every engine records, plus its own facts (progress, failed jobs). */
+  finish(exit: EngineExit): R;
+}
+
+/** Engines running now, so an interrupted run stops their whole process groups (`stopEngines`). */
+const running = new Set<EngineRun<unknown>>();
+
+/** How many engines (pgcopydb, fpsync) are running now. */
+export function runningEngines(): number {
+  return running.size;
+}
+
+/** Stop every running engine (pgcopydb, fpsync) and its process group; resolves when none is left. */
+export async function stopEngines(): Promise<number> {
+  const n = running.size;
+  await Promise.all([...running].map((r) => r.stop()));
+  return n;
+}
+
+/**
+ * Start an engine (`file args…`) as a process group (`startGroup`, with its guarantees) and keep the bookkeeping every
+ * engine needs: its output tail, its duration, whether `stop()` ended it, its place among the running engines
+ * (`stopEngines`) until its result settles. When the leader exits, workers it left behind are stopped (2 s grace),
+ * then `cleanup` runs, then `finish` makes the result. Throws when the process cannot be spawned at all.
+ */
+export function startEngine<R>(file: string, args: readonly string[], opts: EngineOptions<R>): EngineRun<R> {
+  const started = Date.now();
+  const tail: string[] = [];
+  let stopped = false;
+  const group = startGroup(file, args, {
+    env: opts.env,
+    cwd: opts.cwd,
+    onLine(raw) {
+      const kept = opts.onLine(raw);
+      if (kept === undefined) return;
+      tail.push(kept);
+      if (tail.length > ENGINE_TAIL_LINES) tail.shift();
+    },
+  });
+  const result = group.done
+    .then(async (r) => {
+      await group.stop(2000); // workers a crashed leader left behind
+      return r;
+    })
+    .finally(() => opts.cleanup?.())
+    .then((r) => opts.finish({ ...r, durationMs: Date.now() - started, tail, stopped }));
+  const run: EngineRun<R> = {
+    pid: group.pid,
+    result,
+    async stop() {
+      stopped = true;
+      await group.stop();
+      await result.catch(() => undefined);
+    },
+  };
+  running.add(run);
+  void result.then(
+    () => running.delete(run),
+    () => running.delete(run),
+  );
+  return run;
+}

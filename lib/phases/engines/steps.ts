@@ -12,7 +12,8 @@
  * - the marker: written after the copy, also when it failed or was interrupted half-way (pgcopydb is not atomic), so
  *   the next DST_DROP_SCHEMA=1 run removes what this one left;
  * - the restore's session settings (lib/phases/restore-tuning.ts, via restoreSettings): in the target URI's options;
- * - interruption: `stopEngines` stops every running engine's process group (global setup calls it on SIGINT/SIGTERM).
+ * - interruption: both engines start through ./process-group.ts `startEngine`; its `stopEngines` stops every running
+ *   engine's process group (global setup calls it on SIGINT/SIGTERM).
  */
 import fs from 'node:fs';
 import type pg from 'pg';
@@ -128,21 +129,6 @@ export function copyPlan(
   return pgcopydbPlan(config, workDir, { sessionSettings: session, filter: f.filter, features: f.features });
 }
 
-/** Running engines, so an interrupted run stops their whole process groups. */
-const running = new Set<{ stop(): Promise<void> }>();
-
-/** How many engines (pgcopydb, fpsync) are running now. */
-export function runningEngines(): number {
-  return running.size;
-}
-
-/** Stop every running engine (pgcopydb, fpsync) and its process group; resolves when none is left. */
-export async function stopEngines(): Promise<number> {
-  const n = running.size;
-  await Promise.all([...running].map((r) => r.stop()));
-  return n;
-}
-
 /** The drop (DST_DROP_SCHEMA), before pgcopydb writes anything; returns the command line shown. */
 async function dropBeforeCopy(ctx: PhaseCtx, before: BeforeRestore): Promise<string | undefined> {
   if (!ctx.config.dstDropSchema || !before.dropSql?.length) return undefined;
@@ -171,10 +157,8 @@ export async function pgcopydbStep(ctx: PhaseCtx, kind: MarkerKind = 'rehearsal'
   if (session.settings.length)
     ctx.say(`copy session: ${session.settings.map(([k, v]) => `${k}=${v}`).join(', ')} (target URI options)`);
   let marked: { ok: boolean; note: string } = { ok: false, note: 'the copy did not start' };
-  let handle: { stop(): Promise<void> } | undefined;
   try {
     const r = await runPgcopydb(plan, [config.src!, config.dst], {
-      onStart: (run) => running.add((handle = run)),
       say: ctx.say,
       log: (l) => ctx.log.line(l),
       filtersIni: facts.filter.ini,
@@ -196,7 +180,6 @@ export async function pgcopydbStep(ctx: PhaseCtx, kind: MarkerKind = 'rehearsal'
       },
     };
   } finally {
-    if (handle) running.delete(handle);
     if (!marked.ok) await markPartial(ctx, before, kind);
   }
 }
@@ -223,12 +206,7 @@ export async function fpsyncStep(ctx: PhaseCtx): Promise<PhaseOutcome> {
   if (!fs.existsSync(config.dstAssetsDir))
     ctx.say(`created DST_ASSETS_DIR ${config.dstAssetsDir} (its parent existed; nothing else was created)`);
   ctx.say(`content check: ${content.why}`);
-  let handle: { stop(): Promise<void> } | undefined;
-  const r = await runFpsync(plan, config.dstAssetsDir, {
-    onStart: (run) => running.add((handle = run)),
-    say: ctx.say,
-    log: (l) => ctx.log.line(l),
-  }).finally(() => handle && running.delete(handle));
+  const r = await runFpsync(plan, config.dstAssetsDir, { say: ctx.say, log: (l) => ctx.log.line(l) });
   ctx.log.line((await leaveMarker(config.dst, { assetsDir: assetsMarkerValue(config) }, config)).note);
   return {
     reason: `${config.srcAssetsDir} → ${config.dstAssetsDir} by fpsync (${config.assetsJobs} workers${config.assetsWorkers?.length ? ` on ${config.assetsWorkers.join(', ')}` : ''}): ${r.progress.jobsDone ?? '?'} job(s) in ${r.durationMs} ms${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}`,
