@@ -72,3 +72,29 @@ test('lib/core names no copy phase: the phase vocabulary and schedule live in li
   }
   expect(bad).toEqual([]);
 });
+
+test('lib/core builds no command line of pg_dump, pg_restore, psql or rsync (those are lib/phases/commands.ts & co.)', () => {
+  // The only option literals lib/core may hold: the tool runner's own wrappers (bash, setpriv), `<tool> --version`,
+  // a DSN's database as libpq reads it (`--dbname=`, like the PG* environment), the vitest runner's arguments, and
+  // node-postgres's `-c name=value` connection options.
+  const RUNNER_OWN = [
+    '--norc',
+    '--noprofile',
+    '-c',
+    '--pdeathsig',
+    '--version',
+    '--dbname',
+    '--config',
+    '--configLoader',
+    '--project',
+  ];
+  const bad: string[] = [];
+  for (const file of tsFiles(path.join(ROOT, 'lib', 'core'))) {
+    const code = codeOf(file);
+    const rel = path.relative(ROOT, file);
+    for (const m of code.matchAll(/['`](--?[a-zA-Z][\w-]*)/g))
+      if (!RUNNER_OWN.includes(m[1])) bad.push(`${rel}: ${m[1]}`);
+    for (const m of code.matchAll(/\btool:\s*'(\w+)'(?!\s*\|)/g)) bad.push(`${rel} makes a ${m[1]} command`);
+  }
+  expect(bad).toEqual([]);
+});
