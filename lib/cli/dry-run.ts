@@ -4,7 +4,7 @@
  * It writes nothing: no WORK_DIR, no report folder, no database write, no file transfer.
  */
 import type { Config } from '../core/config.ts';
-import { phaseSchedule, plannedPhases } from '../phases/phase-schedule.ts';
+import { COPY_ENGINE_DUMP_SKIP, phaseSchedule, plannedPhases } from '../phases/phase-schedule.ts';
 import { closePools } from '../core/db.ts';
 import { assetColumnsInSource, discoverPlan } from '../checks/shared/discovery.ts';
 import { FAMILIES } from '../checks/registry.ts';
@@ -20,7 +20,7 @@ import { restoreCommand, restoreMode, restorePipeline } from '../phases/restore-
 const DROP_LINE =
   "drop what the last restore created (the marker's schemas and extensions; a DBA's extension is kept) — or, with DST_DROP_SCHEMA=<dbname>, public and the archive's schemas";
 import { preflightStep } from '../phases/pipeline.ts';
-import { COPY_ENGINE_DUMP_SKIP, fpsyncDryRunLines, pgcopydbDryRunLines } from '../phases/engines/steps.ts';
+import { fpsyncDryRunLines, pgcopydbDryRunLines } from '../phases/engines/steps.ts';
 import { NOT_ATOMIC_WARNING } from '../phases/restore.ts';
 import { analyzeDescription } from '../phases/analyze.ts';
 

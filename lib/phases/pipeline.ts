@@ -119,7 +119,7 @@ export async function dumpStep(
 /**
  * The restore step: plan from the preflight's facts, then run that plan. Under COPY_ENGINE=pgcopydb it is the copy
  * itself (source → target, no archive; lib/phases/engines/steps.ts pgcopydbStep): the dump phase was skipped
- * (lib/core/phase-schedule.ts), and `phase restore` stands for the clone.
+ * (lib/phases/phase-schedule.ts), and `phase restore` stands for the clone.
  */
 export async function restoreStep(
   ctx: PhaseCtx,

@@ -43,9 +43,6 @@ import {
   type PgcopydbPlan,
 } from './pgcopydb.ts';
 
-/** The dump phase's skip reason under COPY_ENGINE=pgcopydb (its home: lib/phases/phase-schedule.ts). */
-export { COPY_ENGINE_DUMP_SKIP } from '../phase-schedule.ts';
-
 /** What the pgcopydb preflight found: the probe, the server majors, the filter plan. */
 export interface PgcopydbFacts {
   bin: string;

@@ -5,9 +5,8 @@
  */
 import { expect, test } from 'vitest';
 import { parseConfig } from '../../../../lib/core/config.ts';
-import { phaseSchedule } from '../../../../lib/phases/phase-schedule.ts';
+import { COPY_ENGINE_DUMP_SKIP, phaseSchedule } from '../../../../lib/phases/phase-schedule.ts';
 import {
-  COPY_ENGINE_DUMP_SKIP,
   fpsyncDryRunLines,
   pgcopydbDryRunLines,
   pgcopydbPreflightLines,
