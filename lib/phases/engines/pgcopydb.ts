@@ -21,9 +21,8 @@
  * - its own folder: `--dir <WORK_DIR>/pgcopydb` (pgcopydb's schema dumps, lists and per-step state);
  * - progress: pgcopydb's log lines are parsed (`parsePgcopydbLine`) into step / tables started / indexes started;
  * - interruption: pgcopydb runs as the leader of its own session (./process-group.ts `startEngine`, with a cleanup
- *   hook that removes the passfile); stopping the run signals
- *   every process of that session, so no pg_dump, pg_restore or worker of it outlives the run (nor a kill -9 of the
- *   caller: parent-death signal + a watchdog);
+ *   hook that removes the passfile); stopping the run signals every process of that session, so no pg_dump,
+ *   pg_restore or worker of it outlives the run (nor a kill -9 of the caller: parent-death signal + a watchdog);
  * - the restore's session settings: appended to the TARGET URI's `options` (`-c name=value`), so every connection
  *   pgcopydb and its pg_restore open to the target has them (lib/phases/restore-tuning.ts chooses them);
  * - the TOC filter: `pgcopydbFilterPlan` — pgcopydb's `--filters` file and `--skip-extensions`; what pgcopydb 0.10
