@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { checksTestOptions, reportersFor } from './setup/checks-config.ts';
+import SlowestFirst from './test/helpers/sequencer.ts';
 
 /**
  * Three projects:
@@ -17,6 +18,8 @@ const reporters = reportersFor(process.env, root, 'ts') as any[];
 export default defineConfig({
   test: {
     reporters,
+    // The integration files start slowest first (test/helpers/sequencer.ts), so the run does not end on one long file.
+    sequence: { sequencer: SlowestFirst },
     projects: [
       {
         test: checksTestOptions(process.env, root, 'ts'),
@@ -42,6 +45,11 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           pool: 'forks',
+          // Two files at a time. vitest's default is one worker per core but one (2 - 1 = 1 on a 2-core machine), so the
+          // files ran one after the other while a core idled: a file spends much of its time waiting on PostgreSQL, on
+          // a CLI child, on a timeout it proves. Files share only the sandbox clusters, where each test makes its own
+          // databases (test/helpers/sandbox.ts) and its own WORK_DIR, so two at once see nothing of each other.
+          maxWorkers: 2,
         },
       },
     ],

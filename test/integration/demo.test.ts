@@ -1,15 +1,36 @@
 /**
  * `npm run demo` end to end, run as a user would (`tsx scripts/demo.ts`, its own sandbox): green by default, and each
- * `--break <fault>` turns exactly its check red (read from the run's junit.xml). Small sizes keep CI fast.
+ * `--break <fault>` turns exactly its check red: through the whole demo for the fault seeded through a copy phase
+ * (read from the run's junit.xml), in-process for the others (the demo's seeders, every family run in-process on a
+ * copy made by hand). Small sizes keep CI fast.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { FAULT_EXPECTATIONS, FAULTS, reportingFamily } from '../../lib/sandbox/demo-faults.ts';
-import { familyById } from '../../lib/checks/registry.ts';
+import {
+  applyFault,
+  FAULT_EXPECTATIONS,
+  FAULTS,
+  reportingFamily,
+  type FaultExpectation,
+  type FaultName,
+} from '../../lib/sandbox/demo-faults.ts';
+import { FAMILIES, familyById } from '../../lib/checks/registry.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
-import { cleanEnv, filesContaining, junitCases, ROOT, runCli, tempDir, type CliResult } from '../helpers/scenario.ts';
+import { DEFAULT_DB_PATH_PREFIX } from '../../lib/core/paths.ts';
+import { describe as describeOutcomes, failedNames, runFamilies } from '../helpers/family.ts';
+import {
+  cleanEnv,
+  filesContaining,
+  junitCases,
+  migrateByHand,
+  ROOT,
+  runCli,
+  scenario,
+  tempDir,
+  type CliResult,
+} from '../helpers/scenario.ts';
 
 const USERS = '5';
 /** The fixed part of every sandbox password (lib/sandbox.ts#awkwardPassword), raw and percent-encoded. */
@@ -19,6 +40,30 @@ function reportedRunDir(r: CliResult): string {
   const m = /^demo: reports: (.+)$/m.exec(r.stdout);
   expect(m, `the demo must print where the reports are:\n${r.output}`).not.toBeNull();
   return m![1].trim();
+}
+
+/** ` (also seen by …)` for a fault another family also sees, '' otherwise (part of the test names). */
+function alsoSeen(want: FaultExpectation): string {
+  return want.alsoBy.length ? ` (also seen by ${want.alsoBy.join(', ')})` : '';
+}
+
+/**
+ * The red checks `red` of a run with `fault` seeded: at least one of the fault's family, naming its culprit; every red
+ * check belongs to that family or one that may also see it, and names the same culprit.
+ */
+function expectOnlyCulprit(fault: FaultName, red: string[], context = ''): void {
+  const want = FAULT_EXPECTATIONS[fault];
+  const byFamily = red.map((name) => ({ family: reportingFamily(name), name }));
+  expect(
+    byFamily.some((c) => c.family === want.family && want.culprit.test(c.name)),
+    `no failing ${want.family} check: ${JSON.stringify(byFamily)}\n${context}`,
+  ).toBe(true);
+  for (const c of byFamily) {
+    expect([want.family, ...want.alsoBy], `unexpected red check "${c.name}" (${c.family})\n${context}`).toContain(
+      c.family,
+    );
+    expect(c.name, `a red check about something else than the ${fault} culprit`).toMatch(want.culprit);
+  }
 }
 
 function expectNoPasswordShape(text: string) {
@@ -67,9 +112,14 @@ describe('npm run demo', () => {
   });
 
   describe('--break <fault> turns exactly its check red', () => {
-    for (const fault of FAULTS) {
+    // Through the whole demo (its own sandbox, dump → restore → rsync → checks, exit code, junit.xml): the one fault
+    // whose seeding goes through a copy phase of the run (SRC_DB_DUMP_PATH). The other faults are the same seeders run
+    // in-process below; the whole demo of `--break orphan` and `--break missing-file` also runs in
+    // operator-report.test.ts and causes-demo.test.ts.
+    const WHOLE: FaultName[] = ['row-loss'];
+    for (const fault of WHOLE) {
       const want = FAULT_EXPECTATIONS[fault];
-      test(`${fault}: ${want.family} goes red${want.alsoBy.length ? ` (also seen by ${want.alsoBy.join(', ')})` : ''}, everything else green, exit 1`, async () => {
+      test(`${fault}: ${want.family} goes red${alsoSeen(want)}, everything else green, exit 1`, async () => {
         const reports = path.join(tempDir(`demo-${fault}-`), 'reports');
         const r = await runCli('demo', ['--users', USERS, '--reports-dir', reports, '--break', fault], {});
         expect(r.code, r.output).toBe(1);
@@ -78,16 +128,38 @@ describe('npm run demo', () => {
         const junit = path.join(reportedRunDir(r), 'junit.xml');
         expect(fs.existsSync(junit), `no ${junit}; the demo said:\n${r.output.slice(-4000)}`).toBe(true);
         const cases = junitCases(fs.readFileSync(junit, 'utf8'));
-        const red = cases.filter((c) => c.failed).map((c) => ({ family: reportingFamily(c.name), name: c.name }));
-        expect(
-          red.some((c) => c.family === want.family && want.culprit.test(c.name)),
-          `no failing ${want.family} check: ${JSON.stringify(red)}`,
-        ).toBe(true);
-        for (const c of red) {
-          expect([want.family, ...want.alsoBy], `unexpected red check "${c.name}" (${c.family})`).toContain(c.family);
-          expect(c.name, `a red check about something else than the ${fault} culprit`).toMatch(want.culprit);
-        }
+        expectOnlyCulprit(
+          fault,
+          cases.filter((c) => c.failed).map((c) => c.name),
+        );
         expect(cases.filter((c) => c.classname.endsWith('phases.spec.ts') && c.failed)).toEqual([]);
+      });
+    }
+
+    // The demo's own seeders (lib/sandbox/demo-faults.ts) on a fixture source, copied by hand (pg_dump | pg_restore and
+    // a file copy, as the copy phases would), then every check family in-process (test/helpers/family.ts) with the
+    // demo's settings: the fault's family red naming the culprit, nothing else red. Green on a correct copy: the whole
+    // demo above ("runs green end to end") and checks-clean.test.ts.
+    for (const fault of FAULTS.filter((f) => !WHOLE.includes(f))) {
+      const want = FAULT_EXPECTATIONS[fault];
+      test(`${fault}: ${want.family} goes red${alsoSeen(want)}, everything else green (the demo's seeder, every family in-process)`, async () => {
+        const s = await scenario();
+        const applied = await applyFault(fault, {
+          source: s.src.cluster,
+          sourceDb: s.src.name,
+          sourceAssets: s.srcAssets,
+          prefix: DEFAULT_DB_PATH_PREFIX,
+          scratch: s.tmp,
+        });
+        await migrateByHand(s);
+        // The demo samples the whole asset column (ASSETS_SAMPLE_N = users × 3 + 10), so one broken file is always found.
+        const env = { ASSETS_SAMPLE_N: '1000', ...applied.env };
+        const outcomes = await runFamilies(
+          s,
+          FAMILIES.map((f) => f.id),
+          { env },
+        );
+        expectOnlyCulprit(fault, failedNames(outcomes), describeOutcomes(outcomes));
       });
     }
   });
