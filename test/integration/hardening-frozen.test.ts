@@ -56,6 +56,13 @@ async function lockUsers(c: pg.Client): Promise<void> {
   await c.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
 }
 
+/** The duration (s) JUnit records for the testcase `name`. */
+function caseSeconds(xml: string, name: string): number {
+  const m = new RegExp(`<testcase\\b[^>]*\\bname="${name}"[^>]*\\btime="([\\d.]+)"`).exec(xml);
+  if (!m) throw new Error(`no time for testcase "${name}"`);
+  return Number(m[1]);
+}
+
 /**
  * A --verify-only run whose row count of `users` waits on a lock held on the target (so checks are in flight), then the
  * target frozen. Returns the run's result, the seconds from the freeze to its end, and its testcases.
@@ -82,7 +89,8 @@ async function frozenRun(env: Record<string, string>) {
     const r = await run.done;
     const seconds = (Date.now() - t0) / 1000;
     console.log(`frozen target: the run ended ${seconds.toFixed(1)} s after the freeze (exit ${r.code})`);
-    return { r, seconds, cases: junitCases(latestJunit(s)), target: `127.0.0.1:${s.dst.cluster.port}` };
+    const xml = latestJunit(s);
+    return { r, seconds, cases: junitCases(xml), xml, target: `127.0.0.1:${s.dst.cluster.port}` };
   } finally {
     thaw();
     await lock.end().catch(() => {});
@@ -90,10 +98,12 @@ async function frozenRun(env: Record<string, string>) {
 }
 
 test('a frozen target (SIGSTOP) mid-checks: the checks end at CHECKS_DEADLINE_S=20, every check still open fails naming the deadline, exit 1 with a report', async () => {
-  const { r, seconds, cases } = await frozenRun({ CHECKS_DEADLINE_S: '20' });
+  const { r, seconds, cases, xml } = await frozenRun({ CHECKS_DEADLINE_S: '20' });
   expect(r.code, r.output.slice(-4000)).toBe(1);
-  // Counted from the first check (before the freeze): the whole run ends well within one 120 s wave after it.
-  expect(seconds, r.output.slice(-3000)).toBeLessThan(20 + 30);
+  // The count of users ran from the first checks until the deadline (20 s from the first check), not a second more.
+  expect(caseSeconds(xml, 'row count public.users')).toBeLessThanOrEqual(20 + 3);
+  // The whole run, report included, ends long before one 120 s wave of timeouts (it was alive at +360 s).
+  expect(seconds, r.output.slice(-3000)).toBeLessThan(90);
   const count = cases.find((c) => c.name === 'row count public.users')!;
   expect(count.failed).toBe(true);
   expect(unescapeXml(count.body)).toMatch(/passed its deadline \(CHECKS_DEADLINE_S=20 s/);
@@ -103,10 +113,12 @@ test('a frozen target (SIGSTOP) mid-checks: the checks end at CHECKS_DEADLINE_S=
 }, 300_000);
 
 test('a frozen target (SIGSTOP) mid-checks, long deadline: the dead-side probe fails every remaining check at once naming the target server', async () => {
-  const { r, seconds, cases, target } = await frozenRun({ CHECKS_DEADLINE_S: '600' });
+  const { r, seconds, cases, target, xml } = await frozenRun({ CHECKS_DEADLINE_S: '600' });
   expect(r.code, r.output.slice(-4000)).toBe(1);
-  // Two probes 15 s apart, each bounded by CONNECT_TIMEOUT_MS=3000, then every check at once (not wave after wave).
-  expect(seconds, r.output.slice(-3000)).toBeLessThan(75);
+  // Two probes 15 s apart, each bounded by CONNECT_TIMEOUT_MS=3000, then every check at once (not wave after wave):
+  // the count of users, running since the first checks, ends at the second failed probe.
+  expect(caseSeconds(xml, 'row count public.users')).toBeLessThan(60);
+  expect(seconds, r.output.slice(-3000)).toBeLessThan(110);
   const count = cases.find((c) => c.name === 'row count public.users')!;
   expect(count.failed).toBe(true);
   const dead = new RegExp(
