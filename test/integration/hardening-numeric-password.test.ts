@@ -122,6 +122,16 @@ test('a role whose password is 2026 (digits only, also the year in every run id 
     ['console', r.output],
     ...files.map((f): [string, string] => [f, fs.readFileSync(f, 'latin1')]),
   ];
+  // The detector itself finds each shape (so an empty result means something) and leaves dates and counts alone.
+  for (const shape of [
+    'postgresql://rehearsal:2026@127.0.0.1:5432/app',
+    'host=h password=2026 user=u',
+    'PGPASSWORD=2026',
+    '{"password": "2026"}',
+    "ALTER ROLE r PASSWORD '2026'",
+  ])
+    expect(secretHits([['probe', shape]]).length, shape).toBeGreaterThan(0);
+  expect(secretHits([['probe', `run ${runId}, 2026 rows in y2026, 2026-12-07 10:00:00 UTC`]])).toEqual([]);
   expect(secretHits(texts)).toEqual([]);
   // The server logs really logged the run's statements and connections (so their silence means something).
   const dstLog = fs.readFileSync(dst.logFile, 'utf8');
