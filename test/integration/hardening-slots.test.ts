@@ -7,9 +7,9 @@
  */
 import type pg from 'pg';
 import { expect, test } from 'vitest';
-import { clusterUrl, connect, createDatabase } from '../../lib/sandbox/clusters.ts';
+import { clusterUrl, connect, createDatabase, withClient } from '../../lib/sandbox/clusters.ts';
 import { privateMigrated, sampleConnections } from '../helpers/hardening.ts';
-import { junitCases, latestJunit, rehearse, scenario } from '../helpers/scenario.ts';
+import { junitCases, latestJunit, phaseStatuses, rehearse, scenario } from '../helpers/scenario.ts';
 
 const MAX_CONNECTIONS = 10;
 
@@ -47,24 +47,29 @@ test('a target with 3 free connection slots (max_connections=10, 6 idle sessions
   }
 }, 300_000);
 
-test('a target with 1 free connection slot (fewer than one worker needs): no check fails on "too many clients"; the run is green or refuses naming the free slots', async () => {
+test('a target with 1 free connection slot (fewer than a run needs at its lowest concurrency): refused before any write, exit 2, naming the server, its free slots and the fix; never "too many clients"', async () => {
   const s = await privateMigrated(await scenario(), { maxConnections: { target: MAX_CONNECTIONS } });
   await createDatabase(s.dst.cluster, 'fresh');
   const idle: pg.Client[] = [];
   try {
-    // 10 slots − 8 idle − the run's target lock = 1 free when the CLI asks.
+    // 10 slots − 8 idle − the run's target lock = 1 free when preflight asks. (Before the guard the restore failed,
+    // exit 3, on "sorry, too many clients already"; 2 free slots run green.)
     for (let i = 0; i < 8; i++) {
       const c = await connect(s.dst.cluster, 'postgres');
       c.on('error', () => {});
       idle.push(c);
     }
     const r = await rehearse([], { ...s.env, DST_DATABASE_URL: clusterUrl(s.dst.cluster, 'fresh') });
-    console.log(r.output.slice(-6000));
     expect(r.output).not.toMatch(/too many clients|remaining connection slots/i);
-    if (r.code !== 0) {
-      expect(r.code, r.output.slice(-4000)).toBe(2);
-      expect(r.output).toMatch(/1 free connection slot/);
-    }
+    expect(r.code, r.output.slice(-4000)).toBe(2);
+    expect(r.output).toMatch(
+      /\S+\/fresh has 1 free connection slot\(s\) for this role; a rehearsal needs at least 2 there .*raise max_connections or close idle sessions/,
+    );
+    expect(phaseStatuses(s)).toMatchObject({ preflight: 'refused' });
+    const tables = await withClient(s.dst.cluster, 'fresh', (c) =>
+      c.query(`SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = 'public'`),
+    );
+    expect(tables.rowCount, 'the target is untouched').toBe(0);
   } finally {
     for (const c of idle) await c.end().catch(() => {});
   }
