@@ -124,9 +124,9 @@ test('a role whose password is 2026 (digits only, also the year in every run id 
   ];
   // The detector itself finds each shape (so an empty result means something) and leaves dates and counts alone.
   for (const shape of [
-    'postgresql://rehearsal:2026@127.0.0.1:5432/app',
-    'host=h password=2026 user=u',
-    'PGPASSWORD=2026',
+    `postgresql://rehearsal:${PASSWORD}@127.0.0.1:5432/app`,
+    `host=h password=${PASSWORD} user=u`,
+    `PGPASSWORD=${PASSWORD}`,
     '{"password": "2026"}',
     "ALTER ROLE r PASSWORD '2026'",
   ])
