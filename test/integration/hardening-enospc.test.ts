@@ -45,9 +45,9 @@ test('DST_ASSETS_DIR on a full disk: the mirror fails naming "No space left on d
     const mirror = stateOf(s)!.phases.find((p) => p.name === 'mirror')!;
     expect(mirror.reason).toMatch(/No space left on device|no space left/i);
     expect(mirror.reason).toContain(disk.dir);
-    // The phase's line says the disk may be full, and the next one is rsync's own: the file and "No space left on device".
+    // The phase's line says the disk may be full, and rsync's own line below it (stderr) says: the file and "No space left on device".
     expect(r.output).toMatch(
-      /\[mirror\] FAILED: [^\n]*disk full[^\n]*\n\[mirror\]\s+rsync: [^\n]*write failed on [^\n]*No space left on device \(28\)/,
+      /\[mirror\] FAILED: [^\n]*disk full[^\n]*\n(?:\[mirror\][^\n]*\n){0,3}\[mirror\]\s+rsync: [^\n]*write failed on [^\n]*No space left on device \(28\)/,
     );
     expect(r.output).not.toMatch(STACK);
     // No partial state claimed green: the mirror's testcase failed, and the run did not say "0 failed".
