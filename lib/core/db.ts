@@ -433,6 +433,28 @@ export function fitToSlots(
   return { workers, concurrency };
 }
 
+/** The distinct servers of `dsns` (by host and port), each with how many of the run's pools it holds (1 or 2). */
+export function serversOf(dsns: Dsn[]): Array<{ dsn: Dsn; pools: number }> {
+  const servers = new Map<string, { dsn: Dsn; pools: number }>();
+  for (const d of dsns) {
+    const k = `${d.host ?? ''}:${d.port ?? ''}`;
+    const s = servers.get(k);
+    if (s) s.pools++;
+    else servers.set(k, { dsn: d, pools: 1 });
+  }
+  return [...servers.values()];
+}
+
+/**
+ * The fewest free connection slots a server must have for a run (issue 26): one per pool the checks hold there (a
+ * server holding both databases holds two) and one beside them (the restore's lock-wait watcher, the census, the
+ * dead-side probe, a check's own connection). With fewer, the restore or the checks fail on "too many clients"
+ * however low the concurrency, so preflight refuses (lib/phases/preflight.ts checkConnectionSlots).
+ */
+export function minimumSlots(pools: number): number {
+  return Math.max(1, pools) + 1;
+}
+
 /**
  * The spec workers and checks at once the run may use given each server's free slots now (`dsns`: the target, then
  * the source; a server named twice holds two pools), with one line per server that lowered them (the server, its free
@@ -443,16 +465,9 @@ export async function checkWorkersFor(
   defaults: { workers: number; concurrency: number },
   o: { connectTimeoutMs?: number } = {},
 ): Promise<{ workers: number; concurrency: number; notes: string[] }> {
-  const servers = new Map<string, { dsn: Dsn; pools: number }>();
-  for (const d of dsns) {
-    const k = `${d.host ?? ''}:${d.port ?? ''}`;
-    const s = servers.get(k);
-    if (s) s.pools++;
-    else servers.set(k, { dsn: d, pools: 1 });
-  }
   let { workers, concurrency } = defaults;
   const notes: string[] = [];
-  for (const s of servers.values()) {
+  for (const s of serversOf(dsns)) {
     const free = await freeConnectionSlots(s.dsn, o).catch(() => undefined);
     if (free === undefined) continue;
     const fit = fitToSlots(free, s.pools, defaults.workers, defaults.concurrency);

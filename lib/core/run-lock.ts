@@ -239,7 +239,30 @@ export async function lockTarget(
     ok: true,
     release: () => {
       released = true;
-      return client.end().catch(() => {});
+      return endWithin(client, RELEASE_WAIT_MS);
     },
   };
+}
+
+/** How long releasing the target lock waits for the server to acknowledge the session's end (ms). */
+const RELEASE_WAIT_MS = 5_000;
+
+/**
+ * `client.end()`, waiting at most `ms`: a frozen server (SIGSTOP, issue 26) never answers the Terminate message, and
+ * the run must still exit after its report. The socket is then destroyed: the server ends the session (and its
+ * advisory lock) when it sees the connection gone.
+ */
+async function endWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([client.end().catch(() => {}), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

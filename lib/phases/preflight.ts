@@ -11,7 +11,7 @@ import type { Config } from '../core/config.ts';
 import { plannedPhases } from './phase-schedule.ts';
 import { SYSTEM_SCHEMA_FILTER, notExtensionMember } from '../core/catalog.ts';
 import { isInside, realPathLoose } from '../core/paths.ts';
-import { connectFailure, withConnection } from '../core/db.ts';
+import { connectFailure, freeConnectionSlots, minimumSlots, serversOf, withConnection } from '../core/db.ts';
 import { missingConfiguredSubjects } from '../core/configured-subjects.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import { EXIT, PhaseError } from '../core/errors.ts';
@@ -218,6 +218,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   await checkTablespaces(f); // 9
   await checkDestructiveSteps(f); // 10
   await checkLockBudget(f); // 11
+  await checkConnectionSlots(f); // 12
   return conclude(f);
 }
 
@@ -452,6 +453,24 @@ async function checkLockBudget(f: Findings): Promise<void> {
     }
   } catch (e) {
     f.notes.push(`could not check the lock budget of the restore: ${redact((e as Error).message)}`);
+  }
+}
+
+/**
+ * 12. Each server has the free connection slots a run needs at its lowest concurrency (lib/core/db.ts minimumSlots;
+ * the CLI lowers the concurrency to what is free above that). Issue 26: with 1 free slot the restore failed on "too
+ * many clients". A server that cannot be asked is judged by checkServers.
+ */
+async function checkConnectionSlots(f: Findings): Promise<void> {
+  const { config } = f;
+  if (!f.dst) return;
+  for (const s of serversOf([config.dst, ...(config.src ? [config.src] : [])])) {
+    const free = await freeConnectionSlots(s.dsn, { connectTimeoutMs: config.connectTimeoutMs }).catch(() => undefined);
+    const need = minimumSlots(s.pools);
+    if (free !== undefined && free < need)
+      f.problems.push(
+        `${describeDsn(s.dsn)} has ${free} free connection slot(s) for this role; a rehearsal needs at least ${need} there (the checks' connection${s.pools > 1 ? 's' : ''} and one beside them): raise max_connections or close idle sessions, then rerun`,
+      );
   }
 }
 
