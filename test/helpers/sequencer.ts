@@ -90,7 +90,6 @@ export const FILE_SECONDS: Record<string, number> = {
   'test/integration/safety-reports.test.ts': 7,
   'test/integration/cases/rw01-enum.test.ts': 6,
   'test/integration/deep-bisect.test.ts': 5,
-  'test/integration/hardening-restore-cleanup.test.ts': 5,
   'test/integration/cases/rw11-extension-missing.test.ts': 4,
   'test/integration/checks-rows.test.ts': 4,
   'test/integration/rehearse-skeleton.test.ts': 4,
