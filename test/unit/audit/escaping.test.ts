@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildManifest } from '../../../lib/audit/manifest.ts';
-import { renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-html.ts';
+import { listLines, renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-html.ts';
 import type { CheckRecord } from '../../../lib/audit/reporter.ts';
 import { terminalLine } from '../../../lib/core/escape.ts';
 
@@ -71,5 +71,21 @@ describe('escaping in the audit trail', () => {
     expect(line).not.toContain('\n');
     expect(line).not.toContain('\x1b]');
     expect(line).toContain('\\n✓ forged line');
+  });
+});
+
+describe('full lists in report.html', () => {
+  test('a byte-exact path list that is not UTF-8: every name escaped as the console shows it, no U+FFFD', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('legacy/caf', 'latin1'),
+      Buffer.from([0xe9]),
+      Buffer.from('.jpg\nZoë/ok.txt\nback\\slash\n', 'utf8'),
+    ]);
+    const lines = listLines(bytes);
+    expect(lines).toEqual(['legacy/caf\\xE9.jpg', 'Zoë/ok.txt', 'back\\\\slash']);
+    expect(lines.join('\n')).not.toContain('\ufffd');
+  });
+  test('a valid UTF-8 list is shown as written', () => {
+    expect(listLines(Buffer.from('# 2 rows\nZoë\\x\n', 'utf8'))).toEqual(['# 2 rows', 'Zoë\\x']);
   });
 });
