@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatBytes, formatDuration, plural } from '../core/format.ts';
 import { htmlText, markdownCode, markdownText } from '../core/escape.ts';
+import { escapeNameBytes } from '../checks/shared/asset-paths.ts';
 import { FAMILIES } from '../checks/registry.ts';
 import type { EffectiveView } from './effective.ts';
 import type { Manifest } from './manifest.ts';
@@ -104,10 +105,24 @@ function stateWord(c: Pick<CheckRecord, 'state' | 'warning'>): string {
   return '<span class="skip">not run</span>';
 }
 
+/**
+ * A full-list file's lines as text. A path list holds each name's exact bytes (lib/checks/shared/full-list.ts
+ * writePathList), which need not be UTF-8: when the file is not valid UTF-8, every line is shown byte-exact as the
+ * console shows names (`caf\xE9.jpg`, a backslash as `\\`; lib/checks/shared/asset-paths.ts escapeNameBytes), never
+ * with U+FFFD replacement characters. A valid UTF-8 file is shown as written.
+ */
+export function listLines(bytes: Buffer): string[] {
+  const text = bytes.toString('utf8');
+  const valid = Buffer.from(text, 'utf8').equals(bytes);
+  const body = valid ? text : bytes.toString('latin1');
+  const lines = body.replace(/\n$/, '').split('\n');
+  return valid ? lines : lines.map((l) => escapeNameBytes(Buffer.from(l, 'latin1')));
+}
+
 function listInline(runDir: string, rel: string): string {
   const file = path.join(runDir, rel);
   if (!fs.existsSync(file)) return `<p class="small">full list ${esc(rel)} (missing)</p>`;
-  const lines = fs.readFileSync(file, 'utf8').replace(/\n$/, '').split('\n');
+  const lines = listLines(fs.readFileSync(file));
   const shown = lines.slice(0, INLINE_LIST_LINES);
   return (
     `<p class="small">Full list: <a href="${esc(rel)}">${esc(rel)}</a> (${lines.filter((l) => !l.startsWith('#')).length} item(s), one per line)</p>` +

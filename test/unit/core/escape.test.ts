@@ -40,15 +40,38 @@ describe('markdown', () => {
     expect(out).not.toMatch(/(^|[^\\])\]\(/);
     expect(out).not.toContain('<');
     expect(out).not.toMatch(/https:\/\//);
-    expect(out).toBe(
-      '\\!\\[x\\]\\(https\\://evil\\.example/p\\.png\\) &lt;img src\\=x onerror\\=alert\\(1\\)&gt; \\[a\\]\\(b\\)',
-    );
+    expect(out).toBe('!\\[x\\](https\\://evil.example/p.png) &lt;img src=x onerror=alert(1)&gt; \\[a\\](b)');
   });
 
   test('a name cannot split a table row, start a heading or a new line', () => {
     expect(markdownText('a|b')).toBe('a\\|b');
     expect(markdownText('# h')).toBe('\\# h');
     expect(markdownText('x\n| forged | row |')).toBe('x\\\\n\\| forged \\| row \\|');
+  });
+
+  test('GFM autolinks stay text: www., scheme://, e-mail', () => {
+    expect(markdownText('see www.evil.example now')).toBe('see www\\.evil.example now');
+    expect(markdownText('ftp://x.example/a')).toBe('ftp\\://x.example/a');
+    expect(markdownText('ops@corp.example')).toBe('ops\\@corp.example');
+  });
+
+  test('punctuation markdown would not read as markup in its position is left as written', () => {
+    expect(markdownText('WARNING: the restore ran as a superuser (CVE-2024-7348 class); 3 files.')).toBe(
+      'WARNING: the restore ran as a superuser (CVE-2024-7348 class); 3 files.',
+    );
+    expect(markdownText('public.ugc_assets.storage_path = 5 + 1 - 2 # x!')).toBe(
+      'public.ugc_assets.storage_path = 5 + 1 - 2 # x!',
+    );
+  });
+
+  test('what would be markup in its position is escaped: emphasis at a word edge, block markers at the start', () => {
+    expect(markdownText('_x_ and *y* and ~z~ and `c`')).toBe('\\_x\\_ and \\*y\\* and \\~z\\~ and \\`c\\`');
+    expect(markdownText('- item')).toBe('\\- item');
+    expect(markdownText('+ item')).toBe('\\+ item');
+    expect(markdownText('1. item')).toBe('1\\. item');
+    expect(markdownText('12) item')).toBe('12\\) item');
+    expect(markdownText('===')).toBe('\\===');
+    expect(markdownText('&copy; a\\b')).toBe('&amp;copy; a\\\\b');
   });
 
   test('inline code: a fence longer than any backtick run inside', () => {

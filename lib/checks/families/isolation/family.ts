@@ -129,8 +129,12 @@ const CHECKS: Record<Kind, (ctx: CheckContext, notes: Notes) => Promise<Verdict 
       'evidence',
     );
     for (const d of diffs.filter((x) => !x.behaviour))
-      await warn(notes, `setting differs (cosmetic, not judged): ${describeSettingDiff(d)}`);
-    const bad = diffs.filter((x) => x.behaviour).map(describeSettingDiff);
+      await warn(
+        notes,
+        `setting differs (cosmetic, not judged): ${describeSettingDiff(d, configOf(ctx).dst.database)}`,
+      );
+    const database = configOf(ctx).dst.database;
+    const bad = diffs.filter((x) => x.behaviour).map((x) => describeSettingDiff(x, database));
     if (!bad.length) return;
     // Generated values are not in the dump: the restore recomputed them under the target's settings.
     const generated = (await read<{ col: string }>(ctx, 'settings', GENERATED_COLUMNS_SQL)).map((r) => r.col);
@@ -138,7 +142,7 @@ const CHECKS: Record<Kind, (ctx: CheckContext, notes: Notes) => Promise<Verdict 
       ? `; STORED generated columns over user functions were recomputed by the restore under the target's settings and may hold other values: ${generated.join(', ')}`
       : '';
     return failed(
-      `${NAMES.settings}: settings differ from the source's (each can change query results or the application's behaviour): ${bad.join('; ')}${recomputed} (ALTER DATABASE … SET / RESET them on the target as on the source)`,
+      `${NAMES.settings}: settings differ from the source's (each can change query results or the application's behaviour): ${bad.join('; ')}${recomputed}; each with the statement that gives the target the source's value`,
     );
   },
 };

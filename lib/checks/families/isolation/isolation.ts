@@ -26,6 +26,7 @@ import {
   type Where,
 } from '../../../core/endpoint.ts';
 import { SYSTEM_SCHEMA_FILTER } from '../../../core/catalog.ts';
+import { displayIdent, quoteLiteral } from '../../../core/ident.ts';
 
 /** Foreign servers of the target, their options (key=value) and how many user mappings use them. */
 export const FOREIGN_SERVERS_SQL = `SELECT s.srvname AS name, w.fdwname AS wrapper, coalesce(s.srvoptions, '{}') AS options,
@@ -279,7 +280,42 @@ export function compareSettings(
   return out.sort((x, y) => `${x.scope} ${x.name}`.localeCompare(`${y.scope} ${y.name}`));
 }
 
-export function describeSettingDiff(x: SettingDiff): string {
+/**
+ * Settings whose stored value is a list of quoted elements (pg_dump's `variable_is_guc_list_quote`, dumputils.c): the
+ * value as pg_db_role_setting holds it (`"$user", public`) is written back unquoted; any other value is one literal.
+ */
+const GUC_LIST_QUOTE = new Set([
+  'local_preload_libraries',
+  'search_path',
+  'session_preload_libraries',
+  'shared_preload_libraries',
+  'temp_tablespaces',
+  'unix_socket_directories',
+]);
+
+/**
+ * The statement that gives the target the source's value of one differing setting: `ALTER DATABASE <db> SET <name>
+ * TO <value>` (or `RESET <name>` when the source has none); `ALTER ROLE <role> IN DATABASE <db> …` for a role's
+ * setting. `database` is the target database's name. Pure.
+ */
+export function alignStatement(x: SettingDiff, database: string): string {
+  const role = /^role (.*) in database$/.exec(x.scope)?.[1];
+  const head = `ALTER ${role === undefined ? 'DATABASE' : `ROLE ${displayIdent(role)} IN DATABASE`} ${displayIdent(database)}`;
+  if (x.source === undefined) return `${head} RESET ${x.name};`;
+  const value = GUC_LIST_QUOTE.has(x.name) ? x.source : quoteLiteral(x.source);
+  return `${head} SET ${x.name} TO ${value};`;
+}
+
+/**
+ * One differing setting for a message: scope, name, both values, and the statement that aligns the target
+ * (`database: datestyle source (not set), target SQL, DMY (ALTER DATABASE app RESET datestyle;)`) when `database` is given.
+ */
+export function describeSettingDiff(x: SettingDiff, database?: string): string {
   const v = (s?: string) => (s === undefined ? '(not set)' : s);
-  return `${x.scope}: ${x.name} source ${v(x.source)}, target ${v(x.target)}${x.name === 'session_replication_role' && x.target === 'replica' ? ' (no foreign key or ordinary trigger fires on the target)' : ''}`;
+  const why =
+    x.name === 'session_replication_role' && x.target === 'replica'
+      ? ' (no foreign key or ordinary trigger fires on the target)'
+      : '';
+  const fix = database === undefined ? '' : ` (${alignStatement(x, database)})`;
+  return `${x.scope}: ${x.name} source ${v(x.source)}, target ${v(x.target)}${why}${fix}`;
 }

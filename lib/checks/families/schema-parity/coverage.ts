@@ -28,64 +28,76 @@ export const TOC_COVERAGE: Readonly<Record<string, Coverage>> = {
   ),
   'DATABASE PROPERTIES': by('schema database properties', 'only with --create; properties compared as above'),
   // Schema objects.
-  SCHEMA: by('schema schemas', 'by name; and the CREATE SCHEMA as pg_dump renders it'),
-  EXTENSION: by('schema extensions', "name, version, schema; and pg_dump's CREATE EXTENSION"),
+  SCHEMA: by('schema schemas', 'the CREATE SCHEMA as pg_dump renders it'),
+  EXTENSION: by(
+    'schema extensions',
+    "pg_dump's CREATE EXTENSION (name, schema); the version from the catalog (pg_dump writes none)",
+  ),
   TYPE: by(
     'schema types and domains',
-    'enum labels in order, composite attributes, range subtype; and every clause pg_dump renders (range/base type options)',
+    'as pg_dump renders it: enum labels in order, composite attributes, range subtype and options, base type options',
   ),
   'SHELL TYPE': by('schema types and domains', 'completed by its TYPE entry'),
-  DOMAIN: by('schema types and domains', "base type, NOT NULL, default, constraints; and pg_dump's CREATE DOMAIN"),
+  DOMAIN: by(
+    'schema types and domains',
+    "pg_dump's CREATE DOMAIN: base type, NOT NULL, default, collation, constraints",
+  ),
   TABLE: by(
     'schema tables and columns',
-    'columns, types, NOT NULL, identity, generated, collation; and as pg_dump renders it: UNLOGGED, storage parameters (WITH …), REPLICA IDENTITY, column storage / compression / statistics target / attribute options, inline CHECKs, INHERITS, PARTITION BY, access method',
+    'as pg_dump renders it: columns, types, NOT NULL, generated, collation, UNLOGGED, storage parameters (WITH …), REPLICA IDENTITY, column storage / compression / statistics target / attribute options, inline CHECKs, INHERITS, PARTITION BY, access method',
   ),
-  'TABLE ATTACH': by('schema tables and columns', 'partition of; and the partition bound (FOR VALUES … / DEFAULT)'),
+  'TABLE ATTACH': by(
+    'schema tables and columns',
+    'as pg_dump renders it: the parent and the partition bound (FOR VALUES … / DEFAULT)',
+  ),
   'FOREIGN TABLE': by(
     'schema tables and columns',
     'as a table, and its OPTIONS as pg_dump renders them (foreign servers: isolation checks)',
   ),
-  DEFAULT: by('schema tables and columns', 'column defaults (catalog and pg_dump text)'),
+  DEFAULT: by('schema tables and columns', 'column defaults as pg_dump renders them'),
   CONSTRAINT: by(
     'schema constraints',
-    'definition and validated state; and pg_dump text (deferrability, USING INDEX …); partition clones (conparentid) are left to their parent',
+    'as pg_dump renders it (definition, deferrability, USING INDEX …); validated state from the catalog; partition clones (conparentid) are left to their parent',
   ),
-  'CHECK CONSTRAINT': by('schema constraints', 'definition and validated state; and pg_dump text'),
+  'CHECK CONSTRAINT': by('schema constraints', 'as pg_dump renders it; validated state from the catalog'),
   'FK CONSTRAINT': by(
     'schema constraints',
-    'definition and validated state; and pg_dump text (actions, MATCH, deferrability)',
+    'as pg_dump renders it (actions, MATCH, deferrability); validated state from the catalog',
   ),
   INDEX: by(
     'schema indexes',
-    'definition, valid and ready; and pg_dump text (storage parameters, ALTER INDEX … SET STATISTICS)',
+    'as pg_dump renders it (definition, storage parameters, ALTER INDEX … SET STATISTICS); valid and ready from the catalog',
   ),
   'INDEX ATTACH': by('schema indexes', 'the partition index itself, and which parent index it is attached to'),
   TRIGGER: by(
     'schema triggers',
-    'definition and enabled state (also of a cloned trigger on one partition); and pg_dump text',
+    'as pg_dump renders it; enabled state from the catalog (also of a cloned trigger on one partition)',
   ),
   VIEW: by(
     'schema views and materialized views',
-    'definition; and pg_dump text: security_invoker, security_barrier, WITH CHECK OPTION, column defaults',
+    'as pg_dump renders it: definition, security_invoker, security_barrier, WITH CHECK OPTION, column defaults',
   ),
   'MATERIALIZED VIEW': by(
     'schema views and materialized views',
-    'definition; and pg_dump text (storage parameters, access method)',
+    'as pg_dump renders it (definition, storage parameters, access method)',
   ),
   'MATERIALIZED VIEW DATA': by('schema views and materialized views', 'populated state (not the rows)'),
   FUNCTION: by(
     'schema functions',
-    'signature, language, result, volatility, security, body md5; and pg_dump text: SQL-standard bodies (RETURN / BEGIN ATOMIC), STRICT, PARALLEL, COST, ROWS, LEAKPROOF, SET clauses, argument defaults',
+    'as pg_dump renders it: signature, language, result, volatility, SECURITY DEFINER, body, SQL-standard bodies (RETURN / BEGIN ATOMIC), STRICT, PARALLEL, COST, ROWS, LEAKPROOF, SET clauses, argument defaults',
   ),
-  PROCEDURE: by('schema functions', 'as functions (BEGIN ATOMIC bodies, SET clauses via pg_dump text)'),
-  AGGREGATE: by('schema functions', 'signature; and pg_dump text (support functions, initial condition, kind)'),
+  PROCEDURE: by('schema functions', 'as pg_dump renders it (bodies, BEGIN ATOMIC, SET clauses)'),
+  AGGREGATE: by('schema functions', 'as pg_dump renders it (signature, support functions, initial condition, kind)'),
   SEQUENCE: by(
     'schema sequences',
-    'type, start, increment, bounds, cache, cycle, owner column; and pg_dump text (UNLOGGED, identity ALWAYS / BY DEFAULT)',
+    'as pg_dump renders it: type, start, increment, bounds, cache, cycle, UNLOGGED, identity ALWAYS / BY DEFAULT',
   ),
-  'SEQUENCE OWNED BY': by('schema sequences', 'owner column'),
-  'ROW SECURITY': by('schema row-level security', "each table's relrowsecurity / relforcerowsecurity"),
-  POLICY: by('schema row-level security', 'command, permissive, roles, USING, WITH CHECK; and pg_dump text'),
+  'SEQUENCE OWNED BY': by('schema sequences', 'the owner column, as pg_dump renders it'),
+  'ROW SECURITY': by(
+    'schema row-level security',
+    "pg_dump's ENABLE ROW LEVEL SECURITY; each table's relrowsecurity / relforcerowsecurity from the catalog",
+  ),
+  POLICY: by('schema row-level security', 'as pg_dump renders it: command, permissive, roles, USING, WITH CHECK'),
   // Data.
   'TABLE DATA': by('checksum', 'row counts (row count …) and content checksums (checksum …)'),
   'SEQUENCE SET': by('sequence', 'last_value / is_called of every sequence, owned or not'),
@@ -96,22 +108,25 @@ export const TOC_COVERAGE: Readonly<Record<string, Coverage>> = {
   // Not compared.
   COMMENT: by(
     'schema comments',
-    'the text of every comment on an object created after initdb; and pg_dump text (comments on columns, constraints, …)',
+    'as pg_dump renders it: the text of every comment (on objects, columns, constraints, …)',
   ),
   ACL: not(
     "privileges are not compared: the rehearsal restores with --no-acl (and --no-owner), so the target's differ by design",
   ),
   'DEFAULT ACL': not('default privileges are not compared'),
   'SECURITY LABEL': not('security labels are not compared'),
-  RULE: by('schema rules', 'definition md5 and enabled state; and pg_dump text'),
-  STATISTICS: by('schema extended statistics', 'definition; and pg_dump text (statistics target)'),
+  RULE: by('schema rules', 'as pg_dump renders it; enabled state from the catalog'),
+  STATISTICS: by('schema extended statistics', 'as pg_dump renders it (definition, statistics target)'),
   'STATISTICS DATA': not('planner statistics (pg_dump 18) are not compared; ANALYZE after the restore'),
-  'EVENT TRIGGER': by('schema event triggers', 'event, function, tags, enabled state; and pg_dump text'),
+  'EVENT TRIGGER': by(
+    'schema event triggers',
+    'as pg_dump renders it (event, function, tags); enabled state from the catalog',
+  ),
   CAST: by(
     'schema other objects',
     'as pg_dump --schema-only renders it (lib/checks/families/schema-parity/dump-diff.ts)',
   ),
-  COLLATION: by('schema collations', 'provider, deterministic, collate, ctype, locale; and pg_dump text'),
+  COLLATION: by('schema collations', 'as pg_dump renders it: provider, deterministic, collate, ctype, locale, rules'),
   CONVERSION: by(
     'schema other objects',
     'as pg_dump --schema-only renders it (lib/checks/families/schema-parity/dump-diff.ts)',

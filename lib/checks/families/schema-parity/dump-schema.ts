@@ -82,8 +82,8 @@ export interface DumpParity {
 
 /**
  * Dump both sides with one client and compare them. Returns the differences (each filed under a `schema <kind>`) and
- * an evidence line; a string when no client fits both majors (then only the catalog comparison runs). Throws the
- * pg_dump failure of either side.
+ * an evidence line; a string when no client fits both majors (then every kind the dump compares is `not checked`).
+ * Throws the pg_dump failure of either side.
  */
 export async function compareSchemaDumps(
   src: Dsn,

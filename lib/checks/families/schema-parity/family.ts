@@ -1,6 +1,7 @@
 /**
- * Schema parity, one test per object kind: source vs target by name (missing / extra / different), plus the states a
- * restore can leave wrong on the target (./schema-parity.ts); and `schema coverage`, the archive's object types each
+ * Schema parity, one test per object kind: both sides as pg_dump renders them, object by object (./dump-schema.ts),
+ * plus the catalog facts pg_dump does not render: the states a restore can leave wrong on the target, extension
+ * versions, database properties (./schema-parity.ts); and `schema coverage`, the archive's object types each
  * mapped to the check that compares them (./coverage.ts).
  */
 import { dbErrorMessage } from '../../../core/db.ts';
@@ -8,9 +9,9 @@ import { failed, type Entry, type Family, type Notes, type Verdict } from '../..
 import { configOf, type CheckContext } from '../../shared/context.ts';
 import { catalogRows, sides } from '../../shared/deep-context.ts';
 import { NO_SOURCE } from '../../shared/plan-notes.ts';
-import { fail, warn } from '../../shared/verdict.ts';
+import { fail, notChecked, warn } from '../../shared/verdict.ts';
 import { coverageOf } from './coverage.ts';
-import { KINDS, compareObjects, parityMessage, type SchemaObject } from './schema-parity.ts';
+import { KINDS, compareObjects, parityMessage, type ParityReport, type SchemaObject } from './schema-parity.ts';
 import { compareSchemaDumps, serverMajors, type DumpParity } from './dump-schema.ts';
 import { dumpParityMessage } from './dump-diff.ts';
 import type { Config } from '../../../core/config.ts';
@@ -35,17 +36,17 @@ function dumpParity(cfg: Config): Promise<DumpParity | string> {
   return p;
 }
 
-/** The kind's differences as pg_dump renders both sides ('' when none, or when there is no source). */
-async function renderedDiff(spec: Kind, cfg: Config, notes: Notes): Promise<string> {
-  if (!cfg.src) return '';
+/**
+ * The kind's differences as pg_dump renders both sides: `text` '' when none (or when there is no source: nothing to
+ * render against), `unchecked` the reason when no installed client can dump both servers.
+ */
+async function renderedDiff(spec: Kind, cfg: Config, notes: Notes): Promise<{ text: string; unchecked?: string }> {
+  if (!cfg.src || spec.catalogOnly) return { text: '' };
   const name = `schema ${spec.kind}`;
   const p = await dumpParity(cfg).catch((e: Error) => fail(`${name}: dumping the schema failed: ${e.message}`));
-  if (typeof p === 'string') {
-    await warn(notes, `not compared as pg_dump renders it: ${p}`);
-    return '';
-  }
+  if (typeof p === 'string') return { text: '', unchecked: `${name}: not compared as pg_dump renders it: ${p}` };
   await notes(p.evidence, 'evidence');
-  return dumpParityMessage(p.diffs.filter((d) => d.kind === spec.kind));
+  return { text: dumpParityMessage(p.diffs.filter((d) => d.kind === spec.kind)) };
 }
 
 function subjects(ctx: CheckContext): Array<Entry<Subject>> {
@@ -66,13 +67,15 @@ function subjects(ctx: CheckContext): Array<Entry<Subject>> {
   return out;
 }
 
-async function checkKind(spec: Kind, ctx: CheckContext, notes: Notes): Promise<Verdict | void> {
-  const cfg = configOf(ctx);
+/** The kind's catalog facts (spec.sql) on both sides, compared; undefined when the kind has none. */
+async function catalogFacts(spec: Kind, cfg: Config, notes: Notes): Promise<ParityReport | undefined> {
+  const { sql } = spec;
+  if (!sql) return undefined;
   const s = sides(cfg);
   const name = `schema ${spec.kind}`;
   const read = async (which: 'src' | 'dst') => {
     try {
-      return await catalogRows<SchemaObject>(which === 'src' ? s.src! : s.dst, spec.sql);
+      return await catalogRows<SchemaObject>(which === 'src' ? s.src! : s.dst, sql);
     } catch (e) {
       fail(
         `${name}: reading the ${which === 'src' ? 'source' : 'target'} catalog failed: ${dbErrorMessage(which === 'src' ? cfg.src! : cfg.dst, e)}`,
@@ -82,16 +85,26 @@ async function checkKind(spec: Kind, ctx: CheckContext, notes: Notes): Promise<V
   const [src, dst] = await Promise.all([s.src ? read('src') : Promise.resolve(undefined), read('dst')]);
   const r = compareObjects(spec, dst, src, { extensionVersionsEqual: cfg.extensionVersionsEqual });
   await notes(
-    `${spec.kind}: source ${src ? src.length : '(not configured: not compared)'}, target ${dst.length}; ` +
-      `missing ${r.missing.length}, extra ${r.extra.length}, different ${r.different.length}, state problems ${r.states.length}`,
+    `${spec.kind} (catalog: ${spec.catalogFact?.split(':')[0]}): source ${src ? src.length : '(not configured: not compared)'}, target ${dst.length}; ` +
+      `${spec.presence ? `missing ${r.missing.length}, extra ${r.extra.length}, ` : ''}different ${r.different.length}, state problems ${r.states.length}`,
     'evidence',
   );
   for (const a of r.accepted) await notes(a, 'evidence');
-  const rendered = await renderedDiff(spec, cfg, notes);
-  const diff = [parityMessage(spec.kind, r), rendered]
+  return r;
+}
+
+/**
+ * One kind judged: its objects as pg_dump renders them on both sides, plus the catalog facts pg_dump does not render
+ * (schema-parity.ts `KINDS`). A kind that could be compared neither way fails as `not checked`.
+ */
+async function checkKind(spec: Kind, ctx: CheckContext, notes: Notes): Promise<Verdict | void> {
+  const cfg = configOf(ctx);
+  const [r, rendered] = await Promise.all([catalogFacts(spec, cfg, notes), renderedDiff(spec, cfg, notes)]);
+  const diff = [r ? parityMessage(spec.kind, r) : '', rendered.text, rendered.unchecked ?? '']
     .filter(Boolean)
     .join('; ')
     .replace(/^(?!schema )(?=.)/, `schema ${spec.kind}: `);
+  if (rendered.unchecked && diff === rendered.unchecked) return failed(notChecked(diff));
   if (diff) return failed(spec.hint ? `${diff}; ${spec.hint}` : diff);
 }
 

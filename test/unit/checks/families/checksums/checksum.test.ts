@@ -129,21 +129,30 @@ describe('schema parity', () => {
   const constraints = KINDS.find((k) => k.kind === 'constraints')!;
 
   test('missing, extra, different and invalid objects are named', () => {
-    const src = [
-      { name: 'public.a_idx', def: 'CREATE INDEX a_idx ...', state: 'valid' },
-      { name: 'public.b_idx', def: 'x', state: 'valid' },
-    ];
-    const dst = [
-      { name: 'public.b_idx', def: 'y', state: 'valid' },
-      { name: 'public.c_idx', def: 'z', state: 'invalid' },
-    ];
-    const r = compareObjects(indexes, dst, src);
-    expect(r.missing).toEqual(['public.a_idx']);
-    expect(r.extra).toEqual(['public.c_idx']);
-    expect(r.different.map((d) => d.name)).toEqual(['public.b_idx']);
-    const msg = parityMessage('indexes', r);
-    expect(msg).toMatch(/missing on target \(1\): public\.a_idx/);
-    expect(msg).toMatch(/public\.c_idx invalid on the target/);
+    // Presence is the dump's to say for kinds pg_dump renders; database properties compare it in the catalog.
+    const props = KINDS.find((k) => k.kind === 'database properties')!;
+    const r = compareObjects(
+      props,
+      [
+        { name: 'encoding', def: 'SQL_ASCII' },
+        { name: 'extra', def: 'z' },
+      ],
+      [
+        { name: 'encoding', def: 'UTF8' },
+        { name: 'LC_CTYPE', def: 'C' },
+      ],
+    );
+    expect(r.missing).toEqual(['LC_CTYPE']);
+    expect(r.extra).toEqual(['extra']);
+    expect(r.different.map((d) => d.name)).toEqual(['encoding']);
+    expect(parityMessage('database properties', r)).toMatch(/missing on target \(1\): LC_CTYPE/);
+    const invalid = compareObjects(
+      indexes,
+      [{ name: 'public.c_idx', def: '', state: 'invalid' }],
+      [{ name: 'public.a_idx', def: '', state: 'valid' }],
+    );
+    expect([invalid.missing, invalid.extra]).toEqual([[], []]);
+    expect(parityMessage('indexes', invalid)).toMatch(/public\.c_idx invalid on the target/);
   });
 
   test('a constraint NOT VALID on the target is a problem only when the source had it validated', () => {

@@ -2,6 +2,7 @@ import { expect, test } from 'vitest';
 import {
   compareSettings,
   conninfosIn,
+  alignStatement,
   describeSettingDiff,
   judgeCode,
   judgeServers,
@@ -95,4 +96,30 @@ test('settings: every difference is behaviour except the cosmetic allow-list; bo
     'database: session_replication_role source (not set), target replica (no foreign key or ordinary trigger fires on the target)',
   );
   expect(compareSettings([{ scope: 'database', setting: 'x=1' }], [{ scope: 'database', setting: 'x=1' }])).toEqual([]);
+});
+
+test('settings: each difference names both values and the ALTER DATABASE / ROLE … SET or RESET that aligns the target', () => {
+  const d = compareSettings(
+    [
+      { scope: 'database', setting: 'DateStyle=ISO, MDY' },
+      { scope: 'database', setting: 'search_path="$user", public' },
+      { scope: 'role Web App in database', setting: "app.tenant=it's" },
+    ],
+    [
+      { scope: 'database', setting: 'DateStyle=SQL, DMY' },
+      { scope: 'database', setting: 'TimeZone=Asia/Kathmandu' },
+    ],
+  );
+  expect(d.map((x) => alignStatement(x, 'My-DB'))).toEqual([
+    `ALTER DATABASE "My-DB" SET datestyle TO 'ISO, MDY';`,
+    'ALTER DATABASE "My-DB" SET search_path TO "$user", public;',
+    'ALTER DATABASE "My-DB" RESET timezone;',
+    `ALTER ROLE "Web App" IN DATABASE "My-DB" SET app.tenant TO 'it''s';`,
+  ]);
+  expect(describeSettingDiff(d[0], 'app')).toBe(
+    "database: datestyle source ISO, MDY, target SQL, DMY (ALTER DATABASE app SET datestyle TO 'ISO, MDY';)",
+  );
+  expect(describeSettingDiff(d[2], 'app')).toBe(
+    'database: timezone source (not set), target Asia/Kathmandu (ALTER DATABASE app RESET timezone;)',
+  );
 });
