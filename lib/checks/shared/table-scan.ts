@@ -23,6 +23,7 @@ import {
   FOLD_SAMPLE,
   foldedColumns,
   orphanAggregate,
+  orphanKey,
   probeCatalogQuery,
   type OrphanProbe,
   type ProbeRow,
@@ -114,7 +115,9 @@ export function scanQuery(spec: ScanSpec, range?: BlockRange, probes: OrphanProb
     });
   }
   const where: string[] = [];
-  if (range?.lo !== undefined) where.push(`t.ctid >= '(${Math.floor(range.lo)},0)'::tid`);
+  // With probes the child is always read by a TID Range Scan (from block 0 when the range has no lower bound): the
+  // scan then runs with enable_seqscan off (FOLDED_SCAN_SETTINGS) without the child ever going through an index.
+  if (range?.lo !== undefined || probes.length) where.push(`t.ctid >= '(${Math.floor(range?.lo ?? 0)},0)'::tid`);
   if (range?.hi !== undefined) where.push(`t.ctid < '(${Math.floor(range.hi)},0)'::tid`);
   const from = `FROM ${quoteTable(spec.table)} t${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   const inner = [...cols.map(([e, n]) => `${e} AS ${n}`), ...probes.map((p, i) => orphanAggregate(p, `o${i}`))];
@@ -228,12 +231,26 @@ async function boundedCount(pool: pg.Pool, spec: ScanSpec, ms: number): Promise<
   }
 }
 
+/**
+ * The settings of a scan with folded orphan probes (SET LOCAL, in its read-only transaction): no sequential scan, so a
+ * parent small enough for the planner to prefer reading it whole (a 10-row lookup table: `Seq Scan on parent` per child
+ * row, EXPLAIN on PostgreSQL 17) is probed by its unique index all the same; the child is read by a TID Range Scan
+ * (scanQuery), which this setting does not touch.
+ */
+export const FOLDED_SCAN_SETTINGS: Array<[string, string]> = [['enable_seqscan', 'off']];
+
 /** Which of spec.orphans fold into this side's scan (its catalog; ./orphan-fold.ts decideProbes). */
 async function planFold(
   pool: pg.Pool,
   spec: ScanSpec,
+  version: number,
 ): Promise<{ probes: OrphanProbe[]; skipped: Record<string, string> }> {
   if (!spec.orphans?.length) return { probes: [], skipped: {} };
+  if (version < 140000) {
+    // No TID Range Scan before PostgreSQL 14: the child could not be read whole with enable_seqscan off.
+    const why = 'PostgreSQL before 14 (no TID Range Scan to read the child with sequential scans off)';
+    return { probes: [], skipped: Object.fromEntries(spec.orphans.map((r) => [orphanKey(r), why])) };
+  }
   const q = probeCatalogQuery(spec.table, spec.orphans);
   const rows = await withClient(pool, async (c) => (await c.query<ProbeRow>(q.text, q.values)).rows);
   return decideProbes(spec.orphans, rows);
@@ -249,7 +266,11 @@ function scanParts(
   return Promise.all(
     ranges.map((r) => {
       const q = scanQuery(spec, r, probes);
-      return withPinned(pool, async (c) => (await c.query<ScanRow>(q.text, q.values as unknown[])).rows[0]);
+      return withPinned(
+        pool,
+        async (c) => (await c.query<ScanRow>(q.text, q.values as unknown[])).rows[0],
+        probes.length ? FOLDED_SCAN_SETTINGS : [],
+      );
     }),
   );
 }
@@ -283,7 +304,7 @@ export async function runScan(pool: pg.Pool, spec: ScanSpec, split: SplitOptions
     parallelWorkers: info.parallel_workers,
     workerProcesses: info.worker_processes,
   });
-  const fold = await planFold(pool, spec);
+  const fold = await planFold(pool, spec, info.version);
   // A folded scan probes a parent index per child row per relation: CPU-bound work several times a plain row's, so it
   // is split from a size PROBE_WEIGHT times smaller (its probes then use as many server cores as the split allows).
   const threshold = fold.probes.length ? split.splitBytes / PROBE_WEIGHT : split.splitBytes;
