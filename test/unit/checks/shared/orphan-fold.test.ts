@@ -97,7 +97,11 @@ test('the fused query with folded relations: each aggregate once (one probe per 
   expect(q.text).toMatch(/^SELECT f\.n, f\.p0_total, f\.p0_bad, coalesce\(cardinality\(f\.o0\), 0\)::text AS o0_n, /);
   expect(q.text.match(/array_agg\(/g)).toHaveLength(2);
   expect(q.text.match(/NOT EXISTS/g)).toHaveLength(2);
-  expect(q.text).toMatch(/ FROM "public"\."orders" t\) f$/);
+  // The child is read by a TID Range Scan from block 0 (the scan runs with enable_seqscan off).
+  expect(q.text).toMatch(/ FROM "public"\."orders" t WHERE t\.ctid >= '\(0,0\)'::tid\) f$/);
+  expect(scanQuery({ table: t, prefixColumns: [], prefix: '' }, { lo: 100, hi: 200 }, probes).text).toMatch(
+    /WHERE t\.ctid >= '\(100,0\)'::tid AND t\.ctid < '\(200,0\)'::tid\) f$/,
+  );
   expect(q.values).toHaveLength(2); // the prefix's two values only
   // Without folded relations, the query is the plain fused one.
   expect(scanQuery({ table: { schema: 'public', name: 'orders' }, prefixColumns: [], prefix: '/app' }).text).toBe(
