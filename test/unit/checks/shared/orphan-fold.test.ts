@@ -89,11 +89,8 @@ test('the aggregate: every key column NOT NULL (MATCH SIMPLE), the parent probed
 
 test('the fused query with folded relations: each aggregate once (one probe per row), only counts and samples out', () => {
   const probes = decideProbes([simple, composite], [row(0), row(1)]).probes;
-  const q = scanQuery(
-    { table: { schema: 'public', name: 'orders' }, prefixColumns: ['path'], prefix: '/app' },
-    {},
-    probes,
-  );
+  const t = { schema: 'public', name: 'orders' };
+  const q = scanQuery({ table: t, prefixColumns: ['path'], prefix: '/app' }, {}, probes);
   expect(q.text).toMatch(/^SELECT f\.n, f\.p0_total, f\.p0_bad, coalesce\(cardinality\(f\.o0\), 0\)::text AS o0_n, /);
   expect(q.text.match(/array_agg\(/g)).toHaveLength(2);
   expect(q.text.match(/NOT EXISTS/g)).toHaveLength(2);
