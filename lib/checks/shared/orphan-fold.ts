@@ -13,7 +13,16 @@
  * from turning the EXISTS into a hashed `= ANY` alternative (which would read the whole parent into a hash table). With
  * the equality on every column of a unique index the SubPlan is an Index (Only) Scan of that index
  * (EXPLAIN on PostgreSQL 15.20 and 17.10: `Aggregate -> Seq Scan on child; SubPlan 1 -> Index Only Scan using
- * parent_pkey on parent, Index Cond: (id = t.parent_id)`).
+ * parent_pkey on parent, Index Cond: (id = t.parent_id)`). A parent of a few rows would still be read by a Seq Scan
+ * per probe (cheaper to the planner), so a folded scan runs with enable_seqscan off and reads the child by a TID Range
+ * Scan (lib/checks/shared/table-scan.ts FOLDED_SCAN_SETTINGS): `Aggregate -> Tid Range Scan on child (ctid >=
+ * '(0,0)'); SubPlan 1 -> Index Only Scan using parent_pkey`. PostgreSQL before 14 (no TID Range Scan) does not fold.
+ *
+ * Cost: a probe is a B-tree descent per child row and key, CPU work several times a row's share of the scan, where the
+ * anti-join it replaces hashes the parent once; on data in cache the fold is slower (the figures are in the report of
+ * issue 28's branch and test/integration/verify-one-scan.test.ts's doc), on data larger than memory it saves a read of
+ * every child and parent heap per foreign key. A scan with probes is split into block ranges from a smaller size
+ * (PROBE_WEIGHT) so that its probes use the server's cores.
  *
  * A relation is folded on a side only where that is safe there (probeCatalogQuery, decideProbes): the parent has a
  * valid, non-partial unique index on exactly the key columns (a failed restore can lose it), every column pair has the
