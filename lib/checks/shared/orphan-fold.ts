@@ -19,8 +19,10 @@
  * '(0,0)'); SubPlan 1 -> Index Only Scan using parent_pkey`. PostgreSQL before 14 (no TID Range Scan) does not fold.
  *
  * Cost: a probe is a B-tree descent per child row and key, CPU work several times a row's share of the scan, where the
- * anti-join it replaces hashes the parent once; on data in cache the fold is slower (the figures are in the report of
- * issue 28's branch and test/integration/verify-one-scan.test.ts's doc), on data larger than memory it saves a read of
+ * anti-join it replaces hashes the parent once. On data in cache the fold is slower: row-count + checksum + orphans
+ * families in-process, 3 tables of 200,000 + 1,000,000 + 1,000,000 rows with 3 foreign keys, both sides on one
+ * PostgreSQL 15 of a loaded 2-core host, 5 interleaved runs each: 10.2-21.4 s (median 15.6) before, 15.6-27.4 s
+ * (median 19.6) folded, 1.26x by the medians, 1.53x best against best. On data larger than memory it saves a read of
  * every child and parent heap per foreign key. A scan with probes is split into block ranges from a smaller size
  * (PROBE_WEIGHT) so that its probes use the server's cores.
  *
