@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import type { AssetColumn, Config } from '../../core/config.ts';
+import type { AssetColumn, Config, Relation } from '../../core/config.ts';
 import { displayTable, type TableRef } from '../../core/ident.ts';
 import { dbErrorMessage, keepPoolsFor } from '../../core/db.ts';
 import { lockFile } from '../../core/run-lock.ts';
@@ -107,6 +107,25 @@ export function prefixColumnsOf(plan: CheckPlan | undefined, t: TableRef): strin
   return plan.assetColumns.filter((c) => c.exists && same(c.table, t)).map((c) => c.column);
 }
 
+/**
+ * The relations whose orphans may fold into the scan of `t` (lib/checks/shared/orphan-fold.ts): those whose child is
+ * `t`, and those whose child is not a table of the plan (a partition: each side's catalog tells whether it is one of
+ * `t`'s). In plan order; the same list in every process.
+ */
+export function orphanCandidates(plan: CheckPlan | undefined, t: TableRef): Relation[] {
+  if (!plan) return [];
+  return plan.relations.filter((r) => same(r.child, t) || !plan.tables.some((x) => same(x, r.child)));
+}
+
+/**
+ * Whether the scan of `t` on `side` can carry folded orphan checks: only a scan that runs to the end anyway (with a
+ * checksum, or on the target with path-prefix counts); a count-only scan keeps its ROWCOUNT_TIMEOUT_MS bound and folds
+ * nothing. The scan may still drop the checksum (shapes that differ): its result then carries no folded relation.
+ */
+export function scanFoldsOrphans(sc: ScanContext, side: 'src' | 'dst', t: TableRef): boolean {
+  return checksummed(sc, t) || (side === 'dst' && prefixColumnsOf(sc.plan, t).length > 0);
+}
+
 /** Whether the checksum family compares `t` in this run. */
 export function checksummed(sc: Pick<ScanContext, 'cfg' | 'pools' | 'checksumTables'>, t: TableRef): boolean {
   return sc.cfg.checksum === 'full' && !!sc.pools.src && sc.checksumTables.some((x) => same(x, t));
@@ -154,7 +173,8 @@ export function tableShapes(sc: ScanContext, t: TableRef): Promise<ShapeComparis
 
 /**
  * The fused scan of `t` on one side, shared by the run: count, plus the checksum when the checksum family compares
- * `t` and the shapes allow it, plus (target only) the path-prefix counts of the table's asset columns.
+ * `t` and the shapes allow it, plus (target only) the path-prefix counts of the table's asset columns, plus the orphan
+ * counts of the relations folded into it (orphanCandidates; lib/checks/shared/orphan-fold.ts).
  *
  * Only this side's failures fail this scan. The checksum needs the shapes of both sides: when the OTHER side's shape
  * cannot be read (that server is down), this side's scan goes on without the checksum (a plain count, bounded by
@@ -181,6 +201,7 @@ export function tableScan(sc: ScanContext, side: 'src' | 'dst', t: TableRef): Pr
       prefixColumns,
       prefix: sc.cfg.assetsDbPathPrefix,
       countTimeoutMs: sc.cfg.rowcountTimeoutMs,
+      orphans: orphanCandidates(sc.plan, t),
     };
     return runScan(pool, spec, {
       splitBytes: sc.cfg.checksumSplitMb * 1024 * 1024,
