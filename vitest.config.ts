@@ -34,6 +34,9 @@ export default defineConfig({
           // (measured: 3.7 s instead of 9.8 s CPU for the whole project); unit tests keep no global state between files.
           pool: 'threads',
           isolate: false,
+          // Projects with different worker counts run as ordered groups (vitest requires a distinct groupOrder):
+          // the unit project first (seconds), then the integration project.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -50,6 +53,7 @@ export default defineConfig({
           // a CLI child, on a timeout it proves. Files share only the sandbox clusters, where each test makes its own
           // databases (test/helpers/sandbox.ts) and its own WORK_DIR, so two at once see nothing of each other.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
