@@ -31,11 +31,14 @@ t0=$(now)
 pg_dump --format=custom --no-owner --no-acl --file="$BENCH_DIR/raw.dump" --dbname="$BENCH_SRC_URI"
 pg_restore --no-owner --no-acl --single-transaction --exit-on-error --dbname="$BENCH_DST_URI_DUMP" "$BENCH_DIR/raw.dump"
 t1=$(now)
+echo "BENCH_STEP dump_restore_ms=$((t1 - t0))"
 rm -f "$BENCH_DIR/raw.dump"
 clone 1 "$BENCH_DST_URI_1" "$BENCH_DIR/pgcopydb-1"
 t2=$(now)
+echo "BENCH_STEP pgcopydb_1_ms=$((t2 - t1))"
 clone "$BENCH_JOBS" "$BENCH_DST_URI_N" "$BENCH_DIR/pgcopydb-n"
 t3=$(now)
+echo "BENCH_STEP pgcopydb_n_ms=$((t3 - t2))"
 fp=0
 if [ -n "\${BENCH_SRC_ASSETS:-}" ]; then
   fpsync -n "$BENCH_JOBS" -t "$BENCH_DIR/fpsync" -f "$BENCH_FILES_PER_JOB" "$BENCH_SRC_ASSETS/" "$BENCH_DST_ASSETS/"
