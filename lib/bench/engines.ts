@@ -4,7 +4,8 @@
  * - copy: `pgcopydb clone` with 1 job and with N jobs (`--table-jobs N --index-jobs N`), each into its own empty
  *   target database, and pg_dump → pg_restore (custom format, one transaction) into a third, all from the same source;
  * - mirror: `fpsync -n N` (rsync workers on this machine) of the source tree into an empty directory.
- * The script times each step with bash's $EPOCHREALTIME and prints one `BENCH` line (./raw.ts parseBenchLine).
+ * The script times each step with bash's $EPOCHREALTIME and prints one `BENCH` line (./raw.ts parseBenchLine), and a
+ * `BENCH_STEP` line as each copy ends (read by no parser: a run stopped half-way still shows those steps in its log).
  * Passwords: a 0600 passfile (PGPASSFILE); the connection strings pgcopydb gets (PGCOPYDB_*_PGURI) carry none, so the
  * pg_dump / pg_restore it starts never show one on their command lines.
  * The harness runs it with BENCH_ENGINES=1 (lib/bench/harness.ts engineReps), beside a suite copy with
