@@ -2,6 +2,7 @@
  * The bench's own settings (BENCH_*), read once into a typed object, every problem reported at once.
  * The bench never reads the rehearsal's contract variables from the caller's shell: it builds each run's environment.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { envBool, envInt, isSet, showDefault, type Env, type IntRule } from '../core/env.ts';
@@ -28,6 +29,18 @@ export interface BenchConfig {
   sampleMs: number;
   /** BENCH_ENGINES=1: also measure the scale engines (COPY_ENGINE=pgcopydb, ASSETS_ENGINE=fpsync) and their raw floors. */
   engines?: boolean;
+  /**
+   * BENCH_HNSW=0: generate the world without its pgvector HNSW index (default 1, with it). Every copy, the suite's and
+   * the raw tools' alike, then builds no vector index: at tens of millions of rows that build is pgvector's cost (hours
+   * on 2 cores), not the tool's.
+   */
+  hnsw?: boolean;
+  /**
+   * BENCH_SCHEMA_BEFORE: a checkout of an older version of this project (its bin/run.mjs); at every scale its
+   * `rehearse --verify-only` runs once against the same target, and its schema-parity family time is reported beside
+   * today's (issue 25: the cost of the dump-based schema comparison, before/after).
+   */
+  schemaBefore?: string;
 }
 
 /** Whole-number BENCH_* variables: default and range written once (lib/core/env.ts envInt; `1_000_000` accepted). */
@@ -72,6 +85,16 @@ export const BENCH_VARS: Array<{ name: string; default: string; doc: string }> =
     doc: '1 also measures the scale engines: the suite with COPY_ENGINE=pgcopydb + ASSETS_ENGINE=fpsync, and raw pgcopydb at 1 and N jobs, fpsync at N workers (slow)',
   },
   {
+    name: 'BENCH_HNSW',
+    default: '1',
+    doc: '0 generates the world without its HNSW vector index, so no copy (suite or raw) builds one: at 20M rows that build is pgvector’s cost, hours on 2 cores',
+  },
+  {
+    name: 'BENCH_SCHEMA_BEFORE',
+    default: '(unset)',
+    doc: 'path of a checkout of an older version (e.g. `git worktree add /tmp/before 4d1e7c5`, node_modules linked): its `rehearse --verify-only` runs once per scale on the same target, and its schema-parity family time is reported beside today’s',
+  },
+  {
     name: 'BENCH_SAMPLE_MS',
     default: showDefault(INTS.BENCH_SAMPLE_MS.default),
     doc: 'RSS polling interval in milliseconds',
@@ -107,6 +130,13 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
   if (typeof keep === 'string') problems.push(keep);
   const engines = envBool('BENCH_ENGINES', env.BENCH_ENGINES, false);
   if (typeof engines === 'string') problems.push(engines);
+  const hnsw = envBool('BENCH_HNSW', env.BENCH_HNSW, true);
+  if (typeof hnsw === 'string') problems.push(hnsw);
+  const schemaBefore = isSet(env.BENCH_SCHEMA_BEFORE) ? path.resolve(env.BENCH_SCHEMA_BEFORE.trim()) : undefined;
+  if (schemaBefore && !fs.existsSync(path.join(schemaBefore, 'bin', 'run.mjs')))
+    problems.push(
+      `BENCH_SCHEMA_BEFORE=${schemaBefore} holds no bin/run.mjs: give the folder of a checkout of this project (e.g. git worktree add /tmp/before <commit>, with node_modules linked)`,
+    );
   if (problems.length) throw new ConfigError(problems);
   return {
     rows,
@@ -120,5 +150,7 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
     keep: keep === true,
     sampleMs,
     engines: engines === true,
+    hnsw: hnsw !== false,
+    ...(schemaBefore ? { schemaBefore } : {}),
   };
 }

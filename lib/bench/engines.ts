@@ -4,7 +4,8 @@
  * - copy: `pgcopydb clone` with 1 job and with N jobs (`--table-jobs N --index-jobs N`), each into its own empty
  *   target database, and pg_dump → pg_restore (custom format, one transaction) into a third, all from the same source;
  * - mirror: `fpsync -n N` (rsync workers on this machine) of the source tree into an empty directory.
- * The script times each step with bash's $EPOCHREALTIME and prints one `BENCH` line (./raw.ts parseBenchLine).
+ * The script times each step with bash's $EPOCHREALTIME and prints one `BENCH` line (./raw.ts parseBenchLine), and a
+ * `BENCH_STEP` line as each copy ends (read by no parser: a run stopped half-way still shows those steps in its log).
  * Passwords: a 0600 passfile (PGPASSFILE); the connection strings pgcopydb gets (PGCOPYDB_*_PGURI) carry none, so the
  * pg_dump / pg_restore it starts never show one on their command lines.
  * The harness runs it with BENCH_ENGINES=1 (lib/bench/harness.ts engineReps), beside a suite copy with
@@ -31,11 +32,14 @@ t0=$(now)
 pg_dump --format=custom --no-owner --no-acl --file="$BENCH_DIR/raw.dump" --dbname="$BENCH_SRC_URI"
 pg_restore --no-owner --no-acl --single-transaction --exit-on-error --dbname="$BENCH_DST_URI_DUMP" "$BENCH_DIR/raw.dump"
 t1=$(now)
+echo "BENCH_STEP dump_restore_ms=$((t1 - t0))"
 rm -f "$BENCH_DIR/raw.dump"
 clone 1 "$BENCH_DST_URI_1" "$BENCH_DIR/pgcopydb-1"
 t2=$(now)
+echo "BENCH_STEP pgcopydb_1_ms=$((t2 - t1))"
 clone "$BENCH_JOBS" "$BENCH_DST_URI_N" "$BENCH_DIR/pgcopydb-n"
 t3=$(now)
+echo "BENCH_STEP pgcopydb_n_ms=$((t3 - t2))"
 fp=0
 if [ -n "\${BENCH_SRC_ASSETS:-}" ]; then
   fpsync -n "$BENCH_JOBS" -t "$BENCH_DIR/fpsync" -f "$BENCH_FILES_PER_JOB" "$BENCH_SRC_ASSETS/" "$BENCH_DST_ASSETS/"

@@ -14,7 +14,8 @@
  * A tiny table `bench_probe` (one row, one all-NULL path column) is added for the "nothing to do" overhead run.
  *
  * Rows are generated in PostgreSQL (generate_series) with FK triggers off (rows are consistent by construction; the
- * suite's orphan checks verify it) and the HNSW index built once after the load (incremental inserts are far slower).
+ * suite's orphan checks verify it) and the HNSW index built once after the load (incremental inserts are far slower),
+ * or left out (BENCH_HNSW=0: then no copy of the world builds one).
  * Ids come from the identity/serial defaults in `ORDER BY r.k` order (not by a bare column name: PostgreSQL names a
  * `CASE ... ELSE u END` output column `u`, and ORDER BY would sort on it, NULLs last).
  */
@@ -34,6 +35,8 @@ export interface BenchShape {
   files: { knowledge: number; ugc: number; gallery: number };
   dims: number;
   prefix: string;
+  /** Whether material_embeddings gets its HNSW index (BENCH_HNSW; default true). */
+  hnsw: boolean;
 }
 
 /** Rows per user and table (13 in total), as in the demo fixture. */
@@ -51,7 +54,7 @@ const PER_USER = {
 export function benchShape(
   totalRows: number,
   files: number,
-  opts: { dims?: number; prefix?: string } = {},
+  opts: { dims?: number; prefix?: string; hnsw?: boolean } = {},
 ): BenchShape {
   const users = Math.max(1, Math.round(totalRows / 13));
   const rows: Record<string, number> = {};
@@ -66,6 +69,7 @@ export function benchShape(
     files: { knowledge, ugc, gallery },
     dims: opts.dims ?? 16,
     prefix: opts.prefix ?? DEFAULT_DB_PATH_PREFIX,
+    hnsw: opts.hnsw ?? true,
   };
 }
 
@@ -154,7 +158,7 @@ CREATE TABLE ${PROBE_TABLE} (id integer PRIMARY KEY, storage_path text);
 INSERT INTO ${PROBE_TABLE} VALUES (1, NULL);
 
 SET session_replication_role = DEFAULT;
-CREATE INDEX material_embeddings_hnsw_idx ON material_embeddings USING hnsw (embedding vector_l2_ops);
+${s.hnsw ? 'CREATE INDEX material_embeddings_hnsw_idx ON material_embeddings USING hnsw (embedding vector_l2_ops);' : '-- BENCH_HNSW=0: no HNSW index (no copy builds one)'}
 REFRESH MATERIALIZED VIEW user_asset_counts;
 ANALYZE;
 `;

@@ -63,6 +63,7 @@ import {
   type MachineInfo,
   type RedRun,
   type ScaleResult,
+  writeReports,
 } from './report.ts';
 import type { MemoryPeak } from './rss.ts';
 import { FAMILIES, familyLabel, familyOf, familyTimes, runSuite, type Family, type SuiteRun } from './suite.ts';
@@ -79,6 +80,9 @@ export const NOTHING_TO_DO: Record<string, string> = {
 };
 
 const COPY_PHASES = ['preflight', 'dump', 'restore', 'mirror'] as const;
+
+/** The suite runs' CONNECT_TIMEOUT_MS (the suite's default is 10 s; see contractEnv). */
+export const BENCH_CONNECT_TIMEOUT_MS = 60_000;
 
 /** A suite run that takes longer than this is killed (and reported red): a hung run must not hang the bench. */
 const SUITE_TIMEOUT_MS = 3 * 3600_000;
@@ -136,6 +140,8 @@ interface ScaleRuns {
   split?: { table: string; parts: number; oneMs: number[]; splitMs: number[] } | { error: string };
   /** BENCH_ENGINES=1: the suite with both scale engines, and the engines' raw floors (lib/bench/engines.ts). */
   suiteEngines?: SuiteRun[];
+  /** BENCH_SCHEMA_BEFORE: the older checkout's `--verify-only` on the same target (its schema-parity family time). */
+  schemaBefore?: SuiteRun[];
   rawEngines?: RawEnginesResult[];
 }
 
@@ -277,6 +283,7 @@ function familyFigures(runs: ScaleRuns, f: Record<string, Figure>): ScaleResult[
     const last = seen.filter(Boolean).pop();
     if (last) families[family] = { checks: last.checks, failed: last.failed, files: last.files };
   }
+  schemaFigures(runs, f);
   const trio: Family[] = ['row-counts', 'orphans', 'path-prefix'];
   f['verify.suite.row-counts+orphans+path-prefix'] = stat(
     perRun.map((t) => {
@@ -287,6 +294,34 @@ function familyFigures(runs: ScaleRuns, f: Record<string, Figure>): ScaleResult[
     'none of row counts, orphans, path prefix ran',
   );
   return families;
+}
+
+/** The evidence line of the dump-based schema parity (lib/checks/families/schema-parity/dump-schema.ts). */
+const SCHEMA_DUMP_EVIDENCE =
+  /--schema-only of both sides: source \d+ entries \(\d+ bytes, (\d+) ms\), target \d+ entries \(\d+ bytes, (\d+) ms\)/;
+
+/** The pg_dump --schema-only time of a run's schema parity (both sides at once: the slower side), from its evidence. */
+export function schemaDumpMs(checks: SuiteRun['checks']): number | undefined {
+  for (const c of checks ?? [])
+    for (const a of c.annotations ?? []) {
+      const m = SCHEMA_DUMP_EVIDENCE.exec(a.message);
+      if (m) return Math.max(Number(m[1]), Number(m[2]));
+    }
+  return undefined;
+}
+
+/** Issue 25: the schema-parity family's dump part, and the older checkout's family time (BENCH_SCHEMA_BEFORE). */
+function schemaFigures(runs: ScaleRuns, f: Record<string, Figure>): void {
+  f['verify.schema.dump'] = stat(
+    runs.suiteVerify.map((r) => schemaDumpMs(r.checks)),
+    'ms',
+    'no schema dump evidence ("--schema-only of both sides") in checks.json',
+  );
+  f['verify.before.schema-parity'] = stat(
+    (runs.schemaBefore ?? []).map((r) => (r.checks ? familyTimes(r.checks)['schema-parity']?.ms : undefined)),
+    'ms',
+    runs.schemaBefore ? 'the older checkout ran no schema-parity check' : 'BENCH_SCHEMA_BEFORE not set',
+  );
 }
 
 /** The census's own time, the fused scans' spans (in the run and alone) and their seq-scan count. */
@@ -382,6 +417,8 @@ export interface BenchContext {
   sandbox: SandboxState;
   workRoot: string;
   log: Log;
+  /** Called after every step of a scale with that scale's partial result. */
+  progress?: (partial: ScaleResult) => void;
 }
 
 function srcCluster(s: SandboxState) {
@@ -439,14 +476,25 @@ interface GeneratedWorld {
 /** Measure one scale: generate its world, then copy, verify, overhead, fused scans, split and peer runs. */
 export async function benchScale(ctx: BenchContext, requestedRows: number): Promise<ScaleResult> {
   const job = await prepareScale(ctx, requestedRows);
+  // The steps the issues ask for first (copy, verify, the engines), then the finer ones; after each step the partial
+  // result is handed to ctx.progress (runBench writes it), so a run stopped at a deadline keeps what it measured.
+  const steps: Array<[string, (j: ScaleJob) => Promise<void>]> = [
+    ['copy', copyReps],
+    ['verify', verifyReps],
+    ['schema before', schemaBeforeRun],
+    ['engines', (j) => (ctx.config.engines ? engineReps(j) : Promise.resolve())],
+    ['overhead', overheadReps],
+    ['empty world', emptyWorldReps],
+    ['fused scans', fusedScanRuns],
+    ['split and peer', splitAndPeerRuns],
+  ];
   try {
-    await copyReps(job);
-    await verifyReps(job);
-    await overheadReps(job);
-    await emptyWorldReps(job);
-    await fusedScanRuns(job);
-    await splitAndPeerRuns(job);
-    if (ctx.config.engines) await engineReps(job);
+    for (const [name, step] of steps) {
+      const t = performance.now();
+      await step(job);
+      say(job, `step ${name} done in ${Math.round((performance.now() - t) / 1000)} s`);
+      ctx.progress?.(scaleResult(job));
+    }
   } finally {
     if (!ctx.config.keep) {
       if (job.verifyTarget) await dropDatabase(job.dst, job.verifyTarget.db).catch(() => {});
@@ -512,7 +560,7 @@ async function generateWorld(
   dir: string,
   requestedRows: number,
 ): Promise<GeneratedWorld> {
-  const shape = benchShape(requestedRows, ctx.config.files, { dims: ctx.config.dims });
+  const shape = benchShape(requestedRows, ctx.config.files, { dims: ctx.config.dims, hnsw: ctx.config.hnsw !== false });
   const srcDb = `bench_src_${requestedRows}`;
   const srcAssets = path.join(dir, 'src-data');
   ctx.log(
@@ -576,6 +624,9 @@ function contractEnv(job: ScaleJob, dstDb: string, dstAssets: string, runDir: st
     WORK_DIR: path.join(runDir, 'work'),
     REPORTS_DIR: path.join(runDir, 'reports'),
     HEALTH_CHECK: '0',
+    // On a machine at load 20-30 (other sessions' tests), a connection took over the default 10 s: the checks'
+    // liveness probe then declared the source dead and failed every check. A timeout changes no work measured.
+    CONNECT_TIMEOUT_MS: String(BENCH_CONNECT_TIMEOUT_MS),
   };
 }
 
@@ -585,12 +636,30 @@ function suiteRun(
   args: string[],
   env: Parameters<typeof runSuite>[1],
   logName: string,
+  root?: string,
 ): Promise<SuiteRun> {
   return runSuite(args, env, {
     logFile: path.join(job.logs, logName),
     sampleMs: job.ctx.config.sampleMs,
     timeoutMs: SUITE_TIMEOUT_MS,
+    root,
   });
+}
+
+/**
+ * BENCH_SCHEMA_BEFORE: one `rehearse --verify-only` of the older checkout against the verification target, right
+ * after today's verification runs (issue 25: its schema-parity family time is the "before" of the dump-based parity).
+ */
+async function schemaBeforeRun(job: ScaleJob): Promise<void> {
+  const root = job.ctx.config.schemaBefore;
+  if (!root || !job.verifyTarget) return;
+  const runDir = emptyDir(path.join(job.dir, 'verify-before'));
+  const env = contractEnv(job, job.verifyTarget.db, job.verifyTarget.assets, runDir);
+  const r = await suiteRun(job, ['--verify-only'], env, 'verify-before.log', root);
+  (job.runs.schemaBefore ??= []).push(r);
+  const fam = r.checks ? familyTimes(r.checks)['schema-parity'] : undefined;
+  say(job, `verify (before: ${root}) ${Math.round(r.wallMs)} ms (exit ${r.code}); schema parity ${fam?.ms ?? '?'} ms`);
+  if (!job.ctx.config.keep) fs.rmSync(runDir, { recursive: true, force: true });
 }
 
 /** One line of the bench's log, prefixed with the scale. */
@@ -1087,29 +1156,45 @@ export async function runBench(config: BenchConfig, log: Log): Promise<BenchResu
   try {
     const machine = await machineInfo(srcCluster(sandbox));
     const scales: ScaleResult[] = [];
-    for (const rows of config.scales) scales.push(await benchScale({ config, sandbox, workRoot, log }, rows));
-    const method = { ...METHOD };
-    const families = new Set<string>(FAMILIES.map((f) => f.family));
-    for (const s of scales)
-      for (const k of Object.keys(s.figures))
-        if (/^verify\.suite\.\w[\w-]*$/.test(k) && k !== 'verify.suite.wall')
-          families.add(k.slice('verify.suite.'.length));
-    for (const family of families)
-      method[`verify.suite.${family}`] = `${familyLabel(family)}: ${METHOD['verify.suite.family']}`;
-    delete method['verify.suite.family'];
-    return {
-      version: 1,
-      date: new Date().toISOString(),
-      machine,
-      config: { rows: config.rows, files: config.files, reps: config.reps, scales: config.scales, dims: config.dims },
-      method,
-      scales,
-      rows: [...scales.flatMap(scaleRows), ...crossScaleRows(scales)],
-      durationMs: Math.round(performance.now() - started),
-    };
+    // After every step: bench.json / bench.md with what is measured so far (a run stopped early keeps it).
+    const progress = (partial: ScaleResult) =>
+      writeReports(benchResult(config, machine, [...scales, partial], started), config.outDir);
+    for (const rows of config.scales) scales.push(await benchScale({ config, sandbox, workRoot, log, progress }, rows));
+    return benchResult(config, machine, scales, started);
   } finally {
     offSignal();
     await stopSandbox(sandbox, { keepFiles: config.keep });
     if (!config.keep) fs.rmSync(workRoot, { recursive: true, force: true });
   }
+}
+
+/** The bench's result from the scales measured (all of them, or those so far). */
+function benchResult(config: BenchConfig, machine: MachineInfo, scales: ScaleResult[], started: number): BenchResult {
+  const method = { ...METHOD };
+  const families = new Set<string>(FAMILIES.map((f) => f.family));
+  for (const s of scales)
+    for (const k of Object.keys(s.figures))
+      if (/^verify\.suite\.\w[\w-]*$/.test(k) && k !== 'verify.suite.wall')
+        families.add(k.slice('verify.suite.'.length));
+  for (const family of families)
+    method[`verify.suite.${family}`] = `${familyLabel(family)}: ${METHOD['verify.suite.family']}`;
+  delete method['verify.suite.family'];
+  return {
+    version: 1,
+    date: new Date().toISOString(),
+    machine,
+    config: {
+      rows: config.rows,
+      files: config.files,
+      reps: config.reps,
+      scales: config.scales,
+      dims: config.dims,
+      hnsw: config.hnsw !== false,
+      ...(config.schemaBefore ? { schemaBefore: config.schemaBefore } : {}),
+    },
+    method,
+    scales,
+    rows: [...scales.flatMap(scaleRows), ...crossScaleRows(scales)],
+    durationMs: Math.round(performance.now() - started),
+  };
 }

@@ -85,7 +85,17 @@ export interface BenchResult {
   version: 1;
   date: string;
   machine: MachineInfo;
-  config: { rows: number; files: number; reps: number; scales: number[]; dims: number };
+  config: {
+    rows: number;
+    files: number;
+    reps: number;
+    scales: number[];
+    dims: number;
+    /** BENCH_HNSW: whether the world had its HNSW index (absent in results written before the setting: true). */
+    hnsw?: boolean;
+    /** BENCH_SCHEMA_BEFORE, when set. */
+    schemaBefore?: string;
+  };
   /** How each figure is measured, by figure key. */
   method: Record<string, string>;
   scales: ScaleResult[];
@@ -150,6 +160,10 @@ export const METHOD: Record<string, string> = {
     'wall time of `rehearse --verify-only` with nothing to do: VALIDATE_TABLES=public.bench_probe (1 row), CHECKSUM=off, ASSETS_SAMPLE_N=0, ASSET_COLUMNS=bench_probe.storage_path:file (all NULL), HEALTH_CHECK=0: start-up, discovery, vitest, report writing',
   'overhead.empty.wall':
     'wall time of the same `node bin/run.mjs rehearse --verify-only` with the same settings against a source and a target database that hold only the one-row bench_probe table and empty asset trees: start-up, preflight, vitest, global setup and discovery, every spec file, report writing, with no data to read',
+  'verify.schema.dump':
+    "the schema-parity family's `pg_dump --schema-only` of source and target (run at once, one client for both majors), from its evidence line in checks.json of the verification run: the slower side's ms; the rest of the family's time is its catalog queries and the diff",
+  'verify.before.schema-parity':
+    'the schema-parity family time (sum of its checks’ durationMs) of one `rehearse --verify-only` run of the BENCH_SCHEMA_BEFORE checkout against the same target, right after the verification runs',
   'memory.process':
     "largest VmHWM (peak RSS) of any node process in the tree of a suite run (rehearse, vitest, its workers), /proc polled every BENCH_SAMPLE_MS; samples: one per repetition, the max over that repetition's copy, verify and overhead runs",
   'memory.tree': 'largest sum of VmRSS over the node processes of that tree at one poll; same samples',
@@ -370,6 +384,17 @@ function familyRows(add: AddRow, f: ScaleResult['figures']): void {
     add(`verify: ${familyLabel(fam)} (family time)`, `verify.suite.${fam}`, undefined);
   }
   add('verify: whole command, wall (vs whole floor script)', 'verify.suite.wall', 'verify.floor.wall');
+  add(
+    'verify: schema parity, its pg_dump --schema-only of both sides (at once; the slower side, from the evidence)',
+    'verify.schema.dump',
+    undefined,
+  );
+  if (f['verify.before.schema-parity']?.kind === 'stat')
+    add(
+      'verify: schema parity family, today (pg_dump --schema-only of both sides + catalog queries) vs before (catalog queries only, BENCH_SCHEMA_BEFORE)',
+      'verify.suite.schema-parity',
+      'verify.before.schema-parity',
+    );
 }
 
 /** The fixed overhead (bench world and empty world) and the memory peaks. */
@@ -523,7 +548,10 @@ export function markdownReport(result: BenchResult): string {
     `Run ${result.date} in ${(result.durationMs / 1000).toFixed(0)} s on ${m.cpuModel} (${m.cores} cores), ${m.memoryGiB} GiB, ${m.os}; ` +
       `node ${m.node}; ${m.postgres}; pgvector ${m.pgvector}; ${m.pgDump}; ${m.rsync}.`,
     `Settings: BENCH_ROWS=${result.config.rows} BENCH_FILES=${result.config.files} BENCH_REPS=${result.config.reps} ` +
-      `BENCH_SCALES=${result.config.scales.join(',')} BENCH_DIMS=${result.config.dims}. ` +
+      `BENCH_SCALES=${result.config.scales.join(',')} BENCH_DIMS=${result.config.dims}` +
+      (result.config.hnsw === false ? ' BENCH_HNSW=0 (no HNSW index: no copy builds one)' : '') +
+      (result.config.schemaBefore ? ` BENCH_SCHEMA_BEFORE=${result.config.schemaBefore}` : '') +
+      '. ' +
       'Suite and raw runs alternate within each repetition; figures are median (min–max) of the repetitions; ratios compare medians.',
     '',
     markdownTable(result),

@@ -96,15 +96,20 @@ function runDirOf(reportsDir: string): string | undefined {
   return dirs.length ? path.join(runs, dirs[dirs.length - 1]) : undefined;
 }
 
-/** `npm run rehearse -- ...args` (bin/run.mjs) with `vars` (WORK_DIR and REPORTS_DIR must be fresh, empty paths). */
+/**
+ * `npm run rehearse -- ...args` (bin/run.mjs) with `vars` (WORK_DIR and REPORTS_DIR must be fresh, empty paths);
+ * `opts.root`: the checkout whose bin/run.mjs runs (default this project; BENCH_SCHEMA_BEFORE gives an older one).
+ */
 export async function runSuite(
   args: string[],
   vars: Record<string, string | undefined> & { WORK_DIR: string; REPORTS_DIR: string },
-  opts: { logFile: string; sampleMs: number; timeoutMs?: number },
+  opts: { logFile: string; sampleMs: number; timeoutMs?: number; root?: string },
 ): Promise<SuiteRun> {
-  const [file, argv] = cliCommand('rehearse', args);
+  const [file, argv] = opts.root
+    ? [process.execPath, [path.join(opts.root, 'bin', 'run.mjs'), 'rehearse', ...args]]
+    : cliCommand('rehearse', args);
   const r = await measure(file, argv, {
-    cwd: PROJECT_ROOT,
+    cwd: opts.root ?? PROJECT_ROOT,
     env: suiteEnv(vars),
     logFile: opts.logFile,
     sampleMs: opts.sampleMs,

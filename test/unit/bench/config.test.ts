@@ -24,3 +24,15 @@ test('parseBenchConfig: every bad value is named in one ConfigError', () => {
   expect(text).toMatch(/BENCH_ROWS/);
   expect(text).toMatch(/BENCH_KEEP/);
 });
+
+test('parseBenchConfig: BENCH_HNSW defaults to 1; BENCH_SCHEMA_BEFORE must hold a checkout (bin/run.mjs)', () => {
+  expect(parseBenchConfig({}).hnsw).toBe(true);
+  expect(parseBenchConfig({ BENCH_HNSW: '0' }).hnsw).toBe(false);
+  expect(parseBenchConfig({}).schemaBefore).toBeUndefined();
+  const root = path.resolve(__dirname, '../../..');
+  expect(parseBenchConfig({ BENCH_SCHEMA_BEFORE: root }).schemaBefore).toBe(root);
+  expect(() => parseBenchConfig({ BENCH_SCHEMA_BEFORE: '/nonexistent-checkout', BENCH_HNSW: 'x' })).toThrow(
+    /BENCH_SCHEMA_BEFORE=\/nonexistent-checkout holds no bin\/run\.mjs[\s\S]*BENCH_HNSW|BENCH_HNSW[\s\S]*BENCH_SCHEMA_BEFORE/,
+  );
+  expect(BENCH_VARS.map((v) => v.name)).toEqual(expect.arrayContaining(['BENCH_HNSW', 'BENCH_SCHEMA_BEFORE']));
+});

@@ -21,3 +21,11 @@ test('benchDataSql: the shared users expression, the probe table, the prefix quo
   expect(sql).toContain("/srv/o''brien/ugc/");
   expect(sql).not.toContain("/srv/o'brien/");
 });
+
+test('benchDataSql: the HNSW index is built after the load, or left out with hnsw: false (BENCH_HNSW=0)', () => {
+  const withIndex = benchDataSql(benchShape(130, 10));
+  expect(withIndex).toMatch(/CREATE INDEX material_embeddings_hnsw_idx ON material_embeddings USING hnsw/);
+  const without = benchDataSql(benchShape(130, 10, { hnsw: false }));
+  expect(without).toContain('DROP INDEX material_embeddings_hnsw_idx');
+  expect(without).not.toMatch(/CREATE INDEX material_embeddings_hnsw_idx/);
+});
