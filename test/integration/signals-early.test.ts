@@ -103,3 +103,59 @@ test.each(CASES)(
   },
   120_000,
 );
+
+/**
+ * A TCP proxy on loopback to `port` that forwards each new connection only after `delayMs`: every server round trip
+ * of the run through it starts slowly, so the run can be caught between its phases.
+ */
+async function slowProxy(port: number, delayMs: number): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((down) => {
+    sockets.add(down);
+    down.pause();
+    down.on('error', () => {});
+    setTimeout(() => {
+      if (down.destroyed) return;
+      const up = net.connect(port, '127.0.0.1');
+      sockets.add(up);
+      up.on('error', () => down.destroy());
+      down.pipe(up);
+      up.pipe(down);
+      down.resume();
+    }, delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test('SIGINT after the preflight, before vitest runs (the slot probe): exit 130, the interruption said', async () => {
+  const { scenario } = await import('../helpers/scenario.ts');
+  const { startRehearse } = await import('../helpers/hardening.ts');
+  const s = await scenario();
+  const dst = new URL(s.dst.url);
+  const proxy = await slowProxy(Number(dst.port), 3000);
+  try {
+    dst.port = String(proxy.port);
+    const run = startRehearse([], { ...s.env, DST_DATABASE_URL: dst.toString(), CONNECT_TIMEOUT_MS: '30000' });
+    // The preflight's record is written, then the run probes the servers' free slots (a new target connection, 3 s
+    // through the proxy) before vitest starts: the signal lands there.
+    const preflight = path.join(s.workDir, 'preflight.json');
+    for (let i = 0; i < 1200 && !fs.existsSync(preflight) && run.child.exitCode === null; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(fs.existsSync(preflight), run.output()).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.output).not.toMatch(/\[checks\]/);
+    expect(r.code ?? 128 + SIGNAL_NUMBER[r.signal as 'SIGINT'], r.output).toBe(130);
+    expect(r.output).toMatch(/interrupted by SIGINT/);
+  } finally {
+    proxy.close();
+  }
+}, 240_000);
