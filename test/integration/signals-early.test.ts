@@ -42,8 +42,8 @@ async function signalledRun(sig: 'SIGINT' | 'SIGTERM', when: number | 'started',
   for (const d of ['tmp', 'dst', 'src']) fs.mkdirSync(path.join(dir, d));
   const env = {
     ...process.env,
-    DST_DATABASE_URL: `postgresql://u:p@127.0.0.1:${port}/dst`,
-    SRC_DATABASE_URL: `postgresql://u:p@127.0.0.1:${port}/src`,
+    DST_DATABASE_URL: `postgresql://u@127.0.0.1:${port}/dst`,
+    SRC_DATABASE_URL: `postgresql://u@127.0.0.1:${port}/src`,
     DST_ASSETS_DIR: path.join(dir, 'dst'),
     SRC_ASSETS_DIR: path.join(dir, 'src'),
     REPORTS_DIR: path.join(dir, 'reports'),
