@@ -6,7 +6,8 @@
  * `<key>` is a sha256 of every source file's path and content, this file and the esbuild version: a build is never
  * stale (an edited source gets a new key) and never half-written (it is written to a temporary folder and renamed into
  * place, so two runs starting at once both end with the same complete build). Older builds are removed after an hour unless a live process
- * still runs from them (its pid file in `<build>/.users/`).
+ * still runs from them: a launcher (its pid file in `<build>/.users/`) or any process it started (`BUILD_ENV` in its
+ * environment).
  * Type checking is `npm run typecheck`'s job, not this one's (esbuild strips types without checking them).
  *
  * Plain JavaScript on purpose: it is what makes the TypeScript runnable. Usage: `node bin/build.mjs` (prints the
@@ -70,9 +71,11 @@ export async function ensureBuild() {
   const key = buildKey(files);
   const out = path.join(BUILD_ROOT, key);
   if (fs.existsSync(path.join(out, '.complete'))) {
+    // Claimed first, then checked again: a prune running now either sees this process in `.users` or has already
+    // removed the folder (then it is built again below).
+    claim(out);
     touch(out);
-    registerUser(out);
-    return out;
+    if (fs.existsSync(path.join(out, '.complete'))) return out;
   }
   const { build } = await import('esbuild');
   fs.mkdirSync(BUILD_ROOT, { recursive: true });
@@ -107,9 +110,23 @@ export async function ensureBuild() {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  registerUser(out);
+  claim(out);
   prune(key);
   return out;
+}
+
+/**
+ * The environment variable naming the build a launcher runs from (`.build/<key>`): set in the launcher's environment,
+ * so every process it starts — vitest and its workers, the copy tools, a nested launcher — inherits it and is seen
+ * by `inUse` even after the launcher itself is gone (issue 26: a build must not be pruned while any process of a run
+ * still loads modules from it).
+ */
+export const BUILD_ENV = 'MIGRATION_REHEARSAL_BUILD';
+
+/** This process runs from `dir`: its pid file in `dir/.users/` and `BUILD_ENV` for every child it starts. */
+function claim(dir) {
+  registerUser(dir);
+  process.env[BUILD_ENV] = dir;
 }
 
 /** The folder of a build where each process running from it leaves a file named by its pid (`.users/<pid>`). */
@@ -123,7 +140,12 @@ const USERS = '.users';
 function registerUser(dir) {
   const file = path.join(dir, USERS, String(process.pid));
   try {
-    fs.mkdirSync(path.join(dir, USERS), { recursive: true });
+    // Not recursive: a build pruned a moment ago is not re-created as an empty folder (ensureBuild builds it again).
+    fs.mkdirSync(path.join(dir, USERS), { recursive: false });
+  } catch (e) {
+    if (e.code !== 'EEXIST') return;
+  }
+  try {
     fs.writeFileSync(file, `${new Date().toISOString()}\n`);
     process.once('exit', () => fs.rmSync(file, { force: true }));
   } catch {
@@ -131,20 +153,49 @@ function registerUser(dir) {
   }
 }
 
-/** Whether a live process runs from the build `dir` (a `.users/<pid>` whose process exists; dead ones are removed). */
+/**
+ * Whether a live process runs from the build `dir`: a `.users/<pid>` whose process exists (dead ones are removed), or
+ * any process started with `BUILD_ENV=<dir>` in its environment (a launcher's child that outlived it, e.g. vitest
+ * finishing its global setup after the launcher was killed).
+ */
 export function inUse(dir) {
   let pids = [];
   try {
     pids = fs.readdirSync(path.join(dir, USERS));
   } catch {
-    return false;
+    /* no launcher registered: its children may still run */
   }
   let live = false;
   for (const pid of pids) {
     if (processAlive(Number(pid))) live = true;
     else fs.rmSync(path.join(dir, USERS, pid), { force: true });
   }
-  return live;
+  return live || startedFrom(dir);
+}
+
+/**
+ * Whether a live process's environment (Linux `/proc/<pid>/environ`, as it was at exec) names `dir` in `BUILD_ENV`.
+ * Processes of other users cannot be read and are skipped; elsewhere than Linux this finds nothing (the pid files
+ * still apply).
+ */
+function startedFrom(dir) {
+  const needle = Buffer.from(`\0${BUILD_ENV}=${dir}\0`);
+  let entries = [];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const env = Buffer.concat([Buffer.from([0]), fs.readFileSync(`/proc/${name}/environ`)]);
+      if (env.includes(needle)) return true;
+    } catch {
+      /* gone, or another user's */
+    }
+  }
+  return false;
 }
 
 function processAlive(pid) {

@@ -57,6 +57,12 @@ export function newRunId(): string {
 
 /** Run one rehearsal; returns the exit code. Throws only for an unexpected error. */
 export async function rehearse(config: Config, o: RehearseOptions): Promise<number> {
+  // Ctrl-C / SIGTERM from here until vitest's runner forwards them (the locks, the preflight: a remote probe can take
+  // CONNECT_TIMEOUT_MS): the running tools are stopped and the run ends with 130/143. Registered before the first
+  // folder is created, so no moment of the run falls back to Node's default (a death by signal, no message, an empty
+  // temporary WORK_DIR left behind); the folders this run creates are added to `created` as they are made.
+  const created: string[] = [];
+  const offEarly = onEarlySignal(o, created);
   const place: RunPlace = {
     runId: newRunId(),
     startedAt: new Date().toISOString(),
@@ -72,15 +78,18 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
     ensureUsableDir('REPORTS_DIR', config.reportsDir);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
+    offEarly();
     o.err(e.message);
     return EXIT.usage;
   }
-  // Ctrl-C / SIGTERM before vitest starts (the locks, the preflight: a remote probe can take CONNECT_TIMEOUT_MS): the
-  // running tools are stopped and the run ends with 130/143, nothing written. Registered before the first line is
-  // printed, so no moment of start-up falls back to Node's default (a death by signal, no message).
-  const offEarly = onEarlySignal(o, [...(config.workDir ? [] : [place.workDir]), place.runDir]);
+  if (!config.workDir) created.push(place.workDir);
+  created.push(place.runDir);
   announce(config, place, o);
-  return withLocks(config, place, o, () => runLocked(config, place, o, offEarly));
+  try {
+    return await withLocks(config, place, o, () => runLocked(config, place, o, offEarly));
+  } finally {
+    offEarly();
+  }
 }
 
 /**
@@ -217,8 +226,6 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
   fs.mkdirSync(runDir, { recursive: true });
   // The read-only preflight, in every mode, before vitest: a refusal is one failing test and exit 2.
   const gate = await preflightGate(config, { runId, workDir, mode: o.mode });
-  // From here vitest's runner forwards the signals (lib/core/vitest-runner.ts) and global setup records them.
-  offEarly();
   const refused = gate.record.result.status !== 'ok';
   const protocol: RunProtocol = {
     runId,
@@ -237,7 +244,11 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
   const clientTools = clientToolVersions();
   const fit = refused ? undefined : await fitChecksToSlots(config, o);
   if (fit) extraArgs = [...extraArgs, ...fit.args];
-  const run = await runChecks({ env: { ...process.env, ...toEnv(protocol), ...fit?.env }, extraArgs });
+  const checks = runChecks({ env: { ...process.env, ...toEnv(protocol), ...fit?.env }, extraArgs });
+  // vitest's runner has registered its forwarding handler (synchronously, above): only now is the early one removed,
+  // so a signal during the slot probe above still ends the run with 130/143 and a message (issue 26, attack 19).
+  offEarly();
+  const run = await checks;
   const held = holdSignalsWhileRecording(o);
   let code = exitCodeOf(workDir, run.code, o);
   if (run.interruptedBy) {

@@ -5,8 +5,11 @@
  * in summary.md).
  *
  * - terminal: every control character (C0 incl. newline, carriage return and ESC, DEL, C1) and every Unicode
- *   bidirectional override/isolate is shown as a visible escape (`\n`, `\x1b`, `\u202e`); `terminalLine` keeps the
- *   colour codes (SGR) a line's own formatter added and escapes everything else.
+ *   bidirectional override/isolate is shown as a visible escape (`\n`, `\x1b`, `\u202e`). No escape sequence is
+ *   "allowed" through, not even a colour code (SGR): a name from the database cannot be told from a colour the tool
+ *   added, so `\e[31m` or `\e[8m` (hidden text) in a table name would restyle or hide the tool's own lines (issue 26,
+ *   attack 24). The tool's console lines carry no colour codes of their own; a colour, if one is ever added, is added
+ *   by the formatter after the line was escaped, never passed through it.
  * - markdown: every character CommonMark/GFM would read as markup in its position is backslash-escaped (and nothing
  *   else), `<`/`>`/`&` become entities (no raw HTML, no autolink), a newline becomes a visible `\n`, a `|` cannot end a
  *   table cell.
@@ -33,23 +36,14 @@ export function terminalText(s: string): string {
   return s.replace(CONTROL, visible);
 }
 
-/** ANSI SGR sequences (colours, bold): the only escape sequences a line of ours may carry. */
-// eslint-disable-next-line no-control-regex
-const SGR = /\x1b\[[0-9;]*m/g;
-
 /**
- * A whole console line composed by the tool (or by vitest): its colour codes (SGR) kept, every other control or bidi
- * character shown escaped, so a name inside it cannot move the cursor, clear the screen, set the window title or
- * start a new line.
+ * A whole console line composed by the tool (or by vitest's reporters, which run with colours off): every control or
+ * bidi character shown escaped, escape sequences included — a name inside it cannot colour, hide or overwrite text,
+ * move the cursor, clear the screen, set the window title, open a hyperlink (OSC 8) or start a new line. The same rule
+ * as `terminalText`, named for the place it is applied: just before a line is written to stdout/stderr.
  */
 export function terminalLine(line: string): string {
-  let out = '';
-  let last = 0;
-  for (const m of line.matchAll(SGR)) {
-    out += terminalText(line.slice(last, m.index)) + m[0];
-    last = m.index + m[0].length;
-  }
-  return out + terminalText(line.slice(last));
+  return terminalText(line);
 }
 
 /** Inline markup characters that mean something wherever they stand: escape, code, emphasis, links, cells, strike. */

@@ -46,8 +46,9 @@ export function runChecks(opts: {
 }): Promise<VitestRun> {
   const [bin, base] = checksVitestCommand();
   const args = [...base, ...(opts.extraArgs ?? [])];
-  // Off a terminal, no colour codes in the log.
-  const env = process.stdout.isTTY ? opts.env : { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+  // No colour codes, on a terminal too: every line is escaped completely before it is shown (terminalLine), so a
+  // colour of vitest's could not be told from an escape code in a table name (issue 26, attack 24).
+  const env = { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' };
   const quiet = opts.env.REHEARSAL_VERBOSE !== '1';
   return new Promise((resolve, reject) => {
     // vitest (and through it every copy tool) stops when this process dies, even by kill -9: TERM lets global setup

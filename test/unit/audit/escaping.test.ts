@@ -9,7 +9,11 @@ import { describe, expect, test } from 'vitest';
 import { buildManifest } from '../../../lib/audit/manifest.ts';
 import { listLines, renderReportHtml, renderSummaryMd } from '../../../lib/audit/report-html.ts';
 import type { CheckRecord } from '../../../lib/audit/reporter.ts';
+import { failureLines } from '../../../lib/audit/reporter.ts';
 import { terminalLine } from '../../../lib/core/escape.ts';
+import { consoleSay } from '../../../lib/phases/phase.ts';
+import { PhaseLog } from '../../../lib/core/tools.ts';
+import type { TestCase } from 'vitest/node';
 
 const EVIL = 'public."![x](http://127.0.0.1:9/x.png)\n✓ forged line <img src=x onerror=alert(1)>"';
 
@@ -71,6 +75,49 @@ describe('escaping in the audit trail', () => {
     expect(line).not.toContain('\n');
     expect(line).not.toContain('\x1b]');
     expect(line).toContain('\\n✓ forged line');
+  });
+});
+
+/** Issue 26, attack 24: the table the attacker created on the source. */
+const ATTACK_TABLE = 'evil\n[checks] ok: FORGED-TABLE-LINE \x1b[2J\x1b[31m';
+/** Every C0/C1 control (ESC and CSI included): none may reach the terminal from a name. */
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
+
+/** What the writer under test wrote to stdout while `fn` ran. */
+function stdoutOf(fn: () => void): string {
+  const chunks: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((c: string | Uint8Array) => (chunks.push(String(c)), true)) as typeof write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = write;
+  }
+  return chunks.join('');
+}
+
+describe("the console writers, with the attack's table name", () => {
+  test('a phase line (consoleSay): escape codes inside the line shown escaped, SGR colour and hidden text included', () => {
+    // consoleSay keeps the tool's own line breaks (each line prefixed); everything else in a line is escaped.
+    const out = stdoutOf(() =>
+      consoleSay(new PhaseLog(), 'restore')('table public."evil \x1b[2J\x1b[31m\x1b[8m\x9b2J" restored'),
+    );
+    expect(out).toBe('[restore] table public."evil \\x1b[2J\\x1b[31m\\x1b[8m\\x9b2J" restored\n');
+    expect(out.slice(0, -1)).not.toMatch(RAW_CONTROL);
+  });
+
+  test('a failed check as the quiet console prints it (failureLines, then terminalLine): nothing raw', () => {
+    const name = `row count public."${ATTACK_TABLE}"`;
+    const tc = {
+      name,
+      result: () => ({ state: 'failed', errors: [{ message: `${name}: expected it in the target, it is missing` }] }),
+      annotations: () => [{ type: 'evidence', message: `source has 1 row in public."${ATTACK_TABLE}"` }],
+    } as unknown as TestCase;
+    const lines = failureLines(tc, 160).map(terminalLine);
+    for (const l of lines) expect(l).not.toMatch(RAW_CONTROL);
+    expect(lines[0]).toContain('evil\\n[checks] ok: FORGED-TABLE-LINE \\x1b[2J\\x1b[31m');
+    expect(lines.join('\n')).not.toMatch(/^\[checks\] ok: FORGED/m);
   });
 });
 

@@ -27,9 +27,31 @@ describe('terminal', () => {
     expect(terminalText('plain name, ünïcode "quoted"\tand a tab')).toBe('plain name, ünïcode "quoted"\tand a tab');
   });
 
-  test("terminalLine keeps the line's own colour codes and escapes the rest", () => {
-    const line = `\x1b[32m✓\x1b[39m row count public."x\x1b[2Jy\nz"`;
-    expect(terminalLine(line)).toBe(`\x1b[32m✓\x1b[39m row count public."x\\x1b[2Jy\\nz"`);
+  // Issue 26, attack 24: a table named `evil\n[checks] ok: FORGED \e[2J\e[31m` kept its colour code, because the
+  // line escaper let SGR sequences through as "our own colours". No escape sequence is ours to let through.
+  test.each([
+    ['SGR colour', 'evil\x1b[31m red', 'evil\\x1b[31m red'],
+    ['SGR reset/bold', '\x1b[0m\x1b[1mx', '\\x1b[0m\\x1b[1mx'],
+    ['SGR hidden text', 'a\x1b[8mhidden', 'a\\x1b[8mhidden'],
+    [
+      'OSC 8 hyperlink',
+      '\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\',
+      '\\x1b]8;;https://evil.example\\x1b\\click\\x1b]8;;\\x1b\\',
+    ],
+    ['C1 CSI', 'x\x9b31my', 'x\\x9b31my'],
+    ['the attack', 'evil\n[checks] ok: FORGED \x1b[2J\x1b[31m', 'evil\\n[checks] ok: FORGED \\x1b[2J\\x1b[31m'],
+  ])('%s: escaped completely by terminalText and terminalLine alike', (_what, name, shown) => {
+    for (const f of [terminalText, terminalLine]) {
+      const out = f(name);
+      expect(out).toBe(shown);
+      // eslint-disable-next-line no-control-regex
+      expect(out).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/);
+    }
+  });
+
+  test('a whole console line with a colour code inside a name: nothing of it reaches the terminal raw', () => {
+    const line = terminalLine(`✗ row count public."x\x1b[2Jy\nz\x1b[31m"  [row-counts]`);
+    expect(line).toBe(`✗ row count public."x\\x1b[2Jy\\nz\\x1b[31m"  [row-counts]`);
   });
 });
 

@@ -1,0 +1,163 @@
+/**
+ * Issue 26 (attack 19): SIGINT/SIGTERM in the first moments of `node bin/run.mjs rehearse` end the run with 130/143
+ * (a death by that signal counts: the shell reports 130/143) and leave no dump and no report of it. No cluster is
+ * needed: both DSNs point at a closed port, so a run that missed the signal would go on, fail its preflight quickly and
+ * write a report (exit 2) — what the attack saw.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { PROJECT_ROOT } from '../../lib/core/project.ts';
+
+const SIGNAL_NUMBER = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** A port nothing listens on (taken from the kernel, then released). */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Every file under `dir` (relative), [] when it does not exist. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => fs.statSync(path.join(dir, f)).isFile());
+}
+
+/**
+ * One run of the launcher, signalled `when`: after `ms` milliseconds, or as soon as its first output line shows the
+ * run started. Resolves with the shell's view of its end (128 + signal for a death by signal), its output and what it
+ * left in its temporary folder and REPORTS_DIR.
+ */
+async function signalledRun(sig: 'SIGINT' | 'SIGTERM', when: number | 'started', port: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sig-early-'));
+  for (const d of ['tmp', 'dst', 'src']) fs.mkdirSync(path.join(dir, d));
+  const env = {
+    ...process.env,
+    DST_DATABASE_URL: `postgresql://u@127.0.0.1:${port}/dst`,
+    SRC_DATABASE_URL: `postgresql://u@127.0.0.1:${port}/src`,
+    DST_ASSETS_DIR: path.join(dir, 'dst'),
+    SRC_ASSETS_DIR: path.join(dir, 'src'),
+    REPORTS_DIR: path.join(dir, 'reports'),
+    TMPDIR: path.join(dir, 'tmp'),
+    HEALTH_CHECK: '0',
+  };
+  delete (env as NodeJS.ProcessEnv).WORK_DIR;
+  const child = spawn(process.execPath, ['bin/run.mjs', 'rehearse'], { cwd: PROJECT_ROOT, env });
+  let out = '';
+  const send = () => child.exitCode === null && child.kill(sig);
+  const onData = (d: Buffer) => {
+    out += d;
+    if (when === 'started' && /^rehearsal \S+ \(full\)/m.test(out)) {
+      when = -1;
+      send();
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  if (typeof when === 'number') setTimeout(send, when);
+  const shellCode = await new Promise<number>((resolve) =>
+    child.on('close', (code, signal) => resolve(code ?? 128 + SIGNAL_NUMBER[signal as keyof typeof SIGNAL_NUMBER])),
+  );
+  const left = {
+    tmp: filesUnder(path.join(dir, 'tmp')),
+    reports: filesUnder(path.join(dir, 'reports')),
+  };
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { shellCode, out, left };
+}
+
+const CASES: Array<['SIGINT' | 'SIGTERM', number | 'started']> = [
+  ['SIGINT', 0],
+  ['SIGINT', 50],
+  ['SIGINT', 150],
+  ['SIGINT', 300],
+  ['SIGINT', 600],
+  ['SIGINT', 'started'],
+  ['SIGTERM', 0],
+  ['SIGTERM', 150],
+  ['SIGTERM', 600],
+  ['SIGTERM', 'started'],
+];
+
+test.each(CASES)(
+  '%s at %s ms: exit 128+signal, no dump, no report',
+  async (sig, when) => {
+    const port = await closedPort();
+    const r = await signalledRun(sig, when, port);
+    expect(r.shellCode, r.out).toBe(128 + SIGNAL_NUMBER[sig]);
+    expect(r.left.tmp.filter((f) => /source\.dump/.test(f))).toEqual([]);
+    expect(
+      r.left.reports.filter((f) => /(report\.html|checks\.json|summary\.md|junit\.xml|manifest\.json)$/.test(f)),
+    ).toEqual([]);
+    // Once the run has said it started, the interruption is said too.
+    if (/^rehearsal \S+ \(full\)/m.test(r.out)) expect(r.out).toMatch(new RegExp(`interrupted by ${sig}`));
+  },
+  120_000,
+);
+
+/**
+ * A TCP proxy on loopback to `port` that forwards each new connection only after `delayMs`: every server round trip
+ * of the run through it starts slowly, so the run can be caught between its phases.
+ */
+async function slowProxy(port: number, delayMs: number): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((down) => {
+    sockets.add(down);
+    down.pause();
+    down.on('error', () => {});
+    setTimeout(() => {
+      if (down.destroyed) return;
+      const up = net.connect(port, '127.0.0.1');
+      sockets.add(up);
+      up.on('error', () => down.destroy());
+      down.pipe(up);
+      up.pipe(down);
+      down.resume();
+    }, delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test('SIGINT after the preflight, before vitest runs (the slot probe): exit 130, the interruption said', async () => {
+  const { scenario } = await import('../helpers/scenario.ts');
+  const { startRehearse } = await import('../helpers/hardening.ts');
+  const s = await scenario();
+  const dst = new URL(s.dst.url);
+  const proxy = await slowProxy(Number(dst.port), 3000);
+  try {
+    dst.port = String(proxy.port);
+    const run = startRehearse([], { ...s.env, DST_DATABASE_URL: dst.toString(), CONNECT_TIMEOUT_MS: '30000' });
+    // The preflight's record is written, then the run probes the servers' free slots (a new target connection, 3 s
+    // through the proxy) before vitest starts: the signal lands there.
+    const preflight = path.join(s.workDir, 'preflight.json');
+    for (let i = 0; i < 1200 && !fs.existsSync(preflight) && run.child.exitCode === null; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(fs.existsSync(preflight), run.output()).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.output).not.toMatch(/\[checks\]/);
+    // A death by the signal is what the shell reports as 130 too; what must not happen is a silent one.
+    const shellCode = r.signal ? 128 + SIGNAL_NUMBER[r.signal as 'SIGINT'] : r.code;
+    expect(shellCode, r.output).toBe(130);
+    expect(r.output).toMatch(/interrupted by SIGINT/);
+  } finally {
+    proxy.close();
+  }
+}, 240_000);
