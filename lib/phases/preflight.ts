@@ -177,10 +177,12 @@ export function sideProblem(
 ): string {
   const label = `the ${side} ${describeDsn(d)}`;
   const err = e as { code?: string; message?: string };
-  // A connection that failed (no SQLSTATE, or a startup refusal) is worded as such; a failed query keeps its message.
-  if (!err?.code || /^(28|3D|08|57P03)/.test(err.code) || /^cannot connect/i.test(err.message ?? ''))
+  // A connection that failed (no SQLSTATE: ECONNREFUSED, a timeout; or a startup refusal: 28xxx, 3D000, 08xxx,
+  // 57P0x) is worded as such; a failed query keeps the server's message and SQLSTATE.
+  const sqlstate = err?.code && /^[0-9A-Z]{5}$/.test(err.code) ? err.code : undefined;
+  if (!sqlstate || /^(28|3D|08|57P0)/.test(sqlstate) || /^cannot connect/i.test(err.message ?? ''))
     return `could not ${what}: ${connectProblem(label, e, config)}`;
-  return redact(`could not ${what} on ${label}: ${err.message ?? String(e)} (SQLSTATE ${err.code})`);
+  return redact(`could not ${what} on ${label}: ${err.message ?? String(e)} (SQLSTATE ${sqlstate})`);
 }
 
 export interface PreflightOptions {
