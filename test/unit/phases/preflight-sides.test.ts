@@ -7,8 +7,8 @@ import { expect, test } from 'vitest';
 import { parseDsn } from '../../../lib/core/dsn.ts';
 import { sideProblem } from '../../../lib/phases/preflight.ts';
 
-const SRC = parseDsn('postgresql://app:Src-Secret-1@db-src.invalid:6543/legacy', 'SRC_DATABASE_URL');
-const DST = parseDsn('postgresql://app:Dst-Secret-2@db-dst.invalid:7654/staging', 'DST_DATABASE_URL');
+const SRC = parseDsn('postgresql://app:Src-Secret-1@db-src.invalid:6543/legacy', 'SRC_DATABASE_URL'); // secret-scan:allow (made-up fixture password)
+const DST = parseDsn('postgresql://app:Dst-Secret-2@db-dst.invalid:7654/staging', 'DST_DATABASE_URL'); // secret-scan:allow (made-up fixture password)
 const config = { connectTimeoutMs: 10_000 };
 
 test("a failed query on the target names the target's DSN (password masked) and the server's message, never the source", () => {
