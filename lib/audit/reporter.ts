@@ -3,6 +3,7 @@
  * the state, the failure message and the evidence annotations. The rehearse CLI reads it for the summary, the
  * manifest totals and --rerun-failed.
  */
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, LOG_THROTTLE, Progress, timing } from '../core/progress.ts';
@@ -130,6 +131,10 @@ export default class ChecksReporter implements Reporter {
   }
 
   onInit(vitest: Vitest): void {
+    // A kept WORK_DIR may hold the staging folder of an earlier run that could not publish it: never this run's.
+    const run = fromEnv(process.env);
+    const staging = run && reportsStagingDir(run);
+    if (staging && run.runDir && staging !== run.runDir) rmSync(staging, { recursive: true, force: true });
     const p = vitest.config.testNamePattern;
     this.pattern = p instanceof RegExp ? p : typeof p === 'string' && p ? new RegExp(p) : undefined;
   }

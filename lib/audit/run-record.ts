@@ -287,7 +287,8 @@ function gatherRun(info: RunInfo, finishedAt: string): Finalizing {
   const redacted = f.writes.run('redacting the reports', () => redactReportFiles(info.runDir)) ?? [];
   if (redacted.length) f.notes.push(`secrets were redacted from ${redacted.join(', ')}`);
   // The checks' real totals even when REPORTS_DIR could not take checks.json: the copy left in WORK_DIR.
-  f.checks = readChecks(info.runDir) ?? readChecks(staging);
+  const kept = readChecks(staging);
+  f.checks = readChecks(info.runDir) ?? (kept?.runId === info.runId ? kept : undefined);
   if (!f.checks)
     f.auditProblems.push(`${CHECKS_FILE} is missing: vitest did not finish reporting (see the output above)`);
   const runsDir = path.join(info.config.reportsDir, 'runs');
