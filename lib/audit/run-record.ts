@@ -176,22 +176,28 @@ function publishStaged(info: RunInfo, writes: Attempts): string {
   const staging = reportsStagingDir({ workDir: info.workDir, runDir: info.runDir })!;
   if (path.resolve(staging) === path.resolve(info.runDir)) return staging;
   const failed: string[] = [];
+  const published: string[] = [];
   let error: unknown;
   for (const rel of listFiles(staging)) {
-    const from = path.join(staging, rel);
     try {
-      writeAtomic(path.join(info.runDir, rel), fs.readFileSync(from));
-      fs.rmSync(from);
+      writeAtomic(path.join(info.runDir, rel), fs.readFileSync(path.join(staging, rel)));
+      published.push(rel);
     } catch (e) {
       failed.push(rel);
       error ??= e;
     }
   }
-  if (failed.length) {
-    const names = failed.filter((r) => !r.startsWith('html/'));
-    if (failed.length > names.length) names.push('html/');
-    writes.fail(names.join(', '), error);
-  } else fs.rmSync(staging, { recursive: true, force: true });
+  if (!failed.length) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    return staging;
+  }
+  const names = failed.filter((r) => !r.startsWith('html/'));
+  const htmlFailed = failed.length > names.length;
+  // The HTML report is one report of many files: all of it is published, or none (it stays whole in WORK_DIR).
+  if (htmlFailed) fs.rmSync(path.join(info.runDir, 'html'), { recursive: true, force: true });
+  for (const rel of published)
+    if (!(htmlFailed && rel.startsWith('html/'))) fs.rmSync(path.join(staging, rel), { force: true });
+  writes.fail([...names, ...(htmlFailed ? ['html/'] : [])].join(', '), error);
   return staging;
 }
 
