@@ -10,19 +10,22 @@
  *   `specs/<name>.spec.ts` in every report).
  */
 import path from 'node:path';
-import { fromEnv } from '../lib/core/run-protocol.ts';
+import { fromEnv, reportsStagingDir } from '../lib/core/run-protocol.ts';
 
 /** Reporters of a rehearsal (the run protocol's runDir, set by rehearse), else of the project's own test runs. */
 export function reportersFor(env: NodeJS.ProcessEnv, codeRoot: string, ext: 'ts' | 'js'): unknown[] {
-  const runDir = fromEnv(env)?.runDir;
+  const run = fromEnv(env);
+  const runDir = run?.runDir;
+  // vitest's file reporters write in WORK_DIR; the run's bookkeeping publishes them atomically (reportsStagingDir).
+  const staging = run && reportsStagingDir(run);
   // A rehearsal prints through lib/audit/reporter.ts only: progress, each failed check once with its evidence, no green
   // lists, no stack frames for findings (REHEARSAL_VERBOSE=1 adds vitest's own console). Its junit.xml is written
   // afterwards from checks.json (lib/audit/junit-writer.ts: classname = family).
   const reporters: unknown[] = runDir && env.REHEARSAL_VERBOSE !== '1' ? [] : ['default'];
   if (runDir) {
     reporters.push(
-      ['json', { outputFile: path.join(runDir, 'results.json') }],
-      ['html', { outputFile: path.join(runDir, 'html/index.html') }],
+      ['json', { outputFile: path.join(staging ?? runDir, 'results.json') }],
+      ['html', { outputFile: path.join(staging ?? runDir, 'html/index.html') }],
       path.join(codeRoot, 'lib', 'audit', `reporter.${ext}`),
     );
   } else if (env.SELF_REPORTS !== '0') {

@@ -16,7 +16,7 @@ import type { Provenance } from './provenance.ts';
 import type { CensusCounts, TableRow } from './report-data.ts';
 import type { CheckPlan, RunState } from '../core/state.ts';
 import { toolVersion } from '../core/tools.ts';
-import { listFiles, sha256FileSync } from '../core/files.ts';
+import { listFiles, sha256FileSync, writeAtomic as writeAtomicCore } from '../core/files.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** The retried run's plan, kept in the run folder so a later --rerun-failed checks the same subjects. */
@@ -157,12 +157,9 @@ export function redactReportFiles(runDir: string, redactText: (s: string) => str
   return changed;
 }
 
-/** Write `file` through a temp file and a rename (readers never see half a file); creates the parent folder. */
+/** Write `file` through a temp file and a rename; a failed write leaves no temp file (lib/core/files.ts). */
 export function writeAtomic(file: string, data: string | Buffer): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+  writeAtomicCore(file, data);
 }
 
 /** sha256 + size of every file of the run folder except the manifest itself. */

@@ -3,14 +3,16 @@
  * the state, the failure message and the evidence annotations. The rehearse CLI reads it for the summary, the
  * manifest totals and --rerun-failed.
  */
-import fs from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, LOG_THROTTLE, Progress, timing } from '../core/progress.ts';
 import { formatDuration } from '../core/format.ts';
 import { terminalLine } from '../core/escape.ts';
 import { redact } from '../core/redact.ts';
-import { fromEnv } from '../core/run-protocol.ts';
+import { fromEnv, reportsStagingDir } from '../core/run-protocol.ts';
+import { writeAtomic } from '../core/files.ts';
+import { fsProblem } from '../core/fs-problem.ts';
 import { familyOfTest } from '../checks/registry.ts';
 import { WARNING } from '../checks/shared/verdict.ts';
 import { findingMessage, wrapText } from './text.ts';
@@ -129,6 +131,10 @@ export default class ChecksReporter implements Reporter {
   }
 
   onInit(vitest: Vitest): void {
+    // A kept WORK_DIR may hold the staging folder of an earlier run that could not publish it: never this run's.
+    const run = fromEnv(process.env);
+    const staging = run && reportsStagingDir(run);
+    if (staging && run.runDir && staging !== run.runDir) rmSync(staging, { recursive: true, force: true });
     const p = vitest.config.testNamePattern;
     this.pattern = p instanceof RegExp ? p : typeof p === 'string' && p ? new RegExp(p) : undefined;
   }
@@ -233,8 +239,24 @@ export default class ChecksReporter implements Reporter {
     // Real crashes keep their stack: they are bugs, not findings.
     for (const e of unhandledErrors as ReadonlyArray<{ message?: string; stack?: string }>)
       process.stderr.write(redact(`unhandled error: ${e.stack ?? e.message ?? String(e)}`) + '\n');
-    fs.mkdirSync(runDir, { recursive: true });
-    fs.writeFileSync(path.join(runDir, CHECKS_FILE), JSON.stringify(out, null, 2) + '\n');
+    // Into WORK_DIR's staging folder (published into the run folder afterwards), through a temp file and a rename.
+    writeChecksFile(reportsStagingDir(run) ?? runDir, out);
+  }
+}
+
+/**
+ * Write checks.json into `dir` atomically. A file-system failure (a full disk) is said in one plain line, never a
+ * crash of vitest's reporting (issue 26); finalizeRun then says the totals could not be recorded.
+ */
+function writeChecksFile(dir: string, out: ChecksFile): void {
+  const file = path.join(dir, CHECKS_FILE);
+  try {
+    writeAtomic(file, JSON.stringify(out, null, 2) + '\n');
+  } catch (e) {
+    process.stderr.write(
+      terminalLine(redact(`could not record the checks' results: ${fsProblem(e, file) ?? (e as Error).message}`)) +
+        '\n',
+    );
   }
 }
 

@@ -37,6 +37,10 @@ import {
   type RerunOutcome,
 } from './manifest.ts';
 import { terminalLine } from '../core/escape.ts';
+import { listFiles } from '../core/files.ts';
+import { formatBytes } from '../core/format.ts';
+import { freeBytes } from '../core/fs-problem.ts';
+import { reportsStagingDir } from '../core/run-protocol.ts';
 import { MASK, escapeRegExp, redact, redactDeep } from '../core/redact.ts';
 import { CHECKS_FILE, type CheckRecord, type ChecksFile } from './reporter.ts';
 import { readState, type RunState } from '../core/state.ts';
@@ -146,14 +150,68 @@ function ownState(info: RunInfo): RunState | undefined {
  */
 class Attempts {
   readonly errors: string[] = [];
+  /** The error codes seen (ENOSPC, EACCES...). */
+  readonly codes = new Set<string>();
   run<T>(what: string, fn: () => T): T | undefined {
     try {
       return fn();
     } catch (e) {
-      this.errors.push(`${what}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim());
+      this.fail(what, e);
       return undefined;
     }
   }
+  fail(what: string, e: unknown): void {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) this.codes.add(code);
+    this.errors.push(code ? `${what} (${code})` : `${what}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Step 0: publish what vitest's reporters wrote in WORK_DIR's staging folder (reportsStagingDir: results.json,
+ * html/, checks.json) into the run folder, file by file through a temp file and a rename. A published file leaves
+ * WORK_DIR; one that cannot be published (a full REPORTS_DIR) stays there, recorded once in `writes`.
+ */
+function publishStaged(info: RunInfo, writes: Attempts): string {
+  const staging = reportsStagingDir({ workDir: info.workDir, runDir: info.runDir })!;
+  if (path.resolve(staging) === path.resolve(info.runDir)) return staging;
+  const failed: string[] = [];
+  const published: string[] = [];
+  let error: unknown;
+  for (const rel of listFiles(staging)) {
+    try {
+      writeAtomic(path.join(info.runDir, rel), fs.readFileSync(path.join(staging, rel)));
+      published.push(rel);
+    } catch (e) {
+      failed.push(rel);
+      error ??= e;
+    }
+  }
+  if (!failed.length) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    return staging;
+  }
+  const names = failed.filter((r) => !r.startsWith('html/'));
+  const htmlFailed = failed.length > names.length;
+  // The HTML report is one report of many files: all of it is published, or none (it stays whole in WORK_DIR).
+  if (htmlFailed) fs.rmSync(path.join(info.runDir, 'html'), { recursive: true, force: true });
+  for (const rel of published)
+    if (!(htmlFailed && rel.startsWith('html/'))) fs.rmSync(path.join(staging, rel), { force: true });
+  writes.fail([...names, ...(htmlFailed ? ['html/'] : [])].join(', '), error);
+  return staging;
+}
+
+/**
+ * The one line for report files REPORTS_DIR did not take: the folder, the bytes free there, what is missing, the fix.
+ */
+function reportsDirLine(info: RunInfo, writes: Attempts): string {
+  const dir = info.config.reportsDir;
+  const full = writes.codes.has('ENOSPC') || writes.codes.has('EDQUOT');
+  return (
+    `REPORTS_DIR ${dir} ${full ? `is full (${formatBytes(freeBytes(dir))} free)` : 'could not be written'}: ` +
+    `${writes.errors.join('; ')} not written there. ${full ? 'Free space in REPORTS_DIR or point REPORTS_DIR at a disk with room' : 'Make REPORTS_DIR writable or point it at a writable folder'}` +
+    `, and rerun; the manifest (and any report not published) is kept in WORK_DIR ${info.workDir}`
+  );
 }
 
 /** What finalizeRun's steps hand each other. */
@@ -224,7 +282,8 @@ function gatherRun(info: RunInfo, finishedAt: string): Finalizing {
     writes: new Attempts(),
     provenance: collectProvenance(info.config.operator),
   };
-  fs.mkdirSync(info.runDir, { recursive: true });
+  f.writes.run('the run folder', () => fs.mkdirSync(info.runDir, { recursive: true }));
+  const staging = publishStaged(info, f.writes);
   const plan = f.state?.plan;
   if (plan)
     f.writes.run(PLAN_FILE, () =>
@@ -233,7 +292,9 @@ function gatherRun(info: RunInfo, finishedAt: string): Finalizing {
   // Reporters write what the checks said; a DSN in an error message must not survive into the audit trail.
   const redacted = f.writes.run('redacting the reports', () => redactReportFiles(info.runDir)) ?? [];
   if (redacted.length) f.notes.push(`secrets were redacted from ${redacted.join(', ')}`);
-  f.checks = readChecks(info.runDir);
+  // The checks' real totals even when REPORTS_DIR could not take checks.json: the copy left in WORK_DIR.
+  const kept = readChecks(staging);
+  f.checks = readChecks(info.runDir) ?? (kept?.runId === info.runId ? kept : undefined);
   if (!f.checks)
     f.auditProblems.push(`${CHECKS_FILE} is missing: vitest did not finish reporting (see the output above)`);
   const runsDir = path.join(info.config.reportsDir, 'runs');
@@ -409,12 +470,12 @@ async function writeManifestAndReports(f: Finalizing, exitCode: number): Promise
   manifest.reports = hashReports(info.runDir);
   write(REPORT_HTML, renderReportHtml(reportInput));
   manifest.reports = hashReports(info.runDir);
+  // A run whose reports could not be recorded is never a 0 (issue 26: a full REPORTS_DIR).
+  if (f.writes.errors.length && manifest.exitCode === EXIT.ok) manifest.exitCode = EXIT.phaseFailed;
   f.writes.run(MANIFEST_FILE, () => writeManifest(info.runDir, manifest));
   if (f.writes.errors.length) {
-    f.notes.push(
-      `REPORTS_DIR ${info.config.reportsDir} could not be written (${f.writes.errors.join('; ')}); is the disk full? ` +
-        `The reports of this run are incomplete; the manifest is in WORK_DIR`,
-    );
+    if (manifest.exitCode === EXIT.ok) manifest.exitCode = EXIT.phaseFailed;
+    f.notes.push(reportsDirLine(info, f.writes));
   }
   try {
     fs.mkdirSync(info.workDir, { recursive: true });
@@ -422,7 +483,7 @@ async function writeManifestAndReports(f: Finalizing, exitCode: number): Promise
   } catch (e) {
     f.notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);
   }
-  return { manifest, code };
+  return { manifest, code: manifest.exitCode };
 }
 
 /**

@@ -41,8 +41,21 @@ export function existingReportFiles(runDir: string): string[] {
   );
 }
 
-/** The closing line CI log parsers recognise: `N passed, N failed, N skipped`. */
-export function closingLine(m: Pick<Manifest, 'totals'>): string {
+/** The run's checks left no checks.json (the manifest's audit problems say so): its totals are unknown, not zero. */
+function totalsUnrecorded(m: Partial<Pick<Manifest, 'auditProblems'>>): boolean {
+  return m.auditProblems?.some((p) => p.startsWith('checks.json is missing')) ?? false;
+}
+
+/**
+ * The closing line CI log parsers recognise: `N passed, N failed, N skipped`. When the checks' results could not be
+ * recorded (no checks.json, e.g. a full disk: the manifest's audit problems say so) it says that instead, with the
+ * exit code, never a clean-looking "0 failed" (issue 26).
+ */
+export function closingLine(
+  m: Pick<Manifest, 'totals'> & Partial<Pick<Manifest, 'auditProblems' | 'exitCode'>>,
+): string {
+  if (totalsUnrecorded(m))
+    return `checks: the totals could not be recorded (checks.json is missing, see the notes above); exit ${m.exitCode ?? '?'}`;
   const w = m.totals.warnings ?? 0;
   return `${m.totals.passed} passed, ${m.totals.failed} failed, ${m.totals.skipped} skipped${w ? `, ${plural(w, 'warning')}` : ''}`;
 }
@@ -113,7 +126,9 @@ function outcomeLines(m: Manifest, notes: string[]): string[] {
   // Outcome.
   const t = m.totals;
   lines.push(
-    `checks:   ${t.passed} passed, ${failedText(t)}, ${t.skipped} skipped, ${plural(t.warnings ?? 0, 'warning')}${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
+    totalsUnrecorded(m)
+      ? 'checks:   not recorded (checks.json is missing)'
+      : `checks:   ${t.passed} passed, ${failedText(t)}, ${t.skipped} skipped, ${plural(t.warnings ?? 0, 'warning')}${t.notSelected ? ` (${t.notSelected} not selected by the rerun filter)` : ''}`,
   );
   if (m.effective) {
     const e = m.effective.totals;

@@ -39,10 +39,17 @@ export function listFiles(dir: string): string[] {
 /**
  * Write `file` through a temp file beside it and a rename (readers never see half a file, and a crash leaves the old
  * file whole); creates the parent folder. `mode` applies to a new file (the temp file is created with it).
+ * A failed write (ENOSPC, EACCES...) removes its temp file before the error is thrown: nothing half-written remains
+ * (issue 26, a full REPORTS_DIR left zero-byte `*.tmp` files).
  */
 export function writeAtomic(file: string, data: string | Buffer, opts: { mode?: number } = {}): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data, opts.mode === undefined ? undefined : { mode: opts.mode });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data, opts.mode === undefined ? undefined : { mode: opts.mode });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -35,6 +35,19 @@ export interface RunProtocol {
   config?: Config;
 }
 
+/** The folder of WORK_DIR where vitest's reporters write during a run (see `reportsStagingDir`). */
+export const STAGING_DIR = 'reports-staging';
+
+/**
+ * Where vitest's reporters (results.json, html/, checks.json) write while the checks run: WORK_DIR/reports-staging
+ * when the run has a WORK_DIR, else the run folder. finalizeRun (lib/audit/run-record.ts) then publishes each file
+ * into the run folder through a temp file and a rename, so a full or read-only REPORTS_DIR never receives a
+ * half-written report and never crashes vitest (issue 26); what it cannot publish stays in WORK_DIR.
+ */
+export function reportsStagingDir(p: Pick<RunProtocol, 'workDir' | 'runDir'>): string | undefined {
+  return p.workDir ? `${p.workDir.replace(/\/+$/, '')}/${STAGING_DIR}` : p.runDir;
+}
+
 const MODES: readonly RunMode[] = ['full', 'verify-only', 'rerun', 'list'];
 
 /** The environment variable that carries `p` (merge it into the child's environment): REHEARSAL_RUN alone. */

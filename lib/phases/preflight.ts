@@ -163,6 +163,28 @@ export function connectProblem(label: string, e: unknown, config: Pick<Config, '
   }
 }
 
+/**
+ * One preflight problem about one side: `could not <what> on the <side> <DSN, password masked>: <cause>`, the cause
+ * worded by connectProblem when the side could not be reached. Issue 26: the target role's check quoted the source's
+ * DSN under the target's label; every message names the side it is about.
+ */
+export function sideProblem(
+  side: 'source' | 'target',
+  d: Dsn,
+  what: string,
+  e: unknown,
+  config: Pick<Config, 'connectTimeoutMs'>,
+): string {
+  const label = `the ${side} ${describeDsn(d)}`;
+  const err = e as { code?: string; message?: string };
+  // A connection that failed (no SQLSTATE: ECONNREFUSED, a timeout; or a startup refusal: 28xxx, 3D000, 08xxx,
+  // 57P0x) is worded as such; a failed query keeps the server's message and SQLSTATE.
+  const sqlstate = err?.code && /^[0-9A-Z]{5}$/.test(err.code) ? err.code : undefined;
+  if (!sqlstate || /^(28|3D|08|57P0)/.test(sqlstate) || /^cannot connect/i.test(err.message ?? ''))
+    return `could not ${what}: ${connectProblem(label, e, config)}`;
+  return redact(`could not ${what} on ${label}: ${err.message ?? String(e)} (SQLSTATE ${sqlstate})`);
+}
+
 export interface PreflightOptions {
   log?: PhaseLog;
   say?: (line: string) => void;
@@ -309,6 +331,9 @@ async function checkClientTools(f: Findings): Promise<void> {
   const pgNeeded = f.needed.filter((t): t is PgTool => t !== 'rsync');
   if (!pgNeeded.length) return;
   const { src, dst, archive } = f;
+  // A side whose version could not be read was already reported (checkServers): choosing tools without its major would
+  // only add a consequence ("no installed pg_restore fits … major ≥ 17") in front of the real failure (issue 26).
+  if (!dst || (f.config.src && !src && !archive)) return;
   const choice = await chooseClientTools(f.config, {
     // Without a source connection, the archive's header says which major it was dumped from.
     srcMajor: src
@@ -335,11 +360,13 @@ async function checkClientTools(f: Findings): Promise<void> {
 async function checkTargetRole(f: Findings): Promise<void> {
   if (!f.dst || !f.planned.restore) return;
   try {
+    // A source that did not answer checkServers is reported there; its needs are not read again here.
+    if (f.config.src && !f.src && !f.archive) return;
     f.privileges = await checkPrivileges(f.config, f.archive, f.src?.schemas ?? [], f.opts.log);
     f.problems.push(...f.privileges.problems);
     f.notes.push(...f.privileges.notes);
   } catch (e) {
-    f.problems.push(`could not read the target role's powers: ${redact((e as Error).message)}`);
+    f.problems.push(e instanceof SideError ? e.message : `could not read the archive's needs: ${redact(String(e))}`);
   }
 }
 
@@ -379,7 +406,7 @@ async function checkTargetEmpty(f: Findings): Promise<void> {
       }
     },
     { connectTimeoutMs: config.connectTimeoutMs },
-  ).catch((e) => problems.push(`could not inspect the target's schemas: ${redact((e as Error).message)}`));
+  ).catch((e) => problems.push(sideProblem('target', config.dst, "inspect the target's schemas", e, config)));
 }
 
 /**
@@ -390,15 +417,15 @@ async function checkConfiguredSubjects(f: Findings): Promise<void> {
   const { config, src, dst } = f;
   const side = f.full
     ? src
-      ? { dsn: config.src!, name: 'source' }
+      ? { dsn: config.src!, name: 'source' as const }
       : undefined
     : dst
-      ? { dsn: config.dst, name: 'target' }
+      ? { dsn: config.dst, name: 'target' as const }
       : undefined;
   if (!side) return;
   const missing = await withConnection(side.dsn, (c) => missingConfiguredSubjects(c, config, side.name), {
     connectTimeoutMs: config.connectTimeoutMs,
-  }).catch((e) => [`could not look up the configured tables in the ${side.name}: ${redact((e as Error).message)}`]);
+  }).catch((e) => [sideProblem(side.name, side.dsn, 'look up the configured tables', e, config)]);
   f.problems.push(...missing);
 }
 
@@ -425,7 +452,7 @@ async function checkTablespaces(f: Findings): Promise<void> {
       );
     else if (need.length) f.notes.push(`tablespaces used by the source (${need.join(', ')}) exist on the target`);
   } catch (e) {
-    f.notes.push(`could not compare tablespaces: ${redact((e as Error).message)}`);
+    f.notes.push(`could not compare tablespaces of the source and the target: ${redact((e as Error).message)}`);
   }
 }
 
@@ -537,11 +564,29 @@ async function checkPrivileges(config: Config, archive: ArchiveInfo | undefined,
     roles = rolesNamedBySql(await archiveSchemaSql(archive.path, log));
     schemas = archive.schemas;
   } else if (config.src) {
-    const needs = await withConnection(config.src, sourceNeeds, { connectTimeoutMs: config.connectTimeoutMs });
+    const needs = await withConnection(config.src, sourceNeeds, { connectTimeoutMs: config.connectTimeoutMs }).catch(
+      (e) => {
+        throw new SideError(sideProblem('source', config.src!, 'read what the restore needs', e, config));
+      },
+    );
     extensions = needs.extensions;
     roles = needs.roles;
     schemas = srcSchemas;
   }
+  return readTargetPowers(config, { extensions, roles, schemas }).catch((e) => {
+    throw new SideError(sideProblem('target', config.dst, "read the target role's powers", e, config));
+  });
+}
+
+/** A preflight problem already worded with its side (sideProblem). */
+class SideError extends Error {}
+
+/** The target role's powers judged against what the restore needs (lib/phases/privileges.ts judgePrivileges). */
+function readTargetPowers(
+  config: Config,
+  needs: { extensions: NeededExtension[]; roles: NeededRole[]; schemas: string[] },
+): Promise<PrivilegeVerdict> {
+  const { extensions, roles, schemas } = needs;
   return withConnection(
     config.dst,
     async (c) =>

@@ -1,0 +1,72 @@
+/**
+ * Issue 26, preflight on a source that cannot be read: the first real failure is reported (which side, what failed,
+ * the server's or the connection's message), never a consequence of it — no "no installed pg_restore/psql fits …
+ * (major ≥ 17)" on a PostgreSQL 15 → 15 run, no "could not read the target role's powers" quoting the source's DSN.
+ * And a role-level `statement_timeout = '1ms'` on the source cannot fail the version read: the tool pins its own
+ * session settings in the startup packet (lib/core/db.ts SESSION_PINS), which the server applies over the role's.
+ */
+import net from 'node:net';
+import pg from 'pg';
+import { expect, test } from 'vitest';
+import { parseConfig } from '../../lib/core/config.ts';
+import { runPreflight } from '../../lib/phases/preflight.ts';
+import { scenario } from '../helpers/scenario.ts';
+
+/** A TCP port on 127.0.0.1 that nothing listens on (connections are refused). */
+async function refusingPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+test('a source port that refuses: preflight (exit 2) names the source, its port and "not reachable" once, and no consequence (client tools, the target role)', async () => {
+  const s = await scenario();
+  const port = await refusingPort();
+  const src = new URL(s.env.SRC_DATABASE_URL!);
+  src.port = String(port);
+  const config = parseConfig({ ...s.env, SRC_DATABASE_URL: src.toString() });
+  const err = await runPreflight(config).then(
+    () => undefined,
+    (e: Error & { exitCode?: number }) => e,
+  );
+  expect(err, 'preflight must refuse').toBeDefined();
+  expect(err!.exitCode).toBe(2);
+  const msg = err!.message;
+  expect(msg).toMatch(
+    new RegExp(
+      `the source postgresql://[^\\s]*:\\*\\*\\*@127\\.0\\.0\\.1:${port}/[^\\s]* is not reachable \\([^)]*ECONNREFUSED`,
+    ),
+  );
+  expect(msg.match(/ECONNREFUSED/g)?.length, msg).toBe(1);
+  expect(msg).not.toMatch(/no installed|fits|major ≥/);
+  expect(msg).not.toMatch(/target role's powers/);
+  expect(msg).not.toContain(s.password);
+}, 120_000);
+
+test("a source role with statement_timeout = '1ms': the version read runs under the tool's pinned settings, preflight passes", async () => {
+  const s = await scenario();
+  const role = `st1ms_${process.pid}_${Date.now() % 100000}`;
+  const pw = 'St-1ms-pw-x';
+  await s.src.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${pw}'`);
+  await s.src.query(`ALTER ROLE ${role} SET statement_timeout = '1ms'`);
+  try {
+    // The role's setting does bite a session that does not pin its own: proof the fault is seeded.
+    const src = new URL(s.env.SRC_DATABASE_URL!);
+    src.username = role;
+    src.password = pw;
+    const plain = new pg.Client({ connectionString: src.toString() });
+    await plain.connect();
+    try {
+      expect((await plain.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('1ms');
+    } finally {
+      await plain.end();
+    }
+    const config = parseConfig({ ...s.env, SRC_DATABASE_URL: src.toString() });
+    const r = await runPreflight(config);
+    expect(r).toBeDefined();
+  } finally {
+    await s.src.query(`DROP ROLE IF EXISTS ${role}`);
+  }
+}, 120_000);
