@@ -394,6 +394,29 @@ export async function withConnection<T>(
   }
 }
 
+/** The least time a liveness probe gives a server before calling it unresponsive (ms): a loaded server is slow. */
+export const PROBE_MIN_WAIT_MS = 10_000;
+
+/**
+ * Whether the server of `d` answers: a new connection and `SELECT 1`, each bounded by `ms` (at least
+ * PROBE_MIN_WAIT_MS; the query by a client-side timeout, since a frozen server never runs its statement_timeout).
+ * An error the server itself sent (a SQLSTATE: too many clients, authentication, shutting down) means it answers.
+ * @returns `{ answers: true }`, or `{ answers: false, why }` (refused, reset, timed out). Never throws.
+ */
+export async function serverAnswers(d: Dsn, ms: number): Promise<{ answers: true } | { answers: false; why: string }> {
+  const wait = Math.max(ms, PROBE_MIN_WAIT_MS);
+  try {
+    await withConnection(d, (c) => c.query({ text: 'SELECT 1', query_timeout: wait } as pg.QueryConfig), {
+      connectTimeoutMs: wait,
+    });
+    return { answers: true };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code && /^[0-9A-Z]{5}$/.test(code)) return { answers: true };
+    return { answers: false, why: redact((e as Error).message) };
+  }
+}
+
 const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 
 /** Lost or refused connection (as opposed to an SQL error). */
