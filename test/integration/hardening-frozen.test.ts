@@ -195,3 +195,45 @@ test('a frozen target with CHECK_CONCURRENCY=1 and CONNECT_TIMEOUT_MS=3000: the 
   expect(seconds, r.output.slice(-3000)).toBeLessThan(110);
   expect(afterSummary, r.output.slice(-3000)).toBeLessThan(EXIT_AFTER_SUMMARY_S);
 }, 300_000);
+
+test('the target lock lost during the restore while the target is slow to answer (frozen 6 s): the run stops at once, exit 143, the restore session ended', async () => {
+  const s = await privateMigrated(await scenario());
+  const reader = await connect(s.dst.cluster, 'app');
+  reader.on('error', () => {});
+  await reader.query('BEGIN');
+  await reader.query('LOCK TABLE users IN ACCESS SHARE MODE'); // the DST_DROP_SCHEMA restore waits behind this reader
+  const run = startRehearse([], { ...s.env, DST_DROP_SCHEMA: 'app', HEALTH_CHECK: '0' }, { timeoutMs: 200_000 });
+  let thaw = () => {};
+  try {
+    await run.waitFor(/\[restore\] waiting for a lock held by pid \d+/, 150_000);
+    const killed = await s.dst.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'migration-rehearsal lock pid=%'`,
+    );
+    expect(killed.rowCount).toBe(1);
+    // The server stops answering for 6 s right then (as under a heavy load): a live target, not a dead one. A 3 s
+    // probe called it dead and the run went on unprotected, its restore still waiting (issue 26, attack 07b).
+    const t0 = Date.now();
+    thaw = freeze(s.dst.cluster);
+    await new Promise((r) => setTimeout(r, 6000));
+    thaw();
+    const r = await run.done;
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(`lock lost: the run ended ${seconds.toFixed(1)} s later (exit ${r.code})`);
+    expect(r.code, r.output.slice(-4000)).toBe(143);
+    expect(r.output).toMatch(/the target lock was lost \(.*\); stopping the run: another rehearsal could now write/);
+    expect(r.output).toMatch(/interrupted by SIGTERM during phase restore/);
+    expect(r.output).not.toMatch(/\[mirror\] ok/);
+    expect(seconds, r.output.slice(-3000)).toBeLessThan(60);
+    // The restore's session was ended by the run: nothing of it waits behind the reader any more.
+    const waiting = await eventually(
+      async () =>
+        (await s.dst.query(`SELECT 1 FROM pg_stat_activity WHERE datname = 'app' AND wait_event_type = 'Lock'`))
+          .rowCount,
+      10_000,
+    );
+    expect(waiting).toBe(0);
+  } finally {
+    thaw();
+    await reader.end().catch(() => {});
+  }
+}, 300_000);
