@@ -91,12 +91,14 @@ async function frozenRun(env: Record<string, string>) {
   );
   let thaw = () => {};
   try {
-    await eventually(
+    const noWaiter = await eventually(
       async () =>
         (await s.dst.query(`SELECT 1 FROM pg_stat_activity WHERE datname = 'app' AND wait_event_type = 'Lock'`))
           .rowCount === 0,
       90_000,
     );
+    // The freeze must land while a check is in flight, else the test would prove nothing about a frozen server.
+    expect(noWaiter, `no check waited on the lock within 90 s:\n${run.output().slice(-3000)}`).toBe(false);
     thaw = freeze(s.dst.cluster);
     const t0 = Date.now();
     const r = await run.done;
