@@ -5,8 +5,8 @@
  * - The deadline: CHECKS_DEADLINE_S seconds from the first check of the run, shared by every spec worker process
  *   through `WORK_DIR/checks-deadline.json` (`{ runId, deadlineAt }`, the first worker writes it). A check still running
  *   at the deadline fails with a message naming CHECKS_DEADLINE_S; a check starting after it fails at once.
- * - The dead side: while checks run, each worker probes each side (a new connection + `SELECT 1`, bounded by
- *   CONNECT_TIMEOUT_MS) every PROBE_EVERY_MS. Two failed probes in a row (a refused or timed-out connection, not "too
+ * - The dead side: from its first check on, each worker probes each side (a new connection + `SELECT 1`, bounded by
+ *   CONNECT_TIMEOUT_MS) every PROBE_EVERY_MS, on its own clock (check starts and ends never reset it). Two failed probes in a row (a refused or timed-out connection, not "too
  *   many clients") mark the side dead in `WORK_DIR/checks-dead.json`: every running check of every worker fails at once
  *   naming the side, and every later one fails before it starts.
  */
@@ -91,17 +91,20 @@ class Watchdog {
     private readonly onDead: (why: string) => void,
   ) {}
 
-  /** Register a running check; `fail` is called once if a side dies. Returns the unregister function. */
+  /**
+   * Register a running check; `fail` is called once if a side dies. Returns the unregister function. The probe runs
+   * on its own clock from the first check on, every PROBE_EVERY_MS whether or not a check runs at that moment: a
+   * timer restarted by each check never fired when every check failed sooner than PROBE_EVERY_MS (issue 26,
+   * CHECK_CONCURRENCY=1 CONNECT_TIMEOUT_MS=3000 on a frozen target). The timer does not keep the worker alive.
+   */
   watch(fail: Waiter): () => void {
     this.waiters.add(fail);
-    this.timer ??= setInterval(() => void this.probe(), PROBE_EVERY_MS);
-    this.timer.unref();
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.probe(), PROBE_EVERY_MS);
+      this.timer.unref();
+    }
     return () => {
       this.waiters.delete(fail);
-      if (this.waiters.size === 0 && this.timer) {
-        clearInterval(this.timer);
-        this.timer = undefined;
-      }
     };
   }
 

@@ -16,7 +16,7 @@ import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
 import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
-import { checkWorkersFor, restoreAppName, terminateOwnBackends, withConnection } from '../core/db.ts';
+import { checkWorkersFor, restoreAppName, serverAnswers, terminateOwnBackends } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
 import { blockingPhase, readState, writeState } from '../core/state.ts';
@@ -204,19 +204,19 @@ async function endOwnRestoreSessions(config: Config, runId: string, o: RehearseO
 }
 
 /**
- * The target lock's session ended. When the target still answers, another run could take the target now: stop this
- * one the way an interruption does (tools and vitest stopped). When it does not answer (the server stopped), nobody
- * can write it either: the run goes on and every check still waiting on it fails naming the lost connection.
+ * The target lock's session ended: another run could take the target now, so this one stops at once, the way an
+ * interruption does (tools and vitest stopped, exit 143, the restore's own sessions ended: endOwnRestoreSessions).
+ * Whether the target still answers is judged by a real probe (lib/core/db.ts serverAnswers: a connection and
+ * `SELECT 1`, at least 10 s each; issue 26: a 3 s connect under a restore's load called a live target dead, and the run
+ * went on unprotected) and only changes what is said: a target that does not answer ends the run too, never hangs it.
  */
 async function onTargetLockLost(config: Config, why: string, o: RehearseOptions): Promise<void> {
-  const alive = await withConnection(config.dst, async () => true, {
-    connectTimeoutMs: Math.min(config.connectTimeoutMs, 3000),
-  }).catch(() => false);
-  if (!alive) {
-    o.err(`the target lock was lost (${why}) and the target does not answer: its checks will fail naming it`);
-    return;
-  }
-  o.err(`the target lock was lost (${why}); stopping the run: another rehearsal could now write the target`);
+  const probe = await serverAnswers(config.dst, config.connectTimeoutMs);
+  o.err(
+    probe.answers
+      ? `the target lock was lost (${why}); stopping the run: another rehearsal could now write the target`
+      : `the target lock was lost (${why}) and the target does not answer (${probe.why}); stopping the run: nothing on it can be checked or protected`,
+  );
   process.kill(process.pid, 'SIGTERM');
 }
 

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { MAX_TIMEOUT_MS, envBool, envInt, isSet, showDefault, type Env, type IntRule } from './env.ts';
-import { DEFAULT_DB_PATH_PREFIX } from './paths.ts';
+import { DEFAULT_DB_PATH_PREFIX, realPathLoose } from './paths.ts';
 import { type Dsn, parseDsn } from './dsn.ts';
 import { type TableRef, parseColumnRef, parseTableRef, splitIdentifiers, splitOutsideQuotes } from './ident.ts';
 import { isRemoteRsyncPath, refusedAssetsDir, refusedOutputDir, refusedSourceAssetsDir } from './path-policy.ts';
@@ -32,6 +32,12 @@ export interface Config {
   dst: Dsn;
   /** DST_ASSETS_DIR: target `.data` root. */
   dstAssetsDir: string;
+  /**
+   * Where DST_ASSETS_DIR really led when the configuration was parsed (before the preflight; symlinks followed,
+   * lib/core/paths.ts realPathLoose). Resolved once: the mirror writes into this path and refuses when the link leads
+   * elsewhere by then (issue 26: a link swapped after the preflight). Absent in a hand-built configuration.
+   */
+  dstAssetsReal?: string;
   /** SRC_DATABASE_URL: source database (dump + comparisons). */
   src?: Dsn;
   /** SRC_ASSETS_DIR: rsync source; a local path or rsync remote syntax. */
@@ -356,6 +362,7 @@ export const VARS: VarSpec[] = [
       const refused = refusedAssetsDir(path.resolve(raw), env);
       if (refused) return refused;
       d.dstAssetsDir = path.resolve(raw);
+      d.dstAssetsReal = realPathLoose(d.dstAssetsDir);
     },
   },
   {

@@ -234,12 +234,68 @@ export function keepPoolsFor<T>(work: Promise<T>): Promise<T> {
   return work;
 }
 
-/** End every shared pool, once the work registered with keepPoolsFor has settled. */
-export async function closePools(): Promise<void> {
-  while (inFlight.size) await Promise.all([...inFlight]);
+/** How long ending a connection or a pool waits for the server's side of the goodbye (ms). */
+export const END_WAIT_MS = 5_000;
+
+/** The socket under a node-postgres client (absent before connect). */
+function socketOf(client: pg.ClientBase): { destroy(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+}
+
+/**
+ * `p`, or nothing once `ms` have passed, then `onLate` (never throws; the timer does not keep the process alive).
+ * @returns true when `p` settled in time.
+ */
+async function settledWithin(p: Promise<unknown>, ms: number, onLate: () => void): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  const inTime = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    late,
+  ]);
+  clearTimeout(timer);
+  if (!inTime) onLate();
+  return inTime;
+}
+
+/**
+ * `client.end()`, waiting at most `ms` (END_WAIT_MS): a frozen server (SIGSTOP, issue 26) never answers the Terminate
+ * message, and its socket kept the process alive minutes after the run's summary. The socket is then destroyed: the
+ * server ends the session (and whatever it held) when it sees the connection gone. Never throws.
+ */
+export async function endWithin(client: pg.ClientBase, ms = END_WAIT_MS): Promise<void> {
+  await settledWithin((client as pg.Client).end(), ms, () => socketOf(client)?.destroy());
+}
+
+/**
+ * `pool.end()`, waiting at most `ms` (END_WAIT_MS); then every connection the pool still has (idle or checked out)
+ * has its socket destroyed, so no connection to a frozen server outlives the run. Never throws.
+ */
+export async function endPoolWithin(pool: pg.Pool, ms = END_WAIT_MS): Promise<void> {
+  const clients = (): pg.ClientBase[] => (pool as unknown as { _clients?: pg.ClientBase[] })._clients ?? [];
+  const open = [...clients()];
+  await settledWithin(pool.end(), ms, () => {
+    for (const c of new Set([...open, ...clients()])) socketOf(c)?.destroy();
+  });
+}
+
+/**
+ * End every shared pool, once the work registered with keepPoolsFor has settled — each wait bounded by `ms`
+ * (END_WAIT_MS): work on a frozen server never settles, and the pools' sockets are destroyed after it.
+ */
+export async function closePools(ms = END_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (inFlight.size && Date.now() < deadline)
+    await settledWithin(Promise.all([...inFlight]), Math.max(1, deadline - Date.now()), () => {});
   const all = [...pools.values()];
   pools.clear();
-  await Promise.all(all.map((p) => p.end().catch(() => {})));
+  await Promise.all(all.map((p) => endPoolWithin(p, ms)));
 }
 
 /** Borrow a client, always give it back (destroyed when it failed, so a broken connection is not reused). */
@@ -324,7 +380,7 @@ export async function withConnection<T>(
     await client.connect();
     await pinSession(client);
   } catch (e) {
-    await client.end().catch(() => {});
+    await endWithin(client);
     // The driver's code (SQLSTATE 28P01, ECONNREFUSED, …) stays on the error: callers tell authentication from reach.
     throw Object.assign(new Error(`cannot connect to ${describeDsn(d)}: ${redact((e as Error).message)}`), {
       code: (e as { code?: string }).code,
@@ -333,7 +389,31 @@ export async function withConnection<T>(
   try {
     return await fn(client);
   } finally {
-    await client.end().catch(() => {});
+    // Bounded: a server frozen mid-run never answers the goodbye (issue 26).
+    await endWithin(client);
+  }
+}
+
+/** The least time a liveness probe gives a server before calling it unresponsive (ms): a loaded server is slow. */
+export const PROBE_MIN_WAIT_MS = 10_000;
+
+/**
+ * Whether the server of `d` answers: a new connection and `SELECT 1`, each bounded by `ms` (at least
+ * PROBE_MIN_WAIT_MS; the query by a client-side timeout, since a frozen server never runs its statement_timeout).
+ * An error the server itself sent (a SQLSTATE: too many clients, authentication, shutting down) means it answers.
+ * @returns `{ answers: true }`, or `{ answers: false, why }` (refused, reset, timed out). Never throws.
+ */
+export async function serverAnswers(d: Dsn, ms: number): Promise<{ answers: true } | { answers: false; why: string }> {
+  const wait = Math.max(ms, PROBE_MIN_WAIT_MS);
+  try {
+    await withConnection(d, (c) => c.query({ text: 'SELECT 1', query_timeout: wait } as pg.QueryConfig), {
+      connectTimeoutMs: wait,
+    });
+    return { answers: true };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code && /^[0-9A-Z]{5}$/.test(code)) return { answers: true };
+    return { answers: false, why: redact((e as Error).message) };
   }
 }
 

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { newClient, pinnedConfig, pinSession } from './db.ts';
+import { endWithin, newClient, pinnedConfig, pinSession } from './db.ts';
 import type { Dsn } from './dsn.ts';
 
 export const WORK_LOCK_FILE = 'rehearsal.lock';
@@ -221,7 +221,7 @@ export async function lockTarget(
         .then((r) => r.rows[0] as { app?: string; pid?: number } | undefined)
         .catch(() => undefined);
       released = true;
-      await client.end().catch(() => {});
+      await endWithin(client, RELEASE_WAIT_MS);
       const m = /pid=(\d+) run=(\S+)/.exec(holder?.app ?? '');
       const who = m ? `pid ${m[1]}, run ${m[2]}` : `server backend pid ${holder?.pid ?? '?'}`;
       return {
@@ -232,7 +232,7 @@ export async function lockTarget(
   } catch {
     // Advisory locks unavailable (revoked): no cross-run lock; the identity guard refuses destructive steps anyway.
     released = true;
-    await client.end().catch(() => {});
+    await endWithin(client, RELEASE_WAIT_MS);
     return { ok: true, release: () => {} };
   }
   return {
@@ -246,23 +246,3 @@ export async function lockTarget(
 
 /** How long releasing the target lock waits for the server to acknowledge the session's end (ms). */
 const RELEASE_WAIT_MS = 5_000;
-
-/**
- * `client.end()`, waiting at most `ms`: a frozen server (SIGSTOP, issue 26) never answers the Terminate message, and
- * the run must still exit after its report. The socket is then destroyed: the server ends the session (and its
- * advisory lock) when it sees the connection gone.
- */
-async function endWithin(client: pg.Client, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-      resolve();
-    }, ms);
-  });
-  try {
-    await Promise.race([client.end().catch(() => {}), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -88,11 +88,20 @@ export function mirrorChecksum(
  * preflight were (lib/core/config.ts refusedAssetsDir: system directories, `/`, a new top-level directory) and, with
  * ASSETS_DELETE, by the confirmation again against this real path: `ASSETS_DELETE=<path>` must still lead here, and
  * `ASSETS_DELETE=1` needs the target's marker to name this directory, or the directory to be empty or new (nothing to
- * delete). Throws PhaseError (exit 2, nothing copied) naming the path it now leads to.
+ * delete). A path that differs from the one resolved before the preflight (`config.dstAssetsReal`) is refused in every
+ * ASSETS_DELETE form. Throws PhaseError (exit 2, nothing copied) naming the path it now leads to.
  */
 export async function resolvedMirrorTarget(config: Config): Promise<string> {
   const real = realPathLoose(config.dstAssetsDir);
   const refuse = (why: string) => new PhaseError('mirror', `${why}; nothing was copied or deleted`, EXIT.usage);
+  // Resolved once (lib/core/config-contract.ts dstAssetsReal, before the preflight): a link that leads elsewhere now
+  // was changed after the preflight judged it, whatever ASSETS_DELETE says (issue 26: ASSETS_DELETE=<the link path>
+  // still named the swapped link, and rsync --delete ran in the other directory).
+  const pinned = config.dstAssetsReal;
+  if (pinned !== undefined && pinned !== real)
+    throw refuse(
+      `DST_ASSETS_DIR ${config.dstAssetsDir} led to ${pinned} at the preflight and leads to ${real} now (a symbolic link changed since the preflight); the mirror writes only where the preflight looked — rerun to have the new path judged`,
+    );
   const topLevel = path.dirname(real) === '/' && !fs.existsSync(real);
   const bad =
     refusedAssetsDir(real, process.env) ??
@@ -143,7 +152,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   // DST_ASSETS_DIR resolved once, judged again now and used resolved: a symlink swapped after the preflight (or during
   // the copy) cannot carry the mirror, or rsync --delete, into another directory.
   const real = await resolvedMirrorTarget(ctx.config);
-  const config: Config = { ...ctx.config, dstAssetsDir: real };
+  const config: Config = { ...ctx.config, dstAssetsDir: real, dstAssetsReal: real };
   if (real !== path.resolve(ctx.config.dstAssetsDir))
     ctx.say(`DST_ASSETS_DIR ${ctx.config.dstAssetsDir} leads to ${real}: mirroring into ${real}`);
   // Only the last component is ever created (preflight refused a missing parent: a misspelled DST_ASSETS_DIR must not

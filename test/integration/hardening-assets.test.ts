@@ -13,6 +13,7 @@ import { parseConfig } from '../../lib/core/config.ts';
 import { ConfigError } from '../../lib/core/errors.ts';
 import { MARKER_ASSETS_DIR } from '../../lib/phases/guards.ts';
 import { resolvedMirrorTarget } from '../../lib/phases/mirror-assets.ts';
+import { fpsyncStep } from '../../lib/phases/engines/steps.ts';
 import { scenario, tempDir } from '../helpers/scenario.ts';
 
 test('a DST_ASSETS_DIR symlink swapped after the preflight is refused under ASSETS_DELETE=1; unswapped it resolves', async () => {
@@ -31,13 +32,46 @@ test('a DST_ASSETS_DIR symlink swapped after the preflight is refused under ASSE
   fs.rmSync(link);
   fs.symlinkSync(victim, link); // swapped after the preflight
   await expect(resolvedMirrorTarget(config)).rejects.toThrow(
-    /ASSETS_DELETE=1: DST_ASSETS_DIR .*assets-link now leads to .*home-like, which this tool never mirrored/,
+    /DST_ASSETS_DIR .*assets-link led to .*mirrored at the preflight and leads to .*home-like now/,
   );
   await expect(resolvedMirrorTarget(config)).rejects.toMatchObject({ exitCode: 2 });
   // ASSETS_DELETE=<path> named the old directory: refused too.
   const named = parseConfig({ ...s.env, DST_ASSETS_DIR: link, ASSETS_DELETE: mirrored }, { mode: 'full' });
   await expect(resolvedMirrorTarget(named)).rejects.toThrow(/does not lead to .*home-like/);
   expect(fs.existsSync(path.join(victim, '.ssh', 'authorized_keys'))).toBe(true);
+});
+
+test('a DST_ASSETS_DIR symlink swapped after the preflight is refused in every ASSETS_DELETE form and by both mirror engines', async () => {
+  const s = await scenario({ fixture: false, assets: false });
+  const mirrored = path.join(s.tmp, 'mirrored');
+  const victim = path.join(s.tmp, 'home-like');
+  fs.mkdirSync(mirrored);
+  fs.mkdirSync(path.join(victim, '.ssh'), { recursive: true });
+  fs.writeFileSync(path.join(victim, '.ssh', 'authorized_keys'), 'ssh-ed25519 AAAA');
+  const link = path.join(s.tmp, 'assets-link');
+  fs.symlinkSync(mirrored, link);
+  // Parsed (and so resolved) before the swap, as the CLI parses once before its preflight.
+  const forms = [{ ASSETS_DELETE: link }, { ASSETS_DELETE: '1' }, { ASSETS_DELETE: '0' }, {}].map((extra) =>
+    parseConfig({ ...s.env, DST_ASSETS_DIR: link, ...extra }, { mode: 'full' }),
+  );
+  fs.rmSync(link);
+  fs.symlinkSync(victim, link); // swapped after the preflight
+  // ASSETS_DELETE=<the link path> still names the link: it was accepted, and rsync --delete ran in home-like.
+  for (const c of forms) {
+    await expect(resolvedMirrorTarget(c)).rejects.toThrow(
+      /led to .*mirrored at the preflight and leads to .*home-like now/,
+    );
+    await expect(resolvedMirrorTarget(c)).rejects.toMatchObject({ exitCode: 2 });
+  }
+  // The fpsync engine takes the same resolved path: refused before it creates, copies or deletes anything.
+  const lines: string[] = [];
+  const ctx = {
+    config: { ...forms[0], assetsEngine: 'fpsync' as const },
+    say: (l: string) => lines.push(l),
+    log: { line: (l: string) => lines.push(l) },
+  } as unknown as Parameters<typeof fpsyncStep>[0];
+  await expect(fpsyncStep(ctx)).rejects.toThrow(/leads to .*home-like now/);
+  expect(fs.readdirSync(path.join(victim, '.ssh'))).toEqual(['authorized_keys']);
 });
 
 test('a link to / cannot make DST_ASSETS_DIR a new top-level directory; SRC_ASSETS_DIR=/etc is refused', async () => {

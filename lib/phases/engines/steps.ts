@@ -16,6 +16,7 @@
  *   engine's process group (global setup calls it on SIGINT/SIGTERM).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../../core/config.ts';
 import { withConnection } from '../../core/db.ts';
@@ -24,7 +25,7 @@ import { displayCommand } from '../../core/tools.ts';
 import { psql, psqlCommand } from '../commands.ts';
 import { describeDropPlan, dropPlan, dropPlanSql, installedExtensions, readMarker, userSchemas } from '../marker.ts';
 import type { MarkerKind } from '../marker.ts';
-import { mirrorChecksum } from '../mirror-assets.ts';
+import { mirrorChecksum, resolvedMirrorTarget } from '../mirror-assets.ts';
 import type { PhaseCtx, PhaseOutcome } from '../phase.ts';
 import { restoreSettings } from '../restore.ts';
 import { markRestore, type BeforeRestore } from '../restore-marker.ts';
@@ -208,7 +209,12 @@ async function markPartial(ctx: PhaseCtx, before: BeforeRestore, kind: MarkerKin
  * (`mirrorChecksum`: --checksum into a non-empty target) and rsync's exit-code meanings per failed job.
  */
 export async function fpsyncStep(ctx: PhaseCtx): Promise<PhaseOutcome> {
-  const { config } = ctx;
+  // The same resolved, re-judged DST_ASSETS_DIR as the rsync mirror (lib/phases/mirror-assets.ts): a link swapped
+  // after the preflight is refused before fpsync writes or deletes anything.
+  const real = await resolvedMirrorTarget(ctx.config);
+  const config: Config = { ...ctx.config, dstAssetsDir: real, dstAssetsReal: real };
+  if (real !== path.resolve(ctx.config.dstAssetsDir))
+    ctx.say(`DST_ASSETS_DIR ${ctx.config.dstAssetsDir} leads to ${real}: mirroring into ${real}`);
   const content = mirrorChecksum(config.assetsMirrorChecksum ?? 'auto', config.dstAssetsDir);
   const plan = fpsyncPlan(config, ctx.workDir, { checksum: content.checksum });
   if (!fs.existsSync(config.dstAssetsDir))
