@@ -477,13 +477,8 @@ export function renderSummaryMd(i: ReportInput): string {
   if (m.phases.length) {
     out.push('### Copy phases', '', '| phase | status | duration |', '| --- | --- | --- |');
     for (const p of m.phases) out.push(`| ${cell(p.name)} | ${cell(p.status)} | ${formatDuration(p.durationMs)} |`);
+    // A phase's WARNING is its test's warning (lib/checks/families/phases): listed under Warnings above.
     out.push('');
-    // A phase that succeeded with a warning in its summary (e.g. the restore could not leave its marker).
-    for (const p of m.phases) {
-      const w = /WARNING: .*/.exec(p.reason ?? '');
-      if (w) out.push(`- **${cell(p.name)}**: ${cell(w[0])}`);
-    }
-    if (m.phases.some((p) => /WARNING: /.test(p.reason ?? ''))) out.push('');
   }
   out.push(...summaryFigures(i));
   out.push(`Full report: \`report.html\` in the run folder (opens from file://).`, '');
