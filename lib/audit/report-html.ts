@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatBytes, formatDuration, plural } from '../core/format.ts';
-import { htmlText, markdownCode, markdownText } from '../core/escape.ts';
+import { htmlMessage, htmlText, markdownCode, markdownMessage, markdownText } from '../core/escape.ts';
 import { escapeNameBytes } from '../checks/shared/asset-paths.ts';
 import { FAMILIES } from '../checks/registry.ts';
 import type { EffectiveView } from './effective.ts';
@@ -126,7 +126,7 @@ function listInline(runDir: string, rel: string): string {
   const shown = lines.slice(0, INLINE_LIST_LINES);
   return (
     `<p class="small">Full list: <a href="${esc(rel)}">${esc(rel)}</a> (${lines.filter((l) => !l.startsWith('#')).length} item(s), one per line)</p>` +
-    `<pre class="full-list">${esc(shown.join('\n'))}${lines.length > shown.length ? `\n… ${lines.length - shown.length} more line(s) in ${esc(rel)}` : ''}</pre>`
+    `<pre class="full-list">${shown.map(esc).join('\n')}${lines.length > shown.length ? `\n… ${lines.length - shown.length} more line(s) in ${esc(rel)}` : ''}</pre>`
   );
 }
 
@@ -136,8 +136,8 @@ function failureCard(c: CheckRecord, runDir: string): string {
   return `<div class="card failure" data-check="${esc(c.name)}">
 <h3>✗ ${esc(c.name)}</h3>
 <div class="small">${esc(familyLabel(c.family))} · ${esc(c.file)}${'fromRun' in c ? ` · result of run ${esc((c as { fromRun?: string }).fromRun)}` : ''}</div>
-${c.errors.map((e) => `<pre class="message">${esc(findingMessage(e))}</pre>`).join('\n')}
-${ev.length ? `<ul class="ev">${ev.map((a) => `<li>${a.type === 'evidence' ? '' : `<b>${esc(a.type)}:</b> `}${esc(a.message)}</li>`).join('')}</ul>` : ''}
+${c.errors.map((e) => `<pre class="message">${htmlMessage(findingMessage(e), { pre: true })}</pre>`).join('\n')}
+${ev.length ? `<ul class="ev">${ev.map((a) => `<li>${a.type === 'evidence' ? '' : `<b>${esc(a.type)}:</b> `}${htmlMessage(a.message)}</li>`).join('')}</ul>` : ''}
 ${list ? listInline(runDir, list) : ''}
 </div>`;
 }
@@ -208,7 +208,7 @@ function findingsHtml(checks: CheckRecord[], runDir: string): string[] {
     parts.push(`<div class="card warn"><h3>⚠ ${esc(c.name)}</h3><div class="small">${esc(familyLabel(c.family))}</div>
 <ul class="ev">${c.annotations
       .filter((a) => a.type === 'warning')
-      .map((a) => `<li>${esc(a.message)}</li>`)
+      .map((a) => `<li>${htmlMessage(a.message)}</li>`)
       .join('')}</ul>${list ? listInline(runDir, list) : ''}</div>`);
   }
   return parts;
@@ -295,7 +295,7 @@ function phasesHtml(m: Manifest): string[] {
       `<table><tr><th style="width:110px">phase</th><th style="width:100px">status</th><th style="width:100px">duration</th><th>detail</th></tr>${m.phases
         .map(
           (p) =>
-            `<tr><td>${esc(p.name)}</td><td>${esc(p.status)}</td><td>${esc(formatDuration(p.durationMs))}</td><td>${esc(p.reason)}</td></tr>`,
+            `<tr><td>${esc(p.name)}</td><td>${esc(p.status)}</td><td>${esc(formatDuration(p.durationMs))}</td><td>${htmlMessage(p.reason ?? '')}</td></tr>`,
         )
         .join('')}</table>`,
     );
@@ -312,7 +312,7 @@ function checkRow(c: CheckRecord): string {
     c.state !== 'passed' && c.state !== 'failed' && c.note ? ` <span class="small">${esc(c.note)}</span>` : '';
   const ev = c.annotations.filter((a) => a.type !== 'full-list');
   const evidence = ev.length
-    ? `<details class="evidence"><summary>${esc(c.name)}</summary><ul class="ev">${ev.map((a) => `<li>${a.type === 'evidence' ? '' : `<b>${esc(a.type)}:</b> `}${esc(a.message)}</li>`).join('')}</ul></details>`
+    ? `<details class="evidence"><summary>${esc(c.name)}</summary><ul class="ev">${ev.map((a) => `<li>${a.type === 'evidence' ? '' : `<b>${esc(a.type)}:</b> `}${htmlMessage(a.message)}</li>`).join('')}</ul></details>`
     : esc(c.name);
   return `<tr><td style="width:75%">${evidence}</td><td>${stateWord(c)}${why}</td></tr>`;
 }
@@ -458,7 +458,7 @@ export function renderSummaryMd(i: ReportInput): string {
   if (failed.length) {
     out.push('### Failures', '', '| check | family | why | full list |', '| --- | --- | --- | --- |');
     const row = (c: CheckRecord, mark: string) =>
-      `| ${mark}${cell(c.name)} | ${cell(c.family ?? 'other')} | ${cell(findingMessage(c.errors[0] ?? ''))} | ${cell(fullListPath(c) ?? '')} |`;
+      `| ${mark}${cell(c.name)} | ${cell(c.family ?? 'other')} | ${markdownMessage(findingMessage(c.errors[0] ?? ''))} | ${cell(fullListPath(c) ?? '')} |`;
     // Each cause once, its consequences right under it (↳), counted with the cause.
     for (const c of failed.filter((x) => x.causedBy === undefined)) {
       out.push(row(c, ''));
@@ -471,19 +471,14 @@ export function renderSummaryMd(i: ReportInput): string {
     out.push('### Warnings', '');
     for (const c of warned)
       for (const a of c.annotations.filter((x) => x.type === 'warning'))
-        out.push(`- **${cell(c.name)}**: ${cell(a.message)}`);
+        out.push(`- **${cell(c.name)}**: ${markdownMessage(a.message)}`);
     out.push('');
   }
   if (m.phases.length) {
     out.push('### Copy phases', '', '| phase | status | duration |', '| --- | --- | --- |');
     for (const p of m.phases) out.push(`| ${cell(p.name)} | ${cell(p.status)} | ${formatDuration(p.durationMs)} |`);
+    // A phase's WARNING is its test's warning (lib/checks/families/phases): listed under Warnings above.
     out.push('');
-    // A phase that succeeded with a warning in its summary (e.g. the restore could not leave its marker).
-    for (const p of m.phases) {
-      const w = /WARNING: .*/.exec(p.reason ?? '');
-      if (w) out.push(`- **${cell(p.name)}**: ${cell(w[0])}`);
-    }
-    if (m.phases.some((p) => /WARNING: /.test(p.reason ?? ''))) out.push('');
   }
   out.push(...summaryFigures(i));
   out.push(`Full report: \`report.html\` in the run folder (opens from file://).`, '');

@@ -36,7 +36,7 @@ import {
   type ManifestInput,
   type RerunOutcome,
 } from './manifest.ts';
-import { terminalLine } from '../core/escape.ts';
+import { terminalMessage } from '../core/escape.ts';
 import { listFiles } from '../core/files.ts';
 import { formatBytes } from '../core/format.ts';
 import { freeBytes } from '../core/fs-problem.ts';
@@ -539,7 +539,7 @@ export async function finalizeRun(info: RunInfo, exitCode: number): Promise<numb
     [...f.notes, ...latestNotes],
   );
   // Each summary line is one console line: names inside it (tables, paths, phase reasons) are shown escaped.
-  for (const line of lines) process.stdout.write(terminalLine(redact(line)) + '\n');
+  for (const line of lines) process.stdout.write(terminalMessage(redact(line), '    ') + '\n');
   return code;
 }
 

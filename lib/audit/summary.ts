@@ -180,14 +180,22 @@ function whereLines(p: SummaryPaths): string[] {
 }
 
 /**
+ * A message's first line for a one-line list; a line that only introduces a list (`refused before any write …:`)
+ * gets the list's first item after it, so a failed phase's line says why (`… : DST_DROP_SCHEMA=1 refused …`).
+ */
+export function firstReasonLine(message: string): string {
+  const [first = '', next] = message.split('\n');
+  return /:\s*$/.test(first) && next !== undefined ? `${first.trimEnd()} ${next.trim().replace(/^- /, '')}` : first;
+}
+
+/**
  * The `failed:` block: each cause once (`✗`), the failures that follow from it listed under it (`↳`, with what they
  * said), so one missing file reads as one red with its consequences, not three independent failures.
  */
 function failureLines(m: Manifest): string[] {
   const lines = ['failed:'];
   const line = (f: Manifest['failures'][number], mark: string) => {
-    // A failed phase's reason is in the phases table just above.
-    const why = f.error && !/^phase /.test(f.name) ? ` — ${messageAfterName(f.name, f.error).split('\n')[0]}` : '';
+    const why = f.error ? ` — ${firstReasonLine(messageAfterName(f.name, f.error))}` : '';
     const list = m.fullLists?.[f.name];
     // One line per failure, never cut (a terminal or log viewer wraps it; grep finds it whole).
     return `${mark} ${f.name}  (${f.file})${why}${list ? ` [full list: ${list}]` : ''}`;

@@ -93,3 +93,46 @@ export function htmlText(s: string): string {
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;');
 }
+
+/**
+ * The tool's own line break inside a message it composed (a refusal's list of problems, a command's stderr tail): a
+ * newline followed by an indentation of at least two spaces (`\n  - …`, `\n    …`), the form every multi-line message
+ * of lib/ uses. Any other newline (one that came inside a database or file name) is not a break and stays escaped;
+ * an indented one can at most read as a continuation line of the message it is in, never as a line of its own.
+ */
+const MESSAGE_BREAK = /\n(?= {2})/;
+
+/** A message's lines at the tool's own breaks (MESSAGE_BREAK), each still raw: escape them with the medium's rule. */
+export function messageLines(s: string): string[] {
+  return s.split(MESSAGE_BREAK);
+}
+
+/**
+ * A multi-line message for the console: the tool's breaks (MESSAGE_BREAK) as real newlines, each continuation line
+ * prefixed by `indent` (to line up under the line the message starts on), every other control escaped (terminalLine).
+ */
+export function terminalMessage(s: string, indent = ''): string {
+  return messageLines(s)
+    .map(terminalLine)
+    .join('\n' + indent);
+}
+
+/**
+ * A multi-line message as inline markdown (a paragraph, a list item or a table cell): each line by markdownText, the
+ * tool's breaks (MESSAGE_BREAK) as `<br>` (GFM keeps a table row on one line; a renderer that allows no HTML shows
+ * the tag, never a forged row).
+ */
+export function markdownMessage(s: string): string {
+  return messageLines(s)
+    .map((l) => markdownText(l.trimStart()))
+    .join('<br>');
+}
+
+/**
+ * A multi-line message as HTML: each line by htmlText, the tool's breaks (MESSAGE_BREAK) as `<br>` (`pre`: false) or
+ * as real newlines for a `<pre>` element (`pre`: true, indentation kept).
+ */
+export function htmlMessage(s: string, opts: { pre?: boolean } = {}): string {
+  const lines = messageLines(s);
+  return opts.pre ? lines.map(htmlText).join('\n') : lines.map((l) => htmlText(l.trimStart())).join('<br>');
+}

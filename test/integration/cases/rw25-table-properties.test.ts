@@ -30,7 +30,10 @@ const EXPECT: Record<string, [string | string[], RegExp[]]> = {
   ],
   'cloned trigger disabled on one partition only': [
     'schema triggers',
-    [/TRIGGER public\.measurements_2025 measurements_touch extra on target/, /disabled on the target but enabled/],
+    [
+      /TRIGGER public\.measurements_2025 measurements_touch disabled on the target, enabled on the source/,
+      /disabled on the target but enabled/,
+    ],
   ],
   'inheritance child detached (NO INHERIT)': [
     'schema tables and columns',

@@ -136,3 +136,54 @@ describe('full lists in report.html', () => {
     expect(listLines(Buffer.from('# 2 rows\nZoë\\x\n', 'utf8'))).toEqual(['# 2 rows', 'Zoë\\x']);
   });
 });
+
+describe('multi-line messages of the tool in summary.md and report.html', () => {
+  const REFUSAL = `refused before any write (the target is untouched):\n  - DST_DROP_SCHEMA=1 refused\n  - WORK_DIR ${EVIL} is missing`;
+  function refusal(dir: string) {
+    const { manifest } = fixture();
+    const checks: CheckRecord[] = [
+      {
+        file: 'specs/phases.spec.ts',
+        name: 'phase preflight',
+        fullName: 'phase preflight',
+        namePath: ['phase preflight'],
+        state: 'failed',
+        errors: [REFUSAL],
+        annotations: [],
+        family: 'phases',
+      },
+    ];
+    fs.mkdirSync(path.join(dir, 'failures'));
+    fs.writeFileSync(path.join(dir, 'failures', 'asset-census-x.txt'), '# 2 paths\na.jpg\nb.jpg\n');
+    return { manifest, checks, runDir: dir };
+  }
+
+  test('summary.md: the refusal keeps its lines (<br>) in its one table row; the name newline stays escaped', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esc-'));
+    const md = renderSummaryMd(refusal(dir));
+    const row = md.split('\n').find((l) => l.startsWith('| phase preflight'))!;
+    expect(row).toContain('(the target is untouched):<br>\\- DST_DROP_SCHEMA=1 refused<br>\\- WORK_DIR');
+    expect(row).not.toContain('\\\\n  ');
+    expect(row).toContain('x.png)\\\\n✓ forged line');
+    expect(row).toMatch(/\|$/);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('report.html: the refusal in its <pre> with real line breaks; a full list inline one path a line', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esc-'));
+    const input = refusal(dir);
+    input.checks.push({
+      ...input.checks[0]!,
+      file: 'specs/asset-census.spec.ts',
+      name: 'asset census x',
+      errors: ['2 path(s) missing on target'],
+      annotations: [{ type: 'full-list', message: 'failures/asset-census-x.txt: 2 item(s)' }],
+    });
+    const html = renderReportHtml(input);
+    expect(html).toContain('(the target is untouched):\n  - DST_DROP_SCHEMA=1 refused\n  - WORK_DIR');
+    expect(html).not.toContain('untouched):\\n');
+    expect(html).toContain('x.png)\\n✓ forged line');
+    expect(html).toMatch(/<pre class="full-list"># 2 paths\na\.jpg\nb\.jpg<\/pre>/);
+    fs.rmSync(dir, { recursive: true });
+  });
+});

@@ -15,7 +15,7 @@ import {
 } from '../../../lib/audit/manifest.ts';
 import { Redactor } from '../../../lib/core/redact.ts';
 import type { ChecksFile, CheckRecord } from '../../../lib/audit/reporter.ts';
-import { closingLine, formatSummary, htmlViewCommand } from '../../../lib/audit/summary.ts';
+import { closingLine, firstReasonLine, formatSummary, htmlViewCommand } from '../../../lib/audit/summary.ts';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -182,6 +182,23 @@ describe('manifest and summary', () => {
     expect(text).toMatch(/dump: +custom, 3\.0 MiB, sha256 abababababababab…; TOC: 7 TABLE/);
     expect(lines[lines.length - 1]).toBe('1 passed, 1 failed, 0 skipped');
     expect(closingLine(manifest())).toBe('1 passed, 1 failed, 0 skipped');
+  });
+
+  test('a failed phase in the failed: list says why, like a check (its first reason line)', () => {
+    const m = manifest();
+    m.failures = [
+      {
+        file: 'specs/phases.spec.ts',
+        name: 'phase preflight',
+        error:
+          'refused before any write (the target is untouched):\n  - DST_DROP_SCHEMA=1 refused: the target has data\n  - other',
+      },
+    ];
+    const text = formatSummary(m, { runDir: '/r/runs/r2', reportsDir: '/r', workDir: '/w', isLatest: true }).join('\n');
+    expect(text).toContain(
+      '✗ phase preflight  (specs/phases.spec.ts) — refused before any write (the target is untouched): DST_DROP_SCHEMA=1 refused: the target has data\n',
+    );
+    expect(firstReasonLine('expected 30 rows, got 29\nmore')).toBe('expected 30 rows, got 29');
   });
 
   test('the summary: no matcher tail and no repeated check name in a failure line, "1 warning", only existing report files', () => {

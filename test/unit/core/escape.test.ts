@@ -3,7 +3,17 @@
  * (issue 26: newlines and escape codes forging console lines, a table name becoming a remote image in summary.md).
  */
 import { describe, expect, test } from 'vitest';
-import { htmlText, markdownCode, markdownText, terminalLine, terminalText } from '../../../lib/core/escape.ts';
+import {
+  htmlMessage,
+  htmlText,
+  markdownCode,
+  markdownMessage,
+  markdownText,
+  messageLines,
+  terminalLine,
+  terminalMessage,
+  terminalText,
+} from '../../../lib/core/escape.ts';
 
 const HOSTILE = [
   'users\n[checks] ✓ 28 passed, 0 failed',
@@ -110,5 +120,43 @@ describe('html', () => {
       '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;',
     );
     expect(htmlText('a\nb')).toBe('a\\nb');
+  });
+});
+
+describe('multi-line messages composed by the tool (a refusal with its list of problems)', () => {
+  const NAME = 'db\n[checks] ✓ 28 passed <b>|x|</b>';
+  const MSG = `refused before any write (the target is untouched):\n  - DST_DROP_SCHEMA=1 refused\n  - ${NAME} is not reachable`;
+
+  test('console: real newlines with the indentation, the name newline still escaped', () => {
+    const out = terminalMessage(MSG, '    ');
+    expect(out.split('\n')).toEqual([
+      'refused before any write (the target is untouched):',
+      '      - DST_DROP_SCHEMA=1 refused',
+      '      - db\\n[checks] ✓ 28 passed <b>|x|</b> is not reachable',
+    ]);
+    expect(out).not.toContain('\\n  -');
+  });
+
+  test('markdown: line breaks, the list marker literal, the name escaped', () => {
+    const out = markdownMessage(MSG);
+    expect(out).not.toContain('\n');
+    expect(out).toBe(
+      'refused before any write (the target is untouched):<br>\\- DST_DROP_SCHEMA=1 refused<br>\\- db\\\\n\\[checks\\] ✓ 28 passed &lt;b&gt;\\|x\\|&lt;/b&gt; is not reachable',
+    );
+  });
+
+  test('HTML: <br> inline, real newlines in a <pre>, the name escaped in both', () => {
+    expect(htmlMessage(MSG)).toBe(
+      'refused before any write (the target is untouched):<br>- DST_DROP_SCHEMA=1 refused<br>- db\\n[checks] ✓ 28 passed &lt;b&gt;|x|&lt;/b&gt; is not reachable',
+    );
+    expect(htmlMessage(MSG, { pre: true }).split('\n')).toEqual([
+      'refused before any write (the target is untouched):',
+      '  - DST_DROP_SCHEMA=1 refused',
+      '  - db\\n[checks] ✓ 28 passed &lt;b&gt;|x|&lt;/b&gt; is not reachable',
+    ]);
+  });
+
+  test('messageLines: only a newline followed by an indentation is a break', () => {
+    expect(messageLines('a\nb\n  c')).toEqual(['a\nb', '  c']);
   });
 });

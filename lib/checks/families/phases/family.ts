@@ -7,6 +7,7 @@ import type { StepResult } from '../../../core/state.ts';
 import { failed, unchecked, type Entry, type Family, type Notes, type Verdict } from '../../family.ts';
 import type { CheckContext } from '../../shared/context.ts';
 import { FAMILIES } from '../../registry.ts';
+import { warn } from '../../shared/verdict.ts';
 
 /** A copy phase that ran, or the discovery step. */
 type Subject = { phase: StepResult } | { discovery: true };
@@ -53,6 +54,14 @@ async function checkPhase(result: StepResult, notes: Notes): Promise<Verdict | v
     await notes(l, 'evidence');
   if (result.logFile) await notes(`log: ${result.logFile}`, 'evidence');
   if (result.status !== 'ok') return failed(`phase ${name} ${result.status}: ${result.reason ?? ''}`);
+  // A phase that succeeded with a WARNING in its reason (the restore ran as a superuser, its marker could not be
+  // left): the test passes with a warning, so the run counts and lists it like a check's (lib/audit/totals.ts).
+  for (const w of phaseWarnings(result.reason)) await warn(notes, `${name}: ${w}`);
+}
+
+/** The `WARNING: …` parts of a phase's reason, each up to the next one (`restore ok: WARNING: a; WARNING: b`). */
+export function phaseWarnings(reason: string | undefined): string[] {
+  return [...(reason ?? '').matchAll(/WARNING: [\s\S]*?(?=[;,]?\s*WARNING: |$)/g)].map((m) => m[0].trim());
 }
 
 async function checkDiscovery(ctx: CheckContext, notes: Notes): Promise<Verdict | void> {

@@ -83,7 +83,15 @@ export interface DumpDifference {
   kind: string;
   /** `TYPE schema.name`, e.g. `TABLE public.orders`, `FK CONSTRAINT public.event event_session_fkey`. */
   object: string;
-  change: 'missing' | 'extra' | 'different';
+  /**
+   * `state`: a trigger on both sides whose enabled state differs where pg_dump writes the state as an entry of its own
+   * (a cloned partition trigger: only `ALTER TABLE … DISABLE TRIGGER …` on the side where it is not enabled).
+   */
+  change: 'missing' | 'extra' | 'different' | 'state';
+  /** For `state`: how the target's trigger fires, `disabled`, `enabled replica` or `enabled always` (pg_dump's words). */
+  state?: string;
+  /** For `state`: on which side pg_dump wrote the state entry (the other side has the trigger in its default state). */
+  side?: 'source' | 'target';
   /** For `different`: the changed lines, `- source` / `+ target`. */
   diff?: string[];
 }
@@ -126,7 +134,26 @@ export function diffDumps(src: DumpEntry[], dst: DumpEntry[], diffLines = 12): D
       out.push({ kind: kindOf(key, src), object: key, change: 'different', diff: lineDiff(text, t, diffLines) });
   }
   for (const key of d.keys()) if (!s.has(key)) out.push({ kind: kindOf(key, dst), object: key, change: 'extra' });
-  return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.object.localeCompare(b.object));
+  return out
+    .map((x) => triggerState(x, x.change === 'missing' ? s : d))
+    .sort((a, b) => a.kind.localeCompare(b.kind) || a.object.localeCompare(b.object));
+}
+
+/** A TOC entry that only sets a trigger's enabled state (pg_dump's entry for a cloned partition trigger). */
+const TRIGGER_STATE =
+  /^ALTER TABLE (?:ONLY )?\S+(?: \S+)*? (DISABLE|ENABLE REPLICA|ENABLE ALWAYS|ENABLE) TRIGGER \S+;$/;
+
+/**
+ * A `missing` or `extra` TRIGGER entry that holds nothing but the trigger's enabled state: the trigger exists on both
+ * sides (cloned from its parent), only its state differs, so it is filed as `state`, not as a missing or extra object.
+ */
+function triggerState(x: DumpDifference, side: Map<string, string>): DumpDifference {
+  if (x.kind !== 'triggers' || (x.change !== 'missing' && x.change !== 'extra')) return x;
+  const lines = (side.get(x.object) ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('-- '));
+  const m = lines.length === 1 ? TRIGGER_STATE.exec(lines[0]) : null;
+  if (!m) return x;
+  const state = m[1] === 'DISABLE' ? 'disabled' : m[1].toLowerCase().replace(/^enable/, 'enabled');
+  return { kind: x.kind, object: x.object, change: 'state', state, side: x.change === 'extra' ? 'target' : 'source' };
 }
 
 /**
@@ -157,6 +184,8 @@ export function lineDiff(a: string, b: string, limit = 12): string[] {
 export function describeDifference(d: DumpDifference): string {
   if (d.change === 'missing') return `${d.object} missing on target`;
   if (d.change === 'extra') return `${d.object} extra on target`;
+  if (d.change === 'state')
+    return `${d.object} ${d.state} on the ${d.side}, ${d.side === 'target' ? 'enabled on the source' : 'enabled on the target'}`;
   return `${d.object} differs: ${(d.diff ?? []).join(' | ')}`;
 }
 
