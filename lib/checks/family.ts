@@ -217,13 +217,23 @@ export interface Outcome {
 /**
  * Run a family in-process, without vitest: its subjects, then each test one after the other. What the rehearsal's
  * tests would show, as data: integration tests call it against real databases (test/helpers/family.ts).
+ * `o.thrownFails`: a check that throws becomes a `fail` verdict carrying the error's message, as the rehearsal's
+ * vitest run reports it (default: the error propagates to the caller).
  */
-export async function evaluate<S>(family: Family<S>, ctx: CheckContext): Promise<Outcome[]> {
+export async function evaluate<S>(
+  family: Family<S>,
+  ctx: CheckContext,
+  o: { thrownFails?: boolean } = {},
+): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for (const t of await plannedTests(family, ctx)) {
     const notes: Note[] = [];
     const record: Notes = async (message, type = 'notice') => notes.push({ type, message });
-    const verdict = t.run ? await t.run(record) : undefined;
+    const verdict = !t.run
+      ? undefined
+      : o.thrownFails
+        ? await t.run(record).catch((e: Error): Verdict => ({ status: 'fail', message: e.message }))
+        : await t.run(record);
     out.push({
       name: t.name,
       verdict,

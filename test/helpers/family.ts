@@ -7,15 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect, onTestFinished } from 'vitest';
-import {
-  evaluate,
-  failureText,
-  plannedTests,
-  type AnyFamily,
-  type Note,
-  type Notes,
-  type Outcome,
-} from '../../lib/checks/family.ts';
+import { evaluate, failureText, type Outcome } from '../../lib/checks/family.ts';
 import { familyById } from '../../lib/checks/registry.ts';
 import { checkContext, type CheckContext, type RehearsalContext } from '../../lib/checks/shared/context.ts';
 import { PHASES } from '../../lib/phases/phase-types.ts';
@@ -66,27 +58,7 @@ export async function scenarioContext(s: Scenario, o: InProcessOptions = {}): Pr
 export async function runFamilies(s: Scenario, ids: string[], o: InProcessOptions = {}): Promise<Outcome[]> {
   const ctx = await scenarioContext(s, o);
   const out: Outcome[] = [];
-  for (const id of ids) out.push(...(await (o.thrownFails ? evaluateLikeRunner : evaluate)(familyById(id), ctx)));
-  return out;
-}
-
-/** `evaluate` (lib/checks/family.ts) with a thrown error as the test's failure, as in a rehearsal's vitest run. */
-async function evaluateLikeRunner(family: AnyFamily, ctx: CheckContext): Promise<Outcome[]> {
-  const out: Outcome[] = [];
-  for (const t of await plannedTests(family, ctx)) {
-    const notes: Note[] = [];
-    const record: Notes = async (message, type = 'notice') => void notes.push({ type, message });
-    const verdict = t.run
-      ? await t.run(record).catch((e: Error) => ({ status: 'fail' as const, message: e.message }))
-      : undefined;
-    out.push({
-      name: t.name,
-      verdict,
-      ...(t.run ? {} : { skipReason: t.skipReason }),
-      notes,
-      warnings: notes.filter((n) => n.type === 'warning').map((n) => n.message),
-    });
-  }
+  for (const id of ids) out.push(...(await evaluate(familyById(id), ctx, { thrownFails: o.thrownFails })));
   return out;
 }
 
