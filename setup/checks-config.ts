@@ -12,6 +12,14 @@
 import path from 'node:path';
 import { fromEnv, reportsStagingDir } from '../lib/core/run-protocol.ts';
 
+/**
+ * A reporter module vitest can load by path: lib/audit/file-reporters' guarded json or html reporter, re-exported as
+ * the default export vitest instantiates (a module per reporter, next to the build's or the sources' lib/).
+ */
+function fileReporters(codeRoot: string, ext: 'ts' | 'js', which: 'json' | 'html'): string {
+  return path.join(codeRoot, 'lib', 'audit', `${which}-file-reporter.${ext}`);
+}
+
 /** Reporters of a rehearsal (the run protocol's runDir, set by rehearse), else of the project's own test runs. */
 export function reportersFor(env: NodeJS.ProcessEnv, codeRoot: string, ext: 'ts' | 'js'): unknown[] {
   const run = fromEnv(env);
@@ -24,8 +32,9 @@ export function reportersFor(env: NodeJS.ProcessEnv, codeRoot: string, ext: 'ts'
   const reporters: unknown[] = runDir && env.REHEARSAL_VERBOSE !== '1' ? [] : ['default'];
   if (runDir) {
     reporters.push(
-      ['json', { outputFile: path.join(staging ?? runDir, 'results.json') }],
-      ['html', { outputFile: path.join(staging ?? runDir, 'html/index.html') }],
+      // vitest's json and html reporters, guarded: a failed write is one line, not an unhandled error (file-reporters).
+      [fileReporters(codeRoot, ext, 'json'), { outputFile: path.join(staging ?? runDir, 'results.json') }],
+      [fileReporters(codeRoot, ext, 'html'), { outputFile: path.join(staging ?? runDir, 'html/index.html') }],
       path.join(codeRoot, 'lib', 'audit', `reporter.${ext}`),
     );
   } else if (env.SELF_REPORTS !== '0') {
