@@ -208,10 +208,18 @@ async function endOwnRestoreSessions(config: Config, runId: string, o: RehearseO
  * interruption does (tools and vitest stopped, exit 143, the restore's own sessions ended: endOwnRestoreSessions).
  * Whether the target still answers is judged by a real probe (lib/core/db.ts serverAnswers: a connection and
  * `SELECT 1`, at least 10 s each; issue 26: a 3 s connect under a restore's load called a live target dead, and the run
- * went on unprotected) and only changes what is said: a target that does not answer ends the run too, never hangs it.
+ * went on unprotected). One exception: a target whose server is down (connections refused, not merely slow or frozen)
+ * can be written by nobody, so the run goes on and every check still waiting on it fails naming the lost server
+ * (exit 1, the checks' dead-side rule) — the operator gets findings, not an "interrupted" run.
  */
 async function onTargetLockLost(config: Config, why: string, o: RehearseOptions): Promise<void> {
   const probe = await serverAnswers(config.dst, config.connectTimeoutMs);
+  if (!probe.answers && probe.refused) {
+    o.err(
+      `the target lock was lost (${why}) and the target server is down (${probe.why}): its checks will fail naming it`,
+    );
+    return;
+  }
   o.err(
     probe.answers
       ? `the target lock was lost (${why}); stopping the run: another rehearsal could now write the target`

@@ -401,9 +401,14 @@ export const PROBE_MIN_WAIT_MS = 10_000;
  * Whether the server of `d` answers: a new connection and `SELECT 1`, each bounded by `ms` (at least
  * PROBE_MIN_WAIT_MS; the query by a client-side timeout, since a frozen server never runs its statement_timeout).
  * An error the server itself sent (a SQLSTATE: too many clients, authentication, shutting down) means it answers.
- * @returns `{ answers: true }`, or `{ answers: false, why }` (refused, reset, timed out). Never throws.
+ * @returns `{ answers: true }`, or `{ answers: false, why, refused }` (refused, reset, timed out); `refused` is true
+ * only when nothing listens any more (ECONNREFUSED, or no socket file): the server is down, not merely slow or frozen.
+ * Never throws.
  */
-export async function serverAnswers(d: Dsn, ms: number): Promise<{ answers: true } | { answers: false; why: string }> {
+export async function serverAnswers(
+  d: Dsn,
+  ms: number,
+): Promise<{ answers: true } | { answers: false; why: string; refused: boolean }> {
   const wait = Math.max(ms, PROBE_MIN_WAIT_MS);
   try {
     await withConnection(d, (c) => c.query({ text: 'SELECT 1', query_timeout: wait } as pg.QueryConfig), {
@@ -413,7 +418,7 @@ export async function serverAnswers(d: Dsn, ms: number): Promise<{ answers: true
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code && /^[0-9A-Z]{5}$/.test(code)) return { answers: true };
-    return { answers: false, why: redact((e as Error).message) };
+    return { answers: false, why: redact((e as Error).message), refused: code === 'ECONNREFUSED' || code === 'ENOENT' };
   }
 }
 
