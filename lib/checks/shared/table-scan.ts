@@ -283,6 +283,8 @@ function scanParts(
 
 /** SQLSTATE classes of a statement the server refused as written (42: syntax/undefined, 22: data exception). */
 const refused = (e: unknown) => /^(42|22)/.test(String((e as { code?: unknown }).code ?? ''));
+/** lock_not_available (55P03): a lock timeout, e.g. on a parent table a folded probe reads while another session holds it. */
+const lockTimedOut = (e: unknown) => String((e as { code?: unknown }).code ?? '') === '55P03';
 
 /**
  * Run the fused scan of `spec` on one side. Returns `missing` when the table does not exist; a count-only scan past
@@ -290,7 +292,7 @@ const refused = (e: unknown) => /^(42|22)/.test(String((e as { code?: unknown })
  * PostgreSQL 14+ (PROBE_WEIGHT times smaller with folded orphan probes) runs as `split.parts` block ranges at once (each
  * from the pool). The relations of `spec.orphans`
  * that this side's catalog allows are folded in (`orphans`, the others in `orphanSkips`); should the server refuse the
- * folded statement (SQLSTATE class 42 or 22), the scan is run again without them and every candidate is skipped with
+ * folded statement (SQLSTATE class 42 or 22) or time out on a lock (55P03, e.g. on a parent), the scan is run again without them and every candidate is skipped with
  * the server's message, so the other checks keep their figures. Other errors of the server propagate.
  */
 export async function runScan(pool: pg.Pool, spec: ScanSpec, split: SplitOptions): Promise<ScanResult> {
@@ -320,9 +322,13 @@ export async function runScan(pool: pg.Pool, spec: ScanSpec, split: SplitOptions
   try {
     rows = await scanParts(pool, spec, ranges, fold.probes);
   } catch (e) {
-    if (!fold.probes.length || !refused(e)) throw e;
+    // A folded scan also needs its parents: a lock on a parent must not fail this table's own counts and checksums
+    // (issue 28's fold, operator-locks): run again without the probes, and the orphans family checks those relations
+    // on their own (where a lock on the parent is then named). A lock on this table fails the second try as well.
+    if (!fold.probes.length || !(refused(e) || lockTimedOut(e))) throw e;
     rows = await scanParts(pool, spec, ranges, []);
-    for (const p of fold.probes) fold.skipped[p.key] = `the folded scan was refused: ${(e as Error).message}`;
+    const why = lockTimedOut(e) ? 'waited on a lock' : 'was refused';
+    for (const p of fold.probes) fold.skipped[p.key] = `the folded scan ${why}: ${(e as Error).message}`;
     fold.probes = [];
   }
   const folded = spec.orphans?.length ? { orphans: addOrphans(rows, fold.probes), orphanSkips: fold.skipped } : {};
