@@ -34,6 +34,6 @@ test('rw19 (the other way): cosmetic settings that differ are a warning, not a f
   const c = junitCases(latestJunit(s)).find((x) => x.name === SETTINGS)!;
   expect(c.failed).toBe(false);
   expect(warningsOf(c.body)).toEqual([
-    'setting differs (cosmetic, not judged): database: application_name source (not set), target staging',
+    `setting differs (cosmetic, not judged): database: application_name source (not set), target staging (ALTER DATABASE ${s.dst.name} RESET application_name;)`,
   ]);
 }, 400_000);
