@@ -9,6 +9,7 @@ import net from 'node:net';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { parseConfig } from '../../lib/core/config.ts';
+import { escapeRegExp, MASK } from '../../lib/core/redact.ts';
 import { runPreflight } from '../../lib/phases/preflight.ts';
 import { scenario } from '../helpers/scenario.ts';
 
@@ -36,7 +37,8 @@ test('a source port that refuses: preflight (exit 2) names the source, its port 
   const msg = err!.message;
   expect(msg).toMatch(
     new RegExp(
-      `the source postgresql://[^\\s]*:\\*\\*\\*@127\\.0\\.0\\.1:${port}/[^\\s]* is not reachable \\([^)]*ECONNREFUSED`,
+      // the DSN as printed: user, the mask (redact's MASK) in place of the password, then this port
+      `the source postgresql://[^\\s]*:${escapeRegExp(MASK)}@127\\.0\\.0\\.1:${port}/[^\\s]* is not reachable \\([^)]*ECONNREFUSED`,
     ),
   );
   expect(msg.match(/ECONNREFUSED/g)?.length, msg).toBe(1);
