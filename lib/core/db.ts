@@ -397,28 +397,55 @@ export async function withConnection<T>(
 /** The least time a liveness probe gives a server before calling it unresponsive (ms): a loaded server is slow. */
 export const PROBE_MIN_WAIT_MS = 10_000;
 
+/** What serverAnswers found: the server answers, or not (with why, and whether nothing listens any more). */
+export type ServerProbe = { answers: true } | { answers: false; why: string; refused: boolean };
+
+/**
+ * SQLSTATEs of a server on its way down (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now: the
+ * postmaster is shutting down or starting up): it still answers, but may stop listening a moment later.
+ */
+const GOING_DOWN = new Set(['57P01', '57P02', '57P03']);
+
+/** How long serverAnswers waits for a server caught going down to settle (refused, or answering again) (ms). */
+export const PROBE_SETTLE_MS = 5_000;
+
 /**
  * Whether the server of `d` answers: a new connection and `SELECT 1`, each bounded by `ms` (at least
  * PROBE_MIN_WAIT_MS; the query by a client-side timeout, since a frozen server never runs its statement_timeout).
- * An error the server itself sent (a SQLSTATE: too many clients, authentication, shutting down) means it answers.
+ * An error the server itself sent (a SQLSTATE: too many clients, authentication) means it answers. A server caught
+ * in the middle of stopping — the connection reset (ECONNRESET), or a shutdown SQLSTATE (GOING_DOWN) — is probed
+ * again every 250 ms for up to PROBE_SETTLE_MS until it refuses or answers: a server that is stopping is judged by
+ * where it lands, not by the instant it was caught in (issue 26: a reset during a fast shutdown was taken for a live,
+ * unreachable target and the run was interrupted instead of reporting the lost server).
  * @returns `{ answers: true }`, or `{ answers: false, why, refused }` (refused, reset, timed out); `refused` is true
  * only when nothing listens any more (ECONNREFUSED, or no socket file): the server is down, not merely slow or frozen.
  * Never throws.
  */
-export async function serverAnswers(
-  d: Dsn,
-  ms: number,
-): Promise<{ answers: true } | { answers: false; why: string; refused: boolean }> {
+export async function serverAnswers(d: Dsn, ms: number): Promise<ServerProbe> {
   const wait = Math.max(ms, PROBE_MIN_WAIT_MS);
-  try {
-    await withConnection(d, (c) => c.query({ text: 'SELECT 1', query_timeout: wait } as pg.QueryConfig), {
-      connectTimeoutMs: wait,
-    });
-    return { answers: true };
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code && /^[0-9A-Z]{5}$/.test(code)) return { answers: true };
-    return { answers: false, why: redact((e as Error).message), refused: code === 'ECONNREFUSED' || code === 'ENOENT' };
+  const settleBy = Date.now() + PROBE_SETTLE_MS;
+  for (;;) {
+    let probe: ServerProbe;
+    let settling = false;
+    try {
+      await withConnection(d, (c) => c.query({ text: 'SELECT 1', query_timeout: wait } as pg.QueryConfig), {
+        connectTimeoutMs: wait,
+      });
+      probe = { answers: true };
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      settling = code === 'ECONNRESET' || (code !== undefined && GOING_DOWN.has(code));
+      probe =
+        code && /^[0-9A-Z]{5}$/.test(code)
+          ? { answers: true }
+          : {
+              answers: false,
+              why: redact((e as Error).message),
+              refused: code === 'ECONNREFUSED' || code === 'ENOENT',
+            };
+    }
+    if (!settling || Date.now() >= settleBy) return probe;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
