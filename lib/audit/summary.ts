@@ -160,7 +160,13 @@ function outcomeLines(m: Manifest, notes: string[]): string[] {
 function whereLines(p: SummaryPaths): string[] {
   const lines: string[] = [];
   // Where it all is.
-  lines.push(`report:   ${path.join(p.runDir, 'report.html')}  (open it in a browser; summary.md for a PR comment)`);
+  // Only a report that was written is offered (a full REPORTS_DIR or an interrupted run may leave none).
+  const html = path.join(p.runDir, 'report.html');
+  lines.push(
+    fs.existsSync(html)
+      ? `report:   ${html}  (open it in a browser; summary.md for a PR comment)`
+      : `report:   not written (report.html is missing from ${p.runDir}: see the notes above)`,
+  );
   // Only the files that exist: an interrupted run may have written none of vitest's.
   const files = existingReportFiles(p.runDir);
   lines.push(`reports:  ${p.runDir}  (${files.length ? files.join(', ') : 'no report files were written'})`);
@@ -175,7 +181,8 @@ function whereLines(p: SummaryPaths): string[] {
     path.resolve(p.reportsDir) === path.resolve('reports')
       ? 'npm run report'
       : `REPORTS_DIR=${p.reportsDir} npm run report`;
-  lines.push(`view:     ${htmlViewCommand(p.runDir)}   (or: ${reportCmd}, for the latest run)`);
+  if (fs.existsSync(path.join(p.runDir, 'html')))
+    lines.push(`view:     ${htmlViewCommand(p.runDir)}   (or: ${reportCmd}, for the latest run)`);
   return lines;
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { resolveLatest, updateLatest } from '../../../lib/audit/history.ts';
 import {
   buildManifest,
@@ -171,14 +171,24 @@ describe('manifest and summary', () => {
   });
 
   test('the summary names the failures, the rerun outcome, the reports and how to view them, and ends with the count line', () => {
-    const lines = formatSummary(manifest(), { runDir: '/r/runs/r2', reportsDir: '/r', workDir: '/w', isLatest: true });
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'summary-'));
+    onTestFinished(() => fs.rmSync(runDir, { recursive: true, force: true }));
+    const where = { runDir, reportsDir: '/r', workDir: '/w', isLatest: true };
+    // Nothing written yet: no report or view line offers a file that is not there.
+    const bare = formatSummary(manifest(), where).join('\n');
+    expect(bare).toContain(`report:   not written (report.html is missing from ${runDir}: see the notes above)`);
+    expect(bare).not.toContain('view:');
+    fs.writeFileSync(path.join(runDir, 'report.html'), '<html></html>');
+    fs.mkdirSync(path.join(runDir, 'html'));
+    const lines = formatSummary(manifest(), where);
     const text = lines.join('\n');
+    expect(text).toContain(`report:   ${path.join(runDir, 'report.html')}  (open it in a browser`);
     expect(text).toMatch(/✗ row count public\.users {2}\(specs\/row-counts\.spec\.ts\) — expected 30 rows, got 29\n/);
     expect(text).toContain('rerun:    1 of 2 previously failed check(s) now pass (run r1)');
     expect(text).toContain('still failing: b');
     expect(text).toContain('(3 not selected by the rerun filter)');
-    expect(text).toContain('reports:  /r/runs/r2');
-    expect(text).toContain(htmlViewCommand('/r/runs/r2'));
+    expect(text).toContain(`reports:  ${runDir}`);
+    expect(text).toContain(htmlViewCommand(runDir));
     expect(text).toMatch(/dump: +custom, 3\.0 MiB, sha256 abababababababab…; TOC: 7 TABLE/);
     expect(lines[lines.length - 1]).toBe('1 passed, 1 failed, 0 skipped');
     expect(closingLine(manifest())).toBe('1 passed, 1 failed, 0 skipped');
