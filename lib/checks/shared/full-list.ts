@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeAtomic } from '../../core/files.ts';
 import { fromEnv } from '../../core/run-protocol.ts';
 import type { Annotate } from './verdict.ts';
 
@@ -57,7 +58,8 @@ export async function writeFullList(
     ...(leftOut > 0 ? [`# … ${leftOut} more left out (FULL_LIST_MAX=${opts.max})`] : []),
   ];
   fs.mkdirSync(path.join(runDir, FAILURES_DIR), { recursive: true });
-  fs.writeFileSync(path.join(runDir, rel), lines.join('\n') + '\n');
+  // Through a temp file and a rename: a reader of the run folder never sees half a list.
+  writeAtomic(path.join(runDir, rel), lines.join('\n') + '\n');
   await annotate(
     `${rel}: ${kept.length} item(s)${leftOut > 0 ? `, ${leftOut} more left out (FULL_LIST_MAX=${opts.max})` : ''}`,
     FULL_LIST,
@@ -94,7 +96,7 @@ export async function writePathList(
   const rel = `${FAILURES_DIR}/${listFileName(check).replace(/\.txt$/, '')}.${which}.txt`;
   fs.mkdirSync(path.join(runDir, FAILURES_DIR), { recursive: true });
   const body = Buffer.concat(kept.map((k) => Buffer.from(`${k}\n`, 'latin1')));
-  fs.writeFileSync(path.join(runDir, rel), body);
+  writeAtomic(path.join(runDir, rel), body);
   const notes = [
     ...(leftOut > 0 ? [`${leftOut} more left out (FULL_LIST_MAX=${opts.max})`] : []),
     ...(withNewline ? [`${withNewline} name(s) with a newline left out (not one line)`] : []),
