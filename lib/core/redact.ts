@@ -192,10 +192,28 @@ export function numberLike(secret: string): boolean {
   return /\d/.test(secret) && /^[\d\s.,:;+\-_/eETZ]+$/.test(secret);
 }
 
+/** Characters every encoder leaves as they are (RFC 3986 unreserved): in any encoding of a secret they stand raw. */
+const SINGLE_FORM = /^[A-Za-z0-9_.~-]$/;
+
+/**
+ * The longest run of a secret's characters that no encoder changes (its anchor): every encoded form of the secret
+ * contains it verbatim, because secretPattern matches those characters only as themselves. '' when the secret has
+ * no such character (then only the full pattern can tell).
+ */
+export function secretAnchor(secret: string): string {
+  let best = '';
+  let run = '';
+  for (const ch of secret) {
+    run = SINGLE_FORM.test(ch) && charForms(ch).length === 1 ? run + ch : '';
+    if (run.length > best.length) best = run;
+  }
+  return best;
+}
+
 export class Redactor {
   private secrets: string[] = [];
-  private literals = new Set<string>();
   private literalRe: RegExp | null = null;
+  private anchors: string[] | null = null;
 
   constructor(secrets: Iterable<string | undefined> = []) {
     for (const s of secrets) this.add(s);
@@ -203,29 +221,51 @@ export class Redactor {
 
   /**
    * Remember a secret; empty, very short and number-like values are not masked as literals (they would mask ordinary
-   * text and numbers; the patterns still mask them where secrets go).
+   * text and numbers; the patterns still mask them where secrets go). The pattern is built when first needed.
    */
   add(secret: string | undefined): this {
     if (!secret || [...secret].length < MIN_SECRET_LENGTH || numberLike(secret) || this.secrets.includes(secret))
       return this;
     this.secrets.push(secret);
-    for (const v of secretVariants(secret)) this.literals.add(v);
-    // Longer secrets first, so a secret that contains another one is masked whole.
-    const sources = [...this.secrets].sort((a, b) => b.length - a.length).map(secretPattern);
-    this.literalRe = new RegExp(sources.join('|'), 'g');
+    this.literalRe = null;
+    this.anchors = null;
     return this;
   }
 
-  /** How many encoded forms of known secrets are masked (at least). */
+  /** How many encoded forms of known secrets are masked (at least); computed on demand (secretVariants). */
   get size(): number {
-    return this.literals.size;
+    const literals = new Set<string>();
+    for (const s of this.secrets) for (const v of secretVariants(s)) literals.add(v);
+    return literals.size;
   }
 
+  /**
+   * `text` with every known secret (in any encoding) and every secret-shaped value (PATTERNS) masked. The literal
+   * pattern of the secrets (thousands of characters for an awkward password: slow to compile and to run) runs only
+   * on text that holds a secret's anchor (secretAnchor), or on every text when a secret has none.
+   */
   redact(text: string): string {
     let out = text;
-    if (this.literalRe) out = out.replace(this.literalRe, MASK);
+    if (this.secrets.length && this.mayHoldSecret(text)) out = out.replace(this.literalPattern(), MASK);
     for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
     return out;
+  }
+
+  private mayHoldSecret(text: string): boolean {
+    this.anchors ??= this.secrets.map(secretAnchor);
+    return this.anchors.some((a) => a === '' || text.includes(a));
+  }
+
+  private literalPattern(): RegExp {
+    // Longer secrets first, so a secret that contains another one is masked whole.
+    this.literalRe ??= new RegExp(
+      [...this.secrets]
+        .sort((a, b) => b.length - a.length)
+        .map(secretPattern)
+        .join('|'),
+      'g',
+    );
+    return this.literalRe;
   }
 }
 

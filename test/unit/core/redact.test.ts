@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { formatKeyword, formatUrl, type Dsn } from '../../../lib/core/dsn.ts';
 import {
+  secretAnchor,
   MASK,
   MIN_SECRET_LENGTH,
   Redactor,
@@ -306,5 +307,31 @@ describe('issue 26: redaction never breaks JSON or rewrites numbers', () => {
   test('numberLike', () => {
     for (const s of ['2026', '3.14', '2026-12-07', '10:00', '1e5']) expect(numberLike(s)).toBe(true);
     for (const s of ['abc', 's3cret', 'p@55', '']) expect(numberLike(s)).toBe(false);
+  });
+});
+
+describe('the anchor pre-check: the literal pattern runs only on text that can hold a secret', () => {
+  test("a secret's anchor is its longest run of characters no encoder changes", () => {
+    expect(secretAnchor(`p@ss w0rd-x'"ab`)).toBe('w0rd-x');
+    expect(secretAnchor(`'"@ %&`)).toBe('');
+  });
+
+  test('every encoded form of a secret (each variant, and a mix) contains its anchor and is masked', () => {
+    for (const secret of [`Zq'"\\ %&<>${'é'}ab12`, `'"@ %&<>`, `x${randomBytes(6).toString('base64')}'"`]) {
+      const r = new Redactor([secret]);
+      const anchor = secretAnchor(secret);
+      for (const v of secretVariants(secret)) {
+        if (anchor) expect(v).toContain(anchor);
+        expect(r.redact(`before ${v} after`), v).toBe(`before ${MASK} after`);
+      }
+      expect(r.size).toBe(new Set(secretVariants(secret)).size);
+    }
+  });
+
+  test('text without any anchor is returned as it is (no literal pattern built)', () => {
+    const r = new Redactor([`Anchor9'"%`]);
+    expect(r.redact('nothing to see: 12 rows, public.users')).toBe('nothing to see: 12 rows, public.users');
+    expect((r as unknown as { literalRe: RegExp | null }).literalRe).toBeNull();
+    expect(r.redact(`x Anchor9%27"%25 y`)).toBe(`x ${MASK} y`);
   });
 });
