@@ -6,7 +6,7 @@
  * is then said in the run's notes.
  */
 import HtmlReporter from '@vitest/ui/reporter';
-import { JsonReporter, type Reporter } from 'vitest/reporters';
+import { JsonReporter, type Reporter } from 'vitest/node';
 import { fsProblem } from '../core/fs-problem.ts';
 
 /** One plain line for a report file vitest could not write. */
