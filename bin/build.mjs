@@ -8,6 +8,8 @@
  * place, so two runs starting at once both end with the same complete build). Older builds are removed after an hour unless a live process
  * still runs from them: a launcher (its pid file in `<build>/.users/`) or any process it started (`BUILD_ENV` in its
  * environment).
+ * Packages stay imports resolved in node_modules at run time, except report.html's chart packages (VENDORED), served
+ * from one bundled module in the build, `vendor/charts.js`.
  * Type checking is `npm run typecheck`'s job, not this one's (esbuild strips types without checking them).
  *
  * Plain JavaScript on purpose: it is what makes the TypeScript runnable. Usage: `node bin/build.mjs` (prints the
