@@ -48,14 +48,25 @@ import { formatSummary } from './summary.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { EFFECTIVE_FILE, combineRuns, runChain, type EffectiveView } from './effective.ts';
 import { interruptedJunitXml, junitXml } from './junit-writer.ts';
-import {
-  REPORT_HTML,
-  SUMMARY_MD,
-  fullListPath,
-  renderReportHtml,
-  renderSummaryMd,
-  type ReportInput,
-} from './report-html.ts';
+import type { ReportInput } from './report-html.ts';
+
+/**
+ * report.html and summary.md's renderer (lib/audit/report-html.ts) with its charts (Observable Plot on linkedom, about
+ * 330 modules and half a second of CPU to load), imported when a run's reports are first needed rather than at
+ * start-up: the CLI prints its first line and starts preflight without it. One import per process.
+ */
+let reportRenderers: Promise<typeof import('./report-html.ts')> | undefined;
+function loadReportRenderers(): Promise<typeof import('./report-html.ts')> {
+  return (reportRenderers ??= import('./report-html.ts'));
+}
+
+/**
+ * Starts loading the report renderer in the background (the CLI calls it once vitest runs, while this process only
+ * waits). A failed load is not reported here: finalizeRun's own import of the same promise says it.
+ */
+export function preloadReportRenderers(): void {
+  loadReportRenderers().catch(() => undefined);
+}
 
 export interface RunInfo {
   runId: string;
@@ -402,6 +413,7 @@ async function manifestExtra(f: Finalizing): Promise<NonNullable<ManifestInput['
       )
     : undefined;
   const census = censusCounts(all);
+  const { fullListPath } = await loadReportRenderers();
   return {
     warnings: all.flatMap((c) =>
       isWarning(c)
@@ -466,6 +478,7 @@ async function writeManifestAndReports(f: Finalizing, exitCode: number): Promise
   };
   const write = (name: string, text: string) =>
     f.writes.run(name, () => writeAtomic(path.join(info.runDir, name), redact(text)));
+  const { REPORT_HTML, SUMMARY_MD, renderReportHtml, renderSummaryMd } = await loadReportRenderers();
   write(SUMMARY_MD, renderSummaryMd(reportInput));
   manifest.reports = hashReports(info.runDir);
   write(REPORT_HTML, renderReportHtml(reportInput));

@@ -23,7 +23,7 @@ import { blockingPhase, readState, writeState } from '../core/state.ts';
 import { stopActiveTools } from '../core/tools.ts';
 import { runChecks } from '../core/vitest-runner.ts';
 import { clientToolVersions } from '../audit/manifest.ts';
-import { PHASES_SPEC, finalizeRun, type RerunPlan, type RunInfo } from '../audit/run-record.ts';
+import { PHASES_SPEC, finalizeRun, preloadReportRenderers, type RerunPlan, type RunInfo } from '../audit/run-record.ts';
 import type { Selection } from '../audit/selection.ts';
 import { preflightGate } from '../phases/preflight-gate.ts';
 
@@ -256,6 +256,8 @@ async function runLocked(config: Config, place: RunPlace, o: RehearseOptions, of
   // vitest's runner has registered its forwarding handler (synchronously, above): only now is the early one removed,
   // so a signal during the slot probe above still ends the run with 130/143 and a message (issue 26, attack 19).
   offEarly();
+  // report.html's renderer loads while vitest runs (this process only waits), not after it (lib/audit/run-record.ts).
+  preloadReportRenderers();
   const run = await checks;
   const held = holdSignalsWhileRecording(o);
   let code = exitCodeOf(workDir, run.code, o);
