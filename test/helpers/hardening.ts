@@ -222,12 +222,18 @@ export function sampleConnections(c: ClusterInfo, database: string, everyMs = 10
 /**
  * A migrated scenario on a private sandbox (source and target clusters the test may stop): the fixture in the
  * source, copied by hand to the target (databases `app` on both), asset trees copied too. For `--verify-only` runs.
+ * `sharedSource`: only the target is private (the test stops or freezes only the target); the source stays `base.src`
+ * on the shared sandbox (the same fixture, from its template), which spares one cluster's initdb, start and load.
  */
 export async function privateMigrated(
   base: Scenario,
-  opts: { maxConnections?: Partial<Record<'source' | 'target', number>> } = {},
+  opts: { maxConnections?: Partial<Record<'source' | 'target', number>>; sharedSource?: boolean } = {},
 ): Promise<Scenario & { state: SandboxState }> {
-  const state = await startSandbox({ password: base.password, maxConnections: opts.maxConnections });
+  const state = await startSandbox({
+    password: base.password,
+    maxConnections: opts.maxConnections,
+    clusters: opts.sharedSource ? ['target'] : ['source', 'target'],
+  });
   onTestFinished(() => stopSandbox(state));
   const db = (c: ClusterInfo): TestDb => ({
     cluster: c,
@@ -236,11 +242,13 @@ export async function privateMigrated(
     keyword: clusterKeyword(c, 'app'),
     query: (sql, values) => withClient(c, 'app', (cl) => cl.query(sql, values as any[])),
   });
-  const src = db(state.clusters.source!);
+  const src = opts.sharedSource ? base.src : db(state.clusters.source!);
   const dst = db(state.clusters.target!);
-  await createDatabase(src.cluster, 'app');
+  if (!opts.sharedSource) {
+    await createDatabase(src.cluster, 'app');
+    await withClient(src.cluster, 'app', (c) => loadFixture(c, { users: 30 }));
+  }
   await createDatabase(dst.cluster, 'app');
-  await withClient(src.cluster, 'app', (c) => loadFixture(c, { users: 30 }));
   const s = { ...base, src, dst, env: { ...base.env, SRC_DATABASE_URL: src.url, DST_DATABASE_URL: dst.url }, state };
   await migrateByHand(s);
   return s;
