@@ -74,7 +74,7 @@ function caseSeconds(xml: string, name: string): number {
  * target frozen. Returns the run's result, the seconds from the freeze to its end, and its testcases.
  */
 async function frozenRun(env: Record<string, string>) {
-  const s = await privateMigrated(await scenario(), { sharedSource: true });
+  const s = await privateMigrated(await scenario(), { only: 'target' });
   const lock = await connect(s.dst.cluster, 'app');
   await lockUsers(lock);
   const run = startRehearse(
@@ -207,7 +207,7 @@ test('a frozen target with CHECK_CONCURRENCY=1 and CONNECT_TIMEOUT_MS=3000: the 
 }, 300_000);
 
 test('the target lock lost during the restore while the target is slow to answer (frozen 6 s): the run stops at once, exit 143, the restore session ended', async () => {
-  const s = await privateMigrated(await scenario(), { sharedSource: true });
+  const s = await privateMigrated(await scenario(), { only: 'target' });
   const reader = await connect(s.dst.cluster, 'app');
   reader.on('error', () => {});
   await reader.query('BEGIN');
