@@ -222,12 +222,19 @@ export function sampleConnections(c: ClusterInfo, database: string, everyMs = 10
 /**
  * A migrated scenario on a private sandbox (source and target clusters the test may stop): the fixture in the
  * source, copied by hand to the target (databases `app` on both), asset trees copied too. For `--verify-only` runs.
+ * `only`: just that side gets a private cluster (the one the test stops or freezes); the other stays on the shared
+ * sandbox, as `base` made it (the same fixture from its template in the source, an empty target database), which
+ * spares one cluster's initdb, start and fixture load.
  */
 export async function privateMigrated(
   base: Scenario,
-  opts: { maxConnections?: Partial<Record<'source' | 'target', number>> } = {},
+  opts: { maxConnections?: Partial<Record<'source' | 'target', number>>; only?: 'source' | 'target' } = {},
 ): Promise<Scenario & { state: SandboxState }> {
-  const state = await startSandbox({ password: base.password, maxConnections: opts.maxConnections });
+  const state = await startSandbox({
+    password: base.password,
+    maxConnections: opts.maxConnections,
+    clusters: opts.only ? [opts.only] : ['source', 'target'],
+  });
   onTestFinished(() => stopSandbox(state));
   const db = (c: ClusterInfo): TestDb => ({
     cluster: c,
@@ -236,11 +243,13 @@ export async function privateMigrated(
     keyword: clusterKeyword(c, 'app'),
     query: (sql, values) => withClient(c, 'app', (cl) => cl.query(sql, values as any[])),
   });
-  const src = db(state.clusters.source!);
-  const dst = db(state.clusters.target!);
-  await createDatabase(src.cluster, 'app');
-  await createDatabase(dst.cluster, 'app');
-  await withClient(src.cluster, 'app', (c) => loadFixture(c, { users: 30 }));
+  const src = opts.only === 'target' ? base.src : db(state.clusters.source!);
+  const dst = opts.only === 'source' ? base.dst : db(state.clusters.target!);
+  if (src !== base.src) {
+    await createDatabase(src.cluster, 'app');
+    await withClient(src.cluster, 'app', (c) => loadFixture(c, { users: 30 }));
+  }
+  if (dst !== base.dst) await createDatabase(dst.cluster, 'app');
   const s = { ...base, src, dst, env: { ...base.env, SRC_DATABASE_URL: src.url, DST_DATABASE_URL: dst.url }, state };
   await migrateByHand(s);
   return s;

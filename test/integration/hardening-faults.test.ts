@@ -31,7 +31,8 @@ async function lockTable(c: pg.Client, table: string) {
 
 for (const side of ['target', 'source'] as const) {
   test(`the ${side} server stops in the middle of the checks: every check still waiting on it fails promptly saying the connection was lost`, async () => {
-    const s = await privateMigrated(await scenario());
+    // Only the server that stops is private; the other side stays on the shared sandbox.
+    const s = await privateMigrated(await scenario(), { only: side });
     const c = side === 'target' ? s.dst.cluster : s.src.cluster;
     const lock = await connect(c, 'app');
     // The counts of users wait for this lock (ROWCOUNT_TIMEOUT_MS is long), so checks are in flight when the server stops.
@@ -78,7 +79,7 @@ for (const side of ['target', 'source'] as const) {
 
 test('a target with max_connections=10: a full rehearsal with 4 parallel spec workers completes without "too many clients"', async () => {
   const base = await scenario();
-  const s = await privateMigrated(base, { maxConnections: { target: 10 } });
+  const s = await privateMigrated(base, { maxConnections: { target: 10 }, only: 'target' });
   // An empty target database for the full copy.
   await s.dst.query('SELECT 1');
   const { createDatabase, clusterUrl } = await import('../../lib/sandbox/clusters.ts');

@@ -11,8 +11,8 @@ import { expect, test } from 'vitest';
 import { underDeadline } from '../../lib/checks/deadline.ts';
 import { parseConfig } from '../../lib/core/config.ts';
 import { withConnection } from '../../lib/core/db.ts';
-import { connect, type ClusterInfo } from '../../lib/sandbox/clusters.ts';
-import { eventually, privateMigrated, startRehearse } from '../helpers/hardening.ts';
+import { clusterUrl, connect, type ClusterInfo } from '../../lib/sandbox/clusters.ts';
+import { eventually, privateMigrated, privateTarget, startRehearse } from '../helpers/hardening.ts';
 import { junitCases, latestJunit, scenario, tempDir, unescapeXml } from '../helpers/scenario.ts';
 
 /** The postmaster of `c` and every process it started (its backends and auxiliary processes). */
@@ -74,7 +74,7 @@ function caseSeconds(xml: string, name: string): number {
  * target frozen. Returns the run's result, the seconds from the freeze to its end, and its testcases.
  */
 async function frozenRun(env: Record<string, string>) {
-  const s = await privateMigrated(await scenario());
+  const s = await privateMigrated(await scenario(), { only: 'target' });
   const lock = await connect(s.dst.cluster, 'app');
   await lockUsers(lock);
   const run = startRehearse(
@@ -154,16 +154,24 @@ test('a frozen target (SIGSTOP) mid-checks, long deadline: the dead-side probe f
 }, 300_000);
 
 test('a frozen target, checks that each fail sooner than the probe interval (CONNECT_TIMEOUT_MS=3000, one at a time): the dead-side probe runs on its own clock and names the target', async () => {
-  const s = await privateMigrated(await scenario());
+  // Only a frozen target is needed (no data: nothing but connections reaches it); the source answers all along.
+  const s = await scenario();
+  const target = await privateTarget({ password: s.password });
   const config = parseConfig(
-    { ...s.env, CONNECT_TIMEOUT_MS: '3000', CHECKS_DEADLINE_S: '600', CHECK_CONCURRENCY: '1' },
+    {
+      ...s.env,
+      DST_DATABASE_URL: clusterUrl(target.cluster, 'postgres'),
+      CONNECT_TIMEOUT_MS: '3000',
+      CHECKS_DEADLINE_S: '600',
+      CHECK_CONCURRENCY: '1',
+    },
     { mode: 'verify-only' },
   );
   const run = { workDir: tempDir(), runId: 'frozen-own-clock' };
   // One check at a time, each a new connection to the target that fails at its 3 s connect timeout: no check is
   // ever running when a timer restarted by each check would reach 15 s (issue 26: alive 303 s after SIGSTOP, never
   // "stopped answering").
-  const thaw = freeze(s.dst.cluster);
+  const thaw = freeze(target.cluster);
   try {
     const t0 = Date.now();
     let why = '';
@@ -199,7 +207,7 @@ test('a frozen target with CHECK_CONCURRENCY=1 and CONNECT_TIMEOUT_MS=3000: the 
 }, 300_000);
 
 test('the target lock lost during the restore while the target is slow to answer (frozen 6 s): the run stops at once, exit 143, the restore session ended', async () => {
-  const s = await privateMigrated(await scenario());
+  const s = await privateMigrated(await scenario(), { only: 'target' });
   const reader = await connect(s.dst.cluster, 'app');
   reader.on('error', () => {});
   await reader.query('BEGIN');
