@@ -7,9 +7,10 @@
  * shows (phase order, exit codes, signals, reports).
  */
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import type { Outcome } from '../../lib/checks/family.ts';
 import { parseConfig, registerSecrets, type Config } from '../../lib/core/config.ts';
+import { closePools } from '../../lib/core/db.ts';
 import type { RunState } from '../../lib/core/state.ts';
 import { applyToolPaths } from '../../lib/core/tools.ts';
 import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../../lib/phases/phase.ts';
@@ -20,8 +21,12 @@ import { preflightGate } from '../../lib/phases/preflight-gate.ts';
 import { runFamilies, type InProcessOptions } from './family.ts';
 import { cleanEnv, filesContaining, type Scenario } from './scenario.ts';
 
-/** The configuration a `rehearse` run would parse from exactly `env` (the developer's shell scrubbed), secrets registered. */
+/**
+ * The configuration a `rehearse` run would parse from exactly `env` (the developer's shell scrubbed), secrets
+ * registered; the connection pools it opens are closed when the test finishes.
+ */
 export function configOf(env: Record<string, string | undefined>, mode: RunState['mode'] = 'full'): Config {
+  onTestFinished(() => closePools());
   const config = parseConfig(cleanEnv(env), { mode: mode === 'rerun' ? 'verify-only' : mode });
   registerSecrets(config);
   return config;
