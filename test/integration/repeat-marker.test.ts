@@ -14,7 +14,7 @@ import { dropRefusal, leaveMarker, previewDrop } from '../../lib/phases/guards.t
 import { MARKER_KEY, parseMarkerComment } from '../../lib/phases/marker.ts';
 import { ownerTarget } from '../helpers/non-superuser.ts';
 import { preflightOnly } from '../helpers/pipeline.ts';
-import { phaseStatuses, rehearse, stateOf, tempDir } from '../helpers/scenario.ts';
+import { phaseStatuses, rehearse, tempDir } from '../helpers/scenario.ts';
 import { cluster, freshDb, uniqueName, type TestDb } from '../helpers/sandbox.ts';
 
 const MULTI_SCHEMA = `
