@@ -1,6 +1,8 @@
 /**
- * Restore safety, end to end through the real CLI: all-or-nothing restores (a restore failing halfway leaves the
- * target exactly as before, with and without DST_DROP_SCHEMA), refusals before any write, and damaged dumps.
+ * Restore safety: all-or-nothing restores (a restore failing halfway leaves the target exactly as before, with and
+ * without DST_DROP_SCHEMA), refusals before any write, and damaged dumps. The real CLI for one exit 3 (a failed
+ * restore) and one exit 2 (a preflight refusal); the other cases run the same copy steps and preflight gate
+ * in-process (test/helpers/pipeline.ts), asserting the same phase results the CLI records in state.json.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +20,7 @@ import {
   treeListing,
   type Scenario,
 } from '../helpers/scenario.ts';
+import { copyInProcess, expectNoSecretIn, preflightOnly, statuses } from '../helpers/pipeline.ts';
 
 /**
  * A target where the restore gets going and then fails: `vector` is already installed there, but in schema `legacy`,
@@ -43,7 +46,8 @@ test('a single-transaction restore that fails halfway leaves the target exactly 
   const s = await scenario();
   await legacyTarget(s);
   const before = await catalogSnapshot(s.dst);
-  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined });
+  // Only the phases family: after a failed restore every other check is `not checked` anyway.
+  const r = await rehearse(['--select', 'phases'], { ...s.env, SRC_ASSETS_DIR: undefined });
   expect(r.code, r.output).toBe(3);
   expect(phaseStatuses(s)).toEqual({ preflight: 'ok', dump: 'ok', restore: 'failed', mirror: 'skipped' });
   const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
@@ -61,21 +65,21 @@ test('DST_DROP_SCHEMA=1: the drop and a restore failing halfway are ONE transact
   await legacyTarget(s, { publicTable: true });
   const before = await catalogSnapshot(s.dst);
   expect(before.counts).toMatchObject({ 'public.old_stuff': 2 });
-  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
-  expect(r.code, r.output).toBe(3);
-  expect(phaseStatuses(s)).toMatchObject({ preflight: 'ok', dump: 'ok', restore: 'failed' });
-  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  const phases = await copyInProcess({ ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
+  expect(statuses(phases)).toEqual({ preflight: 'ok', dump: 'ok', restore: 'failed' });
+  const restore = phases.find((p) => p.name === 'restore')!;
+  expect(restore.rehearseExitCode).toBe(3);
   expect(restore.reason).toMatch(/psql exited with code 3: an SQL statement failed/);
   expect(restore.reason).toMatch(/ROLLED BACK/);
   expect(await catalogSnapshot(s.dst)).toEqual(before);
-  await expectNoSecret(s, r);
+  expectNoSecretIn(s, phases);
 });
 
 test('a non-empty target public schema without DST_DROP_SCHEMA is refused before any write (exit 2)', async () => {
   const s = await scenario();
   await s.dst.query(`CREATE TABLE public.users (id int); INSERT INTO public.users VALUES (42);`);
   const before = await catalogSnapshot(s.dst);
-  const r = await rehearse([], s.env);
+  const r = await rehearse(['--select', 'phases'], s.env);
   expect(r.code, r.output).toBe(2);
   expect(phaseStatuses(s)).toEqual({ preflight: 'failed', dump: 'skipped', restore: 'skipped', mirror: 'skipped' });
   const pre = stateOf(s)!.phases[0];
@@ -93,9 +97,9 @@ test('DST_DROP_SCHEMA=1 replaces a non-empty public with the source (old tables 
   await s.dst.query(
     `CREATE TABLE public.old_stuff (id int); INSERT INTO public.old_stuff VALUES (1); CREATE TABLE public.users (id int);`,
   );
-  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
-  expect(phaseStatuses(s), r.output).toEqual({ preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'skipped' });
-  expect([0, 1]).toContain(r.code);
+  const phases = await copyInProcess({ ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name });
+  // (No SRC_ASSETS_DIR: the schedule does not want the mirror; a whole run records it as skipped.)
+  expect(statuses(phases), JSON.stringify(phases)).toEqual({ preflight: 'ok', dump: 'ok', restore: 'ok' });
   const old = await s.dst.query(`SELECT to_regclass('public.old_stuff') AS t`);
   expect(old.rows[0].t).toBeNull();
   for (const t of FIXTURE_TABLES) {
@@ -103,9 +107,9 @@ test('DST_DROP_SCHEMA=1 replaces a non-empty public with the source (old tables 
     const b = await s.dst.query(`SELECT count(*)::int AS n FROM ${t}`);
     expect(b.rows[0].n, t).toBe(a.rows[0].n);
   }
-  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  const restore = phases.find((p) => p.name === 'restore')!;
   expect(restore.details).toMatchObject({ mode: 'single-transaction-with-drop', atomic: true });
-  await expectNoSecret(s, r);
+  expectNoSecretIn(s, phases);
 });
 
 test('a truncated SRC_DB_DUMP_PATH is refused in preflight with a clear message; the target is untouched (exit 2)', async () => {
@@ -117,28 +121,25 @@ test('a truncated SRC_DB_DUMP_PATH is refused in preflight with a clear message;
   // The TOC is at the start, so `pg_restore --list` alone would accept this: only reading every byte catches it.
   fs.writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
   const before = await catalogSnapshot(s.dst);
-  const r = await rehearse([], { ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: bad });
-  expect(r.code, r.output).toBe(2);
-  expect(phaseStatuses(s)).toEqual({ preflight: 'failed', dump: 'skipped', restore: 'skipped', mirror: 'skipped' });
-  expect(stateOf(s)!.phases[0].reason).toMatch(
+  // The preflight gate in-process (the whole run's exit 2 path: the non-empty target above).
+  const pre = await preflightOnly({ ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: bad });
+  expect(pre).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
+  expect(pre.reason).toMatch(
     /truncated\.dump cannot be read to the end \(truncated or corrupt data\); make a new dump/,
   );
-  expect(r.output).toMatch(/truncated or corrupt/);
   expect(await catalogSnapshot(s.dst)).toEqual(before);
   expect(treeListing(s.dstAssets)).toEqual({});
-  await expectNoSecret(s, r);
+  expectNoSecretIn(s, [pre]);
 });
 
 test('a missing SRC_DB_DUMP_PATH is refused with the fix (exit 2)', async () => {
   const s = await scenario();
-  const r = await rehearse([], {
+  const pre = await preflightOnly({
     ...s.env,
     SRC_DATABASE_URL: undefined,
     SRC_DB_DUMP_PATH: path.join(s.tmp, 'nope.dump'),
   });
-  expect(r.code, r.output).toBe(2);
-  expect(stateOf(s)!.phases[0].reason).toMatch(
-    /SRC_DB_DUMP_PATH=.*nope\.dump does not exist; point it at a pg_dump archive/,
-  );
+  expect(pre).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
+  expect(pre.reason).toMatch(/SRC_DB_DUMP_PATH=.*nope\.dump does not exist; point it at a pg_dump archive/);
   expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
 });

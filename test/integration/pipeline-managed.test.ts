@@ -26,6 +26,7 @@ import { planRestore } from '../../lib/phases/restore.ts';
 import { parseMarkerComment } from '../../lib/phases/marker.ts';
 import { majorHasVector, useMajor } from '../helpers/majors.ts';
 import { caseRun, ownerTarget, type OwnerTarget } from '../helpers/non-superuser.ts';
+import { preflightOnly } from '../helpers/pipeline.ts';
 import { filesContaining, rehearse, runCli } from '../helpers/scenario.ts';
 
 afterAll(() => closePools());
@@ -233,10 +234,11 @@ for (const pg of [15, 17]) {
       // The DBA's extension is still the DBA's: the same object in the same schema, owned by the superuser.
       expect(await extensionOf(target, 'vector')).toEqual(dbaVector);
       expect(dbaVector).toMatchObject({ schema: 'extensions', su: true });
-      // A production target marked `cutover` is never dropped by DST_DROP_SCHEMA=1 again.
-      const after = await rehearse([], { ...env, DST_DROP_SCHEMA: '1' });
-      expect(after.code, after.output).toBe(2);
-      expect(after.output).toMatch(/marked as a CUT-OVER PRODUCTION database/);
+      // A production target marked `cutover` is never dropped by DST_DROP_SCHEMA=1 again: the rehearsal's preflight
+      // gate, in-process (the whole run's exit 2 for a marker refusal: test/integration/repeat-marker.test.ts).
+      const after = await preflightOnly({ ...env, DST_DROP_SCHEMA: '1', WORK_DIR: path.join(tmp, 'after') });
+      expect(after).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
+      expect(after.reason).toMatch(/marked as a CUT-OVER PRODUCTION database/);
       expect(filesContaining([workDir, s.workDir, s.reportsDir], target.password)).toEqual([]);
     },
   );

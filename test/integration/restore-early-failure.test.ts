@@ -20,7 +20,13 @@ test('DST_DROP_SCHEMA: an event trigger refusing CREATE TABLE while a big table 
   );
   // (In its own schema: the restore's DROP SCHEMA public CASCADE would take the trigger with it.)
   const before = await catalogSnapshot(s.dst);
-  const r = await rehearse([], { ...s.env, SRC_ASSETS_DIR: undefined, DST_DROP_SCHEMA: s.dst.name, CHECKSUM: 'off' });
+  // Only the phases family: after a failed restore every other check is `not checked` anyway.
+  const r = await rehearse(['--select', 'phases'], {
+    ...s.env,
+    SRC_ASSETS_DIR: undefined,
+    DST_DROP_SCHEMA: s.dst.name,
+    CHECKSUM: 'off',
+  });
   // Before the fix: pg_restore's unread output kept the restore waiting forever, vitest exited with its global setup
   // unfinished (exit 1, "vitest did not finish reporting", the cause only in restore.log).
   expect(r.output, r.output).not.toMatch(/vitest did not finish reporting/);

@@ -1,0 +1,122 @@
+/**
+ * The copy pipeline in-process (lib/phases/pipeline.ts), for tests that judge what a copy step does without a whole
+ * CLI rehearsal: the preflight gate alone (a refusal is `failed` with rehearseExitCode 2, as `rehearse` exits), or
+ * preflight → dump → restore → mirror with the typed facts of each step handed to the next, each step recorded by
+ * `runPhase` exactly as the rehearsal's global setup records it (status, reason, exit codes, details). No vitest child,
+ * no checks, no report: seconds instead of a rehearsal's fixed cost. Whole CLI runs stay for what only a whole run
+ * shows (phase order, exit codes, signals, reports).
+ */
+import { randomUUID } from 'node:crypto';
+import { expect, onTestFinished } from 'vitest';
+import type { Outcome } from '../../lib/checks/family.ts';
+import { parseConfig, registerSecrets, type Config } from '../../lib/core/config.ts';
+import { closePools } from '../../lib/core/db.ts';
+import type { RunState } from '../../lib/core/state.ts';
+import { applyToolPaths } from '../../lib/core/tools.ts';
+import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../../lib/phases/phase.ts';
+import { phaseSchedule } from '../../lib/phases/phase-schedule.ts';
+import type { PhaseName, PhaseResult } from '../../lib/phases/phase-types.ts';
+import { dumpStep, mirrorStep, preflightStep, restoreStep, type PreflightFacts } from '../../lib/phases/pipeline.ts';
+import { preflightGate } from '../../lib/phases/preflight-gate.ts';
+import { runFamilies, type InProcessOptions } from './family.ts';
+import { cleanEnv, filesContaining, type Scenario } from './scenario.ts';
+
+/**
+ * The configuration a `rehearse` run would parse from exactly `env` (the developer's shell scrubbed), secrets
+ * registered; the connection pools it opens are closed when the test finishes.
+ */
+export function configOf(env: Record<string, string | undefined>, mode: RunState['mode'] = 'full'): Config {
+  onTestFinished(() => closePools());
+  const config = parseConfig(cleanEnv(env), { mode: mode === 'rerun' ? 'verify-only' : mode });
+  registerSecrets(config);
+  return config;
+}
+
+function workDirOf(env: Record<string, string | undefined>): string {
+  if (!env.WORK_DIR) throw new Error('an in-process copy needs WORK_DIR in its environment (the scenario sets it)');
+  return env.WORK_DIR;
+}
+
+/**
+ * The preflight gate of a `rehearse` run with `env` (lib/phases/preflight-gate.ts, what `rehearse` runs before vitest),
+ * in-process: read-only. Returns the phase result (`failed` with rehearseExitCode 2 for a refusal).
+ */
+export async function preflightOnly(
+  env: Record<string, string | undefined>,
+  mode: RunState['mode'] = 'full',
+): Promise<PhaseResult> {
+  const { record } = await preflightGate(configOf(env, mode), {
+    runId: `in-process-${randomUUID()}`,
+    workDir: workDirOf(env),
+    mode,
+  });
+  return record.result;
+}
+
+/**
+ * The copy phases of a full rehearsal with `env`, in-process: preflight → dump → restore → mirror (the phases the
+ * schedule wants: lib/phases/phase-schedule.ts), the first failure stopping the rest, as the rehearsal's global setup
+ * runs them. Returns every phase's result, in order.
+ */
+export async function copyInProcess(env: Record<string, string | undefined>): Promise<PhaseResult[]> {
+  const config = configOf(env, 'full');
+  const state: RunState = {
+    runId: `in-process-${randomUUID()}`,
+    mode: 'full',
+    startedAt: new Date().toISOString(),
+    workDir: workDirOf(env),
+    phases: [],
+    tools: {},
+  };
+  const base: Omit<PhaseCtx, 'log' | 'say'> = { config, state, workDir: state.workDir };
+  let facts: PreflightFacts | undefined;
+  const steps: Record<PhaseName, (ctx: PhaseCtx) => Promise<PhaseOutcome>> = {
+    preflight: async (ctx) => {
+      const r = await preflightStep(config, { log: ctx.log, say: ctx.say });
+      facts = r.facts;
+      return r.outcome;
+    },
+    dump: async (ctx) => (await dumpStep(ctx, facts ?? {})).outcome,
+    restore: (ctx) => restoreStep(ctx, ctx.state.dump, facts ?? { extensionsPresent: [] }),
+    mirror: mirrorStep,
+  };
+  const results: PhaseResult[] = [];
+  for (const p of phaseSchedule(config).filter((x) => x.wanted)) {
+    const result = await runPhase(p.name, base, steps[p.name]);
+    if (p.name === 'preflight') {
+      // As global setup: the later steps run exactly the executables the preflight resolved.
+      Object.assign(state.tools, detailsOf(result).tools ?? {});
+      applyToolPaths(state.tools);
+    }
+    state.phases.push(result);
+    results.push(result);
+    if (result.status !== 'ok') break;
+  }
+  return results;
+}
+
+/** `{ phase: status }` of `results` (what test/helpers/scenario.ts phaseStatuses reads from a run's state.json). */
+export function statuses(results: PhaseResult[]): Record<string, string> {
+  return Object.fromEntries(results.map((p) => [p.name, p.status]));
+}
+
+/**
+ * Run check families in-process (test/helpers/family.ts runFamilies) against anything with a scenario's environment
+ * and WORK_DIR (e.g. test/helpers/majors.ts CrossScenario: the context reads nothing else of the scenario).
+ */
+export function familiesOn(
+  s: { env: Record<string, string>; workDir: string },
+  ids: string[],
+  o: InProcessOptions = {},
+): Promise<Outcome[]> {
+  return runFamilies(s as Scenario, ids, o);
+}
+
+/** No form of `s.password` in the results of an in-process copy, nor in any file it left under WORK_DIR. */
+export function expectNoSecretIn(s: Pick<Scenario, 'password' | 'workDir'>, results: PhaseResult[]): void {
+  const text = JSON.stringify(results);
+  for (const form of [s.password, encodeURIComponent(s.password), JSON.stringify(s.password).slice(1, -1)]) {
+    expect(text.includes(form), 'the password (or an encoding of it) appears in a phase result').toBe(false);
+  }
+  expect(filesContaining([s.workDir], s.password), 'files containing the password').toEqual([]);
+}
