@@ -213,7 +213,7 @@ test('a full cutover between the sandbox clusters: green rehearsal → every pha
   // No secret in any output, log or file.
   for (const r of outputs) expect(r.output.includes(s.password), 'password in CLI output').toBe(false);
   expect(filesContaining([workDir, s.workDir, s.reportsDir], s.password)).toEqual([]);
-});
+}, 420_000);
 
 test(
   'refusals and the way back: no rehearsal → refused; a red freeze-check; a failed restore → rollback before the switch; a red verify stops the switch; a red smoke → rollback after the switch; the source is never written',
