@@ -2,7 +2,7 @@
  * rw02 (../shared/cases): one unconstrained `vector` column holding 3- and 4-dimensional vectors (two embedding
  * models). Expected: green, the pgvector check saying how it handled the mixed dimensions (nearest neighbours
  * compared per dimension group), never the raw server error "different vector dimensions". A seeded change in one
- * group turns it red, naming the group (judged in-process after the copy, every family as `--verify-only` runs them).
+ * group turns it red, naming the group.
  */
 import { expect, test } from 'vitest';
 import { verifyInProcess } from '../../helpers/cases.ts';

@@ -1,8 +1,6 @@
 /**
  * rw03: large objects referenced from a table. After a green rehearsal, on the target, one object unlinked — and,
- * separately, another one overwritten in place: every check family judged as `--verify-only` judges it (in-process,
- * test/helpers/family.ts) is red in `large objects` only, naming the OID. Then a second full rehearsal with
- * DST_DROP_SCHEMA over that target (same OIDs there) replaces the large objects instead of colliding.
+ * separately, another one overwritten in place: `--verify-only` is red in `large objects` only, naming the OID.
  */
 import { expect, test } from 'vitest';
 import { afterTheCopy, runCase, verifyInProcess } from '../../helpers/cases.ts';

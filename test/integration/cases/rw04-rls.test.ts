@@ -1,7 +1,7 @@
 /**
  * rw04: row-level security with a tenant-isolation policy. After a green rehearsal, the policy dropped and RLS
- * disabled on the target: every check family judged as `--verify-only` judges it (in-process, test/helpers/family.ts)
- * is red in `schema row-level security` only, naming the policy and the table's row-security flag.
+ * disabled on the target: `--verify-only` is red in `schema row-level security` only, naming the policy and the
+ * table's row-security flag.
  */
 import { expect, test } from 'vitest';
 import { afterTheCopy, verifyInProcess } from '../../helpers/cases.ts';

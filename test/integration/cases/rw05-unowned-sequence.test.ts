@@ -1,7 +1,6 @@
 /**
  * rw05: a sequence owned by no column, used by a DEFAULT. After a green rehearsal, `setval('order_no_seq', 1)` on the
- * target: every check family judged as `--verify-only` judges it (in-process, test/helpers/family.ts) is red naming
- * the sequence (the next insert would collide).
+ * target: `--verify-only` is red naming the sequence (the next insert would collide).
  */
 import { expect, test } from 'vitest';
 import { afterTheCopy, verifyInProcess } from '../../helpers/cases.ts';

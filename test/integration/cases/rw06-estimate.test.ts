@@ -2,8 +2,7 @@
  * rw06 (../shared/cases): 2,000,000 rows, ROWCOUNT_TIMEOUT_MS=20 (every count(*) of `big` falls back to the planner's
  * estimate), CHECKSUM=off; after the copy half the rows are deleted on the target and analyzed. Expected: the row
  * count of `big` is not a pass — estimates of ~2M against ~1M differ by more than ROWCOUNT_ESTIMATE_TOLERANCE, and an
- * unknown (never analyzed) source estimate is no evidence at all. The copy is one whole rehearsal; each judgement after
- * a change is every check family run in-process as `--verify-only` runs it (test/helpers/family.ts).
+ * unknown (never analyzed) source estimate is no evidence at all.
  */
 import { expect, test } from 'vitest';
 import { notesOf, verifyInProcess } from '../../helpers/cases.ts';

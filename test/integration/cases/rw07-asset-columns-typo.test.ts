@@ -2,8 +2,7 @@
  * rw07 (../shared/cases): ASSET_COLUMNS='ugc_asset.storage_path:file' while the table is `ugc_assets`, and two files
  * deleted from the target's ugc/ after the copy. Expected: not green. A full run is refused by preflight (exit 2)
  * naming the column and the table it probably meant; after a copy by hand, --verify-only is refused by the same
- * preflight against the target. With the name fixed, the two deleted files are found (every check family judged
- * in-process, as `--verify-only` judges it: test/helpers/family.ts).
+ * preflight against the target. With the name fixed, the two deleted files are found.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -2,9 +2,7 @@
  * rw16 (../shared/cases): a legacy source that already holds an orphan (ugc_assets.user_id = 999, no users row, no
  * FK declared; the relation comes from ORPHAN_RELATIONS). Expected: green, the orphan reported as already present in
  * the source (1 in source, 1 in target, 0 new) as a warning; PREEXISTING_DEFECTS_FAIL=1 makes it fail. A new orphan
- * made on the target fails whatever the setting. The copy and the refused configuration are whole CLI runs; the
- * judgements of the copy under another setting or after a change run every check family in-process, as `--verify-only`
- * runs them (test/helpers/family.ts).
+ * made on the target fails whatever the setting.
  */
 import { expect, test } from 'vitest';
 import { notesOf, verifyInProcess } from '../../helpers/cases.ts';

@@ -2,8 +2,7 @@
  * rw17: a postgres_fdw server, a user mapping with a password and a foreign table, all pointing at the SOURCE cluster.
  * Expected: the run names the foreign server and where it points, and neutralises it by default (the user mapping is
  * left out, the server pointed at a host that never resolves), loudly; an INSERT through the foreign table on staging
- * no longer reaches the source. A copy made without the tool (judged in-process as verify-only judges it) is red until
- * the operator chooses;
+ * no longer reaches the source. A copy made without the tool (verify-only) is red until the operator chooses;
  * ISOLATION=keep restores the wiring and says so.
  */
 import { expect, onTestFinished, test } from 'vitest';

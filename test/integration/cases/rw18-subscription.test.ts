@@ -3,7 +3,7 @@
  * staging never holds a subscription that could consume the source's replication slot: it is left out, and the run
  * says so, naming it; the dump summary counts publications and subscriptions. A hand copy (as today) holds the
  * subscription with the source's slot name: --verify-only is red naming it; detached (DISABLE + slot_name = NONE) it
- * is a warning (judged in-process, test/helpers/family.ts).
+ * is a warning.
  */
 import { expect, test } from 'vitest';
 import {

@@ -1,7 +1,7 @@
 /**
  * rw19: the target database was left with `session_replication_role = replica` (per-database setting): no foreign key
  * or trigger fires there. Expected: red, naming the setting; a target with only display settings (rw09's kind) stays
- * green with a warning (judged in-process on a copy by hand: test/helpers/family.ts).
+ * green with a warning.
  */
 import { expect, test } from 'vitest';
 import { junitCases, latestJunit, migrateByHand, rehearse, scenario, unescapeXml } from '../../helpers/scenario.ts';

@@ -2,8 +2,7 @@
  * rw20: a second rehearsal after 5 source files got new bytes at the same size and mtime. rsync's quick check (size +
  * mtime) skips them and the 50-file sample may miss them. Expected: the second run either copies the 5 files (the
  * mirror compares content when the target tree is not empty) or is red naming them (ASSETS_VERIFY=sha256 compares
- * every file's bytes). One first rehearsal serves both: the quick-check run leaves the 5 files stale, and the default
- * run after it copies them.
+ * every file's bytes).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,6 +35,8 @@ async function firstRun(): Promise<{ s: Scenario; env: Record<string, string> }>
 
 const bytes = (root: string, i: number) => fs.readFileSync(path.join(root, `ugc/${i}.jpg`), 'utf8');
 
+// One first rehearsal serves both second runs: the quick-check run leaves the 5 files stale on the target, and the
+// default run after it copies them.
 test('rw20: with the quick check forced the every-file sha256 census is red naming the 5 files; by default the next rehearsal copies them (rsync --checksum on a non-empty target)', async () => {
   const { s, env } = await firstRun();
   // ASSETS_MIRROR_CHECKSUM=0: size + mtime only, the 5 files stay stale on the target, and the census names them.

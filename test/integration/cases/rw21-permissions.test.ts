@@ -2,8 +2,7 @@
  * rw21 (as root): leading-dash names, a mode-000 file, and a 0600 file under a 0700 directory owned by a uid that
  * exists nowhere. The tool runs as root, for whom everything is readable. Expected: leading-dash names fine;
  * mode000.jpg and private/secret.jpg reported as unreadable by the application's user (ASSETS_APP_USER), and without
- * that setting, warnings (not readable by "others", owner unknown on this machine): the same copy judged again
- * in-process (every family, as `--verify-only` runs them).
+ * that setting, warnings (not readable by "others", owner unknown on this machine).
  */
 import { expect, test } from 'vitest';
 import { junitCases, latestJunit, rehearse, scenario, unescapeXml, type Scenario } from '../../helpers/scenario.ts';

@@ -3,7 +3,7 @@
  * `storage_key`), while the asset tree holds 30 files; after the copy two files are deleted on the target. Expected:
  * not green — 0 paths in the configured column while the tree holds files is no evidence — once with a local source
  * (the sampled and prefix checks in-process), once with the source tree served by an rsync daemon (`rsync://`, a whole
- * rehearsal: mirror from the daemon, then every family judged in-process as --verify-only judges it). With the paths in the column, the same families are green.
+ * rehearsal: mirror from the daemon, then --verify-only). With the paths in the column, the same families are green.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
