@@ -14,6 +14,9 @@ import {
   type Scenario,
   unescapeXml,
 } from './scenario.ts';
+import type { Outcome } from '../../lib/checks/family.ts';
+import { FAMILIES } from '../../lib/checks/registry.ts';
+import { outcome, runFamilies } from './family.ts';
 import type { TestDb } from './sandbox.ts';
 
 /** The shared cases directory, beside the project root. */
@@ -76,4 +79,22 @@ export async function afterTheCopy(file: string, mustPass: string[]): Promise<{ 
     expect(c.failed || c.skipped, `${n} ran and passed`).toBe(false);
   }
   return { s, first };
+}
+
+/**
+ * Every check family judged in-process against `s` (test/helpers/family.ts), as `rehearse --verify-only` judges it:
+ * the same contract variables, HEALTH_CHECK=0 unless `env` says otherwise (like runCase). For the judgement of a
+ * change made on the target after a whole rehearsal proved the copy; milliseconds to seconds instead of a CLI run.
+ */
+export async function verifyInProcess(s: Scenario, env: Record<string, string | undefined> = {}): Promise<Outcome[]> {
+  return runFamilies(
+    s,
+    FAMILIES.map((f) => f.id),
+    { env: { HEALTH_CHECK: '0', ...env } },
+  );
+}
+
+/** The notes of check `name` as JUnit's properties read (`<type>: <message>`, e.g. `evidence: …`, `warning: …`). */
+export function notesOf(outcomes: Outcome[], name: string): string[] {
+  return outcome(outcomes, name).notes.map((n) => `${n.type}: ${n.message}`);
 }

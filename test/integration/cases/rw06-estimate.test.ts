@@ -5,15 +5,9 @@
  * unknown (never analyzed) source estimate is no evidence at all.
  */
 import { expect, test } from 'vitest';
-import {
-  annotations,
-  caseNamed,
-  caseScenario,
-  failedNames,
-  failureText,
-  loadCaseSql,
-  rehearseCase,
-} from '../../helpers/real-world-case.ts';
+import { notesOf, verifyInProcess } from '../../helpers/cases.ts';
+import { describe, failedNames, failureOf, outcome } from '../../helpers/family.ts';
+import { caseScenario, loadCaseSql, rehearseCase } from '../../helpers/real-world-case.ts';
 import { phaseStatuses } from '../../helpers/scenario.ts';
 
 const BIG = 'row count public.big';
@@ -31,41 +25,35 @@ test('rw06: a row count that only has estimates (2M against 1M, or an unknown so
   await s.dst.query('VACUUM ANALYZE big');
 
   // The case as written: the source's estimate is unknown (never analyzed), or ~2M if autovacuum got to it first.
-  const asIs = await rehearseCase(s, ['--verify-only'], ENV);
-  expect(asIs.code, asIs.output).toBe(1);
-  expect(failedNames(asIs.cases)).toEqual([BIG]);
-  expect(failureText(caseNamed(asIs.cases, BIG))).toMatch(
+  const asIs = await verifyInProcess(s, ENV);
+  expect(failedNames(asIs), describe(asIs)).toEqual([BIG]);
+  expect(failureOf(asIs, BIG)).toMatch(
     /estimate is unknown \(never analyzed\): no evidence|only estimates could be compared .* more than ROWCOUNT_ESTIMATE_TOLERANCE 10%/,
   );
 
   // Both branches, deterministically. Never analyzed (what a fresh restore or a bulk load leaves): not checked.
   await s.src.query(`UPDATE pg_class SET reltuples = -1 WHERE oid = 'big'::regclass`);
-  const unknown = await rehearseCase(s, ['--verify-only'], ENV);
-  expect(unknown.code, unknown.output).toBe(1);
-  const c1 = caseNamed(unknown.cases, BIG);
-  expect(c1.failed).toBe(true);
-  expect(annotations(c1)).toContainEqual(
+  const unknown = await verifyInProcess(s, ENV);
+  expect(failedNames(unknown), describe(unknown)).toEqual([BIG]);
+  expect(notesOf(unknown, BIG)).toContainEqual(
     expect.stringMatching(/^evidence: source: unknown \(never analyzed\), estimate/),
   );
-  expect(failureText(c1)).toMatch(
+  expect(failureOf(unknown, BIG)).toMatch(
     /not checked: table public\.big: the source count\(\*\) did not finish .* unknown \(never analyzed\): no evidence/,
   );
 
   // Analyzed: ~2,000,000 against ~1,000,000, 50% apart: red, naming both estimates and the tolerance.
   await s.src.query('ANALYZE big');
-  const known = await rehearseCase(s, ['--verify-only'], ENV);
-  expect(known.code, known.output).toBe(1);
-  const c2 = caseNamed(known.cases, BIG);
-  expect(c2.failed).toBe(true);
-  expect(failureText(c2)).toMatch(
+  const known = await verifyInProcess(s, ENV);
+  expect(failedNames(known), describe(known)).toEqual([BIG]);
+  expect(failureOf(known, BIG)).toMatch(
     /table public\.big: only estimates could be compared \(source ~\d+ estimated, target ~\d+ estimated\): they differ by (4\d|5\d)\.\d%, more than ROWCOUNT_ESTIMATE_TOLERANCE 10%/,
   );
 
   // Within the tolerance, a pass on estimates is a pass with a warning, never a silent one.
-  const loose = await rehearseCase(s, ['--verify-only'], { ...ENV, ROWCOUNT_ESTIMATE_TOLERANCE: '60' });
-  const c3 = caseNamed(loose.cases, BIG);
-  expect(c3.failed, failureText(c3)).toBe(false);
-  expect(annotations(c3)).toContainEqual(
+  const loose = await verifyInProcess(s, { ...ENV, ROWCOUNT_ESTIMATE_TOLERANCE: '60' });
+  expect(outcome(loose, BIG).verdict?.status, describe(loose)).toBe('pass');
+  expect(notesOf(loose, BIG)).toContainEqual(
     expect.stringMatching(/^warning: row count public\.big: passed on estimates only/),
   );
 });

@@ -7,13 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { verifyInProcess } from '../../helpers/cases.ts';
+import { describe, failedNames as failedChecks, failureOf } from '../../helpers/family.ts';
 import { migrateByHand } from '../../helpers/scenario.ts';
 import {
   buildCaseAssets,
-  caseNamed,
   caseScenario,
   failedNames,
-  failureText,
   loadCaseSql,
   rehearseCase,
 } from '../../helpers/real-world-case.ts';
@@ -43,9 +43,8 @@ test('rw07: a misspelt ASSET_COLUMNS table is a configuration error (exit 2 in p
   expect(failedNames(r.cases)).toEqual(['phase preflight']);
 
   // With the name fixed, the two deleted files are found missing by the sampled check and the census.
-  const fixed = await rehearseCase(s, ['--verify-only'], { ASSET_COLUMNS: 'ugc_assets.storage_path:file' });
-  expect(fixed.code, fixed.output).toBe(1);
-  expect(failedNames(fixed.cases)).toEqual(
+  const fixed = await verifyInProcess(s, { ASSET_COLUMNS: 'ugc_assets.storage_path:file' });
+  expect(failedChecks(fixed), describe(fixed)).toEqual(
     [
       'asset census sampled files size and sha256 (source = target)',
       'asset census every file size, mtime (source = target)',
@@ -54,7 +53,7 @@ test('rw07: a misspelt ASSET_COLUMNS table is a configuration error (exit 2 in p
       'asset ugc_assets.storage_path /app/.data/ugc/4/f.jpg',
     ].sort(),
   );
-  expect(failureText(caseNamed(fixed.cases, 'asset census ugc_assets.storage_path'))).toMatch(
+  expect(failureOf(fixed, 'asset census ugc_assets.storage_path')).toMatch(
     /2 of 5 paths do not resolve .*\/app\/\.data\/ugc\/2\/f\.jpg .*\/app\/\.data\/ugc\/4\/f\.jpg/,
   );
 });

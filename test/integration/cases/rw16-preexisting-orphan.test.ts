@@ -5,6 +5,8 @@
  * made on the target fails whatever the setting.
  */
 import { expect, test } from 'vitest';
+import { notesOf, verifyInProcess } from '../../helpers/cases.ts';
+import { describe, failedNames as failedChecks, failureOf } from '../../helpers/family.ts';
 import {
   annotations,
   caseNamed,
@@ -34,10 +36,9 @@ test('rw16: an orphan the source already has is a warning (in source 1, in targe
   );
 
   // Operators who want pre-existing defects to block: PREEXISTING_DEFECTS_FAIL=1.
-  const strict = await rehearseCase(s, ['--verify-only'], { ...env, PREEXISTING_DEFECTS_FAIL: '1' });
-  expect(strict.code, strict.output).toBe(1);
-  expect(failedNames(strict.cases)).toEqual([ORPHANS]);
-  expect(failureText(caseNamed(strict.cases, ORPHANS))).toMatch(
+  const strict = await verifyInProcess(s, { ...env, PREEXISTING_DEFECTS_FAIL: '1' });
+  expect(failedChecks(strict), describe(strict)).toEqual([ORPHANS]);
+  expect(failureOf(strict, ORPHANS)).toMatch(
     /1 orphan row\(s\) already in the source, e\.g\. keys \(user_id\): \(999\); failing because PREEXISTING_DEFECTS_FAIL=1/,
   );
 
@@ -52,10 +53,10 @@ test('rw16: an orphan the source already has is a warning (in source 1, in targe
 
   // A new orphan on the target fails by default, told apart from the old one.
   await s.dst.query('INSERT INTO ugc_assets VALUES (12, 777, NULL)');
-  const fresh = await rehearseCase(s, ['--verify-only'], env);
-  expect(fresh.code, fresh.output).toBe(1);
-  expect(failedNames(fresh.cases)).toEqual(expect.arrayContaining([ORPHANS]));
-  const c = caseNamed(fresh.cases, ORPHANS);
-  expect(failureText(c)).toMatch(/found 1 new \(besides 1 already in the source\); example keys \(user_id\): \(777\)/);
-  expect(annotations(c)).toContain('evidence: orphans: in source 1, in target 2, new 1');
+  const fresh = await verifyInProcess(s, env);
+  expect(failedChecks(fresh), describe(fresh)).toEqual(expect.arrayContaining([ORPHANS]));
+  expect(failureOf(fresh, ORPHANS)).toMatch(
+    /found 1 new \(besides 1 already in the source\); example keys \(user_id\): \(777\)/,
+  );
+  expect(notesOf(fresh, ORPHANS)).toContain('evidence: orphans: in source 1, in target 2, new 1');
 });

@@ -6,7 +6,9 @@
  */
 import { expect, test } from 'vitest';
 import { junitCases, latestJunit, rehearse, scenario, unescapeXml, type Scenario } from '../../helpers/scenario.ts';
-import { loadCaseSql, runCaseScript, warningsOf } from '../../helpers/case-files.ts';
+import { loadCaseSql, runCaseScript } from '../../helpers/case-files.ts';
+import { verifyInProcess } from '../../helpers/cases.ts';
+import { describe, failedNames, outcome } from '../../helpers/family.ts';
 
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const MODE000 = 'asset ugc_assets.storage_path /app/.data/ugc/mode000.jpg';
@@ -26,7 +28,7 @@ async function setup(): Promise<{ s: Scenario; env: Record<string, string> }> {
 }
 
 test.skipIf(!asRoot)(
-  'rw21 with ASSETS_APP_USER: mode000.jpg and private/secret.jpg are unreadable by that user',
+  'rw21 with ASSETS_APP_USER: mode000.jpg and private/secret.jpg are unreadable by that user; without it, warnings',
   async () => {
     const { s, env } = await setup();
     const r = await rehearse([], { ...env, ASSETS_APP_USER: 'nobody' });
@@ -49,23 +51,17 @@ test.skipIf(!asRoot)(
         cases.find((c) => c.name === n),
         n,
       ).toMatchObject({ failed: false });
-  },
-  400_000,
-);
 
-test.skipIf(!asRoot)(
-  'rw21 without ASSETS_APP_USER: the two files are warnings (others cannot read them; owner unknown)',
-  async () => {
-    const { s, env } = await setup();
-    const r = await rehearse([], env);
-    expect(r.code, r.output).toBe(0);
-    const cases = junitCases(latestJunit(s));
-    expect(warningsOf(cases.find((c) => c.name === MODE000)!.body)).toEqual([
+    // The same copy without ASSETS_APP_USER: the two files are warnings (others cannot read them; owner unknown).
+    // Every check family in-process, as `--verify-only` runs them (test/helpers/family.ts).
+    const o = await verifyInProcess(s, env);
+    expect(failedNames(o), describe(o)).toEqual([]);
+    expect(outcome(o, MODE000).warnings).toEqual([
       expect.stringMatching(
         /^file \S+\/ugc\/mode000\.jpg is not readable by others \(ASSETS_APP_USER is not set\) \(mode 0000, owner 0:0\)$/,
       ),
     ]);
-    expect(warningsOf(cases.find((c) => c.name === SECRET)!.body)).toEqual([
+    expect(outcome(o, SECRET).warnings).toEqual([
       expect.stringMatching(/^directory \S+\/private is not searchable by others .*\(mode 0700, owner 4242:4242\)/),
       expect.stringMatching(
         /^file \S+\/private\/secret\.jpg is not readable by others .*\(mode 0600, owner 4242:4242\)$/,
@@ -73,9 +69,8 @@ test.skipIf(!asRoot)(
       expect.stringMatching(/secret\.jpg is owned by uid 4242 and gid 4242, unknown on this machine/),
     ]);
     for (const n of DASHES) {
-      const c = cases.find((x) => x.name === n)!;
-      expect(c.failed, n).toBe(false);
-      expect(warningsOf(c.body), n).toEqual([]);
+      expect(outcome(o, n).verdict?.status, n).toBe('pass');
+      expect(outcome(o, n).warnings, n).toEqual([]);
     }
   },
   400_000,

@@ -1,12 +1,16 @@
 /**
  * The `.faults.sql` protocol of ../shared/cases (README): a file of blocks, each starting with a `-- fault: <title>`
- * line; every block is applied on its own to a fresh correct copy of the target, then `--verify-only` must be red
- * naming its object. Used by the rw25, rw26 and rw27 tests.
+ * line; every block is applied on its own to a fresh correct copy of the target, then the schema-parity family must be
+ * red naming its object (judged in-process, test/helpers/family.ts: the verdicts and texts a `--verify-only` run's JUnit
+ * shows). Used by the rw25, rw26 and rw27 tests.
  */
 import { expect } from 'vitest';
-import { caseFile, runCase, type CaseRun } from '../../helpers/cases.ts';
+import type { Outcome } from '../../../lib/checks/family.ts';
+import { closePools } from '../../../lib/core/db.ts';
+import { caseFile } from '../../helpers/cases.ts';
+import { bodyOf, failedNames, failureOf, runFamilies } from '../../helpers/family.ts';
 import { freshDb } from '../../helpers/sandbox.ts';
-import { unescapeXml, type Scenario } from '../../helpers/scenario.ts';
+import type { Scenario } from '../../helpers/scenario.ts';
 
 /** One fault block: its title (the `-- fault:` line) and its SQL. */
 export interface FaultBlock {
@@ -25,56 +29,48 @@ export function faultBlocks(file: string): FaultBlock[] {
   return out;
 }
 
+/** One block's in-process verdicts. */
+export interface FaultRun {
+  block: FaultBlock;
+  outcomes: Outcome[];
+}
+
 /**
- * Apply each block of `file` to its own copy of the scenario's (correct) target database and run `--verify-only`
- * of the schema-parity family against that copy. Returns each block's run, by title.
+ * Apply each block of `file` to its own copy of the scenario's (correct) target database and judge the `families`
+ * (default: schema-parity) in-process against that copy, as `--verify-only --select <family>` would (HEALTH_CHECK=0,
+ * like runCase). The first, whole CLI rehearsal (afterTheCopy) proves the pipeline's copy green; each fault only needs
+ * the family's verdicts. Returns each block's outcomes, by title.
  */
-export async function runFaultBlocks(
-  s: Scenario,
-  file: string,
-  select = 'schema-parity',
-): Promise<Array<{ block: FaultBlock; run: CaseRun }>> {
-  const out: Array<{ block: FaultBlock; run: CaseRun }> = [];
+export async function runFaultBlocks(s: Scenario, file: string, families = ['schema-parity']): Promise<FaultRun[]> {
+  const out: FaultRun[] = [];
   for (const block of faultBlocks(file)) {
     const copy = await freshDb('target', { template: s.dst.name });
     await copy.query(block.sql);
-    const run = await runCase(s, ['--verify-only', '--select', select], { DST_DATABASE_URL: copy.url });
-    out.push({ block, run });
+    const outcomes = await runFamilies(s, families, { env: { HEALTH_CHECK: '0', DST_DATABASE_URL: copy.url } });
+    await closePools();
+    out.push({ block, outcomes });
   }
   return out;
 }
 
 /**
- * What is wrong with a fault's run (empty: it is red in exactly `check`, its message matching every pattern): one line
- * per problem with the failed checks and their messages, so one assertion over every block shows them all.
+ * What is wrong with a fault's verdicts (empty: it is red in exactly `check`, its JUnit body (failure text and notes)
+ * matching every pattern): one line per problem with the failed checks and their messages, so one assertion over every
+ * block shows them all.
  */
-export function redProblems(
-  r: { block: FaultBlock; run: CaseRun },
-  check: string | string[],
-  patterns: RegExp[],
-): string[] {
+export function redProblems(r: FaultRun, check: string | string[], patterns: RegExp[]): string[] {
   const checks = [check].flat().sort();
   const what = `fault "${r.block.title}"`;
-  const messages = r.run.cases
-    .filter((c) => c.failed)
-    .map((c) => unescapeXml(/<failure message="([^"]*)"/.exec(c.body)?.[1] ?? c.name))
-    .join(' || ');
-  if (r.run.failed.join('|') !== checks.join('|'))
-    return [`${what}: failed [${r.run.failed.join(', ')}], wanted [${checks.join(', ')}]: ${messages}`];
-  const body = unescapeXml(
-    r.run.cases
-      .filter((c) => checks.includes(c.name))
-      .map((c) => c.body)
-      .join('\n'),
-  );
+  const failed = failedNames(r.outcomes);
+  const messages = failed.map((n) => failureOf(r.outcomes, n)).join(' || ');
+  if (failed.join('|') !== checks.join('|'))
+    return [`${what}: failed [${failed.join(', ')}], wanted [${checks.join(', ')}]: ${messages}`];
+  const body = checks.map((n) => bodyOf(r.outcomes, n)).join('\n');
   return patterns.filter((p) => !p.test(body)).map((p) => `${what}: no ${p} in: ${messages}`);
 }
 
-/** Assert that every block's run is red as `expected` (title → [check, patterns]) says. */
-export function expectAllRed(
-  runs: Array<{ block: FaultBlock; run: CaseRun }>,
-  expected: Record<string, [string | string[], RegExp[]]>,
-): void {
+/** Assert that every block's verdicts are red as `expected` (title → [check, patterns]) says. */
+export function expectAllRed(runs: FaultRun[], expected: Record<string, [string | string[], RegExp[]]>): void {
   const problems = runs.flatMap((r) =>
     expected[r.block.title] ? redProblems(r, ...expected[r.block.title]) : [`no expectation for "${r.block.title}"`],
   );
