@@ -57,12 +57,13 @@ export async function startRefusal(env: Record<string, string | undefined>): Pro
 
 /**
  * The preflight gate of a run in `mode` over `env` (lib/phases/preflight-gate.ts, the function `rehearse` calls before
- * vitest starts), in a scratch WORK_DIR: its result (status, reason, the rehearse exit code of a refusal).
+ * vitest starts), in a scratch WORK_DIR: its result (status, reason, the rehearse exit code of a refusal) and that
+ * WORK_DIR (where the gate wrote preflight.json).
  */
 export async function gateResult(
   env: Record<string, string | undefined>,
   mode: RunState['mode'],
-): Promise<{ status: string; reason: string; code: number | undefined }> {
+): Promise<{ status: string; reason: string; code: number | undefined; workDir: string }> {
   const config = parseConfig(cleanEnv(env), { mode: mode === 'full' ? 'full' : 'verify-only' });
   const workDir = path.join(tempDir('rehearsal-gate-'), 'work');
   onTestFinished(() => closePools());
@@ -71,5 +72,6 @@ export async function gateResult(
     status: record.result.status,
     reason: record.result.reason ?? '',
     code: record.result.status === 'failed' ? (record.result.rehearseExitCode ?? EXIT.usage) : undefined,
+    workDir,
   };
 }

@@ -125,7 +125,8 @@ test('after a run restored and mirrored the target, DST_DROP_SCHEMA=1 and ASSETS
   expect(marker.assetsDir).toBe(fs.realpathSync(s.dstAssets));
 
   fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
-  const second = await rehearse([], { ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
+  // The copy phases decide what is dropped and deleted; the check families were shown green by the first run.
+  const second = await rehearse(['--select', 'phases'], { ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
   expect(second.code, second.output).toBe(0);
   expect(second.output).toMatch(/DST_DROP_SCHEMA would drop \d+ table\(s\) of public/);
   expect(second.output).toMatch(/ASSETS_DELETE would delete 1 entries \(files and directories\)/);
@@ -188,9 +189,7 @@ test('an unusable WORK_DIR or REPORTS_DIR is exit 2 with the reason before anyth
     const viaCli = new Set([0, 3, 6]);
     for (const [i, [over, want]] of cases.entries()) {
       const env = { ...s.env, ...over };
-      const r = viaCli.has(i)
-        ? await rehearse(['--verify-only'], env, { timeoutMs: 60_000 })
-        : await startRefusal(env);
+      const r = viaCli.has(i) ? await rehearse(['--verify-only'], env, { timeoutMs: 60_000 }) : await startRefusal(env);
       expect(r.code, `${JSON.stringify(over)}: ${r.output}`).toBe(2);
       expect(r.output).toMatch(want);
       expect(r.output).toMatch(/choose a writable directory/);
@@ -219,7 +218,13 @@ test('DST_DROP_SCHEMA=yes is a configuration error (not a silent 1); ASSETS_DELE
   }
   fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
   const dir = `${s.dstAssets}/`;
-  const r = await rehearse([], { ...s.env, ASSETS_DELETE: dir, DST_DROP_SCHEMA: s.dst.name });
+  // The copy phases act on the confirmations (the check families are not what this test is about).
+  const r = await rehearse(['--select', 'phases'], {
+    ...s.env,
+    ASSETS_DELETE: dir,
+    DST_DROP_SCHEMA: s.dst.name,
+    HEALTH_CHECK: '0',
+  });
   expect(r.code, r.output).toBe(0);
   expect(r.output).toContain(`(ASSETS_DELETE=${dir}: target files missing from the source are deleted)`);
   expect(r.output).toContain(`DST_DROP_SCHEMA=${s.dst.name}: drops schema(s) public`);
