@@ -37,18 +37,21 @@ export function configRefusal(env: Record<string, string | undefined>, mode: Mod
 }
 
 /**
- * A `--verify-only` start refused before anything is written: the configuration parsed as the CLI does, then the run
- * library's own start (lib/cli/rehearse.ts `rehearse`: WORK_DIR private and usable, REPORTS_DIR no link and usable).
+ * A run's start refused before anything is written (`mode`: a full run or `--verify-only`, the default): the
+ * configuration parsed as the CLI does, then the run library's own start (lib/cli/rehearse.ts `rehearse`: WORK_DIR private and usable, REPORTS_DIR no link and usable).
  * Only for environments that are refused there: an accepted one would start a whole run in-process, so the test
  * fails first when the start did not refuse.
  */
-export async function startRefusal(env: Record<string, string | undefined>): Promise<Refusal> {
-  const refused = configRefusal(env, 'verify-only');
+export async function startRefusal(
+  env: Record<string, string | undefined>,
+  mode: 'full' | 'verify-only' = 'verify-only',
+): Promise<Refusal> {
+  const refused = configRefusal(env, mode);
   if (refused) return refused;
-  const config = parseConfig(cleanEnv(env), { mode: 'verify-only' });
+  const config = parseConfig(cleanEnv(env), { mode });
   const lines: string[] = [];
   const code = await rehearseRun(config, {
-    mode: 'verify-only',
+    mode,
     out: (l) => lines.push(l),
     err: (l) => lines.push(l),
   });
