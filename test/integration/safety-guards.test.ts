@@ -88,8 +88,10 @@ test('ASSETS_DELETE=1 into a directory the tool never mirrored (holding .ssh/aut
     /ASSETS_DELETE would delete 2 entries \(files and directories\) in \S+ \(rsync --dry-run\)/,
   );
   expect(dry.stdout).toMatch(/ASSETS_DELETE=1 only deletes in a directory this tool mirrored before/);
-  const r = await rehearse([], env);
-  expect(r.code, r.output).toBe(2);
+  // The run's refusal: the preflight gate a full run calls first (lib/phases/preflight-gate.ts), in-process.
+  const r = await gateResult(env, 'full');
+  expect(r.code, r.reason).toBe(2);
+  expect(r.reason).toMatch(/ASSETS_DELETE=1 only deletes in a directory this tool mirrored before/);
   expect(fs.readFileSync(keys, 'utf8')).toMatch(/ops@host/);
 });
 
