@@ -115,7 +115,7 @@ describe('npm run demo', () => {
     // Through the whole demo (its own sandbox, dump → restore → rsync → checks, exit code, junit.xml): the one fault
     // whose seeding goes through a copy phase of the run (SRC_DB_DUMP_PATH). The other faults are the same seeders run
     // in-process below; the whole demo of `--break orphan` and `--break missing-file` also runs in
-    // operator-report.test.ts and causes-demo.test.ts.
+    // operator-report.test.ts (one run for its two tests).
     const WHOLE: FaultName[] = ['row-loss'];
     for (const fault of WHOLE) {
       const want = FAULT_EXPECTATIONS[fault];

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { startRefusal } from '../helpers/operator.ts';
 import { rehearse, scenario, tempDir } from '../helpers/scenario.ts';
 
 test('an existing shared WORK_DIR (mode 1777, like /tmp) is refused (exit 2) and not chmod-ed', async () => {
@@ -25,7 +26,8 @@ test('a WORK_DIR with a planted `logs -> elsewhere` link is refused (exit 2); no
   fs.mkdirSync(s.workDir, { mode: 0o700 });
   const elsewhere = tempDir('rehearsal-elsewhere-');
   fs.symlinkSync(elsewhere, path.join(s.workDir, 'logs'));
-  const r = await rehearse([], s.env);
+  // The start of a full run (lib/cli/rehearse.ts), in-process: a WORK_DIR refusal through the whole CLI is the test above.
+  const r = await startRefusal(s.env, 'full');
   expect(r.code, r.output).toBe(2);
   expect(r.output).toMatch(/holds symbolic links the run would follow \(logs\)/);
   expect(fs.readdirSync(elsewhere)).toEqual([]);
@@ -35,7 +37,8 @@ test('a WORK_DIR owned by us but group-writable, and a REPORTS_DIR that is a sym
   const s = await scenario({ fixture: false, assets: false });
   fs.mkdirSync(s.workDir);
   fs.chmodSync(s.workDir, 0o770);
-  const g = await rehearse(['--verify-only'], s.env);
+  // The same WORK_DIR gate as the shared directory above (through the CLI there), in-process; REPORTS_DIR via the CLI.
+  const g = await startRefusal(s.env);
   expect(g.code, g.output).toBe(2);
   expect(g.output).toMatch(/is writable by its group \(mode 770\)/);
   fs.chmodSync(s.workDir, 0o700);

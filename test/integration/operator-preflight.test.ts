@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { validateJunit } from '../../lib/audit/junit.ts';
+import { gateResult } from '../helpers/operator.ts';
 import { rehearse, scenario, type Scenario } from '../helpers/scenario.ts';
 
 function latestRunDir(s: Scenario): string {
@@ -60,34 +61,46 @@ test('a wrong password is "authentication failed", exit 2 with one failing test,
   }
 });
 
+/**
+ * The other modes of a refusal cause: the preflight gate `rehearse` calls in every mode (lib/phases/preflight-gate.ts),
+ * in-process. How a gate refusal becomes exit 2 with one failing test in each mode is shown through the CLI above.
+ */
+async function expectGateRefusals(env: Record<string, string>, cause: RegExp): Promise<void> {
+  const results = await Promise.all((['verify-only', 'rerun'] as const).map((mode) => gateResult(env, mode)));
+  for (const g of results) {
+    expect(g.status, g.reason).toBe('failed');
+    expect(g.code).toBe(2);
+    expect(g.reason).toMatch(cause);
+  }
+}
+
 test('a missing DST_ASSETS_DIR (and a missing parent) is refused in every mode, never created', async () => {
-  const s = await scenario();
-  // The target tree was there for the previous run, then its mount went away (or the path was mistyped).
+  const s = await scenario({ assets: false });
+  // The target tree was there before, then its mount went away (or the path was mistyped).
   const mount = path.join(s.tmp, 'mnt');
   const gone = path.join(mount, 'data');
-  fs.mkdirSync(gone, { recursive: true });
-  await previousRun(s, { DST_ASSETS_DIR: gone });
-  fs.rmSync(mount, { recursive: true });
   const env = { ...s.env, HEALTH_CHECK: '0', DST_ASSETS_DIR: gone };
-  for (const [, args] of MODES) {
-    const r = await rehearse(args, env);
-    expectOneRefusal(s, r, /DST_ASSETS_DIR=.*mnt\/data does not exist/);
-    expect(fs.existsSync(mount)).toBe(false);
-  }
+  const cause = /DST_ASSETS_DIR=.*mnt\/data does not exist/;
+  // A full run through the CLI; --verify-only and --rerun-failed by the same gate in-process.
+  const r = await rehearse([], env);
+  expectOneRefusal(s, r, cause);
+  expect(fs.existsSync(mount)).toBe(false);
+  await expectGateRefusals(env, cause);
+  expect(fs.existsSync(mount)).toBe(false);
 });
 
 test('an unreachable remote SRC_ASSETS_DIR is refused before the dump, in every mode', async () => {
-  const s = await scenario();
-  await previousRun(s);
+  const s = await scenario({ assets: false });
   const env = {
     ...s.env,
     HEALTH_CHECK: '0',
     SRC_ASSETS_DIR: 'nobody@host.invalid:/srv/data',
     CONNECT_TIMEOUT_MS: '3000',
   };
-  for (const [, args] of MODES) {
-    const r = await rehearse(args, env);
-    expectOneRefusal(s, r, /remote SRC_ASSETS_DIR nobody@host\.invalid:\/srv\/data does not answer/);
-    expect(r.output).not.toMatch(/\[dump\]/);
-  }
+  const cause = /remote SRC_ASSETS_DIR nobody@host\.invalid:\/srv\/data does not answer/;
+  // A full run through the CLI (the one mode with a dump to refuse before); the other modes by the same gate.
+  const r = await rehearse([], env);
+  expectOneRefusal(s, r, cause);
+  expect(r.output).not.toMatch(/\[dump\]/);
+  await expectGateRefusals(env, cause);
 });

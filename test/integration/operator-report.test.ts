@@ -5,13 +5,45 @@
  * scroll. The pictures are there as inline SVG (phase timeline, tables, asset census, history with the downtime
  * estimate), with no script; source, target and the tool's provenance are named. A screenshot is saved in the run
  * folder (report-screenshot.png) for a person to look at; docs/img/report-missing-file.png is one of these.
+ *
+ * One cause, one red (issue 27 item 5), on the same `--break missing-file` demo run (once for the file: the tests only
+ * read it): the asset check, the census line of its column and the sampled sha256 comparison all fail, but the run
+ * reports ONE cause with its consequences listed under it — and the console, summary.md, report.html and checks.json
+ * count the same.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import os from 'node:os';
 import { chromium } from 'playwright-core';
-import { expect, test } from 'vitest';
-import { runCli, tempDir } from '../helpers/scenario.ts';
+import { afterAll, expect, test } from 'vitest';
+import type { ChecksFile } from '../../lib/audit/reporter.ts';
+import { failedText } from '../../lib/audit/totals.ts';
+import { runCli, tempDir, type CliResult } from '../helpers/scenario.ts';
+
+/** The folders of this file's demo runs, removed when the file is done. */
+const demoDirs: string[] = [];
+afterAll(() => {
+  for (const d of demoDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** One red demo run per fault for the whole file (`npm run demo -- --break <fault>`): its output and run folder. */
+const demos = new Map<string, Promise<{ r: CliResult; runDir: string }>>();
+function redDemo(fault: string): Promise<{ r: CliResult; runDir: string }> {
+  let run = demos.get(fault);
+  if (!run) {
+    const reports = fs.mkdtempSync(path.join(os.tmpdir(), `demo-reports-${fault}-`));
+    demoDirs.push(reports);
+    run = runCli('demo', ['--break', fault, '--reports-dir', reports], {}, { timeoutMs: 280_000 }).then((r) => {
+      const latest = fs.existsSync(path.join(reports, 'latest.json'))
+        ? (JSON.parse(fs.readFileSync(path.join(reports, 'latest.json'), 'utf8')) as { dir: string })
+        : { dir: 'no-latest.json' };
+      return { r, runDir: path.join(reports, latest.dir) };
+    });
+    demos.set(fault, run);
+  }
+  return run;
+}
 
 /** Debian's chromium (scripts/bootstrap.sh installs it); flags as in the ecosystem notes. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -115,11 +147,8 @@ for (const c of CASES) {
     expect(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run npm run bootstrap (installs Debian's chromium)`).toBe(
       true,
     );
-    const reports = tempDir('demo-reports-');
-    const r = await runCli('demo', ['--break', c.fault, '--reports-dir', reports], {}, { timeoutMs: 280_000 });
+    const { r, runDir } = await redDemo(c.fault);
     expect(r.code, r.output).toBe(1);
-    const latest = JSON.parse(fs.readFileSync(path.join(reports, 'latest.json'), 'utf8')) as { dir: string };
-    const runDir = path.join(reports, latest.dir);
     const report = path.join(runDir, 'report.html');
     expect(fs.existsSync(path.join(runDir, 'summary.md'))).toBe(true);
     // Kept in the run folder (and copied to reports/self for the self-test artifacts) to be looked at.
@@ -161,4 +190,49 @@ for (const c of CASES) {
     fs.copyFileSync(shot, keep);
     fs.copyFileSync(report, keep.replace(/\.png$/, '.html'));
   }, 300_000); // a whole demo run plus Chromium, on a shared 2-core machine
+}
+
+// Moved here from causes-demo.test.ts (same test, same assertions) to share the --break missing-file demo run.
+test('--break missing-file: one cause with its consequences under it; console, summary.md, report.html and checks.json agree', async () => {
+  // The same demo run as the report.html test of --break missing-file above (one run for both: neither changes it).
+  const { r, runDir } = await redDemo('missing-file');
+  expect(r.code, r.output).toBe(1);
+  const checks = JSON.parse(fs.readFileSync(path.join(runDir, 'checks.json'), 'utf8')) as ChecksFile;
+
+  const failed = checks.checks.filter((c) => c.state === 'failed');
+  const causes = failed.filter((c) => c.causedBy === undefined);
+  const consequences = failed.filter((c) => c.causedBy !== undefined);
+  const asset = causes.find((c) => /^asset ugc_assets\.storage_path \/app\/\.data\/ugc\//.test(c.name));
+  expect(asset, `the missing file's asset check is a cause:\n${failed.map((c) => c.name).join('\n')}`).toBeDefined();
+  const seen = failed.map((c) => `${c.name} [${c.family}] ${c.errors[0]}`).join('\n');
+  expect(
+    consequences.map((c) => [c.name, c.causedBy]),
+    seen,
+  ).toEqual(expect.arrayContaining([['asset census ugc_assets.storage_path', asset!.name]]));
+  expect(checks.totals).toMatchObject({ failed: causes.length, consequences: consequences.length });
+
+  // One tally, four places.
+  const said = failedText(checks.totals!);
+  expect(r.output).toMatch(new RegExp(`checks: +\\d+ passed, ${escape(said)}, `));
+  const summary = fs.readFileSync(path.join(runDir, 'summary.md'), 'utf8');
+  expect(summary).toContain(`passed, ${said}, `);
+  const html = fs.readFileSync(path.join(runDir, 'report.html'), 'utf8');
+  expect(html).toContain(`<h2 id="failures">Failures (${causes.length})</h2>`);
+  expect(html).toContain(`<span class="fail">${said}</span>`);
+  expect(html).toMatch(/consequences? of asset ugc_assets\.storage_path \/app\/\.data\/ugc\//);
+  // The consequences are listed under their cause on the console and in summary.md.
+  const lines = r.output.split('\n');
+  // The closing summary's `failed:` block (the live `✗` lines come earlier, one per failing test as it ends).
+  const at = lines.findIndex((l) => l.startsWith(`  ✗ ${asset!.name}  (specs/`));
+  expect(at, r.output).toBeGreaterThanOrEqual(0);
+  expect(lines[at + 1]).toMatch(/↳ consequence: asset census /);
+  // summary.md escapes names for markdown (lib/core/escape.ts): ugc\_assets\.storage\_path renders as the name
+  expect(summary).toMatch(/\| ↳ consequence: asset census ugc\\?_assets\\?\.storage\\?_path \|/);
+  // JUnit keeps every failing test red (CI must stay red).
+  const junit = fs.readFileSync(path.join(runDir, 'junit.xml'), 'utf8');
+  expect(junit).toMatch(new RegExp(`<testsuites [^>]*failures="${failed.length}"`));
+}, 300_000);
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { freePort } from '../../lib/sandbox/clusters.ts';
+import { gateResult } from '../helpers/operator.ts';
 import {
   catalogSnapshot,
   expectNoSecret,
@@ -42,20 +43,23 @@ test('a DST_ASSETS_DIR that reaches into SRC_ASSETS_DIR through a symlink is ref
 });
 
 test('an unreachable target is refused within the connect timeout (exit 2)', async () => {
-  const s = await scenario();
+  const s = await scenario({ assets: false });
   const port = await freePort();
   const started = Date.now();
-  const r = await rehearse([], {
-    ...s.env,
-    DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${port}/`),
-    CONNECT_TIMEOUT_MS: '2000',
-  });
-  expect(r.code, r.output).toBe(2);
-  expect(stateOf(s)!.phases[0].reason).toMatch(
+  // The preflight gate every run calls first, in-process (a gate refusal through the whole CLI: the tests around).
+  const g = await gateResult(
+    { ...s.env, DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${port}/`), CONNECT_TIMEOUT_MS: '2000' },
+    'full',
+  );
+  expect(g.code, g.reason).toBe(2);
+  expect(g.reason).toMatch(
     /the target postgresql:\/\/rehearsal:\*\*\*@127\.0\.0\.1:\d+\/dst_\w+ is not reachable \(.*ECONNREFUSED/,
   );
   expect(Date.now() - started).toBeLessThan(60_000);
-  await expectNoSecret(s, r);
+  await expectNoSecret(
+    { ...s, workDir: g.workDir },
+    { code: g.code ?? 0, stdout: g.reason, stderr: '', output: g.reason },
+  );
 });
 
 test('a missing tool (rsync not on PATH) is refused in preflight with what to install (exit 2)', async () => {

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { expect, onTestFinished, test } from 'vitest';
 import { formatUrl } from '../../lib/core/dsn.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
+import { configRefusal, gateResult, startRefusal } from '../helpers/operator.ts';
 import { rehearse, scenario, stateOf, tempDir } from '../helpers/scenario.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -67,10 +68,11 @@ test('a "production" target (comment DO NOT TOUCH, 500 payments) under DST_DROP_
   expect(r.output).toMatch(/DST_DROP_SCHEMA=1 only drops a database this tool restored before/);
   expect((await s.dst.query('SELECT count(*)::int AS n FROM public.payments')).rows[0].n).toBe(500);
 
-  // A confirmation naming another database is refused too.
-  const wrong = await rehearse([], { ...env, DST_DROP_SCHEMA: 'production' });
-  expect(wrong.code, wrong.output).toBe(2);
-  expect(wrong.output).toMatch(/DST_DROP_SCHEMA="production" does not name the target database/);
+  // A confirmation naming another database is refused too: by the same preflight gate the run above went through
+  // (lib/phases/preflight-gate.ts, called in-process; the refusal's exit code is the run's).
+  const wrong = await gateResult({ ...env, DST_DROP_SCHEMA: 'production' }, 'full');
+  expect(wrong.code, wrong.reason).toBe(2);
+  expect(wrong.reason).toMatch(/DST_DROP_SCHEMA="production" does not name the target database/);
   expect((await s.dst.query('SELECT count(*)::int AS n FROM public.payments')).rows[0].n).toBe(500);
 });
 
@@ -86,17 +88,24 @@ test('ASSETS_DELETE=1 into a directory the tool never mirrored (holding .ssh/aut
     /ASSETS_DELETE would delete 2 entries \(files and directories\) in \S+ \(rsync --dry-run\)/,
   );
   expect(dry.stdout).toMatch(/ASSETS_DELETE=1 only deletes in a directory this tool mirrored before/);
-  const r = await rehearse([], env);
-  expect(r.code, r.output).toBe(2);
+  // The run's refusal: the preflight gate a full run calls first (lib/phases/preflight-gate.ts), in-process.
+  const r = await gateResult(env, 'full');
+  expect(r.code, r.reason).toBe(2);
+  expect(r.reason).toMatch(/ASSETS_DELETE=1 only deletes in a directory this tool mirrored before/);
   expect(fs.readFileSync(keys, 'utf8')).toMatch(/ops@host/);
 });
 
 test('DST_ASSETS_DIR=/ (or the home directory) is refused outright, even in a dry run', async () => {
-  const s = await scenario();
-  for (const dir of ['/', '/etc', process.env.HOME ?? '/root']) {
-    const r = await rehearse(['--dry-run'], { ...s.env, DST_ASSETS_DIR: dir });
-    expect(r.code, r.output).toBe(2);
-    expect(r.output).toMatch(/DST_ASSETS_DIR=".*" is (the root directory|a system directory|a top-level|the home)/);
+  const s = await scenario({ assets: false });
+  const want = /DST_ASSETS_DIR=".*" is (the root directory|a system directory|a top-level|the home)/;
+  // `/` through the CLI (exit 2, the message); the other paths by the configuration parser the CLI calls first.
+  const r = await rehearse(['--dry-run'], { ...s.env, DST_ASSETS_DIR: '/' });
+  expect(r.code, r.output).toBe(2);
+  expect(r.output).toMatch(want);
+  for (const dir of ['/etc', process.env.HOME ?? '/root']) {
+    const refused = configRefusal({ ...s.env, DST_ASSETS_DIR: dir }, 'dry-run');
+    expect(refused?.code, dir).toBe(2);
+    expect(refused?.output).toMatch(want);
   }
 });
 
@@ -118,7 +127,8 @@ test('after a run restored and mirrored the target, DST_DROP_SCHEMA=1 and ASSETS
   expect(marker.assetsDir).toBe(fs.realpathSync(s.dstAssets));
 
   fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
-  const second = await rehearse([], { ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
+  // The copy phases decide what is dropped and deleted; the check families were shown green by the first run.
+  const second = await rehearse(['--select', 'phases'], { ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
   expect(second.code, second.output).toBe(0);
   expect(second.output).toMatch(/DST_DROP_SCHEMA would drop \d+ table\(s\) of public/);
   expect(second.output).toMatch(/ASSETS_DELETE would delete 1 entries \(files and directories\)/);
@@ -137,16 +147,19 @@ test('DST_ASSETS_DIR through a symlink to /etc or to / is refused like the real 
     `DST_ASSETS_DIR="${ssl}" leads to ${fs.realpathSync('/etc/ssl')} (through a symbolic link), which is a system directory`,
   );
   expect(dry.output).not.toMatch(/would delete|rsync/);
-  for (const args of [['--dry-run'], []]) {
-    const r = await rehearse(args, { ...s.env, DST_ASSETS_DIR: path.join(links, 'rootlink') });
-    expect(r.code, r.output).toBe(2);
-    expect(r.output).toMatch(
+  // A link to `/`: a real run through the CLI, the dry run by the configuration parser the CLI calls first.
+  const rootLink = { ...s.env, DST_ASSETS_DIR: path.join(links, 'rootlink') };
+  const r = await rehearse([], rootLink);
+  const rootDry = configRefusal(rootLink, 'dry-run');
+  for (const refused of [r, rootDry]) {
+    expect(refused?.code, refused?.output).toBe(2);
+    expect(refused?.output).toMatch(
       /DST_ASSETS_DIR="\S+\/rootlink" leads to \/ \(through a symbolic link\), which is the root/,
     );
   }
-  // A directory that does not exist yet, below the link: judged by its nearest existing ancestor.
-  const later = await rehearse(['--dry-run'], { ...s.env, DST_ASSETS_DIR: path.join(links, 'etclink', 'new', 'data') });
-  expect(later.code, later.output).toBe(2);
+  // A directory that does not exist yet, below the link: judged by its nearest existing ancestor (in-process).
+  const later = configRefusal({ ...s.env, DST_ASSETS_DIR: path.join(links, 'etclink', 'new', 'data') }, 'dry-run')!;
+  expect(later?.code, later?.output).toBe(2);
   expect(later.output).toMatch(/leads to \/etc\/new\/data \(through a symbolic link\), which is a system directory/);
   expect(fs.existsSync('/etc/new')).toBe(false);
   expect(fs.existsSync(s.workDir)).toBe(false);
@@ -173,8 +186,12 @@ test('an unusable WORK_DIR or REPORTS_DIR is exit 2 with the reason before anyth
       [{ WORK_DIR: file }, /WORK_DIR \S+ is not usable: it exists and is not a directory \(EEXIST\)/],
       [{ REPORTS_DIR: path.join(ro, 'reports') }, /REPORTS_DIR \S+ is not usable: .*\((EROFS|ENOENT)\)/],
     ];
-    for (const [over, want] of cases) {
-      const r = await rehearse(['--verify-only'], { ...s.env, ...over }, { timeoutMs: 60_000 });
+    // One variant of each kind through the CLI (a virtual file system refused by the configuration; WORK_DIR and
+    // REPORTS_DIR on a read-only mount, refused by the run's start); the others by the same functions in-process.
+    const viaCli = new Set([0, 3, 6]);
+    for (const [i, [over, want]] of cases.entries()) {
+      const env = { ...s.env, ...over };
+      const r = viaCli.has(i) ? await rehearse(['--verify-only'], env, { timeoutMs: 60_000 }) : await startRefusal(env);
       expect(r.code, `${JSON.stringify(over)}: ${r.output}`).toBe(2);
       expect(r.output).toMatch(want);
       expect(r.output).toMatch(/choose a writable directory/);
@@ -190,18 +207,26 @@ test('an unusable WORK_DIR or REPORTS_DIR is exit 2 with the reason before anyth
 
 test('DST_DROP_SCHEMA=yes is a configuration error (not a silent 1); ASSETS_DELETE=<dir>/ is accepted and the log quotes what was set', async () => {
   const s = await scenario();
+  // DST_DROP_SCHEMA through the CLI, ASSETS_DELETE by the configuration parser the CLI calls first.
   for (const [name, value] of [
     ['DST_DROP_SCHEMA', 'yes'],
     ['ASSETS_DELETE', 'true'],
   ]) {
-    const r = await rehearse(['--dry-run'], { ...s.env, [name]: value });
-    expect(r.code, r.output).toBe(2);
+    const env = { ...s.env, [name]: value };
+    const r = name === 'DST_DROP_SCHEMA' ? await rehearse(['--dry-run'], env) : configRefusal(env, 'dry-run')!;
+    expect(r?.code, r?.output).toBe(2);
     expect(r.output).toMatch(new RegExp(`configuration error: ${name}="${value}" is ambiguous: use 1 \\(.*\\), 0 \\(`));
     expect(r.output).not.toMatch(new RegExp(`${name}=1`));
   }
   fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
   const dir = `${s.dstAssets}/`;
-  const r = await rehearse([], { ...s.env, ASSETS_DELETE: dir, DST_DROP_SCHEMA: s.dst.name });
+  // The copy phases act on the confirmations (the check families are not what this test is about).
+  const r = await rehearse(['--select', 'phases'], {
+    ...s.env,
+    ASSETS_DELETE: dir,
+    DST_DROP_SCHEMA: s.dst.name,
+    HEALTH_CHECK: '0',
+  });
   expect(r.code, r.output).toBe(0);
   expect(r.output).toContain(`(ASSETS_DELETE=${dir}: target files missing from the source are deleted)`);
   expect(r.output).toContain(`DST_DROP_SCHEMA=${s.dst.name}: drops schema(s) public`);
