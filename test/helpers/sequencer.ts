@@ -61,7 +61,6 @@ export const FILE_SECONDS: Record<string, number> = {
   'test/integration/cases/rw19-replication-role.test.ts': 13,
   'test/integration/cases/rw28-behaviour-settings.test.ts': 13,
   'test/integration/cases/rw33-extensions-schema.test.ts': 13,
-  'test/integration/causes-demo.test.ts': 13,
   'test/integration/cli.test.ts': 13,
   'test/integration/list.test.ts': 13,
   'test/integration/hardening-workdir.test.ts': 12,
