@@ -387,9 +387,28 @@ export async function toolVersion(tool: Command['tool'], bin?: string): Promise<
 // ---------------------------------------------------------------------------------------------------------------
 // Connection environment
 
-/** PG* variables for `d`; the connect timeout from CONNECT_TIMEOUT_MS unless the DSN sets connect_timeout. */
+/**
+ * Timeouts a role or a database on either side may set (`ALTER ROLE … SET statement_timeout = '1ms'`) that would end
+ * a libpq tool's session. pg_dump and pg_restore turn each off themselves, but only after their first query
+ * (`set_config('search_path', …)`), which such a setting already cancels (issue 26: a 1 ms role statement_timeout
+ * failed the dump, and every schema-parity pg_dump). Passed as startup options they apply before any query; each tool
+ * still sets its own values afterwards (pg_dump's --lock-wait-timeout, the archive's `SET lock_timeout = 0`). Every
+ * supported major (13+) knows these names (an unknown one in the startup packet is a FATAL error).
+ */
+export const TOOL_SESSION_PINS: ReadonlyArray<readonly [string, string]> = [
+  ['statement_timeout', '0'],
+  ['lock_timeout', '0'],
+  ['idle_in_transaction_session_timeout', '0'],
+];
+
+/**
+ * PG* variables for `d`; the connect timeout from CONNECT_TIMEOUT_MS unless the DSN sets connect_timeout; PGOPTIONS
+ * is the DSN's own `options` followed by TOOL_SESSION_PINS (later `-c` options win).
+ */
 export function pgEnv(d: Dsn, config: Pick<Config, 'connectTimeoutMs'>): Record<string, string> {
   const env = libpqEnv(d);
+  const pins = TOOL_SESSION_PINS.map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  env.PGOPTIONS = env.PGOPTIONS ? `${env.PGOPTIONS} ${pins}` : pins;
   if (d.params.connect_timeout === undefined)
     env.PGCONNECT_TIMEOUT = String(Math.max(2, Math.ceil(config.connectTimeoutMs / 1000)));
   return env;

@@ -5,12 +5,16 @@
  * And a role-level `statement_timeout = '1ms'` on the source cannot fail the version read: the tool pins its own
  * session settings in the startup packet (lib/core/db.ts SESSION_PINS), which the server applies over the role's.
  */
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { parseConfig } from '../../lib/core/config.ts';
+import { libpqEnv, parseDsn } from '../../lib/core/dsn.ts';
 import { escapeRegExp, MASK } from '../../lib/core/redact.ts';
 import { runPreflight } from '../../lib/phases/preflight.ts';
+import { runFamilies, failedNames } from '../helpers/family.ts';
+import { copyInProcess, statuses } from '../helpers/pipeline.ts';
 import { scenario } from '../helpers/scenario.ts';
 
 /** A TCP port on 127.0.0.1 that nothing listens on (connections are refused). */
@@ -72,3 +76,46 @@ test("a source role with statement_timeout = '1ms': the version read runs under 
     await s.src.query(`DROP ROLE IF EXISTS ${role}`);
   }
 }, 120_000);
+
+test("roles with statement_timeout = '1ms' on both sides: pg_dump, pg_restore and the schema-parity dumps run under the tools' startup pins; the copy and the checks are green", async () => {
+  const s = await scenario();
+  const role = `st1ms_tools_${process.pid}_${Date.now() % 100000}`;
+  const pw = 'St-1ms-tools-x';
+  for (const db of [s.src, s.dst]) {
+    await db.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${pw}'`);
+    await db.query(`ALTER ROLE ${role} SET statement_timeout = '1ms'`);
+  }
+  try {
+    const as = (url: string) => {
+      const u = new URL(url);
+      u.username = role;
+      u.password = pw;
+      return u.toString();
+    };
+    const env = {
+      ...s.env,
+      SRC_DATABASE_URL: as(s.env.SRC_DATABASE_URL!),
+      DST_DATABASE_URL: as(s.env.DST_DATABASE_URL!),
+    };
+    // The fault bites a libpq tool that does not pin its session: pg_dump's first query is cancelled.
+    const raw = spawnSync('pg_dump', ['--schema-only'], {
+      env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(env.SRC_DATABASE_URL)) },
+      encoding: 'utf8',
+    });
+    expect(raw.status).not.toBe(0);
+    expect(raw.stderr).toMatch(/statement timeout/);
+    // The tool's copy: every phase ok; then every family (the schema-parity pg_dumps included) green.
+    const phases = await copyInProcess(env);
+    expect(statuses(phases), JSON.stringify(phases)).toEqual({
+      preflight: 'ok',
+      dump: 'ok',
+      restore: 'ok',
+      mirror: 'ok',
+    });
+    const outcomes = await runFamilies({ ...s, env }, ['schema-parity', 'row-counts']);
+    expect(failedNames(outcomes)).toEqual([]);
+    expect(outcomes.filter((o) => o.name.startsWith('schema ')).length).toBeGreaterThan(5);
+  } finally {
+    for (const db of [s.src, s.dst]) await db.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+  }
+}, 180_000);

@@ -97,6 +97,19 @@ export type Location =
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException)?.code ?? 'error';
 
+/** Codes of a path that may well exist but could not be looked at: too long for the system, no permission, an I/O error. */
+const UNCHECKABLE = new Set(['ENAMETOOLONG', 'EACCES', 'EPERM', 'EIO']);
+
+/**
+ * True when `loc` is really absent (nothing there: ENOENT, ENOTDIR, a loop, a dangling symlink); false when it was
+ * found, refused, escapes, or could not be looked at (UNCHECKABLE). Only an absent source file makes a target's
+ * missing file a defect the source already has (issue 26: a path too long to open on both sides was called "already
+ * missing in the source", a warning, and the run went green without the file ever being checked).
+ */
+export function isAbsent(loc: Location | undefined): boolean {
+  return loc?.status === 'missing' && !UNCHECKABLE.has(loc.code);
+}
+
 /** The deepest existing ancestor of `p`, resolved; tells "missing" from "escapes through a symlinked directory". */
 async function realAncestor(p: string): Promise<string | undefined> {
   for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {

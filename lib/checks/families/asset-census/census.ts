@@ -27,6 +27,7 @@ import {
   displayKey,
   fileWithTrailingSlash,
   findNearTwin,
+  isAbsent,
   isUtf8Key,
   keyBytes,
   locateAsset,
@@ -38,6 +39,7 @@ import {
 } from '../../shared/asset-paths.ts';
 import { isInside } from '../../../core/paths.ts';
 import { sha256File } from '../../../core/files.ts';
+import { fsProblem } from '../../../core/fs-problem.ts';
 import { sourceChangedText } from './tree-compare.ts';
 
 export interface CensusColumn {
@@ -445,7 +447,7 @@ export async function verifyDangling(
     if (twin) d.twin = `a file whose name ${twin.how} exists: ${twin.rel}`;
     else if (o.srcRoot) {
       const src = await locateAsset(cand.path, kind, o.prefix, o.srcRoot, 'SRC_ASSETS_DIR').catch(() => undefined);
-      if (src?.status === 'missing' && !(await findNearTwin(src.rel, o.srcRoot))) d.preexisting = true;
+      if (src?.status === 'missing' && isAbsent(src) && !(await findNearTwin(src.rel, o.srcRoot))) d.preexisting = true;
     }
     out.push(d);
   }
@@ -675,9 +677,17 @@ export interface SampleComparison {
 async function fileFacts(root: string, rel: string, label: string): Promise<FileFacts | string> {
   const loc = await locateRel(rel, root, label);
   if (loc.status === 'escapes') return `resolves outside ${label} (not read)`;
+  if (loc.status === 'missing' && !isAbsent(loc)) return loc.problem;
   if (loc.status !== 'found') return 'missing';
   if (!loc.stat.isFile()) return 'not a regular file';
-  return { size: loc.stat.size, sha256: await sha256File(loc.real), stat: loc.stat };
+  try {
+    return { size: loc.stat.size, sha256: await sha256File(loc.real), stat: loc.stat };
+  } catch (e) {
+    // Found but not readable (a chmod-000 file, a path too long to open): said as the operator reads it.
+    const problem = fsProblem(e, loc.real);
+    if (problem) return problem;
+    throw e;
+  }
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   entryType,
   fileWithTrailingSlash,
   findNearTwin,
+  isAbsent,
   isWithin,
   locateAsset,
   locateRel,
@@ -114,7 +115,7 @@ async function notFound(
   }
   if (opts.srcRoot) {
     const src = await locateAsset(value, kind, opts.prefix, opts.srcRoot, 'SRC_ASSETS_DIR').catch(() => undefined);
-    if (src?.status === 'missing' && !(await findNearTwin(src.rel, opts.srcRoot))) {
+    if (src?.status === 'missing' && isAbsent(src) && !(await findNearTwin(src.rel, opts.srcRoot))) {
       r.preexisting = true;
       facts.push(`already missing in the source: ${src.diskPath}`);
     } else if (src?.status === 'found') facts.push(`present in the source: ${src.diskPath}`);

@@ -25,6 +25,13 @@ test('a file at the bottom of a 1,500-level tree is reported as too long to chec
     expect(r.ok).toBe(false);
     expect(r.problem).toMatch(/path too long to check: \d+ characters exceed the system's path limit \(ENAMETOOLONG\)/);
     expect(Date.now() - started).toBeLessThan(10_000);
+    // The same tree as the source: not "already missing in the source" (a warning, the run green): the file exists
+    // on both sides and was never checked, so it stays a failure (issue 26, attack 15).
+    const both = await checkAsset(value, 'file', { prefix: '/app/.data', dstRoot: root, srcRoot: root });
+    expect(both.ok).toBe(false);
+    expect(both.preexisting).toBeFalsy();
+    expect(both.problem).toMatch(/ENAMETOOLONG/);
+    expect(both.facts.join('\n')).not.toMatch(/already missing in the source/);
   } finally {
     spawnSync('rm', ['-rf', root]); // GNU rm walks deep trees relative to each directory
   }
