@@ -8,6 +8,8 @@
 import type pg from 'pg';
 import { expect, test } from 'vitest';
 import { clusterUrl, connect, createDatabase, withClient } from '../../lib/sandbox/clusters.ts';
+import { parseDsn } from '../../lib/core/dsn.ts';
+import { chooseDumpClient, dumpSchema } from '../../lib/checks/families/schema-parity/dump-schema.ts';
 import { privateMigrated, sampleConnections } from '../helpers/hardening.ts';
 import { junitCases, latestJunit, phaseStatuses, rehearse, scenario } from '../helpers/scenario.ts';
 
@@ -79,3 +81,30 @@ test('a target with 1 free connection slot (fewer than a run needs at its lowest
     for (const c of idle) await c.end().catch(() => {});
   }
 }, 300_000);
+
+test('a schema dump refused for want of a free slot ("remaining connection slots are reserved") is retried and succeeds once a slot frees (issue 26: one refusal failed all 28 schema checks)', async () => {
+  const s = await privateMigrated(await scenario(), { maxConnections: { target: MAX_CONNECTIONS }, only: 'target' });
+  const idle: pg.Client[] = [];
+  try {
+    // Take every slot an ordinary connection can get (the rest are reserved for superusers).
+    for (;;) {
+      const c = await connect(s.dst.cluster, 'postgres').catch((e: Error) => e);
+      if (c instanceof Error) {
+        expect(c.message).toMatch(/too many clients|remaining connection slots/i);
+        break;
+      }
+      c.on('error', () => {});
+      idle.push(c);
+      expect(idle.length).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    }
+    const client = await chooseDumpClient([15], {});
+    if (typeof client === 'string') throw new Error(client);
+    // A slot frees 1.2 s later, as an idle session of another client ends.
+    const freeing = new Promise((r) => setTimeout(r, 1200)).then(() => idle.pop()!.end());
+    const dump = await dumpSchema(parseDsn(clusterUrl(s.dst.cluster, 'app')), client, { connectTimeoutMs: 10_000 });
+    await freeing;
+    expect(dump.entries.length).toBeGreaterThan(0);
+  } finally {
+    for (const c of idle) await c.end().catch(() => {});
+  }
+}, 180_000);

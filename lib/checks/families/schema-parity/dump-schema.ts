@@ -43,8 +43,34 @@ export async function chooseDumpClient(
   );
 }
 
-/** `pg_dump --schema-only --no-owner --no-acl` of `dsn` with `client`: its entries and the time it took (ms). */
+/** A server with no connection slot free for this role right now (SQLSTATE 53300, said in pg_dump's words). */
+const NO_FREE_SLOT = /too many clients already|remaining connection slots are reserved/i;
+/** Attempts of a schema dump refused for want of a slot, and the wait before the first retry (doubling), ms. */
+const SLOT_ATTEMPTS = 5;
+const SLOT_RETRY_MS = 500;
+
+/**
+ * `pg_dump --schema-only --no-owner --no-acl` of `dsn` with `client`: its entries and the time it took (ms). A dump
+ * refused because the server has no free connection slot this instant (a server with 3 free slots, the run's own
+ * pools and probe among the users: issue 26, where one such refusal failed all 28 schema checks) is retried after
+ * 0.5, 1, 2 and 4 s; any other failure, or a fifth refusal, throws with pg_dump's words.
+ */
 export async function dumpSchema(
+  dsn: Dsn,
+  client: DumpClient,
+  cfg: Pick<Config, 'connectTimeoutMs'>,
+): Promise<{ entries: DumpEntry[]; ms: number; bytes: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dumpSchemaOnce(dsn, client, cfg);
+    } catch (e) {
+      if (attempt >= SLOT_ATTEMPTS || !NO_FREE_SLOT.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, SLOT_RETRY_MS * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+async function dumpSchemaOnce(
   dsn: Dsn,
   client: DumpClient,
   cfg: Pick<Config, 'connectTimeoutMs'>,
