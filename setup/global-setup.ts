@@ -24,7 +24,7 @@ import { phaseSchedule } from '../lib/phases/phase-schedule.ts';
 import { PHASES, type PhaseName, type PhaseResult } from '../lib/phases/phase-types.ts';
 import { fromEnv, type RunProtocol } from '../lib/core/run-protocol.ts';
 import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../lib/phases/phase.ts';
-import { dumpStep, mirrorStep, preflightStep, restoreStep, type PreflightFacts } from '../lib/phases/pipeline.ts';
+import { copySteps } from '../lib/phases/pipeline.ts';
 import { runningEngines as engineCount, stopEngines } from '../lib/phases/engines/process-group.ts';
 import { readPreflightRecord, recordFacts, type PreflightRecord } from '../lib/phases/preflight-gate.ts';
 
@@ -146,17 +146,7 @@ function contextOf(state: RunState, poolCaps: RehearsalContext['poolCaps']): Reh
  */
 async function copyPhases(config: Config, state: RunState, pre?: PreflightRecord): Promise<void> {
   const base: Omit<PhaseCtx, 'log' | 'say'> = { config, state, workDir: state.workDir };
-  let facts: PreflightFacts | undefined = pre ? recordFacts(pre) : undefined;
-  const run: Record<PhaseName, (ctx: PhaseCtx) => Promise<PhaseOutcome>> = {
-    preflight: async (ctx) => {
-      const r = await preflightStep(config, { log: ctx.log, say: ctx.say });
-      facts = r.facts;
-      return r.outcome;
-    },
-    dump: async (ctx) => (await dumpStep(ctx, facts ?? {})).outcome,
-    restore: (ctx) => restoreStep(ctx, ctx.state.dump, facts ?? { extensionsPresent: [] }),
-    mirror: mirrorStep,
-  };
+  const run = copySteps(config, pre ? recordFacts(pre) : undefined);
   const interruption = watchInterruption(config, state);
   try {
     for (const p of phaseSchedule(config)) {

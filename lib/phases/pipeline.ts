@@ -15,6 +15,7 @@ import { runPreflight } from './preflight.ts';
 import { planRestore, runRestore } from './restore.ts';
 import type { OutwardLink } from './isolation.ts';
 import type { PhaseCtx, PhaseDetails, PhaseOutcome } from './phase.ts';
+import type { PhaseName } from './phase-types.ts';
 import type { RestoreSettings } from './restore-tuning.ts';
 import type { BeforeRestore } from './restore-marker.ts';
 import { fpsyncStep, pgcopydbFacts, pgcopydbPreflightLines, pgcopydbStep } from './engines/steps.ts';
@@ -133,6 +134,28 @@ export async function restoreStep(
 /** The mirror step: rsync of the asset tree, or fpsync's parallel workers under ASSETS_ENGINE=fpsync. */
 export async function mirrorStep(ctx: PhaseCtx): Promise<PhaseOutcome> {
   return ctx.config.assetsEngine === 'fpsync' ? fpsyncStep(ctx) : runMirror(ctx);
+}
+
+/**
+ * The four copy steps by phase name, the preflight's typed facts handed to the dump and the restore: what global
+ * setup runs for a rehearsal and what an in-process copy runs (test/helpers/pipeline.ts), so the two cannot drift.
+ * `initial`: the facts of a preflight already recorded (the CLI's gate); the preflight step replaces them when it runs.
+ */
+export function copySteps(
+  config: Config,
+  initial?: PreflightFacts,
+): Record<PhaseName, (ctx: PhaseCtx) => Promise<PhaseOutcome>> {
+  let facts = initial;
+  return {
+    preflight: async (ctx) => {
+      const r = await preflightStep(config, { log: ctx.log, say: ctx.say });
+      facts = r.facts;
+      return r.outcome;
+    },
+    dump: async (ctx) => (await dumpStep(ctx, facts ?? {})).outcome,
+    restore: (ctx) => restoreStep(ctx, ctx.state.dump, facts ?? { extensionsPresent: [] }),
+    mirror: mirrorStep,
+  };
 }
 
 /** The facts of a preflight that did not run in this process (a gate record from before `extensionsPresent`). */

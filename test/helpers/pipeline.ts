@@ -13,10 +13,10 @@ import { parseConfig, registerSecrets, type Config } from '../../lib/core/config
 import { closePools } from '../../lib/core/db.ts';
 import type { RunState } from '../../lib/core/state.ts';
 import { applyToolPaths } from '../../lib/core/tools.ts';
-import { detailsOf, runPhase, type PhaseCtx, type PhaseOutcome } from '../../lib/phases/phase.ts';
+import { detailsOf, runPhase, type PhaseCtx } from '../../lib/phases/phase.ts';
 import { phaseSchedule } from '../../lib/phases/phase-schedule.ts';
-import type { PhaseName, PhaseResult } from '../../lib/phases/phase-types.ts';
-import { dumpStep, mirrorStep, preflightStep, restoreStep, type PreflightFacts } from '../../lib/phases/pipeline.ts';
+import type { PhaseResult } from '../../lib/phases/phase-types.ts';
+import { copySteps } from '../../lib/phases/pipeline.ts';
 import { preflightGate } from '../../lib/phases/preflight-gate.ts';
 import { runFamilies, type InProcessOptions } from './family.ts';
 import { cleanEnv, filesContaining, type Scenario } from './scenario.ts';
@@ -69,17 +69,7 @@ export async function copyInProcess(env: Record<string, string | undefined>): Pr
     tools: {},
   };
   const base: Omit<PhaseCtx, 'log' | 'say'> = { config, state, workDir: state.workDir };
-  let facts: PreflightFacts | undefined;
-  const steps: Record<PhaseName, (ctx: PhaseCtx) => Promise<PhaseOutcome>> = {
-    preflight: async (ctx) => {
-      const r = await preflightStep(config, { log: ctx.log, say: ctx.say });
-      facts = r.facts;
-      return r.outcome;
-    },
-    dump: async (ctx) => (await dumpStep(ctx, facts ?? {})).outcome,
-    restore: (ctx) => restoreStep(ctx, ctx.state.dump, facts ?? { extensionsPresent: [] }),
-    mirror: mirrorStep,
-  };
+  const steps = copySteps(config);
   const results: PhaseResult[] = [];
   for (const p of phaseSchedule(config).filter((x) => x.wanted)) {
     const result = await runPhase(p.name, base, steps[p.name]);
