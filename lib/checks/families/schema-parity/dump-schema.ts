@@ -45,27 +45,31 @@ export async function chooseDumpClient(
 
 /** A server with no connection slot free for this role right now (SQLSTATE 53300, said in pg_dump's words). */
 const NO_FREE_SLOT = /too many clients already|remaining connection slots are reserved/i;
-/** Attempts of a schema dump refused for want of a slot, and the wait before the first retry (doubling), ms. */
-const SLOT_ATTEMPTS = 5;
-const SLOT_RETRY_MS = 500;
+/**
+ * How long a schema dump refused for want of a slot keeps trying (ms): longer than the checks' pools keep an idle
+ * connection (lib/core/db.ts, idleTimeoutMillis 10 s), so the run's own idle connections give their slots back.
+ */
+const SLOT_RETRY_BUDGET_MS = 20_000;
 
 /**
  * `pg_dump --schema-only --no-owner --no-acl` of `dsn` with `client`: its entries and the time it took (ms). A dump
- * refused because the server has no free connection slot this instant (a server with 3 free slots, the run's own
- * pools and probe among the users: issue 26, where one such refusal failed all 28 schema checks) is retried after
- * 0.5, 1, 2 and 4 s; any other failure, or a fifth refusal, throws with pg_dump's words.
+ * refused because the server has no free connection slot this instant (3 free slots for the role, the run's own lock
+ * and idle pooled connections among their users: issue 26, where one such refusal failed all 28 schema checks) is
+ * retried after 0.5, 1, 2, then every 4 s for up to SLOT_RETRY_BUDGET_MS; any other failure, or a refusal after
+ * that, throws with pg_dump's words.
  */
 export async function dumpSchema(
   dsn: Dsn,
   client: DumpClient,
   cfg: Pick<Config, 'connectTimeoutMs'>,
 ): Promise<{ entries: DumpEntry[]; ms: number; bytes: number }> {
-  for (let attempt = 1; ; attempt++) {
+  const until = Date.now() + SLOT_RETRY_BUDGET_MS;
+  for (let wait = 500; ; wait = Math.min(wait * 2, 4000)) {
     try {
       return await dumpSchemaOnce(dsn, client, cfg);
     } catch (e) {
-      if (attempt >= SLOT_ATTEMPTS || !NO_FREE_SLOT.test((e as Error).message)) throw e;
-      await new Promise((r) => setTimeout(r, SLOT_RETRY_MS * 2 ** (attempt - 1)));
+      if (Date.now() + wait > until || !NO_FREE_SLOT.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
