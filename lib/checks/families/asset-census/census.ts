@@ -438,7 +438,8 @@ export async function verifyDangling(
       out.push(await refusedDangling(cand.path, kind, loc.reason, o));
       continue;
     }
-    if (loc.status === 'escapes') {
+    // Escapes the tree, or cannot be looked at (too long, no permission): said as such, never "nothing (missing)".
+    if (loc.status === 'escapes' || !isAbsent(loc)) {
       out.push({ path: cand.path, found: `${loc.problem}` });
       continue;
     }
@@ -668,6 +669,8 @@ export interface SampleComparison {
   problem?: string;
   /** True when the source side could not be read: reported, not a failure of the target. */
   notCompared?: boolean;
+  /** The source file is there but could not be read (no permission, a path too long): a warning of the check. */
+  sourceUnreadable?: boolean;
   /** Missing in both trees: a defect the source already has. */
   preexisting?: boolean;
   size?: number;
@@ -725,7 +728,12 @@ export async function compareSampledFiles(
       // A target entry that escapes the tree (or is not a regular file) fails whatever the source has.
       else if (typeof b === 'string' && b !== 'missing') compared[i] = { path: p, problem: `target file ${b}` };
       else if (typeof a === 'string')
-        compared[i] = { path: p, problem: `source file ${a}: not compared`, notCompared: true };
+        compared[i] = {
+          path: p,
+          problem: `source file ${a}: not compared`,
+          notCompared: true,
+          ...(a !== 'missing' ? { sourceUnreadable: true } : {}),
+        };
       else if (typeof b === 'string') compared[i] = { path: p, problem: `target file ${b}` };
       else compared[i] = judgeSampled(p, a, b, changedSince);
     }

@@ -240,6 +240,16 @@ export async function checkSample(
         .map((x) => x.path)
         .join(', ')}`,
     );
+  // A file the source does not let us read was not verified: said on the console (a warning), never a silent pass.
+  const unreadable = notCompared.filter((x) => x.sourceUnreadable);
+  if (unreadable.length)
+    await warn(
+      notes,
+      `${SAMPLE}: ${unreadable.length} sampled file(s) not compared, the source could not be read: ${unreadable
+        .slice(0, 5)
+        .map((x) => `${x.path} (${x.problem})`)
+        .join('; ')}`,
+    );
   if (bad.length) {
     await writeFullList(
       notes,
