@@ -503,10 +503,10 @@ export async function freeConnectionSlots(d: Dsn, o: { connectTimeoutMs?: number
       const r = await c.query<{ free: number }>(`SELECT pg_catalog.current_setting('max_connections')::int
         -- Another role's session shows backend_type NULL to a role without pg_read_all_stats (issue 26: 4 idle
         -- sessions went uncounted and a non-superuser run failed 28 checks on "too many clients"); background
-        -- processes have no user (a worker that has one, e.g. the logical replication launcher, is counted too: the
-        -- estimate errs low, never high).
+        -- processes have no user or no database (a background worker with both is counted too: the estimate errs
+        -- low, never high).
         - (SELECT count(*)::int FROM pg_catalog.pg_stat_activity
-            WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))
+            WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL AND datid IS NOT NULL))
         - CASE WHEN (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER) THEN 0
                ELSE pg_catalog.current_setting('superuser_reserved_connections')::int
                     -- PostgreSQL 16+: slots reserved for pg_use_reserved_connections, not usable by an ordinary role

@@ -49,7 +49,7 @@ test('no command carries the password in argv; the displayed form shows PGPASSWO
   }
   expect(dumpCommand(c, '/w/source.dump').env.PGPASSWORD).toBe(PW);
   expect(displayCommand(dumpCommand(c, '/w/d'))).toMatch(
-    /^PGHOST=db\.prod PGPORT=5432 PGDATABASE=app PGUSER=app PGPASSWORD=\*\*\* PGCONNECT_TIMEOUT=10 pg_dump /,
+    /^PGHOST=db\.prod PGPORT=5432 PGDATABASE=app PGUSER=app PGPASSWORD=\*\*\* PGCONNECT_TIMEOUT=10 PGOPTIONS='-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0' pg_dump /,
   );
   expect(displayCommand(restoreCommand(parseConfig(base), '/w/d'))).toMatch(
     /PGHOST=db\.staging .* pg_restore --no-owner --no-acl --single-transaction --exit-on-error --dbname=app \/w\/d$/,
