@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, LOG_THROTTLE, Progress, timing } from '../core/progress.ts';
 import { formatDuration } from '../core/format.ts';
-import { terminalLine } from '../core/escape.ts';
+import { messageLines, terminalLine } from '../core/escape.ts';
 import { redact } from '../core/redact.ts';
 import { fromEnv, reportsStagingDir } from '../core/run-protocol.ts';
 import { writeAtomic } from '../core/files.ts';
@@ -275,11 +275,23 @@ export function failureLines(tc: TestCase, w = width()): string[] {
   const out = [`✗ ${tc.name}  [${family}]`];
   for (const e of r.errors ?? []) {
     const msg = findingMessage(e.message ?? String(e));
-    out.push(...wrapText(msg, w, '    '));
+    out.push(...wrapText(consoleText(msg), w, '    '));
   }
   for (const a of tc.annotations()) {
     if (a.type === 'evidence' || a.type === 'full-list' || a.type === WARNING)
-      out.push(...wrapText(`${a.type === 'evidence' ? '' : `${a.type}: `}${a.message}`, w, '    · ', '      '));
+      out.push(
+        ...wrapText(consoleText(`${a.type === 'evidence' ? '' : `${a.type}: `}${a.message}`), w, '    · ', '      '),
+      );
   }
   return out;
+}
+
+/**
+ * A check's message or note for the console, before wrapping: only the tool's own line breaks (`\n` + two spaces,
+ * lib/core/escape.ts messageLines) stay newlines; every other newline, escape code or bidi character (one inside a
+ * table name or a path) is shown escaped (terminalLine). The sink's guard of issue 26, attack 24: wrapping splits at
+ * the remaining newlines only, so a name can never become a detail line of its own, whatever the check wrote.
+ */
+export function consoleText(message: string): string {
+  return messageLines(message).map(terminalLine).join('\n');
 }

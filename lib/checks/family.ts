@@ -10,6 +10,7 @@
 import type { Config } from '../core/config.ts';
 import type { CheckPlan, ScheduledStep } from '../core/state.ts';
 import type { CheckContext } from './shared/context.ts';
+import { checkText } from '../core/display.ts';
 import { CheckFailure, notChecked, type Annotate } from './shared/verdict.ts';
 
 /** What a family's dry-run lines are made from: the configuration and the plan discovery made (read-only). */
@@ -184,16 +185,39 @@ async function judge<S>(family: Family<S>, subject: S, ctx: CheckContext, notes:
   }
 }
 
-/** The tests a family would run in this context, in order, each named by `name()` (or by its fixed entry name). */
+/**
+ * A verdict and the notes as they leave a check: every text through `checkText` (lib/core/display.ts), so a name from
+ * a database or a file system that a family interpolated as it is still cannot start a line of its own or carry an
+ * escape code into checks.json, junit.xml, summary.md or the console (issue 26, attack 24). The tool's own line
+ * breaks (`\n` + two spaces) are kept.
+ */
+function guardedVerdict(v: Verdict): Verdict {
+  if (v.status === 'fail') return { status: 'fail', message: checkText(v.message) };
+  if (v.status === 'not-checked') return { status: 'not-checked', reason: checkText(v.reason) };
+  return v;
+}
+
+function guardedNotes(notes: Notes): Notes {
+  return (message, type) => notes(checkText(message), type);
+}
+
+/**
+ * The tests a family would run in this context, in order, each named by `name()` (or by its fixed entry name). Names,
+ * verdicts and notes pass the display guard (guardedVerdict): a test name is one line.
+ */
 export async function plannedTests<S>(family: Family<S>, ctx: CheckContext): Promise<PlannedTest[]> {
   const entries = await family.subjects(ctx);
+  const one = (name: string) => checkText(name, { oneLine: true });
   return entries.map((e): PlannedTest => {
     if ('skip' in e) {
       const { name, reason } = skipEntry(e);
-      return { name, skipReason: reason };
+      return { name: one(name), skipReason: reason === undefined ? undefined : checkText(reason) };
     }
-    if ('verdict' in e) return { name: e.name, run: async () => e.verdict };
-    return { name: family.name(e.subject), run: (notes) => judge(family, e.subject, ctx, notes) };
+    if ('verdict' in e) return { name: one(e.name), run: async () => guardedVerdict(e.verdict) };
+    return {
+      name: one(family.name(e.subject)),
+      run: async (notes) => guardedVerdict(await judge(family, e.subject, ctx, guardedNotes(notes))),
+    };
   });
 }
 

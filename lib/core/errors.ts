@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { shownName } from './display.ts';
 
 /** Exit codes of `rehearse` (see the contract). */
 export const EXIT = {
@@ -17,9 +18,13 @@ export function signalExitCode(signal: string): number {
   return 128 + ((os.constants.signals as Record<string, number>)[signal] ?? 2);
 }
 
-/** Control characters (newline, carriage return, escape, ...) written as visible escapes (`\n`, `\u001b`). */
+/**
+ * Control characters (newline, carriage return, tab, escape, C1), the line/paragraph separators and bidi overrides
+ * written as visible escapes (`\n`, `\x1b`, `\u202e`): lib/core/display.ts shownName, the one rule for a name or a
+ * rejected value inside a message.
+ */
 export function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return shownName(text);
 }
 
 /** A configuration or usage problem: nothing was touched. Exit 2. */

@@ -16,9 +16,12 @@
  * - HTML: `& < > " '` as entities (text and attribute values alike), controls as in the terminal rule.
  */
 
-/** Bidirectional formatting characters (Trojan Source, CVE-2021-42574): shown escaped everywhere. */
+/**
+ * Controls, the line/paragraph separators U+2028/U+2029 (a line break to JavaScript, JSON viewers and some log tools)
+ * and the bidirectional formatting characters (Trojan Source, CVE-2021-42574): shown escaped everywhere.
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function visible(ch: string): string {
   const c = ch.charCodeAt(0);

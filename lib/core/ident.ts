@@ -2,6 +2,8 @@
  * SQL identifiers. Names from configuration are parsed here (dotted, optionally "double-quoted"), resolved against
  * the catalog by the caller, and only ever reach SQL through quoteIdent().
  */
+import { unicodeIdent } from './display.ts';
+
 export interface TableRef {
   schema: string;
   name: string;
@@ -25,13 +27,18 @@ export function quoteTable(t: TableRef): string {
   return `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 }
 
-/** `schema.table`, quoting parts only where needed, for test names and messages. */
+/**
+ * `schema.table`, quoting parts only where needed, for test names and messages; a part holding a control, separator
+ * or bidi character in PostgreSQL's escaped form (`U&"evil\000a"`, lib/core/display.ts unicodeIdent), so a name can
+ * never start a line of its own in a message (issue 26, attack 24).
+ */
 export function displayTable(t: TableRef): string {
   return `${displayIdent(t.schema)}.${displayIdent(t.name)}`;
 }
 
+/** One identifier for test names and messages: as written when plain, else quoted (escaped: see displayTable). */
 export function displayIdent(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name);
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : (unicodeIdent(name) ?? quoteIdent(name));
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { shownPath } from '../../core/display.ts';
 
 /** `prefix` + '/', the form every stored path must start with ('/' stays '/'). */
 export function prefixWithSlash(prefix: string): string {
@@ -187,7 +188,7 @@ async function notResolved(
       rel,
       diskPath,
       code: c,
-      problem: `expected an existing ${rel}, found a symlink loop at ${diskPath}`,
+      problem: `expected an existing ${rel}, found a symlink loop at ${shownPath(diskPath)}`,
     };
   if (link?.isSymbolicLink()) {
     const target = await fs.promises.readlink(diskPath).catch(() => '?');
@@ -198,14 +199,14 @@ async function notResolved(
         status: 'escapes',
         rel,
         diskPath,
-        problem: `symlink escapes ${label}: ${diskPath} -> ${target} (not followed)`,
+        problem: `symlink escapes ${label}: ${shownPath(diskPath)} -> ${shownPath(target)} (not followed)`,
       };
     return {
       status: 'missing',
       rel,
       diskPath,
       code: 'dangling',
-      problem: `dangling symlink: ${diskPath} -> ${target}, which does not exist`,
+      problem: `dangling symlink: ${shownPath(diskPath)} -> ${shownPath(target)}, which does not exist`,
     };
   }
   const parent = await realAncestor(diskPath);
@@ -214,14 +215,14 @@ async function notResolved(
       status: 'escapes',
       rel,
       diskPath,
-      problem: `path resolves outside ${label} through a symlinked directory (${parent}); not followed`,
+      problem: `path resolves outside ${label} through a symlinked directory (${shownPath(parent)}); not followed`,
     };
   return {
     status: 'missing',
     rel,
     diskPath,
     code: c,
-    problem: `missing: expected ${diskPath} to exist, found nothing (${c})`,
+    problem: `missing: expected ${shownPath(diskPath)} to exist, found nothing (${c})`,
   };
 }
 
@@ -231,7 +232,7 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
   try {
     realRoot = await realRootOf(root);
   } catch (e) {
-    throw new Error(`${label} ${root} is not accessible (${code(e)})`);
+    throw new Error(`${label} ${shownPath(root)} is not accessible (${code(e)})`);
   }
   const diskPath = path.join(root, rel);
   let real: string;
@@ -245,7 +246,7 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
       status: 'escapes',
       rel,
       diskPath,
-      problem: `symlink escapes ${label}: ${diskPath} resolves to ${real} (not read)`,
+      problem: `symlink escapes ${label}: ${shownPath(diskPath)} resolves to ${shownPath(real)} (not read)`,
     };
   let stat: fs.Stats;
   try {
@@ -256,7 +257,7 @@ export async function locateRel(rel: string, root: string, label = 'the assets r
       rel,
       diskPath,
       code: code(e),
-      problem: `cannot stat ${diskPath}: ${(e as Error).message}`,
+      problem: `cannot stat ${shownPath(diskPath)}: ${(e as Error).message}`,
     };
   }
   return { status: 'found', rel, diskPath, real, stat };

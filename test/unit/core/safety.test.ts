@@ -121,7 +121,7 @@ describe('evidence is never rewritten by redaction', () => {
     ).toThrow(/system schema pg_catalog/);
   });
   test('control characters in an echoed value are escaped', () => {
-    expect(escapeControls('a\nb\r\u001b[31m')).toBe('a\\nb\\r\\u001b[31m');
+    expect(escapeControls('a\nb\r\u001b[31m')).toBe('a\\nb\\r\\x1b[31m');
     expect(new ConfigError('X="1\nok"').problems[0]).toBe('X="1\\nok"');
   });
 });

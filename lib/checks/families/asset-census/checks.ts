@@ -3,6 +3,7 @@
  * tree, the tree's unreferenced files, every file against a local source tree, the sampled files' bytes.
  */
 import type { Config } from '../../../core/config.ts';
+import { shownPath } from '../../../core/display.ts';
 import { failed, unchecked, type Notes, type Verdict } from '../../family.ts';
 import { writeFullList, writePathList } from '../../shared/full-list.ts';
 import { displayKey } from '../../shared/asset-paths.ts';
@@ -61,7 +62,7 @@ export async function checkColumn(
       `${name}: could not read ${w.rel} under ${cfg.dstAssetsDir} (${w.code}): paths below it are looked up one by one`,
     );
   const show = (e: DanglingPath) =>
-    `${e.path} (expected ${c.kind === 'file' ? 'a file' : 'a directory'}, found ${e.found}${e.twin ? `; ${e.twin}` : ''})`;
+    `${shownPath(e.path)} (expected ${c.kind === 'file' ? 'a file' : 'a directory'}, found ${e.found}${e.twin ? `; ${e.twin}` : ''})`;
   // The full list (rclone style) of what fails: the new dangling paths, plus the pre-existing ones when
   // PREEXISTING_DEFECTS_FAIL=1 makes them fail too.
   const failing = [...x.examples, ...(cfg.preexistingDefectsFail ? x.preexistingExamples : [])];
@@ -127,7 +128,7 @@ function everyFileEvidence(r: TreeComparison, sha: boolean): string {
   const unreadable = r.unreadable.length
     ? `: ${r.unreadable
         .slice(0, 5)
-        .map((x) => `${x.path} (${x.problem})`)
+        .map((x) => `${shownPath(x.path)} (${x.problem})`)
         .join('; ')}`
     : '';
   return `${r.files} source files compared with ${r.targetFiles} target files (size, mtime${sha ? `, sha256: ${r.bytesHashed} bytes read` : '; bytes only where the mtime differs: ASSETS_VERIFY=sha256 compares every file'}; names compared as bytes) in ${r.ms} ms; ${r.differing} differ (${r.missingOnTarget.count} missing on the target, ${r.differ.count} different); ${r.missingOnSource.count} on the target only; ${r.mtimeOnly} with another mtime but the same bytes; ${r.notFiles} non-files (symlinks, ...) not compared; ${r.unreadable.length} unreadable${unreadable}`;
@@ -192,11 +193,11 @@ export async function checkEveryFile(
   const changed = r.sourceChanged.length
     ? ` The source changed during the copy: ${r.sourceChanged
         .slice(0, 5)
-        .map((x) => x.path)
+        .map((x) => shownPath(x.path))
         .join(', ')} (copy again when the writer is done).`
     : '';
   return failed(
-    `${name}: ${r.differing} of ${r.files} files differ between ${cfg.srcAssetsDir} and ${cfg.dstAssetsDir}: ${r.examples.map((x) => `${x.path}: ${x.problem}`).join('; ')}${r.differing > r.examples.length ? '; …' : ''}${changed}`,
+    `${name}: ${r.differing} of ${r.files} files differ between ${shownPath(cfg.srcAssetsDir ?? '')} and ${shownPath(cfg.dstAssetsDir ?? '')}: ${r.examples.map((x) => `${shownPath(x.path)}: ${x.problem}`).join('; ')}${r.differing > r.examples.length ? '; …' : ''}${changed}`,
   );
 }
 
@@ -226,7 +227,7 @@ export async function checkSample(
       notCompared.length
         ? `: ${notCompared
             .slice(0, 5)
-            .map((x) => `${x.path} (${x.problem})`)
+            .map((x) => `${shownPath(x.path)} (${x.problem})`)
             .join('; ')}`
         : ''
     }; ${skipped.length} skipped (refused by the path resolver: outside the prefix or ..)`,
@@ -237,7 +238,7 @@ export async function checkSample(
       notes,
       `${SAMPLE}: ${preexisting.length} sampled path(s) missing in the source as in the target (a defect the source already has): ${preexisting
         .slice(0, 5)
-        .map((x) => x.path)
+        .map((x) => shownPath(x.path))
         .join(', ')}`,
     );
   // A file the source does not let us read was not verified: said on the console (a warning), never a silent pass.
@@ -247,7 +248,7 @@ export async function checkSample(
       notes,
       `${SAMPLE}: ${unreadable.length} sampled file(s) not compared, the source could not be read: ${unreadable
         .slice(0, 5)
-        .map((x) => `${x.path} (${x.problem})`)
+        .map((x) => `${shownPath(x.path)} (${x.problem})`)
         .join('; ')}`,
     );
   if (bad.length) {
@@ -261,7 +262,7 @@ export async function checkSample(
     return failed(
       `${SAMPLE}: ${bad
         .slice(0, 5)
-        .map((x) => `${x.path}: ${x.problem}`)
+        .map((x) => `${shownPath(x.path)}: ${x.problem}`)
         .join('; ')}`,
     );
   }

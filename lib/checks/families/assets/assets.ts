@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { shownPath } from '../../../core/display.ts';
 import {
   describeEntryType,
   entryType,
@@ -45,7 +46,8 @@ export function mapDbPath(value: string, prefix: string, root: string): PathMapp
   const r = resolveStoredPath(value, prefix);
   if (!r.ok) return r;
   const diskPath = path.join(root, r.rel);
-  if (!isWithin(root, diskPath)) return { ok: false, reason: `path maps outside DST_ASSETS_DIR (${diskPath})` };
+  if (!isWithin(root, diskPath))
+    return { ok: false, reason: `path maps outside DST_ASSETS_DIR (${shownPath(diskPath)})` };
   return { ok: true, rel: r.rel, diskPath };
 }
 
@@ -110,15 +112,15 @@ async function notFound(
   const twin = await findNearTwin(loc.rel, opts.dstRoot);
   if (twin) {
     r.twin = twin;
-    r.problem += `; a file whose name ${twin.how} exists: ${path.join(opts.dstRoot, twin.rel)}`;
+    r.problem += `; a file whose name ${twin.how} exists: ${shownPath(path.join(opts.dstRoot, twin.rel))}`;
     return r;
   }
   if (opts.srcRoot) {
     const src = await locateAsset(value, kind, opts.prefix, opts.srcRoot, 'SRC_ASSETS_DIR').catch(() => undefined);
     if (src?.status === 'missing' && isAbsent(src) && !(await findNearTwin(src.rel, opts.srcRoot))) {
       r.preexisting = true;
-      facts.push(`already missing in the source: ${src.diskPath}`);
-    } else if (src?.status === 'found') facts.push(`present in the source: ${src.diskPath}`);
+      facts.push(`already missing in the source: ${shownPath(src.diskPath)}`);
+    } else if (src?.status === 'found') facts.push(`present in the source: ${shownPath(src.diskPath)}`);
   }
   return r;
 }
@@ -143,14 +145,24 @@ async function listableDir(
   facts: string[],
 ): Promise<AssetResult | undefined> {
   if (!st.isDirectory())
-    return { ok: false, diskPath, problem: `expected a directory at ${diskPath}, found ${describeType(st)}`, facts };
+    return {
+      ok: false,
+      diskPath,
+      problem: `expected a directory at ${shownPath(diskPath)}, found ${describeType(st)}`,
+      facts,
+    };
   let dir: fs.Dir | undefined;
   try {
     dir = await fs.promises.opendir(real);
     const first = await dir.read();
-    facts.push(first ? `directory, listable (first entry: ${first.name})` : 'directory, listable, empty');
+    facts.push(first ? `directory, listable (first entry: ${shownPath(first.name)})` : 'directory, listable, empty');
   } catch (e) {
-    return { ok: false, diskPath, problem: `directory ${diskPath} cannot be listed: ${(e as Error).message}`, facts };
+    return {
+      ok: false,
+      diskPath,
+      problem: `directory ${shownPath(diskPath)} cannot be listed: ${(e as Error).message}`,
+      facts,
+    };
   } finally {
     await dir?.close().catch(() => {});
   }
@@ -174,11 +186,11 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
   }
   if (loc.status === 'refused') return refused(loc.reason, value, kind, opts, facts);
   const diskPath = loc.diskPath;
-  facts.push(`disk path: ${diskPath}`);
+  facts.push(`disk path: ${shownPath(diskPath)}`);
   if (loc.status !== 'found') return notFound(loc, value, kind, opts, facts);
   const { real, rel } = loc;
   const realRoot = await realRootOf(opts.dstRoot);
-  if (real !== diskPath) facts.push(`resolves to ${real}`);
+  if (real !== diskPath) facts.push(`resolves to ${shownPath(real)}`);
   const st = loc.stat;
   if (kind === 'dir') {
     const bad = await listableDir(diskPath, real, st, facts);
@@ -186,7 +198,12 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
   }
   // Never open anything that is not a regular file (opening a FIFO would block).
   if (!st.isFile())
-    return { ok: false, diskPath, problem: `expected a regular file at ${diskPath}, found ${describeType(st)}`, facts };
+    return {
+      ok: false,
+      diskPath,
+      problem: `expected a regular file at ${shownPath(diskPath)}, found ${describeType(st)}`,
+      facts,
+    };
   let read: number;
   let size: number;
   try {
@@ -198,7 +215,7 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
         return {
           ok: false,
           diskPath,
-          problem: `expected a regular file at ${diskPath}, found ${describeType(fst)}`,
+          problem: `expected a regular file at ${shownPath(diskPath)}, found ${describeType(fst)}`,
           facts,
         };
       size = fst.size;
@@ -207,7 +224,12 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
       await fh.close();
     }
   } catch (e) {
-    return { ok: false, diskPath, problem: `file ${diskPath} cannot be read: ${(e as Error).message}`, facts };
+    return {
+      ok: false,
+      diskPath,
+      problem: `file ${shownPath(diskPath)} cannot be read: ${(e as Error).message}`,
+      facts,
+    };
   }
   facts.push(`regular file, ${size} bytes, read the first ${read} bytes`);
   if (opts.srcRoot) {
@@ -215,12 +237,12 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
     const src = await sourceSize(rel, opts.srcRoot);
     if (typeof src === 'string') facts.push(`source size not compared: ${src}`);
     else {
-      facts.push(`source ${srcPath}: ${src} bytes`);
+      facts.push(`source ${shownPath(srcPath)}: ${src} bytes`);
       if (src !== size)
         return {
           ok: false,
           diskPath,
-          problem: `size mismatch: source ${srcPath} has ${src} bytes, target ${diskPath} has ${size} bytes`,
+          problem: `size mismatch: source ${shownPath(srcPath)} has ${src} bytes, target ${shownPath(diskPath)} has ${size} bytes`,
           facts,
         };
     }
@@ -235,11 +257,12 @@ async function sourceSize(rel: string, srcRoot: string): Promise<number | string
   const srcPath = path.join(srcRoot, rel);
   try {
     const loc = await locateRel(rel, srcRoot, 'SRC_ASSETS_DIR');
-    if (loc.status === 'escapes') return `${srcPath} resolves outside SRC_ASSETS_DIR`;
-    if (loc.status !== 'found') return `${srcPath} is not there (${loc.status === 'missing' ? loc.code : loc.reason})`;
-    if (!loc.stat.isFile()) return `${srcPath} is ${describeType(loc.stat)}`;
+    if (loc.status === 'escapes') return `${shownPath(srcPath)} resolves outside SRC_ASSETS_DIR`;
+    if (loc.status !== 'found')
+      return `${shownPath(srcPath)} is not there (${loc.status === 'missing' ? loc.code : loc.reason})`;
+    if (!loc.stat.isFile()) return `${shownPath(srcPath)} is ${describeType(loc.stat)}`;
     return loc.stat.size;
   } catch (e) {
-    return `${srcPath} is not there (${code(e) ?? (e as Error).message})`;
+    return `${shownPath(srcPath)} is not there (${code(e) ?? (e as Error).message})`;
   }
 }

@@ -5,6 +5,7 @@
  * a directory must exist and be listable. Nothing outside DST_ASSETS_DIR is ever read (judge: ./assets.ts).
  */
 import type { CheckPlan } from '../../../core/state.ts';
+import { shownPath } from '../../../core/display.ts';
 import { failed, type Entry, type Family } from '../../family.ts';
 import { configOf, whyNotChecked, type CheckContext } from '../../shared/context.ts';
 import { emptyColumnReason } from '../../shared/empty-column.ts';
@@ -102,7 +103,7 @@ export const assets: Family<Sampled> = {
   }),
   concurrent: true,
   subjects,
-  name: (s) => `asset ${s.item.column} ${s.item.value}`,
+  name: (s) => `asset ${s.item.column} ${shownPath(s.item.value)}`,
   async check(s, ctx, notes) {
     const config = configOf(ctx);
     const { appUser, opts } = options(ctx);
@@ -121,13 +122,13 @@ export const assets: Family<Sampled> = {
       // Missing in the source tree too: a defect the source already has, not one the migration made.
       await warn(
         notes,
-        `asset ${item.column} ${item.value}: already missing in the source (SRC_ASSETS_DIR), so not a migration failure: ${r.problem} (PREEXISTING_DEFECTS_FAIL=1 makes it fail)`,
+        `asset ${item.column} ${shownPath(item.value)}: already missing in the source (SRC_ASSETS_DIR), so not a migration failure: ${r.problem} (PREEXISTING_DEFECTS_FAIL=1 makes it fail)`,
       );
       return;
     }
     if (!r.ok)
       return failed(
-        `asset ${item.column} ${item.value}: ${r.problem}${r.preexisting ? ' (already missing in the source; failing because PREEXISTING_DEFECTS_FAIL=1)' : ''}`,
+        `asset ${item.column} ${shownPath(item.value)}: ${r.problem}${r.preexisting ? ' (already missing in the source; failing because PREEXISTING_DEFECTS_FAIL=1)' : ''}`,
       );
   },
 };
