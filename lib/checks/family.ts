@@ -197,6 +197,12 @@ function guardedVerdict(v: Verdict): Verdict {
   return v;
 }
 
+/** A check that crashed: its error rethrown as it is (type, stack), its message through `checkText`. */
+function guardedThrow(e: unknown): never {
+  if (e instanceof Error) e.message = checkText(e.message);
+  throw e;
+}
+
 function guardedNotes(notes: Notes): Notes {
   return (message, type) => notes(checkText(message), type);
 }
@@ -216,7 +222,8 @@ export async function plannedTests<S>(family: Family<S>, ctx: CheckContext): Pro
     if ('verdict' in e) return { name: one(e.name), run: async () => guardedVerdict(e.verdict) };
     return {
       name: one(family.name(e.subject)),
-      run: async (notes) => guardedVerdict(await judge(family, e.subject, ctx, guardedNotes(notes))),
+      run: async (notes) =>
+        guardedVerdict(await judge(family, e.subject, ctx, guardedNotes(notes)).catch(guardedThrow)),
     };
   });
 }
