@@ -9,6 +9,7 @@ import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { countLine, fractionOf, LOG_THROTTLE, Progress, timing } from '../core/progress.ts';
 import { formatDuration } from '../core/format.ts';
 import { messageLines, terminalLine } from '../core/escape.ts';
+import { detailLine } from '../core/display.ts';
 import { redact } from '../core/redact.ts';
 import { fromEnv, reportsStagingDir } from '../core/run-protocol.ts';
 import { writeAtomic } from '../core/files.ts';
@@ -283,7 +284,9 @@ export function failureLines(tc: TestCase, w = width()): string[] {
         ...wrapText(consoleText(`${a.type === 'evidence' ? '' : `${a.type}: `}${a.message}`), w, '    · ', '      '),
       );
   }
-  return out;
+  // Every line under the header is a detail line: none can start like a line of the tool's own, however a name in it
+  // was wrapped or broken (lib/core/display.ts detailLine).
+  return [out[0], ...out.slice(1).map(detailLine)];
 }
 
 /**

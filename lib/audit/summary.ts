@@ -9,6 +9,7 @@ import { formatBytes, formatDuration, plural } from '../core/format.ts';
 import type { Manifest } from './manifest.ts';
 import { failedText } from './totals.ts';
 import { findingMessage, wrapText } from './text.ts';
+import { detailLine } from '../core/display.ts';
 
 export interface SummaryPaths {
   runDir: string;
@@ -139,7 +140,11 @@ function outcomeLines(m: Manifest, notes: string[]): string[] {
   if (m.warnings?.length) {
     lines.push('warnings:');
     for (const w of m.warnings.slice(0, 20))
-      lines.push(...wrapText(`${w.name}: ${messageAfterName(w.name, w.message)}`, 118, '  ⚠ ', '    '));
+      lines.push(
+        ...wrapText(`${w.name}: ${messageAfterName(w.name, w.message)}`, 118, '  ⚠ ', '    ').map((l, i) =>
+          i ? detailLine(l) : l,
+        ),
+      );
     if (m.warnings.length > 20) lines.push(`  … and ${m.warnings.length - 20} more (see report.html)`);
   }
   if (m.failures.length) lines.push(...failureLines(m));

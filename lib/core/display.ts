@@ -86,3 +86,18 @@ export function checkText(text: string, opts: { oneLine?: boolean } = {}): strin
   if (opts.oneLine) return shownName(text);
   return text.split(TOOL_BREAK).map(shownName).join('\n');
 }
+
+/** What opens a console line of the tool's own: a `[phase]` tag or a status glyph (after any indentation). */
+const LINE_OPENER = /^(\s*)([[✓✗⚠])/;
+
+/**
+ * A continuation line of a console entry (a failed check's message and evidence, a wrapped warning, a multi-line
+ * phase reason): when, after its indentation, it starts the way only the tool's own lines start — `[` (`[checks] ok:
+ * …`, `[mirror] ok: …`) or a status glyph (`✓ ✗ ⚠`) — that first character is preceded by a backslash
+ * (`    \[checks] ok: …`). So no text a check wrote, however it was wrapped or broken, can pass for a line of the
+ * tool's (issue 26, attack 24: the attacker's kit counts `^\s*\[(checks|mirror)\] ok:` as a forged line). Apply it to
+ * the already escaped line (terminalLine). Pure.
+ */
+export function detailLine(line: string): string {
+  return line.replace(LINE_OPENER, '$1\\$2');
+}

@@ -15,6 +15,7 @@
  *   table cell.
  * - HTML: `& < > " '` as entities (text and attribute values alike), controls as in the terminal rule.
  */
+import { detailLine } from './display.ts';
 
 /**
  * Controls, the line/paragraph separators U+2028/U+2029 (a line break to JavaScript, JSON viewers and some log tools)
@@ -112,11 +113,12 @@ export function messageLines(s: string): string[] {
 
 /**
  * A multi-line message for the console: the tool's breaks (MESSAGE_BREAK) as real newlines, each continuation line
- * prefixed by `indent` (to line up under the line the message starts on), every other control escaped (terminalLine).
+ * prefixed by `indent` (to line up under the line the message starts on), every other control escaped (terminalLine);
+ * a continuation line cannot start like a line of the tool's own (lib/core/display.ts detailLine).
  */
 export function terminalMessage(s: string, indent = ''): string {
   return messageLines(s)
-    .map(terminalLine)
+    .map((l, i) => (i ? detailLine(terminalLine(l)) : terminalLine(l)))
     .join('\n' + indent);
 }
 

@@ -117,7 +117,50 @@ describe("the console writers, with the attack's table name", () => {
     const lines = failureLines(tc, 160).map(terminalLine);
     for (const l of lines) expect(l).not.toMatch(RAW_CONTROL);
     expect(lines[0]).toContain('evil\\n[checks] ok: FORGED-TABLE-LINE \\x1b[2J\\x1b[31m');
-    expect(lines.join('\n')).not.toMatch(/^\[checks\] ok: FORGED/m);
+    // The kit's pattern: leading whitespace allowed (a detail line is indented), so the detail lines must not break
+    // at a name's newline either (they did: wrapping split every newline of the message before escaping it).
+    expect(lines.join('\n')).not.toMatch(/^\s*\[checks\] ok: FORGED/m);
+    expect(lines[1]).toContain('row count public."evil\\n[checks] ok: FORGED-TABLE-LINE');
+    expect(lines.some((l) => l.includes('· source has 1 row in public."evil\\n[checks]'))).toBe(true);
+  });
+
+  test('a name wrapped onto a line of its own (no newline at all) cannot pass for a line of the tool either', () => {
+    const tc = {
+      name: 'row count x',
+      result: () => ({
+        state: 'failed',
+        errors: [{ message: `${'word '.repeat(23)}[checks] ok: FORGED ${'x '.repeat(5)}` }],
+      }),
+      annotations: () => [],
+    } as unknown as TestCase;
+    const lines = failureLines(tc, 120).map(terminalLine);
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.join('\n')).not.toMatch(/^\s*\[checks\] ok: FORGED/m);
+    expect(lines.join('\n')).toMatch(/^\s*\\\[checks\] ok: FORGED/m);
+  });
+
+  test("a failed check's detail lines: the tool's own breaks (newline + two spaces) kept, a name's newline escaped", () => {
+    const tc = {
+      name: 'asset census x',
+      result: () => ({
+        state: 'failed',
+        errors: [
+          { message: `missing:\n  - /app/.data/ugc/x\n[mirror] ok: FORGED\x1b[2K.jpg\n  - /app/.data/ugc/y.jpg` },
+        ],
+      }),
+      annotations: () => [{ type: 'evidence', message: 'disk path: /t/ugc/x\n    [mirror] ok: FORGED\u2028.jpg' }],
+    } as unknown as TestCase;
+    const lines = failureLines(tc, 160).map(terminalLine);
+    expect(lines).toEqual([
+      '✗ asset census x  [asset-census]',
+      '    missing:',
+      '       - /app/.data/ugc/x\\n[mirror] ok: FORGED\\x1b[2K.jpg',
+      '       - /app/.data/ugc/y.jpg',
+      // A name's newline followed by spaces reads like the tool's break (shownName, where a name enters a message,
+      // escapes it first): split, but a detail line never starts like a line of the tool's own (detailLine).
+      '    · disk path: /t/ugc/x',
+      '           \\[mirror] ok: FORGED\\u2028.jpg',
+    ]);
   });
 });
 
