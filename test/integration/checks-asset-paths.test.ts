@@ -14,6 +14,7 @@ import { expect, test } from 'vitest';
 import { bodyOf, describe, failureOf, outcome, runFamilies } from '../helpers/family.ts';
 import { caseScenario } from '../helpers/real-world-case.ts';
 import { migrateByHand } from '../helpers/scenario.ts';
+import { shownPath } from '../../lib/core/display.ts';
 
 const P = '/app/.data';
 const PATHS: Array<[string, boolean]> = [
@@ -58,12 +59,12 @@ test('the sampled check and the census agree on every stored path (newline, /./,
   const text = bodyOf(r, 'asset census odd_paths.p');
   expect(text).toMatch(/1 of 8 paths do not resolve .*besides 2 already dangling in the source/);
   for (const [p, ok] of PATHS) {
-    const sampled = outcome(r, `asset odd_paths.p ${p}`);
+    const sampled = outcome(r, `asset odd_paths.p ${shownPath(p)}`); // a newline shown as \n (issue 26)
     expect(
       sampled.verdict?.status === 'fail',
       `sampled check of ${JSON.stringify(p)}: ${bodyOf(r, sampled.name)}`,
     ).toBe(!ok);
-    expect(failurePart.includes(`${p} (expected a file`), `census of ${JSON.stringify(p)}`).toBe(!ok);
+    expect(failurePart.includes(`${shownPath(p)} (expected a file`), `census of ${JSON.stringify(p)}`).toBe(!ok);
   }
   const never = `${P}/odd/never.jpg (expected a file, found nothing (missing))`;
   expect(text).toMatch(/asset census odd_paths\.p: 2 dangling path\(s\) already dangling in the source tree/);
