@@ -169,6 +169,16 @@ async function listableDir(
   return undefined;
 }
 
+/** The failure for something at `diskPath` that is not a regular file (a directory, a FIFO, a device, …). */
+function notARegularFile(diskPath: string, st: fs.Stats, facts: string[]): AssetResult {
+  return {
+    ok: false,
+    diskPath,
+    problem: `expected a regular file at ${shownPath(diskPath)}, found ${describeType(st)}`,
+    facts,
+  };
+}
+
 /** Check one sampled asset on the target tree. Never throws for a file-system problem: it becomes the result. */
 export async function checkAsset(value: string, kind: AssetKind, opts: AssetCheckOptions): Promise<AssetResult> {
   const facts: string[] = [];
@@ -197,13 +207,7 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
     return bad ?? withPermissions({ ok: true, diskPath, facts }, real, realRoot, opts);
   }
   // Never open anything that is not a regular file (opening a FIFO would block).
-  if (!st.isFile())
-    return {
-      ok: false,
-      diskPath,
-      problem: `expected a regular file at ${shownPath(diskPath)}, found ${describeType(st)}`,
-      facts,
-    };
+  if (!st.isFile()) return notARegularFile(diskPath, st, facts);
   let read: number;
   let size: number;
   try {
@@ -211,13 +215,7 @@ export async function checkAsset(value: string, kind: AssetKind, opts: AssetChec
     const fh = await fs.promises.open(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     try {
       const fst = await fh.stat();
-      if (!fst.isFile())
-        return {
-          ok: false,
-          diskPath,
-          problem: `expected a regular file at ${shownPath(diskPath)}, found ${describeType(fst)}`,
-          facts,
-        };
+      if (!fst.isFile()) return notARegularFile(diskPath, fst, facts);
       size = fst.size;
       ({ bytesRead: read } = await fh.read(Buffer.alloc(opts.readBytes ?? 64), 0, opts.readBytes ?? 64, 0));
     } finally {
