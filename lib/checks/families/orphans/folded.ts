@@ -4,7 +4,7 @@
  */
 import type { Relation } from '../../../core/config.ts';
 import { getPool, withClient } from '../../../core/db.ts';
-import { displayTable, quoteTable, type TableRef } from '../../../core/ident.ts';
+import { displayIdent, displayTable, quoteTable, type TableRef } from '../../../core/ident.ts';
 import { configOf, type CheckContext } from '../../shared/context.ts';
 import { sideName } from '../../shared/deep-context.ts';
 import { orphanKey } from '../../shared/orphan-fold.ts';
@@ -76,6 +76,6 @@ export async function foldedSide(ctx: CheckContext, side: 'src' | 'dst', rel: Re
 /** The evidence line saying how one side's orphans were counted. */
 export function foldNote(side: 'src' | 'dst', f: SideFold): string {
   return f.status === 'folded'
-    ? `${sideName(side)}: counted in the fused scan of ${displayTable(f.host)} (its one read of the table), the parent probed by its unique index ${f.index}`
+    ? `${sideName(side)}: counted in the fused scan of ${displayTable(f.host)} (its one read of the table), the parent probed by its unique index ${displayIdent(f.index)}`
     : `${sideName(side)}: counted by an anti-join (not folded into the fused scan: ${f.why})`;
 }

@@ -3,7 +3,7 @@
  * bit/varbit) (./pgvector.ts). Columns mixing dimensions are compared per dimension group.
  */
 import { dbErrorMessage } from '../../../core/db.ts';
-import { displayTable } from '../../../core/ident.ts';
+import { displayIdent, displayTable } from '../../../core/ident.ts';
 import { failed, type Entry, type Family, type Notes, type Verdict } from '../../family.ts';
 import { configOf, type CheckContext } from '../../shared/context.ts';
 import { catalogRows, sideName, sides, withPinned, type Sides } from '../../shared/deep-context.ts';
@@ -83,7 +83,7 @@ async function subjects(ctx: CheckContext): Promise<Array<Entry<Subject>>> {
 async function checkVersion(ext: Installed, ctx: CheckContext, notes: Notes): Promise<Verdict | void> {
   const cfg = configOf(ctx);
   await notes(
-    `source: ${cfg.src ? (ext.src ? `${ext.src.version} in ${ext.src.schema}` : 'not installed') : '(not configured)'}; target: ${ext.dst ? `${ext.dst.version} in ${ext.dst.schema}` : 'not installed'}`,
+    `source: ${cfg.src ? (ext.src ? `${ext.src.version} in ${displayIdent(ext.src.schema)}` : 'not installed') : '(not configured)'}; target: ${ext.dst ? `${ext.dst.version} in ${displayIdent(ext.dst.schema)}` : 'not installed'}`,
     'evidence',
   );
   if (!ext.dst) return failed('pgvector (extension "vector") is not installed on the target');
