@@ -40,8 +40,7 @@ export interface Pinned {
  * @throws the fs error (ENOENT, ELOOP, ENOTDIR …), or an Error when a file was expected and something else is there.
  */
 export function openPinned(p: string, kind: 'file' | 'directory'): Pinned {
-  const flags =
-    fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (kind === 'directory' ? fs.constants.O_DIRECTORY : 0);
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (kind === 'directory' ? fs.constants.O_DIRECTORY : 0);
   const fd = fs.openSync(p, flags);
   const st = fs.fstatSync(fd);
   if (kind === 'file' && !st.isFile()) {
