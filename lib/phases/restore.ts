@@ -239,7 +239,7 @@ export async function pinArchive(d: ArchiveFacts): Promise<Pinned> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw refuse(
-      `cannot be opened as the ${d.format === 'custom' ? 'file' : 'directory'} the dump phase recorded (${err.code === 'ELOOP' ? 'it is a symbolic link now' : (err.code ?? err.message)})`,
+      `cannot be opened as the ${d.format === 'custom' ? 'file' : 'directory'} the dump phase recorded (${err.code === 'ELOOP' || fs.lstatSync(d.path, { throwIfNoEntry: false })?.isSymbolicLink() ? 'it is a symbolic link now' : (err.code ?? err.message)})`,
     );
   }
   if (!d.sha256) return pin;
