@@ -46,10 +46,10 @@ export const RESTORE_ROLE_FACTS_SQL = `
 SELECT s.rolname AS login, s.rolsuper AS login_super,
        r.rolname IS NOT NULL AS role_exists, coalesce(r.rolsuper, false) AS role_super,
        coalesce(pg_catalog.pg_has_role(s.oid, r.oid, 'MEMBER'), false) AS can_set,
-       ARRAY(SELECT a.attr FROM (VALUES ('CREATEROLE', s.rolcreaterole, coalesce(r.rolcreaterole, false)),
+       ARRAY(SELECT a.attr::text FROM (VALUES ('CREATEROLE', s.rolcreaterole, coalesce(r.rolcreaterole, false)),
                                          ('BYPASSRLS', s.rolbypassrls, coalesce(r.rolbypassrls, false))) AS a(attr, l, x)
              WHERE a.l AND NOT a.x) AS extra_attrs,
-       ARRAY(SELECT g.rolname FROM pg_catalog.pg_roles g
+       ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_roles g
              WHERE g.rolname = ANY($2::text[]) AND pg_catalog.pg_has_role(s.oid, g.oid, 'MEMBER')
                AND NOT coalesce(pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER'), false)
              ORDER BY g.rolname) AS extra_roles
