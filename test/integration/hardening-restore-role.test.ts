@@ -12,7 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, onTestFinished, test } from 'vitest';
 import { clusterUrl, withClient } from '../../lib/sandbox/clusters.ts';
-import { copyInProcess, preflightOnly } from '../helpers/pipeline.ts';
+import type { RunState } from '../../lib/core/state.ts';
+import { applyToolPaths, PhaseLog } from '../../lib/core/tools.ts';
+import { dumpStep, preflightStep, restoreStep } from '../../lib/phases/pipeline.ts';
+import { configOf, copyInProcess, preflightOnly } from '../helpers/pipeline.ts';
 import { cluster, uniqueName } from '../helpers/sandbox.ts';
 import { scenario } from '../helpers/scenario.ts';
 
@@ -121,4 +124,21 @@ test('E1: a valid RESTORE_ROLE set-up (a plain login, a member of the restore ro
   );
   expect(owner.rows[0].o).toBe(restorer);
   expect(fs.existsSync(pwned)).toBe(false);
+});
+
+test('E1, the fault is real: without the preflight rule, the restore as RESTORE_ROLE under a superuser login runs the program', async () => {
+  const { s, superLogin, pwned, restorer } = await attack();
+  await onTarget(`GRANT ${restorer} TO ${superLogin}`);
+  // The preflight of the same run without RESTORE_ROLE (passes), then dump and restore WITH it: what ran before the rule.
+  fs.mkdirSync(s.workDir, { recursive: true, mode: 0o700 });
+  const log = new PhaseLog(path.join(s.workDir, 'logs', 'test.log'));
+  const io = { log, say: (l: string) => log.line(l) };
+  const { outcome, facts } = await preflightStep(configOf({ ...s.env, WORK_DIR: s.workDir }), io);
+  applyToolPaths(outcome.details?.tools ?? {});
+  const config = configOf({ ...s.env, WORK_DIR: s.workDir, RESTORE_ROLE: restorer });
+  const state: RunState = { runId: 'e1-fault', mode: 'full', startedAt: '', workDir: s.workDir, phases: [], tools: {} };
+  const ctx = { config, state, workDir: s.workDir, ...io };
+  const { archive } = await dumpStep(ctx, facts);
+  await restoreStep(ctx, archive, facts);
+  expect(fs.readFileSync(pwned, 'utf8')).toBe(`${superLogin}\t${superLogin}\n`);
 });
