@@ -288,7 +288,7 @@ async function inspectAndHash(
 ): Promise<{ info: ArchiveInfo; digest: { sha256: string; bytes: number; files: number } }> {
   const pin = openPinned(out, format === 'custom' ? 'file' : 'directory');
   try {
-    const opts = { phase: 'dump' as const, log: ctx.log, exitCode: EXIT.phaseFailed, fds: [pin.fd] };
+    const opts = { phase: 'dump' as const, log: ctx.log, exitCode: EXIT.phaseFailed, fds: [pin.fd], shownAs: out };
     const { toc } = await pgRestoreList(pin.child, opts);
     const digest = await archiveDigest(pin.here, format);
     return { info: { path: out, format, ...parseToc(toc) }, digest };

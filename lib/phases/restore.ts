@@ -145,7 +145,7 @@ export async function prepareUseList(
   pin?: Pinned,
 ): Promise<{ useList?: string; excluded: string[]; links: OutwardLink[] }> {
   const fds = pin ? [pin.fd] : undefined;
-  const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log, fds });
+  const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log, fds, shownAs: pin?.path });
   const entries = parseTocEntries(toc);
   const links = await archiveLinks(ctx, archive, toc, entries, pin);
   for (const line of isolationLines(ctx.config, links)) ctx.say(line);
