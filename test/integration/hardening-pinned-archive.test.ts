@@ -17,6 +17,7 @@ import { dumpStep, preflightStep, type ArchiveFacts, type PreflightFacts } from 
 import { planRestore, runRestore } from '../../lib/phases/restore.ts';
 import { configOf } from '../helpers/pipeline.ts';
 import type { TestDb } from '../helpers/sandbox.ts';
+import { startRefusal } from '../helpers/operator.ts';
 import { scenario, tempDir } from '../helpers/scenario.ts';
 
 /** A context for in-process steps in `workDir`: lines collected; `onSay` sees each console line as it is said. */
@@ -135,3 +136,25 @@ test('E7: the directory swapped before the restore opens the archive is refused 
   await expect(planRestore(ctx, archive, facts)).rejects.toThrow(/it is a symbolic link now/);
   expect(await tables(s.dst)).toEqual([]);
 });
+
+test.runIf(process.getuid?.() === 0)(
+  "E7's set-up: WORK_DIR under a link another user owns, to her directory, is refused at the start (exit 2); nothing written there",
+  async () => {
+    const s = await scenario({ fixture: false, assets: false });
+    // The attack kit's shape: in a sticky shared directory, mallory's 0700 directory and her link to it.
+    const shared = tempDir('shared-tmp-');
+    fs.chmodSync(shared, 0o1777);
+    const hers = path.join(shared, 'wd-e7t');
+    fs.mkdirSync(hers, { mode: 0o700 });
+    fs.chownSync(hers, 4242, 4242);
+    const link = path.join(shared, 'wd-e7');
+    fs.symlinkSync(hers, link);
+    fs.lchownSync(link, 4242, 4242);
+    const r = await startRefusal({ ...s.env, WORK_DIR: path.join(link, 'run') }, 'full');
+    expect(r.code, r.output).toBe(2);
+    expect(r.output).toMatch(
+      /WORK_DIR .*wd-e7\/run is not private: .*wd-e7 \(a symbolic link\) is owned by uid 4242, another user .*rename the run's directory away/,
+    );
+    expect(fs.readdirSync(hers)).toEqual([]);
+  },
+);
