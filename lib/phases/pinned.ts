@@ -36,11 +36,15 @@ export interface Pinned {
 
 /**
  * Open `p` once, without following a symbolic link in its last component (O_NOFOLLOW: a link planted or swapped in
- * there fails with ELOOP instead of being followed), as a regular file or a directory (O_DIRECTORY).
+ * there fails with ELOOP instead of being followed; `followLinks`: the operator's own path, links followed), as a
+ * regular file or a directory (O_DIRECTORY).
  * @throws the fs error (ENOENT, ELOOP, ENOTDIR …), or an Error when a file was expected and something else is there.
  */
-export function openPinned(p: string, kind: 'file' | 'directory'): Pinned {
-  const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (kind === 'directory' ? fs.constants.O_DIRECTORY : 0);
+export function openPinned(p: string, kind: 'file' | 'directory', opts: { followLinks?: boolean } = {}): Pinned {
+  const flags =
+    fs.constants.O_RDONLY |
+    (opts.followLinks ? 0 : fs.constants.O_NOFOLLOW) |
+    (kind === 'directory' ? fs.constants.O_DIRECTORY : 0);
   const fd = fs.openSync(p, flags);
   const st = fs.fstatSync(fd);
   if (kind === 'file' && !st.isFile()) {

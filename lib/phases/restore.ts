@@ -235,7 +235,8 @@ export async function pinArchive(d: ArchiveFacts): Promise<Pinned> {
     );
   let pin: Pinned;
   try {
-    pin = openPinned(d.path, d.format === 'custom' ? 'file' : 'directory');
+    // SRC_DB_DUMP_PATH is the operator's path (a link to the latest dump is common): followed, then held open.
+    pin = openPinned(d.path, d.format === 'custom' ? 'file' : 'directory', { followLinks: d.provided });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw refuse(
