@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import { untrustedStep } from './trusted-path.ts';
 
 /**
  * The container path the application stores asset paths under (`/app/.data/knowledge/7/a.pdf`): the default of
@@ -164,6 +165,12 @@ export function workDirProblem(dir: string): string | undefined {
  * @throws ConfigError (exit 2) with what is wrong and how to fix it.
  */
 export function ensurePrivateWorkDir(dir: string): void {
+  // Its parents too (issue 26 E7, lib/core/trusted-path.ts): their owner could rename the run's directory away.
+  const step = untrustedStep(dir);
+  if (step)
+    throw new ConfigError(
+      `WORK_DIR ${dir} is not private: ${step}, who could rename the run's directory away and put another in its place (a planted archive restored, the dump written where they read it); point WORK_DIR at a path whose every directory is owned by you or root and writable by nobody else (a sticky one such as /tmp excepted)`,
+    );
   let exists = true;
   try {
     fs.lstatSync(dir);

@@ -36,6 +36,12 @@ export interface Command {
   env: Record<string, string>;
   /** The executable to run; default the one preflight chose for `tool` (setToolBinary), else `tool` on PATH. */
   bin?: string;
+  /**
+   * Open file descriptors of this process handed to the tool as its fds 3, 4, … (in order), so an argument can name an
+   * object opened and checked once as `/proc/self/fd/3` (lib/phases/pinned.ts: the archive the restore hashed, the
+   * directory the mirror writes into) instead of a path another user could swap.
+   */
+  fds?: number[];
 }
 
 /** Which executable runs for each tool (full paths chosen by preflight from PG_BIN_DIR & co.); unset: PATH. */
@@ -255,7 +261,7 @@ export function startTool(cmd: Command, opts: { stdin?: boolean } = {}): Process
     spawn: noRcShell,
     store: keepNothing,
     env: toolEnv(cmd.env),
-    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(cmd.fds ?? [])],
   })`${withParentDeathSignal(toolBinary(cmd), cmd.args).flat()}`;
   track(p.child);
   return p;

@@ -19,6 +19,7 @@ import { dumpCommand, dumpOutputPath, pgDump, type ToolCtx } from './commands.ts
 import { pgRestoreList, pgRestoreReadAll } from './restore-commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { TOC_TYPES } from './toc-filter.ts';
+import { openPinned } from './pinned.ts';
 
 export type ArchiveFormat = 'custom' | 'directory';
 
@@ -257,9 +258,8 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   const r = await dumpWithProgress(ctx, cmd, partial, out);
   // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.
   fs.renameSync(partial, out);
-  const info = await inspectArchive(out, { phase: 'dump', log: ctx.log });
+  const { info, digest } = await inspectAndHash(out, config.dumpFormat, ctx);
   r.finish(info.toc['TABLE DATA']);
-  const digest = await archiveDigest(out, info.format);
   recordDump(state, info, digest, false);
   ctx.log.line(`toc: ${JSON.stringify(info.toc)}`);
   ctx.log.line(`sha256 (${info.format === 'custom' ? 'file' : 'sorted file list'}): ${digest.sha256}`);
@@ -274,6 +274,27 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
       bytes: digest.bytes,
     },
   };
+}
+
+/**
+ * The dump's archive `out` opened once (O_NOFOLLOW, lib/phases/pinned.ts), its table of contents listed
+ * (`pg_restore --list`, exit 3 when unreadable) and its sha256 computed through that one descriptor: the archive
+ * described is the archive hashed (and the restore proves, through its own descriptor, that it reads that archive).
+ */
+async function inspectAndHash(
+  out: string,
+  format: ArchiveFormat,
+  ctx: PhaseCtx,
+): Promise<{ info: ArchiveInfo; digest: { sha256: string; bytes: number; files: number } }> {
+  const pin = openPinned(out, format === 'custom' ? 'file' : 'directory');
+  try {
+    const opts = { phase: 'dump' as const, log: ctx.log, exitCode: EXIT.phaseFailed, fds: [pin.fd], shownAs: out };
+    const { toc } = await pgRestoreList(pin.child, opts);
+    const digest = await archiveDigest(pin.here, format);
+    return { info: { path: out, format, ...parseToc(toc) }, digest };
+  } finally {
+    pin.close();
+  }
 }
 
 /** SRC_DB_DUMP_PATH: not dumped again; the archive preflight validated is recorded with its digest. */

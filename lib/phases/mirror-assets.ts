@@ -23,6 +23,7 @@ import { parseUnsafeLink, rsyncCommand, rsyncMeaning } from './commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { assetsMarkerValue, leaveMarker } from './guards.ts';
 import { readMarker } from './marker.ts';
+import { openPinned, pinnedLocation, withPinned, type Pinned } from './pinned.ts';
 
 /** rsync --stats lines we keep as facts ("Number of regular files transferred: 1,234" → 1234). */
 const STATS: Record<string, string> = {
@@ -132,6 +133,45 @@ export async function resolvedMirrorTarget(config: Config): Promise<string> {
 }
 
 /**
+ * Open DST_ASSETS_DIR's resolved directory `real` ONCE (O_DIRECTORY|O_NOFOLLOW) and prove the directory opened is the
+ * one living at `real` (the kernel's path of the descriptor), for every later write and deletion to go through that
+ * descriptor (lib/phases/pinned.ts). Issue 26, attack E8: after the preflight the resolved directory itself was
+ * renamed away and replaced by a symbolic link to a victim's directory; rsync given the path followed it and
+ * `--delete` removed the victim's `.ssh/authorized_keys`. Through the descriptor, a later swap changes nothing: the
+ * mirror writes into the directory that was judged.
+ * @throws PhaseError (exit 2, nothing copied or deleted) when `real` is a symbolic link now, not a directory, or the
+ * directory opened lives elsewhere (a parent directory swapped).
+ */
+export function pinMirrorTarget(real: string): Pinned {
+  const refuse = (why: string) =>
+    new PhaseError(
+      'mirror',
+      `DST_ASSETS_DIR's resolved directory ${real} ${why} since the preflight judged it; nothing was copied or deleted; rerun to have the new path judged`,
+      EXIT.usage,
+    );
+  let pin: Pinned;
+  try {
+    pin = openPinned(real, 'directory');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // O_NOFOLLOW|O_DIRECTORY on a symbolic link: ELOOP, or ENOTDIR (Linux checks O_DIRECTORY first).
+    const link =
+      code === 'ELOOP' || (code === 'ENOTDIR' && fs.lstatSync(real, { throwIfNoEntry: false })?.isSymbolicLink());
+    throw refuse(
+      link
+        ? `was replaced by a symbolic link (to ${realPathLoose(real)})`
+        : `cannot be opened as a directory (${code ?? (e as Error).message}): it changed`,
+    );
+  }
+  const now = pinnedLocation(pin);
+  if (now !== real) {
+    pin.close();
+    throw refuse(`is not the directory found there: the directory opened lives at ${now} (a parent directory changed)`);
+  }
+  return pin;
+}
+
+/**
  * The mirror phase: `rsync -a` SRC_ASSETS_DIR/ into DST_ASSETS_DIR/ (created first; `--delete` only with
  * ASSETS_DELETE=1; `--timeout` = RSYNC_TIMEOUT_S), progress from `--info=progress2`, the `--stats` numbers in
  * `details`. Throws PhaseError (the phase runner records it) when rsync fails; rsync's exit codes 23/24 (partial
@@ -161,8 +201,22 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
     fs.mkdirSync(config.dstAssetsDir);
     ctx.say(`created DST_ASSETS_DIR ${config.dstAssetsDir} (its parent existed; nothing else was created)`);
   }
-  const content = mirrorChecksum(config.assetsMirrorChecksum ?? 'auto', config.dstAssetsDir);
+  // From here on the directory is reached only through this descriptor: rsync writes (and deletes) in it as
+  // `/proc/self/fd/3/`, whatever happens to the path (lib/phases/pinned.ts).
+  const pin = pinMirrorTarget(real);
+  try {
+    return await mirrorPinned(ctx, config, pin);
+  } finally {
+    pin.close();
+  }
+}
+
+/** runMirror once DST_ASSETS_DIR is open (`pin`): rsync into the open directory, progress, stats, the marker. */
+async function mirrorPinned(ctx: PhaseCtx, config: Config, pin: Pinned): Promise<PhaseOutcome> {
+  const content = mirrorChecksum(config.assetsMirrorChecksum ?? 'auto', pin.here);
+  // What is shown (and named in a failure): the resolved path; what runs: the same command into the open directory.
   const cmd = rsyncCommand(config, { checksum: content.checksum });
+  const pinned = withPinned(rsyncCommand({ ...config, dstAssetsDir: pin.child }, { checksum: content.checksum }), pin);
   ctx.say(`content check: ${content.why}`);
   ctx.say(
     `${displayCommand(cmd)}${config.assetsDelete ? `   (${assetsDeleteSetting(config)}: target files missing from the source are deleted)` : ''}`,
@@ -185,7 +239,7 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   let last: RsyncProgress = { bytes: 0, percent: 0, files: 0 };
   progress.start(last);
   // --info=progress2: one running total for the whole transfer (not per file), separated by carriage returns.
-  const run = { ...cmd, args: ['--info=progress2', ...cmd.args] };
+  const run = { ...pinned, args: ['--info=progress2', ...pinned.args] };
   const r = await runCommand(run, {
     phase: 'mirror',
     log: ctx.log,

@@ -18,6 +18,7 @@ import type { PhaseCtx, PhaseDetails, PhaseOutcome } from './phase.ts';
 import type { PhaseName } from './phase-types.ts';
 import type { RestoreSettings } from './restore-tuning.ts';
 import type { BeforeRestore } from './restore-marker.ts';
+import type { Pinned } from './pinned.ts';
 import { fpsyncStep, pgcopydbFacts, pgcopydbPreflightLines, pgcopydbStep } from './engines/steps.ts';
 
 /** What the read-only preflight established, handed unchanged to every later step. */
@@ -69,6 +70,11 @@ export interface RestorePlan {
   target: BeforeRestore;
   /** Said before the restore when it would run as a superuser without RESTORE_ROLE (CVE-2024-7348 class). */
   superuserWarning?: string;
+  /**
+   * The archive opened once and hashed (lib/phases/restore.ts pinArchive): every command reads it as `/proc/self/fd/3`
+   * (its `fds`). runRestore closes it.
+   */
+  pinned?: Pinned;
   commands: RestoreCommands;
 }
 

@@ -38,6 +38,7 @@ import {
 } from './privileges.ts';
 import type { PhaseOutcome } from './phase.ts';
 import type { PreflightFacts } from './pipeline.ts';
+import { restoreRoleFacts, restoreRoleProblem } from './preflight-restore-role.ts';
 
 export interface PreflightResult extends PhaseOutcome {
   /** Versions of tools and servers, for state.tools. */
@@ -235,6 +236,7 @@ export async function runPreflight(config: Config, opts: PreflightOptions = {}):
   await checkServers(f); // 4
   await checkClientTools(f); // 5
   await checkTargetRole(f); // 6
+  await checkRestoreRole(f); // 6b
   await checkTargetEmpty(f); // 7
   await checkConfiguredSubjects(f); // 8
   await checkTablespaces(f); // 9
@@ -368,6 +370,22 @@ async function checkTargetRole(f: Findings): Promise<void> {
   } catch (e) {
     f.problems.push(e instanceof SideError ? e.message : `could not read the archive's needs: ${redact(String(e))}`);
   }
+}
+
+/**
+ * 6b. RESTORE_ROLE must contain the restore: the target login may hold no power the restored code could regain by
+ *     RESET ROLE (lib/phases/preflight-restore-role.ts, issue 26 E1). A login whose powers cannot be read is refused.
+ */
+async function checkRestoreRole(f: Findings): Promise<void> {
+  const role = f.config.restoreRole;
+  if (!role || !f.dst || !f.planned.restore) return;
+  const why = await withConnection(f.config.dst, async (c) => restoreRoleProblem(await restoreRoleFacts(c, role)), {
+    connectTimeoutMs: f.config.connectTimeoutMs,
+  }).catch(
+    (e) =>
+      `RESTORE_ROLE=${role}: could not read the target login's powers (${redact(String(e))}); unset RESTORE_ROLE or fix the target connection`,
+  );
+  if (why) f.problems.push(why);
 }
 
 /**

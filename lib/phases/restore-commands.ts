@@ -104,9 +104,10 @@ export function pgRestoreMeaning(r: ToolResult, mode: RestoreMode): string {
 /** `pg_restore --list`: the archive's table of contents; a failure means the archive is missing or damaged. */
 export async function pgRestoreList(
   archive: string,
-  ctx: ToolCtx & { exitCode?: number },
+  ctx: ToolCtx & { exitCode?: number; fds?: number[]; shownAs?: string },
 ): Promise<{ toc: string; result: ToolResult }> {
-  const cmd = listCommand(archive);
+  // `fds`: the archive opened once and named `/proc/self/fd/3` (lib/phases/pinned.ts); `shownAs`: its path, for people.
+  const cmd: Command = ctx.fds ? { ...listCommand(archive), fds: ctx.fds } : listCommand(archive);
   const r = await runCommand(cmd, { phase: ctx.phase, captureStdout: true });
   ctx.log?.line(`$ ${displayCommand(cmd)}  (exit ${r.code}, ${r.stdoutLines} lines)`);
   if (r.code !== 0) {
@@ -114,7 +115,7 @@ export async function pgRestoreList(
       ctx.phase,
       cmd,
       r,
-      `${archive} is not a readable pg_dump archive (custom-format file or directory-format directory); it may be truncated or corrupt; make a new dump`,
+      `${ctx.shownAs ?? archive} is not a readable pg_dump archive (custom-format file or directory-format directory); it may be truncated or corrupt; make a new dump`,
       {
         log: ctx.log,
         exitCode: ctx.exitCode,

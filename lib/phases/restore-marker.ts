@@ -33,17 +33,17 @@ export interface BeforeRestore {
 }
 
 /** The schemas the archive creates (its SCHEMA entries). */
-export async function archiveSchemas(ctx: PhaseCtx, archive: string): Promise<string[]> {
-  const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log });
+export async function archiveSchemas(ctx: PhaseCtx, archive: string, fds?: number[]): Promise<string[]> {
+  const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log, fds });
   return parseTocEntries(toc)
     .filter((e) => e.type === 'SCHEMA')
     .map((e) => e.tag);
 }
 
 /** Read the target before the restore and, for DST_DROP_SCHEMA, decide the drop. */
-export async function beforeRestore(ctx: PhaseCtx, archive: string): Promise<BeforeRestore> {
+export async function beforeRestore(ctx: PhaseCtx, archive: string, fds?: number[]): Promise<BeforeRestore> {
   const { config } = ctx;
-  const fromArchive = config.dstDropSchema ? await archiveSchemas(ctx, archive) : [];
+  const fromArchive = config.dstDropSchema ? await archiveSchemas(ctx, archive, fds) : [];
   return withConnection(
     config.dst,
     async (c: pg.Client) => {

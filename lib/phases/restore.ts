@@ -66,6 +66,7 @@ import {
 import type { MarkerKind } from './marker.ts';
 import { beforeRestore, markRestore } from './restore-marker.ts';
 import { analyzeDescription, parallelAnalyze } from './analyze.ts';
+import { openPinned, withPinned, type Pinned } from './pinned.ts';
 
 /** What the restore knows about the archive before deciding the rules. */
 export interface RestoreFacts {
@@ -101,6 +102,7 @@ export async function archiveLinks(
   archive: string,
   listText: string,
   entries: readonly TocEntry[],
+  pin?: Pinned,
 ): Promise<OutwardLink[]> {
   const ids = new Set(entries.filter(isOutwardEntry).map((e) => e.dumpId));
   if (ids.size === 0) return [];
@@ -118,7 +120,7 @@ export async function archiveLinks(
   );
   let sql = '';
   const r = await runCommand(
-    { tool: 'pg_restore', args: [`--use-list=${only}`, '--file=-', archive], env: {} },
+    withPinned({ tool: 'pg_restore', args: [`--use-list=${only}`, '--file=-', archive], env: {} }, pin),
     { phase: 'restore', log: ctx.log, notInLog: () => true, onStdout: (line) => (sql += line + '\n') },
   );
   fs.rmSync(only, { force: true });
@@ -133,16 +135,19 @@ export async function archiveLinks(
 /**
  * Decide the TOC entries to leave out; when there are any, write the `--use-list` file into WORK_DIR (0600) and
  * return its path with the lines that say what was left out and why. Nothing is left out: no file, no lines.
- * Also returns the archive's outward links (lib/phases/isolation.ts), which the restore neutralises.
+ * Also returns the archive's outward links (lib/phases/isolation.ts), which the restore neutralises. With `pin` (the
+ * archive opened once, pinArchive), `archive` is its child path `/proc/self/fd/3` and the tools read that open file.
  */
 export async function prepareUseList(
   ctx: PhaseCtx,
   archive: string,
   pre: Pick<PreflightFacts, 'extensionsPresent' | 'schemasKept'>,
+  pin?: Pinned,
 ): Promise<{ useList?: string; excluded: string[]; links: OutwardLink[] }> {
-  const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log });
+  const fds = pin ? [pin.fd] : undefined;
+  const { toc } = await pgRestoreList(archive, { phase: 'restore', log: ctx.log, fds, shownAs: pin?.path });
   const entries = parseTocEntries(toc);
-  const links = await archiveLinks(ctx, archive, toc, entries);
+  const links = await archiveLinks(ctx, archive, toc, entries, pin);
   for (const line of isolationLines(ctx.config, links)) ctx.say(line);
   const rules = restoreTocRules(ctx.config, pre, { links });
   if (rules.length === 0) return { excluded: [], links };
@@ -212,17 +217,50 @@ function withVersionHint(ctx: PhaseCtx) {
 }
 
 /**
- * The archive is still the one the dump phase hashed (issue 26: another local user swapping `source.dump` between
- * dump and restore). Re-hashed right before the restore reads it; a mismatch fails the phase (exit 3) naming both.
+ * Open the archive ONCE and prove that open file is the one the dump phase hashed (issue 26: another local user
+ * swapping `source.dump` between dump and restore; attack E7: the owner of WORK_DIR's parent renaming the run's
+ * directory away after a check by name and putting her own archive in its place). The archive is opened without
+ * following a symbolic link (O_NOFOLLOW; a directory-format archive with O_DIRECTORY), hashed through that descriptor
+ * (`/proc/self/fd/<fd>`), and every later read — `pg_restore --list`, the links' rendering, the restore itself, its
+ * `-j` workers — goes through the same descriptor (lib/phases/pinned.ts), so what was hashed is what is restored. A
+ * directory archive's files are read by name inside the pinned directory: only whoever can write that directory (the
+ * run's own 0700 WORK_DIR, or the operator's SRC_DB_DUMP_PATH) can change them.
+ * @throws PhaseError (exit 3) when the archive cannot be opened as what it was, or its sha256 differs; naming both.
+ */
+export async function pinArchive(d: ArchiveFacts): Promise<Pinned> {
+  const refuse = (why: string) =>
+    new PhaseError(
+      'restore',
+      `the archive ${d.path} ${why}: refusing to restore it; check who else can write WORK_DIR (and its parent directories) and run again`,
+    );
+  let pin: Pinned;
+  try {
+    // SRC_DB_DUMP_PATH is the operator's path (a link to the latest dump is common): followed, then held open.
+    pin = openPinned(d.path, d.format === 'custom' ? 'file' : 'directory', { followLinks: d.provided });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw refuse(
+      `cannot be opened as the ${d.format === 'custom' ? 'file' : 'directory'} the dump phase recorded (${err.code === 'ELOOP' || fs.lstatSync(d.path, { throwIfNoEntry: false })?.isSymbolicLink() ? 'it is a symbolic link now' : (err.code ?? err.message)})`,
+    );
+  }
+  if (!d.sha256) return pin;
+  const now = await archiveDigest(pin.here, d.format).catch((e: Error) => ({ sha256: `unreadable (${e.message})` }));
+  if (now.sha256 !== d.sha256) {
+    pin.close();
+    throw refuse(
+      `changed since the dump phase hashed it (sha256 ${d.sha256.slice(0, 16)}… then, ${now.sha256.slice(0, 16)}… now)`,
+    );
+  }
+  return pin;
+}
+
+/**
+ * The archive is still the one the dump phase hashed (pinArchive, its descriptor closed again). Undefined archive or
+ * no recorded sha256: nothing to prove. A mismatch fails the phase (exit 3) naming both hashes.
  */
 export async function verifyArchive(d: ArchiveFacts | undefined): Promise<void> {
   if (!d?.sha256) return;
-  const now = await archiveDigest(d.path, d.format).catch((e: Error) => ({ sha256: `unreadable (${e.message})` }));
-  if (now.sha256 !== d.sha256)
-    throw new PhaseError(
-      'restore',
-      `the archive ${d.path} changed since the dump phase hashed it (sha256 ${d.sha256.slice(0, 16)}… then, ${now.sha256.slice(0, 16)}… now): refusing to restore it; check who else can write WORK_DIR and run again`,
-    );
+  (await pinArchive(d)).close();
 }
 
 /**
@@ -262,6 +300,24 @@ export async function planRestore(
   const { config } = ctx;
   if (!archive)
     throw new PhaseError('restore', 'no archive to restore (the dump phase recorded none); see the dump phase');
+  // From here on the archive is read only through this descriptor (closed by runRestore, or here on a failure).
+  const pin = await pinArchive(archive);
+  try {
+    return await planPinned(ctx, archive, pre, pin);
+  } catch (e) {
+    pin.close();
+    throw e;
+  }
+}
+
+/** planRestore with the archive opened once (`pin`): every tool reads `pin.child`, the archive's open descriptor. */
+async function planPinned(
+  ctx: PhaseCtx,
+  archive: ArchiveFacts,
+  pre: Pick<PreflightFacts, 'extensionsPresent' | 'schemasKept'>,
+  pin: Pinned,
+): Promise<RestorePlan> {
+  const { config } = ctx;
   const mode = restoreMode(config);
   const tuned = await restoreSettings(ctx);
   // RESTORE_ROLE: the restore session switches to it at connect (SET ROLE), so archive code runs without superuser.
@@ -272,9 +328,9 @@ export async function planRestore(
   // The restore's backends carry this application_name, so the lock-wait watcher can find them.
   // Run-unique even when the DSN sets its own application_name (lib/core/db.ts restoreAppName).
   const appName = restoreAppName(config.dst.params.application_name, ctx.state.runId);
-  const { useList, excluded, links } = await prepareUseList(ctx, archive.path, pre);
+  const { useList, excluded, links } = await prepareUseList(ctx, pin.child, pre, pin);
   // What DST_DROP_SCHEMA removes: what the previous restore created (its marker), never a DBA's extension.
-  const target = await beforeRestore(ctx, archive.path);
+  const target = await beforeRestore(ctx, pin.child, [pin.fd]);
   const dropSql = target.dropSql ?? [];
   return {
     archive,
@@ -286,14 +342,15 @@ export async function planRestore(
     appName,
     target,
     superuserWarning: superuser,
-    commands: restoreCommands(config, archive.path, mode, useList, session, appName, dropSql),
+    pinned: pin,
+    commands: restoreCommands(config, pin, mode, useList, session, appName, dropSql),
   };
 }
 
 /** The restore's commands for `mode`, with the session settings (PGOPTIONS) and PGAPPNAME in their environment. */
 function restoreCommands(
   config: Config,
-  archive: string,
+  pin: Pinned,
   mode: RestorePlan['mode'],
   useList: string | undefined,
   session: RestoreSettings,
@@ -306,15 +363,19 @@ function restoreCommands(
     return { ...c, env: opts ? { ...env, PGOPTIONS: opts } : env };
   };
   if (mode === 'single-transaction-with-drop') {
-    const { render, apply } = restorePipeline(config, archive, useList);
-    return { kind: 'pipeline', render, apply: withSettings(apply), dropSql };
+    const { render, apply } = restorePipeline(config, pin.child, useList);
+    return { kind: 'pipeline', render: withPinned(render, pin), apply: withSettings(apply), dropSql };
   }
   let drop: Command | undefined;
   if (config.dstDropSchema) {
     const plainDrop = psqlCommand(config, dropSql.join(' '));
     drop = { ...plainDrop, env: { ...plainDrop.env, PGAPPNAME: appName } };
   }
-  return { kind: 'pg_restore', drop, restore: withSettings(restoreCommand(config, archive, useList)) };
+  return {
+    kind: 'pg_restore',
+    drop,
+    restore: withPinned(withSettings(restoreCommand(config, pin.child, useList)), pin),
+  };
 }
 
 /** The restore's progress: byte progress from the source tables' sizes, else the table count against the TOC. */
@@ -393,7 +454,9 @@ async function applyRestore(
       await psql(c.drop, { phase: 'restore', log: ctx.log });
     }
     commands.push(displayCommand(c.restore));
-    ctx.say(`pg_restore (${plan.mode}${plan.mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}`);
+    ctx.say(
+      `pg_restore (${plan.mode}${plan.mode === 'parallel' ? `, ${config.restoreJobs} jobs` : ''}) ${archive}${plan.pinned ? ` (opened once and hashed: read as ${plan.pinned.child})` : ''}`,
+    );
     startProgress();
     return (await pgRestore(c.restore, plan.mode, tool).catch(withVersionHint(ctx))).code;
   } finally {
@@ -457,9 +520,17 @@ export async function runRestore(
   opts: { kind?: MarkerKind } = {},
 ): Promise<RestoreOutcome> {
   const kind = opts.kind ?? 'rehearsal';
+  try {
+    return await runPlanned(ctx, plan, kind);
+  } finally {
+    plan.pinned?.close();
+  }
+}
+
+/** runRestore once the plan holds the archive open (planRestore): the restore, then what follows its commit. */
+async function runPlanned(ctx: PhaseCtx, plan: RestorePlan, kind: MarkerKind): Promise<RestoreOutcome> {
   const { config } = ctx;
   const { archive, mode, links, session } = plan;
-  await verifyArchive(archive);
   const commands: string[] = [];
   // The total is the archive's TABLE DATA entries, counted by the dump phase (or preflight, for SRC_DB_DUMP_PATH).
   const progress = await restoreProgress(ctx, archive.toc?.['TABLE DATA']);

@@ -25,12 +25,13 @@ import { displayCommand } from '../../core/tools.ts';
 import { psql, psqlCommand } from '../commands.ts';
 import { describeDropPlan, dropPlan, dropPlanSql, installedExtensions, readMarker, userSchemas } from '../marker.ts';
 import type { MarkerKind } from '../marker.ts';
-import { mirrorChecksum, resolvedMirrorTarget } from '../mirror-assets.ts';
+import { mirrorChecksum, pinMirrorTarget, resolvedMirrorTarget } from '../mirror-assets.ts';
+import type { Pinned } from '../pinned.ts';
 import type { PhaseCtx, PhaseOutcome } from '../phase.ts';
 import { restoreSettings } from '../restore.ts';
 import { markRestore, type BeforeRestore } from '../restore-marker.ts';
 import { assetsMarkerValue, leaveMarker } from '../guards.ts';
-import { displayFpsync, fpsyncPlan, runFpsync } from './fpsync.ts';
+import { displayFpsync, fpsyncPlan, runFpsync, type FpsyncPlan } from './fpsync.ts';
 import {
   PGCOPYDB_NOT_ATOMIC,
   displayPgcopydb,
@@ -217,16 +218,37 @@ export async function fpsyncStep(ctx: PhaseCtx): Promise<PhaseOutcome> {
     ctx.say(`DST_ASSETS_DIR ${ctx.config.dstAssetsDir} leads to ${real}: mirroring into ${real}`);
   const content = mirrorChecksum(config.assetsMirrorChecksum ?? 'auto', config.dstAssetsDir);
   const plan = fpsyncPlan(config, ctx.workDir, { checksum: content.checksum });
-  if (!fs.existsSync(config.dstAssetsDir))
+  if (!fs.existsSync(config.dstAssetsDir)) {
+    if (!fs.existsSync(path.dirname(real)))
+      throw new PhaseError('mirror', `DST_ASSETS_DIR's parent ${path.dirname(real)} does not exist`, EXIT.usage);
+    fs.mkdirSync(real);
     ctx.say(`created DST_ASSETS_DIR ${config.dstAssetsDir} (its parent existed; nothing else was created)`);
+  }
+  // The directory opened once (issue 26, E8): local jobs write (and, with -E, delete) through this process's open
+  // descriptor, named /proc/<pid>/fd/<fd>/ (fpsync's jobs are not its children, so not fd 3). Remote workers
+  // (ASSETS_WORKERS) reach the tree by its path on their host: only the check at the start applies to them.
+  const pin = pinMirrorTarget(real);
   ctx.say(`content check: ${content.why}`);
-  const r = await runFpsync(plan, config.dstAssetsDir, { say: ctx.say, log: (l) => ctx.log.line(l) });
+  const r = await runFpsync(pinnedFpsyncPlan(plan, pin, config), real, {
+    say: ctx.say,
+    log: (l) => ctx.log.line(l),
+  }).finally(() => pin.close());
   ctx.log.line((await leaveMarker(config.dst, { assetsDir: assetsMarkerValue(config) }, config)).note);
   return {
     reason: `${config.srcAssetsDir} → ${config.dstAssetsDir} by fpsync (${config.assetsJobs} workers${config.assetsWorkers?.length ? ` on ${config.assetsWorkers.join(', ')}` : ''}): ${r.progress.jobsDone ?? '?'} job(s) in ${r.durationMs} ms${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}`,
     exitCode: 0,
     details: { engine: 'fpsync', command: plan.args.join(' ') },
   };
+}
+
+/**
+ * `plan` with its destination (its last argument) replaced by this process's open descriptor of DST_ASSETS_DIR,
+ * `/proc/<pid>/fd/<fd>/`, reachable by the local jobs (same user) while this process holds it; unchanged for remote
+ * workers (ASSETS_WORKERS), whose path is on their own host.
+ */
+export function pinnedFpsyncPlan(plan: FpsyncPlan, pin: Pinned, config: Pick<Config, 'assetsWorkers'>): FpsyncPlan {
+  if (config.assetsWorkers?.length) return plan;
+  return { ...plan, args: [...plan.args.slice(0, -1), `/proc/${process.pid}/fd/${pin.fd}/`] };
 }
 
 /** The dry-run's lines for the COPY_ENGINE=pgcopydb copy (phase restore): the drop, the command (redacted), why. */
