@@ -1,7 +1,8 @@
 /**
  * Issue 26, WORK_DIR and REPORTS_DIR hijacks through the real CLI: an existing shared directory (mode 1777, like
  * /tmp) is refused and left as it was (not chmod-ed); a planted `logs -> elsewhere` link is refused and nothing is
- * written through it; a REPORTS_DIR that is a symlink is refused; a WORK_DIR created by the run holds only 0600 files.
+ * written through it; a REPORTS_DIR that is a symlink is refused; a WORK_DIR created by the run holds only 0700 directories
+ * and 0600 files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -51,20 +52,27 @@ test('a WORK_DIR owned by us but group-writable, and a REPORTS_DIR that is a sym
   expect(fs.readdirSync(real)).toEqual([]);
 });
 
-test('a WORK_DIR the run creates is 0700 and every file in it 0600 after a full run', async () => {
+test('a WORK_DIR the run creates is 0700, every directory in it 0700 (scans/ included) and every file 0600 after a full run', async () => {
   const s = await scenario();
+  // The caller's umask is the usual 022: a directory made without an explicit mode would be 0755.
   const r = await rehearse([], { ...s.env, HEALTH_CHECK: '0' });
   expect(r.code, r.output.slice(-3000)).toBe(0);
   expect(fs.statSync(s.workDir).mode & 0o777).toBe(0o700);
   const loose: string[] = [];
+  const dirs: string[] = [];
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
+      const mode = fs.statSync(p).mode & 0o777;
+      if (e.isDirectory()) dirs.push(path.relative(s.workDir, p));
+      if (e.isDirectory() ? mode !== 0o700 : mode & 0o077)
+        loose.push(`${path.relative(s.workDir, p)}${e.isDirectory() ? '/' : ''} ${mode.toString(8)}`);
       if (e.isDirectory()) walk(p);
-      else if (fs.statSync(p).mode & 0o077)
-        loose.push(`${path.relative(s.workDir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`);
     }
   };
   walk(s.workDir);
+  // The shared-scan folders of the checks (WORK_DIR/scans/<run id>) and the phase logs are among them.
+  expect(dirs).toEqual(expect.arrayContaining(['scans', 'logs']));
+  expect(dirs.filter((d) => d.startsWith('scans/')).length).toBeGreaterThan(0);
   expect(loose).toEqual([]);
 });
