@@ -33,19 +33,18 @@ test('shell and SQL quoting', () => {
   expect(() => quoteLiteral('a\0b')).toThrow(/NUL/);
 });
 
-test('mkdirPrivate makes every missing level 0700 under the usual umask; writeAtomic of a 0600 file makes private folders', () => {
+test('mkdirPrivate makes every missing level 0700 (less the umask); writeAtomic of a 0600 file makes private folders', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'files-private-'));
-  const old = process.umask(0o022);
+  const mask = process.umask(); // reading is allowed in a worker (setting is not)
   try {
     mkdirPrivate(path.join(dir, 'scans', 'run-1'));
-    expect(fs.statSync(path.join(dir, 'scans')).mode & 0o777).toBe(0o700);
-    expect(fs.statSync(path.join(dir, 'scans', 'run-1')).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dir, 'scans')).mode & 0o777).toBe(0o700 & ~mask);
+    expect(fs.statSync(path.join(dir, 'scans', 'run-1')).mode & 0o777).toBe(0o700 & ~mask);
     writeAtomic(path.join(dir, 'a', 'b', 'state.json'), '{}', { mode: 0o600 });
-    expect(fs.statSync(path.join(dir, 'a', 'b')).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dir, 'a', 'b')).mode & 0o777).toBe(0o700 & ~mask);
     writeAtomic(path.join(dir, 'public', 'x.json'), '{}', { mode: 0o644 });
-    expect(fs.statSync(path.join(dir, 'public')).mode & 0o777).toBe(0o755);
+    expect(fs.statSync(path.join(dir, 'public')).mode & 0o777).toBe(0o777 & ~mask);
   } finally {
-    process.umask(old);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
