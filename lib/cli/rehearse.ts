@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
-import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
+import { ensurePrivateWorkDir, ensureUsableDir, refuseUnsafeReportsDir } from '../core/paths.ts';
 import { checkWorkersFor, restoreAppName, serverAnswers, terminateOwnBackends } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
@@ -72,9 +72,9 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
   place.runDir = path.join(config.reportsDir, 'runs', place.runId);
   try {
     // Both must be writable directories before anything is written (exit 2 with the reason, not a stack trace).
-    // WORK_DIR private to this user (created by the run, or ours, 0700-ish, no planted links); REPORTS_DIR no link.
+    // WORK_DIR private to this user (created by the run, or ours, 0700-ish, no planted links); REPORTS_DIR no link, ours.
     if (config.workDir) ensurePrivateWorkDir(place.workDir);
-    refuseSymlinkedReportsDir(config.reportsDir);
+    refuseUnsafeReportsDir(config.reportsDir); // no link, ours, not writable by others (sticky bit aside)
     ensureUsableDir('REPORTS_DIR', config.reportsDir);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

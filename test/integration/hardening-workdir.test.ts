@@ -2,11 +2,12 @@
  * Issue 26, WORK_DIR and REPORTS_DIR hijacks through the real CLI: an existing shared directory (mode 1777, like
  * /tmp) is refused and left as it was (not chmod-ed); a planted `logs -> elsewhere` link is refused and nothing is
  * written through it; a REPORTS_DIR that is a symlink is refused; a WORK_DIR created by the run holds only 0700 directories
- * and 0600 files.
+ * and 0600 files; a REPORTS_DIR owned by another user, or writable by others without the sticky bit, is refused.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { reportsDirProblem } from '../../lib/core/paths.ts';
 import { startRefusal } from '../helpers/operator.ts';
 import { rehearse, scenario, tempDir } from '../helpers/scenario.ts';
 
@@ -75,4 +76,38 @@ test('a WORK_DIR the run creates is 0700, every directory in it 0700 (scans/ inc
   expect(dirs).toEqual(expect.arrayContaining(['scans', 'logs']));
   expect(dirs.filter((d) => d.startsWith('scans/')).length).toBeGreaterThan(0);
   expect(loose).toEqual([]);
+});
+
+test('a REPORTS_DIR owned by another user, or writable by others without the sticky bit, is refused (exit 2), untouched', async () => {
+  const s = await scenario({ fixture: false, assets: false });
+  const nobody = 65534; // the `nobody` user; the tests run as root, which may chown
+  const theirs = path.join(tempDir('rehearsal-reports-'), 'theirs');
+  fs.mkdirSync(theirs, { mode: 0o755 });
+  fs.chownSync(theirs, nobody, nobody);
+  const r = await rehearse(['--verify-only'], { ...s.env, REPORTS_DIR: theirs });
+  expect(r.code, r.output).toBe(2);
+  expect(r.output).toMatch(
+    new RegExp(`REPORTS_DIR: .*theirs is owned by uid ${nobody}, not by the user running the rehearsal .*chown`),
+  );
+  expect(fs.readdirSync(theirs)).toEqual([]);
+
+  // World-writable without the sticky bit (a shared drop folder): refused through the run's start, in-process.
+  const open = path.join(tempDir('rehearsal-reports-'), 'open');
+  fs.mkdirSync(open);
+  fs.chmodSync(open, 0o777);
+  const o = await startRefusal({ ...s.env, REPORTS_DIR: open });
+  expect(o.code, o.output).toBe(2);
+  expect(o.output).toMatch(/REPORTS_DIR: .*open is writable by every user without the sticky bit \(mode 777\)/);
+  expect(fs.readdirSync(open)).toEqual([]);
+  // Its `runs` folder is judged too: ours at the top, another user's `runs` inside.
+  fs.chmodSync(open, 0o755);
+  fs.mkdirSync(path.join(open, 'runs'));
+  fs.chownSync(path.join(open, 'runs'), nobody, nobody);
+  expect(reportsDirProblem(open)).toMatch(/runs is owned by uid 65534/);
+  // Accepted: ours and 0755, ours and group-writable with the sticky bit (others cannot remove our reports), missing.
+  fs.chownSync(path.join(open, 'runs'), process.getuid!(), process.getgid!());
+  expect(reportsDirProblem(open)).toBeUndefined();
+  fs.chmodSync(open, 0o1777);
+  expect(reportsDirProblem(open)).toBeUndefined();
+  expect(reportsDirProblem(path.join(open, 'not-yet'))).toBeUndefined();
 });
