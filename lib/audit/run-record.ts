@@ -49,6 +49,7 @@ import { describeDsn } from '../core/dsn.ts';
 import { EFFECTIVE_FILE, combineRuns, runChain, type EffectiveView } from './effective.ts';
 import { interruptedJunitXml, junitXml } from './junit-writer.ts';
 import type { ReportInput } from './report-html.ts';
+import { mkdirPrivate } from '../core/files.ts';
 
 /**
  * report.html and summary.md's renderer (lib/audit/report-html.ts) with its charts (Observable Plot on linkedom, about
@@ -491,7 +492,7 @@ async function writeManifestAndReports(f: Finalizing, exitCode: number): Promise
     f.notes.push(reportsDirLine(info, f.writes));
   }
   try {
-    fs.mkdirSync(info.workDir, { recursive: true });
+    mkdirPrivate(info.workDir);
     fs.chmodSync(writeManifest(info.workDir, manifest), 0o600); // every file of WORK_DIR is 0600 (issue 26)
   } catch (e) {
     f.notes.push(`could not copy ${MANIFEST_FILE} to WORK_DIR: ${(e as Error).message}`);

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../core/config.ts';
 import { describeDsn } from '../core/dsn.ts';
 import { ConfigError, EXIT, signalExitCode } from '../core/errors.ts';
-import { ensurePrivateWorkDir, ensureUsableDir, refuseSymlinkedReportsDir } from '../core/paths.ts';
+import { ensurePrivateWorkDir, ensureUsableDir, refuseUnsafeReportsDir } from '../core/paths.ts';
 import { checkWorkersFor, restoreAppName, serverAnswers, terminateOwnBackends } from '../core/db.ts';
 import { lockTarget, lockWorkDir } from '../core/run-lock.ts';
 import { toEnv, type RunProtocol } from '../core/run-protocol.ts';
@@ -61,8 +61,8 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
   // CONNECT_TIMEOUT_MS): the running tools are stopped and the run ends with 130/143. Registered before the first
   // folder is created, so no moment of the run falls back to Node's default (a death by signal, no message, an empty
   // temporary WORK_DIR left behind); the folders this run creates are added to `created` as they are made.
-  const created: string[] = [];
-  const offEarly = onEarlySignal(o, created);
+  const early: EarlyCleanup = {};
+  const offEarly = onEarlySignal(o, early);
   const place: RunPlace = {
     runId: newRunId(),
     startedAt: new Date().toISOString(),
@@ -72,9 +72,9 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
   place.runDir = path.join(config.reportsDir, 'runs', place.runId);
   try {
     // Both must be writable directories before anything is written (exit 2 with the reason, not a stack trace).
-    // WORK_DIR private to this user (created by the run, or ours, 0700-ish, no planted links); REPORTS_DIR no link.
+    // WORK_DIR private to this user (created by the run, or ours, 0700-ish, no planted links); REPORTS_DIR no link, ours.
     if (config.workDir) ensurePrivateWorkDir(place.workDir);
-    refuseSymlinkedReportsDir(config.reportsDir);
+    refuseUnsafeReportsDir(config.reportsDir); // no link, ours, not writable by others (sticky bit aside)
     ensureUsableDir('REPORTS_DIR', config.reportsDir);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
@@ -82,25 +82,37 @@ export async function rehearse(config: Config, o: RehearseOptions): Promise<numb
     o.err(e.message);
     return EXIT.usage;
   }
-  if (!config.workDir) created.push(place.workDir);
-  created.push(place.runDir);
+  if (!config.workDir) early.tempWorkDir = place.workDir;
+  early.runDir = place.runDir;
   announce(config, place, o);
   try {
-    return await withLocks(config, place, o, () => runLocked(config, place, o, offEarly));
+    return await withLocks(config, place, o, () => runLocked(config, place, o, offEarly), early);
   } finally {
     offEarly();
   }
 }
 
+/** What an interruption during start-up removes: what this run made so far (filled in as it is made). */
+interface EarlyCleanup {
+  /** The temporary WORK_DIR this run created (no WORK_DIR given). */
+  tempWorkDir?: string;
+  /** The run folder under REPORTS_DIR. */
+  runDir?: string;
+  /** Removes this run's WORK_DIR lock file (set once it is taken). */
+  releaseWorkLock?: () => void;
+}
+
 /**
- * The start-up interruption handler. `emptyDirs`: folders this run created (a temporary WORK_DIR, the run folder),
- * removed on the way out when still empty (issue 26: SIGINT in the first second left an empty temp WORK_DIR and run
- * folder behind).
+ * The start-up interruption handler (from before the first folder until vitest forwards signals: locks, preflight,
+ * slot probe; no dump exists yet, the dump phase runs under vitest). It releases this run's WORK_DIR lock (the process
+ * exits at once, so the `finally` that would release it never runs: a given WORK_DIR kept a lock of a dead pid), removes
+ * the temporary WORK_DIR this run created whole (its preflight logs and records only; issue 26: SIGINT during the
+ * preflight left it holding a stale lock) unless a dump is found in it, and the run folder when still empty.
  */
-function onEarlySignal(o: RehearseOptions, emptyDirs: string[]): () => void {
+function onEarlySignal(o: RehearseOptions, early: EarlyCleanup): () => void {
   const handler = (signal: NodeJS.Signals) => {
     const stopped = stopActiveTools('SIGTERM');
-    for (const d of emptyDirs) removeIfEmpty(d);
+    cleanUpEarly(early);
     o.err(
       `rehearsal interrupted by ${signal} during the preflight; ${stopped} running tool(s) stopped; nothing was written`,
     );
@@ -112,6 +124,28 @@ function onEarlySignal(o: RehearseOptions, emptyDirs: string[]): () => void {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** The start-up cleanup (best effort, synchronous: it runs right before process.exit). */
+function cleanUpEarly(early: EarlyCleanup): void {
+  try {
+    early.releaseWorkLock?.();
+  } catch {
+    /* gone already */
+  }
+  if (early.tempWorkDir) removeTempWorkDir(early.tempWorkDir);
+  if (early.runDir) removeIfEmpty(early.runDir);
+}
+
+/** Remove a temporary WORK_DIR this run created, unless it holds a dump (`source.dump*`, anywhere in it). */
+function removeTempWorkDir(dir: string): void {
+  try {
+    const names = fs.readdirSync(dir, { recursive: true }).map((n) => path.basename(String(n)));
+    if (names.some((n) => n.startsWith('source.dump'))) return;
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* absent */
+  }
 }
 
 /** Remove `dir` if it exists and holds nothing but this run's lock file (best effort). */
@@ -161,12 +195,14 @@ async function withLocks(
   place: RunPlace,
   o: RehearseOptions,
   body: () => Promise<number>,
+  early: EarlyCleanup,
 ): Promise<number> {
   const workLock = lockWorkDir(place.workDir, place.runId);
   if (!workLock.ok) {
     o.err(`refused: ${workLock.message}`);
     return EXIT.usage;
   }
+  early.releaseWorkLock = () => workLock.release();
   try {
     // WORK_DIR holds the dump (production data): private whatever the umask of the caller.
     fs.chmodSync(place.workDir, 0o700);

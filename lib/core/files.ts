@@ -37,13 +37,25 @@ export function listFiles(dir: string): string[] {
 }
 
 /**
+ * Create `dir` and every missing parent with mode 0700 (less the umask): the one way the run makes a directory under
+ * WORK_DIR (docs/safety.md: WORK_DIR holds 0700 directories and 0600 files; issue 26 found `scans/` 0755). An existing
+ * directory is left as it is (WORK_DIR itself is judged by lib/core/paths.ts ensurePrivateWorkDir).
+ * @throws the file-system error (ENOSPC, EACCES, EEXIST for a file in the way…).
+ */
+export function mkdirPrivate(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
  * Write `file` through a temp file beside it and a rename (readers never see half a file, and a crash leaves the old
  * file whole); creates the parent folder. `mode` applies to a new file (the temp file is created with it).
  * A failed write (ENOSPC, EACCES...) removes its temp file before the error is thrown: nothing half-written remains
  * (issue 26, a full REPORTS_DIR left zero-byte `*.tmp` files).
  */
 export function writeAtomic(file: string, data: string | Buffer, opts: { mode?: number } = {}): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // A private file's missing folders are private too (WORK_DIR: every directory 0700, issue 26).
+  if (opts.mode !== undefined && (opts.mode & 0o077) === 0) mkdirPrivate(path.dirname(file));
+  else fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.writeFileSync(tmp, data, opts.mode === undefined ? undefined : { mode: opts.mode });

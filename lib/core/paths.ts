@@ -203,3 +203,40 @@ export function refuseSymlinkedReportsDir(dir: string): void {
       );
   }
 }
+
+/**
+ * Why an existing REPORTS_DIR (or its `runs` folder) is not safe to write the audit trail into, or undefined
+ * (issue 26: one owned by another user, or writable by others, was accepted). The same rules as WORK_DIR
+ * (workDirProblem) except the sticky bit: it must be owned by the running user, and writable by its group or by every
+ * user only with the sticky bit set (as /tmp: others may add entries but never rename or remove this user's reports).
+ * A missing directory is fine (the run creates it). Symbolic links: refuseSymlinkedReportsDir.
+ */
+export function reportsDirProblem(dir: string): string | undefined {
+  const fix = `use a directory of yours that only you can write (chmod 0755 / chown to uid ${process.getuid?.() ?? '?'}), or a new path: the run creates it`;
+  for (const p of [dir, path.join(dir, 'runs')]) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (!st.isDirectory()) continue; // ensureUsableDir / refuseSymlinkedReportsDir say it
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid)
+      return `REPORTS_DIR: ${p} is owned by uid ${st.uid}, not by the user running the rehearsal (uid ${uid}): its owner could rewrite or remove the audit trail (reports, junit.xml, the latest pointer); ${fix}`;
+    if (st.mode & 0o022 && !(st.mode & 0o1000))
+      return `REPORTS_DIR: ${p} is writable by ${st.mode & 0o002 ? 'every user' : 'its group'} without the sticky bit (mode ${(st.mode & 0o7777).toString(8)}): another user could replace or remove the reports; ${fix} (or set the sticky bit: chmod +t)`;
+  }
+  return undefined;
+}
+
+/**
+ * REPORTS_DIR safe to write: not a symbolic link (refuseSymlinkedReportsDir), owned by the running user and not
+ * writable by others without the sticky bit (reportsDirProblem).
+ * @throws ConfigError (exit 2) with what is wrong and how to fix it.
+ */
+export function refuseUnsafeReportsDir(dir: string): void {
+  refuseSymlinkedReportsDir(dir);
+  const why = reportsDirProblem(dir);
+  if (why) throw new ConfigError(why);
+}

@@ -12,6 +12,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { endWithin, newClient, pinnedConfig, pinSession } from './db.ts';
 import type { Dsn } from './dsn.ts';
+import { mkdirPrivate } from './files.ts';
 
 export const WORK_LOCK_FILE = 'rehearsal.lock';
 /** The advisory-lock key of "a rehearsal writes this database" (an arbitrary constant, same for every run). */
@@ -152,7 +153,7 @@ function waitBriefly(): boolean {
  * process holds it, with a message naming its pid and run id.
  */
 export function lockWorkDir(workDir: string, runId: string): Held {
-  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  mkdirPrivate(workDir);
   return lockFile(
     path.join(workDir, WORK_LOCK_FILE),
     { runId },

@@ -28,6 +28,7 @@ import { fsProblem } from './fs-problem.ts';
 import { redact } from './redact.ts';
 import { shellWord } from './shell.ts';
 import { withParentDeathSignal } from './signals.ts';
+import { mkdirPrivate } from './files.ts';
 
 /** A command as it will run: tool name, arguments (never a secret), extra environment (may hold PGPASSWORD). */
 export interface Command {
@@ -112,7 +113,7 @@ export class PhaseLog {
   constructor(readonly file?: string) {
     if (file) {
       // Private: a log may quote table contents in an error message.
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      mkdirPrivate(path.dirname(file));
       this.fd = fs.openSync(file, 'a', 0o600);
     }
   }

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { lockFile, type FileLock } from '../core/run-lock.ts';
+import { mkdirPrivate } from '../core/files.ts';
 
 export const LOCK_FILE = 'cutover.lock';
 
@@ -13,7 +14,7 @@ export type Lock = FileLock;
 
 /** Take the cutover's lock for the phase `what`; refused while another live invocation holds it. */
 export function acquireLock(workDir: string, what: string): Lock {
-  fs.mkdirSync(workDir, { recursive: true });
+  mkdirPrivate(workDir);
   return lockFile(
     path.join(workDir, LOCK_FILE),
     { what },

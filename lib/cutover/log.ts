@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { redactDeep } from '../core/redact.ts';
+import { mkdirPrivate } from '../core/files.ts';
 
 export const LOG_FILE = 'cutover-log.jsonl';
 
@@ -64,7 +65,7 @@ export function logPath(workDir: string): string {
 }
 
 export function appendEntry(workDir: string, entry: LogEntry): void {
-  fs.mkdirSync(workDir, { recursive: true });
+  mkdirPrivate(workDir);
   fs.appendFileSync(logPath(workDir), JSON.stringify(redactDeep(entry)) + '\n', { mode: 0o600 });
 }
 

@@ -20,6 +20,7 @@ import { pgRestoreList, pgRestoreReadAll } from './restore-commands.ts';
 import type { PhaseCtx, PhaseOutcome } from './phase.ts';
 import { TOC_TYPES } from './toc-filter.ts';
 import { openPinned } from './pinned.ts';
+import { mkdirPrivate } from '../core/files.ts';
 
 export type ArchiveFormat = 'custom' | 'directory';
 
@@ -253,7 +254,7 @@ export async function runDump(ctx: PhaseCtx, existing?: ArchiveInfo): Promise<Ph
   // Our own files from an earlier run with the same fixed WORK_DIR; pg_dump --format=directory refuses an existing dir.
   fs.rmSync(partial, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(ctx.workDir, { recursive: true });
+  mkdirPrivate(ctx.workDir);
   const cmd = dumpCommand(config, partial);
   const r = await dumpWithProgress(ctx, cmd, partial, out);
   // Only a finished dump gets the final name, so a dump file in WORK_DIR is always a complete one.

@@ -125,8 +125,14 @@ WHERE n.nspname = ANY ($1::text[]) AND c.relkind IN ('r', 'p', 'm')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY c.reltuples DESC, 1`;
 
-/** What DST_DROP_SCHEMA would drop: up to `limit` tables of `public` with row counts, and the target's markers. */
-export async function previewDrop(dst: Dsn, opts: { connectTimeoutMs: number; limit?: number }): Promise<DropPreview> {
+/**
+ * What DST_DROP_SCHEMA would drop: up to `limit` tables of `public` with row counts, the target's markers, and what
+ * was written since the marked restore (`probeRows: false` skips the row probe, lib/phases/write-probe.ts).
+ */
+export async function previewDrop(
+  dst: Dsn,
+  opts: { connectTimeoutMs: number; limit?: number; probeRows?: boolean; probeBudgetMs?: number },
+): Promise<DropPreview> {
   const limit = opts.limit ?? 20;
   return withConnection(
     dst,
@@ -134,7 +140,8 @@ export async function previewDrop(dst: Dsn, opts: { connectTimeoutMs: number; li
       const read = await readMarker(c);
       const restored = read.marker?.xid ? read.marker : undefined;
       const schemas = restored ? [...new Set(['public', ...restored.schemas])].sort() : ['public'];
-      const written = restored ? await writtenSince(c, restored) : [];
+      const probe = { schemas, probeRows: opts.probeRows, budgetMs: opts.probeBudgetMs };
+      const written = restored ? await writtenSince(c, restored, probe) : [];
       const all = (await c.query(TABLES_SQL, [schemas])).rows as Array<{ name: string; estimate: string }>;
       const tables: DropPreview['tables'] = [];
       for (const t of all.slice(0, limit)) {
@@ -351,7 +358,9 @@ export async function checkDestructive(
   let preview: DropPreview | undefined;
   if (destructive) {
     try {
-      preview = await previewDrop(config.dst, conn);
+      // The row probe reads tables: only when DST_DROP_SCHEMA=1 relies on the marker (a name confirms without it).
+      const probeRows = Boolean(config.dstDropSchema && planned.restore) && config.dstDropSchemaConfirm === undefined;
+      preview = await previewDrop(config.dst, { ...conn, probeRows });
     } catch (e) {
       problems.push(`could not inspect the target before a destructive step: ${redact((e as Error).message)}`);
     }

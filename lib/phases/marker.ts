@@ -10,17 +10,22 @@
  * `DST_DROP_SCHEMA=1`), which run wrote it, and what that restore created (schemas, extensions, large objects), so a
  * repeat removes exactly that and nothing a DBA installed.
  *
- * "Written since the tool's last restore" is detected cheaply, without reading any table:
+ * "Written since the tool's last restore" is detected from the catalogs first, reading a table only last:
  * - `writes`: per table, `n_tup_ins + n_tup_upd + n_tup_del` of pg_stat_user_tables right after the restore (and its
  *   ANALYZE, which counts nothing there). Any later INSERT/UPDATE/DELETE/COPY raises a counter; a TRUNCATE or a
  *   reset of the statistics makes one smaller; a new table has no entry. These counters are per database, survive a
  *   clean restart, and cost one catalog view read; they cannot be written by a session.
  * - `xid`: the marker's own transaction id (taken after the restore committed). A relation whose pg_class row is
  *   younger than it (`age(xmin) < age(xid)`) was created or altered (DDL, TRUNCATE, new relfilenode) after the restore.
+ * - large objects: the two large-object catalogs' counters (pg_stat_sys_tables), and, by the marker's xid, a
+ *   `pg_largeobject_metadata` row younger than it or fewer large objects than recorded (lib/phases/write-probe.ts).
+ * - rows the counters never saw (`SET track_counts = off`, superuser only): a bounded, read-only probe for a live row
+ *   version younger than the marker's xid in the tables the drop would remove (lib/phases/write-probe.ts, its cost).
  * A statistics reset or a crash losing the counters makes the target look written: refused, never waved through.
  */
 import type pg from 'pg';
 import { quoteIdent } from '../core/ident.ts';
+import { largeObjectsSince, rowProbeLines, rowsNewerThanMarker } from './write-probe.ts';
 
 /** The key of the marker object inside the database comment. */
 export const MARKER_KEY = 'migration_rehearsal';
@@ -119,9 +124,21 @@ export async function readMarker(c: pg.Client): Promise<MarkerRead> {
 }
 
 const WRITES_SQL = `SELECT pg_catalog.quote_ident(s.schemaname) || '.' || pg_catalog.quote_ident(s.relname) AS t,
-  (s.n_tup_ins + s.n_tup_upd + s.n_tup_del)::text AS w FROM pg_catalog.pg_stat_user_tables s`;
+  (s.n_tup_ins + s.n_tup_upd + s.n_tup_del)::text AS w FROM pg_catalog.pg_stat_user_tables s
+UNION ALL
+SELECT 'pg_catalog.' || s.relname, (s.n_tup_ins + s.n_tup_upd + s.n_tup_del)::text FROM pg_catalog.pg_stat_sys_tables s
+WHERE s.schemaname = 'pg_catalog' AND s.relname IN ('pg_largeobject', 'pg_largeobject_metadata')`;
 
-/** Per-table write counters of the connected database (this transaction's statistics snapshot is cleared first). */
+/** The catalogs whose counters the marker also records (large objects live there, not in a user table). */
+const LO_CATALOGS: Record<string, string> = {
+  'pg_catalog.pg_largeobject': 'large objects (their content',
+  'pg_catalog.pg_largeobject_metadata': 'large objects (created, unlinked or re-owned',
+};
+
+/**
+ * Per-table write counters of the connected database, with those of the two large-object catalogs (keys
+ * `pg_catalog.pg_largeobject*`); this transaction's statistics snapshot is cleared first.
+ */
 export async function writeCounters(c: pg.Client): Promise<Record<string, number>> {
   await c.query('SELECT pg_catalog.pg_stat_clear_snapshot()');
   const out: Record<string, number> = {};
@@ -145,12 +162,18 @@ export async function settledWriteCounters(c: pg.Client, tries = 8, pauseMs = 25
   return last;
 }
 
-/** Tables written since `before` (counters higher, lower = truncated or reset, or not there before). Pure. */
+/**
+ * Tables written since `before` (counters higher, lower = truncated or reset, or not there before), and large objects
+ * written (the large-object catalogs' counters; compared only when the marker recorded them). Pure.
+ */
 export function writtenTables(before: Record<string, number>, now: Record<string, number>): string[] {
   const out: string[] = [];
   for (const [t, n] of Object.entries(now)) {
     const b = before[t];
-    if (b === undefined) out.push(`${t} (new since the restore)`);
+    const lo = LO_CATALOGS[t];
+    if (lo) {
+      if (b !== undefined && n !== b) out.push(`${lo} written since the restore: ${t} counters moved)`);
+    } else if (b === undefined) out.push(`${t} (new since the restore)`);
     else if (n > b) out.push(`${t} (${n - b} row write(s) since the restore)`);
     else if (n < b) out.push(`${t} (its write counters went back: truncated, or statistics reset)`);
   }
@@ -163,19 +186,33 @@ WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN ('pg_catalog',
   AND n.nspname !~ '^pg_' AND pg_catalog.age(c.xmin) < pg_catalog.age($1::text::xid)
 ORDER BY 1 LIMIT 10`;
 
+/** Options of writtenSince: the schemas a drop would remove (the row probe reads their tables), the probe's budget. */
+export interface WrittenSinceOptions {
+  /** Schemas whose tables the row probe reads (default: public and the marker's schemas). */
+  schemas?: readonly string[];
+  /** Skip the row probe (a refusal already stands, or the target is confirmed by name). */
+  probeRows?: boolean;
+  budgetMs?: number;
+}
+
 /**
  * What was written on the target since the marker's restore: tables with write counters that moved, relations
- * created or altered after the marker's transaction. Empty: nothing (the marker has no counters: the previous
- * release's marker, nothing can be said, empty).
+ * created or altered after the marker's transaction, large objects created, unlinked or changed since, and rows
+ * newer than the marker's transaction that the counters did not count (`track_counts = off`; lib/phases/write-probe.ts,
+ * bounded, read-only). Empty: nothing (the marker has no xid: the previous release's marker, nothing can be said).
  */
-export async function writtenSince(c: pg.Client, marker: Marker): Promise<string[]> {
+export async function writtenSince(c: pg.Client, marker: Marker, opts: WrittenSinceOptions = {}): Promise<string[]> {
   const out = writtenTables(marker.writes, await writeCounters(c));
-  if (marker.xid) {
-    const ddl = (await c.query<{ t: string }>(NEWER_DDL_SQL, [marker.xid])).rows.map((r) => r.t);
-    for (const t of ddl)
-      if (!out.some((o) => o.startsWith(`${t} `))) out.push(`${t} (created or altered since the restore)`);
-  }
-  return out;
+  if (!marker.xid) return out;
+  const ddl = (await c.query<{ t: string }>(NEWER_DDL_SQL, [marker.xid])).rows.map((r) => r.t);
+  for (const t of ddl)
+    if (!out.some((o) => o.startsWith(`${t} `))) out.push(`${t} (created or altered since the restore)`);
+  if (!out.some((o) => o.startsWith('large objects ')))
+    out.push(...(await largeObjectsSince(c, { xid: marker.xid, largeObjects: marker.largeObjects })));
+  // The row probe reads tables: only when nothing else refuses already.
+  if (out.length || opts.probeRows === false) return out;
+  const schemas = opts.schemas ?? [...new Set(['public', ...marker.schemas])];
+  return rowProbeLines(await rowsNewerThanMarker(c, marker.xid, schemas, opts.budgetMs), opts.budgetMs);
 }
 
 /** Write `marker` as the connected database's comment (needs ownership of the database). Returns the xid used. */

@@ -15,6 +15,7 @@ import type { PhaseResult } from './phase-types.ts';
 import type { ArchiveInfo } from './dump.ts';
 import { detailsOf, runPhase } from './phase.ts';
 import { factsFromDetails, preflightStep, type PreflightFacts } from './pipeline.ts';
+import { mkdirPrivate } from '../core/files.ts';
 
 export const PREFLIGHT_FILE = 'preflight.json';
 
@@ -52,7 +53,7 @@ export async function preflightGate(
   });
   const record: PreflightRecord = { result, archive: facts?.archive, facts, mode: opts.mode };
   const file = path.join(opts.workDir, PREFLIGHT_FILE);
-  fs.mkdirSync(opts.workDir, { recursive: true });
+  mkdirPrivate(opts.workDir);
   fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
   return { record, file };
 }

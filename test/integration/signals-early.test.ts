@@ -170,3 +170,55 @@ test('SIGINT after the preflight, before vitest runs (the slot probe): exit 130,
     proxy.close();
   }
 }, 240_000);
+
+/** Every entry under `dir` (relative, directories too), [] when it does not exist. */
+function entriesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true }).map(String).sort();
+}
+
+test.each(['temporary', 'given'] as const)(
+  'SIGINT during the preflight, %s WORK_DIR: exit 130, no stale lock left; a temporary WORK_DIR is removed whole',
+  async (kind) => {
+    const { scenario } = await import('../helpers/scenario.ts');
+    const { startRehearse } = await import('../helpers/hardening.ts');
+    const s = await scenario();
+    const dst = new URL(s.dst.url);
+    // Every new target connection starts 1.5 s late: the preflight's probes take seconds, the signal lands among them.
+    const proxy = await slowProxy(Number(dst.port), 1500);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sig-preflight-'));
+    try {
+      dst.port = String(proxy.port);
+      const run = startRehearse([], {
+        ...s.env,
+        DST_DATABASE_URL: dst.toString(),
+        CONNECT_TIMEOUT_MS: '30000',
+        TMPDIR: tmp,
+        WORK_DIR: kind === 'given' ? s.workDir : undefined,
+      });
+      await run.waitFor(/WORK_DIR: \S+/);
+      const workDir = /WORK_DIR: (\S+)/.exec(run.output())![1];
+      if (kind === 'temporary') expect(path.dirname(workDir)).toBe(tmp);
+      // In the preflight: the lock is taken and the preflight has started writing its log into WORK_DIR.
+      const inPreflight = () => entriesUnder(workDir).some((n) => !n.startsWith('rehearsal.lock'));
+      for (let i = 0; i < 1200 && !inPreflight() && run.child.exitCode === null; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      const before = entriesUnder(workDir);
+      expect(before, run.output()).toContain('rehearsal.lock');
+      expect(before.length, run.output()).toBeGreaterThan(1);
+      expect(fs.existsSync(path.join(workDir, 'preflight.json')), run.output()).toBe(false);
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      const shellCode = r.signal ? 128 + SIGNAL_NUMBER[r.signal as 'SIGINT'] : r.code;
+      expect(shellCode, r.output).toBe(130);
+      expect(r.output).toMatch(/interrupted by SIGINT during the preflight/);
+      expect(fs.existsSync(path.join(workDir, 'rehearsal.lock')), `${before.join(', ')}\n${r.output}`).toBe(false);
+      if (kind === 'temporary') expect(entriesUnder(tmp), before.join(', ')).toEqual([]);
+      else expect(fs.existsSync(workDir)).toBe(true); // the operator's WORK_DIR stays, without the run's lock
+    } finally {
+      proxy.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+  240_000,
+);

@@ -28,6 +28,7 @@ import {
 import type { RehearsalContext } from './context.ts';
 import { sideName, sides, withPinned } from './deep-context.ts';
 import { runScan, type ScanResult, type ScanSpec } from './table-scan.ts';
+import { mkdirPrivate } from '../../core/files.ts';
 
 const memo = new Map<string, Promise<unknown>>();
 
@@ -50,7 +51,7 @@ export function shared<T>(dir: string, key: string, compute: () => Promise<T>): 
 }
 
 async function sharedViaFiles<T>(dir: string, file: string, key: string, compute: () => Promise<T>): Promise<T> {
-  fs.mkdirSync(dir, { recursive: true });
+  mkdirPrivate(dir); // WORK_DIR/scans/<run id>: 0700 like every directory of WORK_DIR
   const lock = `${file}.lock`;
   const read = (): T => {
     const x = JSON.parse(fs.readFileSync(file, 'utf8')) as { key: string; value?: T; error?: string; code?: string };

@@ -31,6 +31,7 @@ import { EXIT, PhaseError } from '../../core/errors.ts';
 import { resolveOnPath } from '../../core/tools.ts';
 import { RSYNC_IO_TIMEOUT_S, RSYNC_PARTIAL_DIR, SAFE_LINKS_ARGS, rsyncMeaning } from '../commands.ts';
 import { startEngine, type EngineExit, type EngineRun } from './process-group.ts';
+import { mkdirPrivate } from '../../core/files.ts';
 
 /** The subfolder of WORK_DIR that is fpsync's temp and shared dir. */
 export const FPSYNC_DIR = 'fpsync';
@@ -250,10 +251,10 @@ export function startFpsync(
       throw new PhaseError('mirror', `DST_ASSETS_DIR's parent ${path.dirname(dstRoot)} does not exist`, EXIT.usage);
     fs.mkdirSync(dstRoot);
   }
-  fs.mkdirSync(plan.dir, { recursive: true, mode: 0o700 });
+  mkdirPrivate(plan.dir);
   fs.writeFileSync(plan.wrapper, wrapperText(rsync), { mode: 0o700 });
   if (plan.ssh) {
-    fs.mkdirSync(plan.ssh.dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(plan.ssh.dir);
     fs.writeFileSync(path.join(plan.ssh.dir, 'ssh'), plan.ssh.text, { mode: 0o700 });
   }
   return runGroup(bin, plan, opts);

@@ -39,6 +39,7 @@ import { EXIT, PhaseError } from '../../core/errors.ts';
 import { redact } from '../../core/redact.ts';
 import { resolveOnPath } from '../../core/tools.ts';
 import { startEngine, type EngineExit, type EngineRun } from './process-group.ts';
+import { mkdirPrivate } from '../../core/files.ts';
 
 /** The line a pgcopydb copy prints first (the run's log and console): the copy is not atomic. */
 export const PGCOPYDB_NOT_ATOMIC =
@@ -375,7 +376,7 @@ export interface RunPgcopydbOptions {
 
 /** Write the plan's passfile (0600) and filters file beside its --dir (the folder is created 0700). */
 export function writePlanFiles(plan: PgcopydbPlan, dsns: readonly Dsn[], filtersIni?: string): void {
-  fs.mkdirSync(path.dirname(plan.passfile), { recursive: true, mode: 0o700 });
+  mkdirPrivate(path.dirname(plan.passfile));
   fs.writeFileSync(plan.passfile, passfileText(dsns), { mode: 0o600 });
   fs.chmodSync(plan.passfile, 0o600);
   if (plan.filtersFile) fs.writeFileSync(plan.filtersFile, filtersIni ?? '', { mode: 0o600 });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { listFiles, sha256File, sha256FileSync } from '../../../lib/core/files.ts';
+import { listFiles, mkdirPrivate, sha256File, sha256FileSync, writeAtomic } from '../../../lib/core/files.ts';
 import { shellQuote, shellWord } from '../../../lib/core/shell.ts';
 import { quoteLiteral } from '../../../lib/core/ident.ts';
 
@@ -31,4 +31,20 @@ test('shell and SQL quoting', () => {
   expect(shellWord('a b')).toBe("'a b'");
   expect(quoteLiteral("O'Brien")).toBe("'O''Brien'");
   expect(() => quoteLiteral('a\0b')).toThrow(/NUL/);
+});
+
+test('mkdirPrivate makes every missing level 0700 (less the umask); writeAtomic of a 0600 file makes private folders', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'files-private-'));
+  const mask = process.umask(); // reading is allowed in a worker (setting is not)
+  try {
+    mkdirPrivate(path.join(dir, 'scans', 'run-1'));
+    expect(fs.statSync(path.join(dir, 'scans')).mode & 0o777).toBe(0o700 & ~mask);
+    expect(fs.statSync(path.join(dir, 'scans', 'run-1')).mode & 0o777).toBe(0o700 & ~mask);
+    writeAtomic(path.join(dir, 'a', 'b', 'state.json'), '{}', { mode: 0o600 });
+    expect(fs.statSync(path.join(dir, 'a', 'b')).mode & 0o777).toBe(0o700 & ~mask);
+    writeAtomic(path.join(dir, 'public', 'x.json'), '{}', { mode: 0o644 });
+    expect(fs.statSync(path.join(dir, 'public')).mode & 0o777).toBe(0o777 & ~mask);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

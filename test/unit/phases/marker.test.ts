@@ -9,6 +9,7 @@ import {
   writtenTables,
   type Marker,
 } from '../../../lib/phases/marker.ts';
+import { rowProbeLines } from '../../../lib/phases/write-probe.ts';
 
 const marker: Marker = {
   v: 2,
@@ -49,6 +50,39 @@ test('written since: counters up, counters down (truncate or reset) and new tabl
     'billing.b (its write counters went back: truncated, or statistics reset)',
     'public.a (2 row write(s) since the restore)',
     'public.c (new since the restore)',
+  ]);
+});
+
+test('written since: the large-object catalogs count only when the marker recorded them (older markers lack them)', () => {
+  const now = {
+    'public.a': 10,
+    'billing.b': 5,
+    'pg_catalog.pg_largeobject': 3,
+    'pg_catalog.pg_largeobject_metadata': 1,
+  };
+  expect(writtenTables(marker.writes, now)).toEqual([]);
+  const recorded = { ...marker.writes, 'pg_catalog.pg_largeobject': 2, 'pg_catalog.pg_largeobject_metadata': 1 };
+  expect(writtenTables(recorded, now)).toEqual([
+    'large objects (their content written since the restore: pg_catalog.pg_largeobject counters moved)',
+  ]);
+});
+
+test('row probe lines: each table with newer rows, and the tables left unproven (budget, lock, privilege) in one line', () => {
+  expect(rowProbeLines({ written: [], unproven: [] })).toEqual([]);
+  expect(
+    rowProbeLines(
+      {
+        written: ['public.users'],
+        unproven: [
+          { table: 'public.big', why: 'the probe budget ran out' },
+          { table: 'app.x', why: 'permission denied for table x' },
+        ],
+      },
+      60_000,
+    ),
+  ).toEqual([
+    'public.users (rows inserted or updated since the restore, found by their transaction ids: the write counters did not count them)',
+    '2 table(s) not proven unwritten since the restore within the 60 s row probe (public.big: the probe budget ran out; app.x: permission denied for table x)',
   ]);
 });
 
