@@ -6,11 +6,28 @@
  */
 import fs from 'node:fs';
 import type pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { CHECK_LOCK_TIMEOUT_MS } from '../../lib/core/db.ts';
 import { connect } from '../../lib/sandbox/clusters.ts';
 import { concurrentTest } from '../helpers/concurrent.ts';
 import { expectFailures, runFamilies } from '../helpers/family.ts';
 import { startRehearse } from '../helpers/hardening.ts';
 import { migrateByHand, phaseStatuses, rehearse, scenario, stateOf } from '../helpers/scenario.ts';
+
+/**
+ * The in-process checks of this file wait 2 s instead of CHECK_LOCK_TIMEOUT_MS (10 s) for a lock before naming its
+ * holder: the internal testing knob of lib/core/internal-knobs.ts, read when each pool is made. The same lock_timeout
+ * error, the same message, sooner (the first test's families wait out several lock timeouts one after the other).
+ */
+const LOCK_KNOB = 'MIGRATION_REHEARSAL_CHECK_LOCK_TIMEOUT_MS';
+const saved = process.env[LOCK_KNOB];
+beforeAll(() => {
+  process.env[LOCK_KNOB] = '2000';
+});
+afterAll(() => {
+  if (saved === undefined) delete process.env[LOCK_KNOB];
+  else process.env[LOCK_KNOB] = saved;
+});
 
 async function lockTable(c: pg.Client, table: string): Promise<number> {
   c.on('error', () => {});
@@ -70,7 +87,13 @@ concurrentTest(
     const lock = await connect(s.dst.cluster, s.dst.name);
     try {
       const pid = await lockTable(lock, 'users');
-      const run = startRehearse([], { ...s.env, DST_DROP_SCHEMA: s.dst.name, HEALTH_CHECK: '0' });
+      // The run gets the product lock timeout, explicitly (the environment of this worker carries the knob).
+      const run = startRehearse([], {
+        ...s.env,
+        DST_DROP_SCHEMA: s.dst.name,
+        HEALTH_CHECK: '0',
+        [LOCK_KNOB]: String(CHECK_LOCK_TIMEOUT_MS),
+      });
       await run.waitFor(new RegExp(`\\[restore\\] waiting for a lock held by pid ${pid} \\(`), 120_000);
       expect(run.output()).toMatch(/pg_terminate_backend/);
       // A signal to the run's processes below rehearse (vitest with global setup, psql, pg_restore), as a group signal
