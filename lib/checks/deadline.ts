@@ -13,15 +13,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { withConnection } from '../core/db.ts';
-import { knobMs } from '../core/internal-knobs.ts';
 import { describeDsn, type Dsn } from '../core/dsn.ts';
 import type { Config } from '../core/config.ts';
 import { CheckFailure } from './shared/verdict.ts';
 
 /** How often a worker probes each side while its checks run (ms). */
 export const PROBE_EVERY_MS = 15_000;
-/** PROBE_EVERY_MS, or shorter under the internal testing knob of lib/core/internal-knobs.ts (ms). */
-const probeEveryMs = (): number => knobMs('MIGRATION_REHEARSAL_PROBE_EVERY_MS', PROBE_EVERY_MS);
 /** Failed probes in a row that make a side dead. */
 export const PROBES_TO_DEAD = 2;
 
@@ -103,7 +100,7 @@ class Watchdog {
   watch(fail: Waiter): () => void {
     this.waiters.add(fail);
     if (!this.timer) {
-      this.timer = setInterval(() => void this.probe(), probeEveryMs());
+      this.timer = setInterval(() => void this.probe(), PROBE_EVERY_MS);
       this.timer.unref();
     }
     return () => {

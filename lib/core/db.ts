@@ -400,8 +400,6 @@ export async function withConnection<T>(
 
 /** The least time a liveness probe gives a server before calling it unresponsive (ms): a loaded server is slow. */
 export const PROBE_MIN_WAIT_MS = 10_000;
-/** PROBE_MIN_WAIT_MS, or shorter under the internal testing knob of lib/core/internal-knobs.ts (ms). */
-export const probeMinWaitMs = (): number => knobMs('MIGRATION_REHEARSAL_PROBE_MIN_WAIT_MS', PROBE_MIN_WAIT_MS);
 
 /** What serverAnswers found: the server answers, or not (with why, and whether nothing listens any more). */
 export type ServerProbe = { answers: true } | { answers: false; why: string; refused: boolean };
@@ -425,10 +423,10 @@ export const PROBE_SETTLE_MS = 5_000;
  * unreachable target and the run was interrupted instead of reporting the lost server).
  * @returns `{ answers: true }`, or `{ answers: false, why, refused }` (refused, reset, timed out); `refused` is true
  * only when nothing listens any more (ECONNREFUSED, or no socket file): the server is down, not merely slow or frozen.
- * Never throws (but on an invalid internal testing knob, lib/core/internal-knobs.ts).
+ * Never throws.
  */
 export async function serverAnswers(d: Dsn, ms: number): Promise<ServerProbe> {
-  const wait = Math.max(ms, probeMinWaitMs());
+  const wait = Math.max(ms, PROBE_MIN_WAIT_MS);
   const settleBy = Date.now() + PROBE_SETTLE_MS;
   for (;;) {
     let probe: ServerProbe;

@@ -1,17 +1,13 @@
 /**
  * Internal testing knobs (issue 23, the test budget; docs/architecture.md "The test budget"): environment variables
- * that shorten a few of the product's timers, ONLY when set, so the project's own tests prove the same behaviour
- * (the same fault seeded, the same check red for the same reason) in less wall time. They are not part of the
- * operator contract (lib/core/config.ts, docs/configuration): unset — as in every real run — each timer keeps its
- * product value. A knob can only shorten its timer, never lengthen it.
+ * that shorten one of the product's timers, ONLY when set, so the project's own tests prove the same behaviour (the
+ * same fault seeded, the same check red for the same reason) in less wall time. They are not part of the operator
+ * contract (lib/core/config-contract.ts; `--help` does not list them): unset — as in every real run — each timer keeps
+ * its product value. A knob can only shorten its timer, never lengthen it. Each is read here only, at each use.
  */
 
 /** Each knob: the product constant it shortens, and the least value it accepts (ms). */
 export const INTERNAL_KNOBS = {
-  /** lib/checks/deadline.ts PROBE_EVERY_MS (15 s): how often a checks worker probes each side. */
-  MIGRATION_REHEARSAL_PROBE_EVERY_MS: { minMs: 1_000 },
-  /** lib/core/db.ts PROBE_MIN_WAIT_MS (10 s): the least time a liveness probe gives a server. */
-  MIGRATION_REHEARSAL_PROBE_MIN_WAIT_MS: { minMs: 1_000 },
   /** lib/core/db.ts CHECK_LOCK_TIMEOUT_MS (10 s): a check connection's lock_timeout. */
   MIGRATION_REHEARSAL_CHECK_LOCK_TIMEOUT_MS: { minMs: 500 },
 } as const;

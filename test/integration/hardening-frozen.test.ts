@@ -65,15 +65,6 @@ async function lockUsers(c: pg.Client): Promise<void> {
 /** Seconds the process may live after printing its summary (the target lock's release waits at most 5 s). */
 const EXIT_AFTER_SUMMARY_S = 10;
 
-/**
- * The dead-side probe of the checks runs every 5 s instead of PROBE_EVERY_MS (15 s) and gives the server 5 s instead
- * of PROBE_MIN_WAIT_MS (10 s): the internal testing knobs of lib/core/internal-knobs.ts, for the runs whose proof is
- * the probe itself (two failed probes in a row name the frozen side). The checks still fail sooner than the probe
- * interval (CONNECT_TIMEOUT_MS=3000 < 5 s), as in issue 26. Not for the 6 s freeze of the last test: there the
- * product's 10 s is what tells a slow server from a dead one.
- */
-const SHORT_PROBES = { MIGRATION_REHEARSAL_PROBE_EVERY_MS: '5000', MIGRATION_REHEARSAL_PROBE_MIN_WAIT_MS: '5000' };
-
 /** The duration (s) JUnit records for the testcase `name`. */
 function caseSeconds(xml: string, name: string): number {
   const m = new RegExp(`<testcase\\b[^>]*\\bname="${name}"[^>]*\\btime="([\\d.]+)"`).exec(xml);
@@ -152,14 +143,11 @@ concurrentTest(
 concurrentTest(
   'a frozen target (SIGSTOP) mid-checks, long deadline: the dead-side probe fails every remaining check at once naming the target server',
   async ({ expect }) => {
-    const { r, seconds, afterSummary, cases, target, xml } = await frozenRun(expect, {
-      CHECKS_DEADLINE_S: '600',
-      ...SHORT_PROBES,
-    });
+    const { r, seconds, afterSummary, cases, target, xml } = await frozenRun(expect, { CHECKS_DEADLINE_S: '600' });
     expect(r.code, r.output.slice(-4000)).toBe(1);
     expect(afterSummary, r.output.slice(-3000)).toBeLessThan(EXIT_AFTER_SUMMARY_S);
-    // Two probes 5 s apart (SHORT_PROBES), each given 5 s, then every check at once (not wave after wave): the count
-    // of users, running since the first checks, ends at the second failed probe.
+    // Two probes 15 s apart, each bounded by CONNECT_TIMEOUT_MS=3000, then every check at once (not wave after wave):
+    // the count of users, running since the first checks, ends at the second failed probe.
     expect(caseSeconds(xml, 'row count public.users')).toBeLessThan(60);
     expect(seconds, r.output.slice(-3000)).toBeLessThan(110);
     const count = cases.find((c) => c.name === 'row count public.users')!;
@@ -228,11 +216,7 @@ concurrentTest(
 concurrentTest(
   'a frozen target with CHECK_CONCURRENCY=1 and CONNECT_TIMEOUT_MS=3000: the run ends naming the target, and exits within seconds of its summary',
   async ({ expect }) => {
-    const { r, seconds, afterSummary } = await frozenRun(expect, {
-      CHECKS_DEADLINE_S: '600',
-      CHECK_CONCURRENCY: '1',
-      ...SHORT_PROBES,
-    });
+    const { r, seconds, afterSummary } = await frozenRun(expect, { CHECKS_DEADLINE_S: '600', CHECK_CONCURRENCY: '1' });
     expect(r.code, r.output.slice(-4000)).toBe(1);
     expect(r.output).toMatch(/the target server \([^)]*\) stopped answering/);
     expect(seconds, r.output.slice(-3000)).toBeLessThan(110);

@@ -6,25 +6,25 @@ import { describe, expect, test } from 'vitest';
 import { INTERNAL_KNOBS, knobMs } from '../../../lib/core/internal-knobs.ts';
 import { CHECK_LOCK_TIMEOUT_MS, checkLockTimeoutMs } from '../../../lib/core/db.ts';
 
-const KNOB = 'MIGRATION_REHEARSAL_PROBE_EVERY_MS';
+const KNOB = 'MIGRATION_REHEARSAL_CHECK_LOCK_TIMEOUT_MS';
 
 describe('knobMs', () => {
   test('unset or empty: the product value', () => {
-    expect(knobMs(KNOB, 15_000, {})).toBe(15_000);
-    expect(knobMs(KNOB, 15_000, { [KNOB]: '' })).toBe(15_000);
+    expect(knobMs(KNOB, 10_000, {})).toBe(10_000);
+    expect(knobMs(KNOB, 10_000, { [KNOB]: '' })).toBe(10_000);
   });
 
   test('set within its bounds: that value, the minimum and the product value included', () => {
-    expect(knobMs(KNOB, 15_000, { [KNOB]: '3000' })).toBe(3000);
-    expect(knobMs(KNOB, 15_000, { [KNOB]: String(INTERNAL_KNOBS[KNOB].minMs) })).toBe(INTERNAL_KNOBS[KNOB].minMs);
-    expect(knobMs(KNOB, 15_000, { [KNOB]: '15000' })).toBe(15_000);
+    expect(knobMs(KNOB, 10_000, { [KNOB]: '3000' })).toBe(3000);
+    expect(knobMs(KNOB, 10_000, { [KNOB]: String(INTERNAL_KNOBS[KNOB].minMs) })).toBe(INTERNAL_KNOBS[KNOB].minMs);
+    expect(knobMs(KNOB, 10_000, { [KNOB]: '10000' })).toBe(10_000);
   });
 
-  test.each(['0', '999', '15001', '600000', '-5', '3.5', '3s', ' 3000', 'abc'])(
+  test.each(['0', '499', '10001', '600000', '-5', '3.5', '3s', ' 3000', 'abc'])(
     'a value that is not a whole number of ms within bounds (%j) throws naming the variable and its range',
     (raw) => {
-      expect(() => knobMs(KNOB, 15_000, { [KNOB]: raw })).toThrow(
-        new RegExp(`^${KNOB}=.*internal testing knob takes a whole number of ms from 1000 to 15000`),
+      expect(() => knobMs(KNOB, 10_000, { [KNOB]: raw })).toThrow(
+        new RegExp(`^${KNOB}=.*internal testing knob takes a whole number of ms from 500 to 10000`),
       );
     },
   );
