@@ -1,9 +1,8 @@
 /**
  * Issue 10, bounded network operations: a database, an HTTP endpoint and an rsync daemon that accept a connection and
  * never answer (or refuse it) each fail in bounded time with a message naming the timeout.
- * The tests run concurrently (test/helpers/concurrent.ts): each has its own scenario and peer, and waits on a timeout.
  */
-import { concurrentTest } from '../helpers/concurrent.ts';
+import { expect, test } from 'vitest';
 import { freePort } from '../../lib/sandbox/clusters.ts';
 import { evidenceOf, expectFailures, runFamilies } from '../helpers/family.ts';
 import { blackhole } from '../helpers/hardening.ts';
@@ -15,26 +14,23 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [v, Date.now() - t0];
 }
 
-concurrentTest(
-  'a target database that never answers: refused within CONNECT_TIMEOUT_MS, exit 2',
-  async ({ expect }) => {
-    const s = await scenario();
-    const peer = await blackhole();
-    const [r, ms] = await timed(() =>
-      rehearse([], {
-        ...s.env,
-        DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${peer.port}/`),
-        CONNECT_TIMEOUT_MS: '1500',
-      }),
-    );
-    expect(r.code, r.output).toBe(2);
-    expect(peer.connections()).toBeGreaterThan(0);
-    expect(stateOf(s)!.phases[0].reason).toMatch(/did not answer within CONNECT_TIMEOUT_MS=1500 \(.*timeout/);
-    expect(ms).toBeLessThan(30_000);
-  },
-);
+test('a target database that never answers: refused within CONNECT_TIMEOUT_MS, exit 2', async () => {
+  const s = await scenario();
+  const peer = await blackhole();
+  const [r, ms] = await timed(() =>
+    rehearse([], {
+      ...s.env,
+      DST_DATABASE_URL: s.dst.url.replace(/:\d+\//, `:${peer.port}/`),
+      CONNECT_TIMEOUT_MS: '1500',
+    }),
+  );
+  expect(r.code, r.output).toBe(2);
+  expect(peer.connections()).toBeGreaterThan(0);
+  expect(stateOf(s)!.phases[0].reason).toMatch(/did not answer within CONNECT_TIMEOUT_MS=1500 \(.*timeout/);
+  expect(ms).toBeLessThan(30_000);
+});
 
-concurrentTest('a health endpoint that never answers fails within HEALTH_TIMEOUT_MS', async ({ expect }) => {
+test('a health endpoint that never answers fails within HEALTH_TIMEOUT_MS', async () => {
   // The health family in-process (test/helpers/family.ts): the timeout is the family's own (lib/checks/families/
   // health), the whole run adds nothing to it. A correct copy with a live endpoint is green in checks-clean.test.ts.
   const s = await scenario({ fixture: false, assets: false });
@@ -49,26 +45,23 @@ concurrentTest('a health endpoint that never answers fails within HEALTH_TIMEOUT
   expect(ms).toBeLessThan(30_000);
 });
 
-concurrentTest(
-  'a remote SRC_ASSETS_DIR on a closed port, or a daemon that never answers, is refused by the preflight (exit 2) before the dump, in bounded time',
-  async ({ expect }) => {
-    const s = await scenario();
-    const closed = await freePort();
-    const [a, msA] = await timed(() => rehearse([], { ...s.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${closed}/data/` }));
-    expect(a.code, a.output).toBe(2);
-    expect(phaseStatuses(s)).toMatchObject({ preflight: 'failed', dump: 'skipped', mirror: 'skipped' });
-    expect(stateOf(s)!.phases[0].reason).toMatch(/does not answer \(rsync --list-only exit 10: .*Connection refused/s);
-    expect(msA).toBeLessThan(60_000);
+test('a remote SRC_ASSETS_DIR on a closed port, or a daemon that never answers, is refused by the preflight (exit 2) before the dump, in bounded time', async () => {
+  const s = await scenario();
+  const closed = await freePort();
+  const [a, msA] = await timed(() => rehearse([], { ...s.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${closed}/data/` }));
+  expect(a.code, a.output).toBe(2);
+  expect(phaseStatuses(s)).toMatchObject({ preflight: 'failed', dump: 'skipped', mirror: 'skipped' });
+  expect(stateOf(s)!.phases[0].reason).toMatch(/does not answer \(rsync --list-only exit 10: .*Connection refused/s);
+  expect(msA).toBeLessThan(60_000);
 
-    const peer = await blackhole();
-    const s2 = await scenario();
-    const [b, msB] = await timed(() =>
-      rehearse([], { ...s2.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${peer.port}/data/`, CONNECT_TIMEOUT_MS: '2000' }),
-    );
-    expect(b.code, b.output).toBe(2);
-    expect(stateOf(s2)!.phases[0].reason).toMatch(
-      /the remote SRC_ASSETS_DIR rsync:\/\/127\.0\.0\.1:\d+\/data\/ does not answer/,
-    );
-    expect(msB).toBeLessThan(60_000);
-  },
-);
+  const peer = await blackhole();
+  const s2 = await scenario();
+  const [b, msB] = await timed(() =>
+    rehearse([], { ...s2.env, SRC_ASSETS_DIR: `rsync://127.0.0.1:${peer.port}/data/`, CONNECT_TIMEOUT_MS: '2000' }),
+  );
+  expect(b.code, b.output).toBe(2);
+  expect(stateOf(s2)!.phases[0].reason).toMatch(
+    /the remote SRC_ASSETS_DIR rsync:\/\/127\.0\.0\.1:\d+\/data\/ does not answer/,
+  );
+  expect(msB).toBeLessThan(60_000);
+});
