@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { describeDsn, toPgConfig, type Dsn } from './dsn.ts';
 import { redact } from './redact.ts';
+import { knobMs } from './internal-knobs.ts';
 
 // int8 and numeric as strings (row counts can exceed 2^53); we convert where we know it is safe.
 pg.types.setTypeParser(20, (v) => v);
@@ -33,6 +34,9 @@ export function poolCap(d: { host?: string; port?: number }): number | undefined
  * run; the error names the holder, see withClient).
  */
 export const CHECK_LOCK_TIMEOUT_MS = 10_000;
+/** CHECK_LOCK_TIMEOUT_MS, or shorter under the internal testing knob of lib/core/internal-knobs.ts (ms). */
+export const checkLockTimeoutMs = (): number =>
+  knobMs('MIGRATION_REHEARSAL_CHECK_LOCK_TIMEOUT_MS', CHECK_LOCK_TIMEOUT_MS);
 /** Statement bound for check connections that set none of their own (queries never outlive an interrupted run). */
 export const CHECK_STATEMENT_TIMEOUT_MS = 30 * 60_000;
 
@@ -160,7 +164,7 @@ export function getPool(d: Dsn, o: PoolOptions = {}): pg.Pool {
       max: Math.min(o.max ?? 4, poolCap(d) ?? Infinity),
       idleTimeoutMillis: 10_000,
       statement_timeout: o.statementTimeoutMs || CHECK_STATEMENT_TIMEOUT_MS,
-      lock_timeout: CHECK_LOCK_TIMEOUT_MS,
+      lock_timeout: checkLockTimeoutMs(),
       // A role's idle_in_transaction_session_timeout must not end a check that pauses inside a transaction.
       idle_in_transaction_session_timeout: 0,
       // A check waits for a free pooled connection as long as it needs (the per-test timeout bounds that), while
@@ -330,7 +334,7 @@ export async function lockHolders(pool: pg.Pool): Promise<string> {
         AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
       ORDER BY 1 LIMIT 5`);
     if (!r.rows.length) return '; the lock holder is gone';
-    return `; waited ${CHECK_LOCK_TIMEOUT_MS} ms (lock_timeout) for locks held by ${r.rows
+    return `; waited ${checkLockTimeoutMs()} ms (lock_timeout) for locks held by ${r.rows
       .map((x) => `pid ${x.pid} (${x.mode} on ${x.rel})`)
       .join(', ')}`;
   } catch {

@@ -6,13 +6,14 @@
  * a whole rehearsal; the whole CLI stays for what only a whole run shows (phases, signals, reports, exit codes).
  */
 import { randomUUID } from 'node:crypto';
-import { expect, onTestFinished } from 'vitest';
+import { expect } from 'vitest';
 import { evaluate, failureText, type Outcome } from '../../lib/checks/family.ts';
 import { familyById } from '../../lib/checks/registry.ts';
 import { checkContext, type CheckContext, type RehearsalContext } from '../../lib/checks/shared/context.ts';
 import { PHASES } from '../../lib/phases/phase-types.ts';
 import { discoverPlan } from '../../lib/checks/shared/discovery.ts';
 import { parseConfig } from '../../lib/core/config.ts';
+import { onTestFinished } from './concurrent.ts';
 import { closePools } from '../../lib/core/db.ts';
 import { cleanEnv, type Scenario } from './scenario.ts';
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { onTestFinished } from 'vitest';
+import { onTestFinished } from './concurrent.ts';
 import { loadFixture } from '../../lib/sandbox/fixture.ts';
 import {
   clusterKeyword,

@@ -3,7 +3,7 @@
  * test fails.
  */
 import { randomBytes } from 'node:crypto';
-import { inject, onTestFinished } from 'vitest';
+import { inject } from 'vitest';
 import {
   clusterKeyword,
   clusterUrl,
@@ -14,6 +14,7 @@ import {
   type SandboxState,
 } from '../../lib/sandbox/clusters.ts';
 import type pg from 'pg';
+import { onTestFinished } from './concurrent.ts';
 
 export function sandbox(): SandboxState {
   return inject('sandbox');

@@ -9,12 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { expect, inject, onTestFinished } from 'vitest';
+import { expect, inject } from 'vitest';
 import { writeAssetTree } from '../../lib/sandbox/fixture.ts';
 import { startHealthServer, type HealthServer } from '../../lib/sandbox/health-server.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
 import { cliCommand } from '../../lib/core/project.ts';
 import { freshDb, sandbox, type TestDb } from './sandbox.ts';
+import { onTestFinished } from './concurrent.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 

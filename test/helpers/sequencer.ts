@@ -6,15 +6,17 @@
  * JSON report of a full `npm run test:self` on a clean clone of main, 2026-12-07, two files at a time); a file not
  * listed (a new one) gets a middle weight. Only the start order changes: every file still runs, in its own forked
  * worker. Refresh the table from a run's JSON report when the order drifts (a slow file missing from it starts in
- * the middle and can end the run alone: hardening-frozen.test.ts, 223 s, was missing).
+ * the middle and can end the run alone: hardening-frozen.test.ts, 223 s, was missing). Four files were re-weighted by
+ * their measured gain when their waiting tests became concurrent (docs/architecture.md "The test budget"):
+ * hardening-frozen, hardening-faults, hardening-slots, operator-locks.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Seconds per integration file (path from the project root), from a full run; rough is enough, only the order counts. */
 export const FILE_SECONDS: Record<string, number> = {
-  'test/integration/hardening-frozen.test.ts': 223,
   'test/integration/pipeline-managed.test.ts': 126,
   'test/integration/cutover.test.ts': 124,
+  'test/integration/hardening-frozen.test.ts': 110,
   'test/integration/operator-views.test.ts': 89,
   'test/integration/cases/rw12-hnsw-memory.test.ts': 86,
   'test/integration/versions-matrix.test.ts': 85,
@@ -23,13 +25,12 @@ export const FILE_SECONDS: Record<string, number> = {
   'test/integration/safety-guards.test.ts': 77,
   'test/integration/repeat-restore.test.ts': 75,
   'test/integration/demo.test.ts': 74,
-  'test/integration/hardening-faults.test.ts': 72,
-  'test/integration/operator-locks.test.ts': 53,
   'test/integration/hardening-interrupt.test.ts': 51,
   'test/integration/audit.test.ts': 45,
   'test/integration/cases/rw20-stale-assets.test.ts': 45,
   'test/integration/operator-preflight.test.ts': 44,
   'test/integration/phases-restore.test.ts': 40,
+  'test/integration/hardening-faults.test.ts': 38,
   'test/integration/operator-report.test.ts': 38,
   'test/integration/repeat-marker.test.ts': 36,
   'test/integration/cases/rw25-table-properties.test.ts': 35,
@@ -49,7 +50,6 @@ export const FILE_SECONDS: Record<string, number> = {
   'test/integration/cli.test.ts': 28,
   'test/integration/progress-server.test.ts': 28,
   'test/integration/cases/rw17-fdw.test.ts': 28,
-  'test/integration/hardening-slots.test.ts': 27,
   'test/integration/cases/rw06-estimate.test.ts': 27,
   'test/integration/hardening-lock.test.ts': 26,
   'test/integration/checks-clean.test.ts': 24,
@@ -63,11 +63,13 @@ export const FILE_SECONDS: Record<string, number> = {
   'test/integration/restore-early-failure.test.ts': 21,
   'test/integration/schema-matrix.test.ts': 21,
   'test/integration/cases/rw28-behaviour-settings.test.ts': 21,
+  'test/integration/operator-locks.test.ts': 20,
   'test/integration/engines-pgcopydb.test.ts': 19,
   'test/integration/hardening-workdir.test.ts': 19,
   'test/integration/checks-fused-scan.test.ts': 18,
   'test/integration/cases/rw19-replication-role.test.ts': 18,
   'test/integration/cases/rw30-stale-estimate.test.ts': 18,
+  'test/integration/hardening-slots.test.ts': 17,
   'test/integration/hardening-progress.test.ts': 17,
   'test/integration/hardening-steer.test.ts': 17,
   'test/integration/operator-tool-paths.test.ts': 17,

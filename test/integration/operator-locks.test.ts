@@ -1,14 +1,33 @@
 /**
  * A lock held on a target table by another session: the checks that wait for it name the holder (pid, mode, table),
- * the fused scan path included, and nothing prints pg's "client is already executing a query" deprecation.
+ * the fused scan path included, and nothing prints pg's "client is already executing a query" deprecation. The two
+ * tests run concurrently (test/helpers/concurrent.ts): each has its own scenario and spends most of its time waiting on
+ * a lock (lock_timeout, the restore behind the holder), not on the CPU.
  */
 import fs from 'node:fs';
 import type pg from 'pg';
-import { expect, test } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
+import { CHECK_LOCK_TIMEOUT_MS } from '../../lib/core/db.ts';
 import { connect } from '../../lib/sandbox/clusters.ts';
+import { concurrentTest } from '../helpers/concurrent.ts';
 import { expectFailures, runFamilies } from '../helpers/family.ts';
 import { startRehearse } from '../helpers/hardening.ts';
 import { migrateByHand, phaseStatuses, rehearse, scenario, stateOf } from '../helpers/scenario.ts';
+
+/**
+ * The in-process checks of this file wait 2 s instead of CHECK_LOCK_TIMEOUT_MS (10 s) for a lock before naming its
+ * holder: the internal testing knob of lib/core/internal-knobs.ts, read when each pool is made. The same lock_timeout
+ * error, the same message, sooner (the first test's families wait out several lock timeouts one after the other).
+ */
+const LOCK_KNOB = 'MIGRATION_REHEARSAL_CHECK_LOCK_TIMEOUT_MS';
+const saved = process.env[LOCK_KNOB];
+beforeAll(() => {
+  process.env[LOCK_KNOB] = '2000';
+});
+afterAll(() => {
+  if (saved === undefined) delete process.env[LOCK_KNOB];
+  else process.env[LOCK_KNOB] = saved;
+});
 
 async function lockTable(c: pg.Client, table: string): Promise<number> {
   c.on('error', () => {});
@@ -17,29 +36,33 @@ async function lockTable(c: pg.Client, table: string): Promise<number> {
   return (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
 }
 
-test('users locked on the target: row count and checksum of users name the lock holder, with no pg deprecation warning (families in-process)', async () => {
-  // The two families in-process (test/helpers/family.ts) on the fused scan they share, instead of a whole --verify-only
-  // run where every family touching users waited out its own lock timeout (about a minute) for nothing asserted here.
-  const s = await scenario();
-  await migrateByHand(s);
-  const lock = await connect(s.dst.cluster, s.dst.name);
-  // pg's "client is already executing a query" is a DeprecationWarning of this process: it must be able to appear.
-  expect(process.noDeprecation, 'deprecation warnings are silenced in this worker').toBeFalsy();
-  const warnings: Error[] = [];
-  const onWarning = (w: Error) => warnings.push(w);
-  process.on('warning', onWarning);
-  try {
-    const pid = await lockTable(lock, 'users');
-    const holder = new RegExp(`pid ${pid} \\(AccessExclusiveLock on (public\\.)?users\\)`);
-    // A count or checksum ended by lock_timeout throws; the rehearsal's runner fails the test with that message.
-    const outcomes = await runFamilies(s, ['row-counts', 'checksums'], { thrownFails: true });
-    expectFailures(outcomes, { 'row count public.users': holder, 'checksum public.users': holder });
-    expect(warnings.filter((w) => w.name === 'DeprecationWarning').map((w) => w.message)).toEqual([]);
-  } finally {
-    process.off('warning', onWarning);
-    await lock.end().catch(() => {});
-  }
-}, 240_000);
+concurrentTest(
+  'users locked on the target: row count and checksum of users name the lock holder, with no pg deprecation warning (families in-process)',
+  async ({ expect }) => {
+    // The two families in-process (test/helpers/family.ts) on the fused scan they share, instead of a whole --verify-only
+    // run where every family touching users waited out its own lock timeout (about a minute) for nothing asserted here.
+    const s = await scenario();
+    await migrateByHand(s);
+    const lock = await connect(s.dst.cluster, s.dst.name);
+    // pg's "client is already executing a query" is a DeprecationWarning of this process: it must be able to appear.
+    expect(process.noDeprecation, 'deprecation warnings are silenced in this worker').toBeFalsy();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const pid = await lockTable(lock, 'users');
+      const holder = new RegExp(`pid ${pid} \\(AccessExclusiveLock on (public\\.)?users\\)`);
+      // A count or checksum ended by lock_timeout throws; the rehearsal's runner fails the test with that message.
+      const outcomes = await runFamilies(s, ['row-counts', 'checksums'], { thrownFails: true });
+      expectFailures(outcomes, { 'row count public.users': holder, 'checksum public.users': holder });
+      expect(warnings.filter((w) => w.name === 'DeprecationWarning').map((w) => w.message)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await lock.end().catch(() => {});
+    }
+  },
+  240_000,
+);
 
 /** `pid` and every process below it (from /proc), deepest first. */
 function tree(pid: number): number[] {
@@ -56,32 +79,42 @@ function tree(pid: number): number[] {
   return [...kids, pid];
 }
 
-test('DST_DROP_SCHEMA=1 restore behind a lock: the holder is named with how to proceed; SIGTERM to the run is "interrupted during restore"', async () => {
-  const s = await scenario();
-  await migrateByHand(s);
-  const lock = await connect(s.dst.cluster, s.dst.name);
-  try {
-    const pid = await lockTable(lock, 'users');
-    const run = startRehearse([], { ...s.env, DST_DROP_SCHEMA: s.dst.name, HEALTH_CHECK: '0' });
-    await run.waitFor(new RegExp(`\\[restore\\] waiting for a lock held by pid ${pid} \\(`), 120_000);
-    expect(run.output()).toMatch(/pg_terminate_backend/);
-    // A signal to the run's processes below rehearse (vitest with global setup, psql, pg_restore), as a group signal
-    // delivers it: the tools die of it at the same time as global setup hears it, so their exit must not turn the
-    // interruption into a failed restore.
-    for (const p of tree(run.child.pid!).filter((x) => x !== run.child.pid)) {
-      try {
-        process.kill(p, 'SIGTERM');
-      } catch {
-        /* gone */
+concurrentTest(
+  'DST_DROP_SCHEMA=1 restore behind a lock: the holder is named with how to proceed; SIGTERM to the run is "interrupted during restore"',
+  async ({ expect }) => {
+    const s = await scenario();
+    await migrateByHand(s);
+    const lock = await connect(s.dst.cluster, s.dst.name);
+    try {
+      const pid = await lockTable(lock, 'users');
+      // The run gets the product lock timeout, explicitly (the environment of this worker carries the knob).
+      const run = startRehearse([], {
+        ...s.env,
+        DST_DROP_SCHEMA: s.dst.name,
+        HEALTH_CHECK: '0',
+        [LOCK_KNOB]: String(CHECK_LOCK_TIMEOUT_MS),
+      });
+      await run.waitFor(new RegExp(`\\[restore\\] waiting for a lock held by pid ${pid} \\(`), 120_000);
+      expect(run.output()).toMatch(/pg_terminate_backend/);
+      // A signal to the run's processes below rehearse (vitest with global setup, psql, pg_restore), as a group signal
+      // delivers it: the tools die of it at the same time as global setup hears it, so their exit must not turn the
+      // interruption into a failed restore.
+      for (const p of tree(run.child.pid!).filter((x) => x !== run.child.pid)) {
+        try {
+          process.kill(p, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
       }
+      const r = await run.done;
+      expect(r.code, r.output).toBe(143);
+      expect(r.output).toMatch(/interrupted by SIGTERM during phase restore/);
+      expect(r.output).not.toMatch(/during checks|restore\s+failed/);
+      expect(phaseStatuses(s)).toMatchObject({ restore: 'interrupted' });
+      expect(stateOf(s)!.interrupted).toMatchObject({ signal: 'SIGTERM', phase: 'restore' });
+    } finally {
+      await lock.end().catch(() => {});
     }
-    const r = await run.done;
-    expect(r.code, r.output).toBe(143);
-    expect(r.output).toMatch(/interrupted by SIGTERM during phase restore/);
-    expect(r.output).not.toMatch(/during checks|restore\s+failed/);
-    expect(phaseStatuses(s)).toMatchObject({ restore: 'interrupted' });
-    expect(stateOf(s)!.interrupted).toMatchObject({ signal: 'SIGTERM', phase: 'restore' });
-  } finally {
-    await lock.end().catch(() => {});
-  }
-}, 240_000);
+  },
+  240_000,
+);
