@@ -184,19 +184,26 @@ export function ensurePrivateWorkDir(dir: string): void {
   ensureUsableDir('WORK_DIR', dir, 0o700);
 }
 
+/** REPORTS_DIR and its `runs` folder, each with its lstat, for those that exist. */
+function reportsDirEntries(dir: string): Array<[string, fs.Stats]> {
+  const out: Array<[string, fs.Stats]> = [];
+  for (const p of [dir, path.join(dir, 'runs')]) {
+    try {
+      out.push([p, fs.lstatSync(p)]);
+    } catch {
+      // missing: the run creates it
+    }
+  }
+  return out;
+}
+
 /**
  * REPORTS_DIR and its `runs` folder must be the directories they name, not symbolic links (a link planted there
  * would send every report elsewhere).
  * @throws ConfigError (exit 2) naming the link and where it leads.
  */
 export function refuseSymlinkedReportsDir(dir: string): void {
-  for (const p of [dir, path.join(dir, 'runs')]) {
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(p);
-    } catch {
-      continue;
-    }
+  for (const [p, st] of reportsDirEntries(dir)) {
     if (st.isSymbolicLink())
       throw new ConfigError(
         `REPORTS_DIR: ${p} is a symbolic link (to ${realPathLoose(p)}), which the run does not follow; set REPORTS_DIR to the real directory (${realPathLoose(dir)}) or remove the link`,
@@ -213,13 +220,7 @@ export function refuseSymlinkedReportsDir(dir: string): void {
  */
 export function reportsDirProblem(dir: string): string | undefined {
   const fix = `use a directory of yours that only you can write (chmod 0755 / chown to uid ${process.getuid?.() ?? '?'}), or a new path: the run creates it`;
-  for (const p of [dir, path.join(dir, 'runs')]) {
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(p);
-    } catch {
-      continue;
-    }
+  for (const [p, st] of reportsDirEntries(dir)) {
     if (!st.isDirectory()) continue; // ensureUsableDir / refuseSymlinkedReportsDir say it
     const uid = process.getuid?.();
     if (uid !== undefined && st.uid !== uid)
