@@ -9,7 +9,7 @@ import { terminalLine } from '../lib/core/escape.ts';
 import { helpText, parseConfig, registerSecrets, type Config, type Mode } from '../lib/core/config.ts';
 import { parseCliArgs, unknownEnvWarnings } from '../lib/core/cli-args.ts';
 import { KNOWN_VARS } from './known-vars.ts';
-import { ConfigError, EXIT } from '../lib/core/errors.ts';
+import { ConfigError, EXIT, signalExitCode } from '../lib/core/errors.ts';
 import { redact } from '../lib/core/redact.ts';
 import { prepareRerun, type RerunPlan } from '../lib/audit/run-record.ts';
 import { watchLaunchers } from '../lib/core/signals.ts';
@@ -163,6 +163,30 @@ async function readOnlyModes(args: Args, config: Config | undefined): Promise<nu
   return undefined;
 }
 
+/** Set once the run takes over (lib/cli/rehearse.ts installs its own handlers, phase by phase). */
+let runStarted = false;
+
+/**
+ * One SIGINT/SIGTERM listener for the whole process, installed first. Before the run starts (arguments, configuration
+ * and its warnings, the read-only modes, the rerun plan) an interruption writes nothing and says so instead of ending
+ * silently after the first lines (issue 26, attack 19). Later it yields to the run's own handlers and acts only when
+ * none is installed (a moment between two of them): then it ends the run as Node's default would, with 128 + the
+ * signal, but saying so. Always installed on purpose: removing a signal's last listener closes Node's signal handle,
+ * and a signal already received but not yet dispatched is then lost (a SIGINT right after the first warning was
+ * ignored and the run went on).
+ */
+function onProcessSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return; // the run's own handler has it
+  err(
+    runStarted
+      ? `rehearsal interrupted by ${signal}`
+      : `rehearsal interrupted by ${signal} before it started; nothing was written`,
+  );
+  process.exit(signalExitCode(signal));
+}
+process.on('SIGINT', onProcessSignal);
+process.on('SIGTERM', onProcessSignal);
+
 async function main(): Promise<number> {
   const input = await usage(parseInput);
   if (typeof input === 'number') return input;
@@ -181,6 +205,7 @@ async function main(): Promise<number> {
     }
     rerun = r;
   }
+  runStarted = true;
   return rehearse(config!, {
     mode: args.verifyOnly ? 'verify-only' : rerun?.kind === 'rerun' ? 'rerun' : 'full',
     rerun: rerun?.kind === 'rerun' ? rerun : undefined,
