@@ -211,6 +211,14 @@ export async function runMirror(ctx: PhaseCtx): Promise<PhaseOutcome> {
   }
 }
 
+/**
+ * A line of rsync's with the open directory's name (`/proc/self/fd/3`, what rsync was given) back to the directory
+ * it stands for: a failure names DST_ASSETS_DIR's resolved path, as the operator knows it, not the descriptor.
+ */
+function shownAt(line: string, pin: Pinned, config: Config): string {
+  return line.split(pin.child).join(config.dstAssetsDir);
+}
+
 /** runMirror once DST_ASSETS_DIR is open (`pin`): rsync into the open directory, progress, stats, the marker. */
 async function mirrorPinned(ctx: PhaseCtx, config: Config, pin: Pinned): Promise<PhaseOutcome> {
   const content = mirrorChecksum(config.assetsMirrorChecksum ?? 'auto', pin.here);
@@ -257,7 +265,16 @@ async function mirrorPinned(ctx: PhaseCtx, config: Config, pin: Pinned): Promise
       else statLines.push(line);
     },
   });
-  if (r.code !== 0) throw toolFailure('mirror', cmd, r, rsyncMeaning(r.code), { log: ctx.log });
+  if (r.code !== 0)
+    throw toolFailure(
+      'mirror',
+      cmd,
+      { ...r, stderrTail: r.stderrTail.map((l) => shownAt(l, pin, config)) },
+      rsyncMeaning(r.code),
+      {
+        log: ctx.log,
+      },
+    );
   const stats = parseRsyncStats(statLines);
   progress.finish({
     ...last,

@@ -229,10 +229,19 @@ export async function fpsyncStep(ctx: PhaseCtx): Promise<PhaseOutcome> {
   // (ASSETS_WORKERS) reach the tree by its path on their host: only the check at the start applies to them.
   const pin = pinMirrorTarget(real);
   ctx.say(`content check: ${content.why}`);
-  const r = await runFpsync(pinnedFpsyncPlan(plan, pin, config), real, {
+  const pinned = pinnedFpsyncPlan(plan, pin, config);
+  const r = await runFpsync(pinned, real, {
     say: ctx.say,
     log: (l) => ctx.log.line(l),
-  }).finally(() => pin.close());
+  })
+    .catch((e: unknown) => {
+      // A failed job's rsync lines name the descriptor the jobs were given: name the directory it stands for.
+      const given = pinned.args[pinned.args.length - 1]!;
+      if (e instanceof Error && given !== plan.args[plan.args.length - 1])
+        e.message = e.message.split(given).join(`${real}/`);
+      throw e;
+    })
+    .finally(() => pin.close());
   ctx.log.line((await leaveMarker(config.dst, { assetsDir: assetsMarkerValue(config) }, config)).note);
   return {
     reason: `${config.srcAssetsDir} → ${config.dstAssetsDir} by fpsync (${config.assetsJobs} workers${config.assetsWorkers?.length ? ` on ${config.assetsWorkers.join(', ')}` : ''}): ${r.progress.jobsDone ?? '?'} job(s) in ${r.durationMs} ms${config.assetsDelete ? '' : ' (ASSETS_DELETE off)'}; ${content.checksum ? 'content compared (--checksum)' : 'size + mtime quick check'}`,
