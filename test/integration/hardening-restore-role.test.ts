@@ -85,7 +85,7 @@ test('E1: RESTORE_ROLE with a superuser target login is refused (exit 2) before 
   expect(pre.rehearseExitCode).toBe(2);
   expect(pre.reason).toMatch(
     new RegExp(
-      `RESTORE_ROLE=${restorer} does not contain the restore: the target login ${superLogin} has superuser, which ${restorer} lacks.*RESET ROLE or SET ROLE ${superLogin}.*log in as ${restorer} in DST_DATABASE_URL.*or unset RESTORE_ROLE and accept the superuser warning`,
+      `RESTORE_ROLE=${restorer} does not contain the restore: the target login ${superLogin} has superuser, which ${restorer} lacks.*RESET ROLE or SET ROLE ${superLogin}, or to any role ${superLogin} is a member of.*log in as ${restorer} in DST_DATABASE_URL.*or unset RESTORE_ROLE and accept the superuser warning`,
     ),
   );
   // The whole copy: stops at the preflight, nothing dumped or restored, the program never ran.
@@ -104,6 +104,42 @@ test('E1: a non-superuser login that is a member of pg_execute_server_program is
   expect(pre.rehearseExitCode).toBe(2);
   expect(pre.reason).toMatch(
     new RegExp(`the target login ${login} has membership in pg_execute_server_program, which ${restorer} lacks`),
+  );
+  expect(fs.existsSync(pwned)).toBe(false);
+});
+
+test('re-run N2: a login that may SET ROLE to a NOLOGIN superuser or CREATEROLE role (even NOINHERIT) is refused, naming the role it reaches', async () => {
+  const { s, pwned, restorer } = await attack();
+  const pw = s.password.replace(/'/g, "''");
+  const dba = await role('NOLOGIN SUPERUSER');
+  const creator = await role('NOLOGIN CREATEROLE');
+  // Through a superuser role: the attacker's function would `SET ROLE <dba>` and run COPY … TO PROGRAM.
+  const viaSuper = await role(`LOGIN NOSUPERUSER NOINHERIT PASSWORD '${pw}'`);
+  await onTarget(`GRANT ${restorer} TO ${viaSuper}; GRANT ${dba} TO ${viaSuper}`);
+  const a = await preflightOnly({ ...s.env, DST_DATABASE_URL: loginUrl(s, viaSuper), RESTORE_ROLE: restorer });
+  expect(a.rehearseExitCode, a.reason).toBe(2);
+  expect(a.reason).toMatch(
+    new RegExp(
+      `the target login ${viaSuper} has superuser \\(through SET ROLE ${dba}\\)[^;]*, which ${restorer} lacks`,
+    ),
+  );
+  // Through a CREATEROLE role: `SET ROLE <creator>; GRANT pg_execute_server_program TO <creator>`.
+  const viaCreator = await role(`LOGIN NOSUPERUSER PASSWORD '${pw}'`);
+  await onTarget(`GRANT ${restorer} TO ${viaCreator}; GRANT ${creator} TO ${viaCreator}`);
+  const b = await preflightOnly({ ...s.env, DST_DATABASE_URL: loginUrl(s, viaCreator), RESTORE_ROLE: restorer });
+  expect(b.rehearseExitCode, b.reason).toBe(2);
+  expect(b.reason).toMatch(new RegExp(`has CREATEROLE \\(through SET ROLE ${creator}\\), which ${restorer} lacks`));
+  expect(fs.existsSync(pwned)).toBe(false);
+});
+
+test('re-run N1: a restore role that may itself run programs (a member of pg_execute_server_program) is refused', async () => {
+  const { s, pwned, restorer } = await attack();
+  const login = await role(`LOGIN NOSUPERUSER PASSWORD '${s.password.replace(/'/g, "''")}'`);
+  await onTarget(`GRANT ${restorer} TO ${login}; GRANT pg_execute_server_program TO ${restorer}`);
+  const pre = await preflightOnly({ ...s.env, DST_DATABASE_URL: loginUrl(s, login), RESTORE_ROLE: restorer });
+  expect(pre.rehearseExitCode, pre.reason).toBe(2);
+  expect(pre.reason).toMatch(
+    new RegExp(`RESTORE_ROLE=${restorer}: ${restorer} itself has membership in pg_execute_server_program`),
   );
   expect(fs.existsSync(pwned)).toBe(false);
 });

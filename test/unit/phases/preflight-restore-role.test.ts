@@ -25,7 +25,7 @@ test('a superuser login is refused with both fixes', () => {
   expect(why).toMatch(
     /^RESTORE_ROLE=app_owner does not contain the restore: the target login postgres has superuser, which app_owner lacks/,
   );
-  expect(why).toMatch(/RESET ROLE or SET ROLE postgres/);
+  expect(why).toMatch(/RESET ROLE or SET ROLE postgres, or to any role postgres is a member of/);
   expect(why).toMatch(/COPY … TO PROGRAM/);
   expect(why).toMatch(
     /log in as app_owner in DST_DATABASE_URL .*, or unset RESTORE_ROLE and accept the superuser warning$/,
@@ -55,4 +55,16 @@ test('a missing, superuser or unreachable restore role is refused with the fix',
   expect(restoreRoleProblem({ ...plain, canSetRole: false })).toMatch(
     /deployer is not a member of app_owner.*GRANT app_owner TO deployer, or log in as app_owner/,
   );
+});
+
+test('powers reached by SET ROLE are named with the role they come through; a restore role with such powers is refused', () => {
+  expect(restoreRoleProblem({ ...plain, loginExtra: ['superuser (through SET ROLE dba)'] })).toMatch(
+    /the target login deployer has superuser \(through SET ROLE dba\), which app_owner lacks/,
+  );
+  expect(
+    restoreRoleProblem({ ...plain, rolePowers: ['CREATEROLE', 'membership in pg_execute_server_program'] }),
+  ).toMatch(
+    /^RESTORE_ROLE=app_owner: app_owner itself has CREATEROLE, membership in pg_execute_server_program, and code in the archive .* runs as app_owner: it could use them .*REVOKE them from app_owner/,
+  );
+  expect(restoreRoleProblem({ ...plain, rolePowers: [] })).toBeUndefined();
 });
