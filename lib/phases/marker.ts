@@ -180,11 +180,36 @@ export function writtenTables(before: Record<string, number>, now: Record<string
   return out.sort();
 }
 
-const NEWER_DDL_SQL = `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS t
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN ('pg_catalog','information_schema')
-  AND n.nspname !~ '^pg_' AND pg_catalog.age(c.xmin) < pg_catalog.age($1::text::xid)
-ORDER BY 1 LIMIT 10`;
+/**
+ * Objects created or altered after the marker's transaction ($1) that a drop would take with it: relations, and
+ * (re-run attack N3: a hot-fix function, an enum and a domain made on the marked copy were dropped unnamed) functions
+ * and procedures, and types (enums, domains, composite and range types; not a relation's row type nor an array
+ * type, which come with their owner). Extension members are left out (the extension's own objects). `kind` is empty
+ * for a relation. At most 10 lines.
+ */
+const NEWER_DDL_SQL = `SELECT t, kind FROM (
+  SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS t, '' AS kind
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN ('pg_catalog','information_schema')
+    AND n.nspname !~ '^pg_' AND pg_catalog.age(c.xmin) < pg_catalog.age($1::text::xid)
+  UNION ALL
+  SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
+           || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', 'function '
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+    AND pg_catalog.age(p.xmin) < pg_catalog.age($1::text::xid)
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+      AND d.objid = p.oid AND d.deptype = 'e')
+  UNION ALL
+  SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname), 'type '
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+    AND t.typcategory <> 'A'
+    AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
+    AND pg_catalog.age(t.xmin) < pg_catalog.age($1::text::xid)
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
+      AND d.objid = t.oid AND d.deptype = 'e')
+) x ORDER BY 1 LIMIT 10`;
 
 /** Options of writtenSince: the schemas a drop would remove (the row probe reads their tables), the probe's budget. */
 export interface WrittenSinceOptions {
@@ -204,9 +229,9 @@ export interface WrittenSinceOptions {
 export async function writtenSince(c: pg.Client, marker: Marker, opts: WrittenSinceOptions = {}): Promise<string[]> {
   const out = writtenTables(marker.writes, await writeCounters(c));
   if (!marker.xid) return out;
-  const ddl = (await c.query<{ t: string }>(NEWER_DDL_SQL, [marker.xid])).rows.map((r) => r.t);
-  for (const t of ddl)
-    if (!out.some((o) => o.startsWith(`${t} `))) out.push(`${t} (created or altered since the restore)`);
+  const ddl = (await c.query<{ t: string; kind: string }>(NEWER_DDL_SQL, [marker.xid])).rows;
+  for (const { t, kind } of ddl)
+    if (!out.some((o) => o.startsWith(`${t} `))) out.push(`${t} (${kind}created or altered since the restore)`);
   if (!out.some((o) => o.startsWith('large objects ')))
     out.push(...(await largeObjectsSince(c, { xid: marker.xid, largeObjects: marker.largeObjects })));
   // The row probe reads tables: only when nothing else refuses already.

@@ -103,3 +103,32 @@ test('a large object created after the restore, then a track_counts=off UPDATE: 
     `large objects (1 created or changed since the restore, e.g. oid ${oid2})`,
   ]);
 }, 600_000);
+
+test('re-run N3: a function, an enum and a domain made on the marked copy after the restore: DST_DROP_SCHEMA=1 refused naming each; none before (no false red)', async () => {
+  const { dst, env } = await setUp();
+  const first = await rehearse(COPY_FAMILIES, env);
+  expect(first.code, first.output).toBe(0);
+  const config = parseConfig(
+    { DST_DATABASE_URL: dst.url, DST_ASSETS_DIR: env.DST_ASSETS_DIR },
+    { mode: 'verify-only' },
+  );
+  // Clean: the restore's own functions and types (none here but the tables' row types) are not "since".
+  expect((await previewDrop(config.dst, config)).written).toEqual([]);
+  await dst.query(`CREATE FUNCTION public.hotfix_n3(a int) RETURNS int LANGUAGE sql AS 'SELECT a';
+    CREATE TYPE public.mood AS ENUM ('ok', 'sad');
+    CREATE DOMAIN billing.posint AS int CHECK (VALUE > 0)`);
+  const p = await previewDrop(config.dst, config);
+  expect(p.written).toEqual(
+    expect.arrayContaining([
+      'public.hotfix_n3(a integer) (function created or altered since the restore)',
+      'public.mood (type created or altered since the restore)',
+      'billing.posint (type created or altered since the restore)',
+    ]),
+  );
+  // Not the array types that come with them, nor anything else.
+  expect(p.written).toHaveLength(3);
+  const refused = await rehearse(COPY_FAMILIES, { ...env, DST_DROP_SCHEMA: '1' });
+  expect(refused.code, refused.output).toBe(2);
+  expect(refused.output).toMatch(/was written since this tool restored it .*public\.hotfix_n3\(a integer\) \(function/);
+  expect(await count(dst, "SELECT count(*) AS n FROM pg_proc WHERE proname = 'hotfix_n3'")).toBe(1);
+}, 300_000);
