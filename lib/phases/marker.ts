@@ -181,11 +181,12 @@ export function writtenTables(before: Record<string, number>, now: Record<string
 }
 
 /**
- * Objects created or altered after the marker's transaction ($1) that a drop would take with it: relations, and
- * (re-run attack N3: a hot-fix function, an enum and a domain made on the marked copy were dropped unnamed) functions
- * and procedures, and types (enums, domains, composite and range types; not a relation's row type nor an array
- * type, which come with their owner). Extension members are left out (the extension's own objects). `kind` is empty
- * for a relation. At most 10 lines.
+ * Objects created or altered after the marker's transaction ($1): relations in any schema, and — in the schemas the
+ * drop removes ($2; re-run attack N3: a hot-fix function, an enum and a domain made on the marked copy were dropped
+ * unnamed) — functions and procedures, and types (enums, domains, composite and range types; not a relation's row
+ * type nor an array type, which come with their owner). Only those schemas for these: a DBA's event-trigger function
+ * in a schema of its own is not lost by the drop. Extension members are left out (the extension's own objects).
+ * `kind` is empty for a relation. At most 10 lines.
  */
 const NEWER_DDL_SQL = `SELECT t, kind FROM (
   SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS t, '' AS kind
@@ -196,14 +197,14 @@ const NEWER_DDL_SQL = `SELECT t, kind FROM (
   SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
            || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', 'function '
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-  WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+  WHERE n.nspname = ANY ($2::text[])
     AND pg_catalog.age(p.xmin) < pg_catalog.age($1::text::xid)
     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
       AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL
   SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname), 'type '
   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-  WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+  WHERE n.nspname = ANY ($2::text[])
     AND t.typcategory <> 'A'
     AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
     AND pg_catalog.age(t.xmin) < pg_catalog.age($1::text::xid)
@@ -213,7 +214,10 @@ const NEWER_DDL_SQL = `SELECT t, kind FROM (
 
 /** Options of writtenSince: the schemas a drop would remove (the row probe reads their tables), the probe's budget. */
 export interface WrittenSinceOptions {
-  /** Schemas whose tables the row probe reads (default: public and the marker's schemas). */
+  /**
+   * Schemas the drop removes: the row probe reads their tables, and their functions and types count as DDL since
+   * (default: public and the marker's schemas).
+   */
   schemas?: readonly string[];
   /** Skip the row probe (a refusal already stands, or the target is confirmed by name). */
   probeRows?: boolean;
@@ -229,14 +233,14 @@ export interface WrittenSinceOptions {
 export async function writtenSince(c: pg.Client, marker: Marker, opts: WrittenSinceOptions = {}): Promise<string[]> {
   const out = writtenTables(marker.writes, await writeCounters(c));
   if (!marker.xid) return out;
-  const ddl = (await c.query<{ t: string; kind: string }>(NEWER_DDL_SQL, [marker.xid])).rows;
+  const schemas = opts.schemas ?? [...new Set(['public', ...marker.schemas])];
+  const ddl = (await c.query<{ t: string; kind: string }>(NEWER_DDL_SQL, [marker.xid, schemas])).rows;
   for (const { t, kind } of ddl)
     if (!out.some((o) => o.startsWith(`${t} `))) out.push(`${t} (${kind}created or altered since the restore)`);
   if (!out.some((o) => o.startsWith('large objects ')))
     out.push(...(await largeObjectsSince(c, { xid: marker.xid, largeObjects: marker.largeObjects })));
   // The row probe reads tables: only when nothing else refuses already.
   if (out.length || opts.probeRows === false) return out;
-  const schemas = opts.schemas ?? [...new Set(['public', ...marker.schemas])];
   return rowProbeLines(await rowsNewerThanMarker(c, marker.xid, schemas, opts.budgetMs), opts.budgetMs);
 }
 
