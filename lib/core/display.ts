@@ -23,8 +23,11 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-
 
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** One unsafe character as its visible escape: `\n`, `\r`, `\t`, `\x1b` (below U+0100), `\u202e` (above). */
-function escaped(ch: string): string {
+/**
+ * One unsafe character as its visible escape: `\n`, `\r`, `\t`, `\x1b` (below U+0100), `\u202e` (above). The one
+ * escape of the project: the sinks' rules (lib/core/escape.ts terminalText, markdownText, htmlText) use it too.
+ */
+export function escaped(ch: string): string {
   const c = ch.charCodeAt(0);
   return SHORT[ch] ?? (c < 0x100 ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`);
 }
@@ -71,9 +74,9 @@ export function unicodeIdent(name: string): string | undefined {
 
 /**
  * The tool's own line break inside a message it composed: a newline followed by at least two spaces (`\n  - …`), the
- * form every multi-line message of lib/ uses (lib/core/escape.ts MESSAGE_BREAK, the same rule).
+ * form every multi-line message of lib/ uses (lib/core/escape.ts messageLines splits at it too).
  */
-const TOOL_BREAK = /\n(?= {2})/;
+export const MESSAGE_BREAK = /\n(?= {2})/;
 
 /**
  * A check's text (its test name, failure message or a note) as it leaves the check: the tool's own line breaks
@@ -84,7 +87,7 @@ const TOOL_BREAK = /\n(?= {2})/;
  */
 export function checkText(text: string, opts: { oneLine?: boolean } = {}): string {
   if (opts.oneLine) return shownName(text);
-  return text.split(TOOL_BREAK).map(shownName).join('\n');
+  return text.split(MESSAGE_BREAK).map(shownName).join('\n');
 }
 
 /** What opens a console line of the tool's own: a `[phase]` tag or a status glyph (after any indentation). */

@@ -15,7 +15,7 @@
  *   table cell.
  * - HTML: `& < > " '` as entities (text and attribute values alike), controls as in the terminal rule.
  */
-import { detailLine } from './display.ts';
+import { detailLine, escaped, MESSAGE_BREAK } from './display.ts';
 
 /**
  * Controls, the line/paragraph separators U+2028/U+2029 (a line break to JavaScript, JSON viewers and some log tools)
@@ -24,20 +24,12 @@ import { detailLine } from './display.ts';
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-function visible(ch: string): string {
-  const c = ch.charCodeAt(0);
-  if (ch === '\n') return '\\n';
-  if (ch === '\r') return '\\r';
-  if (c < 0x100) return `\\x${c.toString(16).padStart(2, '0')}`;
-  return `\\u${c.toString(16).padStart(4, '0')}`;
-}
-
 /**
  * A name for the terminal or a plain-text log: every control and bidi character shown as a visible escape (a tab
  * stays a tab). The result never contains a newline, a carriage return or an escape sequence.
  */
 export function terminalText(s: string): string {
-  return s.replace(CONTROL, visible);
+  return s.replace(CONTROL, escaped);
 }
 
 /**
@@ -104,7 +96,6 @@ export function htmlText(s: string): string {
  * of lib/ uses. Any other newline (one that came inside a database or file name) is not a break and stays escaped;
  * an indented one can at most read as a continuation line of the message it is in, never as a line of its own.
  */
-const MESSAGE_BREAK = /\n(?= {2})/;
 
 /** A message's lines at the tool's own breaks (MESSAGE_BREAK), each still raw: escape them with the medium's rule. */
 export function messageLines(s: string): string[] {
