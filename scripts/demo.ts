@@ -8,8 +8,8 @@
  *
  * Exit code: the rehearsal's (0 green, 1 a check failed, 3 a copy phase failed); 2 for a usage error.
  */
-import { onStopSignal } from '../lib/core/signals.ts';
-import { spawn } from 'node:child_process';
+import { onStopSignal, withParentDeathSignal } from '../lib/core/signals.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -126,14 +126,19 @@ function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Run the rehearsal as a user would, every line through the redactor. */
-function runRehearsal(env: NodeJS.ProcessEnv): Promise<number> {
-  const [file, argv] = cliCommand('rehearse');
+function runRehearsal(env: NodeJS.ProcessEnv, life: DemoLife): Promise<number> {
+  // The demo is already stopping (an unexpected error while it loaded the world): start nothing that would outlive it.
+  if (life.stopping) return Promise.reject(new Error('the demo is stopping; the rehearsal was not started'));
+  // The rehearsal gets SIGTERM if the demo dies under it (even kill -9), so it never runs on against stopped clusters.
+  const [file, argv] = withParentDeathSignal(...cliCommand('rehearse'), 'TERM');
   return new Promise((resolve, reject) => {
     const child = spawn(file, argv, {
       cwd: PROJECT_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const closed = new Promise<void>((done) => child.on('close', () => done()));
+    life.rehearsal = { child, closed };
     const forward = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) =>
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (l) => to.write(redact(l) + '\n'));
     forward(child.stdout, process.stdout);
@@ -182,7 +187,31 @@ interface DemoLife {
   sandbox: SandboxState;
   health?: HealthServer;
   keep: boolean;
+  /** Set when cleanup starts: no new rehearsal child is started after it. */
+  stopping: boolean;
+  /** The rehearsal child while it runs (and the promise of its end), so cleanup stops it before the clusters. */
+  rehearsal?: { child: ChildProcess; closed: Promise<void> };
   cleanup: () => Promise<void>;
+}
+
+/** How long a stopping demo waits for its rehearsal child to end after SIGTERM before SIGKILL (ms). */
+const REHEARSAL_STOP_GRACE_MS = 30_000;
+
+/**
+ * Stop the rehearsal child, if one runs: SIGTERM (it removes what it was writing and says "interrupted"), then
+ * SIGKILL after REHEARSAL_STOP_GRACE_MS. Resolves when the child has closed, so nothing writes into the sandbox while
+ * it is removed.
+ */
+async function stopRehearsal(life: DemoLife): Promise<void> {
+  const r = life.rehearsal;
+  if (!r || r.child.exitCode !== null || r.child.signalCode !== null) return;
+  r.child.kill('SIGTERM');
+  const timer = setTimeout(() => r.child.kill('SIGKILL'), REHEARSAL_STOP_GRACE_MS);
+  try {
+    await r.closed;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The command line, or the exit code when it asks for nothing more (usage error: 2, --help: 0, --cleanup). */
@@ -215,8 +244,11 @@ function guardSandbox(sandbox: SandboxState): DemoLife {
   const life: DemoLife = {
     sandbox,
     keep: false,
+    stopping: false,
     cleanup: () =>
       (cleaning ??= (async () => {
+        life.stopping = true;
+        await stopRehearsal(life).catch(() => {});
         await life.health?.close().catch(() => {});
         if (!life.keep) await stopSandbox(sandbox).catch(() => {});
       })()),
@@ -294,6 +326,7 @@ async function rehearseAndTell(
   args: DemoArgs,
   fault: AppliedFault | undefined,
   started: number,
+  life: DemoLife,
 ): Promise<number> {
   say('demo: the environment, as you would set it for your own migration (secrets redacted):');
   for (const [k, v] of Object.entries(vars)) {
@@ -303,7 +336,7 @@ async function rehearseAndTell(
   say('demo: running the rehearsal: npm run rehearse (dump → restore → rsync → checks → reports)');
   say('');
   const before = runDirs(args.reportsDir);
-  const code = await runRehearsal(childEnv(vars));
+  const code = await runRehearsal(childEnv(vars), life);
   say('');
   const fresh = [...runDirs(args.reportsDir)].filter((d) => !before.has(d)).sort();
   const runDir = fresh.length ? path.join(args.reportsDir, 'runs', fresh[fresh.length - 1]) : undefined;
@@ -369,7 +402,7 @@ async function main(): Promise<number> {
     }
     if (!fault?.healthDown) life.health = await startHealthServer({ path: '/health' });
     const vars = demoVars(world, args, life, fault);
-    const code = await rehearseAndTell(vars, args, fault, started);
+    const code = await rehearseAndTell(vars, args, fault, started, life);
     if (args.keep) keepSandbox(life, vars);
     return code;
   } finally {

@@ -71,6 +71,20 @@ function expectNoPasswordShape(text: string) {
     expect(text.includes(shape), `output contains a password fragment "${shape}"`).toBe(false);
 }
 
+/** PIDs of live processes whose environment holds exactly `entry` (`NAME=value`), read from /proc/<pid>/environ. */
+function processesWithEnv(entry: string): number[] {
+  const found: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(entry)) found.push(Number(d));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return found;
+}
+
 describe('npm run demo', () => {
   test('runs green end to end, prints the redacted environment and the report path, and leaks no password', async () => {
     const reports = path.join(tempDir('demo-green-'), 'reports');
@@ -191,10 +205,21 @@ describe('npm run demo', () => {
     );
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
-    // Close our end after the first line: the demo's next line (once its clusters run) fails with EPIPE.
-    child.stdout!.once('data', () => child.stdout!.destroy());
+    // Close our end once the rehearsal child starts: the demo's next line (the child's output it forwards) fails with
+    // EPIPE while both clusters run and the rehearsal writes into the sandbox.
+    let stdout = '';
+    const onOut = (d: Buffer) => {
+      stdout += d;
+      if (!/running the rehearsal/.test(stdout)) return;
+      child.stdout!.off('data', onOut);
+      child.stdout!.destroy();
+    };
+    child.stdout!.on('data', onOut);
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect(leftovers(), `clusters of the demo still running:\n${stderr}`).toEqual([]);
+    // Nothing the demo started outlives it (the rehearsal child included): no process runs with its TMPDIR.
+    expect(processesWithEnv(`TMPDIR=${tmp}`), stderr).toEqual([]);
+    expect(fs.readdirSync(tmp).filter((d) => d.startsWith('rehearsal-sandbox-'))).toEqual([]);
     expect(stderr).toMatch(/demo: unexpected error: .*EPIPE/);
     expect(stderr).toMatch(/demo: stopping the sandbox/);
     expect(code).toBe(1);
