@@ -14,9 +14,15 @@ import { rehearse, ROOT, scenario, stateOf, type Scenario } from '../../helpers/
 const CASES = path.resolve(ROOT, '../shared/cases');
 const SQL = fs.readFileSync(path.join(CASES, 'rw12-hnsw-memory.sql'), 'utf8');
 
-async function rw12(): Promise<Scenario> {
+/**
+ * The case's world; `rows` shrinks its 20,000 vectors (the forced-1MB test: the graph outgrows 1MB after about 1,150
+ * vector(32) tuples, so 4,000 show the NOTICE in seconds where 20,000 built on disk for half a minute).
+ */
+async function rw12(rows?: number): Promise<Scenario> {
   const s = await scenario({ fixture: false });
-  await s.src.query(SQL);
+  const series = 'generate_series(1,20000)';
+  expect(SQL, 'the case loads 20,000 vectors').toContain(series);
+  await s.src.query(rows ? SQL.replace(series, `generate_series(1,${rows})`) : SQL);
   await s.dst.query(`ALTER DATABASE ${s.dst.name} SET maintenance_work_mem TO '1MB'`);
   return s;
 }
@@ -80,13 +86,12 @@ test(
   'rw12: with a forced 1MB, the server’s NOTICE reaches the restore log and its HINT the console summary',
   { timeout: 420_000 },
   async () => {
-    const s = await rw12();
+    const s = await rw12(4000);
     // DST_DROP_SCHEMA=1 restores through psql, which shows the server's NOTICEs (pg_restore itself runs its session
     // with client_min_messages=warning, so only WARNINGs reach its output).
     const r = await rehearse(
       [],
       { ...s.env, ...ENV, DST_DROP_SCHEMA: '1', RESTORE_MAINTENANCE_WORK_MEM: '1MB' },
-      // The 1MB build itself takes about half a minute on a quiet 2-core machine.
       { timeoutMs: 400_000 },
     );
     const restore = stateOf(s)?.phases.find((p) => p.name === 'restore');
