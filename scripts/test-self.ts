@@ -77,6 +77,44 @@ function totals(jsonOut: string): { passed: number; failed: number; skipped: num
   }
 }
 
+/**
+ * One line on the whole CLI runs the tests made (test/helpers/scenario.ts runCli appends one JSON line per run to
+ * `file`): how many, their summed wall time in seconds, per script, and the three files that spend most in them.
+ * Undefined when no run was logged.
+ */
+function cliRunSummary(file: string): string | undefined {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+  const byScript = new Map<string, { n: number; ms: number }>();
+  const byFile = new Map<string, number>();
+  let total = 0;
+  for (const l of lines) {
+    let r: { file?: string; script?: string; ms?: number };
+    try {
+      r = JSON.parse(l);
+    } catch {
+      continue;
+    }
+    const ms = Number(r.ms) || 0;
+    total += ms;
+    const k = byScript.get(r.script ?? '?') ?? { n: 0, ms: 0 };
+    byScript.set(r.script ?? '?', { n: k.n + 1, ms: k.ms + ms });
+    byFile.set(r.file || '?', (byFile.get(r.file || '?') ?? 0) + ms);
+  }
+  if (!lines.length) return undefined;
+  const s = (ms: number) => `${Math.round(ms / 1000)} s`;
+  const scripts = [...byScript].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => `${k} ${v.n} (${s(v.ms)})`);
+  const files = [...byFile]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, ms]) => `${path.basename(k)} ${s(ms)}`);
+  return `${lines.length} whole CLI runs, ${s(total)} summed: ${scripts.join(', ')}; most in ${files.join(', ')}`;
+}
+
 /** Print a background check's output under its heading; true when it passed. */
 function report(heading: string, r: Finished): boolean {
   console.log(`test:self: ${heading}`);
@@ -89,11 +127,15 @@ async function main(): Promise<number> {
   const tsc = background('tsc', ['--noEmit', '-p', root]);
   const fmt = background('prettier', ['--check', '--log-level=warn', '.']);
 
-  const jsonOut = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'test-self-')), 'results.json');
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'test-self-'));
+  const jsonOut = path.join(outDir, 'results.json');
+  const cliLog = path.join(outDir, 'cli-runs.jsonl');
   const args = vitestArgs(jsonOut);
   console.log(`test:self: vitest ${args.join(' ')}`);
-  const env = { ...process.env, SELF_REPORTS: '0' };
+  const env = { ...process.env, SELF_REPORTS: '0', SELF_CLI_LOG: cliLog };
   const vt = await finished(spawn(bin('vitest'), args, { stdio: 'inherit', cwd: root, env }));
+  const cliRuns = cliRunSummary(cliLog);
+  if (cliRuns) console.log(`test:self: ${cliRuns} (one line per run: ${cliLog})`);
 
   const typecheckOk = report('typecheck (tsc --noEmit)', await tsc);
   const formatOk = report('formatting (prettier --check)', await fmt);
