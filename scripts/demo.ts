@@ -40,7 +40,11 @@ import {
 const DEFAULT_USERS = 50;
 const PREFIX = DEFAULT_DB_PATH_PREFIX;
 const DATABASES = { source: 'legacy_app', target: 'staging' };
-/** Marks a kept demo sandbox, so `--cleanup DIR` never deletes anything else. */
+/**
+ * Marks a demo sandbox, so `--cleanup DIR` never deletes anything else: written when the sandbox starts (`running:
+ * demo pid N`, so a demo killed with SIGKILL or by the OOM killer leaves a sandbox --cleanup can remove), and replaced
+ * by --keep (`kept by …`).
+ */
 const MARKER = '.migration-rehearsal-demo';
 
 const USAGE = `Usage: npm run demo -- [options]
@@ -54,7 +58,7 @@ Options:
   --break FAULT      seed one fault first and see a red run: ${FAULTS.join(', ')}
   --keep             keep the sandbox running afterwards; prints how to reuse and remove it
   --reports-dir DIR  where the reports go (default reports/demo, apart from your real runs in reports/)
-  --cleanup DIR      stop and remove a sandbox kept by --keep
+  --cleanup DIR      stop and remove a sandbox kept by --keep, or left running by a demo that was killed
   --help             this text
 `;
 
@@ -154,10 +158,35 @@ function runDirs(reportsDir: string): Set<string> {
   return new Set(fs.readdirSync(runs).filter((e) => fs.lstatSync(path.join(runs, e)).isDirectory()));
 }
 
+/** The pid in a `running: demo pid N` marker while that process is alive, else undefined. */
+function runningDemoPid(marker: string): number | undefined {
+  const m = /^running: demo pid (\d+)/.exec(marker);
+  if (!m) return undefined;
+  try {
+    process.kill(Number(m[1]), 0);
+    return Number(m[1]);
+  } catch (e) {
+    // EPERM: a process of another user has that pid now: alive, so not ours to judge gone.
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? Number(m[1]) : undefined;
+  }
+}
+
+/**
+ * --cleanup DIR: stop both clusters of a demo sandbox and remove it. Only a directory with the demo's marker (a kept
+ * sandbox, or one whose demo died without cleaning up) is touched; one whose demo still runs is refused (its Ctrl-C
+ * removes it).
+ */
 async function cleanupKept(dir: string): Promise<number> {
-  if (!fs.existsSync(path.join(dir, MARKER))) {
+  const markerFile = path.join(dir, MARKER);
+  if (!fs.existsSync(markerFile)) {
     throw new UsageError(
-      `${dir} is not a sandbox kept by \`npm run demo -- --keep\` (no ${MARKER} in it); nothing removed`,
+      `${dir} is not a demo sandbox (no ${MARKER} in it: made by \`npm run demo\`, kept by --keep); nothing removed`,
+    );
+  }
+  const running = runningDemoPid(fs.readFileSync(markerFile, 'utf8'));
+  if (running !== undefined) {
+    throw new UsageError(
+      `the demo that made ${dir} still runs (pid ${running}); stop it with Ctrl-C (it removes its sandbox) or wait for it; nothing removed`,
     );
   }
   const pgBin = findPgBin();
@@ -387,6 +416,9 @@ async function main(): Promise<number> {
   const sandbox = await startSandbox();
   redactor.add(sandbox.password);
   const life = guardSandbox(sandbox);
+  // Killed outright (SIGKILL, the OOM killer), the demo cannot stop its clusters: the marker lets --cleanup do it.
+  fs.writeFileSync(path.join(sandbox.root, MARKER), `running: demo pid ${process.pid}\n`);
+  say(`demo: sandbox ${sandbox.root} (should the demo be killed: npm run demo -- --cleanup ${sandbox.root})`);
   try {
     const world = await loadDemoWorld(sandbox, args.users);
     let fault: AppliedFault | undefined;
@@ -413,6 +445,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
+    // A usage error found after parsing (--cleanup of a directory that is not a demo sandbox): exit 2, no stack.
+    if (e instanceof UsageError) {
+      process.stderr.write(`demo: ${e.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(redact(`demo: unexpected error: ${(e as Error)?.stack ?? e}`) + '\n');
     process.exit(1);
   },

@@ -19,6 +19,7 @@ import {
 import { FAMILIES, familyById } from '../../lib/checks/registry.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
 import { DEFAULT_DB_PATH_PREFIX } from '../../lib/core/paths.ts';
+import { cliCommand } from '../../lib/core/project.ts';
 import { describe as describeOutcomes, failedNames, runFamilies } from '../helpers/family.ts';
 import {
   cleanEnv,
@@ -223,6 +224,60 @@ describe('npm run demo', () => {
     expect(stderr).toMatch(/demo: unexpected error: .*EPIPE/);
     expect(stderr).toMatch(/demo: stopping the sandbox/);
     expect(code).toBe(1);
+  });
+
+  test('killed outright (SIGKILL) mid-rehearsal: the rehearsal stops with it; --cleanup refuses while it runs, then stops the clusters and removes the sandbox', async () => {
+    const tmp = tempDir('demo-kill-');
+    fs.chmodSync(tmp, 0o755);
+    const pids = () => processesWithEnv(`TMPDIR=${tmp}`);
+    let root: string | undefined;
+    onTestFinished(async () => {
+      // Whatever happened, no cluster outlives the test.
+      if (root && fs.existsSync(root)) await runCli('demo', ['--cleanup', root], {});
+      for (const pid of pids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    });
+    const [file, argv] = cliCommand('demo', ['--users', USERS, '--reports-dir', path.join(tmp, 'reports')]);
+    const child = spawn(file, argv, { cwd: ROOT, env: cleanEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    let stdout = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d) => {
+        stdout += d;
+        if (/running the rehearsal/.test(stdout)) resolve();
+      });
+      child.on('close', () => reject(new Error(`the demo ended before its rehearsal started:\n${stdout}`)));
+    });
+    root = /^demo: sandbox (\S+) \(should the demo be killed/m.exec(stdout)?.[1];
+    expect(root, stdout).toBeDefined();
+    const refused = await runCli('demo', ['--cleanup', root!], {});
+    expect(refused.code, refused.output).toBe(2);
+    expect(refused.stderr).toContain(`the demo that made ${root} still runs (pid ${child.pid})`);
+    const notDemo = await runCli('demo', ['--cleanup', tmp], {});
+    expect(notDemo.code, notDemo.output).toBe(2);
+    expect(notDemo.stderr).toMatch(/is not a demo sandbox .*nothing removed/);
+    expect(notDemo.stderr).not.toMatch(/unexpected error|\n\s+at /);
+
+    child.kill('SIGKILL');
+    await closed;
+    // The rehearsal child got its parent-death signal: only the two clusters' postgres processes are left.
+    await expect
+      .poll(() => pids().filter((p) => !/postgres/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'))), {
+        timeout: 30_000,
+      })
+      .toEqual([]);
+    expect(pids().length, 'the clusters of the killed demo still run').toBeGreaterThan(0);
+
+    const cleaned = await runCli('demo', ['--cleanup', root!], {});
+    expect(cleaned.code, cleaned.output).toBe(0);
+    expect(cleaned.stdout).toContain(`demo: stopped and removed ${root}`);
+    expect(fs.existsSync(root!)).toBe(false);
+    expect(pids()).toEqual([]);
   });
 
   test('refuses an unknown fault with the list of faults (exit 2)', async () => {
