@@ -24,7 +24,7 @@ import { familyById } from '../lib/checks/registry.ts';
 import { DEFAULT_DB_PATH_PREFIX } from '../lib/core/paths.ts';
 import { shellQuote } from '../lib/core/shell.ts';
 import { parseCliArgs } from '../lib/core/cli-args.ts';
-import { ConfigError } from '../lib/core/errors.ts';
+import { ConfigError, signalExitCode } from '../lib/core/errors.ts';
 import {
   clusterUrl,
   createDatabase,
@@ -158,17 +158,34 @@ function runDirs(reportsDir: string): Set<string> {
   return new Set(fs.readdirSync(runs).filter((e) => fs.lstatSync(path.join(runs, e)).isDirectory()));
 }
 
-/** The pid in a `running: demo pid N` marker while that process is alive, else undefined. */
+/**
+ * The pid in a `running: demo pid N` marker while that process is alive and still a demo (its command line names
+ * `demo`: after a reboot or a SIGKILL the pid may belong to another program), else undefined.
+ */
 function runningDemoPid(marker: string): number | undefined {
   const m = /^running: demo pid (\d+)/.exec(marker);
   if (!m) return undefined;
+  const pid = Number(m[1]);
   try {
-    process.kill(Number(m[1]), 0);
-    return Number(m[1]);
-  } catch (e) {
-    // EPERM: a process of another user has that pid now: alive, so not ours to judge gone.
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? Number(m[1]) : undefined;
+    return /\bdemo\b/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')) ? pid : undefined;
+  } catch {
+    return undefined; // no such process
   }
+}
+
+/**
+ * Stop both clusters and remove the sandbox, its marker last: a demo killed during the removal leaves a directory
+ * `--cleanup` still recognises.
+ */
+async function removeSandbox(sandbox: SandboxState): Promise<void> {
+  await stopSandbox(sandbox, { keepFiles: true });
+  removeMarkerLast(sandbox.root);
+}
+
+/** Remove `dir` with everything in it, the demo's marker last. */
+function removeMarkerLast(dir: string): void {
+  for (const e of fs.readdirSync(dir)) if (e !== MARKER) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /**
@@ -206,7 +223,7 @@ async function cleanupKept(dir: string): Promise<number> {
       });
     }
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeMarkerLast(dir);
   say(`demo: stopped and removed ${dir}`);
   return 0;
 }
@@ -279,14 +296,25 @@ function guardSandbox(sandbox: SandboxState): DemoLife {
         life.stopping = true;
         await stopRehearsal(life).catch(() => {});
         await life.health?.close().catch(() => {});
-        if (!life.keep) await stopSandbox(sandbox).catch(() => {});
+        if (!life.keep) await removeSandbox(sandbox).catch(() => {});
       })()),
   };
-  onStopSignal((sig) => {
-    life.keep = false;
-    process.stderr.write(`demo: ${sig}: stopping the sandbox\n`);
-    void life.cleanup().finally(() => process.exit(130));
-  });
+  // Every stop signal is handled, not only the first: a second Ctrl-C during the teardown must not end the process
+  // (the default action) before the clusters are stopped.
+  let stopping = false;
+  onStopSignal(
+    (sig) => {
+      if (stopping) {
+        process.stderr.write(`demo: ${sig}: already stopping the sandbox, one moment\n`);
+        return;
+      }
+      stopping = true;
+      life.keep = false;
+      process.stderr.write(`demo: ${sig}: stopping the sandbox\n`);
+      void life.cleanup().finally(() => process.exit(signalExitCode(sig)));
+    },
+    { once: false },
+  );
   let dying = false;
   const die = (e: unknown) => {
     if (dying) return;

@@ -280,6 +280,48 @@ describe('npm run demo', () => {
     expect(pids()).toEqual([]);
   });
 
+  test('Ctrl-C twice (the second during the teardown): exit 130 after the clusters stopped, the sandbox removed; a marker naming a live non-demo pid does not block --cleanup', async () => {
+    const tmp = tempDir('demo-int2-');
+    fs.chmodSync(tmp, 0o755);
+    const pids = () => processesWithEnv(`TMPDIR=${tmp}`);
+    onTestFinished(() => {
+      for (const pid of pids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    });
+    const [file, argv] = cliCommand('demo', ['--users', USERS, '--reports-dir', path.join(tmp, 'reports')]);
+    const child = spawn(file, argv, { cwd: ROOT, env: cleanEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const code = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d) => {
+        stdout += d;
+        if (/running the rehearsal/.test(stdout)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    expect(await code, stderr).toBe(130);
+    expect(stderr).toMatch(/demo: SIGINT: stopping the sandbox/);
+    expect(pids(), stderr).toEqual([]);
+    expect(fs.readdirSync(tmp).filter((d) => d.startsWith('rehearsal-sandbox-'))).toEqual([]);
+
+    // A sandbox whose marker names a pid that now belongs to another program (pid reuse after a kill -9 or a reboot).
+    const left = path.join(tmp, 'rehearsal-sandbox-left');
+    fs.mkdirSync(path.join(left, 'work'), { recursive: true });
+    fs.writeFileSync(path.join(left, '.migration-rehearsal-demo'), `running: demo pid ${process.pid}\n`);
+    const cleaned = await runCli('demo', ['--cleanup', left], {});
+    expect(cleaned.code, cleaned.output).toBe(0);
+    expect(fs.existsSync(left)).toBe(false);
+  });
+
   test('refuses an unknown fault with the list of faults (exit 2)', async () => {
     const r = await runCli('demo', ['--break', 'everything'], {});
     expect(r.code).toBe(2);
