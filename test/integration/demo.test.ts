@@ -86,6 +86,41 @@ function processesWithEnv(entry: string): number[] {
   return found;
 }
 
+/**
+ * `node bin/run.mjs demo --users USERS` under a private TMPDIR (so every process it starts can be found by that
+ * variable): the child, the folder, the pids still holding it, and `untilOut(re)` that resolves once stdout matched
+ * (rejects if the demo ended first). Whatever happens, every process left with that TMPDIR is SIGKILLed when the test
+ * finishes.
+ */
+function demoInPrivateTmp(prefix: string) {
+  const tmp = tempDir(prefix);
+  fs.chmodSync(tmp, 0o755);
+  const pids = () => processesWithEnv(`TMPDIR=${tmp}`);
+  onTestFinished(() => {
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+  const [file, argv] = cliCommand('demo', ['--users', USERS, '--reports-dir', path.join(tmp, 'reports')]);
+  const child = spawn(file, argv, { cwd: ROOT, env: cleanEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const code = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  const untilOut = (re: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const look = () => re.test(stdout) && (child.stdout!.off('data', look), resolve(stdout));
+      child.stdout!.on('data', look);
+      child.on('close', () => reject(new Error(`the demo ended before ${re}:\n${stdout}\n${stderr}`)));
+    });
+  return { tmp, pids, child, code, untilOut, stderr: () => stderr };
+}
+
 describe('npm run demo', () => {
   test('runs green end to end, prints the redacted environment and the report path, and leaks no password', async () => {
     const reports = path.join(tempDir('demo-green-'), 'reports');
@@ -227,32 +262,14 @@ describe('npm run demo', () => {
   });
 
   test('killed outright (SIGKILL) mid-rehearsal: the rehearsal stops with it; --cleanup refuses while it runs, then stops the clusters and removes the sandbox', async () => {
-    const tmp = tempDir('demo-kill-');
-    fs.chmodSync(tmp, 0o755);
-    const pids = () => processesWithEnv(`TMPDIR=${tmp}`);
+    const demo = demoInPrivateTmp('demo-kill-');
+    const { tmp, child, pids } = demo;
     let root: string | undefined;
+    // Registered after the helper's kill-all, so it runs first (vitest runs onTestFinished callbacks in reverse).
     onTestFinished(async () => {
-      // Whatever happened, no cluster outlives the test.
       if (root && fs.existsSync(root)) await runCli('demo', ['--cleanup', root], {});
-      for (const pid of pids()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
     });
-    const [file, argv] = cliCommand('demo', ['--users', USERS, '--reports-dir', path.join(tmp, 'reports')]);
-    const child = spawn(file, argv, { cwd: ROOT, env: cleanEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-    let stdout = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d) => {
-        stdout += d;
-        if (/running the rehearsal/.test(stdout)) resolve();
-      });
-      child.on('close', () => reject(new Error(`the demo ended before its rehearsal started:\n${stdout}`)));
-    });
+    const stdout = await demo.untilOut(/running the rehearsal/);
     root = /^demo: sandbox (\S+) \(should the demo be killed/m.exec(stdout)?.[1];
     expect(root, stdout).toBeDefined();
     const refused = await runCli('demo', ['--cleanup', root!], {});
@@ -264,7 +281,7 @@ describe('npm run demo', () => {
     expect(notDemo.stderr).not.toMatch(/unexpected error|\n\s+at /);
 
     child.kill('SIGKILL');
-    await closed;
+    await demo.code;
     // The rehearsal child got its parent-death signal: only the two clusters' postgres processes are left.
     await expect
       .poll(() => pids().filter((p) => !/postgres/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'))), {
@@ -281,36 +298,15 @@ describe('npm run demo', () => {
   });
 
   test('Ctrl-C twice (the second during the teardown): exit 130 after the clusters stopped, the sandbox removed; a marker naming a live non-demo pid does not block --cleanup', async () => {
-    const tmp = tempDir('demo-int2-');
-    fs.chmodSync(tmp, 0o755);
-    const pids = () => processesWithEnv(`TMPDIR=${tmp}`);
-    onTestFinished(() => {
-      for (const pid of pids()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    });
-    const [file, argv] = cliCommand('demo', ['--users', USERS, '--reports-dir', path.join(tmp, 'reports')]);
-    const child = spawn(file, argv, { cwd: ROOT, env: cleanEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
-    const code = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    let stdout = '';
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    await new Promise<void>((resolve) =>
-      child.stdout!.on('data', (d) => {
-        stdout += d;
-        if (/running the rehearsal/.test(stdout)) resolve();
-      }),
-    );
+    const demo = demoInPrivateTmp('demo-int2-');
+    const { tmp, child, pids } = demo;
+    await demo.untilOut(/running the rehearsal/);
     child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
-    expect(await code, stderr).toBe(130);
-    expect(stderr).toMatch(/demo: SIGINT: stopping the sandbox/);
-    expect(pids(), stderr).toEqual([]);
+    expect(await demo.code, demo.stderr()).toBe(130);
+    expect(demo.stderr()).toMatch(/demo: SIGINT: stopping the sandbox/);
+    expect(pids(), demo.stderr()).toEqual([]);
     expect(fs.readdirSync(tmp).filter((d) => d.startsWith('rehearsal-sandbox-'))).toEqual([]);
 
     // A sandbox whose marker names a pid that now belongs to another program (pid reuse after a kill -9 or a reboot).
