@@ -301,14 +301,12 @@ function guardSandbox(sandbox: SandboxState): DemoLife {
   };
   // Every stop signal is handled, not only the first: a second Ctrl-C during the teardown must not end the process
   // (the default action) before the clusters are stopped.
-  let stopping = false;
   onStopSignal(
     (sig) => {
-      if (stopping) {
+      if (life.stopping) {
         process.stderr.write(`demo: ${sig}: already stopping the sandbox, one moment\n`);
         return;
       }
-      stopping = true;
       life.keep = false;
       process.stderr.write(`demo: ${sig}: stopping the sandbox\n`);
       void life.cleanup().finally(() => process.exit(signalExitCode(sig)));
