@@ -407,6 +407,9 @@ async function rehearseAndTell(
     say(
       `  open ${path.join(runDir, 'report.html')} in a browser (or: npm run report); junit.xml, summary.md and manifest.json are beside it`,
     );
+    // The rehearsal's summary names WORK_DIR's manifest copy, which lives in the sandbox: gone with it unless --keep.
+    if (!args.keep)
+      say(`  (the "manifest copy" above is in the sandbox's WORK_DIR, removed with it; the copy in ${runDir} stays)`);
   } else {
     say(`demo: the rehearsal wrote no run folder under ${path.join(args.reportsDir, 'runs')}; see its output above`);
   }

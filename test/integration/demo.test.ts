@@ -177,6 +177,9 @@ describe('npm run demo', () => {
         expectNoPasswordShape(r.output);
         const junit = path.join(reportedRunDir(r), 'junit.xml');
         expect(fs.existsSync(junit), `no ${junit}; the demo said:\n${r.output.slice(-4000)}`).toBe(true);
+        // The summary's "manifest copy" is in the removed sandbox: the demo says so and where the kept one is.
+        expect(r.stdout).toContain(`the copy in ${reportedRunDir(r)} stays`);
+        expect(fs.existsSync(path.join(reportedRunDir(r), 'manifest.json'))).toBe(true);
         const cases = junitCases(fs.readFileSync(junit, 'utf8'));
         expectOnlyCulprit(
           fault,
