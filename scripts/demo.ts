@@ -195,6 +195,9 @@ function removeMarkerLast(dir: string): void {
  */
 async function cleanupKept(dir: string): Promise<number> {
   const markerFile = path.join(dir, MARKER);
+  if (!fs.existsSync(dir)) {
+    throw new UsageError(`${dir} does not exist (already removed?); nothing to clean up`);
+  }
   if (!fs.existsSync(markerFile)) {
     throw new UsageError(
       `${dir} is not a demo sandbox (no ${MARKER} in it: made by \`npm run demo\`, kept by --keep); nothing removed`,

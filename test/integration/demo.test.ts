@@ -159,6 +159,10 @@ describe('npm run demo', () => {
     const cleaned = await runCli('demo', ['--cleanup', kept!], {});
     expect(cleaned.code, cleaned.output).toBe(0);
     expect(fs.existsSync(kept!)).toBe(false);
+    // Twice: the directory is gone, and the refusal says so (not "not a demo sandbox").
+    const again = await runCli('demo', ['--cleanup', kept!], {});
+    expect(again.code, again.output).toBe(2);
+    expect(again.stderr).toContain(`${kept} does not exist (already removed?); nothing to clean up`);
   });
 
   describe('--break <fault> turns exactly its check red', () => {
