@@ -78,6 +78,9 @@ export async function largeObjectsSince(c: pg.Client, m: ProbeMarker): Promise<s
 const TABLES_SQL = `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS t
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY ($1::text[]) AND c.relkind IN ('r', 'm')
+  -- A materialized view never populated (CREATE … WITH NO DATA, pagila's rental_by_category) holds no row version
+  -- and cannot be read ("has not been populated"): nothing to prove. Populating it (REFRESH) makes it probed again.
+  AND (c.relkind <> 'm' OR c.relispopulated)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
     AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY pg_catalog.pg_relation_size(c.oid), 1`;
