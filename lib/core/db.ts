@@ -321,10 +321,15 @@ export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Pro
 }
 
 /**
- * After a lock_timeout (SQLSTATE 55P03): who holds strong locks in this database right now, as a message suffix
- * (`; locks held by pid 1234 (AccessExclusiveLock on public.users), ...`). pg_locks is readable by every role.
+ * After a lock_timeout (SQLSTATE 55P03) or a tool's lock wait: who holds strong locks in this database right now, as a
+ * message suffix (`; waited <waited> for locks held by pid 1234 (AccessExclusiveLock on public.users), ...`), asked on
+ * `pool` (a pool or a client). `waited` says how long and by which bound (default: the checks' lock_timeout).
+ * pg_locks is readable by every role. Never throws ('' when the question fails).
  */
-export async function lockHolders(pool: pg.Pool): Promise<string> {
+export async function lockHolders(
+  pool: { query: (sql: string) => Promise<pg.QueryResult> },
+  waited = `${checkLockTimeoutMs()} ms (lock_timeout)`,
+): Promise<string> {
   try {
     const r = await pool.query(`
       SELECT DISTINCT l.pid, l.mode, l.relation::regclass::text AS rel
@@ -334,7 +339,7 @@ export async function lockHolders(pool: pg.Pool): Promise<string> {
         AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
       ORDER BY 1 LIMIT 5`);
     if (!r.rows.length) return '; the lock holder is gone';
-    return `; waited ${checkLockTimeoutMs()} ms (lock_timeout) for locks held by ${r.rows
+    return `; waited ${waited} for locks held by ${r.rows
       .map((x) => `pid ${x.pid} (${x.mode} on ${x.rel})`)
       .join(', ')}`;
   } catch {

@@ -1,6 +1,6 @@
 /**
  * A lock held on a target table by another session: the checks that wait for it name the holder (pid, mode, table),
- * the fused scan path included, and nothing prints pg's "client is already executing a query" deprecation. The two
+ * the fused scan path and the schema dump included, and nothing prints pg's "client is already executing a query" deprecation. The two
  * tests run concurrently (test/helpers/concurrent.ts): each has its own scenario and spends most of its time waiting on
  * a lock (lock_timeout, the restore behind the holder), not on the CPU.
  */
@@ -10,7 +10,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { CHECK_LOCK_TIMEOUT_MS } from '../../lib/core/db.ts';
 import { connect } from '../../lib/sandbox/clusters.ts';
 import { concurrentTest } from '../helpers/concurrent.ts';
-import { expectFailures, runFamilies } from '../helpers/family.ts';
+import { expectFailures, failedNames, failureOf, runFamilies } from '../helpers/family.ts';
 import { startRehearse } from '../helpers/hardening.ts';
 import { migrateByHand, phaseStatuses, rehearse, scenario, stateOf } from '../helpers/scenario.ts';
 
@@ -58,6 +58,30 @@ concurrentTest(
       expect(warnings.filter((w) => w.name === 'DeprecationWarning').map((w) => w.message)).toEqual([]);
     } finally {
       process.off('warning', onWarning);
+      await lock.end().catch(() => {});
+    }
+  },
+  240_000,
+);
+
+concurrentTest(
+  "users locked on the target: the schema checks say pg_dump could not lock it and name the holder (not pg_dump's bare 'statement timeout')",
+  async ({ expect }) => {
+    const s = await scenario();
+    await migrateByHand(s);
+    const lock = await connect(s.dst.cluster, s.dst.name);
+    try {
+      const pid = await lockTable(lock, 'users');
+      const outcomes = await runFamilies(s, ['schema-parity'], { thrownFails: true });
+      const red = failedNames(outcomes);
+      expect(red.length, 'the schema dump of a locked target must fail the schema checks').toBeGreaterThan(0);
+      for (const name of red)
+        expect(failureOf(outcomes, name), name).toMatch(
+          new RegExp(
+            `pg_dump --schema-only could not lock public\\.users .*waited 10000 ms \\(pg_dump --lock-wait-timeout\\) for locks held by pid ${pid} \\(AccessExclusiveLock on (public\\.)?users\\)`,
+          ),
+        );
+    } finally {
       await lock.end().catch(() => {});
     }
   },

@@ -10,6 +10,7 @@ import type { Config } from '../../../core/config.ts';
 import type { Dsn } from '../../../core/dsn.ts';
 import { clientDirCandidates, clientForMajors, installedClientDirs } from '../../../core/pg-clients.ts';
 import { dbnameArg } from '../../../core/dsn.ts';
+import { lockHolders, withConnection } from '../../../core/db.ts';
 import { pgEnv, runCommand } from '../../../core/tools.ts';
 import { parseDump, type DumpEntry } from './dump-parse.ts';
 import { diffDumps, type DumpDifference } from './dump-diff.ts';
@@ -97,10 +98,34 @@ async function dumpSchemaOnce(
     },
     { phase: 'dump', captureStdout: true, timeoutMs: 600_000 },
   );
-  if (r.code !== 0)
-    throw new Error(`pg_dump --schema-only (${client.file}) exited with code ${r.code}: ${r.stderrTail.join(' / ')}`);
+  if (r.code !== 0) throw new Error(await dumpFailure(dsn, client, cfg, r.code, r.stderrTail.join(' / ')));
   const text = r.stdout ?? '';
   return { entries: parseDump(text), ms: r.durationMs, bytes: Buffer.byteLength(text) };
+}
+
+/** pg_dump's words when a LOCK TABLE of its --lock-wait-timeout was cancelled: the table (as pg_dump quoted it). */
+const LOCK_WAIT_FAILED = /statement timeout.*Query was: LOCK TABLE (.+?) IN ACCESS SHARE MODE/;
+
+/**
+ * The message of a failed schema dump. pg_dump enforces --lock-wait-timeout with a statement timeout, so a table locked
+ * by another session reads "canceling statement due to statement timeout": that case is said as a lock wait, naming
+ * the table and the sessions holding strong locks now (lib/core/db.ts lockHolders), like the checks' own lock waits.
+ */
+async function dumpFailure(
+  dsn: Dsn,
+  client: DumpClient,
+  cfg: Pick<Config, 'connectTimeoutMs'>,
+  code: number,
+  stderr: string,
+): Promise<string> {
+  const locked = LOCK_WAIT_FAILED.exec(stderr);
+  if (!locked) return `pg_dump --schema-only (${client.file}) exited with code ${code}: ${stderr}`;
+  const holders = await withConnection(
+    dsn,
+    (c) => lockHolders(c, `${SCHEMA_DUMP_LOCK_WAIT_MS} ms (pg_dump --lock-wait-timeout)`),
+    { connectTimeoutMs: cfg.connectTimeoutMs },
+  ).catch(() => '');
+  return `pg_dump --schema-only could not lock ${locked[1]} (ACCESS SHARE, to read its definition)${holders || `; waited ${SCHEMA_DUMP_LOCK_WAIT_MS} ms (pg_dump --lock-wait-timeout)`}`;
 }
 
 /** What one comparison of the two dumps found, with its cost. */
