@@ -12,7 +12,7 @@ import { connect } from '../../lib/sandbox/clusters.ts';
 import { concurrentTest } from '../helpers/concurrent.ts';
 import { expectFailures, failedNames, failureOf, runFamilies } from '../helpers/family.ts';
 import { startRehearse } from '../helpers/hardening.ts';
-import { migrateByHand, phaseStatuses, rehearse, scenario, stateOf } from '../helpers/scenario.ts';
+import { migrateByHand, phaseStatuses, rehearse, scenario, stateOf, type Scenario } from '../helpers/scenario.ts';
 
 /**
  * The in-process checks of this file wait 2 s instead of CHECK_LOCK_TIMEOUT_MS (10 s) for a lock before naming its
@@ -36,29 +36,38 @@ async function lockTable(c: pg.Client, table: string): Promise<number> {
   return (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
 }
 
+/** A copied scenario whose target table users another session holds in ACCESS EXCLUSIVE mode while `fn` runs. */
+async function withUsersLocked(fn: (s: Scenario, pid: number) => Promise<void>): Promise<void> {
+  const s = await scenario();
+  await migrateByHand(s);
+  const lock = await connect(s.dst.cluster, s.dst.name);
+  try {
+    await fn(s, await lockTable(lock, 'users'));
+  } finally {
+    await lock.end().catch(() => {});
+  }
+}
+
 concurrentTest(
   'users locked on the target: row count and checksum of users name the lock holder, with no pg deprecation warning (families in-process)',
   async ({ expect }) => {
     // The two families in-process (test/helpers/family.ts) on the fused scan they share, instead of a whole --verify-only
     // run where every family touching users waited out its own lock timeout (about a minute) for nothing asserted here.
-    const s = await scenario();
-    await migrateByHand(s);
-    const lock = await connect(s.dst.cluster, s.dst.name);
     // pg's "client is already executing a query" is a DeprecationWarning of this process: it must be able to appear.
     expect(process.noDeprecation, 'deprecation warnings are silenced in this worker').toBeFalsy();
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
     try {
-      const pid = await lockTable(lock, 'users');
-      const holder = new RegExp(`pid ${pid} \\(AccessExclusiveLock on (public\\.)?users\\)`);
-      // A count or checksum ended by lock_timeout throws; the rehearsal's runner fails the test with that message.
-      const outcomes = await runFamilies(s, ['row-counts', 'checksums'], { thrownFails: true });
-      expectFailures(outcomes, { 'row count public.users': holder, 'checksum public.users': holder });
-      expect(warnings.filter((w) => w.name === 'DeprecationWarning').map((w) => w.message)).toEqual([]);
+      await withUsersLocked(async (s, pid) => {
+        const holder = new RegExp(`pid ${pid} \\(AccessExclusiveLock on (public\\.)?users\\)`);
+        // A count or checksum ended by lock_timeout throws; the rehearsal's runner fails the test with that message.
+        const outcomes = await runFamilies(s, ['row-counts', 'checksums'], { thrownFails: true });
+        expectFailures(outcomes, { 'row count public.users': holder, 'checksum public.users': holder });
+        expect(warnings.filter((w) => w.name === 'DeprecationWarning').map((w) => w.message)).toEqual([]);
+      });
     } finally {
       process.off('warning', onWarning);
-      await lock.end().catch(() => {});
     }
   },
   240_000,
@@ -67,11 +76,7 @@ concurrentTest(
 concurrentTest(
   "users locked on the target: the schema checks say pg_dump could not lock it and name the holder (not pg_dump's bare 'statement timeout')",
   async ({ expect }) => {
-    const s = await scenario();
-    await migrateByHand(s);
-    const lock = await connect(s.dst.cluster, s.dst.name);
-    try {
-      const pid = await lockTable(lock, 'users');
+    await withUsersLocked(async (s, pid) => {
       const outcomes = await runFamilies(s, ['schema-parity'], { thrownFails: true });
       const red = failedNames(outcomes);
       expect(red.length, 'the schema dump of a locked target must fail the schema checks').toBeGreaterThan(0);
@@ -81,9 +86,7 @@ concurrentTest(
             `pg_dump --schema-only could not lock public\\.users .*waited 10000 ms \\(pg_dump --lock-wait-timeout\\) for locks held by pid ${pid} \\(AccessExclusiveLock on (public\\.)?users\\)`,
           ),
         );
-    } finally {
-      await lock.end().catch(() => {});
-    }
+    });
   },
   240_000,
 );
@@ -106,11 +109,7 @@ function tree(pid: number): number[] {
 concurrentTest(
   'DST_DROP_SCHEMA=1 restore behind a lock: the holder is named with how to proceed; SIGTERM to the run is "interrupted during restore"',
   async ({ expect }) => {
-    const s = await scenario();
-    await migrateByHand(s);
-    const lock = await connect(s.dst.cluster, s.dst.name);
-    try {
-      const pid = await lockTable(lock, 'users');
+    await withUsersLocked(async (s, pid) => {
       // The run gets the product lock timeout, explicitly (the environment of this worker carries the knob).
       const run = startRehearse([], {
         ...s.env,
@@ -136,9 +135,7 @@ concurrentTest(
       expect(r.output).not.toMatch(/during checks|restore\s+failed/);
       expect(phaseStatuses(s)).toMatchObject({ restore: 'interrupted' });
       expect(stateOf(s)!.interrupted).toMatchObject({ signal: 'SIGTERM', phase: 'restore' });
-    } finally {
-      await lock.end().catch(() => {});
-    }
+    });
   },
   240_000,
 );
