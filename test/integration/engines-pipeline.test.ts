@@ -7,6 +7,7 @@
  * is written. No process of a run ever carries the password on its command line (every /proc/<pid>/cmdline polled).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { expect, test } from 'vitest';
 import { caseScenario, loadCaseSql, rehearseCase } from '../helpers/real-world-case.ts';
 import {
@@ -70,7 +71,12 @@ test('demo world: a full rehearsal with COPY_ENGINE=pgcopydb and ASSETS_ENGINE=f
   const { r, seen } = await watchingArgv(s.password, () => rehearse([], { ...s.env, ...ENGINES }));
   expect(r.code, r.output.slice(-6000)).toBe(0);
   expectEngineRun(r, Object.fromEntries(stateOf(s)!.phases.map((p) => [p.name, p.status])));
-  expect([...seen].sort()).toEqual(expect.arrayContaining(['fpart', 'fpsync', 'pgcopydb']));
+  // pgcopydb and fpsync run for seconds and are seen by the 25 ms poll; fpart crawls the small demo tree in less than
+  // one poll (a run missed it), so its evidence is fpsync's own log of its partitions, in the mirror's phase log.
+  expect([...seen].sort()).toEqual(expect.arrayContaining(['fpsync', 'pgcopydb']));
+  expect(fs.readFileSync(path.join(s.workDir, 'logs', 'mirror.log'), 'utf8')).toMatch(
+    /\[FPART\] Partition \d+ written[\s\S]*Fpart crawling finished/,
+  );
   // No archive under pgcopydb: the TOC-based `schema coverage` has nothing to read (said in README, Scale engines).
   const NO_ARCHIVE = { skipped: [/^schema coverage/] };
   const cases = expectOutcome(junitCases(latestJunit(s)), {}, NO_ARCHIVE);
