@@ -5,6 +5,12 @@
  * there; a clean repeat rehearsal is still accepted with `DST_DROP_SCHEMA=1` (a false red would be a defect too; the
  * source has a materialized view that was never populated, which the probe cannot read and need not); a
  * target too big for the row probe's budget is refused, never waved through (lib/phases/write-probe.ts).
+ *
+ * In-process (test/helpers/pipeline.ts): the copies are the rehearsal's own copy steps (lib/phases/pipeline.ts
+ * copySteps, whose restore leaves the marker: lib/phases/restore-marker.ts markRestore), the refusals are the
+ * preflight gate every run passes first (lib/phases/preflight-gate.ts; a refusal there is the run's exit 2). What only
+ * a whole run shows of a marker refusal (its exit 2 through the CLI, the target untouched) is
+ * test/integration/repeat-marker.test.ts "PGOPTIONS…".
  */
 import fs from 'node:fs';
 import { expect, test } from 'vitest';
@@ -12,8 +18,10 @@ import { parseConfig } from '../../lib/core/config.ts';
 import { withConnection } from '../../lib/core/db.ts';
 import { previewDrop } from '../../lib/phases/guards.ts';
 import { parseMarkerComment } from '../../lib/phases/marker.ts';
+import type { PhaseResult } from '../../lib/phases/phase-types.ts';
 import { largeObjectsSince, rowsNewerThanMarker } from '../../lib/phases/write-probe.ts';
-import { rehearse, tempDir } from '../helpers/scenario.ts';
+import { copyInProcess, preflightOnly, statuses } from '../helpers/pipeline.ts';
+import { tempDir } from '../helpers/scenario.ts';
 import { freshDb, type TestDb } from '../helpers/sandbox.ts';
 
 const SOURCE = `
@@ -25,9 +33,6 @@ INSERT INTO billing.invoices SELECT g, g * 1.5 FROM generate_series(1, 60) g;
 -- Never populated (pagila's rental_by_category): it holds no row versions, so the row probe cannot read it and need
 -- not (a false red on every repeat rehearsal of pagila before).
 CREATE MATERIALIZED VIEW billing.invoice_totals AS SELECT sum(total) AS s FROM billing.invoices WITH NO DATA;`;
-
-/** The families that judge a copy of this source (no assets); the marker and its guard are what is tested. */
-const COPY_FAMILIES = ['--select', 'row-counts'];
 
 async function setUp() {
   const src = await freshDb('source');
@@ -49,25 +54,38 @@ async function setUp() {
 
 const count = async (db: TestDb, sql: string) => Number((await db.query(sql)).rows[0].n);
 
+/** A copy that ran through (preflight accepted, the restore committed and left its marker). */
+function expectCopied(phases: PhaseResult[]): void {
+  expect(statuses(phases), JSON.stringify(phases, null, 2)).toMatchObject({
+    preflight: 'ok',
+    dump: 'ok',
+    restore: 'ok',
+  });
+  expect(phases.find((p) => p.name === 'restore')?.reason).toMatch(/; marked as a rehearsal copy$/);
+}
+
+/** The preflight gate refused (the run's exit 2, before any write); its reason. */
+function refusal(pre: PhaseResult): string {
+  expect(pre, pre.reason).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
+  return pre.reason ?? '';
+}
+
 test('a large object created after the restore, then a track_counts=off UPDATE: DST_DROP_SCHEMA=1 refused (exit 2) naming each, data kept; a clean repeat is accepted', async () => {
   const { dst, env } = await setUp();
-  const first = await rehearse(COPY_FAMILIES, env);
-  expect(first.code, first.output).toBe(0);
+  expectCopied(await copyInProcess(env));
 
   // (i) The application stores a document as a large object: no user table's counters move.
   const oid = (await dst.query("SELECT lo_from_bytea(0, 'live invoice pdf'::bytea)::text AS oid")).rows[0].oid;
-  const lo = await rehearse(COPY_FAMILIES, { ...env, DST_DROP_SCHEMA: '1' });
-  expect(lo.code, lo.output).toBe(2);
-  expect(lo.output).toMatch(/DST_DROP_SCHEMA=1 refused: .* was written since this tool restored it .*large objects/);
-  expect(lo.output).toContain(`DST_DROP_SCHEMA=${dst.name}`);
+  const lo = refusal(await preflightOnly({ ...env, DST_DROP_SCHEMA: '1' }));
+  expect(lo).toMatch(/DST_DROP_SCHEMA=1 refused: .* was written since this tool restored it .*large objects/);
+  expect(lo).toContain(`DST_DROP_SCHEMA=${dst.name}`);
   expect(await count(dst, `SELECT count(*) AS n FROM pg_largeobject_metadata WHERE oid = ${oid}`)).toBe(1);
 
   // The operator confirms by name: the copy is replaced (the large object goes, as the refusal said it would).
-  const named = await rehearse(COPY_FAMILIES, { ...env, DST_DROP_SCHEMA: dst.name });
-  expect(named.code, named.output).toBe(0);
+  expectCopied(await copyInProcess({ ...env, DST_DROP_SCHEMA: dst.name }));
+  expect(await count(dst, `SELECT count(*) AS n FROM pg_largeobject_metadata WHERE oid = ${oid}`)).toBe(0);
   // A clean repeat rehearsal: nothing written since, DST_DROP_SCHEMA=1 is accepted (every probe ran and found nothing).
-  const clean = await rehearse(COPY_FAMILIES, { ...env, DST_DROP_SCHEMA: '1' });
-  expect(clean.code, clean.output).toBe(0);
+  expectCopied(await copyInProcess({ ...env, DST_DROP_SCHEMA: '1' }));
 
   // (ii) A superuser session with the statistics switched off updates a row: no counter moves.
   await dst.query(
@@ -88,9 +106,8 @@ test('a large object created after the restore, then a track_counts=off UPDATE: 
   // The counters alone saw nothing: only the row probe names the table.
   expect(p.written).toEqual([expect.stringMatching(/^public\.users \(rows inserted or updated since the restore/)]);
   expect(marker.writes['public.users']).toBeDefined();
-  const off = await rehearse(COPY_FAMILIES, { ...env, DST_DROP_SCHEMA: '1' });
-  expect(off.code, off.output).toBe(2);
-  expect(off.output).toMatch(/was written since this tool restored it .*public\.users \(rows inserted or updated/);
+  const off = refusal(await preflightOnly({ ...env, DST_DROP_SCHEMA: '1' }));
+  expect(off).toMatch(/was written since this tool restored it .*public\.users \(rows inserted or updated/);
   expect(await count(dst, "SELECT count(*) AS n FROM public.users WHERE email LIKE '%.live'")).toBe(1);
 
   // The row probe is bounded: a budget too small to read a table leaves it unproven, named, never waved through.
@@ -106,12 +123,11 @@ test('a large object created after the restore, then a track_counts=off UPDATE: 
   expect(await withConnection(config.dst, (c) => largeObjectsSince(c, probe), config)).toEqual([
     `large objects (1 created or changed since the restore, e.g. oid ${oid2})`,
   ]);
-}, 600_000);
+}, 300_000);
 
 test('re-run N3: a function, an enum and a domain made on the marked copy after the restore: DST_DROP_SCHEMA=1 refused naming each; none before (no false red)', async () => {
   const { dst, env } = await setUp();
-  const first = await rehearse(COPY_FAMILIES, env);
-  expect(first.code, first.output).toBe(0);
+  expectCopied(await copyInProcess(env));
   const config = parseConfig(
     { DST_DATABASE_URL: dst.url, DST_ASSETS_DIR: env.DST_ASSETS_DIR },
     { mode: 'verify-only' },
@@ -131,8 +147,7 @@ test('re-run N3: a function, an enum and a domain made on the marked copy after 
   );
   // Not the array types that come with them, nor anything else.
   expect(p.written).toHaveLength(3);
-  const refused = await rehearse(COPY_FAMILIES, { ...env, DST_DROP_SCHEMA: '1' });
-  expect(refused.code, refused.output).toBe(2);
-  expect(refused.output).toMatch(/was written since this tool restored it .*public\.hotfix_n3\(a integer\) \(function/);
+  const refused = refusal(await preflightOnly({ ...env, DST_DROP_SCHEMA: '1' }));
+  expect(refused).toMatch(/was written since this tool restored it .*public\.hotfix_n3\(a integer\) \(function/);
   expect(await count(dst, "SELECT count(*) AS n FROM pg_proc WHERE proname = 'hotfix_n3'")).toBe(1);
-}, 300_000);
+});

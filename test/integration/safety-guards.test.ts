@@ -10,7 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { expect, onTestFinished, test } from 'vitest';
 import { formatUrl } from '../../lib/core/dsn.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
+import { detailsOf } from '../../lib/phases/phase.ts';
+import type { PhaseResult } from '../../lib/phases/phase-types.ts';
+import { describe, failedNames } from '../helpers/family.ts';
 import { configRefusal, gateResult, startRefusal } from '../helpers/operator.ts';
+import { copyInProcess, familiesOn, preflightOnly, statuses } from '../helpers/pipeline.ts';
 import { rehearse, scenario, stateOf, tempDir } from '../helpers/scenario.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -62,14 +66,16 @@ test('a "production" target (comment DO NOT TOUCH, 500 payments) under DST_DROP_
   );
   expect(dry.stdout).toMatch(new RegExp(`confirm with DST_DROP_SCHEMA=${s.dst.name}`));
 
-  const r = await rehearse([], env);
-  expect(r.code, r.output).toBe(2);
-  expect(r.output).toMatch(/public\.payments: 500 rows/);
-  expect(r.output).toMatch(/DST_DROP_SCHEMA=1 only drops a database this tool restored before/);
+  // The run's refusal: the preflight gate a full run calls first (lib/phases/preflight-gate.ts), in-process; its
+  // refusal is the run's exit 2 (a whole run refused by that gate: the proxy test above). The tables it lists are the
+  // lines the run prints (`[preflight] …`), recorded in the phase's details.
+  const r = await preflightOnly(env);
+  expect(r, r.reason).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
+  expect(detailsOf(r).destructive?.join('\n')).toMatch(/public\.payments: 500 rows/);
+  expect(r.reason).toMatch(/DST_DROP_SCHEMA=1 only drops a database this tool restored before/);
   expect((await s.dst.query('SELECT count(*)::int AS n FROM public.payments')).rows[0].n).toBe(500);
 
-  // A confirmation naming another database is refused too: by the same preflight gate the run above went through
-  // (lib/phases/preflight-gate.ts, called in-process; the refusal's exit code is the run's).
+  // A confirmation naming another database is refused too, by the same gate.
   const wrong = await gateResult({ ...env, DST_DROP_SCHEMA: 'production' }, 'full');
   expect(wrong.code, wrong.reason).toBe(2);
   expect(wrong.reason).toMatch(/DST_DROP_SCHEMA="production" does not name the target database/);
@@ -111,10 +117,13 @@ test('DST_ASSETS_DIR=/ (or the home directory) is refused outright, even in a dr
 
 test('after a run restored and mirrored the target, DST_DROP_SCHEMA=1 and ASSETS_DELETE=1 are accepted for it (markers); WORK_DIR is 0700 and the dump 0600', async () => {
   const s = await scenario();
-  const first = await rehearse([], s.env);
-  expect(first.code, first.output).toBe(0);
+  // The copy phases of a full run, in-process (lib/phases/pipeline.ts copySteps, as global setup runs them): the
+  // restore and the mirror leave the marker. The whole run's WORK_DIR (0700 whatever the umask, every file 0600):
+  // test/integration/hardening-workdir.test.ts.
+  const first = await copyInProcess(s.env);
+  expectCopied(first);
   expect(fs.statSync(s.workDir).mode & 0o777).toBe(0o700);
-  const dump = stateOf(s)!.dump!.path;
+  const dump = detailsOf(first.find((p) => p.name === 'dump')).renamedTo as string;
   expect(fs.statSync(dump).mode & 0o777).toBe(0o600);
   for (const log of fs.readdirSync(path.join(s.workDir, 'logs')))
     expect(fs.statSync(path.join(s.workDir, 'logs', log)).mode & 0o077, log).toBe(0);
@@ -122,16 +131,22 @@ test('after a run restored and mirrored the target, DST_DROP_SCHEMA=1 and ASSETS
   const marks = await s.dst.query(`SELECT pg_catalog.shobj_description(d.oid, 'pg_database') AS c
     FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`);
   const marker = JSON.parse(marks.rows[0].c).migration_rehearsal;
-  expect(marker.runId).toBe(stateOf(s)!.runId);
+  // This copy's run (test/helpers/pipeline.ts names it in-process-<uuid>; a whole run's id is its state's).
+  expect(marker.runId).toMatch(/^in-process-[0-9a-f-]{36}$/);
   expect(marker.kind).toBe('rehearsal');
   expect(marker.assetsDir).toBe(fs.realpathSync(s.dstAssets));
+  const parity = await familiesOn(s, ['schema-parity']);
+  expect(parity.length).toBeGreaterThan(0);
+  expect(failedNames(parity), describe(parity)).toEqual([]);
 
   fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
-  // The copy phases decide what is dropped and deleted; the check families were shown green by the first run.
-  const second = await rehearse(['--select', 'phases'], { ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
-  expect(second.code, second.output).toBe(0);
-  expect(second.output).toMatch(/DST_DROP_SCHEMA would drop \d+ table\(s\) of public/);
-  expect(second.output).toMatch(/ASSETS_DELETE would delete 1 entries \(files and directories\)/);
+  // The copy phases decide what is dropped and deleted: the preflight says what (the lines a run prints), the restore
+  // and the mirror do it.
+  const second = await copyInProcess({ ...s.env, DST_DROP_SCHEMA: '1', ASSETS_DELETE: '1' });
+  expectCopied(second);
+  const said = detailsOf(second[0]).destructive?.join('\n');
+  expect(said).toMatch(/DST_DROP_SCHEMA would drop \d+ table\(s\) of public/);
+  expect(said).toMatch(/ASSETS_DELETE would delete 1 entries \(files and directories\)/);
   expect(fs.existsSync(path.join(s.dstAssets, 'stale.txt'))).toBe(false);
 });
 
@@ -207,29 +222,36 @@ test('an unusable WORK_DIR or REPORTS_DIR is exit 2 with the reason before anyth
 
 test('DST_DROP_SCHEMA=yes is a configuration error (not a silent 1); ASSETS_DELETE=<dir>/ is accepted and the log quotes what was set', async () => {
   const s = await scenario();
-  // DST_DROP_SCHEMA through the CLI, ASSETS_DELETE by the configuration parser the CLI calls first.
+  // By the configuration parser the CLI calls first (a configuration error through the whole CLI: DST_ASSETS_DIR=/
+  // above).
   for (const [name, value] of [
     ['DST_DROP_SCHEMA', 'yes'],
     ['ASSETS_DELETE', 'true'],
   ]) {
-    const env = { ...s.env, [name]: value };
-    const r = name === 'DST_DROP_SCHEMA' ? await rehearse(['--dry-run'], env) : configRefusal(env, 'dry-run')!;
+    const r = configRefusal({ ...s.env, [name]: value }, 'dry-run')!;
     expect(r?.code, r?.output).toBe(2);
     expect(r.output).toMatch(new RegExp(`configuration error: ${name}="${value}" is ambiguous: use 1 \\(.*\\), 0 \\(`));
     expect(r.output).not.toMatch(new RegExp(`${name}=1`));
   }
   fs.writeFileSync(path.join(s.dstAssets, 'stale.txt'), 'x');
   const dir = `${s.dstAssets}/`;
-  // The copy phases act on the confirmations (the check families are not what this test is about).
-  const r = await rehearse(['--select', 'phases'], {
-    ...s.env,
-    ASSETS_DELETE: dir,
-    DST_DROP_SCHEMA: s.dst.name,
-    HEALTH_CHECK: '0',
-  });
-  expect(r.code, r.output).toBe(0);
-  expect(r.output).toContain(`(ASSETS_DELETE=${dir}: target files missing from the source are deleted)`);
-  expect(r.output).toContain(`DST_DROP_SCHEMA=${s.dst.name}: drops schema(s) public`);
-  expect(r.output).not.toMatch(/ASSETS_DELETE=1|DST_DROP_SCHEMA=1:/);
+  // The copy phases act on the confirmations, in-process (the check families are not what this test is about); what
+  // they print goes to their logs in WORK_DIR as well (lib/phases/phase.ts consoleSay).
+  const phases = await copyInProcess({ ...s.env, ASSETS_DELETE: dir, DST_DROP_SCHEMA: s.dst.name, HEALTH_CHECK: '0' });
+  expectCopied(phases);
+  const log = phases.map((p) => fs.readFileSync(p.logFile!, 'utf8')).join('');
+  expect(log).toContain(`(ASSETS_DELETE=${dir}: target files missing from the source are deleted)`);
+  expect(log).toContain(`DST_DROP_SCHEMA=${s.dst.name}: drops schema(s) public`);
+  expect(log).not.toMatch(/ASSETS_DELETE=1|DST_DROP_SCHEMA=1:/);
   expect(fs.existsSync(path.join(s.dstAssets, 'stale.txt'))).toBe(false);
 });
+
+/** Every copy phase of a full run with assets ran through (preflight, dump, restore, mirror). */
+function expectCopied(phases: PhaseResult[]): void {
+  expect(statuses(phases), JSON.stringify(phases, null, 2)).toEqual({
+    preflight: 'ok',
+    dump: 'ok',
+    restore: 'ok',
+    mirror: 'ok',
+  });
+}
