@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,17 +19,31 @@ function deadPid(): number {
   ]).stdout.toString() as unknown as number;
 }
 
-function contender(lock: string, startAt: number): Promise<string> {
+/**
+ * The lock module as a run loads it: compiled by the launcher's build step (bin/build.mjs, plain JavaScript; built
+ * first when a source changed), so each contender is a bare `node` with no transpiler (with `--import tsx`, the 18
+ * contenders spent about 16 CPU-s transpiling run-lock.ts and its imports).
+ */
+async function compiledRunLock(): Promise<string> {
+  const builder = pathToFileURL(path.join(ROOT, 'bin', 'build.mjs')).href;
+  const build = await ((await import(builder)) as { ensureBuild(): Promise<string> }).ensureBuild();
+  return path.join(build, 'lib', 'core', 'run-lock.js');
+}
+
+function contender(module: string, lock: string, startAt: number): Promise<string> {
   const script = `
-    import { lockFile } from ${JSON.stringify(path.join(ROOT, 'lib/core/run-lock.ts'))};
+    import { lockFile } from ${JSON.stringify(pathToFileURL(module).href)};
+    // Asleep until just before the moment, then spinning to it: all three call lockFile within a millisecond.
+    await new Promise((r) => setTimeout(r, ${startAt} - 30 - Date.now()));
     while (Date.now() < ${startAt}) {}
     const r = lockFile(${JSON.stringify(lock)}, { runId: String(process.pid) }, () => 'refused', 'stale');
     process.stdout.write(r.ok ? 'held' : 'refused');
     setTimeout(() => process.exit(0), 1500);`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
     child.on('close', () => resolve(out));
   });
 }
@@ -38,10 +52,11 @@ describe('WORK_DIR lock', () => {
   test('three runs on one stale lock: exactly one holder, every trial', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lockrace-'));
     const lock = path.join(dir, 'rehearsal.lock');
+    const module = await compiledRunLock();
     for (let trial = 0; trial < 6; trial++) {
       fs.writeFileSync(lock, JSON.stringify({ pid: Number(deadPid()), runId: 'old' }) + '\n');
       const startAt = Date.now() + 2500;
-      const results = await Promise.all([0, 1, 2].map(() => contender(lock, startAt)));
+      const results = await Promise.all([0, 1, 2].map(() => contender(module, lock, startAt)));
       expect(
         results.filter((r) => r === 'held'),
         `trial ${trial}: ${results.join(',')}`,
