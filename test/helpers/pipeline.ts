@@ -7,7 +7,8 @@
  * shows (phase order, exit codes, signals, reports).
  */
 import { randomUUID } from 'node:crypto';
-import { expect, onTestFinished } from 'vitest';
+import { expect } from 'vitest';
+import { onTestFinished } from './concurrent.ts';
 import type { Outcome } from '../../lib/checks/family.ts';
 import { parseConfig, registerSecrets, type Config } from '../../lib/core/config.ts';
 import { closePools } from '../../lib/core/db.ts';
