@@ -1,6 +1,12 @@
 /**
  * The checks end to end on a correct copy (made by hand, independently of the copy phases): everything green, the
  * stable test names, and the variants without a source, with a missing asset column and with the health check off.
+ *
+ * Whole CLI runs: the clean `--verify-only` run (its console, JUnit testcase names and evidence, the plan in
+ * state.json) and the refused run (JUnit's one failing `phase preflight` and the families listed as not run: report
+ * facts). The variant without a source is judged in-process (test/helpers/operator.ts gateResult, the preflight gate
+ * `rehearse` runs first; test/helpers/family.ts, the check families on the context a `--verify-only` run builds): its
+ * assertions are the gate's reasons and the checks' verdicts and evidence, which a whole run only relays.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +14,9 @@ import { expect, test } from 'vitest';
 import { discoverPlan } from '../../lib/checks/shared/discovery.ts';
 import { parseConfig } from '../../lib/core/config.ts';
 import type { RunState } from '../../lib/core/state.ts';
+import { evaluate, type Outcome } from '../../lib/checks/family.ts';
+import { familyById } from '../../lib/checks/registry.ts';
+import { describe, evidenceOf, failedNames, outcome, scenarioContext } from '../helpers/family.ts';
 import { gateResult } from '../helpers/operator.ts';
 import {
   CORE_CHECK_FILES,
@@ -21,6 +30,9 @@ import {
   scenario,
 } from '../helpers/scenario.ts';
 
+/** The families of CORE_CHECK_FILES (specs/<id>.spec.ts), by registry id. */
+const CORE_FAMILIES = ['phases', 'row-counts', 'orphans', 'assets', 'path-prefix', 'health'];
+
 const readState = (workDir: string) =>
   JSON.parse(fs.readFileSync(path.join(workDir, 'state.json'), 'utf8')) as RunState;
 
@@ -29,6 +41,7 @@ test('a clean migration is fully green: every check its own passing testcase, wi
   await migrateByHand(s);
   const r = await rehearse(['--verify-only'], { ...s.env, NODE_OPTIONS: '--trace-deprecation' });
   expect(r.code, r.output).toBe(0);
+  expect(r.output).toMatch(/rehearsal \S+ \(verify-only\)/);
   // No two queries at once on one pg client (node-postgres deprecates it: queued queries are not pipelined).
   expect(r.output).not.toMatch(/DeprecationWarning/);
   const cases = expectOutcome(junitCases(latestJunit(s)), {}, { files: CORE_CHECK_FILES });
@@ -93,6 +106,8 @@ test('a clean migration is fully green: every check its own passing testcase, wi
 });
 
 test('without a source, with a missing asset column and HEALTH_CHECK=0: the preflight names the columns; then target counts reported, visible skips, all green', async () => {
+  // In-process (the preflight gate, then the check families on the run's check context): every assertion is on what
+  // the gate or a check decided; the whole --verify-only run's console and JUnit are the first test's.
   const s = await scenario();
   await migrateByHand(s);
   const env = {
@@ -113,27 +128,39 @@ test('without a source, with a missing asset column and HEALTH_CHECK=0: the pref
     /ASSET_COLUMNS names public\.nosuch_table\.path, but table public\.nosuch_table does not exist/,
   );
   env.ASSET_COLUMNS = 'knowledge_materials.storage_path:file';
-  // Judged per check family (the exit code also reflects other families, which have their own no-source rules).
-  const r = await rehearse(['--verify-only'], env);
-  expect(r.output).toMatch(/rehearsal .*verify-only/);
-  const skipped = ['health GET /health'];
-  const cases = expectOutcome(junitCases(latestJunit(s)), {}, { skipped, files: CORE_CHECK_FILES });
-  for (const name of skipped) expect(cases.find((c) => c.name === name)?.skipped, name).toBe(true);
-  expect(caseEvidence(cases, 'row count public.users')).toEqual([
+  // With the column fixed the same gate accepts; then the core families judged in-process as this `--verify-only`
+  // run judges them, on the check context its global setup builds (discovery included). Judged per check family (a
+  // whole run's exit code also reflects other families, which have their own no-source rules).
+  const accepted = await gateResult(env, 'verify-only');
+  expect(accepted.status, accepted.reason).toBe('ok');
+  const ctx = await scenarioContext(s, { env });
+  const outcomes: Outcome[] = [];
+  for (const id of CORE_FAMILIES) outcomes.push(...(await evaluate(familyById(id), ctx)));
+  expect(failedNames(outcomes), describe(outcomes)).toEqual([]);
+  // Visible skips: the health check (HEALTH_CHECK=0), and the copy phases this run did not run (in-process: none).
+  const skipped = outcomes.filter((o) => !o.verdict && !/^phase (preflight|dump|restore|mirror)$/.test(o.name));
+  expect(
+    skipped.map((o) => o.name),
+    describe(outcomes),
+  ).toEqual(['health GET /health']);
+  expect(outcome(outcomes, 'check discovery').verdict?.status).toBe('pass');
+  expect(evidenceOf(outcomes, 'row count public.users')).toEqual([
     'source: not configured',
     expect.stringMatching(/^target: 30 rows, exact/),
     'no source configured: target count reported, not compared',
   ]);
-  const sampled = cases.filter((c) => c.name.startsWith('asset knowledge_materials.storage_path ')).map((c) => c.name);
+  const sampled = outcomes
+    .filter((o) => o.name.startsWith('asset knowledge_materials.storage_path '))
+    .map((o) => o.name);
   expect(sampled).toHaveLength(3);
-  expect(caseEvidence(cases, sampled[0])).toContain('size not compared (SRC_ASSETS_DIR is not a local path)');
-  const state = readState(s.workDir);
-  expect(state.plan!.tablesFrom).toBe('target');
-  expect(state.plan!.assetSample.seed).toBe('fixed-seed');
+  expect(evidenceOf(outcomes, sampled[0])).toContain('size not compared (SRC_ASSETS_DIR is not a local path)');
+  const plan = ctx.run.plan!;
+  expect(plan.tablesFrom).toBe('target');
+  expect(plan.assetSample.seed).toBe('fixed-seed');
 
-  // Same seed, same sample: a second discovery (the one a run's global setup makes, in-process) draws the same paths.
+  // Same seed, same sample: a second discovery draws the same paths.
   const again = await discoverPlan(parseConfig(cleanEnv(env), { mode: 'verify-only' }), { seed: 'fixed-seed' });
-  expect(again.assetSample.items).toEqual(state.plan!.assetSample.items);
+  expect(again.assetSample.items).toEqual(plan.assetSample.items);
 });
 
 test('when the preflight refuses, one test fails (phase preflight) and every family is listed as not run, with the reason', async () => {

@@ -6,9 +6,18 @@
  * `--verify-only` is red in exactly the `schema …` check of each kind, naming the object and the differing clause.
  * Not in the matrix: privileges and owners (the rehearsal restores with --no-acl --no-owner, so they are not compared)
  * and foreign servers / user mappings / subscriptions (judged by the `isolation …` checks).
+ *
+ * In-process, no whole CLI run: the copy is the rehearsal's own copy steps (test/helpers/pipeline.ts copyInProcess:
+ * preflight → dump → restore → mirror, as its global setup runs them), judged green by every check family; the
+ * `--verify-only --select schema-parity` run is the schema-parity family judged in-process against the seeded copy
+ * (test/helpers/family.ts runFamilies: the same check names and failure texts JUnit shows). Nothing here is a fact of
+ * the CLI itself (exit codes, reports, phase order): those are proven by the whole runs of other files.
  */
 import { expect, test } from 'vitest';
-import { caseNamed, runCase } from '../helpers/cases.ts';
+import { closePools } from '../../lib/core/db.ts';
+import { verifyInProcess } from '../helpers/cases.ts';
+import { describe, failedNames, failureOf, runFamilies } from '../helpers/family.ts';
+import { copyInProcess, statuses } from '../helpers/pipeline.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 import { scenario } from '../helpers/scenario.ts';
 
@@ -178,15 +187,26 @@ const MATRIX: Array<{ kind: string; fault: string; check: string; says: RegExp }
 test("schema matrix: one seeded difference per object kind is red in that kind's schema check, naming the object", async () => {
   const s = await scenario({ fixture: false });
   await s.src.query(SOURCE);
-  const first = await runCase(s, []);
-  expect(first.failed, first.output).toEqual([]);
+  // The rehearsal's copy, then every check family on it: green.
+  const copied = await copyInProcess({ ...s.env, HEALTH_CHECK: '0' });
+  expect(statuses(copied), JSON.stringify(copied, null, 2)).toEqual({
+    preflight: 'ok',
+    dump: 'ok',
+    restore: 'ok',
+    mirror: 'ok',
+  });
+  const first = await verifyInProcess(s);
+  expect(failedNames(first), describe(first)).toEqual([]);
+  // The checks' pooled connections to the target end here (as a run's end does): a template must have no session.
+  await closePools();
   const copy = await freshDb('target', { template: s.dst.name });
   await copy.query(MATRIX.map((m) => m.fault).join('\n'));
-  const r = await runCase(s, ['--verify-only', '--select', 'schema-parity'], { DST_DATABASE_URL: copy.url });
+  // `--verify-only --select schema-parity` against the seeded copy.
+  const r = await runFamilies(s, ['schema-parity'], { env: { HEALTH_CHECK: '0', DST_DATABASE_URL: copy.url } });
   const wanted = [...new Set(MATRIX.map((m) => m.check))].sort();
-  expect(r.failed, r.output).toEqual(wanted);
-  const missed = MATRIX.filter((m) => !m.says.test(caseNamed(r, m.check).body)).map(
-    (m) => `${m.kind}: no ${m.says} in ${m.check}: ${caseNamed(r, m.check).body.slice(0, 1500)}`,
+  expect(failedNames(r), describe(r)).toEqual(wanted);
+  const missed = MATRIX.filter((m) => !m.says.test(failureOf(r, m.check))).map(
+    (m) => `${m.kind}: no ${m.says} in ${m.check}: ${failureOf(r, m.check).slice(0, 1500)}`,
   );
   expect(missed).toEqual([]);
 }, 600_000);

@@ -3,12 +3,18 @@
  * deleted from the target's ugc/ after the copy. Expected: not green. A full run is refused by preflight (exit 2)
  * naming the column and the table it probably meant; after a copy by hand, --verify-only is refused by the same
  * preflight against the target. With the name fixed, the two deleted files are found.
+ *
+ * One whole run: the `--verify-only` refusal (exit 2 through the CLI, the reason on its console, JUnit's one failing
+ * `phase preflight`: facts of the whole run). The full run's refusal is asserted on its preflight gate in-process
+ * (test/helpers/pipeline.ts preflightOnly: the reason the CLI prints and its exit 2), the fixed name's verdicts on the
+ * check families in-process.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { verifyInProcess } from '../../helpers/cases.ts';
 import { describe, failedNames as failedChecks, failureOf } from '../../helpers/family.ts';
+import { preflightOnly } from '../../helpers/pipeline.ts';
 import { migrateByHand } from '../../helpers/scenario.ts';
 import {
   buildCaseAssets,
@@ -25,9 +31,10 @@ test('rw07: a misspelt ASSET_COLUMNS table is a configuration error (exit 2 in p
   await loadCaseSql(s, 'rw07-asset-columns-typo.sql');
   buildCaseAssets(s, 'rw07-asset-columns-typo.assets.sh');
 
-  const full = await rehearseCase(s, [], ENV);
-  expect(full.code, full.output).toBe(2);
-  expect(full.output).toMatch(
+  // The full run's refusal is its preflight gate's (in-process: the same reason, the same exit 2).
+  const full = await preflightOnly({ ...s.env, ...ENV }, 'full');
+  expect(full, full.reason).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
+  expect(full.reason).toMatch(
     /ASSET_COLUMNS names public\.ugc_asset\.storage_path, but table public\.ugc_asset does not exist in the source \(did you mean ugc_assets\?\)/,
   );
 
