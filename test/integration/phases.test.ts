@@ -1,47 +1,34 @@
 /**
- * The copy phases end to end, through the real CLI against the sandbox (real pg_dump, pg_restore, psql, rsync):
- * formats, parallelism, an existing dump, and what state.json records.
+ * The copy phases against the sandbox (real pg_dump, pg_restore, psql, rsync): formats, parallelism, an existing
+ * dump, and what each phase records. They run in-process (test/helpers/pipeline.ts copyInProcess: the same steps, in
+ * the same order, recorded by the same `runPhase` as a rehearsal's global setup), and the tests judge the phase results
+ * (what state.json records of them), the phase logs (every console line of a phase, redacted: `say` writes both), the
+ * target's rows and the asset tree. Nothing here needs a whole CLI run: a green rehearsal's state.json, manifest and
+ * JUnit are versions-matrix's (13 → 15), a failed phase's exit code and the phases skipped after it phases-guards'.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect, test } from 'vitest';
+import { effectiveConfig } from '../../lib/core/config-printout.ts';
 import { libpqEnv, parseDsn } from '../../lib/core/dsn.ts';
+import { detailsOf } from '../../lib/phases/phase.ts';
+import type { PhaseName, PhaseResult } from '../../lib/phases/phase-types.ts';
+import { NOT_ATOMIC_WARNING } from '../../lib/phases/restore.ts';
 import { FIXTURE_TABLES } from '../../lib/sandbox/fixture.ts';
-import type { CliResult, Scenario } from '../helpers/scenario.ts';
+import { configOf, copyInProcess, expectNoSecretIn, statuses } from '../helpers/pipeline.ts';
+import { scenario, treeListing, type Scenario } from '../helpers/scenario.ts';
 
-/**
- * Only the phases family (`--select phases`): these tests judge the copy phases (their state, logs and JUnit cases)
- * and the rows by direct queries; the check families have their own tests, in-process.
- */
-const PHASES_ONLY = ['--select', 'phases'];
-import {
-  expectNoSecret,
-  junitCases,
-  latestJunit,
-  rehearse,
-  scenario,
-  stateOf,
-  treeListing,
-} from '../helpers/scenario.ts';
-
-/** Copy phases all ok; the exit code is 0, or 1 only while some check (not a phase) fails. */
-function expectPhasesOk(
-  s: Scenario,
-  r: CliResult,
-  expected: Record<string, 'ok' | 'skipped'> = { preflight: 'ok', dump: 'ok', restore: 'ok', mirror: 'ok' },
-) {
-  const state = stateOf(s);
-  expect(state, r.output).toBeDefined();
-  const got = Object.fromEntries(state!.phases.map((p) => [p.name, p.status]));
-  expect(got, r.output).toEqual(expected);
-  expect([0, 1], r.output).toContain(r.code);
-  const cases = junitCases(latestJunit(s)).filter((c) => /^phase /.test(c.name));
-  expect(
-    cases.filter((c) => c.failed),
-    r.output,
-  ).toEqual([]);
-  return state!;
+/** Every copy phase ok (what a rehearsal's `phase …` checks pass on); returns the results by phase. */
+function expectPhasesOk(phases: PhaseResult[]): Record<PhaseName, PhaseResult> {
+  expect(statuses(phases), JSON.stringify(phases)).toEqual({
+    preflight: 'ok',
+    dump: 'ok',
+    restore: 'ok',
+    mirror: 'ok',
+  });
+  return Object.fromEntries(phases.map((p) => [p.name, p])) as Record<PhaseName, PhaseResult>;
 }
 
 async function expectSameRows(s: Scenario) {
@@ -52,24 +39,37 @@ async function expectSameRows(s: Scenario) {
   }
 }
 
+/** The archive's TOC by entry type, as the dump phase records it (state.json's `dump.toc`). */
+function tocOf(dump: PhaseResult): Record<string, number> {
+  return dump.details?.toc as Record<string, number>;
+}
+
+function phaseLog(s: Scenario, phase: PhaseName): string {
+  return fs.readFileSync(path.join(s.workDir, 'logs', `${phase}.log`), 'utf8');
+}
+
 test('custom format: dump → single-transaction restore → analyzed target; rsync without ASSETS_DELETE keeps extra target files', async () => {
   const s = await scenario();
   fs.writeFileSync(path.join(s.dstAssets, 'stale-on-target.txt'), 'keep me');
   // No trailing slash on the source: its contents must still land at the target root.
-  const r = await rehearse(PHASES_ONLY, { ...s.env, SRC_ASSETS_DIR: s.srcAssets.replace(/\/$/, '') });
-  const state = expectPhasesOk(s, r);
-  await expectNoSecret(s, r);
+  const env = { ...s.env, SRC_ASSETS_DIR: s.srcAssets.replace(/\/$/, '') };
+  const phases = await copyInProcess(env);
+  const { preflight, dump, restore } = expectPhasesOk(phases);
+  expectNoSecretIn(s, phases);
   await expectSameRows(s);
 
-  expect(state.dump).toMatchObject({ format: 'custom', provided: false, sha256Of: 'file' });
-  const dumpFile = state.dump!.path;
+  // The archive the tool made (state.json's `dump`: custom format, not provided, the sha256 of the file itself).
+  const dumpFile = String(dump.details?.renamedTo);
   expect(dumpFile.startsWith(s.workDir)).toBe(true);
-  const { createHash } = await import('node:crypto');
-  expect(state.dump!.sha256).toBe(createHash('sha256').update(fs.readFileSync(dumpFile)).digest('hex'));
-  expect(state.dump!.toc!['TABLE']).toBe(FIXTURE_TABLES.length);
-  expect(state.dump!.toc!['TABLE DATA']).toBeGreaterThanOrEqual(FIXTURE_TABLES.length);
-  expect(state.dump!.toc!['EXTENSION']).toBe(1);
-  expect(state.tools).toMatchObject({
+  expect(dump.reason).toMatch(new RegExp(`^custom archive ${dumpFile}: `));
+  expect(dump.details?.provided).toBeUndefined();
+  expect(dump.details?.sha256).toBe(createHash('sha256').update(fs.readFileSync(dumpFile)).digest('hex'));
+  const toc = tocOf(dump);
+  expect(toc['TABLE']).toBe(FIXTURE_TABLES.length);
+  expect(toc['TABLE DATA']).toBeGreaterThanOrEqual(FIXTURE_TABLES.length);
+  expect(toc['EXTENSION']).toBe(1);
+  // The tools the preflight resolved (state.json's `tools`).
+  expect(detailsOf(preflight).tools).toMatchObject({
     pg_dump: expect.stringMatching(/^\d+\.\d+/),
     pg_restore: expect.any(String),
     psql: expect.any(String),
@@ -78,9 +78,10 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
     'target server': expect.any(String),
     'source vector': expect.any(String),
   });
-  expect(state.config?.DST_DATABASE_URL).toMatch(/:\*\*\*@/);
+  // The run's configuration as state.json records it, and the target as the preflight says it on the console.
+  expect(effectiveConfig(configOf(env)).DST_DATABASE_URL).toMatch(/:\*\*\*@/);
+  expect(phaseLog(s, 'preflight')).toMatch(/target: postgresql:\/\/[^ ]*:\*\*\*@/);
 
-  const restore = state.phases.find((p) => p.name === 'restore')!;
   expect(restore.details).toMatchObject({ mode: 'single-transaction', atomic: true });
   expect(JSON.stringify(restore.details)).toMatch(
     /pg_restore --no-owner --no-acl --single-transaction --exit-on-error/,
@@ -94,7 +95,7 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
 
   for (const phase of ['preflight', 'dump', 'restore', 'mirror'])
     expect(fs.existsSync(path.join(s.workDir, 'logs', `${phase}.log`)), phase).toBe(true);
-  const mirrorLog = fs.readFileSync(path.join(s.workDir, 'logs', 'mirror.log'), 'utf8');
+  const mirrorLog = phaseLog(s, 'mirror');
   expect(mirrorLog).toMatch(/--itemize-changes/);
   expect(mirrorLog).toMatch(/Number of regular files transferred/);
 
@@ -104,13 +105,12 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
   expect(dst['stale-on-target.txt']).toBe(7);
   delete dst['stale-on-target.txt'];
   expect(dst).toEqual(src);
-  expect(r.output).toMatch(/target: postgresql:\/\/[^ ]*:\*\*\*@/);
 });
 
 test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be NOT atomic); ASSETS_DELETE=1 removes extra target files', async () => {
   const s = await scenario();
   fs.writeFileSync(path.join(s.dstAssets, 'stale-on-target.txt'), 'delete me');
-  const r = await rehearse(PHASES_ONLY, {
+  const phases = await copyInProcess({
     ...s.env,
     DUMP_FORMAT: 'directory',
     DUMP_JOBS: '2',
@@ -118,19 +118,19 @@ test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be
     ASSETS_DELETE: s.dstAssets,
     SRC_ASSETS_DIR: s.srcAssets + '/',
   });
-  const state = expectPhasesOk(s, r);
-  await expectNoSecret(s, r);
+  const { dump, restore, mirror } = expectPhasesOk(phases);
+  expectNoSecretIn(s, phases);
   await expectSameRows(s);
-  expect(state.dump).toMatchObject({ format: 'directory', sha256Of: 'file-list' });
-  expect(fs.statSync(state.dump!.path).isDirectory()).toBe(true);
-  expect(fs.existsSync(path.join(state.dump!.path, 'toc.dat'))).toBe(true);
-  const dump = state.phases.find((p) => p.name === 'dump')!;
+  const dumpDir = String(dump.details?.renamedTo);
+  expect(dump.reason).toMatch(new RegExp(`^directory archive ${dumpDir}: `));
+  expect(fs.statSync(dumpDir).isDirectory()).toBe(true);
+  expect(fs.existsSync(path.join(dumpDir, 'toc.dat'))).toBe(true);
   expect(String(dump.details?.command)).toMatch(/pg_dump --format=directory --no-owner --no-acl --jobs=2 /);
-  const restore = state.phases.find((p) => p.name === 'restore')!;
   expect(restore.details).toMatchObject({ mode: 'parallel', atomic: false });
   expect(JSON.stringify(restore.details)).toMatch(/pg_restore --no-owner --no-acl --jobs=2 --exit-on-error/);
-  expect(r.output).toMatch(/NOT atomic/);
-  const mirror = state.phases.find((p) => p.name === 'mirror')!;
+  // Said loudly: in the phase's reason (the summary line) and as its own line (the console's, kept in restore.log).
+  expect(restore.reason).toMatch(/\(parallel, 2 jobs, NOT atomic\)/);
+  expect(phaseLog(s, 'restore')).toContain(NOT_ATOMIC_WARNING);
   expect(String(mirror.details?.command)).toMatch(/ --delete /);
   expect(mirror.details).toMatchObject({ deletions: 1 });
   expect(treeListing(s.dstAssets)).toEqual(treeListing(s.srcAssets));
@@ -138,17 +138,21 @@ test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be
 
 test('SRC_DB_DUMP_PATH: an existing custom-format dump is validated and restored, not dumped again', async () => {
   const s = await scenario();
-  const dump = path.join(s.tmp, 'existing.dump');
-  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dump}`], {
+  const dumpFile = path.join(s.tmp, 'existing.dump');
+  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${dumpFile}`], {
     env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(s.src.url)) },
   });
   // No source DSN at all: the dump is the only input (the checks then read the target only).
-  const r = await rehearse(PHASES_ONLY, { ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: dump });
-  const state = expectPhasesOk(s, r);
-  await expectNoSecret(s, r);
+  const phases = await copyInProcess({ ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: dumpFile });
+  const { preflight, dump, restore } = expectPhasesOk(phases);
+  expectNoSecretIn(s, phases);
   await expectSameRows(s);
-  expect(state.dump).toMatchObject({ path: dump, format: 'custom', provided: true });
-  expect(state.dump!.toc!['TABLE']).toBe(FIXTURE_TABLES.length);
+  expect(dump.details).toMatchObject({ provided: true });
+  expect(dump.reason).toMatch(
+    new RegExp(`^existing dump \\(SRC_DB_DUMP_PATH\\), not dumped again: custom archive ${dumpFile}: `),
+  );
+  expect(tocOf(dump)['TABLE']).toBe(FIXTURE_TABLES.length);
+  expect(restore.reason).toContain(`restored ${dumpFile} (single-transaction)`);
   expect(fs.existsSync(path.join(s.workDir, 'source.dump'))).toBe(false);
-  expect(state.tools.pg_dump).toBeUndefined(); // not needed, not required
+  expect(detailsOf(preflight).tools?.pg_dump).toBeUndefined(); // not needed, not required
 });

