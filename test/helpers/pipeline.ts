@@ -60,6 +60,16 @@ export async function preflightOnly(
  * runs them. Returns every phase's result, in order.
  */
 export async function copyInProcess(env: Record<string, string | undefined>): Promise<PhaseResult[]> {
+  return (await copyWithState(env)).results;
+}
+
+/**
+ * `copyInProcess`, also returning the run state the steps filled as a rehearsal's global setup has it before it writes
+ * state.json: `dump` (path, format, provided, sha256 and what it is of, TOC), `tools`, `phases`.
+ */
+export async function copyWithState(
+  env: Record<string, string | undefined>,
+): Promise<{ results: PhaseResult[]; state: RunState }> {
   const config = configOf(env, 'full');
   const state: RunState = {
     runId: `in-process-${randomUUID()}`,
@@ -83,7 +93,7 @@ export async function copyInProcess(env: Record<string, string | undefined>): Pr
     results.push(result);
     if (result.status !== 'ok') break;
   }
-  return results;
+  return { results, state };
 }
 
 /** `{ phase: status }` of `results` (what test/helpers/scenario.ts phaseStatuses reads from a run's state.json). */

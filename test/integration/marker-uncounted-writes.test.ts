@@ -20,7 +20,8 @@ import { previewDrop } from '../../lib/phases/guards.ts';
 import { parseMarkerComment } from '../../lib/phases/marker.ts';
 import type { PhaseResult } from '../../lib/phases/phase-types.ts';
 import { largeObjectsSince, rowsNewerThanMarker } from '../../lib/phases/write-probe.ts';
-import { copyInProcess, preflightOnly, statuses } from '../helpers/pipeline.ts';
+import { describe, failedNames } from '../helpers/family.ts';
+import { copyInProcess, familiesOn, preflightOnly, statuses } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/scenario.ts';
 import { freshDb, type TestDb } from '../helpers/sandbox.ts';
 
@@ -54,14 +55,17 @@ async function setUp() {
 
 const count = async (db: TestDb, sql: string) => Number((await db.query(sql)).rows[0].n);
 
-/** A copy that ran through (preflight accepted, the restore committed and left its marker). */
-function expectCopied(phases: PhaseResult[]): void {
-  expect(statuses(phases), JSON.stringify(phases, null, 2)).toMatchObject({
-    preflight: 'ok',
-    dump: 'ok',
-    restore: 'ok',
-  });
+/**
+ * A copy of `env` that ran through (preflight accepted, the restore committed and left its marker; no mirror phase:
+ * no SRC_ASSETS_DIR) and is correct: the row counts of every table green, as the whole runs' `--select row-counts` were.
+ */
+async function expectCopied(env: Record<string, string>): Promise<void> {
+  const phases = await copyInProcess(env);
+  expect(statuses(phases), JSON.stringify(phases, null, 2)).toEqual({ preflight: 'ok', dump: 'ok', restore: 'ok' });
   expect(phases.find((p) => p.name === 'restore')?.reason).toMatch(/; marked as a rehearsal copy$/);
+  const counts = await familiesOn({ env, workDir: env.WORK_DIR }, ['row-counts']);
+  expect(failedNames(counts), describe(counts)).toEqual([]);
+  expect(counts.filter((o) => o.name.startsWith('row count ')).length).toBeGreaterThanOrEqual(2);
 }
 
 /** The preflight gate refused (the run's exit 2, before any write); its reason. */
@@ -72,7 +76,7 @@ function refusal(pre: PhaseResult): string {
 
 test('a large object created after the restore, then a track_counts=off UPDATE: DST_DROP_SCHEMA=1 refused (exit 2) naming each, data kept; a clean repeat is accepted', async () => {
   const { dst, env } = await setUp();
-  expectCopied(await copyInProcess(env));
+  await expectCopied(env);
 
   // (i) The application stores a document as a large object: no user table's counters move.
   const oid = (await dst.query("SELECT lo_from_bytea(0, 'live invoice pdf'::bytea)::text AS oid")).rows[0].oid;
@@ -82,10 +86,10 @@ test('a large object created after the restore, then a track_counts=off UPDATE: 
   expect(await count(dst, `SELECT count(*) AS n FROM pg_largeobject_metadata WHERE oid = ${oid}`)).toBe(1);
 
   // The operator confirms by name: the copy is replaced (the large object goes, as the refusal said it would).
-  expectCopied(await copyInProcess({ ...env, DST_DROP_SCHEMA: dst.name }));
+  await expectCopied({ ...env, DST_DROP_SCHEMA: dst.name });
   expect(await count(dst, `SELECT count(*) AS n FROM pg_largeobject_metadata WHERE oid = ${oid}`)).toBe(0);
   // A clean repeat rehearsal: nothing written since, DST_DROP_SCHEMA=1 is accepted (every probe ran and found nothing).
-  expectCopied(await copyInProcess({ ...env, DST_DROP_SCHEMA: '1' }));
+  await expectCopied({ ...env, DST_DROP_SCHEMA: '1' });
 
   // (ii) A superuser session with the statistics switched off updates a row: no counter moves.
   await dst.query(
@@ -127,7 +131,7 @@ test('a large object created after the restore, then a track_counts=off UPDATE: 
 
 test('re-run N3: a function, an enum and a domain made on the marked copy after the restore: DST_DROP_SCHEMA=1 refused naming each; none before (no false red)', async () => {
   const { dst, env } = await setUp();
-  expectCopied(await copyInProcess(env));
+  await expectCopied(env);
   const config = parseConfig(
     { DST_DATABASE_URL: dst.url, DST_ASSETS_DIR: env.DST_ASSETS_DIR },
     { mode: 'verify-only' },

@@ -4,7 +4,8 @@
  * preflight gate in-process (test/helpers/pipeline.ts) and asserts the phase results a rehearsal records in state.json
  * (status, reason, rehearseExitCode: the exit code `rehearse` maps the failure to) and the target's catalog. The CLI's
  * own exit 2 and exit 3 paths (its exit code, the later phases recorded as skipped in state.json) are whole runs
- * elsewhere: versions-matrix (a refused pair of majors, exit 2), phases-guards (a failed mirror, exit 3).
+ * elsewhere: versions-matrix (a refused pair of majors, exit 2), hardening-faults (a dump failing on a full WORK_DIR,
+ * exit 3, the restore recorded as skipped) and phases-guards (a failed mirror, exit 3).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

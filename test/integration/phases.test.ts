@@ -4,7 +4,8 @@
  * the same order, recorded by the same `runPhase` as a rehearsal's global setup), and the tests judge the phase results
  * (what state.json records of them), the phase logs (every console line of a phase, redacted: `say` writes both), the
  * target's rows and the asset tree. Nothing here needs a whole CLI run: a green rehearsal's state.json, manifest and
- * JUnit are versions-matrix's (13 → 15), a failed phase's exit code and the phases skipped after it phases-guards'.
+ * JUnit are versions-matrix's (13 → 15), a failed phase's exit code and the phases skipped after it hardening-faults'
+ * (a dump failing on a full WORK_DIR: exit 3, the restore recorded as skipped).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ import { detailsOf } from '../../lib/phases/phase.ts';
 import type { PhaseName, PhaseResult } from '../../lib/phases/phase-types.ts';
 import { NOT_ATOMIC_WARNING } from '../../lib/phases/restore.ts';
 import { FIXTURE_TABLES } from '../../lib/sandbox/fixture.ts';
-import { configOf, copyInProcess, expectNoSecretIn, statuses } from '../helpers/pipeline.ts';
+import { configOf, copyWithState, expectNoSecretIn, statuses } from '../helpers/pipeline.ts';
 import { scenario, treeListing, type Scenario } from '../helpers/scenario.ts';
 
 /** Every copy phase ok (what a rehearsal's `phase …` checks pass on); returns the results by phase. */
@@ -53,13 +54,16 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
   fs.writeFileSync(path.join(s.dstAssets, 'stale-on-target.txt'), 'keep me');
   // No trailing slash on the source: its contents must still land at the target root.
   const env = { ...s.env, SRC_ASSETS_DIR: s.srcAssets.replace(/\/$/, '') };
-  const phases = await copyInProcess(env);
+  const { results: phases, state } = await copyWithState(env);
   const { preflight, dump, restore } = expectPhasesOk(phases);
   expectNoSecretIn(s, phases);
   await expectSameRows(s);
 
   // The archive the tool made (state.json's `dump`: custom format, not provided, the sha256 of the file itself).
+  expect(state.dump).toMatchObject({ format: 'custom', provided: false, sha256Of: 'file' });
   const dumpFile = String(dump.details?.renamedTo);
+  expect(state.dump!.path).toBe(dumpFile);
+  expect(state.dump!.sha256).toBe(dump.details?.sha256);
   expect(dumpFile.startsWith(s.workDir)).toBe(true);
   expect(dump.reason).toMatch(new RegExp(`^custom archive ${dumpFile}: `));
   expect(dump.details?.provided).toBeUndefined();
@@ -110,7 +114,7 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
 test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be NOT atomic); ASSETS_DELETE=1 removes extra target files', async () => {
   const s = await scenario();
   fs.writeFileSync(path.join(s.dstAssets, 'stale-on-target.txt'), 'delete me');
-  const phases = await copyInProcess({
+  const { results: phases, state } = await copyWithState({
     ...s.env,
     DUMP_FORMAT: 'directory',
     DUMP_JOBS: '2',
@@ -122,6 +126,9 @@ test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be
   expectNoSecretIn(s, phases);
   await expectSameRows(s);
   const dumpDir = String(dump.details?.renamedTo);
+  // state.json's `dump`: a directory archive, hashed by its file list.
+  expect(state.dump).toMatchObject({ path: dumpDir, format: 'directory', sha256Of: 'file-list' });
+  expect(state.dump!.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(dump.reason).toMatch(new RegExp(`^directory archive ${dumpDir}: `));
   expect(fs.statSync(dumpDir).isDirectory()).toBe(true);
   expect(fs.existsSync(path.join(dumpDir, 'toc.dat'))).toBe(true);
@@ -143,11 +150,16 @@ test('SRC_DB_DUMP_PATH: an existing custom-format dump is validated and restored
     env: { PATH: process.env.PATH ?? '', ...libpqEnv(parseDsn(s.src.url)) },
   });
   // No source DSN at all: the dump is the only input (the checks then read the target only).
-  const phases = await copyInProcess({ ...s.env, SRC_DATABASE_URL: undefined, SRC_DB_DUMP_PATH: dumpFile });
+  const { results: phases, state } = await copyWithState({
+    ...s.env,
+    SRC_DATABASE_URL: undefined,
+    SRC_DB_DUMP_PATH: dumpFile,
+  });
   const { preflight, dump, restore } = expectPhasesOk(phases);
   expectNoSecretIn(s, phases);
   await expectSameRows(s);
   expect(dump.details).toMatchObject({ provided: true });
+  expect(state.dump).toMatchObject({ path: dumpFile, format: 'custom', provided: true });
   expect(dump.reason).toMatch(
     new RegExp(`^existing dump \\(SRC_DB_DUMP_PATH\\), not dumped again: custom archive ${dumpFile}: `),
   );

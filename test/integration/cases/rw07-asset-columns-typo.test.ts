@@ -3,12 +3,11 @@
  * deleted from the target's ugc/ after the copy. Expected: not green. A full run is refused by preflight (exit 2)
  * naming the column and the table it probably meant; after a copy by hand, --verify-only is refused by the same
  * preflight against the target. With the name fixed, the two deleted files are found.
- *
- * One whole run: the `--verify-only` refusal (exit 2 through the CLI, the reason on its console, JUnit's one failing
- * `phase preflight`: facts of the whole run). The full run's refusal is asserted on its preflight gate in-process
- * (test/helpers/pipeline.ts preflightOnly: the reason the CLI prints and its exit 2), the fixed name's verdicts on the
- * check families in-process.
  */
+// One whole run: the `--verify-only` refusal (exit 2 through the CLI, the reason on its console, JUnit's one failing
+// `phase preflight`: facts of the whole run). The full run's refusal is asserted on its preflight gate in-process
+// (test/helpers/pipeline.ts preflightOnly: the reason the CLI prints and its exit 2), the fixed name's verdicts on the
+// check families in-process.
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
