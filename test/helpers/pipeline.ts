@@ -18,6 +18,7 @@ import { detailsOf, runPhase, type PhaseCtx } from '../../lib/phases/phase.ts';
 import { phaseSchedule } from '../../lib/phases/phase-schedule.ts';
 import type { PhaseResult } from '../../lib/phases/phase-types.ts';
 import { copySteps } from '../../lib/phases/pipeline.ts';
+import { FAMILIES } from '../../lib/checks/registry.ts';
 import { preflightGate } from '../../lib/phases/preflight-gate.ts';
 import { runFamilies, type InProcessOptions } from './family.ts';
 import { cleanEnv, filesContaining, type Scenario } from './scenario.ts';
@@ -120,4 +121,38 @@ export function expectNoSecretIn(s: Pick<Scenario, 'password' | 'workDir'>, resu
     expect(text.includes(form), 'the password (or an encoding of it) appears in a phase result').toBe(false);
   }
   expect(filesContaining([s.workDir], s.password), 'files containing the password').toEqual([]);
+}
+
+/** What `copyThenEveryFamily` returns: the copy's phase results, the archive's TOC, every family's outcomes. */
+export interface CopiedAndJudged {
+  phases: PhaseResult[];
+  toc: Record<string, number>;
+  outcomes: Outcome[];
+}
+
+/**
+ * A rehearsal in-process: the copy of `s` (with `env` added) through `copyInProcess`, every copy phase asserted `ok`
+ * and no form of the password in its results or WORK_DIR, then every check family (lib/checks/registry.ts FAMILIES)
+ * on the copy with the archive's TOC, as a rehearsal's global setup hands it to the checks (so `schema coverage` runs).
+ * The outcomes are returned unjudged: the caller asserts which are green, red or skipped.
+ */
+export async function copyThenEveryFamily(
+  s: { env: Record<string, string>; workDir: string; password: string },
+  env: Record<string, string | undefined> = {},
+): Promise<CopiedAndJudged> {
+  const phases = await copyInProcess({ ...s.env, ...env });
+  expect(statuses(phases), JSON.stringify(phases, null, 2)).toEqual({
+    preflight: 'ok',
+    dump: 'ok',
+    restore: 'ok',
+    mirror: 'ok',
+  });
+  expectNoSecretIn(s, phases);
+  const toc = phases.find((p) => p.name === 'dump')!.details?.toc as Record<string, number>;
+  const outcomes = await runFamilies(
+    s as Scenario,
+    FAMILIES.map((f) => f.id),
+    { env, toc },
+  );
+  return { phases, toc, outcomes };
 }

@@ -15,9 +15,8 @@
  */
 import { expect, test } from 'vitest';
 import { closePools } from '../../lib/core/db.ts';
-import { FAMILIES } from '../../lib/checks/registry.ts';
 import { describe, failedNames, failureOf, outcome, runFamilies } from '../helpers/family.ts';
-import { copyInProcess, statuses } from '../helpers/pipeline.ts';
+import { copyThenEveryFamily } from '../helpers/pipeline.ts';
 import { freshDb } from '../helpers/sandbox.ts';
 import { scenario } from '../helpers/scenario.ts';
 
@@ -187,21 +186,8 @@ const MATRIX: Array<{ kind: string; fault: string; check: string; says: RegExp }
 test("schema matrix: one seeded difference per object kind is red in that kind's schema check, naming the object", async () => {
   const s = await scenario({ fixture: false });
   await s.src.query(SOURCE);
-  // The rehearsal's copy, then every check family on it: green.
-  const copied = await copyInProcess({ ...s.env, HEALTH_CHECK: '0' });
-  expect(statuses(copied), JSON.stringify(copied, null, 2)).toEqual({
-    preflight: 'ok',
-    dump: 'ok',
-    restore: 'ok',
-    mirror: 'ok',
-  });
-  // With the archive's TOC, as a rehearsal's checks get it: `schema coverage` runs too.
-  const toc = copied.find((p) => p.name === 'dump')!.details?.toc as Record<string, number>;
-  const first = await runFamilies(
-    s,
-    FAMILIES.map((f) => f.id),
-    { env: { HEALTH_CHECK: '0' }, toc },
-  );
+  // The rehearsal's copy, then every check family on it with the archive's TOC (`schema coverage` runs too): green.
+  const { outcomes: first } = await copyThenEveryFamily(s, { HEALTH_CHECK: '0' });
   expect(failedNames(first), describe(first)).toEqual([]);
   expect(outcome(first, 'schema coverage').verdict, 'schema coverage ran').toBeDefined();
   // The checks' pooled connections to the target end here (as a run's end does): a template must have no session.

@@ -16,7 +16,6 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Manifest } from '../../lib/audit/manifest.ts';
 import type { Outcome } from '../../lib/checks/family.ts';
-import { FAMILIES } from '../../lib/checks/registry.ts';
 import { detailsOf } from '../../lib/phases/phase.ts';
 import { cachedClientBin, crossScenario, majorHasVector, useMajor, type CrossScenario } from '../helpers/majors.ts';
 import {
@@ -31,7 +30,7 @@ import {
   stateOf,
 } from '../helpers/scenario.ts';
 import { describe as describeOutcomes, expectFailures, failedNames } from '../helpers/family.ts';
-import { copyInProcess, expectNoSecretIn, familiesOn, preflightOnly, statuses } from '../helpers/pipeline.ts';
+import { copyInProcess, copyThenEveryFamily, familiesOn, preflightOnly, statuses } from '../helpers/pipeline.ts';
 
 const major = useMajor();
 
@@ -97,20 +96,7 @@ async function copiedGreen(
   s: CrossScenario,
   vector: boolean,
 ): Promise<{ outcomes: Outcome[]; tools: Record<string, string> }> {
-  const phases = await copyInProcess(s.env);
-  expect(statuses(phases), JSON.stringify(phases)).toEqual({
-    preflight: 'ok',
-    dump: 'ok',
-    restore: 'ok',
-    mirror: 'ok',
-  });
-  expectNoSecretIn(s, phases);
-  const toc = phases.find((p) => p.name === 'dump')!.details?.toc as Record<string, number>;
-  const outcomes = await familiesOn(
-    s,
-    FAMILIES.map((f) => f.id),
-    { toc },
-  );
+  const { phases, outcomes } = await copyThenEveryFamily(s);
   expect(failedNames(outcomes), describeOutcomes(outcomes)).toEqual([]);
   const allowed = [/^phase (preflight|dump|restore|mirror)$/, ...SKIPPED_OK, ...(vector ? [] : [/^pgvector$/])];
   expect(

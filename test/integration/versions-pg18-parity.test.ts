@@ -17,10 +17,9 @@
  */
 import { expect, test } from 'vitest';
 import type { Outcome } from '../../lib/checks/family.ts';
-import { FAMILIES } from '../../lib/checks/registry.ts';
 import { evidenceOf, expectFailures, failureOf } from '../helpers/family.ts';
 import { crossScenario, useMajor } from '../helpers/majors.ts';
-import { copyInProcess, expectNoSecretIn, familiesOn, statuses } from '../helpers/pipeline.ts';
+import { copyThenEveryFamily, familiesOn } from '../helpers/pipeline.ts';
 
 const major = useMajor();
 
@@ -66,20 +65,7 @@ test(
   { timeout: 420_000 },
   async () => {
     const s = await crossScenario(await major(15, 'source'), await major(18, 'target'), { vector: false });
-    const phases = await copyInProcess(s.env);
-    expect(statuses(phases), JSON.stringify(phases)).toEqual({
-      preflight: 'ok',
-      dump: 'ok',
-      restore: 'ok',
-      mirror: 'ok',
-    });
-    expectNoSecretIn(s, phases);
-    const toc = phases.find((p) => p.name === 'dump')!.details?.toc as Record<string, number>;
-    const all = await familiesOn(
-      s,
-      FAMILIES.map((f) => f.id),
-      { toc },
-    );
+    const { toc, outcomes: all } = await copyThenEveryFamily(s);
     // The target really is an 18 with NOT NULL constraint rows.
     const n = await s.dst.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'n' AND connamespace = 'public'::regnamespace",
