@@ -53,9 +53,9 @@ export default defineConfig({
           // per core but one (2 - 1 = 1 here), so the files ran one after the other while a core idled: a file spends
           // part of its time waiting on PostgreSQL, on a CLI child, on a timeout it proves. Measured on this 2-core
           // machine (`npm run test:self`, 2026-12-08): two files at a time 770 s, three at a time 631–687 s with the CPU
-          // 97.7 % busy over the run (/proc/stat), every test green in both; more would only queue on the CPU. Files share only the
-          // sandbox clusters, where each test makes its own databases (test/helpers/sandbox.ts) and its own WORK_DIR,
-          // so files running at once see nothing of each other.
+          // 97.7 % busy over the run (/proc/stat), every test green in both; more would only queue on the CPU. Files
+          // share only the sandbox clusters, where each test makes its own databases (test/helpers/sandbox.ts) and its
+          // own WORK_DIR, so files running at once see nothing of each other.
           maxWorkers: Math.min(4, os.availableParallelism() + 1),
           sequence: { groupOrder: 1 },
         },
