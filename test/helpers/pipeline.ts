@@ -12,11 +12,12 @@ import { onTestFinished } from './concurrent.ts';
 import type { Outcome } from '../../lib/checks/family.ts';
 import { parseConfig, registerSecrets, type Config } from '../../lib/core/config.ts';
 import { closePools } from '../../lib/core/db.ts';
+import { lockTarget } from '../../lib/core/run-lock.ts';
 import type { RunState } from '../../lib/core/state.ts';
 import { applyToolPaths } from '../../lib/core/tools.ts';
 import { detailsOf, runPhase, type PhaseCtx } from '../../lib/phases/phase.ts';
 import { phaseSchedule } from '../../lib/phases/phase-schedule.ts';
-import type { PhaseResult } from '../../lib/phases/phase-types.ts';
+import type { PhaseName, PhaseResult } from '../../lib/phases/phase-types.ts';
 import { copySteps } from '../../lib/phases/pipeline.ts';
 import { FAMILIES } from '../../lib/checks/registry.ts';
 import { preflightGate } from '../../lib/phases/preflight-gate.ts';
@@ -42,17 +43,27 @@ function workDirOf(env: Record<string, string | undefined>): string {
 /**
  * The preflight gate of a `rehearse` run with `env` (lib/phases/preflight-gate.ts, what `rehearse` runs before vitest),
  * in-process: read-only. Returns the phase result (`failed` with rehearseExitCode 2 for a refusal).
+ * `holdTargetLock`: first take the run's target lock as `rehearse` does before its gate (lib/core/run-lock.ts
+ * lockTarget: one session on the target database, held through the gate, released after), for a gate whose verdict
+ * counts that session (the free connection slots).
  */
 export async function preflightOnly(
   env: Record<string, string | undefined>,
   mode: RunState['mode'] = 'full',
+  o: { holdTargetLock?: boolean } = {},
 ): Promise<PhaseResult> {
-  const { record } = await preflightGate(configOf(env, mode), {
-    runId: `in-process-${randomUUID()}`,
-    workDir: workDirOf(env),
-    mode,
-  });
-  return record.result;
+  const config = configOf(env, mode);
+  const runId = `in-process-${randomUUID()}`;
+  const lock = o.holdTargetLock
+    ? await lockTarget(config.dst, runId, { connectTimeoutMs: config.connectTimeoutMs })
+    : undefined;
+  if (lock && !lock.ok) throw new Error(lock.message);
+  try {
+    const { record } = await preflightGate(config, { runId, workDir: workDirOf(env), mode });
+    return record.result;
+  } finally {
+    if (lock?.ok) await lock.release();
+  }
 }
 
 /**
@@ -95,6 +106,27 @@ export async function copyWithState(
     if (result.status !== 'ok') break;
   }
   return { results, state };
+}
+
+/** A full rehearsal's copy phases, each ended ok: what `expectCopied` wants by default. */
+export const ALL_COPIED: Readonly<Partial<Record<PhaseName, PhaseResult['status']>>> = {
+  preflight: 'ok',
+  dump: 'ok',
+  restore: 'ok',
+  mirror: 'ok',
+};
+
+/**
+ * Assert the copy phases of `results` ended exactly as `want` (default ALL_COPIED: preflight, dump, restore and mirror
+ * each ok; a copy without SRC_ASSETS_DIR or with COPY_ENGINE=pgcopydb lacks some), the results in the message when not.
+ * Returns the results by phase name.
+ */
+export function expectCopied(
+  results: PhaseResult[],
+  want: Partial<Record<PhaseName, PhaseResult['status']>> = ALL_COPIED,
+): Record<PhaseName, PhaseResult> {
+  expect(statuses(results), JSON.stringify(results, null, 1).slice(-6000)).toEqual(want);
+  return Object.fromEntries(results.map((p) => [p.name, p])) as Record<PhaseName, PhaseResult>;
 }
 
 /** `{ phase: status }` of `results` (what test/helpers/scenario.ts phaseStatuses reads from a run's state.json). */
@@ -141,12 +173,7 @@ export async function copyThenEveryFamily(
   env: Record<string, string | undefined> = {},
 ): Promise<CopiedAndJudged> {
   const phases = await copyInProcess({ ...s.env, ...env });
-  expect(statuses(phases), JSON.stringify(phases, null, 2)).toEqual({
-    preflight: 'ok',
-    dump: 'ok',
-    restore: 'ok',
-    mirror: 'ok',
-  });
+  expectCopied(phases);
   expectNoSecretIn(s, phases);
   const toc = phases.find((p) => p.name === 'dump')!.details?.toc as Record<string, number>;
   const outcomes = await runFamilies(

@@ -5,45 +5,19 @@
  * fails on "too many clients". The target cluster is private to the test (max_connections=10); the slots are taken by
  * idle sessions of another client, held for the whole run. Too few slots for a run at its lowest concurrency is the
  * preflight's refusal (exit 2), judged in-process (the preflight gate, lib/phases/preflight-gate.ts) with the run's own
- * target lock held as `rehearse` holds it (lib/core/run-lock.ts lockTarget): the green run above is the whole CLI.
+ * target lock held as `rehearse` holds it (test/helpers/pipeline.ts preflightOnly, holdTargetLock): the green run above is the whole CLI.
  * The tests run concurrently (test/helpers/concurrent.ts): each has its own scenario and private target cluster.
  */
-import { randomUUID } from 'node:crypto';
-import { concurrentTest, onTestFinished } from '../helpers/concurrent.ts';
+import { concurrentTest } from '../helpers/concurrent.ts';
+import { preflightOnly } from '../helpers/pipeline.ts';
 import type pg from 'pg';
 import { clusterUrl, connect, createDatabase, withClient } from '../../lib/sandbox/clusters.ts';
-import { parseConfig, registerSecrets } from '../../lib/core/config.ts';
-import { closePools } from '../../lib/core/db.ts';
 import { parseDsn } from '../../lib/core/dsn.ts';
-import { lockTarget } from '../../lib/core/run-lock.ts';
-import { preflightGate } from '../../lib/phases/preflight-gate.ts';
-import type { PhaseResult } from '../../lib/phases/phase-types.ts';
 import { chooseDumpClient, dumpSchema } from '../../lib/checks/families/schema-parity/dump-schema.ts';
 import { privateMigrated, sampleConnections } from '../helpers/hardening.ts';
-import { cleanEnv, junitCases, latestJunit, rehearse, scenario } from '../helpers/scenario.ts';
+import { junitCases, latestJunit, rehearse, scenario } from '../helpers/scenario.ts';
 
 const MAX_CONNECTIONS = 10;
-
-/**
- * What `rehearse` does up to its preflight gate (lib/cli/rehearse.ts), in-process: the run's target lock (one session
- * on the target database, held for the whole run), then the gate (read-only); the lock released after. Returns the
- * gate's result (`failed` with rehearseExitCode 2 for a refusal: the run's exit 2). test/helpers/pipeline.ts
- * preflightOnly plus the lock, with its clean-up registered on this concurrent test (test/helpers/concurrent.ts)
- * rather than on vitest's global "current test", which concurrent tests overwrite.
- */
-async function lockedPreflight(env: Record<string, string>): Promise<PhaseResult> {
-  const config = parseConfig(cleanEnv(env), { mode: 'full' });
-  registerSecrets(config);
-  onTestFinished(() => closePools());
-  const runId = `in-process-${randomUUID()}`;
-  const lock = await lockTarget(config.dst, runId, { connectTimeoutMs: config.connectTimeoutMs });
-  if (!lock.ok) throw new Error(lock.message);
-  try {
-    return (await preflightGate(config, { runId, workDir: env.WORK_DIR, mode: 'full' })).record.result;
-  } finally {
-    await lock.release();
-  }
-}
 
 concurrentTest(
   'a target with 3 free connection slots (max_connections=10, 5 idle sessions of another client, a monitoring session and the run\'s lock): the CLI lowers the checks to 1 worker, 1 check at once, and the full run is green without "too many clients"',
@@ -102,7 +76,9 @@ concurrentTest(
         c.on('error', () => {});
         idle.push(c);
       }
-      const pre = await lockedPreflight({ ...s.env, DST_DATABASE_URL: clusterUrl(s.dst.cluster, 'fresh') });
+      const pre = await preflightOnly({ ...s.env, DST_DATABASE_URL: clusterUrl(s.dst.cluster, 'fresh') }, 'full', {
+        holdTargetLock: true,
+      });
       expect(pre.reason).not.toMatch(/too many clients|remaining connection slots/i);
       expect(pre).toMatchObject({ status: 'failed', rehearseExitCode: 2 });
       expect(pre.reason).toMatch(

@@ -18,19 +18,8 @@ import { detailsOf } from '../../lib/phases/phase.ts';
 import type { PhaseName, PhaseResult } from '../../lib/phases/phase-types.ts';
 import { NOT_ATOMIC_WARNING } from '../../lib/phases/restore.ts';
 import { FIXTURE_TABLES } from '../../lib/sandbox/fixture.ts';
-import { configOf, copyWithState, expectNoSecretIn, statuses } from '../helpers/pipeline.ts';
+import { configOf, copyWithState, expectCopied, expectNoSecretIn } from '../helpers/pipeline.ts';
 import { scenario, treeListing, type Scenario } from '../helpers/scenario.ts';
-
-/** Every copy phase ok (what a rehearsal's `phase …` checks pass on); returns the results by phase. */
-function expectPhasesOk(phases: PhaseResult[]): Record<PhaseName, PhaseResult> {
-  expect(statuses(phases), JSON.stringify(phases)).toEqual({
-    preflight: 'ok',
-    dump: 'ok',
-    restore: 'ok',
-    mirror: 'ok',
-  });
-  return Object.fromEntries(phases.map((p) => [p.name, p])) as Record<PhaseName, PhaseResult>;
-}
 
 async function expectSameRows(s: Scenario) {
   for (const t of FIXTURE_TABLES) {
@@ -55,7 +44,7 @@ test('custom format: dump → single-transaction restore → analyzed target; rs
   // No trailing slash on the source: its contents must still land at the target root.
   const env = { ...s.env, SRC_ASSETS_DIR: s.srcAssets.replace(/\/$/, '') };
   const { results: phases, state } = await copyWithState(env);
-  const { preflight, dump, restore } = expectPhasesOk(phases);
+  const { preflight, dump, restore } = expectCopied(phases);
   expectNoSecretIn(s, phases);
   await expectSameRows(s);
 
@@ -122,7 +111,7 @@ test('directory format with DUMP_JOBS=2 and RESTORE_JOBS=2 (parallel, said to be
     ASSETS_DELETE: s.dstAssets,
     SRC_ASSETS_DIR: s.srcAssets + '/',
   });
-  const { dump, restore, mirror } = expectPhasesOk(phases);
+  const { dump, restore, mirror } = expectCopied(phases);
   expectNoSecretIn(s, phases);
   await expectSameRows(s);
   const dumpDir = String(dump.details?.renamedTo);
@@ -155,7 +144,7 @@ test('SRC_DB_DUMP_PATH: an existing custom-format dump is validated and restored
     SRC_DATABASE_URL: undefined,
     SRC_DB_DUMP_PATH: dumpFile,
   });
-  const { preflight, dump, restore } = expectPhasesOk(phases);
+  const { preflight, dump, restore } = expectCopied(phases);
   expectNoSecretIn(s, phases);
   await expectSameRows(s);
   expect(dump.details).toMatchObject({ provided: true });

@@ -11,10 +11,9 @@ import { expect, onTestFinished, test } from 'vitest';
 import { formatUrl } from '../../lib/core/dsn.ts';
 import { withClient } from '../../lib/sandbox/clusters.ts';
 import { detailsOf } from '../../lib/phases/phase.ts';
-import type { PhaseResult } from '../../lib/phases/phase-types.ts';
 import { describe, failedNames } from '../helpers/family.ts';
 import { configRefusal, gateResult, startRefusal } from '../helpers/operator.ts';
-import { copyInProcess, familiesOn, preflightOnly, statuses } from '../helpers/pipeline.ts';
+import { copyInProcess, expectCopied, familiesOn, preflightOnly } from '../helpers/pipeline.ts';
 import { rehearse, scenario, stateOf, tempDir } from '../helpers/scenario.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -245,13 +244,3 @@ test('DST_DROP_SCHEMA=yes is a configuration error (not a silent 1); ASSETS_DELE
   expect(log).not.toMatch(/ASSETS_DELETE=1|DST_DROP_SCHEMA=1:/);
   expect(fs.existsSync(path.join(s.dstAssets, 'stale.txt'))).toBe(false);
 });
-
-/** Every copy phase of a full run with assets ran through (preflight, dump, restore, mirror). */
-function expectCopied(phases: PhaseResult[]): void {
-  expect(statuses(phases), JSON.stringify(phases, null, 2)).toEqual({
-    preflight: 'ok',
-    dump: 'ok',
-    restore: 'ok',
-    mirror: 'ok',
-  });
-}
